@@ -1,0 +1,277 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import { CONFIG_FIELDS, type Config, ConfigError } from '../config/config.ts';
+import { hashSecret, randomToken } from '../crypto/secrets.ts';
+import { issuerUrls } from '../oauth/issuer.ts';
+import type { Client, ClientKind, Environment, SigningKey, TokenFormat } from '../oauth/model.ts';
+import { isValidScopeToken } from '../oauth/scope.ts';
+import { generateSigningKey, type KeyRing } from '../oauth/signing-keys.ts';
+import { ConflictError, type Store } from '../store/store.ts';
+
+/** A refused admin operation; `kind` maps to an exit code in the CLI and a status in the admin API. */
+export class AdminError extends Error {
+  constructor(
+    readonly kind: 'invalid_argument' | 'not_found' | 'conflict',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AdminError';
+  }
+}
+
+export interface CreateClientInput {
+  env: string;
+  name: string;
+  grantTypes?: string[];
+  scopes?: string[];
+  defaultScopes?: string[];
+  redirectUris?: string[];
+  kind?: ClientKind;
+  tokenFormat?: TokenFormat;
+  accessTokenTtl?: number | null;
+  introspectAny?: boolean;
+}
+
+export interface ClientView {
+  client_id: string;
+  name: string;
+  environment: string;
+  issuer: string;
+  type: ClientKind;
+  grant_types: string[];
+  scopes: string[];
+  default_scopes: string[];
+  redirect_uris: string[];
+  token_format: TokenFormat;
+  access_token_ttl: number | null;
+  introspect_any: boolean;
+  enabled: boolean;
+  created_at: string;
+}
+
+export interface KeyView {
+  kid: string;
+  alg: string;
+  status: 'active' | 'retired';
+  published: boolean;
+  created_at: string;
+  retired_at: string | null;
+  publish_until: string | null;
+}
+
+const ENV_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Grant types a client may be registered for; a later grant adds itself here. */
+export const CLIENT_GRANT_TYPES = ['client_credentials'] as const;
+
+/**
+ * The application-service layer: every administrative change goes through here, whether it
+ * comes from the CLI or (later) the admin HTTP API, so the checks live in one place.
+ */
+export class AdminService {
+  constructor(
+    private readonly config: Config & { publicUrl: string },
+    /** Undefined where only read and client commands are used; key operations then fail clearly. */
+    private readonly keySecret: Buffer | undefined,
+    private readonly store: Store,
+    private readonly keys: KeyRing | undefined,
+    private readonly clock: Clock,
+  ) {}
+
+  async createEnvironment(name: string): Promise<{ name: string; issuer: string; jwks_uri: string; kid: string }> {
+    if (!ENV_NAME.test(name)) throw new AdminError('invalid_argument', 'environment names use 1-64 letters, digits, "-" or "_"');
+    const now = this.clock.now();
+    const env: Environment = { id: randomUUID(), name, createdAt: now };
+    const key = await generateSigningKey(env.id, this.config.signingAlgorithm, this.requireKeySecret(), now);
+    try {
+      await this.store.environments.create(env, key);
+    } catch (error) {
+      if (error instanceof ConflictError) throw new AdminError('conflict', `environment ${name} already exists`);
+      throw error;
+    }
+    const urls = issuerUrls(this.config.publicUrl, env);
+    return { name, issuer: urls.issuer, jwks_uri: urls.jwks, kid: key.kid };
+  }
+
+  async listEnvironments(): Promise<{ name: string; issuer: string; created_at: string }[]> {
+    const envs = await this.store.environments.list();
+    return envs.map((env) => ({ name: env.name, issuer: issuerUrls(this.config.publicUrl, env).issuer, created_at: iso(env.createdAt) }));
+  }
+
+  async createClient(input: CreateClientInput): Promise<ClientView & { client_secret?: string }> {
+    const env = await this.environment(input.env);
+    const kind = input.kind ?? 'confidential';
+    const grantTypes = unique(input.grantTypes?.length ? input.grantTypes : ['client_credentials']);
+    for (const grant of grantTypes) {
+      if (!(CLIENT_GRANT_TYPES as readonly string[]).includes(grant)) {
+        throw new AdminError('invalid_argument', `unknown grant type ${grant} (known: ${CLIENT_GRANT_TYPES.join(', ')})`);
+      }
+    }
+    if (kind === 'public' && grantTypes.includes('client_credentials')) {
+      throw new AdminError('invalid_argument', 'a public client cannot use client_credentials: it has no secret');
+    }
+    const scopes = unique(input.scopes ?? []);
+    for (const scope of scopes) {
+      if (!isValidScopeToken(scope)) throw new AdminError('invalid_argument', `invalid scope ${JSON.stringify(scope)}`);
+    }
+    const defaultScopes = unique(input.defaultScopes ?? scopes);
+    const outside = defaultScopes.filter((s) => !scopes.includes(s));
+    if (outside.length) throw new AdminError('invalid_argument', `default scopes must be allowed scopes: ${outside.join(' ')}`);
+    const redirectUris = unique(input.redirectUris ?? []);
+    for (const uri of redirectUris) validateRedirectUri(uri);
+    const ttl = input.accessTokenTtl ?? null;
+    if (ttl !== null && (!Number.isInteger(ttl) || ttl < 1 || ttl > this.config.maxAccessTokenTtl)) {
+      throw new AdminError('invalid_argument', `access-token lifetime must be 1..${this.config.maxAccessTokenTtl} seconds`);
+    }
+    const name = input.name.trim();
+    if (!name || name.length > 200) throw new AdminError('invalid_argument', 'client name must be 1-200 characters');
+
+    const now = this.clock.now();
+    const client: Client = {
+      envId: env.id,
+      clientId: `gh_${randomToken(18)}`,
+      name,
+      kind,
+      grantTypes,
+      scopes,
+      defaultScopes,
+      redirectUris,
+      tokenFormat: input.tokenFormat ?? 'jwt',
+      accessTokenTtl: ttl,
+      introspectAny: input.introspectAny ?? false,
+      enabled: true,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const secret = kind === 'confidential' ? randomToken(32) : undefined;
+    await this.store.clients.create(client, secret ? { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null } : undefined);
+    return { ...this.view(env, client), ...(secret ? { client_secret: secret } : {}) };
+  }
+
+  async listClients(envName: string): Promise<ClientView[]> {
+    const env = await this.environment(envName);
+    return (await this.store.clients.list(env.id)).map((c) => this.view(env, c));
+  }
+
+  async showClient(envName: string, clientId: string): Promise<ClientView & { secrets: { created_at: string; expires_at: string | null }[] }> {
+    const env = await this.environment(envName);
+    const client = await this.client(env, clientId);
+    const secrets = await this.store.clients.activeSecrets(env.id, clientId, this.clock.now());
+    return {
+      ...this.view(env, client),
+      secrets: secrets.map((s) => ({ created_at: iso(s.createdAt), expires_at: s.expiresAt === null ? null : iso(s.expiresAt) })),
+    };
+  }
+
+  /** Issues a new secret; the old ones keep working until `overlapSeconds` from now. */
+  async rotateClientSecret(envName: string, clientId: string, overlapSeconds = this.config.secretRotationOverlap) {
+    const env = await this.environment(envName);
+    const client = await this.client(env, clientId);
+    if (client.kind !== 'confidential') throw new AdminError('invalid_argument', 'a public client has no secret to rotate');
+    if (!Number.isInteger(overlapSeconds) || overlapSeconds < 0) throw new AdminError('invalid_argument', 'overlap must be a whole number of seconds');
+    const now = this.clock.now();
+    const secret = randomToken(32);
+    const overlapUntil = now + overlapSeconds * 1000;
+    await this.store.clients.rotateSecret(
+      env.id,
+      clientId,
+      { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null },
+      overlapUntil,
+    );
+    return { client_id: clientId, client_secret: secret, previous_secrets_expire_at: iso(overlapUntil) };
+  }
+
+  async setClientEnabled(envName: string, clientId: string, enabled: boolean): Promise<ClientView> {
+    const env = await this.environment(envName);
+    if (!(await this.store.clients.setEnabled(env.id, clientId, enabled, this.clock.now()))) {
+      throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
+    }
+    return this.view(env, await this.client(env, clientId));
+  }
+
+  async listKeys(envName: string): Promise<KeyView[]> {
+    const env = await this.environment(envName);
+    const now = this.clock.now();
+    return (await this.store.signingKeys.list(env.id)).map((k) => keyView(k, now));
+  }
+
+  /**
+   * Makes a new key active. The old key stays in the JWKS until every token it signed has
+   * expired: the longest token lifetime, plus the cache bound during which nodes may still sign with it.
+   */
+  async rotateKeys(envName: string): Promise<KeyView[]> {
+    const env = await this.environment(envName);
+    const now = this.clock.now();
+    const next = await generateSigningKey(env.id, this.config.signingAlgorithm, this.requireKeySecret(), now);
+    const publishUntil = now + (this.config.maxAccessTokenTtl + this.config.cacheTtl) * 1000;
+    await this.store.signingKeys.rotate(env.id, next, now, publishUntil);
+    this.keys?.invalidate(env.id);
+    return this.listKeys(envName);
+  }
+
+  private requireKeySecret(): Buffer {
+    if (!this.keySecret) {
+      throw new ConfigError(CONFIG_FIELDS.keySecret.env, 'is required to create signing keys (or run `gatehouse serve --dev` once to generate one)');
+    }
+    return this.keySecret;
+  }
+
+  private async environment(name: string): Promise<Environment> {
+    const env = await this.store.environments.findByName(name);
+    if (!env) throw new AdminError('not_found', `no environment named ${name}`);
+    return env;
+  }
+
+  private async client(env: Environment, clientId: string): Promise<Client> {
+    const client = await this.store.clients.find(env.id, clientId);
+    if (!client) throw new AdminError('not_found', `no client ${clientId} in environment ${env.name}`);
+    return client;
+  }
+
+  private view(env: Environment, c: Client): ClientView {
+    return {
+      client_id: c.clientId,
+      name: c.name,
+      environment: env.name,
+      issuer: issuerUrls(this.config.publicUrl, env).issuer,
+      type: c.kind,
+      grant_types: c.grantTypes,
+      scopes: c.scopes,
+      default_scopes: c.defaultScopes,
+      redirect_uris: c.redirectUris,
+      token_format: c.tokenFormat,
+      access_token_ttl: c.accessTokenTtl,
+      introspect_any: c.introspectAny,
+      enabled: c.enabled,
+      created_at: iso(c.createdAt),
+    };
+  }
+}
+
+function keyView(k: SigningKey, now: number): KeyView {
+  return {
+    kid: k.kid,
+    alg: k.alg,
+    status: k.status,
+    published: k.status === 'active' || (k.publishUntil !== null && k.publishUntil > now),
+    created_at: iso(k.createdAt),
+    retired_at: k.retiredAt === null ? null : iso(k.retiredAt),
+    publish_until: k.publishUntil === null ? null : iso(k.publishUntil),
+  };
+}
+
+/** RFC 6749 §3.1.2: absolute URI, no fragment; https unless loopback or a private-use scheme. */
+function validateRedirectUri(uri: string): void {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new AdminError('invalid_argument', `redirect URI is not an absolute URI: ${uri}`);
+  }
+  if (url.hash || uri.includes('#')) throw new AdminError('invalid_argument', `redirect URI must not have a fragment: ${uri}`);
+  if (url.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) {
+    throw new AdminError('invalid_argument', `redirect URI must use https (http only on loopback): ${uri}`);
+  }
+}
+
+const unique = (values: string[]): string[] => [...new Set(values.map((v) => v.trim()).filter((v) => v !== ''))];
+const iso = (ms: number): string => new Date(ms).toISOString();

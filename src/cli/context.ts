@@ -1,0 +1,55 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AdminService } from '../admin/admin-service.ts';
+import { systemClock } from '../clock.ts';
+import { type Config, decodeKeySecret, loadConfig } from '../config/config.ts';
+import { randomToken } from '../crypto/secrets.ts';
+import { openStore } from '../store/open.ts';
+import type { Store } from '../store/store.ts';
+
+export const KEY_SECRET_FILE = 'key-secret';
+
+/** Reads the key secret that `serve --dev` keeps in the data folder, if there is one. */
+export function readDevKeySecret(config: Config): Buffer | undefined {
+  const path = join(config.dataDir, KEY_SECRET_FILE);
+  if (!existsSync(path)) return undefined;
+  return decodeKeySecret(readFileSync(path, 'utf8'), path);
+}
+
+/** Creates the dev key secret (0600) on first use. */
+export function ensureDevKeySecret(config: Config): Buffer {
+  const existing = readDevKeySecret(config);
+  if (existing) return existing;
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const secret = randomToken(32);
+  writeFileSync(join(config.dataDir, KEY_SECRET_FILE), `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return decodeKeySecret(secret, KEY_SECRET_FILE);
+}
+
+/** The public URL a dev server on this host and port answers on. */
+export function devPublicUrl(config: Config): string {
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+}
+
+export interface AdminContext {
+  config: Config & { publicUrl: string };
+  store: Store;
+  admin: AdminService;
+  close(): Promise<void>;
+}
+
+/**
+ * What an admin command needs: configuration, the migrated store and the application services.
+ * Without GATEHOUSE_PUBLIC_URL / GATEHOUSE_KEY_SECRET it falls back to what `serve --dev` uses.
+ */
+export async function openAdminContext(env: NodeJS.ProcessEnv = process.env): Promise<AdminContext> {
+  const loaded = loadConfig(env);
+  const publicUrl = loaded.publicUrl ?? devPublicUrl(loaded);
+  const keySecret = loaded.keySecret ?? readDevKeySecret(loaded);
+  const config = Object.freeze({ ...loaded, publicUrl });
+  const store = openStore(config.databaseUrl);
+  await store.migrate();
+  const admin = new AdminService(config, keySecret, store, undefined, systemClock);
+  return { config, store, admin, close: () => store.close() };
+}

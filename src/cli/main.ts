@@ -1,0 +1,218 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { AdminError } from '../admin/admin-service.ts';
+import { ConfigError, loadConfig } from '../config/config.ts';
+import { openStore } from '../store/open.ts';
+import { type AdminContext, openAdminContext } from './context.ts';
+import { printKeyValues, printTable } from './output.ts';
+import { serve } from './serve.ts';
+
+const program = new Command('gatehouse')
+  .description('Gatehouse: an OAuth 2.0 authorization server')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+program
+  .command('serve')
+  .description('start the server (production mode unless --dev)')
+  .option('--dev', 'development mode: generate a key secret, create DEVELOPMENT and a demo client on an empty database')
+  .action(async (options: { dev?: boolean }) => serve({ dev: options.dev === true }));
+
+program
+  .command('migrate')
+  .description('apply pending database migrations')
+  .option('--json', 'print JSON')
+  .action(async (options: { json?: boolean }) => {
+    const config = loadConfig();
+    const store = openStore(config.databaseUrl);
+    try {
+      await store.migrate();
+      const result = { database: redactUrl(config.databaseUrl), status: 'up to date' };
+      if (options.json) console.log(JSON.stringify(result));
+      else console.log(`${result.database}: ${result.status}`);
+    } finally {
+      await store.close();
+    }
+  });
+
+/** Runs an admin command with a store that is closed afterwards. */
+function withAdmin<A extends unknown[]>(fn: (ctx: AdminContext, ...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const ctx = await openAdminContext();
+    try {
+      await fn(ctx, ...args);
+    } finally {
+      await ctx.close();
+    }
+  };
+}
+
+const json = new Option('--json', 'print JSON');
+const envOption = () => new Option('--env <name>', 'environment name').makeOptionMandatory();
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const scopeList = (value: string) => value.split(/\s+/).filter(Boolean);
+const positiveInt = (value: string) => {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number of seconds');
+  return Number(value);
+};
+
+const env = program.command('env').description('manage environments');
+env
+  .command('create <name>')
+  .description('create an environment (its own issuer, keys, clients and tokens)')
+  .addOption(json)
+  .action(
+    withAdmin(async ({ admin }, name: string, options: { json?: boolean }) => {
+      const created = await admin.createEnvironment(name);
+      if (options.json) console.log(JSON.stringify(created));
+      else printKeyValues(created);
+    }),
+  );
+env
+  .command('list')
+  .description('list environments')
+  .addOption(json)
+  .action(
+    withAdmin(async ({ admin }, options: { json?: boolean }) => {
+      const envs = await admin.listEnvironments();
+      if (options.json) console.log(JSON.stringify(envs));
+      else printTable(envs, ['name', 'issuer', 'created_at']);
+    }),
+  );
+
+const client = program.command('client').description('manage clients');
+client
+  .command('create')
+  .description('register a client; a confidential client gets a secret, shown once')
+  .addOption(envOption())
+  .requiredOption('--name <label>', 'display name')
+  .option('--grant-type <grant>', 'allowed grant type (repeatable; default client_credentials)', collect)
+  .option('--scope <scopes>', 'allowed scopes, space-separated', scopeList)
+  .option('--default-scope <scopes>', 'scopes granted when none is requested (default: all allowed)', scopeList)
+  .option('--redirect-uri <uri>', 'registered redirect URI (repeatable)', collect)
+  .option('--public', 'a public client (no secret)')
+  .addOption(new Option('--token-format <format>', 'access-token format').choices(['jwt', 'opaque']).default('jwt'))
+  .option('--access-token-ttl <seconds>', 'access-token lifetime', positiveInt)
+  .option('--resource-server', 'may introspect every token of its environment')
+  .addOption(json)
+  .action(
+    withAdmin(async ({ admin }, options: Record<string, unknown>) => {
+      const created = await admin.createClient({
+        env: options.env as string,
+        name: options.name as string,
+        grantTypes: options.grantType as string[] | undefined,
+        scopes: options.scope as string[] | undefined,
+        defaultScopes: options.defaultScope as string[] | undefined,
+        redirectUris: options.redirectUri as string[] | undefined,
+        kind: options.public ? 'public' : 'confidential',
+        tokenFormat: options.tokenFormat as 'jwt' | 'opaque',
+        accessTokenTtl: (options.accessTokenTtl as number | undefined) ?? null,
+        introspectAny: options.resourceServer === true,
+      });
+      if (options.json) console.log(JSON.stringify(created));
+      else {
+        printKeyValues(created);
+        if (created.client_secret) console.log('\nStore the client_secret now: Gatehouse keeps only its hash.');
+      }
+    }),
+  );
+client
+  .command('list')
+  .description('list the clients of an environment')
+  .addOption(envOption())
+  .addOption(json)
+  .action(
+    withAdmin(async ({ admin }, options: { env: string; json?: boolean }) => {
+      const clients = await admin.listClients(options.env);
+      if (options.json) console.log(JSON.stringify(clients));
+      else printTable(clients, ['client_id', 'name', 'type', 'grant_types', 'token_format', 'enabled']);
+    }),
+  );
+client
+  .command('show <client-id>')
+  .description('show one client')
+  .addOption(envOption())
+  .addOption(json)
+  .action(
+    withAdmin(async ({ admin }, clientId: string, options: { env: string; json?: boolean }) => {
+      const shown = await admin.showClient(options.env, clientId);
+      if (options.json) console.log(JSON.stringify(shown));
+      else printKeyValues(shown);
+    }),
+  );
+client
+  .command('rotate-secret <client-id>')
+  .description('issue a new secret; the old one keeps working during the overlap')
+  .addOption(envOption())
+  .option('--overlap <seconds>', 'how long the previous secret stays valid (default GATEHOUSE_SECRET_ROTATION_OVERLAP)', positiveInt)
+  .addOption(json)
+  .action(
+    withAdmin(async ({ admin }, clientId: string, options: { env: string; overlap?: number; json?: boolean }) => {
+      const rotated = await admin.rotateClientSecret(options.env, clientId, options.overlap);
+      if (options.json) console.log(JSON.stringify(rotated));
+      else printKeyValues(rotated);
+    }),
+  );
+for (const [name, enabled] of [
+  ['disable', false],
+  ['enable', true],
+] as const) {
+  client
+    .command(`${name} <client-id>`)
+    .description(`${name} a client`)
+    .addOption(envOption())
+    .addOption(json)
+    .action(
+      withAdmin(async ({ admin }, clientId: string, options: { env: string; json?: boolean }) => {
+        const updated = await admin.setClientEnabled(options.env, clientId, enabled);
+        if (options.json) console.log(JSON.stringify(updated));
+        else console.log(`client ${clientId} ${enabled ? 'enabled' : 'disabled'}`);
+      }),
+    );
+}
+
+const keys = program.command('keys').description('manage signing keys');
+keys
+  .command('list')
+  .description("list an environment's signing keys")
+  .addOption(envOption())
+  .addOption(json)
+  .action(
+    withAdmin(async ({ admin }, options: { env: string; json?: boolean }) => {
+      const list = await admin.listKeys(options.env);
+      if (options.json) console.log(JSON.stringify(list));
+      else printTable(list, ['kid', 'alg', 'status', 'published', 'created_at', 'publish_until']);
+    }),
+  );
+keys
+  .command('rotate')
+  .description('make a new key active; the old one stays published until its tokens expire')
+  .addOption(envOption())
+  .addOption(json)
+  .action(
+    withAdmin(async ({ admin }, options: { env: string; json?: boolean }) => {
+      const list = await admin.rotateKeys(options.env);
+      if (options.json) console.log(JSON.stringify(list));
+      else printTable(list, ['kid', 'alg', 'status', 'published', 'created_at', 'publish_until']);
+    }),
+  );
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.href;
+  } catch {
+    return url;
+  }
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof AdminError || error instanceof ConfigError) {
+    process.stderr.write(`gatehouse: ${error.message}\n`);
+    process.exit(error instanceof ConfigError ? 78 : 1);
+  }
+  process.stderr.write(`gatehouse: ${(error as Error).message}\n`);
+  process.exit(1);
+}

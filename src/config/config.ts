@@ -1,0 +1,210 @@
+import { readFileSync } from 'node:fs';
+
+/** Signing algorithms Gatehouse can use for access tokens. */
+export type SigningAlgorithm = 'ES256' | 'EdDSA';
+
+/** The validated, frozen configuration every part of Gatehouse reads. */
+export interface Config {
+  /** `sqlite:` path or `postgres://` URL. */
+  readonly databaseUrl: string;
+  readonly host: string;
+  readonly port: number;
+  /** Base of every issuer URL, without a trailing slash. Undefined only in dev mode before defaults apply. */
+  readonly publicUrl: string | undefined;
+  /** 32+ bytes used to encrypt private signing keys at rest. */
+  readonly keySecret: Buffer | undefined;
+  readonly dataDir: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly signingAlgorithm: SigningAlgorithm;
+  /** Default access-token lifetime in seconds, used when a client sets none. */
+  readonly accessTokenTtl: number;
+  /** Upper bound for any access-token lifetime; also how long a rotated key stays published. */
+  readonly maxAccessTokenTtl: number;
+  /** How long an old client secret keeps working after `rotate-secret`, in seconds. */
+  readonly secretRotationOverlap: number;
+  /** Largest request body accepted, in bytes. */
+  readonly bodyLimit: number;
+  /** How long a node may serve a cached signing key or client before re-reading storage, in seconds. */
+  readonly cacheTtl: number;
+  /** Failed client authentications allowed per client id and per source address in one window. */
+  readonly authFailureLimit: number;
+  readonly authFailureWindow: number;
+}
+
+/** A configuration value that cannot be accepted; the message names the key. */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(`${key}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+interface Field {
+  env: string;
+  file: string;
+  doc: string;
+}
+
+/** Every setting, its environment variable and config-file key, in one place (also used by the README). */
+export const CONFIG_FIELDS: Record<keyof Config, Field> = {
+  databaseUrl: { env: 'GATEHOUSE_DATABASE_URL', file: 'databaseUrl', doc: 'SQLite path, `sqlite:` URL or `postgres://` URL' },
+  host: { env: 'GATEHOUSE_HOST', file: 'host', doc: 'address to listen on' },
+  port: { env: 'GATEHOUSE_PORT', file: 'port', doc: 'port to listen on' },
+  publicUrl: { env: 'GATEHOUSE_PUBLIC_URL', file: 'publicUrl', doc: 'base of every issuer URL' },
+  keySecret: { env: 'GATEHOUSE_KEY_SECRET', file: 'keySecret', doc: '32+ random bytes, base64url or hex' },
+  dataDir: { env: 'GATEHOUSE_DATA_DIR', file: 'dataDir', doc: 'folder for the SQLite file and dev secrets' },
+  logLevel: { env: 'GATEHOUSE_LOG_LEVEL', file: 'logLevel', doc: 'pino log level' },
+  signingAlgorithm: { env: 'GATEHOUSE_SIGNING_ALG', file: 'signingAlgorithm', doc: 'ES256 or EdDSA' },
+  accessTokenTtl: { env: 'GATEHOUSE_ACCESS_TOKEN_TTL', file: 'accessTokenTtl', doc: 'seconds' },
+  maxAccessTokenTtl: { env: 'GATEHOUSE_MAX_ACCESS_TOKEN_TTL', file: 'maxAccessTokenTtl', doc: 'seconds' },
+  secretRotationOverlap: { env: 'GATEHOUSE_SECRET_ROTATION_OVERLAP', file: 'secretRotationOverlap', doc: 'seconds' },
+  bodyLimit: { env: 'GATEHOUSE_BODY_LIMIT', file: 'bodyLimit', doc: 'bytes' },
+  cacheTtl: { env: 'GATEHOUSE_CACHE_TTL', file: 'cacheTtl', doc: 'seconds' },
+  authFailureLimit: { env: 'GATEHOUSE_AUTH_FAILURE_LIMIT', file: 'authFailureLimit', doc: 'failures per window' },
+  authFailureWindow: { env: 'GATEHOUSE_AUTH_FAILURE_WINDOW', file: 'authFailureWindow', doc: 'seconds' },
+};
+
+type Raw = Record<string, unknown>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Reads configuration from an optional JSON file (`GATEHOUSE_CONFIG` or `configPath`) and
+ * `GATEHOUSE_*` variables (which win), validates every value and returns a frozen object.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: string): Config {
+  const path = configPath ?? env.GATEHOUSE_CONFIG;
+  let file: Raw = {};
+  if (path) {
+    try {
+      file = JSON.parse(readFileSync(path, 'utf8')) as Raw;
+    } catch (error) {
+      throw new ConfigError('GATEHOUSE_CONFIG', `cannot read ${path}: ${(error as Error).message}`);
+    }
+    if (typeof file !== 'object' || file === null || Array.isArray(file)) {
+      throw new ConfigError('GATEHOUSE_CONFIG', `${path} must hold a JSON object`);
+    }
+  }
+  const pick = (key: keyof Config): { value: unknown; name: string } => {
+    const field = CONFIG_FIELDS[key];
+    const fromEnv = env[field.env];
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, name: field.env };
+    return { value: file[field.file], name: path ? `${field.file} (in ${path})` : field.env };
+  };
+
+  const dataDir = str(pick('dataDir'), './data');
+  const config: Config = {
+    dataDir,
+    databaseUrl: databaseUrl(pick('databaseUrl'), `${dataDir}/gatehouse.db`),
+    host: str(pick('host'), '127.0.0.1'),
+    port: int(pick('port'), 8080, 0, 65535),
+    publicUrl: publicUrl(pick('publicUrl')),
+    keySecret: keySecret(pick('keySecret')),
+    logLevel: oneOf(pick('logLevel'), LOG_LEVELS, 'info'),
+    signingAlgorithm: oneOf(pick('signingAlgorithm'), ['ES256', 'EdDSA'] as const, 'ES256'),
+    accessTokenTtl: int(pick('accessTokenTtl'), 3600, 1, 86_400),
+    maxAccessTokenTtl: int(pick('maxAccessTokenTtl'), 86_400, 60, 31 * 86_400),
+    secretRotationOverlap: int(pick('secretRotationOverlap'), 86_400, 0, 90 * 86_400),
+    bodyLimit: int(pick('bodyLimit'), 16_384, 1024, 10 * 1024 * 1024),
+    cacheTtl: int(pick('cacheTtl'), 5, 0, 300),
+    authFailureLimit: int(pick('authFailureLimit'), 20, 1, 100_000),
+    authFailureWindow: int(pick('authFailureWindow'), 60, 1, 86_400),
+  };
+  if (config.accessTokenTtl > config.maxAccessTokenTtl) {
+    throw new ConfigError(CONFIG_FIELDS.accessTokenTtl.env, `must not exceed ${CONFIG_FIELDS.maxAccessTokenTtl.env} (${config.maxAccessTokenTtl})`);
+  }
+  return Object.freeze(config);
+}
+
+/** Production mode needs an explicit public URL and key secret; dev mode fills them in. */
+export function requireProductionSettings(config: Config): asserts config is Config & { publicUrl: string; keySecret: Buffer } {
+  if (!config.publicUrl) {
+    throw new ConfigError(CONFIG_FIELDS.publicUrl.env, 'is required by `gatehouse serve` (or use `serve --dev`)');
+  }
+  const url = new URL(config.publicUrl);
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw new ConfigError(CONFIG_FIELDS.publicUrl.env, 'must use https (http is allowed only on a loopback host)');
+  }
+  if (!config.keySecret) {
+    throw new ConfigError(CONFIG_FIELDS.keySecret.env, 'is required by `gatehouse serve` (32+ random bytes, base64url or hex)');
+  }
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function str({ value, name }: { value: unknown; name: string }, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.trim() === '') throw new ConfigError(name, 'must be a non-empty string');
+  return value.trim();
+}
+
+function int({ value, name }: { value: unknown; name: string }, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text !== 'string' || !/^\d+$/.test(text.trim())) throw new ConfigError(name, `must be a whole number, got ${JSON.stringify(value)}`);
+  const n = Number(text);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function oneOf<T extends string>({ value, name }: { value: unknown; name: string }, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !allowed.includes(value as T)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+function databaseUrl(field: { value: unknown; name: string }, fallback: string): string {
+  const value = str(field, fallback);
+  if (/^postgres(ql)?:\/\//.test(value)) {
+    try {
+      new URL(value);
+    } catch {
+      throw new ConfigError(field.name, 'is not a valid postgres:// URL');
+    }
+    return value;
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !value.startsWith('sqlite:')) {
+    throw new ConfigError(field.name, 'must be a SQLite file path, a sqlite: URL or a postgres:// URL');
+  }
+  return value;
+}
+
+function publicUrl(field: { value: unknown; name: string }): string | undefined {
+  if (field.value === undefined) return undefined;
+  const value = str(field, '');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(field.name, `is not a valid URL: ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(field.name, 'must be an http(s) URL');
+  if (url.search || url.hash) throw new ConfigError(field.name, 'must not have a query or fragment');
+  if (url.username || url.password) throw new ConfigError(field.name, 'must not hold credentials');
+  return url.href.replace(/\/+$/, '');
+}
+
+/** Decodes a key secret given as hex or base64url; it must hold at least 32 bytes. */
+export function decodeKeySecret(value: string, name: string): Buffer {
+  const text = value.trim();
+  let bytes: Buffer;
+  if (/^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0) bytes = Buffer.from(text, 'hex');
+  else if (/^[A-Za-z0-9_-]+$/.test(text)) bytes = Buffer.from(text, 'base64url');
+  else throw new ConfigError(name, 'must be base64url or hex');
+  if (bytes.length < 32) throw new ConfigError(name, `must hold at least 32 bytes, got ${bytes.length}`);
+  return bytes;
+}
+
+function keySecret(field: { value: unknown; name: string }): Buffer | undefined {
+  if (field.value === undefined) return undefined;
+  if (typeof field.value !== 'string') throw new ConfigError(field.name, 'must be a string');
+  return decodeKeySecret(field.value, field.name);
+}

@@ -1,0 +1,22 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** A random URL-safe string holding `bytes` bytes of entropy. */
+export function randomToken(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/**
+ * Hash of a Gatehouse-generated secret (client secret, opaque token). These secrets carry at
+ * least 256 bits of entropy, so a fast hash is enough: guessing is infeasible without stretching.
+ */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('base64url');
+}
+
+/** Constant-time comparison of two hashes produced by `hashSecret`. */
+export function hashesEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'base64url');
+  const right = Buffer.from(b, 'base64url');
+  if (left.length !== right.length) return false;
+  return timingSafeEqual(left, right);
+}

@@ -1,0 +1,70 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { type Clock, systemClock } from '../clock.ts';
+import type { Config } from '../config/config.ts';
+import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
+import type { Store } from '../store/store.ts';
+import { rfc6749Dialect } from './dialects/rfc6749.ts';
+import { EnvironmentResolver } from './environments.ts';
+import { createLogger } from './logger.ts';
+import { discoveryRoutes } from './routes/discovery-routes.ts';
+import { oauthRoutes } from './routes/oauth-routes.ts';
+
+export type ServerConfig = Config & { publicUrl: string; keySecret: Buffer };
+
+export interface AppDeps {
+  store: Store;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface App {
+  readonly server: FastifyInstance;
+  readonly core: OAuthCore;
+  /** Listens on the configured host and port; returns the bound address (port 0 picks one). */
+  start(): Promise<string>;
+  /** Stops accepting requests and waits for those in flight. Does not close the store. */
+  stop(): Promise<void>;
+}
+
+/** Wires the public HTTP surface from configuration and dependencies; the one place that does. */
+export async function createApp(config: ServerConfig, deps: AppDeps): Promise<App> {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const core = createOAuthCore(config, config.keySecret, deps.store, clock);
+  const environments = new EnvironmentResolver(deps.store, config.publicUrl);
+
+  const server = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    // The issuer comes from configuration; proxies' forwarding headers are not trusted.
+    trustProxy: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  server.get('/healthz', async () => ({ status: 'ok' }));
+  server.get('/readyz', async (_request, reply) => {
+    try {
+      await deps.store.environments.list();
+      return { status: 'ready' };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable' });
+    }
+  });
+  await server.register(discoveryRoutes, { core, environments });
+  await server.register(oauthRoutes, { core, environments, dialect: rfc6749Dialect, clock, bodyLimit: config.bodyLimit });
+  server.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not_found', error_description: 'no such endpoint' }));
+  await server.ready();
+
+  return {
+    server,
+    core,
+    async start() {
+      return server.listen({ host: config.host, port: config.port });
+    },
+    async stop() {
+      await server.close();
+    },
+  };
+}

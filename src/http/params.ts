@@ -1,0 +1,107 @@
+import { OAuthError } from '../oauth/errors.ts';
+
+/** Request parameters after parsing: each name once, each value a string. */
+export type Params = Record<string, string>;
+
+/**
+ * Parses an OAuth request body. Form (RFC 6749 §3.2) and JSON bodies are accepted; a repeated
+ * parameter (RFC 6749 §3.1), a non-string JSON value, malformed JSON or another media type
+ * is `invalid_request`. Empty form values count as omitted (RFC 6749 §3.1).
+ */
+export function parseBodyParams(contentType: string | undefined, body: Buffer | undefined): Params {
+  const media = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (!body || body.length === 0) {
+    if (media === '' || media === 'application/x-www-form-urlencoded' || media === 'application/json') return {};
+  }
+  if (media === 'application/x-www-form-urlencoded') return parseForm(body?.toString('utf8') ?? '');
+  if (media === 'application/json') return parseJson(body?.toString('utf8') ?? '');
+  throw new OAuthError('invalid_request', 'unsupported content type: send application/x-www-form-urlencoded or application/json');
+}
+
+function parseForm(text: string): Params {
+  const params: Params = Object.create(null);
+  const seen = new Set<string>();
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (seen.has(name)) throw duplicate(name);
+    seen.add(name);
+    if (value !== '') params[name] = value;
+  }
+  return params;
+}
+
+function parseJson(text: string): Params {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new OAuthError('invalid_request', 'the request body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new OAuthError('invalid_request', 'the JSON body must be an object');
+  }
+  const name = firstDuplicateKey(text);
+  if (name !== undefined) throw duplicate(name);
+  const params: Params = Object.create(null);
+  for (const [key, v] of Object.entries(value)) {
+    if (v === null || v === '') continue;
+    if (typeof v !== 'string') throw new OAuthError('invalid_request', `parameter ${key} must be a string`, { parameter: key });
+    params[key] = v;
+  }
+  return params;
+}
+
+/**
+ * Finds a key that occurs twice in the top-level object of an already-validated JSON text
+ * (JSON.parse silently keeps the last one).
+ */
+export function firstDuplicateKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (ch === '{' || ch === '[') {
+      depth++;
+      expectKey = depth === 1 && ch === '{';
+    } else if (ch === '}' || ch === ']') {
+      depth--;
+    } else if (ch === ',' && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return undefined;
+}
+
+const duplicate = (name: string): OAuthError => new OAuthError('invalid_request', `parameter ${name} was sent more than once`, { parameter: name });
+
+/**
+ * Parses `Authorization: Basic`. RFC 6749 §2.3.1: id and secret are form-url-encoded before
+ * base64, so they are decoded again here. Returns undefined when another scheme is used.
+ */
+export function parseBasicAuthorization(header: string | undefined): { clientId: string; clientSecret: string } | undefined {
+  if (header === undefined) return undefined;
+  const match = /^Basic +([A-Za-z0-9+/=]*) *$/i.exec(header);
+  if (!/^Basic(\s|$)/i.test(header)) return undefined;
+  const malformed = () => new OAuthError('invalid_client', 'malformed Basic credentials', { challenge: 'Basic' });
+  if (!match?.[1]) throw malformed();
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw malformed();
+  try {
+    return { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)) };
+  } catch {
+    throw malformed();
+  }
+}
+
+const formDecode = (value: string): string => decodeURIComponent(value.replace(/\+/g, ' '));

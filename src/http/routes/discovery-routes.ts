@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify';
+import type { OAuthCore } from '../../oauth/core.ts';
+import { OAuthError } from '../../oauth/errors.ts';
+import { authorizationServerMetadata } from '../../oauth/metadata.ts';
+import { ACCESS_TOKEN_ALGORITHMS, publicJwks } from '../../oauth/signing-keys.ts';
+import type { EnvironmentResolver } from '../environments.ts';
+
+/** RFC 8414 metadata and the JWKS of each environment. */
+export async function discoveryRoutes(app: FastifyInstance, options: { core: OAuthCore; environments: EnvironmentResolver }): Promise<void> {
+  const { core, environments } = options;
+
+  app.setErrorHandler(async (thrown, request, reply) => {
+    if (thrown instanceof OAuthError && thrown.status < 500) {
+      return reply.status(thrown.status).send({ error: thrown.code, error_description: thrown.description });
+    }
+    request.log.error({ err: thrown }, 'unexpected error');
+    return reply.status(500).send({ error: 'server_error', error_description: 'the server could not complete the request' });
+  });
+
+  const metadata = async (name: string) => {
+    const { urls } = await environments.resolve(name);
+    return authorizationServerMetadata(urls, core.grants.grantTypes(), ACCESS_TOKEN_ALGORITHMS);
+  };
+
+  // RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
+  app.get<{ Params: { env: string } }>('/.well-known/oauth-authorization-server/envs/:env', async (request, reply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    return metadata(request.params.env);
+  });
+  // Also served under the issuer, for clients that append the well-known suffix instead.
+  app.get<{ Params: { env: string } }>('/envs/:env/.well-known/oauth-authorization-server', async (request, reply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    return metadata(request.params.env);
+  });
+
+  app.get<{ Params: { env: string } }>('/envs/:env/jwks.json', async (request, reply) => {
+    const { env } = await environments.resolve(request.params.env);
+    reply.header('cache-control', 'public, max-age=60');
+    reply.type('application/jwk-set+json');
+    return publicJwks(await core.keys.publishedKeys(env.id));
+  });
+}

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { decodeProtectedHeader, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { type Clock, seconds } from '../clock.ts';
+import { hashSecret, randomToken } from '../crypto/secrets.ts';
+import type { Store } from '../store/store.ts';
+import type { Client, Environment } from './model.ts';
+import { ACCESS_TOKEN_ALGORITHMS, type KeyRing } from './signing-keys.ts';
+
+/** Prefix of opaque access tokens, so secret scanners can recognise a leaked one. */
+export const OPAQUE_TOKEN_PREFIX = 'gat_';
+
+export interface IssuedAccessToken {
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  scope: string[];
+}
+
+/** What a valid access token says, whichever its format. */
+export interface AccessTokenClaims {
+  format: 'jwt' | 'opaque';
+  jti: string;
+  clientId: string;
+  subject: string;
+  scope: string;
+  issuedAt: number;
+  expiresAt: number;
+  audience: string | string[];
+}
+
+export interface IssueRequest {
+  env: Environment;
+  issuer: string;
+  client: Client;
+  subject: string;
+  scope: string[];
+}
+
+/** Issues and reads access tokens: RFC 9068 JWTs (no database write) or opaque tokens (stored hashed). */
+export class AccessTokenService {
+  constructor(
+    private readonly store: Store,
+    private readonly keys: KeyRing,
+    private readonly clock: Clock,
+    private readonly defaultTtl: number,
+    private readonly maxTtl: number,
+  ) {}
+
+  async issue(request: IssueRequest): Promise<IssuedAccessToken> {
+    const { env, client, subject, scope } = request;
+    const ttl = Math.min(client.accessTokenTtl ?? this.defaultTtl, this.maxTtl);
+    const now = this.clock.now();
+    const jti = randomUUID();
+    const scopeText = scope.join(' ');
+    if (client.tokenFormat === 'opaque') {
+      const token = `${OPAQUE_TOKEN_PREFIX}${randomToken(32)}`;
+      await this.store.accessTokens.insert({
+        tokenHash: hashSecret(token),
+        envId: env.id,
+        clientId: client.clientId,
+        subject,
+        scope: scopeText,
+        jti,
+        issuedAt: now,
+        expiresAt: now + ttl * 1000,
+        revokedAt: null,
+      });
+      return { accessToken: token, tokenType: 'Bearer', expiresIn: ttl, scope };
+    }
+    const key = await this.keys.activeKey(env.id);
+    const iat = seconds(now);
+    // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; scope when one was granted.
+    const jwt = await new SignJWT({ client_id: client.clientId, ...(scopeText ? { scope: scopeText } : {}) })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
+      .setIssuer(request.issuer)
+      .setSubject(subject)
+      .setAudience(request.issuer)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + ttl)
+      .setJti(jti)
+      .sign(key.privateKey);
+    return { accessToken: jwt, tokenType: 'Bearer', expiresIn: ttl, scope };
+  }
+
+  /**
+   * Returns the claims of an active token of `env`, or undefined for anything that is not one:
+   * malformed, unknown, another environment's, expired, revoked, or signed by an unpublished key.
+   */
+  async read(env: Environment, issuer: string, token: string): Promise<AccessTokenClaims | undefined> {
+    if (token.startsWith(OPAQUE_TOKEN_PREFIX)) return this.readOpaque(env, token);
+    if (token.split('.').length === 3) return this.readJwt(env, issuer, token);
+    return undefined;
+  }
+
+  private async readOpaque(env: Environment, token: string): Promise<AccessTokenClaims | undefined> {
+    const record = await this.store.accessTokens.findByHash(env.id, hashSecret(token));
+    if (!record || record.revokedAt !== null || record.expiresAt <= this.clock.now()) return undefined;
+    return {
+      format: 'opaque',
+      jti: record.jti,
+      clientId: record.clientId,
+      subject: record.subject,
+      scope: record.scope,
+      issuedAt: seconds(record.issuedAt),
+      expiresAt: seconds(record.expiresAt),
+      audience: [],
+    };
+  }
+
+  private async readJwt(env: Environment, issuer: string, token: string): Promise<AccessTokenClaims | undefined> {
+    let kid: string | undefined;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      return undefined;
+    }
+    const published = await this.keys.publishedKeys(env.id);
+    const key = published.find((k) => k.kid === kid);
+    if (!key) return undefined;
+    let payload: JWTPayload;
+    try {
+      const verificationKey = await importJWK(key.publicJwk as JWK, key.alg);
+      // RFC 8725 §3.1 and RFC 9068 §4: only the key's own asymmetric algorithm, typ at+jwt, this issuer.
+      ({ payload } = await jwtVerify(token, verificationKey, {
+        algorithms: ACCESS_TOKEN_ALGORITHMS.filter((a) => a === key.alg),
+        typ: 'at+jwt',
+        issuer,
+        audience: issuer,
+        currentDate: new Date(this.clock.now()),
+        requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
+      }));
+    } catch {
+      return undefined;
+    }
+    const jti = payload.jti as string;
+    if (await this.store.revokedJwts.isRevoked(env.id, jti)) return undefined;
+    return {
+      format: 'jwt',
+      jti,
+      clientId: String(payload.client_id),
+      subject: payload.sub as string,
+      scope: typeof payload.scope === 'string' ? payload.scope : '',
+      issuedAt: payload.iat as number,
+      expiresAt: payload.exp as number,
+      audience: payload.aud as string | string[],
+    };
+  }
+}

@@ -1,0 +1,82 @@
+import type { Clock } from '../clock.ts';
+import { hashesEqual, hashSecret } from '../crypto/secrets.ts';
+import type { Store } from '../store/store.ts';
+import { OAuthError } from './errors.ts';
+import type { Client, Environment } from './model.ts';
+import type { FailureThrottle } from './throttle.ts';
+
+/** Credentials as presented on the wire; the HTTP adapter fills this in. */
+export interface PresentedCredentials {
+  /** From `Authorization: Basic`, already form-url-decoded (RFC 6749 §2.3.1). */
+  basic?: { clientId: string; clientSecret: string };
+  /** `client_id` / `client_secret` from the request body. */
+  bodyClientId?: string;
+  bodyClientSecret?: string;
+  /** Source address, for throttling. */
+  sourceAddress: string;
+}
+
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+export interface AuthenticatedClient {
+  client: Client;
+  method: ClientAuthMethod;
+}
+
+// Compared against when the client id is unknown, so unknown and known ids take the same time.
+const DUMMY_HASH = hashSecret('gatehouse-unknown-client');
+
+/**
+ * Authenticates the client of a token, introspection or revocation request. Unknown client,
+ * wrong secret and disabled client all give the same 401 `invalid_client`.
+ */
+export class ClientAuthenticator {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly throttle: FailureThrottle,
+  ) {}
+
+  async authenticate(env: Environment, credentials: PresentedCredentials): Promise<AuthenticatedClient> {
+    const { basic, bodyClientId, bodyClientSecret } = credentials;
+    // RFC 6749 §2.3: a client must not use more than one authentication method per request.
+    if (basic && bodyClientSecret !== undefined) {
+      throw new OAuthError('invalid_request', 'client credentials were sent both in the Authorization header and in the body');
+    }
+    if (basic && bodyClientId !== undefined && bodyClientId !== basic.clientId) {
+      throw new OAuthError('invalid_request', 'client_id in the body does not match the Authorization header', { parameter: 'client_id' });
+    }
+    const clientId = basic?.clientId ?? bodyClientId;
+    const secret = basic?.clientSecret ?? bodyClientSecret;
+    const challenge = basic ? ({ challenge: 'Basic' } as const) : {};
+    if (clientId === undefined || clientId === '') {
+      throw new OAuthError('invalid_client', 'client authentication is required', challenge);
+    }
+
+    const keys = [`client:${env.id}:${clientId}`, `source:${credentials.sourceAddress}`];
+    const wait = Math.max(...keys.map((k) => this.throttle.retryAfter(k)));
+    if (wait > 0) {
+      throw new OAuthError('too_many_requests', 'too many failed client authentications; retry later', { retryAfter: wait });
+    }
+    const fail = (): never => {
+      for (const key of keys) this.throttle.recordFailure(key);
+      throw new OAuthError('invalid_client', 'client authentication failed', challenge);
+    };
+
+    const client = await this.store.clients.find(env.id, clientId);
+    if (secret === undefined) {
+      // A public client identifies itself with client_id alone (token_endpoint_auth_method "none").
+      if (client?.enabled && client.kind === 'public') return { client, method: 'none' };
+      return fail();
+    }
+    const presented = hashSecret(secret);
+    const secrets = client && client.kind === 'confidential' ? await this.store.clients.activeSecrets(env.id, clientId, this.clock.now()) : [];
+    let matched = false;
+    for (const stored of secrets.length > 0 ? secrets : [{ secretHash: DUMMY_HASH }]) {
+      // Every candidate is compared, so the time does not reveal which secret matched.
+      if (hashesEqual(presented, stored.secretHash) && secrets.length > 0) matched = true;
+    }
+    if (!client?.enabled || !matched) return fail();
+    return { client, method: basic ? 'client_secret_basic' : 'client_secret_post' };
+  }
+}

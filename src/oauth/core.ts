@@ -1,0 +1,38 @@
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config/config.ts';
+import type { Store } from '../store/store.ts';
+import { AccessTokenService } from './access-tokens.ts';
+import { ClientAuthenticator } from './client-auth.ts';
+import { clientCredentialsGrant } from './grants/client-credentials.ts';
+import { GrantRegistry } from './grants/grant.ts';
+import { IntrospectionEndpoint } from './introspection.ts';
+import { RevocationEndpoint } from './revocation.ts';
+import { KeyRing } from './signing-keys.ts';
+import { FailureThrottle } from './throttle.ts';
+import { TokenEndpoint } from './token-endpoint.ts';
+
+/** The framework-free OAuth core, wired once from configuration, storage and a clock. */
+export interface OAuthCore {
+  readonly grants: GrantRegistry;
+  readonly keys: KeyRing;
+  readonly tokens: AccessTokenService;
+  readonly token: TokenEndpoint;
+  readonly introspection: IntrospectionEndpoint;
+  readonly revocation: RevocationEndpoint;
+}
+
+export function createOAuthCore(config: Config, keySecret: Buffer, store: Store, clock: Clock): OAuthCore {
+  const keys = new KeyRing(store, keySecret, clock, config.cacheTtl * 1000);
+  const tokens = new AccessTokenService(store, keys, clock, config.accessTokenTtl, config.maxAccessTokenTtl);
+  const throttle = new FailureThrottle(clock, config.authFailureLimit, config.authFailureWindow * 1000);
+  const authenticator = new ClientAuthenticator(store, clock, throttle);
+  const grants = new GrantRegistry().register(clientCredentialsGrant(tokens));
+  return {
+    grants,
+    keys,
+    tokens,
+    token: new TokenEndpoint(grants, authenticator),
+    introspection: new IntrospectionEndpoint(authenticator, tokens),
+    revocation: new RevocationEndpoint(authenticator, tokens, store, clock),
+  };
+}

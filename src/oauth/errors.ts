@@ -1,0 +1,65 @@
+/** RFC 6749 §5.2 error codes, plus the few other codes Gatehouse endpoints answer with. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_token'
+  | 'unsupported_token_type'
+  | 'too_many_requests'
+  | 'not_found'
+  | 'server_error';
+
+const STATUS: Record<OAuthErrorCode, number> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  invalid_token: 401,
+  unsupported_token_type: 400,
+  too_many_requests: 429,
+  not_found: 404,
+  server_error: 500,
+};
+
+export interface OAuthErrorOptions {
+  /** Overrides the code's usual status (413 for an oversized body, for instance). */
+  status?: number;
+  /** The request parameter at fault, for dialects that name it. Never carries a secret value. */
+  parameter?: string;
+  /** Set when the client tried HTTP Basic: the response then carries `WWW-Authenticate: Basic`. */
+  challenge?: 'Basic';
+  /** Seconds a throttled caller should wait. */
+  retryAfter?: number;
+}
+
+/**
+ * The one error type of the OAuth core. Every failure a client can cause is an `OAuthError`;
+ * each surface's dialect renders it. Anything else that escapes is a `server_error`.
+ */
+export class OAuthError extends Error {
+  readonly status: number;
+  readonly parameter: string | undefined;
+  readonly challenge: 'Basic' | undefined;
+  readonly retryAfter: number | undefined;
+
+  constructor(
+    readonly code: OAuthErrorCode,
+    readonly description: string,
+    options: OAuthErrorOptions = {},
+  ) {
+    super(`${code}: ${description}`);
+    this.name = 'OAuthError';
+    this.status = options.status ?? STATUS[code];
+    this.parameter = options.parameter;
+    this.challenge = options.challenge;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+export const invalidRequest = (description: string, parameter?: string): OAuthError =>
+  new OAuthError('invalid_request', description, parameter ? { parameter } : {});

@@ -1,0 +1,17 @@
+import type { AccessTokenService } from '../access-tokens.ts';
+import { resolveScope } from '../scope.ts';
+import type { Grant } from './grant.ts';
+
+/** RFC 6749 §4.4: a confidential client gets a token for itself. No refresh token (§4.4.3). */
+export function clientCredentialsGrant(tokens: AccessTokenService): Grant {
+  return {
+    grantType: 'client_credentials',
+    parameters: ['scope'],
+    allowsPublicClients: false,
+    async handle({ env, issuer, client, params }) {
+      const scope = resolveScope(params.scope, client.client.scopes, client.client.defaultScopes);
+      // RFC 9068 §2.2: with no resource owner, sub identifies the client.
+      return tokens.issue({ env, issuer, client: client.client, subject: client.client.clientId, scope });
+    },
+  };
+}

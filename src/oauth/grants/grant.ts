@@ -1,0 +1,48 @@
+import type { IssuedAccessToken } from '../access-tokens.ts';
+import type { AuthenticatedClient } from '../client-auth.ts';
+import type { Environment } from '../model.ts';
+
+/** What every grant receives: the environment, the authenticated client and the request parameters. */
+export interface GrantContext {
+  env: Environment;
+  issuer: string;
+  client: AuthenticatedClient;
+  /** Single-valued parameters; duplicates were already refused. */
+  params: Readonly<Record<string, string>>;
+}
+
+/** A successful token response before a dialect shapes it. */
+export interface TokenResult extends IssuedAccessToken {
+  refreshToken?: string;
+}
+
+/**
+ * One grant type. The token endpoint looks grants up by `grantType` in a `GrantRegistry`;
+ * adding a grant means adding a module, never a branch in the endpoint.
+ */
+export interface Grant {
+  readonly grantType: string;
+  /** Parameters this grant reads (besides grant_type and client credentials); used for docs and metadata. */
+  readonly parameters: readonly string[];
+  /** Whether a public client (no secret) may use this grant. */
+  readonly allowsPublicClients: boolean;
+  handle(context: GrantContext): Promise<TokenResult>;
+}
+
+export class GrantRegistry {
+  private readonly grants = new Map<string, Grant>();
+
+  register(grant: Grant): this {
+    if (this.grants.has(grant.grantType)) throw new Error(`grant ${grant.grantType} is already registered`);
+    this.grants.set(grant.grantType, grant);
+    return this;
+  }
+
+  get(grantType: string): Grant | undefined {
+    return this.grants.get(grantType);
+  }
+
+  grantTypes(): string[] {
+    return [...this.grants.keys()];
+  }
+}

@@ -1,0 +1,61 @@
+import type { AccessTokenService } from './access-tokens.ts';
+import type { ClientAuthenticator, PresentedCredentials } from './client-auth.ts';
+import { OAuthError } from './errors.ts';
+import type { Environment } from './model.ts';
+
+export interface TokenLookupRequest {
+  env: Environment;
+  issuer: string;
+  params: Readonly<Record<string, string>>;
+  credentials: PresentedCredentials;
+}
+
+/** RFC 7662 §2.2 response; anything not active is exactly `{ active: false }`. */
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true;
+      scope: string;
+      client_id: string;
+      token_type: 'Bearer';
+      exp: number;
+      iat: number;
+      sub: string;
+      aud?: string | string[];
+      iss: string;
+      jti: string;
+    };
+
+/**
+ * RFC 7662 introspection. A client learns about its own tokens only; a client flagged
+ * `introspectAny` (a resource server) may introspect every token of its environment.
+ */
+export class IntrospectionEndpoint {
+  constructor(
+    private readonly authenticator: ClientAuthenticator,
+    private readonly tokens: AccessTokenService,
+  ) {}
+
+  async handle(request: TokenLookupRequest): Promise<IntrospectionResponse> {
+    const caller = await this.authenticator.authenticate(request.env, request.credentials);
+    if (caller.method === 'none') throw new OAuthError('invalid_client', 'public clients may not introspect tokens');
+    const token = request.params.token;
+    if (token === undefined) throw new OAuthError('invalid_request', 'token is required', { parameter: 'token' });
+    const claims = await this.tokens.read(request.env, request.issuer, token);
+    if (!claims) return { active: false };
+    if (claims.clientId !== caller.client.clientId && !caller.client.introspectAny) return { active: false };
+    const audience = Array.isArray(claims.audience) && claims.audience.length === 0 ? undefined : claims.audience;
+    return {
+      active: true,
+      scope: claims.scope,
+      client_id: claims.clientId,
+      token_type: 'Bearer',
+      exp: claims.expiresAt,
+      iat: claims.issuedAt,
+      sub: claims.subject,
+      ...(audience === undefined ? {} : { aud: audience }),
+      iss: request.issuer,
+      jti: claims.jti,
+    };
+  }
+}

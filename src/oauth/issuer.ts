@@ -1,0 +1,30 @@
+import type { Environment } from './model.ts';
+
+/** Where an environment's standard endpoints live, all under its issuer URL. */
+export interface IssuerUrls {
+  issuer: string;
+  token: string;
+  introspection: string;
+  revocation: string;
+  jwks: string;
+  /** RFC 8414 §3: the well-known URL with the issuer's path appended. */
+  metadata: string;
+}
+
+/** Path of an environment under the public URL; the issuer is never taken from the Host header. */
+export const environmentPath = (name: string): string => `/envs/${encodeURIComponent(name)}`;
+
+export function issuerUrls(publicUrl: string, env: Pick<Environment, 'name'>): IssuerUrls {
+  const base = new URL(publicUrl);
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const path = `${basePath}${environmentPath(env.name)}`;
+  const issuer = `${base.origin}${path}`;
+  return {
+    issuer,
+    token: `${issuer}/token`,
+    introspection: `${issuer}/introspect`,
+    revocation: `${issuer}/revoke`,
+    jwks: `${issuer}/jwks.json`,
+    metadata: `${base.origin}/.well-known/oauth-authorization-server${path}`,
+  };
+}

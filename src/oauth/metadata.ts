@@ -1,0 +1,19 @@
+import type { IssuerUrls } from './issuer.ts';
+
+/** RFC 8414 §2 authorization server metadata for one environment. */
+export function authorizationServerMetadata(urls: IssuerUrls, grantTypes: readonly string[], signingAlgorithms: readonly string[]) {
+  const authMethods = ['client_secret_basic', 'client_secret_post'];
+  return {
+    issuer: urls.issuer,
+    token_endpoint: urls.token,
+    jwks_uri: urls.jwks,
+    grant_types_supported: [...grantTypes],
+    response_types_supported: [] as string[],
+    token_endpoint_auth_methods_supported: authMethods,
+    introspection_endpoint: urls.introspection,
+    introspection_endpoint_auth_methods_supported: authMethods,
+    revocation_endpoint: urls.revocation,
+    revocation_endpoint_auth_methods_supported: [...authMethods, 'none'],
+    access_token_signing_alg_values_supported: [...signingAlgorithms],
+  };
+}

@@ -1,0 +1,41 @@
+import type { Clock } from '../clock.ts';
+import { hashSecret } from '../crypto/secrets.ts';
+import type { Store } from '../store/store.ts';
+import type { AccessTokenService } from './access-tokens.ts';
+import type { ClientAuthenticator } from './client-auth.ts';
+import { OAuthError } from './errors.ts';
+import type { TokenLookupRequest } from './introspection.ts';
+
+/**
+ * RFC 7009 revocation. A client revokes only tokens issued to it; an unknown, invalid or
+ * foreign token still gets 200 (§2.2), so the answer reveals nothing.
+ */
+export class RevocationEndpoint {
+  constructor(
+    private readonly authenticator: ClientAuthenticator,
+    private readonly tokens: AccessTokenService,
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  async handle(request: TokenLookupRequest): Promise<void> {
+    const caller = await this.authenticator.authenticate(request.env, request.credentials);
+    const token = request.params.token;
+    if (token === undefined) throw new OAuthError('invalid_request', 'token is required', { parameter: 'token' });
+    const claims = await this.tokens.read(request.env, request.issuer, token);
+    if (!claims || claims.clientId !== caller.client.clientId) return;
+    const now = this.clock.now();
+    if (claims.format === 'opaque') {
+      await this.store.accessTokens.revoke(request.env.id, hashSecret(token), caller.client.clientId, now);
+      return;
+    }
+    // A JWT cannot be recalled; its jti is remembered as revoked until the token expires.
+    await this.store.revokedJwts.insert({
+      envId: request.env.id,
+      jti: claims.jti,
+      clientId: claims.clientId,
+      expiresAt: claims.expiresAt * 1000,
+      revokedAt: now,
+    });
+  }
+}

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type JWK } from 'jose';
+import type { Clock } from '../clock.ts';
+import type { SigningAlgorithm } from '../config/config.ts';
+import { decryptPrivateKey, encryptPrivateKey } from '../crypto/key-encryption.ts';
+import type { Store } from '../store/store.ts';
+import type { SigningKey } from './model.ts';
+
+/** Algorithms access tokens may be signed with: asymmetric only (RFC 9068 §2.1, RFC 8725 §3.1). */
+export const ACCESS_TOKEN_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'EdDSA'];
+
+/** Generates a key pair and returns it as a storable record, the private half sealed. */
+export async function generateSigningKey(envId: string, alg: SigningAlgorithm, keySecret: Buffer, now: number): Promise<SigningKey> {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+  const jwk = await exportJWK(publicKey);
+  const kid = `${(await calculateJwkThumbprint(jwk)).slice(0, 16)}${randomUUID().slice(0, 8)}`;
+  const publicJwk: JWK = { ...jwk, kid, alg, use: 'sig' };
+  const pkcs8 = await exportPKCS8(privateKey);
+  return {
+    kid,
+    envId,
+    alg,
+    publicJwk: publicJwk as Record<string, unknown>,
+    privateKeySealed: encryptPrivateKey(pkcs8, keySecret, `${envId}/${kid}`),
+    status: 'active',
+    createdAt: now,
+    retiredAt: null,
+    publishUntil: null,
+  };
+}
+
+export interface ActiveSigningKey {
+  kid: string;
+  alg: SigningAlgorithm;
+  privateKey: Awaited<ReturnType<typeof importPKCS8>>;
+}
+
+interface Cached<T> {
+  value: T;
+  loadedAt: number;
+}
+
+/**
+ * Per-environment view of signing keys with a short cache. A node may keep signing with a
+ * just-rotated key for at most `cacheTtlMs`; rotation publishes the old key long enough to cover it.
+ */
+export class KeyRing {
+  private readonly active = new Map<string, Cached<Promise<ActiveSigningKey>>>();
+  private readonly published = new Map<string, Cached<Promise<SigningKey[]>>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly keySecret: Buffer,
+    private readonly clock: Clock,
+    private readonly cacheTtlMs: number,
+  ) {}
+
+  /** The key new tokens of `envId` are signed with. */
+  activeKey(envId: string): Promise<ActiveSigningKey> {
+    return this.cached(this.active, envId, async () => {
+      const key = await this.store.signingKeys.findActive(envId);
+      if (!key) throw new Error(`environment ${envId} has no active signing key`);
+      const pem = decryptPrivateKey(key.privateKeySealed, this.keySecret, `${envId}/${key.kid}`);
+      return { kid: key.kid, alg: key.alg as SigningAlgorithm, privateKey: await importPKCS8(pem, key.alg) };
+    });
+  }
+
+  /** Keys in the environment's JWKS: the active one and retired ones whose tokens may still be live. */
+  publishedKeys(envId: string): Promise<SigningKey[]> {
+    return this.cached(this.published, envId, () => this.store.signingKeys.listPublished(envId, this.clock.now()));
+  }
+
+  /** Forgets cached keys of an environment (after a rotation made by this node). */
+  invalidate(envId: string): void {
+    this.active.delete(envId);
+    this.published.delete(envId);
+  }
+
+  private cached<T>(map: Map<string, Cached<Promise<T>>>, envId: string, load: () => Promise<T>): Promise<T> {
+    const now = this.clock.now();
+    const hit = map.get(envId);
+    if (hit && now - hit.loadedAt < this.cacheTtlMs) return hit.value;
+    const value = load();
+    map.set(envId, { value, loadedAt: now });
+    value.catch(() => map.delete(envId));
+    return value;
+  }
+}
+
+/** Public members only (RFC 7517 §4): nothing private ever reaches the JWKS. */
+export function publicJwks(keys: readonly SigningKey[]): { keys: JWK[] } {
+  return {
+    keys: keys.map((key) => {
+      const { kty, crv, x, y, n, e, kid, alg, use } = key.publicJwk as JWK;
+      return Object.fromEntries(Object.entries({ kty, crv, x, y, n, e, kid, alg, use }).filter(([, v]) => v !== undefined)) as JWK;
+    }),
+  };
+}

@@ -1,0 +1,35 @@
+import type { ClientAuthenticator, PresentedCredentials } from './client-auth.ts';
+import { OAuthError } from './errors.ts';
+import type { GrantRegistry, TokenResult } from './grants/grant.ts';
+import type { Environment } from './model.ts';
+
+/** A token request as the OAuth core sees it: no HTTP, duplicates already refused. */
+export interface TokenRequest {
+  env: Environment;
+  issuer: string;
+  params: Readonly<Record<string, string>>;
+  credentials: PresentedCredentials;
+}
+
+/**
+ * RFC 6749 §3.2 token endpoint: authenticate the client → look up the grant → check the client
+ * may use it → let the grant handle the rest.
+ */
+export class TokenEndpoint {
+  constructor(
+    private readonly grants: GrantRegistry,
+    private readonly authenticator: ClientAuthenticator,
+  ) {}
+
+  async handle(request: TokenRequest): Promise<TokenResult> {
+    const grantType = request.params.grant_type;
+    if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required', { parameter: 'grant_type' });
+    const client = await this.authenticator.authenticate(request.env, request.credentials);
+    const grant = this.grants.get(grantType);
+    if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`, { parameter: 'grant_type' });
+    if (!client.client.grantTypes.includes(grantType) || (client.method === 'none' && !grant.allowsPublicClients)) {
+      throw new OAuthError('unauthorized_client', `this client may not use grant_type ${grantType}`, { parameter: 'grant_type' });
+    }
+    return grant.handle({ env: request.env, issuer: request.issuer, client, params: request.params });
+  }
+}

@@ -1,0 +1,340 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Client, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt, SigningKey } from '../oauth/model.ts';
+import { migrateToLatest } from './migrate.ts';
+import type { ClientTable, Database, SigningKeyTable } from './schema.ts';
+import {
+  type AccessTokenStore,
+  type ClientStore,
+  ConflictError,
+  type EnvironmentStore,
+  type RevokedJwtStore,
+  type SigningKeyStore,
+  type Store,
+} from './store.ts';
+
+/** The one `Store` implementation; the dialect only changes how Kysely talks to the database. */
+export class KyselyStore implements Store {
+  readonly environments: EnvironmentStore;
+  readonly clients: ClientStore;
+  readonly signingKeys: SigningKeyStore;
+  readonly accessTokens: AccessTokenStore;
+  readonly revokedJwts: RevokedJwtStore;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly dialect: 'sqlite' | 'postgres',
+  ) {
+    this.environments = environmentStore(db, dialect);
+    this.clients = clientStore(db, dialect);
+    this.signingKeys = signingKeyStore(db);
+    this.accessTokens = accessTokenStore(db);
+    this.revokedJwts = revokedJwtStore(db);
+  }
+
+  async migrate(): Promise<void> {
+    await migrateToLatest(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+function isUniqueViolation(error: unknown, dialect: 'sqlite' | 'postgres'): boolean {
+  const e = error as { code?: string };
+  return dialect === 'postgres' ? e.code === '23505' : e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): EnvironmentStore {
+  const toEnvironment = (row: { id: string; name: string; created_at: number }): Environment => ({
+    id: row.id,
+    name: row.name,
+    createdAt: Number(row.created_at),
+  });
+  return {
+    async create(environment, firstKey) {
+      try {
+        await db.transaction().execute(async (trx) => {
+          await trx.insertInto('environments').values({ id: environment.id, name: environment.name, created_at: environment.createdAt }).execute();
+          await trx.insertInto('signing_keys').values(signingKeyRow(firstKey)).execute();
+        });
+      } catch (error) {
+        if (isUniqueViolation(error, dialect)) throw new ConflictError(`environment ${environment.name} already exists`);
+        throw error;
+      }
+    },
+    async findByName(name) {
+      const row = await db.selectFrom('environments').selectAll().where('name', '=', name).executeTakeFirst();
+      return row && toEnvironment(row);
+    },
+    async list() {
+      const rows = await db.selectFrom('environments').selectAll().orderBy('name').execute();
+      return rows.map(toEnvironment);
+    },
+  };
+}
+
+const toClient = (row: Selectable<ClientTable>): Client => ({
+  envId: row.env_id,
+  clientId: row.client_id,
+  name: row.name,
+  kind: row.kind,
+  grantTypes: JSON.parse(row.grant_types) as string[],
+  scopes: JSON.parse(row.scopes) as string[],
+  defaultScopes: JSON.parse(row.default_scopes) as string[],
+  redirectUris: JSON.parse(row.redirect_uris) as string[],
+  tokenFormat: row.token_format,
+  accessTokenTtl: row.access_token_ttl === null ? null : Number(row.access_token_ttl),
+  introspectAny: Number(row.introspect_any) === 1,
+  enabled: Number(row.enabled) === 1,
+  createdAt: Number(row.created_at),
+  updatedAt: Number(row.updated_at),
+});
+
+function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): ClientStore {
+  return {
+    async create(client, secret) {
+      try {
+        await db.transaction().execute(async (trx) => {
+          await trx
+            .insertInto('clients')
+            .values({
+              env_id: client.envId,
+              client_id: client.clientId,
+              name: client.name,
+              kind: client.kind,
+              grant_types: JSON.stringify(client.grantTypes),
+              scopes: JSON.stringify(client.scopes),
+              default_scopes: JSON.stringify(client.defaultScopes),
+              redirect_uris: JSON.stringify(client.redirectUris),
+              token_format: client.tokenFormat,
+              access_token_ttl: client.accessTokenTtl,
+              introspect_any: client.introspectAny ? 1 : 0,
+              enabled: client.enabled ? 1 : 0,
+              created_at: client.createdAt,
+              updated_at: client.updatedAt,
+            })
+            .execute();
+          if (secret) {
+            await trx
+              .insertInto('client_secrets')
+              .values({
+                id: secret.id,
+                env_id: client.envId,
+                client_id: client.clientId,
+                secret_hash: secret.secretHash,
+                created_at: secret.createdAt,
+                expires_at: secret.expiresAt,
+              })
+              .execute();
+          }
+        });
+      } catch (error) {
+        if (isUniqueViolation(error, dialect)) throw new ConflictError(`client ${client.clientId} already exists`);
+        throw error;
+      }
+    },
+    async find(envId, clientId) {
+      const row = await db.selectFrom('clients').selectAll().where('env_id', '=', envId).where('client_id', '=', clientId).executeTakeFirst();
+      return row && toClient(row);
+    },
+    async list(envId) {
+      const rows = await db.selectFrom('clients').selectAll().where('env_id', '=', envId).orderBy('created_at').orderBy('client_id').execute();
+      return rows.map(toClient);
+    },
+    async activeSecrets(envId, clientId, now) {
+      const rows = await db
+        .selectFrom('client_secrets')
+        .selectAll()
+        .where('env_id', '=', envId)
+        .where('client_id', '=', clientId)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+        .orderBy('created_at', 'desc')
+        .execute();
+      return rows.map(
+        (row): ClientSecret => ({
+          id: row.id,
+          secretHash: row.secret_hash,
+          createdAt: Number(row.created_at),
+          expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+        }),
+      );
+    },
+    async rotateSecret(envId, clientId, secret, overlapUntil) {
+      return db.transaction().execute(async (trx) => {
+        const updated = await trx
+          .updateTable('clients')
+          .set({ updated_at: secret.createdAt })
+          .where('env_id', '=', envId)
+          .where('client_id', '=', clientId)
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0) return false;
+        await trx
+          .updateTable('client_secrets')
+          .set({ expires_at: overlapUntil })
+          .where('env_id', '=', envId)
+          .where('client_id', '=', clientId)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', overlapUntil)]))
+          .execute();
+        await trx
+          .insertInto('client_secrets')
+          .values({
+            id: secret.id,
+            env_id: envId,
+            client_id: clientId,
+            secret_hash: secret.secretHash,
+            created_at: secret.createdAt,
+            expires_at: secret.expiresAt,
+          })
+          .execute();
+        return true;
+      });
+    },
+    async setEnabled(envId, clientId, enabled, now) {
+      const result = await db
+        .updateTable('clients')
+        .set({ enabled: enabled ? 1 : 0, updated_at: now })
+        .where('env_id', '=', envId)
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+  };
+}
+
+function signingKeyRow(key: SigningKey): SigningKeyTable {
+  return {
+    kid: key.kid,
+    env_id: key.envId,
+    alg: key.alg,
+    public_jwk: JSON.stringify(key.publicJwk),
+    private_key_sealed: key.privateKeySealed,
+    status: key.status,
+    created_at: key.createdAt,
+    retired_at: key.retiredAt,
+    publish_until: key.publishUntil,
+  };
+}
+
+const toSigningKey = (row: Selectable<SigningKeyTable>): SigningKey => ({
+  kid: row.kid,
+  envId: row.env_id,
+  alg: row.alg,
+  publicJwk: JSON.parse(row.public_jwk) as Record<string, unknown>,
+  privateKeySealed: row.private_key_sealed,
+  status: row.status,
+  createdAt: Number(row.created_at),
+  retiredAt: row.retired_at === null ? null : Number(row.retired_at),
+  publishUntil: row.publish_until === null ? null : Number(row.publish_until),
+});
+
+function signingKeyStore(db: Kysely<Database>): SigningKeyStore {
+  return {
+    async findActive(envId) {
+      const row = await db
+        .selectFrom('signing_keys')
+        .selectAll()
+        .where('env_id', '=', envId)
+        .where('status', '=', 'active')
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst();
+      return row && toSigningKey(row);
+    },
+    async listPublished(envId, now) {
+      const rows = await db
+        .selectFrom('signing_keys')
+        .selectAll()
+        .where('env_id', '=', envId)
+        .where((eb) => eb.or([eb('status', '=', 'active'), eb('publish_until', '>', now)]))
+        .orderBy('created_at', 'desc')
+        .execute();
+      return rows.map(toSigningKey);
+    },
+    async list(envId) {
+      const rows = await db.selectFrom('signing_keys').selectAll().where('env_id', '=', envId).orderBy('created_at', 'desc').orderBy('kid').execute();
+      return rows.map(toSigningKey);
+    },
+    async rotate(envId, next, now, publishUntil) {
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('signing_keys')
+          .set({ status: 'retired', retired_at: now, publish_until: publishUntil })
+          .where('env_id', '=', envId)
+          .where('status', '=', 'active')
+          .execute();
+        await trx.insertInto('signing_keys').values(signingKeyRow(next)).execute();
+      });
+    },
+  };
+}
+
+function accessTokenStore(db: Kysely<Database>): AccessTokenStore {
+  return {
+    async insert(token) {
+      await db
+        .insertInto('access_tokens')
+        .values({
+          token_hash: token.tokenHash,
+          env_id: token.envId,
+          client_id: token.clientId,
+          subject: token.subject,
+          scope: token.scope,
+          jti: token.jti,
+          issued_at: token.issuedAt,
+          expires_at: token.expiresAt,
+          revoked_at: token.revokedAt,
+        })
+        .execute();
+    },
+    async findByHash(envId, tokenHash) {
+      const row = await db.selectFrom('access_tokens').selectAll().where('token_hash', '=', tokenHash).where('env_id', '=', envId).executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        tokenHash: row.token_hash,
+        envId: row.env_id,
+        clientId: row.client_id,
+        subject: row.subject,
+        scope: row.scope,
+        jti: row.jti,
+        issuedAt: Number(row.issued_at),
+        expiresAt: Number(row.expires_at),
+        revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+      } satisfies OpaqueAccessToken;
+    },
+    async revoke(envId, tokenHash, clientId, now) {
+      const result = await db
+        .updateTable('access_tokens')
+        .set({ revoked_at: now })
+        .where('token_hash', '=', tokenHash)
+        .where('env_id', '=', envId)
+        .where('client_id', '=', clientId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async deleteExpired(before) {
+      const result = await db.deleteFrom('access_tokens').where('expires_at', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+function revokedJwtStore(db: Kysely<Database>): RevokedJwtStore {
+  return {
+    async insert(entry: RevokedJwt) {
+      await db
+        .insertInto('revoked_jwts')
+        .values({ env_id: entry.envId, jti: entry.jti, client_id: entry.clientId, expires_at: entry.expiresAt, revoked_at: entry.revokedAt })
+        .onConflict((oc) => oc.columns(['env_id', 'jti']).doNothing())
+        .execute();
+    },
+    async isRevoked(envId, jti) {
+      const row = await db.selectFrom('revoked_jwts').select(sql<number>`1`.as('one')).where('env_id', '=', envId).where('jti', '=', jti).executeTakeFirst();
+      return row !== undefined;
+    },
+    async deleteExpired(before) {
+      const result = await db.deleteFrom('revoked_jwts').where('expires_at', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}

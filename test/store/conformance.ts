@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Client, Environment, SigningKey } from '../../src/oauth/model.ts';
+import { ConflictError, type Store } from '../../src/store/store.ts';
+import type { TestDatabase } from '../helpers/databases.ts';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+const environment = (name: string): Environment => ({ id: `env-${name}`, name, createdAt: T0 });
+
+const key = (envId: string, kid: string, createdAt = T0): SigningKey => ({
+  kid,
+  envId,
+  alg: 'ES256',
+  publicJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid },
+  privateKeySealed: 'v1.sealed',
+  status: 'active',
+  createdAt,
+  retiredAt: null,
+  publishUntil: null,
+});
+
+const client = (envId: string, clientId: string, overrides: Partial<Client> = {}): Client => ({
+  envId,
+  clientId,
+  name: `client ${clientId}`,
+  kind: 'confidential',
+  grantTypes: ['client_credentials'],
+  scopes: ['read', 'write'],
+  defaultScopes: ['read'],
+  redirectUris: ['https://app.example/cb'],
+  tokenFormat: 'jwt',
+  accessTokenTtl: 600,
+  introspectAny: false,
+  enabled: true,
+  createdAt: T0,
+  updatedAt: T0,
+  ...overrides,
+});
+
+/** The storage interface's specification, run against every database (SQLite and PostgreSQL). */
+export function storeConformance(database: TestDatabase): void {
+  describe(`Store conformance on ${database.name}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    const a = environment('A');
+    const b = environment('B');
+
+    before(async () => {
+      ({ store, cleanup } = await database.open());
+      await store.environments.create(a, key(a.id, 'kid-a1'));
+      await store.environments.create(b, key(b.id, 'kid-b1'));
+    });
+    after(async () => cleanup());
+
+    it('migrates idempotently', async () => {
+      await store.migrate();
+      await store.migrate();
+    });
+
+    it('creates, finds and lists environments; a duplicate name is a ConflictError', async () => {
+      assert.deepEqual(await store.environments.findByName('A'), a);
+      assert.equal(await store.environments.findByName('a'), undefined);
+      assert.deepEqual(
+        (await store.environments.list()).map((e) => e.name),
+        ['A', 'B'],
+      );
+      await assert.rejects(store.environments.create({ ...environment('A'), id: 'other' }, key('other', 'kid-x')), ConflictError);
+      // The failed create left no key behind.
+      assert.deepEqual(await store.signingKeys.list('other'), []);
+    });
+
+    it('round-trips a client with every field, scoped to its environment', async () => {
+      const c = client(a.id, 'c1', { introspectAny: true, accessTokenTtl: null, tokenFormat: 'opaque' });
+      await store.clients.create(c, { id: 's1', secretHash: 'hash-1', createdAt: T0, expiresAt: null });
+      assert.deepEqual(await store.clients.find(a.id, 'c1'), c);
+      assert.equal(await store.clients.find(b.id, 'c1'), undefined);
+      assert.deepEqual(
+        (await store.clients.list(a.id)).map((x) => x.clientId),
+        ['c1'],
+      );
+      assert.deepEqual(await store.clients.list(b.id), []);
+      await assert.rejects(store.clients.create(c, undefined), ConflictError);
+    });
+
+    it('rotates secrets with an overlap, atomically', async () => {
+      await store.clients.create(client(a.id, 'c2'), { id: 's2', secretHash: 'old', createdAt: T0, expiresAt: null });
+      const rotated = await store.clients.rotateSecret(a.id, 'c2', { id: 's3', secretHash: 'new', createdAt: T0 + 10, expiresAt: null }, T0 + 1000);
+      assert.equal(rotated, true);
+      const during = await store.clients.activeSecrets(a.id, 'c2', T0 + 500);
+      assert.deepEqual(
+        during.map((s) => s.secretHash),
+        ['new', 'old'],
+      );
+      assert.equal(during[1]?.expiresAt, T0 + 1000);
+      const afterOverlap = await store.clients.activeSecrets(a.id, 'c2', T0 + 1000);
+      assert.deepEqual(
+        afterOverlap.map((s) => s.secretHash),
+        ['new'],
+      );
+      // A second rotation with a longer overlap never extends an earlier expiry.
+      await store.clients.rotateSecret(a.id, 'c2', { id: 's4', secretHash: 'newer', createdAt: T0 + 20, expiresAt: null }, T0 + 5000);
+      const later = await store.clients.activeSecrets(a.id, 'c2', T0 + 2000);
+      assert.deepEqual(
+        later.map((s) => s.secretHash),
+        ['newer', 'new'],
+      );
+      assert.equal(await store.clients.rotateSecret(b.id, 'c2', { id: 's5', secretHash: 'x', createdAt: T0, expiresAt: null }, T0), false);
+      assert.deepEqual(await store.clients.activeSecrets(b.id, 'c2', T0), []);
+    });
+
+    it('enables and disables clients', async () => {
+      await store.clients.create(client(a.id, 'c3'), undefined);
+      assert.equal(await store.clients.setEnabled(a.id, 'c3', false, T0 + 1), true);
+      const disabled = await store.clients.find(a.id, 'c3');
+      assert.equal(disabled?.enabled, false);
+      assert.equal(disabled?.updatedAt, T0 + 1);
+      assert.equal(await store.clients.setEnabled(b.id, 'c3', false, T0), false);
+      assert.equal(await store.clients.setEnabled(a.id, 'missing', false, T0), false);
+    });
+
+    it('rotates signing keys and publishes a retired key until its window closes', async () => {
+      assert.equal((await store.signingKeys.findActive(a.id))?.kid, 'kid-a1');
+      await store.signingKeys.rotate(a.id, key(a.id, 'kid-a2', T0 + 100), T0 + 100, T0 + 10_000);
+      assert.equal((await store.signingKeys.findActive(a.id))?.kid, 'kid-a2');
+      const published = await store.signingKeys.listPublished(a.id, T0 + 9_999);
+      assert.deepEqual(
+        published.map((k) => [k.kid, k.status]),
+        [
+          ['kid-a2', 'active'],
+          ['kid-a1', 'retired'],
+        ],
+      );
+      assert.equal(published[1]?.publishUntil, T0 + 10_000);
+      assert.equal(published[1]?.retiredAt, T0 + 100);
+      assert.deepEqual(
+        (await store.signingKeys.listPublished(a.id, T0 + 10_000)).map((k) => k.kid),
+        ['kid-a2'],
+      );
+      assert.equal((await store.signingKeys.list(a.id)).length, 2);
+      // Environment B is untouched.
+      assert.deepEqual(
+        (await store.signingKeys.listPublished(b.id, T0)).map((k) => k.kid),
+        ['kid-b1'],
+      );
+      assert.deepEqual((await store.signingKeys.findActive(a.id))?.publicJwk, key(a.id, 'kid-a2').publicJwk);
+    });
+
+    it('stores opaque tokens by hash and revokes only for the owning client', async () => {
+      const token = {
+        tokenHash: 'th-1',
+        envId: a.id,
+        clientId: 'c1',
+        subject: 'c1',
+        scope: 'read',
+        jti: 'j1',
+        issuedAt: T0,
+        expiresAt: T0 + 60_000,
+        revokedAt: null,
+      };
+      await store.accessTokens.insert(token);
+      assert.deepEqual(await store.accessTokens.findByHash(a.id, 'th-1'), token);
+      assert.equal(await store.accessTokens.findByHash(b.id, 'th-1'), undefined);
+      assert.equal(await store.accessTokens.revoke(a.id, 'th-1', 'someone-else', T0 + 1), false);
+      assert.equal(await store.accessTokens.revoke(b.id, 'th-1', 'c1', T0 + 1), false);
+      assert.equal(await store.accessTokens.revoke(a.id, 'th-1', 'c1', T0 + 2), true);
+      assert.equal(await store.accessTokens.revoke(a.id, 'th-1', 'c1', T0 + 3), false);
+      assert.equal((await store.accessTokens.findByHash(a.id, 'th-1'))?.revokedAt, T0 + 2);
+      assert.equal(await store.accessTokens.deleteExpired(T0 + 60_000), 0);
+      assert.equal(await store.accessTokens.deleteExpired(T0 + 60_001), 1);
+      assert.equal(await store.accessTokens.findByHash(a.id, 'th-1'), undefined);
+    });
+
+    it('remembers revoked JWTs per environment until they expire', async () => {
+      const entry = { envId: a.id, jti: 'jwt-1', clientId: 'c1', expiresAt: T0 + 1000, revokedAt: T0 };
+      await store.revokedJwts.insert(entry);
+      await store.revokedJwts.insert(entry);
+      assert.equal(await store.revokedJwts.isRevoked(a.id, 'jwt-1'), true);
+      assert.equal(await store.revokedJwts.isRevoked(b.id, 'jwt-1'), false);
+      assert.equal(await store.revokedJwts.deleteExpired(T0 + 1001), 1);
+      assert.equal(await store.revokedJwts.isRevoked(a.id, 'jwt-1'), false);
+    });
+
+    it('keeps large epoch-millisecond times exact', async () => {
+      const far = Date.UTC(2200, 0, 1) + 123;
+      await store.accessTokens.insert({
+        tokenHash: 'th-far',
+        envId: a.id,
+        clientId: 'c1',
+        subject: 'c1',
+        scope: '',
+        jti: 'j-far',
+        issuedAt: far,
+        expiresAt: far + 1,
+        revokedAt: null,
+      });
+      const found = await store.accessTokens.findByHash(a.id, 'th-far');
+      assert.equal(found?.issuedAt, far);
+      assert.equal(typeof found?.expiresAt, 'number');
+    });
+  });
+}
