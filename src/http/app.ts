@@ -57,14 +57,33 @@ export async function createApp(config: ServerConfig, deps: AppDeps): Promise<Ap
   server.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not_found', error_description: 'no such endpoint' }));
   await server.ready();
 
+  let sweeper: NodeJS.Timeout | undefined;
   return {
     server,
     core,
     async start() {
-      return server.listen({ host: config.host, port: config.port });
+      const address = await server.listen({ host: config.host, port: config.port });
+      sweeper = setInterval(() => void sweepExpired(deps.store, clock, logger), SWEEP_INTERVAL_MS);
+      sweeper.unref();
+      return address;
     },
     async stop() {
+      if (sweeper) clearInterval(sweeper);
       await server.close();
     },
   };
+}
+
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
+/** Deletes expired opaque tokens and revocation entries; they can never be active again. */
+export async function sweepExpired(store: Store, clock: Clock, logger: Logger): Promise<void> {
+  try {
+    const now = clock.now();
+    const tokens = await store.accessTokens.deleteExpired(now);
+    const revocations = await store.revokedJwts.deleteExpired(now);
+    if (tokens || revocations) logger.debug({ tokens, revocations }, 'expired records deleted');
+  } catch (error) {
+    logger.warn({ err: error }, 'could not delete expired records');
+  }
 }
