@@ -63,18 +63,22 @@ export class ClientAuthenticator {
       throw new OAuthError('invalid_client', 'client authentication failed', challenge);
     };
 
-    const client = await this.store.clients.find(env.id, clientId);
+    // Both reads happen whether or not the id exists, so the work done does not reveal it.
+    const [client, stored] = await Promise.all([
+      this.store.clients.find(env.id, clientId),
+      this.store.clients.activeSecrets(env.id, clientId, this.clock.now()),
+    ]);
     if (secret === undefined) {
       // A public client identifies itself with client_id alone (token_endpoint_auth_method "none").
       if (client?.enabled && client.kind === 'public') return { client, method: 'none' };
       return fail();
     }
     const presented = hashSecret(secret);
-    const secrets = client && client.kind === 'confidential' ? await this.store.clients.activeSecrets(env.id, clientId, this.clock.now()) : [];
+    const secrets = client?.kind === 'confidential' ? stored : [];
     let matched = false;
-    for (const stored of secrets.length > 0 ? secrets : [{ secretHash: DUMMY_HASH }]) {
+    for (const candidate of secrets.length > 0 ? secrets : [{ secretHash: DUMMY_HASH }]) {
       // Every candidate is compared, so the time does not reveal which secret matched.
-      if (hashesEqual(presented, stored.secretHash) && secrets.length > 0) matched = true;
+      if (hashesEqual(presented, candidate.secretHash) && secrets.length > 0) matched = true;
     }
     if (!client?.enabled || !matched) return fail();
     return { client, method: basic ? 'client_secret_basic' : 'client_secret_post' };
