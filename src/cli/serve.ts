@@ -34,9 +34,9 @@ export async function serve(options: { dev: boolean }, out: NodeJS.WritableStrea
   }
 
   const app = await createApp(config, { store, logger });
-  await app.start();
+  const address = await app.start();
   const environments = await store.environments.list();
-  const lines = [`Gatehouse is listening on http://${config.host}:${config.port} (${options.dev ? 'development' : 'production'} mode)`];
+  const lines = [`Gatehouse is listening on ${address} (${options.dev ? 'development' : 'production'} mode)`];
   for (const env of environments) {
     const urls = issuerUrls(config.publicUrl, env);
     lines.push(`  ${env.name}: issuer ${urls.issuer}`, `    metadata ${urls.metadata}`, `    JWKS     ${urls.jwks}`);
