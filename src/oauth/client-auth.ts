@@ -54,10 +54,11 @@ export class ClientAuthenticator {
     }
 
     const keys = [`client:${env.id}:${clientId}`, `source:${credentials.sourceAddress}`];
-    const wait = Math.max(...keys.map((k) => this.throttle.retryAfter(k)));
-    if (wait > 0) {
-      throw new OAuthError('too_many_requests', 'too many failed client authentications; retry later', { retryAfter: wait });
-    }
+    const refuseIfThrottled = () => {
+      const wait = Math.max(...keys.map((k) => this.throttle.retryAfter(k)));
+      if (wait > 0) throw new OAuthError('too_many_requests', 'too many failed client authentications; retry later', { retryAfter: wait });
+    };
+    refuseIfThrottled();
     const fail = (): never => {
       for (const key of keys) this.throttle.recordFailure(key);
       throw new OAuthError('invalid_client', 'client authentication failed', challenge);
@@ -68,6 +69,9 @@ export class ClientAuthenticator {
       this.store.clients.find(env.id, clientId),
       this.store.clients.activeSecrets(env.id, clientId, this.clock.now()),
     ]);
+    // From here to the verdict nothing awaits, so checking the limit, verifying and recording a
+    // failure happen as one step: parallel attempts cannot all pass the check before any counts.
+    refuseIfThrottled();
     if (secret === undefined) {
       // A public client identifies itself with client_id alone (token_endpoint_auth_method "none").
       if (client?.enabled && client.kind === 'public') return { client, method: 'none' };
