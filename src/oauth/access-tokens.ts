@@ -114,8 +114,8 @@ export class AccessTokenService {
     } catch {
       return undefined;
     }
-    const published = await this.keys.publishedKeys(env.id);
-    const key = published.find((k) => k.kid === kid);
+    if (kid === undefined) return undefined;
+    const key = await this.keys.publishedKey(env.id, kid);
     if (!key) return undefined;
     let payload: JWTPayload;
     try {

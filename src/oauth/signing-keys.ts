@@ -70,6 +70,17 @@ export class KeyRing {
     return this.cached(this.published, envId, () => this.store.signingKeys.listPublished(envId, this.clock.now()));
   }
 
+  /**
+   * The published key named `kid`. A kid missing from the cache is looked up in storage once
+   * more, so a key another node has just rotated in is recognised at once.
+   */
+  async publishedKey(envId: string, kid: string): Promise<SigningKey | undefined> {
+    const cached = (await this.publishedKeys(envId)).find((k) => k.kid === kid);
+    if (cached) return cached;
+    this.published.delete(envId);
+    return (await this.publishedKeys(envId)).find((k) => k.kid === kid);
+  }
+
   /** Forgets cached keys of an environment (after a rotation made by this node). */
   invalidate(envId: string): void {
     this.active.delete(envId);
