@@ -187,7 +187,7 @@ function publicUrl(field: { value: unknown; name: string }): string | undefined 
     throw new ConfigError(field.name, `is not a valid URL: ${JSON.stringify(value)}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(field.name, 'must be an http(s) URL');
-  if (url.search || url.hash) throw new ConfigError(field.name, 'must not have a query or fragment');
+  if (url.search || url.hash || /[?#]/.test(value)) throw new ConfigError(field.name, 'must not have a query or fragment');
   if (url.username || url.password) throw new ConfigError(field.name, 'must not hold credentials');
   return url.href.replace(/\/+$/, '');
 }
