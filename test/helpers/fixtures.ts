@@ -1,10 +1,14 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { after, before } from 'node:test';
+import type { Logger } from 'pino';
 import { AdminService } from '../../src/admin/admin-service.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { type Config, loadConfig } from '../../src/config/config.ts';
 import { type App, createApp, type ServerConfig } from '../../src/http/app.ts';
 import { createLogger } from '../../src/http/logger.ts';
 import type { Store } from '../../src/store/store.ts';
+import type { TestDatabase } from './databases.ts';
 
 export const PUBLIC_URL = 'https://auth.example.test';
 export const KEY_SECRET = randomBytes(32);
@@ -35,3 +39,36 @@ export const basic = (id: string, secret: string): string =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 export const form = (params: Record<string, string>): string => new URLSearchParams(params).toString();
+
+/**
+ * Opens a fresh store of `database` before the enclosing suite and, after it, stops every app
+ * built with `build` and drops the store.
+ */
+export function suiteStore(database: TestDatabase, hooks: { before: typeof before; after: typeof after }) {
+  let store: Store | undefined;
+  let cleanup: (() => Promise<void>) | undefined;
+  const apps: TestApp[] = [];
+  hooks.before(async () => {
+    ({ store, cleanup } = await database.open());
+  });
+  hooks.after(async () => {
+    for (const t of apps) await t.app.stop();
+    await cleanup?.();
+  });
+  return {
+    get store(): Store {
+      assert.ok(store, 'the suite store is opened in before()');
+      return store;
+    },
+    /** Builds a test app over the suite's store and stops it with the suite. */
+    async build(overrides: Partial<Config> = {}, logger?: Logger): Promise<TestApp> {
+      const t = await buildTestApp(this.store, overrides, logger);
+      apps.push(t);
+      return t;
+    },
+    /** Stops `t` with the suite (for apps built some other way). */
+    track(t: TestApp): void {
+      apps.push(t);
+    },
+  };
+}

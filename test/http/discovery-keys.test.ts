@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
@@ -7,9 +6,9 @@ import * as oauth from 'oauth4webapi';
 import type { Config } from '../../src/config/config.ts';
 import type { SigningKey } from '../../src/oauth/model.ts';
 import { publicJwks } from '../../src/oauth/signing-keys.ts';
-import type { Store } from '../../src/store/store.ts';
 import { testDatabases } from '../helpers/databases.ts';
-import { basic, buildTestApp, form, PUBLIC_URL, type TestApp } from '../helpers/fixtures.ts';
+import { basic, buildTestApp, form, PUBLIC_URL, suiteStore } from '../helpers/fixtures.ts';
+import { freePort } from '../helpers/net.ts';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 const FORM = 'application/x-www-form-urlencoded';
@@ -31,33 +30,13 @@ function assertPublicOnly(jwks: unknown): void {
   for (const member of PRIVATE_MEMBERS) assert.ok(!names.has(member), `JWKS exposes ${member}`);
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  assert.ok(address && typeof address === 'object');
-  return address.port;
-}
-
 for (const database of await testDatabases()) {
   describe(`discovery and signing keys on ${database.name}`, () => {
-    let store: Store;
-    let cleanup: () => Promise<void>;
-    const apps: TestApp[] = [];
+    const suite = suiteStore(database, { before, after });
     let counter = 0;
 
-    before(async () => {
-      ({ store, cleanup } = await database.open());
-    });
-    after(async () => {
-      for (const t of apps) await t.app.stop();
-      await cleanup();
-    });
-
     async function setup(overrides: Partial<Config> = {}) {
-      const t = await buildTestApp(store, overrides);
-      apps.push(t);
+      const t = await suite.build(overrides);
       const env = `dk-${database.name}-${++counter}`;
       const created = await t.admin.createEnvironment(env);
       const client = await t.admin.createClient({ env, name: 'svc', scopes: ['read'] });
@@ -256,8 +235,7 @@ for (const database of await testDatabases()) {
 
       it('another node keeps signing with the old key at most cacheTtl, and those tokens stay valid', async () => {
         const a = await setup();
-        const b = await buildTestApp(store);
-        apps.push(b);
+        const b = await suite.build();
         b.clock.set(a.clock.now());
         const issueOnB = async () => {
           const res = await b.app.server.inject({
@@ -280,8 +258,7 @@ for (const database of await testDatabases()) {
 
       it('another node recognises tokens signed with a just-rotated key', async () => {
         const a = await setup();
-        const b = await buildTestApp(store);
-        apps.push(b);
+        const b = await suite.build();
         b.clock.set(a.clock.now());
         const introspectOnB = async (tok: string) => {
           const res = await b.app.server.inject({
@@ -332,7 +309,7 @@ for (const database of await testDatabases()) {
         it('discovers the server, gets, introspects and revokes a token', async () => {
           const port = await freePort();
           const publicUrl = `http://127.0.0.1:${port}`;
-          const t = await buildTestApp(store, { publicUrl, host: '127.0.0.1', port });
+          const t = await buildTestApp(suite.store, { publicUrl, host: '127.0.0.1', port });
           const env = `dk-interop-${++counter}`;
           await t.admin.createEnvironment(env);
           const created = await t.admin.createClient({ env, name: 'svc', scopes: ['read'] });

@@ -4,9 +4,8 @@ import type { LightMyRequestResponse } from 'fastify';
 import { base64url, decodeJwt, decodeProtectedHeader, generateKeyPair, importPKCS8, type JWTPayload, SignJWT } from 'jose';
 import { decryptPrivateKey } from '../../src/crypto/key-encryption.ts';
 import type { TokenFormat } from '../../src/oauth/model.ts';
-import type { Store } from '../../src/store/store.ts';
 import { testDatabases } from '../helpers/databases.ts';
-import { basic, buildTestApp, form, KEY_SECRET, PUBLIC_URL, type TestApp } from '../helpers/fixtures.ts';
+import { basic, form, KEY_SECRET, PUBLIC_URL, suiteStore } from '../helpers/fixtures.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
 const INACTIVE = { active: false };
@@ -54,23 +53,12 @@ function assertRevokeOk(res: LightMyRequestResponse): void {
 
 for (const database of await testDatabases()) {
   describe(`introspection and revocation on ${database.name}`, () => {
-    let store: Store;
-    let cleanup: () => Promise<void>;
-    const apps: TestApp[] = [];
+    const suite = suiteStore(database, { before, after });
     let counter = 0;
-
-    before(async () => {
-      ({ store, cleanup } = await database.open());
-    });
-    after(async () => {
-      for (const t of apps) await t.app.stop();
-      await cleanup();
-    });
 
     /** A fresh app with an environment holding clients `a` and `b` (of `format`) and a resource server `rs`. */
     async function setup(format: TokenFormat = 'jwt') {
-      const t = await buildTestApp(store);
-      apps.push(t);
+      const t = await suite.build();
       const env = `ir-${database.name}-${++counter}`;
       await t.admin.createEnvironment(env);
       const make = async (envName: string, extra: { introspectAny?: boolean } = {}): Promise<Creds> => {
@@ -149,7 +137,7 @@ for (const database of await testDatabases()) {
 
       it('refuses introspection by a public client, even one flagged introspectAny', async () => {
         const t = await setup();
-        const envRecord = await store.environments.findByName(t.env);
+        const envRecord = await suite.store.environments.findByName(t.env);
         assert.ok(envRecord);
         const now = t.clock.now();
         // The admin service creates no public client while client_credentials is the only grant.
@@ -162,8 +150,8 @@ for (const database of await testDatabases()) {
           defaultScopes: ['read'],
         };
         const rest = { redirectUris: [], tokenFormat: 'jwt' as const, accessTokenTtl: null, enabled: true, createdAt: now, updatedAt: now };
-        await store.clients.create({ ...base, ...rest, clientId: 'public-1', introspectAny: false }, undefined);
-        await store.clients.create({ ...base, ...rest, clientId: 'public-2', introspectAny: true }, undefined);
+        await suite.store.clients.create({ ...base, ...rest, clientId: 'public-1', introspectAny: false }, undefined);
+        await suite.store.clients.create({ ...base, ...rest, clientId: 'public-2', introspectAny: true }, undefined);
         const tok = await t.token(t.a);
         for (const clientId of ['public-1', 'public-2']) {
           assertError(await t.post('introspect', { 'content-type': FORM }, form({ token: tok, client_id: clientId })), 401, 'invalid_client');
@@ -308,8 +296,8 @@ for (const database of await testDatabases()) {
         const tok = await t.token(t.a, t.env, 'read');
         const header = decodeProtectedHeader(tok);
         const claims = decodeJwt(tok);
-        const envRecord = await store.environments.findByName(t.env);
-        const key = envRecord && (await store.signingKeys.findActive(envRecord.id));
+        const envRecord = await suite.store.environments.findByName(t.env);
+        const key = envRecord && (await suite.store.signingKeys.findActive(envRecord.id));
         assert.ok(envRecord && key && header.kid === key.kid);
         const realKey = await importPKCS8(decryptPrivateKey(key.privateKeySealed, KEY_SECRET, `${envRecord.id}/${key.kid}`), key.alg);
         const sign = (payload: JWTPayload, signingKey: Parameters<SignJWT['sign']>[0], alg = 'ES256', typ = 'at+jwt') =>

@@ -6,9 +6,8 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet
 import type { Config } from '../../src/config/config.ts';
 import { hashSecret } from '../../src/crypto/secrets.ts';
 import type { Client } from '../../src/oauth/model.ts';
-import type { Store } from '../../src/store/store.ts';
 import { testDatabases } from '../helpers/databases.ts';
-import { basic, buildTestApp, form, PUBLIC_URL, type TestApp } from '../helpers/fixtures.ts';
+import { basic, form, PUBLIC_URL, suiteStore } from '../helpers/fixtures.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
@@ -49,23 +48,12 @@ const assertBasicChallenge = (res: LightMyRequestResponse) => assert.match(Strin
 
 for (const database of await testDatabases()) {
   describe(`POST /envs/:env/token on ${database.name}`, () => {
-    let store: Store;
-    let cleanup: () => Promise<void>;
-    const apps: TestApp[] = [];
+    const suite = suiteStore(database, { before, after });
     let counter = 0;
-
-    before(async () => {
-      ({ store, cleanup } = await database.open());
-    });
-    after(async () => {
-      for (const t of apps) await t.app.stop();
-      await cleanup();
-    });
 
     /** A fresh app (fresh throttle) with a new environment and a confidential client allowed read, write and admin. */
     async function setup(overrides: Partial<Config> = {}, clientInput: { tokenFormat?: 'jwt' | 'opaque'; accessTokenTtl?: number } = {}) {
-      const t = await buildTestApp(store, overrides);
-      apps.push(t);
+      const t = await suite.build(overrides);
       const env = `env-${database.name}-${++counter}`;
       await t.admin.createEnvironment(env);
       const created = await t.admin.createClient({ env, name: 'svc', scopes: ['read', 'write', 'admin'], defaultScopes: ['read'], ...clientInput });
@@ -78,7 +66,7 @@ for (const database of await testDatabases()) {
         post({ headers: { 'content-type': FORM }, payload: form({ ...params, client_id: id, client_secret: secret }) });
       /** A client written straight to storage, for ids, secrets and grants the admin service would not create. */
       const rawClient = async (clientId: string, secret: string, overrides: Partial<Client> = {}) => {
-        const envRecord = await store.environments.findByName(env);
+        const envRecord = await suite.store.environments.findByName(env);
         assert.ok(envRecord);
         const now = t.clock.now();
         const client: Client = {
@@ -98,7 +86,7 @@ for (const database of await testDatabases()) {
           updatedAt: now,
           ...overrides,
         };
-        await store.clients.create(client, { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null });
+        await suite.store.clients.create(client, { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null });
       };
       return { ...t, env, id: created.client_id, secret: created.client_secret, post, withBasic, withBody, rawClient };
     }
@@ -339,15 +327,15 @@ for (const database of await testDatabases()) {
         assert.ok(token.startsWith('gat_'));
         assert.notEqual(token.split('.').length, 3);
         assert.throws(() => decodeJwt(token));
-        const envRecord = await store.environments.findByName(t.env);
+        const envRecord = await suite.store.environments.findByName(t.env);
         assert.ok(envRecord);
-        const record = await store.accessTokens.findByHash(envRecord.id, hashSecret(token));
+        const record = await suite.store.accessTokens.findByHash(envRecord.id, hashSecret(token));
         assert.ok(record);
         assert.equal(record.clientId, t.id);
         assert.equal(record.scope, 'read');
         assert.equal(record.expiresAt - record.issuedAt, 3600_000);
         assert.ok(!Object.values(record).includes(token));
-        assert.equal(await store.accessTokens.findByHash(envRecord.id, token), undefined);
+        assert.equal(await suite.store.accessTokens.findByHash(envRecord.id, token), undefined);
       });
 
       it('uses the client access-token lifetime', async () => {
