@@ -16,6 +16,11 @@ export interface PresentedCredentials {
   sourceAddress: string;
 }
 
+/** Whether the request carries any client credential at all. */
+export function presentsCredentials(credentials: PresentedCredentials): boolean {
+  return credentials.basic !== undefined || credentials.bodyClientId !== undefined || credentials.bodyClientSecret !== undefined;
+}
+
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
 export interface AuthenticatedClient {

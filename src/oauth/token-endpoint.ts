@@ -1,4 +1,4 @@
-import type { ClientAuthenticator, PresentedCredentials } from './client-auth.ts';
+import { type ClientAuthenticator, type PresentedCredentials, presentsCredentials } from './client-auth.ts';
 import { OAuthError } from './errors.ts';
 import type { GrantRegistry, TokenResult } from './grants/grant.ts';
 import type { Environment } from './model.ts';
@@ -24,10 +24,13 @@ export class TokenEndpoint {
   async handle(request: TokenRequest): Promise<TokenResult> {
     const grantType = request.params.grant_type;
     if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required', { parameter: 'grant_type' });
-    const client = await this.authenticator.authenticate(request.env, request.credentials);
     const grant = this.grants.get(grantType);
     if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`, { parameter: 'grant_type' });
-    if (!client.client.grantTypes.includes(grantType) || (client.method === 'none' && !grant.allowsPublicClients)) {
+    const client =
+      grant.clientAuthentication === 'optional' && !presentsCredentials(request.credentials)
+        ? undefined
+        : await this.authenticator.authenticate(request.env, request.credentials);
+    if (client && (!client.client.grantTypes.includes(grantType) || (client.method === 'none' && !grant.allowsPublicClients))) {
       throw new OAuthError('unauthorized_client', `this client may not use grant_type ${grantType}`, { parameter: 'grant_type' });
     }
     return grant.handle({ env: request.env, issuer: request.issuer, client, params: request.params });

@@ -1,6 +1,6 @@
 import type { AccessTokenService } from '../access-tokens.ts';
 import { resolveScope } from '../scope.ts';
-import type { Grant } from './grant.ts';
+import { type Grant, requireClient } from './grant.ts';
 
 /** RFC 6749 §4.4: a confidential client gets a token for itself. No refresh token (§4.4.3). */
 export function clientCredentialsGrant(tokens: AccessTokenService): Grant {
@@ -8,10 +8,12 @@ export function clientCredentialsGrant(tokens: AccessTokenService): Grant {
     grantType: 'client_credentials',
     parameters: ['scope'],
     allowsPublicClients: false,
-    async handle({ env, issuer, client, params }) {
-      const scope = resolveScope(params.scope, client.client.scopes, client.client.defaultScopes);
+    clientAuthentication: 'required',
+    async handle({ env, issuer, client: authenticated, params }) {
+      const client = requireClient(authenticated);
+      const scope = resolveScope(params.scope, client.scopes, client.defaultScopes);
       // RFC 9068 §2.2: with no resource owner, sub identifies the client.
-      return tokens.issue({ env, issuer, client: client.client, subject: client.client.clientId, scope });
+      return tokens.issue({ env, issuer, client, subject: client.clientId, scope });
     },
   };
 }

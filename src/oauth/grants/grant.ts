@@ -1,12 +1,13 @@
 import type { IssuedAccessToken } from '../access-tokens.ts';
 import type { AuthenticatedClient } from '../client-auth.ts';
-import type { Environment } from '../model.ts';
+import type { Client, Environment } from '../model.ts';
 
 /** What every grant receives: the environment, the authenticated client and the request parameters. */
 export interface GrantContext {
   env: Environment;
   issuer: string;
-  client: AuthenticatedClient;
+  /** The authenticated client; undefined only for grants whose client authentication is optional. */
+  client: AuthenticatedClient | undefined;
   /** Single-valued parameters; duplicates were already refused. */
   params: Readonly<Record<string, string>>;
 }
@@ -26,6 +27,11 @@ export interface Grant {
   readonly parameters: readonly string[];
   /** Whether a public client (no secret) may use this grant. */
   readonly allowsPublicClients: boolean;
+  /**
+   * `required`: the client must authenticate. `optional`: the grant carries its own credential
+   * (an assertion) that identifies the caller; client credentials, when sent, are still checked.
+   */
+  readonly clientAuthentication: 'required' | 'optional';
   handle(context: GrantContext): Promise<TokenResult>;
 }
 
@@ -45,4 +51,10 @@ export class GrantRegistry {
   grantTypes(): string[] {
     return [...this.grants.keys()];
   }
+}
+
+/** The client of a grant that declared `clientAuthentication: 'required'`. */
+export function requireClient(client: AuthenticatedClient | undefined): Client {
+  if (!client) throw new Error('grant declared required client authentication but received none');
+  return client.client;
 }
