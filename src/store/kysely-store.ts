@@ -1,15 +1,18 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Client, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt, SigningKey } from '../oauth/model.ts';
+import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { ClientTable, Database, SigningKeyTable } from './schema.ts';
 import {
   type AccessTokenStore,
+  type ClientKeyStore,
   type ClientStore,
   ConflictError,
   type EnvironmentStore,
   type RevokedJwtStore,
   type SigningKeyStore,
   type Store,
+  type UsedAssertionStore,
 } from './store.ts';
 
 /** The one `Store` implementation; the dialect only changes how Kysely talks to the database. */
@@ -19,20 +22,26 @@ export class KyselyStore implements Store {
   readonly signingKeys: SigningKeyStore;
   readonly accessTokens: AccessTokenStore;
   readonly revokedJwts: RevokedJwtStore;
+  readonly clientKeys: ClientKeyStore;
+  readonly usedAssertions: UsedAssertionStore;
 
   constructor(
     private readonly db: Kysely<Database>,
     readonly dialect: 'sqlite' | 'postgres',
+    /** PostgreSQL schema holding Gatehouse's tables. */
+    private readonly schema?: string,
   ) {
     this.environments = environmentStore(db, dialect);
     this.clients = clientStore(db, dialect);
     this.signingKeys = signingKeyStore(db);
     this.accessTokens = accessTokenStore(db);
     this.revokedJwts = revokedJwtStore(db);
+    this.clientKeys = clientKeyStore(db);
+    this.usedAssertions = usedAssertionStore(db);
   }
 
   async migrate(): Promise<void> {
-    await migrateToLatest(this.db);
+    await migrateToLatest(this.db, this.schema);
   }
 
   async close(): Promise<void> {

@@ -1,16 +1,28 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import * as initial from './migrations/001_initial.ts';
+import * as serviceAccounts from './migrations/002_service_accounts.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
+  '002_service_accounts': serviceAccounts,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
-/** Applies every pending migration. Kysely takes a lock, so concurrent nodes do not race. */
-export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider, migrationTableName: 'gatehouse_migrations', migrationLockTableName: 'gatehouse_migrations_lock' });
+/**
+ * Applies every pending migration. Kysely takes a lock, so concurrent nodes do not race.
+ * On PostgreSQL the bookkeeping tables live in `schema`, named explicitly: left unqualified,
+ * Kysely would mistake a same-named table of another schema for ours.
+ */
+export async function migrateToLatest<DB>(db: Kysely<DB>, schema?: string): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'gatehouse_migrations',
+    migrationLockTableName: 'gatehouse_migrations_lock',
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

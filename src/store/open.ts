@@ -43,7 +43,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return new KyselyStore(db, 'postgres');
+    return new KyselyStore(db, 'postgres', schema ?? 'public');
   }
   const path = sqlitePath(url);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
