@@ -20,7 +20,12 @@ export function printTable<T extends object>(rows: T[], columns: (keyof T & stri
   }
   const cells = rows.map((row) => columns.map((c) => format(row[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]?.length ?? 0)));
-  write(columns.map((c, i) => c.toUpperCase().padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  write(
+    columns
+      .map((c, i) => c.toUpperCase().padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
   for (const row of cells)
     write(
       row

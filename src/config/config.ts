@@ -29,6 +29,10 @@ export interface Config {
   /** Failed client authentications allowed per client id and per source address in one window. */
   readonly authFailureLimit: number;
   readonly authFailureWindow: number;
+  /** Longest accepted distance from now to a jwt-bearer or client assertion's `exp`, in seconds. */
+  readonly assertionMaxLifetime: number;
+  /** Tolerated clock difference when checking assertion `exp`, `nbf` and `iat`, in seconds. */
+  readonly clockSkew: number;
 }
 
 /** A configuration value that cannot be accepted; the message names the key. */
@@ -65,6 +69,8 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   cacheTtl: { env: 'GATEHOUSE_CACHE_TTL', file: 'cacheTtl', doc: 'seconds' },
   authFailureLimit: { env: 'GATEHOUSE_AUTH_FAILURE_LIMIT', file: 'authFailureLimit', doc: 'failures per window' },
   authFailureWindow: { env: 'GATEHOUSE_AUTH_FAILURE_WINDOW', file: 'authFailureWindow', doc: 'seconds' },
+  assertionMaxLifetime: { env: 'GATEHOUSE_ASSERTION_MAX_LIFETIME', file: 'assertionMaxLifetime', doc: 'seconds' },
+  clockSkew: { env: 'GATEHOUSE_CLOCK_SKEW', file: 'clockSkew', doc: 'seconds' },
 };
 
 type Raw = Record<string, unknown>;
@@ -112,6 +118,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
     cacheTtl: int(pick('cacheTtl'), 5, 0, 300),
     authFailureLimit: int(pick('authFailureLimit'), 20, 1, 100_000),
     authFailureWindow: int(pick('authFailureWindow'), 60, 1, 86_400),
+    assertionMaxLifetime: int(pick('assertionMaxLifetime'), 3600, 60, 86_400),
+    clockSkew: int(pick('clockSkew'), 30, 0, 300),
   };
   if (config.accessTokenTtl > config.maxAccessTokenTtl) {
     throw new ConfigError(CONFIG_FIELDS.accessTokenTtl.env, `must not exceed ${CONFIG_FIELDS.maxAccessTokenTtl.env} (${config.maxAccessTokenTtl})`);

@@ -76,13 +76,14 @@ export async function createApp(config: ServerConfig, deps: AppDeps): Promise<Ap
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
-/** Deletes expired opaque tokens and revocation entries; they can never be active again. */
+/** Deletes expired opaque tokens, revocation entries and used assertion ids; none can matter again. */
 export async function sweepExpired(store: Store, clock: Clock, logger: Logger): Promise<void> {
   try {
     const now = clock.now();
     const tokens = await store.accessTokens.deleteExpired(now);
     const revocations = await store.revokedJwts.deleteExpired(now);
-    if (tokens || revocations) logger.debug({ tokens, revocations }, 'expired records deleted');
+    const assertions = await store.usedAssertions.deleteExpired(now);
+    if (tokens || revocations || assertions) logger.debug({ tokens, revocations, assertions }, 'expired records deleted');
   } catch (error) {
     logger.warn({ err: error }, 'could not delete expired records');
   }

@@ -1,6 +1,8 @@
+import { decodeJwt } from 'jose';
 import type { Clock } from '../clock.ts';
 import { hashesEqual, hashSecret } from '../crypto/secrets.ts';
 import type { Store } from '../store/store.ts';
+import { AssertionFailure, type AssertionVerifier, JWT_BEARER_CLIENT_ASSERTION_TYPE, type VerifiedAssertion } from './assertions.ts';
 import { OAuthError } from './errors.ts';
 import type { Client, Environment } from './model.ts';
 import type { FailureThrottle } from './throttle.ts';
@@ -12,16 +14,25 @@ export interface PresentedCredentials {
   /** `client_id` / `client_secret` from the request body. */
   bodyClientId?: string;
   bodyClientSecret?: string;
+  /** `client_assertion_type` / `client_assertion` (RFC 7523 §2.2, private_key_jwt). */
+  clientAssertionType?: string;
+  clientAssertion?: string;
   /** Source address, for throttling. */
   sourceAddress: string;
 }
 
 /** Whether the request carries any client credential at all. */
 export function presentsCredentials(credentials: PresentedCredentials): boolean {
-  return credentials.basic !== undefined || credentials.bodyClientId !== undefined || credentials.bodyClientSecret !== undefined;
+  return (
+    credentials.basic !== undefined ||
+    credentials.bodyClientId !== undefined ||
+    credentials.bodyClientSecret !== undefined ||
+    credentials.clientAssertion !== undefined ||
+    credentials.clientAssertionType !== undefined
+  );
 }
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
 export interface AuthenticatedClient {
   client: Client;
@@ -40,9 +51,17 @@ export class ClientAuthenticator {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly throttle: FailureThrottle,
+    private readonly assertions: AssertionVerifier,
   ) {}
 
-  async authenticate(env: Environment, credentials: PresentedCredentials): Promise<AuthenticatedClient> {
+  /**
+   * `audiences` are the values a client assertion's `aud` may take at this endpoint (the issuer
+   * and the endpoint's URL).
+   */
+  async authenticate(env: Environment, credentials: PresentedCredentials, audiences: readonly string[]): Promise<AuthenticatedClient> {
+    if (credentials.clientAssertion !== undefined || credentials.clientAssertionType !== undefined) {
+      return this.authenticateAssertion(env, credentials, audiences);
+    }
     const { basic, bodyClientId, bodyClientSecret } = credentials;
     // RFC 6749 §2.3: a client must not use more than one authentication method per request.
     if (basic && bodyClientSecret !== undefined) {
@@ -58,11 +77,8 @@ export class ClientAuthenticator {
       throw new OAuthError('invalid_client', 'client authentication is required', challenge);
     }
 
-    const keys = [`client:${env.id}:${clientId}`, `source:${credentials.sourceAddress}`];
-    const refuseIfThrottled = () => {
-      const wait = Math.max(...keys.map((k) => this.throttle.retryAfter(k)));
-      if (wait > 0) throw new OAuthError('too_many_requests', 'too many failed client authentications; retry later', { retryAfter: wait });
-    };
+    const keys = this.throttleKeys(env, clientId, credentials);
+    const refuseIfThrottled = () => this.refuseIfThrottled(keys);
     refuseIfThrottled();
     const fail = (): never => {
       for (const key of keys) this.throttle.recordFailure(key);
@@ -83,7 +99,7 @@ export class ClientAuthenticator {
       return fail();
     }
     const presented = hashSecret(secret);
-    const secrets = client?.kind === 'confidential' ? stored : [];
+    const secrets = client && client.kind !== 'public' ? stored : [];
     let matched = false;
     for (const candidate of secrets.length > 0 ? secrets : [{ secretHash: DUMMY_HASH }]) {
       // Every candidate is compared, so the time does not reveal which secret matched.
@@ -91,5 +107,55 @@ export class ClientAuthenticator {
     }
     if (!client?.enabled || !matched) return fail();
     return { client, method: basic ? 'client_secret_basic' : 'client_secret_post' };
+  }
+
+  /** RFC 7523 §2.2 and §3: a JWT signed with a key Gatehouse generated for the client. */
+  private async authenticateAssertion(env: Environment, credentials: PresentedCredentials, audiences: readonly string[]): Promise<AuthenticatedClient> {
+    const { basic, bodyClientId, bodyClientSecret, clientAssertion, clientAssertionType } = credentials;
+    if (basic || bodyClientSecret !== undefined) {
+      throw new OAuthError('invalid_request', 'a client assertion cannot be combined with a client secret');
+    }
+    if (clientAssertion === undefined)
+      throw new OAuthError('invalid_request', 'client_assertion is required with client_assertion_type', { parameter: 'client_assertion' });
+    if (clientAssertionType === undefined)
+      throw new OAuthError('invalid_request', 'client_assertion_type is required with client_assertion', { parameter: 'client_assertion_type' });
+    if (clientAssertionType !== JWT_BEARER_CLIENT_ASSERTION_TYPE) {
+      throw new OAuthError('invalid_client', `client_assertion_type must be ${JWT_BEARER_CLIENT_ASSERTION_TYPE}`);
+    }
+    const keys = this.throttleKeys(env, bodyClientId ?? unverifiedIssuer(clientAssertion), credentials);
+    this.refuseIfThrottled(keys);
+    let verified: VerifiedAssertion;
+    try {
+      verified = await this.assertions.verify(env, clientAssertion, audiences);
+    } catch (error) {
+      if (!(error instanceof AssertionFailure)) throw error;
+      this.refuseIfThrottled(keys);
+      for (const key of keys) this.throttle.recordFailure(key);
+      // Failures before the signature is known to be good say nothing about which ids or keys exist.
+      throw new OAuthError('invalid_client', error.keyUnverified ? 'client authentication failed' : `client assertion refused: ${error.reason}`);
+    }
+    if ((bodyClientId !== undefined && bodyClientId !== verified.client.clientId) || verified.client.kind === 'public') {
+      throw new OAuthError('invalid_client', 'client authentication failed');
+    }
+    return { client: verified.client, method: 'private_key_jwt' };
+  }
+
+  private throttleKeys(env: Environment, clientId: string, credentials: PresentedCredentials): string[] {
+    return [`client:${env.id}:${clientId}`, `source:${credentials.sourceAddress}`];
+  }
+
+  private refuseIfThrottled(keys: readonly string[]): void {
+    const wait = Math.max(...keys.map((k) => this.throttle.retryAfter(k)));
+    if (wait > 0) throw new OAuthError('too_many_requests', 'too many failed client authentications; retry later', { retryAfter: wait });
+  }
+}
+
+/** The `iss` an assertion claims, before verification: only a throttling key. */
+function unverifiedIssuer(assertion: string): string {
+  try {
+    const iss = decodeJwt(assertion).iss;
+    return typeof iss === 'string' ? iss : '(none)';
+  } catch {
+    return '(malformed)';
   }
 }

@@ -2,9 +2,11 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
 import { AccessTokenService } from './access-tokens.ts';
+import { AssertionVerifier } from './assertions.ts';
 import { ClientAuthenticator } from './client-auth.ts';
 import { clientCredentialsGrant } from './grants/client-credentials.ts';
 import { GrantRegistry } from './grants/grant.ts';
+import { jwtBearerGrant } from './grants/jwt-bearer.ts';
 import { IntrospectionEndpoint } from './introspection.ts';
 import { RevocationEndpoint } from './revocation.ts';
 import { KeyRing } from './signing-keys.ts';
@@ -25,8 +27,9 @@ export function createOAuthCore(config: Config, keySecret: Buffer, store: Store,
   const keys = new KeyRing(store, keySecret, clock, config.cacheTtl * 1000);
   const tokens = new AccessTokenService(store, keys, clock, config.accessTokenTtl, config.maxAccessTokenTtl);
   const throttle = new FailureThrottle(clock, config.authFailureLimit, config.authFailureWindow * 1000);
-  const authenticator = new ClientAuthenticator(store, clock, throttle);
-  const grants = new GrantRegistry().register(clientCredentialsGrant(tokens));
+  const assertions = new AssertionVerifier(store, clock, { maxLifetime: config.assertionMaxLifetime, clockSkew: config.clockSkew });
+  const authenticator = new ClientAuthenticator(store, clock, throttle, assertions);
+  const grants = new GrantRegistry().register(clientCredentialsGrant(tokens)).register(jwtBearerGrant(tokens, assertions));
   return {
     grants,
     keys,

@@ -8,6 +8,8 @@ export interface TokenLookupRequest {
   issuer: string;
   params: Readonly<Record<string, string>>;
   credentials: PresentedCredentials;
+  /** Values a client assertion's `aud` may take at this endpoint. */
+  audiences: readonly string[];
 }
 
 /** RFC 7662 §2.2 response; anything not active is exactly `{ active: false }`. */
@@ -37,7 +39,7 @@ export class IntrospectionEndpoint {
   ) {}
 
   async handle(request: TokenLookupRequest): Promise<IntrospectionResponse> {
-    const caller = await this.authenticator.authenticate(request.env, request.credentials);
+    const caller = await this.authenticator.authenticate(request.env, request.credentials, request.audiences);
     if (caller.method === 'none') throw new OAuthError('invalid_client', 'public clients may not introspect tokens');
     const token = request.params.token;
     if (token === undefined) throw new OAuthError('invalid_request', 'token is required', { parameter: 'token' });

@@ -1,8 +1,10 @@
+import { ASSERTION_ALGORITHMS } from './assertions.ts';
 import type { IssuerUrls } from './issuer.ts';
 
 /** RFC 8414 §2 authorization server metadata for one environment. */
 export function authorizationServerMetadata(urls: IssuerUrls, grantTypes: readonly string[], signingAlgorithms: readonly string[]) {
-  const authMethods = ['client_secret_basic', 'client_secret_post'];
+  const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+  const assertionAlgs = [...ASSERTION_ALGORITHMS];
   return {
     issuer: urls.issuer,
     token_endpoint: urls.token,
@@ -10,10 +12,13 @@ export function authorizationServerMetadata(urls: IssuerUrls, grantTypes: readon
     grant_types_supported: [...grantTypes],
     response_types_supported: [] as string[],
     token_endpoint_auth_methods_supported: authMethods,
+    token_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     introspection_endpoint: urls.introspection,
     introspection_endpoint_auth_methods_supported: authMethods,
+    introspection_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     revocation_endpoint: urls.revocation,
     revocation_endpoint_auth_methods_supported: [...authMethods, 'none'],
+    revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     access_token_signing_alg_values_supported: [...signingAlgorithms],
   };
 }

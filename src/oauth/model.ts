@@ -6,7 +6,11 @@ export interface Environment {
   createdAt: number;
 }
 
-export type ClientKind = 'confidential' | 'public';
+/**
+ * `service_account`: a machine identity of the API provider. It authenticates with keys
+ * Gatehouse generated (jwt-bearer assertions, private_key_jwt) and optionally with secrets.
+ */
+export type ClientKind = 'confidential' | 'public' | 'service_account';
 export type TokenFormat = 'jwt' | 'opaque';
 
 export interface Client {
@@ -67,4 +71,15 @@ export interface RevokedJwt {
   clientId: string;
   expiresAt: number;
   revokedAt: number;
+}
+
+/** The public half of a key registered for a client or service account. */
+export interface ClientKey {
+  envId: string;
+  kid: string;
+  clientId: string;
+  alg: string;
+  publicJwk: Record<string, unknown>;
+  createdAt: number;
+  revokedAt: number | null;
 }

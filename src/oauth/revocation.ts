@@ -19,7 +19,7 @@ export class RevocationEndpoint {
   ) {}
 
   async handle(request: TokenLookupRequest): Promise<void> {
-    const caller = await this.authenticator.authenticate(request.env, request.credentials);
+    const caller = await this.authenticator.authenticate(request.env, request.credentials, request.audiences);
     const token = request.params.token;
     if (token === undefined) throw new OAuthError('invalid_request', 'token is required', { parameter: 'token' });
     const claims = await this.tokens.read(request.env, request.issuer, token);

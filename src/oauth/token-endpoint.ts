@@ -9,6 +9,8 @@ export interface TokenRequest {
   issuer: string;
   params: Readonly<Record<string, string>>;
   credentials: PresentedCredentials;
+  /** Values an assertion's `aud` may take at this endpoint: the issuer and the endpoint URL. */
+  audiences: readonly string[];
 }
 
 /**
@@ -29,10 +31,10 @@ export class TokenEndpoint {
     const client =
       grant.clientAuthentication === 'optional' && !presentsCredentials(request.credentials)
         ? undefined
-        : await this.authenticator.authenticate(request.env, request.credentials);
+        : await this.authenticator.authenticate(request.env, request.credentials, request.audiences);
     if (client && (!client.client.grantTypes.includes(grantType) || (client.method === 'none' && !grant.allowsPublicClients))) {
       throw new OAuthError('unauthorized_client', `this client may not use grant_type ${grantType}`, { parameter: 'grant_type' });
     }
-    return grant.handle({ env: request.env, issuer: request.issuer, client, params: request.params });
+    return grant.handle({ env: request.env, issuer: request.issuer, client, params: request.params, audiences: request.audiences });
   }
 }

@@ -9,6 +9,8 @@ export interface Database {
   signing_keys: SigningKeyTable;
   access_tokens: AccessTokenTable;
   revoked_jwts: RevokedJwtTable;
+  client_keys: ClientKeyTable;
+  used_assertions: UsedAssertionTable;
 }
 
 export interface EnvironmentTable {
@@ -21,7 +23,7 @@ export interface ClientTable {
   env_id: string;
   client_id: string;
   name: string;
-  kind: 'confidential' | 'public';
+  kind: 'confidential' | 'public' | 'service_account';
   grant_types: string;
   scopes: string;
   default_scopes: string;
@@ -73,4 +75,21 @@ export interface RevokedJwtTable {
   client_id: string;
   expires_at: number;
   revoked_at: number;
+}
+
+export interface ClientKeyTable {
+  env_id: string;
+  kid: string;
+  client_id: string;
+  alg: string;
+  public_jwk: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface UsedAssertionTable {
+  env_id: string;
+  client_id: string;
+  jti: string;
+  expires_at: number;
 }

@@ -1,4 +1,4 @@
-import type { Client, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt, SigningKey } from '../oauth/model.ts';
+import type { Client, ClientKey, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt, SigningKey } from '../oauth/model.ts';
 
 /**
  * Everything Gatehouse persists, behind narrow operations. Every method is scoped by environment
@@ -12,6 +12,8 @@ export interface Store {
   readonly signingKeys: SigningKeyStore;
   readonly accessTokens: AccessTokenStore;
   readonly revokedJwts: RevokedJwtStore;
+  readonly clientKeys: ClientKeyStore;
+  readonly usedAssertions: UsedAssertionStore;
   /** Applies pending migrations; safe to call on every start and from several nodes. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -63,6 +65,24 @@ export interface RevokedJwtStore {
   /** Records a revoked JWT access token; revoking twice is not an error. */
   insert(entry: RevokedJwt): Promise<void>;
   isRevoked(envId: string, jti: string): Promise<boolean>;
+  deleteExpired(before: number): Promise<number>;
+}
+
+export interface ClientKeyStore {
+  insert(key: ClientKey): Promise<void>;
+  /** The key with this kid in the environment, revoked or not. */
+  find(envId: string, kid: string): Promise<ClientKey | undefined>;
+  list(envId: string, clientId: string): Promise<ClientKey[]>;
+  /** Marks the key revoked; false if it does not exist, belongs to another client or was revoked already. */
+  revoke(envId: string, clientId: string, kid: string, now: number): Promise<boolean>;
+}
+
+export interface UsedAssertionStore {
+  /**
+   * Records that `clientId` used assertion `jti`, until `expiresAt`. One atomic insert: of any
+   * number of concurrent calls with the same jti, exactly one returns true.
+   */
+  consume(envId: string, clientId: string, jti: string, expiresAt: number, now: number): Promise<boolean>;
   deleteExpired(before: number): Promise<number>;
 }
 

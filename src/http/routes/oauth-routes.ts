@@ -52,6 +52,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
     if (basic) credentials.basic = basic;
     if (params.client_id !== undefined) credentials.bodyClientId = params.client_id;
     if (params.client_secret !== undefined) credentials.bodyClientSecret = params.client_secret;
+    if (params.client_assertion_type !== undefined) credentials.clientAssertionType = params.client_assertion_type;
+    if (params.client_assertion !== undefined) credentials.clientAssertion = params.client_assertion;
     return { params, credentials };
   };
 
@@ -60,7 +62,7 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
   app.post<{ Params: EnvParams }>('/envs/:env/token', async (request, reply) => {
     const { env, urls } = await environments.resolve(request.params.env);
     const { params, credentials } = readRequest(request);
-    const result = await core.token.handle({ env, issuer: urls.issuer, params, credentials });
+    const result = await core.token.handle({ env, issuer: urls.issuer, params, credentials, audiences: [urls.issuer, urls.token] });
     request.log.debug({ grant_type: params.grant_type, client_id: credentials.basic?.clientId ?? credentials.bodyClientId }, 'token issued');
     const rendered = dialect.renderToken(result);
     return send(reply, rendered.status, rendered.headers, rendered.body);
@@ -69,13 +71,14 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
   app.post<{ Params: EnvParams }>('/envs/:env/introspect', async (request, reply) => {
     const { env, urls } = await environments.resolve(request.params.env);
     const { params, credentials } = readRequest(request);
-    return send(reply, 200, {}, await core.introspection.handle({ env, issuer: urls.issuer, params, credentials }));
+    const audiences = [urls.issuer, urls.token, urls.introspection];
+    return send(reply, 200, {}, await core.introspection.handle({ env, issuer: urls.issuer, params, credentials, audiences }));
   });
 
   app.post<{ Params: EnvParams }>('/envs/:env/revoke', async (request, reply) => {
     const { env, urls } = await environments.resolve(request.params.env);
     const { params, credentials } = readRequest(request);
-    await core.revocation.handle({ env, issuer: urls.issuer, params, credentials });
+    await core.revocation.handle({ env, issuer: urls.issuer, params, credentials, audiences: [urls.issuer, urls.token, urls.revocation] });
     // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
     return send(reply, 200, {}, {});
   });

@@ -10,6 +10,8 @@ export interface GrantContext {
   client: AuthenticatedClient | undefined;
   /** Single-valued parameters; duplicates were already refused. */
   params: Readonly<Record<string, string>>;
+  /** Values an assertion's `aud` may take here: the issuer and this endpoint's URL. */
+  audiences: readonly string[];
 }
 
 /** A successful token response before a dialect shapes it. */

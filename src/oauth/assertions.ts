@@ -1,0 +1,134 @@
+import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import type { Clock } from '../clock.ts';
+import type { Store } from '../store/store.ts';
+import type { Client, ClientKey, Environment } from './model.ts';
+
+/** RFC 7523 §2.1 authorization grant type. */
+export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/** RFC 7523 §2.2 client assertion type (private_key_jwt). */
+export const JWT_BEARER_CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** Algorithms a registered key may use: asymmetric only (RFC 8725 §3.1), never `none` or HMAC. */
+export const ASSERTION_ALGORITHMS = ['ES256', 'EdDSA', 'RS256'] as const;
+export type AssertionAlgorithm = (typeof ASSERTION_ALGORITHMS)[number];
+
+/**
+ * Why an assertion was refused. `keyUnverified` failures happen before the signature is known
+ * to be good (unknown kid, revoked key, disabled account, bad signature): client authentication
+ * reports those without detail.
+ */
+export class AssertionFailure extends Error {
+  constructor(
+    readonly reason: string,
+    readonly keyUnverified = false,
+  ) {
+    super(reason);
+    this.name = 'AssertionFailure';
+  }
+}
+
+export interface VerifiedAssertion {
+  client: Client;
+  key: ClientKey;
+  jti: string;
+  expiresAt: number;
+}
+
+export interface AssertionPolicy {
+  /** Longest accepted distance from now to `exp`, in seconds. */
+  maxLifetime: number;
+  /** Tolerated clock difference for `exp`, `nbf` and `iat`, in seconds. */
+  clockSkew: number;
+}
+
+const MAX_JTI_LENGTH = 256;
+
+/**
+ * Verifies a JWT signed with a key Gatehouse generated for a client or service account
+ * (RFC 7523 §3): kid → registered key → that key's algorithm only → iss = sub = the account →
+ * aud → exp/nbf/iat → jti used once until exp (atomic, shared by every node of the database).
+ */
+export class AssertionVerifier {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly policy: AssertionPolicy,
+  ) {}
+
+  async verify(env: Environment, assertion: string, audiences: readonly string[]): Promise<VerifiedAssertion> {
+    const { key, client } = await this.registeredKey(env, assertion);
+    let payloadBytes: Uint8Array;
+    try {
+      const publicKey = await importJWK(key.publicJwk as JWK, key.alg);
+      ({ payload: payloadBytes } = await compactVerify(assertion, publicKey, { algorithms: [key.alg] }));
+    } catch {
+      throw new AssertionFailure('the assertion signature does not verify with the key named by kid', true);
+    }
+    const claims = parseClaims(payloadBytes);
+    const now = this.clock.now();
+    const skewMs = this.policy.clockSkew * 1000;
+
+    if (claims.iss !== client.clientId) throw new AssertionFailure(`iss must be ${client.clientId}, the owner of key ${key.kid}`);
+    if (claims.sub !== client.clientId) throw new AssertionFailure(`sub must be ${client.clientId}, the owner of key ${key.kid}`);
+    const aud = claims.aud;
+    const audList = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? (aud as string[]) : undefined;
+    if (!audList) throw new AssertionFailure('aud is required: the issuer or the token endpoint URL');
+    if (!audList.some((a) => audiences.includes(a))) throw new AssertionFailure(`aud must name this server: ${audiences.join(' or ')}`);
+    const exp = numericDate(claims.exp, 'exp');
+    if (exp === undefined) throw new AssertionFailure('exp is required');
+    if (exp * 1000 <= now - skewMs) throw new AssertionFailure('the assertion has expired (exp)');
+    if (exp * 1000 > now + (this.policy.maxLifetime + this.policy.clockSkew) * 1000) {
+      throw new AssertionFailure(`exp is more than ${this.policy.maxLifetime} seconds in the future`);
+    }
+    const nbf = numericDate(claims.nbf, 'nbf');
+    if (nbf !== undefined && nbf * 1000 > now + skewMs) throw new AssertionFailure('the assertion is not valid yet (nbf)');
+    const iat = numericDate(claims.iat, 'iat');
+    if (iat !== undefined && iat * 1000 > now + skewMs) throw new AssertionFailure('iat is in the future');
+    const jti = claims.jti;
+    if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) {
+      throw new AssertionFailure(`jti is required (a unique string of at most ${MAX_JTI_LENGTH} characters)`);
+    }
+    // Consumed last, so a refused assertion does not burn its jti.
+    if (!(await this.store.usedAssertions.consume(env.id, client.clientId, jti, exp * 1000, now))) {
+      throw new AssertionFailure('the assertion was already used (jti replayed)');
+    }
+    return { client, key, jti, expiresAt: exp * 1000 };
+  }
+
+  private async registeredKey(env: Environment, assertion: string): Promise<{ key: ClientKey; client: Client }> {
+    let header: { alg?: unknown; kid?: unknown };
+    try {
+      if (assertion.split('.').length !== 3) throw new Error('not compact');
+      header = decodeProtectedHeader(assertion);
+    } catch {
+      throw new AssertionFailure('the assertion is not a well-formed signed JWT');
+    }
+    if (typeof header.alg !== 'string' || !(ASSERTION_ALGORITHMS as readonly string[]).includes(header.alg)) {
+      throw new AssertionFailure(`the assertion algorithm must be one of ${ASSERTION_ALGORITHMS.join(', ')}`);
+    }
+    if (typeof header.kid !== 'string' || header.kid === '') throw new AssertionFailure('the assertion header must name a registered key (kid)');
+    const key = await this.store.clientKeys.find(env.id, header.kid);
+    if (!key) throw new AssertionFailure(`no key ${header.kid} is registered in this environment`, true);
+    if (key.revokedAt !== null) throw new AssertionFailure(`key ${key.kid} has been revoked`, true);
+    // RFC 8725 §3.1: the key's registered algorithm only, never one the token names.
+    if (header.alg !== key.alg) throw new AssertionFailure(`key ${key.kid} signs with ${key.alg}, not ${header.alg}`, true);
+    const client = await this.store.clients.find(env.id, key.clientId);
+    if (!client?.enabled) throw new AssertionFailure(`the owner of key ${key.kid} is disabled`, true);
+    return { key, client };
+  }
+}
+
+function parseClaims(bytes: Uint8Array): Record<string, unknown> {
+  try {
+    const value = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new AssertionFailure('the assertion payload is not a JSON object');
+}
+
+function numericDate(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new AssertionFailure(`${name} must be a NumericDate (seconds since the epoch)`);
+  return value;
+}

@@ -1,0 +1,43 @@
+import type { AccessTokenService } from '../access-tokens.ts';
+import { AssertionFailure, type AssertionVerifier, JWT_BEARER_GRANT_TYPE } from '../assertions.ts';
+import { OAuthError } from '../errors.ts';
+import { resolveScope } from '../scope.ts';
+import type { Grant } from './grant.ts';
+
+/**
+ * RFC 7523 §2.1: a service account trades a JWT signed with one of its Gatehouse-generated keys
+ * for an access token. The assertion is the credential, so client authentication is optional;
+ * when a client does authenticate it must be the service account itself.
+ */
+export function jwtBearerGrant(tokens: AccessTokenService, assertions: AssertionVerifier): Grant {
+  return {
+    grantType: JWT_BEARER_GRANT_TYPE,
+    parameters: ['assertion', 'scope'],
+    allowsPublicClients: false,
+    clientAuthentication: 'optional',
+    async handle({ env, issuer, client, params, audiences }) {
+      const assertion = params.assertion;
+      if (assertion === undefined) throw new OAuthError('invalid_request', 'assertion is required', { parameter: 'assertion' });
+      let verified: Awaited<ReturnType<AssertionVerifier['verify']>>;
+      try {
+        verified = await assertions.verify(env, assertion, audiences);
+      } catch (error) {
+        if (error instanceof AssertionFailure) throw new OAuthError('invalid_grant', error.reason, { parameter: 'assertion' });
+        throw error;
+      }
+      const account = verified.client;
+      if (account.kind !== 'service_account') {
+        throw new OAuthError('invalid_grant', `key ${verified.key.kid} does not belong to a service account`, { parameter: 'assertion' });
+      }
+      if (client && client.client.clientId !== account.clientId) {
+        throw new OAuthError('invalid_grant', 'the assertion names another service account than the authenticated client', { parameter: 'assertion' });
+      }
+      if (!account.grantTypes.includes(JWT_BEARER_GRANT_TYPE)) {
+        throw new OAuthError('unauthorized_client', 'this service account may not use the jwt-bearer grant', { parameter: 'grant_type' });
+      }
+      const scope = resolveScope(params.scope, account.scopes, account.defaultScopes);
+      // The account is both the subject and the client; service-account ids (sa_…) never collide with user ids.
+      return tokens.issue({ env, issuer, client: account, subject: account.clientId, scope });
+    },
+  };
+}
