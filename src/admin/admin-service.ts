@@ -166,7 +166,7 @@ export class AdminService {
   async rotateClientSecret(envName: string, clientId: string, overlapSeconds = this.config.secretRotationOverlap) {
     const env = await this.environment(envName);
     const client = await this.client(env, clientId);
-    if (client.kind !== 'confidential') throw new AdminError('invalid_argument', 'a public client has no secret to rotate');
+    if (client.kind === 'public') throw new AdminError('invalid_argument', 'a public client has no secret to rotate');
     if (!Number.isInteger(overlapSeconds) || overlapSeconds < 0) throw new AdminError('invalid_argument', 'overlap must be a whole number of seconds');
     const now = this.clock.now();
     const secret = randomToken(32);

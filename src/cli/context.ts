@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdminService } from '../admin/admin-service.ts';
+import { ServiceAccountService } from '../admin/service-accounts.ts';
 import { systemClock } from '../clock.ts';
 import { type Config, decodeKeySecret, loadConfig } from '../config/config.ts';
 import { randomToken } from '../crypto/secrets.ts';
@@ -36,6 +37,7 @@ export interface AdminContext {
   config: Config & { publicUrl: string };
   store: Store;
   admin: AdminService;
+  serviceAccounts: ServiceAccountService;
   close(): Promise<void>;
 }
 
@@ -51,5 +53,18 @@ export async function openAdminContext(env: NodeJS.ProcessEnv = process.env): Pr
   const store = openStore(config.databaseUrl);
   await store.migrate();
   const admin = new AdminService(config, keySecret, store, undefined, systemClock);
-  return { config, store, admin, close: () => store.close() };
+  const serviceAccounts = new ServiceAccountService(config, store, systemClock);
+  return { config, store, admin, serviceAccounts, close: () => store.close() };
+}
+
+/** Wraps an admin command: opens the context, runs, and always closes the store. */
+export function withAdmin<A extends unknown[]>(fn: (ctx: AdminContext, ...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const ctx = await openAdminContext();
+    try {
+      await fn(ctx, ...args);
+    } finally {
+      await ctx.close();
+    }
+  };
 }

@@ -2,9 +2,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminError } from '../admin/admin-service.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open.ts';
-import { type AdminContext, openAdminContext } from './context.ts';
+import { withAdmin } from './context.ts';
 import { printKeyValues, printTable } from './output.ts';
 import { serve } from './serve.ts';
+import { registerKeyCommands, registerServiceAccountCommands } from './service-account-commands.ts';
 
 const program = new Command('gatehouse')
   .description('Gatehouse: an OAuth 2.0 authorization server')
@@ -33,18 +34,6 @@ program
       await store.close();
     }
   });
-
-/** Runs an admin command with a store that is closed afterwards. */
-function withAdmin<A extends unknown[]>(fn: (ctx: AdminContext, ...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    const ctx = await openAdminContext();
-    try {
-      await fn(ctx, ...args);
-    } finally {
-      await ctx.close();
-    }
-  };
-}
 
 const json = new Option('--json', 'print JSON');
 const envOption = () => new Option('--env <name>', 'environment name').makeOptionMandatory();
@@ -195,6 +184,9 @@ keys
       else printTable(list, ['kid', 'alg', 'status', 'published', 'created_at', 'publish_until']);
     }),
   );
+
+registerServiceAccountCommands(program);
+registerKeyCommands(client, 'client');
 
 function redactUrl(url: string): string {
   try {

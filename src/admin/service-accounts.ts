@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type JWK, SignJWT } from 'jose';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config/config.ts';
+import { hashSecret, randomToken } from '../crypto/secrets.ts';
+import { ASSERTION_ALGORITHMS, type AssertionAlgorithm, JWT_BEARER_GRANT_TYPE } from '../oauth/assertions.ts';
+import { issuerUrls } from '../oauth/issuer.ts';
+import type { Client, ClientKey, Environment } from '../oauth/model.ts';
+import { isValidScopeToken } from '../oauth/scope.ts';
+import type { Store } from '../store/store.ts';
+import { AdminError } from './admin-service.ts';
+
+export interface ServiceAccountView {
+  service_account_id: string;
+  name: string;
+  environment: string;
+  issuer: string;
+  token_endpoint: string;
+  grant_types: string[];
+  scopes: string[];
+  default_scopes: string[];
+  enabled: boolean;
+  created_at: string;
+}
+
+export interface KeyListing {
+  kid: string;
+  owner: string;
+  alg: string;
+  status: 'active' | 'revoked';
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** A new key pair: the private half is returned here once and never stored. */
+export interface CreatedKey extends KeyListing {
+  private_key_pem: string;
+  private_jwk: JWK;
+  public_jwk: JWK;
+  /** A signed assertion valid for five minutes and the request that trades it for a token. */
+  example: { assertion: string; expires_at: string; curl: string };
+}
+
+const EXAMPLE_LIFETIME_S = 300;
+
+/**
+ * Service accounts and the keys of clients and service accounts. Gatehouse generates each key
+ * pair, keeps only the public key and hands the private key to the caller exactly once.
+ */
+export class ServiceAccountService {
+  constructor(
+    private readonly config: Config & { publicUrl: string },
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(input: { env: string; name: string; scopes?: string[]; defaultScopes?: string[]; withSecret?: boolean }) {
+    const env = await this.environment(input.env);
+    const scopes = [...new Set((input.scopes ?? []).filter(Boolean))];
+    for (const scope of scopes) if (!isValidScopeToken(scope)) throw new AdminError('invalid_argument', `invalid scope ${JSON.stringify(scope)}`);
+    const defaultScopes = [...new Set(input.defaultScopes ?? scopes)];
+    const outside = defaultScopes.filter((s) => !scopes.includes(s));
+    if (outside.length) throw new AdminError('invalid_argument', `default scopes must be allowed scopes: ${outside.join(' ')}`);
+    const name = input.name.trim();
+    if (!name || name.length > 200) throw new AdminError('invalid_argument', 'service account name must be 1-200 characters');
+    const now = this.clock.now();
+    const account: Client = {
+      envId: env.id,
+      // The sa_ prefix keeps service-account subjects apart from every user id.
+      clientId: `sa_${randomToken(18)}`,
+      name,
+      kind: 'service_account',
+      grantTypes: input.withSecret ? [JWT_BEARER_GRANT_TYPE, 'client_credentials'] : [JWT_BEARER_GRANT_TYPE],
+      scopes,
+      defaultScopes,
+      redirectUris: [],
+      tokenFormat: 'jwt',
+      accessTokenTtl: null,
+      introspectAny: false,
+      enabled: true,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const secret = input.withSecret ? randomToken(32) : undefined;
+    await this.store.clients.create(account, secret ? { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null } : undefined);
+    return { ...this.view(env, account), ...(secret ? { client_secret: secret } : {}) };
+  }
+
+  async list(envName: string): Promise<ServiceAccountView[]> {
+    const env = await this.environment(envName);
+    const clients = await this.store.clients.list(env.id);
+    return clients.filter((c) => c.kind === 'service_account').map((c) => this.view(env, c));
+  }
+
+  async setEnabled(envName: string, id: string, enabled: boolean): Promise<ServiceAccountView> {
+    const env = await this.environment(envName);
+    await this.owner(env, id, 'service_account');
+    await this.store.clients.setEnabled(env.id, id, enabled, this.clock.now());
+    return this.view(env, await this.owner(env, id, 'service_account'));
+  }
+
+  /** Generates a key pair for a service account (or, with `kind: 'client'`, a confidential client). */
+  async createKey(envName: string, ownerId: string, alg: string = 'ES256', kind: 'service_account' | 'client' = 'service_account'): Promise<CreatedKey> {
+    if (!(ASSERTION_ALGORITHMS as readonly string[]).includes(alg)) {
+      throw new AdminError('invalid_argument', `unsupported key algorithm ${alg} (use ${ASSERTION_ALGORITHMS.join(', ')})`);
+    }
+    const env = await this.environment(envName);
+    const owner = await this.owner(env, ownerId, kind);
+    const algorithm = alg as AssertionAlgorithm;
+    const { publicKey, privateKey } = await generateKeyPair(algorithm, {
+      extractable: true,
+      ...(algorithm === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+      ...(algorithm === 'RS256' ? { modulusLength: 2048 } : {}),
+    });
+    const publicJwk = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(publicJwk);
+    const now = this.clock.now();
+    const record: ClientKey = {
+      envId: env.id,
+      kid,
+      clientId: owner.clientId,
+      alg: algorithm,
+      publicJwk: { ...publicJwk, kid, alg: algorithm, use: 'sig' },
+      createdAt: now,
+      revokedAt: null,
+    };
+    await this.store.clientKeys.insert(record);
+    const urls = issuerUrls(this.config.publicUrl, env);
+    const iat = Math.floor(now / 1000);
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: algorithm, kid, typ: 'JWT' })
+      .setIssuer(owner.clientId)
+      .setSubject(owner.clientId)
+      .setAudience(urls.token)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + EXAMPLE_LIFETIME_S)
+      .setJti(randomUUID())
+      .sign(privateKey);
+    const curl =
+      owner.kind === 'service_account'
+        ? `curl -s -d grant_type=${encodeURIComponent(JWT_BEARER_GRANT_TYPE)} -d assertion=${assertion} ${urls.token}`
+        : `curl -s -d grant_type=client_credentials -d client_assertion_type=${encodeURIComponent('urn:ietf:params:oauth:client-assertion-type:jwt-bearer')} -d client_assertion=${assertion} ${urls.token}`;
+    return {
+      ...listing(record),
+      private_key_pem: await exportPKCS8(privateKey),
+      private_jwk: { ...(await exportJWK(privateKey)), kid, alg: algorithm },
+      public_jwk: record.publicJwk as JWK,
+      example: { assertion, expires_at: new Date((iat + EXAMPLE_LIFETIME_S) * 1000).toISOString(), curl },
+    };
+  }
+
+  async listKeys(envName: string, ownerId: string, kind: 'service_account' | 'client' = 'service_account'): Promise<KeyListing[]> {
+    const env = await this.environment(envName);
+    await this.owner(env, ownerId, kind);
+    return (await this.store.clientKeys.list(env.id, ownerId)).map(listing);
+  }
+
+  /** Revokes a key: assertions signed with it fail from the next request on, on every node. */
+  async revokeKey(envName: string, ownerId: string, kid: string, kind: 'service_account' | 'client' = 'service_account'): Promise<KeyListing> {
+    const env = await this.environment(envName);
+    await this.owner(env, ownerId, kind);
+    const key = await this.store.clientKeys.find(env.id, kid);
+    if (!key || key.clientId !== ownerId) throw new AdminError('not_found', `no key ${kid} for ${ownerId}`);
+    if (key.revokedAt !== null) throw new AdminError('conflict', `key ${kid} is already revoked`);
+    await this.store.clientKeys.revoke(env.id, ownerId, kid, this.clock.now());
+    return listing((await this.store.clientKeys.find(env.id, kid)) ?? key);
+  }
+
+  private async environment(name: string): Promise<Environment> {
+    const env = await this.store.environments.findByName(name);
+    if (!env) throw new AdminError('not_found', `no environment named ${name}`);
+    return env;
+  }
+
+  private async owner(env: Environment, id: string, kind: 'service_account' | 'client'): Promise<Client> {
+    const client = await this.store.clients.find(env.id, id);
+    if (kind === 'service_account') {
+      if (client?.kind !== 'service_account') throw new AdminError('not_found', `no service account ${id} in environment ${env.name}`);
+      return client;
+    }
+    if (!client || client.kind === 'service_account') throw new AdminError('not_found', `no client ${id} in environment ${env.name}`);
+    if (client.kind === 'public') throw new AdminError('invalid_argument', 'a public client cannot hold keys: it cannot keep a private key secret');
+    return client;
+  }
+
+  private view(env: Environment, c: Client): ServiceAccountView {
+    const urls = issuerUrls(this.config.publicUrl, env);
+    return {
+      service_account_id: c.clientId,
+      name: c.name,
+      environment: env.name,
+      issuer: urls.issuer,
+      token_endpoint: urls.token,
+      grant_types: c.grantTypes,
+      scopes: c.scopes,
+      default_scopes: c.defaultScopes,
+      enabled: c.enabled,
+      created_at: new Date(c.createdAt).toISOString(),
+    };
+  }
+}
+
+function listing(key: ClientKey): KeyListing {
+  return {
+    kid: key.kid,
+    owner: key.clientId,
+    alg: key.alg,
+    status: key.revokedAt === null ? 'active' : 'revoked',
+    created_at: new Date(key.createdAt).toISOString(),
+    revoked_at: key.revokedAt === null ? null : new Date(key.revokedAt).toISOString(),
+  };
+}
