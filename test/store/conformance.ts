@@ -181,6 +181,36 @@ export function storeConformance(database: TestDatabase): void {
       assert.equal(await store.revokedJwts.isRevoked(a.id, 'jwt-1'), false);
     });
 
+    it('stores client keys per environment and revokes them once, for their owner only', async () => {
+      await store.clients.create(client(a.id, 'sa-1', { kind: 'service_account' }), undefined);
+      const k = { envId: a.id, kid: 'ck-1', clientId: 'sa-1', alg: 'ES256', publicJwk: { kty: 'EC', kid: 'ck-1' }, createdAt: T0, revokedAt: null };
+      await store.clientKeys.insert(k);
+      await store.clientKeys.insert({ ...k, kid: 'ck-2', createdAt: T0 + 1 });
+      assert.deepEqual(await store.clientKeys.find(a.id, 'ck-1'), k);
+      assert.equal(await store.clientKeys.find(b.id, 'ck-1'), undefined);
+      assert.deepEqual(
+        (await store.clientKeys.list(a.id, 'sa-1')).map((x) => x.kid),
+        ['ck-2', 'ck-1'],
+      );
+      assert.equal(await store.clientKeys.revoke(a.id, 'someone-else', 'ck-1', T0 + 5), false);
+      assert.equal(await store.clientKeys.revoke(a.id, 'sa-1', 'ck-1', T0 + 5), true);
+      assert.equal(await store.clientKeys.revoke(a.id, 'sa-1', 'ck-1', T0 + 6), false);
+      assert.equal((await store.clientKeys.find(a.id, 'ck-1'))?.revokedAt, T0 + 5);
+      await assert.rejects(store.clientKeys.insert(k));
+    });
+
+    it('consumes an assertion id exactly once until it expires, even under concurrency', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.usedAssertions.consume(a.id, 'sa-1', 'jti-1', T0 + 1000, T0)));
+      assert.equal(results.filter(Boolean).length, 1);
+      // The same jti is independent per client and per environment.
+      assert.equal(await store.usedAssertions.consume(a.id, 'sa-2', 'jti-1', T0 + 1000, T0), true);
+      assert.equal(await store.usedAssertions.consume(b.id, 'sa-1', 'jti-1', T0 + 1000, T0), true);
+      // Still blocked just before expiry, free again once the first assertion has expired.
+      assert.equal(await store.usedAssertions.consume(a.id, 'sa-1', 'jti-1', T0 + 5000, T0 + 999), false);
+      assert.equal(await store.usedAssertions.consume(a.id, 'sa-1', 'jti-1', T0 + 5000, T0 + 1000), true);
+      assert.equal(await store.usedAssertions.deleteExpired(T0 + 1001), 2);
+    });
+
     it('keeps large epoch-millisecond times exact', async () => {
       const far = Date.UTC(2200, 0, 1) + 123;
       await store.accessTokens.insert({
