@@ -30,6 +30,7 @@ export interface VerifiedAssertion {
   client: Client;
   key: ClientKey;
   jti: string;
+  /** Until when the jti must be remembered (exp plus the clock skew), epoch milliseconds. */
   expiresAt: number;
 }
 
@@ -45,7 +46,7 @@ const MAX_JTI_LENGTH = 256;
 /**
  * Verifies a JWT signed with a key Gatehouse generated for a client or service account
  * (RFC 7523 §3): kid → registered key → that key's algorithm only → iss = sub = the account →
- * aud → exp/nbf/iat → jti used once until exp (atomic, shared by every node of the database).
+ * aud → exp/nbf/iat → jti present. `consume` then records the jti (atomic, shared by every node).
  */
 export class AssertionVerifier {
   constructor(
@@ -87,11 +88,18 @@ export class AssertionVerifier {
     if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) {
       throw new AssertionFailure(`jti is required (a unique string of at most ${MAX_JTI_LENGTH} characters)`);
     }
-    // Consumed last, so a refused assertion does not burn its jti.
-    if (!(await this.store.usedAssertions.consume(env.id, client.clientId, jti, exp * 1000, now))) {
+    // Remembered for as long as the assertion would be accepted: exp plus the tolerated skew.
+    return { client, key, jti, expiresAt: exp * 1000 + skewMs };
+  }
+
+  /**
+   * Marks a verified assertion used. Callers run it after every other check of the request, so
+   * a refused request does not burn the assertion; of concurrent uses exactly one passes.
+   */
+  async consume(env: Environment, verified: VerifiedAssertion): Promise<void> {
+    if (!(await this.store.usedAssertions.consume(env.id, verified.client.clientId, verified.jti, verified.expiresAt, this.clock.now()))) {
       throw new AssertionFailure('the assertion was already used (jti replayed)');
     }
-    return { client, key, jti, expiresAt: exp * 1000 };
   }
 
   private async registeredKey(env: Environment, assertion: string): Promise<{ key: ClientKey; client: Client }> {

@@ -21,11 +21,13 @@ export interface PresentedCredentials {
   sourceAddress: string;
 }
 
-/** Whether the request carries any client credential at all. */
+/**
+ * Whether the request tries to authenticate the client: a secret or a client assertion. A bare
+ * `client_id` does not count (RFC 7521 §4.1 lets grants with their own credential carry one).
+ */
 export function presentsCredentials(credentials: PresentedCredentials): boolean {
   return (
     credentials.basic !== undefined ||
-    credentials.bodyClientId !== undefined ||
     credentials.bodyClientSecret !== undefined ||
     credentials.clientAssertion !== undefined ||
     credentials.clientAssertionType !== undefined
@@ -127,15 +129,16 @@ export class ClientAuthenticator {
     let verified: VerifiedAssertion;
     try {
       verified = await this.assertions.verify(env, clientAssertion, audiences);
+      if ((bodyClientId !== undefined && bodyClientId !== verified.client.clientId) || verified.client.kind === 'public') {
+        throw new AssertionFailure('the client_id does not match the assertion', true);
+      }
+      await this.assertions.consume(env, verified);
     } catch (error) {
       if (!(error instanceof AssertionFailure)) throw error;
       this.refuseIfThrottled(keys);
       for (const key of keys) this.throttle.recordFailure(key);
       // Failures before the signature is known to be good say nothing about which ids or keys exist.
       throw new OAuthError('invalid_client', error.keyUnverified ? 'client authentication failed' : `client assertion refused: ${error.reason}`);
-    }
-    if ((bodyClientId !== undefined && bodyClientId !== verified.client.clientId) || verified.client.kind === 'public') {
-      throw new OAuthError('invalid_client', 'client authentication failed');
     }
     return { client: verified.client, method: 'private_key_jwt' };
   }

@@ -18,13 +18,7 @@ export function jwtBearerGrant(tokens: AccessTokenService, assertions: Assertion
     async handle({ env, issuer, client, params, audiences }) {
       const assertion = params.assertion;
       if (assertion === undefined) throw new OAuthError('invalid_request', 'assertion is required', { parameter: 'assertion' });
-      let verified: Awaited<ReturnType<AssertionVerifier['verify']>>;
-      try {
-        verified = await assertions.verify(env, assertion, audiences);
-      } catch (error) {
-        if (error instanceof AssertionFailure) throw new OAuthError('invalid_grant', error.reason, { parameter: 'assertion' });
-        throw error;
-      }
+      const verified = await asGrantError(() => assertions.verify(env, assertion, audiences));
       const account = verified.client;
       if (account.kind !== 'service_account') {
         throw new OAuthError('invalid_grant', `key ${verified.key.kid} does not belong to a service account`, { parameter: 'assertion' });
@@ -32,12 +26,26 @@ export function jwtBearerGrant(tokens: AccessTokenService, assertions: Assertion
       if (client && client.client.clientId !== account.clientId) {
         throw new OAuthError('invalid_grant', 'the assertion names another service account than the authenticated client', { parameter: 'assertion' });
       }
+      // RFC 7521 §4.1: a client_id sent without client authentication must name the same account.
+      if (!client && params.client_id !== undefined && params.client_id !== account.clientId) {
+        throw new OAuthError('invalid_grant', 'client_id does not match the service account of the assertion', { parameter: 'client_id' });
+      }
       if (!account.grantTypes.includes(JWT_BEARER_GRANT_TYPE)) {
         throw new OAuthError('unauthorized_client', 'this service account may not use the jwt-bearer grant', { parameter: 'grant_type' });
       }
       const scope = resolveScope(params.scope, account.scopes, account.defaultScopes);
+      await asGrantError(() => assertions.consume(env, verified));
       // The account is both the subject and the client; service-account ids (sa_…) never collide with user ids.
       return tokens.issue({ env, issuer, client: account, subject: account.clientId, scope });
     },
   };
+}
+
+async function asGrantError<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof AssertionFailure) throw new OAuthError('invalid_grant', error.reason, { parameter: 'assertion' });
+    throw error;
+  }
 }
