@@ -16,7 +16,10 @@ program
   .command('serve')
   .description('start the server (production mode unless --dev)')
   .option('--dev', 'development mode: generate a key secret, create DEVELOPMENT and a demo client on an empty database')
-  .action(async (options: { dev?: boolean }) => serve({ dev: options.dev === true }));
+  .option('--workers <n>', 'worker processes sharing the port (default: one per core; 1 with --dev)', workerCount)
+  .action(async (options: { dev?: boolean; workers?: number }) =>
+    serve({ dev: options.dev === true, ...(options.workers ? { workers: options.workers } : {}) }),
+  );
 
 program
   .command('migrate')
@@ -34,6 +37,11 @@ program
       await store.close();
     }
   });
+
+function workerCount(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 256) throw new InvalidArgumentError('must be a whole number from 1 to 256');
+  return Number(value);
+}
 
 const json = new Option('--json', 'print JSON');
 const envOption = () => new Option('--env <name>', 'environment name').makeOptionMandatory();

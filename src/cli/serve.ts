@@ -1,3 +1,5 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { AdminService } from '../admin/admin-service.ts';
 import { systemClock } from '../clock.ts';
 import { type Config, loadConfig, requireProductionSettings } from '../config/config.ts';
@@ -5,6 +7,7 @@ import { createApp, type ServerConfig } from '../http/app.ts';
 import { createLogger } from '../http/logger.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { openStore } from '../store/open.ts';
+import type { Store } from '../store/store.ts';
 import { devPublicUrl, ensureDevKeySecret } from './context.ts';
 
 export const DEV_ENVIRONMENT = 'DEVELOPMENT';
@@ -18,26 +21,102 @@ export function serverConfig(loaded: Config, dev: boolean): ServerConfig {
   return Object.freeze({ ...loaded, publicUrl: loaded.publicUrl ?? devPublicUrl(loaded), keySecret: loaded.keySecret ?? ensureDevKeySecret(loaded) });
 }
 
-/** `gatehouse serve [--dev]`: migrate, (dev) bootstrap demo data, listen, stop cleanly on a signal. */
-export async function serve(options: { dev: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export interface ServeOptions {
+  dev: boolean;
+  /** Worker processes (node:cluster). Default: one per core in production, one in dev mode. */
+  workers?: number;
+}
+
+/**
+ * `gatehouse serve [--dev] [--workers N]`: migrate, (dev) create demo data, listen, stop cleanly
+ * on SIGINT/SIGTERM. With several workers the primary process does the one-time work and the
+ * workers share the port; they keep no state another worker could change unseen beyond the
+ * signing-key cache bound (GATEHOUSE_CACHE_TTL).
+ */
+export async function serve(options: ServeOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const workers = options.workers ?? (options.dev ? 1 : availableParallelism());
+  if (cluster.isWorker) return serveWorker(options);
+  const config = serverConfig(loadConfig(), options.dev);
+  const store = openStore(config.databaseUrl);
+  await store.migrate();
+  const demo = options.dev ? await bootstrapDevelopment(config, store) : undefined;
+
+  if (workers <= 1) {
+    const logger = createLogger(config.logLevel);
+    const app = await createApp(config, { store, logger });
+    const address = await app.start();
+    out.write(await banner(config, store, address, options.dev, demo));
+    onSignal(async (signal) => {
+      logger.info({ signal }, 'shutting down');
+      await app.stop();
+      await store.close();
+    });
+    return;
+  }
+
+  const lines = await banner(config, store, `http://${config.host}:${config.port}`, options.dev, demo, workers);
+  await store.close();
+  // The dev key secret now exists on disk, so every worker resolves the same configuration.
+  cluster.setupPrimary({ args: process.argv.slice(2) });
+  let listening = 0;
+  let stopping = false;
+  const fork = () => cluster.fork();
+  cluster.on('listening', () => {
+    listening += 1;
+    if (listening === workers) out.write(lines);
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`gatehouse: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+    fork();
+  });
+  for (let i = 0; i < workers; i++) fork();
+  onSignal(async () => {
+    stopping = true;
+    const exits = Object.values(cluster.workers ?? {}).map(
+      (worker) =>
+        new Promise<void>((resolve) => {
+          if (!worker || worker.isDead()) return resolve();
+          worker.once('exit', () => resolve());
+          worker.process.kill('SIGTERM');
+        }),
+    );
+    await Promise.all(exits);
+  });
+}
+
+async function serveWorker(options: ServeOptions): Promise<void> {
   const config = serverConfig(loadConfig(), options.dev);
   const logger = createLogger(config.logLevel);
   const store = openStore(config.databaseUrl);
-  await store.migrate();
-
-  let demo: { clientId: string; secret: string } | undefined;
-  if (options.dev && (await store.environments.list()).length === 0) {
-    const admin = new AdminService(config, config.keySecret, store, undefined, systemClock);
-    await admin.createEnvironment(DEV_ENVIRONMENT);
-    const client = await admin.createClient({ env: DEV_ENVIRONMENT, name: 'Demo client', scopes: ['read', 'write'] });
-    demo = { clientId: client.client_id, secret: client.client_secret ?? '' };
-  }
-
   const app = await createApp(config, { store, logger });
-  const address = await app.start();
-  const environments = await store.environments.list();
-  const lines = [`Gatehouse is listening on ${address} (${options.dev ? 'development' : 'production'} mode)`];
-  for (const env of environments) {
+  await app.start();
+  onSignal(async () => {
+    await app.stop();
+    await store.close();
+  });
+}
+
+/** On an empty database in dev mode: the DEVELOPMENT environment and a demo client. */
+async function bootstrapDevelopment(config: ServerConfig, store: Store): Promise<{ clientId: string; secret: string } | undefined> {
+  if ((await store.environments.list()).length > 0) return undefined;
+  const admin = new AdminService(config, config.keySecret, store, undefined, systemClock);
+  await admin.createEnvironment(DEV_ENVIRONMENT);
+  const client = await admin.createClient({ env: DEV_ENVIRONMENT, name: 'Demo client', scopes: ['read', 'write'] });
+  return { clientId: client.client_id, secret: client.client_secret ?? '' };
+}
+
+async function banner(
+  config: ServerConfig,
+  store: Store,
+  address: string,
+  dev: boolean,
+  demo: { clientId: string; secret: string } | undefined,
+  workers = 1,
+): Promise<string> {
+  const mode = `${dev ? 'development' : 'production'} mode${workers > 1 ? `, ${workers} workers` : ''}`;
+  const lines = [`Gatehouse is listening on ${address} (${mode})`];
+  for (const env of await store.environments.list()) {
     const urls = issuerUrls(config.publicUrl, env);
     lines.push(`  ${env.name}: issuer ${urls.issuer}`, `    metadata ${urls.metadata}`, `    JWKS     ${urls.jwks}`);
   }
@@ -48,20 +127,20 @@ export async function serve(options: { dev: boolean }, out: NodeJS.WritableStrea
       'Created environment DEVELOPMENT and a demo client. Its secret is shown only now; get a token with:',
       `  curl -s -u '${demo.clientId}:${demo.secret}' -d grant_type=client_credentials ${token}`,
     );
-  } else if (options.dev) {
+  } else if (dev) {
     lines.push('', 'A new secret for a client: ./bin/gatehouse client rotate-secret CLIENT_ID --env DEVELOPMENT');
   }
-  out.write(`${lines.join('\n')}\n`);
+  return `${lines.join('\n')}\n`;
+}
 
+/** Runs `stop` once on SIGINT or SIGTERM, then exits 0. */
+function onSignal(stop: (signal: string) => Promise<void>): void {
   let stopping = false;
-  const stop = async (signal: string) => {
+  const handle = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    await app.stop();
-    await store.close();
-    process.exit(0);
+    void stop(signal).finally(() => process.exit(0));
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => handle('SIGINT'));
+  process.once('SIGTERM', () => handle('SIGTERM'));
 }
