@@ -278,7 +278,7 @@ describe('serve in production mode', () => {
       const timer = setTimeout(() => reject(new Error(`serve printed no listening line within 20s; stdout: ${stdout} stderr: ${stderr}`)), 20_000);
       proc.stdout?.on('data', (chunk: Buffer) => {
         stdout += chunk.toString();
-        if (/Gatehouse is listening on http:\/\/127\.0\.0\.1:\d+ \(production mode\)/.test(stdout)) {
+        if (/Gatehouse is listening on http:\/\/127\.0\.0\.1:\d+ \(production mode(, \d+ workers)?\)/.test(stdout)) {
           clearTimeout(timer);
           resolve();
         }
