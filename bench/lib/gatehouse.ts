@@ -1,0 +1,126 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { importPKCS8, SignJWT } from 'jose';
+import pg from 'pg';
+import { AdminService } from '../../src/admin/admin-service.ts';
+import { ServiceAccountService } from '../../src/admin/service-accounts.ts';
+import { systemClock } from '../../src/clock.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { JWT_BEARER_GRANT_TYPE } from '../../src/oauth/assertions.ts';
+import { openStore } from '../../src/store/open.ts';
+import { type Started, startServer } from './processes.ts';
+
+export const BENCH_ENV = 'BENCH';
+
+export interface Credentials {
+  id: string;
+  secret: string;
+}
+
+export interface GatehouseFixture {
+  server: Started;
+  tokenUrl: string;
+  introspectUrl: string;
+  revokeUrl: string;
+  jwtClient: Credentials;
+  opaqueClient: Credentials;
+  resourceServer: Credentials;
+  serviceAccount: { id: string; kid: string; alg: string; privateKeyPem: string };
+}
+
+export const basicHeader = (c: Credentials) => `Basic ${Buffer.from(`${c.id}:${c.secret}`).toString('base64')}`;
+
+/** Creates (or recreates) the PostgreSQL database the benchmark uses. */
+export async function freshPostgresDatabase(adminUrl: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${name} with (force)`);
+    await client.query(`create database ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
+/**
+ * Prepares a database with an environment, clients and a service account, then starts
+ * `gatehouse serve` in production mode on it (optionally with several workers).
+ */
+export async function startGatehouse(options: { databaseUrl: string; port: number; cpu?: string; workers?: number }): Promise<GatehouseFixture> {
+  const publicUrl = `http://127.0.0.1:${options.port}`;
+  const keySecret = randomBytes(32).toString('hex');
+  const env = {
+    GATEHOUSE_DATABASE_URL: options.databaseUrl,
+    GATEHOUSE_PUBLIC_URL: publicUrl,
+    GATEHOUSE_KEY_SECRET: keySecret,
+    GATEHOUSE_PORT: String(options.port),
+  };
+  const config = Object.freeze({ ...loadConfig({ ...env, GATEHOUSE_LOG_LEVEL: 'warn' }), publicUrl });
+  const store = openStore(config.databaseUrl);
+  await store.migrate();
+  const admin = new AdminService(config, config.keySecret, store, undefined, systemClock);
+  const accounts = new ServiceAccountService(config, store, systemClock);
+  await admin.createEnvironment(BENCH_ENV);
+  const client = async (name: string, extra: Parameters<AdminService['createClient']>[0] extends infer T ? Partial<T> : never) => {
+    const created = await admin.createClient({ env: BENCH_ENV, name, scopes: ['read', 'write'], ...extra });
+    return { id: created.client_id, secret: created.client_secret ?? '' };
+  };
+  const jwtClient = await client('bench-jwt', {});
+  const opaqueClient = await client('bench-opaque', { tokenFormat: 'opaque' });
+  const resourceServer = await client('bench-resource-server', { introspectAny: true });
+  const account = await accounts.create({ env: BENCH_ENV, name: 'bench-sa', scopes: ['read'] });
+  const key = await accounts.createKey(BENCH_ENV, account.service_account_id, 'ES256');
+  await store.close();
+
+  const server = await startServer('node', ['bin/gatehouse', 'serve', ...(options.workers ? ['--workers', String(options.workers)] : [])], {
+    env: { ...env, GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_HOST: '127.0.0.1' },
+    ready: /Gatehouse is listening/,
+    port: options.port,
+    ...(options.cpu === undefined ? {} : { cpu: options.cpu }),
+  });
+  const issuer = `${publicUrl}/envs/${BENCH_ENV}`;
+  return {
+    server,
+    tokenUrl: `${issuer}/token`,
+    introspectUrl: `${issuer}/introspect`,
+    revokeUrl: `${issuer}/revoke`,
+    jwtClient,
+    opaqueClient,
+    resourceServer,
+    serviceAccount: { id: account.service_account_id, kid: key.kid, alg: key.alg, privateKeyPem: key.private_key_pem },
+  };
+}
+
+/** Gets one access token for `client` from the running server. */
+export async function mintToken(fixture: GatehouseFixture, client: Credentials): Promise<string> {
+  const response = await fetch(fixture.tokenUrl, {
+    method: 'POST',
+    headers: { authorization: basicHeader(client), 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  if (!response.ok) throw new Error(`minting a token failed: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/** Pre-signs `count` single-use jwt-bearer request bodies (each assertion has its own jti). */
+export async function presignAssertions(fixture: GatehouseFixture, count: number): Promise<string[]> {
+  const { id, kid, alg, privateKeyPem } = fixture.serviceAccount;
+  const key = await importPKCS8(privateKeyPem, alg);
+  const now = Math.floor(Date.now() / 1000);
+  const bodies: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg, kid })
+      .setIssuer(id)
+      .setSubject(id)
+      .setAudience(fixture.tokenUrl)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 1800)
+      .setJti(randomUUID())
+      .sign(key);
+    bodies.push(`grant_type=${encodeURIComponent(JWT_BEARER_GRANT_TYPE)}&assertion=${assertion}`);
+  }
+  return bodies;
+}

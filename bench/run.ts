@@ -1,0 +1,196 @@
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { basicHeader, type Credentials, freshPostgresDatabase, type GatehouseFixture, mintToken, presignAssertions, startGatehouse } from './lib/gatehouse.ts';
+import { seedOpaqueTokens } from './lib/growth.ts';
+import { type LoadOptions, type LoadResult, measure } from './lib/load.ts';
+import { canPin, startServer } from './lib/processes.ts';
+import { type BenchReport, markdownTable, type ScenarioResult, writeReport } from './lib/report.ts';
+import { evaluateTargets } from './lib/targets.ts';
+
+/**
+ * `npm run bench [-- --quick]`: the bare node:http baseline, Gatehouse on SQLite and on
+ * PostgreSQL, and node-oidc-provider, all driven by autocannon over 127.0.0.1 in one run.
+ * Every rate is reported as a ratio to the baseline measured in this same run.
+ */
+const quick = process.argv.includes('--quick');
+const POSTGRES_ADMIN_URL = process.env.GATEHOUSE_BENCH_POSTGRES_URL ?? process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const plan = quick
+  ? { duration: 1, warmup: 0.25, connections: [10], growth: [100, 1_000], workers: false }
+  : { duration: 10, warmup: 3, connections: [10, 50], growth: [1_000, 1_000_000], workers: true };
+const SERVER_CPU = '1';
+const LOAD_CPU = '0';
+
+if (canPin) execFileSync('taskset', ['-pc', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
+
+const results: ScenarioResult[] = [];
+const derived: Record<string, number> = {};
+const baselineRate = new Map<number, number>();
+let port = 19_100;
+const nextPort = () => ++port;
+
+function record(server: string, scenario: string, connections: number, result: LoadResult): void {
+  const base = baselineRate.get(connections) ?? Number.NaN;
+  const row: ScenarioResult = { server, scenario, connections, ...result, ratio: result.requestsPerSecond / base };
+  results.push(row);
+  process.stdout.write(
+    `${server.padEnd(18)} ${scenario.padEnd(28)} c=${String(connections).padEnd(3)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  ratio ${row.ratio.toFixed(3)}  p50 ${result.p50} ms  p99 ${result.p99} ms  errors ${result.errors}  non-2xx ${result.non2xx}\n`,
+  );
+}
+
+async function scenario(server: string, name: string, options: Omit<LoadOptions, 'connections' | 'durationSeconds' | 'warmupSeconds'>): Promise<void> {
+  for (const connections of plan.connections) {
+    record(server, name, connections, await measure({ ...options, connections, durationSeconds: plan.duration, warmupSeconds: plan.warmup }));
+  }
+}
+
+const form = (params: Record<string, string>) => new URLSearchParams(params).toString();
+
+async function runBaseline(): Promise<void> {
+  const server = await startServer('node', ['--import', 'tsx', 'bench/servers/baseline.ts'], { cpu: SERVER_CPU, ready: /listening (\d+)/ });
+  try {
+    for (const connections of plan.connections) {
+      const result = await measure({
+        url: `http://127.0.0.1:${server.port}/token`,
+        body: 'grant_type=client_credentials',
+        connections,
+        durationSeconds: plan.duration,
+        warmupSeconds: plan.warmup,
+      });
+      baselineRate.set(connections, result.requestsPerSecond);
+      record('baseline', 'node:http small POST', connections, result);
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+/** A cycling supplier of pre-minted values; single-use values are drawn without repetition. */
+function cycle(values: string[], singleUse = false): () => string {
+  let i = 0;
+  return () => {
+    if (singleUse && i >= values.length) throw new Error('ran out of pre-minted single-use values; raise the count');
+    const value = values[i % values.length] as string;
+    i += 1;
+    return value;
+  };
+}
+
+async function runGatehouse(label: string, databaseUrl: string): Promise<void> {
+  const g = await startGatehouse({ databaseUrl, port: nextPort(), cpu: SERVER_CPU, workers: 1 });
+  try {
+    const auth = (c: Credentials) => ({ authorization: basicHeader(c) });
+    await scenario(label, 'client_credentials → JWT', { url: g.tokenUrl, headers: auth(g.jwtClient), body: 'grant_type=client_credentials' });
+    await scenario(label, 'client_credentials → opaque', { url: g.tokenUrl, headers: auth(g.opaqueClient), body: 'grant_type=client_credentials' });
+    const opaque = await mintToken(g, g.opaqueClient);
+    const jwt = await mintToken(g, g.jwtClient);
+    await scenario(label, 'introspect opaque', { url: g.introspectUrl, headers: auth(g.resourceServer), body: form({ token: opaque }) });
+    await scenario(label, 'introspect JWT', { url: g.introspectUrl, headers: auth(g.resourceServer), body: form({ token: jwt }) });
+    const toRevoke = await Promise.all(Array.from({ length: 200 }, () => mintToken(g, g.opaqueClient)));
+    await scenario(label, 'revoke opaque', { url: g.revokeUrl, headers: auth(g.opaqueClient), body: cycle(toRevoke.map((token) => form({ token }))) });
+    const expected = Math.ceil(4000 * (plan.duration + plan.warmup) * plan.connections.length);
+    const assertions = await presignAssertions(g, expected);
+    await scenario(label, 'jwt-bearer', { url: g.tokenUrl, body: cycle(assertions, true) });
+    await runGrowth(label, g, databaseUrl);
+  } finally {
+    await g.server.stop();
+  }
+}
+
+/** Introspection of an opaque token with few and with many stored tokens. */
+async function runGrowth(label: string, g: GatehouseFixture, databaseUrl: string): Promise<void> {
+  const token = await mintToken(g, g.opaqueClient);
+  const rates: number[] = [];
+  let stored = 0;
+  for (const size of plan.growth) {
+    stored += await seedOpaqueTokens(databaseUrl, size - stored);
+    const connections = Math.max(...plan.connections);
+    const result = await measure({
+      url: g.introspectUrl,
+      headers: { authorization: basicHeader(g.resourceServer) },
+      body: form({ token }),
+      connections,
+      durationSeconds: plan.duration,
+      warmupSeconds: plan.warmup,
+    });
+    record(label, `introspect opaque, ${size.toLocaleString('en')} stored`, connections, result);
+    rates.push(result.requestsPerSecond);
+  }
+  derived[`${label}: introspection rate with ${plan.growth[1]?.toLocaleString('en')} stored ÷ with ${plan.growth[0]?.toLocaleString('en')}`] =
+    (rates[1] ?? 0) / (rates[0] ?? 1);
+}
+
+async function runWorkers(databaseUrl: string): Promise<void> {
+  const rates: Record<number, number> = {};
+  for (const workers of [1, 2]) {
+    const g = await startGatehouse({ databaseUrl, port: nextPort(), workers, ...(workers === 1 ? { cpu: SERVER_CPU } : {}) });
+    try {
+      const connections = Math.max(...plan.connections);
+      const result = await measure({
+        url: g.tokenUrl,
+        headers: { authorization: basicHeader(g.jwtClient) },
+        body: 'grant_type=client_credentials',
+        connections,
+        durationSeconds: plan.duration,
+        warmupSeconds: plan.warmup,
+      });
+      record(`gatehouse-sqlite ×${workers}`, 'client_credentials → JWT', connections, result);
+      rates[workers] = result.requestsPerSecond;
+    } finally {
+      await g.server.stop();
+    }
+  }
+  derived['client_credentials: 2 workers ÷ 1 worker (SQLite, load generator shares a core)'] = (rates[2] ?? 0) / (rates[1] ?? 1);
+}
+
+async function runPeer(): Promise<void> {
+  const secret = 'bench-secret-with-enough-entropy-000000000000';
+  const server = await startServer('node', ['--import', 'tsx', 'bench/servers/oidc-provider.ts'], {
+    cpu: SERVER_CPU,
+    env: { PORT: String(nextPort()), PEER_CLIENT_ID: 'bench', PEER_CLIENT_SECRET: secret },
+    ready: /listening (\d+)/,
+  });
+  try {
+    const base = `http://127.0.0.1:${server.port}`;
+    const headers = { authorization: basicHeader({ id: 'bench', secret }) };
+    await scenario('oidc-provider', 'client_credentials → JWT', { url: `${base}/token`, headers, body: 'grant_type=client_credentials&scope=read' });
+    const response = await fetch(`${base}/token`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&resource=urn%3Abench%3Aopaque',
+    });
+    const { access_token: opaque } = (await response.json()) as { access_token: string };
+    await scenario('oidc-provider', 'introspect opaque', { url: `${base}/token/introspection`, headers, body: form({ token: opaque }) });
+  } finally {
+    await server.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const sqliteDir = execFileSync('mktemp', ['-d', '/tmp/gatehouse-bench-XXXXXX']).toString().trim();
+  await runBaseline();
+  await runGatehouse('gatehouse-sqlite', join(sqliteDir, 'bench.db'));
+  await runGatehouse('gatehouse-postgres', await freshPostgresDatabase(POSTGRES_ADMIN_URL, 'gatehouse_bench'));
+  if (plan.workers) await runWorkers(join(sqliteDir, 'workers.db'));
+  await runPeer();
+  execFileSync('rm', ['-rf', sqliteDir]);
+
+  const report: BenchReport = {
+    startedAt,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, pinned: canPin },
+    mode: quick ? 'quick' : 'full',
+    results,
+    derived,
+    targets: quick ? [] : evaluateTargets(results, derived),
+  };
+  const paths = writeReport(join('bench', 'results'), report);
+  process.stdout.write(`\n${markdownTable(report)}\nWritten: ${paths.json}, ${paths.markdown}, ${paths.svg}\n`);
+  const failures = results.filter((r) => r.errors > 0 || r.non2xx > 0);
+  if (failures.length > 0) {
+    process.stderr.write(`bench: ${failures.length} scenario(s) had errors or non-2xx responses\n`);
+    process.exit(1);
+  }
+}
+
+await main();
