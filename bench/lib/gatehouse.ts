@@ -48,7 +48,14 @@ export async function freshPostgresDatabase(adminUrl: string, name: string): Pro
  * Prepares a database with an environment, clients and a service account, then starts
  * `gatehouse serve` in production mode on it (optionally with several workers).
  */
-export async function startGatehouse(options: { databaseUrl: string; port: number; cpu?: string; workers?: number }): Promise<GatehouseFixture> {
+export async function startGatehouse(options: {
+  databaseUrl: string;
+  port: number;
+  cpu?: string;
+  workers?: number;
+  /** Extra node flags for the server, such as --cpu-prof. */
+  nodeArgs?: string[];
+}): Promise<GatehouseFixture> {
   const publicUrl = `http://127.0.0.1:${options.port}`;
   const keySecret = randomBytes(32).toString('hex');
   const env = {
@@ -74,12 +81,16 @@ export async function startGatehouse(options: { databaseUrl: string; port: numbe
   const key = await accounts.createKey(BENCH_ENV, account.service_account_id, 'ES256');
   await store.close();
 
-  const server = await startServer('node', ['bin/gatehouse', 'serve', ...(options.workers ? ['--workers', String(options.workers)] : [])], {
-    env: { ...env, GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_HOST: '127.0.0.1' },
-    ready: /Gatehouse is listening/,
-    port: options.port,
-    ...(options.cpu === undefined ? {} : { cpu: options.cpu }),
-  });
+  const server = await startServer(
+    'node',
+    [...(options.nodeArgs ?? []), 'bin/gatehouse', 'serve', ...(options.workers ? ['--workers', String(options.workers)] : [])],
+    {
+      env: { ...env, GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_HOST: '127.0.0.1' },
+      ready: /Gatehouse is listening/,
+      port: options.port,
+      ...(options.cpu === undefined ? {} : { cpu: options.cpu }),
+    },
+  );
   const issuer = `${publicUrl}/envs/${BENCH_ENV}`;
   return {
     server,

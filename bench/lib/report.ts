@@ -55,13 +55,13 @@ export function ratioChart(results: ScenarioResult[]): string {
   const chartWidth = 440;
   const max = Math.max(1, ...rows.map((r) => r.ratio));
   const height = rows.length * (barHeight + 6) + 50;
-  const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const bars = rows.map((r, i) => {
     const y = 30 + i * (barHeight + 6);
     const width = Math.max(1, (r.ratio / max) * chartWidth);
     const colour = r.server.startsWith('gatehouse') ? '#2f6f9f' : '#b0643c';
     return [
-      `<text x="${labelWidth - 8}" y="${y + 13}" text-anchor="end">${escape(`${r.server} · ${r.scenario} · c=${r.connections}`)}</text>`,
+      `<text x="${labelWidth - 8}" y="${y + 13}" text-anchor="end">${escapeXml(`${r.server} · ${r.scenario} · c=${r.connections}`)}</text>`,
       `<rect x="${labelWidth}" y="${y}" width="${width.toFixed(1)}" height="${barHeight}" fill="${colour}"/>`,
       `<text x="${labelWidth + width + 6}" y="${y + 13}">${r.ratio.toFixed(3)}</text>`,
     ].join('');
