@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { decodeProtectedHeader, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { decodeProtectedHeader, importJWK, type JWK, type JWTPayload, jwtVerify } from 'jose';
 import { type Clock, seconds } from '../clock.ts';
+import { signCompactJwt } from '../crypto/jws.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Store } from '../store/store.ts';
 import type { Client, Environment } from './model.ts';
@@ -70,15 +71,17 @@ export class AccessTokenService {
     const key = await this.keys.activeKey(env.id);
     const iat = seconds(now);
     // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; scope when one was granted.
-    const jwt = await new SignJWT({ client_id: client.clientId, ...(scopeText ? { scope: scopeText } : {}) })
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
-      .setIssuer(request.issuer)
-      .setSubject(subject)
-      .setAudience(request.issuer)
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + ttl)
-      .setJti(jti)
-      .sign(key.privateKey);
+    const claims = {
+      iss: request.issuer,
+      sub: subject,
+      aud: request.issuer,
+      iat,
+      exp: iat + ttl,
+      jti,
+      client_id: client.clientId,
+      ...(scopeText ? { scope: scopeText } : {}),
+    };
+    const jwt = signCompactJwt({ kid: key.kid, typ: 'at+jwt' }, claims, key.privateKey, key.alg);
     return { accessToken: jwt, tokenType: 'Bearer', expiresIn: ttl, scope };
   }
 

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type JWK } from 'jose';
+import { createPrivateKey, type KeyObject, randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type JWK } from 'jose';
 import type { Clock } from '../clock.ts';
 import type { SigningAlgorithm } from '../config/config.ts';
 import { decryptPrivateKey, encryptPrivateKey } from '../crypto/key-encryption.ts';
@@ -32,7 +32,7 @@ export async function generateSigningKey(envId: string, alg: SigningAlgorithm, k
 export interface ActiveSigningKey {
   kid: string;
   alg: SigningAlgorithm;
-  privateKey: Awaited<ReturnType<typeof importPKCS8>>;
+  privateKey: KeyObject;
 }
 
 interface Cached<T> {
@@ -61,7 +61,7 @@ export class KeyRing {
       const key = await this.store.signingKeys.findActive(envId);
       if (!key) throw new Error(`environment ${envId} has no active signing key`);
       const pem = decryptPrivateKey(key.privateKeySealed, this.keySecret, `${envId}/${key.kid}`);
-      return { kid: key.kid, alg: key.alg as SigningAlgorithm, privateKey: await importPKCS8(pem, key.alg) };
+      return { kid: key.kid, alg: key.alg as SigningAlgorithm, privateKey: createPrivateKey(pem) };
     });
   }
 
