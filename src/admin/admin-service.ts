@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { CONFIG_FIELDS, type Config, ConfigError } from '../config/config.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
+import type { OAuthCore } from '../oauth/core.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import type { Client, ClientKind, Environment, SigningKey, TokenFormat } from '../oauth/model.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
-import { generateSigningKey, type KeyRing } from '../oauth/signing-keys.ts';
+import { generateSigningKey } from '../oauth/signing-keys.ts';
 import { ConflictError, type Store } from '../store/store.ts';
 
 /** A refused admin operation; `kind` maps to an exit code in the CLI and a status in the admin API. */
@@ -73,7 +74,8 @@ export class AdminService {
     /** Undefined where only read and client commands are used; key operations then fail clearly. */
     private readonly keySecret: Buffer | undefined,
     private readonly store: Store,
-    private readonly keys: KeyRing | undefined,
+    /** This node's caches, refreshed after a change made here; other nodes catch up within GATEHOUSE_CACHE_TTL. */
+    private readonly caches: Pick<OAuthCore, 'keys' | 'clients'> | undefined,
     private readonly clock: Clock,
   ) {}
 
@@ -185,6 +187,7 @@ export class AdminService {
     if (!(await this.store.clients.setEnabled(env.id, clientId, enabled, this.clock.now()))) {
       throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
     }
+    this.caches?.clients.invalidate(env.id, clientId);
     return this.view(env, await this.client(env, clientId));
   }
 
@@ -204,7 +207,7 @@ export class AdminService {
     const next = await generateSigningKey(env.id, this.config.signingAlgorithm, this.requireKeySecret(), now);
     const publishUntil = now + (this.config.maxAccessTokenTtl + this.config.cacheTtl) * 1000;
     await this.store.signingKeys.rotate(env.id, next, now, publishUntil);
-    this.keys?.invalidate(env.id);
+    this.caches?.keys.invalidate(env.id);
     return this.listKeys(envName);
   }
 

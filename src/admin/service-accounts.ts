@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config/config.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import { ASSERTION_ALGORITHMS, type AssertionAlgorithm, JWT_BEARER_GRANT_TYPE } from '../oauth/assertions.ts';
+import type { ClientCache } from '../oauth/client-cache.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import type { Client, ClientKey, Environment } from '../oauth/model.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
@@ -52,6 +53,8 @@ export class ServiceAccountService {
     private readonly config: Config & { publicUrl: string },
     private readonly store: Store,
     private readonly clock: Clock,
+    /** This node's client cache, refreshed after a change made here. */
+    private readonly clients?: ClientCache,
   ) {}
 
   async create(input: { env: string; name: string; scopes?: string[]; defaultScopes?: string[]; withSecret?: boolean }) {
@@ -96,6 +99,7 @@ export class ServiceAccountService {
     const env = await this.environment(envName);
     await this.owner(env, id, 'service_account');
     await this.store.clients.setEnabled(env.id, id, enabled, this.clock.now());
+    this.clients?.invalidate(env.id, id);
     return this.view(env, await this.owner(env, id, 'service_account'));
   }
 

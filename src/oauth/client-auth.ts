@@ -1,8 +1,8 @@
 import { decodeJwt } from 'jose';
 import type { Clock } from '../clock.ts';
 import { hashesEqual, hashSecret } from '../crypto/secrets.ts';
-import type { Store } from '../store/store.ts';
 import { AssertionFailure, type AssertionVerifier, JWT_BEARER_CLIENT_ASSERTION_TYPE, type VerifiedAssertion } from './assertions.ts';
+import type { ClientCache, ClientRecord } from './client-cache.ts';
 import { OAuthError } from './errors.ts';
 import type { Client, Environment } from './model.ts';
 import type { FailureThrottle } from './throttle.ts';
@@ -50,10 +50,10 @@ const DUMMY_HASH = hashSecret('gatehouse-unknown-client');
  */
 export class ClientAuthenticator {
   constructor(
-    private readonly store: Store,
     private readonly clock: Clock,
     private readonly throttle: FailureThrottle,
     private readonly assertions: AssertionVerifier,
+    private readonly clients: ClientCache,
   ) {}
 
   /**
@@ -87,27 +87,18 @@ export class ClientAuthenticator {
       throw new OAuthError('invalid_client', 'client authentication failed', challenge);
     };
 
-    // Both reads happen whether or not the id exists, so the work done does not reveal it.
-    const [client, stored] = await Promise.all([
-      this.store.clients.find(env.id, clientId),
-      this.store.clients.activeSecrets(env.id, clientId, this.clock.now()),
-    ]);
+    const presented = secret === undefined ? undefined : hashSecret(secret);
+    let record = await this.clients.get(env.id, clientId);
+    // A cached record may predate a secret rotation or a re-enabled client: a refusal based on
+    // it is confirmed against the database. Unknown ids are never cached, so known and unknown
+    // ids both cost exactly one read when they fail.
+    if (record.cached && !this.accepts(record, presented)) record = await this.clients.get(env.id, clientId, true);
     // From here to the verdict nothing awaits, so checking the limit, verifying and recording a
     // failure happen as one step: parallel attempts cannot all pass the check before any counts.
     refuseIfThrottled();
-    if (secret === undefined) {
-      // A public client identifies itself with client_id alone (token_endpoint_auth_method "none").
-      if (client?.enabled && client.kind === 'public') return { client, method: 'none' };
-      return fail();
-    }
-    const presented = hashSecret(secret);
-    const secrets = client && client.kind !== 'public' ? stored : [];
-    let matched = false;
-    for (const candidate of secrets.length > 0 ? secrets : [{ secretHash: DUMMY_HASH }]) {
-      // Every candidate is compared, so the time does not reveal which secret matched.
-      if (hashesEqual(presented, candidate.secretHash) && secrets.length > 0) matched = true;
-    }
-    if (!client?.enabled || !matched) return fail();
+    const { client } = record;
+    if (!client || !this.accepts(record, presented)) return fail();
+    if (presented === undefined) return { client, method: 'none' };
     return { client, method: basic ? 'client_secret_basic' : 'client_secret_post' };
   }
 
@@ -141,6 +132,21 @@ export class ClientAuthenticator {
       throw new OAuthError('invalid_client', error.keyUnverified ? 'client authentication failed' : `client assertion refused: ${error.reason}`);
     }
     return { client: verified.client, method: 'private_key_jwt' };
+  }
+
+  /** Whether `record` authenticates: an enabled public client without a secret, or a matching secret. */
+  private accepts(record: ClientRecord, presented: string | undefined): boolean {
+    const { client } = record;
+    // A public client identifies itself with client_id alone (token_endpoint_auth_method "none").
+    if (presented === undefined) return client?.enabled === true && client.kind === 'public';
+    const now = this.clock.now();
+    const secrets = client && client.kind !== 'public' ? record.secrets.filter((s) => s.expiresAt === null || s.expiresAt > now) : [];
+    let matched = false;
+    for (const candidate of secrets.length > 0 ? secrets : [{ secretHash: DUMMY_HASH }]) {
+      // Every candidate is compared, so the time does not reveal which secret matched.
+      if (hashesEqual(presented, candidate.secretHash) && secrets.length > 0) matched = true;
+    }
+    return client?.enabled === true && matched;
   }
 
   private throttleKeys(env: Environment, clientId: string, credentials: PresentedCredentials): string[] {

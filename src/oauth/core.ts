@@ -4,6 +4,7 @@ import type { Store } from '../store/store.ts';
 import { AccessTokenService } from './access-tokens.ts';
 import { AssertionVerifier } from './assertions.ts';
 import { ClientAuthenticator } from './client-auth.ts';
+import { ClientCache } from './client-cache.ts';
 import { clientCredentialsGrant } from './grants/client-credentials.ts';
 import { GrantRegistry } from './grants/grant.ts';
 import { jwtBearerGrant } from './grants/jwt-bearer.ts';
@@ -17,6 +18,7 @@ import { TokenEndpoint } from './token-endpoint.ts';
 export interface OAuthCore {
   readonly grants: GrantRegistry;
   readonly keys: KeyRing;
+  readonly clients: ClientCache;
   readonly tokens: AccessTokenService;
   readonly token: TokenEndpoint;
   readonly introspection: IntrospectionEndpoint;
@@ -28,11 +30,13 @@ export function createOAuthCore(config: Config, keySecret: Buffer, store: Store,
   const tokens = new AccessTokenService(store, keys, clock, config.accessTokenTtl, config.maxAccessTokenTtl);
   const throttle = new FailureThrottle(clock, config.authFailureLimit, config.authFailureWindow * 1000);
   const assertions = new AssertionVerifier(store, clock, { maxLifetime: config.assertionMaxLifetime, clockSkew: config.clockSkew });
-  const authenticator = new ClientAuthenticator(store, clock, throttle, assertions);
+  const clients = new ClientCache(store, clock, config.cacheTtl * 1000);
+  const authenticator = new ClientAuthenticator(clock, throttle, assertions, clients);
   const grants = new GrantRegistry().register(clientCredentialsGrant(tokens)).register(jwtBearerGrant(tokens, assertions));
   return {
     grants,
     keys,
+    clients,
     tokens,
     token: new TokenEndpoint(grants, authenticator),
     introspection: new IntrospectionEndpoint(authenticator, tokens),

@@ -31,7 +31,7 @@ export async function buildTestApp(store: Store, overrides: Partial<Config> = {}
   const config = testConfig(overrides);
   const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
   const app = await createApp(config, { store, clock, logger });
-  const admin = new AdminService(config, config.keySecret, store, app.core.keys, clock);
+  const admin = new AdminService(config, config.keySecret, store, app.core, clock);
   return { app, admin, clock, config };
 }
 
