@@ -11,6 +11,10 @@ export const JWT_BEARER_CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-as
 export const ASSERTION_ALGORITHMS = ['ES256', 'EdDSA', 'RS256'] as const;
 export type AssertionAlgorithm = (typeof ASSERTION_ALGORITHMS)[number];
 
+/** Header `alg` values a key registered with `alg` verifies: RFC 9864 names Ed25519 explicitly. */
+const HEADER_ALGORITHMS: Record<AssertionAlgorithm, readonly string[]> = { ES256: ['ES256'], EdDSA: ['EdDSA', 'Ed25519'], RS256: ['RS256'] };
+const ALL_HEADER_ALGORITHMS = Object.values(HEADER_ALGORITHMS).flat();
+
 /**
  * Why an assertion was refused. `keyUnverified` failures happen before the signature is known
  * to be good (unknown kid, revoked key, disabled account, bad signature): client authentication
@@ -56,11 +60,11 @@ export class AssertionVerifier {
   ) {}
 
   async verify(env: Environment, assertion: string, audiences: readonly string[]): Promise<VerifiedAssertion> {
-    const { key, client } = await this.registeredKey(env, assertion);
+    const { key, client, alg } = await this.registeredKey(env, assertion);
     let payloadBytes: Uint8Array;
     try {
-      const publicKey = await importJWK(key.publicJwk as JWK, key.alg);
-      ({ payload: payloadBytes } = await compactVerify(assertion, publicKey, { algorithms: [key.alg] }));
+      const publicKey = await importJWK(key.publicJwk as JWK, alg);
+      ({ payload: payloadBytes } = await compactVerify(assertion, publicKey, { algorithms: [alg] }));
     } catch {
       throw new AssertionFailure('the assertion signature does not verify with the key named by kid', true);
     }
@@ -102,7 +106,7 @@ export class AssertionVerifier {
     }
   }
 
-  private async registeredKey(env: Environment, assertion: string): Promise<{ key: ClientKey; client: Client }> {
+  private async registeredKey(env: Environment, assertion: string): Promise<{ key: ClientKey; client: Client; alg: string }> {
     let header: { alg?: unknown; kid?: unknown };
     try {
       if (assertion.split('.').length !== 3) throw new Error('not compact');
@@ -110,18 +114,20 @@ export class AssertionVerifier {
     } catch {
       throw new AssertionFailure('the assertion is not a well-formed signed JWT');
     }
-    if (typeof header.alg !== 'string' || !(ASSERTION_ALGORITHMS as readonly string[]).includes(header.alg)) {
-      throw new AssertionFailure(`the assertion algorithm must be one of ${ASSERTION_ALGORITHMS.join(', ')}`);
+    if (typeof header.alg !== 'string' || !ALL_HEADER_ALGORITHMS.includes(header.alg)) {
+      throw new AssertionFailure(`the assertion algorithm must be one of ${ALL_HEADER_ALGORITHMS.join(', ')}`);
     }
     if (typeof header.kid !== 'string' || header.kid === '') throw new AssertionFailure('the assertion header must name a registered key (kid)');
     const key = await this.store.clientKeys.find(env.id, header.kid);
     if (!key) throw new AssertionFailure(`no key ${header.kid} is registered in this environment`, true);
     if (key.revokedAt !== null) throw new AssertionFailure(`key ${key.kid} has been revoked`, true);
     // RFC 8725 §3.1: the key's registered algorithm only, never one the token names.
-    if (header.alg !== key.alg) throw new AssertionFailure(`key ${key.kid} signs with ${key.alg}, not ${header.alg}`, true);
+    if (!HEADER_ALGORITHMS[key.alg as AssertionAlgorithm]?.includes(header.alg)) {
+      throw new AssertionFailure(`key ${key.kid} signs with ${key.alg}, not ${header.alg}`, true);
+    }
     const client = await this.store.clients.find(env.id, key.clientId);
     if (!client?.enabled) throw new AssertionFailure(`the owner of key ${key.kid} is disabled`, true);
-    return { key, client };
+    return { key, client, alg: header.alg };
   }
 }
 
