@@ -120,10 +120,10 @@ async function runGrowth(label: string, g: GatehouseFixture, databaseUrl: string
     (rates[1] ?? 0) / (rates[0] ?? 1);
 }
 
-async function runWorkers(databaseUrl: string): Promise<void> {
+async function runWorkers(databasePrefix: string): Promise<void> {
   const rates: Record<number, number> = {};
   for (const workers of [1, 2]) {
-    const g = await startGatehouse({ databaseUrl, port: nextPort(), workers, ...(workers === 1 ? { cpu: SERVER_CPU } : {}) });
+    const g = await startGatehouse({ databaseUrl: `${databasePrefix}-${workers}.db`, port: nextPort(), workers, ...(workers === 1 ? { cpu: SERVER_CPU } : {}) });
     try {
       const connections = Math.max(...plan.connections);
       const result = await measure({
@@ -172,7 +172,7 @@ async function main(): Promise<void> {
   await runBaseline();
   await runGatehouse('gatehouse-sqlite', join(sqliteDir, 'bench.db'));
   await runGatehouse('gatehouse-postgres', await freshPostgresDatabase(POSTGRES_ADMIN_URL, 'gatehouse_bench'));
-  if (plan.workers) await runWorkers(join(sqliteDir, 'workers.db'));
+  if (plan.workers) await runWorkers(join(sqliteDir, 'workers'));
   await runPeer();
   execFileSync('rm', ['-rf', sqliteDir]);
 

@@ -56,7 +56,7 @@ export function registerServiceAccountCommands(program: Command): void {
     ['enable', true],
   ] as const) {
     sa.command(`${name} <id>`)
-      .description(`${name} a service account (a disabled account's assertions and secrets fail at once)`)
+      .description(`${name} a service account (its assertions fail at once; a running server may accept its secret for up to GATEHOUSE_CACHE_TTL)`)
       .addOption(envOption())
       .addOption(json())
       .action(

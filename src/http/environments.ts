@@ -8,6 +8,8 @@ export interface ResolvedEnvironment {
   urls: IssuerUrls;
 }
 
+const ENVIRONMENT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
 /**
  * Finds the environment a request addresses. Environments are never renamed or deleted, so a
  * found one is cached for good; an unknown name is looked up again next time.
@@ -23,6 +25,8 @@ export class EnvironmentResolver {
   async resolve(name: string): Promise<ResolvedEnvironment> {
     const hit = this.found.get(name);
     if (hit) return hit;
+    // Only names an environment can have reach the database (no NUL, bounded length).
+    if (!ENVIRONMENT_NAME.test(name)) throw new OAuthError('not_found', 'no such environment');
     const env = await this.store.environments.findByName(name);
     if (!env) throw new OAuthError('not_found', `no environment named ${name}`);
     const resolved = { env, urls: issuerUrls(this.publicUrl, env) };

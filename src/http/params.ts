@@ -24,6 +24,7 @@ function parseForm(text: string): Params {
   for (const [name, value] of new URLSearchParams(text)) {
     if (seen.has(name)) throw duplicate(name);
     seen.add(name);
+    refuseControlCharacters(name, value);
     if (value !== '') params[name] = value;
   }
   return params;
@@ -45,6 +46,7 @@ function parseJson(text: string): Params {
   for (const [key, v] of Object.entries(value)) {
     if (v === null || v === '') continue;
     if (typeof v !== 'string') throw new OAuthError('invalid_request', `parameter ${key} must be a string`, { parameter: key });
+    refuseControlCharacters(key, v);
     params[key] = v;
   }
   return params;
@@ -82,6 +84,13 @@ export function firstDuplicateKey(text: string): string | undefined {
   return undefined;
 }
 
+// No OAuth parameter holds a NUL; PostgreSQL cannot even store one in text.
+function refuseControlCharacters(name: string, value: string): void {
+  if (name.includes('\u0000') || value.includes('\u0000')) {
+    throw new OAuthError('invalid_request', 'parameters must not contain NUL characters', { parameter: name.includes('\u0000') ? 'body' : name });
+  }
+}
+
 const duplicate = (name: string): OAuthError => new OAuthError('invalid_request', `parameter ${name} was sent more than once`, { parameter: name });
 
 /**
@@ -97,11 +106,14 @@ export function parseBasicAuthorization(header: string | undefined): { clientId:
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) throw malformed();
+  let credentials: { clientId: string; clientSecret: string };
   try {
-    return { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)) };
+    credentials = { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)) };
   } catch {
     throw malformed();
   }
+  if (credentials.clientId.includes('\u0000') || credentials.clientSecret.includes('\u0000')) throw malformed();
+  return credentials;
 }
 
 const formDecode = (value: string): string => decodeURIComponent(value.replace(/\+/g, ' '));

@@ -101,7 +101,10 @@ export class AssertionVerifier {
    * a refused request does not burn the assertion; of concurrent uses exactly one passes.
    */
   async consume(env: Environment, verified: VerifiedAssertion): Promise<void> {
-    if (!(await this.store.usedAssertions.consume(env.id, verified.client.clientId, verified.jti, verified.expiresAt, this.clock.now()))) {
+    const now = this.clock.now();
+    // Checked again: time passed since verify(), and a record expiring now may be swept below.
+    if (verified.expiresAt <= now) throw new AssertionFailure('the assertion has expired (exp)');
+    if (!(await this.store.usedAssertions.consume(env.id, verified.client.clientId, verified.jti, verified.expiresAt, now))) {
       throw new AssertionFailure('the assertion was already used (jti replayed)');
     }
   }
@@ -117,7 +120,9 @@ export class AssertionVerifier {
     if (typeof header.alg !== 'string' || !ALL_HEADER_ALGORITHMS.includes(header.alg)) {
       throw new AssertionFailure(`the assertion algorithm must be one of ${ALL_HEADER_ALGORITHMS.join(', ')}`);
     }
-    if (typeof header.kid !== 'string' || header.kid === '') throw new AssertionFailure('the assertion header must name a registered key (kid)');
+    if (typeof header.kid !== 'string' || header.kid === '' || header.kid.length > 256 || header.kid.includes('\u0000')) {
+      throw new AssertionFailure('the assertion header must name a registered key (kid)');
+    }
     const key = await this.store.clientKeys.find(env.id, header.kid);
     if (!key) throw new AssertionFailure(`no key ${header.kid} is registered in this environment`, true);
     if (key.revokedAt !== null) throw new AssertionFailure(`key ${key.kid} has been revoked`, true);

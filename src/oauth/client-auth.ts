@@ -81,7 +81,9 @@ export class ClientAuthenticator {
 
     const keys = this.throttleKeys(env, clientId, credentials);
     const refuseIfThrottled = () => this.refuseIfThrottled(keys);
-    refuseIfThrottled();
+    // A blocked source is refused before any work. A client id over its limit is not refused
+    // yet: client ids are public, so that alone must not lock out the client's right secret.
+    this.refuseIfThrottled(keys.slice(1));
     const fail = (): never => {
       for (const key of keys) this.throttle.recordFailure(key);
       throw new OAuthError('invalid_client', 'client authentication failed', challenge);
@@ -95,9 +97,12 @@ export class ClientAuthenticator {
     if (record.cached && !this.accepts(record, presented)) record = await this.clients.get(env.id, clientId, true);
     // From here to the verdict nothing awaits, so checking the limit, verifying and recording a
     // failure happen as one step: parallel attempts cannot all pass the check before any counts.
-    refuseIfThrottled();
     const { client } = record;
-    if (!client || !this.accepts(record, presented)) return fail();
+    if (!client || !this.accepts(record, presented)) {
+      refuseIfThrottled();
+      return fail();
+    }
+    this.refuseIfThrottled(keys.slice(1));
     if (presented === undefined) return { client, method: 'none' };
     return { client, method: basic ? 'client_secret_basic' : 'client_secret_post' };
   }
@@ -149,6 +154,7 @@ export class ClientAuthenticator {
     return client?.enabled === true && matched;
   }
 
+  /** The per-client key first, then the per-source key. */
   private throttleKeys(env: Environment, clientId: string, credentials: PresentedCredentials): string[] {
     return [`client:${env.id}:${clientId}`, `source:${credentials.sourceAddress}`];
   }

@@ -33,7 +33,7 @@ export class KyselyStore implements Store {
   ) {
     this.environments = environmentStore(db, dialect);
     this.clients = clientStore(db, dialect);
-    this.signingKeys = signingKeyStore(db);
+    this.signingKeys = signingKeyStore(db, dialect);
     this.accessTokens = accessTokenStore(db);
     this.revokedJwts = revokedJwtStore(db);
     this.clientKeys = clientKeyStore(db);
@@ -237,7 +237,7 @@ const toSigningKey = (row: Selectable<SigningKeyTable>): SigningKey => ({
   publishUntil: row.publish_until === null ? null : Number(row.publish_until),
 });
 
-function signingKeyStore(db: Kysely<Database>): SigningKeyStore {
+function signingKeyStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): SigningKeyStore {
   return {
     async findActive(envId) {
       const row = await db
@@ -264,17 +264,26 @@ function signingKeyStore(db: Kysely<Database>): SigningKeyStore {
       return rows.map(toSigningKey);
     },
     async rotate(envId, next, now, publishUntil) {
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('signing_keys')
-          .set({ status: 'retired', retired_at: now, publish_until: publishUntil })
-          .where('env_id', '=', envId)
-          .where('status', '=', 'active')
-          .execute();
-        await trx.insertInto('signing_keys').values(signingKeyRow(next)).execute();
-      });
+      try {
+        await rotateInTransaction(envId, next, now, publishUntil);
+      } catch (error) {
+        if (isUniqueViolation(error, dialect)) throw new ConflictError('another key rotation of this environment ran at the same time; try again');
+        throw error;
+      }
     },
   };
+
+  async function rotateInTransaction(envId: string, next: SigningKey, now: number, publishUntil: number): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('signing_keys')
+        .set({ status: 'retired', retired_at: now, publish_until: publishUntil })
+        .where('env_id', '=', envId)
+        .where('status', '=', 'active')
+        .execute();
+      await trx.insertInto('signing_keys').values(signingKeyRow(next)).execute();
+    });
+  }
 }
 
 function accessTokenStore(db: Kysely<Database>): AccessTokenStore {

@@ -23,7 +23,8 @@ function assertOAuthError(fn: () => unknown, code: string, extra: { parameter?: 
 }
 
 /** Any code point but lone surrogates, which no encoder can carry. */
-const text = fc.string({ unit: 'binary', maxLength: 20 });
+// Any text but NUL, which no OAuth parameter may hold (tested on its own below).
+const text = fc.string({ unit: 'binary', maxLength: 20 }).filter((value) => !value.includes('\u0000'));
 const distinctPairs = <V>(value: fc.Arbitrary<V>) => fc.uniqueArray(fc.tuple(text, value), { selector: ([name]) => name, maxLength: 8 });
 const jsonMember = (key: string, value: unknown) => `${JSON.stringify(key)}:${JSON.stringify(value)}`;
 /** The same key written with \u escapes for every UTF-16 unit: equal after parsing, different as text. */
@@ -105,6 +106,13 @@ describe('parseBodyParams', () => {
         assertOAuthError(() => parse(type, body), 'invalid_request');
       }
     });
+  });
+
+  it('refuses a NUL character in any name or value, form or JSON, and in Basic credentials', () => {
+    assertOAuthError(() => parse(FORM, 'client_id=%00&grant_type=client_credentials'), 'invalid_request');
+    assertOAuthError(() => parse(FORM, 'a%00=1'), 'invalid_request');
+    assertOAuthError(() => parse(JSON_TYPE, '{"client_id":"a\\u0000"}'), 'invalid_request');
+    assertOAuthError(() => parseBasicAuthorization(`Basic ${Buffer.from('a%00:b').toString('base64')}`), 'invalid_client');
   });
 
   describe('properties', () => {

@@ -146,6 +146,17 @@ export function storeConformance(database: TestDatabase): void {
       assert.deepEqual((await store.signingKeys.findActive(a.id))?.publicJwk, key(a.id, 'kid-a2').publicJwk);
     });
 
+    it('refuses a second active key, so racing rotations cannot both win', async () => {
+      const results = await Promise.allSettled([
+        store.signingKeys.rotate(b.id, key(b.id, 'kid-b-race-1', T0 + 1), T0 + 1, T0 + 100),
+        store.signingKeys.rotate(b.id, key(b.id, 'kid-b-race-2', T0 + 1), T0 + 1, T0 + 100),
+      ]);
+      const active = (await store.signingKeys.list(b.id)).filter((k) => k.status === 'active');
+      assert.equal(active.length, 1);
+      assert.ok(results.some((r) => r.status === 'fulfilled'));
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof ConflictError, String(r.reason));
+    });
+
     it('stores opaque tokens by hash and revokes only for the owning client', async () => {
       const token = {
         tokenHash: 'th-1',
