@@ -123,7 +123,12 @@ async function runGrowth(label: string, g: GatehouseFixture, databaseUrl: string
 async function runWorkers(databasePrefix: string): Promise<void> {
   const rates: Record<number, number> = {};
   for (const workers of [1, 2]) {
-    const g = await startGatehouse({ databaseUrl: `${databasePrefix}-${workers}.db`, port: nextPort(), workers, ...(workers === 1 ? { cpu: SERVER_CPU } : {}) });
+    const g = await startGatehouse({
+      databaseUrl: `${databasePrefix}-${workers}.db`,
+      port: nextPort(),
+      workers,
+      ...(workers === 1 ? { cpu: SERVER_CPU } : {}),
+    });
     try {
       const connections = Math.max(...plan.connections);
       const result = await measure({
