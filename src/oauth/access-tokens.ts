@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { decodeProtectedHeader, importJWK, type JWK, type JWTPayload, jwtVerify } from 'jose';
+import { decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import { type Clock, seconds } from '../clock.ts';
 import { signCompactJwt } from '../crypto/jws.ts';
+import { PublicKeyCache } from '../crypto/public-keys.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Store } from '../store/store.ts';
 import type { Client, Environment } from './model.ts';
@@ -39,6 +40,8 @@ export interface IssueRequest {
 
 /** Issues and reads access tokens: RFC 9068 JWTs (no database write) or opaque tokens (stored hashed). */
 export class AccessTokenService {
+  private readonly publicKeys = new PublicKeyCache();
+
   constructor(
     private readonly store: Store,
     private readonly keys: KeyRing,
@@ -122,7 +125,7 @@ export class AccessTokenService {
     if (!key) return undefined;
     let payload: JWTPayload;
     try {
-      const verificationKey = await importJWK(key.publicJwk as JWK, key.alg);
+      const verificationKey = this.publicKeys.get(key.publicJwk);
       // RFC 8725 §3.1 and RFC 9068 §4: only the key's own asymmetric algorithm, typ at+jwt, this issuer.
       ({ payload } = await jwtVerify(token, verificationKey, {
         algorithms: ACCESS_TOKEN_ALGORITHMS.filter((a) => a === key.alg),

@@ -1,5 +1,6 @@
-import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { compactVerify, decodeProtectedHeader } from 'jose';
 import type { Clock } from '../clock.ts';
+import { PublicKeyCache } from '../crypto/public-keys.ts';
 import type { Store } from '../store/store.ts';
 import type { Client, ClientKey, Environment } from './model.ts';
 
@@ -53,6 +54,8 @@ const MAX_JTI_LENGTH = 256;
  * aud → exp/nbf/iat → jti present. `consume` then records the jti (atomic, shared by every node).
  */
 export class AssertionVerifier {
+  private readonly publicKeys = new PublicKeyCache();
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -63,7 +66,7 @@ export class AssertionVerifier {
     const { key, client, alg } = await this.registeredKey(env, assertion);
     let payloadBytes: Uint8Array;
     try {
-      const publicKey = await importJWK(key.publicJwk as JWK, alg);
+      const publicKey = this.publicKeys.get(key.publicJwk);
       ({ payload: payloadBytes } = await compactVerify(assertion, publicKey, { algorithms: [alg] }));
     } catch {
       throw new AssertionFailure('the assertion signature does not verify with the key named by kid', true);
