@@ -83,3 +83,103 @@ export interface ClientKey {
   createdAt: number;
   revokedAt: number | null;
 }
+
+/** An end user of an environment, who signs in on the login page. */
+export interface User {
+  envId: string;
+  /** `usr_…`; never the `sa_` prefix of service accounts, so a token's `sub` tells them apart. */
+  userId: string;
+  username: string;
+  /** scrypt, self-describing (`$scrypt$ln=…`). */
+  passwordHash: string;
+  enabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A browser's session with the login pages; the cookie holds the id, storage only its hash. */
+export interface BrowserSession {
+  idHash: string;
+  envId: string;
+  /** Set once the user signed in. */
+  userId: string | null;
+  authenticatedAt: number | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** A validated /authorize request waiting for login and consent, bound to one browser session. */
+export interface PendingAuthorization {
+  idHash: string;
+  envId: string;
+  sessionIdHash: string;
+  clientId: string;
+  redirectUri: string;
+  scope: string[];
+  /** Echoed byte for byte; null when the client sent none. */
+  state: string | null;
+  codeChallenge: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface AuthorizationCode {
+  codeHash: string;
+  envId: string;
+  clientId: string;
+  userId: string;
+  redirectUri: string;
+  scope: string[];
+  /** S256 challenge; a code issued without one can never be redeemed with a verifier. */
+  codeChallenge: string | null;
+  /** The token family its redemption creates; a second redemption revokes that family. */
+  familyId: string;
+  issuedAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+}
+
+/** Every token descending from one authorization code: revoked together on reuse. */
+export interface TokenFamily {
+  familyId: string;
+  envId: string;
+  clientId: string;
+  userId: string;
+  /** The scope the user granted; a refresh may narrow it, never widen it. */
+  scope: string[];
+  createdAt: number;
+  /** Absolute lifetime: no refresh token of the family works after it. */
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+export interface RefreshToken {
+  tokenHash: string;
+  envId: string;
+  familyId: string;
+  clientId: string;
+  userId: string;
+  issuedAt: number;
+  /** Idle expiry: unused past this, the token is dead. */
+  expiresAt: number;
+  /** Set when the token was exchanged for a new one; presenting it again is reuse. */
+  rotatedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** An access token issued inside a family, so that revoking the family reaches it. */
+export interface FamilyAccessToken {
+  jti: string;
+  expiresAt: number;
+  /** The stored row of an opaque token; undefined for a JWT (only its jti is remembered). */
+  opaque: OpaqueAccessToken | undefined;
+}
+
+/** Scopes a user granted a client; the next authorization within them skips the consent page. */
+export interface Consent {
+  envId: string;
+  userId: string;
+  clientId: string;
+  scope: string[];
+  grantedAt: number;
+}

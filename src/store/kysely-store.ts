@@ -1,18 +1,27 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Client, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt, SigningKey } from '../oauth/model.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
+import { authorizationCodeStore, authorizationRequestStore, tokenFamilyStore } from './kysely-authorization.ts';
+import { browserSessionStore, consentStore, loginAttemptStore, userStore } from './kysely-users.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { ClientTable, Database, SigningKeyTable } from './schema.ts';
 import {
   type AccessTokenStore,
+  type AuthorizationCodeStore,
+  type AuthorizationRequestStore,
+  type BrowserSessionStore,
   type ClientKeyStore,
   type ClientStore,
   ConflictError,
+  type ConsentStore,
   type EnvironmentStore,
+  type LoginAttemptStore,
   type RevokedJwtStore,
   type SigningKeyStore,
   type Store,
+  type TokenFamilyStore,
   type UsedAssertionStore,
+  type UserStore,
 } from './store.ts';
 
 /** The one `Store` implementation; the dialect only changes how Kysely talks to the database. */
@@ -24,6 +33,13 @@ export class KyselyStore implements Store {
   readonly revokedJwts: RevokedJwtStore;
   readonly clientKeys: ClientKeyStore;
   readonly usedAssertions: UsedAssertionStore;
+  readonly users: UserStore;
+  readonly browserSessions: BrowserSessionStore;
+  readonly authorizationRequests: AuthorizationRequestStore;
+  readonly authorizationCodes: AuthorizationCodeStore;
+  readonly tokenFamilies: TokenFamilyStore;
+  readonly consents: ConsentStore;
+  readonly loginAttempts: LoginAttemptStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -38,6 +54,13 @@ export class KyselyStore implements Store {
     this.revokedJwts = revokedJwtStore(db);
     this.clientKeys = clientKeyStore(db);
     this.usedAssertions = usedAssertionStore(db);
+    this.users = userStore(db, (error) => isUniqueViolation(error, dialect));
+    this.browserSessions = browserSessionStore(db);
+    this.authorizationRequests = authorizationRequestStore(db);
+    this.authorizationCodes = authorizationCodeStore(db);
+    this.tokenFamilies = tokenFamilyStore(db);
+    this.consents = consentStore(db);
+    this.loginAttempts = loginAttemptStore(db);
   }
 
   async migrate(): Promise<void> {
@@ -301,6 +324,7 @@ function accessTokenStore(db: Kysely<Database>): AccessTokenStore {
           issued_at: token.issuedAt,
           expires_at: token.expiresAt,
           revoked_at: token.revokedAt,
+          family_id: null,
         })
         .execute();
     },

@@ -2,12 +2,14 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'k
 import * as initial from './migrations/001_initial.ts';
 import * as serviceAccounts from './migrations/002_service_accounts.ts';
 import * as oneActiveKey from './migrations/003_one_active_key.ts';
+import * as authorizationCode from './migrations/004_authorization_code.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
   '002_service_accounts': serviceAccounts,
   '003_one_active_key': oneActiveKey,
+  '004_authorization_code': authorizationCode,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

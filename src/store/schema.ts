@@ -11,6 +11,15 @@ export interface Database {
   revoked_jwts: RevokedJwtTable;
   client_keys: ClientKeyTable;
   used_assertions: UsedAssertionTable;
+  users: UserTable;
+  browser_sessions: BrowserSessionTable;
+  authorization_requests: AuthorizationRequestTable;
+  authorization_codes: AuthorizationCodeTable;
+  token_families: TokenFamilyTable;
+  refresh_tokens: RefreshTokenTable;
+  family_access_tokens: FamilyAccessTokenTable;
+  consents: ConsentTable;
+  login_attempts: LoginAttemptTable;
 }
 
 export interface EnvironmentTable {
@@ -67,6 +76,8 @@ export interface AccessTokenTable {
   issued_at: number;
   expires_at: number;
   revoked_at: number | null;
+  /** Set for tokens issued inside a token family (authorization code and refresh grants). */
+  family_id: string | null;
 }
 
 export interface RevokedJwtTable {
@@ -92,4 +103,94 @@ export interface UsedAssertionTable {
   client_id: string;
   jti: string;
   expires_at: number;
+}
+
+export interface UserTable {
+  env_id: string;
+  user_id: string;
+  username: string;
+  password_hash: string;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface BrowserSessionTable {
+  id_hash: string;
+  env_id: string;
+  user_id: string | null;
+  authenticated_at: number | null;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface AuthorizationRequestTable {
+  id_hash: string;
+  env_id: string;
+  session_id_hash: string;
+  client_id: string;
+  redirect_uri: string;
+  scope: string;
+  state: string | null;
+  code_challenge: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface AuthorizationCodeTable {
+  code_hash: string;
+  env_id: string;
+  client_id: string;
+  user_id: string;
+  redirect_uri: string;
+  scope: string;
+  code_challenge: string | null;
+  family_id: string;
+  issued_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export interface TokenFamilyTable {
+  family_id: string;
+  env_id: string;
+  client_id: string;
+  user_id: string;
+  scope: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface RefreshTokenTable {
+  token_hash: string;
+  env_id: string;
+  family_id: string;
+  client_id: string;
+  user_id: string;
+  issued_at: number;
+  expires_at: number;
+  rotated_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface FamilyAccessTokenTable {
+  env_id: string;
+  jti: string;
+  family_id: string;
+  expires_at: number;
+}
+
+export interface ConsentTable {
+  env_id: string;
+  user_id: string;
+  client_id: string;
+  scope: string;
+  granted_at: number;
+}
+
+export interface LoginAttemptTable {
+  key_hash: string;
+  window_start: number;
+  count: number;
 }

@@ -1,4 +1,20 @@
-import type { Client, ClientKey, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt, SigningKey } from '../oauth/model.ts';
+import type {
+  AuthorizationCode,
+  BrowserSession,
+  Client,
+  ClientKey,
+  ClientSecret,
+  Consent,
+  Environment,
+  FamilyAccessToken,
+  OpaqueAccessToken,
+  PendingAuthorization,
+  RefreshToken,
+  RevokedJwt,
+  SigningKey,
+  TokenFamily,
+  User,
+} from '../oauth/model.ts';
 
 /**
  * Everything Gatehouse persists, behind narrow operations. Every method is scoped by environment
@@ -14,6 +30,13 @@ export interface Store {
   readonly revokedJwts: RevokedJwtStore;
   readonly clientKeys: ClientKeyStore;
   readonly usedAssertions: UsedAssertionStore;
+  readonly users: UserStore;
+  readonly browserSessions: BrowserSessionStore;
+  readonly authorizationRequests: AuthorizationRequestStore;
+  readonly authorizationCodes: AuthorizationCodeStore;
+  readonly tokenFamilies: TokenFamilyStore;
+  readonly consents: ConsentStore;
+  readonly loginAttempts: LoginAttemptStore;
   /** Applies pending migrations; safe to call on every start and from several nodes. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -83,6 +106,94 @@ export interface UsedAssertionStore {
    * number of concurrent calls with the same jti, exactly one returns true.
    */
   consume(envId: string, clientId: string, jti: string, expiresAt: number, now: number): Promise<boolean>;
+  deleteExpired(before: number): Promise<number>;
+}
+
+export interface UserStore {
+  /** Throws `ConflictError` if the username is taken in the environment. */
+  create(user: User): Promise<void>;
+  findByUsername(envId: string, username: string): Promise<User | undefined>;
+  find(envId: string, userId: string): Promise<User | undefined>;
+  list(envId: string): Promise<User[]>;
+  /** False if there is no such user. */
+  setEnabled(envId: string, username: string, enabled: boolean, now: number): Promise<boolean>;
+  /** False if there is no such user. */
+  setPasswordHash(envId: string, username: string, passwordHash: string, now: number): Promise<boolean>;
+}
+
+export interface BrowserSessionStore {
+  create(session: BrowserSession): Promise<void>;
+  /** The session if it exists in the environment and has not expired at `now`. */
+  find(envId: string, idHash: string, now: number): Promise<BrowserSession | undefined>;
+  /**
+   * In one transaction: `next` replaces the session `previousIdHash` (when given), and the
+   * pending authorization requests of the old session move to the new one. Used at login, where
+   * the session id must change (session fixation).
+   */
+  replace(previousIdHash: string | undefined, next: BrowserSession): Promise<void>;
+  deleteExpired(before: number): Promise<number>;
+}
+
+export interface AuthorizationRequestStore {
+  insert(request: PendingAuthorization): Promise<void>;
+  /** The request if it exists in the environment, belongs to the session and has not expired. */
+  find(envId: string, idHash: string, sessionIdHash: string, now: number): Promise<PendingAuthorization | undefined>;
+  /** Removes the request; true for exactly one of any number of concurrent calls. */
+  take(envId: string, idHash: string, sessionIdHash: string): Promise<boolean>;
+  deleteExpired(before: number): Promise<number>;
+}
+
+/** What one successful code redemption or refresh creates, written in one transaction. */
+export interface FamilyIssue {
+  refreshToken: RefreshToken | undefined;
+  accessToken: FamilyAccessToken;
+}
+
+export interface AuthorizationCodeStore {
+  insert(code: AuthorizationCode): Promise<void>;
+  /** The code, consumed or not, expired or not; undefined if unknown in the environment. */
+  find(envId: string, codeHash: string): Promise<AuthorizationCode | undefined>;
+  /**
+   * In one transaction: marks the code consumed with one conditional update and, only if this
+   * call consumed it, creates `family` with the tokens of `issue`. False if the code was already
+   * consumed (by this or any other node), in which case nothing is written.
+   */
+  redeem(envId: string, codeHash: string, now: number, family: TokenFamily, issue: FamilyIssue): Promise<boolean>;
+  deleteExpired(before: number): Promise<number>;
+}
+
+export interface TokenFamilyStore {
+  find(envId: string, familyId: string): Promise<TokenFamily | undefined>;
+  findRefreshToken(envId: string, tokenHash: string): Promise<RefreshToken | undefined>;
+  /**
+   * In one transaction: marks `presentedHash` rotated with one conditional update (only if it is
+   * neither rotated nor revoked) and records `issue` in its family. False, with nothing written,
+   * if the token was not current.
+   */
+  rotate(envId: string, presentedHash: string, now: number, issue: FamilyIssue): Promise<boolean>;
+  /**
+   * In one transaction: the family, its refresh tokens and its opaque access tokens are marked
+   * revoked, and its JWT access tokens are remembered as revoked until they expire.
+   */
+  revoke(envId: string, familyId: string, now: number): Promise<void>;
+  /** Deletes families (and their tokens) whose absolute lifetime ended before `before`. */
+  deleteExpired(before: number): Promise<number>;
+}
+
+export interface ConsentStore {
+  find(envId: string, userId: string, clientId: string): Promise<Consent | undefined>;
+  /** Adds `scope` to what the user granted the client (the union is kept). */
+  grant(envId: string, userId: string, clientId: string, scope: string[], now: number): Promise<void>;
+}
+
+export interface LoginAttemptStore {
+  /**
+   * Counts one attempt for `keyHash` in the fixed window of `windowMs` containing `now` and
+   * returns the count including this one. One atomic statement: parallel attempts all count.
+   */
+  hit(keyHash: string, now: number, windowMs: number): Promise<{ count: number; windowStart: number }>;
+  /** Forgets the attempts of `keyHash` (after a successful login). */
+  clear(keyHash: string): Promise<void>;
   deleteExpired(before: number): Promise<number>;
 }
 

@@ -1,4 +1,8 @@
 import { testDatabases } from '../helpers/databases.ts';
+import { authorizationStoreConformance } from './authorization-conformance.ts';
 import { storeConformance } from './conformance.ts';
 
-for (const database of await testDatabases()) storeConformance(database);
+for (const database of await testDatabases()) {
+  storeConformance(database);
+  authorizationStoreConformance(database);
+}

@@ -1,0 +1,280 @@
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import type { AuthorizationCode, FamilyAccessToken, PendingAuthorization, RefreshToken, TokenFamily } from '../oauth/model.ts';
+import type { AuthorizationCodeTable, AuthorizationRequestTable, Database, RefreshTokenTable, TokenFamilyTable } from './schema.ts';
+import type { AuthorizationCodeStore, AuthorizationRequestStore, FamilyIssue, TokenFamilyStore } from './store.ts';
+
+const words = (text: string): string[] => (text === '' ? [] : text.split(' '));
+const nullableNumber = (value: number | null): number | null => (value === null ? null : Number(value));
+
+const toRequest = (row: Selectable<AuthorizationRequestTable>): PendingAuthorization => ({
+  idHash: row.id_hash,
+  envId: row.env_id,
+  sessionIdHash: row.session_id_hash,
+  clientId: row.client_id,
+  redirectUri: row.redirect_uri,
+  scope: words(row.scope),
+  state: row.state,
+  codeChallenge: row.code_challenge,
+  createdAt: Number(row.created_at),
+  expiresAt: Number(row.expires_at),
+});
+
+export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRequestStore {
+  return {
+    async insert(request) {
+      await db
+        .insertInto('authorization_requests')
+        .values({
+          id_hash: request.idHash,
+          env_id: request.envId,
+          session_id_hash: request.sessionIdHash,
+          client_id: request.clientId,
+          redirect_uri: request.redirectUri,
+          scope: request.scope.join(' '),
+          state: request.state,
+          code_challenge: request.codeChallenge,
+          created_at: request.createdAt,
+          expires_at: request.expiresAt,
+        })
+        .execute();
+    },
+    async find(envId, idHash, sessionIdHash, now) {
+      const row = await db
+        .selectFrom('authorization_requests')
+        .selectAll()
+        .where('id_hash', '=', idHash)
+        .where('env_id', '=', envId)
+        .where('session_id_hash', '=', sessionIdHash)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return row && toRequest(row);
+    },
+    async take(envId, idHash, sessionIdHash) {
+      const result = await db
+        .deleteFrom('authorization_requests')
+        .where('id_hash', '=', idHash)
+        .where('env_id', '=', envId)
+        .where('session_id_hash', '=', sessionIdHash)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
+    },
+    async deleteExpired(before) {
+      const result = await db.deleteFrom('authorization_requests').where('expires_at', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+const toCode = (row: Selectable<AuthorizationCodeTable>): AuthorizationCode => ({
+  codeHash: row.code_hash,
+  envId: row.env_id,
+  clientId: row.client_id,
+  userId: row.user_id,
+  redirectUri: row.redirect_uri,
+  scope: words(row.scope),
+  codeChallenge: row.code_challenge,
+  familyId: row.family_id,
+  issuedAt: Number(row.issued_at),
+  expiresAt: Number(row.expires_at),
+  consumedAt: nullableNumber(row.consumed_at),
+});
+
+const toFamily = (row: Selectable<TokenFamilyTable>): TokenFamily => ({
+  familyId: row.family_id,
+  envId: row.env_id,
+  clientId: row.client_id,
+  userId: row.user_id,
+  scope: words(row.scope),
+  createdAt: Number(row.created_at),
+  expiresAt: Number(row.expires_at),
+  revokedAt: nullableNumber(row.revoked_at),
+});
+
+const toRefreshToken = (row: Selectable<RefreshTokenTable>): RefreshToken => ({
+  tokenHash: row.token_hash,
+  envId: row.env_id,
+  familyId: row.family_id,
+  clientId: row.client_id,
+  userId: row.user_id,
+  issuedAt: Number(row.issued_at),
+  expiresAt: Number(row.expires_at),
+  rotatedAt: nullableNumber(row.rotated_at),
+  revokedAt: nullableNumber(row.revoked_at),
+});
+
+/** Writes the tokens of one issuance into its family, inside the caller's transaction. */
+async function recordIssue(trx: Transaction<Database>, envId: string, familyId: string, issue: FamilyIssue): Promise<void> {
+  const { refreshToken, accessToken } = issue;
+  if (refreshToken) {
+    await trx
+      .insertInto('refresh_tokens')
+      .values({
+        token_hash: refreshToken.tokenHash,
+        env_id: envId,
+        family_id: familyId,
+        client_id: refreshToken.clientId,
+        user_id: refreshToken.userId,
+        issued_at: refreshToken.issuedAt,
+        expires_at: refreshToken.expiresAt,
+        rotated_at: null,
+        revoked_at: null,
+      })
+      .execute();
+  }
+  await recordAccessToken(trx, envId, familyId, accessToken);
+}
+
+async function recordAccessToken(trx: Transaction<Database>, envId: string, familyId: string, token: FamilyAccessToken): Promise<void> {
+  const { opaque } = token;
+  if (opaque) {
+    await trx
+      .insertInto('access_tokens')
+      .values({
+        token_hash: opaque.tokenHash,
+        env_id: envId,
+        client_id: opaque.clientId,
+        subject: opaque.subject,
+        scope: opaque.scope,
+        jti: opaque.jti,
+        issued_at: opaque.issuedAt,
+        expires_at: opaque.expiresAt,
+        revoked_at: null,
+        family_id: familyId,
+      })
+      .execute();
+    return;
+  }
+  await trx.insertInto('family_access_tokens').values({ env_id: envId, jti: token.jti, family_id: familyId, expires_at: token.expiresAt }).execute();
+}
+
+export function authorizationCodeStore(db: Kysely<Database>): AuthorizationCodeStore {
+  return {
+    async insert(code) {
+      await db
+        .insertInto('authorization_codes')
+        .values({
+          code_hash: code.codeHash,
+          env_id: code.envId,
+          client_id: code.clientId,
+          user_id: code.userId,
+          redirect_uri: code.redirectUri,
+          scope: code.scope.join(' '),
+          code_challenge: code.codeChallenge,
+          family_id: code.familyId,
+          issued_at: code.issuedAt,
+          expires_at: code.expiresAt,
+          consumed_at: null,
+        })
+        .execute();
+    },
+    async find(envId, codeHash) {
+      const row = await db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', codeHash).where('env_id', '=', envId).executeTakeFirst();
+      return row && toCode(row);
+    },
+    async redeem(envId, codeHash, now, family, issue) {
+      return db.transaction().execute(async (trx) => {
+        // The conditional update comes first, so the transaction holds the write lock before it
+        // reads anything (SQLite) and concurrent redemptions queue on the row lock (PostgreSQL).
+        const consumed = await trx
+          .updateTable('authorization_codes')
+          .set({ consumed_at: now })
+          .where('code_hash', '=', codeHash)
+          .where('env_id', '=', envId)
+          .where('consumed_at', 'is', null)
+          .executeTakeFirst();
+        if (Number(consumed.numUpdatedRows) !== 1) return false;
+        await trx
+          .insertInto('token_families')
+          .values({
+            family_id: family.familyId,
+            env_id: envId,
+            client_id: family.clientId,
+            user_id: family.userId,
+            scope: family.scope.join(' '),
+            created_at: family.createdAt,
+            expires_at: family.expiresAt,
+            revoked_at: null,
+          })
+          .execute();
+        await recordIssue(trx, envId, family.familyId, issue);
+        return true;
+      });
+    },
+    async deleteExpired(before) {
+      const result = await db.deleteFrom('authorization_codes').where('expires_at', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+export function tokenFamilyStore(db: Kysely<Database>): TokenFamilyStore {
+  return {
+    async find(envId, familyId) {
+      const row = await db.selectFrom('token_families').selectAll().where('family_id', '=', familyId).where('env_id', '=', envId).executeTakeFirst();
+      return row && toFamily(row);
+    },
+    async findRefreshToken(envId, tokenHash) {
+      const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).where('env_id', '=', envId).executeTakeFirst();
+      return row && toRefreshToken(row);
+    },
+    async rotate(envId, presentedHash, now, issue) {
+      return db.transaction().execute(async (trx) => {
+        const rotated = await trx
+          .updateTable('refresh_tokens')
+          .set({ rotated_at: now })
+          .where('token_hash', '=', presentedHash)
+          .where('env_id', '=', envId)
+          .where('rotated_at', 'is', null)
+          .where('revoked_at', 'is', null)
+          .returning('family_id')
+          .executeTakeFirst();
+        if (!rotated) return false;
+        await recordIssue(trx, envId, rotated.family_id, issue);
+        return true;
+      });
+    },
+    async revoke(envId, familyId, now) {
+      await db.transaction().execute(async (trx) => {
+        const family = await trx
+          .updateTable('token_families')
+          .set({ revoked_at: now })
+          .where('family_id', '=', familyId)
+          .where('env_id', '=', envId)
+          .where('revoked_at', 'is', null)
+          .returning('client_id')
+          .executeTakeFirst();
+        if (!family) return;
+        await trx.updateTable('refresh_tokens').set({ revoked_at: now }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
+        await trx.updateTable('access_tokens').set({ revoked_at: now }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
+        // A JWT cannot be recalled: its jti joins the revocation list until it expires.
+        await trx
+          .insertInto('revoked_jwts')
+          .columns(['env_id', 'jti', 'client_id', 'expires_at', 'revoked_at'])
+          .expression((eb) =>
+            eb
+              .selectFrom('family_access_tokens')
+              .select([
+                'env_id',
+                'jti',
+                sql<string>`cast(${family.client_id} as text)`.as('client_id'),
+                'expires_at',
+                sql<number>`cast(${now} as bigint)`.as('revoked_at'),
+              ])
+              .where('family_id', '=', familyId)
+              .where('expires_at', '>', now),
+          )
+          .onConflict((oc) => oc.columns(['env_id', 'jti']).doNothing())
+          .execute();
+      });
+    },
+    async deleteExpired(before) {
+      return db.transaction().execute(async (trx) => {
+        const expired = (eb: Kysely<Database>) => eb.selectFrom('token_families').select('family_id').where('expires_at', '<', before);
+        await trx.deleteFrom('refresh_tokens').where('family_id', 'in', expired(trx)).execute();
+        await trx.deleteFrom('family_access_tokens').where('family_id', 'in', expired(trx)).execute();
+        const result = await trx.deleteFrom('token_families').where('expires_at', '<', before).executeTakeFirst();
+        return Number(result.numDeletedRows);
+      });
+    },
+  };
+}

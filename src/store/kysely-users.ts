@@ -1,0 +1,184 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { BrowserSession, User } from '../oauth/model.ts';
+import type { BrowserSessionTable, Database, UserTable } from './schema.ts';
+import { type BrowserSessionStore, ConflictError, type ConsentStore, type LoginAttemptStore, type UserStore } from './store.ts';
+
+const toUser = (row: Selectable<UserTable>): User => ({
+  envId: row.env_id,
+  userId: row.user_id,
+  username: row.username,
+  passwordHash: row.password_hash,
+  enabled: Number(row.enabled) === 1,
+  createdAt: Number(row.created_at),
+  updatedAt: Number(row.updated_at),
+});
+
+export function userStore(db: Kysely<Database>, isUniqueViolation: (error: unknown) => boolean): UserStore {
+  return {
+    async create(user) {
+      try {
+        await db
+          .insertInto('users')
+          .values({
+            env_id: user.envId,
+            user_id: user.userId,
+            username: user.username,
+            password_hash: user.passwordHash,
+            enabled: user.enabled ? 1 : 0,
+            created_at: user.createdAt,
+            updated_at: user.updatedAt,
+          })
+          .execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new ConflictError(`user ${user.username} already exists`);
+        throw error;
+      }
+    },
+    async findByUsername(envId, username) {
+      const row = await db.selectFrom('users').selectAll().where('env_id', '=', envId).where('username', '=', username).executeTakeFirst();
+      return row && toUser(row);
+    },
+    async find(envId, userId) {
+      const row = await db.selectFrom('users').selectAll().where('env_id', '=', envId).where('user_id', '=', userId).executeTakeFirst();
+      return row && toUser(row);
+    },
+    async list(envId) {
+      const rows = await db.selectFrom('users').selectAll().where('env_id', '=', envId).orderBy('username').execute();
+      return rows.map(toUser);
+    },
+    async setEnabled(envId, username, enabled, now) {
+      const result = await db
+        .updateTable('users')
+        .set({ enabled: enabled ? 1 : 0, updated_at: now })
+        .where('env_id', '=', envId)
+        .where('username', '=', username)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async setPasswordHash(envId, username, passwordHash, now) {
+      const result = await db
+        .updateTable('users')
+        .set({ password_hash: passwordHash, updated_at: now })
+        .where('env_id', '=', envId)
+        .where('username', '=', username)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+  };
+}
+
+const toSession = (row: Selectable<BrowserSessionTable>): BrowserSession => ({
+  idHash: row.id_hash,
+  envId: row.env_id,
+  userId: row.user_id,
+  authenticatedAt: row.authenticated_at === null ? null : Number(row.authenticated_at),
+  createdAt: Number(row.created_at),
+  expiresAt: Number(row.expires_at),
+});
+
+const sessionRow = (session: BrowserSession): Selectable<BrowserSessionTable> => ({
+  id_hash: session.idHash,
+  env_id: session.envId,
+  user_id: session.userId,
+  authenticated_at: session.authenticatedAt,
+  created_at: session.createdAt,
+  expires_at: session.expiresAt,
+});
+
+export function browserSessionStore(db: Kysely<Database>): BrowserSessionStore {
+  return {
+    async create(session) {
+      await db.insertInto('browser_sessions').values(sessionRow(session)).execute();
+    },
+    async find(envId, idHash, now) {
+      const row = await db
+        .selectFrom('browser_sessions')
+        .selectAll()
+        .where('id_hash', '=', idHash)
+        .where('env_id', '=', envId)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return row && toSession(row);
+    },
+    async replace(previousIdHash, next) {
+      await db.transaction().execute(async (trx) => {
+        if (previousIdHash !== undefined) {
+          await trx.deleteFrom('browser_sessions').where('id_hash', '=', previousIdHash).execute();
+          await trx
+            .updateTable('authorization_requests')
+            .set({ session_id_hash: next.idHash })
+            .where('session_id_hash', '=', previousIdHash)
+            .where('env_id', '=', next.envId)
+            .execute();
+        }
+        await trx.insertInto('browser_sessions').values(sessionRow(next)).execute();
+      });
+    },
+    async deleteExpired(before) {
+      const result = await db.deleteFrom('browser_sessions').where('expires_at', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+export function consentStore(db: Kysely<Database>): ConsentStore {
+  return {
+    async find(envId, userId, clientId) {
+      const row = await db
+        .selectFrom('consents')
+        .selectAll()
+        .where('env_id', '=', envId)
+        .where('user_id', '=', userId)
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return { envId, userId, clientId, scope: row.scope === '' ? [] : row.scope.split(' '), grantedAt: Number(row.granted_at) };
+    },
+    async grant(envId, userId, clientId, scope, now) {
+      await db.transaction().execute(async (trx) => {
+        const row = await trx
+          .selectFrom('consents')
+          .select('scope')
+          .where('env_id', '=', envId)
+          .where('user_id', '=', userId)
+          .where('client_id', '=', clientId)
+          .executeTakeFirst();
+        const union = [...new Set([...(row && row.scope !== '' ? row.scope.split(' ') : []), ...scope])].sort();
+        await trx
+          .insertInto('consents')
+          .values({ env_id: envId, user_id: userId, client_id: clientId, scope: union.join(' '), granted_at: now })
+          .onConflict((oc) => oc.columns(['env_id', 'user_id', 'client_id']).doUpdateSet({ scope: union.join(' '), granted_at: now }))
+          .execute();
+      });
+    },
+  };
+}
+
+export function loginAttemptStore(db: Kysely<Database>): LoginAttemptStore {
+  return {
+    async hit(keyHash, now, windowMs) {
+      const staleBefore = now - windowMs;
+      // One upsert: a new or stale window starts at 1, a current one counts up. SET expressions
+      // read the row as it was, on SQLite and PostgreSQL alike.
+      const row = await db
+        .insertInto('login_attempts')
+        .values({ key_hash: keyHash, window_start: now, count: 1 })
+        .onConflict((oc) =>
+          oc.column('key_hash').doUpdateSet({
+            count: sql<number>`CASE WHEN login_attempts.window_start <= ${staleBefore} THEN 1 ELSE login_attempts.count + 1 END`,
+            window_start: sql<number>`CASE WHEN login_attempts.window_start <= ${staleBefore} THEN ${now} ELSE login_attempts.window_start END`,
+          }),
+        )
+        .returning(['count', 'window_start'])
+        .executeTakeFirstOrThrow();
+      return { count: Number(row.count), windowStart: Number(row.window_start) };
+    },
+    async clear(keyHash) {
+      await db.deleteFrom('login_attempts').where('key_hash', '=', keyHash).execute();
+    },
+    async deleteExpired(before) {
+      const result = await db.deleteFrom('login_attempts').where('window_start', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
