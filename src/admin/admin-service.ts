@@ -62,7 +62,7 @@ export interface KeyView {
 
 const ENV_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** Grant types a client may be registered for; a later grant adds itself here. */
-export const CLIENT_GRANT_TYPES = ['client_credentials'] as const;
+export const CLIENT_GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token'] as const;
 
 /**
  * The application-service layer: every administrative change goes through here, whether it
@@ -120,6 +120,12 @@ export class AdminService {
     if (outside.length) throw new AdminError('invalid_argument', `default scopes must be allowed scopes: ${outside.join(' ')}`);
     const redirectUris = unique(input.redirectUris ?? []);
     for (const uri of redirectUris) validateRedirectUri(uri);
+    if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
+      throw new AdminError('invalid_argument', 'a client using authorization_code needs at least one --redirect-uri');
+    }
+    if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
+      throw new AdminError('invalid_argument', 'refresh_token is only issued with authorization_code: add --grant-type authorization_code');
+    }
     const ttl = input.accessTokenTtl ?? null;
     if (ttl !== null && (!Number.isInteger(ttl) || ttl < 1 || ttl > this.config.maxAccessTokenTtl)) {
       throw new AdminError('invalid_argument', `access-token lifetime must be 1..${this.config.maxAccessTokenTtl} seconds`);

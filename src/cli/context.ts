@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdminService } from '../admin/admin-service.ts';
 import { ServiceAccountService } from '../admin/service-accounts.ts';
+import { UserService } from '../admin/users.ts';
 import { systemClock } from '../clock.ts';
 import { type Config, decodeKeySecret, loadConfig } from '../config/config.ts';
 import { randomToken } from '../crypto/secrets.ts';
@@ -38,6 +39,7 @@ export interface AdminContext {
   store: Store;
   admin: AdminService;
   serviceAccounts: ServiceAccountService;
+  users: UserService;
   close(): Promise<void>;
 }
 
@@ -54,7 +56,8 @@ export async function openAdminContext(env: NodeJS.ProcessEnv = process.env): Pr
   await store.migrate();
   const admin = new AdminService(config, keySecret, store, undefined, systemClock);
   const serviceAccounts = new ServiceAccountService(config, store, systemClock);
-  return { config, store, admin, serviceAccounts, close: () => store.close() };
+  const users = new UserService(config, store, systemClock);
+  return { config, store, admin, serviceAccounts, users, close: () => store.close() };
 }
 
 /** Wraps an admin command: opens the context, runs, and always closes the store. */

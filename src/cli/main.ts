@@ -6,6 +6,7 @@ import { withAdmin } from './context.ts';
 import { printKeyValues, printTable } from './output.ts';
 import { serve } from './serve.ts';
 import { registerKeyCommands, registerServiceAccountCommands } from './service-account-commands.ts';
+import { registerUserCommands } from './user-commands.ts';
 
 const program = new Command('gatehouse')
   .description('Gatehouse: an OAuth 2.0 authorization server')
@@ -194,6 +195,7 @@ keys
   );
 
 registerServiceAccountCommands(program);
+registerUserCommands(program);
 registerKeyCommands(client, 'client');
 
 function redactUrl(url: string): string {

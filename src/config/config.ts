@@ -33,6 +33,20 @@ export interface Config {
   readonly assertionMaxLifetime: number;
   /** Tolerated clock difference when checking assertion `exp`, `nbf` and `iat`, in seconds. */
   readonly clockSkew: number;
+  /** Authorization-code lifetime in seconds (at most 600). */
+  readonly authorizationCodeTtl: number;
+  /** A refresh token unused for this many seconds expires. */
+  readonly refreshTokenIdleTtl: number;
+  /** No refresh token of a family works this many seconds after the user's authorization. */
+  readonly refreshTokenAbsoluteTtl: number;
+  /** How long a browser stays signed in to the login pages, in seconds. */
+  readonly sessionTtl: number;
+  /** scrypt cost for new password hashes, as log2(N) (r=8, p=1). */
+  readonly passwordHashCost: number;
+  /** Login attempts allowed per username, and per source address, in one window. */
+  readonly loginUsernameLimit: number;
+  readonly loginAddressLimit: number;
+  readonly loginWindow: number;
 }
 
 /** A configuration value that cannot be accepted; the message names the key. */
@@ -71,6 +85,14 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   authFailureWindow: { env: 'GATEHOUSE_AUTH_FAILURE_WINDOW', file: 'authFailureWindow', doc: 'seconds' },
   assertionMaxLifetime: { env: 'GATEHOUSE_ASSERTION_MAX_LIFETIME', file: 'assertionMaxLifetime', doc: 'seconds' },
   clockSkew: { env: 'GATEHOUSE_CLOCK_SKEW', file: 'clockSkew', doc: 'seconds' },
+  authorizationCodeTtl: { env: 'GATEHOUSE_AUTHORIZATION_CODE_TTL', file: 'authorizationCodeTtl', doc: 'seconds, at most 600' },
+  refreshTokenIdleTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_IDLE_TTL', file: 'refreshTokenIdleTtl', doc: 'seconds' },
+  refreshTokenAbsoluteTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_ABSOLUTE_TTL', file: 'refreshTokenAbsoluteTtl', doc: 'seconds' },
+  sessionTtl: { env: 'GATEHOUSE_SESSION_TTL', file: 'sessionTtl', doc: 'seconds' },
+  passwordHashCost: { env: 'GATEHOUSE_PASSWORD_HASH_COST', file: 'passwordHashCost', doc: 'scrypt log2(N), 10..20 (default 17)' },
+  loginUsernameLimit: { env: 'GATEHOUSE_LOGIN_USERNAME_LIMIT', file: 'loginUsernameLimit', doc: 'attempts per window' },
+  loginAddressLimit: { env: 'GATEHOUSE_LOGIN_ADDRESS_LIMIT', file: 'loginAddressLimit', doc: 'attempts per window' },
+  loginWindow: { env: 'GATEHOUSE_LOGIN_WINDOW', file: 'loginWindow', doc: 'seconds' },
 };
 
 type Raw = Record<string, unknown>;
@@ -120,6 +142,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
     authFailureWindow: int(pick('authFailureWindow'), 60, 1, 86_400),
     assertionMaxLifetime: int(pick('assertionMaxLifetime'), 3600, 60, 86_400),
     clockSkew: int(pick('clockSkew'), 30, 0, 300),
+    authorizationCodeTtl: int(pick('authorizationCodeTtl'), 60, 1, 600),
+    refreshTokenIdleTtl: int(pick('refreshTokenIdleTtl'), 14 * 86_400, 60, 365 * 86_400),
+    refreshTokenAbsoluteTtl: int(pick('refreshTokenAbsoluteTtl'), 90 * 86_400, 60, 5 * 365 * 86_400),
+    sessionTtl: int(pick('sessionTtl'), 8 * 3600, 60, 30 * 86_400),
+    passwordHashCost: int(pick('passwordHashCost'), 17, 10, 20),
+    loginUsernameLimit: int(pick('loginUsernameLimit'), 5, 1, 10_000),
+    loginAddressLimit: int(pick('loginAddressLimit'), 100, 1, 100_000),
+    loginWindow: int(pick('loginWindow'), 900, 1, 86_400),
   };
   if (config.accessTokenTtl > config.maxAccessTokenTtl) {
     throw new ConfigError(CONFIG_FIELDS.accessTokenTtl.env, `must not exceed ${CONFIG_FIELDS.maxAccessTokenTtl.env} (${config.maxAccessTokenTtl})`);

@@ -1,5 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { BrowserSessions } from '../accounts/browser-sessions.ts';
+import { UserAuthenticator } from '../accounts/users.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import type { Config } from '../config/config.ts';
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
@@ -7,6 +9,7 @@ import type { Store } from '../store/store.ts';
 import { rfc6749Dialect } from './dialects/rfc6749.ts';
 import { EnvironmentResolver } from './environments.ts';
 import { createLogger } from './logger.ts';
+import { authorizationRoutes } from './routes/authorization-routes.ts';
 import { discoveryRoutes } from './routes/discovery-routes.ts';
 import { oauthRoutes } from './routes/oauth-routes.ts';
 
@@ -33,6 +36,13 @@ export async function createApp(config: ServerConfig, deps: AppDeps): Promise<Ap
   const logger = deps.logger ?? createLogger(config.logLevel);
   const core = createOAuthCore(config, config.keySecret, deps.store, clock);
   const environments = new EnvironmentResolver(deps.store, config.publicUrl);
+  const sessions = new BrowserSessions(deps.store, clock, config.sessionTtl * 1000);
+  const users = new UserAuthenticator(deps.store, clock, {
+    usernameLimit: config.loginUsernameLimit,
+    addressLimit: config.loginAddressLimit,
+    windowMs: config.loginWindow * 1000,
+    passwordCost: { log2N: config.passwordHashCost, r: 8, p: 1 },
+  });
 
   const server = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -54,6 +64,14 @@ export async function createApp(config: ServerConfig, deps: AppDeps): Promise<Ap
   });
   await server.register(discoveryRoutes, { core, environments });
   await server.register(oauthRoutes, { core, environments, dialect: rfc6749Dialect, clock, bodyLimit: config.bodyLimit });
+  await server.register(authorizationRoutes, {
+    core,
+    environments,
+    sessions,
+    users,
+    bodyLimit: config.bodyLimit,
+    secureCookies: new URL(config.publicUrl).protocol === 'https:',
+  });
   server.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not_found', error_description: 'no such endpoint' }));
   await server.ready();
 
@@ -63,7 +81,7 @@ export async function createApp(config: ServerConfig, deps: AppDeps): Promise<Ap
     core,
     async start() {
       const address = await server.listen({ host: config.host, port: config.port });
-      sweeper = setInterval(() => void sweepExpired(deps.store, clock, logger), SWEEP_INTERVAL_MS);
+      sweeper = setInterval(() => void sweepExpired(deps.store, clock, logger, config.loginWindow * 1000), SWEEP_INTERVAL_MS);
       sweeper.unref();
       return address;
     },
@@ -76,14 +94,24 @@ export async function createApp(config: ServerConfig, deps: AppDeps): Promise<Ap
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
-/** Deletes expired opaque tokens, revocation entries and used assertion ids; none can matter again. */
-export async function sweepExpired(store: Store, clock: Clock, logger: Logger): Promise<void> {
+// A consumed code is kept this long past its expiry, so a late replay still revokes its tokens.
+const CODE_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/** Deletes expired records that can no longer matter: tokens, revocations, assertion ids, sessions, codes, families. */
+export async function sweepExpired(store: Store, clock: Clock, logger: Logger, loginWindowMs: number): Promise<void> {
   try {
     const now = clock.now();
-    const tokens = await store.accessTokens.deleteExpired(now);
-    const revocations = await store.revokedJwts.deleteExpired(now);
-    const assertions = await store.usedAssertions.deleteExpired(now);
-    if (tokens || revocations || assertions) logger.debug({ tokens, revocations, assertions }, 'expired records deleted');
+    const counts = {
+      tokens: await store.accessTokens.deleteExpired(now),
+      revocations: await store.revokedJwts.deleteExpired(now),
+      assertions: await store.usedAssertions.deleteExpired(now),
+      sessions: await store.browserSessions.deleteExpired(now),
+      pending: await store.authorizationRequests.deleteExpired(now),
+      codes: await store.authorizationCodes.deleteExpired(now - CODE_RETENTION_MS),
+      families: await store.tokenFamilies.deleteExpired(now),
+      loginWindows: await store.loginAttempts.deleteExpired(now - loginWindowMs),
+    };
+    if (Object.values(counts).some((n) => n > 0)) logger.debug(counts, 'expired records deleted');
   } catch (error) {
     logger.warn({ err: error }, 'could not delete expired records');
   }

@@ -117,3 +117,24 @@ export function parseBasicAuthorization(header: string | undefined): { clientId:
 }
 
 const formDecode = (value: string): string => decodeURIComponent(value.replace(/\+/g, ' '));
+
+/**
+ * Parses a query string without refusing anything: the authorization endpoint decides itself
+ * how to answer duplicates (RFC 6749 §3.1), since it may only redirect once the client and
+ * redirect_uri are trusted. Empty values count as omitted.
+ */
+export function parseQueryParams(rawUrl: string): { params: Params; duplicates: string[]; hasNul: boolean } {
+  const question = rawUrl.indexOf('?');
+  const params: Params = Object.create(null);
+  const duplicates = new Set<string>();
+  const seen = new Set<string>();
+  let hasNul = false;
+  if (question < 0) return { params, duplicates: [], hasNul };
+  for (const [name, value] of new URLSearchParams(rawUrl.slice(question + 1))) {
+    if (name.includes('\u0000') || value.includes('\u0000')) hasNul = true;
+    if (seen.has(name)) duplicates.add(name);
+    seen.add(name);
+    if (value !== '') params[name] = value;
+  }
+  return { params, duplicates: [...duplicates], hasNul };
+}

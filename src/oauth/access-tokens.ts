@@ -5,7 +5,7 @@ import { signCompactJwt } from '../crypto/jws.ts';
 import { PublicKeyCache } from '../crypto/public-keys.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Store } from '../store/store.ts';
-import type { Client, Environment } from './model.ts';
+import type { Client, Environment, OpaqueAccessToken } from './model.ts';
 import { ACCESS_TOKEN_ALGORITHMS, type KeyRing } from './signing-keys.ts';
 
 /** Prefix of opaque access tokens, so secret scanners can recognise a leaked one. */
@@ -38,6 +38,15 @@ export interface IssueRequest {
   scope: string[];
 }
 
+/** A token created but not yet stored; `opaque` is the row to store for an opaque token. */
+export interface MintedAccessToken {
+  issued: IssuedAccessToken;
+  jti: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+  opaque: OpaqueAccessToken | undefined;
+}
+
 /** Issues and reads access tokens: RFC 9068 JWTs (no database write) or opaque tokens (stored hashed). */
 export class AccessTokenService {
   private readonly publicKeys = new PublicKeyCache();
@@ -50,7 +59,18 @@ export class AccessTokenService {
     private readonly maxTtl: number,
   ) {}
 
+  /** Issues a token; an opaque one is stored (hashed) before it is returned. */
   async issue(request: IssueRequest): Promise<IssuedAccessToken> {
+    const minted = await this.mint(request);
+    if (minted.opaque) await this.store.accessTokens.insert(minted.opaque);
+    return minted.issued;
+  }
+
+  /**
+   * Creates a token without storing anything: the caller stores `opaque` (when set) itself, for
+   * instance inside the transaction that consumes an authorization code.
+   */
+  async mint(request: IssueRequest): Promise<MintedAccessToken> {
     const { env, client, subject, scope } = request;
     const ttl = Math.min(client.accessTokenTtl ?? this.defaultTtl, this.maxTtl);
     const now = this.clock.now();
@@ -58,7 +78,7 @@ export class AccessTokenService {
     const scopeText = scope.join(' ');
     if (client.tokenFormat === 'opaque') {
       const token = `${OPAQUE_TOKEN_PREFIX}${randomToken(32)}`;
-      await this.store.accessTokens.insert({
+      const opaque: OpaqueAccessToken = {
         tokenHash: hashSecret(token),
         envId: env.id,
         clientId: client.clientId,
@@ -68,8 +88,8 @@ export class AccessTokenService {
         issuedAt: now,
         expiresAt: now + ttl * 1000,
         revokedAt: null,
-      });
-      return { accessToken: token, tokenType: 'Bearer', expiresIn: ttl, scope };
+      };
+      return { issued: { accessToken: token, tokenType: 'Bearer', expiresIn: ttl, scope }, jti, expiresAt: opaque.expiresAt, opaque };
     }
     const key = await this.keys.activeKey(env.id);
     const iat = seconds(now);
@@ -85,7 +105,7 @@ export class AccessTokenService {
       ...(scopeText ? { scope: scopeText } : {}),
     };
     const jwt = signCompactJwt({ kid: key.kid, typ: 'at+jwt' }, claims, key.privateKey, key.alg);
-    return { accessToken: jwt, tokenType: 'Bearer', expiresIn: ttl, scope };
+    return { issued: { accessToken: jwt, tokenType: 'Bearer', expiresIn: ttl, scope }, jti, expiresAt: (iat + ttl) * 1000, opaque: undefined };
   }
 
   /**

@@ -3,16 +3,20 @@ import type { Config } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
 import { AccessTokenService } from './access-tokens.ts';
 import { AssertionVerifier } from './assertions.ts';
+import { AuthorizationEndpoint } from './authorization.ts';
 import { ClientAuthenticator } from './client-auth.ts';
 import { ClientCache } from './client-cache.ts';
+import { authorizationCodeGrant } from './grants/authorization-code.ts';
 import { clientCredentialsGrant } from './grants/client-credentials.ts';
 import { GrantRegistry } from './grants/grant.ts';
 import { jwtBearerGrant } from './grants/jwt-bearer.ts';
+import { refreshTokenGrant } from './grants/refresh-token.ts';
 import { IntrospectionEndpoint } from './introspection.ts';
 import { RevocationEndpoint } from './revocation.ts';
 import { KeyRing } from './signing-keys.ts';
 import { FailureThrottle } from './throttle.ts';
 import { TokenEndpoint } from './token-endpoint.ts';
+import { FamilyTokenIssuer } from './token-families.ts';
 
 /** The framework-free OAuth core, wired once from configuration, storage and a clock. */
 export interface OAuthCore {
@@ -23,6 +27,7 @@ export interface OAuthCore {
   readonly token: TokenEndpoint;
   readonly introspection: IntrospectionEndpoint;
   readonly revocation: RevocationEndpoint;
+  readonly authorization: AuthorizationEndpoint;
 }
 
 export function createOAuthCore(config: Config, keySecret: Buffer, store: Store, clock: Clock): OAuthCore {
@@ -32,7 +37,15 @@ export function createOAuthCore(config: Config, keySecret: Buffer, store: Store,
   const assertions = new AssertionVerifier(store, clock, { maxLifetime: config.assertionMaxLifetime, clockSkew: config.clockSkew });
   const clients = new ClientCache(store, clock, config.cacheTtl * 1000);
   const authenticator = new ClientAuthenticator(clock, throttle, assertions, clients);
-  const grants = new GrantRegistry().register(clientCredentialsGrant(tokens)).register(jwtBearerGrant(tokens, assertions));
+  const families = new FamilyTokenIssuer(tokens, clock, {
+    refreshTokenIdleTtl: config.refreshTokenIdleTtl,
+    refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
+  });
+  const grants = new GrantRegistry()
+    .register(authorizationCodeGrant(store, families, clock))
+    .register(refreshTokenGrant(store, families, clock))
+    .register(clientCredentialsGrant(tokens))
+    .register(jwtBearerGrant(tokens, assertions));
   return {
     grants,
     keys,
@@ -41,5 +54,6 @@ export function createOAuthCore(config: Config, keySecret: Buffer, store: Store,
     token: new TokenEndpoint(grants, authenticator),
     introspection: new IntrospectionEndpoint(authenticator, tokens),
     revocation: new RevocationEndpoint(authenticator, tokens, store, clock),
+    authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000),
   };
 }

@@ -3,6 +3,7 @@ import type { Environment } from './model.ts';
 /** Where an environment's standard endpoints live, all under its issuer URL. */
 export interface IssuerUrls {
   issuer: string;
+  authorization: string;
   token: string;
   introspection: string;
   revocation: string;
@@ -21,6 +22,7 @@ export function issuerUrls(publicUrl: string, env: Pick<Environment, 'name'>): I
   const issuer = `${base.origin}${path}`;
   return {
     issuer,
+    authorization: `${issuer}/authorize`,
     token: `${issuer}/token`,
     introspection: `${issuer}/introspect`,
     revocation: `${issuer}/revoke`,

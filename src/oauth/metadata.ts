@@ -7,11 +7,17 @@ export function authorizationServerMetadata(urls: IssuerUrls, grantTypes: readon
   const assertionAlgs = [...ASSERTION_ALGORITHMS];
   return {
     issuer: urls.issuer,
+    authorization_endpoint: urls.authorization,
     token_endpoint: urls.token,
     jwks_uri: urls.jwks,
     grant_types_supported: [...grantTypes],
-    response_types_supported: [] as string[],
-    token_endpoint_auth_methods_supported: authMethods,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    // RFC 7636: S256 only; plain is refused (RFC 9700 §2.1.1).
+    code_challenge_methods_supported: ['S256'],
+    // RFC 9207: every authorization response carries iss.
+    authorization_response_iss_parameter_supported: true,
+    token_endpoint_auth_methods_supported: [...authMethods, 'none'],
     token_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     introspection_endpoint: urls.introspection,
     introspection_endpoint_auth_methods_supported: authMethods,

@@ -5,6 +5,7 @@ import type { AccessTokenService } from './access-tokens.ts';
 import type { ClientAuthenticator } from './client-auth.ts';
 import { OAuthError } from './errors.ts';
 import type { TokenLookupRequest } from './introspection.ts';
+import { REFRESH_TOKEN_PREFIX } from './token-families.ts';
 
 /**
  * RFC 7009 revocation. A client revokes only tokens issued to it; an unknown, invalid or
@@ -22,6 +23,12 @@ export class RevocationEndpoint {
     const caller = await this.authenticator.authenticate(request.env, request.credentials, request.audiences);
     const token = request.params.token;
     if (token === undefined) throw new OAuthError('invalid_request', 'token is required', { parameter: 'token' });
+    if (token.startsWith(REFRESH_TOKEN_PREFIX)) {
+      // RFC 7009 §2.1: revoking a refresh token also revokes the access tokens of its grant.
+      const refresh = await this.store.tokenFamilies.findRefreshToken(request.env.id, hashSecret(token));
+      if (refresh && refresh.clientId === caller.client.clientId) await this.store.tokenFamilies.revoke(request.env.id, refresh.familyId, this.clock.now());
+      return;
+    }
     const claims = await this.tokens.read(request.env, request.issuer, token);
     if (!claims || claims.clientId !== caller.client.clientId) return;
     const now = this.clock.now();

@@ -217,19 +217,29 @@ export function tokenFamilyStore(db: Kysely<Database>): TokenFamilyStore {
       const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).where('env_id', '=', envId).executeTakeFirst();
       return row && toRefreshToken(row);
     },
-    async rotate(envId, presentedHash, now, issue) {
+    async rotate(envId, familyId, presentedHash, now, issue) {
       return db.transaction().execute(async (trx) => {
+        // A no-op update takes the family's row lock: a concurrent revoke either finished first
+        // (and this finds it revoked) or waits until this issuance is committed and visible to it.
+        const current = await trx
+          .updateTable('token_families')
+          .set({ revoked_at: null })
+          .where('family_id', '=', familyId)
+          .where('env_id', '=', envId)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        if (Number(current.numUpdatedRows) !== 1) return false;
         const rotated = await trx
           .updateTable('refresh_tokens')
           .set({ rotated_at: now })
           .where('token_hash', '=', presentedHash)
           .where('env_id', '=', envId)
+          .where('family_id', '=', familyId)
           .where('rotated_at', 'is', null)
           .where('revoked_at', 'is', null)
-          .returning('family_id')
           .executeTakeFirst();
-        if (!rotated) return false;
-        await recordIssue(trx, envId, rotated.family_id, issue);
+        if (Number(rotated.numUpdatedRows) !== 1) return false;
+        await recordIssue(trx, envId, familyId, issue);
         return true;
       });
     },

@@ -166,11 +166,12 @@ export interface TokenFamilyStore {
   find(envId: string, familyId: string): Promise<TokenFamily | undefined>;
   findRefreshToken(envId: string, tokenHash: string): Promise<RefreshToken | undefined>;
   /**
-   * In one transaction: marks `presentedHash` rotated with one conditional update (only if it is
-   * neither rotated nor revoked) and records `issue` in its family. False, with nothing written,
-   * if the token was not current.
+   * In one transaction: locks the family (which must not be revoked), marks `presentedHash`
+   * rotated with one conditional update (only if it is neither rotated nor revoked) and records
+   * `issue` in the family. False, with no token written, if the family or the token was not current.
+   * The family is locked first, in the same order as `revoke`, so the two cannot deadlock.
    */
-  rotate(envId: string, presentedHash: string, now: number, issue: FamilyIssue): Promise<boolean>;
+  rotate(envId: string, familyId: string, presentedHash: string, now: number, issue: FamilyIssue): Promise<boolean>;
   /**
    * In one transaction: the family, its refresh tokens and its opaque access tokens are marked
    * revoked, and its JWT access tokens are remembered as revoked until they expire.

@@ -24,6 +24,7 @@ export interface TestApp {
   admin: AdminService;
   clock: ManualClock;
   config: ServerConfig;
+  store: Store;
 }
 
 /** Builds an app over `store` with a manual clock; nothing listens (use `app.server.inject`). */
@@ -32,7 +33,7 @@ export async function buildTestApp(store: Store, overrides: Partial<Config> = {}
   const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
   const app = await createApp(config, { store, clock, logger });
   const admin = new AdminService(config, config.keySecret, store, app.core, clock);
-  return { app, admin, clock, config };
+  return { app, admin, clock, config, store };
 }
 
 export const basic = (id: string, secret: string): string =>

@@ -89,8 +89,14 @@ for (const database of await testDatabases()) {
           assert.equal(m.jwks_uri, `${t.issuer}/jwks.json`);
           assert.equal(m.introspection_endpoint, `${t.issuer}/introspect`);
           assert.equal(m.revocation_endpoint, `${t.issuer}/revoke`);
-          assert.deepEqual(m.grant_types_supported, ['client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer']);
-          assert.deepEqual(m.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
+          assert.equal(m.authorization_endpoint, `${t.issuer}/authorize`);
+          assert.deepEqual(m.grant_types_supported, [
+            'authorization_code',
+            'refresh_token',
+            'client_credentials',
+            'urn:ietf:params:oauth:grant-type:jwt-bearer',
+          ]);
+          assert.deepEqual(m.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']);
           assert.deepEqual(m.token_endpoint_auth_signing_alg_values_supported, ['ES256', 'EdDSA', 'RS256']);
           assert.deepEqual(m.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
           assert.ok((m.access_token_signing_alg_values_supported as string[]).includes('ES256'));

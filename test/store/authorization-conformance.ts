@@ -179,14 +179,14 @@ export function authorizationStoreConformance(database: TestDatabase): void {
       await store.authorizationCodes.insert(code(a.id, 'code-2', 'fam-2'));
       assert.ok(await store.authorizationCodes.redeem(a.id, 'code-2', T0, family(a.id, 'fam-2'), jwtIssue(a.id, 'rt-2a', 'fam-2', 'jti-2a')));
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => store.tokenFamilies.rotate(a.id, 'rt-2a', T0 + 5, jwtIssue(a.id, `rt-2b-${i}`, 'fam-2', `jti-2b-${i}`))),
+        Array.from({ length: 20 }, (_, i) => store.tokenFamilies.rotate(a.id, 'fam-2', 'rt-2a', T0 + 5, jwtIssue(a.id, `rt-2b-${i}`, 'fam-2', `jti-2b-${i}`))),
       );
       assert.equal(results.filter(Boolean).length, 1);
       assert.equal((await store.tokenFamilies.findRefreshToken(a.id, 'rt-2a'))?.rotatedAt, T0 + 5);
       const next = `rt-2b-${results.indexOf(true)}`;
       assert.equal((await store.tokenFamilies.findRefreshToken(a.id, next))?.rotatedAt, null);
       assert.equal(
-        await store.tokenFamilies.rotate(b.id, next, T0 + 6, jwtIssue(b.id, 'rt-b', 'fam-2', 'jti-b')),
+        await store.tokenFamilies.rotate(b.id, 'fam-2', next, T0 + 6, jwtIssue(b.id, 'rt-b', 'fam-2', 'jti-b')),
         false,
         'another environment cannot rotate it',
       );
@@ -203,7 +203,7 @@ export function authorizationStoreConformance(database: TestDatabase): void {
         refreshToken: refresh(a.id, 'rt-3b', 'fam-3'),
         accessToken: { jti: 'jti-3b', expiresAt: T0 + 60 * MINUTE, opaque: opaque(a.id, 'at-3b', 'jti-3b') },
       };
-      assert.ok(await store.tokenFamilies.rotate(a.id, 'rt-3a', T0 + 1, second));
+      assert.ok(await store.tokenFamilies.rotate(a.id, 'fam-3', 'rt-3a', T0 + 1, second));
       assert.equal((await store.accessTokens.findByHash(a.id, 'at-3b'))?.revokedAt, null);
 
       await store.tokenFamilies.revoke(a.id, 'fam-3', T0 + 2);
@@ -213,7 +213,7 @@ export function authorizationStoreConformance(database: TestDatabase): void {
       assert.equal((await store.accessTokens.findByHash(a.id, 'at-3b'))?.revokedAt, T0 + 2);
       assert.equal(await store.revokedJwts.isRevoked(a.id, 'jti-3a'), true);
       assert.equal(await store.revokedJwts.isRevoked(b.id, 'jti-3a'), false);
-      assert.equal(await store.tokenFamilies.rotate(a.id, 'rt-3b', T0 + 4, jwtIssue(a.id, 'rt-3c', 'fam-3', 'jti-3c')), false);
+      assert.equal(await store.tokenFamilies.rotate(a.id, 'fam-3', 'rt-3b', T0 + 4, jwtIssue(a.id, 'rt-3c', 'fam-3', 'jti-3c')), false);
       assert.equal((await store.tokenFamilies.find(a.id, 'fam-2'))?.revokedAt, null, 'other families are untouched');
     });
 

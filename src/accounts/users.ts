@@ -1,0 +1,59 @@
+import type { Clock } from '../clock.ts';
+import { burnPasswordCheck, hashPassword, needsRehash, type PasswordHashCost, verifyPassword } from '../crypto/passwords.ts';
+import { hashSecret } from '../crypto/secrets.ts';
+import type { Environment, User } from '../oauth/model.ts';
+import type { Store } from '../store/store.ts';
+
+export type LoginOutcome = { ok: true; user: User } | { ok: false; throttled: false } | { ok: false; throttled: true; retryAfter: number };
+
+export interface LoginLimits {
+  usernameLimit: number;
+  addressLimit: number;
+  windowMs: number;
+  passwordCost: PasswordHashCost;
+}
+
+/**
+ * Checks a username and password. An unknown user, a wrong password and a disabled user get the
+ * same answer after the same scrypt work. Every attempt is counted per username and per source
+ * address before the password is checked, in storage shared by all nodes, so parallel attempts
+ * all count; a successful login clears its username's count (not its address's).
+ */
+export class UserAuthenticator {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly limits: LoginLimits,
+  ) {}
+
+  async authenticate(env: Environment, username: string, password: string, sourceAddress: string): Promise<LoginOutcome> {
+    const now = this.clock.now();
+    const usernameKey = hashSecret(`login:${env.id}:username:${username}`);
+    const addressKey = hashSecret(`login:${env.id}:address:${sourceAddress}`);
+    const [byUsername, byAddress] = await Promise.all([
+      this.store.loginAttempts.hit(usernameKey, now, this.limits.windowMs),
+      this.store.loginAttempts.hit(addressKey, now, this.limits.windowMs),
+    ]);
+    const over = [
+      byUsername.count > this.limits.usernameLimit ? byUsername.windowStart : undefined,
+      byAddress.count > this.limits.addressLimit ? byAddress.windowStart : undefined,
+    ].filter((start) => start !== undefined);
+    if (over.length > 0) {
+      const opensAt = Math.max(...over) + this.limits.windowMs;
+      return { ok: false, throttled: true, retryAfter: Math.max(1, Math.ceil((opensAt - now) / 1000)) };
+    }
+    const user = await this.store.users.findByUsername(env.id, username);
+    if (!user) {
+      await burnPasswordCheck(this.limits.passwordCost);
+      return { ok: false, throttled: false };
+    }
+    const valid = await verifyPassword(password, user.passwordHash);
+    if (!valid || !user.enabled) return { ok: false, throttled: false };
+    await this.store.loginAttempts.clear(usernameKey);
+    if (needsRehash(user.passwordHash, this.limits.passwordCost)) {
+      // The cost was raised since this hash was made: upgrade it now that the password is known.
+      await this.store.users.setPasswordHash(env.id, user.username, await hashPassword(password, this.limits.passwordCost), now);
+    }
+    return { ok: true, user };
+  }
+}

@@ -1,0 +1,114 @@
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config/config.ts';
+import { hashPassword, passwordProblem } from '../crypto/passwords.ts';
+import { randomToken } from '../crypto/secrets.ts';
+import type { Environment, User } from '../oauth/model.ts';
+import { ConflictError, type Store } from '../store/store.ts';
+import { AdminError } from './admin-service.ts';
+
+export interface UserView {
+  user_id: string;
+  username: string;
+  environment: string;
+  enabled: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Printable characters only, 1–200 of them, no surrounding spaces. */
+const USERNAME = /^[^\p{Cc}\p{Cf}\s](?:[^\p{Cc}\p{Cf}]{0,198}[^\p{Cc}\p{Cf}\s])?$/u;
+
+/**
+ * End users of an environment, who sign in on the login page. Passwords are hashed with scrypt
+ * at the configured cost; the clear password never leaves this call.
+ */
+export class UserService {
+  constructor(
+    private readonly config: Config,
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(input: { env: string; username: string; password: string }): Promise<UserView> {
+    const env = await this.environment(input.env);
+    const username = validUsername(input.username);
+    const password = validPassword(input.password);
+    const now = this.clock.now();
+    // `usr_` ids never collide with service accounts (`sa_`), so a token's sub says which it is.
+    const user: User = {
+      envId: env.id,
+      userId: `usr_${randomToken(18)}`,
+      username,
+      passwordHash: await hashPassword(password, this.cost()),
+      enabled: true,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.store.users.create(user);
+    } catch (error) {
+      if (error instanceof ConflictError) throw new AdminError('conflict', `user ${username} already exists in ${env.name}`);
+      throw error;
+    }
+    return view(env, user);
+  }
+
+  async list(envName: string): Promise<UserView[]> {
+    const env = await this.environment(envName);
+    return (await this.store.users.list(env.id)).map((user) => view(env, user));
+  }
+
+  async setEnabled(envName: string, username: string, enabled: boolean): Promise<UserView> {
+    const env = await this.environment(envName);
+    if (!(await this.store.users.setEnabled(env.id, username, enabled, this.clock.now()))) throw notFound(username, env);
+    return this.show(env, username);
+  }
+
+  async setPassword(envName: string, username: string, password: string): Promise<UserView> {
+    const env = await this.environment(envName);
+    const hash = await hashPassword(validPassword(password), this.cost());
+    if (!(await this.store.users.setPasswordHash(env.id, username, hash, this.clock.now()))) throw notFound(username, env);
+    return this.show(env, username);
+  }
+
+  private async show(env: Environment, username: string): Promise<UserView> {
+    const user = await this.store.users.findByUsername(env.id, username);
+    if (!user) throw notFound(username, env);
+    return view(env, user);
+  }
+
+  private cost() {
+    return { log2N: this.config.passwordHashCost, r: 8, p: 1 };
+  }
+
+  private async environment(name: string): Promise<Environment> {
+    const env = await this.store.environments.findByName(name);
+    if (!env) throw new AdminError('not_found', `no environment named ${name}`);
+    return env;
+  }
+}
+
+function validUsername(raw: string): string {
+  const username = raw.normalize('NFC');
+  if (!USERNAME.test(username)) {
+    throw new AdminError('invalid_argument', 'username must be 1-200 printable characters without leading or trailing spaces');
+  }
+  return username;
+}
+
+function validPassword(password: string): string {
+  const problem = passwordProblem(password);
+  if (problem) throw new AdminError('invalid_argument', problem);
+  return password;
+}
+
+const notFound = (username: string, env: Environment) => new AdminError('not_found', `no user ${username} in ${env.name}`);
+
+const view = (env: Environment, user: User): UserView => ({
+  user_id: user.userId,
+  username: user.username,
+  environment: env.name,
+  enabled: user.enabled,
+  created_at: new Date(user.createdAt).toISOString(),
+  updated_at: new Date(user.updatedAt).toISOString(),
+});
