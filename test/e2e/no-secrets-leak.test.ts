@@ -10,6 +10,7 @@ import { decryptPrivateKey } from '../../src/crypto/key-encryption.ts';
 import { hashSecret } from '../../src/crypto/secrets.ts';
 import { createLogger } from '../../src/http/logger.ts';
 import type { Store } from '../../src/store/store.ts';
+import { formAction, hiddenFields, PASSWORD, pkce, REDIRECT_URI, setUpCodeFlow, TestBrowser } from '../helpers/authorization.ts';
 import { POSTGRES_URL, type TestDatabase, testDatabases } from '../helpers/databases.ts';
 import { basic, buildTestApp, form, type TestApp } from '../helpers/fixtures.ts';
 
@@ -99,7 +100,7 @@ for (const database of await testDatabases()) {
     before(async () => {
       let store: Store;
       ({ store, url, schema, cleanup } = await database.open());
-      t = await buildTestApp(store, {}, createLogger('debug', logStream));
+      t = await buildTestApp(store, { passwordHashCost: 10 }, createLogger('debug', logStream));
       keep('key secret (hex)', t.config.keySecret.toString('hex'));
       keep('key secret (base64url)', t.config.keySecret.toString('base64url'));
       keep('key secret (base64)', t.config.keySecret.toString('base64'));
@@ -160,6 +161,53 @@ for (const database of await testDatabases()) {
       await inject('GET', `/no/such/path?access_token=${o1}`, { authorization: `Bearer ${o1}` });
       await inject('GET', `/envs/${ENV}/jwks.json?access_token=${t1}`, { authorization: basic(jwt.id, rotated) });
 
+      // The authorization code flow: password, session ids, CSRF token, pending request, code,
+      // verifier, refresh tokens. A wrong password may be the right one with a typo: secret too.
+      const flow = await setUpCodeFlow(t);
+      keep('flow client secret', flow.clientSecret);
+      keep('user password', PASSWORD);
+      const browser = new TestBrowser(t);
+      const { verifier, challenge } = pkce();
+      keep('code verifier', verifier);
+      const toLogin = await browser.authorize({
+        response_type: 'code',
+        client_id: flow.clientId,
+        redirect_uri: REDIRECT_URI,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        state: 'leak-check',
+      });
+      const loginPage = await browser.get(String(toLogin.headers.location));
+      const fields = hiddenFields(loginPage.body);
+      keep('login CSRF token', fields.csrf_token);
+      keep('pending request id', fields.request);
+      keep('anonymous session id', browser.cookie?.split('=')[1]);
+      const wrongPassword = keep('mistyped user password', 'Tr0ub4dor&3 mistyped guess');
+      assert.equal((await browser.post(formAction(loginPage.body), { ...fields, username: flow.username, password: wrongPassword })).statusCode, 401);
+      const toConsent = await browser.post(formAction(loginPage.body), { ...fields, username: flow.username, password: PASSWORD });
+      const sessionId = keep('signed-in session id', browser.cookie?.split('=')[1]);
+      storedHashes.push(hashSecret(sessionId));
+      const approved = await browser.consent(toConsent, 'allow');
+      const code = keep('authorization code', new URL(String(approved.headers.location)).searchParams.get('code') ?? undefined);
+      storedHashes.push(hashSecret(code));
+      const flowAuth = { ...FORM, authorization: basic(flow.clientId, flow.clientSecret) };
+      const exchanged = ok(
+        await post('../DEVELOPMENT/token', flowAuth, form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI })),
+      );
+      keepToken('user access token', String(exchanged.access_token));
+      const refreshToken = keep('refresh token', String(exchanged.refresh_token));
+      storedHashes.push(hashSecret(refreshToken));
+      const refreshed = ok(await post('../DEVELOPMENT/token', flowAuth, form({ grant_type: 'refresh_token', refresh_token: refreshToken })));
+      keepToken('refreshed access token', String(refreshed.access_token));
+      keep('rotated refresh token', String(refreshed.refresh_token));
+      // A replayed code and a replayed refresh token: refused, and their family revoked.
+      assert.equal((await post('../DEVELOPMENT/token', flowAuth, form({ grant_type: 'refresh_token', refresh_token: refreshToken }))).statusCode, 400);
+      assert.equal(
+        (await post('../DEVELOPMENT/token', flowAuth, form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI })))
+          .statusCode,
+        400,
+      );
+
       tables = await dumpDatabase(database.name, url, schema);
       // The private halves of the signing keys, decrypted here only to search for them.
       for (const key of tables.get('signing_keys') ?? []) {
@@ -212,12 +260,12 @@ for (const database of await testDatabases()) {
       const dump = [...tables].map(([name, rows]) => `${name}: ${rows.map((row) => Object.values(row).map(cellText).join(' | ')).join('\n')}`).join('\n');
       assert.ok(storedHashes.length >= 7);
       for (const hash of storedHashes) assert.ok(dump.includes(hash), `hash ${hash} is stored (the search looks where the data is)`);
-      assert.ok((tables.get('revoked_jwts') ?? []).length === 1, 'the revoked JWT is remembered by jti');
+      assert.equal((tables.get('revoked_jwts') ?? []).length, 3, 'the revoked JWT and the two of the revoked family are remembered by jti');
       for (const [label, value] of secrets) assert.ok(!dump.includes(value), `${label} is stored in clear`);
     });
 
     it('keeps private signing keys sealed', () => {
-      assert.equal(privateKeys.length, 2, 'the initial key and the rotated one');
+      assert.equal(privateKeys.length, 3, 'the initial key, the rotated one and the code-flow environment’s key');
       for (const { kid, sealed, d } of privateKeys) {
         assert.ok(!sealed.includes('PRIVATE KEY'), `the PEM of ${kid} is stored as is`);
         assert.ok(!sealed.includes(d), `d of ${kid} is in the sealed column`);
