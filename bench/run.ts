@@ -6,6 +6,7 @@ import { seedOpaqueTokens } from './lib/growth.ts';
 import { type LoadOptions, type LoadResult, measure } from './lib/load.ts';
 import { canPin, startServer } from './lib/processes.ts';
 import { type BenchReport, markdownTable, type ScenarioResult, writeReport } from './lib/report.ts';
+import { mintAuthorizationCodes, mintRefreshTokens } from './lib/single-use.ts';
 import { evaluateTargets } from './lib/targets.ts';
 
 /**
@@ -65,11 +66,41 @@ async function runBaseline(): Promise<void> {
   }
 }
 
+/**
+ * Seconds one measure() call can send requests for: autocannon only stops at its next one-second
+ * sample, so the warm-up and the measured run may each last up to a second longer than asked.
+ */
+const sendingSeconds = Math.ceil(plan.warmup) + Math.ceil(plan.duration) + 2;
+
+/**
+ * A scenario whose every request consumes a value minted just before each concurrency level
+ * (authorization codes live at most 600 s). The pool is sized from the fastest rate measured
+ * so far in this run for `server` at that concurrency (introspection or revocation, which do a
+ * fraction of the work: a single measurement, such as the first, cold client_credentials one,
+ * can be depressed by noise), at least 2,000/s, with a 1.25× margin. Values are never reused
+ * (a reused code or refresh token is a correct 400): if the pool still runs out, the run stops
+ * with an error naming the scenario.
+ */
+async function singleUseScenario(
+  server: string,
+  name: string,
+  options: { url: string; headers: Record<string, string>; mint: (count: number) => Promise<string[]> },
+): Promise<void> {
+  const { mint, ...target } = options;
+  for (const connections of plan.connections) {
+    const earlier = results.filter((r) => r.server === server && r.connections === connections).map((r) => r.requestsPerSecond);
+    const perSecond = 1.25 * Math.max(2000, ...earlier);
+    const values = await mint(Math.ceil(perSecond * sendingSeconds));
+    const body = cycle(values, true, `${server} ${name} c=${connections}`);
+    record(server, name, connections, await measure({ ...target, body, connections, durationSeconds: plan.duration, warmupSeconds: plan.warmup }));
+  }
+}
+
 /** A cycling supplier of pre-minted values; single-use values are drawn without repetition. */
-function cycle(values: string[], singleUse = false): () => string {
+function cycle(values: string[], singleUse = false, what = 'scenario'): () => string {
   let i = 0;
   return () => {
-    if (singleUse && i >= values.length) throw new Error('ran out of pre-minted single-use values; raise the count');
+    if (singleUse && i >= values.length) throw new Error(`${what}: ran out of the ${values.length} pre-minted single-use values; raise the count`);
     const value = values[i % values.length] as string;
     i += 1;
     return value;
@@ -90,7 +121,10 @@ async function runGatehouse(label: string, databaseUrl: string): Promise<void> {
     await scenario(label, 'revoke opaque', { url: g.revokeUrl, headers: auth(g.opaqueClient), body: cycle(toRevoke.map((token) => form({ token }))) });
     const expected = Math.ceil(4000 * (plan.duration + plan.warmup) * plan.connections.length);
     const assertions = await presignAssertions(g, expected);
-    await scenario(label, 'jwt-bearer', { url: g.tokenUrl, body: cycle(assertions, true) });
+    await scenario(label, 'jwt-bearer', { url: g.tokenUrl, body: cycle(assertions, true, `${label} jwt-bearer`) });
+    const codeClient = auth(g.codeClient);
+    await singleUseScenario(label, 'authorization_code redemption', { url: g.tokenUrl, headers: codeClient, mint: (n) => mintAuthorizationCodes(g, n) });
+    await singleUseScenario(label, 'refresh_token rotation', { url: g.tokenUrl, headers: codeClient, mint: (n) => mintRefreshTokens(g, n) });
     await runGrowth(label, g, databaseUrl);
   } finally {
     await g.server.stop();

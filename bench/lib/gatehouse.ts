@@ -3,6 +3,7 @@ import { importPKCS8, SignJWT } from 'jose';
 import pg from 'pg';
 import { AdminService } from '../../src/admin/admin-service.ts';
 import { ServiceAccountService } from '../../src/admin/service-accounts.ts';
+import { UserService } from '../../src/admin/users.ts';
 import { systemClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { JWT_BEARER_GRANT_TYPE } from '../../src/oauth/assertions.ts';
@@ -10,6 +11,8 @@ import { openStore } from '../../src/store/open.ts';
 import { type Started, startServer } from './processes.ts';
 
 export const BENCH_ENV = 'BENCH';
+/** The registered (loopback) redirect URI of the authorization_code client. */
+export const BENCH_REDIRECT_URI = 'http://127.0.0.1/bench/callback';
 
 export interface Credentials {
   id: string;
@@ -18,12 +21,19 @@ export interface Credentials {
 
 export interface GatehouseFixture {
   server: Started;
+  databaseUrl: string;
+  /** Id of the BENCH environment, for rows written straight into the database. */
+  envId: string;
   tokenUrl: string;
   introspectUrl: string;
   revokeUrl: string;
   jwtClient: Credentials;
   opaqueClient: Credentials;
   resourceServer: Credentials;
+  /** Confidential, grant types authorization_code + refresh_token, redirect URI `BENCH_REDIRECT_URI`. */
+  codeClient: Credentials;
+  /** An enabled end user, the subject of pre-minted codes and token families. */
+  userId: string;
   serviceAccount: { id: string; kid: string; alg: string; privateKeyPem: string };
 }
 
@@ -63,8 +73,11 @@ export async function startGatehouse(options: {
     GATEHOUSE_PUBLIC_URL: publicUrl,
     GATEHOUSE_KEY_SECRET: keySecret,
     GATEHOUSE_PORT: String(options.port),
+    // Pre-minted codes must outlive warm-up plus the measured run; 600 s is the most allowed.
+    GATEHOUSE_AUTHORIZATION_CODE_TTL: '600',
   };
-  const config = Object.freeze({ ...loadConfig({ ...env, GATEHOUSE_LOG_LEVEL: 'warn' }), publicUrl });
+  // The lowest scrypt cost, so creating the bench user takes milliseconds.
+  const config = Object.freeze({ ...loadConfig({ ...env, GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_PASSWORD_HASH_COST: '10' }), publicUrl });
   const store = openStore(config.databaseUrl);
   await store.migrate();
   const admin = new AdminService(config, config.keySecret, store, undefined, systemClock);
@@ -77,6 +90,14 @@ export async function startGatehouse(options: {
   const jwtClient = await client('bench-jwt', {});
   const opaqueClient = await client('bench-opaque', { tokenFormat: 'opaque' });
   const resourceServer = await client('bench-resource-server', { introspectAny: true });
+  const codeClient = await client('bench-code', { grantTypes: ['authorization_code', 'refresh_token'], redirectUris: [BENCH_REDIRECT_URI] });
+  const user = await new UserService(config, store, systemClock).create({
+    env: BENCH_ENV,
+    username: 'bench-user',
+    password: randomBytes(18).toString('base64url'),
+  });
+  const envId = (await store.environments.findByName(BENCH_ENV))?.id;
+  if (envId === undefined) throw new Error(`environment ${BENCH_ENV} was not created`);
   const account = await accounts.create({ env: BENCH_ENV, name: 'bench-sa', scopes: ['read'] });
   const key = await accounts.createKey(BENCH_ENV, account.service_account_id, 'ES256');
   await store.close();
@@ -94,12 +115,16 @@ export async function startGatehouse(options: {
   const issuer = `${publicUrl}/envs/${BENCH_ENV}`;
   return {
     server,
+    databaseUrl: options.databaseUrl,
+    envId,
     tokenUrl: `${issuer}/token`,
     introspectUrl: `${issuer}/introspect`,
     revokeUrl: `${issuer}/revoke`,
     jwtClient,
     opaqueClient,
     resourceServer,
+    codeClient,
+    userId: user.user_id,
     serviceAccount: { id: account.service_account_id, kid: key.kid, alg: key.alg, privateKeyPem: key.private_key_pem },
   };
 }

@@ -36,20 +36,35 @@ export async function measure(options: LoadOptions): Promise<LoadResult> {
 function run(options: LoadOptions, seconds: number): Promise<autocannon.Result> {
   const { body } = options;
   const headers = { 'content-type': 'application/x-www-form-urlencoded', ...options.headers };
-  return autocannon({
-    url: options.url,
-    method: 'POST',
-    connections: options.connections,
-    duration: seconds,
-    headers,
-    ...(typeof body === 'string'
-      ? { body }
-      : {
-          requests: [
-            {
-              setupRequest: (request: autocannon.Request) => ({ ...request, method: 'POST', headers, body: body() }),
-            },
-          ],
-        }),
+  const common = { url: options.url, method: 'POST' as const, connections: options.connections, duration: seconds, headers };
+  if (typeof body === 'string') return autocannon({ ...common, body });
+  return new Promise((resolve, reject) => {
+    // A supplier of single-use bodies that runs dry (it throws) must not crash the load
+    // generator from inside a socket callback: the run is stopped, the error is rethrown once
+    // it ended, and its figures are discarded. Until autocannon stops (at its next one-second
+    // sample), connections send an empty body, which reuses nothing.
+    let failure: { error: unknown } | undefined;
+    const next = (): string => {
+      if (failure === undefined) {
+        try {
+          return body();
+        } catch (error) {
+          failure = { error };
+          instance?.stop();
+        }
+      }
+      return '';
+    };
+    let instance: autocannon.Instance | undefined;
+    instance = autocannon(
+      { ...common, requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, method: 'POST', headers, body: next() }) }] },
+      (error, result) => {
+        if (failure !== undefined) reject(failure.error);
+        else if (error) reject(error);
+        else resolve(result);
+      },
+    );
+    // The first body of every connection is built while autocannon() runs.
+    if (failure !== undefined) instance.stop();
   });
 }
