@@ -120,7 +120,7 @@ describe('client_credentials end to end against `gatehouse serve --dev`', () => 
     assert.equal(as.token_endpoint, tokenUrl);
     assert.equal(as.jwks_uri, `${issuer.href}/jwks.json`);
     assert.ok(as.grant_types_supported?.includes('client_credentials'));
-    assert.deepEqual(as.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
+    assert.deepEqual(as.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']);
   });
 
   for (const [method, auth] of [
