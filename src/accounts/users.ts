@@ -1,10 +1,18 @@
 import type { Clock } from '../clock.ts';
-import { burnPasswordCheck, hashPassword, needsRehash, type PasswordHashCost, verifyPassword } from '../crypto/passwords.ts';
+import { burnPasswordCheck, hashPassword, needsRehash, type PasswordHashCost, PasswordHashingBusyError, verifyPassword } from '../crypto/passwords.ts';
 import { hashSecret } from '../crypto/secrets.ts';
 import type { Environment, User } from '../oauth/model.ts';
+import { throttleSource } from '../oauth/source-address.ts';
 import type { Store } from '../store/store.ts';
 
-export type LoginOutcome = { ok: true; user: User } | { ok: false; throttled: false } | { ok: false; throttled: true; retryAfter: number };
+export type LoginOutcome =
+  | { ok: true; user: User }
+  | { ok: false; throttled: false; busy?: false }
+  | { ok: false; throttled: true; retryAfter: number }
+  /** Too many password checks are queued on this node: nothing was checked, try again shortly. */
+  | { ok: false; throttled: false; busy: true; retryAfter: number };
+
+const BUSY_RETRY_AFTER_S = 5;
 
 export interface LoginLimits {
   usernameLimit: number;
@@ -26,10 +34,13 @@ export class UserAuthenticator {
     private readonly limits: LoginLimits,
   ) {}
 
-  async authenticate(env: Environment, username: string, password: string, sourceAddress: string): Promise<LoginOutcome> {
+  async authenticate(env: Environment, typedUsername: string, password: string, sourceAddress: string): Promise<LoginOutcome> {
     const now = this.clock.now();
+    // Usernames are stored NFC-normalised; normalising before the throttle key also keeps the
+    // composed and decomposed spellings of one name from counting separately.
+    const username = typedUsername.normalize('NFC');
     const usernameKey = hashSecret(`login:${env.id}:username:${username}`);
-    const addressKey = hashSecret(`login:${env.id}:address:${sourceAddress}`);
+    const addressKey = hashSecret(`login:${env.id}:address:${throttleSource(sourceAddress)}`);
     const [byUsername, byAddress] = await Promise.all([
       this.store.loginAttempts.hit(usernameKey, now, this.limits.windowMs),
       this.store.loginAttempts.hit(addressKey, now, this.limits.windowMs),
@@ -43,11 +54,17 @@ export class UserAuthenticator {
       return { ok: false, throttled: true, retryAfter: Math.max(1, Math.ceil((opensAt - now) / 1000)) };
     }
     const user = await this.store.users.findByUsername(env.id, username);
-    if (!user) {
-      await burnPasswordCheck(this.limits.passwordCost);
-      return { ok: false, throttled: false };
+    let valid: boolean;
+    try {
+      if (!user) {
+        await burnPasswordCheck(this.limits.passwordCost);
+        return { ok: false, throttled: false };
+      }
+      valid = await verifyPassword(password, user.passwordHash);
+    } catch (error) {
+      if (error instanceof PasswordHashingBusyError) return { ok: false, throttled: false, busy: true, retryAfter: BUSY_RETRY_AFTER_S };
+      throw error;
     }
-    const valid = await verifyPassword(password, user.passwordHash);
     if (!valid || !user.enabled) return { ok: false, throttled: false };
     await this.store.loginAttempts.clear(usernameKey);
     if (needsRehash(user.passwordHash, this.limits.passwordCost)) {

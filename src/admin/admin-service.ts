@@ -268,7 +268,15 @@ function keyView(k: SigningKey, now: number): KeyView {
   };
 }
 
-/** RFC 6749 §3.1.2: absolute URI, no fragment; https unless loopback or a private-use scheme. */
+const FORBIDDEN_REDIRECT_SCHEMES = new Set(['javascript:', 'data:', 'file:', 'vbscript:', 'blob:', 'about:', 'ftp:']);
+const RESPONSE_PARAMETERS = ['code', 'state', 'iss', 'error', 'error_description', 'error_uri'];
+
+/**
+ * RFC 6749 §3.1.2 and RFC 9700 §2.1: an absolute URI without fragment or credentials, in its
+ * canonical form (it is matched character for character, and sent back in a Location header),
+ * https unless loopback or a private-use scheme (RFC 8252 §7.1), and no parameter of its own that
+ * an authorization response would add.
+ */
 function validateRedirectUri(uri: string): void {
   let url: URL;
   try {
@@ -277,9 +285,14 @@ function validateRedirectUri(uri: string): void {
     throw new AdminError('invalid_argument', `redirect URI is not an absolute URI: ${uri}`);
   }
   if (url.hash || uri.includes('#')) throw new AdminError('invalid_argument', `redirect URI must not have a fragment: ${uri}`);
+  if (url.href !== uri) throw new AdminError('invalid_argument', `redirect URI must be written in its canonical form: ${url.href}`);
+  if (FORBIDDEN_REDIRECT_SCHEMES.has(url.protocol)) throw new AdminError('invalid_argument', `redirect URI scheme ${url.protocol} is not allowed`);
+  if (url.username || url.password) throw new AdminError('invalid_argument', `redirect URI must not carry credentials: ${uri}`);
   if (url.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) {
     throw new AdminError('invalid_argument', `redirect URI must use https (http only on loopback): ${uri}`);
   }
+  const clash = RESPONSE_PARAMETERS.find((name) => url.searchParams.has(name));
+  if (clash) throw new AdminError('invalid_argument', `redirect URI must not have a ${clash} parameter: the authorization response adds it`);
 }
 
 const unique = (values: string[]): string[] => [...new Set(values.map((v) => v.trim()).filter((v) => v !== ''))];

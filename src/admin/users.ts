@@ -58,17 +58,31 @@ export class UserService {
     return (await this.store.users.list(env.id)).map((user) => view(env, user));
   }
 
+  /** Disabling also signs the user out everywhere and revokes every token issued for them. */
   async setEnabled(envName: string, username: string, enabled: boolean): Promise<UserView> {
     const env = await this.environment(envName);
     if (!(await this.store.users.setEnabled(env.id, username, enabled, this.clock.now()))) throw notFound(username, env);
-    return this.show(env, username);
+    const view = await this.show(env, username);
+    if (!enabled) await this.signOutEverywhere(env, view.user_id);
+    return view;
   }
 
+  /**
+   * A new password also signs the user out everywhere and revokes every token issued for them:
+   * a reset after a compromise must lock the intruder out, not only change the next login.
+   */
   async setPassword(envName: string, username: string, password: string): Promise<UserView> {
     const env = await this.environment(envName);
     const hash = await hashPassword(validPassword(password), this.cost());
     if (!(await this.store.users.setPasswordHash(env.id, username, hash, this.clock.now()))) throw notFound(username, env);
-    return this.show(env, username);
+    const view = await this.show(env, username);
+    await this.signOutEverywhere(env, view.user_id);
+    return view;
+  }
+
+  private async signOutEverywhere(env: Environment, userId: string): Promise<void> {
+    await this.store.browserSessions.deleteForUser(env.id, userId);
+    await this.store.tokenFamilies.revokeForUser(env.id, userId, this.clock.now());
   }
 
   private async show(env: Environment, username: string): Promise<UserView> {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 /** Signing algorithms Gatehouse can use for access tokens. */
 export type SigningAlgorithm = 'ES256' | 'EdDSA';
@@ -47,6 +48,11 @@ export interface Config {
   readonly loginUsernameLimit: number;
   readonly loginAddressLimit: number;
   readonly loginWindow: number;
+  /**
+   * Addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` is believed. Empty: the
+   * peer address is the client's (behind a proxy every caller then shares the proxy's address).
+   */
+  readonly trustProxy: readonly string[];
 }
 
 /** A configuration value that cannot be accepted; the message names the key. */
@@ -93,6 +99,7 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   loginUsernameLimit: { env: 'GATEHOUSE_LOGIN_USERNAME_LIMIT', file: 'loginUsernameLimit', doc: 'attempts per window' },
   loginAddressLimit: { env: 'GATEHOUSE_LOGIN_ADDRESS_LIMIT', file: 'loginAddressLimit', doc: 'attempts per window' },
   loginWindow: { env: 'GATEHOUSE_LOGIN_WINDOW', file: 'loginWindow', doc: 'seconds' },
+  trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', file: 'trustProxy', doc: 'comma-separated proxy addresses or CIDR ranges' },
 };
 
 type Raw = Record<string, unknown>;
@@ -150,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
     loginUsernameLimit: int(pick('loginUsernameLimit'), 5, 1, 10_000),
     loginAddressLimit: int(pick('loginAddressLimit'), 100, 1, 100_000),
     loginWindow: int(pick('loginWindow'), 900, 1, 86_400),
+    trustProxy: proxyList(pick('trustProxy')),
   };
   if (config.accessTokenTtl > config.maxAccessTokenTtl) {
     throw new ConfigError(CONFIG_FIELDS.accessTokenTtl.env, `must not exceed ${CONFIG_FIELDS.maxAccessTokenTtl.env} (${config.maxAccessTokenTtl})`);
@@ -174,6 +182,22 @@ export function requireProductionSettings(config: Config): asserts config is Con
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '');
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** `10.0.0.1, 10.1.0.0/16, ::1` (or a JSON array of the same) → a frozen list; each entry checked. */
+function proxyList({ value, name }: { value: unknown; name: string }): readonly string[] {
+  if (value === undefined || value === '') return Object.freeze([]);
+  const entries = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
+  if (!entries) throw new ConfigError(name, 'must be a comma-separated list of addresses or CIDR ranges');
+  const list = entries.map((entry) => String(entry).trim()).filter((entry) => entry !== '');
+  for (const entry of list) {
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || extra !== undefined || !prefixOk) throw new ConfigError(name, `${JSON.stringify(entry)} is not an IP address or CIDR range`);
+  }
+  return Object.freeze(list);
 }
 
 function str({ value, name }: { value: unknown; name: string }, fallback: string): string {

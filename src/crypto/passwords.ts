@@ -38,6 +38,16 @@ const MAXMEM_MARGIN = 2 ** 20;
  * at a time keep both cores busy while bounding memory to ~256 MiB; the rest wait their turn.
  */
 const MAX_CONCURRENT_HASHES = 2;
+/** At most this many wait behind them: a burst beyond that is refused at once, not queued for minutes. */
+const MAX_WAITING_HASHES = 64;
+
+/** Too many password hashes are queued in this process: the caller should answer "busy, retry". */
+export class PasswordHashingBusyError extends Error {
+  constructor() {
+    super('too many password checks in progress');
+    this.name = 'PasswordHashingBusyError';
+  }
+}
 
 const PARAMS_PATTERN = /^ln=([1-9][0-9]?),r=([1-9][0-9]?),p=([1-9][0-9]?)$/;
 // Standard base64 alphabet without padding, as PHC strings use.
@@ -48,10 +58,14 @@ class ConcurrencyLimit {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly maxWaiting: number,
+  ) {}
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.active < this.limit) this.active++;
+    else if (this.waiting.length >= this.maxWaiting) throw new PasswordHashingBusyError();
     else await new Promise<void>((resolve) => this.waiting.push(resolve));
     try {
       return await task();
@@ -68,7 +82,7 @@ class ConcurrencyLimit {
 let limiter: ConcurrencyLimit | undefined;
 
 function hashLimiter(): ConcurrencyLimit {
-  limiter ??= new ConcurrencyLimit(MAX_CONCURRENT_HASHES);
+  limiter ??= new ConcurrencyLimit(MAX_CONCURRENT_HASHES, MAX_WAITING_HASHES);
   return limiter;
 }
 

@@ -47,8 +47,9 @@ export async function createApp(config: ServerConfig, deps: AppDeps): Promise<Ap
   const server = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
-    // The issuer comes from configuration; proxies' forwarding headers are not trusted.
-    trustProxy: false,
+    // The issuer comes from configuration, never from forwarding headers. X-Forwarded-For is
+    // believed only from the configured proxies, for throttling by the real client address.
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });

@@ -37,7 +37,7 @@ export interface ValidAuthorizationRequest {
 }
 
 /** What the browser should see next for a pending authorization. */
-export type AuthorizationStep = AuthorizationRedirect | { kind: 'login' | 'consent'; requestId: string };
+export type AuthorizationStep = AuthorizationRedirect | AuthorizationErrorPage | { kind: 'login' | 'consent'; requestId: string };
 
 /**
  * RFC 6749 §4.1.1–4.1.2 with RFC 7636 (S256 only), RFC 9207 (`iss`) and RFC 9700: validates
@@ -76,12 +76,16 @@ export class AuthorizationEndpoint {
     if (!matchesRegisteredRedirectUri(client.redirectUris, redirectUri)) {
       return { kind: 'error_page', message: 'The address the application asked to send you back to is not registered for it.' };
     }
-    const state = duplicates.includes('state') ? null : (params.state ?? null);
+    const rawState = duplicates.includes('state') ? null : (params.state ?? null);
+    // A state that is not valid percent-encoded UTF-8 could not come back byte for byte.
+    const state = rawState?.includes('\uFFFD') ? null : rawState;
     const fail = (error: string, description: string): AuthorizationRedirect => ({
       kind: 'redirect',
       location: redirectLocation(redirectUri, { error, error_description: description, state, iss: issuer }),
     });
-    if (duplicates.length > 0) return fail('invalid_request', `parameter given more than once: ${duplicates.join(', ')}`);
+    // Fixed text: parameter names are the caller's input and must not reach the client's error page.
+    if (duplicates.length > 0) return fail('invalid_request', 'a parameter was given more than once');
+    if (rawState !== state) return fail('invalid_request', 'state must be percent-encoded UTF-8');
     const responseType = params.response_type;
     if (responseType === undefined) return fail('invalid_request', 'response_type is required');
     if (responseType !== 'code') return fail('unsupported_response_type', 'only response_type=code is supported');
@@ -152,21 +156,39 @@ export class AuthorizationEndpoint {
     if (session.userId === null) return { kind: 'login', requestId };
     const user = await this.userOf(env, session.userId);
     if (!user) return { kind: 'login', requestId };
+    // RFC 8252 §8.6 and RFC 6749 §10.2: a public client's identity cannot be proven (any local
+    // app can claim its client_id and a loopback port), so its requests always ask the user.
+    const client = await this.clientOf(env, pending);
+    if (client?.kind === 'public') return { kind: 'consent', requestId };
     const consent = await this.store.consents.find(env.id, user.userId, pending.clientId);
     if (!consent || !pending.scope.every((s) => consent.scope.includes(s))) return { kind: 'consent', requestId };
     return this.approve(env, issuer, session, requestId, pending);
   }
 
-  /** The user allowed the request: remember the consent and send a code (single use of the request). */
+  /**
+   * The user allowed the request: remember the consent and send a code (single use of the
+   * request). The client is checked again: it may have been disabled or changed while the user
+   * was signing in.
+   */
   async approve(
     env: Environment,
     issuer: string,
     session: BrowserSession,
     requestId: string,
     pending: PendingAuthorization,
-  ): Promise<AuthorizationRedirect | undefined> {
+  ): Promise<AuthorizationRedirect | AuthorizationErrorPage | undefined> {
     if (session.userId === null) throw new Error('approve needs a signed-in session');
     if (!(await this.userOf(env, session.userId))) return undefined;
+    const client = await this.clientOf(env, pending);
+    if (
+      !client ||
+      !client.grantTypes.includes('authorization_code') ||
+      !matchesRegisteredRedirectUri(client.redirectUris, pending.redirectUri) ||
+      !pending.scope.every((s) => client.scopes.includes(s))
+    ) {
+      await this.store.authorizationRequests.take(env.id, hashSecret(requestId), session.idHash);
+      return { kind: 'error_page', message: 'The application changed or was disabled while you were signing in. Go back to it and start again.' };
+    }
     if (!(await this.store.authorizationRequests.take(env.id, hashSecret(requestId), session.idHash))) return undefined;
     const now = this.clock.now();
     await this.store.consents.grant(env.id, session.userId, pending.clientId, pending.scope, now);

@@ -5,6 +5,7 @@ import { AssertionFailure, type AssertionVerifier, JWT_BEARER_CLIENT_ASSERTION_T
 import type { ClientCache, ClientRecord } from './client-cache.ts';
 import { OAuthError } from './errors.ts';
 import type { Client, Environment } from './model.ts';
+import { throttleSource } from './source-address.ts';
 import type { FailureThrottle } from './throttle.ts';
 
 /** Credentials as presented on the wire; the HTTP adapter fills this in. */
@@ -156,7 +157,7 @@ export class ClientAuthenticator {
 
   /** The per-client key first, then the per-source key. */
   private throttleKeys(env: Environment, clientId: string, credentials: PresentedCredentials): string[] {
-    return [`client:${env.id}:${clientId}`, `source:${credentials.sourceAddress}`];
+    return [`client:${env.id}:${clientId}`, `source:${throttleSource(credentials.sourceAddress)}`];
   }
 
   private refuseIfThrottled(keys: readonly string[]): void {

@@ -243,6 +243,17 @@ export function tokenFamilyStore(db: Kysely<Database>): TokenFamilyStore {
         return true;
       });
     },
+    async revokeForUser(envId, userId, now) {
+      const families = await db
+        .selectFrom('token_families')
+        .select('family_id')
+        .where('env_id', '=', envId)
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .execute();
+      for (const { family_id } of families) await this.revoke(envId, family_id, now);
+      return families.length;
+    },
     async revoke(envId, familyId, now) {
       await db.transaction().execute(async (trx) => {
         const family = await trx
@@ -279,6 +290,9 @@ export function tokenFamilyStore(db: Kysely<Database>): TokenFamilyStore {
     },
     async deleteExpired(before) {
       return db.transaction().execute(async (trx) => {
+        // Families first, in the same lock order as revoke and rotate (family row, then tokens),
+        // so the sweeper cannot deadlock with them on PostgreSQL.
+        await trx.updateTable('token_families').set({ revoked_at: before }).where('expires_at', '<', before).where('revoked_at', 'is', null).execute();
         const expired = (eb: Kysely<Database>) => eb.selectFrom('token_families').select('family_id').where('expires_at', '<', before);
         await trx.deleteFrom('refresh_tokens').where('family_id', 'in', expired(trx)).execute();
         await trx.deleteFrom('family_access_tokens').where('family_id', 'in', expired(trx)).execute();

@@ -114,6 +114,10 @@ export function browserSessionStore(db: Kysely<Database>): BrowserSessionStore {
         await trx.insertInto('browser_sessions').values(sessionRow(next)).execute();
       });
     },
+    async deleteForUser(envId, userId) {
+      const result = await db.deleteFrom('browser_sessions').where('env_id', '=', envId).where('user_id', '=', userId).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
     async deleteExpired(before) {
       const result = await db.deleteFrom('browser_sessions').where('expires_at', '<', before).executeTakeFirst();
       return Number(result.numDeletedRows);
@@ -136,18 +140,28 @@ export function consentStore(db: Kysely<Database>): ConsentStore {
     },
     async grant(envId, userId, clientId, scope, now) {
       await db.transaction().execute(async (trx) => {
+        // Write first: the upsert takes the row lock (PostgreSQL) or the write lock (SQLite)
+        // before the read, so concurrent grants queue instead of losing a scope or failing
+        // with SQLITE_BUSY when a read transaction would have to become a write one.
+        await trx
+          .insertInto('consents')
+          .values({ env_id: envId, user_id: userId, client_id: clientId, scope: '', granted_at: now })
+          .onConflict((oc) => oc.columns(['env_id', 'user_id', 'client_id']).doUpdateSet({ granted_at: now }))
+          .execute();
         const row = await trx
           .selectFrom('consents')
           .select('scope')
           .where('env_id', '=', envId)
           .where('user_id', '=', userId)
           .where('client_id', '=', clientId)
-          .executeTakeFirst();
-        const union = [...new Set([...(row && row.scope !== '' ? row.scope.split(' ') : []), ...scope])].sort();
+          .executeTakeFirstOrThrow();
+        const union = [...new Set([...(row.scope !== '' ? row.scope.split(' ') : []), ...scope])].sort();
         await trx
-          .insertInto('consents')
-          .values({ env_id: envId, user_id: userId, client_id: clientId, scope: union.join(' '), granted_at: now })
-          .onConflict((oc) => oc.columns(['env_id', 'user_id', 'client_id']).doUpdateSet({ scope: union.join(' '), granted_at: now }))
+          .updateTable('consents')
+          .set({ scope: union.join(' ') })
+          .where('env_id', '=', envId)
+          .where('user_id', '=', userId)
+          .where('client_id', '=', clientId)
           .execute();
       });
     },

@@ -131,6 +131,8 @@ export interface BrowserSessionStore {
    * the session id must change (session fixation).
    */
   replace(previousIdHash: string | undefined, next: BrowserSession): Promise<void>;
+  /** Signs a user out everywhere: deletes every session of `userId`; returns how many. */
+  deleteForUser(envId: string, userId: string): Promise<number>;
   deleteExpired(before: number): Promise<number>;
 }
 
@@ -177,6 +179,8 @@ export interface TokenFamilyStore {
    * revoked, and its JWT access tokens are remembered as revoked until they expire.
    */
   revoke(envId: string, familyId: string, now: number): Promise<void>;
+  /** Revokes (as `revoke` does) every family of `userId` that is not revoked yet; returns how many. */
+  revokeForUser(envId: string, userId: string, now: number): Promise<number>;
   /** Deletes families (and their tokens) whose absolute lifetime ended before `before`. */
   deleteExpired(before: number): Promise<number>;
 }

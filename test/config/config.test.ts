@@ -57,6 +57,13 @@ describe('loadConfig defaults', () => {
     assert.equal(config.keySecret, undefined);
     assert.equal(config.accessTokenTtl, 3600);
     assert.equal(config.maxAccessTokenTtl, 86_400);
+    assert.equal(config.authorizationCodeTtl, 60);
+    assert.equal(config.passwordHashCost, 17);
+    assert.deepEqual(config.trustProxy, []);
+  });
+
+  it('reads trusted proxies as addresses and CIDR ranges', () => {
+    assert.deepEqual(loadConfig({ GATEHOUSE_TRUST_PROXY: '10.0.0.1, 10.1.0.0/16,::1, fd00::/8' }).trustProxy, ['10.0.0.1', '10.1.0.0/16', '::1', 'fd00::/8']);
   });
 
   it('derives the database path from GATEHOUSE_DATA_DIR', () => {
@@ -140,6 +147,10 @@ describe('loadConfig rejects bad values, naming the key', () => {
     ['a public URL that is not a URL', { GATEHOUSE_PUBLIC_URL: 'auth.example.test' }, 'GATEHOUSE_PUBLIC_URL'],
     ['a non-http public URL', { GATEHOUSE_PUBLIC_URL: 'ftp://auth.example.test' }, 'GATEHOUSE_PUBLIC_URL'],
     ['an unknown log level', { GATEHOUSE_LOG_LEVEL: 'verbose' }, 'GATEHOUSE_LOG_LEVEL'],
+    ['a trusted proxy that is a host name', { GATEHOUSE_TRUST_PROXY: 'proxy.internal' }, 'GATEHOUSE_TRUST_PROXY'],
+    ['a trusted proxy range with a bad prefix', { GATEHOUSE_TRUST_PROXY: '10.0.0.0/33' }, 'GATEHOUSE_TRUST_PROXY'],
+    ['an authorization code lifetime over 10 minutes', { GATEHOUSE_AUTHORIZATION_CODE_TTL: '601' }, 'GATEHOUSE_AUTHORIZATION_CODE_TTL'],
+    ['a password hash cost above 20', { GATEHOUSE_PASSWORD_HASH_COST: '21' }, 'GATEHOUSE_PASSWORD_HASH_COST'],
     ['a default TTL above the maximum', { GATEHOUSE_ACCESS_TOKEN_TTL: '7200', GATEHOUSE_MAX_ACCESS_TOKEN_TTL: '3600' }, 'GATEHOUSE_ACCESS_TOKEN_TTL'],
   ];
   for (const [label, env, key] of cases) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { UserService } from '../../src/admin/users.ts';
 import { type CodeFlowFixture, ENV, formAction, hiddenFields, obtainCode, pkce, REDIRECT_URI, setUpCodeFlow, TestBrowser } from '../helpers/authorization.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { PUBLIC_URL, suiteStore, type TestApp } from '../helpers/fixtures.ts';
@@ -188,10 +189,46 @@ for (const database of await testDatabases()) {
       assert.match(String((await browser.authorize({ ...valid(), nonce: 'n', foo: 'bar' })).headers.location), /\/login\?request=/);
     });
 
-    it('sends access_denied with state and iss when the user denies', async () => {
+    it('always asks a public client’s user to consent, even for scopes granted before', async () => {
+      const publicRequest = () => ({ ...valid(), client_id: fixture.publicClientId });
+      const { browser } = await obtainCode(t, fixture, { clientId: fixture.publicClientId });
+      const again = await browser.authorize(publicRequest());
+      assert.match(String(again.headers.location), /\/consent\?request=/);
+      // A confidential client with the same consent goes straight back.
+      await obtainCode(t, fixture, { browser });
+      const confidential = await browser.authorize(valid());
+      assert.ok(new URL(String(confidential.headers.location)).searchParams.get('code'));
+    });
+
+    it('refuses to send a code when the client was disabled or lost the redirect URI while the user signed in', async () => {
+      const client = await t.admin.createClient({
+        env: ENV,
+        name: 'Short-lived App',
+        grantTypes: ['authorization_code'],
+        scopes: ['invoices:read'],
+        redirectUris: [REDIRECT_URI],
+      });
       const browser = new TestBrowser(t);
-      const toLogin = await browser.authorize({ ...valid(), state: 'deny-me' });
+      const toLogin = await browser.authorize({ ...valid(), client_id: client.client_id });
       const toConsent = await browser.login(toLogin, fixture.username);
+      const page = await browser.get(String(toConsent.headers.location));
+      await t.admin.setClientEnabled(ENV, client.client_id, false);
+      const res = await browser.post(formAction(page.body), { ...hiddenFields(page.body), decision: 'allow' });
+      assertErrorPage(res);
+    });
+
+    it('refuses a state that is not valid UTF-8 instead of returning it altered', async () => {
+      const browser = new TestBrowser(t);
+      const query = new URLSearchParams(valid());
+      query.delete('state');
+      assertRedirectError(await browser.get(`/envs/${ENV}/authorize?${query}&state=ab%FFcd`), 'invalid_request', null);
+    });
+
+    it('sends access_denied with state and iss when the user denies', async () => {
+      const fresh = await setUpCodeFlow(t);
+      const browser = new TestBrowser(t);
+      const toLogin = await browser.authorize({ ...valid(), client_id: fresh.clientId, state: 'deny-me' });
+      const toConsent = await browser.login(toLogin, fresh.username);
       assertRedirectError(await browser.consent(toConsent, 'deny'), 'access_denied', 'deny-me');
     });
 
@@ -211,7 +248,7 @@ for (const database of await testDatabases()) {
       assert.match(answers[0] as string, /Incorrect username or password/);
 
       const other = await setUpCodeFlow(t);
-      await new (await import('../../src/admin/users.ts')).UserService(t.config, t.store, t.clock).setEnabled(ENV, other.username, false);
+      await new UserService(t.config, t.store, t.clock).setEnabled(ENV, other.username, false);
       const browser = new TestBrowser(t);
       const res = await browser.login(await browser.authorize(valid()), other.username);
       assert.equal(res.statusCode, 401);
@@ -219,25 +256,27 @@ for (const database of await testDatabases()) {
     });
 
     it('refuses a login or consent form without the session’s CSRF token', async () => {
+      const fresh = await setUpCodeFlow(t);
+      const request = () => ({ ...valid(), client_id: fresh.clientId });
       const browser = new TestBrowser(t);
-      const toLogin = await browser.authorize(valid());
+      const toLogin = await browser.authorize(request());
       const page = await browser.get(String(toLogin.headers.location));
       const fields = hiddenFields(page.body);
       const url = formAction(page.body);
-      assertErrorPage(await browser.post(url, { request: fields.request as string, username: fixture.username, password: 'x' }), 403);
-      assertErrorPage(await browser.post(url, { ...fields, csrf_token: 'A'.repeat(43), username: fixture.username, password: 'x' }), 403);
+      assertErrorPage(await browser.post(url, { request: fields.request as string, username: fresh.username, password: 'x' }), 403);
+      assertErrorPage(await browser.post(url, { ...fields, csrf_token: 'A'.repeat(43), username: fresh.username, password: 'x' }), 403);
       // Another browser's valid token does not work with this session.
       const other = new TestBrowser(t);
-      const otherPage = await other.get(String((await other.authorize(valid())).headers.location));
+      const otherPage = await other.get(String((await other.authorize(request())).headers.location));
       assertErrorPage(
-        await browser.post(url, { ...fields, csrf_token: hiddenFields(otherPage.body).csrf_token as string, username: fixture.username, password: 'x' }),
+        await browser.post(url, { ...fields, csrf_token: hiddenFields(otherPage.body).csrf_token as string, username: fresh.username, password: 'x' }),
         403,
       );
       // Without a session cookie the form is refused too.
       const cookieless = new TestBrowser(t);
-      assertErrorPage(await cookieless.post(url, { ...fields, username: fixture.username, password: 'x' }));
+      assertErrorPage(await cookieless.post(url, { ...fields, username: fresh.username, password: 'x' }));
 
-      const toConsent = await browser.login(toLogin, fixture.username);
+      const toConsent = await browser.login(toLogin, fresh.username);
       const consentPage = await browser.get(String(toConsent.headers.location));
       const consentFields = hiddenFields(consentPage.body);
       assertErrorPage(await browser.post(formAction(consentPage.body), { request: consentFields.request as string, decision: 'allow' }), 403);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { decodeJwt } from 'jose';
+import { UserService } from '../../src/admin/users.ts';
 import { hashSecret } from '../../src/crypto/secrets.ts';
 import { type CodeFlowFixture, ENV, obtainCode, pkce, REDIRECT_URI, setUpCodeFlow } from '../helpers/authorization.ts';
 import { testDatabases } from '../helpers/databases.ts';
@@ -229,6 +230,36 @@ for (const database of await testDatabases()) {
         'invalid_grant',
       );
     });
+
+    for (const change of ['disable', 'set-password'] as const) {
+      it(`revokes every token and session of a user on ${change}`, async () => {
+        const other = await setUpCodeFlow(t);
+        const { code, verifier, browser } = await obtainCode(t, other);
+        const authorization = basic(other.clientId, other.clientSecret);
+        const tokens = assertTokens(
+          await post('token', { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI }, authorization),
+        );
+        const users = new UserService(t.config, t.store, t.clock);
+        if (change === 'disable') {
+          await users.setEnabled(ENV, other.username, false);
+          await users.setEnabled(ENV, other.username, true);
+        } else {
+          await users.setPassword(ENV, other.username, 'a brand new passphrase');
+        }
+        assert.equal((await post('introspect', { token: tokens.access_token }, authorization)).json().active, false);
+        assertError(await post('token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string }, authorization), 400, 'invalid_grant');
+        // The browser session is gone: the next authorization asks for the password again.
+        const { challenge } = pkce();
+        const next = await browser.authorize({
+          response_type: 'code',
+          client_id: other.clientId,
+          redirect_uri: REDIRECT_URI,
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+        });
+        assert.match(String(next.headers.location), /\/login\?request=/);
+      });
+    }
 
     it('gives exactly one of 20 simultaneous redemptions of a code a token, the rest invalid_grant, no 5xx', async () => {
       const { code, verifier } = await obtainCode(t, fixture);

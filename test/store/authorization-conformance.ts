@@ -227,6 +227,43 @@ export function authorizationStoreConformance(database: TestDatabase): void {
       assert.equal(await store.consents.find(b.id, 'usr_alice', 'app'), undefined);
     });
 
+    it('keeps every scope when grants for one user and client race', async () => {
+      const scopes = ['s1', 's2', 's3', 's4', 's5', 's6', 's7', 's8'];
+      await Promise.all(scopes.map((scope, i) => store.consents.grant(a.id, 'usr_racer', 'app', [scope], T0 + i)));
+      assert.deepEqual((await store.consents.find(a.id, 'usr_racer', 'app'))?.scope, scopes);
+    });
+
+    it('revokes every family of a user and deletes their sessions', async () => {
+      await store.authorizationCodes.insert({ ...code(a.id, 'code-u1', 'fam-u1'), userId: 'usr_bob' });
+      await store.authorizationCodes.insert({ ...code(a.id, 'code-u2', 'fam-u2'), userId: 'usr_bob' });
+      assert.ok(
+        await store.authorizationCodes.redeem(
+          a.id,
+          'code-u1',
+          T0,
+          { ...family(a.id, 'fam-u1'), userId: 'usr_bob' },
+          jwtIssue(a.id, 'rt-u1', 'fam-u1', 'jti-u1'),
+        ),
+      );
+      assert.ok(
+        await store.authorizationCodes.redeem(
+          a.id,
+          'code-u2',
+          T0,
+          { ...family(a.id, 'fam-u2'), userId: 'usr_bob' },
+          jwtIssue(a.id, 'rt-u2', 'fam-u2', 'jti-u2'),
+        ),
+      );
+      await store.browserSessions.create({ idHash: 'sess-bob', envId: a.id, userId: 'usr_bob', authenticatedAt: T0, createdAt: T0, expiresAt: T0 + MINUTE });
+      assert.equal(await store.tokenFamilies.revokeForUser(a.id, 'usr_bob', T0 + 1), 2);
+      assert.equal(await store.tokenFamilies.revokeForUser(a.id, 'usr_bob', T0 + 2), 0);
+      assert.equal((await store.tokenFamilies.findRefreshToken(a.id, 'rt-u2'))?.revokedAt, T0 + 1);
+      assert.equal(await store.revokedJwts.isRevoked(a.id, 'jti-u1'), true);
+      assert.equal((await store.tokenFamilies.find(a.id, 'fam-2'))?.revokedAt, null, "other users' families are untouched");
+      assert.equal(await store.browserSessions.deleteForUser(a.id, 'usr_bob'), 1);
+      assert.equal(await store.browserSessions.find(a.id, 'sess-bob', T0), undefined);
+    });
+
     it('counts parallel login attempts exactly and starts a new window when the old one ends', async () => {
       const counts = await Promise.all(Array.from({ length: 20 }, () => store.loginAttempts.hit('key-1', T0, 15 * MINUTE)));
       assert.deepEqual(

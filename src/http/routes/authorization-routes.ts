@@ -9,6 +9,7 @@ import type { Environment, PendingAuthorization } from '../../oauth/model.ts';
 import { renderConsentPage, renderErrorPage, renderLoginPage } from '../../pages/authorization-pages.ts';
 import { pageSecurityHeaders } from '../../pages/layout.ts';
 import type { EnvironmentResolver, ResolvedEnvironment } from '../environments.ts';
+import { toOAuthError } from '../error-mapping.ts';
 import { parseBodyParams, parseQueryParams } from '../params.ts';
 
 export interface AuthorizationRoutesOptions {
@@ -51,12 +52,12 @@ export async function authorizationRoutes(app: FastifyInstance, options: Authori
     reply.status(status).send(renderErrorPage({ title, message }));
 
   app.setErrorHandler(async (thrown, request, reply) => {
-    if (thrown instanceof OAuthError && thrown.status < 500) {
-      if (thrown.code === 'not_found') return errorPage(reply, 404, 'There is nothing at this address.', 'Not found');
-      return errorPage(reply, thrown.status === 413 ? 413 : 400, `The request could not be understood: ${thrown.description}`);
+    const { error, unexpected } = toOAuthError(thrown, bodyLimit);
+    if (!unexpected) {
+      if (error.code === 'not_found') return errorPage(reply, 404, 'There is nothing at this address.', 'Not found');
+      if (error.status === 413) return errorPage(reply, 413, 'The form was too large.');
+      return errorPage(reply, error.status >= 400 && error.status < 500 ? error.status : 400, `The request could not be understood: ${error.description}`);
     }
-    const status = (thrown as { statusCode?: number }).statusCode;
-    if (status === 413) return errorPage(reply, 413, 'The form was too large.');
     const errorId = randomUUID();
     request.log.error({ err: thrown, errorId }, 'unexpected error');
     return errorPage(reply, 500, `The server could not complete the request. Reference: ${errorId}`);
@@ -72,6 +73,7 @@ export async function authorizationRoutes(app: FastifyInstance, options: Authori
 
   const go = (reply: FastifyReply, resolved: ResolvedEnvironment, step: AuthorizationStep) => {
     if (step.kind === 'redirect') return reply.status(303).header('location', step.location).send();
+    if (step.kind === 'error_page') return errorPage(reply, 400, step.message, 'This request cannot be completed');
     return reply
       .status(303)
       .header('location', `${resolved.urls.issuer}/${step.kind}?request=${encodeURIComponent(step.requestId)}`)
@@ -165,6 +167,10 @@ export async function authorizationRoutes(app: FastifyInstance, options: Authori
         username,
         error: `Too many sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
       });
+    }
+    if (!outcome.ok && outcome.busy) {
+      reply.header('retry-after', String(outcome.retryAfter));
+      return showLogin(reply, resolved, active, requestId, pending, { status: 503, username, error: 'The server is busy. Try again in a few seconds.' });
     }
     if (!outcome.ok) return showLogin(reply, resolved, active, requestId, pending, { status: 401, username, error: 'Incorrect username or password.' });
     const signedIn = await sessions.signIn(resolved.env, active, outcome.user.userId);

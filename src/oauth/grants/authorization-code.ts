@@ -39,6 +39,8 @@ export function authorizationCodeGrant(store: Store, families: FamilyTokenIssuer
       // RFC 6749 §4.1.3: redirect_uri must be identical to the one of the authorization request.
       if (redirectUri !== record.redirectUri) throw invalidGrant('redirect_uri does not match the authorization request', 'redirect_uri');
       if (record.codeChallenge === null) {
+        // A public client has no secret: PKCE is its only proof of possession.
+        if (authenticated?.method === 'none') throw invalidGrant('a public client must use PKCE; this code was issued without a code_challenge');
         if (verifier !== undefined) throw invalidGrant('this code was issued without a code_challenge; code_verifier is not accepted', 'code_verifier');
       } else if (verifier === undefined) {
         throw new OAuthError('invalid_request', 'code_verifier is required', { parameter: 'code_verifier' });
