@@ -181,8 +181,7 @@ export class AuthorizationEndpoint {
     if (!(await this.userOf(env, session.userId))) return undefined;
     const client = await this.clientOf(env, pending);
     if (
-      !client ||
-      !client.grantTypes.includes('authorization_code') ||
+      !client?.grantTypes.includes('authorization_code') ||
       !matchesRegisteredRedirectUri(client.redirectUris, pending.redirectUri) ||
       !pending.scope.every((s) => client.scopes.includes(s))
     ) {

@@ -31,9 +31,11 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthRoutesOpti
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
 
   // RFC 6749 §5.1 and RFC 7662 §2.2: responses carrying or describing tokens are never cached.
-  app.addHook('onSend', async (_request, reply) => {
+  // A callback hook, not an async one: no promise per response on the hottest path.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('cache-control', 'no-store');
     reply.header('pragma', 'no-cache');
+    done(null, payload);
   });
 
   app.setErrorHandler(async (thrown, request, reply) => {
