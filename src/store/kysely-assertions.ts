@@ -61,18 +61,17 @@ export function clientKeyStore(db: Kysely<Database>): ClientKeyStore {
 export function usedAssertionStore(db: Kysely<Database>): UsedAssertionStore {
   return {
     async consume(envId, clientId, jti, expiresAt, now) {
-      // A record whose assertion has expired no longer blocks its jti.
-      await db
-        .deleteFrom('used_assertions')
-        .where('env_id', '=', envId)
-        .where('client_id', '=', clientId)
-        .where('jti', '=', jti)
-        .where('expires_at', '<=', now)
-        .execute();
+      // One statement: a new jti is inserted; a recorded one is taken over only if its record
+      // has expired. Either way one row changes; a live record changes nothing (a replay).
       const result = await db
         .insertInto('used_assertions')
         .values({ env_id: envId, client_id: clientId, jti, expires_at: expiresAt })
-        .onConflict((oc) => oc.columns(['env_id', 'client_id', 'jti']).doNothing())
+        .onConflict((oc) =>
+          oc
+            .columns(['env_id', 'client_id', 'jti'])
+            .doUpdateSet({ expires_at: expiresAt })
+            .where('used_assertions.expires_at', '<=', now),
+        )
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
     },
