@@ -7,7 +7,7 @@ import { measure } from './lib/load.ts';
 /**
  * `npm run bench:profile [-- scenario]`: runs one Gatehouse scenario on SQLite under
  * `node --cpu-prof` and prints where the server's CPU time goes, grouped by function and by
- * package. Scenarios: cc-jwt (default), cc-opaque, introspect-jwt, jwt-bearer.
+ * package. Scenarios: cc-jwt (default), cc-opaque, introspect-opaque, introspect-jwt, jwt-bearer.
  */
 interface ProfileNode {
   id: number;
@@ -53,6 +53,9 @@ try {
   if (scenario === 'cc-jwt' || scenario === 'cc-opaque') {
     const client = scenario === 'cc-jwt' ? g.jwtClient : g.opaqueClient;
     result = await measure({ ...common, url: g.tokenUrl, headers: { authorization: basicHeader(client) }, body: 'grant_type=client_credentials' });
+  } else if (scenario === 'introspect-opaque') {
+    const token = await tokenOf(g.opaqueClient);
+    result = await measure({ ...common, url: g.introspectUrl, headers: { authorization: basicHeader(g.resourceServer) }, body: form({ token }) });
   } else if (scenario === 'introspect-jwt') {
     const token = await tokenOf(g.jwtClient);
     result = await measure({ ...common, url: g.introspectUrl, headers: { authorization: basicHeader(g.resourceServer) }, body: form({ token }) });

@@ -64,6 +64,20 @@ async function runBaseline(): Promise<void> {
   } finally {
     await server.stop();
   }
+  // A reference, not a target: the same bare server signing one ES256 signature per request.
+  const signing = await startServer('node', ['--import', 'tsx', 'bench/servers/baseline.ts'], {
+    cpu: SERVER_CPU,
+    ready: /listening (\d+)/,
+    env: { BASELINE_SIGN: 'ES256' },
+  });
+  try {
+    await scenario('baseline + ES256', 'node:http + one ES256 signature', {
+      url: `http://127.0.0.1:${signing.port}/token`,
+      body: 'grant_type=client_credentials',
+    });
+  } finally {
+    await signing.stop();
+  }
 }
 
 /**

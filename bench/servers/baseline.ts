@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { createServer } from 'node:http';
 
 /**
@@ -12,6 +13,11 @@ const body = JSON.stringify({
   scope: 'read write',
 });
 
+// BASELINE_SIGN=ES256: the same server also signs one ES256 JWT-sized input per request, the
+// one piece of work no JWT issuer can skip. Its rate is the ceiling for issuing JWTs here.
+const signing = process.env.BASELINE_SIGN === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey : undefined;
+const signingInput = Buffer.alloc(420, 'e');
+
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -21,7 +27,15 @@ const server = createServer((req, res) => {
       res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_request"}');
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' }).end(body);
+    const payload = signing
+      ? JSON.stringify({
+          access_token: sign('sha256', signingInput, { key: signing, dsaEncoding: 'ieee-p1363' }).toString('base64url').padEnd(560, 'x'),
+          token_type: 'Bearer',
+          expires_in: 3600,
+          scope: 'read write',
+        })
+      : body;
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' }).end(payload);
   });
 });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
+import { decodeProtectedHeader } from 'jose';
 import { type Clock, seconds } from '../clock.ts';
-import { signCompactJwt } from '../crypto/jws.ts';
+import { signCompactJwt, verifyCompactJws } from '../crypto/jws.ts';
 import { PublicKeyCache } from '../crypto/public-keys.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Store } from '../store/store.ts';
@@ -143,32 +143,50 @@ export class AccessTokenService {
     if (kid === undefined) return undefined;
     const key = await this.keys.publishedKey(env.id, kid);
     if (!key) return undefined;
-    let payload: JWTPayload;
+    // RFC 8725 §3.1 and RFC 9068 §4: only the key's own asymmetric algorithm, typ at+jwt, this issuer.
+    const alg = ACCESS_TOKEN_ALGORITHMS.find((a) => a === key.alg);
+    if (!alg) return undefined;
+    let verified: ReturnType<typeof verifyCompactJws>;
     try {
-      const verificationKey = this.publicKeys.get(key.publicJwk);
-      // RFC 8725 §3.1 and RFC 9068 §4: only the key's own asymmetric algorithm, typ at+jwt, this issuer.
-      ({ payload } = await jwtVerify(token, verificationKey, {
-        algorithms: ACCESS_TOKEN_ALGORITHMS.filter((a) => a === key.alg),
-        typ: 'at+jwt',
-        issuer,
-        audience: issuer,
-        currentDate: new Date(this.clock.now()),
-        requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
-      }));
+      verified = verifyCompactJws(token, this.publicKeys.get(key.publicJwk), alg);
     } catch {
       return undefined;
     }
-    const jti = payload.jti as string;
+    if (!verified || !isAccessTokenType(verified.header.typ)) return undefined;
+    const payload = jsonObject(verified.payload);
+    const now = seconds(this.clock.now());
+    if (!payload || payload.iss !== issuer || !audienceIncludes(payload.aud, issuer)) return undefined;
+    const { exp, iat, nbf, jti, sub, client_id: clientId } = payload;
+    if (typeof exp !== 'number' || exp <= now || typeof iat !== 'number' || (nbf !== undefined && (typeof nbf !== 'number' || nbf > now))) return undefined;
+    if (typeof jti !== 'string' || typeof sub !== 'string' || clientId === undefined) return undefined;
     if (await this.store.revokedJwts.isRevoked(env.id, jti)) return undefined;
     return {
       format: 'jwt',
       jti,
-      clientId: String(payload.client_id),
-      subject: payload.sub as string,
+      clientId: String(clientId),
+      subject: sub,
       scope: typeof payload.scope === 'string' ? payload.scope : '',
-      issuedAt: payload.iat as number,
-      expiresAt: payload.exp as number,
+      issuedAt: iat,
+      expiresAt: exp,
       audience: payload.aud as string | string[],
     };
+  }
+}
+
+/** RFC 9068 §4: the `typ` header is `at+jwt` (or its full media type), compared case-insensitively. */
+function isAccessTokenType(typ: unknown): boolean {
+  return typeof typ === 'string' && ['at+jwt', 'application/at+jwt'].includes(typ.toLowerCase());
+}
+
+function audienceIncludes(aud: unknown, audience: string): boolean {
+  return aud === audience || (Array.isArray(aud) && aud.includes(audience));
+}
+
+function jsonObject(bytes: Buffer): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(bytes.toString('utf8')) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,5 +1,6 @@
-import { compactVerify, decodeProtectedHeader } from 'jose';
+import { decodeProtectedHeader } from 'jose';
 import type { Clock } from '../clock.ts';
+import { type VerifiableAlgorithm, type VerifiedJws, verifyCompactJws } from '../crypto/jws.ts';
 import { PublicKeyCache } from '../crypto/public-keys.ts';
 import type { Store } from '../store/store.ts';
 import type { Client, ClientKey, Environment } from './model.ts';
@@ -64,14 +65,14 @@ export class AssertionVerifier {
 
   async verify(env: Environment, assertion: string, audiences: readonly string[]): Promise<VerifiedAssertion> {
     const { key, client, alg } = await this.registeredKey(env, assertion);
-    let payloadBytes: Uint8Array;
+    let verified: VerifiedJws | undefined;
     try {
-      const publicKey = this.publicKeys.get(key.publicJwk);
-      ({ payload: payloadBytes } = await compactVerify(assertion, publicKey, { algorithms: [alg] }));
+      verified = verifyCompactJws(assertion, this.publicKeys.get(key.publicJwk), alg as VerifiableAlgorithm);
     } catch {
-      throw new AssertionFailure('the assertion signature does not verify with the key named by kid', true);
+      verified = undefined;
     }
-    const claims = parseClaims(payloadBytes);
+    if (!verified) throw new AssertionFailure('the assertion signature does not verify with the key named by kid', true);
+    const claims = parseClaims(verified.payload);
     const now = this.clock.now();
     const skewMs = this.policy.clockSkew * 1000;
 
