@@ -66,12 +66,7 @@ export function usedAssertionStore(db: Kysely<Database>): UsedAssertionStore {
       const result = await db
         .insertInto('used_assertions')
         .values({ env_id: envId, client_id: clientId, jti, expires_at: expiresAt })
-        .onConflict((oc) =>
-          oc
-            .columns(['env_id', 'client_id', 'jti'])
-            .doUpdateSet({ expires_at: expiresAt })
-            .where('used_assertions.expires_at', '<=', now),
-        )
+        .onConflict((oc) => oc.columns(['env_id', 'client_id', 'jti']).doUpdateSet({ expires_at: expiresAt }).where('used_assertions.expires_at', '<=', now))
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
     },
