@@ -1,39 +1,22 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { freePort } from '../helpers/net.ts';
+import { BIN, type DevServer, ROOT, startDevServer } from '../helpers/dev-server.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'gatehouse');
 const PYTHON = '/usr/bin/python3';
 const AUTHLIB_SCRIPT = join(ROOT, 'test', 'e2e', 'authlib_client_credentials.py');
-const STARTUP_TIMEOUT_MS = 20_000;
-const STOP_TIMEOUT_MS = 10_000;
 const run = promisify(execFile);
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
-
-/** Settles like `promise`, or rejects after `ms` (the message is built then); the timer never keeps the process alive. */
-function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what()} did not happen within ${ms} ms`)), ms).unref());
-  return Promise.race([promise, timeout]);
-}
 
 const CURL_LINE = /curl -s -u '([^':]+):([^']+)' -d grant_type=client_credentials (http:\/\/\S+)/;
 
 describe('client_credentials end to end against `gatehouse serve --dev`', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
+  let server: DevServer;
   let env: NodeJS.ProcessEnv;
-  let child: ChildProcess;
-  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  let stdout = '';
-  let stderr = '';
   let clientId: string;
   let clientSecret: string;
   let tokenUrl: string;
@@ -42,32 +25,11 @@ describe('client_credentials end to end against `gatehouse serve --dev`', () => 
   let jwks: ReturnType<typeof createRemoteJWKSet>;
 
   before(async () => {
-    assert.ok(existsSync(join(ROOT, 'dist', 'gatehouse.js')), 'dist/gatehouse.js is missing: run `npm run build` first');
-    const port = await freePort();
-    env = {
-      PATH: process.env.PATH,
-      GATEHOUSE_DATA_DIR: dataDir,
-      GATEHOUSE_HOST: '127.0.0.1',
-      GATEHOUSE_PORT: String(port),
-      GATEHOUSE_LOG_LEVEL: 'warn',
-    };
-    child = spawn(process.execPath, [BIN, 'serve', '--dev'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const match = await within(
-      new Promise<RegExpExecArray>((resolve, reject) => {
-        child.stdout?.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString();
-          const found = CURL_LINE.exec(stdout);
-          if (found) resolve(found);
-        });
-        void exited.then(({ code }) => reject(new Error(`serve --dev exited early with ${code}; stdout: ${stdout} stderr: ${stderr}`)));
-      }),
-      STARTUP_TIMEOUT_MS,
-      () => `the curl line on stdout (stdout so far: ${JSON.stringify(stdout)}; stderr: ${JSON.stringify(stderr)})`,
-    );
+    server = await startDevServer();
+    env = server.env;
+    const port = server.port;
+    const match = await server.waitFor(CURL_LINE, 'the curl line');
+    const stdout = server.stdout();
     [, clientId = '', clientSecret = '', tokenUrl = ''] = match;
     assert.match(stdout, new RegExp(`Gatehouse is listening on http://127\\.0\\.0\\.1:${port} \\(development mode\\)`));
     assert.equal(tokenUrl, `http://127.0.0.1:${port}/envs/DEVELOPMENT/token`);
@@ -75,19 +37,7 @@ describe('client_credentials end to end against `gatehouse serve --dev`', () => 
   });
 
   after(async () => {
-    try {
-      if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        process.kill(child.pid, 'SIGTERM');
-        const { code, signal } = await within(exited, STOP_TIMEOUT_MS, () => 'serve stopping on SIGTERM').catch((error: Error) => {
-          if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-          throw error;
-        });
-        assert.equal(signal, null, `serve was killed by ${signal}; stderr: ${stderr}`);
-        assert.equal(code, 0, `serve should exit 0 on SIGTERM; stderr: ${stderr}`);
-      }
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    await server?.stop();
   });
 
   /** Verifies an RFC 9068 access token against the environment's published JWKS. */

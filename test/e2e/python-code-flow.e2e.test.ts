@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { freePort } from '../helpers/net.ts';
+import { BIN, type DevServer, ROOT, startDevServer, within } from '../helpers/dev-server.ts';
 
 /*
  * The authorization code flow driven from Python: Authlib (Debian's python3-authlib) is the client,
@@ -16,8 +13,6 @@ import { freePort } from '../helpers/net.ts';
  * created by the CLI. See test/e2e/authlib_code_flow.py.
  */
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'gatehouse');
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(ROOT, 'test', 'e2e', 'authlib_code_flow.py');
 const SCOPE = 'invoices:read invoices:write';
@@ -25,16 +20,8 @@ const USERNAME = 'bob';
 const PASSWORD = 'correct horse battery staple';
 // Nothing listens here: the script stops at the Location header of the last redirect.
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
-const STARTUP_TIMEOUT_MS = 20_000;
-const STOP_TIMEOUT_MS = 10_000;
 const run = promisify(execFile);
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
-
-/** Settles like `promise`, or rejects after `ms` (the message is built then); the timer never keeps the process alive. */
-function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what()} did not happen within ${ms} ms`)), ms).unref());
-  return Promise.race([promise, timeout]);
-}
 
 interface Summary {
   iss: string;
@@ -55,12 +42,8 @@ interface Summary {
 }
 
 describe('authorization code flow from Python (Authlib + requests) against `gatehouse serve --dev`', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-py-code-e2e-'));
+  let server: DevServer;
   let env: NodeJS.ProcessEnv;
-  let child: ChildProcess;
-  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  let stdout = '';
-  let stderr = '';
   let issuer: URL;
 
   /** Runs the CLI against the server's data directory, `input` on its stdin; returns its parsed JSON output. */
@@ -89,52 +72,16 @@ describe('authorization code flow from Python (Authlib + requests) against `gate
   }
 
   before(async () => {
-    assert.ok(existsSync(join(ROOT, 'dist', 'gatehouse.js')), 'dist/gatehouse.js is missing: run `npm run build` first');
-    const port = await freePort();
-    env = {
-      PATH: process.env.PATH,
-      GATEHOUSE_DATA_DIR: dataDir,
-      GATEHOUSE_HOST: '127.0.0.1',
-      GATEHOUSE_PORT: String(port),
-      GATEHOUSE_LOG_LEVEL: 'warn',
-      // The lowest scrypt cost: the CLI hashes with it, the server's dummy work for unknown users uses it.
-      GATEHOUSE_PASSWORD_HASH_COST: '10',
-    };
-    child = spawn(process.execPath, [BIN, 'serve', '--dev'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const listening = new RegExp(`Gatehouse is listening on (http://127\\.0\\.0\\.1:${port}) \\(development mode\\)[\\s\\S]*curl `);
-    const match = await within(
-      new Promise<RegExpExecArray>((resolve, reject) => {
-        child.stdout?.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString();
-          const found = listening.exec(stdout);
-          if (found) resolve(found);
-        });
-        void exited.then(({ code }) => reject(new Error(`serve --dev exited early with ${code}; stdout: ${stdout} stderr: ${stderr}`)));
-      }),
-      STARTUP_TIMEOUT_MS,
-      () => `the banner on stdout (stdout so far: ${JSON.stringify(stdout)}; stderr: ${JSON.stringify(stderr)})`,
-    );
+    // The lowest scrypt cost: the CLI hashes with it, the server's dummy work for unknown users uses it.
+    server = await startDevServer({ GATEHOUSE_PASSWORD_HASH_COST: '10' });
+    env = server.env;
+    const listening = new RegExp(`Gatehouse is listening on (http://127\\.0\\.0\\.1:${server.port}) \\(development mode\\)[\\s\\S]*curl `);
+    const match = await server.waitFor(listening, 'the banner');
     issuer = new URL(`${match[1]}/envs/DEVELOPMENT`);
   });
 
   after(async () => {
-    try {
-      if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        process.kill(child.pid, 'SIGTERM');
-        const { code, signal } = await within(exited, STOP_TIMEOUT_MS, () => 'serve stopping on SIGTERM').catch((error: Error) => {
-          if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-          throw error;
-        });
-        assert.equal(signal, null, `serve was killed by ${signal}; stderr: ${stderr}`);
-        assert.equal(code, 0, `serve should exit 0 on SIGTERM; stderr: ${stderr}`);
-      }
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    await server?.stop();
   });
 
   it('signs in, consents, redeems the code with PKCE and refreshes with Authlib', async () => {

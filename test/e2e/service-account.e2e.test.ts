@@ -1,25 +1,20 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import SqliteDatabase from 'better-sqlite3';
 import { createRemoteJWKSet, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { freePort } from '../helpers/net.ts';
+import { BIN, type DevServer, ROOT, startDevServer } from '../helpers/dev-server.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'gatehouse');
 const PYTHON = '/usr/bin/python3';
 const AUTHLIB_SCRIPT = join(ROOT, 'test', 'e2e', 'authlib_jwt_bearer.py');
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const SCOPES = 'reports:read reports:write';
-const STARTUP_TIMEOUT_MS = 20_000;
-const STOP_TIMEOUT_MS = 10_000;
 const run = promisify(execFile);
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
 const ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
@@ -36,23 +31,14 @@ interface CreatedKey {
   example: { assertion: string; expires_at: string; curl: string };
 }
 
-/** Settles like `promise`, or rejects after `ms`; the timer never keeps the process alive. */
-function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what()} did not happen within ${ms} ms`)), ms).unref());
-  return Promise.race([promise, timeout]);
-}
-
 const CURL_LINE = /curl -s -u '[^':]+:[^']+' -d grant_type=client_credentials (http:\/\/\S+)/;
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const;
 
 describe('service accounts end to end: CLI keys, jwt-bearer and private_key_jwt against `gatehouse serve --dev`', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-sa-e2e-'));
+  let server: DevServer;
+  let dataDir: string;
   const scratch = mkdtempSync(join(tmpdir(), 'gatehouse-sa-keys-'));
   let env: NodeJS.ProcessEnv;
-  let child: ChildProcess;
-  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  let stdout = '';
-  let stderr = '';
   let tokenUrl: string;
   let issuer: URL;
   let as: oauth.AuthorizationServer;
@@ -88,26 +74,11 @@ describe('service accounts end to end: CLI keys, jwt-bearer and private_key_jwt 
   }
 
   before(async () => {
-    assert.ok(existsSync(join(ROOT, 'dist', 'gatehouse.js')), 'dist/gatehouse.js is missing: run `npm run build` first');
-    const port = await freePort();
-    env = { PATH: process.env.PATH, GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_PORT: String(port), GATEHOUSE_LOG_LEVEL: 'warn' };
-    child = spawn(process.execPath, [BIN, 'serve', '--dev'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const match = await within(
-      new Promise<RegExpExecArray>((resolve, reject) => {
-        child.stdout?.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString();
-          const found = CURL_LINE.exec(stdout);
-          if (found) resolve(found);
-        });
-        void exited.then(({ code }) => reject(new Error(`serve --dev exited early with ${code}; stdout: ${stdout} stderr: ${stderr}`)));
-      }),
-      STARTUP_TIMEOUT_MS,
-      () => `the curl line on stdout (stdout so far: ${JSON.stringify(stdout)}; stderr: ${JSON.stringify(stderr)})`,
-    );
+    server = await startDevServer();
+    env = server.env;
+    dataDir = server.dataDir;
+    const port = server.port;
+    const match = await server.waitFor(CURL_LINE, 'the curl line');
     tokenUrl = match[1] ?? '';
     assert.equal(tokenUrl, `http://127.0.0.1:${port}/envs/DEVELOPMENT/token`);
     issuer = new URL(tokenUrl.replace(/\/token$/, ''));
@@ -124,17 +95,8 @@ describe('service accounts end to end: CLI keys, jwt-bearer and private_key_jwt 
 
   after(async () => {
     try {
-      if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        process.kill(child.pid, 'SIGTERM');
-        const { code, signal } = await within(exited, STOP_TIMEOUT_MS, () => 'serve stopping on SIGTERM').catch((error: Error) => {
-          if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-          throw error;
-        });
-        assert.equal(signal, null, `serve was killed by ${signal}; stderr: ${stderr}`);
-        assert.equal(code, 0, `serve should exit 0 on SIGTERM; stderr: ${stderr}`);
-      }
+      await server?.stop();
     } finally {
-      rmSync(dataDir, { recursive: true, force: true });
       rmSync(scratch, { recursive: true, force: true });
     }
   });
