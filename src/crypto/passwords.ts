@@ -168,8 +168,9 @@ export async function hashPassword(password: string, cost: PasswordHashCost = DE
 /**
  * Whether `password` matches a string from `hashPassword`, recomputed with the stored parameters
  * and compared in constant time. A malformed, tampered or out-of-bounds stored string (or a
- * non-string argument) gives false without hashing. Only a failure of scrypt itself (e.g. out of
- * memory) rejects: that is an outage, not a wrong password, and must not count against the user.
+ * non-string argument) gives false without hashing. It rejects only when no answer was reached:
+ * `PasswordHashingBusyError` when too many checks are already queued in this process, or a failure
+ * of scrypt itself (e.g. out of memory). Neither is a wrong password; neither may count as one.
  */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   if (typeof password !== 'string') return false;
@@ -182,7 +183,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /**
  * The scrypt work of one verification at `cost`, with the result thrown away: call it when the
  * username is unknown so the response takes as long as a wrong password would (no user enumeration
- * by timing). It queues behind the same concurrency limit as real verifications.
+ * by timing). It queues behind the same concurrency limit as real verifications, and is refused
+ * with `PasswordHashingBusyError` in the same way when that queue is full.
  */
 export async function burnPasswordCheck(cost: PasswordHashCost = DEFAULT_PASSWORD_COST): Promise<void> {
   assertCost(cost);
