@@ -105,12 +105,12 @@ export class AuthorizationEndpoint {
     return { kind: 'valid', client, redirectUri, scope, state, codeChallenge: challenge };
   }
 
-  /** Keeps a valid request pending for this browser session; returns the id the pages carry. */
-  async hold(env: Environment, session: BrowserSession, request: ValidAuthorizationRequest): Promise<string> {
-    const id = randomToken(32);
+  /** Keeps a valid request pending for this browser session; returns it with the id the pages carry. */
+  async hold(env: Environment, session: BrowserSession, request: ValidAuthorizationRequest): Promise<{ requestId: string; pending: PendingAuthorization }> {
+    const requestId = randomToken(32);
     const now = this.clock.now();
-    await this.store.authorizationRequests.insert({
-      idHash: hashSecret(id),
+    const pending: PendingAuthorization = {
+      idHash: hashSecret(requestId),
       envId: env.id,
       sessionIdHash: session.idHash,
       clientId: request.client.clientId,
@@ -120,8 +120,9 @@ export class AuthorizationEndpoint {
       codeChallenge: request.codeChallenge,
       createdAt: now,
       expiresAt: now + PENDING_TTL_MS,
-    });
-    return id;
+    };
+    await this.store.authorizationRequests.insert(pending);
+    return { requestId, pending };
   }
 
   /** The pending request `requestId` of this session, if it exists and has not expired. */

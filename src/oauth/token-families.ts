@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { FamilyIssue, Store } from '../store/store.ts';
@@ -39,11 +38,11 @@ export class FamilyTokenIssuer {
     private readonly lifetimes: FamilyLifetimes,
   ) {}
 
-  /** A new family for a code redemption by `client` for `userId`. */
-  newFamily(env: Environment, client: Client, userId: string, scope: string[]): TokenFamily {
+  /** The family a code redemption creates; its id was fixed when the code was issued. */
+  newFamily(env: Environment, client: Client, userId: string, scope: string[], familyId: string): TokenFamily {
     const now = this.clock.now();
     return {
-      familyId: randomUUID(),
+      familyId,
       envId: env.id,
       clientId: client.clientId,
       userId,

@@ -3,7 +3,8 @@ import type { AuthorizationCode, FamilyAccessToken, PendingAuthorization, Refres
 import type { AuthorizationCodeTable, AuthorizationRequestTable, Database, RefreshTokenTable, TokenFamilyTable } from './schema.ts';
 import type { AuthorizationCodeStore, AuthorizationRequestStore, FamilyIssue, TokenFamilyStore } from './store.ts';
 
-const words = (text: string): string[] => (text === '' ? [] : text.split(' '));
+/** A space-separated list column (scopes) as an array; the empty string is the empty list. */
+export const words = (text: string): string[] => (text === '' ? [] : text.split(' '));
 const nullableNumber = (value: number | null): number | null => (value === null ? null : Number(value));
 
 const toRequest = (row: Selectable<AuthorizationRequestTable>): PendingAuthorization => ({
@@ -208,7 +209,7 @@ export function authorizationCodeStore(db: Kysely<Database>): AuthorizationCodeS
 }
 
 export function tokenFamilyStore(db: Kysely<Database>): TokenFamilyStore {
-  return {
+  const store: TokenFamilyStore = {
     async find(envId, familyId) {
       const row = await db.selectFrom('token_families').selectAll().where('family_id', '=', familyId).where('env_id', '=', envId).executeTakeFirst();
       return row && toFamily(row);
@@ -251,7 +252,7 @@ export function tokenFamilyStore(db: Kysely<Database>): TokenFamilyStore {
         .where('user_id', '=', userId)
         .where('revoked_at', 'is', null)
         .execute();
-      for (const { family_id } of families) await this.revoke(envId, family_id, now);
+      for (const { family_id } of families) await store.revoke(envId, family_id, now);
       return families.length;
     },
     async revoke(envId, familyId, now) {
@@ -301,4 +302,5 @@ export function tokenFamilyStore(db: Kysely<Database>): TokenFamilyStore {
       });
     },
   };
+  return store;
 }

@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { BrowserSession, User } from '../oauth/model.ts';
+import { words } from './kysely-authorization.ts';
 import type { BrowserSessionTable, Database, UserTable } from './schema.ts';
 import { type BrowserSessionStore, ConflictError, type ConsentStore, type LoginAttemptStore, type UserStore } from './store.ts';
 
@@ -136,7 +137,7 @@ export function consentStore(db: Kysely<Database>): ConsentStore {
         .where('client_id', '=', clientId)
         .executeTakeFirst();
       if (!row) return undefined;
-      return { envId, userId, clientId, scope: row.scope === '' ? [] : row.scope.split(' '), grantedAt: Number(row.granted_at) };
+      return { envId, userId, clientId, scope: words(row.scope), grantedAt: Number(row.granted_at) };
     },
     async grant(envId, userId, clientId, scope, now) {
       await db.transaction().execute(async (trx) => {
@@ -155,7 +156,7 @@ export function consentStore(db: Kysely<Database>): ConsentStore {
           .where('user_id', '=', userId)
           .where('client_id', '=', clientId)
           .executeTakeFirstOrThrow();
-        const union = [...new Set([...(row.scope !== '' ? row.scope.split(' ') : []), ...scope])].sort();
+        const union = [...new Set([...words(row.scope), ...scope])].sort();
         await trx
           .updateTable('consents')
           .set({ scope: union.join(' ') })

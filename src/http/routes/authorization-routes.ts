@@ -109,9 +109,8 @@ export async function authorizationRoutes(app: FastifyInstance, options: Authori
       active = await sessions.start(resolved.env);
       setSessionCookie(reply, resolved, active);
     }
-    const requestId = await flow.hold(resolved.env, active.session, checked);
-    const pending = await flow.pending(resolved.env, active.session, requestId);
-    const step = pending && (await flow.next(resolved.env, resolved.urls.issuer, active.session, requestId, pending));
+    const { requestId, pending } = await flow.hold(resolved.env, active.session, checked);
+    const step = await flow.next(resolved.env, resolved.urls.issuer, active.session, requestId, pending);
     if (!step) return errorPage(reply, 400, EXPIRED_REQUEST, 'Sign-in expired');
     return go(reply, resolved, step);
   });

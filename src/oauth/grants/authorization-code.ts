@@ -50,8 +50,7 @@ export function authorizationCodeGrant(store: Store, families: FamilyTokenIssuer
       if (!(await userIsActive(store, env.id, record.userId))) throw invalidGrant('the user who authorized this code is disabled or gone');
       // The client may have lost scopes since the user consented: only what it still may have.
       const scope = record.scope.filter((s) => client.scopes.includes(s));
-      const family = families.newFamily(env, client, record.userId, scope);
-      family.familyId = record.familyId;
+      const family = families.newFamily(env, client, record.userId, scope, record.familyId);
       const { result, issue } = await families.mint({
         env,
         issuer,
