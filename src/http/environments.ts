@@ -26,9 +26,9 @@ export class EnvironmentResolver {
     const hit = this.found.get(name);
     if (hit) return hit;
     // Only names an environment can have reach the database (no NUL, bounded length).
-    if (!ENVIRONMENT_NAME.test(name)) throw new OAuthError('not_found', 'no such environment');
+    if (!ENVIRONMENT_NAME.test(name)) throw new OAuthError('not_found', 'no such environment', { reason: 'environment_unknown' });
     const env = await this.store.environments.findByName(name);
-    if (!env) throw new OAuthError('not_found', `no environment named ${name}`);
+    if (!env) throw new OAuthError('not_found', `no environment named ${name}`, { reason: 'environment_unknown' });
     const resolved = { env, urls: issuerUrls(this.publicUrl, env) };
     this.found.set(name, resolved);
     return resolved;

@@ -16,6 +16,8 @@ export interface IssuedAccessToken {
   tokenType: 'Bearer';
   expiresIn: number;
   scope: string[];
+  /** When the token was issued, in epoch seconds (some dialects return it as `created_at`). */
+  issuedAt: number;
 }
 
 /** What a valid access token says, whichever its format. */
@@ -36,6 +38,8 @@ export interface IssueRequest {
   client: Client;
   subject: string;
   scope: string[];
+  /** Lifetime in seconds set by the surface; otherwise the client's, otherwise the default. Capped by the maximum. */
+  ttl?: number | undefined;
 }
 
 /** A token created but not yet stored; `opaque` is the row to store for an opaque token. */
@@ -72,7 +76,7 @@ export class AccessTokenService {
    */
   async mint(request: IssueRequest): Promise<MintedAccessToken> {
     const { env, client, subject, scope } = request;
-    const ttl = Math.min(client.accessTokenTtl ?? this.defaultTtl, this.maxTtl);
+    const ttl = Math.min(request.ttl ?? client.accessTokenTtl ?? this.defaultTtl, this.maxTtl);
     const now = this.clock.now();
     const jti = randomUUID();
     const scopeText = scope.join(' ');
@@ -89,7 +93,7 @@ export class AccessTokenService {
         expiresAt: now + ttl * 1000,
         revokedAt: null,
       };
-      return { issued: { accessToken: token, tokenType: 'Bearer', expiresIn: ttl, scope }, jti, expiresAt: opaque.expiresAt, opaque };
+      return { issued: { accessToken: token, tokenType: 'Bearer', expiresIn: ttl, scope, issuedAt: seconds(now) }, jti, expiresAt: opaque.expiresAt, opaque };
     }
     const key = await this.keys.activeKey(env.id);
     const iat = seconds(now);
@@ -105,7 +109,7 @@ export class AccessTokenService {
       ...(scopeText ? { scope: scopeText } : {}),
     };
     const jwt = signCompactJwt({ kid: key.kid, typ: 'at+jwt' }, claims, key.privateKey, key.alg);
-    return { issued: { accessToken: jwt, tokenType: 'Bearer', expiresIn: ttl, scope }, jti, expiresAt: (iat + ttl) * 1000, opaque: undefined };
+    return { issued: { accessToken: jwt, tokenType: 'Bearer', expiresIn: ttl, scope, issuedAt: iat }, jti, expiresAt: (iat + ttl) * 1000, opaque: undefined };
   }
 
   /**

@@ -10,7 +10,28 @@ export type OAuthErrorCode =
   | 'unsupported_token_type'
   | 'too_many_requests'
   | 'not_found'
+  | 'temporarily_unavailable'
   | 'server_error';
+
+/**
+ * Why a request failed, finer than the RFC 6749 code, for dialects whose error codes say more
+ * (Ignisign answers a replayed code with TOKEN_ALREADY_CONSUMED, not a bare invalid_grant).
+ */
+export type OAuthErrorReason =
+  | 'code_unknown'
+  | 'code_reused'
+  | 'code_expired'
+  | 'code_client_mismatch'
+  | 'redirect_uri_mismatch'
+  | 'pkce_failed'
+  | 'refresh_token_unknown'
+  | 'refresh_token_reused'
+  | 'refresh_token_revoked'
+  | 'refresh_token_expired'
+  | 'user_inactive'
+  | 'assertion_refused'
+  | 'environment_unknown'
+  | 'outside_working_hours';
 
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -23,6 +44,7 @@ const STATUS: Record<OAuthErrorCode, number> = {
   unsupported_token_type: 400,
   too_many_requests: 429,
   not_found: 404,
+  temporarily_unavailable: 503,
   server_error: 500,
 };
 
@@ -35,6 +57,8 @@ export interface OAuthErrorOptions {
   challenge?: 'Basic';
   /** Seconds a throttled caller should wait. */
   retryAfter?: number;
+  /** The finer reason, for dialects that distinguish more cases than RFC 6749. */
+  reason?: OAuthErrorReason;
 }
 
 /**
@@ -46,6 +70,7 @@ export class OAuthError extends Error {
   readonly parameter: string | undefined;
   readonly challenge: 'Basic' | undefined;
   readonly retryAfter: number | undefined;
+  readonly reason: OAuthErrorReason | undefined;
 
   constructor(
     readonly code: OAuthErrorCode,
@@ -58,6 +83,7 @@ export class OAuthError extends Error {
     this.parameter = options.parameter;
     this.challenge = options.challenge;
     this.retryAfter = options.retryAfter;
+    this.reason = options.reason;
   }
 }
 

@@ -11,6 +11,8 @@ export interface TokenRequest {
   credentials: PresentedCredentials;
   /** Values an assertion's `aud` may take at this endpoint: the issuer and the endpoint URL. */
   audiences: readonly string[];
+  /** Access-token lifetime in seconds imposed by the surface (a compatibility profile may fix it). */
+  accessTokenTtl?: number | undefined;
 }
 
 /**
@@ -35,6 +37,7 @@ export class TokenEndpoint {
     if (client && (!client.client.grantTypes.includes(grantType) || (client.method === 'none' && !grant.allowsPublicClients))) {
       throw new OAuthError('unauthorized_client', `this client may not use grant_type ${grantType}`, { parameter: 'grant_type' });
     }
-    return grant.handle({ env: request.env, issuer: request.issuer, client, params: request.params, audiences: request.audiences });
+    const { env, issuer, params, audiences, accessTokenTtl } = request;
+    return grant.handle({ env, issuer, client, params, audiences, accessTokenTtl });
   }
 }

@@ -25,6 +25,8 @@ export interface FamilyMintRequest {
   scope: string[];
   familyExpiresAt: number;
   withRefreshToken: boolean;
+  /** Access-token lifetime set by the surface, if any. */
+  ttl?: number | undefined;
 }
 
 /**
@@ -55,7 +57,7 @@ export class FamilyTokenIssuer {
 
   async mint(request: FamilyMintRequest): Promise<{ result: TokenResult; issue: FamilyIssue }> {
     const { env, client, userId, familyId } = request;
-    const minted = await this.tokens.mint({ env, issuer: request.issuer, client, subject: userId, scope: request.scope });
+    const minted = await this.tokens.mint({ env, issuer: request.issuer, client, subject: userId, scope: request.scope, ttl: request.ttl });
     const issue: FamilyIssue = { refreshToken: undefined, accessToken: { jti: minted.jti, expiresAt: minted.expiresAt, opaque: minted.opaque } };
     if (!request.withRefreshToken) return { result: minted.issued, issue };
     const now = this.clock.now();

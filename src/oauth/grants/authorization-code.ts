@@ -1,12 +1,12 @@
 import type { Clock } from '../../clock.ts';
 import { hashSecret } from '../../crypto/secrets.ts';
 import type { Store } from '../../store/store.ts';
-import { OAuthError } from '../errors.ts';
+import { OAuthError, type OAuthErrorReason } from '../errors.ts';
 import { verifierMatches } from '../pkce.ts';
 import { type FamilyTokenIssuer, userIsActive } from '../token-families.ts';
 import { type Grant, requireClient } from './grant.ts';
 
-const invalidGrant = (description: string, parameter = 'code') => new OAuthError('invalid_grant', description, { parameter });
+const invalidGrant = (description: string, reason: OAuthErrorReason, parameter = 'code') => new OAuthError('invalid_grant', description, { parameter, reason });
 
 /**
  * RFC 6749 §4.1.3 with RFC 7636: a client trades a code it obtained at /authorize, with the
@@ -20,7 +20,7 @@ export function authorizationCodeGrant(store: Store, families: FamilyTokenIssuer
     parameters: ['code', 'redirect_uri', 'code_verifier'],
     allowsPublicClients: true,
     clientAuthentication: 'required',
-    async handle({ env, issuer, client: authenticated, params }) {
+    async handle({ env, issuer, client: authenticated, params, accessTokenTtl: ttl }) {
       const client = requireClient(authenticated);
       const { code, redirect_uri: redirectUri, code_verifier: verifier } = params;
       if (code === undefined || code === '') throw new OAuthError('invalid_request', 'code is required', { parameter: 'code' });
@@ -28,32 +28,35 @@ export function authorizationCodeGrant(store: Store, families: FamilyTokenIssuer
       const codeHash = hashSecret(code);
       const record = await store.authorizationCodes.find(env.id, codeHash);
       const now = clock.now();
-      if (!record) throw invalidGrant('the authorization code is invalid');
+      if (!record) throw invalidGrant('the authorization code is invalid', 'code_unknown');
       if (record.consumedAt !== null) {
         // RFC 6749 §4.1.2 and RFC 9700 §4.5: a replayed code means it leaked; recall what it gave.
         await store.tokenFamilies.revoke(env.id, record.familyId, now);
-        throw invalidGrant('the authorization code was already used; the tokens issued for it are revoked');
+        throw invalidGrant('the authorization code was already used; the tokens issued for it are revoked', 'code_reused');
       }
-      if (record.expiresAt <= now) throw invalidGrant('the authorization code has expired');
-      if (record.clientId !== client.clientId) throw invalidGrant('the authorization code was issued to another client');
+      if (record.expiresAt <= now) throw invalidGrant('the authorization code has expired', 'code_expired');
+      if (record.clientId !== client.clientId) throw invalidGrant('the authorization code was issued to another client', 'code_client_mismatch');
       // RFC 6749 §4.1.3: redirect_uri must be identical to the one of the authorization request.
-      if (redirectUri !== record.redirectUri) throw invalidGrant('redirect_uri does not match the authorization request', 'redirect_uri');
+      if (redirectUri !== record.redirectUri)
+        throw invalidGrant('redirect_uri does not match the authorization request', 'redirect_uri_mismatch', 'redirect_uri');
       if (record.codeChallenge === null) {
         // A public client has no secret: PKCE is its only proof of possession.
-        if (authenticated?.method === 'none') throw invalidGrant('a public client must use PKCE; this code was issued without a code_challenge');
-        if (verifier !== undefined) throw invalidGrant('this code was issued without a code_challenge; code_verifier is not accepted', 'code_verifier');
+        if (authenticated?.method === 'none') throw invalidGrant('a public client must use PKCE; this code was issued without a code_challenge', 'pkce_failed');
+        if (verifier !== undefined)
+          throw invalidGrant('this code was issued without a code_challenge; code_verifier is not accepted', 'pkce_failed', 'code_verifier');
       } else if (verifier === undefined) {
         throw new OAuthError('invalid_request', 'code_verifier is required', { parameter: 'code_verifier' });
       } else if (!verifierMatches(verifier, record.codeChallenge)) {
-        throw invalidGrant('code_verifier does not match the code_challenge', 'code_verifier');
+        throw invalidGrant('code_verifier does not match the code_challenge', 'pkce_failed', 'code_verifier');
       }
-      if (!(await userIsActive(store, env.id, record.userId))) throw invalidGrant('the user who authorized this code is disabled or gone');
+      if (!(await userIsActive(store, env.id, record.userId))) throw invalidGrant('the user who authorized this code is disabled or gone', 'user_inactive');
       // The client may have lost scopes since the user consented: only what it still may have.
       const scope = record.scope.filter((s) => client.scopes.includes(s));
       const family = families.newFamily(env, client, record.userId, scope, record.familyId);
       const { result, issue } = await families.mint({
         env,
         issuer,
+        ttl,
         client,
         userId: record.userId,
         familyId: family.familyId,
@@ -64,7 +67,7 @@ export function authorizationCodeGrant(store: Store, families: FamilyTokenIssuer
       if (!(await store.authorizationCodes.redeem(env.id, codeHash, now, family, issue))) {
         // Another request consumed it between our read and our update: this is a replay too.
         await store.tokenFamilies.revoke(env.id, record.familyId, now);
-        throw invalidGrant('the authorization code was already used; the tokens issued for it are revoked');
+        throw invalidGrant('the authorization code was already used; the tokens issued for it are revoked', 'code_reused');
       }
       return result;
     },

@@ -9,11 +9,11 @@ export function clientCredentialsGrant(tokens: AccessTokenService): Grant {
     parameters: ['scope'],
     allowsPublicClients: false,
     clientAuthentication: 'required',
-    async handle({ env, issuer, client: authenticated, params }) {
+    async handle({ env, issuer, client: authenticated, params, accessTokenTtl: ttl }) {
       const client = requireClient(authenticated);
       const scope = resolveScope(params.scope, client.scopes, client.defaultScopes);
       // RFC 9068 §2.2: with no resource owner, sub identifies the client.
-      return tokens.issue({ env, issuer, client, subject: client.clientId, scope });
+      return tokens.issue({ env, issuer, client, subject: client.clientId, scope, ttl });
     },
   };
 }

@@ -12,6 +12,8 @@ export interface GrantContext {
   params: Readonly<Record<string, string>>;
   /** Values an assertion's `aud` may take here: the issuer and this endpoint's URL. */
   audiences: readonly string[];
+  /** Access-token lifetime in seconds set by the surface, over the client's own; capped by the server maximum. */
+  accessTokenTtl?: number | undefined;
 }
 
 /** A successful token response before a dialect shapes it. */

@@ -15,7 +15,7 @@ export function jwtBearerGrant(tokens: AccessTokenService, assertions: Assertion
     parameters: ['assertion', 'scope'],
     allowsPublicClients: false,
     clientAuthentication: 'optional',
-    async handle({ env, issuer, client, params, audiences }) {
+    async handle({ env, issuer, client, params, audiences, accessTokenTtl: ttl }) {
       const assertion = params.assertion;
       if (assertion === undefined) throw new OAuthError('invalid_request', 'assertion is required', { parameter: 'assertion' });
       const verified = await asGrantError(() => assertions.verify(env, assertion, audiences));
@@ -36,7 +36,7 @@ export function jwtBearerGrant(tokens: AccessTokenService, assertions: Assertion
       const scope = resolveScope(params.scope, account.scopes, account.defaultScopes);
       await asGrantError(() => assertions.consume(env, verified));
       // The account is both the subject and the client; service-account ids (sa_…) never collide with user ids.
-      return tokens.issue({ env, issuer, client: account, subject: account.clientId, scope });
+      return tokens.issue({ env, issuer, client: account, subject: account.clientId, scope, ttl });
     },
   };
 }
@@ -45,7 +45,7 @@ async function asGrantError<T>(step: () => Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (error) {
-    if (error instanceof AssertionFailure) throw new OAuthError('invalid_grant', error.reason, { parameter: 'assertion' });
+    if (error instanceof AssertionFailure) throw new OAuthError('invalid_grant', error.reason, { parameter: 'assertion', reason: 'assertion_refused' });
     throw error;
   }
 }

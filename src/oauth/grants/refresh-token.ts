@@ -1,12 +1,12 @@
 import type { Clock } from '../../clock.ts';
 import { hashSecret } from '../../crypto/secrets.ts';
 import type { Store } from '../../store/store.ts';
-import { OAuthError } from '../errors.ts';
+import { OAuthError, type OAuthErrorReason } from '../errors.ts';
 import { parseScope } from '../scope.ts';
 import { type FamilyTokenIssuer, userIsActive } from '../token-families.ts';
 import { type Grant, requireClient } from './grant.ts';
 
-const invalidGrant = (description: string) => new OAuthError('invalid_grant', description, { parameter: 'refresh_token' });
+const invalidGrant = (description: string, reason: OAuthErrorReason) => new OAuthError('invalid_grant', description, { parameter: 'refresh_token', reason });
 
 /**
  * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): every use returns a new refresh token and
@@ -19,7 +19,7 @@ export function refreshTokenGrant(store: Store, families: FamilyTokenIssuer, clo
     parameters: ['refresh_token', 'scope'],
     allowsPublicClients: true,
     clientAuthentication: 'required',
-    async handle({ env, issuer, client: authenticated, params }) {
+    async handle({ env, issuer, client: authenticated, params, accessTokenTtl: ttl }) {
       const client = requireClient(authenticated);
       const presented = params.refresh_token;
       if (presented === undefined || presented === '') throw new OAuthError('invalid_request', 'refresh_token is required', { parameter: 'refresh_token' });
@@ -28,16 +28,16 @@ export function refreshTokenGrant(store: Store, families: FamilyTokenIssuer, clo
       const token = await store.tokenFamilies.findRefreshToken(env.id, tokenHash);
       const now = clock.now();
       // RFC 6749 §6: the refresh token is bound to the client it was issued to.
-      if (!token || token.clientId !== client.clientId) throw invalidGrant('the refresh token is invalid');
-      if (token.revokedAt !== null) throw invalidGrant('the refresh token was revoked');
+      if (!token || token.clientId !== client.clientId) throw invalidGrant('the refresh token is invalid', 'refresh_token_unknown');
+      if (token.revokedAt !== null) throw invalidGrant('the refresh token was revoked', 'refresh_token_revoked');
       if (token.rotatedAt !== null) {
         await store.tokenFamilies.revoke(env.id, token.familyId, now);
-        throw invalidGrant('the refresh token was already used; its token family is revoked');
+        throw invalidGrant('the refresh token was already used; its token family is revoked', 'refresh_token_reused');
       }
-      if (token.expiresAt <= now) throw invalidGrant('the refresh token has expired');
+      if (token.expiresAt <= now) throw invalidGrant('the refresh token has expired', 'refresh_token_expired');
       const family = await store.tokenFamilies.find(env.id, token.familyId);
-      if (!family || family.revokedAt !== null || family.expiresAt <= now) throw invalidGrant('the refresh token has expired');
-      if (!(await userIsActive(store, env.id, family.userId))) throw invalidGrant('the user who authorized this token is disabled or gone');
+      if (!family || family.revokedAt !== null || family.expiresAt <= now) throw invalidGrant('the refresh token has expired', 'refresh_token_expired');
+      if (!(await userIsActive(store, env.id, family.userId))) throw invalidGrant('the user who authorized this token is disabled or gone', 'user_inactive');
       const grantable = family.scope.filter((s) => client.scopes.includes(s));
       // RFC 6749 §6: a refresh may narrow the scope the user granted, never widen it.
       const widened = requested.filter((s) => !grantable.includes(s));
@@ -47,6 +47,7 @@ export function refreshTokenGrant(store: Store, families: FamilyTokenIssuer, clo
       const { result, issue } = await families.mint({
         env,
         issuer,
+        ttl,
         client,
         userId: family.userId,
         familyId: family.familyId,
@@ -57,7 +58,7 @@ export function refreshTokenGrant(store: Store, families: FamilyTokenIssuer, clo
       if (!(await store.tokenFamilies.rotate(env.id, family.familyId, tokenHash, now, issue))) {
         // A concurrent request rotated (or revoked) it first: a replay, handled the same way.
         await store.tokenFamilies.revoke(env.id, token.familyId, now);
-        throw invalidGrant('the refresh token was already used; its token family is revoked');
+        throw invalidGrant('the refresh token was already used; its token family is revoked', 'refresh_token_reused');
       }
       return result;
     },
