@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { ConfigError } from './errors.ts';
+import { parseSurfaces, type SurfaceSettings } from './surfaces.ts';
 
 /** Signing algorithms Gatehouse can use for access tokens. */
 export type SigningAlgorithm = 'ES256' | 'EdDSA';
@@ -53,18 +55,14 @@ export interface Config {
    * peer address is the client's (behind a proxy every caller then shares the proxy's address).
    */
   readonly trustProxy: readonly string[];
+  /**
+   * The route sets Gatehouse serves: the standard surface plus any compatibility profiles
+   * (README › Compatibility surfaces). The standard one is added when not listed.
+   */
+  readonly surfaces: readonly SurfaceSettings[];
 }
 
-/** A configuration value that cannot be accepted; the message names the key. */
-export class ConfigError extends Error {
-  constructor(
-    readonly key: string,
-    message: string,
-  ) {
-    super(`${key}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 interface Field {
   env: string;
@@ -100,6 +98,7 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   loginAddressLimit: { env: 'GATEHOUSE_LOGIN_ADDRESS_LIMIT', file: 'loginAddressLimit', doc: 'attempts per window' },
   loginWindow: { env: 'GATEHOUSE_LOGIN_WINDOW', file: 'loginWindow', doc: 'seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', file: 'trustProxy', doc: 'comma-separated proxy addresses or CIDR ranges' },
+  surfaces: { env: 'GATEHOUSE_SURFACES', file: 'surfaces', doc: 'JSON array of surfaces (see Compatibility surfaces)' },
 };
 
 type Raw = Record<string, unknown>;
@@ -158,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
     loginAddressLimit: int(pick('loginAddressLimit'), 100, 1, 100_000),
     loginWindow: int(pick('loginWindow'), 900, 1, 86_400),
     trustProxy: proxyList(pick('trustProxy')),
+    surfaces: surfaceList(pick('surfaces')),
   };
   if (config.accessTokenTtl > config.maxAccessTokenTtl) {
     throw new ConfigError(CONFIG_FIELDS.accessTokenTtl.env, `must not exceed ${CONFIG_FIELDS.maxAccessTokenTtl.env} (${config.maxAccessTokenTtl})`);
@@ -198,6 +198,10 @@ function proxyList({ value, name }: { value: unknown; name: string }): readonly 
     if (family === 0 || extra !== undefined || !prefixOk) throw new ConfigError(name, `${JSON.stringify(entry)} is not an IP address or CIDR range`);
   }
   return Object.freeze(list);
+}
+
+function surfaceList({ value, name }: { value: unknown; name: string }): readonly SurfaceSettings[] {
+  return parseSurfaces(value, name);
 }
 
 function str({ value, name }: { value: unknown; name: string }, fallback: string): string {

@@ -33,7 +33,16 @@ export interface ValidAuthorizationRequest {
   redirectUri: string;
   scope: string[];
   state: string | null;
-  codeChallenge: string;
+  codeChallenge: string | null;
+}
+
+/** Per-surface rules of /authorize. */
+export interface AuthorizeOptions {
+  /**
+   * Lets a confidential client omit PKCE, for products whose clients never sent a challenge
+   * (RightSignature's). A challenge that is sent must still be S256; public clients always need one.
+   */
+  pkceOptionalForConfidential: boolean;
 }
 
 /** What the browser should see next for a pending authorization. */
@@ -61,6 +70,7 @@ export class AuthorizationEndpoint {
     issuer: string,
     params: Readonly<Record<string, string>>,
     duplicates: readonly string[],
+    options: AuthorizeOptions = { pkceOptionalForConfidential: false },
   ): Promise<ValidAuthorizationRequest | AuthorizationErrorPage | AuthorizationRedirect> {
     for (const name of ['client_id', 'redirect_uri']) {
       if (duplicates.includes(name)) return { kind: 'error_page', message: `The request gave ${name} more than once.` };
@@ -91,10 +101,25 @@ export class AuthorizationEndpoint {
     if (responseType !== 'code') return fail('unsupported_response_type', 'only response_type=code is supported');
     if (!client.grantTypes.includes('authorization_code')) return fail('unauthorized_client', 'this client may not use the authorization code flow');
     const challenge = params.code_challenge;
+    const mayOmit = options.pkceOptionalForConfidential && client.kind === 'confidential';
+    if (challenge === undefined && mayOmit && params.code_challenge_method === undefined) {
+      return this.checkedScope(client, redirectUri, state, null, params, fail);
+    }
     if (challenge === undefined) return fail('invalid_request', 'code_challenge is required (PKCE with S256)');
     // RFC 7636 §4.3: an absent method means plain, which is refused (RFC 9700 §2.1.1).
     if (params.code_challenge_method !== 'S256') return fail('invalid_request', 'code_challenge_method must be S256');
     if (!S256_CHALLENGE.test(challenge)) return fail('invalid_request', 'code_challenge must be 43 base64url characters (S256)');
+    return this.checkedScope(client, redirectUri, state, challenge, params, fail);
+  }
+
+  private checkedScope(
+    client: Client,
+    redirectUri: string,
+    state: string | null,
+    codeChallenge: string | null,
+    params: Readonly<Record<string, string>>,
+    fail: (error: string, description: string) => AuthorizationRedirect,
+  ): ValidAuthorizationRequest | AuthorizationRedirect {
     let scope: string[];
     try {
       scope = resolveScope(params.scope, client.scopes, client.defaultScopes);
@@ -102,7 +127,7 @@ export class AuthorizationEndpoint {
       if (error instanceof OAuthError) return fail(error.code, error.message);
       throw error;
     }
-    return { kind: 'valid', client, redirectUri, scope, state, codeChallenge: challenge };
+    return { kind: 'valid', client, redirectUri, scope, state, codeChallenge };
   }
 
   /** Keeps a valid request pending for this browser session; returns it with the id the pages carry. */

@@ -31,7 +31,8 @@ export type OAuthErrorReason =
   | 'user_inactive'
   | 'assertion_refused'
   | 'environment_unknown'
-  | 'outside_working_hours';
+  | 'outside_working_hours'
+  | 'token_missing';
 
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -53,8 +54,8 @@ export interface OAuthErrorOptions {
   status?: number;
   /** The request parameter at fault, for dialects that name it. Never carries a secret value. */
   parameter?: string;
-  /** Set when the client tried HTTP Basic: the response then carries `WWW-Authenticate: Basic`. */
-  challenge?: 'Basic';
+  /** The `WWW-Authenticate` scheme to answer with: Basic when the client tried it (RFC 6749 §5.2), Bearer at a resource (RFC 6750 §3). */
+  challenge?: 'Basic' | 'Bearer';
   /** Seconds a throttled caller should wait. */
   retryAfter?: number;
   /** The finer reason, for dialects that distinguish more cases than RFC 6749. */
@@ -68,7 +69,7 @@ export interface OAuthErrorOptions {
 export class OAuthError extends Error {
   readonly status: number;
   readonly parameter: string | undefined;
-  readonly challenge: 'Basic' | undefined;
+  readonly challenge: 'Basic' | 'Bearer' | undefined;
   readonly retryAfter: number | undefined;
   readonly reason: OAuthErrorReason | undefined;
 

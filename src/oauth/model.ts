@@ -118,7 +118,8 @@ export interface PendingAuthorization {
   scope: string[];
   /** Echoed byte for byte; null when the client sent none. */
   state: string | null;
-  codeChallenge: string;
+  /** The S256 challenge; null only for a confidential client at a surface that lets it skip PKCE. */
+  codeChallenge: string | null;
   createdAt: number;
   expiresAt: number;
 }

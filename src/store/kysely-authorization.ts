@@ -15,7 +15,8 @@ const toRequest = (row: Selectable<AuthorizationRequestTable>): PendingAuthoriza
   redirectUri: row.redirect_uri,
   scope: words(row.scope),
   state: row.state,
-  codeChallenge: row.code_challenge,
+  // The column is NOT NULL (migration 004); '' stands for "no challenge".
+  codeChallenge: row.code_challenge === '' ? null : row.code_challenge,
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
 });
@@ -33,7 +34,7 @@ export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRe
           redirect_uri: request.redirectUri,
           scope: request.scope.join(' '),
           state: request.state,
-          code_challenge: request.codeChallenge,
+          code_challenge: request.codeChallenge ?? '',
           created_at: request.createdAt,
           expires_at: request.expiresAt,
         })

@@ -23,26 +23,31 @@ export interface CodeFlowFixture {
 }
 
 /** Creates the environment, a confidential and a public code-flow client and a user. */
-export async function setUpCodeFlow(t: TestApp, options: { scopes?: string[]; username?: string } = {}): Promise<CodeFlowFixture> {
-  await t.admin.createEnvironment(ENV).catch(() => undefined);
+export async function setUpCodeFlow(
+  t: TestApp,
+  options: { scopes?: string[]; username?: string; env?: string; grantTypes?: string[] } = {},
+): Promise<CodeFlowFixture> {
+  const env = options.env ?? ENV;
+  const grantTypes = options.grantTypes ?? ['authorization_code', 'refresh_token'];
+  await t.admin.createEnvironment(env).catch(() => undefined);
   const scopes = options.scopes ?? ['invoices:read', 'invoices:write'];
   const confidential = await t.admin.createClient({
-    env: ENV,
+    env,
     name: 'Invoice App',
-    grantTypes: ['authorization_code', 'refresh_token'],
+    grantTypes,
     scopes,
     redirectUris: [REDIRECT_URI, 'http://127.0.0.1/native-callback'],
   });
   const publicClient = await t.admin.createClient({
-    env: ENV,
+    env,
     name: 'Mobile App',
     kind: 'public',
-    grantTypes: ['authorization_code', 'refresh_token'],
+    grantTypes,
     scopes,
     redirectUris: [REDIRECT_URI],
   });
   const username = options.username ?? `alice-${randomBytes(4).toString('hex')}`;
-  await new UserService(t.config, t.store, t.clock).create({ env: ENV, username, password: PASSWORD });
+  await new UserService(t.config, t.store, t.clock).create({ env, username, password: PASSWORD });
   return { clientId: confidential.client_id, clientSecret: confidential.client_secret as string, publicClientId: publicClient.client_id, username };
 }
 
@@ -70,8 +75,8 @@ export class TestBrowser {
   }
 
   /** GET /authorize with these parameters; returns the response (a 303 to login, consent or the client). */
-  authorize(params: Record<string, string>): Promise<LightMyRequestResponse> {
-    return this.get(`/envs/${ENV}/authorize?${new URLSearchParams(params)}`);
+  authorize(params: Record<string, string>, path = `/envs/${ENV}/authorize`): Promise<LightMyRequestResponse> {
+    return this.get(`${path}?${new URLSearchParams(params)}`);
   }
 
   /** Signs in on the login page the response redirects to; returns the POST's response. */
@@ -107,19 +112,21 @@ export class TestBrowser {
 export async function obtainCode(
   t: TestApp,
   fixture: CodeFlowFixture,
-  options: { clientId?: string; scope?: string; state?: string; redirectUri?: string; browser?: TestBrowser } = {},
+  options: { clientId?: string; scope?: string; state?: string; redirectUri?: string; browser?: TestBrowser; authorizePath?: string; pkce?: boolean } = {},
 ): Promise<{ code: string; verifier: string; location: URL; browser: TestBrowser }> {
   const browser = options.browser ?? new TestBrowser(t);
   const { verifier, challenge } = pkce();
-  let res = await browser.authorize({
-    response_type: 'code',
-    client_id: options.clientId ?? fixture.clientId,
-    redirect_uri: options.redirectUri ?? REDIRECT_URI,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-    state: options.state ?? 'xyz',
-    ...(options.scope === undefined ? {} : { scope: options.scope }),
-  });
+  let res = await browser.authorize(
+    {
+      response_type: 'code',
+      client_id: options.clientId ?? fixture.clientId,
+      redirect_uri: options.redirectUri ?? REDIRECT_URI,
+      ...(options.pkce === false ? {} : { code_challenge: challenge, code_challenge_method: 'S256' }),
+      state: options.state ?? 'xyz',
+      ...(options.scope === undefined ? {} : { scope: options.scope }),
+    },
+    options.authorizePath,
+  );
   if (/\/login\?/.test(String(res.headers.location))) res = await browser.login(res, fixture.username);
   if (/\/consent\?/.test(String(res.headers.location))) res = await browser.consent(res, 'allow');
   assert.equal(res.statusCode, 303, res.body);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ActiveSession, BrowserSessions } from '../../accounts/browser-sessions.ts';
 import type { UserAuthenticator } from '../../accounts/users.ts';
+import type { Clock } from '../../clock.ts';
 import type { AuthorizationStep } from '../../oauth/authorization.ts';
 import type { OAuthCore } from '../../oauth/core.ts';
 import { OAuthError } from '../../oauth/errors.ts';
@@ -11,6 +12,7 @@ import { pageSecurityHeaders } from '../../pages/layout.ts';
 import type { EnvironmentResolver, ResolvedEnvironment } from '../environments.ts';
 import { toOAuthError } from '../error-mapping.ts';
 import { parseBodyParams, parseQueryParams } from '../params.ts';
+import type { Surface } from '../surfaces/surface.ts';
 
 export interface AuthorizationRoutesOptions {
   core: OAuthCore;
@@ -20,6 +22,9 @@ export interface AuthorizationRoutesOptions {
   bodyLimit: number;
   /** Cookies get `Secure` when the public URL is https. */
   secureCookies: boolean;
+  clock: Clock;
+  /** The authorization routes of every surface (the standard /envs/:env/authorize among them). */
+  authorizeRoutes: readonly { surface: Surface; url: string }[];
 }
 
 interface EnvParams {
@@ -38,7 +43,7 @@ const EXPIRED_REQUEST = 'This sign-in request has expired or was already complet
  * cookies, forms and HTML.
  */
 export async function authorizationRoutes(app: FastifyInstance, options: AuthorizationRoutesOptions): Promise<void> {
-  const { core, environments, sessions, users, bodyLimit, secureCookies } = options;
+  const { core, environments, sessions, users, bodyLimit, secureCookies, clock } = options;
   const flow = core.authorization;
 
   app.removeAllContentTypeParsers();
@@ -69,7 +74,8 @@ export async function authorizationRoutes(app: FastifyInstance, options: Authori
     if (secureCookies) attributes.push('Secure');
     reply.header('set-cookie', `${SESSION_COOKIE}=${active.id}; ${attributes.join('; ')}`);
   };
-  const currentSession = (request: Request, env: Environment) => sessions.current(env, readCookie(request.headers.cookie, SESSION_COOKIE));
+  const currentSession = (request: Pick<FastifyRequest, 'headers'>, env: Environment) =>
+    sessions.current(env, readCookie(request.headers.cookie, SESSION_COOKIE));
 
   const go = (reply: FastifyReply, resolved: ResolvedEnvironment, step: AuthorizationStep) => {
     if (step.kind === 'redirect') return reply.status(303).header('location', step.location).send();
@@ -97,23 +103,33 @@ export async function authorizationRoutes(app: FastifyInstance, options: Authori
     return { active, pending, requestId };
   };
 
-  app.get<{ Params: EnvParams }>('/envs/:env/authorize', async (request, reply) => {
-    const resolved = await environments.resolve(request.params.env);
-    const { params, duplicates, hasNul } = parseQueryParams(request.url);
-    if (hasNul) return errorPage(reply, 400, 'The request contains characters that are not allowed.');
-    const checked = await flow.validate(resolved.env, resolved.urls.issuer, params, duplicates);
-    if (checked.kind === 'error_page') return errorPage(reply, 400, checked.message, 'This link cannot be used');
-    if (checked.kind === 'redirect') return go(reply, resolved, checked);
-    let active = await currentSession(request, resolved.env);
-    if (!active) {
-      active = await sessions.start(resolved.env);
-      setSessionCookie(reply, resolved, active);
-    }
-    const { requestId, pending } = await flow.hold(resolved.env, active.session, checked);
-    const step = await flow.next(resolved.env, resolved.urls.issuer, active.session, requestId, pending);
-    if (!step) return errorPage(reply, 400, EXPIRED_REQUEST, 'Sign-in expired');
-    return go(reply, resolved, step);
-  });
+  for (const { surface, url } of options.authorizeRoutes) {
+    app.get<{ Params: Record<string, string> }>(url, async (request, reply) => {
+      const closedFor = surface.closedFor(clock.now());
+      if (closedFor !== undefined) {
+        reply.header('retry-after', String(closedFor));
+        return errorPage(reply, 503, 'Sign-in is not available outside working hours. Try again later.', 'Closed');
+      }
+      const resolved = await environments.resolve(surface.environmentName(request.params));
+      const { params, duplicates, hasNul } = parseQueryParams(request.url);
+      if (hasNul) return errorPage(reply, 400, 'The request contains characters that are not allowed.');
+      if (surface.settings.scope !== undefined) params.scope = surface.settings.scope;
+      const checked = await flow.validate(resolved.env, resolved.urls.issuer, params, duplicates, {
+        pkceOptionalForConfidential: surface.profile.pkceOptionalForConfidential,
+      });
+      if (checked.kind === 'error_page') return errorPage(reply, 400, checked.message, 'This link cannot be used');
+      if (checked.kind === 'redirect') return go(reply, resolved, checked);
+      let active = await currentSession(request, resolved.env);
+      if (!active) {
+        active = await sessions.start(resolved.env);
+        setSessionCookie(reply, resolved, active);
+      }
+      const { requestId, pending } = await flow.hold(resolved.env, active.session, checked);
+      const step = await flow.next(resolved.env, resolved.urls.issuer, active.session, requestId, pending);
+      if (!step) return errorPage(reply, 400, EXPIRED_REQUEST, 'Sign-in expired');
+      return go(reply, resolved, step);
+    });
+  }
 
   const showLogin = async (
     reply: FastifyReply,

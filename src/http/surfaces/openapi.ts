@@ -1,0 +1,188 @@
+import type { FastifyInstance } from 'fastify';
+import { OAuthError } from '../../oauth/errors.ts';
+import type { EnvironmentResolver } from '../environments.ts';
+import type { BodyEncoding, JsonSchema } from './profile.ts';
+import type { Surface, SurfaceRoute } from './surface.ts';
+
+const MEDIA: Record<BodyEncoding, string> = {
+  form: 'application/x-www-form-urlencoded',
+  json: 'application/json',
+  multipart: 'multipart/form-data',
+};
+
+// Every request parameter any grant, revocation or introspection reads (all strings on the wire).
+const PARAMETER_DOCS: Record<string, string> = {
+  grant_type: 'The grant type',
+  client_id: 'The client id',
+  client_secret: 'The client secret',
+  client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer (RFC 7523 §2.2)',
+  client_assertion: 'A JWT signed with a key Gatehouse generated for the client',
+  code: 'The authorization code from the redirect',
+  code_verifier: 'The PKCE verifier (RFC 7636)',
+  redirect_uri: 'The redirect_uri given at the authorization endpoint',
+  refresh_token: 'The refresh token',
+  assertion: 'A JWT signed with a service-account key; its header kid names the key (RFC 7523 §2.1)',
+  scope: 'Space-separated scopes',
+  token: 'The token to revoke or introspect',
+  token_type_hint: 'access_token or refresh_token',
+};
+
+const ENDPOINT_PARAMETERS: Record<SurfaceRoute['endpoint'], readonly string[]> = {
+  token: [
+    'grant_type',
+    'client_id',
+    'client_secret',
+    'client_assertion_type',
+    'client_assertion',
+    'code',
+    'code_verifier',
+    'redirect_uri',
+    'refresh_token',
+    'assertion',
+    'scope',
+  ],
+  revocation: ['token', 'token_type_hint', 'client_id', 'client_secret', 'client_assertion_type', 'client_assertion'],
+  introspection: ['token', 'token_type_hint', 'client_id', 'client_secret', 'client_assertion_type', 'client_assertion'],
+  token_info: [],
+  authorization: [],
+};
+
+const INTROSPECTION_SCHEMA: JsonSchema = {
+  oneOf: [
+    { type: 'object', required: ['active'], properties: { active: { const: false } }, additionalProperties: false },
+    {
+      type: 'object',
+      required: ['active', 'scope', 'client_id', 'token_type', 'exp', 'iat', 'sub', 'iss', 'jti'],
+      properties: {
+        active: { const: true },
+        scope: { type: 'string' },
+        client_id: { type: 'string' },
+        token_type: { const: 'Bearer' },
+        exp: { type: 'integer' },
+        iat: { type: 'integer' },
+        sub: { type: 'string' },
+        aud: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+        iss: { type: 'string' },
+        jti: { type: 'string' },
+      },
+      additionalProperties: false,
+    },
+  ],
+};
+
+const AUTHORIZE_PARAMETERS = ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'state', 'scope'];
+
+/**
+ * An OpenAPI 3.1 document of every surface that serves `envName`: paths, request bodies in each
+ * accepted encoding, the success response and every error status with its envelope.
+ */
+export function openApiDocument(surfaces: readonly Surface[], envName: string, publicBase: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const surface of surfaces) {
+    const segment = surface.segmentFor(envName);
+    if (segment === undefined) continue;
+    for (const route of surface.routes) {
+      const path = route.template.replace(/\{[^}]+\}/, segment);
+      paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(surface, route) };
+    }
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: `Gatehouse — environment ${envName}`, version: '1', description: 'The token endpoints this environment serves, one tag per surface.' },
+    servers: [{ url: publicBase }],
+    tags: surfaces.filter((s) => s.segmentFor(envName) !== undefined).map((s) => ({ name: s.name, description: s.profile.title })),
+    paths,
+  };
+}
+
+function operation(surface: Surface, route: SurfaceRoute): Record<string, unknown> {
+  const op: Record<string, unknown> = { operationId: `${surface.name}_${route.endpoint}`, tags: [surface.name], summary: route.summary };
+  if (route.endpoint === 'authorization') {
+    op.parameters = AUTHORIZE_PARAMETERS.map((name) => ({ name, in: 'query', required: name !== 'state' && name !== 'scope', schema: { type: 'string' } }));
+    op.responses = {
+      '303': { description: 'To the login or consent page, or back to redirect_uri with code, state and iss (RFC 9207)' },
+      '400': {
+        description: 'An error page: unknown client, unregistered redirect_uri or bad parameters',
+        content: { 'text/html': { schema: { type: 'string' } } },
+      },
+      '503': { description: 'Outside working hours', headers: retryAfter(), content: { 'text/html': { schema: { type: 'string' } } } },
+    };
+    return op;
+  }
+  if (route.endpoint === 'token_info') {
+    op.parameters = [
+      { name: 'access_token', in: 'query', required: false, schema: { type: 'string' }, description: 'The token, unless sent as Authorization: Bearer' },
+      { name: 'Authorization', in: 'header', required: false, schema: { type: 'string', pattern: '^Bearer ' } },
+    ];
+  } else {
+    op.requestBody = { required: true, content: Object.fromEntries(route.encodings.map((e) => [MEDIA[e], { schema: requestSchema(surface, route) }])) };
+  }
+  op.responses = { '200': { description: 'Success', content: { 'application/json': { schema: successSchema(surface, route) } } }, ...errorResponses(surface) };
+  return op;
+}
+
+function requestSchema(surface: Surface, route: SurfaceRoute): JsonSchema {
+  const aliases = Object.entries({ ...surface.profile.requestAliases, ...surface.settings.requestAliases });
+  const properties: Record<string, JsonSchema> = {};
+  for (const name of ENDPOINT_PARAMETERS[route.endpoint]) {
+    if (route.endpoint === 'token' && name === 'grant_type') properties[name] = { type: 'string', enum: [...surface.profile.grantTypes] };
+    else properties[name] = { type: 'string', description: PARAMETER_DOCS[name] };
+  }
+  for (const [alias, canonical] of aliases) properties[alias] = { type: 'string', description: `Same as ${canonical}` };
+  // A required field may come under any of its names.
+  const allOf = route.required.map((name) => {
+    const names = [name, ...aliases.filter(([, c]) => c === name).map(([a]) => a)];
+    return names.length === 1 ? { required: names } : { anyOf: names.map((n) => ({ required: [n] })) };
+  });
+  return { type: 'object', properties, ...(allOf.length > 0 ? { allOf } : {}) };
+}
+
+function successSchema(surface: Surface, route: SurfaceRoute): JsonSchema {
+  const { schemas } = surface.profile;
+  if (route.endpoint === 'revocation') return { type: 'object', maxProperties: 0 };
+  if (route.endpoint === 'introspection') return INTROSPECTION_SCHEMA;
+  if (route.endpoint === 'token_info') return schemas.tokenInfo ?? { type: 'object' };
+  return renamed(schemas.token, surface.settings.responseFields);
+}
+
+/** The token schema with the surface's renamed response fields. */
+function renamed(schema: JsonSchema, renames: Readonly<Record<string, string>>): JsonSchema {
+  if (Object.keys(renames).length === 0) return schema;
+  const properties = Object.fromEntries(Object.entries(schema.properties as Record<string, JsonSchema>).map(([k, v]) => [renames[k] ?? k, v]));
+  const required = (schema.required as string[]).map((k) => renames[k] ?? k);
+  return { ...schema, properties, required };
+}
+
+function errorResponses(surface: Surface): Record<string, unknown> {
+  const statuses = new Set([...surface.profile.schemas.errorStatuses, ...Object.values(surface.settings.statusMap)]);
+  const responses: Record<string, unknown> = {};
+  for (const status of [...statuses].sort()) {
+    responses[String(status)] = {
+      description: status === 503 ? 'Outside working hours' : `Error (${status})`,
+      ...(status === 429 || status === 503 ? { headers: retryAfter() } : {}),
+      content: { 'application/json': { schema: surface.profile.schemas.error } },
+    };
+  }
+  return responses;
+}
+
+const retryAfter = () => ({ 'Retry-After': { description: 'Seconds until the request may be retried', schema: { type: 'integer', minimum: 1 } } });
+
+/** GET /envs/:env/openapi.json: the OpenAPI document of that environment's surfaces. */
+export async function openApiRoutes(
+  app: FastifyInstance,
+  options: { surfaces: readonly Surface[]; environments: EnvironmentResolver; publicBase: string },
+): Promise<void> {
+  const { surfaces, environments, publicBase } = options;
+  app.setErrorHandler(async (thrown, request, reply) => {
+    if (thrown instanceof OAuthError && thrown.status < 500)
+      return reply.status(thrown.status).send({ error: thrown.code, error_description: thrown.description });
+    request.log.error({ err: thrown }, 'unexpected error');
+    return reply.status(500).send({ error: 'server_error', error_description: 'the server could not complete the request' });
+  });
+  app.get<{ Params: { env: string } }>('/envs/:env/openapi.json', async (request, reply) => {
+    const { env } = await environments.resolve(request.params.env);
+    reply.header('cache-control', 'public, max-age=300');
+    return openApiDocument(surfaces, env.name, publicBase);
+  });
+}

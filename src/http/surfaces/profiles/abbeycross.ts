@@ -1,0 +1,113 @@
+import type { OAuthError } from '../../../oauth/errors.ts';
+import type { Dialect, JsonSchema, Profile } from '../profile.ts';
+import { rfc6749TokenBody, standardErrorHeaders } from './standard.ts';
+
+/** Every `code` the AbbeyCross surface answers with (README › Compatibility surfaces). */
+export const ABBEYCROSS_ERROR_CODES = {
+  VALIDATION_FAILED: 'a field is missing, malformed or sent twice (parameter_name names it), or the body is not a JSON object',
+  INVALID_CREDENTIALS: 'the client id and secret do not authenticate a client',
+  CLIENT_NOT_AUTHORIZED: 'the client may not use the client_credentials grant',
+  UNSUPPORTED_GRANT_TYPE: 'grant_type, when sent, is not client_credentials',
+  INVALID_SCOPE: 'a requested scope is not allowed for the client',
+  TOO_MANY_REQUESTS: 'too many failed authentications; see Retry-After',
+  OUTSIDE_WORKING_HOURS: 'the service is outside its working hours; see Retry-After',
+  NOT_FOUND: 'the configured environment does not exist',
+  INTERNAL_ERROR: 'an unexpected server error',
+} as const;
+
+export type AbbeyCrossErrorCode = keyof typeof ABBEYCROSS_ERROR_CODES;
+
+function abbeyCrossCode(error: OAuthError): AbbeyCrossErrorCode {
+  switch (error.code) {
+    case 'invalid_client':
+      return 'INVALID_CREDENTIALS';
+    case 'unauthorized_client':
+      return 'CLIENT_NOT_AUTHORIZED';
+    case 'unsupported_grant_type':
+      return 'UNSUPPORTED_GRANT_TYPE';
+    case 'invalid_scope':
+      return 'INVALID_SCOPE';
+    case 'too_many_requests':
+      return 'TOO_MANY_REQUESTS';
+    case 'temporarily_unavailable':
+      return 'OUTSIDE_WORKING_HOURS';
+    case 'not_found':
+      return 'NOT_FOUND';
+    case 'server_error':
+      return 'INTERNAL_ERROR';
+    default:
+      return 'VALIDATION_FAILED';
+  }
+}
+
+/**
+ * `{errorId, code, text, parameter_name?, parameter_value?}`. AbbeyCross documents 409, 500 and
+ * 503 only: every request that cannot be completed is a 409 (the mapping can be overridden).
+ */
+export const abbeyCrossDialect: Dialect = {
+  statusOf(error) {
+    if (error.code === 'server_error') return 500;
+    if (error.code === 'temporarily_unavailable') return 503;
+    return 409;
+  },
+  renderToken(result) {
+    return { status: 200, headers: {}, body: rfc6749TokenBody(result) };
+  },
+  renderError(error, context) {
+    const { status } = context;
+    const parameter = error.parameter;
+    const value = parameter === undefined ? undefined : context.receivedValue(parameter);
+    const body = {
+      errorId: context.errorId,
+      code: abbeyCrossCode(error),
+      text: error.description,
+      ...(parameter === undefined ? {} : { parameter_name: context.receivedName(parameter) }),
+      ...(value === undefined ? {} : { parameter_value: value }),
+    };
+    return { status, headers: standardErrorHeaders(error, status), body };
+  },
+};
+
+const TOKEN_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['access_token', 'token_type', 'expires_in', 'scope'],
+  properties: { access_token: { type: 'string' }, token_type: { type: 'string' }, expires_in: { type: 'integer' }, scope: { type: 'string' } },
+  additionalProperties: false,
+};
+
+const ERROR_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['errorId', 'code', 'text'],
+  properties: {
+    errorId: { type: 'string' },
+    code: { type: 'string', enum: Object.keys(ABBEYCROSS_ERROR_CODES) },
+    text: { type: 'string' },
+    parameter_name: { type: 'string' },
+    parameter_value: {},
+  },
+  additionalProperties: false,
+};
+
+/** AbbeyCross's token endpoint: a JSON body with the client id and secret, nothing else. */
+export const abbeyCrossProfile: Profile = {
+  name: 'abbeycross',
+  title: 'AbbeyCross — generate access token',
+  routes: [
+    {
+      endpoint: 'token',
+      method: 'POST',
+      path: '/v1/oauth/token',
+      encodings: ['json'],
+      required: ['client_id', 'client_secret'],
+      summary: 'Generate an access token',
+    },
+  ],
+  grantTypes: ['client_credentials'],
+  environment: undefined,
+  requestAliases: { clientId: 'client_id', clientSecret: 'client_secret' },
+  defaultParams: { grant_type: 'client_credentials' },
+  pkceOptionalForConfidential: false,
+  accessTokenTtl: undefined,
+  dialect: abbeyCrossDialect,
+  schemas: { token: TOKEN_SCHEMA, error: ERROR_SCHEMA, errorStatuses: [409, 500, 503] },
+};

@@ -1,0 +1,142 @@
+import type { OAuthError, OAuthErrorReason } from '../../../oauth/errors.ts';
+import type { Dialect, JsonSchema, Profile } from '../profile.ts';
+import { standardErrorHeaders } from './standard.ts';
+
+/**
+ * Every `code` the Ignisign surface answers with, its status and when. Part of the product's
+ * documentation (README › Compatibility surfaces) and checked against the dialect by the tests.
+ */
+export const IGNISIGN_ERROR_CODES = {
+  BODY_VALIDATION_FAILED: { status: 400, when: 'a required field is missing, malformed or sent twice, or the body is not a JSON object' },
+  APP_ENV_INVALID: { status: 400, when: 'appEnv is not one of DEVELOPMENT, STAGING, PRODUCTION, or that environment is not set up' },
+  BODY_TOO_LARGE: { status: 413, when: 'the body exceeds the configured limit' },
+  GRANT_TYPE_NOT_SUPPORTED: { status: 400, when: 'grant_type is not authorization_code' },
+  TOKEN_ALREADY_CONSUMED: { status: 400, when: 'the authorization code was already exchanged (the tokens it gave are revoked)' },
+  TOKEN_EXPIRED: { status: 400, when: 'the authorization code has expired' },
+  TOKEN_INVALID: { status: 400, when: 'the authorization code is unknown or was issued to another application' },
+  REDIRECT_URI_MISMATCH: { status: 400, when: 'redirect_uri differs from the one given at /oauth2/authorize' },
+  CODE_VERIFIER_MISMATCH: { status: 400, when: 'code_verifier does not match the code_challenge (PKCE S256)' },
+  USER_DISABLED: { status: 400, when: 'the user who authorized the code is disabled or deleted' },
+  INVALID_SCOPE: { status: 400, when: 'a requested scope is not allowed' },
+  UNAUTHORIZED_ERROR: { status: 401, when: 'client_id / client_secret do not authenticate an application' },
+  FORBIDDEN_ERROR: { status: 403, when: 'the application may not use this grant' },
+  TOO_MANY_REQUESTS: { status: 429, when: 'too many failed authentications; see Retry-After' },
+  OUTSIDE_WORKING_HOURS: { status: 503, when: 'the surface is outside its working hours; see Retry-After' },
+  INTERNAL_ERROR: { status: 500, when: 'an unexpected server error (its errorId is in the log)' },
+} as const;
+
+export type IgnisignErrorCode = keyof typeof IGNISIGN_ERROR_CODES;
+
+const BY_REASON: Partial<Record<OAuthErrorReason, IgnisignErrorCode>> = {
+  code_reused: 'TOKEN_ALREADY_CONSUMED',
+  code_expired: 'TOKEN_EXPIRED',
+  code_unknown: 'TOKEN_INVALID',
+  code_client_mismatch: 'TOKEN_INVALID',
+  redirect_uri_mismatch: 'REDIRECT_URI_MISMATCH',
+  pkce_failed: 'CODE_VERIFIER_MISMATCH',
+  user_inactive: 'USER_DISABLED',
+  environment_unknown: 'APP_ENV_INVALID',
+  outside_working_hours: 'OUTSIDE_WORKING_HOURS',
+};
+
+/** The Ignisign code of an error: by its finer reason first, then by its RFC 6749 code. */
+export function ignisignCode(error: OAuthError, status: number): IgnisignErrorCode {
+  const byReason = error.reason && BY_REASON[error.reason];
+  if (byReason) return byReason;
+  if (status === 413) return 'BODY_TOO_LARGE';
+  switch (error.code) {
+    case 'invalid_client':
+      return 'UNAUTHORIZED_ERROR';
+    case 'unauthorized_client':
+      return 'FORBIDDEN_ERROR';
+    case 'unsupported_grant_type':
+      return 'GRANT_TYPE_NOT_SUPPORTED';
+    case 'invalid_scope':
+      return 'INVALID_SCOPE';
+    case 'invalid_grant':
+      return 'TOKEN_INVALID';
+    case 'too_many_requests':
+      return 'TOO_MANY_REQUESTS';
+    case 'temporarily_unavailable':
+      return 'OUTSIDE_WORKING_HOURS';
+    case 'server_error':
+      return 'INTERNAL_ERROR';
+    default:
+      return 'BODY_VALIDATION_FAILED';
+  }
+}
+
+/** `{message, timestamp, status, code, context}`; timestamp in UTC (ISO 8601, as Ignisign's examples). */
+export const ignisignDialect: Dialect = {
+  statusOf(error) {
+    if (error.reason === 'environment_unknown') return 400;
+    return IGNISIGN_ERROR_CODES[ignisignCode(error, error.status)].status;
+  },
+  renderToken(result) {
+    return {
+      status: 200,
+      headers: {},
+      body: { access_token: result.accessToken, token_type: result.tokenType, expires_in: result.expiresIn, scope: result.scope.join(' ') },
+    };
+  },
+  renderError(error, context) {
+    const { status } = context;
+    const body = {
+      message: error.description,
+      timestamp: context.now.toISOString(),
+      status,
+      code: ignisignCode(error, status),
+      context: {
+        errorId: context.errorId,
+        ...(error.parameter === undefined ? {} : { parameter: context.receivedName(error.parameter) }),
+        ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+      },
+    };
+    return { status, headers: standardErrorHeaders(error, status), body };
+  },
+};
+
+const TOKEN_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['access_token', 'token_type', 'expires_in', 'scope'],
+  properties: { access_token: { type: 'string' }, token_type: { type: 'string' }, expires_in: { type: 'integer' }, scope: { type: 'string' } },
+  additionalProperties: false,
+};
+
+const ERROR_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['message', 'timestamp', 'status', 'code', 'context'],
+  properties: {
+    message: { type: 'string' },
+    timestamp: { type: 'string', format: 'date-time', pattern: 'Z$' },
+    status: { type: 'integer' },
+    code: { type: 'string', enum: Object.keys(IGNISIGN_ERROR_CODES) },
+    context: { type: 'object' },
+  },
+  additionalProperties: false,
+};
+
+/** Ignisign's bare-signature proof token: authorization code with PKCE, environment in the path. */
+export const ignisignProfile: Profile = {
+  name: 'ignisign',
+  title: 'Ignisign — bare-signature proof token',
+  routes: [
+    {
+      endpoint: 'token',
+      method: 'POST',
+      path: '/v4/envs/{env}/oauth2/proofs-token',
+      encodings: ['json'],
+      required: ['grant_type', 'client_id', 'client_secret', 'code', 'code_verifier', 'redirect_uri'],
+      summary: 'Get a bare-signature proof token',
+    },
+    { endpoint: 'authorization', method: 'GET', path: '/v4/envs/{env}/oauth2/authorize', encodings: [], summary: 'Start the authorization (PKCE S256)' },
+  ],
+  grantTypes: ['authorization_code'],
+  environment: { param: 'appEnv', values: { DEVELOPMENT: 'DEVELOPMENT', STAGING: 'STAGING', PRODUCTION: 'PRODUCTION' } },
+  requestAliases: {},
+  defaultParams: {},
+  pkceOptionalForConfidential: false,
+  accessTokenTtl: undefined,
+  dialect: ignisignDialect,
+  schemas: { token: TOKEN_SCHEMA, error: ERROR_SCHEMA, errorStatuses: [400, 401, 403, 413, 429, 500, 503] },
+};

@@ -1,0 +1,83 @@
+import type { OAuthError } from '../../../oauth/errors.ts';
+import type { TokenResult } from '../../../oauth/grants/grant.ts';
+import type { Dialect, JsonSchema, Profile, RenderedResponse } from '../profile.ts';
+
+/** Headers every dialect adds to an error: the challenge (RFC 6749 §5.2, RFC 6750 §3) and Retry-After. */
+export function standardErrorHeaders(error: OAuthError, status: number): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (status === 401 && error.challenge === 'Basic') headers['www-authenticate'] = 'Basic realm="gatehouse", charset="UTF-8"';
+  if (error.challenge === 'Bearer') headers['www-authenticate'] = bearerChallenge(error);
+  if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
+  return headers;
+}
+
+// RFC 6750 §3.1: a request without any token gets the challenge without an error code.
+function bearerChallenge(error: OAuthError): string {
+  if (error.reason === 'token_missing') return 'Bearer realm="gatehouse"';
+  return `Bearer realm="gatehouse", error="${error.code}", error_description="${error.description.replace(/["\\]/g, '')}"`;
+}
+
+/** RFC 6749 §5.1 token response fields. */
+export function rfc6749TokenBody(result: TokenResult): Record<string, unknown> {
+  return {
+    access_token: result.accessToken,
+    token_type: result.tokenType,
+    expires_in: result.expiresIn,
+    scope: result.scope.join(' '),
+    ...(result.refreshToken ? { refresh_token: result.refreshToken } : {}),
+  };
+}
+
+/** RFC 6749 §5.2 (and RFC 6750 §3) error responses. */
+export const rfc6749Dialect: Dialect = {
+  statusOf: (error) => error.status,
+  renderToken(result: TokenResult): RenderedResponse {
+    return { status: 200, headers: {}, body: rfc6749TokenBody(result) };
+  },
+  renderError(error, { status }): RenderedResponse {
+    return { status, headers: standardErrorHeaders(error, status), body: { error: error.code, error_description: error.description } };
+  },
+};
+
+export const RFC6749_TOKEN_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['access_token', 'token_type', 'expires_in', 'scope'],
+  properties: {
+    access_token: { type: 'string' },
+    token_type: { type: 'string', enum: ['Bearer'] },
+    expires_in: { type: 'integer', minimum: 1 },
+    scope: { type: 'string' },
+    refresh_token: { type: 'string' },
+  },
+  additionalProperties: false,
+};
+
+export const RFC6749_ERROR_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['error', 'error_description'],
+  properties: { error: { type: 'string' }, error_description: { type: 'string' } },
+  additionalProperties: false,
+};
+
+/**
+ * Gatehouse's own surface: RFC 6749 token endpoint, RFC 7662 introspection, RFC 7009
+ * revocation and /authorize, under `/envs/{env}` for every environment.
+ */
+export const standardProfile: Profile = {
+  name: 'standard',
+  title: 'Gatehouse (RFC 6749, 7009, 7662)',
+  routes: [
+    { endpoint: 'token', method: 'POST', path: '/envs/{env}/token', encodings: ['form', 'json'], summary: 'Token endpoint (RFC 6749 §3.2)' },
+    { endpoint: 'introspection', method: 'POST', path: '/envs/{env}/introspect', encodings: ['form', 'json'], summary: 'Token introspection (RFC 7662)' },
+    { endpoint: 'revocation', method: 'POST', path: '/envs/{env}/revoke', encodings: ['form', 'json'], summary: 'Token revocation (RFC 7009)' },
+    { endpoint: 'authorization', method: 'GET', path: '/envs/{env}/authorize', encodings: [], summary: 'Authorization endpoint (RFC 6749 §3.1)' },
+  ],
+  grantTypes: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
+  environment: { param: 'env', values: null },
+  requestAliases: {},
+  defaultParams: {},
+  pkceOptionalForConfidential: false,
+  accessTokenTtl: undefined,
+  dialect: rfc6749Dialect,
+  schemas: { token: RFC6749_TOKEN_SCHEMA, error: RFC6749_ERROR_SCHEMA, errorStatuses: [400, 401, 404, 413, 429, 500, 503] },
+};

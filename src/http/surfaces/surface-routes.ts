@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../../clock.ts';
+import type { PresentedCredentials } from '../../oauth/client-auth.ts';
+import type { OAuthCore } from '../../oauth/core.ts';
+import { OAuthError } from '../../oauth/errors.ts';
+import type { EnvironmentResolver, ResolvedEnvironment } from '../environments.ts';
+import { toOAuthError } from '../error-mapping.ts';
+import { parseMultipartForm } from '../multipart.ts';
+import { type Params, parseBasicAuthorization, parseBodyParams, parseQueryParams } from '../params.ts';
+import type { BodyEncoding, RenderedResponse } from './profile.ts';
+import { ReceivedParams, type Surface, type SurfaceRoute } from './surface.ts';
+
+export interface SurfaceRoutesOptions {
+  surface: Surface;
+  core: OAuthCore;
+  environments: EnvironmentResolver;
+  clock: Clock;
+  bodyLimit: number;
+  /** Origin and base path of the public URL, without a trailing slash. */
+  publicBase: string;
+}
+
+type SurfaceRequest = FastifyRequest<{ Params: Record<string, string> }>;
+
+const MEDIA_TYPES: Record<BodyEncoding, string> = {
+  form: 'application/x-www-form-urlencoded',
+  json: 'application/json',
+  multipart: 'multipart/form-data',
+};
+
+/**
+ * The API routes of one surface (token, revocation, introspection, token info); /authorize lives
+ * with the pages. Every route runs the same pipeline — working hours → environment → parse →
+ * OAuth core → the profile's dialect — and every error is rendered by that dialect.
+ * Bodies are read raw and parsed here, so duplicates, media types and JSON errors are ours to judge.
+ */
+export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutesOptions): Promise<void> {
+  const { surface, core, environments, clock, bodyLimit, publicBase } = options;
+  const received = new WeakMap<FastifyRequest, ReceivedParams>();
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+
+  // RFC 6749 §5.1 and RFC 7662 §2.2: responses carrying or describing tokens are never cached.
+  // A callback hook, not an async one: no promise per response on the hottest path.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    reply.header('cache-control', 'no-store');
+    reply.header('pragma', 'no-cache');
+    done(null, payload);
+  });
+
+  if (surface.settings.workingHours) {
+    // Before the body is read: a closed surface answers at once, whatever was sent.
+    app.addHook('onRequest', (_request, _reply, done) => {
+      const wait = surface.closedFor(clock.now());
+      if (wait === undefined) return done();
+      done(outsideWorkingHours(wait));
+    });
+  }
+
+  app.setErrorHandler(async (thrown, request, reply) => {
+    const { error, unexpected } = toOAuthError(thrown, bodyLimit);
+    const errorId = randomUUID();
+    if (unexpected) request.log.error({ err: thrown, errorId, surface: surface.name }, 'unexpected error');
+    else request.log.info({ errorId, surface: surface.name, error: error.code, reason: error.reason, status: error.status }, error.description);
+    const rendered = surface.renderError(error, { errorId, now: new Date(clock.now()) }, received.get(request) ?? ReceivedParams.none);
+    return send(reply, rendered);
+  });
+
+  const resolve = (request: SurfaceRequest) => environments.resolve(surface.environmentName(request.params));
+
+  /** Reads the body and the credentials; the canonical parameters are what the core sees. */
+  const readRequest = (request: SurfaceRequest, route: SurfaceRoute): { params: Params; credentials: PresentedCredentials } => {
+    const raw = parseBody(request.headers['content-type'], request.body as Buffer | undefined, route.encodings);
+    received.set(request, new ReceivedParams({}, raw, {}, false));
+    const canonical = surface.canonicalParams(raw);
+    received.set(request, canonical.received);
+    const { params } = canonical;
+    surface.checkRequired(params, route, canonical.received);
+    const basic = parseBasicAuthorization(request.headers.authorization);
+    const credentials: PresentedCredentials = { sourceAddress: request.ip };
+    if (basic) credentials.basic = basic;
+    if (params.client_id !== undefined) credentials.bodyClientId = params.client_id;
+    if (params.client_secret !== undefined) credentials.bodyClientSecret = params.client_secret;
+    if (params.client_assertion_type !== undefined) credentials.clientAssertionType = params.client_assertion_type;
+    if (params.client_assertion !== undefined) credentials.clientAssertion = params.client_assertion;
+    return { params, credentials };
+  };
+
+  // Values a client assertion's `aud` may take: the issuer, its standard endpoint and this route.
+  const audiences = (resolved: ResolvedEnvironment, route: SurfaceRoute, standard: string): string[] => {
+    const here = `${publicBase}${route.template.replace(/\{[^}]+\}/, surface.segmentFor(resolved.env.name) ?? '')}`;
+    return [...new Set([resolved.urls.issuer, standard, here])];
+  };
+
+  for (const route of surface.routes) {
+    if (route.endpoint === 'token') {
+      app.post<{ Params: Record<string, string> }>(route.url, async (request, reply) => {
+        const resolved = await resolve(request);
+        const { params, credentials } = readRequest(request, route);
+        surface.checkGrantType(params);
+        const { env, urls } = resolved;
+        const result = await core.token.handle({
+          env,
+          issuer: urls.issuer,
+          params,
+          credentials,
+          audiences: audiences(resolved, route, urls.token),
+          accessTokenTtl: surface.accessTokenTtl,
+        });
+        request.log.debug({ grant_type: params.grant_type, client_id: credentials.basic?.clientId ?? credentials.bodyClientId }, 'token issued');
+        return send(reply, surface.renderToken(result, new Date(clock.now())));
+      });
+    } else if (route.endpoint === 'introspection') {
+      app.post<{ Params: Record<string, string> }>(route.url, async (request, reply) => {
+        const resolved = await resolve(request);
+        const { params, credentials } = readRequest(request, route);
+        const { env, urls } = resolved;
+        const body = await core.introspection.handle({
+          env,
+          issuer: urls.issuer,
+          params,
+          credentials,
+          audiences: audiences(resolved, route, urls.introspection),
+        });
+        return send(reply, { status: 200, headers: {}, body });
+      });
+    } else if (route.endpoint === 'revocation') {
+      app.post<{ Params: Record<string, string> }>(route.url, async (request, reply) => {
+        const resolved = await resolve(request);
+        const { params, credentials } = readRequest(request, route);
+        const { env, urls } = resolved;
+        await core.revocation.handle({ env, issuer: urls.issuer, params, credentials, audiences: audiences(resolved, route, urls.revocation) });
+        // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
+        return send(reply, { status: 200, headers: {}, body: {} });
+      });
+    } else if (route.endpoint === 'token_info') {
+      app.get<{ Params: Record<string, string> }>(route.url, async (request, reply) => {
+        const { env, urls } = await resolve(request);
+        const token = presentedBearerToken(request.headers.authorization, request.url);
+        const claims = await core.tokens.read(env, urls.issuer, token);
+        if (!claims) throw new OAuthError('invalid_token', 'the access token is invalid, expired or revoked', { challenge: 'Bearer' });
+        const render = surface.profile.dialect.renderTokenInfo;
+        if (!render) throw new Error(`profile ${surface.profile.name} has a token_info route but no renderer`);
+        return send(reply, render({ claims, now: new Date(clock.now()) }));
+      });
+    }
+  }
+}
+
+const send = (reply: FastifyReply, rendered: RenderedResponse) => reply.status(rendered.status).headers(rendered.headers).send(rendered.body);
+
+/** The error of a surface outside its working hours. */
+export const outsideWorkingHours = (retryAfter: number): OAuthError =>
+  new OAuthError('temporarily_unavailable', 'the service is outside its working hours; retry later', { retryAfter, reason: 'outside_working_hours' });
+
+/** Parses a body in one of the route's encodings; any other media type is `invalid_request`. */
+export function parseBody(contentType: string | undefined, body: Buffer | undefined, encodings: readonly BodyEncoding[]): Params {
+  const media = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (media === MEDIA_TYPES.multipart && encodings.includes('multipart')) return parseMultipartForm(contentType ?? '', body ?? Buffer.alloc(0));
+  const accepted = encodings.map((e) => MEDIA_TYPES[e]);
+  if (accepted.includes(media) || (media === '' && (!body || body.length === 0))) return parseBodyParams(contentType, body);
+  throw new OAuthError('invalid_request', `unsupported content type: send ${accepted.join(' or ')}`);
+}
+
+/**
+ * RFC 6750 §2.1 and §2.3: the token from `Authorization: Bearer` or the `access_token` query
+ * parameter; both at once is invalid_request, none at all is the bare challenge (§3.1).
+ */
+export function presentedBearerToken(authorization: string | undefined, url: string): string {
+  const { params, duplicates } = parseQueryParams(url);
+  const fromHeader = authorization === undefined ? undefined : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization)?.[1];
+  if (authorization !== undefined && fromHeader === undefined) {
+    throw new OAuthError('invalid_request', 'the Authorization header must be "Bearer <token>"', { challenge: 'Bearer', status: 400 });
+  }
+  if (duplicates.includes('access_token') || (fromHeader !== undefined && params.access_token !== undefined)) {
+    throw new OAuthError('invalid_request', 'send the access token once: in the Authorization header or as access_token', { challenge: 'Bearer' });
+  }
+  const token = fromHeader ?? params.access_token;
+  if (token === undefined) throw new OAuthError('invalid_token', 'an access token is required', { challenge: 'Bearer', reason: 'token_missing' });
+  return token;
+}

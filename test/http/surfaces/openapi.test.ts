@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import type { LightMyRequestResponse } from 'fastify';
+import { ServiceAccountService } from '../../../src/admin/service-accounts.ts';
+import { type CodeFlowFixture, obtainCode, REDIRECT_URI, setUpCodeFlow } from '../../helpers/authorization.ts';
+import { testDatabases } from '../../helpers/databases.ts';
+import { basic, form, suiteStore, type TestApp } from '../../helpers/fixtures.ts';
+import { createEnvironments, postJson, surfacesConfig } from '../../helpers/surfaces.ts';
+
+type Doc = { openapi: string; paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+
+/**
+ * Checks a real response against the OpenAPI document of `env`: the path, method and status
+ * must be documented and the body must match that response's schema.
+ */
+function conforms(doc: Doc, res: LightMyRequestResponse, ajv: InstanceType<typeof Ajv2020>): void {
+  const { method, url } = res.raw.req;
+  const path = String(url).split('?')[0] ?? '';
+  const operation = doc.paths[path]?.[String(method).toLowerCase()];
+  assert.ok(operation, `${method} ${path} is in the document`);
+  const response = operation.responses[String(res.statusCode)];
+  assert.ok(response, `${method} ${path} documents status ${res.statusCode} (${res.body})`);
+  const schema = response.content?.['application/json']?.schema;
+  if (!schema) return;
+  const validate = ajv.compile(schema);
+  assert.ok(validate(res.json()), `${method} ${path} ${res.statusCode}: ${ajv.errorsText(validate.errors)} in ${res.body}`);
+}
+
+for (const database of await testDatabases()) {
+  describe(`OpenAPI document and contract on ${database.name}`, () => {
+    const suite = suiteStore(database, { before, after });
+    let t: TestApp;
+    const docs: Record<string, Doc> = {};
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats.default(ajv);
+    let checked = 0;
+    const check = (env: string, res: LightMyRequestResponse) => {
+      conforms(docs[env] as Doc, res, ajv);
+      checked++;
+      return res;
+    };
+
+    before(async () => {
+      t = await suite.build(surfacesConfig());
+      await createEnvironments(t);
+      for (const env of ['DEVELOPMENT', 'STAGING', 'PRODUCTION']) {
+        const res = await t.app.server.inject({ url: `/envs/${env}/openapi.json` });
+        assert.equal(res.statusCode, 200);
+        docs[env] = res.json() as Doc;
+      }
+    });
+
+    it('serves a valid OpenAPI 3.1 document per environment', async () => {
+      for (const [env, doc] of Object.entries(docs)) {
+        assert.equal(doc.openapi, '3.1.0');
+        const result = await new Validator().validate(doc as never);
+        assert.ok(result.valid, `${env}: ${JSON.stringify(result.errors)}`);
+      }
+      assert.equal((await t.app.server.inject({ url: '/envs/NOPE/openapi.json' })).statusCode, 404);
+    });
+
+    it('lists exactly the surfaces that serve each environment', () => {
+      const production = Object.keys(docs.PRODUCTION?.paths ?? {}).sort();
+      assert.deepEqual(production, [
+        '/envs/PRODUCTION/authorize',
+        '/envs/PRODUCTION/introspect',
+        '/envs/PRODUCTION/revoke',
+        '/envs/PRODUCTION/token',
+        '/oauth/authorize',
+        '/oauth/revoke',
+        '/oauth/token',
+        '/oauth/token/info',
+        '/v1/oauth/token',
+        '/v1beta1/auth/token',
+        '/v4/envs/PRODUCTION/oauth2/authorize',
+        '/v4/envs/PRODUCTION/oauth2/proofs-token',
+      ]);
+      const development = Object.keys(docs.DEVELOPMENT?.paths ?? {}).sort();
+      assert.deepEqual(development, [
+        '/envs/DEVELOPMENT/authorize',
+        '/envs/DEVELOPMENT/introspect',
+        '/envs/DEVELOPMENT/revoke',
+        '/envs/DEVELOPMENT/token',
+        '/v4/envs/DEVELOPMENT/oauth2/authorize',
+        '/v4/envs/DEVELOPMENT/oauth2/proofs-token',
+      ]);
+    });
+
+    it('matches real responses of every surface, successes and errors', async () => {
+      const cc = await t.admin.createClient({ env: 'PRODUCTION', name: 'machine', scopes: ['read'], defaultScopes: ['read'] });
+      const id = cc.client_id;
+      const secret = String(cc.client_secret);
+      // Standard surface.
+      const standard = check(
+        'PRODUCTION',
+        await postJson(t, '/envs/PRODUCTION/token', { grant_type: 'client_credentials', client_id: id, client_secret: secret }),
+      );
+      const token = String(standard.json().access_token);
+      check('PRODUCTION', await postJson(t, '/envs/PRODUCTION/token', { grant_type: 'client_credentials', client_id: id, client_secret: 'x' }));
+      check('PRODUCTION', await postJson(t, '/envs/PRODUCTION/token', { grant_type: 'nope' }));
+      check('PRODUCTION', await postJson(t, '/envs/PRODUCTION/introspect', { token, client_id: id, client_secret: secret }));
+      check('PRODUCTION', await postJson(t, '/envs/PRODUCTION/introspect', { token: 'x', client_id: id, client_secret: secret }));
+      check('PRODUCTION', await postJson(t, '/envs/PRODUCTION/revoke', { token: 'x', client_id: id, client_secret: secret }));
+      // Frontier.
+      check('PRODUCTION', await postJson(t, '/v1beta1/auth/token', { grant_type: 'client_credentials', client_id: id, client_secret: secret }));
+      check('PRODUCTION', await postJson(t, '/v1beta1/auth/token', { grant_type: 'client_credentials', client_id: id, client_secret: 'x' }));
+      check('PRODUCTION', await postJson(t, '/v1beta1/auth/token', {}));
+      const accounts = new ServiceAccountService(t.config, t.store, t.clock);
+      const account = await accounts.create({ env: 'PRODUCTION', name: 'robot', scopes: ['read'] });
+      const key = await accounts.createKey('PRODUCTION', account.service_account_id, 'ES256');
+      check(
+        'PRODUCTION',
+        await postJson(t, '/v1beta1/auth/token', { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: key.example.assertion }),
+      );
+      // AbbeyCross.
+      check('PRODUCTION', await postJson(t, '/v1/oauth/token', { clientId: id, clientSecret: secret }));
+      check('PRODUCTION', await postJson(t, '/v1/oauth/token', { clientId: id, clientSecret: 'x' }));
+      check('PRODUCTION', await postJson(t, '/v1/oauth/token', { clientId: id, scope: 'admin' }));
+      // RightSignature and Ignisign need a user and a code.
+      const rs: CodeFlowFixture = await setUpCodeFlow(t, { env: 'PRODUCTION', scopes: ['read'] });
+      const { code } = await obtainCode(t, rs, { authorizePath: '/oauth/authorize', pkce: false });
+      const rsToken = check(
+        'PRODUCTION',
+        await t.app.server.inject({
+          method: 'POST',
+          url: '/oauth/token',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: form({ grant_type: 'authorization_code', code, client_id: rs.clientId, client_secret: rs.clientSecret, redirect_uri: REDIRECT_URI }),
+        }),
+      ).json();
+      check(
+        'PRODUCTION',
+        await postJson(t, '/oauth/token', { grant_type: 'refresh_token', refresh_token: 'x', client_id: rs.clientId, client_secret: rs.clientSecret }),
+      );
+      check('PRODUCTION', await t.app.server.inject({ url: `/oauth/token/info?access_token=${rsToken.access_token}` }));
+      check('PRODUCTION', await t.app.server.inject({ url: '/oauth/token/info' }));
+      check('PRODUCTION', await postJson(t, '/oauth/revoke', { token: rsToken.access_token }, { authorization: basic(rs.clientId, rs.clientSecret) }));
+      const ig = await setUpCodeFlow(t, { env: 'DEVELOPMENT', grantTypes: ['authorization_code'] });
+      const pair = await obtainCode(t, ig, { authorizePath: '/v4/envs/DEVELOPMENT/oauth2/authorize' });
+      const exchange = {
+        grant_type: 'authorization_code',
+        client_id: ig.clientId,
+        client_secret: ig.clientSecret,
+        code: pair.code,
+        code_verifier: pair.verifier,
+        redirect_uri: REDIRECT_URI,
+      };
+      check('DEVELOPMENT', await postJson(t, '/v4/envs/DEVELOPMENT/oauth2/proofs-token', exchange));
+      check('DEVELOPMENT', await postJson(t, '/v4/envs/DEVELOPMENT/oauth2/proofs-token', exchange));
+      check('DEVELOPMENT', await postJson(t, '/v4/envs/DEVELOPMENT/oauth2/proofs-token', { ...exchange, client_secret: 'x' }));
+      check('DEVELOPMENT', await postJson(t, '/v4/envs/DEVELOPMENT/oauth2/proofs-token', {}));
+      assert.equal(checked, 22);
+    });
+  });
+}
