@@ -83,7 +83,8 @@ function parseSurface(entry: unknown, key: string): SurfaceSettings {
   const profile = BUILT_IN_PROFILES.get(raw.profile);
   if (!profile) throw new ConfigError(`${key}.profile`, 'unknown profile');
   const name = raw.name === undefined ? profile.name : text(raw.name, `${key}.name`, NAME);
-  const mount = raw.mount === undefined || raw.mount === '/' ? '' : text(raw.mount, `${key}.mount`, PATH).replace(/\/+$/, '');
+  const mount =
+    raw.mount === undefined || raw.mount === '/' ? '' : text(typeof raw.mount === 'string' ? raw.mount.replace(/\/+$/, '') : raw.mount, `${key}.mount`, PATH);
   if (mount.includes('{env}')) throw new ConfigError(`${key}.mount`, 'must not contain {env}; put it in the paths');
   const environment = raw.environment === undefined ? profile.environment : environmentSelection(raw.environment, `${key}.environment`);
   if (!environment) throw new ConfigError(`${key}.environment`, `is required for the ${profile.name} profile (an environment name)`);

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { type CodeFlowFixture, obtainCode, REDIRECT_URI, setUpCodeFlow } from '../../helpers/authorization.ts';
+import { type CodeFlowFixture, obtainCode, REDIRECT_URI, setUpCodeFlow, TestBrowser } from '../../helpers/authorization.ts';
 import { testDatabases } from '../../helpers/databases.ts';
 import { basic, form, suiteStore, type TestApp } from '../../helpers/fixtures.ts';
 import { jsonAnswer, postJson, surfacesConfig } from '../../helpers/surfaces.ts';
@@ -169,6 +169,34 @@ for (const database of await testDatabases()) {
       assert.match(String(both.headers['www-authenticate']), /error="invalid_request"/);
       const expired = (t.clock.advance(7200_000), await t.app.server.inject({ url: `/oauth/token/info?access_token=${issued.access_token}` }));
       assert.equal(jsonAnswer(expired, 401).error, 'invalid_token');
+    });
+
+    it('/oauth/authorize lets only a confidential client omit PKCE; the standard /authorize never does', async () => {
+      const params = { response_type: 'code', redirect_uri: REDIRECT_URI, state: 's1' };
+      const browser = new TestBrowser(t);
+      const publicClient = await browser.authorize({ ...params, client_id: fixture.publicClientId }, AUTHORIZE);
+      assert.equal(publicClient.statusCode, 303);
+      const refused = new URL(String(publicClient.headers.location));
+      assert.equal(refused.searchParams.get('error'), 'invalid_request');
+      assert.match(String(refused.searchParams.get('error_description')), /code_challenge is required/);
+      const standard = await browser.authorize({ ...params, client_id: fixture.clientId }, `/envs/${ENV}/authorize`);
+      assert.equal(new URL(String(standard.headers.location)).searchParams.get('error'), 'invalid_request');
+      const plain = await browser.authorize(
+        { ...params, client_id: fixture.clientId, code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' },
+        AUTHORIZE,
+      );
+      assert.equal(new URL(String(plain.headers.location)).searchParams.get('error'), 'invalid_request');
+      // With a challenge the code is bound to it as everywhere else.
+      const { code: bound, verifier } = await obtainCode(t, fixture, { authorizePath: AUTHORIZE, scope: 'read' });
+      const base = {
+        grant_type: 'authorization_code',
+        client_id: fixture.clientId,
+        client_secret: fixture.clientSecret,
+        code: bound,
+        redirect_uri: REDIRECT_URI,
+      };
+      assert.equal(jsonAnswer(await post('/oauth/token', base), 400).error, 'invalid_request');
+      assertRightSignatureToken(jsonAnswer(await post('/oauth/token', { ...base, code_verifier: verifier }), 200), t);
     });
 
     it('runs the seed page’s curl commands verbatim (host and credentials changed)', async () => {
