@@ -62,9 +62,9 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
   app.setErrorHandler(async (thrown, request, reply) => {
     const { error, unexpected } = toOAuthError(thrown, bodyLimit);
     const errorId = randomUUID();
-    if (unexpected) request.log.error({ err: thrown, errorId, surface: surface.name }, 'unexpected error');
-    else request.log.info({ errorId, surface: surface.name, error: error.code, reason: error.reason, status: error.status }, error.description);
     const rendered = surface.renderError(error, { errorId, now: new Date(clock.now()) }, received.get(request) ?? ReceivedParams.none);
+    if (unexpected) request.log.error({ err: thrown, errorId, surface: surface.name }, 'unexpected error');
+    else request.log.info({ errorId, surface: surface.name, error: error.code, reason: error.reason, status: rendered.status }, error.description);
     return send(reply, rendered);
   });
 
