@@ -127,6 +127,8 @@ export async function obtainCode(
     },
     options.authorizePath,
   );
+  // A surface's own /authorize hands over to a path under the issuer, where the session cookie lives.
+  if (/\/authorize\/[A-Za-z0-9_-]+\?/.test(String(res.headers.location))) res = await browser.get(String(res.headers.location));
   if (/\/login\?/.test(String(res.headers.location))) res = await browser.login(res, fixture.username);
   if (/\/consent\?/.test(String(res.headers.location))) res = await browser.consent(res, 'allow');
   assert.equal(res.statusCode, 303, res.body);

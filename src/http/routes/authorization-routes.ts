@@ -35,6 +35,8 @@ type Request = FastifyRequest<{ Params: EnvParams }>;
 
 export const SESSION_COOKIE = 'gatehouse_session';
 
+const STANDARD_AUTHORIZE = '/envs/:env/authorize';
+
 const EXPIRED_REQUEST = 'This sign-in request has expired or was already completed. Go back to the application and start again.';
 
 /**
@@ -103,33 +105,55 @@ export async function authorizationRoutes(app: FastifyInstance, options: Authori
     return { active, pending, requestId };
   };
 
+  /** The authorization flow of `surface` for one request (working hours already checked). */
+  const authorize = async (request: FastifyRequest, reply: FastifyReply, surface: Surface, resolved: ResolvedEnvironment) => {
+    const { params, duplicates, hasNul } = parseQueryParams(request.url);
+    if (hasNul) return errorPage(reply, 400, 'The request contains characters that are not allowed.');
+    if (surface.settings.scope !== undefined) params.scope = surface.settings.scope;
+    const checked = await flow.validate(resolved.env, resolved.urls.issuer, params, duplicates, {
+      pkceOptionalForConfidential: surface.profile.pkceOptionalForConfidential,
+    });
+    if (checked.kind === 'error_page') return errorPage(reply, 400, checked.message, 'This link cannot be used');
+    if (checked.kind === 'redirect') return go(reply, resolved, checked);
+    let active = await currentSession(request, resolved.env);
+    if (!active) {
+      active = await sessions.start(resolved.env);
+      setSessionCookie(reply, resolved, active);
+    }
+    const { requestId, pending } = await flow.hold(resolved.env, active.session, checked);
+    const step = await flow.next(resolved.env, resolved.urls.issuer, active.session, requestId, pending);
+    if (!step) return errorPage(reply, 400, EXPIRED_REQUEST, 'Sign-in expired');
+    return go(reply, resolved, step);
+  };
+
+  const closed = (reply: FastifyReply, surface: Surface) => {
+    const wait = surface.closedFor(clock.now());
+    if (wait === undefined) return false;
+    reply.header('retry-after', String(wait));
+    return true;
+  };
+  const closedPage = (reply: FastifyReply) => errorPage(reply, 503, 'Sign-in is not available outside working hours. Try again later.', 'Closed');
+
+  const bySurface = new Map(options.authorizeRoutes.map((r) => [r.surface.name, r.surface]));
   for (const { surface, url } of options.authorizeRoutes) {
     app.get<{ Params: Record<string, string> }>(url, async (request, reply) => {
-      const closedFor = surface.closedFor(clock.now());
-      if (closedFor !== undefined) {
-        reply.header('retry-after', String(closedFor));
-        return errorPage(reply, 503, 'Sign-in is not available outside working hours. Try again later.', 'Closed');
-      }
+      if (closed(reply, surface)) return closedPage(reply);
       const resolved = await environments.resolve(surface.environmentName(request.params));
-      const { params, duplicates, hasNul } = parseQueryParams(request.url);
-      if (hasNul) return errorPage(reply, 400, 'The request contains characters that are not allowed.');
-      if (surface.settings.scope !== undefined) params.scope = surface.settings.scope;
-      const checked = await flow.validate(resolved.env, resolved.urls.issuer, params, duplicates, {
-        pkceOptionalForConfidential: surface.profile.pkceOptionalForConfidential,
-      });
-      if (checked.kind === 'error_page') return errorPage(reply, 400, checked.message, 'This link cannot be used');
-      if (checked.kind === 'redirect') return go(reply, resolved, checked);
-      let active = await currentSession(request, resolved.env);
-      if (!active) {
-        active = await sessions.start(resolved.env);
-        setSessionCookie(reply, resolved, active);
-      }
-      const { requestId, pending } = await flow.hold(resolved.env, active.session, checked);
-      const step = await flow.next(resolved.env, resolved.urls.issuer, active.session, requestId, pending);
-      if (!step) return errorPage(reply, 400, EXPIRED_REQUEST, 'Sign-in expired');
-      return go(reply, resolved, step);
+      if (url === STANDARD_AUTHORIZE) return authorize(request, reply, surface, resolved);
+      // The session cookie is scoped to the issuer's path, which a surface's own path (say
+      // /oauth/authorize) is outside of: hand the request over to a path under the issuer, so a
+      // signed-in browser keeps its session.
+      const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+      return reply.status(303).header('location', `${resolved.urls.issuer}/authorize/${surface.name}${query}`).send();
     });
   }
+  app.get<{ Params: { env: string; surface: string } }>('/envs/:env/authorize/:surface', async (request, reply) => {
+    const resolved = await environments.resolve(request.params.env);
+    const surface = bySurface.get(request.params.surface);
+    if (!surface || surface.segmentFor(resolved.env.name) === undefined) return errorPage(reply, 404, 'There is nothing at this address.', 'Not found');
+    if (closed(reply, surface)) return closedPage(reply);
+    return authorize(request, reply, surface, resolved);
+  });
 
   const showLogin = async (
     reply: FastifyReply,

@@ -88,10 +88,11 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
     return { params, credentials };
   };
 
-  // Values a client assertion's `aud` may take: the issuer, its standard endpoint and this route.
+  // Values a client assertion's `aud` may take (RFC 7523 §3): the issuer, the token endpoint
+  // (which clients use for every endpoint), this endpoint's standard URL and this route's URL.
   const audiences = (resolved: ResolvedEnvironment, route: SurfaceRoute, standard: string): string[] => {
     const here = `${publicBase}${route.template.replace(/\{[^}]+\}/, surface.segmentFor(resolved.env.name) ?? '')}`;
-    return [...new Set([resolved.urls.issuer, standard, here])];
+    return [...new Set([resolved.urls.issuer, resolved.urls.token, standard, here])];
   };
 
   for (const route of surface.routes) {

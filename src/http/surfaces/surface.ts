@@ -43,14 +43,14 @@ export class ReceivedParams {
 
   /** The name the client used; for a missing one, the alias form when the client wrote aliases. */
   nameOf(parameter: string): string {
-    const received = this.names[parameter];
+    const received = Object.hasOwn(this.names, parameter) ? this.names[parameter] : undefined;
     if (received !== undefined) return received;
     if (!this.usedAlias) return parameter;
     return Object.entries(this.aliases).find(([, canonical]) => canonical === parameter)?.[0] ?? parameter;
   }
 
   valueOf(parameter: string): string | undefined {
-    return SECRET_PARAMETERS.has(parameter) ? undefined : this.values[parameter];
+    return SECRET_PARAMETERS.has(parameter) || !Object.hasOwn(this.values, parameter) ? undefined : this.values[parameter];
   }
 }
 

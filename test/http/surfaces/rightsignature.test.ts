@@ -174,17 +174,21 @@ for (const database of await testDatabases()) {
     it('/oauth/authorize lets only a confidential client omit PKCE; the standard /authorize never does', async () => {
       const params = { response_type: 'code', redirect_uri: REDIRECT_URI, state: 's1' };
       const browser = new TestBrowser(t);
-      const publicClient = await browser.authorize({ ...params, client_id: fixture.publicClientId }, AUTHORIZE);
+      // /oauth/authorize hands over to the issuer's path, where the session cookie lives.
+      const viaSurface = async (query: Record<string, string>) => {
+        const hop = await browser.authorize(query, AUTHORIZE);
+        assert.equal(hop.statusCode, 303);
+        assert.match(String(hop.headers.location), /^https:\/\/auth\.example\.test\/envs\/PRODUCTION\/authorize\/rightsignature\?/);
+        return browser.get(String(hop.headers.location));
+      };
+      const publicClient = await viaSurface({ ...params, client_id: fixture.publicClientId });
       assert.equal(publicClient.statusCode, 303);
       const refused = new URL(String(publicClient.headers.location));
       assert.equal(refused.searchParams.get('error'), 'invalid_request');
       assert.match(String(refused.searchParams.get('error_description')), /code_challenge is required/);
       const standard = await browser.authorize({ ...params, client_id: fixture.clientId }, `/envs/${ENV}/authorize`);
       assert.equal(new URL(String(standard.headers.location)).searchParams.get('error'), 'invalid_request');
-      const plain = await browser.authorize(
-        { ...params, client_id: fixture.clientId, code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' },
-        AUTHORIZE,
-      );
+      const plain = await viaSurface({ ...params, client_id: fixture.clientId, code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' });
       assert.equal(new URL(String(plain.headers.location)).searchParams.get('error'), 'invalid_request');
       // With a challenge the code is bound to it as everywhere else.
       const { code: bound, verifier } = await obtainCode(t, fixture, { authorizePath: AUTHORIZE, scope: 'read' });

@@ -14,7 +14,8 @@ export function standardErrorHeaders(error: OAuthError, status: number): Record<
 // RFC 6750 §3.1: a request without any token gets the challenge without an error code.
 function bearerChallenge(error: OAuthError): string {
   if (error.reason === 'token_missing') return 'Bearer realm="gatehouse"';
-  return `Bearer realm="gatehouse", error="${error.code}", error_description="${error.description.replace(/["\\]/g, '')}"`;
+  // RFC 6750 §3: error_description holds %x20-21 / %x23-5B / %x5D-7E only.
+  return `Bearer realm="gatehouse", error="${error.code}", error_description="${error.description.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '')}"`;
 }
 
 /** RFC 6749 §5.1 token response fields. */
