@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { BUILT_IN_PROFILES } from '../http/surfaces/profiles/index.ts';
 import { ConfigError } from './errors.ts';
 import { parseSurfaces, type SurfaceSettings } from './surfaces.ts';
 
@@ -159,6 +160,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
     trustProxy: proxyList(pick('trustProxy')),
     surfaces: surfaceList(pick('surfaces')),
   };
+  for (const [i, surface] of config.surfaces.entries()) {
+    const ttl = surface.accessTokenTtl ?? BUILT_IN_PROFILES.get(surface.profile)?.accessTokenTtl;
+    if (ttl !== undefined && ttl > config.maxAccessTokenTtl) {
+      throw new ConfigError(
+        `${CONFIG_FIELDS.surfaces.env}[${i}].accessTokenTtl`,
+        `${ttl} exceeds ${CONFIG_FIELDS.maxAccessTokenTtl.env} (${config.maxAccessTokenTtl})`,
+      );
+    }
+  }
   if (config.accessTokenTtl > config.maxAccessTokenTtl) {
     throw new ConfigError(CONFIG_FIELDS.accessTokenTtl.env, `must not exceed ${CONFIG_FIELDS.maxAccessTokenTtl.env} (${config.maxAccessTokenTtl})`);
   }

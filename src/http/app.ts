@@ -11,9 +11,8 @@ import { createLogger } from './logger.ts';
 import { authorizationRoutes } from './routes/authorization-routes.ts';
 import { discoveryRoutes } from './routes/discovery-routes.ts';
 import { openApiRoutes } from './surfaces/openapi.ts';
-import { BUILT_IN_PROFILES } from './surfaces/profiles/index.ts';
-import { Surface } from './surfaces/surface.ts';
 import { surfaceRoutes } from './surfaces/surface-routes.ts';
+import { buildSurfaces } from './surfaces/surface-set.ts';
 
 export type ServerConfig = Config & { publicUrl: string; keySecret: Buffer };
 
@@ -81,7 +80,8 @@ export async function createApp(config: ServerConfig, deps: AppDeps): Promise<Ap
     secureCookies: new URL(config.publicUrl).protocol === 'https:',
     authorizeRoutes: surfaces.flatMap((surface) => surface.routes.filter((r) => r.endpoint === 'authorization').map((r) => ({ surface, url: r.url }))),
   });
-  await server.register(openApiRoutes, { surfaces, environments, publicBase });
+  const grants = new Map(core.grants.grantTypes().map((type) => [type, core.grants.get(type)?.parameters ?? []]));
+  await server.register(openApiRoutes, { surfaces, environments, publicBase, grants });
   server.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not_found', error_description: 'no such endpoint' }));
   await server.ready();
 
@@ -100,27 +100,6 @@ export async function createApp(config: ServerConfig, deps: AppDeps): Promise<Ap
       await server.close();
     },
   };
-}
-
-/** The configured surfaces; two routes with the same method and path are a configuration error. */
-export function buildSurfaces(config: Config): Surface[] {
-  const surfaces = config.surfaces.map((settings) => {
-    const profile = BUILT_IN_PROFILES.get(settings.profile);
-    if (!profile) throw new ConfigError(CONFIG_FIELDS.surfaces.env, `unknown profile ${settings.profile}`);
-    return new Surface(settings, profile);
-  });
-  const taken = new Map<string, string>();
-  for (const surface of surfaces) {
-    for (const route of surface.routes) {
-      // The router treats every parameter name alike: /a/:x and /a/:y are the same route.
-      const key = `${route.method} ${route.url.replace(/:[A-Za-z0-9_]+/g, ':')}`;
-      const other = taken.get(key);
-      if (other)
-        throw new ConfigError(CONFIG_FIELDS.surfaces.env, `${route.method} ${route.template} is claimed by both the ${other} and the ${surface.name} surface`);
-      taken.set(key, surface.name);
-    }
-  }
-  return surfaces;
 }
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;

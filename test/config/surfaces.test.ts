@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
-import { buildSurfaces } from '../../src/http/app.ts';
+import { buildSurfaces } from '../../src/http/surfaces/surface-set.ts';
 import { EXAMPLE_CONFIG } from '../helpers/surfaces.ts';
 
 const load = (surfaces: unknown) => loadConfig({ GATEHOUSE_SURFACES: JSON.stringify(surfaces) });
@@ -80,6 +80,10 @@ describe('surfaces configuration', () => {
       /two surfaces are named frontier/,
     );
     refuses({ profile: 'frontier' }, /must be an array of surfaces/);
+    assert.throws(
+      () => loadConfig({ GATEHOUSE_MAX_ACCESS_TOKEN_TTL: '3600', GATEHOUSE_SURFACES: JSON.stringify([{ profile: 'rightsignature', environment: 'P' }]) }),
+      /GATEHOUSE_SURFACES\[1\]\.accessTokenTtl: 7200 exceeds GATEHOUSE_MAX_ACCESS_TOKEN_TTL \(3600\)/,
+    );
     assert.throws(() => loadConfig({ GATEHOUSE_SURFACES: '[{' }), /GATEHOUSE_SURFACES: must be a JSON array/);
   });
 
@@ -88,7 +92,20 @@ describe('surfaces configuration', () => {
       { profile: 'frontier', environment: 'A' },
       { profile: 'frontier', name: 'frontier-b', environment: 'B' },
     ]);
-    assert.throws(() => buildSurfaces(config), /POST \/v1beta1\/auth\/token is claimed by both the frontier and the frontier-b surface/);
+    assert.throws(() => buildSurfaces(config), /POST \/v1beta1\/auth\/token of the frontier-b surface overlaps \/v1beta1\/auth\/token of the frontier surface/);
+    const shadow = load([{ profile: 'frontier', environment: 'PRODUCTION', paths: { token: '/envs/PRODUCTION/token' } }]);
+    assert.throws(() => buildSurfaces(shadow), /POST \/envs\/PRODUCTION\/token of the frontier surface overlaps \/envs\/:env\/token of the standard surface/);
+    const page = load([
+      {
+        profile: 'rightsignature',
+        environment: { param: 'e', values: null },
+        paths: { token_info: '/envs/{env}/jwks.json', token: '/{env}/t', revocation: '/{env}/r', authorization: '/{env}/a' },
+      },
+    ]);
+    assert.throws(
+      () => buildSurfaces(page),
+      /GET \/envs\/\{e\}\/jwks\.json of the rightsignature surface overlaps \/envs\/:env\/jwks\.json of Gatehouse itself/,
+    );
     const mounted = load([
       { profile: 'frontier', environment: 'A' },
       { profile: 'frontier', name: 'frontier-b', environment: 'B', mount: '/b' },

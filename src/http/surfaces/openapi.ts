@@ -27,25 +27,11 @@ const PARAMETER_DOCS: Record<string, string> = {
   token_type_hint: 'access_token or refresh_token',
 };
 
-const ENDPOINT_PARAMETERS: Record<SurfaceRoute['endpoint'], readonly string[]> = {
-  token: [
-    'grant_type',
-    'client_id',
-    'client_secret',
-    'client_assertion_type',
-    'client_assertion',
-    'code',
-    'code_verifier',
-    'redirect_uri',
-    'refresh_token',
-    'assertion',
-    'scope',
-  ],
-  revocation: ['token', 'token_type_hint', 'client_id', 'client_secret', 'client_assertion_type', 'client_assertion'],
-  introspection: ['token', 'token_type_hint', 'client_id', 'client_secret', 'client_assertion_type', 'client_assertion'],
-  token_info: [],
-  authorization: [],
-};
+const CLIENT_AUTH_PARAMETERS = ['client_id', 'client_secret', 'client_assertion_type', 'client_assertion'];
+const LOOKUP_PARAMETERS = ['token', 'token_type_hint', ...CLIENT_AUTH_PARAMETERS];
+
+/** The parameters each grant reads, by grant type (from the OAuth core's registry). */
+export type GrantParameters = ReadonlyMap<string, readonly string[]>;
 
 const INTROSPECTION_SCHEMA: JsonSchema = {
   oneOf: [
@@ -76,14 +62,14 @@ const AUTHORIZE_PARAMETERS = ['response_type', 'client_id', 'redirect_uri', 'cod
  * An OpenAPI 3.1 document of every surface that serves `envName`: paths, request bodies in each
  * accepted encoding, the success response and every error status with its envelope.
  */
-export function openApiDocument(surfaces: readonly Surface[], envName: string, publicBase: string): Record<string, unknown> {
+export function openApiDocument(surfaces: readonly Surface[], envName: string, publicBase: string, grants: GrantParameters): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const surface of surfaces) {
     const segment = surface.segmentFor(envName);
     if (segment === undefined) continue;
     for (const route of surface.routes) {
       const path = route.template.replace(/\{[^}]+\}/, segment);
-      paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(surface, route) };
+      paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(surface, route, grants) };
     }
   }
   return {
@@ -92,13 +78,20 @@ export function openApiDocument(surfaces: readonly Surface[], envName: string, p
     servers: [{ url: publicBase }],
     tags: surfaces.filter((s) => s.segmentFor(envName) !== undefined).map((s) => ({ name: s.name, description: s.profile.title })),
     paths,
+    components: {
+      securitySchemes: {
+        clientSecretBasic: { type: 'http', scheme: 'basic', description: 'client_id and client_secret, form-url-encoded (RFC 6749 §2.3.1)' },
+        bearerToken: { type: 'http', scheme: 'bearer', description: 'An access token (RFC 6750 §2.1)' },
+      },
+    },
   };
 }
 
-function operation(surface: Surface, route: SurfaceRoute): Record<string, unknown> {
+function operation(surface: Surface, route: SurfaceRoute, grants: GrantParameters): Record<string, unknown> {
   const op: Record<string, unknown> = { operationId: `${surface.name}_${route.endpoint}`, tags: [surface.name], summary: route.summary };
   if (route.endpoint === 'authorization') {
-    op.parameters = AUTHORIZE_PARAMETERS.map((name) => ({ name, in: 'query', required: name !== 'state' && name !== 'scope', schema: { type: 'string' } }));
+    const optional = ['state', 'scope', ...(surface.profile.pkceOptionalForConfidential ? ['code_challenge', 'code_challenge_method'] : [])];
+    op.parameters = AUTHORIZE_PARAMETERS.map((name) => ({ name, in: 'query', required: !optional.includes(name), schema: { type: 'string' } }));
     op.responses = {
       '303': { description: 'To the login or consent page, or back to redirect_uri with code, state and iss (RFC 9207)' },
       '400': {
@@ -110,21 +103,32 @@ function operation(surface: Surface, route: SurfaceRoute): Record<string, unknow
     return op;
   }
   if (route.endpoint === 'token_info') {
+    op.security = [{ bearerToken: [] }, {}];
     op.parameters = [
       { name: 'access_token', in: 'query', required: false, schema: { type: 'string' }, description: 'The token, unless sent as Authorization: Bearer' },
       { name: 'Authorization', in: 'header', required: false, schema: { type: 'string', pattern: '^Bearer ' } },
     ];
   } else {
-    op.requestBody = { required: true, content: Object.fromEntries(route.encodings.map((e) => [MEDIA[e], { schema: requestSchema(surface, route) }])) };
+    // Client credentials go in the body or in HTTP Basic; a jwt-bearer grant needs neither.
+    op.security = [{ clientSecretBasic: [] }, {}];
+    const schema = requestSchema(surface, route, grants);
+    op.requestBody = { required: true, content: Object.fromEntries(route.encodings.map((e) => [MEDIA[e], { schema }])) };
   }
   op.responses = { '200': { description: 'Success', content: { 'application/json': { schema: successSchema(surface, route) } } }, ...errorResponses(surface) };
   return op;
 }
 
-function requestSchema(surface: Surface, route: SurfaceRoute): JsonSchema {
+/** The parameters a route reads: a token route, those of its profile's grants only. */
+function routeParameters(surface: Surface, route: SurfaceRoute, grants: GrantParameters): string[] {
+  if (route.endpoint !== 'token') return LOOKUP_PARAMETERS;
+  const fromGrants = surface.profile.grantTypes.flatMap((g) => grants.get(g) ?? []);
+  return [...new Set(['grant_type', ...CLIENT_AUTH_PARAMETERS, ...fromGrants])];
+}
+
+function requestSchema(surface: Surface, route: SurfaceRoute, grants: GrantParameters): JsonSchema {
   const aliases = Object.entries({ ...surface.profile.requestAliases, ...surface.settings.requestAliases });
   const properties: Record<string, JsonSchema> = {};
-  for (const name of ENDPOINT_PARAMETERS[route.endpoint]) {
+  for (const name of routeParameters(surface, route, grants)) {
     if (route.endpoint === 'token' && name === 'grant_type') properties[name] = { type: 'string', enum: [...surface.profile.grantTypes] };
     else properties[name] = { type: 'string', description: PARAMETER_DOCS[name] };
   }
@@ -171,9 +175,9 @@ const retryAfter = () => ({ 'Retry-After': { description: 'Seconds until the req
 /** GET /envs/:env/openapi.json: the OpenAPI document of that environment's surfaces. */
 export async function openApiRoutes(
   app: FastifyInstance,
-  options: { surfaces: readonly Surface[]; environments: EnvironmentResolver; publicBase: string },
+  options: { surfaces: readonly Surface[]; environments: EnvironmentResolver; publicBase: string; grants: GrantParameters },
 ): Promise<void> {
-  const { surfaces, environments, publicBase } = options;
+  const { surfaces, environments, publicBase, grants } = options;
   app.setErrorHandler(async (thrown, request, reply) => {
     if (thrown instanceof OAuthError && thrown.status < 500)
       return reply.status(thrown.status).send({ error: thrown.code, error_description: thrown.description });
@@ -183,6 +187,6 @@ export async function openApiRoutes(
   app.get<{ Params: { env: string } }>('/envs/:env/openapi.json', async (request, reply) => {
     const { env } = await environments.resolve(request.params.env);
     reply.header('cache-control', 'public, max-age=300');
-    return openApiDocument(surfaces, env.name, publicBase);
+    return openApiDocument(surfaces, env.name, publicBase, grants);
   });
 }

@@ -19,6 +19,8 @@ export interface ProfileRoute {
   readonly path: string;
   /** Accepted body encodings of a POST route, in the order the OpenAPI document lists them. */
   readonly encodings: readonly BodyEncoding[];
+  /** Revocation only: a request without `token` still gets 200 (Doorkeeper treats a blank token as nothing to revoke). */
+  readonly missingTokenIsNoop?: boolean;
   /** Parameters the product documents as required: missing → invalid_request naming the field. */
   readonly required?: readonly string[];
   readonly summary: string;

@@ -132,7 +132,13 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
         const resolved = await resolve(request);
         const { params, credentials } = readRequest(request, route);
         const { env, urls } = resolved;
-        await core.revocation.handle({ env, issuer: urls.issuer, params, credentials, audiences: audiences(resolved, route, urls.revocation) });
+        try {
+          await core.revocation.handle({ env, issuer: urls.issuer, params, credentials, audiences: audiences(resolved, route, urls.revocation) });
+        } catch (error) {
+          // The client authenticated (that comes first); only the token is missing.
+          const missingToken = error instanceof OAuthError && error.code === 'invalid_request' && error.parameter === 'token';
+          if (!(route.missingTokenIsNoop && missingToken)) throw error;
+        }
         // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
         return send(reply, { status: 200, headers: {}, body: {} });
       });

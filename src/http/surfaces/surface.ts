@@ -14,6 +14,7 @@ export interface SurfaceRoute {
   readonly template: string;
   readonly encodings: readonly BodyEncoding[];
   readonly required: readonly string[];
+  readonly missingTokenIsNoop: boolean;
   readonly summary: string;
 }
 
@@ -83,6 +84,7 @@ export class Surface {
         template: param ? path.replace('{env}', `{${param}}`) : path,
         encodings: route.encodings,
         required: route.required ?? [],
+        missingTokenIsNoop: route.missingTokenIsNoop === true,
         summary: route.summary,
       };
     });

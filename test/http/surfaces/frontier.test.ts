@@ -75,19 +75,22 @@ for (const database of await testDatabases()) {
       jsonAnswer(await postJson(t, TOKEN, { grant_type: JWT_BEARER, assertion: await assertion({ aud: `${PUBLIC_URL}/envs/PRODUCTION` }) }), 200);
     });
 
-    it('3 → 400 for invalid arguments: no grant_type, no assertion, a refused or replayed assertion, an unknown grant', async () => {
+    it('3 → 400 for invalid arguments: no grant_type, no assertion, an unknown grant', async () => {
       assertFrontierError(await postJson(t, TOKEN, { client_id: client.id, client_secret: client.secret }), 400, 3, 'INVALID_REQUEST');
       assertFrontierError(await postJson(t, TOKEN, { grant_type: JWT_BEARER }), 400, 3);
+      assertFrontierError(await postJson(t, TOKEN, { grant_type: 'authorization_code', code: 'x' }), 400, 3, 'UNSUPPORTED_GRANT_TYPE');
+    });
+
+    it('16 → 401 for a refused or replayed service-account assertion, as Frontier answers a bad key JWT', async () => {
       assertFrontierError(
         await postJson(t, TOKEN, { grant_type: JWT_BEARER, assertion: await assertion({ aud: 'https://elsewhere.example' }) }),
-        400,
-        3,
+        401,
+        16,
         'ASSERTION_REFUSED',
       );
       const once = await assertion();
       jsonAnswer(await postJson(t, TOKEN, { grant_type: JWT_BEARER, assertion: once }), 200);
-      assertFrontierError(await postJson(t, TOKEN, { grant_type: JWT_BEARER, assertion: once }), 400, 3, 'ASSERTION_REFUSED');
-      assertFrontierError(await postJson(t, TOKEN, { grant_type: 'authorization_code', code: 'x' }), 400, 3, 'UNSUPPORTED_GRANT_TYPE');
+      assertFrontierError(await postJson(t, TOKEN, { grant_type: JWT_BEARER, assertion: once }), 401, 16, 'ASSERTION_REFUSED');
     });
 
     it('16 → 401 for bad client credentials (with the Basic challenge when Basic was used)', async () => {

@@ -89,6 +89,24 @@ for (const database of await testDatabases()) {
       ]);
     });
 
+    it('describes each route’s own parameters and credentials', () => {
+      type Op = {
+        requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> };
+        parameters?: { name: string; required: boolean }[];
+        security?: unknown[];
+      };
+      const op = (path: string, method: string) => (docs.PRODUCTION?.paths[path]?.[method] as unknown as Op) ?? assert.fail(`${method} ${path}`);
+      const frontier = Object.keys(op('/v1beta1/auth/token', 'post').requestBody?.content['application/json']?.schema.properties ?? {});
+      assert.ok(frontier.includes('assertion') && frontier.includes('scope'));
+      assert.ok(!frontier.includes('code') && !frontier.includes('refresh_token'));
+      const abbey = Object.keys(op('/v1/oauth/token', 'post').requestBody?.content['application/json']?.schema.properties ?? {});
+      assert.ok(abbey.includes('clientId') && abbey.includes('client_id') && !abbey.includes('assertion'));
+      const required = (path: string) => Object.fromEntries((op(path, 'get').parameters ?? []).map((p) => [p.name, p.required]));
+      assert.equal(required('/oauth/authorize').code_challenge, false);
+      assert.equal(required('/envs/PRODUCTION/authorize').code_challenge, true);
+      assert.deepEqual(op('/oauth/token/info', 'get').security, [{ bearerToken: [] }, {}]);
+    });
+
     it('matches real responses of every surface, successes and errors', async () => {
       const cc = await t.admin.createClient({ env: 'PRODUCTION', name: 'machine', scopes: ['read'], defaultScopes: ['read'] });
       const id = cc.client_id;

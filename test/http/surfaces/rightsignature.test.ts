@@ -133,6 +133,9 @@ for (const database of await testDatabases()) {
       // Unknown and already-revoked tokens: still 200 {} (RFC 7009 §2.2).
       assert.deepEqual(jsonAnswer(await post('/oauth/revoke', { ...body, token: 'not-a-token' }), 200), {});
       assert.deepEqual(jsonAnswer(await post('/oauth/revoke', body), 200), {});
+      // Doorkeeper answers a blank token with 200 {} too, once the client is authenticated.
+      assert.deepEqual(jsonAnswer(await post('/oauth/revoke', {}, basic(fixture.clientId, fixture.clientSecret)), 200), {});
+      assert.equal(jsonAnswer(await post('/oauth/revoke', { token: 'x' }, basic(fixture.clientId, 'wrong')), 401).error, 'invalid_client');
       const refreshOnly = await exchange();
       assert.deepEqual(jsonAnswer(await post('/oauth/revoke', { ...body, token: String(refreshOnly.refresh_token) }), 200), {});
     });

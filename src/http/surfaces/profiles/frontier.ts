@@ -20,6 +20,8 @@ export const GRPC_CODES = {
 type GrpcName = keyof typeof GRPC_CODES;
 
 function grpcNameOf(error: OAuthError): GrpcName {
+  // Frontier answers a service-account JWT it cannot accept as a failed authentication.
+  if (error.reason === 'assertion_refused') return 'UNAUTHENTICATED';
   switch (error.code) {
     case 'invalid_client':
       return 'UNAUTHENTICATED';

@@ -78,7 +78,14 @@ export const rightSignatureProfile: Profile = {
       required: ['grant_type'],
       summary: 'Request or refresh an access token',
     },
-    { endpoint: 'revocation', method: 'POST', path: '/oauth/revoke', encodings: ['form', 'multipart', 'json'], summary: 'Revoke an access token (RFC 7009)' },
+    {
+      endpoint: 'revocation',
+      method: 'POST',
+      path: '/oauth/revoke',
+      encodings: ['form', 'multipart', 'json'],
+      missingTokenIsNoop: true,
+      summary: 'Revoke an access token (RFC 7009); always 200 {} once the client is authenticated',
+    },
     { endpoint: 'token_info', method: 'GET', path: '/oauth/token/info', encodings: [], summary: 'Describe the presented access token' },
     {
       endpoint: 'authorization',

@@ -68,7 +68,14 @@ export const standardProfile: Profile = {
   name: 'standard',
   title: 'Gatehouse (RFC 6749, 7009, 7662)',
   routes: [
-    { endpoint: 'token', method: 'POST', path: '/envs/{env}/token', encodings: ['form', 'json'], summary: 'Token endpoint (RFC 6749 §3.2)' },
+    {
+      endpoint: 'token',
+      method: 'POST',
+      path: '/envs/{env}/token',
+      encodings: ['form', 'json'],
+      required: ['grant_type'],
+      summary: 'Token endpoint (RFC 6749 §3.2)',
+    },
     { endpoint: 'introspection', method: 'POST', path: '/envs/{env}/introspect', encodings: ['form', 'json'], summary: 'Token introspection (RFC 7662)' },
     { endpoint: 'revocation', method: 'POST', path: '/envs/{env}/revoke', encodings: ['form', 'json'], summary: 'Token revocation (RFC 7009)' },
     { endpoint: 'authorization', method: 'GET', path: '/envs/{env}/authorize', encodings: [], summary: 'Authorization endpoint (RFC 6749 §3.1)' },
