@@ -31,6 +31,7 @@ export interface CreateClientInput {
   tokenFormat?: TokenFormat;
   accessTokenTtl?: number | null;
   introspectAny?: boolean;
+  allowMissingPkce?: boolean;
 }
 
 export interface ClientView {
@@ -46,6 +47,7 @@ export interface ClientView {
   token_format: TokenFormat;
   access_token_ttl: number | null;
   introspect_any: boolean;
+  allow_missing_pkce: boolean;
   enabled: boolean;
   created_at: string;
 }
@@ -133,6 +135,11 @@ export class AdminService {
     const name = input.name.trim();
     if (!name || name.length > 200) throw new AdminError('invalid_argument', 'client name must be 1-200 characters');
 
+    const allowMissingPkce = input.allowMissingPkce ?? false;
+    if (allowMissingPkce && (kind !== 'confidential' || !grantTypes.includes('authorization_code'))) {
+      // RFC 9700 §2.1.1: a public client has no secret, so PKCE is its only protection.
+      throw new AdminError('invalid_argument', 'only a confidential client using authorization_code may omit PKCE');
+    }
     const now = this.clock.now();
     const client: Client = {
       envId: env.id,
@@ -146,6 +153,7 @@ export class AdminService {
       tokenFormat: input.tokenFormat ?? 'jwt',
       accessTokenTtl: ttl,
       introspectAny: input.introspectAny ?? false,
+      allowMissingPkce,
       enabled: true,
       createdAt: now,
       updatedAt: now,
@@ -250,6 +258,7 @@ export class AdminService {
       token_format: c.tokenFormat,
       access_token_ttl: c.accessTokenTtl,
       introspect_any: c.introspectAny,
+      allow_missing_pkce: c.allowMissingPkce,
       enabled: c.enabled,
       created_at: iso(c.createdAt),
     };

@@ -80,6 +80,7 @@ export class ServiceAccountService {
       tokenFormat: 'jwt',
       accessTokenTtl: null,
       introspectAny: false,
+      allowMissingPkce: false,
       enabled: true,
       createdAt: now,
       updatedAt: now,

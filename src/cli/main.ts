@@ -91,6 +91,7 @@ client
   .addOption(new Option('--token-format <format>', 'access-token format').choices(['jwt', 'opaque']).default('jwt'))
   .option('--access-token-ttl <seconds>', 'access-token lifetime', positiveInt)
   .option('--resource-server', 'may introspect every token of its environment')
+  .option('--allow-missing-pkce', 'a confidential code-flow client that may omit PKCE at surfaces allowing it (RightSignature)')
   .addOption(json)
   .action(
     withAdmin(async ({ admin }, options: Record<string, unknown>) => {
@@ -105,6 +106,7 @@ client
         tokenFormat: options.tokenFormat as 'jwt' | 'opaque',
         accessTokenTtl: (options.accessTokenTtl as number | undefined) ?? null,
         introspectAny: options.resourceServer === true,
+        allowMissingPkce: options.allowMissingPkce === true,
       });
       if (options.json) console.log(JSON.stringify(created));
       else {

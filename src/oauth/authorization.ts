@@ -39,8 +39,9 @@ export interface ValidAuthorizationRequest {
 /** Per-surface rules of /authorize. */
 export interface AuthorizeOptions {
   /**
-   * Lets a confidential client omit PKCE, for products whose clients never sent a challenge
-   * (RightSignature's). A challenge that is sent must still be S256; public clients always need one.
+   * Lets a confidential client flagged `allowMissingPkce` omit PKCE, for products whose clients
+   * never sent a challenge (RightSignature's). A challenge that is sent must still be S256; every
+   * other client, and every public client, needs one.
    */
   pkceOptionalForConfidential: boolean;
 }
@@ -101,7 +102,7 @@ export class AuthorizationEndpoint {
     if (responseType !== 'code') return fail('unsupported_response_type', 'only response_type=code is supported');
     if (!client.grantTypes.includes('authorization_code')) return fail('unauthorized_client', 'this client may not use the authorization code flow');
     const challenge = params.code_challenge;
-    const mayOmit = options.pkceOptionalForConfidential && client.kind === 'confidential';
+    const mayOmit = options.pkceOptionalForConfidential && client.kind === 'confidential' && client.allowMissingPkce;
     if (challenge === undefined && mayOmit && params.code_challenge_method === undefined) {
       return this.checkedScope(client, redirectUri, state, null, params, fail);
     }

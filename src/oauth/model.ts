@@ -27,6 +27,11 @@ export interface Client {
   accessTokenTtl: number | null;
   /** A resource-server client may introspect every token of its environment, not only its own. */
   introspectAny: boolean;
+  /**
+   * A confidential client that may omit PKCE at a surface whose product never sent a challenge
+   * (RightSignature's /oauth/authorize). Set by an administrator; false for everyone else.
+   */
+  allowMissingPkce: boolean;
   enabled: boolean;
   createdAt: number;
   updatedAt: number;

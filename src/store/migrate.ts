@@ -3,6 +3,7 @@ import * as initial from './migrations/001_initial.ts';
 import * as serviceAccounts from './migrations/002_service_accounts.ts';
 import * as oneActiveKey from './migrations/003_one_active_key.ts';
 import * as authorizationCode from './migrations/004_authorization_code.ts';
+import * as clientPkceExemption from './migrations/005_client_pkce_exemption.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '002_service_accounts': serviceAccounts,
   '003_one_active_key': oneActiveKey,
   '004_authorization_code': authorizationCode,
+  '005_client_pkce_exemption': clientPkceExemption,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -40,6 +40,7 @@ export interface ClientTable {
   token_format: 'jwt' | 'opaque';
   access_token_ttl: number | null;
   introspect_any: number;
+  allow_missing_pkce: number;
   enabled: number;
   created_at: number;
   updated_at: number;

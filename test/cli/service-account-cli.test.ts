@@ -279,6 +279,7 @@ describe('service-account commands', () => {
           tokenFormat: 'jwt',
           accessTokenTtl: null,
           introspectAny: false,
+          allowMissingPkce: false,
           enabled: true,
           createdAt: now,
           updatedAt: now,

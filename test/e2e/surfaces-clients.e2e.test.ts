@@ -56,7 +56,7 @@ for (const database of await testDatabases()) {
     });
 
     it('RightSignature: code (without PKCE) → tokens → refresh → revoke, as a Doorkeeper client would', async () => {
-      const fixture = await setUpCodeFlow(t, { env: 'PRODUCTION', scopes: ['read'] });
+      const fixture = await setUpCodeFlow(t, { env: 'PRODUCTION', scopes: ['read'], allowMissingPkce: true });
       const as: oauth.AuthorizationServer = {
         issuer: ISSUER,
         token_endpoint: `${base}/oauth/token`,

@@ -25,7 +25,7 @@ export interface CodeFlowFixture {
 /** Creates the environment, a confidential and a public code-flow client and a user. */
 export async function setUpCodeFlow(
   t: TestApp,
-  options: { scopes?: string[]; username?: string; env?: string; grantTypes?: string[] } = {},
+  options: { scopes?: string[]; username?: string; env?: string; grantTypes?: string[]; allowMissingPkce?: boolean } = {},
 ): Promise<CodeFlowFixture> {
   const env = options.env ?? ENV;
   const grantTypes = options.grantTypes ?? ['authorization_code', 'refresh_token'];
@@ -35,6 +35,7 @@ export async function setUpCodeFlow(
     env,
     name: 'Invoice App',
     grantTypes,
+    allowMissingPkce: options.allowMissingPkce ?? false,
     scopes,
     redirectUris: [REDIRECT_URI, 'http://127.0.0.1/native-callback'],
   });

@@ -149,7 +149,15 @@ for (const database of await testDatabases()) {
           scopes: ['read'],
           defaultScopes: ['read'],
         };
-        const rest = { redirectUris: [], tokenFormat: 'jwt' as const, accessTokenTtl: null, enabled: true, createdAt: now, updatedAt: now };
+        const rest = {
+          redirectUris: [],
+          tokenFormat: 'jwt' as const,
+          accessTokenTtl: null,
+          allowMissingPkce: false,
+          enabled: true,
+          createdAt: now,
+          updatedAt: now,
+        };
         await suite.store.clients.create({ ...base, ...rest, clientId: 'public-1', introspectAny: false }, undefined);
         await suite.store.clients.create({ ...base, ...rest, clientId: 'public-2', introspectAny: true }, undefined);
         const tok = await t.token(t.a);

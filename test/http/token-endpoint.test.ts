@@ -81,6 +81,7 @@ for (const database of await testDatabases()) {
           tokenFormat: 'jwt',
           accessTokenTtl: null,
           introspectAny: false,
+          allowMissingPkce: false,
           enabled: true,
           createdAt: now,
           updatedAt: now,

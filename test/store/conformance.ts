@@ -32,6 +32,7 @@ const client = (envId: string, clientId: string, overrides: Partial<Client> = {}
   tokenFormat: 'jwt',
   accessTokenTtl: 600,
   introspectAny: false,
+  allowMissingPkce: false,
   enabled: true,
   createdAt: T0,
   updatedAt: T0,

@@ -130,7 +130,9 @@ for (const database of await testDatabases()) {
 
     it('tells PKCE, redirect_uri, expiry and grant_type failures apart', async () => {
       let { code, verifier } = await codeFor();
-      assertIgnisignError(await exchange(code, `${verifier.slice(0, -1)}A`), t, 400, 'CODE_VERIFIER_MISMATCH');
+      // Another verifier: its first character replaced by a different one, never by itself.
+      const wrong = `${verifier.startsWith('A') ? 'B' : 'A'}${verifier.slice(1)}`;
+      assertIgnisignError(await exchange(code, wrong), t, 400, 'CODE_VERIFIER_MISMATCH');
       ({ code, verifier } = await codeFor());
       assertIgnisignError(await exchange(code, verifier, { redirect_uri: 'https://app.example.test/other' }), t, 400, 'REDIRECT_URI_MISMATCH');
       ({ code, verifier } = await codeFor());

@@ -138,7 +138,7 @@ for (const database of await testDatabases()) {
       check('PRODUCTION', await postJson(t, '/v1/oauth/token', { clientId: id, clientSecret: 'x' }));
       check('PRODUCTION', await postJson(t, '/v1/oauth/token', { clientId: id, scope: 'admin' }));
       // RightSignature and Ignisign need a user and a code.
-      const rs: CodeFlowFixture = await setUpCodeFlow(t, { env: 'PRODUCTION', scopes: ['read'] });
+      const rs: CodeFlowFixture = await setUpCodeFlow(t, { env: 'PRODUCTION', scopes: ['read'], allowMissingPkce: true });
       const { code } = await obtainCode(t, rs, { authorizePath: '/oauth/authorize', pkce: false });
       const rsToken = check(
         'PRODUCTION',

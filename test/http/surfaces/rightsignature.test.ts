@@ -67,7 +67,7 @@ for (const database of await testDatabases()) {
 
     before(async () => {
       t = await suite.build(surfacesConfig());
-      fixture = await setUpCodeFlow(t, { env: ENV, scopes: ['read', 'write'] });
+      fixture = await setUpCodeFlow(t, { env: ENV, scopes: ['read', 'write'], allowMissingPkce: true });
     });
 
     it('POST /oauth/token exchanges a code (form-urlencoded) for the Doorkeeper token object', async () => {
@@ -174,7 +174,7 @@ for (const database of await testDatabases()) {
       assert.equal(jsonAnswer(expired, 401).error, 'invalid_token');
     });
 
-    it('/oauth/authorize lets only a confidential client omit PKCE; the standard /authorize never does', async () => {
+    it('/oauth/authorize lets only a confidential client flagged allow_missing_pkce omit PKCE; the standard /authorize never does', async () => {
       const params = { response_type: 'code', redirect_uri: REDIRECT_URI, state: 's1' };
       const browser = new TestBrowser(t);
       // /oauth/authorize hands over to the issuer's path, where the session cookie lives.
@@ -189,6 +189,18 @@ for (const database of await testDatabases()) {
       const refused = new URL(String(publicClient.headers.location));
       assert.equal(refused.searchParams.get('error'), 'invalid_request');
       assert.match(String(refused.searchParams.get('error_description')), /code_challenge is required/);
+      const unflagged = await t.admin.createClient({
+        env: ENV,
+        name: 'strict',
+        grantTypes: ['authorization_code'],
+        redirectUris: [REDIRECT_URI],
+      });
+      const strict = new URL(String((await viaSurface({ ...params, client_id: unflagged.client_id })).headers.location));
+      assert.equal(strict.searchParams.get('error'), 'invalid_request', 'a client without allow_missing_pkce');
+      await assert.rejects(
+        t.admin.createClient({ env: ENV, name: 'p', kind: 'public', grantTypes: ['authorization_code'], redirectUris: [REDIRECT_URI], allowMissingPkce: true }),
+        /only a confidential client using authorization_code may omit PKCE/,
+      );
       const standard = await browser.authorize({ ...params, client_id: fixture.clientId }, `/envs/${ENV}/authorize`);
       assert.equal(new URL(String(standard.headers.location)).searchParams.get('error'), 'invalid_request');
       const plain = await viaSurface({ ...params, client_id: fixture.clientId, code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' });
