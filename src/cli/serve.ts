@@ -120,6 +120,10 @@ async function banner(
     const urls = issuerUrls(config.publicUrl, env);
     lines.push(`  ${env.name}: issuer ${urls.issuer}`, `    metadata ${urls.metadata}`, `    JWKS     ${urls.jwks}`);
   }
+  const compat = config.surfaces.filter((s) => s.profile !== 'standard');
+  if (compat.length > 0) {
+    lines.push(`  compatibility surfaces: ${compat.map((s) => s.name).join(', ')} (routes per environment: ENV_ISSUER/openapi.json)`);
+  }
   if (demo) {
     const token = issuerUrls(config.publicUrl, { name: DEV_ENVIRONMENT }).token;
     lines.push(

@@ -133,6 +133,7 @@ export interface AuthorizationRequestTable {
   redirect_uri: string;
   scope: string;
   state: string | null;
+  /** NOT NULL since migration 004: '' stands for "no challenge" (a client allowed to omit PKCE). */
   code_challenge: string;
   created_at: number;
   expires_at: number;
