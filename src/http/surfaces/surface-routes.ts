@@ -37,7 +37,9 @@ const MEDIA_TYPES: Record<BodyEncoding, string> = {
  */
 export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutesOptions): Promise<void> {
   const { surface, core, environments, clock, bodyLimit, publicBase } = options;
-  const received = new WeakMap<FastifyRequest, ReceivedParams>();
+  // The parameters of the request being served, for its error body. A request property, not a
+  // WeakMap: this is on every token request's path.
+  app.decorateRequest(RECEIVED, null);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
@@ -62,7 +64,7 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
   app.setErrorHandler(async (thrown, request, reply) => {
     const { error, unexpected } = toOAuthError(thrown, bodyLimit);
     const errorId = randomUUID();
-    const rendered = surface.renderError(error, { errorId, now: new Date(clock.now()) }, received.get(request) ?? ReceivedParams.none);
+    const rendered = surface.renderError(error, { errorId, now: new Date(clock.now()) }, receivedOf(request));
     if (unexpected) request.log.error({ err: thrown, errorId, surface: surface.name }, 'unexpected error');
     else request.log.info({ errorId, surface: surface.name, error: error.code, reason: error.reason, status: rendered.status }, error.description);
     return send(reply, rendered);
@@ -73,9 +75,8 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
   /** Reads the body and the credentials; the canonical parameters are what the core sees. */
   const readRequest = (request: SurfaceRequest, route: SurfaceRoute): { params: Params; credentials: PresentedCredentials } => {
     const raw = parseBody(request.headers['content-type'], request.body as Buffer | undefined, route.encodings);
-    received.set(request, new ReceivedParams({}, raw, {}, false));
     const canonical = surface.canonicalParams(raw);
-    received.set(request, canonical.received);
+    (request as unknown as Record<typeof RECEIVED, ReceivedParams>)[RECEIVED] = canonical.received;
     const { params } = canonical;
     surface.checkRequired(params, route, canonical.received);
     const basic = parseBasicAuthorization(request.headers.authorization);
@@ -90,9 +91,17 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
 
   // Values a client assertion's `aud` may take (RFC 7523 §3): the issuer, the token endpoint
   // (which clients use for every endpoint), this endpoint's standard URL and this route's URL.
-  const audiences = (resolved: ResolvedEnvironment, route: SurfaceRoute, standard: string): string[] => {
-    const here = `${publicBase}${route.template.replace(/\{[^}]+\}/, surface.segmentFor(resolved.env.name) ?? '')}`;
-    return [...new Set([resolved.urls.issuer, resolved.urls.token, standard, here])];
+  // Computed once per route and environment: this is on every token request's path.
+  const audienceCache = new Map<string, readonly string[]>();
+  const audiences = (resolved: ResolvedEnvironment, route: SurfaceRoute, standard: string): readonly string[] => {
+    const key = `${route.endpoint}\u0000${resolved.env.name}`;
+    let list = audienceCache.get(key);
+    if (!list) {
+      const here = `${publicBase}${route.template.replace(/\{[^}]+\}/, surface.segmentFor(resolved.env.name) ?? '')}`;
+      list = Object.freeze([...new Set([resolved.urls.issuer, resolved.urls.token, standard, here])]);
+      audienceCache.set(key, list);
+    }
+    return list;
   };
 
   for (const route of surface.routes) {
@@ -156,6 +165,11 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
   }
 }
 
+const RECEIVED = 'gatehouseReceivedParams';
+
+const receivedOf = (request: FastifyRequest): ReceivedParams =>
+  (request as unknown as Record<typeof RECEIVED, ReceivedParams | null>)[RECEIVED] ?? ReceivedParams.none;
+
 const send = (reply: FastifyReply, rendered: RenderedResponse) => reply.status(rendered.status).headers(rendered.headers).send(rendered.body);
 
 /** The error of a surface outside its working hours. */
@@ -166,9 +180,8 @@ export const outsideWorkingHours = (retryAfter: number): OAuthError =>
 export function parseBody(contentType: string | undefined, body: Buffer | undefined, encodings: readonly BodyEncoding[]): Params {
   const media = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (media === MEDIA_TYPES.multipart && encodings.includes('multipart')) return parseMultipartForm(contentType ?? '', body ?? Buffer.alloc(0));
-  const accepted = encodings.map((e) => MEDIA_TYPES[e]);
-  if (accepted.includes(media) || (media === '' && (!body || body.length === 0))) return parseBodyParams(contentType, body);
-  throw new OAuthError('invalid_request', `unsupported content type: send ${accepted.join(' or ')}`);
+  if (encodings.some((e) => MEDIA_TYPES[e] === media) || (media === '' && (!body || body.length === 0))) return parseBodyParams(contentType, body);
+  throw new OAuthError('invalid_request', `unsupported content type: send ${encodings.map((e) => MEDIA_TYPES[e]).join(' or ')}`);
 }
 
 /**
