@@ -130,7 +130,7 @@ export class Surface {
   canonicalParams(received: Params): { params: Params; received: ReceivedParams } {
     if (!this.rewrites) return { params: received, received: new ReceivedParams({}, received, {}, false) };
     const params: Params = Object.create(null);
-    const names: Record<string, string> = {};
+    const names: Record<string, string> = Object.create(null);
     let usedAlias = false;
     for (const [name, value] of Object.entries(received)) {
       const canonical = Object.hasOwn(this.aliases, name) ? (this.aliases[name] as string) : name;
