@@ -158,7 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
     loginAddressLimit: int(pick('loginAddressLimit'), 100, 1, 100_000),
     loginWindow: int(pick('loginWindow'), 900, 1, 86_400),
     trustProxy: proxyList(pick('trustProxy')),
-    surfaces: surfaceList(pick('surfaces')),
+    surfaces: parseSurfaces(pick('surfaces')),
   };
   for (const [i, surface] of config.surfaces.entries()) {
     const ttl = surface.accessTokenTtl ?? BUILT_IN_PROFILES.get(surface.profile)?.accessTokenTtl;
@@ -208,10 +208,6 @@ function proxyList({ value, name }: { value: unknown; name: string }): readonly 
     if (family === 0 || extra !== undefined || !prefixOk) throw new ConfigError(name, `${JSON.stringify(entry)} is not an IP address or CIDR range`);
   }
   return Object.freeze(list);
-}
-
-function surfaceList({ value, name }: { value: unknown; name: string }): readonly SurfaceSettings[] {
-  return parseSurfaces(value, name);
 }
 
 function str({ value, name }: { value: unknown; name: string }, fallback: string): string {

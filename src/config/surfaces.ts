@@ -54,7 +54,7 @@ type Raw = Record<string, unknown>;
  * Validates the `surfaces` setting: a JSON array (from the config file, or the text of
  * GATEHOUSE_SURFACES). The standard surface is added with its defaults when not listed.
  */
-export function parseSurfaces(value: unknown, key: string): readonly SurfaceSettings[] {
+export function parseSurfaces({ value, name: key }: { value: unknown; name: string }): readonly SurfaceSettings[] {
   let list: unknown = value ?? [];
   if (typeof list === 'string') {
     try {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { BrowserSessions } from '../accounts/browser-sessions.ts';
 import { UserAuthenticator } from '../accounts/users.ts';
 import { type Clock, systemClock } from '../clock.ts';
-import { CONFIG_FIELDS, type Config, ConfigError } from '../config/config.ts';
+import type { Config } from '../config/config.ts';
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import type { Store } from '../store/store.ts';
 import { EnvironmentResolver } from './environments.ts';

@@ -1,5 +1,5 @@
 import { OAuthError } from '../oauth/errors.ts';
-import type { Params } from './params.ts';
+import { mediaTypeOf, type Params } from './params.ts';
 
 /** More parts than any token request needs; bounds the work an untrusted body can ask for. */
 const MAX_PARTS = 64;
@@ -65,8 +65,7 @@ export function parseMultipartForm(contentType: string, body: Buffer): Params {
  * mandatory). Its name is case-insensitive, its value may be quoted (RFC 2045 §5.1).
  */
 function boundaryOf(contentType: string): string {
-  const media = (contentType.split(';')[0] ?? '').trim().toLowerCase();
-  if (media !== 'multipart/form-data') throw invalid('expected a multipart/form-data body');
+  if (mediaTypeOf(contentType) !== 'multipart/form-data') throw invalid('expected a multipart/form-data body');
   const boundary = parseHeaderValue(contentType)?.params.get('boundary');
   if (boundary === undefined || boundary.length > 70 || !BOUNDARY.test(boundary)) throw invalid('multipart/form-data needs a boundary');
   return boundary;

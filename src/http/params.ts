@@ -9,7 +9,14 @@ export type Params = Record<string, string>;
  * is `invalid_request`. Empty form values count as omitted (RFC 6749 §3.1).
  */
 export function parseBodyParams(contentType: string | undefined, body: Buffer | undefined): Params {
-  const media = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return parseBodyAs(mediaTypeOf(contentType), body);
+}
+
+/** The media type of a Content-Type header, lower-cased, without parameters ('' when absent). */
+export const mediaTypeOf = (contentType: string | undefined): string => (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+
+/** `parseBodyParams` for a media type already read from the header. */
+export function parseBodyAs(media: string, body: Buffer | undefined): Params {
   if (!body || body.length === 0) {
     if (media === '' || media === 'application/x-www-form-urlencoded' || media === 'application/json') return {};
   }

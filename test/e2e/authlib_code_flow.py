@@ -15,47 +15,15 @@ import base64
 import json
 import os
 import sys
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
+from html_form import Form
 
 TIMEOUT = 10
-
-
-class Form(HTMLParser):
-    """The first form of a page: its action, its hidden fields, and the text of scope items."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.hidden: dict[str, str] = {}
-        self.scope_texts: list[str] = []
-        self._in_scope_text = False
-        self._forms = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self._forms += 1
-            if self._forms == 1:
-                self.action = a.get("action")
-        elif tag == "input" and a.get("type") == "hidden" and self._forms == 1:
-            self.hidden[a["name"]] = a.get("value", "")
-        elif tag == "span" and "scope-text" in a.get("class", "").split():
-            self._in_scope_text = True
-            self.scope_texts.append("")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "span":
-            self._in_scope_text = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_scope_text:
-            self.scope_texts[-1] += data
 
 
 def fail(message: str) -> None:

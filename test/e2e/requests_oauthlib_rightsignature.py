@@ -11,32 +11,13 @@ browser on the login and consent pages. Prints one JSON summary; exits non-zero 
 import json
 import os
 import sys
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
+from html_form import Form
 from requests_oauthlib import OAuth2Session
 
 TIMEOUT = 10
-
-
-class Form(HTMLParser):
-    """The first form of a page: its action and hidden fields."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.hidden: dict[str, str] = {}
-        self._forms = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self._forms += 1
-            if self._forms == 1:
-                self.action = a.get("action")
-        elif tag == "input" and a.get("type") == "hidden" and self._forms == 1:
-            self.hidden[a["name"]] = a.get("value", "")
 
 
 def fail(message: str) -> None:

@@ -11,7 +11,7 @@ import { renderConsentPage, renderErrorPage, renderLoginPage } from '../../pages
 import { pageSecurityHeaders } from '../../pages/layout.ts';
 import type { EnvironmentResolver, ResolvedEnvironment } from '../environments.ts';
 import { toOAuthError } from '../error-mapping.ts';
-import { parseBodyParams, parseQueryParams } from '../params.ts';
+import { mediaTypeOf, parseBodyAs, parseQueryParams } from '../params.ts';
 import type { Surface } from '../surfaces/surface.ts';
 
 export interface AuthorizationRoutesOptions {
@@ -89,9 +89,9 @@ export async function authorizationRoutes(app: FastifyInstance, options: Authori
   };
 
   const formParams = (request: Request) => {
-    const media = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    const media = mediaTypeOf(request.headers['content-type']);
     if (media !== 'application/x-www-form-urlencoded') throw new OAuthError('invalid_request', 'the form must be sent as application/x-www-form-urlencoded');
-    return parseBodyParams(request.headers['content-type'], request.body as Buffer | undefined);
+    return parseBodyAs(media, request.body as Buffer | undefined);
   };
 
   /** The session and its pending request named by `requestId`, or an error page already sent. */

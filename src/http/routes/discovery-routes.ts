@@ -1,21 +1,24 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthCore } from '../../oauth/core.ts';
 import { OAuthError } from '../../oauth/errors.ts';
 import { authorizationServerMetadata } from '../../oauth/metadata.ts';
 import { ACCESS_TOKEN_ALGORITHMS, publicJwks } from '../../oauth/signing-keys.ts';
 import type { EnvironmentResolver } from '../environments.ts';
 
+/** Errors of the documents Gatehouse publishes (metadata, JWKS, OpenAPI): RFC 6749-style JSON. */
+export async function documentErrorHandler(this: unknown, thrown: unknown, request: FastifyRequest, reply: FastifyReply) {
+  if (thrown instanceof OAuthError && thrown.status < 500) {
+    return reply.status(thrown.status).send({ error: thrown.code, error_description: thrown.description });
+  }
+  request.log.error({ err: thrown }, 'unexpected error');
+  return reply.status(500).send({ error: 'server_error', error_description: 'the server could not complete the request' });
+}
+
 /** RFC 8414 metadata and the JWKS of each environment. */
 export async function discoveryRoutes(app: FastifyInstance, options: { core: OAuthCore; environments: EnvironmentResolver }): Promise<void> {
   const { core, environments } = options;
 
-  app.setErrorHandler(async (thrown, request, reply) => {
-    if (thrown instanceof OAuthError && thrown.status < 500) {
-      return reply.status(thrown.status).send({ error: thrown.code, error_description: thrown.description });
-    }
-    request.log.error({ err: thrown }, 'unexpected error');
-    return reply.status(500).send({ error: 'server_error', error_description: 'the server could not complete the request' });
-  });
+  app.setErrorHandler(documentErrorHandler);
 
   const metadata = async (name: string) => {
     const { urls } = await environments.resolve(name);

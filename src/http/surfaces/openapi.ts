@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { OAuthError } from '../../oauth/errors.ts';
 import type { EnvironmentResolver } from '../environments.ts';
+import { documentErrorHandler } from '../routes/discovery-routes.ts';
 import type { BodyEncoding, JsonSchema } from './profile.ts';
 import type { Surface, SurfaceRoute } from './surface.ts';
 
@@ -178,12 +178,7 @@ export async function openApiRoutes(
   options: { surfaces: readonly Surface[]; environments: EnvironmentResolver; publicBase: string; grants: GrantParameters },
 ): Promise<void> {
   const { surfaces, environments, publicBase, grants } = options;
-  app.setErrorHandler(async (thrown, request, reply) => {
-    if (thrown instanceof OAuthError && thrown.status < 500)
-      return reply.status(thrown.status).send({ error: thrown.code, error_description: thrown.description });
-    request.log.error({ err: thrown }, 'unexpected error');
-    return reply.status(500).send({ error: 'server_error', error_description: 'the server could not complete the request' });
-  });
+  app.setErrorHandler(documentErrorHandler);
   app.get<{ Params: { env: string } }>('/envs/:env/openapi.json', async (request, reply) => {
     const { env } = await environments.resolve(request.params.env);
     reply.header('cache-control', 'public, max-age=300');

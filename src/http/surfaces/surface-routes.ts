@@ -7,7 +7,7 @@ import { OAuthError } from '../../oauth/errors.ts';
 import type { EnvironmentResolver, ResolvedEnvironment } from '../environments.ts';
 import { toOAuthError } from '../error-mapping.ts';
 import { parseMultipartForm } from '../multipart.ts';
-import { type Params, parseBasicAuthorization, parseBodyParams, parseQueryParams } from '../params.ts';
+import { mediaTypeOf, type Params, parseBasicAuthorization, parseBodyAs, parseQueryParams } from '../params.ts';
 import type { BodyEncoding, RenderedResponse } from './profile.ts';
 import { ReceivedParams, type Surface, type SurfaceRoute } from './surface.ts';
 
@@ -178,9 +178,9 @@ export const outsideWorkingHours = (retryAfter: number): OAuthError =>
 
 /** Parses a body in one of the route's encodings; any other media type is `invalid_request`. */
 export function parseBody(contentType: string | undefined, body: Buffer | undefined, encodings: readonly BodyEncoding[]): Params {
-  const media = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const media = mediaTypeOf(contentType);
   if (media === MEDIA_TYPES.multipart && encodings.includes('multipart')) return parseMultipartForm(contentType ?? '', body ?? Buffer.alloc(0));
-  if (encodings.some((e) => MEDIA_TYPES[e] === media) || (media === '' && (!body || body.length === 0))) return parseBodyParams(contentType, body);
+  if (encodings.some((e) => MEDIA_TYPES[e] === media) || (media === '' && (!body || body.length === 0))) return parseBodyAs(media, body);
   throw new OAuthError('invalid_request', `unsupported content type: send ${encodings.map((e) => MEDIA_TYPES[e]).join(' or ')}`);
 }
 

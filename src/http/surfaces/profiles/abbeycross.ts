@@ -1,4 +1,4 @@
-import type { OAuthError } from '../../../oauth/errors.ts';
+import type { OAuthError, OAuthErrorCode } from '../../../oauth/errors.ts';
 import type { Dialect, JsonSchema, Profile } from '../profile.ts';
 import { rfc6749TokenBody, standardErrorHeaders } from './standard.ts';
 
@@ -17,28 +17,18 @@ export const ABBEYCROSS_ERROR_CODES = {
 
 export type AbbeyCrossErrorCode = keyof typeof ABBEYCROSS_ERROR_CODES;
 
-function abbeyCrossCode(error: OAuthError): AbbeyCrossErrorCode {
-  switch (error.code) {
-    case 'invalid_client':
-      return 'INVALID_CREDENTIALS';
-    case 'unauthorized_client':
-      return 'CLIENT_NOT_AUTHORIZED';
-    case 'unsupported_grant_type':
-      return 'UNSUPPORTED_GRANT_TYPE';
-    case 'invalid_scope':
-      return 'INVALID_SCOPE';
-    case 'too_many_requests':
-      return 'TOO_MANY_REQUESTS';
-    case 'temporarily_unavailable':
-      return 'OUTSIDE_WORKING_HOURS';
-    case 'not_found':
-      return 'NOT_FOUND';
-    case 'server_error':
-      return 'INTERNAL_ERROR';
-    default:
-      return 'VALIDATION_FAILED';
-  }
-}
+const BY_CODE: Partial<Record<OAuthErrorCode, AbbeyCrossErrorCode>> = {
+  invalid_client: 'INVALID_CREDENTIALS',
+  unauthorized_client: 'CLIENT_NOT_AUTHORIZED',
+  unsupported_grant_type: 'UNSUPPORTED_GRANT_TYPE',
+  invalid_scope: 'INVALID_SCOPE',
+  too_many_requests: 'TOO_MANY_REQUESTS',
+  temporarily_unavailable: 'OUTSIDE_WORKING_HOURS',
+  not_found: 'NOT_FOUND',
+  server_error: 'INTERNAL_ERROR',
+};
+
+const abbeyCrossCode = (error: OAuthError): AbbeyCrossErrorCode => BY_CODE[error.code] ?? 'VALIDATION_FAILED';
 
 /**
  * `{errorId, code, text, parameter_name?, parameter_value?}`. AbbeyCross documents 409, 500 and

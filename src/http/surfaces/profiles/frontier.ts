@@ -1,4 +1,4 @@
-import type { OAuthError } from '../../../oauth/errors.ts';
+import type { OAuthError, OAuthErrorCode } from '../../../oauth/errors.ts';
 import type { Dialect, JsonSchema, Profile } from '../profile.ts';
 import { standardErrorHeaders } from './standard.ts';
 
@@ -19,25 +19,19 @@ export const GRPC_CODES = {
 
 type GrpcName = keyof typeof GRPC_CODES;
 
+const BY_CODE: Partial<Record<OAuthErrorCode, GrpcName>> = {
+  invalid_client: 'UNAUTHENTICATED',
+  unauthorized_client: 'PERMISSION_DENIED',
+  not_found: 'NOT_FOUND',
+  too_many_requests: 'RESOURCE_EXHAUSTED',
+  temporarily_unavailable: 'UNAVAILABLE',
+  server_error: 'INTERNAL',
+};
+
 function grpcNameOf(error: OAuthError): GrpcName {
   // Frontier answers a service-account JWT it cannot accept as a failed authentication.
   if (error.reason === 'assertion_refused') return 'UNAUTHENTICATED';
-  switch (error.code) {
-    case 'invalid_client':
-      return 'UNAUTHENTICATED';
-    case 'unauthorized_client':
-      return 'PERMISSION_DENIED';
-    case 'not_found':
-      return 'NOT_FOUND';
-    case 'too_many_requests':
-      return 'RESOURCE_EXHAUSTED';
-    case 'temporarily_unavailable':
-      return 'UNAVAILABLE';
-    case 'server_error':
-      return 'INTERNAL';
-    default:
-      return 'INVALID_ARGUMENT';
-  }
+  return BY_CODE[error.code] ?? 'INVALID_ARGUMENT';
 }
 
 // A status remapped in configuration keeps a matching gRPC code where one exists.

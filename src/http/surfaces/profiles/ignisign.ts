@@ -1,4 +1,4 @@
-import type { OAuthError, OAuthErrorReason } from '../../../oauth/errors.ts';
+import type { OAuthError, OAuthErrorCode, OAuthErrorReason } from '../../../oauth/errors.ts';
 import type { Dialect, JsonSchema, Profile } from '../profile.ts';
 import { standardErrorHeaders } from './standard.ts';
 
@@ -39,39 +39,28 @@ const BY_REASON: Partial<Record<OAuthErrorReason, IgnisignErrorCode>> = {
   outside_working_hours: 'OUTSIDE_WORKING_HOURS',
 };
 
+const BY_CODE: Partial<Record<OAuthErrorCode, IgnisignErrorCode>> = {
+  invalid_client: 'UNAUTHORIZED_ERROR',
+  unauthorized_client: 'FORBIDDEN_ERROR',
+  unsupported_grant_type: 'GRANT_TYPE_NOT_SUPPORTED',
+  invalid_scope: 'INVALID_SCOPE',
+  invalid_grant: 'TOKEN_INVALID',
+  too_many_requests: 'TOO_MANY_REQUESTS',
+  temporarily_unavailable: 'OUTSIDE_WORKING_HOURS',
+  server_error: 'INTERNAL_ERROR',
+};
+
 /** The Ignisign code of an error: by its finer reason first, then by its RFC 6749 code. */
 export function ignisignCode(error: OAuthError, status: number): IgnisignErrorCode {
   const byReason = error.reason && BY_REASON[error.reason];
   if (byReason) return byReason;
   if (status === 413) return 'BODY_TOO_LARGE';
-  switch (error.code) {
-    case 'invalid_client':
-      return 'UNAUTHORIZED_ERROR';
-    case 'unauthorized_client':
-      return 'FORBIDDEN_ERROR';
-    case 'unsupported_grant_type':
-      return 'GRANT_TYPE_NOT_SUPPORTED';
-    case 'invalid_scope':
-      return 'INVALID_SCOPE';
-    case 'invalid_grant':
-      return 'TOKEN_INVALID';
-    case 'too_many_requests':
-      return 'TOO_MANY_REQUESTS';
-    case 'temporarily_unavailable':
-      return 'OUTSIDE_WORKING_HOURS';
-    case 'server_error':
-      return 'INTERNAL_ERROR';
-    default:
-      return 'BODY_VALIDATION_FAILED';
-  }
+  return BY_CODE[error.code] ?? 'BODY_VALIDATION_FAILED';
 }
 
 /** `{message, timestamp, status, code, context}`; timestamp in UTC (ISO 8601, as Ignisign's examples). */
 export const ignisignDialect: Dialect = {
-  statusOf(error) {
-    if (error.reason === 'environment_unknown') return 400;
-    return IGNISIGN_ERROR_CODES[ignisignCode(error, error.status)].status;
-  },
+  statusOf: (error) => IGNISIGN_ERROR_CODES[ignisignCode(error, error.status)].status,
   renderToken(result) {
     return {
       status: 200,
