@@ -32,6 +32,8 @@ export interface CreateClientInput {
   accessTokenTtl?: number | null;
   introspectAny?: boolean;
   allowMissingPkce?: boolean;
+  /** Requests per quota window; null or absent: the environment's default. */
+  quota?: number | null;
 }
 
 export interface ClientView {
@@ -48,6 +50,8 @@ export interface ClientView {
   access_token_ttl: number | null;
   introspect_any: boolean;
   allow_missing_pkce: boolean;
+  /** Requests per quota window; null: the environment's default applies. */
+  quota: number | null;
   enabled: boolean;
   created_at: string;
 }
@@ -84,7 +88,7 @@ export class AdminService {
   async createEnvironment(name: string): Promise<{ name: string; issuer: string; jwks_uri: string; kid: string }> {
     if (!ENV_NAME.test(name)) throw new AdminError('invalid_argument', 'environment names use 1-64 letters, digits, "-" or "_"');
     const now = this.clock.now();
-    const env: Environment = { id: randomUUID(), name, createdAt: now };
+    const env: Environment = { id: randomUUID(), name, createdAt: now, defaultQuota: null };
     const key = await generateSigningKey(env.id, this.config.signingAlgorithm, this.requireKeySecret(), now);
     try {
       await this.store.environments.create(env, key);
@@ -154,6 +158,7 @@ export class AdminService {
       accessTokenTtl: ttl,
       introspectAny: input.introspectAny ?? false,
       allowMissingPkce,
+      quota: validQuota(input.quota ?? null),
       enabled: true,
       createdAt: now,
       updatedAt: now,
@@ -259,6 +264,7 @@ export class AdminService {
       access_token_ttl: c.accessTokenTtl,
       introspect_any: c.introspectAny,
       allow_missing_pkce: c.allowMissingPkce,
+      quota: c.quota,
       enabled: c.enabled,
       created_at: iso(c.createdAt),
     };
@@ -302,6 +308,16 @@ function validateRedirectUri(uri: string): void {
   }
   const clash = RESPONSE_PARAMETERS.find((name) => url.searchParams.has(name));
   if (clash) throw new AdminError('invalid_argument', `redirect URI must not have a ${clash} parameter: the authorization response adds it`);
+}
+
+/** Largest quota accepted, in requests per window: far above any real client, far below overflow. */
+export const MAX_QUOTA = 100_000_000;
+
+function validQuota(quota: number | null): number | null {
+  if (quota !== null && (!Number.isInteger(quota) || quota < 1 || quota > MAX_QUOTA)) {
+    throw new AdminError('invalid_argument', `a quota is a whole number of requests per window, 1..${MAX_QUOTA}`);
+  }
+  return quota;
 }
 
 const unique = (values: string[]): string[] => [...new Set(values.map((v) => v.trim()).filter((v) => v !== ''))];

@@ -81,6 +81,7 @@ export class ServiceAccountService {
       accessTokenTtl: null,
       introspectAny: false,
       allowMissingPkce: false,
+      quota: null,
       enabled: true,
       createdAt: now,
       updatedAt: now,

@@ -1,9 +1,10 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
 import { AdminService } from '../admin/admin-service.ts';
 import { systemClock } from '../clock.ts';
 import { type Config, loadConfig, requireProductionSettings } from '../config/config.ts';
-import { createApp, type ServerConfig } from '../http/app.ts';
+import { type App, createApp, type ServerConfig } from '../http/app.ts';
 import { createLogger } from '../http/logger.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { openStore } from '../store/open.ts';
@@ -37,7 +38,7 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
   const workers = options.workers ?? (options.dev ? 1 : availableParallelism());
   if (cluster.isWorker) return serveWorker(options);
   const config = serverConfig(loadConfig(), options.dev);
-  const store = openStore(config.databaseUrl);
+  const store = openStore(config.databaseUrl, { timeoutMs: config.databaseTimeout * 1000 });
   await store.migrate();
   const demo = options.dev ? await bootstrapDevelopment(config, store) : undefined;
 
@@ -46,11 +47,7 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
     const app = await createApp(config, { store, logger });
     const address = await app.start();
     out.write(await banner(config, store, address, options.dev, demo));
-    onSignal(async (signal) => {
-      logger.info({ signal }, 'shutting down');
-      await app.stop();
-      await store.close();
-    });
+    onSignal((signal) => shutDown(app, store, config, options.dev, logger, signal));
     return;
   }
 
@@ -73,11 +70,18 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
   for (let i = 0; i < workers; i++) fork();
   onSignal(async () => {
     stopping = true;
+    // Each worker drains on its own (readyz 503, requests still served, then closed); one that
+    // outlives its drain period and shutdown timeout by far is killed.
+    const limitMs = (drainSeconds(config, options.dev) + config.shutdownTimeout + 5) * 1000;
     const exits = Object.values(cluster.workers ?? {}).map(
       (worker) =>
         new Promise<void>((resolve) => {
           if (!worker || worker.isDead()) return resolve();
-          worker.once('exit', () => resolve());
+          const kill = setTimeout(() => worker.process.kill('SIGKILL'), limitMs);
+          worker.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
           worker.process.kill('SIGTERM');
         }),
     );
@@ -88,13 +92,33 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
 async function serveWorker(options: ServeOptions): Promise<void> {
   const config = serverConfig(loadConfig(), options.dev);
   const logger = createLogger(config.logLevel);
-  const store = openStore(config.databaseUrl);
+  const store = openStore(config.databaseUrl, { timeoutMs: config.databaseTimeout * 1000 });
   const app = await createApp(config, { store, logger });
   await app.start();
-  onSignal(async () => {
-    await app.stop();
-    await store.close();
-  });
+  onSignal((signal) => shutDown(app, store, config, options.dev, logger, signal));
+}
+
+/** Seconds between the signal and closing the listener: 5 by default, 0 in dev mode unless set. */
+function drainSeconds(config: ServerConfig, dev: boolean): number {
+  return config.drainPeriod ?? (dev ? 0 : DEFAULT_DRAIN_SECONDS);
+}
+
+const DEFAULT_DRAIN_SECONDS = 5;
+
+/**
+ * The shutdown sequence: `/readyz` says 503 at once while every request is still served (with
+ * `Connection: close`) for the drain period, so a load balancer can take the node out; then the
+ * listener closes, idle connections close, requests in flight complete (within the shutdown
+ * timeout), the last quota counts are shared and the database is closed.
+ */
+async function shutDown(app: App, store: Store, config: ServerConfig, dev: boolean, logger: Logger, signal: string): Promise<void> {
+  const drain = drainSeconds(config, dev);
+  logger.info({ signal, drainSeconds: drain }, 'shutting down: draining');
+  app.drain();
+  if (drain > 0) await new Promise((resolve) => setTimeout(resolve, drain * 1000));
+  await app.stop(config.shutdownTimeout * 1000);
+  await store.close();
+  logger.info('stopped');
 }
 
 /** On an empty database in dev mode: the DEVELOPMENT environment and a demo client. */

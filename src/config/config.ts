@@ -30,9 +30,25 @@ export interface Config {
   readonly bodyLimit: number;
   /** How long a node may serve a cached signing key or client before re-reading storage, in seconds. */
   readonly cacheTtl: number;
-  /** Failed client authentications allowed per client id and per source address in one window. */
+  /** Failed client authentications allowed per (client id, source address) in one window. */
   readonly authFailureLimit: number;
+  /** Failed client authentications allowed per source address, whatever the client id, in one window. */
+  readonly authFailureSourceLimit: number;
+  /** Failed client authentications allowed per client id from all sources together, in one window. */
+  readonly authFailureClientLimit: number;
   readonly authFailureWindow: number;
+  /** Longest wait for the database (a connection, a statement, SQLite's write lock), in seconds. */
+  readonly databaseTimeout: number;
+  /** How long a cached client, signing key or environment may still be served while the database is unavailable, in seconds. */
+  readonly cacheStaleIfError: number;
+  /** After SIGTERM/SIGINT: seconds during which new requests are still served while /readyz says 503. */
+  readonly drainPeriod: number | undefined;
+  /** After the drain period: longest wait for requests in flight, in seconds. */
+  readonly shutdownTimeout: number;
+  /** Length of a request-quota window, in seconds; quotas are requests per window. */
+  readonly quotaWindow: number;
+  /** How often each node adds its quota counts to the shared ones, in milliseconds. */
+  readonly quotaSyncInterval: number;
   /** Longest accepted distance from now to a jwt-bearer or client assertion's `exp`, in seconds. */
   readonly assertionMaxLifetime: number;
   /** Tolerated clock difference when checking assertion `exp`, `nbf` and `iat`, in seconds. */
@@ -86,8 +102,16 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   secretRotationOverlap: { env: 'GATEHOUSE_SECRET_ROTATION_OVERLAP', file: 'secretRotationOverlap', doc: 'seconds' },
   bodyLimit: { env: 'GATEHOUSE_BODY_LIMIT', file: 'bodyLimit', doc: 'bytes' },
   cacheTtl: { env: 'GATEHOUSE_CACHE_TTL', file: 'cacheTtl', doc: 'seconds' },
-  authFailureLimit: { env: 'GATEHOUSE_AUTH_FAILURE_LIMIT', file: 'authFailureLimit', doc: 'failures per window' },
+  authFailureLimit: { env: 'GATEHOUSE_AUTH_FAILURE_LIMIT', file: 'authFailureLimit', doc: 'failures per window per client id and source address' },
+  authFailureSourceLimit: { env: 'GATEHOUSE_AUTH_FAILURE_SOURCE_LIMIT', file: 'authFailureSourceLimit', doc: 'failures per window per source address' },
+  authFailureClientLimit: { env: 'GATEHOUSE_AUTH_FAILURE_CLIENT_LIMIT', file: 'authFailureClientLimit', doc: 'failures per window per client id, all sources' },
   authFailureWindow: { env: 'GATEHOUSE_AUTH_FAILURE_WINDOW', file: 'authFailureWindow', doc: 'seconds' },
+  databaseTimeout: { env: 'GATEHOUSE_DATABASE_TIMEOUT', file: 'databaseTimeout', doc: 'seconds, 1..60 (default 5)' },
+  cacheStaleIfError: { env: 'GATEHOUSE_CACHE_STALE_IF_ERROR', file: 'cacheStaleIfError', doc: 'seconds, 0 disables (default 600)' },
+  drainPeriod: { env: 'GATEHOUSE_DRAIN_PERIOD', file: 'drainPeriod', doc: 'seconds (default 5; 0 with serve --dev)' },
+  shutdownTimeout: { env: 'GATEHOUSE_SHUTDOWN_TIMEOUT', file: 'shutdownTimeout', doc: 'seconds (default 30)' },
+  quotaWindow: { env: 'GATEHOUSE_QUOTA_WINDOW', file: 'quotaWindow', doc: 'seconds (default 60)' },
+  quotaSyncInterval: { env: 'GATEHOUSE_QUOTA_SYNC_INTERVAL', file: 'quotaSyncInterval', doc: 'milliseconds, 50..60000 (default 1000)' },
   assertionMaxLifetime: { env: 'GATEHOUSE_ASSERTION_MAX_LIFETIME', file: 'assertionMaxLifetime', doc: 'seconds' },
   clockSkew: { env: 'GATEHOUSE_CLOCK_SKEW', file: 'clockSkew', doc: 'seconds' },
   authorizationCodeTtl: { env: 'GATEHOUSE_AUTHORIZATION_CODE_TTL', file: 'authorizationCodeTtl', doc: 'seconds, at most 600' },
@@ -146,7 +170,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
     bodyLimit: int(pick('bodyLimit'), 16_384, 1024, 10 * 1024 * 1024),
     cacheTtl: int(pick('cacheTtl'), 5, 0, 300),
     authFailureLimit: int(pick('authFailureLimit'), 20, 1, 100_000),
+    authFailureSourceLimit: int(pick('authFailureSourceLimit'), 100, 1, 1_000_000),
+    authFailureClientLimit: int(pick('authFailureClientLimit'), 200, 1, 1_000_000),
     authFailureWindow: int(pick('authFailureWindow'), 60, 1, 86_400),
+    databaseTimeout: int(pick('databaseTimeout'), 5, 1, 60),
+    cacheStaleIfError: int(pick('cacheStaleIfError'), 600, 0, 86_400),
+    drainPeriod: optionalInt(pick('drainPeriod'), 0, 300),
+    shutdownTimeout: int(pick('shutdownTimeout'), 30, 1, 3600),
+    quotaWindow: int(pick('quotaWindow'), 60, 1, 86_400),
+    quotaSyncInterval: int(pick('quotaSyncInterval'), 1000, 50, 60_000),
     assertionMaxLifetime: int(pick('assertionMaxLifetime'), 3600, 60, 86_400),
     clockSkew: int(pick('clockSkew'), 30, 0, 300),
     authorizationCodeTtl: int(pick('authorizationCodeTtl'), 60, 1, 600),
@@ -223,6 +255,10 @@ function int({ value, name }: { value: unknown; name: string }, fallback: number
   const n = Number(text);
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+function optionalInt(field: { value: unknown; name: string }, min: number, max: number): number | undefined {
+  return field.value === undefined ? undefined : int(field, min, min, max);
 }
 
 function oneOf<T extends string>({ value, name }: { value: unknown; name: string }, allowed: readonly T[], fallback: T): T {

@@ -1,6 +1,8 @@
+import type { Clock } from '../clock.ts';
 import { OAuthError } from '../oauth/errors.ts';
 import { type IssuerUrls, issuerUrls } from '../oauth/issuer.ts';
 import type { Environment } from '../oauth/model.ts';
+import { RefreshingCache } from '../oauth/refreshing-cache.ts';
 import type { Store } from '../store/store.ts';
 
 export interface ResolvedEnvironment {
@@ -11,26 +13,34 @@ export interface ResolvedEnvironment {
 const ENVIRONMENT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
- * Finds the environment a request addresses. Environments are never renamed or deleted, so a
- * found one is cached for good; an unknown name is looked up again next time.
+ * Finds the environment a request addresses. Environments are never renamed or deleted, but
+ * their settings (the default quota) change, so a found one is read again after `ttlMs`; while
+ * the database is unavailable it is served for `staleIfErrorMs`. Unknown names are not cached.
  */
 export class EnvironmentResolver {
-  private readonly found = new Map<string, ResolvedEnvironment>();
+  private readonly cache: RefreshingCache<ResolvedEnvironment | undefined>;
 
   constructor(
     private readonly store: Store,
     private readonly publicUrl: string,
-  ) {}
+    clock: Clock,
+    ttlMs: number,
+    staleIfErrorMs: number,
+  ) {
+    // Never below a second: every request resolves its environment.
+    this.cache = new RefreshingCache(clock, store.health, { ttlMs: Math.max(ttlMs, 1000), staleIfErrorMs, maxEntries: 10_000 });
+  }
 
   async resolve(name: string): Promise<ResolvedEnvironment> {
-    const hit = this.found.get(name);
-    if (hit) return hit;
     // Only names an environment can have reach the database (no NUL, bounded length).
     if (!ENVIRONMENT_NAME.test(name)) throw new OAuthError('not_found', 'no such environment', { reason: 'environment_unknown' });
+    const { value } = await this.cache.get(name, () => this.load(name), { keep: (found) => found !== undefined });
+    if (!value) throw new OAuthError('not_found', `no environment named ${name}`, { reason: 'environment_unknown' });
+    return value;
+  }
+
+  private async load(name: string): Promise<ResolvedEnvironment | undefined> {
     const env = await this.store.environments.findByName(name);
-    if (!env) throw new OAuthError('not_found', `no environment named ${name}`, { reason: 'environment_unknown' });
-    const resolved = { env, urls: issuerUrls(this.publicUrl, env) };
-    this.found.set(name, resolved);
-    return resolved;
+    return env && { env, urls: issuerUrls(this.publicUrl, env) };
   }
 }

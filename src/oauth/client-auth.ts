@@ -5,7 +5,8 @@ import { AssertionFailure, type AssertionVerifier, JWT_BEARER_CLIENT_ASSERTION_T
 import type { ClientCache, ClientRecord } from './client-cache.ts';
 import { OAuthError } from './errors.ts';
 import type { Client, Environment } from './model.ts';
-import { throttleSource } from './source-address.ts';
+import type { QuotaLimiter } from './quotas.ts';
+import type { RateLimitState } from './rate-limit.ts';
 import type { FailureThrottle } from './throttle.ts';
 
 /** Credentials as presented on the wire; the HTTP adapter fills this in. */
@@ -40,6 +41,8 @@ export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'p
 export interface AuthenticatedClient {
   client: Client;
   method: ClientAuthMethod;
+  /** The client's quota after this request was admitted; undefined when it has none. */
+  rateLimit?: RateLimitState | undefined;
 }
 
 // Compared against when the client id is unknown, so unknown and known ids take the same time.
@@ -47,7 +50,9 @@ const DUMMY_HASH = hashSecret('gatehouse-unknown-client');
 
 /**
  * Authenticates the client of a token, introspection or revocation request. Unknown client,
- * wrong secret and disabled client all give the same 401 `invalid_client`.
+ * wrong secret and disabled client all give the same 401 `invalid_client`. A client that
+ * authenticates is then admitted by its quota (429 past it). Failed attempts are counted and,
+ * past a limit, answered 429; a correct credential is never refused because of failures.
  */
 export class ClientAuthenticator {
   constructor(
@@ -55,6 +60,7 @@ export class ClientAuthenticator {
     private readonly throttle: FailureThrottle,
     private readonly assertions: AssertionVerifier,
     private readonly clients: ClientCache,
+    private readonly quotas: QuotaLimiter,
   ) {}
 
   /**
@@ -80,32 +86,19 @@ export class ClientAuthenticator {
       throw new OAuthError('invalid_client', 'client authentication is required', challenge);
     }
 
-    const keys = this.throttleKeys(env, clientId, credentials);
-    const refuseIfThrottled = () => this.refuseIfThrottled(keys);
-    // A blocked source is refused before any work. A client id over its limit is not refused
-    // yet: client ids are public, so that alone must not lock out the client's right secret.
-    this.refuseIfThrottled(keys.slice(1));
-    const fail = (): never => {
-      for (const key of keys) this.throttle.recordFailure(key);
-      throw new OAuthError('invalid_client', 'client authentication failed', challenge);
-    };
-
     const presented = secret === undefined ? undefined : hashSecret(secret);
     let record = await this.clients.get(env.id, clientId);
     // A cached record may predate a secret rotation or a re-enabled client: a refusal based on
     // it is confirmed against the database. Unknown ids are never cached, so known and unknown
     // ids both cost exactly one read when they fail.
     if (record.cached && !this.accepts(record, presented)) record = await this.clients.get(env.id, clientId, true);
-    // From here to the verdict nothing awaits, so checking the limit, verifying and recording a
-    // failure happen as one step: parallel attempts cannot all pass the check before any counts.
     const { client } = record;
     if (!client || !this.accepts(record, presented)) {
-      refuseIfThrottled();
-      return fail();
+      await this.refuseFailure(env, clientId, credentials);
+      throw new OAuthError('invalid_client', 'client authentication failed', challenge);
     }
-    this.refuseIfThrottled(keys.slice(1));
-    if (presented === undefined) return { client, method: 'none' };
-    return { client, method: basic ? 'client_secret_basic' : 'client_secret_post' };
+    const method: ClientAuthMethod = presented === undefined ? 'none' : basic ? 'client_secret_basic' : 'client_secret_post';
+    return { client, method, rateLimit: this.quotas.admit(env, client) };
   }
 
   /** RFC 7523 §2.2 and §3: a JWT signed with a key Gatehouse generated for the client. */
@@ -121,8 +114,6 @@ export class ClientAuthenticator {
     if (clientAssertionType !== JWT_BEARER_CLIENT_ASSERTION_TYPE) {
       throw new OAuthError('invalid_client', `client_assertion_type must be ${JWT_BEARER_CLIENT_ASSERTION_TYPE}`);
     }
-    const keys = this.throttleKeys(env, bodyClientId ?? unverifiedIssuer(clientAssertion), credentials);
-    this.refuseIfThrottled(keys);
     let verified: VerifiedAssertion;
     try {
       verified = await this.assertions.verify(env, clientAssertion, audiences);
@@ -132,12 +123,11 @@ export class ClientAuthenticator {
       await this.assertions.consume(env, verified);
     } catch (error) {
       if (!(error instanceof AssertionFailure)) throw error;
-      this.refuseIfThrottled(keys);
-      for (const key of keys) this.throttle.recordFailure(key);
+      await this.refuseFailure(env, bodyClientId ?? unverifiedIssuer(clientAssertion), credentials);
       // Failures before the signature is known to be good say nothing about which ids or keys exist.
       throw new OAuthError('invalid_client', error.keyUnverified ? 'client authentication failed' : `client assertion refused: ${error.reason}`);
     }
-    return { client: verified.client, method: 'private_key_jwt' };
+    return { client: verified.client, method: 'private_key_jwt', rateLimit: this.quotas.admit(env, verified.client) };
   }
 
   /** Whether `record` authenticates: an enabled public client without a secret, or a matching secret. */
@@ -155,13 +145,9 @@ export class ClientAuthenticator {
     return client?.enabled === true && matched;
   }
 
-  /** The per-client key first, then the per-source key. */
-  private throttleKeys(env: Environment, clientId: string, credentials: PresentedCredentials): string[] {
-    return [`client:${env.id}:${clientId}`, `source:${throttleSource(credentials.sourceAddress)}`];
-  }
-
-  private refuseIfThrottled(keys: readonly string[]): void {
-    const wait = Math.max(...keys.map((k) => this.throttle.retryAfter(k)));
+  /** Counts a failed attempt; past a limit the failure is answered 429 instead of 401. */
+  private async refuseFailure(env: Environment, clientId: string, credentials: PresentedCredentials): Promise<void> {
+    const wait = await this.throttle.recordFailure(env.id, clientId, credentials.sourceAddress);
     if (wait > 0) throw new OAuthError('too_many_requests', 'too many failed client authentications; retry later', { retryAfter: wait });
   }
 }

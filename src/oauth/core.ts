@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
@@ -12,6 +13,7 @@ import { GrantRegistry } from './grants/grant.ts';
 import { jwtBearerGrant } from './grants/jwt-bearer.ts';
 import { refreshTokenGrant } from './grants/refresh-token.ts';
 import { IntrospectionEndpoint } from './introspection.ts';
+import { QuotaLimiter } from './quotas.ts';
 import { RevocationEndpoint } from './revocation.ts';
 import { KeyRing } from './signing-keys.ts';
 import { FailureThrottle } from './throttle.ts';
@@ -23,6 +25,7 @@ export interface OAuthCore {
   readonly grants: GrantRegistry;
   readonly keys: KeyRing;
   readonly clients: ClientCache;
+  readonly quotas: QuotaLimiter;
   readonly tokens: AccessTokenService;
   readonly token: TokenEndpoint;
   readonly introspection: IntrospectionEndpoint;
@@ -30,13 +33,20 @@ export interface OAuthCore {
   readonly authorization: AuthorizationEndpoint;
 }
 
-export function createOAuthCore(config: Config, keySecret: Buffer, store: Store, clock: Clock): OAuthCore {
-  const keys = new KeyRing(store, keySecret, clock, config.cacheTtl * 1000);
+export function createOAuthCore(config: Config, keySecret: Buffer, store: Store, clock: Clock, logger?: Pick<Logger, 'warn'>): OAuthCore {
+  const staleIfErrorMs = config.cacheStaleIfError * 1000;
+  const keys = new KeyRing(store, keySecret, clock, config.cacheTtl * 1000, staleIfErrorMs);
   const tokens = new AccessTokenService(store, keys, clock, config.accessTokenTtl, config.maxAccessTokenTtl);
-  const throttle = new FailureThrottle(clock, config.authFailureLimit, config.authFailureWindow * 1000);
+  const throttle = new FailureThrottle(store.rateCounters, clock, {
+    pair: config.authFailureLimit,
+    source: config.authFailureSourceLimit,
+    client: config.authFailureClientLimit,
+    windowMs: config.authFailureWindow * 1000,
+  });
+  const quotas = new QuotaLimiter(store.rateCounters, clock, config.quotaWindow * 1000, logger);
   const assertions = new AssertionVerifier(store, clock, { maxLifetime: config.assertionMaxLifetime, clockSkew: config.clockSkew });
-  const clients = new ClientCache(store, clock, config.cacheTtl * 1000);
-  const authenticator = new ClientAuthenticator(clock, throttle, assertions, clients);
+  const clients = new ClientCache(store, clock, config.cacheTtl * 1000, staleIfErrorMs);
+  const authenticator = new ClientAuthenticator(clock, throttle, assertions, clients, quotas);
   const families = new FamilyTokenIssuer(tokens, clock, {
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
@@ -45,11 +55,12 @@ export function createOAuthCore(config: Config, keySecret: Buffer, store: Store,
     .register(authorizationCodeGrant(store, families, clock))
     .register(refreshTokenGrant(store, families, clock))
     .register(clientCredentialsGrant(tokens))
-    .register(jwtBearerGrant(tokens, assertions));
+    .register(jwtBearerGrant(tokens, assertions, quotas));
   return {
     grants,
     keys,
     clients,
+    quotas,
     tokens,
     token: new TokenEndpoint(grants, authenticator),
     introspection: new IntrospectionEndpoint(authenticator, tokens),

@@ -1,3 +1,5 @@
+import type { RateLimitState } from './rate-limit.ts';
+
 /** RFC 6749 §5.2 error codes, plus the few other codes Gatehouse endpoints answer with. */
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -32,6 +34,8 @@ export type OAuthErrorReason =
   | 'assertion_refused'
   | 'environment_unknown'
   | 'outside_working_hours'
+  | 'storage_unavailable'
+  | 'quota_exceeded'
   | 'token_missing';
 
 const STATUS: Record<OAuthErrorCode, number> = {
@@ -60,6 +64,8 @@ export interface OAuthErrorOptions {
   retryAfter?: number;
   /** The finer reason, for dialects that distinguish more cases than RFC 6749. */
   reason?: OAuthErrorReason;
+  /** The client's quota state, for `RateLimit-*` headers. */
+  rateLimit?: RateLimitState;
 }
 
 /**
@@ -72,6 +78,7 @@ export class OAuthError extends Error {
   readonly challenge: 'Basic' | 'Bearer' | undefined;
   readonly retryAfter: number | undefined;
   readonly reason: OAuthErrorReason | undefined;
+  readonly rateLimit: RateLimitState | undefined;
 
   constructor(
     readonly code: OAuthErrorCode,
@@ -85,8 +92,19 @@ export class OAuthError extends Error {
     this.challenge = options.challenge;
     this.retryAfter = options.retryAfter;
     this.reason = options.reason;
+    this.rateLimit = options.rateLimit;
   }
 }
+
+/** Seconds a client is asked to wait before retrying while the database is unavailable. */
+export const STORAGE_RETRY_AFTER_S = 5;
+
+/** The error of a request that needed the database while it was unavailable (nothing was saved). */
+export const storageUnavailable = (): OAuthError =>
+  new OAuthError('temporarily_unavailable', 'the service is temporarily unavailable; retry later', {
+    retryAfter: STORAGE_RETRY_AFTER_S,
+    reason: 'storage_unavailable',
+  });
 
 export const invalidRequest = (description: string, parameter?: string): OAuthError =>
   new OAuthError('invalid_request', description, parameter ? { parameter } : {});

@@ -4,6 +4,8 @@ export interface Environment {
   id: string;
   name: string;
   createdAt: number;
+  /** Requests per quota window allowed to each client that sets no quota of its own; null: unlimited. */
+  defaultQuota: number | null;
 }
 
 /**
@@ -32,6 +34,8 @@ export interface Client {
    * (RightSignature's /oauth/authorize). Set by an administrator; false for everyone else.
    */
   allowMissingPkce: boolean;
+  /** Requests per quota window (token, introspection, revocation); null: the environment's default. */
+  quota: number | null;
   enabled: boolean;
   createdAt: number;
   updatedAt: number;

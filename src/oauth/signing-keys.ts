@@ -5,6 +5,7 @@ import type { SigningAlgorithm } from '../config/config.ts';
 import { decryptPrivateKey, encryptPrivateKey } from '../crypto/key-encryption.ts';
 import type { Store } from '../store/store.ts';
 import type { SigningKey } from './model.ts';
+import { RefreshingCache } from './refreshing-cache.ts';
 
 /** Algorithms access tokens may be signed with: asymmetric only (RFC 9068 §2.1, RFC 8725 §3.1). */
 export const ACCESS_TOKEN_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'EdDSA'];
@@ -35,25 +36,26 @@ export interface ActiveSigningKey {
   privateKey: KeyObject;
 }
 
-interface Cached<T> {
-  value: T;
-  loadedAt: number;
-}
-
 /**
  * Per-environment view of signing keys with a short cache. A node may keep signing with a
- * just-rotated key for at most `cacheTtlMs`; rotation publishes the old key long enough to cover it.
+ * just-rotated key for at most `cacheTtlMs`; rotation publishes the old key long enough to cover
+ * it. While the database is unavailable, keys read within `staleIfErrorMs` are still used.
  */
 export class KeyRing {
-  private readonly active = new Map<string, Cached<Promise<ActiveSigningKey>>>();
-  private readonly published = new Map<string, Cached<Promise<SigningKey[]>>>();
+  private readonly active: RefreshingCache<ActiveSigningKey>;
+  private readonly published: RefreshingCache<SigningKey[]>;
 
   constructor(
     private readonly store: Store,
     private readonly keySecret: Buffer,
     private readonly clock: Clock,
-    private readonly cacheTtlMs: number,
-  ) {}
+    cacheTtlMs: number,
+    staleIfErrorMs = 0,
+  ) {
+    const policy = { ttlMs: cacheTtlMs, staleIfErrorMs, maxEntries: 10_000 };
+    this.active = new RefreshingCache(clock, store.health, policy);
+    this.published = new RefreshingCache(clock, store.health, policy);
+  }
 
   /** The key new tokens of `envId` are signed with. */
   activeKey(envId: string): Promise<ActiveSigningKey> {
@@ -77,24 +79,18 @@ export class KeyRing {
   async publishedKey(envId: string, kid: string): Promise<SigningKey | undefined> {
     const cached = (await this.publishedKeys(envId)).find((k) => k.kid === kid);
     if (cached) return cached;
-    this.published.delete(envId);
-    return (await this.publishedKeys(envId)).find((k) => k.kid === kid);
+    const { value } = await this.published.get(envId, () => this.store.signingKeys.listPublished(envId, this.clock.now()), { fresh: true });
+    return value.find((k) => k.kid === kid);
   }
 
   /** Forgets cached keys of an environment (after a rotation made by this node). */
   invalidate(envId: string): void {
-    this.active.delete(envId);
-    this.published.delete(envId);
+    this.active.invalidate(envId);
+    this.published.invalidate(envId);
   }
 
-  private cached<T>(map: Map<string, Cached<Promise<T>>>, envId: string, load: () => Promise<T>): Promise<T> {
-    const now = this.clock.now();
-    const hit = map.get(envId);
-    if (hit && now - hit.loadedAt < this.cacheTtlMs) return hit.value;
-    const value = load();
-    map.set(envId, { value, loadedAt: now });
-    value.catch(() => map.delete(envId));
-    return value;
+  private async cached<T>(cache: RefreshingCache<T>, envId: string, load: () => Promise<T>): Promise<T> {
+    return (await cache.get(envId, load)).value;
   }
 }
 

@@ -1,44 +1,72 @@
 import type { Clock } from '../clock.ts';
+import { hashSecret } from '../crypto/secrets.ts';
+import { type RateCounterStore, StorageUnavailableError } from '../store/store.ts';
+import { throttleSource } from './source-address.ts';
+
+export interface FailureLimits {
+  /** Failures allowed per (client id, source address) in one window. */
+  pair: number;
+  /** Failures allowed per source address, whatever the client id. */
+  source: number;
+  /** Failures allowed per client id from every source together: a ceiling above `pair`. */
+  client: number;
+  windowMs: number;
+}
+
+const MAX_BLOCKED_KEYS = 100_000;
 
 /**
- * Counts failed client authentications per key (client id, source address) in fixed windows.
- * In memory and per process: each node throttles on its own. Bounded in size: when full, the
- * oldest windows are dropped first.
+ * Counts failed client authentications in fixed windows shared by every worker and node (one
+ * multi-row upsert per failure), so a configured limit is the deployment's limit.
+ *
+ * Only failing attempts are ever slowed: a request whose credentials verify is answered before
+ * the throttle is consulted. Client secrets are 256 random bits, so a limit exists to stop abuse
+ * and noise, not guessing; a lockout by client id (which is public) would only be a tool for
+ * denying service to the real client. Once a key is known to be over its limit in a window,
+ * further failures on it are answered from memory without another write.
  */
 export class FailureThrottle {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  /** Key hash → end of the window in which it is over its limit. */
+  private readonly blocked = new Map<string, number>();
 
   constructor(
+    private readonly counters: RateCounterStore,
     private readonly clock: Clock,
-    private readonly limit: number,
-    private readonly windowMs: number,
-    private readonly maxEntries = 100_000,
+    private readonly limits: FailureLimits,
   ) {}
 
-  /** Seconds until `key` may try again, or 0 when it is not blocked. */
-  retryAfter(key: string): number {
-    const entry = this.windows.get(key);
-    if (!entry) return 0;
-    const elapsed = this.clock.now() - entry.start;
-    if (elapsed >= this.windowMs) {
-      this.windows.delete(key);
-      return 0;
-    }
-    return entry.count >= this.limit ? Math.max(1, Math.ceil((this.windowMs - elapsed) / 1000)) : 0;
-  }
-
-  /** Counts one failure. Called before the answer is sent, so parallel attempts all count. */
-  recordFailure(key: string): void {
+  /**
+   * Counts one failure of `clientId` (possibly unknown) from `sourceAddress` and returns the
+   * seconds the caller should wait when a limit is now exceeded, or 0 while under every limit.
+   * When the database is unavailable nothing is counted and 0 is returned: the caller still
+   * refuses the credential, it only cannot say how long to wait.
+   */
+  async recordFailure(envId: string, clientId: string, sourceAddress: string): Promise<number> {
     const now = this.clock.now();
-    const entry = this.windows.get(key);
-    if (entry && now - entry.start < this.windowMs) {
-      entry.count += 1;
-      return;
+    const windowStart = now - (now % this.limits.windowMs);
+    const windowEnd = windowStart + this.limits.windowMs;
+    const source = throttleSource(sourceAddress);
+    const keys = [
+      { keyHash: hashSecret(`auth:${envId}:pair:${clientId}\u0000${source}`), limit: this.limits.pair },
+      { keyHash: hashSecret(`auth:${envId}:source:${source}`), limit: this.limits.source },
+      { keyHash: hashSecret(`auth:${envId}:client:${clientId}`), limit: this.limits.client },
+    ];
+    const wait = Math.max(1, Math.ceil((windowEnd - now) / 1000));
+    if (keys.some((k) => (this.blocked.get(k.keyHash) ?? 0) > now)) return wait;
+    let counts: Map<string, number>;
+    try {
+      counts = await this.counters.add(keys.map((k) => ({ keyHash: k.keyHash, windowStart, delta: 1 })));
+    } catch (error) {
+      if (error instanceof StorageUnavailableError) return 0;
+      throw error;
     }
-    if (this.windows.size >= this.maxEntries) {
-      const oldest = this.windows.keys().next();
-      if (!oldest.done) this.windows.delete(oldest.value);
+    let over = false;
+    for (const key of keys) {
+      if ((counts.get(key.keyHash) ?? 0) <= key.limit) continue;
+      over = true;
+      if (this.blocked.size >= MAX_BLOCKED_KEYS) this.blocked.delete(this.blocked.keys().next().value as string);
+      this.blocked.set(key.keyHash, windowEnd);
     }
-    this.windows.set(key, { start: now, count: 1 });
+    return over ? wait : 0;
   }
 }

@@ -38,6 +38,7 @@ export class TokenEndpoint {
       throw new OAuthError('unauthorized_client', `this client may not use grant_type ${grantType}`, { parameter: 'grant_type' });
     }
     const { env, issuer, params, audiences, accessTokenTtl } = request;
-    return grant.handle({ env, issuer, client, params, audiences, accessTokenTtl });
+    const result = await grant.handle({ env, issuer, client, params, audiences, accessTokenTtl });
+    return client?.rateLimit && !result.rateLimit ? { ...result, rateLimit: client.rateLimit } : result;
   }
 }

@@ -1,10 +1,11 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Client, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt, SigningKey } from '../oauth/model.ts';
+import type { StorageHealthState } from './health.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { authorizationCodeStore, authorizationRequestStore, tokenFamilyStore } from './kysely-authorization.ts';
-import { browserSessionStore, consentStore, loginAttemptStore, userStore } from './kysely-users.ts';
+import { browserSessionStore, consentStore, loginAttemptStore, rateCounterStore, userStore } from './kysely-users.ts';
 import { migrateToLatest } from './migrate.ts';
-import type { ClientTable, Database, SigningKeyTable } from './schema.ts';
+import type { ClientTable, Database, EnvironmentTable, SigningKeyTable } from './schema.ts';
 import {
   type AccessTokenStore,
   type AuthorizationCodeStore,
@@ -16,6 +17,7 @@ import {
   type ConsentStore,
   type EnvironmentStore,
   type LoginAttemptStore,
+  type RateCounterStore,
   type RevokedJwtStore,
   type SigningKeyStore,
   type Store,
@@ -40,10 +42,12 @@ export class KyselyStore implements Store {
   readonly tokenFamilies: TokenFamilyStore;
   readonly consents: ConsentStore;
   readonly loginAttempts: LoginAttemptStore;
+  readonly rateCounters: RateCounterStore;
 
   constructor(
     private readonly db: Kysely<Database>,
     readonly dialect: 'sqlite' | 'postgres',
+    readonly health: StorageHealthState,
     /** PostgreSQL schema holding Gatehouse's tables. */
     private readonly schema?: string,
   ) {
@@ -61,6 +65,16 @@ export class KyselyStore implements Store {
     this.tokenFamilies = tokenFamilyStore(db);
     this.consents = consentStore(db);
     this.loginAttempts = loginAttemptStore(db);
+    this.rateCounters = rateCounterStore(db);
+  }
+
+  async ping(): Promise<void> {
+    if (this.dialect === 'postgres') {
+      await sql`select 1`.execute(this.db);
+      return;
+    }
+    // SQLite reads work while another process holds the write lock: ask for the lock itself.
+    await this.db.transaction().execute(async () => {});
   }
 
   async migrate(): Promise<void> {
@@ -78,16 +92,20 @@ function isUniqueViolation(error: unknown, dialect: 'sqlite' | 'postgres'): bool
 }
 
 function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): EnvironmentStore {
-  const toEnvironment = (row: { id: string; name: string; created_at: number }): Environment => ({
+  const toEnvironment = (row: Selectable<EnvironmentTable>): Environment => ({
     id: row.id,
     name: row.name,
     createdAt: Number(row.created_at),
+    defaultQuota: row.default_quota === null ? null : Number(row.default_quota),
   });
   return {
     async create(environment, firstKey) {
       try {
         await db.transaction().execute(async (trx) => {
-          await trx.insertInto('environments').values({ id: environment.id, name: environment.name, created_at: environment.createdAt }).execute();
+          await trx
+            .insertInto('environments')
+            .values({ id: environment.id, name: environment.name, created_at: environment.createdAt, default_quota: environment.defaultQuota })
+            .execute();
           await trx.insertInto('signing_keys').values(signingKeyRow(firstKey)).execute();
         });
       } catch (error) {
@@ -102,6 +120,10 @@ function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'):
     async list() {
       const rows = await db.selectFrom('environments').selectAll().orderBy('name').execute();
       return rows.map(toEnvironment);
+    },
+    async setDefaultQuota(name, quota) {
+      const result = await db.updateTable('environments').set({ default_quota: quota }).where('name', '=', name).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
   };
 }
@@ -119,6 +141,7 @@ const toClient = (row: Selectable<ClientTable>): Client => ({
   accessTokenTtl: row.access_token_ttl === null ? null : Number(row.access_token_ttl),
   introspectAny: Number(row.introspect_any) === 1,
   allowMissingPkce: Number(row.allow_missing_pkce) === 1,
+  quota: row.quota === null ? null : Number(row.quota),
   enabled: Number(row.enabled) === 1,
   createdAt: Number(row.created_at),
   updatedAt: Number(row.updated_at),
@@ -144,6 +167,7 @@ function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Clie
               access_token_ttl: client.accessTokenTtl,
               introspect_any: client.introspectAny ? 1 : 0,
               allow_missing_pkce: client.allowMissingPkce ? 1 : 0,
+              quota: client.quota,
               enabled: client.enabled ? 1 : 0,
               created_at: client.createdAt,
               updated_at: client.updatedAt,
@@ -228,6 +252,15 @@ function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Clie
       const result = await db
         .updateTable('clients')
         .set({ enabled: enabled ? 1 : 0, updated_at: now })
+        .where('env_id', '=', envId)
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async setQuota(envId, clientId, quota, now) {
+      const result = await db
+        .updateTable('clients')
+        .set({ quota, updated_at: now })
         .where('env_id', '=', envId)
         .where('client_id', '=', clientId)
         .executeTakeFirst();

@@ -2,7 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import type { BrowserSession, User } from '../oauth/model.ts';
 import { words } from './kysely-authorization.ts';
 import type { BrowserSessionTable, Database, UserTable } from './schema.ts';
-import { type BrowserSessionStore, ConflictError, type ConsentStore, type LoginAttemptStore, type UserStore } from './store.ts';
+import { type BrowserSessionStore, ConflictError, type ConsentStore, type LoginAttemptStore, type RateCounterStore, type UserStore } from './store.ts';
 
 const toUser = (row: Selectable<UserTable>): User => ({
   envId: row.env_id,
@@ -193,6 +193,37 @@ export function loginAttemptStore(db: Kysely<Database>): LoginAttemptStore {
     },
     async deleteExpired(before) {
       const result = await db.deleteFrom('login_attempts').where('window_start', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+export function rateCounterStore(db: Kysely<Database>): RateCounterStore {
+  return {
+    async add(increments) {
+      if (increments.length === 0) return new Map();
+      // One multi-row upsert. SET expressions read the stored row as it was: a stored window
+      // older than the incoming one restarts at the delta, the same window adds it, a newer
+      // stored window (a late flush from the previous window) is left as it is.
+      const rows = await db
+        .insertInto('rate_counters')
+        .values(increments.map((i) => ({ key_hash: i.keyHash, window_start: i.windowStart, count: i.delta })))
+        .onConflict((oc) =>
+          oc.column('key_hash').doUpdateSet({
+            count: sql<number>`CASE WHEN rate_counters.window_start < excluded.window_start THEN excluded.count
+              WHEN rate_counters.window_start = excluded.window_start THEN rate_counters.count + excluded.count
+              ELSE rate_counters.count END`,
+            window_start: sql<number>`CASE WHEN rate_counters.window_start < excluded.window_start THEN excluded.window_start ELSE rate_counters.window_start END`,
+          }),
+        )
+        .returning(['key_hash', 'count', 'window_start'])
+        .execute();
+      const windows = new Map(increments.map((i) => [i.keyHash, i.windowStart]));
+      // A key whose stored window is newer than the one asked about has no count in that window yet.
+      return new Map(rows.map((row) => [row.key_hash, Number(row.window_start) === windows.get(row.key_hash) ? Number(row.count) : 0]));
+    },
+    async deleteExpired(before) {
+      const result = await db.deleteFrom('rate_counters').where('window_start', '<', before).executeTakeFirst();
       return Number(result.numDeletedRows);
     },
   };

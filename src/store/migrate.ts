@@ -4,6 +4,7 @@ import * as serviceAccounts from './migrations/002_service_accounts.ts';
 import * as oneActiveKey from './migrations/003_one_active_key.ts';
 import * as authorizationCode from './migrations/004_authorization_code.ts';
 import * as clientPkceExemption from './migrations/005_client_pkce_exemption.ts';
+import * as rateLimits from './migrations/006_rate_limits.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003_one_active_key': oneActiveKey,
   '004_authorization_code': authorizationCode,
   '005_client_pkce_exemption': clientPkceExemption,
+  '006_rate_limits': rateLimits,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,10 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { StorageHealthState } from './health.ts';
 import { KyselyStore } from './kysely-store.ts';
+import { resilientPool } from './postgres-pool.ts';
 import type { Database } from './schema.ts';
+import { ResilientSqliteDialect } from './sqlite-driver.ts';
 import type { Store } from './store.ts';
 
 export interface OpenStoreOptions {
@@ -12,7 +15,14 @@ export interface OpenStoreOptions {
   postgresSchema?: string;
   /** PostgreSQL only: pool size. */
   poolSize?: number;
+  /**
+   * Longest wait for the database, in milliseconds (default 5000): a connection, a statement, or
+   * on SQLite the write lock. Past it the operation fails with `StorageUnavailableError`.
+   */
+  timeoutMs?: number;
 }
+
+const DEFAULT_TIMEOUT_MS = 5000;
 
 export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url);
@@ -34,26 +44,41 @@ const pgTypes = {
 
 /** Opens the database named by `url` and returns the store; call `migrate()` before use. */
 export function openStore(url: string, options: OpenStoreOptions = {}): Store {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const health = new StorageHealthState();
   if (isPostgresUrl(url)) {
     const schema = options.postgresSchema;
+    const serverSettings = [
+      ...(schema ? [`search_path=${schema}`] : []),
+      // The server gives up on a statement (and on a lock wait) after the timeout, and ends a
+      // session whose client vanished mid-transaction, so its locks do not outlive it.
+      `statement_timeout=${timeoutMs}`,
+      `idle_in_transaction_session_timeout=${Math.max(timeoutMs * 2, 10_000)}`,
+    ];
     const pool = new pg.Pool({
       connectionString: url,
       max: options.poolSize ?? 10,
       types: pgTypes,
-      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+      options: serverSettings.map((s) => `-c ${s}`).join(' '),
+      connectionTimeoutMillis: timeoutMs,
+      // The client-side bound, for a server that stopped answering without closing the socket.
+      query_timeout: timeoutMs + 1000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return new KyselyStore(db, 'postgres', schema ?? 'public');
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilientPool(pool, health) }) });
+    return new KyselyStore(db, 'postgres', health, schema ?? 'public');
   }
   const path = sqlitePath(url);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new SqliteDatabase(path);
+  const sqlite = new SqliteDatabase(path, { timeout: 0 });
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return new KyselyStore(db, 'sqlite');
+  // Lock waits are asynchronous retries in the driver; SQLite itself never sleeps on a lock.
+  sqlite.pragma('busy_timeout = 0');
+  const db = new Kysely<Database>({ dialect: new ResilientSqliteDialect(withStatementCache(sqlite), health, timeoutMs) });
+  return new KyselyStore(db, 'sqlite', health);
 }
 
 const STATEMENT_CACHE_SIZE = 256;

@@ -20,12 +20,15 @@ export interface Database {
   family_access_tokens: FamilyAccessTokenTable;
   consents: ConsentTable;
   login_attempts: LoginAttemptTable;
+  rate_counters: RateCounterTable;
 }
 
 export interface EnvironmentTable {
   id: string;
   name: string;
   created_at: number;
+  /** Requests per quota window allowed to a client that sets none; null: unlimited. */
+  default_quota: number | null;
 }
 
 export interface ClientTable {
@@ -41,6 +44,7 @@ export interface ClientTable {
   access_token_ttl: number | null;
   introspect_any: number;
   allow_missing_pkce: number;
+  quota: number | null;
   enabled: number;
   created_at: number;
   updated_at: number;
@@ -192,6 +196,12 @@ export interface ConsentTable {
 }
 
 export interface LoginAttemptTable {
+  key_hash: string;
+  window_start: number;
+  count: number;
+}
+
+export interface RateCounterTable {
   key_hash: string;
   window_start: number;
   count: number;

@@ -37,6 +37,14 @@ export interface Store {
   readonly tokenFamilies: TokenFamilyStore;
   readonly consents: ConsentStore;
   readonly loginAttempts: LoginAttemptStore;
+  readonly rateCounters: RateCounterStore;
+  /** Updated by every operation: whether the database answered the last time it was asked. */
+  readonly health: StorageHealth;
+  /**
+   * Checks that the database answers and, on SQLite, that a write could start now (no other
+   * process holds the write lock). Throws `StorageUnavailableError` if not; updates `health`.
+   */
+  ping(): Promise<void>;
   /** Applies pending migrations; safe to call on every start and from several nodes. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -47,6 +55,8 @@ export interface EnvironmentStore {
   create(environment: Environment, firstKey: SigningKey): Promise<void>;
   findByName(name: string): Promise<Environment | undefined>;
   list(): Promise<Environment[]>;
+  /** Sets (or, with null, removes) the default client quota; false if there is no such environment. */
+  setDefaultQuota(name: string, quota: number | null): Promise<boolean>;
 }
 
 export interface ClientStore {
@@ -63,6 +73,8 @@ export interface ClientStore {
   rotateSecret(envId: string, clientId: string, secret: ClientSecret, overlapUntil: number): Promise<boolean>;
   /** Returns false if the client does not exist. */
   setEnabled(envId: string, clientId: string, enabled: boolean, now: number): Promise<boolean>;
+  /** Sets (or, with null, removes) the client's own quota; false if the client does not exist. */
+  setQuota(envId: string, clientId: string, quota: number | null, now: number): Promise<boolean>;
 }
 
 export interface SigningKeyStore {
@@ -202,10 +214,54 @@ export interface LoginAttemptStore {
   deleteExpired(before: number): Promise<number>;
 }
 
+/** One fixed-window counter increment: `delta` more for `keyHash` in the window starting at `windowStart`. */
+export interface RateCounterIncrement {
+  keyHash: string;
+  windowStart: number;
+  delta: number;
+}
+
+export interface RateCounterStore {
+  /**
+   * Adds each `delta` to its key's count in the window starting at `windowStart` (a key's older
+   * window is replaced; a delta for a window older than the stored one is ignored) and returns
+   * each key's count in its window after the addition, keyed by `keyHash`. One statement: the
+   * counts of every node add up. A `delta` of 0 only reads. Keys must be distinct.
+   */
+  add(increments: readonly RateCounterIncrement[]): Promise<Map<string, number>>;
+  /** Deletes windows that started before `before`; returns how many. */
+  deleteExpired(before: number): Promise<number>;
+}
+
 /** A create that collides with an existing unique name or id. */
 export class ConflictError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ConflictError';
   }
+}
+
+/**
+ * The database cannot serve the operation right now: unreachable, timed out, locked by another
+ * process, or out of space. Nothing was saved; the caller answers 503 with `Retry-After` and may
+ * retry. `reason` is fit for logs and `/readyz`: it never holds a connection string or a value.
+ */
+export class StorageUnavailableError extends Error {
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the database is unavailable: ${reason}`, options);
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+/** What a node currently knows about its database, from the operations it ran and its probes. */
+export interface StorageHealth {
+  /** False from the first failure that says the database is unreachable until an operation succeeds again. */
+  readonly available: boolean;
+  /** Why it is unavailable (undefined while available). */
+  readonly reason: string | undefined;
+  /** Calls `listener` on every change between available and unavailable. */
+  onChange(listener: (health: StorageHealth) => void): void;
 }

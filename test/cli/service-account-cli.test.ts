@@ -280,6 +280,7 @@ describe('service-account commands', () => {
           accessTokenTtl: null,
           introspectAny: false,
           allowMissingPkce: false,
+          quota: null,
           enabled: true,
           createdAt: now,
           updatedAt: now,

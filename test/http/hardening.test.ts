@@ -37,17 +37,28 @@ for (const database of await testDatabases()) {
       assert.equal(grant.json().error, 'invalid_grant');
     });
 
-    it('does not let failures against a public client id lock out its right secret from another source', async () => {
-      const { env, id, secret, post } = await setup({ authFailureLimit: 3 });
+    it('does not let failures against a public client id lock out its right secret, from any source', async () => {
+      const { env, id, secret, post } = await setup({ authFailureLimit: 3, authFailureClientLimit: 5, authFailureSourceLimit: 4 });
       const url = `/envs/${env}/token`;
       const cc = form({ grant_type: 'client_credentials' });
-      for (let i = 0; i < 3; i++) assert.equal((await post(url, cc, { authorization: basic(id, 'wrong') }, `10.0.0.${i + 1}`)).statusCode, 401);
-      // The id is over its limit: wrong secrets are now refused with 429 from anywhere…
+      for (let i = 0; i < 5; i++) assert.equal((await post(url, cc, { authorization: basic(id, 'wrong') }, `10.0.0.${i + 1}`)).statusCode, 401);
+      // The id is over its ceiling: wrong secrets are now refused with 429 from anywhere…
       const guessed = await post(url, cc, { authorization: basic(id, 'wrong') }, '10.0.0.9');
       assert.equal(guessed.statusCode, 429);
       assert.ok(Number(guessed.headers['retry-after']) > 0);
-      // …but the client's own secret still works from a source that is not blocked.
+      // …but the client's own secret still works, from a new source and from one that failed.
       assert.equal((await post(url, cc, { authorization: basic(id, secret) }, '10.0.0.10')).statusCode, 200);
+      assert.equal((await post(url, cc, { authorization: basic(id, secret) }, '10.0.0.9')).statusCode, 200);
+    });
+
+    it('the lockout attack: 20 wrong secrets from one address, then the right one from that address and behind the same NAT', async () => {
+      const { env, id, secret, post } = await setup();
+      const url = `/envs/${env}/token`;
+      const cc = form({ grant_type: 'client_credentials' });
+      const statuses = [];
+      for (let i = 0; i < 25; i++) statuses.push((await post(url, cc, { authorization: basic(id, 'wrong') }, '198.51.100.7')).statusCode);
+      assert.deepEqual(statuses, [...Array(20).fill(401), ...Array(5).fill(429)]);
+      assert.equal((await post(url, cc, { authorization: basic(id, secret) }, '198.51.100.7')).statusCode, 200);
     });
   });
 }

@@ -154,6 +154,7 @@ for (const database of await testDatabases()) {
           tokenFormat: 'jwt' as const,
           accessTokenTtl: null,
           allowMissingPkce: false,
+          quota: null,
           enabled: true,
           createdAt: now,
           updatedAt: now,

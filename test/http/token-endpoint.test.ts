@@ -7,7 +7,7 @@ import type { Config } from '../../src/config/config.ts';
 import { hashSecret } from '../../src/crypto/secrets.ts';
 import type { Client } from '../../src/oauth/model.ts';
 import { testDatabases } from '../helpers/databases.ts';
-import { basic, form, PUBLIC_URL, suiteStore } from '../helpers/fixtures.ts';
+import { basic, buildTestApp, form, PUBLIC_URL, suiteStore } from '../helpers/fixtures.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
@@ -82,6 +82,7 @@ for (const database of await testDatabases()) {
           accessTokenTtl: null,
           introspectAny: false,
           allowMissingPkce: false,
+          quota: null,
           enabled: true,
           createdAt: now,
           updatedAt: now,
@@ -357,19 +358,44 @@ for (const database of await testDatabases()) {
         assert.ok(Number(retryAfter) <= 60);
       }
 
-      it('answers 429 after the limit, even with the right secret, until the window ends', async () => {
+      it('answers wrong secrets 429 after the limit until the window ends, and never refuses the right secret', async () => {
         const t = await setup(limited);
         for (let i = 0; i < 3; i++) assertError(await t.withBasic(t.id, 'wrong'), 401, 'invalid_client');
-        assertThrottled(await t.withBasic(t.id, t.secret));
-        t.clock.advance(61_000);
+        assertThrottled(await t.withBasic(t.id, 'wrong'));
         assertToken(await t.withBasic(t.id, t.secret), 'read');
+        assertThrottled(await t.withBasic(t.id, 'wrong'));
+        t.clock.advance(61_000);
+        assertError(await t.withBasic(t.id, 'wrong'), 401, 'invalid_client');
       });
 
       it('counts parallel failed attempts', async () => {
         const t = await setup(limited);
         const results = await Promise.all([1, 2, 3].map(() => t.withBody(t.id, 'wrong')));
         for (const res of results) assertError(res, 401, 'invalid_client');
-        assertThrottled(await t.withBody(t.id, t.secret));
+        assertThrottled(await t.withBody(t.id, 'wrong'));
+        assertToken(await t.withBody(t.id, t.secret), 'read');
+      });
+
+      it('shares its counts with every other node on the same database', async () => {
+        const t = await setup(limited);
+        const other = await buildTestApp(t.store, { ...t.config, ...limited });
+        try {
+          other.clock.set(t.clock.now());
+          const viaOther = () =>
+            other.app.server.inject({
+              method: 'POST',
+              url: `/envs/${t.env}/token`,
+              headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(t.id, 'wrong') },
+              payload: 'grant_type=client_credentials',
+            });
+          assertError(await t.withBasic(t.id, 'wrong'), 401, 'invalid_client');
+          assertError(await viaOther(), 401, 'invalid_client');
+          assertError(await t.withBasic(t.id, 'wrong'), 401, 'invalid_client');
+          assertThrottled(await viaOther());
+          assertThrottled(await t.withBasic(t.id, 'wrong'));
+        } finally {
+          await other.app.stop();
+        }
       });
 
       it('lets no more than the limit of parallel attempts be checked', async () => {

@@ -7,7 +7,7 @@ import type { TestDatabase } from '../helpers/databases.ts';
 const T0 = Date.UTC(2026, 0, 1);
 const MINUTE = 60_000;
 
-const environment = (name: string): Environment => ({ id: `env-auth-${name}`, name: `AUTH_${name}`, createdAt: T0 });
+const environment = (name: string): Environment => ({ id: `env-auth-${name}`, name: `AUTH_${name}`, createdAt: T0, defaultQuota: null });
 
 const user = (envId: string, username: string): User => ({
   envId,

@@ -6,7 +6,7 @@ import type { TestDatabase } from '../helpers/databases.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 
-const environment = (name: string): Environment => ({ id: `env-${name}`, name, createdAt: T0 });
+const environment = (name: string): Environment => ({ id: `env-${name}`, name, createdAt: T0, defaultQuota: null });
 
 const key = (envId: string, kid: string, createdAt = T0): SigningKey => ({
   kid,
@@ -33,6 +33,7 @@ const client = (envId: string, clientId: string, overrides: Partial<Client> = {}
   accessTokenTtl: 600,
   introspectAny: false,
   allowMissingPkce: false,
+  quota: null,
   enabled: true,
   createdAt: T0,
   updatedAt: T0,

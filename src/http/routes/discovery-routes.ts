@@ -1,17 +1,20 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthCore } from '../../oauth/core.ts';
-import { OAuthError } from '../../oauth/errors.ts';
 import { authorizationServerMetadata } from '../../oauth/metadata.ts';
 import { ACCESS_TOKEN_ALGORITHMS, publicJwks } from '../../oauth/signing-keys.ts';
 import type { EnvironmentResolver } from '../environments.ts';
+import { toOAuthError } from '../error-mapping.ts';
 
-/** Errors of the documents Gatehouse publishes (metadata, JWKS, OpenAPI): RFC 6749-style JSON. */
+/**
+ * Errors of the documents Gatehouse publishes (metadata, JWKS, OpenAPI) and of anything outside
+ * every surface (an unknown or overlong URL): RFC 6749-style JSON, with Retry-After on a 503.
+ */
 export async function documentErrorHandler(this: unknown, thrown: unknown, request: FastifyRequest, reply: FastifyReply) {
-  if (thrown instanceof OAuthError && thrown.status < 500) {
-    return reply.status(thrown.status).send({ error: thrown.code, error_description: thrown.description });
-  }
-  request.log.error({ err: thrown }, 'unexpected error');
-  return reply.status(500).send({ error: 'server_error', error_description: 'the server could not complete the request' });
+  const { error, unexpected } = toOAuthError(thrown, 0);
+  if (unexpected) request.log.error({ err: thrown }, 'unexpected error');
+  else if (error.status >= 500) request.log.warn({ reason: error.reason }, error.description);
+  if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  return reply.status(error.status).send({ error: error.code, error_description: error.description });
 }
 
 /** RFC 8414 metadata and the JWKS of each environment. */

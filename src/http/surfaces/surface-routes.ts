@@ -9,6 +9,7 @@ import { toOAuthError } from '../error-mapping.ts';
 import { parseMultipartForm } from '../multipart.ts';
 import { mediaTypeOf, type Params, parseBasicAuthorization, parseBodyAs, parseQueryParams } from '../params.ts';
 import type { BodyEncoding, RenderedResponse } from './profile.ts';
+import { rateLimitHeaders } from './profiles/standard.ts';
 import { ReceivedParams, type Surface, type SurfaceRoute } from './surface.ts';
 
 export interface SurfaceRoutesOptions {
@@ -66,6 +67,7 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
     const errorId = randomUUID();
     const rendered = surface.renderError(error, { errorId, now: new Date(clock.now()) }, receivedOf(request));
     if (unexpected) request.log.error({ err: thrown, errorId, surface: surface.name }, 'unexpected error');
+    else if (error.reason === 'storage_unavailable') request.log.warn({ errorId, surface: surface.name, reason: (thrown as Error).message }, error.description);
     else request.log.info({ errorId, surface: surface.name, error: error.code, reason: error.reason, status: rendered.status }, error.description);
     return send(reply, rendered);
   });
@@ -120,7 +122,9 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
           accessTokenTtl: surface.accessTokenTtl,
         });
         request.log.debug({ grant_type: params.grant_type, client_id: credentials.basic?.clientId ?? credentials.bodyClientId }, 'token issued');
-        return send(reply, surface.renderToken(result, new Date(clock.now())));
+        const rendered = surface.renderToken(result, new Date(clock.now()));
+        if (result.rateLimit) reply.headers(rateLimitHeaders(result.rateLimit));
+        return send(reply, rendered);
       });
     } else if (route.endpoint === 'introspection') {
       app.post<{ Params: Record<string, string> }>(route.url, async (request, reply) => {

@@ -1,6 +1,7 @@
 import type { IssuedAccessToken } from '../access-tokens.ts';
 import type { AuthenticatedClient } from '../client-auth.ts';
 import type { Client, Environment } from '../model.ts';
+import type { RateLimitState } from '../rate-limit.ts';
 
 /** What every grant receives: the environment, the authenticated client and the request parameters. */
 export interface GrantContext {
@@ -19,6 +20,8 @@ export interface GrantContext {
 /** A successful token response before a dialect shapes it. */
 export interface TokenResult extends IssuedAccessToken {
   refreshToken?: string;
+  /** The client's quota after this request, for `RateLimit-*` headers; undefined when it has none. */
+  rateLimit?: RateLimitState;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { AccessTokenService } from '../access-tokens.ts';
 import { AssertionFailure, type AssertionVerifier, JWT_BEARER_GRANT_TYPE } from '../assertions.ts';
 import { OAuthError } from '../errors.ts';
+import type { QuotaLimiter } from '../quotas.ts';
 import { resolveScope } from '../scope.ts';
 import type { Grant } from './grant.ts';
 
@@ -9,7 +10,7 @@ import type { Grant } from './grant.ts';
  * for an access token. The assertion is the credential, so client authentication is optional;
  * when a client does authenticate it must be the service account itself.
  */
-export function jwtBearerGrant(tokens: AccessTokenService, assertions: AssertionVerifier): Grant {
+export function jwtBearerGrant(tokens: AccessTokenService, assertions: AssertionVerifier, quotas: QuotaLimiter): Grant {
   return {
     grantType: JWT_BEARER_GRANT_TYPE,
     parameters: ['assertion', 'scope'],
@@ -34,9 +35,12 @@ export function jwtBearerGrant(tokens: AccessTokenService, assertions: Assertion
         throw new OAuthError('unauthorized_client', 'this service account may not use the jwt-bearer grant', { parameter: 'grant_type' });
       }
       const scope = resolveScope(params.scope, account.scopes, account.defaultScopes);
+      // An account that did not authenticate as a client is admitted by its quota here, before its jti is spent.
+      const rateLimit = client ? client.rateLimit : quotas.admit(env, account);
       await asGrantError(() => assertions.consume(env, verified));
       // The account is both the subject and the client; service-account ids (sa_…) never collide with user ids.
-      return tokens.issue({ env, issuer, client: account, subject: account.clientId, scope, ttl });
+      const issued = await tokens.issue({ env, issuer, client: account, subject: account.clientId, scope, ttl });
+      return rateLimit ? { ...issued, rateLimit } : issued;
     },
   };
 }

@@ -19,7 +19,7 @@ for (const database of await testDatabases()) {
         {
           url: '/v1/oauth/token',
           body: { clientId: 'gh_a', clientSecret: 'x' },
-          status: 409,
+          status: 429,
           check: (b: Record<string, unknown>) => assert.equal(b.code, 'TOO_MANY_REQUESTS'),
         },
         {

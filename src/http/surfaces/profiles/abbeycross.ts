@@ -1,4 +1,4 @@
-import type { OAuthError, OAuthErrorCode } from '../../../oauth/errors.ts';
+import type { OAuthError, OAuthErrorCode, OAuthErrorReason } from '../../../oauth/errors.ts';
 import type { Dialect, JsonSchema, Profile } from '../profile.ts';
 import { rfc6749TokenBody, standardErrorHeaders } from './standard.ts';
 
@@ -9,8 +9,10 @@ export const ABBEYCROSS_ERROR_CODES = {
   CLIENT_NOT_AUTHORIZED: 'the client may not use the client_credentials grant',
   UNSUPPORTED_GRANT_TYPE: 'grant_type, when sent, is not client_credentials',
   INVALID_SCOPE: 'a requested scope is not allowed for the client',
-  TOO_MANY_REQUESTS: 'too many failed authentications; see Retry-After',
+  TOO_MANY_REQUESTS: 'too many failed authentications; see Retry-After (status 429)',
+  QUOTA_EXCEEDED: "the client's request quota is used up; see Retry-After and RateLimit-* (status 429)",
   OUTSIDE_WORKING_HOURS: 'the service is outside its working hours; see Retry-After',
+  SERVICE_UNAVAILABLE: 'the service cannot reach its database; nothing was saved; see Retry-After',
   NOT_FOUND: 'the configured environment does not exist',
   INTERNAL_ERROR: 'an unexpected server error',
 } as const;
@@ -28,16 +30,23 @@ const BY_CODE: Partial<Record<OAuthErrorCode, AbbeyCrossErrorCode>> = {
   server_error: 'INTERNAL_ERROR',
 };
 
-const abbeyCrossCode = (error: OAuthError): AbbeyCrossErrorCode => BY_CODE[error.code] ?? 'VALIDATION_FAILED';
+const BY_REASON: Partial<Record<OAuthErrorReason, AbbeyCrossErrorCode>> = {
+  storage_unavailable: 'SERVICE_UNAVAILABLE',
+  quota_exceeded: 'QUOTA_EXCEEDED',
+};
+
+const abbeyCrossCode = (error: OAuthError): AbbeyCrossErrorCode => (error.reason && BY_REASON[error.reason]) || BY_CODE[error.code] || 'VALIDATION_FAILED';
 
 /**
  * `{errorId, code, text, parameter_name?, parameter_value?}`. AbbeyCross documents 409, 500 and
- * 503 only: every request that cannot be completed is a 409 (the mapping can be overridden).
+ * 503: every request that cannot be completed is a 409 (the mapping can be overridden), except
+ * throttling and quotas, which answer 429 with Retry-After like every other surface.
  */
 export const abbeyCrossDialect: Dialect = {
   statusOf(error) {
     if (error.code === 'server_error') return 500;
     if (error.code === 'temporarily_unavailable') return 503;
+    if (error.code === 'too_many_requests') return 429;
     return 409;
   },
   renderToken(result) {
@@ -99,5 +108,5 @@ export const abbeyCrossProfile: Profile = {
   pkceOptionalForConfidential: false,
   accessTokenTtl: undefined,
   dialect: abbeyCrossDialect,
-  schemas: { token: TOKEN_SCHEMA, error: ERROR_SCHEMA, errorStatuses: [409, 500, 503] },
+  schemas: { token: TOKEN_SCHEMA, error: ERROR_SCHEMA, errorStatuses: [409, 429, 500, 503] },
 };

@@ -21,7 +21,9 @@ export const IGNISIGN_ERROR_CODES = {
   UNAUTHORIZED_ERROR: { status: 401, when: 'client_id / client_secret do not authenticate an application' },
   FORBIDDEN_ERROR: { status: 403, when: 'the application may not use this grant' },
   TOO_MANY_REQUESTS: { status: 429, when: 'too many failed authentications; see Retry-After' },
+  QUOTA_EXCEEDED: { status: 429, when: "the application's request quota is used up; see Retry-After and RateLimit-*" },
   OUTSIDE_WORKING_HOURS: { status: 503, when: 'the surface is outside its working hours; see Retry-After' },
+  SERVICE_UNAVAILABLE: { status: 503, when: 'the service cannot reach its database; nothing was saved; see Retry-After' },
   INTERNAL_ERROR: { status: 500, when: 'an unexpected server error (its errorId is in the log)' },
 } as const;
 
@@ -37,6 +39,8 @@ const BY_REASON: Partial<Record<OAuthErrorReason, IgnisignErrorCode>> = {
   user_inactive: 'USER_DISABLED',
   environment_unknown: 'APP_ENV_INVALID',
   outside_working_hours: 'OUTSIDE_WORKING_HOURS',
+  storage_unavailable: 'SERVICE_UNAVAILABLE',
+  quota_exceeded: 'QUOTA_EXCEEDED',
 };
 
 const BY_CODE: Partial<Record<OAuthErrorCode, IgnisignErrorCode>> = {

@@ -1,5 +1,6 @@
 import type { OAuthError } from '../../../oauth/errors.ts';
 import type { TokenResult } from '../../../oauth/grants/grant.ts';
+import type { RateLimitState } from '../../../oauth/rate-limit.ts';
 import type { Dialect, JsonSchema, Profile, RenderedResponse } from '../profile.ts';
 
 /** Headers every dialect adds to an error: the challenge (RFC 6749 §5.2, RFC 6750 §3) and Retry-After. */
@@ -8,7 +9,22 @@ export function standardErrorHeaders(error: OAuthError, status: number): Record<
   if (status === 401 && error.challenge === 'Basic') headers['www-authenticate'] = 'Basic realm="gatehouse", charset="UTF-8"';
   if (error.challenge === 'Bearer') headers['www-authenticate'] = bearerChallenge(error);
   if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
+  if (error.rateLimit) Object.assign(headers, rateLimitHeaders(error.rateLimit));
   return headers;
+}
+
+/**
+ * A client's quota as `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and
+ * `RateLimit-Policy` (draft-ietf-httpapi-ratelimit-headers: limit per window, requests left,
+ * seconds until the window ends, and the policy as `limit;w=window`).
+ */
+export function rateLimitHeaders(state: RateLimitState): Record<string, string> {
+  return {
+    'ratelimit-limit': String(state.limit),
+    'ratelimit-remaining': String(state.remaining),
+    'ratelimit-reset': String(state.reset),
+    'ratelimit-policy': `${state.limit};w=${state.window}`,
+  };
 }
 
 // RFC 6750 §3.1: a request without any token gets the challenge without an error code.

@@ -1,0 +1,114 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.ts';
+import { hashSecret } from '../crypto/secrets.ts';
+import type { RateCounterStore } from '../store/store.ts';
+import { OAuthError } from './errors.ts';
+import type { Client, Environment } from './model.ts';
+import type { RateLimitState } from './rate-limit.ts';
+
+export type { RateLimitState };
+
+interface QuotaEntry {
+  keyHash: string;
+  /** Start of the window the counts below belong to. */
+  windowStart: number;
+  /** The deployment's count for the window at the last sync (this node's flushed requests included). */
+  shared: number;
+  /** Requests this node admitted since its last sync. */
+  pending: number;
+}
+
+const MAX_ENTRIES = 100_000;
+const MAX_BATCH = 500;
+
+/**
+ * Per-client request quotas (requests per fixed window) without a database round trip per
+ * request. Each node admits from what it knows: the deployment's count at its last sync plus what
+ * it admitted since. Every `quotaSyncInterval` it adds its new requests to the shared counter
+ * (one multi-row upsert for every active client) and learns the others'.
+ *
+ * Overshoot bound: within one window, the deployment admits at most the limit plus what the
+ * other nodes admit in one sync interval (each node never admits more than the limit on its own
+ * knowledge); while the database is unavailable each node enforces the limit alone, so at most
+ * N × limit for N nodes.
+ */
+export class QuotaLimiter {
+  private readonly entries = new Map<string, QuotaEntry>();
+  private syncing: Promise<void> | undefined;
+
+  constructor(
+    private readonly counters: RateCounterStore,
+    private readonly clock: Clock,
+    private readonly windowMs: number,
+    private readonly logger?: Pick<Logger, 'warn'>,
+  ) {}
+
+  /**
+   * Admits one request of `client`: its state for the response headers, or undefined when
+   * neither the client nor its environment sets a quota. Over the quota: `too_many_requests`.
+   */
+  admit(env: Environment, client: Client): RateLimitState | undefined {
+    const limit = client.quota ?? env.defaultQuota;
+    if (limit === null) return undefined;
+    const now = this.clock.now();
+    const windowStart = now - (now % this.windowMs);
+    const key = `${env.id}\u0000${client.clientId}`;
+    let entry = this.entries.get(key);
+    if (!entry) {
+      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
+      entry = { keyHash: hashSecret(`quota:${key}`), windowStart, shared: 0, pending: 0 };
+      this.entries.set(key, entry);
+    } else if (entry.windowStart !== windowStart) {
+      Object.assign(entry, { windowStart, shared: 0, pending: 0 });
+    }
+    const used = entry.shared + entry.pending;
+    const state = { limit, remaining: 0, reset: Math.max(1, Math.ceil((windowStart + this.windowMs - now) / 1000)), window: this.windowMs / 1000 };
+    if (used >= limit) {
+      throw new OAuthError('too_many_requests', `the client's quota of ${limit} requests per ${state.window} s is used up; retry later`, {
+        retryAfter: state.reset,
+        reason: 'quota_exceeded',
+        rateLimit: state,
+      });
+    }
+    entry.pending += 1;
+    return { ...state, remaining: limit - used - 1 };
+  }
+
+  /**
+   * Adds what this node admitted since the last sync to the shared counters and learns the
+   * deployment's counts. Runs one at a time; a failure keeps the local counts for the next try.
+   */
+  sync(): Promise<void> {
+    this.syncing ??= this.flush().finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  private async flush(): Promise<void> {
+    const now = this.clock.now();
+    const current = now - (now % this.windowMs);
+    const active: { entry: QuotaEntry; delta: number }[] = [];
+    for (const [key, entry] of this.entries) {
+      // Clients idle for a whole window are forgotten; their next request starts afresh.
+      if (entry.windowStart < current - this.windowMs) this.entries.delete(key);
+      else if (entry.windowStart === current) active.push({ entry, delta: entry.pending });
+    }
+    for (let i = 0; i < active.length; i += MAX_BATCH) {
+      const batch = active.slice(i, i + MAX_BATCH);
+      let counts: Map<string, number>;
+      try {
+        counts = await this.counters.add(batch.map(({ entry, delta }) => ({ keyHash: entry.keyHash, windowStart: current, delta })));
+      } catch (error) {
+        this.logger?.warn({ err: error }, 'could not share quota counts; enforcing them on this node alone until the database answers');
+        return;
+      }
+      for (const { entry, delta } of batch) {
+        // A request admitted while the statement ran stays pending for the next sync.
+        if (entry.windowStart !== current) continue;
+        entry.pending -= delta;
+        entry.shared = counts.get(entry.keyHash) ?? entry.shared;
+      }
+    }
+  }
+}

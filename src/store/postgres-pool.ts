@@ -1,0 +1,86 @@
+import type { PostgresPool, PostgresPoolClient } from 'kysely';
+import pg from 'pg';
+import type { StorageHealthState } from './health.ts';
+import { StorageUnavailableError } from './store.ts';
+
+// SQLSTATEs that say the server cannot serve the statement now, not that the statement is wrong:
+// class 08 (connection exception), 53 (insufficient resources), 57 (operator intervention: admin
+// shutdown, cannot connect now, statement timeout) and 55P03 (lock not available).
+const UNAVAILABLE_SQLSTATE = /^(08|53|57)|^55P03$/;
+
+/**
+ * Whether a `pg` error means "the database is unavailable" rather than "this statement is wrong".
+ * Errors the server reports carry a SQLSTATE; connection failures (refused, reset, terminated,
+ * timed out) are plain errors from the driver or the socket.
+ */
+export function isPostgresUnavailable(error: unknown): boolean {
+  if (error instanceof pg.DatabaseError) return UNAVAILABLE_SQLSTATE.test(error.code ?? '');
+  const e = error as { code?: unknown; message?: unknown };
+  if (typeof e?.code === 'string' && /^E[A-Z0-9_]+$/.test(e.code)) return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT…
+  return typeof e?.message === 'string' && /connection|timeout|terminated|not queryable|ended/i.test(e.message);
+}
+
+/** A short, secret-free description of an unavailability error, for logs and `/readyz`. */
+export function describePostgresError(error: unknown): string {
+  const e = error as { code?: unknown; message?: unknown };
+  if (error instanceof pg.DatabaseError) return `PostgreSQL refused the statement (SQLSTATE ${e.code})`;
+  if (typeof e?.code === 'string' && /^E[A-Z0-9_]+$/.test(e.code)) return `PostgreSQL is unreachable (${e.code})`;
+  if (typeof e?.message === 'string' && /timeout/i.test(e.message)) return 'PostgreSQL did not answer in time';
+  return 'the connection to PostgreSQL was lost';
+}
+
+/**
+ * Wraps the `pg` pool Kysely uses so that no database fault can end the process and every one
+ * becomes a `StorageUnavailableError`:
+ * - the pool's own `error` event (an idle connection dropped by the server) is handled;
+ * - a checked-out client gets an `error` listener for as long as it is out: between two
+ *   statements of a transaction `pg` has no listener of its own, and an unheard `error` event
+ *   kills the process;
+ * - a client that saw a connection fault or a timeout is destroyed on release, not reused (a
+ *   timed-out query may still be running on it).
+ */
+export function resilientPool(pool: pg.Pool, health: StorageHealthState): PostgresPool {
+  const unavailable = (error: unknown): StorageUnavailableError => {
+    const reason = describePostgresError(error);
+    health.markDown(reason);
+    return new StorageUnavailableError(reason, { cause: error });
+  };
+  pool.on('error', (error) => {
+    health.markDown(describePostgresError(error));
+  });
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw unavailable(error);
+      }
+      let broken: Error | undefined;
+      const onError = (error: Error) => {
+        broken = error;
+        health.markDown(describePostgresError(error));
+      };
+      client.on('error', onError);
+      return {
+        async query<R>(sql: string, parameters: readonly unknown[]) {
+          try {
+            const result = await client.query(sql, parameters as unknown[]);
+            health.markUp();
+            return result as unknown as { command: 'UPDATE' | 'DELETE' | 'INSERT' | 'SELECT' | 'MERGE'; rowCount: number; rows: R[] };
+          } catch (error) {
+            if (!isPostgresUnavailable(error)) throw error;
+            broken ??= error as Error;
+            throw unavailable(error);
+          }
+        },
+        release() {
+          client.removeListener('error', onError);
+          // A truthy argument makes pg-pool destroy the client instead of reusing it.
+          client.release(broken ?? false);
+        },
+      } as PostgresPoolClient;
+    },
+    end: () => pool.end(),
+  };
+}
