@@ -48,6 +48,8 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   const health = new StorageHealthState();
   if (isPostgresUrl(url)) {
     const schema = options.postgresSchema;
+    // Settings given in the URL (`?options=-c …`) are kept; ours come after them.
+    const fromUrl = new URL(url).searchParams.get('options');
     const serverSettings = [
       ...(schema ? [`search_path=${schema}`] : []),
       // The server gives up on a statement (and on a lock wait) after the timeout, and ends a
@@ -59,7 +61,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
       connectionString: url,
       max: options.poolSize ?? 10,
       types: pgTypes,
-      options: serverSettings.map((s) => `-c ${s}`).join(' '),
+      options: [...(fromUrl ? [fromUrl] : []), ...serverSettings.map((s) => `-c ${s}`)].join(' '),
       connectionTimeoutMillis: timeoutMs,
       // The client-side bound, for a server that stopped answering without closing the socket.
       query_timeout: timeoutMs + 1000,

@@ -37,22 +37,41 @@ export function describePostgresError(error: unknown): string {
  *   statements of a transaction `pg` has no listener of its own, and an unheard `error` event
  *   kills the process;
  * - a client that saw a connection fault or a timeout is destroyed on release, not reused (a
- *   timed-out query may still be running on it).
+ *   timed-out query may still be running on it);
+ * - after a connection fault every idle connection opened before it is discarded when next
+ *   taken from the pool, not tried: after an outage, old sockets may be half-open and would
+ *   only wait for the timeout.
  */
 export function resilientPool(pool: pg.Pool, health: StorageHealthState): PostgresPool {
+  let connectionFaults = 0;
+  const openedAfter = new WeakMap<pg.PoolClient, number>();
   const unavailable = (error: unknown): StorageUnavailableError => {
     const reason = describePostgresError(error);
+    if (!(error instanceof pg.DatabaseError)) connectionFaults += 1;
     health.markDown(reason);
     return new StorageUnavailableError(reason, { cause: error });
   };
   pool.on('error', (error) => {
+    connectionFaults += 1;
     health.markDown(describePostgresError(error));
   });
+  const acquire = async (): Promise<pg.PoolClient> => {
+    for (;;) {
+      const client = await pool.connect();
+      const faults = openedAfter.get(client);
+      if (faults === undefined) openedAfter.set(client, connectionFaults);
+      else if (faults < connectionFaults) {
+        client.release(true);
+        continue;
+      }
+      return client;
+    }
+  };
   return {
     async connect(): Promise<PostgresPoolClient> {
       let client: pg.PoolClient;
       try {
-        client = await pool.connect();
+        client = await acquire();
       } catch (error) {
         throw unavailable(error);
       }
