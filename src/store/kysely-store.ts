@@ -78,7 +78,12 @@ export class KyselyStore implements Store {
   }
 
   async migrate(): Promise<void> {
-    await migrateToLatest(this.db, this.schema);
+    // The schema may also come from the URL (`?options=-c search_path=…`): ask the server which one is in use.
+    const schema =
+      this.dialect === 'postgres'
+        ? (this.schema ?? (await sql<{ schema: string }>`select current_schema() as schema`.execute(this.db)).rows[0]?.schema)
+        : undefined;
+    await migrateToLatest(this.db, schema);
   }
 
   async close(): Promise<void> {

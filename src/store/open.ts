@@ -69,7 +69,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
       keepAliveInitialDelayMillis: 10_000,
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilientPool(pool, health) }) });
-    return new KyselyStore(db, 'postgres', health, schema ?? 'public');
+    return new KyselyStore(db, 'postgres', health, schema);
   }
   const path = sqlitePath(url);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
