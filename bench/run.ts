@@ -126,6 +126,14 @@ async function runGatehouse(label: string, databaseUrl: string): Promise<void> {
   try {
     const auth = (c: Credentials) => ({ authorization: basicHeader(c) });
     await scenario(label, 'client_credentials → JWT', { url: g.tokenUrl, headers: auth(g.jwtClient), body: 'grant_type=client_credentials' });
+    // Quota accounting is local with a shared counter synced every second: no database round trip per request.
+    await scenario(label, 'client_credentials → JWT, quota set', { url: g.tokenUrl, headers: auth(g.quotaClient), body: 'grant_type=client_credentials' });
+    for (const connections of plan.connections) {
+      const rate = (name: string) =>
+        results.find((r) => r.server === label && r.scenario === name && r.connections === connections)?.requestsPerSecond ?? Number.NaN;
+      derived[`${label}: client_credentials → JWT with a quota ÷ without (c=${connections})`] =
+        rate('client_credentials → JWT, quota set') / rate('client_credentials → JWT');
+    }
     await scenario(label, 'client_credentials → opaque', { url: g.tokenUrl, headers: auth(g.opaqueClient), body: 'grant_type=client_credentials' });
     const opaque = await mintToken(g, g.opaqueClient);
     const jwt = await mintToken(g, g.jwtClient);

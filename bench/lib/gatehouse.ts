@@ -28,6 +28,8 @@ export interface GatehouseFixture {
   introspectUrl: string;
   revokeUrl: string;
   jwtClient: Credentials;
+  /** Like `jwtClient`, with a request quota far above what the benchmark sends: the cost of quota accounting. */
+  quotaClient: Credentials;
   opaqueClient: Credentials;
   resourceServer: Credentials;
   /** Confidential, grant types authorization_code + refresh_token, redirect URI `BENCH_REDIRECT_URI`. */
@@ -88,6 +90,7 @@ export async function startGatehouse(options: {
     return { id: created.client_id, secret: created.client_secret ?? '' };
   };
   const jwtClient = await client('bench-jwt', {});
+  const quotaClient = await client('bench-jwt-quota', { quota: 100_000_000 });
   const opaqueClient = await client('bench-opaque', { tokenFormat: 'opaque' });
   const resourceServer = await client('bench-resource-server', { introspectAny: true });
   const codeClient = await client('bench-code', { grantTypes: ['authorization_code', 'refresh_token'], redirectUris: [BENCH_REDIRECT_URI] });
@@ -121,6 +124,7 @@ export async function startGatehouse(options: {
     introspectUrl: `${issuer}/introspect`,
     revokeUrl: `${issuer}/revoke`,
     jwtClient,
+    quotaClient,
     opaqueClient,
     resourceServer,
     codeClient,

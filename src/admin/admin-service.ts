@@ -56,6 +56,14 @@ export interface ClientView {
   created_at: string;
 }
 
+export interface EnvironmentView {
+  name: string;
+  issuer: string;
+  /** Requests per quota window for each client that sets no quota of its own; null: unlimited. */
+  default_quota: number | null;
+  created_at: string;
+}
+
 export interface KeyView {
   kid: string;
   alg: string;
@@ -100,9 +108,19 @@ export class AdminService {
     return { name, issuer: urls.issuer, jwks_uri: urls.jwks, kid: key.kid };
   }
 
-  async listEnvironments(): Promise<{ name: string; issuer: string; created_at: string }[]> {
+  async listEnvironments(): Promise<EnvironmentView[]> {
     const envs = await this.store.environments.list();
-    return envs.map((env) => ({ name: env.name, issuer: issuerUrls(this.config.publicUrl, env).issuer, created_at: iso(env.createdAt) }));
+    return envs.map((env) => this.environmentView(env));
+  }
+
+  /**
+   * Sets the quota of every client of the environment that sets none of its own (requests per
+   * quota window), or with null removes it. Running nodes see it within GATEHOUSE_CACHE_TTL.
+   */
+  async setEnvironmentQuota(envName: string, quota: number | null): Promise<EnvironmentView> {
+    const value = validQuota(quota);
+    if (!(await this.store.environments.setDefaultQuota(envName, value))) throw new AdminError('not_found', `no environment named ${envName}`);
+    return this.environmentView(await this.environment(envName));
   }
 
   async createClient(input: CreateClientInput): Promise<ClientView & { client_secret?: string }> {
@@ -210,6 +228,17 @@ export class AdminService {
     return this.view(env, await this.client(env, clientId));
   }
 
+  /** Sets the client's own quota (requests per quota window), or with null removes it: the environment's default then applies. */
+  async setClientQuota(envName: string, clientId: string, quota: number | null): Promise<ClientView> {
+    const env = await this.environment(envName);
+    const value = validQuota(quota);
+    if (!(await this.store.clients.setQuota(env.id, clientId, value, this.clock.now()))) {
+      throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
+    }
+    this.caches?.clients.invalidate(env.id, clientId);
+    return this.view(env, await this.client(env, clientId));
+  }
+
   async listKeys(envName: string): Promise<KeyView[]> {
     const env = await this.environment(envName);
     const now = this.clock.now();
@@ -247,6 +276,10 @@ export class AdminService {
     const client = await this.store.clients.find(env.id, clientId);
     if (!client) throw new AdminError('not_found', `no client ${clientId} in environment ${env.name}`);
     return client;
+  }
+
+  private environmentView(env: Environment): EnvironmentView {
+    return { name: env.name, issuer: issuerUrls(this.config.publicUrl, env).issuer, default_quota: env.defaultQuota, created_at: iso(env.createdAt) };
   }
 
   private view(env: Environment, c: Client): ClientView {

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { AdminError } from '../admin/admin-service.ts';
+import { AdminError, MAX_QUOTA } from '../admin/admin-service.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open.ts';
 import { withAdmin } from './context.ts';
@@ -53,6 +53,22 @@ const positiveInt = (value: string) => {
   return Number(value);
 };
 
+const quotaValue = (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_QUOTA) {
+    throw new InvalidArgumentError(`a quota is a whole number of requests per window, 1..${MAX_QUOTA}`);
+  }
+  return Number(value);
+};
+const quotaOption = (description: string) => new Option('--quota <n>', description).argParser(quotaValue).conflicts('unlimited');
+const unlimitedOption = (description: string) => new Option('--unlimited', description).conflicts('quota');
+
+/** The quota `set-quota` asks for: a number, or null for `--unlimited`; exactly one of the two. */
+function chosenQuota(options: { quota?: number; unlimited?: boolean }, command: Command): number | null {
+  if (options.unlimited) return null;
+  if (options.quota === undefined) command.error('error: give either --quota <n> or --unlimited');
+  return options.quota;
+}
+
 const env = program.command('env').description('manage environments');
 env
   .command('create <name>')
@@ -73,9 +89,24 @@ env
     withAdmin(async ({ admin }, options: { json?: boolean }) => {
       const envs = await admin.listEnvironments();
       if (options.json) console.log(JSON.stringify(envs));
-      else printTable(envs, ['name', 'issuer', 'created_at']);
+      else printTable(envs, ['name', 'issuer', 'default_quota', 'created_at']);
     }),
   );
+env
+  .command('set-quota <name>')
+  .description('set the default request quota of the clients of an environment that set none of their own (running servers see it within GATEHOUSE_CACHE_TTL)')
+  .addOption(quotaOption('requests per quota window (GATEHOUSE_QUOTA_WINDOW) for each such client'))
+  .addOption(unlimitedOption('remove the default quota: clients without a quota of their own are unlimited'))
+  .addOption(json)
+  .action(async (name: string, options: { quota?: number; unlimited?: boolean; json?: boolean }, command: Command) => {
+    const quota = chosenQuota(options, command);
+    await withAdmin(async ({ admin, config }) => {
+      const updated = await admin.setEnvironmentQuota(name, quota);
+      if (options.json) console.log(JSON.stringify(updated));
+      else if (quota === null) console.log(`environment ${name}: no default quota (clients without a quota of their own are unlimited)`);
+      else console.log(`environment ${name}: default quota ${quota} requests per ${config.quotaWindow} s`);
+    })();
+  });
 
 const client = program.command('client').description('manage clients');
 client
@@ -92,6 +123,7 @@ client
   .option('--access-token-ttl <seconds>', 'access-token lifetime', positiveInt)
   .option('--resource-server', 'may introspect every token of its environment')
   .option('--allow-missing-pkce', 'a confidential code-flow client that may omit PKCE at surfaces allowing it (RightSignature)')
+  .option('--quota <n>', "requests per quota window (GATEHOUSE_QUOTA_WINDOW); default: the environment's default quota", quotaValue)
   .addOption(json)
   .action(
     withAdmin(async ({ admin }, options: Record<string, unknown>) => {
@@ -107,6 +139,7 @@ client
         accessTokenTtl: (options.accessTokenTtl as number | undefined) ?? null,
         introspectAny: options.resourceServer === true,
         allowMissingPkce: options.allowMissingPkce === true,
+        quota: (options.quota as number | undefined) ?? null,
       });
       if (options.json) console.log(JSON.stringify(created));
       else {
@@ -169,6 +202,22 @@ for (const [name, enabled] of [
       }),
     );
 }
+client
+  .command('set-quota <client-id>')
+  .description('set the request quota of a client (token, introspection and revocation requests per quota window)')
+  .addOption(envOption())
+  .addOption(quotaOption('requests per quota window (GATEHOUSE_QUOTA_WINDOW)'))
+  .addOption(unlimitedOption("remove the client's own quota: the environment's default quota applies (unlimited if it has none)"))
+  .addOption(json)
+  .action(async (clientId: string, options: { env: string; quota?: number; unlimited?: boolean; json?: boolean }, command: Command) => {
+    const quota = chosenQuota(options, command);
+    await withAdmin(async ({ admin, config }) => {
+      const updated = await admin.setClientQuota(options.env, clientId, quota);
+      if (options.json) console.log(JSON.stringify(updated));
+      else if (quota === null) console.log(`client ${clientId}: no quota of its own (the environment's default applies)`);
+      else console.log(`client ${clientId}: quota ${quota} requests per ${config.quotaWindow} s`);
+    })();
+  });
 
 const keys = program.command('keys').description('manage signing keys');
 keys

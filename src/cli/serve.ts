@@ -8,7 +8,7 @@ import { type App, createApp, type ServerConfig } from '../http/app.ts';
 import { createLogger } from '../http/logger.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { openStore } from '../store/open.ts';
-import type { Store } from '../store/store.ts';
+import { StorageUnavailableError, type Store } from '../store/store.ts';
 import { devPublicUrl, ensureDevKeySecret } from './context.ts';
 
 export const DEV_ENVIRONMENT = 'DEVELOPMENT';
@@ -39,7 +39,7 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
   if (cluster.isWorker) return serveWorker(options);
   const config = serverConfig(loadConfig(), options.dev);
   const store = openStore(config.databaseUrl, { timeoutMs: config.databaseTimeout * 1000 });
-  await store.migrate();
+  await migrateWhenAvailable(store, createLogger(config.logLevel));
   const demo = options.dev ? await bootstrapDevelopment(config, store) : undefined;
 
   if (workers <= 1) {
@@ -96,6 +96,24 @@ async function serveWorker(options: ServeOptions): Promise<void> {
   const app = await createApp(config, { store, logger });
   await app.start();
   onSignal((signal) => shutDown(app, store, config, options.dev, logger, signal));
+}
+
+/**
+ * Applies migrations, waiting for the database when it cannot be reached yet (a node started
+ * before its database, or during an outage): retried every second, reported every ten.
+ */
+async function migrateWhenAvailable(store: Store, logger: Logger): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await store.migrate();
+      if (attempt > 0) logger.info('the database answers; starting');
+      return;
+    } catch (error) {
+      if (!(error instanceof StorageUnavailableError)) throw error;
+      if (attempt % 10 === 0) logger.warn({ reason: error.reason }, 'waiting for the database before starting');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 /** Seconds between the signal and closing the listener: 5 by default, 0 in dev mode unless set. */

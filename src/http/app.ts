@@ -62,6 +62,9 @@ export async function createApp(config: ServerConfig, deps: AppDeps): Promise<Ap
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Errors Fastify raises before any route runs (an overlong path segment, a malformed URL)
+    // get Gatehouse's envelope too.
+    frameworkErrors: (error, request, reply) => void documentErrorHandler(error, request, reply),
   });
 
   let draining = false;
@@ -112,9 +115,11 @@ export async function createApp(config: ServerConfig, deps: AppDeps): Promise<Ap
     const timer = setInterval(() => {
       if (running) return;
       running = true;
-      void task().finally(() => {
-        running = false;
-      });
+      void task()
+        .catch((error: unknown) => logger.warn({ err: error }, 'a background task failed'))
+        .finally(() => {
+          running = false;
+        });
     }, ms);
     timer.unref();
     timers.push(timer);

@@ -5,6 +5,7 @@ import * as oneActiveKey from './migrations/003_one_active_key.ts';
 import * as authorizationCode from './migrations/004_authorization_code.ts';
 import * as clientPkceExemption from './migrations/005_client_pkce_exemption.ts';
 import * as rateLimits from './migrations/006_rate_limits.ts';
+import { StorageUnavailableError } from './store.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -32,6 +33,7 @@ export async function migrateToLatest<DB>(db: Kysely<DB>, schema?: string): Prom
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
+  if (error instanceof StorageUnavailableError) throw error;
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${(error as Error).message}`);

@@ -51,7 +51,30 @@ for (const database of await testDatabases()) {
       assert.equal((await post(url, cc, { authorization: basic(id, secret) }, '10.0.0.9')).statusCode, 200);
     });
 
-    it('the lockout attack: 20 wrong secrets from one address, then the right one from that address and behind the same NAT', async () => {
+    it('answers an overlong environment segment or a malformed path in its own envelope, never Fastify’s', async () => {
+      const { t } = await setup();
+      const long = 'A'.repeat(5000);
+      for (const [method, url, status] of [
+        ['POST', `/envs/${long}/token`, 414],
+        ['GET', `/envs/${long}/jwks.json`, 414],
+        ['GET', `/envs/${long}/authorize`, 414],
+        ['GET', `/.well-known/oauth-authorization-server/envs/${long}`, 414],
+        ['GET', '/envs/%E0%A4%A/jwks.json', 400],
+      ] as const) {
+        const res = await t.app.server.inject({
+          method,
+          url,
+          headers: { 'content-type': FORM },
+          ...(method === 'POST' ? { payload: 'grant_type=client_credentials' } : {}),
+        });
+        assert.equal(res.statusCode, status, `${method} ${url.slice(0, 40)}: ${res.body}`);
+        assert.deepEqual(Object.keys(res.json()).sort(), ['error', 'error_description']);
+        assert.equal(res.json().error, 'invalid_request');
+        assert.doesNotMatch(res.body, /FST_|AAAAAAAAAA/);
+      }
+    });
+
+    it('the lockout attack: 20 wrong secrets from one address, then the right one from that same address (clients behind one NAT)', async () => {
       const { env, id, secret, post } = await setup();
       const url = `/envs/${env}/token`;
       const cc = form({ grant_type: 'client_credentials' });
