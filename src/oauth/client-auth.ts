@@ -50,8 +50,8 @@ const DUMMY_HASH = hashSecret('gatehouse-unknown-client');
 
 /**
  * Authenticates the client of a token, introspection or revocation request. Unknown client,
- * wrong secret and disabled client all give the same 401 `invalid_client`. A client that
- * authenticates is then admitted by its quota (429 past it). Failed attempts are counted and,
+ * wrong secret and disabled client all give the same 401 `invalid_client`. A confidential client
+ * that authenticates is then admitted by its quota (429 past it). Failed attempts are counted and,
  * past a limit, answered 429; a correct credential is never refused because of failures.
  */
 export class ClientAuthenticator {
@@ -97,8 +97,12 @@ export class ClientAuthenticator {
       await this.refuseFailure(env, clientId, credentials);
       throw new OAuthError('invalid_client', 'client authentication failed', challenge);
     }
-    const method: ClientAuthMethod = presented === undefined ? 'none' : basic ? 'client_secret_basic' : 'client_secret_post';
-    return { client, method, rateLimit: this.quotas.admit(env, client) };
+    if (presented === undefined) {
+      // A public client proves nothing but its id, which anyone can send: a quota would let
+      // anyone use it up and shut the real application out, like a lockout.
+      return { client, method: 'none' };
+    }
+    return { client, method: basic ? 'client_secret_basic' : 'client_secret_post', rateLimit: this.quotas.admit(env, client) };
   }
 
   /** RFC 7523 §2.2 and §3: a JWT signed with a key Gatehouse generated for the client. */
