@@ -50,6 +50,8 @@ export class KyselyStore implements Store {
     readonly health: StorageHealthState,
     /** PostgreSQL schema holding Gatehouse's tables. */
     private readonly schema?: string,
+    /** PostgreSQL: tries the server even while it is known to be unreachable. */
+    private readonly probe?: () => Promise<void>,
   ) {
     this.environments = environmentStore(db, dialect);
     this.clients = clientStore(db, dialect);
@@ -70,7 +72,7 @@ export class KyselyStore implements Store {
 
   async ping(): Promise<void> {
     if (this.dialect === 'postgres') {
-      await sql`select 1`.execute(this.db);
+      await (this.probe ? this.probe() : sql`select 1`.execute(this.db));
       return;
     }
     // SQLite reads work while another process holds the write lock: ask for the lock itself.

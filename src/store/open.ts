@@ -23,6 +23,8 @@ export interface OpenStoreOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+// A probe of an unreachable server gives up sooner, so its return is noticed within about this.
+const PROBE_TIMEOUT_MS = 1000;
 
 export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url);
@@ -57,19 +59,22 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
       `statement_timeout=${timeoutMs}`,
       `idle_in_transaction_session_timeout=${Math.max(timeoutMs * 2, 10_000)}`,
     ];
-    const pool = new pg.Pool({
+    const connection = {
       connectionString: url,
-      max: options.poolSize ?? 10,
       types: pgTypes,
       options: [...(fromUrl ? [fromUrl] : []), ...serverSettings.map((s) => `-c ${s}`)].join(' '),
       connectionTimeoutMillis: timeoutMs,
-      // The client-side bound, for a server that stopped answering without closing the socket.
-      query_timeout: timeoutMs + 1000,
+      // The client-side bound, for a server that stopped answering without closing the socket
+      // (its own statement_timeout cannot reach the client then). The connection is dropped.
+      query_timeout: timeoutMs,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
-    });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilientPool(pool, health) }) });
-    return new KyselyStore(db, 'postgres', health, schema);
+    };
+    const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
+    const probeTimeoutMs = Math.min(timeoutMs, PROBE_TIMEOUT_MS);
+    const resilient = resilientPool(pool, health, { ...connection, connectionTimeoutMillis: probeTimeoutMs, query_timeout: probeTimeoutMs });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilient.pool }) });
+    return new KyselyStore(db, 'postgres', health, schema, resilient.probe);
   }
   const path = sqlitePath(url);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });

@@ -40,18 +40,37 @@ export function describePostgresError(error: unknown): string {
  *   timed-out query may still be running on it);
  * - after a connection fault every idle connection opened before it is discarded when next
  *   taken from the pool, not tried: after an outage, old sockets may be half-open and would
- *   only wait for the timeout.
+ *   only wait for the timeout;
+ * - while a connection fault says the server is unreachable, statements fail at once instead of
+ *   each waiting for the timeout (so a request makes one bounded wait at most, and requests do
+ *   not pile up); only `probe` tries the server, and its first success reopens the way.
  */
-export function resilientPool(pool: pg.Pool, health: StorageHealthState): PostgresPool {
+export function resilientPool(pool: pg.Pool, health: StorageHealthState, probeConfig: pg.ClientConfig): { pool: PostgresPool; probe: () => Promise<void> } {
+  let unreachable = false;
+  // A failure of an attempt that started before the last success is old news (a connection
+  // attempt made during the outage that timed out after it): it must not close the way again.
+  let lastAnswerAt = 0;
   let connectionFaults = 0;
   const openedAfter = new WeakMap<pg.PoolClient, number>();
-  const unavailable = (error: unknown): StorageUnavailableError => {
+  const unavailable = (error: unknown, startedAt: number): StorageUnavailableError => {
     const reason = describePostgresError(error);
-    if (!(error instanceof pg.DatabaseError)) connectionFaults += 1;
-    health.markDown(reason);
+    if (startedAt >= lastAnswerAt) {
+      if (!(error instanceof pg.DatabaseError)) {
+        connectionFaults += 1;
+        unreachable = true;
+      }
+      health.markDown(reason);
+    }
     return new StorageUnavailableError(reason, { cause: error });
   };
+  const answered = () => {
+    lastAnswerAt = performance.now();
+    unreachable = false;
+    health.markUp();
+  };
   pool.on('error', (error) => {
+    // An idle connection dropped: later ones must not reuse its siblings, but the server may well
+    // answer a new connection, so statements are still tried.
     connectionFaults += 1;
     health.markDown(describePostgresError(error));
   });
@@ -67,13 +86,15 @@ export function resilientPool(pool: pg.Pool, health: StorageHealthState): Postgr
       return client;
     }
   };
-  return {
+  const kyselyPool: PostgresPool = {
     async connect(): Promise<PostgresPoolClient> {
+      if (unreachable) throw new StorageUnavailableError(health.reason ?? 'PostgreSQL is unreachable');
+      const startedAt = performance.now();
       let client: pg.PoolClient;
       try {
         client = await acquire();
       } catch (error) {
-        throw unavailable(error);
+        throw unavailable(error, startedAt);
       }
       let broken: Error | undefined;
       const onError = (error: Error) => {
@@ -83,14 +104,15 @@ export function resilientPool(pool: pg.Pool, health: StorageHealthState): Postgr
       client.on('error', onError);
       return {
         async query<R>(sql: string, parameters: readonly unknown[]) {
+          const queryStartedAt = performance.now();
           try {
             const result = await client.query(sql, parameters as unknown[]);
-            health.markUp();
+            answered();
             return result as unknown as { command: 'UPDATE' | 'DELETE' | 'INSERT' | 'SELECT' | 'MERGE'; rowCount: number; rows: R[] };
           } catch (error) {
             if (!isPostgresUnavailable(error)) throw error;
             broken ??= error as Error;
-            throw unavailable(error);
+            throw unavailable(error, queryStartedAt);
           }
         },
         release() {
@@ -102,4 +124,46 @@ export function resilientPool(pool: pg.Pool, health: StorageHealthState): Postgr
     },
     end: () => pool.end(),
   };
+  const probeWithPool = async (): Promise<void> => {
+    const startedAt = performance.now();
+    let client: pg.PoolClient;
+    try {
+      client = await acquire();
+    } catch (error) {
+      throw unavailable(error, startedAt);
+    }
+    try {
+      await client.query('select 1');
+      client.release();
+      answered();
+    } catch (error) {
+      client.release(true);
+      throw unavailable(error, startedAt);
+    }
+  };
+  // While unreachable, a probe uses a connection of its own with a short timeout, one at a time:
+  // probes then never fill the pool with connection attempts that hang past the server's return.
+  let probing: Promise<void> | undefined;
+  const probeAlone = async (): Promise<void> => {
+    const startedAt = performance.now();
+    const client = new pg.Client(probeConfig);
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.query('select 1');
+      answered();
+    } catch (error) {
+      throw unavailable(error, startedAt);
+    } finally {
+      void client.end().catch(() => {});
+    }
+  };
+  const probe = (): Promise<void> => {
+    if (!unreachable) return probeWithPool();
+    probing ??= probeAlone().finally(() => {
+      probing = undefined;
+    });
+    return probing;
+  };
+  return { pool: kyselyPool, probe };
 }
