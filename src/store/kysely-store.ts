@@ -50,7 +50,7 @@ export class KyselyStore implements Store {
     readonly health: StorageHealthState,
     /** PostgreSQL schema holding Gatehouse's tables. */
     private readonly schema?: string,
-    /** PostgreSQL: tries the server even while it is known to be unreachable. */
+    /** Checks the database with a short timeout (PostgreSQL: even while known to be unreachable). */
     private readonly probe?: () => Promise<void>,
   ) {
     this.environments = environmentStore(db, dialect);
@@ -71,12 +71,8 @@ export class KyselyStore implements Store {
   }
 
   async ping(): Promise<void> {
-    if (this.dialect === 'postgres') {
-      await (this.probe ? this.probe() : sql`select 1`.execute(this.db));
-      return;
-    }
-    // SQLite reads work while another process holds the write lock: ask for the lock itself.
-    await this.db.transaction().execute(async () => {});
+    if (this.probe) return this.probe();
+    await sql`select 1`.execute(this.db);
   }
 
   async migrate(): Promise<void> {

@@ -23,7 +23,8 @@ export interface OpenStoreOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
-// A probe of an unreachable server gives up sooner, so its return is noticed within about this.
+// A probe gives up sooner than a request: /readyz answers within about this, and the return of
+// an unreachable server is noticed within about this.
 const PROBE_TIMEOUT_MS = 1000;
 
 export function isPostgresUrl(url: string): boolean {
@@ -84,8 +85,9 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   sqlite.pragma('foreign_keys = ON');
   // Lock waits are asynchronous retries in the driver; SQLite itself never sleeps on a lock.
   sqlite.pragma('busy_timeout = 0');
-  const db = new Kysely<Database>({ dialect: new ResilientSqliteDialect(withStatementCache(sqlite), health, timeoutMs) });
-  return new KyselyStore(db, 'sqlite', health);
+  const dialect = new ResilientSqliteDialect(withStatementCache(sqlite), health, timeoutMs);
+  const db = new Kysely<Database>({ dialect });
+  return new KyselyStore(db, 'sqlite', health, undefined, () => dialect.probeWriteLock(Math.min(timeoutMs, PROBE_TIMEOUT_MS)));
 }
 
 const STATEMENT_CACHE_SIZE = 256;

@@ -8,24 +8,30 @@ import { StorageUnavailableError } from './store.ts';
  * statement that meets a write lock held by another process (a second node, a backup, an
  * operator's shell) sleeps inside the call and freezes every request of the process. Here the
  * busy timeout is 0 and a locked statement is retried after an asynchronous pause (1, 2, 4 … 32
- * ms) until `lockTimeoutMs`, then fails with `StorageUnavailableError`. Each attempt holds the
- * thread for the statement only.
+ * ms) until `lockTimeoutMs` after it was asked for, then fails with `StorageUnavailableError`.
+ * Each attempt holds the thread for the statement only.
  *
  * Transactions start with BEGIN IMMEDIATE, which takes the write lock first: a deferred
  * transaction that read before writing could meet a lock it cannot wait for (SQLITE_BUSY_SNAPSHOT
- * needs the whole transaction restarted). Once it holds the lock nothing inside it waits.
+ * needs the whole transaction restarted). Once it holds the lock nothing inside it waits. A
+ * transaction waiting for the lock does not hold up other statements: reads go on (WAL), and
+ * the single connection is only reserved once BEGIN has succeeded.
  */
 export class ResilientSqliteDialect extends SqliteDialect {
-  constructor(
-    private readonly sqlite: SqliteDatabase.Database,
-    private readonly health: StorageHealthState,
-    private readonly lockTimeoutMs: number,
-  ) {
+  private readonly driver: ResilientSqliteDriver;
+
+  constructor(sqlite: SqliteDatabase.Database, health: StorageHealthState, lockTimeoutMs: number) {
     super({ database: sqlite });
+    this.driver = new ResilientSqliteDriver(sqlite, health, lockTimeoutMs);
   }
 
   override createDriver(): Driver {
-    return new ResilientSqliteDriver(this.sqlite, this.health, this.lockTimeoutMs);
+    return this.driver;
+  }
+
+  /** Whether a write could start within `timeoutMs`: takes the write lock and lets it go at once. */
+  probeWriteLock(timeoutMs: number): Promise<void> {
+    return this.driver.probeWriteLock(timeoutMs);
   }
 }
 
@@ -41,7 +47,7 @@ const codeOf = (error: unknown): string => {
   return typeof code === 'string' ? code : '';
 };
 
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 class ResilientSqliteDriver implements Driver {
   /** Resolves when the open transaction ends; undefined while none is open. */
@@ -61,17 +67,13 @@ class ResilientSqliteDriver implements Driver {
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    // One transaction at a time on the single connection: the next one waits for this one.
-    while (this.transaction) await this.transaction;
-    this.transaction = new Promise((resolve) => {
-      this.endTransaction = resolve;
-    });
-    try {
-      await this.run('BEGIN IMMEDIATE', [], true);
-    } catch (error) {
-      this.finishTransaction();
-      throw error;
-    }
+    await this.withLockRetries(() => {
+      this.db.exec('BEGIN IMMEDIATE');
+      // Reserved in the same synchronous step as BEGIN: nothing can slip in between.
+      this.transaction = new Promise((resolve) => {
+        this.endTransaction = resolve;
+      });
+    }, Date.now() + this.lockTimeoutMs);
     (connection as ResilientSqliteConnection).inTransaction = true;
   }
 
@@ -100,31 +102,61 @@ class ResilientSqliteDriver implements Driver {
     this.db.close();
   }
 
-  /**
-   * Runs one statement, retrying while the database is locked. Outside a transaction each attempt
-   * first waits for any open one to end, so a statement never slips into another's transaction.
-   */
+  async probeWriteLock(timeoutMs: number): Promise<void> {
+    await this.withLockRetries(() => {
+      // BEGIN and ROLLBACK in one synchronous step: no statement of ours can come between.
+      this.db.exec('BEGIN IMMEDIATE');
+      this.db.exec('ROLLBACK');
+    }, Date.now() + timeoutMs);
+    this.health.markUp();
+  }
+
+  /** Runs one statement, retrying while the database is locked, within the lock timeout. */
   async run(sql: string, parameters: readonly unknown[], inTransaction: boolean): Promise<QueryResult<unknown>> {
-    const deadline = Date.now() + this.lockTimeoutMs;
+    let result: QueryResult<unknown> | undefined;
+    await this.withLockRetries(
+      () => {
+        result = this.execute(sql, parameters);
+      },
+      Date.now() + this.lockTimeoutMs,
+      inTransaction,
+    );
+    if (!inTransaction && !READ_ONLY.test(sql)) this.health.markUp();
+    return result as QueryResult<unknown>;
+  }
+
+  /**
+   * Runs `attempt` (synchronous) until it does not meet a lock or `deadline` passes. Outside a
+   * transaction each attempt first waits (within the deadline) for our own open transaction to
+   * end, so a statement never slips into it.
+   */
+  private async withLockRetries(attempt: () => void, deadline: number, inTransaction = false): Promise<void> {
     let wait = 1;
     for (;;) {
-      if (!inTransaction) while (this.transaction) await this.transaction;
+      if (!inTransaction) {
+        while (this.transaction) {
+          const left = deadline - Date.now();
+          if (left <= 0) throw this.unavailable('SQLite is busy with a transaction of this node', undefined, false);
+          await Promise.race([this.transaction, pause(left)]);
+        }
+      }
       try {
-        const result = this.execute(sql, parameters);
-        if (!inTransaction && !READ_ONLY.test(sql)) this.health.markUp();
-        return result;
+        attempt();
+        return;
       } catch (error) {
         const code = codeOf(error);
         if (!UNAVAILABLE_CODES.test(code)) throw error;
-        if (!LOCKED_CODES.test(code) || Date.now() + wait > deadline) {
-          const reason = LOCKED_CODES.test(code) ? `SQLite database is locked by another connection (${code})` : `SQLite cannot write (${code})`;
-          this.health.markDown(reason);
-          throw new StorageUnavailableError(reason, { cause: error });
-        }
+        if (!LOCKED_CODES.test(code)) throw this.unavailable(`SQLite cannot write (${code})`, error);
+        if (Date.now() + wait > deadline) throw this.unavailable(`SQLite database is locked by another connection (${code})`, error);
       }
       await pause(wait);
       wait = Math.min(wait * 2, MAX_PAUSE_MS);
     }
+  }
+
+  private unavailable(reason: string, cause: unknown, markDown = true): StorageUnavailableError {
+    if (markDown) this.health.markDown(reason);
+    return new StorageUnavailableError(reason, { cause });
   }
 
   private execute(sql: string, parameters: readonly unknown[]): QueryResult<unknown> {

@@ -16,6 +16,8 @@ export interface ProductionServer {
   readonly port: number;
   readonly pid: number;
   readonly baseUrl: string;
+  /** Its data directory (the SQLite file is `gatehouse.db` there unless a database URL is set). */
+  readonly dataDir: string;
   stderr(): string;
   /** Runs a CLI command with the server's settings and returns its stdout. */
   cli(args: string[]): Promise<string>;
@@ -46,6 +48,7 @@ export async function productionServer(settings: Record<string, string> = {}): P
   return {
     port,
     baseUrl: `http://127.0.0.1:${port}`,
+    dataDir,
     get pid() {
       return child?.pid ?? 0;
     },

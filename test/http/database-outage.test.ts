@@ -200,12 +200,27 @@ describe('an SQLite database locked by another process', () => {
     delay.enable();
     try {
       const started = Date.now();
-      const [opaque, jwt, health] = await Promise.all([t.token(t.opaque.id, t.opaque.secret), t.token(t.jwt.id, t.jwt.secret), t.inject('GET', '/healthz')]);
-      assert.equal(assertUnavailable(opaque).error, 'temporarily_unavailable');
-      assert.ok(Date.now() - started >= TIMEOUT_S * 1000 - 50, 'the write waited for the lock up to the timeout');
+      const opaque = t.token(t.opaque.id, t.opaque.secret);
+      // A transaction waiting for the write lock holds up nobody either.
+      const transaction = store.clients.rotateSecret('no-env', 'no-client', { id: 'x', secretHash: 'x', createdAt: 0, expiresAt: null }, 0).then(
+        () => 'committed',
+        (error: Error) => error.name,
+      );
+      // While those writes wait for the lock, reads go on: past the cache TTL, a JWT request reads
+      // its client, environment and key again, and answers at once.
+      t.clock.advance(10_000);
+      const jwtStarted = Date.now();
+      const [jwt, health] = await Promise.all([t.token(t.jwt.id, t.jwt.secret), t.inject('GET', '/healthz')]);
       assert.equal(jwt.statusCode, 200);
+      assert.ok(Date.now() - jwtStarted < 500, `the JWT took ${Date.now() - jwtStarted} ms`);
       assert.equal(health.statusCode, 200);
+      assert.equal(assertUnavailable(await opaque).error, 'temporarily_unavailable');
+      assert.equal(await transaction, 'StorageUnavailableError');
+      const waited = Date.now() - started;
+      assert.ok(waited >= TIMEOUT_S * 1000 - 50 && waited < TIMEOUT_S * 1000 + 500, `the write waited ${waited} ms for the lock`);
+      const readyStarted = Date.now();
       const ready = await t.inject('GET', '/readyz');
+      assert.ok(Date.now() - readyStarted < TIMEOUT_S * 1000 + 500, '/readyz answers within the probe timeout');
       assert.equal(ready.statusCode, 503);
       assert.match(ready.json().reason, /locked/);
     } finally {
