@@ -27,14 +27,19 @@ const MAX_BATCH = 500;
  * it admitted since. Every `quotaSyncInterval` it adds its new requests to the shared counter
  * (one multi-row upsert for every active client) and learns the others'.
  *
+ * A node also syncs at once (without making the request wait) when a client starts a window on
+ * it, and when it has admitted a quarter of what it believed the client had left: a burst spread
+ * over several nodes is seen by all of them within a database round trip or so.
+ *
  * Overshoot bound: within one window, the deployment admits at most the limit plus what the
- * other nodes admit in one sync interval (each node never admits more than the limit on its own
- * knowledge); while the database is unavailable each node enforces the limit alone, so at most
- * N × limit for N nodes.
+ * other nodes admit before their next sync, at most one sync interval (each node never admits
+ * more than the limit on its own knowledge); while the database is unavailable each node
+ * enforces the limit alone, so at most N × limit for N nodes.
  */
 export class QuotaLimiter {
   private readonly entries = new Map<string, QuotaEntry>();
   private syncing: Promise<void> | undefined;
+  private nextSync: Promise<void> | undefined;
 
   constructor(
     private readonly counters: RateCounterStore,
@@ -61,6 +66,7 @@ export class QuotaLimiter {
     } else if (entry.windowStart !== windowStart) {
       Object.assign(entry, { windowStart, shared: 0, pending: 0 });
     }
+    const first = entry.shared === 0 && entry.pending === 0;
     const used = entry.shared + entry.pending;
     const state = { limit, remaining: 0, reset: Math.max(1, Math.ceil((windowStart + this.windowMs - now) / 1000)), window: this.windowMs / 1000 };
     if (used >= limit) {
@@ -71,6 +77,7 @@ export class QuotaLimiter {
       });
     }
     entry.pending += 1;
+    if (first || entry.pending >= Math.max(1, (limit - entry.shared) / 4)) void this.sync();
     return { ...state, remaining: limit - used - 1 };
   }
 
@@ -79,10 +86,19 @@ export class QuotaLimiter {
    * deployment's counts. Runs one at a time; a failure keeps the local counts for the next try.
    */
   sync(): Promise<void> {
-    this.syncing ??= this.flush().finally(() => {
-      this.syncing = undefined;
+    if (!this.syncing) {
+      this.syncing = this.flush().finally(() => {
+        this.syncing = undefined;
+      });
+      return this.syncing;
+    }
+    // One is running and may have read the counts before this call: one more follows it, shared
+    // by every caller until it starts.
+    this.nextSync ??= this.syncing.then(() => {
+      this.nextSync = undefined;
+      return this.sync();
     });
-    return this.syncing;
+    return this.nextSync;
   }
 
   private async flush(): Promise<void> {
