@@ -125,7 +125,7 @@ export async function createApp(config: ServerConfig, deps: AppDeps): Promise<Ap
     timers.push(timer);
   };
   const health = deps.store.health;
-  health.onChange((h) => {
+  const stopListening = health.onChange((h) => {
     if (h.available) logger.info('the database answers again');
     else logger.warn({ reason: h.reason }, 'the database is unavailable; requests that need it answer 503 until it answers again');
   });
@@ -148,6 +148,7 @@ export async function createApp(config: ServerConfig, deps: AppDeps): Promise<Ap
     async stop(timeoutMs = 30_000) {
       draining = true;
       for (const timer of timers.splice(0)) clearInterval(timer);
+      stopListening();
       const closed = server.close();
       const deadline = setTimeout(() => server.server.closeAllConnections(), timeoutMs);
       deadline.unref();

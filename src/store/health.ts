@@ -29,9 +29,13 @@ export class StorageHealthState implements StorageHealth {
     this.notify();
   }
 
-  /** Calls `listener` on every change between available and unavailable. */
-  onChange(listener: (health: StorageHealth) => void): void {
+  /** Calls `listener` on every change between available and unavailable; returns what stops it. */
+  onChange(listener: (health: StorageHealth) => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const index = this.listeners.indexOf(listener);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
   }
 
   private notify(): void {

@@ -262,6 +262,6 @@ export interface StorageHealth {
   readonly available: boolean;
   /** Why it is unavailable (undefined while available). */
   readonly reason: string | undefined;
-  /** Calls `listener` on every change between available and unavailable. */
-  onChange(listener: (health: StorageHealth) => void): void;
+  /** Calls `listener` on every change between available and unavailable; returns what stops it. */
+  onChange(listener: (health: StorageHealth) => void): () => void;
 }
