@@ -1,6 +1,5 @@
 import type { Clock } from '../clock.ts';
 import { burnPasswordCheck, hashPassword, needsRehash, type PasswordHashCost, PasswordHashingBusyError, verifyPassword } from '../crypto/passwords.ts';
-import { hashSecret } from '../crypto/secrets.ts';
 import type { Environment, User } from '../oauth/model.ts';
 import { throttleSource } from '../oauth/source-address.ts';
 import type { Store } from '../store/store.ts';
@@ -32,6 +31,8 @@ export class UserAuthenticator {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly limits: LoginLimits,
+    /** Throttling keys are stored keyed-hashed: usernames and addresses are not readable from the database. */
+    private readonly hashKey: (key: string) => string,
   ) {}
 
   async authenticate(env: Environment, typedUsername: string, password: string, sourceAddress: string): Promise<LoginOutcome> {
@@ -39,8 +40,8 @@ export class UserAuthenticator {
     // Usernames are stored NFC-normalised; normalising before the throttle key also keeps the
     // composed and decomposed spellings of one name from counting separately.
     const username = typedUsername.normalize('NFC');
-    const usernameKey = hashSecret(`login:${env.id}:username:${username}`);
-    const addressKey = hashSecret(`login:${env.id}:address:${throttleSource(sourceAddress)}`);
+    const usernameKey = this.hashKey(`login:${env.id}:username:${username}`);
+    const addressKey = this.hashKey(`login:${env.id}:address:${throttleSource(sourceAddress)}`);
     const [byUsername, byAddress] = await Promise.all([
       this.store.loginAttempts.hit(usernameKey, now, this.limits.windowMs),
       this.store.loginAttempts.hit(addressKey, now, this.limits.windowMs),

@@ -36,18 +36,21 @@ export interface ServeOptions {
  */
 export async function serve(options: ServeOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const workers = options.workers ?? (options.dev ? 1 : availableParallelism());
-  if (cluster.isWorker) return serveWorker(options);
+  const signals = handleSignals();
+  if (cluster.isWorker) return serveWorker(options, signals);
   const config = serverConfig(loadConfig(), options.dev);
+  const logger = createLogger(config.logLevel);
   const store = openStore(config.databaseUrl, { timeoutMs: config.databaseTimeout * 1000 });
-  await migrateWhenAvailable(store, createLogger(config.logLevel));
-  const demo = options.dev ? await bootstrapDevelopment(config, store) : undefined;
+  await whenAvailable(() => store.migrate(), logger, 'waiting for the database before starting');
+  const demo = options.dev
+    ? await whenAvailable(() => bootstrapDevelopment(config, store), logger, 'waiting for the database to create the demo data')
+    : undefined;
 
   if (workers <= 1) {
-    const logger = createLogger(config.logLevel);
     const app = await createApp(config, { store, logger });
+    signals.onStop((signal) => shutDown(app, store, config, options.dev, logger, signal));
     const address = await app.start();
     out.write(await banner(config, store, address, options.dev, demo));
-    onSignal((signal) => shutDown(app, store, config, options.dev, logger, signal));
     return;
   }
 
@@ -68,11 +71,11 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
     fork();
   });
   for (let i = 0; i < workers; i++) fork();
-  onSignal(async () => {
+  signals.onStop(async () => {
     stopping = true;
     // Each worker drains on its own (readyz 503, requests still served, then closed); one that
-    // outlives its drain period and shutdown timeout by far is killed.
-    const limitMs = (drainSeconds(config, options.dev) + config.shutdownTimeout + 5) * 1000;
+    // outlives its drain period, shutdown timeout and last database calls by far is killed.
+    const limitMs = (drainSeconds(config, options.dev) + config.shutdownTimeout + 2 * config.databaseTimeout + 5) * 1000;
     const exits = Object.values(cluster.workers ?? {}).map(
       (worker) =>
         new Promise<void>((resolve) => {
@@ -89,28 +92,28 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
   });
 }
 
-async function serveWorker(options: ServeOptions): Promise<void> {
+async function serveWorker(options: ServeOptions, signals: SignalHandling): Promise<void> {
   const config = serverConfig(loadConfig(), options.dev);
   const logger = createLogger(config.logLevel);
   const store = openStore(config.databaseUrl, { timeoutMs: config.databaseTimeout * 1000 });
   const app = await createApp(config, { store, logger });
+  signals.onStop((signal) => shutDown(app, store, config, options.dev, logger, signal));
   await app.start();
-  onSignal((signal) => shutDown(app, store, config, options.dev, logger, signal));
 }
 
 /**
- * Applies migrations, waiting for the database when it cannot be reached yet (a node started
- * before its database, or during an outage): retried every second, reported every ten.
+ * Runs a start-up step that needs the database, waiting for it when it cannot be reached yet (a
+ * node started before its database, or during an outage): retried every second, reported every ten.
  */
-async function migrateWhenAvailable(store: Store, logger: Logger): Promise<void> {
+async function whenAvailable<T>(step: () => Promise<T>, logger: Logger, waiting: string): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await store.migrate();
+      const result = await step();
       if (attempt > 0) logger.info('the database answers; starting');
-      return;
+      return result;
     } catch (error) {
       if (!(error instanceof StorageUnavailableError)) throw error;
-      if (attempt % 10 === 0) logger.warn({ reason: error.reason }, 'waiting for the database before starting');
+      if (attempt % 10 === 0) logger.warn({ reason: error.reason }, waiting);
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
@@ -158,9 +161,15 @@ async function banner(
 ): Promise<string> {
   const mode = `${dev ? 'development' : 'production'} mode${workers > 1 ? `, ${workers} workers` : ''}`;
   const lines = [`Gatehouse is listening on ${address} (${mode})`];
-  for (const env of await store.environments.list()) {
-    const urls = issuerUrls(config.publicUrl, env);
-    lines.push(`  ${env.name}: issuer ${urls.issuer}`, `    metadata ${urls.metadata}`, `    JWKS     ${urls.jwks}`);
+  try {
+    for (const env of await store.environments.list()) {
+      const urls = issuerUrls(config.publicUrl, env);
+      lines.push(`  ${env.name}: issuer ${urls.issuer}`, `    metadata ${urls.metadata}`, `    JWKS     ${urls.jwks}`);
+    }
+  } catch (error) {
+    // The server runs already: a database that blinked now must not stop it.
+    if (!(error instanceof StorageUnavailableError)) throw error;
+    lines.push(`  (the environments cannot be listed now: ${error.reason})`);
   }
   const compat = config.surfaces.filter((s) => s.profile !== 'standard');
   if (compat.length > 0) {
@@ -179,14 +188,32 @@ async function banner(
   return `${lines.join('\n')}\n`;
 }
 
-/** Runs `stop` once on SIGINT or SIGTERM, then exits 0. */
-function onSignal(stop: (signal: string) => Promise<void>): void {
+interface SignalHandling {
+  /** What the first SIGINT or SIGTERM runs once the server is up; the process then exits 0. */
+  onStop(stop: (signal: string) => Promise<void>): void;
+}
+
+/**
+ * SIGINT and SIGTERM from the first moment. Before the server is up a signal exits 0 at once;
+ * after, the first one runs the stop sequence and every later one is ignored: a signal sent to
+ * the whole process group (systemd's default, `kill -TERM -PGID`, init wrappers) reaches each
+ * worker next to the one the primary passes on, and must not cut the drain short. SIGKILL
+ * remains for an operator who cannot wait.
+ */
+function handleSignals(): SignalHandling {
+  let stop: ((signal: string) => Promise<void>) | undefined;
   let stopping = false;
   const handle = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    if (!stop) process.exit(0);
     void stop(signal).finally(() => process.exit(0));
   };
-  process.once('SIGINT', () => handle('SIGINT'));
-  process.once('SIGTERM', () => handle('SIGTERM'));
+  process.on('SIGINT', handle);
+  process.on('SIGTERM', handle);
+  return {
+    onStop(next) {
+      stop = next;
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A random URL-safe string holding `bytes` bytes of entropy. */
 export function randomToken(bytes = 32): string {
@@ -19,4 +19,16 @@ export function hashesEqual(a: string, b: string): boolean {
   const right = Buffer.from(b, 'base64url');
   if (left.length !== right.length) return false;
   return timingSafeEqual(left, right);
+}
+
+/**
+ * A keyed hash (HMAC-SHA-256 under a key derived from the key secret for `purpose`) for values
+ * that are not secret but must not be readable from the database either: source addresses and
+ * usernames in throttling counters. A plain hash of an IPv4 address is reversed by trying them
+ * all; without the key secret this one is not. Every node shares the key secret, so every node
+ * computes the same keys.
+ */
+export function keyedHasher(keySecret: Buffer, purpose: string): (value: string) => string {
+  const key = createHmac('sha256', keySecret).update(`gatehouse keyed hash: ${purpose}`, 'utf8').digest();
+  return (value) => createHmac('sha256', key).update(value, 'utf8').digest('base64url');
 }

@@ -4,6 +4,7 @@ import { BrowserSessions } from '../accounts/browser-sessions.ts';
 import { UserAuthenticator } from '../accounts/users.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import type { Config } from '../config/config.ts';
+import { keyedHasher } from '../crypto/secrets.ts';
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import { StorageUnavailableError, type Store } from '../store/store.ts';
 import { EnvironmentResolver } from './environments.ts';
@@ -47,12 +48,17 @@ export async function createApp(config: ServerConfig, deps: AppDeps): Promise<Ap
   const core = createOAuthCore(config, config.keySecret, deps.store, clock, logger);
   const environments = new EnvironmentResolver(deps.store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000);
   const sessions = new BrowserSessions(deps.store, clock, config.sessionTtl * 1000);
-  const users = new UserAuthenticator(deps.store, clock, {
-    usernameLimit: config.loginUsernameLimit,
-    addressLimit: config.loginAddressLimit,
-    windowMs: config.loginWindow * 1000,
-    passwordCost: { log2N: config.passwordHashCost, r: 8, p: 1 },
-  });
+  const users = new UserAuthenticator(
+    deps.store,
+    clock,
+    {
+      usernameLimit: config.loginUsernameLimit,
+      addressLimit: config.loginAddressLimit,
+      windowMs: config.loginWindow * 1000,
+      passwordCost: { log2N: config.passwordHashCost, r: 8, p: 1 },
+    },
+    keyedHasher(config.keySecret, 'login attempts'),
+  );
 
   const server = Fastify({
     loggerInstance: logger as FastifyBaseLogger,

@@ -4,7 +4,7 @@ import { StorageUnavailableError } from '../store/store.ts';
 /**
  * Turns anything thrown while serving a request into an `OAuthError`. Framework errors a client
  * caused keep a 4xx; an unavailable database is a 503 `temporarily_unavailable` with Retry-After
- * (nothing was saved); everything else becomes a generic `server_error` whose detail only the
+ * (the request was not completed); everything else becomes a generic `server_error` whose detail only the
  * log sees.
  */
 export function toOAuthError(error: unknown, bodyLimit: number): { error: OAuthError; unexpected: boolean } {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/config.ts';
+import { keyedHasher } from '../crypto/secrets.ts';
 import type { Store } from '../store/store.ts';
 import { AccessTokenService } from './access-tokens.ts';
 import { AssertionVerifier } from './assertions.ts';
@@ -33,17 +34,18 @@ export interface OAuthCore {
   readonly authorization: AuthorizationEndpoint;
 }
 
-export function createOAuthCore(config: Config, keySecret: Buffer, store: Store, clock: Clock, logger?: Pick<Logger, 'warn'>): OAuthCore {
+export function createOAuthCore(config: Config, keySecret: Buffer, store: Store, clock: Clock, logger?: Pick<Logger, 'warn' | 'info'>): OAuthCore {
   const staleIfErrorMs = config.cacheStaleIfError * 1000;
   const keys = new KeyRing(store, keySecret, clock, config.cacheTtl * 1000, staleIfErrorMs);
   const tokens = new AccessTokenService(store, keys, clock, config.accessTokenTtl, config.maxAccessTokenTtl);
-  const throttle = new FailureThrottle(store.rateCounters, clock, {
-    pair: config.authFailureLimit,
-    source: config.authFailureSourceLimit,
-    client: config.authFailureClientLimit,
-    windowMs: config.authFailureWindow * 1000,
-  });
-  const quotas = new QuotaLimiter(store.rateCounters, clock, config.quotaWindow * 1000, logger);
+  const counterKey = keyedHasher(keySecret, 'rate counters');
+  const throttle = new FailureThrottle(
+    store.rateCounters,
+    clock,
+    { pair: config.authFailureLimit, source: config.authFailureSourceLimit, client: config.authFailureClientLimit, windowMs: config.authFailureWindow * 1000 },
+    counterKey,
+  );
+  const quotas = new QuotaLimiter(store.rateCounters, clock, config.quotaWindow * 1000, store.health, counterKey, logger);
   const assertions = new AssertionVerifier(store, clock, { maxLifetime: config.assertionMaxLifetime, clockSkew: config.clockSkew });
   const clients = new ClientCache(store, clock, config.cacheTtl * 1000, staleIfErrorMs);
   const authenticator = new ClientAuthenticator(clock, throttle, assertions, clients, quotas);

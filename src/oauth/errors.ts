@@ -99,7 +99,7 @@ export class OAuthError extends Error {
 /** Seconds a client is asked to wait before retrying while the database is unavailable. */
 export const STORAGE_RETRY_AFTER_S = 5;
 
-/** The error of a request that needed the database while it was unavailable (nothing was saved). */
+/** The error of a request that needed the database while it was unavailable (the request was not completed). */
 export const storageUnavailable = (): OAuthError =>
   new OAuthError('temporarily_unavailable', 'the service is temporarily unavailable; retry later', {
     retryAfter: STORAGE_RETRY_AFTER_S,

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
-import { hashSecret } from '../crypto/secrets.ts';
-import type { RateCounterStore } from '../store/store.ts';
+import type { RateCounterStore, StorageHealth } from '../store/store.ts';
 import { OAuthError } from './errors.ts';
 import type { Client, Environment } from './model.ts';
 import type { RateLimitState } from './rate-limit.ts';
@@ -14,7 +13,7 @@ interface QuotaEntry {
   windowStart: number;
   /** The deployment's count for the window at the last sync (this node's flushed requests included). */
   shared: number;
-  /** Requests this node admitted since its last sync. */
+  /** Requests this node admitted since its last sync, less those given back. */
   pending: number;
 }
 
@@ -40,12 +39,17 @@ export class QuotaLimiter {
   private readonly entries = new Map<string, QuotaEntry>();
   private syncing: Promise<void> | undefined;
   private nextSync: Promise<void> | undefined;
+  /** Whether the last sync failed: its warning is logged once, not at every try. */
+  private failing = false;
 
   constructor(
     private readonly counters: RateCounterStore,
     private readonly clock: Clock,
     private readonly windowMs: number,
-    private readonly logger?: Pick<Logger, 'warn'>,
+    private readonly health: StorageHealth,
+    /** Keys are stored keyed-hashed: client ids are not readable from the database. */
+    private readonly hashKey: (key: string) => string,
+    private readonly logger?: Pick<Logger, 'warn' | 'info'>,
   ) {}
 
   /**
@@ -61,7 +65,7 @@ export class QuotaLimiter {
     let entry = this.entries.get(key);
     if (!entry) {
       if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
-      entry = { keyHash: hashSecret(`quota:${key}`), windowStart, shared: 0, pending: 0 };
+      entry = { keyHash: this.hashKey(`quota:${key}`), windowStart, shared: 0, pending: 0 };
       this.entries.set(key, entry);
     } else if (entry.windowStart !== windowStart) {
       Object.assign(entry, { windowStart, shared: 0, pending: 0 });
@@ -77,8 +81,20 @@ export class QuotaLimiter {
       });
     }
     entry.pending += 1;
-    if (first || entry.pending >= Math.max(1, (limit - entry.shared) / 4)) void this.sync();
+    // An early sync is pointless while the database is known to be down: the interval's will do.
+    if ((first || entry.pending >= Math.max(1, (limit - entry.shared) / 4)) && this.health.available) void this.sync();
     return { ...state, remaining: limit - used - 1 };
+  }
+
+  /**
+   * Gives back a request `admit` counted but that turned out not to be the client's (a replayed
+   * assertion: anyone holding an old one could otherwise use up the account's quota).
+   */
+  refund(env: Environment, client: Client): void {
+    const entry = this.entries.get(`${env.id}\u0000${client.clientId}`);
+    const now = this.clock.now();
+    // Pending may go below zero when the request was already shared: the next sync subtracts it.
+    if (entry && entry.windowStart === now - (now % this.windowMs) && entry.shared + entry.pending > 0) entry.pending -= 1;
   }
 
   /**
@@ -116,8 +132,15 @@ export class QuotaLimiter {
       try {
         counts = await this.counters.add(batch.map(({ entry, delta }) => ({ keyHash: entry.keyHash, windowStart: current, delta })));
       } catch (error) {
-        this.logger?.warn({ err: error }, 'could not share quota counts; enforcing them on this node alone until the database answers');
+        if (!this.failing) {
+          this.failing = true;
+          this.logger?.warn({ reason: (error as Error).message }, 'could not share quota counts; enforcing them on this node alone until the database answers');
+        }
         return;
+      }
+      if (this.failing) {
+        this.failing = false;
+        this.logger?.info('quota counts are shared again');
       }
       for (const { entry, delta } of batch) {
         // A request admitted while the statement ran stays pending for the next sync.

@@ -1,5 +1,4 @@
 import type { Clock } from '../clock.ts';
-import { hashSecret } from '../crypto/secrets.ts';
 import { type RateCounterStore, StorageUnavailableError } from '../store/store.ts';
 import { throttleSource } from './source-address.ts';
 
@@ -33,6 +32,8 @@ export class FailureThrottle {
     private readonly counters: RateCounterStore,
     private readonly clock: Clock,
     private readonly limits: FailureLimits,
+    /** Keys are stored keyed-hashed: client ids and addresses are not readable from the database. */
+    private readonly hashKey: (key: string) => string,
   ) {}
 
   /**
@@ -47,9 +48,9 @@ export class FailureThrottle {
     const windowEnd = windowStart + this.limits.windowMs;
     const source = throttleSource(sourceAddress);
     const keys = [
-      { keyHash: hashSecret(`auth:${envId}:pair:${clientId}\u0000${source}`), limit: this.limits.pair },
-      { keyHash: hashSecret(`auth:${envId}:source:${source}`), limit: this.limits.source },
-      { keyHash: hashSecret(`auth:${envId}:client:${clientId}`), limit: this.limits.client },
+      { keyHash: this.hashKey(`auth:${envId}:pair:${clientId}\u0000${source}`), limit: this.limits.pair },
+      { keyHash: this.hashKey(`auth:${envId}:source:${source}`), limit: this.limits.source },
+      { keyHash: this.hashKey(`auth:${envId}:client:${clientId}`), limit: this.limits.client },
     ];
     const wait = Math.max(1, Math.ceil((windowEnd - now) / 1000));
     if (keys.some((k) => (this.blocked.get(k.keyHash) ?? 0) > now)) return wait;

@@ -207,7 +207,10 @@ export function rateCounterStore(db: Kysely<Database>): RateCounterStore {
       // stored window (a late flush from the previous window) is left as it is.
       const rows = await db
         .insertInto('rate_counters')
-        .values(increments.map((i) => ({ key_hash: i.keyHash, window_start: i.windowStart, count: i.delta })))
+        // Rows in one order on every node: two nodes upserting the same keys cannot deadlock.
+        .values(
+          [...increments].sort((a, b) => (a.keyHash < b.keyHash ? -1 : 1)).map((i) => ({ key_hash: i.keyHash, window_start: i.windowStart, count: i.delta })),
+        )
         .onConflict((oc) =>
           oc.column('key_hash').doUpdateSet({
             count: sql<number>`CASE WHEN rate_counters.window_start < excluded.window_start THEN excluded.count

@@ -55,9 +55,11 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
     const fromUrl = new URL(url).searchParams.get('options');
     const serverSettings = [
       ...(schema ? [`search_path=${schema}`] : []),
-      // The server gives up on a statement (and on a lock wait) after the timeout, and ends a
-      // session whose client vanished mid-transaction, so its locks do not outlive it.
-      `statement_timeout=${timeoutMs}`,
+      // The server gives up on a statement (and on a lock wait) a little before the client does,
+      // so a busy server says so (SQLSTATE 57014) and only a silent one meets the client's
+      // timeout; it also ends a session whose client vanished mid-transaction, so its locks do
+      // not outlive it.
+      `statement_timeout=${timeoutMs - Math.min(500, timeoutMs / 5)}`,
       `idle_in_transaction_session_timeout=${Math.max(timeoutMs * 2, 10_000)}`,
     ];
     const connection = {

@@ -3,28 +3,40 @@ import pg from 'pg';
 import type { StorageHealthState } from './health.ts';
 import { StorageUnavailableError } from './store.ts';
 
-// SQLSTATEs that say the server cannot serve the statement now, not that the statement is wrong:
-// class 08 (connection exception), 53 (insufficient resources), 57 (operator intervention: admin
-// shutdown, cannot connect now, statement timeout) and 55P03 (lock not available).
-const UNAVAILABLE_SQLSTATE = /^(08|53|57)|^55P03$/;
+// Socket error codes (ECONNREFUSED, ECONNRESET, ETIMEDOUT, EAI_AGAIN…), not Node's ERR_* codes,
+// which are programming errors.
+const SOCKET_ERROR = /^E(?!RR_)[A-Z0-9_]+$/;
 
 /**
- * Whether a `pg` error means "the database is unavailable" rather than "this statement is wrong".
- * Errors the server reports carry a SQLSTATE; connection failures (refused, reset, terminated,
- * timed out) are plain errors from the driver or the socket.
+ * Why a `pg` error means the database cannot serve the statement now rather than "this statement
+ * is wrong" (undefined):
+ * - `unreachable`: the server cannot be reached or dropped the connection — class 08, admin or
+ *   crash shutdown, "cannot connect now", and the driver's own refused, reset, terminated and
+ *   timed-out connections;
+ * - `busy`: the server answers but not in time or not now — statement timeout (57014), lock not
+ *   available, deadlock, insufficient resources (53), every pooled connection in use. These say
+ *   nothing about the other statements, so they do not make the node treat the database as down.
  */
-export function isPostgresUnavailable(error: unknown): boolean {
-  if (error instanceof pg.DatabaseError) return UNAVAILABLE_SQLSTATE.test(error.code ?? '');
+export function postgresFault(error: unknown): 'unreachable' | 'busy' | undefined {
+  if (error instanceof pg.DatabaseError) {
+    const code = error.code ?? '';
+    if (/^08|^57P0[1-3]$/.test(code)) return 'unreachable';
+    if (/^53|^57014$|^55P03$|^40P01$/.test(code)) return 'busy';
+    return undefined;
+  }
   const e = error as { code?: unknown; message?: unknown };
-  if (typeof e?.code === 'string' && /^E[A-Z0-9_]+$/.test(e.code)) return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT…
-  return typeof e?.message === 'string' && /connection|timeout|terminated|not queryable|ended/i.test(e.message);
+  const message = typeof e?.message === 'string' ? e.message : '';
+  if (/timeout exceeded when trying to connect/i.test(message)) return 'busy';
+  if (typeof e?.code === 'string' && SOCKET_ERROR.test(e.code)) return 'unreachable';
+  return /connection|timeout|terminated|not queryable|ended/i.test(message) ? 'unreachable' : undefined;
 }
 
 /** A short, secret-free description of an unavailability error, for logs and `/readyz`. */
 export function describePostgresError(error: unknown): string {
   const e = error as { code?: unknown; message?: unknown };
-  if (error instanceof pg.DatabaseError) return `PostgreSQL refused the statement (SQLSTATE ${e.code})`;
-  if (typeof e?.code === 'string' && /^E[A-Z0-9_]+$/.test(e.code)) return `PostgreSQL is unreachable (${e.code})`;
+  if (error instanceof pg.DatabaseError) return `PostgreSQL cannot run the statement now (SQLSTATE ${e.code})`;
+  if (typeof e?.message === 'string' && /timeout exceeded when trying to connect/i.test(e.message)) return 'every PostgreSQL connection of this node is busy';
+  if (typeof e?.code === 'string' && SOCKET_ERROR.test(e.code)) return `PostgreSQL is unreachable (${e.code})`;
   if (typeof e?.message === 'string' && /timeout/i.test(e.message)) return 'PostgreSQL did not answer in time';
   return 'the connection to PostgreSQL was lost';
 }
@@ -52,13 +64,13 @@ export function resilientPool(pool: pg.Pool, health: StorageHealthState, probeCo
   let lastAnswerAt = 0;
   let connectionFaults = 0;
   const openedAfter = new WeakMap<pg.PoolClient, number>();
-  const unavailable = (error: unknown, startedAt: number): StorageUnavailableError => {
+  /** `connecting`: the error came from opening a connection, where any refusal means unreachable. */
+  const unavailable = (error: unknown, startedAt: number, connecting = false): StorageUnavailableError => {
     const reason = describePostgresError(error);
-    if (startedAt >= lastAnswerAt) {
-      if (!(error instanceof pg.DatabaseError)) {
-        connectionFaults += 1;
-        unreachable = true;
-      }
+    const fault = postgresFault(error) ?? (connecting ? 'unreachable' : undefined);
+    if (fault === 'unreachable' && startedAt >= lastAnswerAt) {
+      connectionFaults += 1;
+      unreachable = true;
       health.markDown(reason);
     }
     return new StorageUnavailableError(reason, { cause: error });
@@ -94,7 +106,7 @@ export function resilientPool(pool: pg.Pool, health: StorageHealthState, probeCo
       try {
         client = await acquire();
       } catch (error) {
-        throw unavailable(error, startedAt);
+        throw unavailable(error, startedAt, true);
       }
       let broken: Error | undefined;
       const onError = (error: Error) => {
@@ -104,14 +116,19 @@ export function resilientPool(pool: pg.Pool, health: StorageHealthState, probeCo
       client.on('error', onError);
       return {
         async query<R>(sql: string, parameters: readonly unknown[]) {
+          // A connection that failed once is not asked again (not even for the ROLLBACK of its
+          // transaction, which would wait for a second timeout): the server rolls back when it goes.
+          if (broken) throw new StorageUnavailableError(describePostgresError(broken), { cause: broken });
           const queryStartedAt = performance.now();
           try {
             const result = await client.query(sql, parameters as unknown[]);
             answered();
             return result as unknown as { command: 'UPDATE' | 'DELETE' | 'INSERT' | 'SELECT' | 'MERGE'; rowCount: number; rows: R[] };
           } catch (error) {
-            if (!isPostgresUnavailable(error)) throw error;
-            broken ??= error as Error;
+            const fault = postgresFault(error);
+            if (fault === undefined) throw error;
+            // A statement the server cancelled leaves a usable connection; anything else may not.
+            if (!(error instanceof pg.DatabaseError)) broken ??= error as Error;
             throw unavailable(error, queryStartedAt);
           }
         },
@@ -130,7 +147,7 @@ export function resilientPool(pool: pg.Pool, health: StorageHealthState, probeCo
     try {
       client = await acquire();
     } catch (error) {
-      throw unavailable(error, startedAt);
+      throw unavailable(error, startedAt, true);
     }
     try {
       await client.query('select 1');
@@ -153,7 +170,7 @@ export function resilientPool(pool: pg.Pool, health: StorageHealthState, probeCo
       await client.query('select 1');
       answered();
     } catch (error) {
-      throw unavailable(error, startedAt);
+      throw unavailable(error, startedAt, true);
     } finally {
       void client.end().catch(() => {});
     }

@@ -133,13 +133,7 @@ class ResilientSqliteDriver implements Driver {
   private async withLockRetries(attempt: () => void, deadline: number, inTransaction = false): Promise<void> {
     let wait = 1;
     for (;;) {
-      if (!inTransaction) {
-        while (this.transaction) {
-          const left = deadline - Date.now();
-          if (left <= 0) throw this.unavailable('SQLite is busy with a transaction of this node', undefined, false);
-          await Promise.race([this.transaction, pause(left)]);
-        }
-      }
+      if (!inTransaction) await this.transactionEnded(deadline);
       try {
         attempt();
         return;
@@ -151,6 +145,20 @@ class ResilientSqliteDriver implements Driver {
       }
       await pause(wait);
       wait = Math.min(wait * 2, MAX_PAUSE_MS);
+    }
+  }
+
+  /** Waits, until `deadline` at most, for this node's open transaction (if any) to end. */
+  private async transactionEnded(deadline: number): Promise<void> {
+    while (this.transaction) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw this.unavailable('SQLite is busy with a transaction of this node', undefined, false);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, left);
+      });
+      await Promise.race([this.transaction, timeout]);
+      clearTimeout(timer);
     }
   }
 

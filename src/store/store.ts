@@ -243,7 +243,9 @@ export class ConflictError extends Error {
 
 /**
  * The database cannot serve the operation right now: unreachable, timed out, locked by another
- * process, or out of space. Nothing was saved; the caller answers 503 with `Retry-After` and may
+ * process, or out of space. The operation did not complete: nothing was saved, except when the
+ * connection was lost during a COMMIT, whose outcome the client cannot know (the server may have
+ * committed). The caller answers 503 with `Retry-After` and may
  * retry. `reason` is fit for logs and `/readyz`: it never holds a connection string or a value.
  */
 export class StorageUnavailableError extends Error {

@@ -12,8 +12,16 @@ const DRAIN_S = 2;
  * balancer reacts (here 1 s after the signal, inside the 2 s drain period) is answered, keep-alive
  * connections are closed with `Connection: close`, and the process exits 0.
  */
-for (const workers of [1, 2]) {
-  describe(`graceful shutdown with ${workers} worker${workers > 1 ? 's' : ''}`, () => {
+const CASES = [
+  { workers: 1, how: 'SIGTERM to the process' },
+  { workers: 2, how: 'SIGTERM to the primary' },
+  // systemd's default, init wrappers, `kill -TERM -PGID`: every worker gets the signal twice (from
+  // the group and from the primary), and the primary a second one too.
+  { workers: 2, how: 'SIGTERM to the whole process group, then again to the primary' },
+] as const;
+
+for (const { workers, how } of CASES) {
+  describe(`graceful shutdown with ${workers} worker${workers > 1 ? 's' : ''}: ${how}`, () => {
     it('answers every request sent around the signal, with zero failures, and exits 0', async () => {
       const server = await productionServer({ GATEHOUSE_DRAIN_PERIOD: String(DRAIN_S) });
       const agent = new Agent({ keepAlive: true, maxSockets: 16 });
@@ -43,7 +51,9 @@ for (const workers of [1, 2]) {
           }
         };
         await sendFor(1000);
-        const exit = server.signal('SIGTERM');
+        const group = how.includes('group');
+        const exit = server.signal('SIGTERM', { group });
+        if (group) setTimeout(() => process.kill(server.pid, 'SIGTERM'), 300).unref();
         const readyAfterSignal = await (async () => {
           // The signal reaches the process asynchronously: the first answer after it may still be 200.
           for (let i = 0; i < 20; i++) {

@@ -21,10 +21,10 @@ export interface ProductionServer {
   stderr(): string;
   /** Runs a CLI command with the server's settings and returns its stdout. */
   cli(args: string[]): Promise<string>;
-  /** Starts serving; resolves once every worker listens. */
+  /** Starts serving (in a process group of its own); resolves once every worker listens. */
   start(workers: number): Promise<void>;
-  /** Sends `signal` and resolves with the exit of the process. */
-  signal(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends `signal` (to the whole process group with `group`) and resolves with the exit of the process. */
+  signal(signal: NodeJS.Signals, options?: { group?: boolean }): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Kills what is left and removes the data directory. */
   dispose(): Promise<void>;
 }
@@ -57,7 +57,7 @@ export async function productionServer(settings: Record<string, string> = {}): P
       return (await run(process.execPath, [BIN, ...args], { env, cwd: ROOT })).stdout;
     },
     async start(workers) {
-      child = spawn(process.execPath, [BIN, 'serve', '--workers', String(workers)], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(process.execPath, [BIN, 'serve', '--workers', String(workers)], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       const proc = child;
       exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
       child.stderr?.on('data', (chunk: Buffer) => {
@@ -76,14 +76,15 @@ export async function productionServer(settings: Record<string, string> = {}): P
         () => `the banner (stdout ${JSON.stringify(stdout)}, stderr ${JSON.stringify(stderr)})`,
       );
     },
-    async signal(signal) {
+    async signal(signal, options = {}) {
       assert.ok(child?.pid && exited, 'the server was started');
-      process.kill(child.pid, signal);
+      process.kill(options.group ? -child.pid : child.pid, signal);
       return within(exited, 60_000, () => `serve exiting on ${signal}`);
     },
     async dispose() {
       if (child?.pid && child.exitCode === null && child.signalCode === null) {
-        process.kill(child.pid, 'SIGKILL');
+        // The whole group: workers of a primary that died must not be left behind.
+        process.kill(-child.pid, 'SIGKILL');
         await exited;
       }
       rmSync(dataDir, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import SqliteDatabase from 'better-sqlite3';
 import type { LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
 import { AdminService } from '../../src/admin/admin-service.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { createApp } from '../../src/http/app.ts';
@@ -148,6 +149,28 @@ if (databases.some((d) => d.name === 'postgres')) {
       await assertRefusalsInEachDialect(t);
       await assertCachedServiceContinues(t);
       proxy.restore();
+      await assertRecovered(t);
+    });
+
+    it('a busy database (a lock held by another session, every connection in use) is not mistaken for an unreachable one', async () => {
+      await warm(t);
+      const locker = new pg.Client({ connectionString: POSTGRES_URL, options: `-c search_path=${direct.schema}` });
+      await locker.connect();
+      try {
+        await locker.query('begin');
+        await locker.query('lock table access_tokens in exclusive mode');
+        // Six writes for four connections: four wait for the lock (statement timeout), two for a connection.
+        const writes = await Promise.all(Array.from({ length: 6 }, () => t.token(t.opaque.id, t.opaque.secret)));
+        for (const res of writes) assertUnavailable(res);
+        // Nothing says the server is unreachable: the next statements are tried, not refused at
+        // once (an unknown client is read from the database and its failure counted there).
+        const unknown = await t.token('gh_unknown_while_busy', 'x');
+        assert.equal(unknown.statusCode, 401, unknown.body);
+        assert.equal((await t.inject('GET', '/readyz')).statusCode, 200);
+      } finally {
+        await locker.query('rollback').catch(() => {});
+        await locker.end();
+      }
       await assertRecovered(t);
     });
 

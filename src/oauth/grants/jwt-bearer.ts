@@ -35,9 +35,15 @@ export function jwtBearerGrant(tokens: AccessTokenService, assertions: Assertion
         throw new OAuthError('unauthorized_client', 'this service account may not use the jwt-bearer grant', { parameter: 'grant_type' });
       }
       const scope = resolveScope(params.scope, account.scopes, account.defaultScopes);
-      // An account that did not authenticate as a client is admitted by its quota here, before its jti is spent.
+      // An account that did not authenticate as a client is admitted by its quota here, before its
+      // jti is spent; a replayed assertion is given back, since anyone may hold an old one.
       const rateLimit = client ? client.rateLimit : quotas.admit(env, account);
-      await asGrantError(() => assertions.consume(env, verified));
+      try {
+        await asGrantError(() => assertions.consume(env, verified));
+      } catch (error) {
+        if (!client) quotas.refund(env, account);
+        throw error;
+      }
       // The account is both the subject and the client; service-account ids (sa_…) never collide with user ids.
       const issued = await tokens.issue({ env, issuer, client: account, subject: account.clientId, scope, ttl });
       return rateLimit ? { ...issued, rateLimit } : issued;
