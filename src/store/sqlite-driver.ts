@@ -133,7 +133,9 @@ class ResilientSqliteDriver implements Driver {
   private async withLockRetries(attempt: () => void, deadline: number, inTransaction = false): Promise<void> {
     let wait = 1;
     for (;;) {
-      if (!inTransaction) await this.transactionEnded(deadline);
+      // Checked again right before the attempt, in the same synchronous step: a waiter woken
+      // with others must not run into a transaction one of them has just begun.
+      if (!inTransaction) while (this.transaction) await this.transactionEnds(deadline);
       try {
         attempt();
         return;
@@ -148,18 +150,16 @@ class ResilientSqliteDriver implements Driver {
     }
   }
 
-  /** Waits, until `deadline` at most, for this node's open transaction (if any) to end. */
-  private async transactionEnded(deadline: number): Promise<void> {
-    while (this.transaction) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw this.unavailable('SQLite is busy with a transaction of this node', undefined, false);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, left);
-      });
-      await Promise.race([this.transaction, timeout]);
-      clearTimeout(timer);
-    }
+  /** Waits until this node's open transaction ends, or fails once `deadline` has passed. */
+  private async transactionEnds(deadline: number): Promise<void> {
+    const left = deadline - Date.now();
+    if (left <= 0) throw this.unavailable('SQLite is busy with a transaction of this node', undefined, false);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, left);
+    });
+    await Promise.race([this.transaction, timeout]);
+    clearTimeout(timer);
   }
 
   private unavailable(reason: string, cause: unknown, markDown = true): StorageUnavailableError {
