@@ -146,8 +146,9 @@ async function runGatehouse(label: string, databaseUrl: string): Promise<void> {
 }
 
 /**
- * client_credentials → JWT without and with a quota, alternating twice at each concurrency so
- * that a noisy moment does not land on one side only; the derived figure compares the means.
+ * client_credentials → JWT without and with a quota, twice each at each concurrency in the order
+ * without, with, with, without, so that neither a noisy moment nor a drift of the machine lands
+ * on one side only; the derived figure compares the means.
  * Quota accounting is local with a shared counter synced every second: no database round trip
  * per request.
  */
@@ -156,7 +157,7 @@ async function quotaComparison(label: string, g: GatehouseFixture): Promise<void
   for (const connections of plan.connections) {
     const rates: Record<'without' | 'with', number[]> = { without: [], with: [] };
     for (let round = 0; round < 2; round++) {
-      for (const side of ['without', 'with'] as const) {
+      for (const side of round === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
         const client = side === 'with' ? g.quotaClient : g.jwtClient;
         const result = await measure({
           url: g.tokenUrl,

@@ -64,7 +64,7 @@ export interface OAuthErrorOptions {
   retryAfter?: number;
   /** The finer reason, for dialects that distinguish more cases than RFC 6749. */
   reason?: OAuthErrorReason;
-  /** The client's quota state, for `RateLimit-*` headers. */
+  /** The client's quota state, for `RateLimit` and `RateLimit-Policy` headers. */
   rateLimit?: RateLimitState;
 }
 

@@ -72,18 +72,19 @@ export class QuotaLimiter {
     }
     const first = entry.shared === 0 && entry.pending === 0;
     const used = entry.shared + entry.pending;
-    const state = { limit, remaining: 0, reset: Math.max(1, Math.ceil((windowStart + this.windowMs - now) / 1000)), window: this.windowMs / 1000 };
+    const reset = Math.max(1, Math.ceil((windowStart + this.windowMs - now) / 1000));
+    const window = this.windowMs / 1000;
     if (used >= limit) {
-      throw new OAuthError('too_many_requests', `the client's quota of ${limit} requests per ${state.window} s is used up; retry later`, {
-        retryAfter: state.reset,
+      throw new OAuthError('too_many_requests', `the client's quota of ${limit} requests per ${window} s is used up; retry later`, {
+        retryAfter: reset,
         reason: 'quota_exceeded',
-        rateLimit: state,
+        rateLimit: { limit, remaining: 0, reset, window },
       });
     }
     entry.pending += 1;
     // An early sync is pointless while the database is known to be down: the interval's will do.
     if ((first || entry.pending >= Math.max(1, (limit - entry.shared) / 4)) && this.health.available) void this.sync();
-    return { ...state, remaining: limit - used - 1 };
+    return { limit, remaining: limit - used - 1, reset, window };
   }
 
   /**

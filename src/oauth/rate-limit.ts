@@ -1,4 +1,4 @@
-/** The quota state of one client, for `RateLimit-*` headers (draft-ietf-httpapi-ratelimit-headers). */
+/** The quota state of one client, for `RateLimit` and `RateLimit-Policy` headers (draft-ietf-httpapi-ratelimit-headers). */
 export interface RateLimitState {
   /** Requests allowed per window. */
   limit: number;

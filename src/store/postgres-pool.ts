@@ -98,16 +98,19 @@ export function resilientPool(pool: pg.Pool, health: StorageHealthState, probeCo
       return client;
     }
   };
+  /** A pooled connection, or the StorageUnavailableError its failure means. */
+  const acquireOrFail = async (): Promise<{ client: pg.PoolClient; startedAt: number }> => {
+    const startedAt = performance.now();
+    try {
+      return { client: await acquire(), startedAt };
+    } catch (error) {
+      throw unavailable(error, startedAt, true);
+    }
+  };
   const kyselyPool: PostgresPool = {
     async connect(): Promise<PostgresPoolClient> {
       if (unreachable) throw new StorageUnavailableError(health.reason ?? 'PostgreSQL is unreachable');
-      const startedAt = performance.now();
-      let client: pg.PoolClient;
-      try {
-        client = await acquire();
-      } catch (error) {
-        throw unavailable(error, startedAt, true);
-      }
+      const { client } = await acquireOrFail();
       let broken: Error | undefined;
       const onError = (error: Error) => {
         broken = error;
@@ -142,13 +145,7 @@ export function resilientPool(pool: pg.Pool, health: StorageHealthState, probeCo
     end: () => pool.end(),
   };
   const probeWithPool = async (): Promise<void> => {
-    const startedAt = performance.now();
-    let client: pg.PoolClient;
-    try {
-      client = await acquire();
-    } catch (error) {
-      throw unavailable(error, startedAt, true);
-    }
+    const { client, startedAt } = await acquireOrFail();
     try {
       await client.query('select 1');
       client.release();

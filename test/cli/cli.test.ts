@@ -1,25 +1,20 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { type CliResult, runCli } from '../helpers/cli.ts';
 import { freePort } from '../helpers/net.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'gatehouse');
 const PUBLIC_URL = 'https://auth.example.test';
 const KEY_SECRET = randomBytes(32).toString('hex');
-const run = promisify(execFile);
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Result = CliResult;
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -41,16 +36,7 @@ function cliEnv(dataDir: string, extra: Record<string, string | undefined> = {})
   return env;
 }
 
-async function gatehouse(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env, cwd: ROOT, timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number | string; stdout?: string; stderr?: string; killed?: boolean };
-    if (typeof e.code !== 'number') throw error;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const gatehouse = (args: string[], env: NodeJS.ProcessEnv): Promise<Result> => runCli(args, env);
 
 /** Runs a command that must succeed and parses its JSON output. */
 async function json<T = Record<string, unknown>>(args: string[], env: NodeJS.ProcessEnv): Promise<T> {

@@ -1,35 +1,19 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { type CliResult, runCli } from '../helpers/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'gatehouse');
 const PUBLIC_URL = 'https://auth.example.test';
-const run = promisify(execFile);
 const BAD_QUOTA = /a quota is a whole number of requests per window, 1\.\.100000000/;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Result = CliResult;
 
-async function gatehouse(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env, cwd: ROOT, timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number | string; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw error;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const gatehouse = (args: string[], env: NodeJS.ProcessEnv): Promise<Result> => runCli(args, env);
 
 /** Runs a command that must succeed and returns its output. */
 async function succeeding(args: string[], env: NodeJS.ProcessEnv): Promise<string> {

@@ -1,27 +1,20 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, type JWK, jwtVerify } from 'jose';
 import { openStore } from '../../src/store/open.ts';
+import { type CliResult, runCli } from '../helpers/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'gatehouse');
 const PUBLIC_URL = 'https://auth.example.test';
 const TOKEN_URL = `${PUBLIC_URL}/envs/PROD/token`;
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-const run = promisify(execFile);
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Result = CliResult;
 
 interface CreatedKey {
   kid: string;
@@ -55,16 +48,7 @@ const env: NodeJS.ProcessEnv = {
 };
 after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-async function gatehouse(args: string[]): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env, cwd: ROOT, timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number | string; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw error;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const gatehouse = (args: string[]): Promise<Result> => runCli(args, env);
 
 async function json<T = Record<string, unknown>>(args: string[]): Promise<T> {
   const result = await gatehouse(args);

@@ -12,7 +12,7 @@ import { createEnvironments, jsonAnswer, postJson, surfacesConfig } from '../hel
 
 const FORM = 'application/x-www-form-urlencoded';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-const RATE_LIMIT_HEADERS = ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy'];
+const RATE_LIMIT_HEADERS = ['ratelimit', 'ratelimit-policy'];
 
 type Response = LightMyRequestResponse;
 interface Credentials {
@@ -22,12 +22,13 @@ interface Credentials {
 
 /** Asserts the RateLimit-* headers of a client with a quota; `reset` is checked exactly when given. */
 function assertRateLimit(res: Response, limit: number, remaining: number, reset?: number, window = 60): void {
-  assert.equal(res.headers['ratelimit-limit'], String(limit), 'RateLimit-Limit');
-  assert.equal(res.headers['ratelimit-remaining'], String(remaining), 'RateLimit-Remaining');
-  assert.equal(res.headers['ratelimit-policy'], `${limit};w=${window}`, 'RateLimit-Policy');
-  const seconds = Number(res.headers['ratelimit-reset']);
-  assert.ok(Number.isInteger(seconds) && seconds >= 1 && seconds <= window, `RateLimit-Reset ${res.headers['ratelimit-reset']}`);
-  if (reset !== undefined) assert.equal(seconds, reset, 'RateLimit-Reset');
+  assert.equal(res.headers['ratelimit-policy'], `"quota";q=${limit};w=${window}`, 'RateLimit-Policy');
+  const fields = /^"quota";r=(\d+);t=(\d+)$/.exec(String(res.headers.ratelimit));
+  assert.ok(fields, `RateLimit ${res.headers.ratelimit}`);
+  assert.equal(fields[1], String(remaining), 'RateLimit remaining (r)');
+  const seconds = Number(fields[2]);
+  assert.ok(Number.isInteger(seconds) && seconds >= 1 && seconds <= window, `RateLimit reset (t) ${fields[2]}`);
+  if (reset !== undefined) assert.equal(seconds, reset, 'RateLimit reset (t)');
 }
 
 function assertNoRateLimit(res: Response): void {
@@ -41,7 +42,7 @@ function assertIssued(res: Response, limit: number, remaining: number, reset?: n
   assertRateLimit(res, limit, remaining, reset, window);
 }
 
-/** The headers of a quota refusal: Retry-After (the seconds left in the window) equal to RateLimit-Reset, nothing remaining. */
+/** The headers of a quota refusal: Retry-After (the seconds left in the window) equal to RateLimit's t, nothing remaining. */
 function assertRefusalHeaders(res: Response, limit: number, retryAfter?: number, window = 60): void {
   const retry = Number(res.headers['retry-after']);
   assert.ok(Number.isInteger(retry) && retry >= 1 && retry <= window, `Retry-After ${res.headers['retry-after']}`);

@@ -20,7 +20,7 @@ export interface GrantContext {
 /** A successful token response before a dialect shapes it. */
 export interface TokenResult extends IssuedAccessToken {
   refreshToken?: string;
-  /** The client's quota after this request, for `RateLimit-*` headers; undefined when it has none. */
+  /** The client's quota after this request, for `RateLimit` and `RateLimit-Policy` headers; undefined when it has none. */
   rateLimit?: RateLimitState;
 }
 

@@ -10,7 +10,7 @@ export const ABBEYCROSS_ERROR_CODES = {
   UNSUPPORTED_GRANT_TYPE: 'grant_type, when sent, is not client_credentials',
   INVALID_SCOPE: 'a requested scope is not allowed for the client',
   TOO_MANY_REQUESTS: 'too many failed authentications; see Retry-After (status 429)',
-  QUOTA_EXCEEDED: "the client's request quota is used up; see Retry-After and RateLimit-* (status 429)",
+  QUOTA_EXCEEDED: "the client's request quota is used up; see Retry-After and RateLimit (status 429)",
   OUTSIDE_WORKING_HOURS: 'the service is outside its working hours; see Retry-After',
   SERVICE_UNAVAILABLE: 'the service cannot reach its database; the request was not completed; see Retry-After',
   NOT_FOUND: 'the configured environment does not exist',

@@ -21,7 +21,7 @@ export const IGNISIGN_ERROR_CODES = {
   UNAUTHORIZED_ERROR: { status: 401, when: 'client_id / client_secret do not authenticate an application' },
   FORBIDDEN_ERROR: { status: 403, when: 'the application may not use this grant' },
   TOO_MANY_REQUESTS: { status: 429, when: 'too many failed authentications; see Retry-After' },
-  QUOTA_EXCEEDED: { status: 429, when: "the application's request quota is used up; see Retry-After and RateLimit-*" },
+  QUOTA_EXCEEDED: { status: 429, when: "the application's request quota is used up; see Retry-After and RateLimit" },
   OUTSIDE_WORKING_HOURS: { status: 503, when: 'the surface is outside its working hours; see Retry-After' },
   SERVICE_UNAVAILABLE: { status: 503, when: 'the service cannot reach its database; the request was not completed; see Retry-After' },
   INTERNAL_ERROR: { status: 500, when: 'an unexpected server error (its errorId is in the log)' },

@@ -14,16 +14,16 @@ export function standardErrorHeaders(error: OAuthError, status: number): Record<
 }
 
 /**
- * A client's quota as `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and
- * `RateLimit-Policy` (draft-ietf-httpapi-ratelimit-headers: limit per window, requests left,
- * seconds until the window ends, and the policy as `limit;w=window`).
+ * A client's quota in the two fields of draft-ietf-httpapi-ratelimit-headers:
+ * `RateLimit-Policy: "quota";q=LIMIT;w=WINDOW` (the policy: so many requests per window of so
+ * many seconds) and `RateLimit: "quota";r=REMAINING;t=RESET` (requests left, seconds until the
+ * window ends). Two fields, not the four of the draft's early versions: every token response of a
+ * client with a quota carries them, and each header costs on the hot path.
  */
 export function rateLimitHeaders(state: RateLimitState): Record<string, string> {
   return {
-    'ratelimit-limit': String(state.limit),
-    'ratelimit-remaining': String(state.remaining),
-    'ratelimit-reset': String(state.reset),
-    'ratelimit-policy': `${state.limit};w=${state.window}`,
+    'ratelimit-policy': `"quota";q=${state.limit};w=${state.window}`,
+    ratelimit: `"quota";r=${state.remaining};t=${state.reset}`,
   };
 }
 
