@@ -18,6 +18,8 @@ interface QuotaEntry {
 }
 
 const MAX_ENTRIES = 100_000;
+
+const entryKey = (env: Environment, client: Client): string => `${env.id}\u0000${client.clientId}`;
 const MAX_BATCH = 500;
 
 /**
@@ -61,7 +63,7 @@ export class QuotaLimiter {
     if (limit === null) return undefined;
     const now = this.clock.now();
     const windowStart = now - (now % this.windowMs);
-    const key = `${env.id}\u0000${client.clientId}`;
+    const key = entryKey(env, client);
     let entry = this.entries.get(key);
     if (!entry) {
       if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
@@ -70,7 +72,6 @@ export class QuotaLimiter {
     } else if (entry.windowStart !== windowStart) {
       Object.assign(entry, { windowStart, shared: 0, pending: 0 });
     }
-    const first = entry.shared === 0 && entry.pending === 0;
     const used = entry.shared + entry.pending;
     const reset = Math.max(1, Math.ceil((windowStart + this.windowMs - now) / 1000));
     const window = this.windowMs / 1000;
@@ -83,7 +84,8 @@ export class QuotaLimiter {
     }
     entry.pending += 1;
     // An early sync is pointless while the database is known to be down: the interval's will do.
-    if ((first || entry.pending >= Math.max(1, (limit - entry.shared) / 4)) && this.health.available) void this.sync();
+    // The first request of the window on this node (used was 0) or a quarter of what was left.
+    if ((used === 0 || entry.pending >= Math.max(1, (limit - entry.shared) / 4)) && this.health.available) void this.sync();
     return { limit, remaining: limit - used - 1, reset, window };
   }
 
@@ -92,7 +94,7 @@ export class QuotaLimiter {
    * assertion: anyone holding an old one could otherwise use up the account's quota).
    */
   refund(env: Environment, client: Client): void {
-    const entry = this.entries.get(`${env.id}\u0000${client.clientId}`);
+    const entry = this.entries.get(entryKey(env, client));
     const now = this.clock.now();
     // Pending may go below zero when the request was already shared: the next sync subtracts it.
     if (entry && entry.windowStart === now - (now % this.windowMs) && entry.shared + entry.pending > 0) entry.pending -= 1;

@@ -58,18 +58,19 @@ export class KeyRing {
   }
 
   /** The key new tokens of `envId` are signed with. */
-  activeKey(envId: string): Promise<ActiveSigningKey> {
-    return this.cached(this.active, envId, async () => {
+  async activeKey(envId: string): Promise<ActiveSigningKey> {
+    const { value } = await this.active.get(envId, async () => {
       const key = await this.store.signingKeys.findActive(envId);
       if (!key) throw new Error(`environment ${envId} has no active signing key`);
       const pem = decryptPrivateKey(key.privateKeySealed, this.keySecret, `${envId}/${key.kid}`);
       return { kid: key.kid, alg: key.alg as SigningAlgorithm, privateKey: createPrivateKey(pem) };
     });
+    return value;
   }
 
   /** Keys in the environment's JWKS: the active one and retired ones whose tokens may still be live. */
-  publishedKeys(envId: string): Promise<SigningKey[]> {
-    return this.cached(this.published, envId, () => this.store.signingKeys.listPublished(envId, this.clock.now()));
+  async publishedKeys(envId: string, options: { fresh?: boolean } = {}): Promise<SigningKey[]> {
+    return (await this.published.get(envId, () => this.store.signingKeys.listPublished(envId, this.clock.now()), options)).value;
   }
 
   /**
@@ -79,18 +80,13 @@ export class KeyRing {
   async publishedKey(envId: string, kid: string): Promise<SigningKey | undefined> {
     const cached = (await this.publishedKeys(envId)).find((k) => k.kid === kid);
     if (cached) return cached;
-    const { value } = await this.published.get(envId, () => this.store.signingKeys.listPublished(envId, this.clock.now()), { fresh: true });
-    return value.find((k) => k.kid === kid);
+    return (await this.publishedKeys(envId, { fresh: true })).find((k) => k.kid === kid);
   }
 
   /** Forgets cached keys of an environment (after a rotation made by this node). */
   invalidate(envId: string): void {
     this.active.invalidate(envId);
     this.published.invalidate(envId);
-  }
-
-  private async cached<T>(cache: RefreshingCache<T>, envId: string, load: () => Promise<T>): Promise<T> {
-    return (await cache.get(envId, load)).value;
   }
 }
 

@@ -128,8 +128,7 @@ export function resilientPool(pool: pg.Pool, health: StorageHealthState, probeCo
             answered();
             return result as unknown as { command: 'UPDATE' | 'DELETE' | 'INSERT' | 'SELECT' | 'MERGE'; rowCount: number; rows: R[] };
           } catch (error) {
-            const fault = postgresFault(error);
-            if (fault === undefined) throw error;
+            if (postgresFault(error) === undefined) throw error;
             // A statement the server cancelled leaves a usable connection; anything else may not.
             if (!(error instanceof pg.DatabaseError)) broken ??= error as Error;
             throw unavailable(error, queryStartedAt);

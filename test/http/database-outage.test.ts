@@ -89,8 +89,9 @@ async function assertRefusalsInEachDialect(t: Outage): Promise<void> {
   assert.equal(ready.statusCode, 503);
   assert.equal(ready.json().status, 'unavailable');
   assert.match(ready.json().reason, /PostgreSQL|SQLite/);
-  // Nine requests, each bounded by the one-second timeout (a refused connection fails at once).
-  assert.ok(Date.now() - started < 9 * (TIMEOUT_S + 1) * 1000, `took ${Date.now() - started} ms`);
+  // Nine requests: at most the first waits (a refused or reset connection fails at once, a
+  // silent one after the timeout); the others are refused at once.
+  assert.ok(Date.now() - started < (TIMEOUT_S + 1) * 1000, `took ${Date.now() - started} ms`);
 }
 
 /** What needs no database keeps working: JWTs for cached clients (even past the cache TTL), JWKS, metadata, /healthz. */

@@ -63,7 +63,7 @@ export async function authorizationRoutes(app: FastifyInstance, options: Authori
     if (!unexpected) {
       if (error.code === 'temporarily_unavailable') {
         request.log.warn({ reason: (thrown as Error).message }, error.description);
-        reply.header('retry-after', String(error.retryAfter ?? 5));
+        if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
         return errorPage(reply, 503, 'The service is temporarily unavailable. Try again in a few seconds.', 'Temporarily unavailable');
       }
       if (error.code === 'not_found') return errorPage(reply, 404, 'There is nothing at this address.', 'Not found');

@@ -3,7 +3,7 @@ import { AssertionFailure, type AssertionVerifier, JWT_BEARER_GRANT_TYPE } from 
 import { OAuthError } from '../errors.ts';
 import type { QuotaLimiter } from '../quotas.ts';
 import { resolveScope } from '../scope.ts';
-import type { Grant } from './grant.ts';
+import type { Grant, TokenResult } from './grant.ts';
 
 /**
  * RFC 7523 §2.1: a service account trades a JWT signed with one of its Gatehouse-generated keys
@@ -36,17 +36,19 @@ export function jwtBearerGrant(tokens: AccessTokenService, assertions: Assertion
       }
       const scope = resolveScope(params.scope, account.scopes, account.defaultScopes);
       // An account that did not authenticate as a client is admitted by its quota here, before its
-      // jti is spent; a replayed assertion is given back, since anyone may hold an old one.
-      const rateLimit = client ? client.rateLimit : quotas.admit(env, account);
+      // jti is spent; a replayed assertion is given back, since anyone may hold an old one. (One
+      // that authenticated was admitted then, and the token endpoint reports its quota.)
+      const rateLimit = client ? undefined : quotas.admit(env, account);
       try {
         await asGrantError(() => assertions.consume(env, verified));
       } catch (error) {
-        if (!client) quotas.refund(env, account);
+        if (rateLimit) quotas.refund(env, account);
         throw error;
       }
       // The account is both the subject and the client; service-account ids (sa_…) never collide with user ids.
-      const issued = await tokens.issue({ env, issuer, client: account, subject: account.clientId, scope, ttl });
-      return rateLimit ? { ...issued, rateLimit } : issued;
+      const issued: TokenResult = await tokens.issue({ env, issuer, client: account, subject: account.clientId, scope, ttl });
+      if (rateLimit) issued.rateLimit = rateLimit;
+      return issued;
     },
   };
 }
