@@ -1,8 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Clock } from '../clock.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
-import type { BrowserSession, Environment } from '../oauth/model.ts';
-import type { Store } from '../store/store.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { BrowserSession, Environment } from '../domain/model.ts';
+import type { Store } from '../domain/storage.ts';
 
 /** A session as the HTTP layer holds it: the cookie value and the stored record. */
 export interface ActiveSession {

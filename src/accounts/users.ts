@@ -1,8 +1,8 @@
-import type { Clock } from '../clock.ts';
 import { burnPasswordCheck, hashPassword, needsRehash, type PasswordHashCost, PasswordHashingBusyError, verifyPassword } from '../crypto/passwords.ts';
-import type { Environment, User } from '../oauth/model.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Environment, User } from '../domain/model.ts';
+import type { Store } from '../domain/storage.ts';
 import { throttleSource } from '../oauth/source-address.ts';
-import type { Store } from '../store/store.ts';
 
 export type LoginOutcome =
   | { ok: true; user: User }

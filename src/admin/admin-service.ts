@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../clock.ts';
 import { CONFIG_FIELDS, type Config, ConfigError } from '../config/config.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Client, ClientKind, Environment, SigningKey, TokenFormat } from '../domain/model.ts';
+import { ConflictError, type Store } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
-import type { Client, ClientKind, Environment, SigningKey, TokenFormat } from '../oauth/model.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { generateSigningKey } from '../oauth/signing-keys.ts';
-import { ConflictError, type Store } from '../store/store.ts';
 
 /** A refused admin operation; `kind` maps to an exit code in the CLI and a status in the admin API. */
 export class AdminError extends Error {

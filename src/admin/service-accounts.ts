@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type JWK, SignJWT } from 'jose';
-import type { Clock } from '../clock.ts';
 import type { Config } from '../config/config.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Client, ClientKey, Environment } from '../domain/model.ts';
+import type { Store } from '../domain/storage.ts';
 import { ASSERTION_ALGORITHMS, type AssertionAlgorithm, JWT_BEARER_GRANT_TYPE } from '../oauth/assertions.ts';
 import type { ClientCache } from '../oauth/client-cache.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
-import type { Client, ClientKey, Environment } from '../oauth/model.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
-import type { Store } from '../store/store.ts';
 import { AdminError } from './admin-service.ts';
 
 export interface ServiceAccountView {

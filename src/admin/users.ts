@@ -1,9 +1,9 @@
-import type { Clock } from '../clock.ts';
 import type { Config } from '../config/config.ts';
 import { hashPassword, passwordProblem } from '../crypto/passwords.ts';
 import { randomToken } from '../crypto/secrets.ts';
-import type { Environment, User } from '../oauth/model.ts';
-import { ConflictError, type Store } from '../store/store.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Environment, User } from '../domain/model.ts';
+import { ConflictError, type Store } from '../domain/storage.ts';
 import { AdminError } from './admin-service.ts';
 
 export interface UserView {

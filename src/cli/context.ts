@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { AdminService } from '../admin/admin-service.ts';
 import { ServiceAccountService } from '../admin/service-accounts.ts';
 import { UserService } from '../admin/users.ts';
-import { systemClock } from '../clock.ts';
 import { type Config, decodeKeySecret, loadConfig } from '../config/config.ts';
 import { randomToken } from '../crypto/secrets.ts';
+import { systemClock } from '../domain/clock.ts';
+import type { Store } from '../domain/storage.ts';
 import { openStore } from '../store/open.ts';
-import type { Store } from '../store/store.ts';
 
 export const KEY_SECRET_FILE = 'key-secret';
 

@@ -2,13 +2,13 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { AdminService } from '../admin/admin-service.ts';
-import { systemClock } from '../clock.ts';
 import { type Config, loadConfig, requireProductionSettings } from '../config/config.ts';
+import { systemClock } from '../domain/clock.ts';
+import { StorageUnavailableError, type Store } from '../domain/storage.ts';
 import { type App, createApp, type ServerConfig } from '../http/app.ts';
-import { createLogger } from '../http/logger.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
+import { createLogger } from '../server/logger.ts';
 import { openStore } from '../store/open.ts';
-import { StorageUnavailableError, type Store } from '../store/store.ts';
 import { devPublicUrl, ensureDevKeySecret } from './context.ts';
 
 export const DEV_ENVIRONMENT = 'DEVELOPMENT';

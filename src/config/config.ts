@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { BUILT_IN_PROFILES } from '../http/surfaces/profiles/index.ts';
+import { BUILT_IN_PROFILES } from '../surfaces/profiles/index.ts';
 import { ConfigError } from './errors.ts';
 import { parseSurfaces, type SurfaceSettings } from './surfaces.ts';
 

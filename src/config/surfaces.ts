@@ -1,8 +1,8 @@
-import type { EndpointKind, EnvironmentSelection } from '../http/surfaces/profile.ts';
-import { BUILT_IN_PROFILES } from '../http/surfaces/profiles/index.ts';
-import { WorkingHours } from '../http/surfaces/working-hours.ts';
 import type { OAuthErrorCode } from '../oauth/errors.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
+import type { EndpointKind, EnvironmentSelection } from '../surfaces/profile.ts';
+import { BUILT_IN_PROFILES } from '../surfaces/profiles/index.ts';
+import { WorkingHours } from '../surfaces/working-hours.ts';
 import { ConfigError } from './errors.ts';
 
 /** One configured surface: a built-in profile, where it is mounted and what is overridden. */

@@ -2,18 +2,18 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { BrowserSessions } from '../accounts/browser-sessions.ts';
 import { UserAuthenticator } from '../accounts/users.ts';
-import { type Clock, systemClock } from '../clock.ts';
 import type { Config } from '../config/config.ts';
 import { keyedHasher } from '../crypto/secrets.ts';
+import { type Clock, systemClock } from '../domain/clock.ts';
+import { StorageUnavailableError, type Store } from '../domain/storage.ts';
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
-import { StorageUnavailableError, type Store } from '../store/store.ts';
-import { EnvironmentResolver } from './environments.ts';
-import { createLogger } from './logger.ts';
+import { EnvironmentResolver } from '../oauth/environments.ts';
+import { createLogger } from '../server/logger.ts';
+import { buildSurfaces } from '../surfaces/surface-set.ts';
+import { openApiRoutes } from './openapi.ts';
 import { authorizationRoutes } from './routes/authorization-routes.ts';
 import { discoveryRoutes, documentErrorHandler } from './routes/discovery-routes.ts';
-import { openApiRoutes } from './surfaces/openapi.ts';
-import { surfaceRoutes } from './surfaces/surface-routes.ts';
-import { buildSurfaces } from './surfaces/surface-set.ts';
+import { surfaceRoutes } from './surface-routes.ts';
 
 export type ServerConfig = Config & { publicUrl: string; keySecret: Buffer };
 

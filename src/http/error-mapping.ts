@@ -1,5 +1,5 @@
+import { StorageUnavailableError } from '../domain/storage.ts';
 import { OAuthError, storageUnavailable } from '../oauth/errors.ts';
-import { StorageUnavailableError } from '../store/store.ts';
 
 /**
  * Turns anything thrown while serving a request into an `OAuthError`. Framework errors a client

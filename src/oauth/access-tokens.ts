@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
-import { type Clock, seconds } from '../clock.ts';
 import { signCompactJwt, verifyCompactJws } from '../crypto/jws.ts';
 import { PublicKeyCache } from '../crypto/public-keys.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
-import type { Store } from '../store/store.ts';
-import type { Client, Environment, OpaqueAccessToken } from './model.ts';
+import { type Clock, seconds } from '../domain/clock.ts';
+import type { Client, Environment, OpaqueAccessToken } from '../domain/model.ts';
+import type { Store } from '../domain/storage.ts';
 import { ACCESS_TOKEN_ALGORITHMS, type KeyRing } from './signing-keys.ts';
 
 /** Prefix of opaque access tokens, so secret scanners can recognise a leaked one. */

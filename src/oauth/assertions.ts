@@ -1,9 +1,9 @@
 import { decodeProtectedHeader } from 'jose';
-import type { Clock } from '../clock.ts';
 import { type VerifiableAlgorithm, type VerifiedJws, verifyCompactJws } from '../crypto/jws.ts';
 import { PublicKeyCache } from '../crypto/public-keys.ts';
-import type { Store } from '../store/store.ts';
-import type { Client, ClientKey, Environment } from './model.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Client, ClientKey, Environment } from '../domain/model.ts';
+import type { Store } from '../domain/storage.ts';
 
 /** RFC 7523 §2.1 authorization grant type. */
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';

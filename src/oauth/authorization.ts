@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../clock.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
-import type { Store } from '../store/store.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { BrowserSession, Client, Environment, PendingAuthorization, User } from '../domain/model.ts';
+import type { Store } from '../domain/storage.ts';
 import type { ClientCache } from './client-cache.ts';
 import { OAuthError } from './errors.ts';
-import type { BrowserSession, Client, Environment, PendingAuthorization, User } from './model.ts';
 import { S256_CHALLENGE } from './pkce.ts';
 import { matchesRegisteredRedirectUri } from './redirect-uri.ts';
 import { resolveScope } from './scope.ts';

@@ -1,10 +1,10 @@
 import { decodeJwt } from 'jose';
-import type { Clock } from '../clock.ts';
 import { hashesEqual, hashSecret } from '../crypto/secrets.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Client, Environment } from '../domain/model.ts';
 import { AssertionFailure, type AssertionVerifier, JWT_BEARER_CLIENT_ASSERTION_TYPE, type VerifiedAssertion } from './assertions.ts';
 import type { ClientCache, ClientRecord } from './client-cache.ts';
 import { OAuthError } from './errors.ts';
-import type { Client, Environment } from './model.ts';
 import type { QuotaLimiter } from './quotas.ts';
 import type { RateLimitState } from './rate-limit.ts';
 import type { FailureThrottle } from './throttle.ts';

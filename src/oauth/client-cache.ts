@@ -1,6 +1,6 @@
-import type { Clock } from '../clock.ts';
-import type { Store } from '../store/store.ts';
-import type { Client, ClientSecret } from './model.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Client, ClientSecret } from '../domain/model.ts';
+import type { Store } from '../domain/storage.ts';
 import { RefreshingCache } from './refreshing-cache.ts';
 
 export interface ClientRecord {

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.ts';
 import type { Config } from '../config/config.ts';
 import { keyedHasher } from '../crypto/secrets.ts';
-import type { Store } from '../store/store.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Store } from '../domain/storage.ts';
 import { AccessTokenService } from './access-tokens.ts';
 import { AssertionVerifier } from './assertions.ts';
 import { AuthorizationEndpoint } from './authorization.ts';

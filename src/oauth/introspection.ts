@@ -1,7 +1,7 @@
+import type { Environment } from '../domain/model.ts';
 import type { AccessTokenService } from './access-tokens.ts';
 import type { ClientAuthenticator, PresentedCredentials } from './client-auth.ts';
 import { OAuthError } from './errors.ts';
-import type { Environment } from './model.ts';
 
 export interface TokenLookupRequest {
   env: Environment;

@@ -1,4 +1,4 @@
-import type { Environment } from './model.ts';
+import type { Environment } from '../domain/model.ts';
 
 /** Where an environment's standard endpoints live, all under its issuer URL. */
 export interface IssuerUrls {

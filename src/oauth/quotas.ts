@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.ts';
-import type { RateCounterStore, StorageHealth } from '../store/store.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Client, Environment } from '../domain/model.ts';
+import type { RateCounterStore, StorageHealth } from '../domain/storage.ts';
 import { OAuthError } from './errors.ts';
-import type { Client, Environment } from './model.ts';
 import type { RateLimitState } from './rate-limit.ts';
 
 export type { RateLimitState };

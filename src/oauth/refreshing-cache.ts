@@ -1,5 +1,5 @@
-import type { Clock } from '../clock.ts';
-import { type StorageHealth, StorageUnavailableError } from '../store/store.ts';
+import type { Clock } from '../domain/clock.ts';
+import { type StorageHealth, StorageUnavailableError } from '../domain/storage.ts';
 
 export interface CachePolicy {
   /** How long a loaded value is served before it is read again. 0: never cached. */

@@ -1,6 +1,6 @@
-import type { Clock } from '../clock.ts';
 import { hashSecret } from '../crypto/secrets.ts';
-import type { Store } from '../store/store.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Store } from '../domain/storage.ts';
 import type { AccessTokenService } from './access-tokens.ts';
 import type { ClientAuthenticator } from './client-auth.ts';
 import { OAuthError } from './errors.ts';

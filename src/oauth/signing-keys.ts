@@ -1,10 +1,10 @@
 import { createPrivateKey, type KeyObject, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type JWK } from 'jose';
-import type { Clock } from '../clock.ts';
 import type { SigningAlgorithm } from '../config/config.ts';
 import { decryptPrivateKey, encryptPrivateKey } from '../crypto/key-encryption.ts';
-import type { Store } from '../store/store.ts';
-import type { SigningKey } from './model.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { SigningKey } from '../domain/model.ts';
+import type { Store } from '../domain/storage.ts';
 import { RefreshingCache } from './refreshing-cache.ts';
 
 /** Algorithms access tokens may be signed with: asymmetric only (RFC 9068 §2.1, RFC 8725 §3.1). */

@@ -1,5 +1,5 @@
-import type { Clock } from '../clock.ts';
-import { type RateCounterStore, StorageUnavailableError } from '../store/store.ts';
+import type { Clock } from '../domain/clock.ts';
+import { type RateCounterStore, StorageUnavailableError } from '../domain/storage.ts';
 import { throttleSource } from './source-address.ts';
 
 export interface FailureLimits {

@@ -1,7 +1,7 @@
+import type { Environment } from '../domain/model.ts';
 import { type ClientAuthenticator, type PresentedCredentials, presentsCredentials } from './client-auth.ts';
 import { OAuthError } from './errors.ts';
 import type { GrantRegistry, TokenResult } from './grants/grant.ts';
-import type { Environment } from './model.ts';
 
 /** A token request as the OAuth core sees it: no HTTP, duplicates already refused. */
 export interface TokenRequest {

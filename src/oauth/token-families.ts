@@ -1,9 +1,9 @@
-import type { Clock } from '../clock.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
-import type { FamilyIssue, Store } from '../store/store.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Client, Environment, TokenFamily } from '../domain/model.ts';
+import type { FamilyIssue, Store } from '../domain/storage.ts';
 import type { AccessTokenService } from './access-tokens.ts';
 import type { TokenResult } from './grants/grant.ts';
-import type { Client, Environment, TokenFamily } from './model.ts';
 
 /** Prefix of refresh tokens, so secret scanners and the revocation endpoint recognise one. */
 export const REFRESH_TOKEN_PREFIX = 'grt_';

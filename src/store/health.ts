@@ -1,4 +1,4 @@
-import type { StorageHealth } from './store.ts';
+import type { StorageHealth } from '../domain/storage.ts';
 
 /**
  * The mutable side of `StorageHealth`, owned by the store: the database drivers report each

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { ClientKey } from '../oauth/model.ts';
+import type { ClientKey } from '../domain/model.ts';
+import type { ClientKeyStore, UsedAssertionStore } from '../domain/storage.ts';
 import type { ClientKeyTable, Database } from './schema.ts';
-import type { ClientKeyStore, UsedAssertionStore } from './store.ts';
 
 const toClientKey = (row: Selectable<ClientKeyTable>): ClientKey => ({
   envId: row.env_id,

@@ -1,7 +1,7 @@
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
-import type { AuthorizationCode, FamilyAccessToken, PendingAuthorization, RefreshToken, TokenFamily } from '../oauth/model.ts';
+import type { AuthorizationCode, FamilyAccessToken, PendingAuthorization, RefreshToken, TokenFamily } from '../domain/model.ts';
+import type { AuthorizationCodeStore, AuthorizationRequestStore, FamilyIssue, TokenFamilyStore } from '../domain/storage.ts';
 import type { AuthorizationCodeTable, AuthorizationRequestTable, Database, RefreshTokenTable, TokenFamilyTable } from './schema.ts';
-import type { AuthorizationCodeStore, AuthorizationRequestStore, FamilyIssue, TokenFamilyStore } from './store.ts';
 
 /** A space-separated list column (scopes) as an array; the empty string is the empty list. */
 export const words = (text: string): string[] => (text === '' ? [] : text.split(' '));

@@ -1,11 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { Client, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt, SigningKey } from '../oauth/model.ts';
-import type { StorageHealthState } from './health.ts';
-import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
-import { authorizationCodeStore, authorizationRequestStore, tokenFamilyStore } from './kysely-authorization.ts';
-import { browserSessionStore, consentStore, loginAttemptStore, rateCounterStore, userStore } from './kysely-users.ts';
-import { migrateToLatest } from './migrate.ts';
-import type { ClientTable, Database, EnvironmentTable, SigningKeyTable } from './schema.ts';
+import type { Client, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt, SigningKey } from '../domain/model.ts';
 import {
   type AccessTokenStore,
   type AuthorizationCodeStore,
@@ -24,7 +18,13 @@ import {
   type TokenFamilyStore,
   type UsedAssertionStore,
   type UserStore,
-} from './store.ts';
+} from '../domain/storage.ts';
+import type { StorageHealthState } from './health.ts';
+import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
+import { authorizationCodeStore, authorizationRequestStore, tokenFamilyStore } from './kysely-authorization.ts';
+import { browserSessionStore, consentStore, loginAttemptStore, rateCounterStore, userStore } from './kysely-users.ts';
+import { migrateToLatest } from './migrate.ts';
+import type { ClientTable, Database, EnvironmentTable, SigningKeyTable } from './schema.ts';
 
 /** The one `Store` implementation; the dialect only changes how Kysely talks to the database. */
 export class KyselyStore implements Store {

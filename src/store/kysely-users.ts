@@ -1,8 +1,15 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { BrowserSession, User } from '../oauth/model.ts';
+import type { BrowserSession, User } from '../domain/model.ts';
+import {
+  type BrowserSessionStore,
+  ConflictError,
+  type ConsentStore,
+  type LoginAttemptStore,
+  type RateCounterStore,
+  type UserStore,
+} from '../domain/storage.ts';
 import { words } from './kysely-authorization.ts';
 import type { BrowserSessionTable, Database, UserTable } from './schema.ts';
-import { type BrowserSessionStore, ConflictError, type ConsentStore, type LoginAttemptStore, type RateCounterStore, type UserStore } from './store.ts';
 
 const toUser = (row: Selectable<UserTable>): User => ({
   envId: row.env_id,

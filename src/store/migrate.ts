@@ -1,11 +1,11 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { StorageUnavailableError } from '../domain/storage.ts';
 import * as initial from './migrations/001_initial.ts';
 import * as serviceAccounts from './migrations/002_service_accounts.ts';
 import * as oneActiveKey from './migrations/003_one_active_key.ts';
 import * as authorizationCode from './migrations/004_authorization_code.ts';
 import * as clientPkceExemption from './migrations/005_client_pkce_exemption.ts';
 import * as rateLimits from './migrations/006_rate_limits.ts';
-import { StorageUnavailableError } from './store.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 const MIGRATIONS: Record<string, Migration> = {

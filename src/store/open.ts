@@ -3,12 +3,12 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import type { Store } from '../domain/storage.ts';
 import { StorageHealthState } from './health.ts';
 import { KyselyStore } from './kysely-store.ts';
 import { resilientPool } from './postgres-pool.ts';
 import type { Database } from './schema.ts';
 import { ResilientSqliteDialect } from './sqlite-driver.ts';
-import type { Store } from './store.ts';
 
 export interface OpenStoreOptions {
   /** PostgreSQL only: a schema to use instead of `public` (tests isolate runs this way). */

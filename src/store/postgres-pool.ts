@@ -1,7 +1,7 @@
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import pg from 'pg';
+import { StorageUnavailableError } from '../domain/storage.ts';
 import type { StorageHealthState } from './health.ts';
-import { StorageUnavailableError } from './store.ts';
 
 // Socket error codes (ECONNREFUSED, ECONNRESET, ETIMEDOUT, EAI_AGAIN…), not Node's ERR_* codes,
 // which are programming errors.

@@ -1,7 +1,7 @@
 import type SqliteDatabase from 'better-sqlite3';
 import { type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, SqliteDialect } from 'kysely';
+import { StorageUnavailableError } from '../domain/storage.ts';
 import type { StorageHealthState } from './health.ts';
-import { StorageUnavailableError } from './store.ts';
 
 /**
  * SQLite without a blocked event loop. better-sqlite3 is synchronous: with a busy timeout, a

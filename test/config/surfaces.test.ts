@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
-import { buildSurfaces } from '../../src/http/surfaces/surface-set.ts';
+import { buildSurfaces } from '../../src/surfaces/surface-set.ts';
 import { EXAMPLE_CONFIG } from '../helpers/surfaces.ts';
 
 const load = (surfaces: unknown) => loadConfig({ GATEHOUSE_SURFACES: JSON.stringify(surfaces) });

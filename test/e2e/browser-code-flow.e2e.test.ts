@@ -11,10 +11,10 @@ import * as oauth from 'oauth4webapi';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { AdminService } from '../../src/admin/admin-service.ts';
 import { UserService } from '../../src/admin/users.ts';
-import { systemClock } from '../../src/clock.ts';
+import { systemClock } from '../../src/domain/clock.ts';
+import type { Store } from '../../src/domain/storage.ts';
 import { type App, createApp } from '../../src/http/app.ts';
 import { openStore } from '../../src/store/open.ts';
-import type { Store } from '../../src/store/store.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
 

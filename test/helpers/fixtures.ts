@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import type { after, before } from 'node:test';
 import type { Logger } from 'pino';
 import { AdminService } from '../../src/admin/admin-service.ts';
-import { ManualClock } from '../../src/clock.ts';
 import { type Config, loadConfig } from '../../src/config/config.ts';
+import { ManualClock } from '../../src/domain/clock.ts';
+import type { Store } from '../../src/domain/storage.ts';
 import { type App, createApp, type ServerConfig } from '../../src/http/app.ts';
-import { createLogger } from '../../src/http/logger.ts';
-import type { Store } from '../../src/store/store.ts';
+import { createLogger } from '../../src/server/logger.ts';
 import type { TestDatabase } from './databases.ts';
 
 export const PUBLIC_URL = 'https://auth.example.test';

@@ -4,7 +4,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import type { Config } from '../../src/config/config.ts';
-import type { SigningKey } from '../../src/oauth/model.ts';
+import type { SigningKey } from '../../src/domain/model.ts';
 import { publicJwks } from '../../src/oauth/signing-keys.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { basic, buildTestApp, form, PUBLIC_URL, suiteStore } from '../helpers/fixtures.ts';

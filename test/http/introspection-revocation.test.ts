@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { base64url, decodeJwt, decodeProtectedHeader, generateKeyPair, importPKCS8, type JWTPayload, SignJWT } from 'jose';
 import { decryptPrivateKey } from '../../src/crypto/key-encryption.ts';
-import type { TokenFormat } from '../../src/oauth/model.ts';
+import type { TokenFormat } from '../../src/domain/model.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { basic, form, KEY_SECRET, PUBLIC_URL, suiteStore } from '../helpers/fixtures.ts';
 

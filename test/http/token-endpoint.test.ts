@@ -5,7 +5,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import type { Config } from '../../src/config/config.ts';
 import { hashSecret } from '../../src/crypto/secrets.ts';
-import type { Client } from '../../src/oauth/model.ts';
+import type { Client } from '../../src/domain/model.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { basic, buildTestApp, form, PUBLIC_URL, suiteStore } from '../helpers/fixtures.ts';
 

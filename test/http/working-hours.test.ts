@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ConfigError } from '../../src/config/errors.ts';
-import { WorkingHours } from '../../src/http/surfaces/working-hours.ts';
+import { WorkingHours } from '../../src/surfaces/working-hours.ts';
 
 const KEY = 'surfaces[2].workingHours';
 const HOUR = 3600;

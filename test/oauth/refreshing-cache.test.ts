@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualClock } from '../../src/clock.ts';
+import { ManualClock } from '../../src/domain/clock.ts';
+import { StorageUnavailableError } from '../../src/domain/storage.ts';
 import { RefreshingCache } from '../../src/oauth/refreshing-cache.ts';
 import { StorageHealthState } from '../../src/store/health.ts';
-import { StorageUnavailableError } from '../../src/store/store.ts';
 
 function setup(policy = { ttlMs: 5_000, staleIfErrorMs: 60_000, maxEntries: 10 }) {
   const clock = new ManualClock();

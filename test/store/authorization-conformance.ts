@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { AuthorizationCode, Environment, OpaqueAccessToken, RefreshToken, TokenFamily, User } from '../../src/oauth/model.ts';
-import { ConflictError, type FamilyIssue, type Store } from '../../src/store/store.ts';
+import type { AuthorizationCode, Environment, OpaqueAccessToken, RefreshToken, TokenFamily, User } from '../../src/domain/model.ts';
+import { ConflictError, type FamilyIssue, type Store } from '../../src/domain/storage.ts';
 import type { TestDatabase } from '../helpers/databases.ts';
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Client, Environment, SigningKey } from '../../src/oauth/model.ts';
-import { ConflictError, type Store } from '../../src/store/store.ts';
+import type { Client, Environment, SigningKey } from '../../src/domain/model.ts';
+import { ConflictError, type Store } from '../../src/domain/storage.ts';
 import type { TestDatabase } from '../helpers/databases.ts';
 
 const T0 = Date.UTC(2026, 0, 1);

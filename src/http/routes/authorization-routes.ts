@@ -2,17 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ActiveSession, BrowserSessions } from '../../accounts/browser-sessions.ts';
 import type { UserAuthenticator } from '../../accounts/users.ts';
-import type { Clock } from '../../clock.ts';
+import type { Clock } from '../../domain/clock.ts';
+import type { Environment, PendingAuthorization } from '../../domain/model.ts';
 import type { AuthorizationStep } from '../../oauth/authorization.ts';
 import type { OAuthCore } from '../../oauth/core.ts';
+import type { EnvironmentResolver, ResolvedEnvironment } from '../../oauth/environments.ts';
 import { OAuthError } from '../../oauth/errors.ts';
-import type { Environment, PendingAuthorization } from '../../oauth/model.ts';
 import { renderConsentPage, renderErrorPage, renderLoginPage } from '../../pages/authorization-pages.ts';
 import { pageSecurityHeaders } from '../../pages/layout.ts';
-import type { EnvironmentResolver, ResolvedEnvironment } from '../environments.ts';
+import type { Surface } from '../../surfaces/surface.ts';
 import { toOAuthError } from '../error-mapping.ts';
 import { mediaTypeOf, parseBodyAs, parseQueryParams } from '../params.ts';
-import type { Surface } from '../surfaces/surface.ts';
 
 export interface AuthorizationRoutesOptions {
   core: OAuthCore;

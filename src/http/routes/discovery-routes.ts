@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthCore } from '../../oauth/core.ts';
+import type { EnvironmentResolver } from '../../oauth/environments.ts';
 import { authorizationServerMetadata } from '../../oauth/metadata.ts';
 import { ACCESS_TOKEN_ALGORITHMS, publicJwks } from '../../oauth/signing-keys.ts';
-import type { EnvironmentResolver } from '../environments.ts';
 import { toOAuthError } from '../error-mapping.ts';
 
 /**

@@ -1,6 +1,6 @@
-import type { Clock } from '../../clock.ts';
 import { hashSecret } from '../../crypto/secrets.ts';
-import type { Store } from '../../store/store.ts';
+import type { Clock } from '../../domain/clock.ts';
+import type { Store } from '../../domain/storage.ts';
 import { OAuthError, type OAuthErrorReason } from '../errors.ts';
 import { verifierMatches } from '../pkce.ts';
 import { type FamilyTokenIssuer, userIsActive } from '../token-families.ts';

@@ -1,6 +1,6 @@
+import type { Client, Environment } from '../../domain/model.ts';
 import type { IssuedAccessToken } from '../access-tokens.ts';
 import type { AuthenticatedClient } from '../client-auth.ts';
-import type { Client, Environment } from '../model.ts';
 import type { RateLimitState } from '../rate-limit.ts';
 
 /** What every grant receives: the environment, the authenticated client and the request parameters. */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import { createLogger } from '../../../src/http/logger.ts';
-import { ABBEYCROSS_ERROR_CODES } from '../../../src/http/surfaces/profiles/abbeycross.ts';
+import { createLogger } from '../../../src/server/logger.ts';
+import { ABBEYCROSS_ERROR_CODES } from '../../../src/surfaces/profiles/abbeycross.ts';
 import { testDatabases } from '../../helpers/databases.ts';
 import { form, suiteStore, type TestApp } from '../../helpers/fixtures.ts';
 import { createEnvironments, inlineSurfaces, jsonAnswer, postJson, surfacesConfig } from '../../helpers/surfaces.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import { IGNISIGN_ERROR_CODES } from '../../../src/http/surfaces/profiles/ignisign.ts';
+import { IGNISIGN_ERROR_CODES } from '../../../src/surfaces/profiles/ignisign.ts';
 import { type CodeFlowFixture, obtainCode, REDIRECT_URI, setUpCodeFlow, TestBrowser } from '../../helpers/authorization.ts';
 import { testDatabases } from '../../helpers/databases.ts';
 import { form, PUBLIC_URL, suiteStore, type TestApp } from '../../helpers/fixtures.ts';

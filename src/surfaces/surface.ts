@@ -1,7 +1,7 @@
-import type { SurfaceSettings } from '../../config/surfaces.ts';
-import { OAuthError } from '../../oauth/errors.ts';
-import type { TokenResult } from '../../oauth/grants/grant.ts';
-import type { Params } from '../params.ts';
+import type { SurfaceSettings } from '../config/surfaces.ts';
+import type { Params } from '../http/params.ts';
+import { OAuthError } from '../oauth/errors.ts';
+import type { TokenResult } from '../oauth/grants/grant.ts';
 import type { BodyEncoding, EndpointKind, ErrorContext, Profile, RenderedResponse } from './profile.ts';
 
 /** A route of a configured surface, with its final path. */

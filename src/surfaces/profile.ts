@@ -1,6 +1,6 @@
-import type { AccessTokenClaims } from '../../oauth/access-tokens.ts';
-import type { OAuthError } from '../../oauth/errors.ts';
-import type { TokenResult } from '../../oauth/grants/grant.ts';
+import type { AccessTokenClaims } from '../oauth/access-tokens.ts';
+import type { OAuthError } from '../oauth/errors.ts';
+import type { TokenResult } from '../oauth/grants/grant.ts';
 
 /** The endpoints a surface can expose; each maps onto one part of the OAuth core. */
 export type EndpointKind = 'token' | 'revocation' | 'introspection' | 'token_info' | 'authorization';

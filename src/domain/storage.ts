@@ -14,7 +14,7 @@ import type {
   SigningKey,
   TokenFamily,
   User,
-} from '../oauth/model.ts';
+} from './model.ts';
 
 /**
  * Everything Gatehouse persists, behind narrow operations. Every method is scoped by environment

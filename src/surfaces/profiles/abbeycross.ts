@@ -1,4 +1,4 @@
-import type { OAuthError, OAuthErrorCode, OAuthErrorReason } from '../../../oauth/errors.ts';
+import type { OAuthError, OAuthErrorCode, OAuthErrorReason } from '../../oauth/errors.ts';
 import type { Dialect, JsonSchema, Profile } from '../profile.ts';
 import { rfc6749TokenBody, standardErrorHeaders } from './standard.ts';
 

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { EnvironmentResolver } from '../environments.ts';
-import { documentErrorHandler } from '../routes/discovery-routes.ts';
-import type { BodyEncoding, JsonSchema } from './profile.ts';
-import type { Surface, SurfaceRoute } from './surface.ts';
+import type { EnvironmentResolver } from '../oauth/environments.ts';
+import type { BodyEncoding, JsonSchema } from '../surfaces/profile.ts';
+import type { Surface, SurfaceRoute } from '../surfaces/surface.ts';
+import { documentErrorHandler } from './routes/discovery-routes.ts';
 
 const MEDIA: Record<BodyEncoding, string> = {
   form: 'application/x-www-form-urlencoded',

@@ -1,4 +1,4 @@
-import { CONFIG_FIELDS, type Config, ConfigError } from '../../config/config.ts';
+import { CONFIG_FIELDS, type Config, ConfigError } from '../config/config.ts';
 import { BUILT_IN_PROFILES } from './profiles/index.ts';
 import { Surface } from './surface.ts';
 

@@ -1,6 +1,6 @@
-import type { OAuthError } from '../../../oauth/errors.ts';
-import type { TokenResult } from '../../../oauth/grants/grant.ts';
-import type { RateLimitState } from '../../../oauth/rate-limit.ts';
+import type { OAuthError } from '../../oauth/errors.ts';
+import type { TokenResult } from '../../oauth/grants/grant.ts';
+import type { RateLimitState } from '../../oauth/rate-limit.ts';
 import type { Dialect, JsonSchema, Profile, RenderedResponse } from '../profile.ts';
 
 /** Headers every dialect adds to an error: the challenge (RFC 6749 §5.2, RFC 6750 §3) and Retry-After. */

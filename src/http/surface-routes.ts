@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Clock } from '../../clock.ts';
-import type { PresentedCredentials } from '../../oauth/client-auth.ts';
-import type { OAuthCore } from '../../oauth/core.ts';
-import { OAuthError } from '../../oauth/errors.ts';
-import type { EnvironmentResolver, ResolvedEnvironment } from '../environments.ts';
-import { toOAuthError } from '../error-mapping.ts';
-import { parseMultipartForm } from '../multipart.ts';
-import { mediaTypeOf, type Params, parseBasicAuthorization, parseBodyAs, parseQueryParams } from '../params.ts';
-import type { BodyEncoding, RenderedResponse } from './profile.ts';
-import { rateLimitHeaders } from './profiles/standard.ts';
-import { ReceivedParams, type Surface, type SurfaceRoute } from './surface.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { PresentedCredentials } from '../oauth/client-auth.ts';
+import type { OAuthCore } from '../oauth/core.ts';
+import type { EnvironmentResolver, ResolvedEnvironment } from '../oauth/environments.ts';
+import { OAuthError } from '../oauth/errors.ts';
+import type { BodyEncoding, RenderedResponse } from '../surfaces/profile.ts';
+import { rateLimitHeaders } from '../surfaces/profiles/standard.ts';
+import { ReceivedParams, type Surface, type SurfaceRoute } from '../surfaces/surface.ts';
+import { toOAuthError } from './error-mapping.ts';
+import { parseMultipartForm } from './multipart.ts';
+import { mediaTypeOf, type Params, parseBasicAuthorization, parseBodyAs, parseQueryParams } from './params.ts';
 
 export interface SurfaceRoutesOptions {
   surface: Surface;

@@ -1,9 +1,9 @@
-import type { Clock } from '../clock.ts';
-import { OAuthError } from '../oauth/errors.ts';
-import { type IssuerUrls, issuerUrls } from '../oauth/issuer.ts';
-import type { Environment } from '../oauth/model.ts';
-import { RefreshingCache } from '../oauth/refreshing-cache.ts';
-import type { Store } from '../store/store.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Environment } from '../domain/model.ts';
+import type { Store } from '../domain/storage.ts';
+import { OAuthError } from './errors.ts';
+import { type IssuerUrls, issuerUrls } from './issuer.ts';
+import { RefreshingCache } from './refreshing-cache.ts';
 
 export interface ResolvedEnvironment {
   env: Environment;
