@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { CONFIG_FIELDS, type Config, ConfigError } from '../config/config.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Client, ClientKind, Environment, SigningKey, TokenFormat } from '../domain/model.ts';
@@ -8,6 +7,7 @@ import type { OAuthCore } from '../oauth/core.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { generateSigningKey } from '../oauth/signing-keys.ts';
+import type { AdminPolicy, KeySecretSource } from './policy.ts';
 
 /** A refused admin operation; `kind` maps to an exit code in the CLI and a status in the admin API. */
 export class AdminError extends Error {
@@ -84,9 +84,9 @@ export const CLIENT_GRANT_TYPES = ['client_credentials', 'authorization_code', '
  */
 export class AdminService {
   constructor(
-    private readonly config: Config & { publicUrl: string },
+    private readonly config: AdminPolicy,
     /** Undefined where only read and client commands are used; key operations then fail clearly. */
-    private readonly keySecret: Buffer | undefined,
+    private readonly keySecret: KeySecretSource,
     private readonly store: Store,
     /** This node's caches, refreshed after a change made here; other nodes catch up within GATEHOUSE_CACHE_TTL. */
     private readonly caches: Pick<OAuthCore, 'keys' | 'clients'> | undefined,
@@ -260,9 +260,8 @@ export class AdminService {
   }
 
   private requireKeySecret(): Buffer {
-    if (!this.keySecret) {
-      throw new ConfigError(CONFIG_FIELDS.keySecret.env, 'is required to create signing keys (or run `gatehouse serve --dev` once to generate one)');
-    }
+    if (typeof this.keySecret === 'function') return this.keySecret();
+    if (!this.keySecret) throw new AdminError('invalid_argument', 'a key secret is required to create signing keys');
     return this.keySecret;
   }
 

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type JWK, SignJWT } from 'jose';
-import type { Config } from '../config/config.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Client, ClientKey, Environment } from '../domain/model.ts';
@@ -10,6 +9,7 @@ import type { ClientCache } from '../oauth/client-cache.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { AdminError } from './admin-service.ts';
+import type { AdminPolicy } from './policy.ts';
 
 export interface ServiceAccountView {
   service_account_id: string;
@@ -50,7 +50,7 @@ const EXAMPLE_LIFETIME_S = 300;
  */
 export class ServiceAccountService {
   constructor(
-    private readonly config: Config & { publicUrl: string },
+    private readonly config: Pick<AdminPolicy, 'publicUrl'>,
     private readonly store: Store,
     private readonly clock: Clock,
     /** This node's client cache, refreshed after a change made here. */

@@ -1,10 +1,10 @@
-import type { Config } from '../config/config.ts';
 import { hashPassword, passwordProblem } from '../crypto/passwords.ts';
 import { randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Environment, User } from '../domain/model.ts';
 import { ConflictError, type Store } from '../domain/storage.ts';
 import { AdminError } from './admin-service.ts';
+import type { AdminPolicy } from './policy.ts';
 
 export interface UserView {
   user_id: string;
@@ -24,7 +24,7 @@ const USERNAME = /^[^\p{Cc}\p{Cf}\s](?:[^\p{Cc}\p{Cf}]{0,198}[^\p{Cc}\p{Cf}\s])?
  */
 export class UserService {
   constructor(
-    private readonly config: Config,
+    private readonly config: Pick<AdminPolicy, 'passwordHashCost'>,
     private readonly store: Store,
     private readonly clock: Clock,
   ) {}

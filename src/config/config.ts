@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { ConfigError } from '../domain/config-error.ts';
+import type { SigningAlgorithm } from '../domain/model.ts';
 import { BUILT_IN_PROFILES } from '../surfaces/profiles/index.ts';
-import { ConfigError } from './errors.ts';
 import { parseSurfaces, type SurfaceSettings } from './surfaces.ts';
 
-/** Signing algorithms Gatehouse can use for access tokens. */
-export type SigningAlgorithm = 'ES256' | 'EdDSA';
+export type { SigningAlgorithm };
 
 /** The validated, frozen configuration every part of Gatehouse reads. */
 export interface Config {

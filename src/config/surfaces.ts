@@ -1,32 +1,12 @@
+import { ConfigError } from '../domain/config-error.ts';
 import type { OAuthErrorCode } from '../oauth/errors.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import type { EndpointKind, EnvironmentSelection } from '../surfaces/profile.ts';
 import { BUILT_IN_PROFILES } from '../surfaces/profiles/index.ts';
+import type { SurfaceSettings } from '../surfaces/settings.ts';
 import { WorkingHours } from '../surfaces/working-hours.ts';
-import { ConfigError } from './errors.ts';
 
-/** One configured surface: a built-in profile, where it is mounted and what is overridden. */
-export interface SurfaceSettings {
-  /** Unique among surfaces; the profile name unless the same profile is mounted twice. */
-  readonly name: string;
-  readonly profile: string;
-  /** Prefix of every route path: '' or `/segment…` without a trailing slash. */
-  readonly mount: string;
-  readonly environment: EnvironmentSelection;
-  /** Route paths replacing the profile's, by endpoint. */
-  readonly paths: Readonly<Partial<Record<EndpointKind, string>>>;
-  /** Access-token lifetime in seconds for tokens issued here (over the profile's and the client's). */
-  readonly accessTokenTtl: number | undefined;
-  /** The scope every request on this surface asks for, whatever the client sends. */
-  readonly scope: string | undefined;
-  /** Extra request parameter aliases: alias → canonical name. */
-  readonly requestAliases: Readonly<Record<string, string>>;
-  /** Renamed fields of the token response: field → new name. */
-  readonly responseFields: Readonly<Record<string, string>>;
-  /** HTTP status by OAuth error code, over the profile's. */
-  readonly statusMap: Readonly<Partial<Record<OAuthErrorCode, number>>>;
-  readonly workingHours: WorkingHours | undefined;
-}
+export type { SurfaceSettings };
 
 const ERROR_CODES: readonly OAuthErrorCode[] = [
   'invalid_request',

@@ -1,5 +1,8 @@
 /** Domain records shared by the OAuth core, the application services and storage. */
 
+/** Signing algorithms Gatehouse can use for access tokens. */
+export type SigningAlgorithm = 'ES256' | 'EdDSA';
+
 export interface Environment {
   id: string;
   name: string;

@@ -1,7 +1,8 @@
 import { OAuthError } from '../oauth/errors.ts';
 
-/** Request parameters after parsing: each name once, each value a string. */
-export type Params = Record<string, string>;
+import type { Params } from '../oauth/params.ts';
+
+export type { Params };
 
 /**
  * Parses an OAuth request body. Form (RFC 6749 §3.2) and JSON bodies are accepted; a repeated

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config/config.ts';
 import { keyedHasher } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Store } from '../domain/storage.ts';
@@ -14,6 +13,7 @@ import { GrantRegistry } from './grants/grant.ts';
 import { jwtBearerGrant } from './grants/jwt-bearer.ts';
 import { refreshTokenGrant } from './grants/refresh-token.ts';
 import { IntrospectionEndpoint } from './introspection.ts';
+import type { OAuthPolicy } from './policy.ts';
 import { QuotaLimiter } from './quotas.ts';
 import { RevocationEndpoint } from './revocation.ts';
 import { KeyRing } from './signing-keys.ts';
@@ -21,7 +21,7 @@ import { FailureThrottle } from './throttle.ts';
 import { TokenEndpoint } from './token-endpoint.ts';
 import { FamilyTokenIssuer } from './token-families.ts';
 
-/** The framework-free OAuth core, wired once from configuration, storage and a clock. */
+/** The framework-free OAuth core, wired once from its policy, storage and a clock. */
 export interface OAuthCore {
   readonly grants: GrantRegistry;
   readonly keys: KeyRing;
@@ -34,7 +34,7 @@ export interface OAuthCore {
   readonly authorization: AuthorizationEndpoint;
 }
 
-export function createOAuthCore(config: Config, keySecret: Buffer, store: Store, clock: Clock, logger?: Pick<Logger, 'warn' | 'info'>): OAuthCore {
+export function createOAuthCore(config: OAuthPolicy, keySecret: Buffer, store: Store, clock: Clock, logger?: Pick<Logger, 'warn' | 'info'>): OAuthCore {
   const staleIfErrorMs = config.cacheStaleIfError * 1000;
   const keys = new KeyRing(store, keySecret, clock, config.cacheTtl * 1000, staleIfErrorMs);
   const tokens = new AccessTokenService(store, keys, clock, config.accessTokenTtl, config.maxAccessTokenTtl);

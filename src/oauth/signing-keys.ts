@@ -1,9 +1,8 @@
 import { createPrivateKey, type KeyObject, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type JWK } from 'jose';
-import type { SigningAlgorithm } from '../config/config.ts';
 import { decryptPrivateKey, encryptPrivateKey } from '../crypto/key-encryption.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { SigningKey } from '../domain/model.ts';
+import type { SigningAlgorithm, SigningKey } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
 import { RefreshingCache } from './refreshing-cache.ts';
 

@@ -1,5 +1,6 @@
-import { CONFIG_FIELDS, type Config, ConfigError } from '../config/config.ts';
+import { ConfigError } from '../domain/config-error.ts';
 import { BUILT_IN_PROFILES } from './profiles/index.ts';
+import type { SurfaceSettings } from './settings.ts';
 import { Surface } from './surface.ts';
 
 // Routes Gatehouse serves besides the surfaces' (discovery, pages, health): a surface may not take them.
@@ -20,10 +21,9 @@ const FIXED_ROUTES = [
 /**
  * The configured surfaces, checked as a set: no route may overlap another's or a fixed route
  * (a static path such as /envs/PRODUCTION/token would silently shadow /envs/:env/token), and a
- * profile with a token-info route must be able to render it.
+ * profile with a token-info route must be able to render it. `key` names the setting in errors.
  */
-export function buildSurfaces(config: Config): Surface[] {
-  const key = CONFIG_FIELDS.surfaces.env;
+export function buildSurfaces(config: { readonly surfaces: readonly SurfaceSettings[] }, key = 'surfaces'): Surface[] {
   const surfaces = config.surfaces.map((settings) => {
     const profile = BUILT_IN_PROFILES.get(settings.profile);
     if (!profile) throw new ConfigError(key, `unknown profile ${settings.profile}`);

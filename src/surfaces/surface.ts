@@ -1,8 +1,8 @@
-import type { SurfaceSettings } from '../config/surfaces.ts';
-import type { Params } from '../http/params.ts';
 import { OAuthError } from '../oauth/errors.ts';
 import type { TokenResult } from '../oauth/grants/grant.ts';
+import type { Params } from '../oauth/params.ts';
 import type { BodyEncoding, EndpointKind, ErrorContext, Profile, RenderedResponse } from './profile.ts';
+import type { SurfaceSettings } from './settings.ts';
 
 /** A route of a configured surface, with its final path. */
 export interface SurfaceRoute {

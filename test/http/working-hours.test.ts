@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ConfigError } from '../../src/config/errors.ts';
+import { ConfigError } from '../../src/domain/config-error.ts';
 import { WorkingHours } from '../../src/surfaces/working-hours.ts';
 
 const KEY = 'surfaces[2].workingHours';

@@ -1,0 +1,30 @@
+/**
+ * The settings the OAuth core reads, as plain values (seconds unless named otherwise). The
+ * server builds it from the validated configuration; the core never reads configuration itself.
+ */
+export interface OAuthPolicy {
+  /** Default access-token lifetime, used when a client sets none. */
+  readonly accessTokenTtl: number;
+  /** Upper bound of any access-token lifetime. */
+  readonly maxAccessTokenTtl: number;
+  /** How long a node serves a cached client, signing key or environment before re-reading storage. */
+  readonly cacheTtl: number;
+  /** How long a cached entry may still be served while the database is unavailable. */
+  readonly cacheStaleIfError: number;
+  /** Failed client authentications allowed per window: per (client id, source), per source, per client id. */
+  readonly authFailureLimit: number;
+  readonly authFailureSourceLimit: number;
+  readonly authFailureClientLimit: number;
+  readonly authFailureWindow: number;
+  /** Length of a request-quota window. */
+  readonly quotaWindow: number;
+  /** Longest accepted distance from now to an assertion's `exp`. */
+  readonly assertionMaxLifetime: number;
+  /** Tolerated clock difference when checking `exp`, `nbf` and `iat`. */
+  readonly clockSkew: number;
+  /** Authorization-code lifetime (at most 600). */
+  readonly authorizationCodeTtl: number;
+  /** A refresh token unused this long expires; no token of a family works this long after the authorization. */
+  readonly refreshTokenIdleTtl: number;
+  readonly refreshTokenAbsoluteTtl: number;
+}
