@@ -1,12 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdminService } from '../admin/admin-service.ts';
-import { ServiceAccountService } from '../admin/service-accounts.ts';
-import { UserService } from '../admin/users.ts';
+import type { AdminService } from '../admin/admin-service.ts';
+import type { ServiceAccountService } from '../admin/service-accounts.ts';
+import type { UserService } from '../admin/users.ts';
 import { type Config, decodeKeySecret, loadConfig } from '../config/config.ts';
 import { randomToken } from '../crypto/secrets.ts';
 import { systemClock } from '../domain/clock.ts';
 import type { Store } from '../domain/storage.ts';
+import { createAdminServices } from '../server/admin.ts';
 import { openStore } from '../store/open.ts';
 
 export const KEY_SECRET_FILE = 'key-secret';
@@ -54,10 +55,8 @@ export async function openAdminContext(env: NodeJS.ProcessEnv = process.env): Pr
   const config = Object.freeze({ ...loaded, publicUrl });
   const store = openStore(config.databaseUrl);
   await store.migrate();
-  const admin = new AdminService(config, keySecret, store, undefined, systemClock);
-  const serviceAccounts = new ServiceAccountService(config, store, systemClock);
-  const users = new UserService(config, store, systemClock);
-  return { config, store, admin, serviceAccounts, users, close: () => store.close() };
+  const services = createAdminServices(Object.freeze({ ...config, keySecret }), store, systemClock);
+  return { config, store, ...services, close: () => store.close() };
 }
 
 /** Wraps an admin command: opens the context, runs, and always closes the store. */

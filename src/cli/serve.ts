@@ -1,13 +1,13 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
-import { AdminService } from '../admin/admin-service.ts';
 import { type Config, loadConfig, requireProductionSettings } from '../config/config.ts';
 import { systemClock } from '../domain/clock.ts';
 import { StorageUnavailableError, type Store } from '../domain/storage.ts';
-import { type App, createApp, type ServerConfig } from '../http/app.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
+import { createAdminServices } from '../server/admin.ts';
 import { createLogger } from '../server/logger.ts';
+import { createServer, type Server, type ServerConfig } from '../server/server.ts';
 import { openStore } from '../store/open.ts';
 import { devPublicUrl, ensureDevKeySecret } from './context.ts';
 
@@ -47,7 +47,7 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
     : undefined;
 
   if (workers <= 1) {
-    const app = await createApp(config, { store, logger });
+    const app = await createServer(config, { store, logger });
     signals.onStop((signal) => shutDown(app, store, config, options.dev, logger, signal));
     const address = await app.start();
     out.write(await banner(config, store, address, options.dev, demo));
@@ -96,7 +96,7 @@ async function serveWorker(options: ServeOptions, signals: SignalHandling): Prom
   const config = serverConfig(loadConfig(), options.dev);
   const logger = createLogger(config.logLevel);
   const store = openStore(config.databaseUrl, { timeoutMs: config.databaseTimeout * 1000 });
-  const app = await createApp(config, { store, logger });
+  const app = await createServer(config, { store, logger });
   signals.onStop((signal) => shutDown(app, store, config, options.dev, logger, signal));
   await app.start();
 }
@@ -132,7 +132,7 @@ const DEFAULT_DRAIN_SECONDS = 5;
  * listener closes, idle connections close, requests in flight complete (within the shutdown
  * timeout), the last quota counts are shared and the database is closed.
  */
-async function shutDown(app: App, store: Store, config: ServerConfig, dev: boolean, logger: Logger, signal: string): Promise<void> {
+async function shutDown(app: Server, store: Store, config: ServerConfig, dev: boolean, logger: Logger, signal: string): Promise<void> {
   const drain = drainSeconds(config, dev);
   logger.info({ signal, drainSeconds: drain }, 'shutting down: draining');
   app.drain();
@@ -145,7 +145,7 @@ async function shutDown(app: App, store: Store, config: ServerConfig, dev: boole
 /** On an empty database in dev mode: the DEVELOPMENT environment and a demo client. */
 async function bootstrapDevelopment(config: ServerConfig, store: Store): Promise<{ clientId: string; secret: string } | undefined> {
   if ((await store.environments.list()).length > 0) return undefined;
-  const admin = new AdminService(config, config.keySecret, store, undefined, systemClock);
+  const { admin } = createAdminServices(config, store, systemClock);
   await admin.createEnvironment(DEV_ENVIRONMENT);
   const client = await admin.createClient({ env: DEV_ENVIRONMENT, name: 'Demo client', scopes: ['read', 'write'] });
   return { clientId: client.client_id, secret: client.client_secret ?? '' };

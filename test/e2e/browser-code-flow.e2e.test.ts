@@ -13,7 +13,7 @@ import { AdminService } from '../../src/admin/admin-service.ts';
 import { UserService } from '../../src/admin/users.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import type { Store } from '../../src/domain/storage.ts';
-import { type App, createApp } from '../../src/http/app.ts';
+import { type Server as App, createServer as createGatehouse } from '../../src/server/server.ts';
 import { openStore } from '../../src/store/open.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
@@ -119,7 +119,7 @@ describe('authorization code flow in Chromium (playwright-core) with oauth4webap
     const config = testConfig({ publicUrl, host: '127.0.0.1', port, passwordHashCost: 10, dataDir });
     store = openStore(join(dataDir, 'gatehouse.db'));
     await store.migrate();
-    app = await createApp(config, { store, clock: systemClock });
+    app = await createGatehouse(config, { store, clock: systemClock });
     const address = await app.start();
     assert.equal(address, publicUrl);
 

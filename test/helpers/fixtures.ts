@@ -6,8 +6,8 @@ import { AdminService } from '../../src/admin/admin-service.ts';
 import { type Config, loadConfig } from '../../src/config/config.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import type { Store } from '../../src/domain/storage.ts';
-import { type App, createApp, type ServerConfig } from '../../src/http/app.ts';
 import { createLogger } from '../../src/server/logger.ts';
+import { type Server as App, createServer, type ServerConfig } from '../../src/server/server.ts';
 import type { TestDatabase } from './databases.ts';
 
 export const PUBLIC_URL = 'https://auth.example.test';
@@ -31,7 +31,7 @@ export interface TestApp {
 export async function buildTestApp(store: Store, overrides: Partial<Config> = {}, logger = createLogger('silent')): Promise<TestApp> {
   const config = testConfig(overrides);
   const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
-  const app = await createApp(config, { store, clock, logger });
+  const app = await createServer(config, { store, clock, logger });
   const admin = new AdminService(config, config.keySecret, store, app.core, clock);
   return { app, admin, clock, config, store };
 }

@@ -7,8 +7,8 @@ import pg from 'pg';
 import { AdminService } from '../../src/admin/admin-service.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import type { Store } from '../../src/domain/storage.ts';
-import { createApp } from '../../src/http/app.ts';
 import { createLogger } from '../../src/server/logger.ts';
+import { createServer } from '../../src/server/server.ts';
 import { openStore } from '../../src/store/open.ts';
 import { POSTGRES_URL, testDatabases } from '../helpers/databases.ts';
 import { basic, form, testConfig } from '../helpers/fixtures.ts';
@@ -26,7 +26,7 @@ const TIMEOUT_S = 1;
 async function outageApp(store: Store, setupStore: Store) {
   const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
   const config = testConfig({ ...surfacesConfig(), databaseTimeout: TIMEOUT_S });
-  const app = await createApp(config, { store, clock, logger: createLogger('silent') });
+  const app = await createServer(config, { store, clock, logger: createLogger('silent') });
   const admin = new AdminService(config, config.keySecret, setupStore, undefined, clock);
   await createEnvironments({ admin } as never);
   const jwt = await admin.createClient({ env: 'PRODUCTION', name: 'jwt', scopes: ['read'] });

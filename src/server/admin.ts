@@ -1,0 +1,40 @@
+import { AdminService } from '../admin/admin-service.ts';
+import type { KeySecretSource } from '../admin/policy.ts';
+import { ServiceAccountService } from '../admin/service-accounts.ts';
+import { UserService } from '../admin/users.ts';
+import { CONFIG_FIELDS, type Config, ConfigError } from '../config/config.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Store } from '../domain/storage.ts';
+import type { OAuthCore } from '../oauth/core.ts';
+import { adminPolicy } from './policies.ts';
+
+/** The application services every administrative path (CLI, dev bootstrap, later the admin API) goes through. */
+export interface AdminServices {
+  readonly admin: AdminService;
+  readonly serviceAccounts: ServiceAccountService;
+  readonly users: UserService;
+}
+
+/**
+ * Wires the application services. Without a key secret, key operations fail naming the setting
+ * to provide. `caches` is the running node's OAuth core, refreshed after a change made here.
+ */
+export function createAdminServices(
+  config: Config & { publicUrl: string },
+  store: Store,
+  clock: Clock,
+  caches?: Pick<OAuthCore, 'keys' | 'clients'>,
+): AdminServices {
+  const policy = adminPolicy(config);
+  const keySecret = config.keySecret;
+  const source: KeySecretSource =
+    keySecret ??
+    (() => {
+      throw new ConfigError(CONFIG_FIELDS.keySecret.env, 'is required to create signing keys (or run `gatehouse serve --dev` once to generate one)');
+    });
+  return {
+    admin: new AdminService(policy, source, store, caches, clock),
+    serviceAccounts: new ServiceAccountService(policy, store, clock, caches?.clients),
+    users: new UserService(policy, store, clock),
+  };
+}
