@@ -1,5 +1,5 @@
 import { ConfigError } from '../domain/config-error.ts';
-import type { OAuthErrorCode } from '../oauth/errors.ts';
+import { ERROR_CODE_LIST, type OAuthErrorCode } from '../oauth/errors.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import type { EndpointKind, EnvironmentSelection } from '../surfaces/profile.ts';
 import { BUILT_IN_PROFILES } from '../surfaces/profiles/index.ts';
@@ -8,20 +8,6 @@ import { WorkingHours } from '../surfaces/working-hours.ts';
 
 export type { SurfaceSettings };
 
-const ERROR_CODES: readonly OAuthErrorCode[] = [
-  'invalid_request',
-  'invalid_client',
-  'invalid_grant',
-  'unauthorized_client',
-  'unsupported_grant_type',
-  'invalid_scope',
-  'invalid_token',
-  'unsupported_token_type',
-  'too_many_requests',
-  'not_found',
-  'temporarily_unavailable',
-  'server_error',
-];
 const ENDPOINTS: readonly EndpointKind[] = ['token', 'revocation', 'introspection', 'token_info', 'authorization'];
 const SURFACE_KEYS = ['name', 'profile', 'mount', 'environment', 'paths', 'accessTokenTtl', 'scope', 'aliases', 'statusMap', 'workingHours'];
 const PATH = /^(\/[A-Za-z0-9._~-]+|\/\{env\})+$/;
@@ -129,7 +115,7 @@ function pathOverrides(value: unknown, key: string): Partial<Record<EndpointKind
 function statusMap(value: unknown, key: string): Partial<Record<OAuthErrorCode, number>> {
   if (value === undefined) return {};
   const raw = object(value, key);
-  unknownKeys(raw, ERROR_CODES, key);
+  unknownKeys(raw, ERROR_CODE_LIST, key);
   const map: Partial<Record<OAuthErrorCode, number>> = {};
   for (const [code, status] of Object.entries(raw)) {
     if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599) {

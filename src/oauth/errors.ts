@@ -1,19 +1,29 @@
 import type { RateLimitState } from './rate-limit.ts';
 
-/** RFC 6749 §5.2 error codes, plus the few other codes Gatehouse endpoints answer with. */
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type'
-  | 'invalid_scope'
-  | 'invalid_token'
-  | 'unsupported_token_type'
-  | 'too_many_requests'
-  | 'not_found'
-  | 'temporarily_unavailable'
-  | 'server_error';
+/**
+ * Every error code Gatehouse answers with, its usual HTTP status and what it means: the one list
+ * the error type, the configuration validator (surface status maps) and every dialect read.
+ * RFC 6749 §5.2 codes first, then RFC 6750 §3.1, RFC 7009 §2.2.1 and Gatehouse's own.
+ */
+export const OAUTH_ERROR_CODES = {
+  invalid_request: { status: 400, description: 'a parameter is missing, repeated, malformed or not allowed (RFC 6749 §5.2)' },
+  invalid_client: { status: 401, description: 'client authentication failed (RFC 6749 §5.2)' },
+  invalid_grant: { status: 400, description: "the grant (code, refresh token, assertion) is invalid, expired, revoked or not this client's (RFC 6749 §5.2)" },
+  unauthorized_client: { status: 400, description: 'the client may not use this grant type (RFC 6749 §5.2)' },
+  unsupported_grant_type: { status: 400, description: 'the grant type is not supported here (RFC 6749 §5.2)' },
+  invalid_scope: { status: 400, description: 'the requested scope is invalid, unknown or exceeds what the client may have (RFC 6749 §5.2)' },
+  invalid_token: { status: 401, description: 'the access token presented to a resource is invalid or expired (RFC 6750 §3.1)' },
+  unsupported_token_type: { status: 400, description: 'the token type cannot be revoked here (RFC 7009 §2.2.1)' },
+  too_many_requests: { status: 429, description: 'the client exceeded its quota or failed authentication too often' },
+  not_found: { status: 404, description: 'no such environment or endpoint' },
+  temporarily_unavailable: { status: 503, description: 'the service cannot answer now (database unavailable, surface closed); retry later' },
+  server_error: { status: 500, description: 'an unexpected error; its id is in the log' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type OAuthErrorCode = keyof typeof OAUTH_ERROR_CODES;
+
+/** The codes of `OAUTH_ERROR_CODES`, in its order. */
+export const ERROR_CODE_LIST = Object.keys(OAUTH_ERROR_CODES) as readonly OAuthErrorCode[];
 
 /**
  * Why a request failed, finer than the RFC 6749 code, for dialects whose error codes say more
@@ -37,21 +47,6 @@ export type OAuthErrorReason =
   | 'storage_unavailable'
   | 'quota_exceeded'
   | 'token_missing';
-
-const STATUS: Record<OAuthErrorCode, number> = {
-  invalid_request: 400,
-  invalid_client: 401,
-  invalid_grant: 400,
-  unauthorized_client: 400,
-  unsupported_grant_type: 400,
-  invalid_scope: 400,
-  invalid_token: 401,
-  unsupported_token_type: 400,
-  too_many_requests: 429,
-  not_found: 404,
-  temporarily_unavailable: 503,
-  server_error: 500,
-};
 
 export interface OAuthErrorOptions {
   /** Overrides the code's usual status (413 for an oversized body, for instance). */
@@ -87,7 +82,7 @@ export class OAuthError extends Error {
   ) {
     super(`${code}: ${description}`);
     this.name = 'OAuthError';
-    this.status = options.status ?? STATUS[code];
+    this.status = options.status ?? OAUTH_ERROR_CODES[code].status;
     this.parameter = options.parameter;
     this.challenge = options.challenge;
     this.retryAfter = options.retryAfter;

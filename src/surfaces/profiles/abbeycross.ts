@@ -19,14 +19,19 @@ export const ABBEYCROSS_ERROR_CODES = {
 
 export type AbbeyCrossErrorCode = keyof typeof ABBEYCROSS_ERROR_CODES;
 
-const BY_CODE: Partial<Record<OAuthErrorCode, AbbeyCrossErrorCode>> = {
+// Every Gatehouse error code (OAUTH_ERROR_CODES) has its AbbeyCross code; a new code must be given one.
+const BY_CODE: Record<OAuthErrorCode, AbbeyCrossErrorCode> = {
+  invalid_request: 'VALIDATION_FAILED',
   invalid_client: 'INVALID_CREDENTIALS',
+  invalid_grant: 'VALIDATION_FAILED',
   unauthorized_client: 'CLIENT_NOT_AUTHORIZED',
   unsupported_grant_type: 'UNSUPPORTED_GRANT_TYPE',
   invalid_scope: 'INVALID_SCOPE',
+  invalid_token: 'VALIDATION_FAILED',
+  unsupported_token_type: 'VALIDATION_FAILED',
   too_many_requests: 'TOO_MANY_REQUESTS',
-  temporarily_unavailable: 'OUTSIDE_WORKING_HOURS',
   not_found: 'NOT_FOUND',
+  temporarily_unavailable: 'OUTSIDE_WORKING_HOURS',
   server_error: 'INTERNAL_ERROR',
 };
 
@@ -35,7 +40,7 @@ const BY_REASON: Partial<Record<OAuthErrorReason, AbbeyCrossErrorCode>> = {
   quota_exceeded: 'QUOTA_EXCEEDED',
 };
 
-const abbeyCrossCode = (error: OAuthError): AbbeyCrossErrorCode => (error.reason && BY_REASON[error.reason]) || BY_CODE[error.code] || 'VALIDATION_FAILED';
+const abbeyCrossCode = (error: OAuthError): AbbeyCrossErrorCode => (error.reason && BY_REASON[error.reason]) || BY_CODE[error.code];
 
 /**
  * `{errorId, code, text, parameter_name?, parameter_value?}`. AbbeyCross documents 409, 500 and

@@ -19,11 +19,18 @@ export const GRPC_CODES = {
 
 type GrpcName = keyof typeof GRPC_CODES;
 
-const BY_CODE: Partial<Record<OAuthErrorCode, GrpcName>> = {
+// Every Gatehouse error code (OAUTH_ERROR_CODES) has its gRPC status; a new code must be given one.
+const BY_CODE: Record<OAuthErrorCode, GrpcName> = {
+  invalid_request: 'INVALID_ARGUMENT',
   invalid_client: 'UNAUTHENTICATED',
+  invalid_grant: 'INVALID_ARGUMENT',
   unauthorized_client: 'PERMISSION_DENIED',
-  not_found: 'NOT_FOUND',
+  unsupported_grant_type: 'INVALID_ARGUMENT',
+  invalid_scope: 'INVALID_ARGUMENT',
+  invalid_token: 'INVALID_ARGUMENT',
+  unsupported_token_type: 'INVALID_ARGUMENT',
   too_many_requests: 'RESOURCE_EXHAUSTED',
+  not_found: 'NOT_FOUND',
   temporarily_unavailable: 'UNAVAILABLE',
   server_error: 'INTERNAL',
 };
@@ -31,7 +38,7 @@ const BY_CODE: Partial<Record<OAuthErrorCode, GrpcName>> = {
 function grpcNameOf(error: OAuthError): GrpcName {
   // Frontier answers a service-account JWT it cannot accept as a failed authentication.
   if (error.reason === 'assertion_refused') return 'UNAUTHENTICATED';
-  return BY_CODE[error.code] ?? 'INVALID_ARGUMENT';
+  return BY_CODE[error.code];
 }
 
 // A status remapped in configuration keeps a matching gRPC code where one exists.

@@ -43,13 +43,18 @@ const BY_REASON: Partial<Record<OAuthErrorReason, IgnisignErrorCode>> = {
   quota_exceeded: 'QUOTA_EXCEEDED',
 };
 
-const BY_CODE: Partial<Record<OAuthErrorCode, IgnisignErrorCode>> = {
+// Every Gatehouse error code (OAUTH_ERROR_CODES) has its Ignisign code; a new code must be given one.
+const BY_CODE: Record<OAuthErrorCode, IgnisignErrorCode> = {
+  invalid_request: 'BODY_VALIDATION_FAILED',
   invalid_client: 'UNAUTHORIZED_ERROR',
+  invalid_grant: 'TOKEN_INVALID',
   unauthorized_client: 'FORBIDDEN_ERROR',
   unsupported_grant_type: 'GRANT_TYPE_NOT_SUPPORTED',
   invalid_scope: 'INVALID_SCOPE',
-  invalid_grant: 'TOKEN_INVALID',
+  invalid_token: 'BODY_VALIDATION_FAILED',
+  unsupported_token_type: 'BODY_VALIDATION_FAILED',
   too_many_requests: 'TOO_MANY_REQUESTS',
+  not_found: 'BODY_VALIDATION_FAILED',
   temporarily_unavailable: 'OUTSIDE_WORKING_HOURS',
   server_error: 'INTERNAL_ERROR',
 };
@@ -59,7 +64,7 @@ export function ignisignCode(error: OAuthError, status: number): IgnisignErrorCo
   const byReason = error.reason && BY_REASON[error.reason];
   if (byReason) return byReason;
   if (status === 413) return 'BODY_TOO_LARGE';
-  return BY_CODE[error.code] ?? 'BODY_VALIDATION_FAILED';
+  return BY_CODE[error.code];
 }
 
 /** `{message, timestamp, status, code, context}`; timestamp in UTC (ISO 8601, as Ignisign's examples). */
