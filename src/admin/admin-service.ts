@@ -4,6 +4,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { Client, ClientKind, Environment, SigningKey, TokenFormat } from '../domain/model.ts';
 import { ConflictError, type Store } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
+import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { generateSigningKey } from '../oauth/signing-keys.ts';
@@ -75,8 +76,6 @@ export interface KeyView {
 }
 
 const ENV_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-/** Grant types a client may be registered for; a later grant adds itself here. */
-export const CLIENT_GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token'] as const;
 
 /**
  * The application-service layer: every administrative change goes through here, whether it
@@ -128,7 +127,7 @@ export class AdminService {
     const kind = input.kind ?? 'confidential';
     const grantTypes = unique(input.grantTypes?.length ? input.grantTypes : ['client_credentials']);
     for (const grant of grantTypes) {
-      if (!(CLIENT_GRANT_TYPES as readonly string[]).includes(grant)) {
+      if (!CLIENT_GRANT_TYPES.includes(grant)) {
         throw new AdminError('invalid_argument', `unknown grant type ${grant} (known: ${CLIENT_GRANT_TYPES.join(', ')})`);
       }
     }

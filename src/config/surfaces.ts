@@ -1,4 +1,5 @@
 import { ConfigError } from '../domain/config-error.ts';
+import { ENDPOINT_KINDS } from '../oauth/endpoints.ts';
 import { ERROR_CODE_LIST, type OAuthErrorCode } from '../oauth/errors.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import type { EndpointKind, EnvironmentSelection } from '../surfaces/profile.ts';
@@ -8,7 +9,6 @@ import { WorkingHours } from '../surfaces/working-hours.ts';
 
 export type { SurfaceSettings };
 
-const ENDPOINTS: readonly EndpointKind[] = ['token', 'revocation', 'introspection', 'token_info', 'authorization'];
 const SURFACE_KEYS = ['name', 'profile', 'mount', 'environment', 'paths', 'accessTokenTtl', 'scope', 'aliases', 'statusMap', 'workingHours'];
 const PATH = /^(\/[A-Za-z0-9._~-]+|\/\{env\})+$/;
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
@@ -102,7 +102,7 @@ function environmentSelection(value: unknown, key: string): EnvironmentSelection
 function pathOverrides(value: unknown, key: string): Partial<Record<EndpointKind, string>> {
   if (value === undefined) return {};
   const raw = object(value, key);
-  unknownKeys(raw, ENDPOINTS, key);
+  unknownKeys(raw, ENDPOINT_KINDS, key);
   const paths: Partial<Record<EndpointKind, string>> = {};
   for (const [endpoint, path] of Object.entries(raw)) {
     const checked = text(path, `${key}.${endpoint}`, PATH);

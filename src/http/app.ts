@@ -5,6 +5,7 @@ import type { UserAuthenticator } from '../accounts/users.ts';
 import type { Clock } from '../domain/clock.ts';
 import { StorageUnavailableError } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
+import { GATEHOUSE_ROUTES } from '../oauth/endpoints.ts';
 import type { EnvironmentResolver } from '../oauth/environments.ts';
 import type { Surface } from '../surfaces/surface.ts';
 import { openApiRoutes } from './openapi.ts';
@@ -69,8 +70,10 @@ export async function createHttpApp(options: HttpOptions, parts: HttpParts): Pro
     done();
   });
   server.setErrorHandler(documentErrorHandler);
+  const registered = recordRoutes(server);
   healthRoutes(server, parts.ping, () => draining);
   await registerRoutes(server, options, parts);
+  checkRoutes(registered, parts.surfaces);
   server.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not_found', error_description: 'no such endpoint' }));
   await server.ready();
   return {
@@ -92,8 +95,8 @@ export async function createHttpApp(options: HttpOptions, parts: HttpParts): Pro
 
 /** `/healthz`: the process answers. `/readyz`: it should get traffic (database reachable, not draining). */
 function healthRoutes(server: FastifyInstance, ping: () => Promise<void>, draining: () => boolean): void {
-  server.get('/healthz', async () => ({ status: 'ok' }));
-  server.get('/readyz', async (_request, reply) => {
+  server.get(GATEHOUSE_ROUTES.health.path, async () => ({ status: 'ok' }));
+  server.get(GATEHOUSE_ROUTES.ready.path, async (_request, reply) => {
     reply.header('cache-control', 'no-store');
     if (draining()) return reply.status(503).send({ status: 'draining', reason: 'the server is shutting down' });
     try {
@@ -104,6 +107,28 @@ function healthRoutes(server: FastifyInstance, ping: () => Promise<void>, draini
       return reply.status(503).send({ status: 'unavailable', reason });
     }
   });
+}
+
+/** Every route registered from now on, as `METHOD /path`. */
+function recordRoutes(server: FastifyInstance): string[] {
+  const routes: string[] = [];
+  server.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
+  });
+  return routes;
+}
+
+/**
+ * Refuses to start with a route that is neither a surface's nor in `GATEHOUSE_ROUTES`: that table
+ * is what the surfaces are checked against, so a route left out of it could be shadowed unseen.
+ */
+function checkRoutes(registered: readonly string[], surfaces: readonly Surface[]): void {
+  const known = new Set([
+    ...Object.values(GATEHOUSE_ROUTES).map((route) => `${route.method} ${route.path}`),
+    ...surfaces.flatMap((surface) => surface.routes.map((route) => `${route.method} ${route.url}`)),
+  ]);
+  const unknown = registered.filter((route) => !known.has(route));
+  if (unknown.length > 0) throw new Error(`routes missing from GATEHOUSE_ROUTES: ${unknown.join(', ')}`);
 }
 
 async function registerRoutes(server: FastifyInstance, options: HttpOptions, parts: HttpParts): Promise<void> {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { GATEHOUSE_ROUTES } from '../oauth/endpoints.ts';
 import type { EnvironmentResolver } from '../oauth/environments.ts';
 import type { BodyEncoding, JsonSchema } from '../surfaces/profile.ts';
 import type { Surface, SurfaceRoute } from '../surfaces/surface.ts';
@@ -179,7 +180,7 @@ export async function openApiRoutes(
 ): Promise<void> {
   const { surfaces, environments, publicBase, grants } = options;
   app.setErrorHandler(documentErrorHandler);
-  app.get<{ Params: { env: string } }>('/envs/:env/openapi.json', async (request, reply) => {
+  app.get<{ Params: { env: string } }>(GATEHOUSE_ROUTES.openapi.path, async (request, reply) => {
     const { env } = await environments.resolve(request.params.env);
     reply.header('cache-control', 'public, max-age=300');
     return openApiDocument(surfaces, env.name, publicBase, grants);

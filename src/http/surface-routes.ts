@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../domain/clock.ts';
 import type { PresentedCredentials } from '../oauth/client-auth.ts';
 import type { OAuthCore } from '../oauth/core.ts';
+import type { EndpointKind } from '../oauth/endpoints.ts';
 import type { EnvironmentResolver, ResolvedEnvironment } from '../oauth/environments.ts';
 import { OAuthError } from '../oauth/errors.ts';
 import type { BodyEncoding, RenderedResponse } from '../surfaces/profile.ts';
@@ -37,7 +38,7 @@ const MEDIA_TYPES: Record<BodyEncoding, string> = {
  * Bodies are read raw and parsed here, so duplicates, media types and JSON errors are ours to judge.
  */
 export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutesOptions): Promise<void> {
-  const { surface, core, environments, clock, bodyLimit, publicBase } = options;
+  const { surface, clock, bodyLimit } = options;
   // The parameters of the request being served, for its error body. A request property, not a
   // WeakMap: this is on every token request's path.
   app.decorateRequest(RECEIVED, null);
@@ -72,15 +73,97 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
     return send(reply, rendered);
   });
 
-  const resolve = (request: SurfaceRequest) => environments.resolve(surface.environmentName(request.params));
+  const context = new SurfaceContext(options);
+  for (const route of surface.routes) {
+    if (route.endpoint === 'authorization') continue;
+    app.route({ method: route.method, url: route.url, handler: HANDLERS[route.endpoint](context, route) });
+  }
+}
+
+type Handler = (request: SurfaceRequest, reply: FastifyReply) => Promise<FastifyReply>;
+
+/**
+ * The handler of each endpoint kind a surface serves here (`ENDPOINTS`); the authorization
+ * endpoint is served with the login and consent pages.
+ */
+const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: SurfaceContext, route: SurfaceRoute) => Handler> = {
+  token: (context, route) => async (request, reply) => {
+    const { core, surface, clock } = context.options;
+    const resolved = await context.resolve(request);
+    const { params, credentials } = context.readRequest(request, route);
+    surface.checkGrantType(params);
+    const { env, urls } = resolved;
+    const result = await core.token.handle({
+      env,
+      issuer: urls.issuer,
+      params,
+      credentials,
+      audiences: context.audiences(resolved, route, urls.token),
+      accessTokenTtl: surface.accessTokenTtl,
+    });
+    request.log.debug({ grant_type: params.grant_type, client_id: credentials.basic?.clientId ?? credentials.bodyClientId }, 'token issued');
+    const rendered = surface.renderToken(result, new Date(clock.now()));
+    if (result.rateLimit) reply.headers(rateLimitHeaders(result.rateLimit));
+    return send(reply, rendered);
+  },
+  introspection: (context, route) => async (request, reply) => {
+    const resolved = await context.resolve(request);
+    const { params, credentials } = context.readRequest(request, route);
+    const { env, urls } = resolved;
+    const body = await context.options.core.introspection.handle({
+      env,
+      issuer: urls.issuer,
+      params,
+      credentials,
+      audiences: context.audiences(resolved, route, urls.introspection),
+    });
+    return send(reply, { status: 200, headers: {}, body });
+  },
+  revocation: (context, route) => async (request, reply) => {
+    const resolved = await context.resolve(request);
+    const { params, credentials } = context.readRequest(request, route);
+    const { env, urls } = resolved;
+    try {
+      const audiences = context.audiences(resolved, route, urls.revocation);
+      await context.options.core.revocation.handle({ env, issuer: urls.issuer, params, credentials, audiences });
+    } catch (error) {
+      // The client authenticated (that comes first); only the token is missing.
+      const missingToken = error instanceof OAuthError && error.code === 'invalid_request' && error.parameter === 'token';
+      if (!(route.missingTokenIsNoop && missingToken)) throw error;
+    }
+    // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
+    return send(reply, { status: 200, headers: {}, body: {} });
+  },
+  token_info: (context) => async (request, reply) => {
+    const { core, surface, clock } = context.options;
+    const { env, urls } = await context.resolve(request);
+    const token = presentedBearerToken(request.headers.authorization, request.url);
+    const claims = await core.tokens.read(env, urls.issuer, token);
+    if (!claims) throw new OAuthError('invalid_token', 'the access token is invalid, expired or revoked', { challenge: 'Bearer' });
+    const render = surface.profile.dialect.renderTokenInfo;
+    if (!render) throw new Error(`profile ${surface.profile.name} has a token_info route but no renderer`);
+    return send(reply, render({ claims, now: new Date(clock.now()) }));
+  },
+};
+
+/** What every route of one surface shares: its environment, request reading and assertion audiences. */
+class SurfaceContext {
+  // Values a client assertion's `aud` may take, per route and environment (see `audiences`).
+  private readonly audienceCache = new Map<string, readonly string[]>();
+
+  constructor(readonly options: SurfaceRoutesOptions) {}
+
+  resolve(request: SurfaceRequest): Promise<ResolvedEnvironment> {
+    return this.options.environments.resolve(this.options.surface.environmentName(request.params));
+  }
 
   /** Reads the body and the credentials; the canonical parameters are what the core sees. */
-  const readRequest = (request: SurfaceRequest, route: SurfaceRoute): { params: Params; credentials: PresentedCredentials } => {
+  readRequest(request: SurfaceRequest, route: SurfaceRoute): { params: Params; credentials: PresentedCredentials } {
     const raw = parseBody(request.headers['content-type'], request.body as Buffer | undefined, route.encodings);
-    const canonical = surface.canonicalParams(raw);
+    const canonical = this.options.surface.canonicalParams(raw);
     (request as unknown as Record<typeof RECEIVED, ReceivedParams>)[RECEIVED] = canonical.received;
     const { params } = canonical;
-    surface.checkRequired(params, route, canonical.received);
+    this.options.surface.checkRequired(params, route, canonical.received);
     const basic = parseBasicAuthorization(request.headers.authorization);
     const credentials: PresentedCredentials = { sourceAddress: request.ip };
     if (basic) credentials.basic = basic;
@@ -89,83 +172,23 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
     if (params.client_assertion_type !== undefined) credentials.clientAssertionType = params.client_assertion_type;
     if (params.client_assertion !== undefined) credentials.clientAssertion = params.client_assertion;
     return { params, credentials };
-  };
+  }
 
-  // Values a client assertion's `aud` may take (RFC 7523 §3): the issuer, the token endpoint
-  // (which clients use for every endpoint), this endpoint's standard URL and this route's URL.
-  // Computed once per route and environment: this is on every token request's path.
-  const audienceCache = new Map<string, readonly string[]>();
-  const audiences = (resolved: ResolvedEnvironment, route: SurfaceRoute, standard: string): readonly string[] => {
+  /**
+   * Values a client assertion's `aud` may take (RFC 7523 §3): the issuer, the token endpoint
+   * (which clients use for every endpoint), this endpoint's standard URL and this route's URL.
+   * Computed once per route and environment: this is on every token request's path.
+   */
+  audiences(resolved: ResolvedEnvironment, route: SurfaceRoute, standard: string): readonly string[] {
     const key = `${route.endpoint}\u0000${resolved.env.name}`;
-    let list = audienceCache.get(key);
+    let list = this.audienceCache.get(key);
     if (!list) {
+      const { surface, publicBase } = this.options;
       const here = `${publicBase}${route.template.replace(/\{[^}]+\}/, surface.segmentFor(resolved.env.name) ?? '')}`;
       list = Object.freeze([...new Set([resolved.urls.issuer, resolved.urls.token, standard, here])]);
-      audienceCache.set(key, list);
+      this.audienceCache.set(key, list);
     }
     return list;
-  };
-
-  for (const route of surface.routes) {
-    if (route.endpoint === 'token') {
-      app.post<{ Params: Record<string, string> }>(route.url, async (request, reply) => {
-        const resolved = await resolve(request);
-        const { params, credentials } = readRequest(request, route);
-        surface.checkGrantType(params);
-        const { env, urls } = resolved;
-        const result = await core.token.handle({
-          env,
-          issuer: urls.issuer,
-          params,
-          credentials,
-          audiences: audiences(resolved, route, urls.token),
-          accessTokenTtl: surface.accessTokenTtl,
-        });
-        request.log.debug({ grant_type: params.grant_type, client_id: credentials.basic?.clientId ?? credentials.bodyClientId }, 'token issued');
-        const rendered = surface.renderToken(result, new Date(clock.now()));
-        if (result.rateLimit) reply.headers(rateLimitHeaders(result.rateLimit));
-        return send(reply, rendered);
-      });
-    } else if (route.endpoint === 'introspection') {
-      app.post<{ Params: Record<string, string> }>(route.url, async (request, reply) => {
-        const resolved = await resolve(request);
-        const { params, credentials } = readRequest(request, route);
-        const { env, urls } = resolved;
-        const body = await core.introspection.handle({
-          env,
-          issuer: urls.issuer,
-          params,
-          credentials,
-          audiences: audiences(resolved, route, urls.introspection),
-        });
-        return send(reply, { status: 200, headers: {}, body });
-      });
-    } else if (route.endpoint === 'revocation') {
-      app.post<{ Params: Record<string, string> }>(route.url, async (request, reply) => {
-        const resolved = await resolve(request);
-        const { params, credentials } = readRequest(request, route);
-        const { env, urls } = resolved;
-        try {
-          await core.revocation.handle({ env, issuer: urls.issuer, params, credentials, audiences: audiences(resolved, route, urls.revocation) });
-        } catch (error) {
-          // The client authenticated (that comes first); only the token is missing.
-          const missingToken = error instanceof OAuthError && error.code === 'invalid_request' && error.parameter === 'token';
-          if (!(route.missingTokenIsNoop && missingToken)) throw error;
-        }
-        // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
-        return send(reply, { status: 200, headers: {}, body: {} });
-      });
-    } else if (route.endpoint === 'token_info') {
-      app.get<{ Params: Record<string, string> }>(route.url, async (request, reply) => {
-        const { env, urls } = await resolve(request);
-        const token = presentedBearerToken(request.headers.authorization, request.url);
-        const claims = await core.tokens.read(env, urls.issuer, token);
-        if (!claims) throw new OAuthError('invalid_token', 'the access token is invalid, expired or revoked', { challenge: 'Bearer' });
-        const render = surface.profile.dialect.renderTokenInfo;
-        if (!render) throw new Error(`profile ${surface.profile.name} has a token_info route but no renderer`);
-        return send(reply, render({ claims, now: new Date(clock.now()) }));
-      });
-    }
   }
 }
 

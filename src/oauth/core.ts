@@ -7,11 +7,8 @@ import { AssertionVerifier } from './assertions.ts';
 import { AuthorizationEndpoint } from './authorization.ts';
 import { ClientAuthenticator } from './client-auth.ts';
 import { ClientCache } from './client-cache.ts';
-import { authorizationCodeGrant } from './grants/authorization-code.ts';
-import { clientCredentialsGrant } from './grants/client-credentials.ts';
-import { GrantRegistry } from './grants/grant.ts';
-import { jwtBearerGrant } from './grants/jwt-bearer.ts';
-import { refreshTokenGrant } from './grants/refresh-token.ts';
+import type { GrantRegistry } from './grants/grant.ts';
+import { createGrantRegistry } from './grants/index.ts';
 import { IntrospectionEndpoint } from './introspection.ts';
 import type { OAuthPolicy } from './policy.ts';
 import { QuotaLimiter } from './quotas.ts';
@@ -53,11 +50,7 @@ export function createOAuthCore(config: OAuthPolicy, keySecret: Buffer, store: S
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
   });
-  const grants = new GrantRegistry()
-    .register(authorizationCodeGrant(store, families, clock))
-    .register(refreshTokenGrant(store, families, clock))
-    .register(clientCredentialsGrant(tokens))
-    .register(jwtBearerGrant(tokens, assertions, quotas));
+  const grants = createGrantRegistry({ store, families, tokens, assertions, quotas, clock });
   return {
     grants,
     keys,

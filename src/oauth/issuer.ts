@@ -1,4 +1,5 @@
 import type { Environment } from '../domain/model.ts';
+import { ENDPOINTS, ISSUER_ROUTE, JWKS_PATH } from './endpoints.ts';
 
 /** Where an environment's standard endpoints live, all under its issuer URL. */
 export interface IssuerUrls {
@@ -13,7 +14,7 @@ export interface IssuerUrls {
 }
 
 /** Path of an environment under the public URL; the issuer is never taken from the Host header. */
-export const environmentPath = (name: string): string => `/envs/${encodeURIComponent(name)}`;
+export const environmentPath = (name: string): string => ISSUER_ROUTE.replace(':env', encodeURIComponent(name));
 
 export function issuerUrls(publicUrl: string, env: Pick<Environment, 'name'>): IssuerUrls {
   const base = new URL(publicUrl);
@@ -22,11 +23,11 @@ export function issuerUrls(publicUrl: string, env: Pick<Environment, 'name'>): I
   const issuer = `${base.origin}${path}`;
   return {
     issuer,
-    authorization: `${issuer}/authorize`,
-    token: `${issuer}/token`,
-    introspection: `${issuer}/introspect`,
-    revocation: `${issuer}/revoke`,
-    jwks: `${issuer}/jwks.json`,
+    authorization: `${issuer}${ENDPOINTS.authorization.path}`,
+    token: `${issuer}${ENDPOINTS.token.path}`,
+    introspection: `${issuer}${ENDPOINTS.introspection.path}`,
+    revocation: `${issuer}${ENDPOINTS.revocation.path}`,
+    jwks: `${issuer}${JWKS_PATH}`,
     metadata: `${base.origin}/.well-known/oauth-authorization-server${path}`,
   };
 }

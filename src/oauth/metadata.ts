@@ -1,5 +1,19 @@
 import { ASSERTION_ALGORITHMS } from './assertions.ts';
+import { ENDPOINT_KINDS, ENDPOINTS, type EndpointKind } from './endpoints.ts';
 import type { IssuerUrls } from './issuer.ts';
+
+/** The endpoint kinds RFC 8414 metadata announces. */
+type AnnouncedKind = { [K in EndpointKind]: (typeof ENDPOINTS)[K]['metadata'] extends string ? K : never }[EndpointKind];
+
+/** `authorization_endpoint`, `token_endpoint`, …: one field per endpoint kind that has one in `ENDPOINTS`. */
+function endpointFields(urls: Pick<IssuerUrls, AnnouncedKind>): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const kind of ENDPOINT_KINDS) {
+    const field = ENDPOINTS[kind].metadata;
+    if (field !== undefined) fields[field] = urls[kind as AnnouncedKind];
+  }
+  return fields;
+}
 
 /** RFC 8414 §2 authorization server metadata for one environment. */
 export function authorizationServerMetadata(urls: IssuerUrls, grantTypes: readonly string[], signingAlgorithms: readonly string[]) {
@@ -7,8 +21,7 @@ export function authorizationServerMetadata(urls: IssuerUrls, grantTypes: readon
   const assertionAlgs = [...ASSERTION_ALGORITHMS];
   return {
     issuer: urls.issuer,
-    authorization_endpoint: urls.authorization,
-    token_endpoint: urls.token,
+    ...endpointFields(urls),
     jwks_uri: urls.jwks,
     grant_types_supported: [...grantTypes],
     response_types_supported: ['code'],
@@ -19,10 +32,8 @@ export function authorizationServerMetadata(urls: IssuerUrls, grantTypes: readon
     authorization_response_iss_parameter_supported: true,
     token_endpoint_auth_methods_supported: [...authMethods, 'none'],
     token_endpoint_auth_signing_alg_values_supported: assertionAlgs,
-    introspection_endpoint: urls.introspection,
     introspection_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint_auth_signing_alg_values_supported: assertionAlgs,
-    revocation_endpoint: urls.revocation,
     revocation_endpoint_auth_methods_supported: [...authMethods, 'none'],
     revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     access_token_signing_alg_values_supported: [...signingAlgorithms],

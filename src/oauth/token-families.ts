@@ -78,7 +78,7 @@ export class FamilyTokenIssuer {
 }
 
 /** The user behind a family must still exist and be enabled for it to get new tokens. */
-export async function userIsActive(store: Store, envId: string, userId: string): Promise<boolean> {
+export async function userIsActive(store: Pick<Store, 'users'>, envId: string, userId: string): Promise<boolean> {
   const user = await store.users.find(envId, userId);
   return user?.enabled === true;
 }

@@ -6,7 +6,7 @@ import { CONFIG_FIELDS } from '../config/config.ts';
 import { keyedHasher } from '../crypto/secrets.ts';
 import { type Clock, systemClock } from '../domain/clock.ts';
 import type { Store } from '../domain/storage.ts';
-import { createHttpApp, type HttpApp } from '../http/app.ts';
+import { createHttpApp } from '../http/app.ts';
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import { EnvironmentResolver } from '../oauth/environments.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';

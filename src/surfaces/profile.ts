@@ -1,9 +1,9 @@
 import type { AccessTokenClaims } from '../oauth/access-tokens.ts';
+import type { EndpointKind } from '../oauth/endpoints.ts';
 import type { OAuthError } from '../oauth/errors.ts';
 import type { TokenResult } from '../oauth/grants/grant.ts';
 
-/** The endpoints a surface can expose; each maps onto one part of the OAuth core. */
-export type EndpointKind = 'token' | 'revocation' | 'introspection' | 'token_info' | 'authorization';
+export type { EndpointKind };
 
 /** Request body encodings a route accepts. `multipart` is what `curl -F` sends. */
 export type BodyEncoding = 'form' | 'json' | 'multipart';
@@ -11,10 +11,12 @@ export type BodyEncoding = 'form' | 'json' | 'multipart';
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it). */
 export type JsonSchema = Record<string, unknown>;
 
-/** One route of a profile, before the surface's mount path and path overrides apply. */
+/**
+ * One route of a profile, before the surface's mount path and path overrides apply. Its method
+ * is the endpoint kind's (`ENDPOINTS`).
+ */
 export interface ProfileRoute {
   readonly endpoint: EndpointKind;
-  readonly method: 'GET' | 'POST';
   /** Path under the mount. `{env}` marks the segment that selects the environment, if any. */
   readonly path: string;
   /** Accepted body encodings of a POST route, in the order the OpenAPI document lists them. */
@@ -23,7 +25,8 @@ export interface ProfileRoute {
   readonly missingTokenIsNoop?: boolean;
   /** Parameters the product documents as required: missing → invalid_request naming the field. */
   readonly required?: readonly string[];
-  readonly summary: string;
+  /** The product's own description; by default the endpoint kind's. */
+  readonly summary?: string;
 }
 
 export interface RenderedResponse {

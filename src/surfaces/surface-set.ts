@@ -1,22 +1,11 @@
 import { ConfigError } from '../domain/config-error.ts';
+import { GATEHOUSE_ROUTES } from '../oauth/endpoints.ts';
 import { BUILT_IN_PROFILES } from './profiles/index.ts';
 import type { SurfaceSettings } from './settings.ts';
 import { Surface } from './surface.ts';
 
 // Routes Gatehouse serves besides the surfaces' (discovery, pages, health): a surface may not take them.
-const FIXED_ROUTES = [
-  'GET /healthz',
-  'GET /readyz',
-  'GET /.well-known/oauth-authorization-server/envs/:env',
-  'GET /envs/:env/.well-known/oauth-authorization-server',
-  'GET /envs/:env/jwks.json',
-  'GET /envs/:env/openapi.json',
-  'GET /envs/:env/login',
-  'POST /envs/:env/login',
-  'GET /envs/:env/consent',
-  'POST /envs/:env/consent',
-  'GET /envs/:env/authorize/:surface',
-];
+const FIXED_ROUTES = Object.values(GATEHOUSE_ROUTES).map((route) => `${route.method} ${route.path}`);
 
 /**
  * The configured surfaces, checked as a set: no route may overlap another's or a fixed route

@@ -1,3 +1,4 @@
+import { ENDPOINTS } from '../oauth/endpoints.ts';
 import { OAuthError } from '../oauth/errors.ts';
 import type { TokenResult } from '../oauth/grants/grant.ts';
 import type { Params } from '../oauth/params.ts';
@@ -79,13 +80,13 @@ export class Surface {
       const path = `${settings.mount}${settings.paths[route.endpoint] ?? route.path}`;
       return {
         endpoint: route.endpoint,
-        method: route.method,
+        method: ENDPOINTS[route.endpoint].method,
         url: param ? path.replace('{env}', `:${param}`) : path,
         template: param ? path.replace('{env}', `{${param}}`) : path,
         encodings: route.encodings,
         required: route.required ?? [],
         missingTokenIsNoop: route.missingTokenIsNoop === true,
-        summary: route.summary,
+        summary: route.summary ?? ENDPOINTS[route.endpoint].summary,
       };
     });
     this.rewrites = Object.keys(this.aliases).length > 0 || Object.keys(profile.defaultParams).length > 0 || settings.scope !== undefined;

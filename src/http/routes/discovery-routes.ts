@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthCore } from '../../oauth/core.ts';
+import { GATEHOUSE_ROUTES } from '../../oauth/endpoints.ts';
 import type { EnvironmentResolver } from '../../oauth/environments.ts';
 import { authorizationServerMetadata } from '../../oauth/metadata.ts';
 import { ACCESS_TOKEN_ALGORITHMS, publicJwks } from '../../oauth/signing-keys.ts';
@@ -28,18 +29,14 @@ export async function discoveryRoutes(app: FastifyInstance, options: { core: OAu
     return authorizationServerMetadata(urls, core.grants.grantTypes(), ACCESS_TOKEN_ALGORITHMS);
   };
 
-  // RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
-  app.get<{ Params: { env: string } }>('/.well-known/oauth-authorization-server/envs/:env', async (request, reply) => {
-    reply.header('cache-control', 'public, max-age=300');
-    return metadata(request.params.env);
-  });
-  // Also served under the issuer, for clients that append the well-known suffix instead.
-  app.get<{ Params: { env: string } }>('/envs/:env/.well-known/oauth-authorization-server', async (request, reply) => {
-    reply.header('cache-control', 'public, max-age=300');
-    return metadata(request.params.env);
-  });
+  for (const route of [GATEHOUSE_ROUTES.metadata, GATEHOUSE_ROUTES.metadataUnderIssuer]) {
+    app.get<{ Params: { env: string } }>(route.path, async (request, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return metadata(request.params.env);
+    });
+  }
 
-  app.get<{ Params: { env: string } }>('/envs/:env/jwks.json', async (request, reply) => {
+  app.get<{ Params: { env: string } }>(GATEHOUSE_ROUTES.jwks.path, async (request, reply) => {
     const { env } = await environments.resolve(request.params.env);
     reply.header('cache-control', 'public, max-age=60');
     reply.type('application/jwk-set+json');

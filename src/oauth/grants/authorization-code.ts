@@ -8,15 +8,17 @@ import { type Grant, requireClient } from './grant.ts';
 
 const invalidGrant = (description: string, reason: OAuthErrorReason, parameter = 'code') => new OAuthError('invalid_grant', description, { parameter, reason });
 
+export const AUTHORIZATION_CODE = 'authorization_code';
+
 /**
  * RFC 6749 §4.1.3 with RFC 7636: a client trades a code it obtained at /authorize, with the
  * PKCE verifier, for an access token (and a refresh token when it may use that grant). The code
  * is consumed by one conditional update inside the transaction that records the new token
  * family; a second redemption revokes everything the first one issued (RFC 6749 §4.1.2).
  */
-export function authorizationCodeGrant(store: Store, families: FamilyTokenIssuer, clock: Clock): Grant {
+export function authorizationCodeGrant(store: Pick<Store, 'authorizationCodes' | 'tokenFamilies' | 'users'>, families: FamilyTokenIssuer, clock: Clock): Grant {
   return {
-    grantType: 'authorization_code',
+    grantType: AUTHORIZATION_CODE,
     parameters: ['code', 'redirect_uri', 'code_verifier'],
     allowsPublicClients: true,
     clientAuthentication: 'required',

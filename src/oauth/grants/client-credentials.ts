@@ -2,10 +2,12 @@ import type { AccessTokenService } from '../access-tokens.ts';
 import { resolveScope } from '../scope.ts';
 import { type Grant, requireClient } from './grant.ts';
 
+export const CLIENT_CREDENTIALS = 'client_credentials';
+
 /** RFC 6749 §4.4: a confidential client gets a token for itself. No refresh token (§4.4.3). */
 export function clientCredentialsGrant(tokens: AccessTokenService): Grant {
   return {
-    grantType: 'client_credentials',
+    grantType: CLIENT_CREDENTIALS,
     parameters: ['scope'],
     allowsPublicClients: false,
     clientAuthentication: 'required',

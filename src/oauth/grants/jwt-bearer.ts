@@ -5,6 +5,8 @@ import type { QuotaLimiter } from '../quotas.ts';
 import { resolveScope } from '../scope.ts';
 import type { Grant, TokenResult } from './grant.ts';
 
+export const JWT_BEARER = JWT_BEARER_GRANT_TYPE;
+
 /**
  * RFC 7523 §2.1: a service account trades a JWT signed with one of its Gatehouse-generated keys
  * for an access token. The assertion is the credential, so client authentication is optional;

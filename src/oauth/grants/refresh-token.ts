@@ -8,14 +8,16 @@ import { type Grant, requireClient } from './grant.ts';
 
 const invalidGrant = (description: string, reason: OAuthErrorReason) => new OAuthError('invalid_grant', description, { parameter: 'refresh_token', reason });
 
+export const REFRESH_TOKEN = 'refresh_token';
+
 /**
  * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): every use returns a new refresh token and
  * retires the presented one in one conditional update. Presenting a retired token again means
  * it was stolen or replayed, so the whole family (refresh and access tokens) is revoked.
  */
-export function refreshTokenGrant(store: Store, families: FamilyTokenIssuer, clock: Clock): Grant {
+export function refreshTokenGrant(store: Pick<Store, 'tokenFamilies' | 'users'>, families: FamilyTokenIssuer, clock: Clock): Grant {
   return {
-    grantType: 'refresh_token',
+    grantType: REFRESH_TOKEN,
     parameters: ['refresh_token', 'scope'],
     allowsPublicClients: true,
     clientAuthentication: 'required',

@@ -99,7 +99,6 @@ export const abbeyCrossProfile: Profile = {
   routes: [
     {
       endpoint: 'token',
-      method: 'POST',
       path: '/v1/oauth/token',
       encodings: ['json'],
       required: ['client_id', 'client_secret'],

@@ -95,7 +95,6 @@ export const frontierProfile: Profile = {
   routes: [
     {
       endpoint: 'token',
-      method: 'POST',
       path: '/v1beta1/auth/token',
       encodings: ['json', 'form'],
       required: ['grant_type'],

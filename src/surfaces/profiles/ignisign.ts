@@ -121,13 +121,12 @@ export const ignisignProfile: Profile = {
   routes: [
     {
       endpoint: 'token',
-      method: 'POST',
       path: '/v4/envs/{env}/oauth2/proofs-token',
       encodings: ['json'],
       required: ['grant_type', 'client_id', 'client_secret', 'code', 'code_verifier', 'redirect_uri'],
       summary: 'Get a bare-signature proof token',
     },
-    { endpoint: 'authorization', method: 'GET', path: '/v4/envs/{env}/oauth2/authorize', encodings: [], summary: 'Start the authorization (PKCE S256)' },
+    { endpoint: 'authorization', path: '/v4/envs/{env}/oauth2/authorize', encodings: [], summary: 'Start the authorization (PKCE S256)' },
   ],
   grantTypes: ['authorization_code'],
   environment: { param: 'appEnv', values: { DEVELOPMENT: 'DEVELOPMENT', STAGING: 'STAGING', PRODUCTION: 'PRODUCTION' } },

@@ -72,7 +72,6 @@ export const rightSignatureProfile: Profile = {
   routes: [
     {
       endpoint: 'token',
-      method: 'POST',
       path: '/oauth/token',
       encodings: ['form', 'multipart', 'json'],
       required: ['grant_type'],
@@ -80,16 +79,14 @@ export const rightSignatureProfile: Profile = {
     },
     {
       endpoint: 'revocation',
-      method: 'POST',
       path: '/oauth/revoke',
       encodings: ['form', 'multipart', 'json'],
       missingTokenIsNoop: true,
       summary: 'Revoke an access token (RFC 7009); always 200 {} once the client is authenticated',
     },
-    { endpoint: 'token_info', method: 'GET', path: '/oauth/token/info', encodings: [], summary: 'Describe the presented access token' },
+    { endpoint: 'token_info', path: '/oauth/token/info', encodings: [], summary: 'Describe the presented access token' },
     {
       endpoint: 'authorization',
-      method: 'GET',
       path: '/oauth/authorize',
       encodings: [],
       summary: 'Start the authorization (PKCE optional for confidential clients)',

@@ -1,3 +1,4 @@
+import { ENDPOINTS, type EndpointKind } from '../../oauth/endpoints.ts';
 import type { OAuthError } from '../../oauth/errors.ts';
 import type { TokenResult } from '../../oauth/grants/grant.ts';
 import type { RateLimitState } from '../../oauth/rate-limit.ts';
@@ -76,6 +77,9 @@ export const RFC6749_ERROR_SCHEMA: JsonSchema = {
   additionalProperties: false,
 };
 
+/** Where the standard surface serves an endpoint kind: under each environment's issuer. */
+const standardPath = (kind: EndpointKind): string => `/envs/{env}${ENDPOINTS[kind].path}`;
+
 /**
  * Gatehouse's own surface: RFC 6749 token endpoint, RFC 7662 introspection, RFC 7009
  * revocation and /authorize, under `/envs/{env}` for every environment.
@@ -84,17 +88,10 @@ export const standardProfile: Profile = {
   name: 'standard',
   title: 'Gatehouse (RFC 6749, 7009, 7662)',
   routes: [
-    {
-      endpoint: 'token',
-      method: 'POST',
-      path: '/envs/{env}/token',
-      encodings: ['form', 'json'],
-      required: ['grant_type'],
-      summary: 'Token endpoint (RFC 6749 §3.2)',
-    },
-    { endpoint: 'introspection', method: 'POST', path: '/envs/{env}/introspect', encodings: ['form', 'json'], summary: 'Token introspection (RFC 7662)' },
-    { endpoint: 'revocation', method: 'POST', path: '/envs/{env}/revoke', encodings: ['form', 'json'], summary: 'Token revocation (RFC 7009)' },
-    { endpoint: 'authorization', method: 'GET', path: '/envs/{env}/authorize', encodings: [], summary: 'Authorization endpoint (RFC 6749 §3.1)' },
+    { endpoint: 'token', path: standardPath('token'), encodings: ['form', 'json'], required: ['grant_type'] },
+    { endpoint: 'introspection', path: standardPath('introspection'), encodings: ['form', 'json'] },
+    { endpoint: 'revocation', path: standardPath('revocation'), encodings: ['form', 'json'] },
+    { endpoint: 'authorization', path: standardPath('authorization'), encodings: [] },
   ],
   grantTypes: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
   environment: { param: 'env', values: null },

@@ -1,0 +1,56 @@
+/** An endpoint kind a surface can serve; each maps onto one part of the OAuth core. */
+export interface EndpointDefinition {
+  readonly method: 'GET' | 'POST';
+  /** Where the standard surface serves it, under an environment's issuer. */
+  readonly path: string;
+  /** The RFC 8414 metadata field that announces its URL, if it has one. */
+  readonly metadata: string | undefined;
+  /** What it does, for the OpenAPI document when a profile gives no summary of its own. */
+  readonly summary: string;
+}
+
+/**
+ * Every endpoint kind, in one table: routes, the issuer's URLs, the metadata document, the
+ * OpenAPI document, the surface settings validator and the profiles read it. A new endpoint
+ * kind is a row here, a handler in the HTTP adapter and a route in each profile that serves it.
+ */
+export const ENDPOINTS = {
+  authorization: { method: 'GET', path: '/authorize', metadata: 'authorization_endpoint', summary: 'Authorization endpoint (RFC 6749 §3.1)' },
+  token: { method: 'POST', path: '/token', metadata: 'token_endpoint', summary: 'Token endpoint (RFC 6749 §3.2)' },
+  introspection: { method: 'POST', path: '/introspect', metadata: 'introspection_endpoint', summary: 'Token introspection (RFC 7662)' },
+  revocation: { method: 'POST', path: '/revoke', metadata: 'revocation_endpoint', summary: 'Token revocation (RFC 7009)' },
+  token_info: { method: 'GET', path: '/token/info', metadata: undefined, summary: 'Describe the presented access token' },
+} as const satisfies Record<string, EndpointDefinition>;
+
+export type EndpointKind = keyof typeof ENDPOINTS;
+
+/** The kinds of `ENDPOINTS`, in its order. */
+export const ENDPOINT_KINDS = Object.keys(ENDPOINTS) as readonly EndpointKind[];
+
+/** The router's pattern of an environment's issuer path (`environmentPath` writes a real one). */
+export const ISSUER_ROUTE = '/envs/:env';
+
+/** Where an environment's JWKS lives under its issuer (RFC 8414 `jwks_uri`). */
+export const JWKS_PATH = '/jwks.json';
+
+/**
+ * Gatehouse's own routes besides the surfaces' (discovery, documents, pages, health), as the
+ * router writes them. The HTTP adapter registers them from here and refuses to start with a
+ * route missing from this table; no surface may take one of them.
+ */
+export const GATEHOUSE_ROUTES = {
+  health: { method: 'GET', path: '/healthz' },
+  ready: { method: 'GET', path: '/readyz' },
+  /** RFC 8414 §3: the well-known segment goes between the host and the issuer's path. */
+  metadata: { method: 'GET', path: `/.well-known/oauth-authorization-server${ISSUER_ROUTE}` },
+  /** Also served under the issuer, for clients that append the well-known suffix instead. */
+  metadataUnderIssuer: { method: 'GET', path: `${ISSUER_ROUTE}/.well-known/oauth-authorization-server` },
+  jwks: { method: 'GET', path: `${ISSUER_ROUTE}${JWKS_PATH}` },
+  openapi: { method: 'GET', path: `${ISSUER_ROUTE}/openapi.json` },
+  loginPage: { method: 'GET', path: `${ISSUER_ROUTE}/login` },
+  login: { method: 'POST', path: `${ISSUER_ROUTE}/login` },
+  consentPage: { method: 'GET', path: `${ISSUER_ROUTE}/consent` },
+  consent: { method: 'POST', path: `${ISSUER_ROUTE}/consent` },
+  /** A compatibility surface's /authorize, resumed on Gatehouse's pages. */
+  surfaceAuthorization: { method: 'GET', path: `${ISSUER_ROUTE}${ENDPOINTS.authorization.path}/:surface` },
+} as const satisfies Record<string, { method: 'GET' | 'POST'; path: string }>;
