@@ -21,7 +21,7 @@ const ANONYMOUS_SESSION_TTL_MS = 60 * 60 * 1000;
  */
 export class BrowserSessions {
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store, 'browserSessions'>,
     private readonly clock: Clock,
     private readonly ttlMs: number,
   ) {}

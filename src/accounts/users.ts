@@ -28,7 +28,7 @@ export interface LoginLimits {
  */
 export class UserAuthenticator {
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store, 'users' | 'loginAttempts'>,
     private readonly clock: Clock,
     private readonly limits: LoginLimits,
     /** Throttling keys are stored keyed-hashed: usernames and addresses are not readable from the database. */

@@ -20,7 +20,7 @@ export class ClientCache {
   private readonly cache: RefreshingCache<ClientRecord>;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store, 'clients' | 'health'>,
     private readonly clock: Clock,
     ttlMs: number,
     staleIfErrorMs = 0,

@@ -21,7 +21,7 @@ export class EnvironmentResolver {
   private readonly cache: RefreshingCache<ResolvedEnvironment | undefined>;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store, 'environments' | 'health'>,
     private readonly publicUrl: string,
     clock: Clock,
     ttlMs: number,

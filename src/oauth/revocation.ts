@@ -15,7 +15,7 @@ export class RevocationEndpoint {
   constructor(
     private readonly authenticator: ClientAuthenticator,
     private readonly tokens: AccessTokenService,
-    private readonly store: Store,
+    private readonly store: Pick<Store, 'tokenFamilies' | 'accessTokens' | 'revokedJwts'>,
     private readonly clock: Clock,
   ) {}
 

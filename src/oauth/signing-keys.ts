@@ -45,7 +45,7 @@ export class KeyRing {
   private readonly published: RefreshingCache<SigningKey[]>;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store, 'signingKeys' | 'health'>,
     private readonly keySecret: Buffer,
     private readonly clock: Clock,
     cacheTtlMs: number,
