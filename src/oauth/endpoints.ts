@@ -5,6 +5,8 @@ export interface EndpointDefinition {
   readonly path: string;
   /** The RFC 8414 metadata field that announces its URL, if it has one. */
   readonly metadata: string | undefined;
+  /** Whether the standard surface serves it (the others serve what their profile lists). */
+  readonly standard: boolean;
   /** What it does, for the OpenAPI document when a profile gives no summary of its own. */
   readonly summary: string;
 }
@@ -12,14 +14,16 @@ export interface EndpointDefinition {
 /**
  * Every endpoint kind, in one table: routes, the issuer's URLs, the metadata document, the
  * OpenAPI document, the surface settings validator and the profiles read it. A new endpoint
- * kind is a row here, a handler in the HTTP adapter and a route in each profile that serves it.
+ * kind is a row here, its part of the OAuth core and its handler in the HTTP adapter
+ * (`surface-routes.ts`); the standard surface serves it from this row, another surface when its
+ * profile lists a route for it.
  */
 export const ENDPOINTS = {
-  authorization: { method: 'GET', path: '/authorize', metadata: 'authorization_endpoint', summary: 'Authorization endpoint (RFC 6749 §3.1)' },
-  token: { method: 'POST', path: '/token', metadata: 'token_endpoint', summary: 'Token endpoint (RFC 6749 §3.2)' },
-  introspection: { method: 'POST', path: '/introspect', metadata: 'introspection_endpoint', summary: 'Token introspection (RFC 7662)' },
-  revocation: { method: 'POST', path: '/revoke', metadata: 'revocation_endpoint', summary: 'Token revocation (RFC 7009)' },
-  token_info: { method: 'GET', path: '/token/info', metadata: undefined, summary: 'Describe the presented access token' },
+  token: { method: 'POST', path: '/token', metadata: 'token_endpoint', standard: true, summary: 'Token endpoint (RFC 6749 §3.2)' },
+  introspection: { method: 'POST', path: '/introspect', metadata: 'introspection_endpoint', standard: true, summary: 'Token introspection (RFC 7662)' },
+  revocation: { method: 'POST', path: '/revoke', metadata: 'revocation_endpoint', standard: true, summary: 'Token revocation (RFC 7009)' },
+  authorization: { method: 'GET', path: '/authorize', metadata: 'authorization_endpoint', standard: true, summary: 'Authorization endpoint (RFC 6749 §3.1)' },
+  token_info: { method: 'GET', path: '/token/info', metadata: undefined, standard: false, summary: 'Describe the presented access token' },
 } as const satisfies Record<string, EndpointDefinition>;
 
 export type EndpointKind = keyof typeof ENDPOINTS;

@@ -1,6 +1,7 @@
-import { ENDPOINTS, type EndpointKind } from '../../oauth/endpoints.ts';
+import { ENDPOINT_KINDS, ENDPOINTS, type EndpointKind } from '../../oauth/endpoints.ts';
 import type { OAuthError } from '../../oauth/errors.ts';
 import type { TokenResult } from '../../oauth/grants/grant.ts';
+import { GRANT_MODULES } from '../../oauth/grants/index.ts';
 import type { RateLimitState } from '../../oauth/rate-limit.ts';
 import type { Dialect, JsonSchema, Profile, RenderedResponse } from '../profile.ts';
 
@@ -87,13 +88,13 @@ const standardPath = (kind: EndpointKind): string => `/envs/{env}${ENDPOINTS[kin
 export const standardProfile: Profile = {
   name: 'standard',
   title: 'Gatehouse (RFC 6749, 7009, 7662)',
-  routes: [
-    { endpoint: 'token', path: standardPath('token'), encodings: ['form', 'json'], required: ['grant_type'] },
-    { endpoint: 'introspection', path: standardPath('introspection'), encodings: ['form', 'json'] },
-    { endpoint: 'revocation', path: standardPath('revocation'), encodings: ['form', 'json'] },
-    { endpoint: 'authorization', path: standardPath('authorization'), encodings: [] },
-  ],
-  grantTypes: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
+  routes: ENDPOINT_KINDS.filter((kind) => ENDPOINTS[kind].standard).map((kind) => ({
+    endpoint: kind,
+    path: standardPath(kind),
+    encodings: ENDPOINTS[kind].method === 'POST' ? ['form', 'json'] : [],
+    ...(kind === 'token' ? { required: ['grant_type'] } : {}),
+  })),
+  grantTypes: GRANT_MODULES.map((grant) => grant.grantType),
   environment: { param: 'env', values: null },
   requestAliases: {},
   defaultParams: {},
