@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
-import { signCompactJwt, verifyCompactJws } from '../crypto/jws.ts';
+import { type ClaimRules, signCompactJwt, type VerifiedJwt, verifyJwt } from '../crypto/jwt.ts';
 import { PublicKeyCache } from '../crypto/public-keys.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import { type Clock, seconds } from '../domain/clock.ts';
@@ -150,19 +150,14 @@ export class AccessTokenService {
     // RFC 8725 §3.1 and RFC 9068 §4: only the key's own asymmetric algorithm, typ at+jwt, this issuer.
     const alg = ACCESS_TOKEN_ALGORITHMS.find((a) => a === key.alg);
     if (!alg) return undefined;
-    let verified: ReturnType<typeof verifyCompactJws>;
+    let verified: VerifiedJwt<AccessTokenClaim>;
     try {
-      verified = verifyCompactJws(token, this.publicKeys.get(key.publicJwk), alg);
+      verified = verifyJwt(token, { key: this.publicKeys.get(key.publicJwk), alg }, accessTokenRules(issuer), this.clock.now());
     } catch {
       return undefined;
     }
-    if (!verified || !isAccessTokenType(verified.header.typ)) return undefined;
-    const payload = jsonObject(verified.payload);
-    const now = seconds(this.clock.now());
-    if (!payload || payload.iss !== issuer || !audienceIncludes(payload.aud, issuer)) return undefined;
-    const { exp, iat, nbf, jti, sub, client_id: clientId } = payload;
-    if (typeof exp !== 'number' || exp <= now || typeof iat !== 'number' || (nbf !== undefined && (typeof nbf !== 'number' || nbf > now))) return undefined;
-    if (typeof jti !== 'string' || typeof sub !== 'string' || clientId === undefined) return undefined;
+    const { payload } = verified;
+    const { exp, iat, jti, sub, client_id: clientId } = payload;
     if (await this.store.revokedJwts.isRevoked(env.id, jti)) return undefined;
     return {
       format: 'jwt',
@@ -172,25 +167,16 @@ export class AccessTokenService {
       scope: typeof payload.scope === 'string' ? payload.scope : '',
       issuedAt: iat,
       expiresAt: exp,
-      audience: payload.aud as string | string[],
+      audience: payload.aud,
     };
   }
 }
 
-/** RFC 9068 §4: the `typ` header is `at+jwt` (or its full media type), compared case-insensitively. */
-function isAccessTokenType(typ: unknown): boolean {
-  return typeof typ === 'string' && ['at+jwt', 'application/at+jwt'].includes(typ.toLowerCase());
-}
+/** RFC 9068 §2.2: the claims every access token carries (`scope` only when one was granted). */
+const ACCESS_TOKEN_CLAIMS = ['aud', 'exp', 'iat', 'jti', 'sub', 'client_id'] as const;
+type AccessTokenClaim = (typeof ACCESS_TOKEN_CLAIMS)[number];
 
-function audienceIncludes(aud: unknown, audience: string): boolean {
-  return aud === audience || (Array.isArray(aud) && aud.includes(audience));
-}
-
-function jsonObject(bytes: Buffer): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(bytes.toString('utf8')) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
+/** RFC 9068 §4: typ at+jwt, issued by and for this issuer, not expired. */
+function accessTokenRules(issuer: string): ClaimRules<AccessTokenClaim> {
+  return { typ: 'at+jwt', issuer, audience: issuer, required: ACCESS_TOKEN_CLAIMS };
 }

@@ -1,5 +1,5 @@
 import { decodeProtectedHeader } from 'jose';
-import { type VerifiableAlgorithm, type VerifiedJws, verifyCompactJws } from '../crypto/jws.ts';
+import { type ClaimRules, JwtError, type JwtFailure, type VerifiableAlgorithm, type VerifiedJwt, verifyJwt } from '../crypto/jwt.ts';
 import { PublicKeyCache } from '../crypto/public-keys.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Client, ClientKey, Environment } from '../domain/model.ts';
@@ -65,39 +65,27 @@ export class AssertionVerifier {
 
   async verify(env: Environment, assertion: string, audiences: readonly string[]): Promise<VerifiedAssertion> {
     const { key, client, alg } = await this.registeredKey(env, assertion);
-    let verified: VerifiedJws | undefined;
+    const { clockSkew, maxLifetime } = this.policy;
+    // RFC 7523 §3: iss = sub = the key's owner, aud this server, exp bounded, jti a replay key.
+    const rules: ClaimRules<AssertionClaim> = {
+      issuer: client.clientId,
+      subject: client.clientId,
+      audience: audiences,
+      clockSkew,
+      maxLifetime,
+      refuseFutureIat: true,
+      maxJtiLength: MAX_JTI_LENGTH,
+      required: ASSERTION_CLAIMS,
+    };
+    let verified: VerifiedJwt<AssertionClaim>;
     try {
-      verified = verifyCompactJws(assertion, this.publicKeys.get(key.publicJwk), alg as VerifiableAlgorithm);
-    } catch {
-      verified = undefined;
+      verified = verifyJwt(assertion, { key: this.publicKeys.get(key.publicJwk), alg: alg as VerifiableAlgorithm }, rules, this.clock.now());
+    } catch (error) {
+      throw refusal(error, client, key, audiences, this.policy);
     }
-    if (!verified) throw new AssertionFailure('the assertion signature does not verify with the key named by kid', true);
-    const claims = parseClaims(verified.payload);
-    const now = this.clock.now();
-    const skewMs = this.policy.clockSkew * 1000;
-
-    if (claims.iss !== client.clientId) throw new AssertionFailure(`iss must be ${client.clientId}, the owner of key ${key.kid}`);
-    if (claims.sub !== client.clientId) throw new AssertionFailure(`sub must be ${client.clientId}, the owner of key ${key.kid}`);
-    const aud = claims.aud;
-    const audList = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? (aud as string[]) : undefined;
-    if (!audList) throw new AssertionFailure('aud is required: the issuer or the token endpoint URL');
-    if (!audList.some((a) => audiences.includes(a))) throw new AssertionFailure(`aud must name this server: ${audiences.join(' or ')}`);
-    const exp = numericDate(claims.exp, 'exp');
-    if (exp === undefined) throw new AssertionFailure('exp is required');
-    if (exp * 1000 <= now - skewMs) throw new AssertionFailure('the assertion has expired (exp)');
-    if (exp * 1000 > now + (this.policy.maxLifetime + this.policy.clockSkew) * 1000) {
-      throw new AssertionFailure(`exp is more than ${this.policy.maxLifetime} seconds in the future`);
-    }
-    const nbf = numericDate(claims.nbf, 'nbf');
-    if (nbf !== undefined && nbf * 1000 > now + skewMs) throw new AssertionFailure('the assertion is not valid yet (nbf)');
-    const iat = numericDate(claims.iat, 'iat');
-    if (iat !== undefined && iat * 1000 > now + skewMs) throw new AssertionFailure('iat is in the future');
-    const jti = claims.jti;
-    if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) {
-      throw new AssertionFailure(`jti is required (a unique string of at most ${MAX_JTI_LENGTH} characters)`);
-    }
+    const { exp, jti } = verified.payload;
     // Remembered for as long as the assertion would be accepted: exp plus the tolerated skew.
-    return { client, key, jti, expiresAt: exp * 1000 + skewMs };
+    return { client, key, jti, expiresAt: exp * 1000 + clockSkew * 1000 };
   }
 
   /**
@@ -140,18 +128,44 @@ export class AssertionVerifier {
   }
 }
 
-function parseClaims(bytes: Uint8Array): Record<string, unknown> {
-  try {
-    const value = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // fall through
+const ASSERTION_CLAIMS = ['exp', 'jti'] as const;
+type AssertionClaim = (typeof ASSERTION_CLAIMS)[number];
+
+/** Why an assertion was refused, in the words client authentication and the jwt-bearer grant report. */
+function refusal(error: unknown, client: Client, key: ClientKey, audiences: readonly string[], policy: AssertionPolicy): AssertionFailure {
+  // A key that cannot be loaded counts as a signature that does not verify.
+  const reason = error instanceof JwtError ? error.reason : 'signature';
+  const claim = error instanceof JwtError ? error.claim : undefined;
+  switch (reason) {
+    case 'malformed':
+    case 'crit':
+    case 'alg':
+    case 'signature':
+      return new AssertionFailure('the assertion signature does not verify with the key named by kid', true);
+    case 'payload':
+      return new AssertionFailure('the assertion payload is not a JSON object');
+    case 'iss':
+    case 'sub':
+      return new AssertionFailure(`${reason} must be ${client.clientId}, the owner of key ${key.kid}`);
+    case 'aud':
+      return new AssertionFailure(`aud must name this server: ${audiences.join(' or ')}`);
+    case 'expired':
+      return new AssertionFailure('the assertion has expired (exp)');
+    case 'lifetime':
+      return new AssertionFailure(`exp is more than ${policy.maxLifetime} seconds in the future`);
+    case 'not_yet_valid':
+      return new AssertionFailure('the assertion is not valid yet (nbf)');
+    case 'iat':
+      return new AssertionFailure('iat is in the future');
+    default:
+      return claimRefusal(reason, claim);
   }
-  throw new AssertionFailure('the assertion payload is not a JSON object');
 }
 
-function numericDate(value: unknown, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new AssertionFailure(`${name} must be a NumericDate (seconds since the epoch)`);
-  return value;
+function claimRefusal(reason: JwtFailure, claim: string | undefined): AssertionFailure {
+  if (claim === 'aud') return new AssertionFailure('aud is required: the issuer or the token endpoint URL');
+  if (claim === 'jti') return new AssertionFailure(`jti is required (a unique string of at most ${MAX_JTI_LENGTH} characters)`);
+  if (claim === 'exp' && reason === 'missing_claim') return new AssertionFailure('exp is required');
+  if (claim === 'exp' || claim === 'nbf' || claim === 'iat') return new AssertionFailure(`${claim} must be a NumericDate (seconds since the epoch)`);
+  return new AssertionFailure(`the assertion was refused (${reason})`);
 }
