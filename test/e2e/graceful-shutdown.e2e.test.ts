@@ -42,11 +42,15 @@ for (const { workers, how } of CASES) {
               (error: Error) => ({ ok: false, closed: false, detail: error.message }),
             ),
           );
-        // An open-loop load at a fixed rate: 1 s before the signal, 1 s after it.
+        // An open-loop load at a fixed rate: 1 s before the signal, 1 s after it. Requests due by
+        // the elapsed time are sent even when a timer fires late (a loaded machine), so each phase
+        // sends its full count.
         const sendFor = async (ms: number) => {
-          const until = Date.now() + ms;
-          while (Date.now() < until) {
-            send();
+          const start = Date.now();
+          const total = Math.round((ms * RATE_PER_S) / 1000);
+          for (let sent = 0; sent < total; ) {
+            const due = Math.min(total, Math.floor(((Date.now() - start) * RATE_PER_S) / 1000) + 1);
+            for (; sent < due; sent++) send();
             await delay(1000 / RATE_PER_S);
           }
         };
