@@ -190,12 +190,14 @@ export function parseBody(contentType: string | undefined, body: Buffer | undefi
 
 /**
  * RFC 6750 §2.1 and §2.3: the token from `Authorization: Bearer` or the `access_token` query
- * parameter; both at once is invalid_request, none at all is the bare challenge (§3.1).
+ * parameter; both at once is invalid_request, none at all is the bare challenge (§3.1). Another
+ * scheme (`curl -u` sends Basic) carries no token: §3.1 counts it as lacking authentication.
  */
 export function presentedBearerToken(authorization: string | undefined, url: string): string {
   const { params, duplicates } = parseQueryParams(url);
-  const fromHeader = authorization === undefined ? undefined : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization)?.[1];
-  if (authorization !== undefined && fromHeader === undefined) {
+  const bearer = authorization !== undefined && /^Bearer(\s|$)/i.test(authorization) ? authorization : undefined;
+  const fromHeader = bearer === undefined ? undefined : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(bearer)?.[1];
+  if (bearer !== undefined && fromHeader === undefined) {
     throw new OAuthError('invalid_request', 'the Authorization header must be "Bearer <token>"', { challenge: 'Bearer', status: 400 });
   }
   if (duplicates.includes('access_token') || (fromHeader !== undefined && params.access_token !== undefined)) {
