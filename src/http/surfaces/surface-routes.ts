@@ -7,7 +7,7 @@ import { OAuthError } from '../../oauth/errors.ts';
 import type { EnvironmentResolver, ResolvedEnvironment } from '../environments.ts';
 import { toOAuthError } from '../error-mapping.ts';
 import { parseMultipartForm } from '../multipart.ts';
-import { mediaTypeOf, type Params, parseBasicAuthorization, parseBodyAs, parseQueryParams } from '../params.ts';
+import { firstDuplicateKey, mediaTypeOf, type Params, parseBasicAuthorization, parseBodyAs, parseQueryParams } from '../params.ts';
 import type { BodyEncoding, RenderedResponse } from './profile.ts';
 import { rateLimitHeaders } from './profiles/standard.ts';
 import { ReceivedParams, type Surface, type SurfaceRoute } from './surface.ts';
@@ -74,9 +74,21 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
 
   const resolve = (request: SurfaceRequest) => environments.resolve(surface.environmentName(request.params));
 
+  /** Parses the body; when it is refused, its JSON fields as sent are kept for the error body (AbbeyCross's parameter_value). */
+  const parseReceived = (request: SurfaceRequest, route: SurfaceRoute): Params => {
+    const contentType = request.headers['content-type'];
+    try {
+      return parseBody(contentType, request.body as Buffer | undefined, route.encodings);
+    } catch (error) {
+      const sent = jsonFieldsOf(contentType, request.body as Buffer | undefined);
+      if (sent) (request as unknown as Record<typeof RECEIVED, ReceivedParams>)[RECEIVED] = surface.receivedAsSent(sent);
+      throw error;
+    }
+  };
+
   /** Reads the body and the credentials; the canonical parameters are what the core sees. */
   const readRequest = (request: SurfaceRequest, route: SurfaceRoute): { params: Params; credentials: PresentedCredentials } => {
-    const raw = parseBody(request.headers['content-type'], request.body as Buffer | undefined, route.encodings);
+    const raw = parseReceived(request, route);
     const canonical = surface.canonicalParams(raw);
     (request as unknown as Record<typeof RECEIVED, ReceivedParams>)[RECEIVED] = canonical.received;
     const { params } = canonical;
@@ -186,6 +198,19 @@ export function parseBody(contentType: string | undefined, body: Buffer | undefi
   if (media === MEDIA_TYPES.multipart && encodings.includes('multipart')) return parseMultipartForm(contentType ?? '', body ?? Buffer.alloc(0));
   if (encodings.some((e) => MEDIA_TYPES[e] === media) || (media === '' && (!body || body.length === 0))) return parseBodyAs(media, body);
   throw new OAuthError('invalid_request', `unsupported content type: send ${encodings.map((e) => MEDIA_TYPES[e]).join(' or ')}`);
+}
+
+/** The top-level fields of a JSON object body, each sent once; undefined for any other body. */
+function jsonFieldsOf(contentType: string | undefined, body: Buffer | undefined): Readonly<Record<string, unknown>> | undefined {
+  if (mediaTypeOf(contentType) !== MEDIA_TYPES.json || !body) return undefined;
+  try {
+    const text = body.toString('utf8');
+    const value: unknown = JSON.parse(text);
+    const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+    return isObject && firstDuplicateKey(text) === undefined ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
