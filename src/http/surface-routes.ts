@@ -11,7 +11,7 @@ import { rateLimitHeaders } from '../surfaces/profiles/standard.ts';
 import { ReceivedParams, type Surface, type SurfaceRoute } from '../surfaces/surface.ts';
 import { toOAuthError } from './error-mapping.ts';
 import { parseMultipartForm } from './multipart.ts';
-import { mediaTypeOf, type Params, parseBasicAuthorization, parseBodyAs, parseQueryParams } from './params.ts';
+import { firstDuplicateKey, mediaTypeOf, type Params, parseBasicAuthorization, parseBodyAs, parseQueryParams } from './params.ts';
 
 export interface SurfaceRoutesOptions {
   surface: Surface;
@@ -157,9 +157,21 @@ class SurfaceContext {
     return this.options.environments.resolve(this.options.surface.environmentName(request.params));
   }
 
+  /** Parses the body; when it is refused, its JSON fields as sent are kept for the error body (AbbeyCross's parameter_value). */
+  private parseReceived(request: SurfaceRequest, route: SurfaceRoute): Params {
+    const contentType = request.headers['content-type'];
+    try {
+      return parseBody(contentType, request.body as Buffer | undefined, route.encodings);
+    } catch (error) {
+      const sent = jsonFieldsOf(contentType, request.body as Buffer | undefined);
+      if (sent) (request as unknown as Record<typeof RECEIVED, ReceivedParams>)[RECEIVED] = this.options.surface.receivedAsSent(sent);
+      throw error;
+    }
+  }
+
   /** Reads the body and the credentials; the canonical parameters are what the core sees. */
   readRequest(request: SurfaceRequest, route: SurfaceRoute): { params: Params; credentials: PresentedCredentials } {
-    const raw = parseBody(request.headers['content-type'], request.body as Buffer | undefined, route.encodings);
+    const raw = this.parseReceived(request, route);
     const canonical = this.options.surface.canonicalParams(raw);
     (request as unknown as Record<typeof RECEIVED, ReceivedParams>)[RECEIVED] = canonical.received;
     const { params } = canonical;
@@ -211,14 +223,29 @@ export function parseBody(contentType: string | undefined, body: Buffer | undefi
   throw new OAuthError('invalid_request', `unsupported content type: send ${encodings.map((e) => MEDIA_TYPES[e]).join(' or ')}`);
 }
 
+/** The top-level fields of a JSON object body, each sent once; undefined for any other body. */
+function jsonFieldsOf(contentType: string | undefined, body: Buffer | undefined): Readonly<Record<string, unknown>> | undefined {
+  if (mediaTypeOf(contentType) !== MEDIA_TYPES.json || !body) return undefined;
+  try {
+    const text = body.toString('utf8');
+    const value: unknown = JSON.parse(text);
+    const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+    return isObject && firstDuplicateKey(text) === undefined ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * RFC 6750 §2.1 and §2.3: the token from `Authorization: Bearer` or the `access_token` query
- * parameter; both at once is invalid_request, none at all is the bare challenge (§3.1).
+ * parameter; both at once is invalid_request, none at all is the bare challenge (§3.1). Another
+ * scheme (`curl -u` sends Basic) carries no token: §3.1 counts it as lacking authentication.
  */
 export function presentedBearerToken(authorization: string | undefined, url: string): string {
   const { params, duplicates } = parseQueryParams(url);
-  const fromHeader = authorization === undefined ? undefined : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization)?.[1];
-  if (authorization !== undefined && fromHeader === undefined) {
+  const bearer = authorization !== undefined && /^Bearer(\s|$)/i.test(authorization) ? authorization : undefined;
+  const fromHeader = bearer === undefined ? undefined : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(bearer)?.[1];
+  if (bearer !== undefined && fromHeader === undefined) {
     throw new OAuthError('invalid_request', 'the Authorization header must be "Bearer <token>"', { challenge: 'Bearer', status: 400 });
   }
   if (duplicates.includes('access_token') || (fromHeader !== undefined && params.access_token !== undefined)) {

@@ -44,8 +44,8 @@ export interface ErrorContext {
   now: Date;
   /** The name the client used for a parameter (an alias such as `clientId` for `client_id`). */
   receivedName(parameter: string): string;
-  /** The value the client sent for a parameter, unless it is a secret (never echoed). */
-  receivedValue(parameter: string): string | undefined;
+  /** The value the client sent for a parameter, as sent (a JSON number stays a number), unless it is a secret (never echoed). */
+  receivedValue(parameter: string): unknown;
 }
 
 /** The access token presented at a token-info route, as the OAuth core read it. */

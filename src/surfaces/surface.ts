@@ -36,7 +36,7 @@ const SECRET_PARAMETERS = new Set([
 export class ReceivedParams {
   constructor(
     private readonly names: Readonly<Record<string, string>>,
-    private readonly values: Readonly<Record<string, string>>,
+    private readonly values: Readonly<Record<string, unknown>>,
     private readonly aliases: Readonly<Record<string, string>>,
     private readonly usedAlias: boolean,
   ) {}
@@ -51,8 +51,11 @@ export class ReceivedParams {
     return Object.entries(this.aliases).find(([, canonical]) => canonical === parameter)?.[0] ?? parameter;
   }
 
-  valueOf(parameter: string): string | undefined {
-    return SECRET_PARAMETERS.has(parameter) || !Object.hasOwn(this.values, parameter) ? undefined : this.values[parameter];
+  /** What the client sent for a parameter, unless it is a secret under its own name or the one it aliases. */
+  valueOf(parameter: string): unknown {
+    const canonical = Object.hasOwn(this.aliases, parameter) ? this.aliases[parameter] : undefined;
+    if (SECRET_PARAMETERS.has(parameter) || (canonical !== undefined && SECRET_PARAMETERS.has(canonical))) return undefined;
+    return Object.hasOwn(this.values, parameter) ? this.values[parameter] : undefined;
   }
 }
 
@@ -148,6 +151,11 @@ export class Surface {
     for (const [name, value] of Object.entries(this.profile.defaultParams)) params[name] ??= value;
     if (this.settings.scope !== undefined) params.scope = this.settings.scope;
     return { params, received: result };
+  }
+
+  /** The fields of a body refused while it was parsed, as sent and by the names sent, for its error body. */
+  receivedAsSent(fields: Readonly<Record<string, unknown>>): ReceivedParams {
+    return new ReceivedParams({}, fields, this.aliases, false);
   }
 
   /** Refuses a request missing a field the product documents as required. */

@@ -1,3 +1,4 @@
+import { Temporal } from 'temporal-polyfill';
 import { ConfigError } from '../domain/config-error.ts';
 
 /** Config keys of the days, Monday first; the index is the weekday used throughout. */
@@ -6,6 +7,7 @@ const DAY_LABELS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
 const KEYS = ['timeZone', 'weekly', 'closed'];
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
+const NANOS_PER_MS = 1_000_000;
 /** How many local days ahead an opening is searched for before giving up. */
 const HORIZON_DAYS = 400;
 /** Offsets in use span UTC−12 to UTC+14: every instant of a local day lies within these margins of its UTC day. */
@@ -34,41 +36,6 @@ interface DayOffsets {
 
 type Raw = Record<string, unknown>;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** One formatter per zone for the whole process: building one costs far more than formatting. */
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let format = formatters.get(timeZone);
-  if (!format) {
-    // h23, not hour12: false, which prints midnight as "24" on some ICU versions.
-    const options: Intl.DateTimeFormatOptions = { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric' };
-    format = new Intl.DateTimeFormat('en-US', { ...options, hour: 'numeric', minute: 'numeric', second: 'numeric' });
-    formatters.set(timeZone, format);
-  }
-  return format;
-}
-
-/** The local wall-clock time at `ms`, as if it were a UTC epoch time (so `result - ms` is the offset). */
-function wallClock(format: Intl.DateTimeFormat, ms: number): number {
-  let year = 1970;
-  let month = 1;
-  let day = 1;
-  let hour = 0;
-  let minute = 0;
-  let second = 0;
-  for (const part of format.formatToParts(ms)) {
-    const value = Number(part.value);
-    if (part.type === 'year') year = value;
-    else if (part.type === 'month') month = value;
-    else if (part.type === 'day') day = value;
-    else if (part.type === 'hour') hour = value;
-    else if (part.type === 'minute') minute = value;
-    else if (part.type === 'second') second = value;
-  }
-  // Offsets are whole seconds, so the sub-second part carries over unchanged.
-  return Date.UTC(year, month - 1, day, hour, minute, second) + (ms - Math.floor(ms / 1000) * 1000);
-}
-
 /** Day 0 (1970-01-01) was a Thursday. */
 const weekdayOf = (day: number): number => (((day + 3) % 7) + 7) % 7;
 const isObject = (value: unknown): value is Raw => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -77,10 +44,11 @@ const clockText = (minutes: number): string => `${pad(Math.floor(minutes / 60))}
 
 /**
  * When a surface serves requests: a weekly schedule in local wall time of an IANA zone, minus
- * closed dates. Pure and framework-free; the per-request cost is one `formatToParts` call.
+ * closed dates. Pure and framework-free. The zone's offsets and daylight-saving switches come from
+ * Temporal (`getTimeZoneTransition` names the exact instant of a switch); they are looked up once
+ * per day and kept, so the per-request cost is a map lookup.
  */
 export class WorkingHours {
-  private readonly format: Intl.DateTimeFormat;
   private readonly dayOffsets = new Map<number, DayOffsets>();
 
   private constructor(
@@ -89,9 +57,7 @@ export class WorkingHours {
     private readonly weekly: readonly (readonly Interval[])[],
     /** Closed local dates as days since 1970-01-01. */
     private readonly closed: ReadonlySet<number>,
-  ) {
-    this.format = formatterFor(timeZone);
-  }
+  ) {}
 
   /**
    * Validates `raw` (the JSON value) and builds a schedule. Every problem is a ConfigError whose key
@@ -110,7 +76,7 @@ export class WorkingHours {
 
   /** Whether the surface is open at `nowMs` (epoch ms). */
   isOpen(nowMs: number): boolean {
-    return this.openAtWall(wallClock(this.format, nowMs));
+    return this.openAtWall(this.wallClock(nowMs));
   }
 
   /**
@@ -119,7 +85,7 @@ export class WorkingHours {
    * to the end of that horizon.
    */
   secondsUntilOpen(nowMs: number): number | undefined {
-    const wall = wallClock(this.format, nowMs);
+    const wall = this.wallClock(nowMs);
     if (this.openAtWall(wall)) return undefined;
     const today = Math.floor(wall / DAY_MS);
     for (let day = today; day < today + HORIZON_DAYS; day++) {
@@ -172,28 +138,29 @@ export class WorkingHours {
     return best === Number.POSITIVE_INFINITY ? undefined : best;
   }
 
-  /** Offsets around local day `day`: two formatter calls, plus a bisection on the few days near a DST switch. */
+  /** The local wall-clock time at `ms`, as if it were a UTC epoch time (so `result - ms` is the offset). */
+  private wallClock(ms: number): number {
+    // The offsets of day n cover every instant of UTC day n (see offsetsOn).
+    const { before, after, change } = this.offsetsOn(Math.floor(ms / DAY_MS));
+    return ms + (ms < change ? before : after);
+  }
+
+  /**
+   * Offsets around day `day`: over the 50 hours that hold every instant whose local date is that
+   * day, and every instant of that UTC day. Zones switch at most once within 50 hours (every zone of
+   * the time-zone database from 2000 to 2040 does).
+   */
   private offsetsOn(day: number): DayOffsets {
     const cached = this.dayOffsets.get(day);
     if (cached) return cached;
-    const from = day * DAY_MS - MAX_EAST_MS;
-    const to = (day + 1) * DAY_MS + MAX_WEST_MS;
-    const before = wallClock(this.format, from) - from;
-    const after = wallClock(this.format, to) - to;
-    let change = Number.POSITIVE_INFINITY;
-    if (before !== after) {
-      // Zones switch at most once within these 50 hours, on a whole second: find that second.
-      let lo = from;
-      let hi = to;
-      while (hi - lo > 1000) {
-        const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
-        if (wallClock(this.format, mid) - mid === before) lo = mid;
-        else hi = mid;
-      }
-      change = hi;
-    }
+    const from = Temporal.Instant.fromEpochMilliseconds(day * DAY_MS - MAX_EAST_MS).toZonedDateTimeISO(this.timeZone);
+    const before = from.offsetNanoseconds / NANOS_PER_MS;
+    const next = from.getTimeZoneTransition('next');
+    const offsets =
+      next !== null && next.epochMilliseconds < (day + 1) * DAY_MS + MAX_WEST_MS
+        ? { before, after: next.offsetNanoseconds / NANOS_PER_MS, change: next.epochMilliseconds }
+        : { before, after: before, change: Number.POSITIVE_INFINITY };
     if (this.dayOffsets.size >= CACHE_LIMIT) this.dayOffsets.clear();
-    const offsets = { before, after, change };
     this.dayOffsets.set(day, offsets);
     return offsets;
   }
@@ -202,7 +169,10 @@ export class WorkingHours {
 function parseTimeZone(value: unknown, key: string): string {
   if (typeof value !== 'string' || value === '') throw new ConfigError(key, 'must be an IANA time zone name such as "Europe/Paris"');
   try {
-    formatterFor(value);
+    // Intl takes zone names only; Temporal alone would also read a zone out of a date-time string
+    // such as "2026-01-01[Europe/Paris]".
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    Temporal.Instant.fromEpochMilliseconds(0).toZonedDateTimeISO(value);
   } catch (error) {
     if (error instanceof RangeError) throw new ConfigError(key, `unknown time zone "${value}"`);
     throw error;

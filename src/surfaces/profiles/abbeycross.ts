@@ -46,6 +46,8 @@ const abbeyCrossCode = (error: OAuthError): AbbeyCrossErrorCode => (error.reason
  * `{errorId, code, text, parameter_name?, parameter_value?}`. AbbeyCross documents 409, 500 and
  * 503: every request that cannot be completed is a 409 (the mapping can be overridden), except
  * throttling and quotas, which answer 429 with Retry-After like every other surface.
+ * parameter_value is "set to input value of named parameter": the value as sent, so a number
+ * stays a number, and never for a secret.
  */
 export const abbeyCrossDialect: Dialect = {
   statusOf(error) {

@@ -84,6 +84,38 @@ for (const database of await testDatabases()) {
       assert.equal(body.parameter_value, 'password');
     });
 
+    it('409 VALIDATION_FAILED for a value that is not a string: parameter_value is the input value as sent, never a secret', async () => {
+      // The first is the seed's own shape: {"clientId":12345,"clientSecret":"S"}.
+      const cases: Array<[Record<string, unknown>, string, unknown]> = [
+        [{ clientId: 12345, clientSecret: 'S' }, 'clientId', 12345],
+        [{ client_id: true, client_secret: client.secret }, 'client_id', true],
+        [{ clientId: { id: [1, 'two'] }, clientSecret: client.secret }, 'clientId', { id: [1, 'two'] }],
+        [{ clientId: client.id, clientSecret: client.secret, scope: 1.5 }, 'scope', 1.5],
+      ];
+      for (const [body, name, value] of cases) {
+        const error = assertAbbeyError(await postJson(t, TOKEN, body), 409, 'VALIDATION_FAILED');
+        assert.equal(error.parameter_name, name);
+        assert.deepEqual(error.parameter_value, value);
+        for (const secret of ['"S"', client.secret]) assert.ok(!JSON.stringify(error).includes(secret), JSON.stringify(error));
+      }
+      for (const secret of [{ clientSecret: 987654321 }, { client_secret: [987654321] }]) {
+        const refused = assertAbbeyError(await postJson(t, TOKEN, { clientId: client.id, ...secret }), 409, 'VALIDATION_FAILED');
+        assert.equal(refused.parameter_name, Object.keys(secret)[0]);
+        assert.ok(!('parameter_value' in refused), JSON.stringify(refused));
+        assert.doesNotMatch(JSON.stringify(refused), /987654321/);
+      }
+      // A field sent twice has no single input value to show.
+      const twice = await t.app.server.inject({
+        method: 'POST',
+        url: TOKEN,
+        headers: { 'content-type': 'application/json' },
+        payload: `{"clientId":1,"clientId":2,"clientSecret":"${client.secret}"}`,
+      });
+      const duplicate = assertAbbeyError(twice, 409, 'VALIDATION_FAILED');
+      assert.equal(duplicate.parameter_name, 'clientId');
+      assert.ok(!('parameter_value' in duplicate), JSON.stringify(duplicate));
+    });
+
     it('accepts JSON only', async () => {
       const res = await t.app.server.inject({
         method: 'POST',

@@ -175,6 +175,25 @@ for (const database of await testDatabases()) {
       assert.equal(jsonAnswer(expired, 401).error, 'invalid_token');
     });
 
+    it('GET /oauth/token/info with another scheme (curl -u a:b) lacks authentication: 401 with a bare Bearer challenge (RFC 6750 §3.1)', async () => {
+      // "Basic YTpi" is what curl -u a:b sends.
+      for (const authorization of ['Basic YTpi', 'Digest username="a"', 'Token abc', 'Bearerish abc', '']) {
+        const res = await t.app.server.inject({ url: '/oauth/token/info', headers: { authorization } });
+        assert.deepEqual(jsonAnswer(res, 401), { error: 'invalid_token', error_description: 'an access token is required' }, authorization);
+        assert.equal(res.headers['www-authenticate'], 'Bearer realm="gatehouse"', authorization);
+      }
+      // Another scheme is not a second way of sending the token: access_token still counts.
+      const issued = await exchange();
+      const withQuery = await t.app.server.inject({ url: `/oauth/token/info?access_token=${issued.access_token}`, headers: { authorization: 'Basic YTpi' } });
+      assert.deepEqual(jsonAnswer(withQuery, 200).application, { uid: fixture.clientId });
+      // A Bearer header without a well-formed token stays a malformed request.
+      for (const authorization of ['Bearer', 'Bearer a b', `bearer ${issued.access_token}!`]) {
+        const res = await t.app.server.inject({ url: '/oauth/token/info', headers: { authorization } });
+        assert.equal(jsonAnswer(res, 400).error, 'invalid_request', authorization);
+        assert.match(String(res.headers['www-authenticate']), /^Bearer realm="gatehouse", error="invalid_request"/);
+      }
+    });
+
     it('/oauth/authorize lets only a confidential client flagged allow_missing_pkce omit PKCE; the standard /authorize never does', async () => {
       const params = { response_type: 'code', redirect_uri: REDIRECT_URI, state: 's1' };
       const browser = new TestBrowser(t);
