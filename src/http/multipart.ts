@@ -29,6 +29,13 @@ const invalid = (description: string, parameter?: string): OAuthError =>
  * as omitted. File parts, non-text parts, more than 64 parts and any framing error are
  * `invalid_request`. The body is untrusted, so it is scanned with `indexOf` in linear time and
  * every failure it can cause is an `OAuthError`.
+ *
+ * Not busboy (1.6): for these bodies it drops a part whose delimiter carries transport padding
+ * (RFC 2046 §5.1.1 allows it), skips parts without `Content-Disposition: form-data` instead of
+ * refusing them, accepts a second Content-Disposition or a folded header, and converts charsets
+ * this endpoint refuses. Busboy exposes neither a part's raw headers nor its framing, so keeping
+ * those answers would mean a second parser of the same bytes in front of it; one strict reading
+ * is safer.
  */
 export function parseMultipartForm(contentType: string, body: Buffer): Params {
   const boundary = boundaryOf(contentType);
