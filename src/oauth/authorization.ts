@@ -1,271 +1,89 @@
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Store } from '../store/store.ts';
+import { type AuthorizationDeps, enabledClient, enabledUser, type PendingFlow } from './authorization/flow-context.ts';
+import { approveRequest, denyRequest } from './authorization/issue-code.ts';
+import { nextStep } from './authorization/next-step.ts';
+import { findPendingRequest, holdRequest } from './authorization/pending-request.ts';
+import type { AuthorizationErrorPage, AuthorizationRedirect, AuthorizationStep } from './authorization/response.ts';
+import { type AuthorizeOptions, type ValidAuthorizationRequest, validateAuthorizationRequest } from './authorization/validate-request.ts';
 import type { ClientCache } from './client-cache.ts';
-import { OAuthError } from './errors.ts';
 import type { BrowserSession, Client, Environment, PendingAuthorization, User } from './model.ts';
-import { S256_CHALLENGE } from './pkce.ts';
-import { matchesRegisteredRedirectUri } from './redirect-uri.ts';
-import { resolveScope } from './scope.ts';
 
-/** Prefix of authorization codes, so secret scanners recognise a leaked one. */
-export const AUTHORIZATION_CODE_PREFIX = 'gac_';
-
-// The user has this long to sign in and consent after the client sent them to /authorize.
-const PENDING_TTL_MS = 15 * 60 * 1000;
-
-/** An /authorize request that must not redirect: the user sees an error page instead. */
-export interface AuthorizationErrorPage {
-  kind: 'error_page';
-  message: string;
-}
-
-/** A response sent to the client's redirect_uri: a code or an error, always with `iss`. */
-export interface AuthorizationRedirect {
-  kind: 'redirect';
-  location: string;
-}
-
-export interface ValidAuthorizationRequest {
-  kind: 'valid';
-  client: Client;
-  redirectUri: string;
-  scope: string[];
-  state: string | null;
-  codeChallenge: string | null;
-}
-
-/** Per-surface rules of /authorize. */
-export interface AuthorizeOptions {
-  /**
-   * Lets a confidential client flagged `allowMissingPkce` omit PKCE, for products whose clients
-   * never sent a challenge (RightSignature's). A challenge that is sent must still be S256; every
-   * other client, and every public client, needs one.
-   */
-  pkceOptionalForConfidential: boolean;
-}
-
-/** What the browser should see next for a pending authorization. */
-export type AuthorizationStep = AuthorizationRedirect | AuthorizationErrorPage | { kind: 'login' | 'consent'; requestId: string };
+export type { PendingFlow } from './authorization/flow-context.ts';
+export { AUTHORIZATION_CODE_PREFIX } from './authorization/issue-code.ts';
+export type { FlowGate } from './authorization/next-step.ts';
+export type { AuthorizationErrorPage, AuthorizationPage, AuthorizationRedirect, AuthorizationStep } from './authorization/response.ts';
+export { redirectLocation } from './authorization/response.ts';
+export type { AuthorizeOptions, RequestCheck, ValidAuthorizationRequest } from './authorization/validate-request.ts';
 
 /**
- * RFC 6749 §4.1.1–4.1.2 with RFC 7636 (S256 only), RFC 9207 (`iss`) and RFC 9700: validates
- * /authorize requests, keeps them pending through login and consent, and issues codes.
- * The HTTP layer owns pages and cookies; this class owns every decision.
+ * The authorization endpoint: RFC 6749 §4.1.1–4.1.2 with RFC 7636 (S256 only), RFC 9207 (`iss`)
+ * and RFC 9700. A request goes through these steps, each in its own module under
+ * `./authorization/`:
+ *
+ * 1. validate (`validate`, validate-request.ts): client and redirect_uri, which decide whether an
+ *    error may redirect, then each of `REQUEST_CHECKS`, then the scope;
+ * 2. hold and resume (`hold`, `pending`, pending-request.ts): the request waits, bound to the
+ *    browser session, while the user is on the pages;
+ * 3. authenticate and 4. consent (`next`, next-step.ts): each of `FLOW_GATES` in turn names the
+ *    page the browser needs, login then consent;
+ * 5. issue the code (`approve`, issue-code.ts), or refuse it (`deny`).
+ *
+ * The HTTP layer owns pages and cookies; these steps own every decision.
  */
 export class AuthorizationEndpoint {
-  constructor(
-    private readonly store: Store,
-    private readonly clients: ClientCache,
-    private readonly clock: Clock,
-    private readonly codeTtlMs: number,
-  ) {}
+  private readonly deps: AuthorizationDeps;
 
-  /**
-   * Checks an /authorize request. Until client_id and redirect_uri are known good nothing may
-   * redirect (RFC 6749 §4.1.2.1); after that every error goes back to the client.
-   */
-  async validate(
+  constructor(store: Store, clients: ClientCache, clock: Clock, codeTtlMs: number) {
+    this.deps = { store, clients, clock, codeTtlMs };
+  }
+
+  /** Step 1: checks an /authorize request; see `validateAuthorizationRequest`. */
+  validate(
     env: Environment,
     issuer: string,
     params: Readonly<Record<string, string>>,
     duplicates: readonly string[],
     options: AuthorizeOptions = { pkceOptionalForConfidential: false },
   ): Promise<ValidAuthorizationRequest | AuthorizationErrorPage | AuthorizationRedirect> {
-    for (const name of ['client_id', 'redirect_uri']) {
-      if (duplicates.includes(name)) return { kind: 'error_page', message: `The request gave ${name} more than once.` };
-    }
-    const clientId = params.client_id;
-    if (clientId === undefined || clientId === '')
-      return { kind: 'error_page', message: 'The request did not say which application is asking (client_id is missing).' };
-    const { client } = await this.clients.get(env.id, clientId);
-    if (!client?.enabled) return { kind: 'error_page', message: 'The application that sent you here is not known to this server.' };
-    const redirectUri = params.redirect_uri;
-    if (redirectUri === undefined || redirectUri === '')
-      return { kind: 'error_page', message: 'The request did not say where to send you back (redirect_uri is missing).' };
-    if (!matchesRegisteredRedirectUri(client.redirectUris, redirectUri)) {
-      return { kind: 'error_page', message: 'The address the application asked to send you back to is not registered for it.' };
-    }
-    const rawState = duplicates.includes('state') ? null : (params.state ?? null);
-    // A state that is not valid percent-encoded UTF-8 could not come back byte for byte.
-    const state = rawState?.includes('\uFFFD') ? null : rawState;
-    const fail = (error: string, description: string): AuthorizationRedirect => ({
-      kind: 'redirect',
-      location: redirectLocation(redirectUri, { error, error_description: description, state, iss: issuer }),
-    });
-    // Fixed text: parameter names are the caller's input and must not reach the client's error page.
-    if (duplicates.length > 0) return fail('invalid_request', 'a parameter was given more than once');
-    if (rawState !== state) return fail('invalid_request', 'state must be percent-encoded UTF-8');
-    const responseType = params.response_type;
-    if (responseType === undefined) return fail('invalid_request', 'response_type is required');
-    if (responseType !== 'code') return fail('unsupported_response_type', 'only response_type=code is supported');
-    if (!client.grantTypes.includes('authorization_code')) return fail('unauthorized_client', 'this client may not use the authorization code flow');
-    const challenge = params.code_challenge;
-    const mayOmit = options.pkceOptionalForConfidential && client.kind === 'confidential' && client.allowMissingPkce;
-    if (challenge === undefined && mayOmit && params.code_challenge_method === undefined) {
-      return this.checkedScope(client, redirectUri, state, null, params, fail);
-    }
-    if (challenge === undefined) return fail('invalid_request', 'code_challenge is required (PKCE with S256)');
-    // RFC 7636 §4.3: an absent method means plain, which is refused (RFC 9700 §2.1.1).
-    if (params.code_challenge_method !== 'S256') return fail('invalid_request', 'code_challenge_method must be S256');
-    if (!S256_CHALLENGE.test(challenge)) return fail('invalid_request', 'code_challenge must be 43 base64url characters (S256)');
-    return this.checkedScope(client, redirectUri, state, challenge, params, fail);
+    return validateAuthorizationRequest(this.deps, env, issuer, { params, duplicates }, options);
   }
 
-  private checkedScope(
-    client: Client,
-    redirectUri: string,
-    state: string | null,
-    codeChallenge: string | null,
-    params: Readonly<Record<string, string>>,
-    fail: (error: string, description: string) => AuthorizationRedirect,
-  ): ValidAuthorizationRequest | AuthorizationRedirect {
-    let scope: string[];
-    try {
-      scope = resolveScope(params.scope, client.scopes, client.defaultScopes);
-    } catch (error) {
-      if (error instanceof OAuthError) return fail(error.code, error.message);
-      throw error;
-    }
-    return { kind: 'valid', client, redirectUri, scope, state, codeChallenge };
+  /** Step 2: keeps a valid request pending for this browser session; returns it with the id the pages carry. */
+  hold(env: Environment, session: BrowserSession, request: ValidAuthorizationRequest): Promise<{ requestId: string; pending: PendingAuthorization }> {
+    return holdRequest(this.deps, env, session, request);
   }
 
-  /** Keeps a valid request pending for this browser session; returns it with the id the pages carry. */
-  async hold(env: Environment, session: BrowserSession, request: ValidAuthorizationRequest): Promise<{ requestId: string; pending: PendingAuthorization }> {
-    const requestId = randomToken(32);
-    const now = this.clock.now();
-    const pending: PendingAuthorization = {
-      idHash: hashSecret(requestId),
-      envId: env.id,
-      sessionIdHash: session.idHash,
-      clientId: request.client.clientId,
-      redirectUri: request.redirectUri,
-      scope: request.scope,
-      state: request.state,
-      codeChallenge: request.codeChallenge,
-      createdAt: now,
-      expiresAt: now + PENDING_TTL_MS,
-    };
-    await this.store.authorizationRequests.insert(pending);
-    return { requestId, pending };
-  }
-
-  /** The pending request `requestId` of this session, if it exists and has not expired. */
-  async pending(env: Environment, session: BrowserSession, requestId: string | undefined): Promise<PendingAuthorization | undefined> {
-    if (requestId === undefined || !/^[A-Za-z0-9_-]{43}$/.test(requestId)) return undefined;
-    return this.store.authorizationRequests.find(env.id, hashSecret(requestId), session.idHash, this.clock.now());
+  /** Step 2: the pending request `requestId` of this session, if it exists and has not expired. */
+  pending(env: Environment, session: BrowserSession, requestId: string | undefined): Promise<PendingAuthorization | undefined> {
+    return findPendingRequest(this.deps, env, session, requestId);
   }
 
   /** The client of a pending request, if it still exists and is enabled. */
-  async clientOf(env: Environment, pending: PendingAuthorization): Promise<Client | undefined> {
-    const { client } = await this.clients.get(env.id, pending.clientId);
-    return client?.enabled ? client : undefined;
+  clientOf(env: Environment, pending: PendingAuthorization): Promise<Client | undefined> {
+    return enabledClient(this.deps, env, pending.clientId);
   }
 
   /** A user who may still authorize: exists and is enabled. */
-  async userOf(env: Environment, userId: string): Promise<User | undefined> {
-    const user = await this.store.users.find(env.id, userId);
-    return user?.enabled ? user : undefined;
+  userOf(env: Environment, userId: string): Promise<User | undefined> {
+    return enabledUser(this.deps, env, userId);
   }
 
   /**
-   * Where a pending request goes next: the login page without a signed-in (enabled) user, the
-   * consent page unless the user already granted these scopes to this client, else a code.
+   * Steps 3–5: where a pending request goes next: the login page without a signed-in (enabled)
+   * user, the consent page unless the user already granted these scopes to this client, else a code.
    */
-  async next(
-    env: Environment,
-    issuer: string,
-    session: BrowserSession,
-    requestId: string,
-    pending: PendingAuthorization,
-  ): Promise<AuthorizationStep | undefined> {
-    if (session.userId === null) return { kind: 'login', requestId };
-    const user = await this.userOf(env, session.userId);
-    if (!user) return { kind: 'login', requestId };
-    // RFC 8252 §8.6 and RFC 6749 §10.2: a public client's identity cannot be proven (any local
-    // app can claim its client_id and a loopback port), so its requests always ask the user.
-    const client = await this.clientOf(env, pending);
-    if (client?.kind === 'public') return { kind: 'consent', requestId };
-    const consent = await this.store.consents.find(env.id, user.userId, pending.clientId);
-    if (!consent || !pending.scope.every((s) => consent.scope.includes(s))) return { kind: 'consent', requestId };
-    return this.approve(env, issuer, session, requestId, pending);
+  next(flow: PendingFlow): Promise<AuthorizationStep | undefined> {
+    return nextStep(this.deps, flow);
   }
 
-  /**
-   * The user allowed the request: remember the consent and send a code (single use of the
-   * request). The client is checked again: it may have been disabled or changed while the user
-   * was signing in.
-   */
-  async approve(
-    env: Environment,
-    issuer: string,
-    session: BrowserSession,
-    requestId: string,
-    pending: PendingAuthorization,
-  ): Promise<AuthorizationRedirect | AuthorizationErrorPage | undefined> {
-    if (session.userId === null) throw new Error('approve needs a signed-in session');
-    if (!(await this.userOf(env, session.userId))) return undefined;
-    const client = await this.clientOf(env, pending);
-    if (
-      !client?.grantTypes.includes('authorization_code') ||
-      !matchesRegisteredRedirectUri(client.redirectUris, pending.redirectUri) ||
-      !pending.scope.every((s) => client.scopes.includes(s))
-    ) {
-      await this.store.authorizationRequests.take(env.id, hashSecret(requestId), session.idHash);
-      return { kind: 'error_page', message: 'The application changed or was disabled while you were signing in. Go back to it and start again.' };
-    }
-    if (!(await this.store.authorizationRequests.take(env.id, hashSecret(requestId), session.idHash))) return undefined;
-    const now = this.clock.now();
-    await this.store.consents.grant(env.id, session.userId, pending.clientId, pending.scope, now);
-    const code = `${AUTHORIZATION_CODE_PREFIX}${randomToken(32)}`;
-    await this.store.authorizationCodes.insert({
-      codeHash: hashSecret(code),
-      envId: env.id,
-      clientId: pending.clientId,
-      userId: session.userId,
-      redirectUri: pending.redirectUri,
-      scope: pending.scope,
-      codeChallenge: pending.codeChallenge,
-      familyId: randomUUID(),
-      issuedAt: now,
-      expiresAt: now + this.codeTtlMs,
-      consumedAt: null,
-    });
-    return { kind: 'redirect', location: redirectLocation(pending.redirectUri, { code, state: pending.state, iss: issuer }) };
+  /** Step 5: the user allowed the request; see `approveRequest`. */
+  approve(flow: PendingFlow): Promise<AuthorizationRedirect | AuthorizationErrorPage | undefined> {
+    return approveRequest(this.deps, flow);
   }
 
-  /** The user refused: RFC 6749 §4.1.2.1 `access_denied` (single use of the request). */
-  async deny(
-    env: Environment,
-    issuer: string,
-    session: BrowserSession,
-    requestId: string,
-    pending: PendingAuthorization,
-  ): Promise<AuthorizationRedirect | undefined> {
-    if (!(await this.store.authorizationRequests.take(env.id, hashSecret(requestId), session.idHash))) return undefined;
-    return {
-      kind: 'redirect',
-      location: redirectLocation(pending.redirectUri, {
-        error: 'access_denied',
-        error_description: 'the user denied the request',
-        state: pending.state,
-        iss: issuer,
-      }),
-    };
+  /** Step 5: the user refused: RFC 6749 §4.1.2.1 `access_denied`. */
+  deny(flow: PendingFlow): Promise<AuthorizationRedirect | undefined> {
+    return denyRequest(this.deps, flow);
   }
-}
-
-/**
- * The redirect URI with response parameters added to its query. The registered URI is kept
- * exactly as it is (its own query included); values are percent-encoded, so `state` comes back
- * byte for byte once decoded.
- */
-export function redirectLocation(redirectUri: string, params: Record<string, string | null>): string {
-  const query = Object.entries(params)
-    .filter((entry): entry is [string, string] => entry[1] !== null)
-    .map(([name, value]) => `${name}=${encodeURIComponent(value)}`)
-    .join('&');
-  const separator = redirectUri.includes('?') ? (redirectUri.endsWith('?') || redirectUri.endsWith('&') ? '' : '&') : '?';
-  return `${redirectUri}${separator}${query}`;
 }
