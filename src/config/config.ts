@@ -136,26 +136,43 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: string): Config {
   const path = configPath ?? env.GATEHOUSE_CONFIG;
-  let file: Raw = {};
-  if (path) {
-    try {
-      file = JSON.parse(readFileSync(path, 'utf8')) as Raw;
-    } catch (error) {
-      throw new ConfigError('GATEHOUSE_CONFIG', `cannot read ${path}: ${(error as Error).message}`);
-    }
-    if (typeof file !== 'object' || file === null || Array.isArray(file)) {
-      throw new ConfigError('GATEHOUSE_CONFIG', `${path} must hold a JSON object`);
-    }
+  const file = path ? readConfigFile(path) : {};
+  const config = readSettings(settingSource(env, file, path));
+  checkAccessTokenCeiling(config);
+  return Object.freeze(config);
+}
+
+/** Where one setting comes from: its raw value and the name an error message gives it. */
+type SettingSource = (key: keyof Config) => { value: unknown; name: string };
+
+/** The JSON object of a configuration file. */
+function readConfigFile(path: string): Raw {
+  let file: Raw;
+  try {
+    file = JSON.parse(readFileSync(path, 'utf8')) as Raw;
+  } catch (error) {
+    throw new ConfigError('GATEHOUSE_CONFIG', `cannot read ${path}: ${(error as Error).message}`);
   }
-  const pick = (key: keyof Config): { value: unknown; name: string } => {
+  if (typeof file !== 'object' || file === null || Array.isArray(file)) {
+    throw new ConfigError('GATEHOUSE_CONFIG', `${path} must hold a JSON object`);
+  }
+  return file;
+}
+
+/** A non-empty `GATEHOUSE_*` variable wins over the file's key. */
+function settingSource(env: NodeJS.ProcessEnv, file: Raw, path: string | undefined): SettingSource {
+  return (key) => {
     const field = CONFIG_FIELDS[key];
     const fromEnv = env[field.env];
     if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, name: field.env };
     return { value: file[field.file], name: path ? `${field.file} (in ${path})` : field.env };
   };
+}
 
+/** Every setting, validated with its default and bounds; the first bad one throws. */
+function readSettings(pick: SettingSource): Config {
   const dataDir = str(pick('dataDir'), './data');
-  const config: Config = {
+  return {
     dataDir,
     databaseUrl: databaseUrl(pick('databaseUrl'), `${dataDir}/gatehouse.db`),
     host: str(pick('host'), '127.0.0.1'),
@@ -192,6 +209,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
     trustProxy: proxyList(pick('trustProxy')),
     surfaces: parseSurfaces(pick('surfaces')),
   };
+}
+
+/** No access token may outlive `maxAccessTokenTtl`: not the default one, not a surface's. */
+function checkAccessTokenCeiling(config: Config): void {
   for (const [i, surface] of config.surfaces.entries()) {
     const ttl = surface.accessTokenTtl ?? BUILT_IN_PROFILES.get(surface.profile)?.accessTokenTtl;
     if (ttl !== undefined && ttl > config.maxAccessTokenTtl) {
@@ -204,7 +225,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
   if (config.accessTokenTtl > config.maxAccessTokenTtl) {
     throw new ConfigError(CONFIG_FIELDS.accessTokenTtl.env, `must not exceed ${CONFIG_FIELDS.maxAccessTokenTtl.env} (${config.maxAccessTokenTtl})`);
   }
-  return Object.freeze(config);
 }
 
 /** Production mode needs an explicit public URL and key secret; dev mode fills them in. */

@@ -4,7 +4,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { Store } from '../domain/storage.ts';
 import { AccessTokenService } from './access-tokens.ts';
 import { AssertionVerifier } from './assertions.ts';
-import { AuthorizationEndpoint } from './authorization.ts';
+import { AuthorizationEndpoint } from './authorization/endpoint.ts';
 import { ClientAuthenticator } from './client-auth.ts';
 import { ClientCache } from './client-cache.ts';
 import type { GrantRegistry } from './grants/grant.ts';

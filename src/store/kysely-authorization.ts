@@ -219,32 +219,7 @@ export function tokenFamilyStore(db: Kysely<Database>): TokenFamilyStore {
       const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).where('env_id', '=', envId).executeTakeFirst();
       return row && toRefreshToken(row);
     },
-    async rotate(envId, familyId, presentedHash, now, issue) {
-      return db.transaction().execute(async (trx) => {
-        // A no-op update takes the family's row lock: a concurrent revoke either finished first
-        // (and this finds it revoked) or waits until this issuance is committed and visible to it.
-        const current = await trx
-          .updateTable('token_families')
-          .set({ revoked_at: null })
-          .where('family_id', '=', familyId)
-          .where('env_id', '=', envId)
-          .where('revoked_at', 'is', null)
-          .executeTakeFirst();
-        if (Number(current.numUpdatedRows) !== 1) return false;
-        const rotated = await trx
-          .updateTable('refresh_tokens')
-          .set({ rotated_at: now })
-          .where('token_hash', '=', presentedHash)
-          .where('env_id', '=', envId)
-          .where('family_id', '=', familyId)
-          .where('rotated_at', 'is', null)
-          .where('revoked_at', 'is', null)
-          .executeTakeFirst();
-        if (Number(rotated.numUpdatedRows) !== 1) return false;
-        await recordIssue(trx, envId, familyId, issue);
-        return true;
-      });
-    },
+    rotate: (envId, familyId, presentedHash, now, issue) => rotateRefreshToken(db, envId, familyId, presentedHash, now, issue),
     async revokeForUser(envId, userId, now) {
       const families = await db
         .selectFrom('token_families')
@@ -256,52 +231,93 @@ export function tokenFamilyStore(db: Kysely<Database>): TokenFamilyStore {
       for (const { family_id } of families) await store.revoke(envId, family_id, now);
       return families.length;
     },
-    async revoke(envId, familyId, now) {
-      await db.transaction().execute(async (trx) => {
-        const family = await trx
-          .updateTable('token_families')
-          .set({ revoked_at: now })
-          .where('family_id', '=', familyId)
-          .where('env_id', '=', envId)
-          .where('revoked_at', 'is', null)
-          .returning('client_id')
-          .executeTakeFirst();
-        if (!family) return;
-        await trx.updateTable('refresh_tokens').set({ revoked_at: now }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
-        await trx.updateTable('access_tokens').set({ revoked_at: now }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
-        // A JWT cannot be recalled: its jti joins the revocation list until it expires.
-        await trx
-          .insertInto('revoked_jwts')
-          .columns(['env_id', 'jti', 'client_id', 'expires_at', 'revoked_at'])
-          .expression((eb) =>
-            eb
-              .selectFrom('family_access_tokens')
-              .select([
-                'env_id',
-                'jti',
-                sql<string>`cast(${family.client_id} as text)`.as('client_id'),
-                'expires_at',
-                sql<number>`cast(${now} as bigint)`.as('revoked_at'),
-              ])
-              .where('family_id', '=', familyId)
-              .where('expires_at', '>', now),
-          )
-          .onConflict((oc) => oc.columns(['env_id', 'jti']).doNothing())
-          .execute();
-      });
-    },
-    async deleteExpired(before) {
-      return db.transaction().execute(async (trx) => {
-        // Families first, in the same lock order as revoke and rotate (family row, then tokens),
-        // so the sweeper cannot deadlock with them on PostgreSQL.
-        await trx.updateTable('token_families').set({ revoked_at: before }).where('expires_at', '<', before).where('revoked_at', 'is', null).execute();
-        const expired = (eb: Kysely<Database>) => eb.selectFrom('token_families').select('family_id').where('expires_at', '<', before);
-        await trx.deleteFrom('refresh_tokens').where('family_id', 'in', expired(trx)).execute();
-        await trx.deleteFrom('family_access_tokens').where('family_id', 'in', expired(trx)).execute();
-        const result = await trx.deleteFrom('token_families').where('expires_at', '<', before).executeTakeFirst();
-        return Number(result.numDeletedRows);
-      });
-    },
+    revoke: (envId, familyId, now) => revokeFamily(db, envId, familyId, now),
+    deleteExpired: (before) => deleteExpiredFamilies(db, before),
   };
   return store;
+}
+
+/** `TokenFamilyStore.rotate`: the family locked first, then the presented token rotated by one conditional update. */
+async function rotateRefreshToken(
+  db: Kysely<Database>,
+  envId: string,
+  familyId: string,
+  presentedHash: string,
+  now: number,
+  issue: FamilyIssue,
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    // A no-op update takes the family's row lock: a concurrent revoke either finished first
+    // (and this finds it revoked) or waits until this issuance is committed and visible to it.
+    const current = await trx
+      .updateTable('token_families')
+      .set({ revoked_at: null })
+      .where('family_id', '=', familyId)
+      .where('env_id', '=', envId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(current.numUpdatedRows) !== 1) return false;
+    const rotated = await trx
+      .updateTable('refresh_tokens')
+      .set({ rotated_at: now })
+      .where('token_hash', '=', presentedHash)
+      .where('env_id', '=', envId)
+      .where('family_id', '=', familyId)
+      .where('rotated_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(rotated.numUpdatedRows) !== 1) return false;
+    await recordIssue(trx, envId, familyId, issue);
+    return true;
+  });
+}
+
+/** `TokenFamilyStore.revoke`: the family, its refresh and opaque access tokens revoked, its JWTs listed as revoked. */
+async function revokeFamily(db: Kysely<Database>, envId: string, familyId: string, now: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const family = await trx
+      .updateTable('token_families')
+      .set({ revoked_at: now })
+      .where('family_id', '=', familyId)
+      .where('env_id', '=', envId)
+      .where('revoked_at', 'is', null)
+      .returning('client_id')
+      .executeTakeFirst();
+    if (!family) return;
+    await trx.updateTable('refresh_tokens').set({ revoked_at: now }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
+    await trx.updateTable('access_tokens').set({ revoked_at: now }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
+    // A JWT cannot be recalled: its jti joins the revocation list until it expires.
+    await trx
+      .insertInto('revoked_jwts')
+      .columns(['env_id', 'jti', 'client_id', 'expires_at', 'revoked_at'])
+      .expression((eb) =>
+        eb
+          .selectFrom('family_access_tokens')
+          .select([
+            'env_id',
+            'jti',
+            sql<string>`cast(${family.client_id} as text)`.as('client_id'),
+            'expires_at',
+            sql<number>`cast(${now} as bigint)`.as('revoked_at'),
+          ])
+          .where('family_id', '=', familyId)
+          .where('expires_at', '>', now),
+      )
+      .onConflict((oc) => oc.columns(['env_id', 'jti']).doNothing())
+      .execute();
+  });
+}
+
+/** `TokenFamilyStore.deleteExpired`: expired families and everything in them; returns how many families. */
+async function deleteExpiredFamilies(db: Kysely<Database>, before: number): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    // Families first, in the same lock order as revoke and rotate (family row, then tokens),
+    // so the sweeper cannot deadlock with them on PostgreSQL.
+    await trx.updateTable('token_families').set({ revoked_at: before }).where('expires_at', '<', before).where('revoked_at', 'is', null).execute();
+    const expired = (eb: Kysely<Database>) => eb.selectFrom('token_families').select('family_id').where('expires_at', '<', before);
+    await trx.deleteFrom('refresh_tokens').where('family_id', 'in', expired(trx)).execute();
+    await trx.deleteFrom('family_access_tokens').where('family_id', 'in', expired(trx)).execute();
+    const result = await trx.deleteFrom('token_families').where('expires_at', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
 }

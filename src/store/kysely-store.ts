@@ -152,49 +152,7 @@ const toClient = (row: Selectable<ClientTable>): Client => ({
 
 function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): ClientStore {
   return {
-    async create(client, secret) {
-      try {
-        await db.transaction().execute(async (trx) => {
-          await trx
-            .insertInto('clients')
-            .values({
-              env_id: client.envId,
-              client_id: client.clientId,
-              name: client.name,
-              kind: client.kind,
-              grant_types: JSON.stringify(client.grantTypes),
-              scopes: JSON.stringify(client.scopes),
-              default_scopes: JSON.stringify(client.defaultScopes),
-              redirect_uris: JSON.stringify(client.redirectUris),
-              token_format: client.tokenFormat,
-              access_token_ttl: client.accessTokenTtl,
-              introspect_any: client.introspectAny ? 1 : 0,
-              allow_missing_pkce: client.allowMissingPkce ? 1 : 0,
-              quota: client.quota,
-              enabled: client.enabled ? 1 : 0,
-              created_at: client.createdAt,
-              updated_at: client.updatedAt,
-            })
-            .execute();
-          if (secret) {
-            await trx
-              .insertInto('client_secrets')
-              .values({
-                id: secret.id,
-                env_id: client.envId,
-                client_id: client.clientId,
-                secret_hash: secret.secretHash,
-                created_at: secret.createdAt,
-                expires_at: secret.expiresAt,
-              })
-              .execute();
-          }
-        });
-      } catch (error) {
-        if (isUniqueViolation(error, dialect)) throw new ConflictError(`client ${client.clientId} already exists`);
-        throw error;
-      }
-    },
+    create: (client, secret) => createClient(db, dialect, client, secret),
     async find(envId, clientId) {
       const row = await db.selectFrom('clients').selectAll().where('env_id', '=', envId).where('client_id', '=', clientId).executeTakeFirst();
       return row && toClient(row);
@@ -221,55 +179,93 @@ function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Clie
         }),
       );
     },
-    async rotateSecret(envId, clientId, secret, overlapUntil) {
-      return db.transaction().execute(async (trx) => {
-        const updated = await trx
-          .updateTable('clients')
-          .set({ updated_at: secret.createdAt })
-          .where('env_id', '=', envId)
-          .where('client_id', '=', clientId)
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) === 0) return false;
-        await trx
-          .updateTable('client_secrets')
-          .set({ expires_at: overlapUntil })
-          .where('env_id', '=', envId)
-          .where('client_id', '=', clientId)
-          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', overlapUntil)]))
-          .execute();
+    rotateSecret: (envId, clientId, secret, overlapUntil) => rotateClientSecret(db, envId, clientId, secret, overlapUntil),
+    setEnabled: (envId, clientId, enabled, now) => updateClient(db, envId, clientId, { enabled: enabled ? 1 : 0, updated_at: now }),
+    setQuota: (envId, clientId, quota, now) => updateClient(db, envId, clientId, { quota, updated_at: now }),
+  };
+}
+
+/** The row of a client, as `toClient` reads it back. */
+function clientRow(client: Client): ClientTable {
+  return {
+    env_id: client.envId,
+    client_id: client.clientId,
+    name: client.name,
+    kind: client.kind,
+    grant_types: JSON.stringify(client.grantTypes),
+    scopes: JSON.stringify(client.scopes),
+    default_scopes: JSON.stringify(client.defaultScopes),
+    redirect_uris: JSON.stringify(client.redirectUris),
+    token_format: client.tokenFormat,
+    access_token_ttl: client.accessTokenTtl,
+    introspect_any: client.introspectAny ? 1 : 0,
+    allow_missing_pkce: client.allowMissingPkce ? 1 : 0,
+    quota: client.quota,
+    enabled: client.enabled ? 1 : 0,
+    created_at: client.createdAt,
+    updated_at: client.updatedAt,
+  };
+}
+
+/** The row of one secret of the client `clientId`. */
+function clientSecretRow(envId: string, clientId: string, secret: ClientSecret) {
+  return {
+    id: secret.id,
+    env_id: envId,
+    client_id: clientId,
+    secret_hash: secret.secretHash,
+    created_at: secret.createdAt,
+    expires_at: secret.expiresAt,
+  };
+}
+
+/** `ClientStore.create`: the client and its first secret in one transaction; a duplicate id is a `ConflictError`. */
+async function createClient(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', client: Client, secret: ClientSecret | undefined): Promise<void> {
+  try {
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('clients').values(clientRow(client)).execute();
+      if (secret) {
         await trx
           .insertInto('client_secrets')
-          .values({
-            id: secret.id,
-            env_id: envId,
-            client_id: clientId,
-            secret_hash: secret.secretHash,
-            created_at: secret.createdAt,
-            expires_at: secret.expiresAt,
-          })
+          .values(clientSecretRow(client.envId, client.clientId, secret))
           .execute();
-        return true;
-      });
-    },
-    async setEnabled(envId, clientId, enabled, now) {
-      const result = await db
-        .updateTable('clients')
-        .set({ enabled: enabled ? 1 : 0, updated_at: now })
-        .where('env_id', '=', envId)
-        .where('client_id', '=', clientId)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
-    },
-    async setQuota(envId, clientId, quota, now) {
-      const result = await db
-        .updateTable('clients')
-        .set({ quota, updated_at: now })
-        .where('env_id', '=', envId)
-        .where('client_id', '=', clientId)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
-    },
-  };
+      }
+    });
+  } catch (error) {
+    if (isUniqueViolation(error, dialect)) throw new ConflictError(`client ${client.clientId} already exists`);
+    throw error;
+  }
+}
+
+/** `ClientStore.rotateSecret`: current secrets expire at `overlapUntil` at the latest and `secret` is added, in one transaction. */
+async function rotateClientSecret(db: Kysely<Database>, envId: string, clientId: string, secret: ClientSecret, overlapUntil: number): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const updated = await trx
+      .updateTable('clients')
+      .set({ updated_at: secret.createdAt })
+      .where('env_id', '=', envId)
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) return false;
+    await trx
+      .updateTable('client_secrets')
+      .set({ expires_at: overlapUntil })
+      .where('env_id', '=', envId)
+      .where('client_id', '=', clientId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', overlapUntil)]))
+      .execute();
+    await trx
+      .insertInto('client_secrets')
+      .values(clientSecretRow(envId, clientId, secret))
+      .execute();
+    return true;
+  });
+}
+
+/** Sets some columns of one client; false if the client does not exist. */
+async function updateClient(db: Kysely<Database>, envId: string, clientId: string, changes: Partial<ClientTable>): Promise<boolean> {
+  const result = await db.updateTable('clients').set(changes).where('env_id', '=', envId).where('client_id', '=', clientId).executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 function signingKeyRow(key: SigningKey): SigningKeyTable {

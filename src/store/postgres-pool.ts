@@ -58,125 +58,157 @@ export function describePostgresError(error: unknown): string {
  *   not pile up); only `probe` tries the server, and its first success reopens the way.
  */
 export function resilientPool(pool: pg.Pool, health: StorageHealthState, probeConfig: pg.ClientConfig): { pool: PostgresPool; probe: () => Promise<void> } {
-  let unreachable = false;
+  const guard = new PoolGuard(pool, health, probeConfig);
+  const kyselyPool: PostgresPool = {
+    connect: () => guard.connect(),
+    end: () => pool.end(),
+  };
+  return { pool: kyselyPool, probe: () => guard.probe() };
+}
+
+/** What `resilientPool` knows about the server between statements, and the connections it hands out. */
+class PoolGuard {
+  private unreachable = false;
   // A failure of an attempt that started before the last success is old news (a connection
   // attempt made during the outage that timed out after it): it must not close the way again.
-  let lastAnswerAt = 0;
-  let connectionFaults = 0;
-  const openedAfter = new WeakMap<pg.PoolClient, number>();
+  private lastAnswerAt = 0;
+  private connectionFaults = 0;
+  private readonly openedAfter = new WeakMap<pg.PoolClient, number>();
+  private probing: Promise<void> | undefined;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly health: StorageHealthState,
+    private readonly probeConfig: pg.ClientConfig,
+  ) {
+    pool.on('error', (error) => {
+      // An idle connection dropped: later ones must not reuse its siblings, but the server may well
+      // answer a new connection, so statements are still tried.
+      this.connectionFaults += 1;
+      this.health.markDown(describePostgresError(error));
+    });
+  }
+
+  /** A pooled connection for Kysely; fails at once while the server is known to be unreachable. */
+  async connect(): Promise<PostgresPoolClient> {
+    if (this.unreachable) throw new StorageUnavailableError(this.health.reason ?? 'PostgreSQL is unreachable');
+    const { client } = await this.acquireOrFail();
+    return this.watched(client);
+  }
+
+  /** Tries the server: through the pool while it answers, else on a connection of its own. */
+  probe(): Promise<void> {
+    if (!this.unreachable) return this.probeWithPool();
+    this.probing ??= this.probeAlone().finally(() => {
+      this.probing = undefined;
+    });
+    return this.probing;
+  }
+
+  /**
+   * `client` as Kysely uses it: listened to for `error` while it is out, its faults turned into
+   * StorageUnavailableError, and destroyed on release once it saw a connection fault or a timeout.
+   */
+  private watched(client: pg.PoolClient): PostgresPoolClient {
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error;
+      this.health.markDown(describePostgresError(error));
+    };
+    client.on('error', onError);
+    return {
+      query: async <R>(sql: string, parameters: readonly unknown[]) => {
+        // A connection that failed once is not asked again (not even for the ROLLBACK of its
+        // transaction, which would wait for a second timeout): the server rolls back when it goes.
+        if (broken) throw new StorageUnavailableError(describePostgresError(broken), { cause: broken });
+        const queryStartedAt = performance.now();
+        try {
+          const result = await client.query(sql, parameters as unknown[]);
+          this.answered();
+          return result as unknown as { command: 'UPDATE' | 'DELETE' | 'INSERT' | 'SELECT' | 'MERGE'; rowCount: number; rows: R[] };
+        } catch (error) {
+          if (postgresFault(error) === undefined) throw error;
+          // A statement the server cancelled leaves a usable connection; anything else may not.
+          if (!(error instanceof pg.DatabaseError)) broken ??= error as Error;
+          throw this.unavailable(error, queryStartedAt);
+        }
+      },
+      release: () => {
+        client.removeListener('error', onError);
+        // A truthy argument makes pg-pool destroy the client instead of reusing it.
+        client.release(broken ?? false);
+      },
+    } as PostgresPoolClient;
+  }
+
   /** `connecting`: the error came from opening a connection, where any refusal means unreachable. */
-  const unavailable = (error: unknown, startedAt: number, connecting = false): StorageUnavailableError => {
+  private unavailable(error: unknown, startedAt: number, connecting = false): StorageUnavailableError {
     const reason = describePostgresError(error);
     const fault = postgresFault(error) ?? (connecting ? 'unreachable' : undefined);
-    if (fault === 'unreachable' && startedAt >= lastAnswerAt) {
-      connectionFaults += 1;
-      unreachable = true;
-      health.markDown(reason);
+    if (fault === 'unreachable' && startedAt >= this.lastAnswerAt) {
+      this.connectionFaults += 1;
+      this.unreachable = true;
+      this.health.markDown(reason);
     }
     return new StorageUnavailableError(reason, { cause: error });
-  };
-  const answered = () => {
-    lastAnswerAt = performance.now();
-    unreachable = false;
-    health.markUp();
-  };
-  pool.on('error', (error) => {
-    // An idle connection dropped: later ones must not reuse its siblings, but the server may well
-    // answer a new connection, so statements are still tried.
-    connectionFaults += 1;
-    health.markDown(describePostgresError(error));
-  });
-  const acquire = async (): Promise<pg.PoolClient> => {
+  }
+
+  private answered(): void {
+    this.lastAnswerAt = performance.now();
+    this.unreachable = false;
+    this.health.markUp();
+  }
+
+  /** A pooled connection opened after the last connection fault; older idle ones are discarded, not tried. */
+  private async acquire(): Promise<pg.PoolClient> {
     for (;;) {
-      const client = await pool.connect();
-      const faults = openedAfter.get(client);
-      if (faults === undefined) openedAfter.set(client, connectionFaults);
-      else if (faults < connectionFaults) {
+      const client = await this.pool.connect();
+      const faults = this.openedAfter.get(client);
+      if (faults === undefined) this.openedAfter.set(client, this.connectionFaults);
+      else if (faults < this.connectionFaults) {
         client.release(true);
         continue;
       }
       return client;
     }
-  };
+  }
+
   /** A pooled connection, or the StorageUnavailableError its failure means. */
-  const acquireOrFail = async (): Promise<{ client: pg.PoolClient; startedAt: number }> => {
+  private async acquireOrFail(): Promise<{ client: pg.PoolClient; startedAt: number }> {
     const startedAt = performance.now();
     try {
-      return { client: await acquire(), startedAt };
+      return { client: await this.acquire(), startedAt };
     } catch (error) {
-      throw unavailable(error, startedAt, true);
+      throw this.unavailable(error, startedAt, true);
     }
-  };
-  const kyselyPool: PostgresPool = {
-    async connect(): Promise<PostgresPoolClient> {
-      if (unreachable) throw new StorageUnavailableError(health.reason ?? 'PostgreSQL is unreachable');
-      const { client } = await acquireOrFail();
-      let broken: Error | undefined;
-      const onError = (error: Error) => {
-        broken = error;
-        health.markDown(describePostgresError(error));
-      };
-      client.on('error', onError);
-      return {
-        async query<R>(sql: string, parameters: readonly unknown[]) {
-          // A connection that failed once is not asked again (not even for the ROLLBACK of its
-          // transaction, which would wait for a second timeout): the server rolls back when it goes.
-          if (broken) throw new StorageUnavailableError(describePostgresError(broken), { cause: broken });
-          const queryStartedAt = performance.now();
-          try {
-            const result = await client.query(sql, parameters as unknown[]);
-            answered();
-            return result as unknown as { command: 'UPDATE' | 'DELETE' | 'INSERT' | 'SELECT' | 'MERGE'; rowCount: number; rows: R[] };
-          } catch (error) {
-            if (postgresFault(error) === undefined) throw error;
-            // A statement the server cancelled leaves a usable connection; anything else may not.
-            if (!(error instanceof pg.DatabaseError)) broken ??= error as Error;
-            throw unavailable(error, queryStartedAt);
-          }
-        },
-        release() {
-          client.removeListener('error', onError);
-          // A truthy argument makes pg-pool destroy the client instead of reusing it.
-          client.release(broken ?? false);
-        },
-      } as PostgresPoolClient;
-    },
-    end: () => pool.end(),
-  };
-  const probeWithPool = async (): Promise<void> => {
-    const { client, startedAt } = await acquireOrFail();
+  }
+
+  private async probeWithPool(): Promise<void> {
+    const { client, startedAt } = await this.acquireOrFail();
     try {
       await client.query('select 1');
       client.release();
-      answered();
+      this.answered();
     } catch (error) {
       client.release(true);
-      throw unavailable(error, startedAt);
+      throw this.unavailable(error, startedAt);
     }
-  };
+  }
+
   // While unreachable, a probe uses a connection of its own with a short timeout, one at a time:
   // probes then never fill the pool with connection attempts that hang past the server's return.
-  let probing: Promise<void> | undefined;
-  const probeAlone = async (): Promise<void> => {
+  private async probeAlone(): Promise<void> {
     const startedAt = performance.now();
-    const client = new pg.Client(probeConfig);
+    const client = new pg.Client(this.probeConfig);
     client.on('error', () => {});
     try {
       await client.connect();
       await client.query('select 1');
-      answered();
+      this.answered();
     } catch (error) {
-      throw unavailable(error, startedAt, true);
+      throw this.unavailable(error, startedAt, true);
     } finally {
       void client.end().catch(() => {});
     }
-  };
-  const probe = (): Promise<void> => {
-    if (!unreachable) return probeWithPool();
-    probing ??= probeAlone().finally(() => {
-      probing = undefined;
-    });
-    return probing;
-  };
-  return { pool: kyselyPool, probe };
+  }
 }

@@ -2,13 +2,26 @@ import type { Kysely } from 'kysely';
 
 // Portable across SQLite and PostgreSQL: only the schema builder's common types are used.
 export async function up(db: Kysely<unknown>): Promise<void> {
+  await createEnvironments(db);
+  await createClients(db);
+  await createClientSecrets(db);
+  await createSigningKeys(db);
+  await createAccessTokens(db);
+  await createRevokedJwts(db);
+}
+
+/** Environments, each with its own clients, keys and tokens. */
+async function createEnvironments(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('environments')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('name', 'text', (c) => c.notNull().unique())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
+}
 
+/** OAuth clients, keyed by environment and client id. */
+async function createClients(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('clients')
     .addColumn('env_id', 'text', (c) => c.notNull().references('environments.id'))
@@ -27,7 +40,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('clients_pk', ['env_id', 'client_id'])
     .execute();
+}
 
+/** Client secrets (hashed), several per client while a rotation overlaps. */
+async function createClientSecrets(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('client_secrets')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -39,7 +55,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addForeignKeyConstraint('client_secrets_client_fk', ['env_id', 'client_id'], 'clients', ['env_id', 'client_id'])
     .execute();
   await db.schema.createIndex('client_secrets_by_client').on('client_secrets').columns(['env_id', 'client_id']).execute();
+}
 
+/** Signing keys of each environment, the private key sealed. */
+async function createSigningKeys(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('signing_keys')
     .addColumn('kid', 'text', (c) => c.primaryKey())
@@ -53,7 +72,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('publish_until', 'bigint')
     .execute();
   await db.schema.createIndex('signing_keys_by_env').on('signing_keys').columns(['env_id', 'status']).execute();
+}
 
+/** Opaque access tokens (hashed). */
+async function createAccessTokens(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('access_tokens')
     .addColumn('token_hash', 'text', (c) => c.primaryKey())
@@ -67,7 +89,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('revoked_at', 'bigint')
     .execute();
   await db.schema.createIndex('access_tokens_by_expiry').on('access_tokens').column('expires_at').execute();
+}
 
+/** Revoked JWT access tokens, remembered until they expire. */
+async function createRevokedJwts(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('revoked_jwts')
     .addColumn('env_id', 'text', (c) => c.notNull())

@@ -3,6 +3,20 @@ import type { Kysely } from 'kysely';
 // End users, browser sessions and the authorization code flow: pending /authorize requests,
 // codes, token families with their refresh tokens, remembered consents and login throttling.
 export async function up(db: Kysely<unknown>): Promise<void> {
+  await createUsers(db);
+  await createBrowserSessions(db);
+  await createAuthorizationRequests(db);
+  await createAuthorizationCodes(db);
+  await createTokenFamilies(db);
+  await createRefreshTokens(db);
+  await createFamilyAccessTokens(db);
+  await addAccessTokenFamily(db);
+  await createConsents(db);
+  await createLoginAttempts(db);
+}
+
+/** End users, unique by username within an environment. */
+async function createUsers(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('users')
     .addColumn('env_id', 'text', (c) => c.notNull().references('environments.id'))
@@ -15,7 +29,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('users_pk', ['env_id', 'user_id'])
     .addUniqueConstraint('users_username_unique', ['env_id', 'username'])
     .execute();
+}
 
+/** Browser sessions of the login and consent pages. */
+async function createBrowserSessions(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('browser_sessions')
     .addColumn('id_hash', 'text', (c) => c.primaryKey())
@@ -26,7 +43,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('browser_sessions_by_expiry').on('browser_sessions').column('expires_at').execute();
+}
 
+/** Pending /authorize requests, bound to a browser session. */
+async function createAuthorizationRequests(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('authorization_requests')
     .addColumn('id_hash', 'text', (c) => c.primaryKey())
@@ -42,7 +62,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('authorization_requests_by_session').on('authorization_requests').column('session_id_hash').execute();
   await db.schema.createIndex('authorization_requests_by_expiry').on('authorization_requests').column('expires_at').execute();
+}
 
+/** Issued authorization codes (hashed). */
+async function createAuthorizationCodes(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('authorization_codes')
     .addColumn('code_hash', 'text', (c) => c.primaryKey())
@@ -58,7 +81,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('consumed_at', 'bigint')
     .execute();
   await db.schema.createIndex('authorization_codes_by_expiry').on('authorization_codes').column('expires_at').execute();
+}
 
+/** Token families: everything one code redemption issued. */
+async function createTokenFamilies(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('token_families')
     .addColumn('family_id', 'text', (c) => c.primaryKey())
@@ -71,7 +97,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('revoked_at', 'bigint')
     .execute();
   await db.schema.createIndex('token_families_by_expiry').on('token_families').column('expires_at').execute();
+}
 
+/** Refresh tokens (hashed), each in a family. */
+async function createRefreshTokens(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('refresh_tokens')
     .addColumn('token_hash', 'text', (c) => c.primaryKey())
@@ -85,7 +114,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('revoked_at', 'bigint')
     .execute();
   await db.schema.createIndex('refresh_tokens_by_family').on('refresh_tokens').column('family_id').execute();
+}
 
+/** The JWT access tokens of each family, so revoking a family can list them. */
+async function createFamilyAccessTokens(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('family_access_tokens')
     .addColumn('env_id', 'text', (c) => c.notNull())
@@ -95,10 +127,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('family_access_tokens_pk', ['env_id', 'jti'])
     .execute();
   await db.schema.createIndex('family_access_tokens_by_family').on('family_access_tokens').column('family_id').execute();
+}
 
+/** The family of an opaque access token. */
+async function addAccessTokenFamily(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('access_tokens').addColumn('family_id', 'text').execute();
   await db.schema.createIndex('access_tokens_by_family').on('access_tokens').column('family_id').execute();
+}
 
+/** Remembered consents: the scopes a user granted a client. */
+async function createConsents(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('consents')
     .addColumn('env_id', 'text', (c) => c.notNull())
@@ -108,7 +146,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('granted_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('consents_pk', ['env_id', 'user_id', 'client_id'])
     .execute();
+}
 
+/** Login attempt counters per throttling key and window. */
+async function createLoginAttempts(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('login_attempts')
     .addColumn('key_hash', 'text', (c) => c.primaryKey())

@@ -1,0 +1,81 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../../../domain/clock.ts';
+import { ENDPOINTS, GATEHOUSE_ROUTES, ISSUER_ROUTE } from '../../../oauth/endpoints.ts';
+import type { ResolvedEnvironment } from '../../../oauth/environments.ts';
+import type { Surface } from '../../../surfaces/surface.ts';
+import { parseQueryParams } from '../../params.ts';
+import { type BrowserFlow, pendingFlowOf } from './browser-flow.ts';
+
+/** The /authorize routes of every surface and what they need besides the shared flow. */
+export interface AuthorizeRoutesOptions {
+  clock: Clock;
+  /** The authorization routes of every surface (the standard /envs/:env/authorize among them). */
+  authorizeRoutes: readonly { surface: Surface; url: string }[];
+}
+
+const STANDARD_AUTHORIZE = `${ISSUER_ROUTE}${ENDPOINTS.authorization.path}`;
+
+/**
+ * /authorize of every surface. The standard route runs the flow; a surface whose path lies
+ * outside the issuer's hands the request over to /envs/:env/authorize/:surface, which runs the
+ * flow with that surface's rules.
+ */
+export function registerAuthorizeRoutes(app: FastifyInstance, browser: BrowserFlow, { clock, authorizeRoutes }: AuthorizeRoutesOptions): void {
+  for (const { surface, url } of authorizeRoutes) {
+    app.get<{ Params: Record<string, string> }>(url, async (request, reply) => {
+      if (closed(reply, surface, clock)) return closedPage(browser, reply);
+      const resolved = await browser.environment(surface.environmentName(request.params));
+      if (url === STANDARD_AUTHORIZE) return authorize(browser, request, reply, surface, resolved);
+      return handOver(reply, resolved, surface, request.url);
+    });
+  }
+  const bySurface = new Map(authorizeRoutes.map((r) => [r.surface.name, r.surface]));
+  app.get<{ Params: { env: string; surface: string } }>(GATEHOUSE_ROUTES.surfaceAuthorization.path, async (request, reply) => {
+    const resolved = await browser.environment(request.params.env);
+    const surface = bySurface.get(request.params.surface);
+    if (!surface || surface.segmentFor(resolved.env.name) === undefined) return browser.errorPage(reply, 404, 'There is nothing at this address.', 'Not found');
+    if (closed(reply, surface, clock)) return closedPage(browser, reply);
+    return authorize(browser, request, reply, surface, resolved);
+  });
+}
+
+/**
+ * The flow for one /authorize request (working hours already checked): validate it (RFC 6749
+ * §4.1.1), resume the browser's session or start one, hold the request for that session, and
+ * send the browser to its next step: login, consent, or straight back with a code.
+ */
+async function authorize(browser: BrowserFlow, request: FastifyRequest, reply: FastifyReply, surface: Surface, resolved: ResolvedEnvironment) {
+  const { params, duplicates, hasNul } = parseQueryParams(request.url);
+  if (hasNul) return browser.errorPage(reply, 400, 'The request contains characters that are not allowed.');
+  if (surface.settings.scope !== undefined) params.scope = surface.settings.scope;
+  const checked = await browser.flow.validate(resolved.env, resolved.urls.issuer, params, duplicates, {
+    pkceOptionalForConfidential: surface.profile.pkceOptionalForConfidential,
+  });
+  if (checked.kind === 'error_page') return browser.errorPage(reply, 400, checked.message, 'This link cannot be used');
+  if (checked.kind === 'redirect') return browser.send(reply, resolved, checked);
+  const active = await browser.currentOrNewSession(request, reply, resolved);
+  const { requestId, pending } = await browser.flow.hold(resolved.env, active.session, checked);
+  return browser.send(reply, resolved, await browser.flow.next(pendingFlowOf({ resolved, active, requestId, pending })));
+}
+
+/**
+ * The session cookie is scoped to the issuer's path, which a surface's own path (say
+ * /oauth/authorize) is outside of: hand the request over to a path under the issuer, so a
+ * signed-in browser keeps its session.
+ */
+function handOver(reply: FastifyReply, resolved: ResolvedEnvironment, surface: Surface, url: string): FastifyReply {
+  const query = url.includes('?') ? url.slice(url.indexOf('?')) : '';
+  return reply.status(303).header('location', `${resolved.urls.issuer}/authorize/${surface.name}${query}`).send();
+}
+
+/** Outside the surface's working hours: true, with Retry-After set to when it opens. */
+function closed(reply: FastifyReply, surface: Surface, clock: Clock): boolean {
+  const wait = surface.closedFor(clock.now());
+  if (wait === undefined) return false;
+  reply.header('retry-after', String(wait));
+  return true;
+}
+
+function closedPage(browser: BrowserFlow, reply: FastifyReply): FastifyReply {
+  return browser.errorPage(reply, 503, 'Sign-in is not available outside working hours. Try again later.', 'Closed');
+}

@@ -1,0 +1,96 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { LoginOutcome, UserAuthenticator } from '../../../accounts/users.ts';
+import { GATEHOUSE_ROUTES } from '../../../oauth/endpoints.ts';
+import { renderLoginPage } from '../../../pages/authorization-pages.ts';
+import { parseQueryParams } from '../../params.ts';
+import { type BrowserFlow, pendingFlowOf, type ResumedRequest } from './browser-flow.ts';
+
+type EnvRequest = FastifyRequest<{ Params: { env: string } }>;
+
+/** What the login page shows besides the form itself. */
+interface LoginPageState {
+  status?: number;
+  username?: string;
+  error?: string;
+}
+
+/** The login page of each environment: shown for a held request, and the form it posts. */
+export function registerLoginRoutes(app: FastifyInstance, browser: BrowserFlow, users: UserAuthenticator): void {
+  app.get<{ Params: { env: string } }>(GATEHOUSE_ROUTES.loginPage.path, async (request, reply) => {
+    const resolved = await browser.environment(request.params.env);
+    const found = await browser.resume(request, reply, resolved, parseQueryParams(request.url).params.request);
+    if (!found) return reply;
+    return showLogin(browser, reply, found);
+  });
+  app.post<{ Params: { env: string } }>(GATEHOUSE_ROUTES.login.path, (request, reply) => submitLogin(browser, users, request, reply));
+}
+
+/**
+ * Authenticates the resource owner (RFC 6749 §4.1.1) from the login form: the form must carry
+ * the session's CSRF token (RFC 6749 §10.12), then the username and password are checked.
+ */
+async function submitLogin(browser: BrowserFlow, users: UserAuthenticator, request: EnvRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const resolved = await browser.environment(request.params.env);
+  const form = browser.formParams(request);
+  const found = await browser.resume(request, reply, resolved, form.request);
+  if (!found) return reply;
+  if (!browser.sessions.csrfTokenMatches(found.active, form.csrf_token)) return browser.formExpiredPage(reply);
+  const username = form.username ?? '';
+  const password = form.password ?? '';
+  if (username === '' || password === '') return showLogin(browser, reply, found, { status: 400, username, error: 'Enter your username and password.' });
+  const outcome = await users.authenticate(resolved.env, username, password, request.ip);
+  if (!outcome.ok) return refuseLogin(browser, reply, found, username, outcome);
+  return signIn(browser, reply, found, outcome.user.userId);
+}
+
+/**
+ * Signs the user in and moves the request on. The session id changes at login (session
+ * fixation), and the held request moves with it to the new session.
+ */
+async function signIn(browser: BrowserFlow, reply: FastifyReply, found: ResumedRequest, userId: string): Promise<FastifyReply> {
+  const signedIn = await browser.sessions.signIn(found.resolved.env, found.active, userId);
+  browser.setSessionCookie(reply, found.resolved, signedIn);
+  return browser.send(reply, found.resolved, await browser.flow.next(pendingFlowOf({ ...found, active: signedIn })));
+}
+
+/**
+ * The login form again, saying why: too many attempts (429) or a busy server (503), both with
+ * Retry-After, else 401 with one message whether the user is unknown or the password wrong.
+ */
+function refuseLogin(
+  browser: BrowserFlow,
+  reply: FastifyReply,
+  found: ResumedRequest,
+  username: string,
+  outcome: Exclude<LoginOutcome, { ok: true }>,
+): Promise<FastifyReply> {
+  if (outcome.throttled) {
+    reply.header('retry-after', String(outcome.retryAfter));
+    const minutes = Math.ceil(outcome.retryAfter / 60);
+    const error = `Too many sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+    return showLogin(browser, reply, found, { status: 429, username, error });
+  }
+  if (outcome.busy) {
+    reply.header('retry-after', String(outcome.retryAfter));
+    return showLogin(browser, reply, found, { status: 503, username, error: 'The server is busy. Try again in a few seconds.' });
+  }
+  return showLogin(browser, reply, found, { status: 401, username, error: 'Incorrect username or password.' });
+}
+
+/** The login page for a held request, naming the client that asks. */
+async function showLogin(browser: BrowserFlow, reply: FastifyReply, found: ResumedRequest, state: LoginPageState = {}): Promise<FastifyReply> {
+  const { resolved, active, requestId, pending } = found;
+  const client = await browser.flow.clientOf(resolved.env, pending);
+  if (!client) return browser.errorPage(reply, 400, 'The application that sent you here is no longer available.');
+  return reply.status(state.status ?? 200).send(
+    renderLoginPage({
+      environmentName: resolved.env.name,
+      clientName: client.name,
+      action: `${resolved.urls.issuer}/login`,
+      csrfToken: browser.sessions.csrfToken(active),
+      requestId,
+      ...(state.username === undefined ? {} : { username: state.username }),
+      ...(state.error === undefined ? {} : { error: state.error }),
+    }),
+  );
+}

@@ -1,0 +1,89 @@
+import type { Clock } from '../../domain/clock.ts';
+import type { BrowserSession, Client, Environment, PendingAuthorization, User } from '../../domain/model.ts';
+import type { Store } from '../../domain/storage.ts';
+import type { ClientCache } from '../client-cache.ts';
+import { type AuthorizationDeps, enabledClient, enabledUser, type PendingFlow } from './flow-context.ts';
+import { approveRequest, denyRequest } from './issue-code.ts';
+import { nextStep } from './next-step.ts';
+import { findPendingRequest, holdRequest } from './pending-request.ts';
+import type { AuthorizationErrorPage, AuthorizationRedirect, AuthorizationStep } from './response.ts';
+import { type AuthorizeOptions, type ValidAuthorizationRequest, validateAuthorizationRequest } from './validate-request.ts';
+
+export type { PendingFlow } from './flow-context.ts';
+export { AUTHORIZATION_CODE_PREFIX } from './issue-code.ts';
+export type { FlowGate } from './next-step.ts';
+export type { AuthorizationErrorPage, AuthorizationPage, AuthorizationRedirect, AuthorizationStep } from './response.ts';
+export { redirectLocation } from './response.ts';
+export type { AuthorizeOptions, RequestCheck, ValidAuthorizationRequest } from './validate-request.ts';
+
+/**
+ * The authorization endpoint: RFC 6749 §4.1.1–4.1.2 with RFC 7636 (S256 only), RFC 9207 (`iss`)
+ * and RFC 9700. A request goes through these steps, each in its own module under
+ * `./authorization/`:
+ *
+ * 1. validate (`validate`, validate-request.ts): client and redirect_uri, which decide whether an
+ *    error may redirect, then each of `REQUEST_CHECKS`, then the scope;
+ * 2. hold and resume (`hold`, `pending`, pending-request.ts): the request waits, bound to the
+ *    browser session, while the user is on the pages;
+ * 3. authenticate and 4. consent (`next`, next-step.ts): each of `FLOW_GATES` in turn names the
+ *    page the browser needs, login then consent;
+ * 5. issue the code (`approve`, issue-code.ts), or refuse it (`deny`).
+ *
+ * The HTTP layer owns pages and cookies; these steps own every decision.
+ */
+export class AuthorizationEndpoint {
+  private readonly deps: AuthorizationDeps;
+
+  constructor(store: Store, clients: ClientCache, clock: Clock, codeTtlMs: number) {
+    this.deps = { store, clients, clock, codeTtlMs };
+  }
+
+  /** Step 1: checks an /authorize request; see `validateAuthorizationRequest`. */
+  validate(
+    env: Environment,
+    issuer: string,
+    params: Readonly<Record<string, string>>,
+    duplicates: readonly string[],
+    options: AuthorizeOptions = { pkceOptionalForConfidential: false },
+  ): Promise<ValidAuthorizationRequest | AuthorizationErrorPage | AuthorizationRedirect> {
+    return validateAuthorizationRequest(this.deps, env, issuer, { params, duplicates }, options);
+  }
+
+  /** Step 2: keeps a valid request pending for this browser session; returns it with the id the pages carry. */
+  hold(env: Environment, session: BrowserSession, request: ValidAuthorizationRequest): Promise<{ requestId: string; pending: PendingAuthorization }> {
+    return holdRequest(this.deps, env, session, request);
+  }
+
+  /** Step 2: the pending request `requestId` of this session, if it exists and has not expired. */
+  pending(env: Environment, session: BrowserSession, requestId: string | undefined): Promise<PendingAuthorization | undefined> {
+    return findPendingRequest(this.deps, env, session, requestId);
+  }
+
+  /** The client of a pending request, if it still exists and is enabled. */
+  clientOf(env: Environment, pending: PendingAuthorization): Promise<Client | undefined> {
+    return enabledClient(this.deps, env, pending.clientId);
+  }
+
+  /** A user who may still authorize: exists and is enabled. */
+  userOf(env: Environment, userId: string): Promise<User | undefined> {
+    return enabledUser(this.deps, env, userId);
+  }
+
+  /**
+   * Steps 3–5: where a pending request goes next: the login page without a signed-in (enabled)
+   * user, the consent page unless the user already granted these scopes to this client, else a code.
+   */
+  next(flow: PendingFlow): Promise<AuthorizationStep | undefined> {
+    return nextStep(this.deps, flow);
+  }
+
+  /** Step 5: the user allowed the request; see `approveRequest`. */
+  approve(flow: PendingFlow): Promise<AuthorizationRedirect | AuthorizationErrorPage | undefined> {
+    return approveRequest(this.deps, flow);
+  }
+
+  /** Step 5: the user refused: RFC 6749 §4.1.2.1 `access_denied`. */
+  deny(flow: PendingFlow): Promise<AuthorizationRedirect | undefined> {
+    return denyRequest(this.deps, flow);
+  }
+}
