@@ -1,12 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { importPKCS8, SignJWT } from 'jose';
 import pg from 'pg';
-import { AdminService } from '../../src/admin/admin-service.ts';
-import { ServiceAccountService } from '../../src/admin/service-accounts.ts';
-import { UserService } from '../../src/admin/users.ts';
+import type { AdminService } from '../../src/admin/admin-service.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import { JWT_BEARER_GRANT_TYPE } from '../../src/oauth/assertions.ts';
+import { createAdminServices } from '../../src/server/admin.ts';
 import { openStore } from '../../src/store/open.ts';
 import { type Started, startServer } from './processes.ts';
 
@@ -82,8 +81,7 @@ export async function startGatehouse(options: {
   const config = Object.freeze({ ...loadConfig({ ...env, GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_PASSWORD_HASH_COST: '10' }), publicUrl });
   const store = openStore(config.databaseUrl);
   await store.migrate();
-  const admin = new AdminService(config, config.keySecret, store, undefined, systemClock);
-  const accounts = new ServiceAccountService(config, store, systemClock);
+  const { admin, serviceAccounts: accounts, users } = createAdminServices(config, store, systemClock);
   await admin.createEnvironment(BENCH_ENV);
   const client = async (name: string, extra: Parameters<AdminService['createClient']>[0] extends infer T ? Partial<T> : never) => {
     const created = await admin.createClient({ env: BENCH_ENV, name, scopes: ['read', 'write'], ...extra });
@@ -94,7 +92,7 @@ export async function startGatehouse(options: {
   const opaqueClient = await client('bench-opaque', { tokenFormat: 'opaque' });
   const resourceServer = await client('bench-resource-server', { introspectAny: true });
   const codeClient = await client('bench-code', { grantTypes: ['authorization_code', 'refresh_token'], redirectUris: [BENCH_REDIRECT_URI] });
-  const user = await new UserService(config, store, systemClock).create({
+  const user = await users.create({
     env: BENCH_ENV,
     username: 'bench-user',
     password: randomBytes(18).toString('base64url'),

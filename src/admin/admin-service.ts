@@ -84,7 +84,7 @@ const ENV_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 export class AdminService {
   constructor(
     private readonly config: AdminPolicy,
-    /** Undefined where only read and client commands are used; key operations then fail clearly. */
+    /** Read only by key operations, which fail clearly when none is configured. */
     private readonly keySecret: KeySecretSource,
     private readonly store: Store,
     /** This node's caches, refreshed after a change made here; other nodes catch up within GATEHOUSE_CACHE_TTL. */
@@ -259,9 +259,7 @@ export class AdminService {
   }
 
   private requireKeySecret(): Buffer {
-    if (typeof this.keySecret === 'function') return this.keySecret();
-    if (!this.keySecret) throw new AdminError('invalid_argument', 'a key secret is required to create signing keys');
-    return this.keySecret;
+    return typeof this.keySecret === 'function' ? this.keySecret() : this.keySecret;
   }
 
   private async environment(name: string): Promise<Environment> {

@@ -20,8 +20,8 @@ export interface AdminPolicy {
 }
 
 /**
- * The key secret that encrypts private signing keys: the secret itself, undefined where only
- * read and client commands run, or a function that returns it or throws an error naming the
- * setting that is missing.
+ * The key secret that encrypts private signing keys: the secret itself, or a function that
+ * returns it or, where none is configured (only read and client commands can run then), throws
+ * an error naming the setting to provide.
  */
-export type KeySecretSource = Buffer | undefined | (() => Buffer);
+export type KeySecretSource = Buffer | (() => Buffer);

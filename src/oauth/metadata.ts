@@ -1,19 +1,6 @@
 import { ASSERTION_ALGORITHMS } from './assertions.ts';
-import { ENDPOINT_KINDS, ENDPOINTS, type EndpointKind } from './endpoints.ts';
+import { ENDPOINTS } from './endpoints.ts';
 import type { IssuerUrls } from './issuer.ts';
-
-/** The endpoint kinds RFC 8414 metadata announces. */
-type AnnouncedKind = { [K in EndpointKind]: (typeof ENDPOINTS)[K]['metadata'] extends string ? K : never }[EndpointKind];
-
-/** `authorization_endpoint`, `token_endpoint`, …: one field per endpoint kind that has one in `ENDPOINTS`. */
-function endpointFields(urls: Pick<IssuerUrls, AnnouncedKind>): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const kind of ENDPOINT_KINDS) {
-    const field = ENDPOINTS[kind].metadata;
-    if (field !== undefined) fields[field] = urls[kind as AnnouncedKind];
-  }
-  return fields;
-}
 
 /** RFC 8414 §2 authorization server metadata for one environment. */
 export function authorizationServerMetadata(urls: IssuerUrls, grantTypes: readonly string[], signingAlgorithms: readonly string[]) {
@@ -21,7 +8,8 @@ export function authorizationServerMetadata(urls: IssuerUrls, grantTypes: readon
   const assertionAlgs = [...ASSERTION_ALGORITHMS];
   return {
     issuer: urls.issuer,
-    ...endpointFields(urls),
+    [ENDPOINTS.authorization.metadata]: urls.authorization,
+    [ENDPOINTS.token.metadata]: urls.token,
     jwks_uri: urls.jwks,
     grant_types_supported: [...grantTypes],
     response_types_supported: ['code'],
@@ -32,8 +20,10 @@ export function authorizationServerMetadata(urls: IssuerUrls, grantTypes: readon
     authorization_response_iss_parameter_supported: true,
     token_endpoint_auth_methods_supported: [...authMethods, 'none'],
     token_endpoint_auth_signing_alg_values_supported: assertionAlgs,
+    [ENDPOINTS.introspection.metadata]: urls.introspection,
     introspection_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint_auth_signing_alg_values_supported: assertionAlgs,
+    [ENDPOINTS.revocation.metadata]: urls.revocation,
     revocation_endpoint_auth_methods_supported: [...authMethods, 'none'],
     revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     access_token_signing_alg_values_supported: [...signingAlgorithms],

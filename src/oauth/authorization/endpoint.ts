@@ -18,8 +18,8 @@ export type { AuthorizeOptions, RequestCheck, ValidAuthorizationRequest } from '
 
 /**
  * The authorization endpoint: RFC 6749 §4.1.1–4.1.2 with RFC 7636 (S256 only), RFC 9207 (`iss`)
- * and RFC 9700. A request goes through these steps, each in its own module under
- * `./authorization/`:
+ * and RFC 9700. A request goes through these steps, each in its own module in
+ * this folder:
  *
  * 1. validate (`validate`, validate-request.ts): client and redirect_uri, which decide whether an
  *    error may redirect, then each of `REQUEST_CHECKS`, then the scope;

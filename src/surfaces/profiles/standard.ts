@@ -1,4 +1,4 @@
-import { ENDPOINT_KINDS, ENDPOINTS, type EndpointKind } from '../../oauth/endpoints.ts';
+import { ENDPOINT_KINDS, ENDPOINTS, type EndpointKind, ISSUER_ROUTE } from '../../oauth/endpoints.ts';
 import type { OAuthError } from '../../oauth/errors.ts';
 import type { TokenResult } from '../../oauth/grants/grant.ts';
 import { GRANT_MODULES } from '../../oauth/grants/index.ts';
@@ -79,7 +79,7 @@ export const RFC6749_ERROR_SCHEMA: JsonSchema = {
 };
 
 /** Where the standard surface serves an endpoint kind: under each environment's issuer. */
-const standardPath = (kind: EndpointKind): string => `/envs/{env}${ENDPOINTS[kind].path}`;
+const standardPath = (kind: EndpointKind): string => `${ISSUER_ROUTE.replace(':env', '{env}')}${ENDPOINTS[kind].path}`;
 
 /**
  * Gatehouse's own surface: RFC 6749 token endpoint, RFC 7662 introspection, RFC 7009

@@ -65,7 +65,7 @@ async function authorize(browser: BrowserFlow, request: FastifyRequest, reply: F
  */
 function handOver(reply: FastifyReply, resolved: ResolvedEnvironment, surface: Surface, url: string): FastifyReply {
   const query = url.includes('?') ? url.slice(url.indexOf('?')) : '';
-  return reply.status(303).header('location', `${resolved.urls.issuer}/authorize/${surface.name}${query}`).send();
+  return reply.status(303).header('location', `${resolved.urls.authorization}/${surface.name}${query}`).send();
 }
 
 /** Outside the surface's working hours: true, with Retry-After set to when it opens. */
