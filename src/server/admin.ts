@@ -1,4 +1,5 @@
 import { AdminService } from '../admin/admin-service.ts';
+import { ApiService } from '../admin/apis.ts';
 import type { KeySecretSource } from '../admin/policy.ts';
 import { ServiceAccountService } from '../admin/service-accounts.ts';
 import { UserService } from '../admin/users.ts';
@@ -13,6 +14,7 @@ export interface AdminServices {
   readonly admin: AdminService;
   readonly serviceAccounts: ServiceAccountService;
   readonly users: UserService;
+  readonly apis: ApiService;
 }
 
 /**
@@ -36,5 +38,6 @@ export function createAdminServices(
     admin: new AdminService(policy, source, store, caches, clock),
     serviceAccounts: new ServiceAccountService(policy, store, clock, caches?.clients),
     users: new UserService(policy, store, clock),
+    apis: new ApiService(policy, store, clock),
   };
 }
