@@ -25,7 +25,7 @@ export function createAdminServices(
   config: Config & { publicUrl: string },
   store: Store,
   clock: Clock,
-  caches?: Pick<OAuthCore, 'keys' | 'clients'>,
+  caches?: Pick<OAuthCore, 'keys' | 'clients'> & Partial<Pick<OAuthCore, 'apis'>>,
 ): AdminServices {
   const policy = adminPolicy(config);
   const keySecret = config.keySecret;
@@ -38,6 +38,6 @@ export function createAdminServices(
     admin: new AdminService(policy, source, store, caches, clock),
     serviceAccounts: new ServiceAccountService(policy, store, clock, caches?.clients),
     users: new UserService(policy, store, clock),
-    apis: new ApiService(policy, store, clock),
+    apis: new ApiService(policy, store, clock, (envId) => caches?.apis?.invalidate(envId)),
   };
 }
