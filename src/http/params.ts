@@ -149,9 +149,10 @@ const formDecode = (value: string): string => decodeURIComponent(value.replace(/
 /**
  * Parses a query string without refusing anything: the authorization endpoint decides itself
  * how to answer duplicates (RFC 6749 §3.1), since it may only redirect once the client and
- * redirect_uri are trusted. Empty values count as omitted.
+ * redirect_uri are trusted. Empty values count as omitted. Names in `repeatable` (RFC 8707
+ * `resource`) may repeat: their values are joined with `REPEATED_VALUES_SEPARATOR`.
  */
-export function parseQueryParams(rawUrl: string): { params: Params; duplicates: string[]; hasNul: boolean } {
+export function parseQueryParams(rawUrl: string, repeatable: readonly string[] = []): { params: Params; duplicates: string[]; hasNul: boolean } {
   const question = rawUrl.indexOf('?');
   const params: Params = Object.create(null);
   const duplicates = new Set<string>();
@@ -160,6 +161,10 @@ export function parseQueryParams(rawUrl: string): { params: Params; duplicates: 
   if (question < 0) return { params, duplicates: [], hasNul };
   for (const [name, value] of new URLSearchParams(rawUrl.slice(question + 1))) {
     if (name.includes('\u0000') || value.includes('\u0000')) hasNul = true;
+    if (seen.has(name) && repeatable.includes(name)) {
+      if (value !== '') params[name] = params[name] === undefined ? value : `${params[name]}${REPEATED_VALUES_SEPARATOR}${value}`;
+      continue;
+    }
     if (seen.has(name)) duplicates.add(name);
     seen.add(name);
     if (value !== '') params[name] = value;

@@ -116,5 +116,35 @@ export async function resolveTokenTarget(
   const requested = requestedResources(params);
   const grant = grantResources(await directory.list(envId), client, requested);
   const scope = scopeForResources(params.scope, client, grant);
-  return { scope, audience: grant.audience, tokenFormat: grant.tokenFormat, resourceTtl: grant.accessTokenTtl };
+  return { scope, ...tokenOptionsOf(grant) };
 }
+
+/**
+ * RFC 8707 §2 for a grant that carries resources granted earlier (a code, a refresh token): the
+ * client may name a subset of them for this access token; naming any other is `invalid_target`.
+ * With none named, all of them. An API deleted or closed to the client since is `invalid_target` too.
+ */
+export async function narrowGrantedResources(
+  directory: ApiDirectory,
+  envId: string,
+  client: Client,
+  granted: readonly string[] | undefined,
+  params: Readonly<Params>,
+): Promise<ResourceGrant> {
+  const requested = requestedResources(params);
+  const outside = requested.filter((r) => !granted?.includes(r));
+  if (outside.length > 0) throw new OAuthError('invalid_target', `resource was not granted: ${outside.join(' ')}`, { parameter: 'resource' });
+  const chosen = requested.length > 0 ? requested : (granted ?? []);
+  if (chosen.length === 0) return NO_RESOURCE;
+  return grantResources(await directory.list(envId), client, chosen);
+}
+
+/** Whether a scope token may go into a token for `grant`: any when it names no API, else one an API defines. */
+export function definedByResources(grant: ResourceGrant): (scope: string) => boolean {
+  if (grant.apis.length === 0) return () => true;
+  const defined = new Set(grant.apis.flatMap((api) => api.scopes.map((s) => s.name)));
+  return (scope) => defined.has(scope);
+}
+
+/** The options of `AccessTokenService.mint` that a resource grant sets. */
+export const tokenOptionsOf = (grant: ResourceGrant) => ({ audience: grant.audience, tokenFormat: grant.tokenFormat, resourceTtl: grant.accessTokenTtl });

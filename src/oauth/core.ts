@@ -64,6 +64,6 @@ export function createOAuthCore(config: OAuthPolicy, keySecret: Buffer, store: S
     token: new TokenEndpoint(grants, authenticator),
     introspection: new IntrospectionEndpoint(authenticator, tokens),
     revocation: new RevocationEndpoint(authenticator, tokens, store, clock),
-    authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000),
+    authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis),
   };
 }

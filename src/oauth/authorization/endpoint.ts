@@ -1,6 +1,7 @@
 import type { Clock } from '../../domain/clock.ts';
 import type { BrowserSession, Client, Environment, PendingAuthorization, User } from '../../domain/model.ts';
 import type { Store } from '../../domain/storage.ts';
+import type { ApiDirectory } from '../apis.ts';
 import type { ClientCache } from '../client-cache.ts';
 import { type AuthorizationDeps, enabledClient, enabledUser, type PendingFlow } from './flow-context.ts';
 import { approveRequest, denyRequest } from './issue-code.ts';
@@ -34,8 +35,8 @@ export type { AuthorizeOptions, RequestCheck, ValidAuthorizationRequest } from '
 export class AuthorizationEndpoint {
   private readonly deps: AuthorizationDeps;
 
-  constructor(store: Store, clients: ClientCache, clock: Clock, codeTtlMs: number) {
-    this.deps = { store, clients, clock, codeTtlMs };
+  constructor(store: Store, clients: ClientCache, clock: Clock, codeTtlMs: number, apis: ApiDirectory) {
+    this.deps = { store, clients, clock, codeTtlMs, apis };
   }
 
   /** Step 1: checks an /authorize request; see `validateAuthorizationRequest`. */

@@ -39,8 +39,8 @@ export interface GrantModule {
  * next to this file and a line here (and, where a compatibility product offers it, its profile).
  */
 export const GRANT_MODULES: readonly GrantModule[] = [
-  { grantType: AUTHORIZATION_CODE, assignable: 'clients', create: (s) => authorizationCodeGrant(s.store, s.families, s.clock) },
-  { grantType: REFRESH_TOKEN, assignable: 'clients', create: (s) => refreshTokenGrant(s.store, s.families, s.clock) },
+  { grantType: AUTHORIZATION_CODE, assignable: 'clients', create: (s) => authorizationCodeGrant(s.store, s.families, s.clock, s.apis) },
+  { grantType: REFRESH_TOKEN, assignable: 'clients', create: (s) => refreshTokenGrant(s.store, s.families, s.clock, s.apis) },
   { grantType: CLIENT_CREDENTIALS, assignable: 'clients', create: (s) => clientCredentialsGrant(s.tokens, s.apis) },
   { grantType: JWT_BEARER, assignable: 'service_accounts', create: (s) => jwtBearerGrant(s.tokens, s.assertions, s.quotas, s.apis) },
 ];
