@@ -137,6 +137,39 @@ for (const database of await testDatabases()) {
       assertError(await post({ grant_type: 'refresh_token', refresh_token: res.json().refresh_token }, resourceParams([BILLING])), 400, 'invalid_target');
     });
 
+    it("the consent page shows the API's own words for its scopes, and guesses only for the others", async () => {
+      const browser = new TestBrowser(t);
+      const { challenge } = pkce();
+      const query = new URLSearchParams({
+        response_type: 'code',
+        client_id: fixture.clientId,
+        redirect_uri: REDIRECT_URI,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        scope: 'invoices:write',
+      });
+      let res = await browser.get(`/envs/${ENV}/authorize?${query}${resourceParams([BILLING])}`);
+      res = await browser.login(res, fixture.username);
+      assert.match(String(res.headers.location), /\/consent\?request=/);
+      const page = await browser.get(String(res.headers.location));
+      assert.equal(page.statusCode, 200);
+      assert.match(page.body, /<span class="scope-text">Create invoices<\/span> <code>invoices:write<\/code>/);
+      // Without a resource the heuristic words stay.
+      const plain = new TestBrowser(t);
+      const q2 = new URLSearchParams({
+        response_type: 'code',
+        client_id: fixture.clientId,
+        redirect_uri: REDIRECT_URI,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        scope: 'invoices:write',
+      });
+      const toLogin = await plain.get(`/envs/${ENV}/authorize?${q2}`);
+      const toConsent = await plain.login(toLogin, fixture.username);
+      const guessed = await plain.get(String(toConsent.headers.location));
+      assert.match(guessed.body, /<span class="scope-text">Create and change your invoices<\/span> <code>invoices:write<\/code>/);
+    });
+
     it('/authorize redirects with invalid_target for an unknown or malformed resource, and invalid_scope outside the API', async () => {
       for (const resources of [['https://api.example.test/unknown'], [`${BILLING}#x`], ['not-absolute']]) {
         const browser = new TestBrowser(t);

@@ -65,6 +65,23 @@ export class AuthorizationEndpoint {
     return enabledClient(this.deps, env, pending.clientId);
   }
 
+  /**
+   * The words the APIs of a held request give its scopes, for the consent page: by scope name,
+   * only non-empty descriptions of the APIs the request names (RFC 8707).
+   */
+  async scopeDescriptions(env: Environment, pending: PendingAuthorization): Promise<Record<string, string>> {
+    const descriptions: Record<string, string> = Object.create(null);
+    if (!pending.resources?.length) return descriptions;
+    for (const api of await this.deps.apis.list(env.id)) {
+      if (!pending.resources.includes(api.identifier)) continue;
+      for (const scope of api.scopes) {
+        if (scope.description !== '' && pending.scope.includes(scope.name) && descriptions[scope.name] === undefined)
+          descriptions[scope.name] = scope.description;
+      }
+    }
+    return descriptions;
+  }
+
   /** A user who may still authorize: exists and is enabled. */
   userOf(env: Environment, userId: string): Promise<User | undefined> {
     return enabledUser(this.deps, env, userId);
