@@ -153,6 +153,29 @@ for (const database of await testDatabases()) {
       assert.equal(decodeJwt(other.json().access_token).aud, `${PUBLIC_URL}/envs/${env}`);
     });
 
+    it('the OpenAPI document describes resource at the token and authorization endpoints', async () => {
+      const { t, env } = await setup();
+      const doc = (await t.app.server.inject(`/envs/${env}/openapi.json`)).json();
+      const token = doc.paths[`/envs/${env}/token`].post.requestBody.content['application/json'].schema.properties.resource;
+      assert.deepEqual(token.oneOf, [
+        { type: 'string', format: 'uri' },
+        { type: 'array', items: { type: 'string', format: 'uri' } },
+      ]);
+      assert.match(token.description, /RFC 8707/);
+      const authorize = doc.paths[`/envs/${env}/authorize`].get.parameters.find((p: { name: string }) => p.name === 'resource');
+      assert.deepEqual(
+        { ...authorize, description: undefined },
+        {
+          name: 'resource',
+          in: 'query',
+          required: false,
+          schema: { type: 'array', items: { type: 'string', format: 'uri' } },
+          explode: true,
+          description: undefined,
+        },
+      );
+    });
+
     it('a token for a deleted API is no longer active at introspection', async () => {
       const { env, apis, app, token, introspect } = await setup();
       const res = await token(app, `grant_type=client_credentials&resource=${encodeURIComponent(BILLING)}`);
