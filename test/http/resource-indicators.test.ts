@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { decodeJwt } from 'jose';
+import { decodeJwt, importJWK, SignJWT } from 'jose';
 import { ApiService } from '../../src/admin/apis.ts';
+import { ServiceAccountService } from '../../src/admin/service-accounts.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { basic, PUBLIC_URL, suiteStore } from '../helpers/fixtures.ts';
 
@@ -151,6 +152,32 @@ for (const database of await testDatabases()) {
       assert.equal(res.json().scope, 'invoices:read');
       const other = await token(stranger, 'grant_type=client_credentials');
       assert.equal(decodeJwt(other.json().access_token).aud, `${PUBLIC_URL}/envs/${env}`);
+    });
+
+    it('a service account names an API with the jwt-bearer grant', async () => {
+      const { t, env, apis } = await setup();
+      const accounts = new ServiceAccountService(t.config, t.store, t.clock);
+      const account = await accounts.create({ env, name: 'robot', scopes: ['invoices:read'] });
+      const key = await accounts.createKey(env, account.service_account_id, 'ES256');
+      const issuer = `${PUBLIC_URL}/envs/${env}`;
+      const iat = Math.floor(t.clock.now() / 1000);
+      const assertion = async () =>
+        new SignJWT({ iss: account.service_account_id, sub: account.service_account_id, aud: issuer, iat, exp: iat + 60, jti: crypto.randomUUID() })
+          .setProtectedHeader({ alg: key.alg, kid: key.kid })
+          .sign(await importJWK(key.private_jwk, key.alg));
+      const post = async (resource: string) =>
+        t.app.server.inject({
+          method: 'POST',
+          url: `/envs/${env}/token`,
+          headers: { 'content-type': FORM },
+          payload: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: await assertion(), resource }).toString(),
+        });
+      assertError(await post(BILLING), 400, 'invalid_target');
+      await apis.allowClients(env, BILLING, [account.service_account_id]);
+      const res = await post(BILLING);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(decodeJwt(res.json().access_token).aud, BILLING);
+      assert.equal(res.json().scope, 'invoices:read');
     });
 
     it('the OpenAPI document describes resource at the token and authorization endpoints', async () => {
