@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AdminService } from '../admin/admin-service.ts';
+import type { ApiService } from '../admin/apis.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
 import { type Config, decodeKeySecret, loadConfig } from '../config/config.ts';
@@ -41,6 +42,7 @@ export interface AdminContext {
   admin: AdminService;
   serviceAccounts: ServiceAccountService;
   users: UserService;
+  apis: ApiService;
   close(): Promise<void>;
 }
 

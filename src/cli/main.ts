@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminError, MAX_QUOTA } from '../admin/admin-service.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open.ts';
+import { registerApiCommands } from './api-commands.ts';
 import { withAdmin } from './context.ts';
 import { printKeyValues, printTable } from './output.ts';
 import { serve } from './serve.ts';
@@ -248,6 +249,7 @@ keys
 registerServiceAccountCommands(program);
 registerUserCommands(program);
 registerKeyCommands(client, 'client');
+registerApiCommands(program);
 
 function redactUrl(url: string): string {
   try {

@@ -75,6 +75,8 @@ export interface OpaqueAccessToken {
   issuedAt: number;
   expiresAt: number;
   revokedAt: number | null;
+  /** The APIs the token is for (RFC 8707); absent for a token whose audience is the issuer. */
+  audience?: string[];
 }
 
 export interface RevokedJwt {
@@ -132,6 +134,8 @@ export interface PendingAuthorization {
   state: string | null;
   /** The S256 challenge; null only for a confidential client at a surface that lets it skip PKCE. */
   codeChallenge: string | null;
+  /** RFC 8707 `resource` values of the request; absent when it named none. */
+  resources?: string[];
   createdAt: number;
   expiresAt: number;
 }
@@ -147,6 +151,8 @@ export interface AuthorizationCode {
   codeChallenge: string | null;
   /** The token family its redemption creates; a second redemption revokes that family. */
   familyId: string;
+  /** RFC 8707 `resource` values granted with the code; absent when the request named none. */
+  resources?: string[];
   issuedAt: number;
   expiresAt: number;
   consumedAt: number | null;
@@ -160,6 +166,8 @@ export interface TokenFamily {
   userId: string;
   /** The scope the user granted; a refresh may narrow it, never widen it. */
   scope: string[];
+  /** APIs (RFC 8707) the user granted; a refresh may ask for a subset. Absent: none was named. */
+  resources?: string[];
   createdAt: number;
   /** Absolute lifetime: no refresh token of the family works after it. */
   expiresAt: number;
@@ -195,4 +203,31 @@ export interface Consent {
   clientId: string;
   scope: string[];
   grantedAt: number;
+}
+
+/** A scope an API defines, with the words the consent page shows for it. */
+export interface ApiScope {
+  name: string;
+  description: string;
+}
+
+/**
+ * An API of an environment (RFC 8707 resource): clients name it with `resource`, and the access
+ * tokens issued for it carry its identifier as `aud`.
+ */
+export interface Api {
+  envId: string;
+  /** An absolute URI without a fragment (RFC 8707 §2); unique in the environment. */
+  identifier: string;
+  name: string;
+  scopes: ApiScope[];
+  tokenFormat: TokenFormat;
+  /** Seconds; null means the client's lifetime, otherwise the server default. */
+  accessTokenTtl: number | null;
+  /** Clients that may obtain tokens for this API. */
+  clientIds: string[];
+  /** The API a request that names no `resource` gets a token for; at most one per environment. */
+  isDefault: boolean;
+  createdAt: number;
+  updatedAt: number;
 }

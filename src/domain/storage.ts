@@ -1,4 +1,5 @@
 import type {
+  Api,
   AuthorizationCode,
   BrowserSession,
   Client,
@@ -38,6 +39,7 @@ export interface Store {
   readonly consents: ConsentStore;
   readonly loginAttempts: LoginAttemptStore;
   readonly rateCounters: RateCounterStore;
+  readonly apis: ApiStore;
   /** Updated by every operation: whether the database answered the last time it was asked. */
   readonly health: StorageHealth;
   /**
@@ -231,6 +233,24 @@ export interface RateCounterStore {
   add(increments: readonly RateCounterIncrement[]): Promise<Map<string, number>>;
   /** Deletes windows that started before `before`; returns how many. */
   deleteExpired(before: number): Promise<number>;
+}
+
+/** The APIs of each environment (RFC 8707 resources). */
+export interface ApiStore {
+  /**
+   * Throws `ConflictError` if the identifier exists in the environment. A default API takes the
+   * place of the environment's previous default in the same transaction.
+   */
+  create(api: Api): Promise<void>;
+  find(envId: string, identifier: string): Promise<Api | undefined>;
+  /** The environment's default API, if it has one. */
+  findDefault(envId: string): Promise<Api | undefined>;
+  /** In order of identifier. */
+  list(envId: string): Promise<Api[]>;
+  /** Replaces every field but the identifier and `createdAt` (default handled as in `create`); false if there is no such API. */
+  update(api: Api): Promise<boolean>;
+  /** False if there is no such API. */
+  delete(envId: string, identifier: string): Promise<boolean>;
 }
 
 /** A create that collides with an existing unique name or id. */

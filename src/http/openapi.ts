@@ -26,6 +26,7 @@ const PARAMETER_DOCS: Record<string, string> = {
   scope: 'Space-separated scopes',
   token: 'The token to revoke or introspect',
   token_type_hint: 'access_token or refresh_token',
+  resource: 'An API the token is for: its identifier, an absolute URI without a fragment (RFC 8707 §2)',
 };
 
 const CLIENT_AUTH_PARAMETERS = ['client_id', 'client_secret', 'client_assertion_type', 'client_assertion'];
@@ -57,7 +58,17 @@ const INTROSPECTION_SCHEMA: JsonSchema = {
   ],
 };
 
-const AUTHORIZE_PARAMETERS = ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'state', 'scope'];
+const AUTHORIZE_PARAMETERS = ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'state', 'scope', 'resource'];
+
+const RESOURCE_VALUE: JsonSchema = { type: 'string', format: 'uri' };
+
+/** The schema of a parameter: a route that lets it repeat (RFC 8707 `resource`) takes one value or several. */
+function parameterSchema(route: SurfaceRoute, name: string, inBody: boolean): JsonSchema {
+  const value: JsonSchema = name === 'resource' ? RESOURCE_VALUE : { type: 'string' };
+  if (!route.repeatable.includes(name)) return value;
+  // In a form or a query the name repeats; in a JSON body it may be an array.
+  return inBody ? { oneOf: [value, { type: 'array', items: value }] } : { type: 'array', items: value };
+}
 
 /**
  * An OpenAPI 3.1 document of every surface that serves `envName`: paths, request bodies in each
@@ -91,8 +102,14 @@ export function openApiDocument(surfaces: readonly Surface[], envName: string, p
 function operation(surface: Surface, route: SurfaceRoute, grants: GrantParameters): Record<string, unknown> {
   const op: Record<string, unknown> = { operationId: `${surface.name}_${route.endpoint}`, tags: [surface.name], summary: route.summary };
   if (route.endpoint === 'authorization') {
-    const optional = ['state', 'scope', ...(surface.profile.pkceOptionalForConfidential ? ['code_challenge', 'code_challenge_method'] : [])];
-    op.parameters = AUTHORIZE_PARAMETERS.map((name) => ({ name, in: 'query', required: !optional.includes(name), schema: { type: 'string' } }));
+    const optional = ['state', 'scope', 'resource', ...(surface.profile.pkceOptionalForConfidential ? ['code_challenge', 'code_challenge_method'] : [])];
+    op.parameters = AUTHORIZE_PARAMETERS.map((name) => ({
+      name,
+      in: 'query',
+      required: !optional.includes(name),
+      schema: parameterSchema(route, name, false),
+      ...(name === 'resource' ? { description: PARAMETER_DOCS.resource, explode: true } : {}),
+    }));
     op.responses = {
       '303': { description: 'To the login or consent page, or back to redirect_uri with code, state and iss (RFC 9207)' },
       '400': {
@@ -131,7 +148,7 @@ function requestSchema(surface: Surface, route: SurfaceRoute, grants: GrantParam
   const properties: Record<string, JsonSchema> = {};
   for (const name of routeParameters(surface, route, grants)) {
     if (route.endpoint === 'token' && name === 'grant_type') properties[name] = { type: 'string', enum: [...surface.profile.grantTypes] };
-    else properties[name] = { type: 'string', description: PARAMETER_DOCS[name] };
+    else properties[name] = { ...parameterSchema(route, name, true), description: PARAMETER_DOCS[name] };
   }
   for (const [alias, canonical] of aliases) properties[alias] = { type: 'string', description: `Same as ${canonical}` };
   // A required field may come under any of its names.

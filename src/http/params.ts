@@ -1,44 +1,50 @@
 import { OAuthError } from '../oauth/errors.ts';
 
-import type { Params } from '../oauth/params.ts';
+import { type Params, REPEATED_VALUES_SEPARATOR } from '../oauth/params.ts';
 
 export type { Params };
 
 /**
  * Parses an OAuth request body. Form (RFC 6749 §3.2) and JSON bodies are accepted; a repeated
  * parameter (RFC 6749 §3.1), a non-string JSON value, malformed JSON or another media type
- * is `invalid_request`. Empty form values count as omitted (RFC 6749 §3.1).
+ * is `invalid_request`. Empty form values count as omitted (RFC 6749 §3.1). Names in `repeatable`
+ * (RFC 8707 `resource`) may repeat in a form, or be a JSON array of strings; their values are
+ * joined with `REPEATED_VALUES_SEPARATOR`.
  */
-export function parseBodyParams(contentType: string | undefined, body: Buffer | undefined): Params {
-  return parseBodyAs(mediaTypeOf(contentType), body);
+export function parseBodyParams(contentType: string | undefined, body: Buffer | undefined, repeatable: readonly string[] = []): Params {
+  return parseBodyAs(mediaTypeOf(contentType), body, repeatable);
 }
 
 /** The media type of a Content-Type header, lower-cased, without parameters ('' when absent). */
 export const mediaTypeOf = (contentType: string | undefined): string => (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 
 /** `parseBodyParams` for a media type already read from the header. */
-export function parseBodyAs(media: string, body: Buffer | undefined): Params {
+export function parseBodyAs(media: string, body: Buffer | undefined, repeatable: readonly string[] = []): Params {
   if (!body || body.length === 0) {
     if (media === '' || media === 'application/x-www-form-urlencoded' || media === 'application/json') return {};
   }
-  if (media === 'application/x-www-form-urlencoded') return parseForm(body?.toString('utf8') ?? '');
-  if (media === 'application/json') return parseJson(body?.toString('utf8') ?? '');
+  if (media === 'application/x-www-form-urlencoded') return parseForm(body?.toString('utf8') ?? '', repeatable);
+  if (media === 'application/json') return parseJson(body?.toString('utf8') ?? '', repeatable);
   throw new OAuthError('invalid_request', 'unsupported content type: send application/x-www-form-urlencoded or application/json');
 }
 
-function parseForm(text: string): Params {
+function parseForm(text: string, repeatable: readonly string[]): Params {
   const params: Params = Object.create(null);
   const seen = new Set<string>();
   for (const [name, value] of new URLSearchParams(text)) {
-    if (seen.has(name)) throw duplicate(name);
-    seen.add(name);
     refuseControlCharacters(name, value);
+    if (seen.has(name)) {
+      if (!repeatable.includes(name)) throw duplicate(name);
+      if (value !== '') params[name] = params[name] === undefined ? value : `${params[name]}${REPEATED_VALUES_SEPARATOR}${value}`;
+      continue;
+    }
+    seen.add(name);
     if (value !== '') params[name] = value;
   }
   return params;
 }
 
-function parseJson(text: string): Params {
+function parseJson(text: string, repeatable: readonly string[]): Params {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -53,11 +59,25 @@ function parseJson(text: string): Params {
   const params: Params = Object.create(null);
   for (const [key, v] of Object.entries(value)) {
     if (v === null || v === '') continue;
+    if (Array.isArray(v) && repeatable.includes(key)) {
+      const values = jsonStrings(key, v);
+      if (values.length > 0) params[key] = values.join(REPEATED_VALUES_SEPARATOR);
+      continue;
+    }
     if (typeof v !== 'string') throw new OAuthError('invalid_request', `parameter ${key} must be a string`, { parameter: key });
     refuseControlCharacters(key, v);
     params[key] = v;
   }
   return params;
+}
+
+/** The non-empty strings of a JSON array given for a repeatable parameter. */
+function jsonStrings(key: string, values: unknown[]): string[] {
+  return values.flatMap((v) => {
+    if (typeof v !== 'string') throw new OAuthError('invalid_request', `parameter ${key} must be a string or an array of strings`, { parameter: key });
+    refuseControlCharacters(key, v);
+    return v === '' ? [] : [v];
+  });
 }
 
 /**
@@ -129,9 +149,10 @@ const formDecode = (value: string): string => decodeURIComponent(value.replace(/
 /**
  * Parses a query string without refusing anything: the authorization endpoint decides itself
  * how to answer duplicates (RFC 6749 §3.1), since it may only redirect once the client and
- * redirect_uri are trusted. Empty values count as omitted.
+ * redirect_uri are trusted. Empty values count as omitted. Names in `repeatable` (RFC 8707
+ * `resource`) may repeat: their values are joined with `REPEATED_VALUES_SEPARATOR`.
  */
-export function parseQueryParams(rawUrl: string): { params: Params; duplicates: string[]; hasNul: boolean } {
+export function parseQueryParams(rawUrl: string, repeatable: readonly string[] = []): { params: Params; duplicates: string[]; hasNul: boolean } {
   const question = rawUrl.indexOf('?');
   const params: Params = Object.create(null);
   const duplicates = new Set<string>();
@@ -140,6 +161,10 @@ export function parseQueryParams(rawUrl: string): { params: Params; duplicates: 
   if (question < 0) return { params, duplicates: [], hasNul };
   for (const [name, value] of new URLSearchParams(rawUrl.slice(question + 1))) {
     if (name.includes('\u0000') || value.includes('\u0000')) hasNul = true;
+    if (seen.has(name) && repeatable.includes(name)) {
+      if (value !== '') params[name] = params[name] === undefined ? value : `${params[name]}${REPEATED_VALUES_SEPARATOR}${value}`;
+      continue;
+    }
     if (seen.has(name)) duplicates.add(name);
     seen.add(name);
     if (value !== '') params[name] = value;

@@ -161,7 +161,7 @@ class SurfaceContext {
   private parseReceived(request: SurfaceRequest, route: SurfaceRoute): Params {
     const contentType = request.headers['content-type'];
     try {
-      return parseBody(contentType, request.body as Buffer | undefined, route.encodings);
+      return parseBody(contentType, request.body as Buffer | undefined, route.encodings, route.repeatable);
     } catch (error) {
       const sent = jsonFieldsOf(contentType, request.body as Buffer | undefined);
       if (sent) (request as unknown as Record<typeof RECEIVED, ReceivedParams>)[RECEIVED] = this.options.surface.receivedAsSent(sent);
@@ -216,10 +216,15 @@ export const outsideWorkingHours = (retryAfter: number): OAuthError =>
   new OAuthError('temporarily_unavailable', 'the service is outside its working hours; retry later', { retryAfter, reason: 'outside_working_hours' });
 
 /** Parses a body in one of the route's encodings; any other media type is `invalid_request`. */
-export function parseBody(contentType: string | undefined, body: Buffer | undefined, encodings: readonly BodyEncoding[]): Params {
+export function parseBody(
+  contentType: string | undefined,
+  body: Buffer | undefined,
+  encodings: readonly BodyEncoding[],
+  repeatable: readonly string[] = [],
+): Params {
   const media = mediaTypeOf(contentType);
   if (media === MEDIA_TYPES.multipart && encodings.includes('multipart')) return parseMultipartForm(contentType ?? '', body ?? Buffer.alloc(0));
-  if (encodings.some((e) => MEDIA_TYPES[e] === media) || (media === '' && (!body || body.length === 0))) return parseBodyAs(media, body);
+  if (encodings.some((e) => MEDIA_TYPES[e] === media) || (media === '' && (!body || body.length === 0))) return parseBodyAs(media, body, repeatable);
   throw new OAuthError('invalid_request', `unsupported content type: send ${encodings.map((e) => MEDIA_TYPES[e]).join(' or ')}`);
 }
 

@@ -4,8 +4,9 @@ import { type ClaimRules, signCompactJwt, type VerifiedJwt, verifyJwt } from '..
 import { PublicKeyCache } from '../crypto/public-keys.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import { type Clock, seconds } from '../domain/clock.ts';
-import type { Client, Environment, OpaqueAccessToken } from '../domain/model.ts';
+import type { Client, Environment, OpaqueAccessToken, TokenFormat } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
+import type { ApiDirectory } from './apis.ts';
 import { ACCESS_TOKEN_ALGORITHMS, type KeyRing } from './signing-keys.ts';
 
 /** Prefix of opaque access tokens, so secret scanners can recognise a leaked one. */
@@ -38,8 +39,14 @@ export interface IssueRequest {
   client: Client;
   subject: string;
   scope: string[];
-  /** Lifetime in seconds set by the surface; otherwise the client's, otherwise the default. Capped by the maximum. */
+  /** Lifetime in seconds set by the surface; otherwise the APIs', the client's, the default. Capped by the maximum. */
   ttl?: number | undefined;
+  /** RFC 8707: the identifiers of the APIs the token is for, its `aud`; absent: the issuer. */
+  audience?: string[] | undefined;
+  /** The APIs' choice of format, over the client's. */
+  tokenFormat?: TokenFormat | undefined;
+  /** The APIs' lifetime in seconds, over the client's. */
+  resourceTtl?: number | undefined;
 }
 
 /** A token created but not yet stored; `opaque` is the row to store for an opaque token. */
@@ -61,6 +68,8 @@ export class AccessTokenService {
     private readonly clock: Clock,
     private readonly defaultTtl: number,
     private readonly maxTtl: number,
+    /** The registered APIs, whose identifiers a token's `aud` may name besides the issuer. */
+    private readonly apis?: ApiDirectory,
   ) {}
 
   /** Issues a token; an opaque one is stored (hashed) before it is returned. */
@@ -76,11 +85,12 @@ export class AccessTokenService {
    */
   async mint(request: IssueRequest): Promise<MintedAccessToken> {
     const { env, client, subject, scope } = request;
-    const ttl = Math.min(request.ttl ?? client.accessTokenTtl ?? this.defaultTtl, this.maxTtl);
+    const ttl = Math.min(request.ttl ?? request.resourceTtl ?? client.accessTokenTtl ?? this.defaultTtl, this.maxTtl);
+    const audience = request.audience?.length ? request.audience : undefined;
     const now = this.clock.now();
     const jti = randomUUID();
     const scopeText = scope.join(' ');
-    if (client.tokenFormat === 'opaque') {
+    if ((request.tokenFormat ?? client.tokenFormat) === 'opaque') {
       const token = `${OPAQUE_TOKEN_PREFIX}${randomToken(32)}`;
       const opaque: OpaqueAccessToken = {
         tokenHash: hashSecret(token),
@@ -92,6 +102,7 @@ export class AccessTokenService {
         issuedAt: now,
         expiresAt: now + ttl * 1000,
         revokedAt: null,
+        ...(audience ? { audience } : {}),
       };
       return { issued: { accessToken: token, tokenType: 'Bearer', expiresIn: ttl, scope, issuedAt: seconds(now) }, jti, expiresAt: opaque.expiresAt, opaque };
     }
@@ -101,7 +112,8 @@ export class AccessTokenService {
     const claims = {
       iss: request.issuer,
       sub: subject,
-      aud: request.issuer,
+      // RFC 8707 §2 and RFC 9068 §3: the API the token is for; a single one as a string.
+      aud: audience ? (audience.length === 1 ? audience[0] : audience) : request.issuer,
       iat,
       exp: iat + ttl,
       jti,
@@ -133,7 +145,7 @@ export class AccessTokenService {
       scope: record.scope,
       issuedAt: seconds(record.issuedAt),
       expiresAt: seconds(record.expiresAt),
-      audience: [],
+      audience: record.audience === undefined ? [] : record.audience.length === 1 ? (record.audience[0] as string) : record.audience,
     };
   }
 
@@ -158,6 +170,7 @@ export class AccessTokenService {
     }
     const { payload } = verified;
     const { exp, iat, jti, sub, client_id: clientId } = payload;
+    if (!(await this.audienceKnown(env, issuer, payload.aud))) return undefined;
     if (await this.store.revokedJwts.isRevoked(env.id, jti)) return undefined;
     return {
       format: 'jwt',
@@ -170,6 +183,15 @@ export class AccessTokenService {
       audience: payload.aud,
     };
   }
+
+  /** Whether `aud` names this issuer or an API registered in the environment (RFC 9068 §4, RFC 8707). */
+  private async audienceKnown(env: Environment, issuer: string, aud: unknown): Promise<boolean> {
+    const names = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [];
+    if (names.includes(issuer)) return true;
+    if (!this.apis || names.length === 0) return false;
+    const apis = await this.apis.list(env.id);
+    return names.some((name) => apis.some((api) => api.identifier === name));
+  }
 }
 
 /** RFC 9068 §2.2: the claims every access token carries (`scope` only when one was granted). */
@@ -178,5 +200,6 @@ type AccessTokenClaim = (typeof ACCESS_TOKEN_CLAIMS)[number];
 
 /** RFC 9068 §4: typ at+jwt, issued by and for this issuer, not expired. */
 function accessTokenRules(issuer: string): ClaimRules<AccessTokenClaim> {
-  return { typ: 'at+jwt', issuer, audience: issuer, required: ACCESS_TOKEN_CLAIMS };
+  // `aud` is checked by `audienceKnown`: the issuer or an API of the environment (RFC 8707).
+  return { typ: 'at+jwt', issuer, required: ACCESS_TOKEN_CLAIMS };
 }

@@ -3,6 +3,7 @@ import { keyedHasher } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Store } from '../domain/storage.ts';
 import { AccessTokenService } from './access-tokens.ts';
+import { ApiDirectory } from './apis.ts';
 import { AssertionVerifier } from './assertions.ts';
 import { AuthorizationEndpoint } from './authorization/endpoint.ts';
 import { ClientAuthenticator } from './client-auth.ts';
@@ -23,6 +24,7 @@ export interface OAuthCore {
   readonly grants: GrantRegistry;
   readonly keys: KeyRing;
   readonly clients: ClientCache;
+  readonly apis: ApiDirectory;
   readonly quotas: QuotaLimiter;
   readonly tokens: AccessTokenService;
   readonly token: TokenEndpoint;
@@ -34,7 +36,8 @@ export interface OAuthCore {
 export function createOAuthCore(config: OAuthPolicy, keySecret: Buffer, store: Store, clock: Clock, logger?: Pick<Logger, 'warn' | 'info'>): OAuthCore {
   const staleIfErrorMs = config.cacheStaleIfError * 1000;
   const keys = new KeyRing(store, keySecret, clock, config.cacheTtl * 1000, staleIfErrorMs);
-  const tokens = new AccessTokenService(store, keys, clock, config.accessTokenTtl, config.maxAccessTokenTtl);
+  const apis = new ApiDirectory(store, clock, config.cacheTtl * 1000, staleIfErrorMs);
+  const tokens = new AccessTokenService(store, keys, clock, config.accessTokenTtl, config.maxAccessTokenTtl, apis);
   const counterKey = keyedHasher(keySecret, 'rate counters');
   const throttle = new FailureThrottle(
     store.rateCounters,
@@ -50,16 +53,17 @@ export function createOAuthCore(config: OAuthPolicy, keySecret: Buffer, store: S
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
   });
-  const grants = createGrantRegistry({ store, families, tokens, assertions, quotas, clock });
+  const grants = createGrantRegistry({ store, families, tokens, assertions, quotas, clock, apis });
   return {
     grants,
     keys,
     clients,
+    apis,
     quotas,
     tokens,
     token: new TokenEndpoint(grants, authenticator),
     introspection: new IntrospectionEndpoint(authenticator, tokens),
     revocation: new RevocationEndpoint(authenticator, tokens, store, clock),
-    authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000),
+    authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis),
   };
 }

@@ -1,6 +1,6 @@
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Client, Environment, TokenFamily } from '../domain/model.ts';
+import type { Client, Environment, TokenFamily, TokenFormat } from '../domain/model.ts';
 import type { FamilyIssue, Store } from '../domain/storage.ts';
 import type { AccessTokenService } from './access-tokens.ts';
 import type { TokenResult } from './grants/grant.ts';
@@ -27,6 +27,10 @@ export interface FamilyMintRequest {
   withRefreshToken: boolean;
   /** Access-token lifetime set by the surface, if any. */
   ttl?: number | undefined;
+  /** RFC 8707: the APIs this access token is for, and the format and lifetime they ask for. */
+  audience?: string[] | undefined;
+  tokenFormat?: TokenFormat | undefined;
+  resourceTtl?: number | undefined;
 }
 
 /**
@@ -41,7 +45,7 @@ export class FamilyTokenIssuer {
   ) {}
 
   /** The family a code redemption creates; its id was fixed when the code was issued. */
-  newFamily(env: Environment, client: Client, userId: string, scope: string[], familyId: string): TokenFamily {
+  newFamily(env: Environment, client: Client, userId: string, scope: string[], familyId: string, resources?: string[]): TokenFamily {
     const now = this.clock.now();
     return {
       familyId,
@@ -49,6 +53,7 @@ export class FamilyTokenIssuer {
       clientId: client.clientId,
       userId,
       scope,
+      ...(resources === undefined ? {} : { resources }),
       createdAt: now,
       expiresAt: now + this.lifetimes.refreshTokenAbsoluteTtl * 1000,
       revokedAt: null,
@@ -57,7 +62,18 @@ export class FamilyTokenIssuer {
 
   async mint(request: FamilyMintRequest): Promise<{ result: TokenResult; issue: FamilyIssue }> {
     const { env, client, userId, familyId } = request;
-    const minted = await this.tokens.mint({ env, issuer: request.issuer, client, subject: userId, scope: request.scope, ttl: request.ttl });
+    const { audience, tokenFormat, resourceTtl } = request;
+    const minted = await this.tokens.mint({
+      env,
+      issuer: request.issuer,
+      client,
+      subject: userId,
+      scope: request.scope,
+      ttl: request.ttl,
+      audience,
+      tokenFormat,
+      resourceTtl,
+    });
     const issue: FamilyIssue = { refreshToken: undefined, accessToken: { jti: minted.jti, expiresAt: minted.expiresAt, opaque: minted.opaque } };
     if (!request.withRefreshToken) return { result: minted.issued, issue };
     const now = this.clock.now();

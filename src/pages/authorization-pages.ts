@@ -84,15 +84,18 @@ export interface ConsentPageInput {
   requestId: string;
   /** The scopes the client asked for; an empty list means the client's basic access. */
   scopes: string[];
+  /** Descriptions the requested APIs give their scopes (RFC 8707), over the words guessed from a scope's name. */
+  scopeDescriptions?: Readonly<Record<string, string>>;
   /** The signed-in user, so someone on a shared computer notices the wrong account. */
   username: string;
   /** Origin of the redirect_uri, so the user sees where the answer goes before giving it. */
   redirectOrigin: string;
 }
 
-function scopeList(scopes: readonly string[]): string {
+function scopeList(scopes: readonly string[], registered: Readonly<Record<string, string>> = {}): string {
   if (scopes.length === 0) return '<ul class="scopes">\n<li><span class="scope-text">Basic access to your account</span></li>\n</ul>';
-  const items = scopes.map((scope) => `<li><span class="scope-text">${escapeHtml(describeScope(scope))}</span> <code>${escapeHtml(scope)}</code></li>`);
+  const describe = (scope: string) => (Object.hasOwn(registered, scope) ? (registered[scope] as string) : describeScope(scope));
+  const items = scopes.map((scope) => `<li><span class="scope-text">${escapeHtml(describe(scope))}</span> <code>${escapeHtml(scope)}</code></li>`);
   return `<ul class="scopes">\n${items.join('\n')}\n</ul>`;
 }
 
@@ -106,7 +109,7 @@ export function renderConsentPage(p: ConsentPageInput): string {
     `<h1>Allow ${client} to access your account?</h1>`,
     `<p class="lead">Signed in as <strong>${escapeHtml(p.username)}</strong></p>`,
     `<p>${client} is asking to:</p>`,
-    scopeList(p.scopes),
+    scopeList(p.scopes, p.scopeDescriptions),
     `<p class="note">Whichever you choose, you will be sent back to <strong>${escapeHtml(p.redirectOrigin)}</strong>.</p>`,
     `<form method="post" action="${escapeHtml(p.action)}">`,
     hiddenFields(p.csrfToken, p.requestId),

@@ -1,4 +1,5 @@
 import { AdminService } from '../admin/admin-service.ts';
+import { ApiService } from '../admin/apis.ts';
 import type { KeySecretSource } from '../admin/policy.ts';
 import { ServiceAccountService } from '../admin/service-accounts.ts';
 import { UserService } from '../admin/users.ts';
@@ -13,6 +14,7 @@ export interface AdminServices {
   readonly admin: AdminService;
   readonly serviceAccounts: ServiceAccountService;
   readonly users: UserService;
+  readonly apis: ApiService;
 }
 
 /**
@@ -23,7 +25,7 @@ export function createAdminServices(
   config: Config & { publicUrl: string },
   store: Store,
   clock: Clock,
-  caches?: Pick<OAuthCore, 'keys' | 'clients'>,
+  caches?: Pick<OAuthCore, 'keys' | 'clients'> & Partial<Pick<OAuthCore, 'apis'>>,
 ): AdminServices {
   const policy = adminPolicy(config);
   const keySecret = config.keySecret;
@@ -36,5 +38,6 @@ export function createAdminServices(
     admin: new AdminService(policy, source, store, caches, clock),
     serviceAccounts: new ServiceAccountService(policy, store, clock, caches?.clients),
     users: new UserService(policy, store, clock),
+    apis: new ApiService(policy, store, clock, (envId) => caches?.apis?.invalidate(envId)),
   };
 }

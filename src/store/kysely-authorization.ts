@@ -5,6 +5,11 @@ import type { AuthorizationCodeTable, AuthorizationRequestTable, Database, Refre
 
 /** A space-separated list column (scopes) as an array; the empty string is the empty list. */
 export const words = (text: string): string[] => (text === '' ? [] : text.split(' '));
+/** An optional list (RFC 8707 resources, audiences) as a nullable JSON column: absent is null. */
+export const listColumn = (list: readonly string[] | undefined): string | null => (list === undefined ? null : JSON.stringify(list));
+/** Reads `listColumn` back: the property is left out when the column is null. */
+export const listField = <K extends string>(key: K, text: string | null): { [P in K]?: string[] } =>
+  (text === null ? {} : { [key]: JSON.parse(text) as string[] }) as { [P in K]?: string[] };
 const nullableNumber = (value: number | null): number | null => (value === null ? null : Number(value));
 
 const toRequest = (row: Selectable<AuthorizationRequestTable>): PendingAuthorization => ({
@@ -17,6 +22,7 @@ const toRequest = (row: Selectable<AuthorizationRequestTable>): PendingAuthoriza
   state: row.state,
   // The column is NOT NULL (migration 004); '' stands for "no challenge".
   codeChallenge: row.code_challenge === '' ? null : row.code_challenge,
+  ...listField('resources', row.resources),
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
 });
@@ -35,6 +41,7 @@ export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRe
           scope: request.scope.join(' '),
           state: request.state,
           code_challenge: request.codeChallenge ?? '',
+          resources: listColumn(request.resources),
           created_at: request.createdAt,
           expires_at: request.expiresAt,
         })
@@ -76,6 +83,7 @@ const toCode = (row: Selectable<AuthorizationCodeTable>): AuthorizationCode => (
   scope: words(row.scope),
   codeChallenge: row.code_challenge,
   familyId: row.family_id,
+  ...listField('resources', row.resources),
   issuedAt: Number(row.issued_at),
   expiresAt: Number(row.expires_at),
   consumedAt: nullableNumber(row.consumed_at),
@@ -87,6 +95,7 @@ const toFamily = (row: Selectable<TokenFamilyTable>): TokenFamily => ({
   clientId: row.client_id,
   userId: row.user_id,
   scope: words(row.scope),
+  ...listField('resources', row.resources),
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
   revokedAt: nullableNumber(row.revoked_at),
@@ -142,6 +151,7 @@ async function recordAccessToken(trx: Transaction<Database>, envId: string, fami
         expires_at: opaque.expiresAt,
         revoked_at: null,
         family_id: familyId,
+        audience: listColumn(opaque.audience),
       })
       .execute();
     return;
@@ -163,6 +173,7 @@ export function authorizationCodeStore(db: Kysely<Database>): AuthorizationCodeS
           scope: code.scope.join(' '),
           code_challenge: code.codeChallenge,
           family_id: code.familyId,
+          resources: listColumn(code.resources),
           issued_at: code.issuedAt,
           expires_at: code.expiresAt,
           consumed_at: null,
@@ -193,6 +204,7 @@ export function authorizationCodeStore(db: Kysely<Database>): AuthorizationCodeS
             client_id: family.clientId,
             user_id: family.userId,
             scope: family.scope.join(' '),
+            resources: listColumn(family.resources),
             created_at: family.createdAt,
             expires_at: family.expiresAt,
             revoked_at: null,

@@ -2,6 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Client, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt, SigningKey } from '../domain/model.ts';
 import {
   type AccessTokenStore,
+  type ApiStore,
   type AuthorizationCodeStore,
   type AuthorizationRequestStore,
   type BrowserSessionStore,
@@ -20,8 +21,9 @@ import {
   type UserStore,
 } from '../domain/storage.ts';
 import type { StorageHealthState } from './health.ts';
+import { apiStore } from './kysely-apis.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
-import { authorizationCodeStore, authorizationRequestStore, tokenFamilyStore } from './kysely-authorization.ts';
+import { authorizationCodeStore, authorizationRequestStore, listColumn, listField, tokenFamilyStore } from './kysely-authorization.ts';
 import { browserSessionStore, consentStore, loginAttemptStore, rateCounterStore, userStore } from './kysely-users.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { ClientTable, Database, EnvironmentTable, SigningKeyTable } from './schema.ts';
@@ -43,6 +45,7 @@ export class KyselyStore implements Store {
   readonly consents: ConsentStore;
   readonly loginAttempts: LoginAttemptStore;
   readonly rateCounters: RateCounterStore;
+  readonly apis: ApiStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -68,6 +71,7 @@ export class KyselyStore implements Store {
     this.consents = consentStore(db);
     this.loginAttempts = loginAttemptStore(db);
     this.rateCounters = rateCounterStore(db);
+    this.apis = apiStore(db, (error) => isUniqueViolation(error, dialect));
   }
 
   async ping(): Promise<void> {
@@ -359,6 +363,7 @@ function accessTokenStore(db: Kysely<Database>): AccessTokenStore {
           expires_at: token.expiresAt,
           revoked_at: token.revokedAt,
           family_id: null,
+          audience: listColumn(token.audience),
         })
         .execute();
     },
@@ -375,6 +380,7 @@ function accessTokenStore(db: Kysely<Database>): AccessTokenStore {
         issuedAt: Number(row.issued_at),
         expiresAt: Number(row.expires_at),
         revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+        ...listField('audience', row.audience),
       } satisfies OpaqueAccessToken;
     },
     async revoke(envId, tokenHash, clientId, now) {

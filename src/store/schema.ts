@@ -21,6 +21,7 @@ export interface Database {
   consents: ConsentTable;
   login_attempts: LoginAttemptTable;
   rate_counters: RateCounterTable;
+  apis: ApiTable;
 }
 
 export interface EnvironmentTable {
@@ -83,6 +84,8 @@ export interface AccessTokenTable {
   revoked_at: number | null;
   /** Set for tokens issued inside a token family (authorization code and refresh grants). */
   family_id: string | null;
+  /** JSON array of API identifiers (RFC 8707); null when the audience is the issuer. */
+  audience: string | null;
 }
 
 export interface RevokedJwtTable {
@@ -139,6 +142,8 @@ export interface AuthorizationRequestTable {
   state: string | null;
   /** NOT NULL since migration 004: '' stands for "no challenge" (a client allowed to omit PKCE). */
   code_challenge: string;
+  /** JSON array of RFC 8707 `resource` values; null when none was named. */
+  resources: string | null;
   created_at: number;
   expires_at: number;
 }
@@ -152,6 +157,7 @@ export interface AuthorizationCodeTable {
   scope: string;
   code_challenge: string | null;
   family_id: string;
+  resources: string | null;
   issued_at: number;
   expires_at: number;
   consumed_at: number | null;
@@ -163,6 +169,7 @@ export interface TokenFamilyTable {
   client_id: string;
   user_id: string;
   scope: string;
+  resources: string | null;
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
@@ -205,4 +212,19 @@ export interface RateCounterTable {
   key_hash: string;
   window_start: number;
   count: number;
+}
+
+export interface ApiTable {
+  env_id: string;
+  identifier: string;
+  name: string;
+  /** JSON array of `{name, description}`. */
+  scopes: string;
+  token_format: 'jwt' | 'opaque';
+  access_token_ttl: number | null;
+  /** JSON array of client ids. */
+  client_ids: string;
+  is_default: number;
+  created_at: number;
+  updated_at: number;
 }

@@ -27,6 +27,8 @@ export interface ProfileRoute {
   readonly required?: readonly string[];
   /** The product's own description; by default the endpoint kind's. */
   readonly summary?: string;
+  /** Parameters that may be sent more than once (RFC 8707 `resource`); any other repeated one is refused. */
+  readonly repeatable?: readonly string[];
 }
 
 export interface RenderedResponse {

@@ -17,6 +17,7 @@ export interface SurfaceRoute {
   readonly required: readonly string[];
   readonly missingTokenIsNoop: boolean;
   readonly summary: string;
+  readonly repeatable: readonly string[];
 }
 
 // Parameters whose values are credentials: never echoed back in an error body.
@@ -90,6 +91,7 @@ export class Surface {
         required: route.required ?? [],
         missingTokenIsNoop: route.missingTokenIsNoop === true,
         summary: route.summary ?? ENDPOINTS[route.endpoint].summary,
+        repeatable: route.repeatable ?? [],
       };
     });
     this.rewrites = Object.keys(this.aliases).length > 0 || Object.keys(profile.defaultParams).length > 0 || settings.scope !== undefined;

@@ -1,8 +1,10 @@
 import { testDatabases } from '../helpers/databases.ts';
+import { apiStoreConformance } from './api-conformance.ts';
 import { authorizationStoreConformance } from './authorization-conformance.ts';
 import { storeConformance } from './conformance.ts';
 
 for (const database of await testDatabases()) {
   storeConformance(database);
   authorizationStoreConformance(database);
+  apiStoreConformance(database);
 }

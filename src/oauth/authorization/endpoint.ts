@@ -1,6 +1,7 @@
 import type { Clock } from '../../domain/clock.ts';
 import type { BrowserSession, Client, Environment, PendingAuthorization, User } from '../../domain/model.ts';
 import type { Store } from '../../domain/storage.ts';
+import type { ApiDirectory } from '../apis.ts';
 import type { ClientCache } from '../client-cache.ts';
 import { type AuthorizationDeps, enabledClient, enabledUser, type PendingFlow } from './flow-context.ts';
 import { approveRequest, denyRequest } from './issue-code.ts';
@@ -34,8 +35,8 @@ export type { AuthorizeOptions, RequestCheck, ValidAuthorizationRequest } from '
 export class AuthorizationEndpoint {
   private readonly deps: AuthorizationDeps;
 
-  constructor(store: Store, clients: ClientCache, clock: Clock, codeTtlMs: number) {
-    this.deps = { store, clients, clock, codeTtlMs };
+  constructor(store: Store, clients: ClientCache, clock: Clock, codeTtlMs: number, apis: ApiDirectory) {
+    this.deps = { store, clients, clock, codeTtlMs, apis };
   }
 
   /** Step 1: checks an /authorize request; see `validateAuthorizationRequest`. */
@@ -62,6 +63,23 @@ export class AuthorizationEndpoint {
   /** The client of a pending request, if it still exists and is enabled. */
   clientOf(env: Environment, pending: PendingAuthorization): Promise<Client | undefined> {
     return enabledClient(this.deps, env, pending.clientId);
+  }
+
+  /**
+   * The words the APIs of a held request give its scopes, for the consent page: by scope name,
+   * only non-empty descriptions of the APIs the request names (RFC 8707).
+   */
+  async scopeDescriptions(env: Environment, pending: PendingAuthorization): Promise<Record<string, string>> {
+    const descriptions: Record<string, string> = Object.create(null);
+    if (!pending.resources?.length) return descriptions;
+    for (const api of await this.deps.apis.list(env.id)) {
+      if (!pending.resources.includes(api.identifier)) continue;
+      for (const scope of api.scopes) {
+        if (scope.description !== '' && pending.scope.includes(scope.name) && descriptions[scope.name] === undefined)
+          descriptions[scope.name] = scope.description;
+      }
+    }
+    return descriptions;
   }
 
   /** A user who may still authorize: exists and is enabled. */

@@ -1,12 +1,15 @@
 import type { Clock } from '../../domain/clock.ts';
 import type { BrowserSession, Client, Environment, PendingAuthorization, User } from '../../domain/model.ts';
 import type { Store } from '../../domain/storage.ts';
+import type { ApiDirectory } from '../apis.ts';
 import type { ClientCache } from '../client-cache.ts';
 
 /** What the steps of the authorization flow read and write. */
 export interface AuthorizationDeps {
   store: Store;
   clients: ClientCache;
+  /** The environment's APIs, which `resource` names (RFC 8707). */
+  apis: ApiDirectory;
   clock: Clock;
   /** How long an issued code may be redeemed. */
   codeTtlMs: number;

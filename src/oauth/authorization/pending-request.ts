@@ -31,6 +31,7 @@ export async function holdRequest(
     scope: request.scope,
     state: request.state,
     codeChallenge: request.codeChallenge,
+    ...(request.resources ? { resources: request.resources } : {}),
     createdAt: now,
     expiresAt: now + PENDING_TTL_MS,
   };

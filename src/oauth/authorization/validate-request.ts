@@ -1,4 +1,5 @@
 import type { Client, Environment } from '../../domain/model.ts';
+import { grantResources, requestedResources, scopeForResources } from '../apis.ts';
 import { OAuthError } from '../errors.ts';
 import { S256_CHALLENGE } from '../pkce.ts';
 import { matchesRegisteredRedirectUri } from '../redirect-uri.ts';
@@ -14,6 +15,8 @@ export interface ValidAuthorizationRequest {
   scope: string[];
   state: string | null;
   codeChallenge: string | null;
+  /** RFC 8707: the APIs the code will grant (the named ones, or the default API); absent: none. */
+  resources?: string[];
 }
 
 /** Per-surface rules of /authorize. */
@@ -117,9 +120,10 @@ export async function validateAuthorizationRequest(
     const refusal = check(underCheck);
     if (refusal) return errorRedirect(redirectUri, refusal, state, issuer);
   }
-  const scope = requestedScope(underCheck);
-  if (!Array.isArray(scope)) return errorRedirect(redirectUri, scope, state, issuer);
-  return { kind: 'valid', client, redirectUri, scope, state, codeChallenge: request.params.code_challenge ?? null };
+  const granted = await requestedTarget(deps, env, underCheck);
+  if (!('scope' in granted)) return errorRedirect(redirectUri, granted, state, issuer);
+  const { scope, resources } = granted;
+  return { kind: 'valid', client, redirectUri, scope, state, codeChallenge: request.params.code_challenge ?? null, ...(resources ? { resources } : {}) };
 }
 
 /**
@@ -155,6 +159,24 @@ export async function identifyClient(
 export function requestedScope({ client, params }: RequestUnderCheck): string[] | AuthorizationRefusal {
   try {
     return resolveScope(params.scope, client.scopes, client.defaultScopes);
+  } catch (error) {
+    if (error instanceof OAuthError) return { error: error.code, description: error.message };
+    throw error;
+  }
+}
+
+/**
+ * RFC 8707 §2 `invalid_target` and RFC 6749 §3.3 `invalid_scope`: the APIs named by `resource`
+ * (or the environment's default API), then the scope, bounded by what those APIs define.
+ */
+async function requestedTarget(
+  deps: AuthorizationDeps,
+  env: Environment,
+  { client, params }: RequestUnderCheck,
+): Promise<{ scope: string[]; resources: string[] | undefined } | AuthorizationRefusal> {
+  try {
+    const grant = grantResources(await deps.apis.list(env.id), client, requestedResources(params));
+    return { scope: scopeForResources(params.scope, client, grant), resources: grant.audience };
   } catch (error) {
     if (error instanceof OAuthError) return { error: error.code, description: error.message };
     throw error;

@@ -1,6 +1,7 @@
 import { hashSecret } from '../../crypto/secrets.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { Store } from '../../domain/storage.ts';
+import { type ApiDirectory, definedByResources, narrowGrantedResources, tokenOptionsOf } from '../apis.ts';
 import { OAuthError, type OAuthErrorReason } from '../errors.ts';
 import { verifierMatches } from '../pkce.ts';
 import { type FamilyTokenIssuer, userIsActive } from '../token-families.ts';
@@ -16,10 +17,15 @@ export const AUTHORIZATION_CODE = 'authorization_code';
  * is consumed by one conditional update inside the transaction that records the new token
  * family; a second redemption revokes everything the first one issued (RFC 6749 §4.1.2).
  */
-export function authorizationCodeGrant(store: Pick<Store, 'authorizationCodes' | 'tokenFamilies' | 'users'>, families: FamilyTokenIssuer, clock: Clock): Grant {
+export function authorizationCodeGrant(
+  store: Pick<Store, 'authorizationCodes' | 'tokenFamilies' | 'users'>,
+  families: FamilyTokenIssuer,
+  clock: Clock,
+  apis: ApiDirectory,
+): Grant {
   return {
     grantType: AUTHORIZATION_CODE,
-    parameters: ['code', 'redirect_uri', 'code_verifier'],
+    parameters: ['code', 'redirect_uri', 'code_verifier', 'resource'],
     allowsPublicClients: true,
     clientAuthentication: 'required',
     async handle({ env, issuer, client: authenticated, params, accessTokenTtl: ttl }) {
@@ -54,7 +60,9 @@ export function authorizationCodeGrant(store: Pick<Store, 'authorizationCodes' |
       if (!(await userIsActive(store, env.id, record.userId))) throw invalidGrant('the user who authorized this code is disabled or gone', 'user_inactive');
       // The client may have lost scopes since the user consented: only what it still may have.
       const scope = record.scope.filter((s) => client.scopes.includes(s));
-      const family = families.newFamily(env, client, record.userId, scope, record.familyId);
+      // RFC 8707 §2: the access token is for the APIs of the code, or the subset named here.
+      const target = await narrowGrantedResources(apis, env.id, client, record.resources, params);
+      const family = families.newFamily(env, client, record.userId, scope, record.familyId, record.resources);
       const { result, issue } = await families.mint({
         env,
         issuer,
@@ -62,7 +70,8 @@ export function authorizationCodeGrant(store: Pick<Store, 'authorizationCodes' |
         client,
         userId: record.userId,
         familyId: family.familyId,
-        scope,
+        scope: scope.filter(definedByResources(target)),
+        ...tokenOptionsOf(target),
         familyExpiresAt: family.expiresAt,
         withRefreshToken: client.grantTypes.includes('refresh_token'),
       });

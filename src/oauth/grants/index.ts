@@ -1,6 +1,7 @@
 import type { Clock } from '../../domain/clock.ts';
 import type { Store } from '../../domain/storage.ts';
 import type { AccessTokenService } from '../access-tokens.ts';
+import type { ApiDirectory } from '../apis.ts';
 import type { AssertionVerifier } from '../assertions.ts';
 import type { QuotaLimiter } from '../quotas.ts';
 import type { FamilyTokenIssuer } from '../token-families.ts';
@@ -18,6 +19,7 @@ export interface GrantServices {
   readonly assertions: AssertionVerifier;
   readonly quotas: QuotaLimiter;
   readonly clock: Clock;
+  readonly apis: ApiDirectory;
 }
 
 /** A grant type Gatehouse implements. */
@@ -37,10 +39,10 @@ export interface GrantModule {
  * next to this file and a line here (and, where a compatibility product offers it, its profile).
  */
 export const GRANT_MODULES: readonly GrantModule[] = [
-  { grantType: AUTHORIZATION_CODE, assignable: 'clients', create: (s) => authorizationCodeGrant(s.store, s.families, s.clock) },
-  { grantType: REFRESH_TOKEN, assignable: 'clients', create: (s) => refreshTokenGrant(s.store, s.families, s.clock) },
-  { grantType: CLIENT_CREDENTIALS, assignable: 'clients', create: (s) => clientCredentialsGrant(s.tokens) },
-  { grantType: JWT_BEARER, assignable: 'service_accounts', create: (s) => jwtBearerGrant(s.tokens, s.assertions, s.quotas) },
+  { grantType: AUTHORIZATION_CODE, assignable: 'clients', create: (s) => authorizationCodeGrant(s.store, s.families, s.clock, s.apis) },
+  { grantType: REFRESH_TOKEN, assignable: 'clients', create: (s) => refreshTokenGrant(s.store, s.families, s.clock, s.apis) },
+  { grantType: CLIENT_CREDENTIALS, assignable: 'clients', create: (s) => clientCredentialsGrant(s.tokens, s.apis) },
+  { grantType: JWT_BEARER, assignable: 'service_accounts', create: (s) => jwtBearerGrant(s.tokens, s.assertions, s.quotas, s.apis) },
 ];
 
 /** Grant types an administrator may give a client. */

@@ -1,8 +1,8 @@
 import type { AccessTokenService } from '../access-tokens.ts';
+import { type ApiDirectory, resolveTokenTarget } from '../apis.ts';
 import { AssertionFailure, type AssertionVerifier, JWT_BEARER_GRANT_TYPE } from '../assertions.ts';
 import { OAuthError } from '../errors.ts';
 import type { QuotaLimiter } from '../quotas.ts';
-import { resolveScope } from '../scope.ts';
 import type { Grant, TokenResult } from './grant.ts';
 
 export const JWT_BEARER = JWT_BEARER_GRANT_TYPE;
@@ -12,10 +12,10 @@ export const JWT_BEARER = JWT_BEARER_GRANT_TYPE;
  * for an access token. The assertion is the credential, so client authentication is optional;
  * when a client does authenticate it must be the service account itself.
  */
-export function jwtBearerGrant(tokens: AccessTokenService, assertions: AssertionVerifier, quotas: QuotaLimiter): Grant {
+export function jwtBearerGrant(tokens: AccessTokenService, assertions: AssertionVerifier, quotas: QuotaLimiter, apis: ApiDirectory): Grant {
   return {
     grantType: JWT_BEARER_GRANT_TYPE,
-    parameters: ['assertion', 'scope'],
+    parameters: ['assertion', 'scope', 'resource'],
     allowsPublicClients: false,
     clientAuthentication: 'optional',
     async handle({ env, issuer, client, params, audiences, accessTokenTtl: ttl }) {
@@ -36,7 +36,7 @@ export function jwtBearerGrant(tokens: AccessTokenService, assertions: Assertion
       if (!account.grantTypes.includes(JWT_BEARER_GRANT_TYPE)) {
         throw new OAuthError('unauthorized_client', 'this service account may not use the jwt-bearer grant', { parameter: 'grant_type' });
       }
-      const scope = resolveScope(params.scope, account.scopes, account.defaultScopes);
+      const target = await resolveTokenTarget(apis, env.id, account, params);
       // An account that did not authenticate as a client is admitted by its quota here, before its
       // jti is spent; a replayed assertion is given back, since anyone may hold an old one. (One
       // that authenticated was admitted then, and the token endpoint reports its quota.)
@@ -48,7 +48,7 @@ export function jwtBearerGrant(tokens: AccessTokenService, assertions: Assertion
         throw error;
       }
       // The account is both the subject and the client; service-account ids (sa_…) never collide with user ids.
-      const issued: TokenResult = await tokens.issue({ env, issuer, client: account, subject: account.clientId, scope, ttl });
+      const issued: TokenResult = await tokens.issue({ env, issuer, client: account, subject: account.clientId, ttl, ...target });
       if (rateLimit) issued.rateLimit = rateLimit;
       return issued;
     },

@@ -1,6 +1,7 @@
 import { hashSecret } from '../../crypto/secrets.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { Store } from '../../domain/storage.ts';
+import { type ApiDirectory, definedByResources, narrowGrantedResources, tokenOptionsOf } from '../apis.ts';
 import { OAuthError, type OAuthErrorReason } from '../errors.ts';
 import { parseScope } from '../scope.ts';
 import { type FamilyTokenIssuer, userIsActive } from '../token-families.ts';
@@ -15,10 +16,10 @@ export const REFRESH_TOKEN = 'refresh_token';
  * retires the presented one in one conditional update. Presenting a retired token again means
  * it was stolen or replayed, so the whole family (refresh and access tokens) is revoked.
  */
-export function refreshTokenGrant(store: Pick<Store, 'tokenFamilies' | 'users'>, families: FamilyTokenIssuer, clock: Clock): Grant {
+export function refreshTokenGrant(store: Pick<Store, 'tokenFamilies' | 'users'>, families: FamilyTokenIssuer, clock: Clock, apis: ApiDirectory): Grant {
   return {
     grantType: REFRESH_TOKEN,
-    parameters: ['refresh_token', 'scope'],
+    parameters: ['refresh_token', 'scope', 'resource'],
     allowsPublicClients: true,
     clientAuthentication: 'required',
     async handle({ env, issuer, client: authenticated, params, accessTokenTtl: ttl }) {
@@ -40,7 +41,10 @@ export function refreshTokenGrant(store: Pick<Store, 'tokenFamilies' | 'users'>,
       const family = await store.tokenFamilies.find(env.id, token.familyId);
       if (!family || family.revokedAt !== null || family.expiresAt <= now) throw invalidGrant('the refresh token has expired', 'refresh_token_expired');
       if (!(await userIsActive(store, env.id, family.userId))) throw invalidGrant('the user who authorized this token is disabled or gone', 'user_inactive');
-      const grantable = family.scope.filter((s) => client.scopes.includes(s));
+      // RFC 8707 §2: a subset of the APIs the user granted; the scope then only what they define.
+      const target = await narrowGrantedResources(apis, env.id, client, family.resources, params);
+      const fits = definedByResources(target);
+      const grantable = family.scope.filter((s) => client.scopes.includes(s) && fits(s));
       // RFC 6749 §6: a refresh may narrow the scope the user granted, never widen it.
       const widened = requested.filter((s) => !grantable.includes(s));
       if (widened.length > 0) {
@@ -54,6 +58,7 @@ export function refreshTokenGrant(store: Pick<Store, 'tokenFamilies' | 'users'>,
         userId: family.userId,
         familyId: family.familyId,
         scope: requested.length > 0 ? requested : grantable,
+        ...tokenOptionsOf(target),
         familyExpiresAt: family.expiresAt,
         withRefreshToken: true,
       });

@@ -27,6 +27,7 @@ const BY_CODE: Record<OAuthErrorCode, AbbeyCrossErrorCode> = {
   unauthorized_client: 'CLIENT_NOT_AUTHORIZED',
   unsupported_grant_type: 'UNSUPPORTED_GRANT_TYPE',
   invalid_scope: 'INVALID_SCOPE',
+  invalid_target: 'VALIDATION_FAILED',
   invalid_token: 'VALIDATION_FAILED',
   unsupported_token_type: 'VALIDATION_FAILED',
   too_many_requests: 'TOO_MANY_REQUESTS',

@@ -27,6 +27,7 @@ const BY_CODE: Record<OAuthErrorCode, GrpcName> = {
   unauthorized_client: 'PERMISSION_DENIED',
   unsupported_grant_type: 'INVALID_ARGUMENT',
   invalid_scope: 'INVALID_ARGUMENT',
+  invalid_target: 'INVALID_ARGUMENT',
   invalid_token: 'INVALID_ARGUMENT',
   unsupported_token_type: 'INVALID_ARGUMENT',
   too_many_requests: 'RESOURCE_EXHAUSTED',

@@ -51,6 +51,7 @@ const BY_CODE: Record<OAuthErrorCode, IgnisignErrorCode> = {
   unauthorized_client: 'FORBIDDEN_ERROR',
   unsupported_grant_type: 'GRANT_TYPE_NOT_SUPPORTED',
   invalid_scope: 'INVALID_SCOPE',
+  invalid_target: 'BODY_VALIDATION_FAILED',
   invalid_token: 'BODY_VALIDATION_FAILED',
   unsupported_token_type: 'BODY_VALIDATION_FAILED',
   too_many_requests: 'TOO_MANY_REQUESTS',

@@ -93,6 +93,8 @@ export const standardProfile: Profile = {
     path: standardPath(kind),
     encodings: ENDPOINTS[kind].method === 'POST' ? ['form', 'json'] : [],
     ...(kind === 'token' ? { required: ['grant_type'] } : {}),
+    // RFC 8707 §2: a client may name several resources.
+    ...(kind === 'token' || kind === 'authorization' ? { repeatable: ['resource'] } : {}),
   })),
   grantTypes: GRANT_MODULES.map((grant) => grant.grantType),
   environment: { param: 'env', values: null },

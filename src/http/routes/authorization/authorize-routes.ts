@@ -45,7 +45,8 @@ export function registerAuthorizeRoutes(app: FastifyInstance, browser: BrowserFl
  * send the browser to its next step: login, consent, or straight back with a code.
  */
 async function authorize(browser: BrowserFlow, request: FastifyRequest, reply: FastifyReply, surface: Surface, resolved: ResolvedEnvironment) {
-  const { params, duplicates, hasNul } = parseQueryParams(request.url);
+  const repeatable = surface.routes.find((route) => route.endpoint === 'authorization')?.repeatable ?? [];
+  const { params, duplicates, hasNul } = parseQueryParams(request.url, repeatable);
   if (hasNul) return browser.errorPage(reply, 400, 'The request contains characters that are not allowed.');
   if (surface.settings.scope !== undefined) params.scope = surface.settings.scope;
   const checked = await browser.flow.validate(resolved.env, resolved.urls.issuer, params, duplicates, {

@@ -34,6 +34,7 @@ async function showConsent(browser: BrowserFlow, request: EnvRequest, reply: Fas
       csrfToken: browser.sessions.csrfToken(active),
       requestId,
       scopes: pending.scope,
+      scopeDescriptions: await browser.flow.scopeDescriptions(resolved.env, pending),
       username: user.username,
       redirectOrigin: originOf(pending.redirectUri),
     }),

@@ -1,0 +1,150 @@
+import type { Clock } from '../domain/clock.ts';
+import type { Api, Client, TokenFormat } from '../domain/model.ts';
+import type { Store } from '../domain/storage.ts';
+import { OAuthError } from './errors.ts';
+import { type Params, repeatedValues } from './params.ts';
+import { RefreshingCache } from './refreshing-cache.ts';
+import { isResourceIdentifier } from './resource-identifier.ts';
+import { parseScope, resolveScope } from './scope.ts';
+
+/**
+ * The APIs of each environment, cached per node for `ttlMs` so a token request needs no database
+ * read; a change made on another node is seen within `ttlMs`, one made here at once (`invalidate`).
+ */
+export class ApiDirectory {
+  private readonly cache: RefreshingCache<Api[]>;
+
+  constructor(
+    private readonly store: Pick<Store, 'apis' | 'health'>,
+    clock: Clock,
+    ttlMs: number,
+    staleIfErrorMs = 0,
+  ) {
+    this.cache = new RefreshingCache(clock, store.health, { ttlMs, staleIfErrorMs, maxEntries: 1_000 });
+  }
+
+  async list(envId: string): Promise<Api[]> {
+    return (await this.cache.get(envId, () => this.store.apis.list(envId))).value;
+  }
+
+  /** Forgets an environment's APIs (after this node changed them). */
+  invalidate(envId: string): void {
+    this.cache.invalidate(envId);
+  }
+}
+
+/** What the named (or default) APIs mean for one token: its audience, scopes, format and lifetime. */
+export interface ResourceGrant {
+  /** The APIs the token is for; empty: the issuer is its audience, as before APIs existed. */
+  apis: Api[];
+  /** The identifiers, in the order named; absent when `apis` is empty. */
+  audience: string[] | undefined;
+  tokenFormat: TokenFormat | undefined;
+  /** The shortest lifetime any of the APIs sets, in seconds. */
+  accessTokenTtl: number | undefined;
+}
+
+const NO_RESOURCE: ResourceGrant = Object.freeze({ apis: [], audience: undefined, tokenFormat: undefined, accessTokenTtl: undefined });
+
+/** The `resource` values of a request (RFC 8707 §2), each an absolute URI without a fragment, without repeats. */
+export function requestedResources(params: Readonly<Params>): string[] {
+  const values = repeatedValues(params, 'resource');
+  for (const value of values) {
+    if (!isResourceIdentifier(value)) {
+      throw new OAuthError('invalid_target', 'resource must be an absolute URI without a fragment', { parameter: 'resource' });
+    }
+  }
+  return [...new Set(values)];
+}
+
+/**
+ * RFC 8707 §2: the APIs a client's token is for. Each named resource must be an API of the
+ * environment that lets this client in (`invalid_target` otherwise, without saying which of the
+ * two, so a client cannot list another's APIs). With none named, the environment's default API
+ * when the client may use it, otherwise the issuer as today.
+ */
+export function grantResources(apis: readonly Api[], client: Client, requested: readonly string[]): ResourceGrant {
+  const allowed = (api: Api) => api.clientIds.includes(client.clientId);
+  let chosen: Api[];
+  if (requested.length === 0) {
+    const fallback = apis.find((api) => api.isDefault);
+    if (!fallback || !allowed(fallback)) return NO_RESOURCE;
+    chosen = [fallback];
+  } else {
+    chosen = requested.map((identifier) => {
+      const api = apis.find((a) => a.identifier === identifier);
+      if (!api || !allowed(api))
+        throw new OAuthError('invalid_target', `resource ${identifier} is unknown or not allowed for this client`, { parameter: 'resource' });
+      return api;
+    });
+  }
+  const ttls = chosen.flatMap((api) => (api.accessTokenTtl === null ? [] : [api.accessTokenTtl]));
+  return {
+    apis: chosen,
+    audience: chosen.map((api) => api.identifier),
+    // A token for several APIs is opaque only when each of them asked for opaque tokens.
+    tokenFormat: chosen.every((api) => api.tokenFormat === 'opaque') ? 'opaque' : 'jwt',
+    accessTokenTtl: ttls.length > 0 ? Math.min(...ttls) : undefined,
+  };
+}
+
+/**
+ * The scope of a token for `grant`: each requested token must be one the client is allowed and,
+ * when the token is for APIs, one those APIs define (RFC 6749 §3.3 `invalid_scope` otherwise).
+ * With no scope requested, the client's default scopes that fit.
+ */
+export function scopeForResources(requested: string | undefined, client: Pick<Client, 'scopes' | 'defaultScopes'>, grant: ResourceGrant): string[] {
+  if (grant.apis.length === 0) return resolveScope(requested, client.scopes, client.defaultScopes);
+  const defined = new Set(grant.apis.flatMap((api) => api.scopes.map((s) => s.name)));
+  const fits = (token: string) => client.scopes.includes(token) && defined.has(token);
+  const tokens = parseScope(requested);
+  if (tokens.length === 0) return client.defaultScopes.filter(fits);
+  const refused = tokens.filter((t) => !fits(t));
+  if (refused.length > 0) {
+    throw new OAuthError('invalid_scope', `scope not allowed for this client and the requested resources: ${refused.join(' ')}`, { parameter: 'scope' });
+  }
+  return tokens;
+}
+
+/** The `resource` and `scope` of a token request read together: the APIs, then the scope they allow. */
+export async function resolveTokenTarget(
+  directory: ApiDirectory,
+  envId: string,
+  client: Client,
+  params: Readonly<Params>,
+): Promise<{ scope: string[]; audience: string[] | undefined; tokenFormat: TokenFormat | undefined; resourceTtl: number | undefined }> {
+  const requested = requestedResources(params);
+  const grant = grantResources(await directory.list(envId), client, requested);
+  const scope = scopeForResources(params.scope, client, grant);
+  return { scope, ...tokenOptionsOf(grant) };
+}
+
+/**
+ * RFC 8707 §2 for a grant that carries resources granted earlier (a code, a refresh token): the
+ * client may name a subset of them for this access token; naming any other is `invalid_target`.
+ * With none named, all of them. An API deleted or closed to the client since is `invalid_target` too.
+ */
+export async function narrowGrantedResources(
+  directory: ApiDirectory,
+  envId: string,
+  client: Client,
+  granted: readonly string[] | undefined,
+  params: Readonly<Params>,
+): Promise<ResourceGrant> {
+  const requested = requestedResources(params);
+  const outside = requested.filter((r) => !granted?.includes(r));
+  if (outside.length > 0) throw new OAuthError('invalid_target', `resource was not granted: ${outside.join(' ')}`, { parameter: 'resource' });
+  const chosen = requested.length > 0 ? requested : (granted ?? []);
+  if (chosen.length === 0) return NO_RESOURCE;
+  return grantResources(await directory.list(envId), client, chosen);
+}
+
+/** Whether a scope token may go into a token for `grant`: any when it names no API, else one an API defines. */
+export function definedByResources(grant: ResourceGrant): (scope: string) => boolean {
+  if (grant.apis.length === 0) return () => true;
+  const defined = new Set(grant.apis.flatMap((api) => api.scopes.map((s) => s.name)));
+  return (scope) => defined.has(scope);
+}
+
+/** The options of `AccessTokenService.mint` that a resource grant sets. */
+export const tokenOptionsOf = (grant: ResourceGrant) => ({ audience: grant.audience, tokenFormat: grant.tokenFormat, resourceTtl: grant.accessTokenTtl });
