@@ -2,15 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
-import {
-  type AccessToken,
-  type ConnectMiddleware,
-  createExpressAuth,
-  createFetchAuth,
-  gatehouseAuth,
-  requireScopes,
-  type Verifier,
-} from '../../src/resource-server/index.ts';
+import { type AccessToken, createExpressAuth, createFetchAuth, gatehouseAuth, requireScopes, type Verifier } from '../../src/resource-server/index.ts';
 
 // How an application types what the plugin sets on each request.
 declare module 'fastify' {
@@ -77,7 +69,7 @@ function formObject(text: string): Record<string, string | string[]> {
   return body;
 }
 
-type Middleware = (req: IncomingMessage & { body?: unknown; auth?: unknown }, res: ServerResponse, next: (error?: unknown) => void) => void;
+type Middleware = (req: IncomingMessage & { body?: unknown; auth?: AccessToken }, res: ServerResponse, next: (error?: unknown) => void) => void;
 
 /** Express/Connect: the middleware behind a minimal Connect-compatible chain on a real `node:http` server (port 0). */
 export async function expressApi(verifier: Verifier): Promise<ProtectedApi> {
@@ -97,8 +89,8 @@ export async function expressApi(verifier: Verifier): Promise<ProtectedApi> {
   const server = createServer((req, res) => {
     const route = `${req.method} ${(req.url ?? '').split('?')[0]}`;
     const scope = SCOPES[route];
-    const handler: Middleware = (r, response) => response.end(ok(r.auth as Parameters<typeof ok>[0]));
-    const chain: Middleware[] = scope === undefined ? [] : [urlencoded, auth([scope]) as ConnectMiddleware as Middleware, handler];
+    const handler: Middleware = (r, response) => response.end(r.auth ? ok(r.auth) : '');
+    const chain: Middleware[] = scope === undefined ? [] : [urlencoded, auth([scope]), handler];
     let index = 0;
     const next = (error?: unknown): void => {
       const step = chain[index++];
