@@ -153,6 +153,17 @@ export function verifyCompactJws(token: string, key: KeyObject, alg: VerifiableA
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
+/**
+ * The JOSE header of a compact JWS, unverified: only to choose the key (`kid`) and check its
+ * algorithm before `verifyJwt`. Undefined for anything that is not three base64url parts with a
+ * JSON object header.
+ */
+export function readJwsHeader(token: string): Record<string, unknown> | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) return undefined;
+  return jsonObject(Buffer.from(parts[0] ?? '', 'base64url'));
+}
+
 function inspectCompactJws(token: string, key: KeyObject, alg: VerifiableAlgorithm): VerifiedJws | keyof typeof JWS_FAILURES {
   const parts = token.split('.');
   if (parts.length !== 3) return 'malformed';

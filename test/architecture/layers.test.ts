@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 const FLOORS: Record<string, readonly string[]> = {
   domain: [],
   crypto: ['domain'],
+  // The library API providers install: it ships alone, so it stands on the lowest floors only.
+  'resource-server': ['domain', 'crypto'],
   store: ['domain', 'crypto'],
   oauth: ['domain', 'crypto'],
   accounts: ['domain', 'crypto', 'oauth'],

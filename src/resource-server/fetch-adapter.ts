@@ -1,0 +1,38 @@
+import { BearerError, renderBearerError } from './errors.ts';
+import type { AccessToken, Verifier } from './verifier.ts';
+
+/** Either the verified token, or the RFC 6750 response to send back as is. */
+export type FetchAuthResult = { ok: true; token: AccessToken } | { ok: false; error: BearerError; response: Response };
+
+/**
+ * For fetch-API frameworks (Hono, Next.js route handlers, Deno-style servers):
+ * `const auth = await authenticate(request, ['invoices:read']); if (!auth.ok) return auth.response;`.
+ * The request's body is read (from a clone) only when form body tokens are allowed.
+ */
+export function createFetchAuth(verifier: Verifier): (request: Request, scopes?: readonly string[]) => Promise<FetchAuthResult> {
+  return async (request, scopes = []) => {
+    const url = new URL(request.url);
+    try {
+      const token = await verifier.authenticate(
+        {
+          method: request.method,
+          authorization: request.headers.get('authorization') ?? undefined,
+          query: url.search.slice(1),
+          bodyTokens: verifier.allowBodyToken ? await formBodyTokens(request) : undefined,
+        },
+        scopes,
+      );
+      return { ok: true, token };
+    } catch (error) {
+      if (!(error instanceof BearerError)) throw error;
+      const answer = renderBearerError(error, verifier.realm);
+      return { ok: false, error, response: new Response(answer.body === '' ? null : answer.body, { status: answer.status, headers: answer.headers }) };
+    }
+  };
+}
+
+async function formBodyTokens(request: Request): Promise<string[] | undefined> {
+  const type = (request.headers.get('content-type') ?? '').toLowerCase();
+  if (!type.startsWith('application/x-www-form-urlencoded') || request.body === null || request.bodyUsed) return undefined;
+  return new URLSearchParams(await request.clone().text()).getAll('access_token');
+}

@@ -1,0 +1,116 @@
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { VerifiableAlgorithm } from '../crypto/jwt.ts';
+import { BearerError } from './errors.ts';
+
+/** The `fetch` the verifier uses: the global one, or one a test or an HTTP client injects. */
+export type FetchFunction = (url: string, init?: RequestInit) => Promise<Response>;
+
+/** A published verification key with the algorithms its type allows. */
+export interface PublishedKey {
+  key: KeyObject;
+  /** RFC 8725 §3.1: the only header `alg` values accepted with this key. */
+  algorithms: readonly VerifiableAlgorithm[];
+}
+
+/** What a key's type admits: ES256 ↔ EC P-256, EdDSA (or its RFC 9864 name Ed25519) ↔ OKP Ed25519; nothing else. */
+function algorithmsFor(jwk: Record<string, unknown>): VerifiableAlgorithm[] {
+  let allowed: VerifiableAlgorithm[];
+  if (jwk.kty === 'EC' && jwk.crv === 'P-256') allowed = ['ES256'];
+  else if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') allowed = ['EdDSA', 'Ed25519'];
+  else return [];
+  // A key that names its algorithm is used with that one only.
+  if (jwk.alg !== undefined) return allowed.filter((alg) => alg === jwk.alg);
+  return allowed;
+}
+
+const MAX_KEYS = 100;
+const MAX_JWKS_BYTES = 256 * 1024;
+
+/** Parses a JWK Set, keeping the public signature keys of a supported type that have a `kid`. */
+export function parseJwks(body: unknown): Map<string, PublishedKey> {
+  const keys = new Map<string, PublishedKey>();
+  const list = typeof body === 'object' && body !== null ? (body as { keys?: unknown }).keys : undefined;
+  if (!Array.isArray(list)) throw new Error('the JWKS has no keys array');
+  for (const jwk of list.slice(0, MAX_KEYS) as Record<string, unknown>[]) {
+    if (typeof jwk !== 'object' || jwk === null || typeof jwk.kid !== 'string' || keys.has(jwk.kid)) continue;
+    // A set that publishes a private member is misconfigured: such a key is never trusted.
+    if ('d' in jwk || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
+    const algorithms = algorithmsFor(jwk);
+    if (algorithms.length === 0) continue;
+    try {
+      const { kty, crv, x, y } = jwk;
+      keys.set(jwk.kid, { key: createPublicKey({ key: { kty, crv, x, y } as JsonWebKey, format: 'jwk' }), algorithms });
+    } catch {
+      // A malformed key is skipped; the others stay usable.
+    }
+  }
+  return keys;
+}
+
+export interface JwksCacheOptions {
+  uri: string;
+  fetch: FetchFunction;
+  now: () => number;
+  /** Shortest time between two fetches, in milliseconds. */
+  cooldownMs: number;
+  /** Time after which a fetch on the next lookup refreshes the set even for a known kid, in milliseconds. */
+  maxAgeMs: number;
+  timeoutMs: number;
+}
+
+/**
+ * The issuer's published keys. A lookup of an unknown `kid` refetches the set, at most once per
+ * cooldown (a forged kid cannot make the verifier hammer the issuer); concurrent lookups share
+ * one fetch; a failed fetch keeps the keys already known.
+ */
+export class JwksCache {
+  private keys = new Map<string, PublishedKey>();
+  private lastAttempt: number | undefined;
+  private lastFailed = false;
+  private inflight: Promise<void> | undefined;
+
+  constructor(private readonly options: JwksCacheOptions) {}
+
+  /** The key published under `kid`; throws `invalid_token` for an unknown kid, `temporarily_unavailable` when the set cannot be fetched. */
+  async get(kid: string): Promise<PublishedKey> {
+    const known = this.keys.get(kid);
+    if (known && !this.stale()) return known;
+    if (this.inflight || this.mayFetch()) await this.refresh();
+    const key = this.keys.get(kid);
+    if (key) return key;
+    if (this.lastFailed) throw new BearerError('temporarily_unavailable', 'the signing keys cannot be fetched');
+    throw new BearerError('invalid_token', 'the token is signed by an unknown key');
+  }
+
+  private stale(): boolean {
+    return this.lastAttempt !== undefined && this.options.now() - this.lastAttempt >= this.options.maxAgeMs && this.mayFetch();
+  }
+
+  private mayFetch(): boolean {
+    return this.lastAttempt === undefined || this.options.now() - this.lastAttempt >= this.options.cooldownMs;
+  }
+
+  private refresh(): Promise<void> {
+    this.inflight ??= this.fetchKeys().finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  private async fetchKeys(): Promise<void> {
+    this.lastAttempt = this.options.now();
+    try {
+      const response = await this.options.fetch(this.options.uri, {
+        headers: { accept: 'application/json' },
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      if (!response.ok) throw new Error(`the JWKS answered ${response.status}`);
+      const text = await response.text();
+      if (text.length > MAX_JWKS_BYTES) throw new Error('the JWKS is too large');
+      this.keys = parseJwks(JSON.parse(text));
+      this.lastFailed = false;
+    } catch {
+      this.lastFailed = true;
+    }
+  }
+}

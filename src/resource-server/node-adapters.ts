@@ -1,0 +1,164 @@
+import { BearerError, renderBearerError } from './errors.ts';
+import type { BearerRequest } from './extract.ts';
+import type { AccessToken, Verifier } from './verifier.ts';
+
+/**
+ * Express/Connect and Fastify adapters. Both frameworks are described structurally: the library
+ * has no runtime dependency on either, and any version whose request and reply fit works.
+ */
+
+type HeaderValue = string | string[] | undefined;
+
+/** `access_token` values of a parsed `application/x-www-form-urlencoded` body (by express.urlencoded, @fastify/formbody…). */
+function formBodyTokens(headers: Record<string, HeaderValue>, body: unknown): string[] | undefined {
+  const type = String(headers['content-type'] ?? '').toLowerCase();
+  if (!type.startsWith('application/x-www-form-urlencoded') || typeof body !== 'object' || body === null) return undefined;
+  const value = (body as Record<string, unknown>).access_token;
+  if (value === undefined) return undefined;
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+/** The neutral view of a Node request (`url` is the path and query, as Node gives it). */
+function bearerRequest(request: {
+  method?: string | undefined;
+  url?: string | undefined;
+  headers: Record<string, HeaderValue>;
+  body?: unknown;
+}): BearerRequest {
+  const url = request.url ?? '';
+  const q = url.indexOf('?');
+  return {
+    method: request.method ?? 'GET',
+    authorization: request.headers.authorization,
+    query: q === -1 ? undefined : url.slice(q + 1),
+    bodyTokens: formBodyTokens(request.headers, request.body),
+  };
+}
+
+/** The parts of a Node `IncomingMessage` (as extended by Express or Connect) the middleware reads and writes. */
+export interface NodeLikeRequest {
+  method?: string | undefined;
+  url?: string | undefined;
+  headers: Record<string, HeaderValue>;
+  body?: unknown;
+  /** Set by the middleware: the verified token. */
+  auth?: AccessToken;
+}
+
+/** The parts of a Node `ServerResponse` the middleware uses. */
+export interface NodeLikeResponse {
+  statusCode: number;
+  setHeader(name: string, value: string): unknown;
+  end(body?: string): unknown;
+}
+
+export type ConnectMiddleware = (req: NodeLikeRequest, res: NodeLikeResponse, next: (error?: unknown) => void) => void;
+
+/**
+ * Express/Connect middleware: `app.get('/invoices', auth(['invoices:read']), handler)`. On success
+ * `req.auth` holds the token; a refusal is answered here (RFC 6750); other errors go to `next`.
+ */
+export function createExpressAuth(verifier: Verifier): (scopes?: readonly string[]) => ConnectMiddleware {
+  return (scopes = []) =>
+    (req, res, next) => {
+      verifier.authenticate(bearerRequest(req), scopes).then(
+        (token) => {
+          req.auth = token;
+          next();
+        },
+        (error: unknown) => {
+          if (!(error instanceof BearerError)) return next(error);
+          const answer = renderBearerError(error, verifier.realm);
+          res.statusCode = answer.status;
+          for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+          res.end(answer.body);
+        },
+      );
+    };
+}
+
+/** The parts of a Fastify request the plugin reads. */
+export interface FastifyLikeRequest {
+  method: string;
+  url: string;
+  headers: Record<string, HeaderValue>;
+  body?: unknown;
+  routeOptions?: { config?: unknown };
+  server: unknown;
+  /** Set by the plugin: the verified token, or null on a route that does not ask for one. */
+  auth?: AccessToken | null;
+}
+
+/** The parts of a Fastify reply the plugin uses. */
+export interface FastifyLikeReply {
+  code(status: number): FastifyLikeReply;
+  header(name: string, value: string): FastifyLikeReply;
+  send(payload?: string): FastifyLikeReply;
+}
+
+type FastifyHook = (request: FastifyLikeRequest, reply: FastifyLikeReply) => Promise<unknown>;
+
+/** The parts of a Fastify instance the plugin uses. */
+export interface FastifyLikeInstance {
+  decorate(name: string, value: unknown): unknown;
+  decorateRequest(name: string, value: unknown): unknown;
+  addHook(name: 'preValidation', hook: FastifyHook): unknown;
+}
+
+const VERIFIER = 'gatehouseVerifier';
+
+/** Authenticates `request` (once per request) and checks `scopes`; answers the refusal and returns false, or returns true. */
+async function admit(verifier: Verifier, request: FastifyLikeRequest, reply: FastifyLikeReply, scopes: readonly string[]): Promise<boolean> {
+  try {
+    if (request.auth) {
+      if (!scopes.every((scope) => request.auth?.scopes.includes(scope)))
+        throw new BearerError('insufficient_scope', 'the token lacks a required scope', scopes);
+    } else {
+      request.auth = await verifier.authenticate(bearerRequest(request), scopes);
+    }
+    return true;
+  } catch (error) {
+    if (!(error instanceof BearerError)) throw error;
+    const answer = renderBearerError(error, verifier.realm);
+    reply.code(answer.status);
+    for (const [name, value] of Object.entries(answer.headers)) reply.header(name, value);
+    reply.send(answer.body);
+    return false;
+  }
+}
+
+function routeScopes(request: FastifyLikeRequest): readonly string[] | undefined {
+  const config = request.routeOptions?.config;
+  const scopes = typeof config === 'object' && config !== null ? (config as { scopes?: unknown }).scopes : undefined;
+  return Array.isArray(scopes) ? (scopes as string[]) : undefined;
+}
+
+/**
+ * Fastify plugin: `fastify.register(gatehouseAuth, { verifier })`. A route with
+ * `config: { scopes: [...] }` (an empty list for any valid token) requires a token before its
+ * body is validated; `request.auth` holds it. Routes without `config.scopes` are left alone
+ * unless they use `requireScopes()`. The plugin applies to the instance it is registered on,
+ * not only to its own children.
+ */
+export async function gatehouseAuth(fastify: FastifyLikeInstance, options: { verifier: Verifier }): Promise<void> {
+  const { verifier } = options;
+  fastify.decorate(VERIFIER, verifier);
+  fastify.decorateRequest('auth', null);
+  fastify.addHook('preValidation', async (request, reply) => {
+    const scopes = routeScopes(request);
+    if (scopes !== undefined && !(await admit(verifier, request, reply, scopes))) return reply;
+    return undefined;
+  });
+}
+// What fastify-plugin sets: no encapsulation, so the hook covers the routes of the registering instance.
+Object.assign(gatehouseAuth, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'gatehouse-auth' });
+
+/** A preHandler requiring a token with `scopes`, for routes that do not use `config.scopes`; needs `gatehouseAuth` registered. */
+export function requireScopes(...scopes: string[]): FastifyHook {
+  return async (request, reply) => {
+    const verifier = (request.server as Record<string, unknown>)[VERIFIER] as Verifier | undefined;
+    if (!verifier) throw new Error('requireScopes() needs fastify.register(gatehouseAuth, { verifier }) first');
+    if (!(await admit(verifier, request, reply, scopes))) return reply;
+    return undefined;
+  };
+}

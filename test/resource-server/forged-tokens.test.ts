@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { createHmac, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { signCompactJwt } from '../../src/crypto/jwt.ts';
+import { createVerifier, type Verifier } from '../../src/resource-server/index.ts';
+import { testDatabases } from '../helpers/databases.ts';
+import { suiteStore } from '../helpers/fixtures.ts';
+import { type Credentials, InProcessIssuer } from './in-process-issuer.ts';
+import { ADAPTERS, type ProtectedApi } from './protected-apis.ts';
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const sqlite = (await testDatabases()).find((database) => database.name === 'sqlite');
+assert.ok(sqlite);
+
+/** A compact JWS with exactly `header`, signed by `signer` (for algorithms Gatehouse never writes). */
+function raw(header: Record<string, unknown>, payload: Record<string, unknown>, signer: (data: Buffer) => Buffer | string): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  const signature = signer(Buffer.from(input));
+  return `${input}.${typeof signature === 'string' ? signature : signature.toString('base64url')}`;
+}
+
+const decode = (token: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+
+describe('forged and unacceptable tokens: the library, its three adapters and Gatehouse introspection agree', () => {
+  const suite = suiteStore(sqlite, { before, after });
+  let gh: InProcessIssuer;
+  let issuer: string;
+  let rs: Credentials;
+  let verifier: Verifier;
+  let valid: { jwt: string; opaque: string; write: string };
+  const forged: [string, string][] = [];
+  const apis: ProtectedApi[] = [];
+
+  before(async () => {
+    gh = new InProcessIssuer(await suite.build());
+    for (const env of ['PRODUCTION', 'STAGING']) await gh.t.admin.createEnvironment(env);
+    issuer = gh.issuer('PRODUCTION');
+    const app = await gh.client('PRODUCTION');
+    const opaqueApp = await gh.client('PRODUCTION', { format: 'opaque' });
+    rs = await gh.client('PRODUCTION', { resourceServer: true });
+    const introspection = { url: `${issuer}/introspect`, clientId: rs.id, clientSecret: rs.secret };
+    verifier = createVerifier({
+      issuer,
+      audience: issuer,
+      introspection,
+      allowQueryToken: true,
+      allowBodyToken: true,
+      fetch: gh.fetch,
+      now: () => gh.t.clock.now(),
+    });
+    valid = { jwt: await gh.token('PRODUCTION', app), opaque: await gh.token('PRODUCTION', opaqueApp), write: await gh.token('PRODUCTION', app, 'read write') };
+    forged.push(...(await forgeries(app, opaqueApp)));
+    for (const adapter of ADAPTERS) apis.push(await adapter(verifier));
+  });
+
+  after(async () => {
+    for (const api of apis) await api.close();
+  });
+
+  /** Every way a token must fail, each built from a real token of this environment or from its real key. */
+  async function forgeries(app: Credentials, opaqueApp: Credentials): Promise<[string, string][]> {
+    const claims = decode(valid.jwt);
+    const now = Math.floor(gh.t.clock.now() / 1000);
+    const key = await gh.activeKey('PRODUCTION');
+    const [header = '', , signature = ''] = valid.jwt.split('.');
+    const publicPem = createPublicKey({ key: key.publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    const hs = (secret: string | Buffer) =>
+      raw({ alg: 'HS256', typ: 'at+jwt', kid: key.kid }, claims, (data) => createHmac('sha256', secret).update(data).digest());
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const revoked = await gh.token('PRODUCTION', opaqueApp);
+    await gh.revoke('PRODUCTION', opaqueApp, revoked);
+    const stagingApp = await gh.client('STAGING');
+    const stagingOpaque = await gh.client('STAGING', { format: 'opaque' });
+    return [
+      ['tampered payload', `${header}.${b64({ ...claims, scope: 'read write admin' })}.${signature}`],
+      ['alg none', raw({ alg: 'none', typ: 'at+jwt', kid: key.kid }, claims, () => '')],
+      ['HS256 keyed with the public JWK', hs(JSON.stringify(key.publicJwk))],
+      ['HS256 keyed with the public PEM', hs(String(publicPem))],
+      ['RS256 under the ES256 key id', raw({ alg: 'RS256', typ: 'at+jwt', kid: key.kid }, claims, (data) => sign('sha256', data, rsa))],
+      ['unknown kid', signCompactJwt({ kid: 'not-a-published-key', typ: 'at+jwt' }, claims, stranger, 'ES256')],
+      ['typ JWT', await gh.signed('PRODUCTION', claims, 'JWT')],
+      ['an id token (typ JWT, aud the client, nonce)', await gh.signed('PRODUCTION', { ...claims, aud: app.id, nonce: 'n-0S6_WzA2Mj', auth_time: now }, 'JWT')],
+      ['wrong iss', await gh.signed('PRODUCTION', { ...claims, iss: gh.issuer('STAGING') })],
+      ['wrong aud', await gh.signed('PRODUCTION', { ...claims, aud: 'https://elsewhere.example.test' })],
+      ['expired', await gh.signed('PRODUCTION', { ...claims, iat: now - 7200, exp: now - 3600 })],
+      ['not yet valid', await gh.signed('PRODUCTION', { ...claims, nbf: now + 3600 })],
+      ['a JWT of another environment', await gh.token('STAGING', stagingApp)],
+      ['an opaque token of another environment', await gh.token('STAGING', stagingOpaque)],
+      ['a revoked opaque token', revoked],
+      ['an unknown opaque token', `gat_${'A'.repeat(43)}`],
+      ['not a token', 'abc'],
+    ];
+  }
+
+  it('Gatehouse introspection answers exactly {"active": false} for each', async () => {
+    for (const [name, token] of forged) assert.deepEqual(await gh.introspect('PRODUCTION', rs, token), { active: false }, name);
+    assert.equal((await gh.introspect('PRODUCTION', rs, valid.jwt)).active, true);
+  });
+
+  it('the library refuses each with invalid_token', async () => {
+    for (const [name, token] of forged) {
+      const error = await verifier.verifyToken(token).then(
+        () => assert.fail(`${name} was accepted`),
+        (e: { code?: string }) => e,
+      );
+      assert.equal(error.code, 'invalid_token', name);
+    }
+  });
+
+  for (const index of ADAPTERS.keys()) {
+    const adapterName = ['fastify', 'express', 'fetch'][index];
+    describe(`through the ${adapterName} adapter`, () => {
+      const api = () => apis[index] as ProtectedApi;
+      const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+
+      it('answers each forged token 401 invalid_token with its challenge', async () => {
+        for (const [name, token] of forged) {
+          const res = await api().call(bearer(token));
+          assert.equal(res.status, 401, `${name}: ${res.body}`);
+          assert.match(res.headers['www-authenticate'] ?? '', new RegExp(`^Bearer realm="${issuer}", error="invalid_token", error_description="[^"]+"$`), name);
+          assert.equal(res.headers['cache-control'], 'no-store', name);
+          assert.equal((JSON.parse(res.body) as { error: string }).error, 'invalid_token', name);
+          assert.ok(!res.body.includes(token) && !(res.headers['www-authenticate'] ?? '').includes(token), `${name}: the token is echoed`);
+        }
+      });
+
+      it('serves valid JWT and opaque tokens with their claims', async () => {
+        for (const token of [valid.jwt, valid.opaque]) {
+          const res = await api().call(bearer(token));
+          assert.equal(res.status, 200, res.body);
+          const body = JSON.parse(res.body) as { sub: string; client_id: string; scopes: string[] };
+          assert.deepEqual(body.scopes, ['read']);
+          assert.equal(body.sub, body.client_id);
+        }
+        const post = await api().call({ method: 'POST', ...bearer(valid.write) });
+        assert.equal(post.status, 200, post.body);
+      });
+
+      it('answers RFC 6750 errors: no token, missing scope, two methods at once, a body token', async () => {
+        const none = await api().call({});
+        assert.deepEqual([none.status, none.headers['www-authenticate'], none.body], [401, `Bearer realm="${issuer}"`, '']);
+        const scope = await api().call({ method: 'POST', ...bearer(valid.jwt) });
+        assert.equal(scope.status, 403);
+        assert.match(scope.headers['www-authenticate'] ?? '', /^Bearer realm="[^"]+", error="insufficient_scope", error_description="[^"]+", scope="write"$/);
+        const admin = await api().call({ path: '/admin', ...bearer(valid.write) });
+        assert.deepEqual([admin.status, (JSON.parse(admin.body) as { error: string }).error], [403, 'insufficient_scope']);
+        const twice = await api().call({ path: `/invoices?access_token=${valid.jwt}`, ...bearer(valid.jwt) });
+        assert.deepEqual([twice.status, (JSON.parse(twice.body) as { error: string }).error], [400, 'invalid_request']);
+        assert.match(twice.headers['www-authenticate'] ?? '', /error="invalid_request"/);
+        const form = { 'content-type': 'application/x-www-form-urlencoded' };
+        const body = await api().call({ method: 'POST', headers: form, body: `access_token=${valid.write}` });
+        assert.equal(body.status, 200, body.body);
+        const query = await api().call({ path: `/invoices?access_token=${valid.jwt}` });
+        assert.equal(query.status, 200, query.body);
+      });
+    });
+  }
+
+  it('honours a revocation once the short introspection cache has passed', async () => {
+    const opaqueApp = await gh.client('PRODUCTION', { format: 'opaque' });
+    const token = await gh.token('PRODUCTION', opaqueApp);
+    assert.equal((await verifier.verifyToken(token)).format, 'opaque');
+    await gh.revoke('PRODUCTION', opaqueApp, token);
+    gh.t.clock.advance(10_000);
+    const error = await verifier.verifyToken(token).then(
+      () => assert.fail('a revoked token was accepted after the cache time'),
+      (e: { code?: string }) => e,
+    );
+    assert.equal(error.code, 'invalid_token');
+  });
+});

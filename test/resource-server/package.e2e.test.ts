@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { ROOT } from '../helpers/dev-server.ts';
+
+const run = promisify(execFile);
+
+/** An application using the published library: no Gatehouse source, only the package's exports. */
+const CONSUMER_JS = `
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { BearerError, createVerifier } from 'gatehouse/resource-server';
+
+const issuer = 'https://auth.example.test/envs/PRODUCTION';
+const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' };
+const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const now = Math.floor(Date.now() / 1000);
+const claims = { iss: issuer, sub: 'usr_1', aud: issuer, iat: now, exp: now + 60, jti: 'j1', client_id: 'gh_1', scope: 'read' };
+const header = b64({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' });
+const signature = sign('sha256', Buffer.from(header + '.' + b64(claims)), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+const verifier = createVerifier({ issuer, audience: issuer, fetch: async () => Response.json({ keys: [jwk] }) });
+const token = await verifier.verifyToken(header + '.' + b64(claims) + '.' + signature);
+const refused = await verifier.verifyToken(header + '.' + b64({ ...claims, scope: 'admin' }) + '.' + signature).catch((e) => e instanceof BearerError && e.code);
+console.log(JSON.stringify({ sub: token.sub, scopes: token.scopes, refused }));
+`;
+
+/** The same library seen by the TypeScript compiler through the package's \`types\` export. */
+const CONSUMER_TS = `
+import { type AccessToken, createExpressAuth, createFetchAuth, createVerifier, gatehouseAuth, requireScopes, type Verifier } from 'gatehouse/resource-server';
+
+const verifier: Verifier = createVerifier({ issuer: 'https://auth.example.test', audience: 'https://api.example.test', jwksCooldownMs: 30_000 });
+const authenticate = createFetchAuth(verifier);
+export async function handler(request: Request): Promise<Response> {
+  const auth = await authenticate(request, ['read']);
+  if (!auth.ok) return auth.response;
+  const token: AccessToken = auth.token;
+  return Response.json({ sub: token.sub, scopes: token.scopes });
+}
+export const middleware = createExpressAuth(verifier)(['read']);
+export const plugin = gatehouseAuth;
+export const hook = requireScopes('admin');
+// @ts-expect-error the audience is required
+createVerifier({ issuer: 'https://auth.example.test' });
+`;
+
+describe('the packed library installs and works in an empty project', () => {
+  let dir: string;
+
+  before(() => {
+    assert.ok(existsSync(join(ROOT, 'dist', 'resource-server.js')), 'dist/resource-server.js is missing: run `npm run build` first');
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-pack-'));
+  });
+
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('npm pack ships the library, its types and the CLI, and an ESM script imports gatehouse/resource-server', { timeout: 240_000 }, async () => {
+    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, timeout: 60_000 });
+    const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
+    assert.ok(packed);
+    const files = packed.files.map((f) => f.path);
+    for (const file of [
+      'bin/gatehouse',
+      'dist/gatehouse.js',
+      'dist/resource-server.js',
+      'dist/types/resource-server/index.d.ts',
+      'dist/types/crypto/jwt.d.ts',
+    ]) {
+      assert.ok(files.includes(file), `${file} is not in the package`);
+    }
+    assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('test/')), 'sources or tests are shipped');
+    const app = join(dir, 'app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    // The cache answers when it holds the dependencies; otherwise npm asks the registry.
+    await run('npm', ['install', join(dir, packed.filename), '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], {
+      cwd: app,
+      timeout: 180_000,
+    });
+    const bundle = readFileSync(join(app, 'node_modules', 'gatehouse', 'dist', 'resource-server.js'), 'utf8');
+    const imports = [...bundle.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);
+    assert.ok(imports.length > 0 && imports.every((name) => name?.startsWith('node:')), `the library imports ${imports.join(', ')}`);
+    writeFileSync(join(app, 'consumer.mjs'), CONSUMER_JS);
+    const result = await run(process.execPath, ['consumer.mjs'], { cwd: app, timeout: 30_000 });
+    assert.deepEqual(JSON.parse(result.stdout), { sub: 'usr_1', scopes: ['read'], refused: 'invalid_token' });
+    writeFileSync(join(app, 'consumer.ts'), CONSUMER_TS);
+    const tsconfig = {
+      compilerOptions: {
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        strict: true,
+        noEmit: true,
+        types: ['node'],
+        typeRoots: [join(ROOT, 'node_modules', '@types')],
+        lib: ['es2023'],
+      },
+      files: ['consumer.ts'],
+    };
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(tsconfig));
+    const tsc = await run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], { cwd: app, timeout: 60_000 }).catch(
+      (e: { stdout?: string }) => ({ stdout: `failed: ${e.stdout}` }),
+    );
+    assert.equal(tsc.stdout, '', 'the consumer type-checks against the published declarations');
+  });
+});
