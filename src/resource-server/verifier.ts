@@ -14,6 +14,11 @@ export interface VerifierOptions {
   jwksUri?: string;
   /** For opaque tokens (`gat_…`): the issuer's introspection endpoint and a client allowed to use it. */
   introspection?: IntrospectionSettings;
+  /**
+   * Also ask introspection about every JWT that verifies locally, so a revoked JWT is refused
+   * (within `introspectionCacheMs`) instead of until it expires. Needs `introspection`. Default false.
+   */
+  checkRevocation?: boolean;
   /** Tolerated clock difference for `exp`, `nbf` and `iat`, in seconds. Default 30. */
   clockSkew?: number;
   /** Scopes every request must have, on top of each route's. */
@@ -105,7 +110,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (!introspection) throw new BearerError('invalid_token', 'opaque tokens are not accepted here');
       return fromIntrospection(await introspection.introspect(token), settings, now());
     }
-    return verifyJwtAccessToken(token, jwks, rules, now);
+    const verified = await verifyJwtAccessToken(token, jwks, rules, now);
+    // RFC 7662: the issuer knows whether a signed token was revoked since.
+    if (settings.checkRevocation && introspection) await introspection.introspect(token);
+    return verified;
   };
   return Object.freeze({
     realm: settings.realm,
@@ -136,6 +144,7 @@ function validated(options: VerifierOptions): Readonly<Settings> {
   if (introspection && (!URL.canParse(introspection.url) || !introspection.clientId || !introspection.clientSecret)) {
     fail('introspection', '{ url, clientId, clientSecret } with an absolute URL');
   }
+  if (options.checkRevocation === true && !introspection) fail('checkRevocation', 'used with introspection');
   const count = (key: 'clockSkew' | 'jwksCooldownMs' | 'introspectionCacheMs'): number => {
     const value = options[key] ?? DEFAULTS[key];
     return Number.isFinite(value) && value >= 0 ? value : fail(key, 'a number ≥ 0');
@@ -152,6 +161,7 @@ function validated(options: VerifierOptions): Readonly<Settings> {
     requiredScopes,
     allowQueryToken: options.allowQueryToken === true,
     allowBodyToken: options.allowBodyToken === true,
+    checkRevocation: options.checkRevocation === true,
     realm: options.realm ?? audience[0] ?? '',
   });
 }

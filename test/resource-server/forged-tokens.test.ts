@@ -158,6 +158,26 @@ describe('forged and unacceptable tokens: the library, its three adapters and Ga
     });
   }
 
+  it('refuses a revoked JWT when it checks revocation, and only then', async () => {
+    const app = await gh.client('PRODUCTION');
+    const introspection = { url: `${issuer}/introspect`, clientId: rs.id, clientSecret: rs.secret };
+    const options = { issuer, audience: issuer, introspection, fetch: gh.fetch, now: () => gh.t.clock.now() };
+    const checking = createVerifier({ ...options, checkRevocation: true });
+    const local = createVerifier(options);
+    const token = await gh.token('PRODUCTION', app);
+    assert.equal((await checking.verifyToken(token)).format, 'jwt');
+    await gh.revoke('PRODUCTION', app, token);
+    gh.t.clock.advance(10_000);
+    const error = await checking.verifyToken(token).then(
+      () => assert.fail('a revoked JWT was accepted by a verifier that checks revocation'),
+      (e: { code?: string }) => e,
+    );
+    assert.equal(error.code, 'invalid_token');
+    // Without the check, a JWT is verified locally only, until it expires (README: Protecting your API).
+    assert.equal((await local.verifyToken(token)).format, 'jwt');
+    assert.throws(() => createVerifier({ issuer, audience: issuer, checkRevocation: true }), /checkRevocation must be used with introspection/);
+  });
+
   it('honours a revocation once the short introspection cache has passed', async () => {
     const opaqueApp = await gh.client('PRODUCTION', { format: 'opaque' });
     const token = await gh.token('PRODUCTION', opaqueApp);
