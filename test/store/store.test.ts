@@ -1,8 +1,10 @@
 import { testDatabases } from '../helpers/databases.ts';
 import { authorizationStoreConformance } from './authorization-conformance.ts';
 import { storeConformance } from './conformance.ts';
+import { signingKeyStoreConformance } from './signing-key-conformance.ts';
 
 for (const database of await testDatabases()) {
   storeConformance(database);
   authorizationStoreConformance(database);
+  signingKeyStoreConformance(database);
 }
