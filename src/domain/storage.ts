@@ -85,7 +85,7 @@ export interface SigningKeyStore {
    * publication window (every key whose `publishUntil` is unset or after `now`).
    */
   listPublished(envId: string, now: number): Promise<SigningKey[]>;
-  /** Every key of the environment, newest first. */
+  /** Every key of the environment, newest (by creation, then activation) first; `listPublished` too. */
   list(envId: string): Promise<SigningKey[]>;
   /**
    * Immediate rotation, in one transaction: the active key and any next key are retired at `now`

@@ -62,12 +62,13 @@ export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error:
       const rows = await keysOf(envId)
         .where((eb) => eb.or([eb('publish_until', 'is', null), eb('publish_until', '>', now)]))
         .orderBy('created_at', 'desc')
+        .orderBy('activate_at', 'desc')
         .orderBy('kid')
         .execute();
       return rows.map(toSigningKey);
     },
     async list(envId) {
-      const rows = await keysOf(envId).orderBy('created_at', 'desc').orderBy('kid').execute();
+      const rows = await keysOf(envId).orderBy('created_at', 'desc').orderBy('activate_at', 'desc').orderBy('kid').execute();
       return rows.map(toSigningKey);
     },
     async rotate(envId, next, now, publishUntil) {
