@@ -258,7 +258,7 @@ export class AdminService {
 
   /**
    * Starts a key rotation. By default the new key is next: published at once, signing only after
-   * the activation lead (GATEHOUSE_CACHE_TTL + GATEHOUSE_JWKS_MAX_AGE), when every cached JWKS
+   * the activation lead (GATEHOUSE_CACHE_TTL + GATEHOUSE_JWKS_MAX_AGE + 1 s), when every cached JWKS
    * lists it; refused while another next key is pending. With `now`, the emergency path: the new
    * key signs at once, so resource servers holding the old JWKS must refetch on the unknown kid.
    * Either way the old key stays published until every token it signed has expired.

@@ -32,7 +32,7 @@ export function registerSigningKeyCommands(program: Command, env: Command): void
   keys
     .command('rotate')
     .description(
-      'publish a new next key that starts signing after GATEHOUSE_CACHE_TTL + GATEHOUSE_JWKS_MAX_AGE; ' +
+      'publish a new next key that starts signing after GATEHOUSE_CACHE_TTL + GATEHOUSE_JWKS_MAX_AGE + 1 s; ' +
         'with --now it signs at once (emergency: resource servers must refetch the JWKS on an unknown kid). ' +
         'The old key stays published until its tokens expire',
     )

@@ -14,13 +14,16 @@ export interface KeyRotationPolicy {
   readonly jwksMaxAge: number;
 }
 
+/** Added to the lead time: the rotation's own commit, after its clock was read, and small clock differences between nodes. */
+export const ACTIVATION_MARGIN_MS = 1000;
+
 /**
  * Time from a next key's creation to its activation: the longest time any old copy of the JWKS
- * may still be in use, a node's cache (`cacheTtl`) followed by a resource server's (`jwksMaxAge`).
- * Once it has passed, every JWKS anyone holds lists the next key.
+ * may still be in use, a node's cache (`cacheTtl`) followed by a resource server's (`jwksMaxAge`),
+ * plus a margin. Once it has passed, every JWKS anyone holds lists the next key.
  */
 export function activationLeadMs(policy: KeyRotationPolicy): number {
-  return (policy.cacheTtl + policy.jwksMaxAge) * 1000;
+  return (policy.cacheTtl + policy.jwksMaxAge) * 1000 + ACTIVATION_MARGIN_MS;
 }
 
 /**

@@ -84,7 +84,7 @@ for (const database of await testDatabases()) {
     it('publishes the next key at once and signs with it only after the lead time', async () => {
       const { a, env, kid, token, jwks } = await setup();
       const lead = activationLeadMs(a.config);
-      assert.equal(lead, 15_000);
+      assert.equal(lead, 16_000);
       const rotatedAt = a.clock.now();
       const keys = await a.admin.rotateKeys(env);
       const next = keys.find((k) => k.status === 'next');
@@ -161,7 +161,7 @@ for (const database of await testDatabases()) {
     it('a scheduled rotation starts once across nodes when the active key is older than the interval', async () => {
       const { a, env } = await setup();
       await assert.rejects(a.admin.setKeyRotation(env, 60), /at least 3600 s/);
-      assert.deepEqual(await a.admin.setKeyRotation(env, 86_400), { environment: env, key_rotation_interval: 86_400, activation_lead: 15 });
+      assert.deepEqual(await a.admin.setKeyRotation(env, 86_400), { environment: env, key_rotation_interval: 86_400, activation_lead: 16 });
       const envId = (await a.store.environments.findByName(env))?.id;
       assert.ok(envId);
       // Three nodes run the background task at the same moment.
@@ -183,7 +183,7 @@ for (const database of await testDatabases()) {
         ['active', 'retired'],
       );
       assert.equal((await a.store.signingKeys.findActive(envId))?.status, 'active');
-      assert.deepEqual(await a.admin.setKeyRotation(env, null), { environment: env, key_rotation_interval: null, activation_lead: 15 });
+      assert.deepEqual(await a.admin.setKeyRotation(env, null), { environment: env, key_rotation_interval: null, activation_lead: 16 });
       a.clock.advance(2 * 86_400_000);
       assert.deepEqual(await ours(), []);
     });
