@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { KeyView } from '../admin/admin-service.ts';
 import { withAdmin } from './context.ts';
-import { printKeyValues, printTable } from './output.ts';
+import { printTable } from './output.ts';
 
 const json = () => new Option('--json', 'print JSON');
 const envOption = () => new Option('--env <name>', 'environment name').makeOptionMandatory();
@@ -55,7 +55,12 @@ export function registerSigningKeyCommands(program: Command, env: Command): void
       await withAdmin(async ({ admin }) => {
         const updated = await admin.setKeyRotation(name, options.off ? null : (options.every ?? null));
         if (options.json) console.log(JSON.stringify(updated));
-        else printKeyValues(updated);
+        else if (updated.key_rotation_interval === null) console.log(`environment ${name}: no scheduled key rotation`);
+        else {
+          console.log(
+            `environment ${name}: a new signing key every ${updated.key_rotation_interval} s, signing ${updated.activation_lead} s after it is published`,
+          );
+        }
       })();
     });
 }
