@@ -6,8 +6,9 @@ import { ConflictError, type Store } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
+import { activationLeadMs, KeyRotation, MIN_ROTATION_INTERVAL } from '../oauth/key-rotation.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
-import { generateSigningKey } from '../oauth/signing-keys.ts';
+import { generateSigningKey, type KeyState, keyStateAt } from '../oauth/signing-keys.ts';
 import type { AdminPolicy, KeySecretSource } from './policy.ts';
 
 /** A refused admin operation; `kind` maps to an exit code in the CLI and a status in the admin API. */
@@ -68,11 +69,22 @@ export interface EnvironmentView {
 export interface KeyView {
   kid: string;
   alg: string;
-  status: 'active' | 'retired';
+  /** At the time of listing, from the key's timestamps: next (published, not signing yet), active, retired, removed (no longer published). */
+  status: KeyState;
   published: boolean;
   created_at: string;
+  /** When the key starts (or started) signing. */
+  activate_at: string;
   retired_at: string | null;
   publish_until: string | null;
+}
+
+export interface KeyRotationView {
+  environment: string;
+  /** Seconds between scheduled rotations; null: none. */
+  key_rotation_interval: number | null;
+  /** Time from a scheduled rotation to the new key's activation, in seconds. */
+  activation_lead: number;
 }
 
 const ENV_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -245,17 +257,39 @@ export class AdminService {
   }
 
   /**
-   * Makes a new key active. The old key stays in the JWKS until every token it signed has
-   * expired: the longest token lifetime, plus the cache bound during which nodes may still sign with it.
+   * Starts a key rotation. By default the new key is next: published at once, signing only after
+   * the activation lead (GATEHOUSE_CACHE_TTL + GATEHOUSE_JWKS_MAX_AGE + 1 s), when every cached JWKS
+   * lists it; refused while another next key is pending. With `now`, the emergency path: the new
+   * key signs at once, so resource servers holding the old JWKS must refetch on the unknown kid.
+   * Either way the old key stays published until every token it signed has expired.
    */
-  async rotateKeys(envName: string): Promise<KeyView[]> {
+  async rotateKeys(envName: string, options: { now?: boolean } = {}): Promise<KeyView[]> {
     const env = await this.environment(envName);
-    const now = this.clock.now();
-    const next = await generateSigningKey(env.id, this.config.signingAlgorithm, this.requireKeySecret(), now);
-    const publishUntil = now + (this.config.maxAccessTokenTtl + this.config.cacheTtl) * 1000;
-    await this.store.signingKeys.rotate(env.id, next, now, publishUntil);
+    if (options.now) {
+      await this.keyRotation().rotateNow(env.id);
+    } else if (!(await this.keyRotation().scheduleNext(env.id))) {
+      throw new AdminError('conflict', `environment ${envName} already has a next key; wait for its activation or use --now`);
+    }
     this.caches?.keys.invalidate(env.id);
     return this.listKeys(envName);
+  }
+
+  /** Sets (or, with null, removes) the interval of scheduled rotations, carried out by whichever running node gets there first. */
+  async setKeyRotation(envName: string, seconds: number | null): Promise<KeyRotationView> {
+    const env = await this.environment(envName);
+    const leadSeconds = activationLeadMs(this.config) / 1000;
+    if (seconds !== null && (!Number.isSafeInteger(seconds) || seconds < MIN_ROTATION_INTERVAL || seconds <= leadSeconds)) {
+      throw new AdminError(
+        'invalid_argument',
+        `the rotation interval must be at least ${MIN_ROTATION_INTERVAL} s and longer than the activation lead (${leadSeconds} s)`,
+      );
+    }
+    await this.store.signingKeys.setRotationInterval(env.id, seconds);
+    return { environment: env.name, key_rotation_interval: await this.store.signingKeys.rotationInterval(env.id), activation_lead: leadSeconds };
+  }
+
+  private keyRotation(): KeyRotation {
+    return new KeyRotation(this.store, () => this.requireKeySecret(), this.clock, this.config);
   }
 
   private requireKeySecret(): Buffer {
@@ -304,9 +338,10 @@ function keyView(k: SigningKey, now: number): KeyView {
   return {
     kid: k.kid,
     alg: k.alg,
-    status: k.status,
-    published: k.status === 'active' || (k.publishUntil !== null && k.publishUntil > now),
+    status: keyStateAt(k, now),
+    published: k.publishUntil === null || k.publishUntil > now,
     created_at: iso(k.createdAt),
+    activate_at: iso(k.activateAt),
     retired_at: k.retiredAt === null ? null : iso(k.retiredAt),
     publish_until: k.publishUntil === null ? null : iso(k.publishUntil),
   };

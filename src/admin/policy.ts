@@ -13,6 +13,8 @@ export interface AdminPolicy {
   readonly maxAccessTokenTtl: number;
   /** How long a node may serve a cached key or client, in seconds. */
   readonly cacheTtl: number;
+  /** `Cache-Control: max-age` of the JWKS, in seconds: with `cacheTtl`, the lead time of a key rotation. */
+  readonly jwksMaxAge: number;
   /** Default overlap of a rotated client secret, in seconds. */
   readonly secretRotationOverlap: number;
   /** scrypt cost of new password hashes, as log2(N). */

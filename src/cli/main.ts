@@ -7,6 +7,7 @@ import { withAdmin } from './context.ts';
 import { printKeyValues, printTable } from './output.ts';
 import { serve } from './serve.ts';
 import { registerKeyCommands, registerServiceAccountCommands } from './service-account-commands.ts';
+import { registerSigningKeyCommands } from './signing-key-commands.ts';
 import { registerUserCommands } from './user-commands.ts';
 
 const program = new Command('gatehouse')
@@ -220,32 +221,7 @@ client
     })();
   });
 
-const keys = program.command('keys').description('manage signing keys');
-keys
-  .command('list')
-  .description("list an environment's signing keys")
-  .addOption(envOption())
-  .addOption(json)
-  .action(
-    withAdmin(async ({ admin }, options: { env: string; json?: boolean }) => {
-      const list = await admin.listKeys(options.env);
-      if (options.json) console.log(JSON.stringify(list));
-      else printTable(list, ['kid', 'alg', 'status', 'published', 'created_at', 'publish_until']);
-    }),
-  );
-keys
-  .command('rotate')
-  .description('make a new key active; the old one stays published until its tokens expire')
-  .addOption(envOption())
-  .addOption(json)
-  .action(
-    withAdmin(async ({ admin }, options: { env: string; json?: boolean }) => {
-      const list = await admin.rotateKeys(options.env);
-      if (options.json) console.log(JSON.stringify(list));
-      else printTable(list, ['kid', 'alg', 'status', 'published', 'created_at', 'publish_until']);
-    }),
-  );
-
+registerSigningKeyCommands(program, env);
 registerServiceAccountCommands(program);
 registerUserCommands(program);
 registerKeyCommands(client, 'client');

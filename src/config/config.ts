@@ -30,6 +30,8 @@ export interface Config {
   readonly bodyLimit: number;
   /** How long a node may serve a cached signing key or client before re-reading storage, in seconds. */
   readonly cacheTtl: number;
+  /** `Cache-Control: max-age` of each JWKS, in seconds; with `cacheTtl`, the lead time of a scheduled key rotation. */
+  readonly jwksMaxAge: number;
   /** Failed client authentications allowed per (client id, source address) in one window. */
   readonly authFailureLimit: number;
   /** Failed client authentications allowed per source address, whatever the client id, in one window. */
@@ -102,6 +104,7 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   secretRotationOverlap: { env: 'GATEHOUSE_SECRET_ROTATION_OVERLAP', file: 'secretRotationOverlap', doc: 'seconds' },
   bodyLimit: { env: 'GATEHOUSE_BODY_LIMIT', file: 'bodyLimit', doc: 'bytes' },
   cacheTtl: { env: 'GATEHOUSE_CACHE_TTL', file: 'cacheTtl', doc: 'seconds' },
+  jwksMaxAge: { env: 'GATEHOUSE_JWKS_MAX_AGE', file: 'jwksMaxAge', doc: 'seconds, 0..3600 (default 60)' },
   authFailureLimit: { env: 'GATEHOUSE_AUTH_FAILURE_LIMIT', file: 'authFailureLimit', doc: 'failures per window per client id and source address' },
   authFailureSourceLimit: { env: 'GATEHOUSE_AUTH_FAILURE_SOURCE_LIMIT', file: 'authFailureSourceLimit', doc: 'failures per window per source address' },
   authFailureClientLimit: { env: 'GATEHOUSE_AUTH_FAILURE_CLIENT_LIMIT', file: 'authFailureClientLimit', doc: 'failures per window per client id, all sources' },
@@ -186,6 +189,7 @@ function readSettings(pick: SettingSource): Config {
     secretRotationOverlap: int(pick('secretRotationOverlap'), 86_400, 0, 90 * 86_400),
     bodyLimit: int(pick('bodyLimit'), 16_384, 1024, 10 * 1024 * 1024),
     cacheTtl: int(pick('cacheTtl'), 5, 0, 300),
+    jwksMaxAge: int(pick('jwksMaxAge'), 60, 0, 3600),
     authFailureLimit: int(pick('authFailureLimit'), 20, 1, 100_000),
     authFailureSourceLimit: int(pick('authFailureSourceLimit'), 100, 1, 1_000_000),
     authFailureClientLimit: int(pick('authFailureClientLimit'), 200, 1, 1_000_000),

@@ -58,8 +58,15 @@ export interface SigningKey {
   alg: string;
   publicJwk: Record<string, unknown>;
   privateKeySealed: string;
-  status: 'active' | 'retired';
+  /**
+   * As last recorded in storage; the switches next → active → retired are recorded lazily, so
+   * what a key is at a given time comes from its timestamps (`keyStateAt`).
+   */
+  status: 'next' | 'active' | 'retired';
   createdAt: number;
+  /** From this time on the key signs new tokens (a next key is published before it). */
+  activateAt: number;
+  /** Set when a successor is scheduled or activated: from this time on the key signs nothing. */
   retiredAt: number | null;
   /** A retired key leaves the JWKS after this time, once every token it signed has expired. */
   publishUntil: number | null;

@@ -80,13 +80,39 @@ export interface ClientStore {
 }
 
 export interface SigningKeyStore {
+  /** The key last recorded as active (see `settle`); signing itself picks from `listPublished`. */
   findActive(envId: string): Promise<SigningKey | undefined>;
-  /** The active key and every retired key still inside its publication window at `now`. */
+  /**
+   * Keys in the JWKS at `now`: next keys, the active key, and retired keys still inside their
+   * publication window (every key whose `publishUntil` is unset or after `now`).
+   */
   listPublished(envId: string, now: number): Promise<SigningKey[]>;
-  /** Every key of the environment, newest first. */
+  /** Every key of the environment, newest (by creation, then activation) first; `listPublished` too. */
   list(envId: string): Promise<SigningKey[]>;
-  /** In one transaction: the active key is retired (published until `publishUntil`) and `next` becomes active. */
+  /**
+   * Immediate rotation, in one transaction: the active key and any next key are retired at `now`
+   * (published until `publishUntil`) and `next` becomes active.
+   */
   rotate(envId: string, next: SigningKey, now: number, publishUntil: number): Promise<void>;
+  /**
+   * Scheduled rotation, in one transaction: records due switches (`settle`), then inserts `next`
+   * (status `next`, activating at `next.activateAt`) and sets the active key to retire at that
+   * time, published until `publishUntil`. Returns false, changing nothing, if the environment
+   * already has a next key or, with `activeBefore`, if its active key activated at or after it:
+   * the database's one-next-key index decides between concurrent callers.
+   */
+  scheduleNext(envId: string, next: SigningKey, now: number, publishUntil: number, activeBefore?: number): Promise<boolean>;
+  /**
+   * Records the switches that are due at `now` (active → retired, next → active) with
+   * conditional updates, so whichever node or command gets there first makes them, once.
+   * Without `envId`, for every environment. Returns how many keys changed status.
+   */
+  settle(now: number, envId?: string): Promise<number>;
+  /** Sets (or, with null, removes) the environment's scheduled rotation interval, in seconds. */
+  setRotationInterval(envId: string, seconds: number | null): Promise<void>;
+  rotationInterval(envId: string): Promise<number | null>;
+  /** Environments with a scheduled rotation interval, in seconds. */
+  rotationSchedules(): Promise<{ envId: string; seconds: number }[]>;
 }
 
 export interface AccessTokenStore {

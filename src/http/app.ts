@@ -21,6 +21,8 @@ export interface HttpOptions {
   readonly publicUrl: string;
   /** Largest request body accepted, in bytes. */
   readonly bodyLimit: number;
+  /** `Cache-Control: max-age` of each JWKS, in seconds. */
+  readonly jwksMaxAge: number;
   /** Reverse proxies whose `X-Forwarded-For` is believed; empty: the peer address is the client's. */
   readonly trustProxy: readonly string[];
 }
@@ -133,7 +135,7 @@ function checkRoutes(registered: readonly string[], surfaces: readonly Surface[]
 
 async function registerRoutes(server: FastifyInstance, options: HttpOptions, parts: HttpParts): Promise<void> {
   const { core, environments, sessions, users, surfaces, clock } = parts;
-  await server.register(discoveryRoutes, { core, environments });
+  await server.register(discoveryRoutes, { core, environments, jwksMaxAge: options.jwksMaxAge });
   const publicBase = options.publicUrl.replace(/\/+$/, '');
   for (const surface of surfaces) {
     await server.register(surfaceRoutes, { surface, core, environments, clock, bodyLimit: options.bodyLimit, publicBase });

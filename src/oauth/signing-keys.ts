@@ -9,8 +9,11 @@ import { RefreshingCache } from './refreshing-cache.ts';
 /** Algorithms access tokens may be signed with: asymmetric only (RFC 9068 §2.1, RFC 8725 §3.1). */
 export const ACCESS_TOKEN_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'EdDSA'];
 
-/** Generates a key pair and returns it as a storable record, the private half sealed. */
-export async function generateSigningKey(envId: string, alg: SigningAlgorithm, keySecret: Buffer, now: number): Promise<SigningKey> {
+/**
+ * Generates a key pair and returns it as a storable record, the private half sealed: active at
+ * once, or a next key that signs from `activateAt` on.
+ */
+export async function generateSigningKey(envId: string, alg: SigningAlgorithm, keySecret: Buffer, now: number, activateAt = now): Promise<SigningKey> {
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
   const jwk = await exportJWK(publicKey);
   const kid = `${(await calculateJwkThumbprint(jwk)).slice(0, 16)}${randomUUID().slice(0, 8)}`;
@@ -22,11 +25,39 @@ export async function generateSigningKey(envId: string, alg: SigningAlgorithm, k
     alg,
     publicJwk: publicJwk as Record<string, unknown>,
     privateKeySealed: encryptPrivateKey(pkcs8, keySecret, `${envId}/${kid}`),
-    status: 'active',
+    status: activateAt > now ? 'next' : 'active',
     createdAt: now,
+    activateAt,
     retiredAt: null,
     publishUntil: null,
   };
+}
+
+export type KeyState = 'next' | 'active' | 'retired' | 'removed';
+
+/**
+ * What a key is at `now`, from its timestamps alone (the recorded status may lag): removed once
+ * it has left the JWKS, retired once its successor signs, next until its activation time.
+ */
+export function keyStateAt(key: SigningKey, now: number): KeyState {
+  if (key.publishUntil !== null && key.publishUntil <= now) return 'removed';
+  if (key.retiredAt !== null && key.retiredAt <= now) return 'retired';
+  if (key.activateAt > now) return 'next';
+  return 'active';
+}
+
+/**
+ * The key that signs at `now`, chosen among `keys` (a published set): the newest one whose
+ * activation time has come and that is not retired yet. Chosen from the published set, never
+ * from a separate read, a node cannot sign with a key its own JWKS does not list.
+ */
+export function signingKeyAt(keys: readonly SigningKey[], now: number): SigningKey | undefined {
+  let chosen: SigningKey | undefined;
+  for (const key of keys) {
+    if (keyStateAt(key, now) !== 'active') continue;
+    if (!chosen || key.activateAt > chosen.activateAt || (key.activateAt === chosen.activateAt && key.createdAt > chosen.createdAt)) chosen = key;
+  }
+  return chosen;
 }
 
 export interface ActiveSigningKey {
@@ -35,14 +66,19 @@ export interface ActiveSigningKey {
   privateKey: KeyObject;
 }
 
+const MAX_DECRYPTED_KEYS = 10_000;
+
 /**
- * Per-environment view of signing keys with a short cache. A node may keep signing with a
- * just-rotated key for at most `cacheTtlMs`; rotation publishes the old key long enough to cover
- * it. While the database is unavailable, keys read within `staleIfErrorMs` are still used.
+ * Per-environment view of signing keys with one short cache: the published set. The JWKS is that
+ * set and the signing key is picked from it by time (`signingKeyAt`), so a next key starts
+ * signing on every node at its activation time without any node being told, and only after each
+ * node has published it. While the database is unavailable, keys read within `staleIfErrorMs`
+ * are still used.
  */
 export class KeyRing {
-  private readonly active: RefreshingCache<ActiveSigningKey>;
   private readonly published: RefreshingCache<SigningKey[]>;
+  /** Decrypted private keys by environment and kid: decryption is paid once per key. */
+  private readonly privateKeys = new Map<string, KeyObject>();
 
   constructor(
     private readonly store: Pick<Store, 'signingKeys' | 'health'>,
@@ -51,23 +87,17 @@ export class KeyRing {
     cacheTtlMs: number,
     staleIfErrorMs = 0,
   ) {
-    const policy = { ttlMs: cacheTtlMs, staleIfErrorMs, maxEntries: 10_000 };
-    this.active = new RefreshingCache(clock, store.health, policy);
-    this.published = new RefreshingCache(clock, store.health, policy);
+    this.published = new RefreshingCache(clock, store.health, { ttlMs: cacheTtlMs, staleIfErrorMs, maxEntries: 10_000 });
   }
 
-  /** The key new tokens of `envId` are signed with. */
+  /** The key new tokens of `envId` are signed with now. */
   async activeKey(envId: string): Promise<ActiveSigningKey> {
-    const { value } = await this.active.get(envId, async () => {
-      const key = await this.store.signingKeys.findActive(envId);
-      if (!key) throw new Error(`environment ${envId} has no active signing key`);
-      const pem = decryptPrivateKey(key.privateKeySealed, this.keySecret, `${envId}/${key.kid}`);
-      return { kid: key.kid, alg: key.alg as SigningAlgorithm, privateKey: createPrivateKey(pem) };
-    });
-    return value;
+    const key = signingKeyAt(await this.publishedKeys(envId), this.clock.now());
+    if (!key) throw new Error(`environment ${envId} has no active signing key`);
+    return { kid: key.kid, alg: key.alg as SigningAlgorithm, privateKey: this.privateKey(key) };
   }
 
-  /** Keys in the environment's JWKS: the active one and retired ones whose tokens may still be live. */
+  /** Keys in the environment's JWKS: next keys, the active one, and retired ones whose tokens may still be live. */
   async publishedKeys(envId: string, options: { fresh?: boolean } = {}): Promise<SigningKey[]> {
     return (await this.published.get(envId, () => this.store.signingKeys.listPublished(envId, this.clock.now()), options)).value;
   }
@@ -84,8 +114,18 @@ export class KeyRing {
 
   /** Forgets cached keys of an environment (after a rotation made by this node). */
   invalidate(envId: string): void {
-    this.active.invalidate(envId);
     this.published.invalidate(envId);
+  }
+
+  private privateKey(key: SigningKey): KeyObject {
+    const id = `${key.envId}/${key.kid}`;
+    let privateKey = this.privateKeys.get(id);
+    if (!privateKey) {
+      privateKey = createPrivateKey(decryptPrivateKey(key.privateKeySealed, this.keySecret, id));
+      if (this.privateKeys.size >= MAX_DECRYPTED_KEYS) this.privateKeys.clear();
+      this.privateKeys.set(id, privateKey);
+    }
+    return privateKey;
   }
 }
 

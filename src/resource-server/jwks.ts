@@ -53,37 +53,45 @@ export interface JwksCacheOptions {
   now: () => number;
   /** Shortest time between two fetches, in milliseconds. */
   cooldownMs: number;
-  /** Time after which a fetch on the next lookup refreshes the set even for a known kid, in milliseconds. */
+  /**
+   * Longest time a fetched set is used before the next lookup refreshes it, in milliseconds; a
+   * shorter `Cache-Control: max-age` of the JWKS response wins (at least one second).
+   */
   maxAgeMs: number;
   timeoutMs: number;
 }
 
 /**
- * The issuer's published keys. A lookup of an unknown `kid` refetches the set, at most once per
- * cooldown (a forged kid cannot make the verifier hammer the issuer); concurrent lookups share
- * one fetch; a failed fetch keeps the keys already known.
+ * The issuer's published keys. A set older than its `max-age` is refetched on the next lookup,
+ * so a key the issuer publishes ahead of signing with it (Gatehouse's `keys rotate` lead time
+ * covers this max-age) is known before its first token arrives. A lookup of an unknown `kid`
+ * also refetches the set, at most once per cooldown (a forged kid cannot make the verifier hammer
+ * the issuer); concurrent lookups share one fetch; a failed fetch keeps the keys already known.
  */
 export class JwksCache {
   private keys = new Map<string, PublishedKey>();
   private lastAttempt: number | undefined;
   private lastFailed = false;
   private inflight: Promise<void> | undefined;
+  private maxAgeMs: number;
 
-  constructor(private readonly options: JwksCacheOptions) {}
+  constructor(private readonly options: JwksCacheOptions) {
+    this.maxAgeMs = options.maxAgeMs;
+  }
 
   /** The key published under `kid`; throws `invalid_token` for an unknown kid, `temporarily_unavailable` when the set cannot be fetched. */
   async get(kid: string): Promise<PublishedKey> {
     const known = this.keys.get(kid);
-    if (known && !this.stale()) return known;
-    if (this.inflight || this.mayFetch()) await this.refresh();
+    if (known && !this.expired()) return known;
+    if (this.inflight || this.expired() || this.mayFetch()) await this.refresh();
     const key = this.keys.get(kid);
     if (key) return key;
     if (this.lastFailed) throw new BearerError('temporarily_unavailable', 'the signing keys cannot be fetched');
     throw new BearerError('invalid_token', 'the token is signed by an unknown key');
   }
 
-  private stale(): boolean {
-    return this.lastAttempt !== undefined && this.options.now() - this.lastAttempt >= this.options.maxAgeMs && this.mayFetch();
+  private expired(): boolean {
+    return this.lastAttempt !== undefined && this.options.now() - this.lastAttempt >= this.maxAgeMs;
   }
 
   private mayFetch(): boolean {
@@ -108,9 +116,17 @@ export class JwksCache {
       const text = await response.text();
       if (text.length > MAX_JWKS_BYTES) throw new Error('the JWKS is too large');
       this.keys = parseJwks(JSON.parse(text));
+      this.maxAgeMs = maxAgeOf(response.headers.get('cache-control'), this.options.maxAgeMs);
       this.lastFailed = false;
     } catch {
       this.lastFailed = true;
     }
   }
+}
+
+/** The `max-age` of a response in milliseconds, within [1 s, `cap`]; `cap` without one. */
+function maxAgeOf(cacheControl: string | null, cap: number): number {
+  const seconds = /(?:^|[,\s])max-age=(\d+)/i.exec(cacheControl ?? '')?.[1];
+  if (seconds === undefined) return cap;
+  return Math.min(cap, Math.max(1000, Number(seconds) * 1000));
 }

@@ -33,6 +33,7 @@ export function adminPolicy(config: Config & { publicUrl: string }): AdminPolicy
     signingAlgorithm: config.signingAlgorithm,
     maxAccessTokenTtl: config.maxAccessTokenTtl,
     cacheTtl: config.cacheTtl,
+    jwksMaxAge: config.jwksMaxAge,
     secretRotationOverlap: config.secretRotationOverlap,
     passwordHashCost: config.passwordHashCost,
   });
@@ -45,6 +46,7 @@ export function httpOptions(config: ServerConfig): HttpOptions {
     port: config.port,
     publicUrl: config.publicUrl,
     bodyLimit: config.bodyLimit,
+    jwksMaxAge: config.jwksMaxAge,
     trustProxy: config.trustProxy,
   });
 }

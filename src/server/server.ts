@@ -9,6 +9,7 @@ import type { Store } from '../domain/storage.ts';
 import { createHttpApp } from '../http/app.ts';
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import { EnvironmentResolver } from '../oauth/environments.ts';
+import { KeyRotation } from '../oauth/key-rotation.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';
 import { createLogger } from './logger.ts';
 import { httpOptions, oauthPolicy, type ServerConfig } from './policies.ts';
@@ -44,6 +45,11 @@ export interface Server {
 }
 
 const HEALTH_PROBE_MS = 1000;
+/**
+ * How often a node records due key switches and starts due scheduled rotations. Signing does not
+ * wait for it (keys switch by their timestamps); a scheduled rotation starts at most this late.
+ */
+const KEY_ROTATION_CHECK_MS = 60_000;
 
 /**
  * Wires one node from the validated configuration: the only place that knows every layer. Each
@@ -76,6 +82,10 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
       const address = await http.listen();
       tasks.every(SWEEP_INTERVAL_MS, () => sweepExpired(store, clock, logger, config.loginWindow * 1000, config.quotaWindow * 1000));
       tasks.every(config.quotaSyncInterval, () => core.quotas.sync());
+      const rotation = new KeyRotation(store, () => config.keySecret, clock, config);
+      tasks.every(KEY_ROTATION_CHECK_MS, async () => {
+        for (const envId of await rotation.runSchedules()) logger.info({ envId }, 'scheduled signing-key rotation: a next key is published');
+      });
       // While the database is unavailable a probe notices its return, even with no traffic.
       tasks.every(HEALTH_PROBE_MS, async () => {
         if (!store.health.available) await store.ping().catch(() => {});

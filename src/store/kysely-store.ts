@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { Client, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt, SigningKey } from '../domain/model.ts';
+import type { Client, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt } from '../domain/model.ts';
 import {
   type AccessTokenStore,
   type ApiStore,
@@ -24,9 +24,10 @@ import type { StorageHealthState } from './health.ts';
 import { apiStore } from './kysely-apis.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { authorizationCodeStore, authorizationRequestStore, listColumn, listField, tokenFamilyStore } from './kysely-authorization.ts';
+import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
 import { browserSessionStore, consentStore, loginAttemptStore, rateCounterStore, userStore } from './kysely-users.ts';
 import { migrateToLatest } from './migrate.ts';
-import type { ClientTable, Database, EnvironmentTable, SigningKeyTable } from './schema.ts';
+import type { ClientTable, Database, EnvironmentTable } from './schema.ts';
 
 /** The one `Store` implementation; the dialect only changes how Kysely talks to the database. */
 export class KyselyStore implements Store {
@@ -58,7 +59,7 @@ export class KyselyStore implements Store {
   ) {
     this.environments = environmentStore(db, dialect);
     this.clients = clientStore(db, dialect);
-    this.signingKeys = signingKeyStore(db, dialect);
+    this.signingKeys = signingKeyStore(db, (error) => isUniqueViolation(error, dialect));
     this.accessTokens = accessTokenStore(db);
     this.revokedJwts = revokedJwtStore(db);
     this.clientKeys = clientKeyStore(db);
@@ -270,81 +271,6 @@ async function rotateClientSecret(db: Kysely<Database>, envId: string, clientId:
 async function updateClient(db: Kysely<Database>, envId: string, clientId: string, changes: Partial<ClientTable>): Promise<boolean> {
   const result = await db.updateTable('clients').set(changes).where('env_id', '=', envId).where('client_id', '=', clientId).executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
-}
-
-function signingKeyRow(key: SigningKey): SigningKeyTable {
-  return {
-    kid: key.kid,
-    env_id: key.envId,
-    alg: key.alg,
-    public_jwk: JSON.stringify(key.publicJwk),
-    private_key_sealed: key.privateKeySealed,
-    status: key.status,
-    created_at: key.createdAt,
-    retired_at: key.retiredAt,
-    publish_until: key.publishUntil,
-  };
-}
-
-const toSigningKey = (row: Selectable<SigningKeyTable>): SigningKey => ({
-  kid: row.kid,
-  envId: row.env_id,
-  alg: row.alg,
-  publicJwk: JSON.parse(row.public_jwk) as Record<string, unknown>,
-  privateKeySealed: row.private_key_sealed,
-  status: row.status,
-  createdAt: Number(row.created_at),
-  retiredAt: row.retired_at === null ? null : Number(row.retired_at),
-  publishUntil: row.publish_until === null ? null : Number(row.publish_until),
-});
-
-function signingKeyStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): SigningKeyStore {
-  return {
-    async findActive(envId) {
-      const row = await db
-        .selectFrom('signing_keys')
-        .selectAll()
-        .where('env_id', '=', envId)
-        .where('status', '=', 'active')
-        .orderBy('created_at', 'desc')
-        .executeTakeFirst();
-      return row && toSigningKey(row);
-    },
-    async listPublished(envId, now) {
-      const rows = await db
-        .selectFrom('signing_keys')
-        .selectAll()
-        .where('env_id', '=', envId)
-        .where((eb) => eb.or([eb('status', '=', 'active'), eb('publish_until', '>', now)]))
-        .orderBy('created_at', 'desc')
-        .execute();
-      return rows.map(toSigningKey);
-    },
-    async list(envId) {
-      const rows = await db.selectFrom('signing_keys').selectAll().where('env_id', '=', envId).orderBy('created_at', 'desc').orderBy('kid').execute();
-      return rows.map(toSigningKey);
-    },
-    async rotate(envId, next, now, publishUntil) {
-      try {
-        await rotateInTransaction(envId, next, now, publishUntil);
-      } catch (error) {
-        if (isUniqueViolation(error, dialect)) throw new ConflictError('another key rotation of this environment ran at the same time; try again');
-        throw error;
-      }
-    },
-  };
-
-  async function rotateInTransaction(envId: string, next: SigningKey, now: number, publishUntil: number): Promise<void> {
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('signing_keys')
-        .set({ status: 'retired', retired_at: now, publish_until: publishUntil })
-        .where('env_id', '=', envId)
-        .where('status', '=', 'active')
-        .execute();
-      await trx.insertInto('signing_keys').values(signingKeyRow(next)).execute();
-    });
-  }
 }
 
 function accessTokenStore(db: Kysely<Database>): AccessTokenStore {

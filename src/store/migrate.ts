@@ -6,6 +6,7 @@ import * as oneActiveKey from './migrations/003_one_active_key.ts';
 import * as authorizationCode from './migrations/004_authorization_code.ts';
 import * as clientPkceExemption from './migrations/005_client_pkce_exemption.ts';
 import * as rateLimits from './migrations/006_rate_limits.ts';
+import * as keyLifecycle from './migrations/007_key_lifecycle.ts';
 import * as apis from './migrations/008_apis.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004_authorization_code': authorizationCode,
   '005_client_pkce_exemption': clientPkceExemption,
   '006_rate_limits': rateLimits,
+  '007_key_lifecycle': keyLifecycle,
   '008_apis': apis,
 };
 

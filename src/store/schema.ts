@@ -30,6 +30,8 @@ export interface EnvironmentTable {
   created_at: number;
   /** Requests per quota window allowed to a client that sets none; null: unlimited. */
   default_quota: number | null;
+  /** Seconds between scheduled signing-key rotations; null: none (migration 007). */
+  key_rotation_interval: number | null;
 }
 
 export interface ClientTable {
@@ -66,8 +68,10 @@ export interface SigningKeyTable {
   alg: string;
   public_jwk: string;
   private_key_sealed: string;
-  status: 'active' | 'retired';
+  status: 'next' | 'active' | 'retired';
   created_at: number;
+  /** Added by migration 007; older keys got their `created_at`. */
+  activate_at: number;
   retired_at: number | null;
   publish_until: number | null;
 }

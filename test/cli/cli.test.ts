@@ -183,7 +183,7 @@ describe('admin commands', () => {
     await failing(['client', 'disable', 'gh_nope', '--env', 'STAGING'], env, /no client gh_nope in environment STAGING/);
   });
 
-  it('keys list --json shows one active key; keys rotate --json adds one and retires the old', async () => {
+  it('keys list --json shows one active key; keys rotate --now --json adds one and retires the old', async () => {
     const before = await json<{ kid: string; status: string; published: boolean; alg: string }[]>(['keys', 'list', '--env', 'STAGING', '--json'], env);
     assert.equal(before.length, 1);
     assert.equal(before[0]?.status, 'active');
@@ -192,7 +192,7 @@ describe('admin commands', () => {
     const oldKid = before[0]?.kid;
 
     const after = await json<{ kid: string; status: string; published: boolean; publish_until: string | null }[]>(
-      ['keys', 'rotate', '--env', 'STAGING', '--json'],
+      ['keys', 'rotate', '--now', '--env', 'STAGING', '--json'],
       env,
     );
     assert.equal(after.length, 2);

@@ -173,6 +173,7 @@ for (const database of await testDatabases()) {
           privateKeySealed: '',
           status: 'active',
           createdAt: 0,
+          activateAt: 0,
           retiredAt: null,
           publishUntil: null,
         };
@@ -200,7 +201,7 @@ for (const database of await testDatabases()) {
         assert.equal(decodeProtectedHeader(oldToken).kid, t.kid);
 
         const rotatedAt = t.clock.now();
-        const keys = await t.admin.rotateKeys(t.env);
+        const keys = await t.admin.rotateKeys(t.env, { now: true });
         const publishUntil = rotatedAt + (t.config.maxAccessTokenTtl + t.config.cacheTtl) * 1000;
         assert.equal(keys.length, 2);
         const active = keys.find((k) => k.status === 'active');
@@ -255,7 +256,7 @@ for (const database of await testDatabases()) {
           return (res.json() as { access_token: string }).access_token;
         };
         assert.equal(decodeProtectedHeader(await issueOnB()).kid, a.kid);
-        const [active] = (await a.admin.rotateKeys(a.env)).filter((k) => k.status === 'active');
+        const [active] = (await a.admin.rotateKeys(a.env, { now: true })).filter((k) => k.status === 'active');
         const staleToken = await issueOnB();
         assert.equal(decodeProtectedHeader(staleToken).kid, a.kid);
         assert.equal(await a.introspect(staleToken), true);
@@ -279,7 +280,7 @@ for (const database of await testDatabases()) {
         };
         // Node B has read the environment's published keys before the rotation.
         assert.equal(await introspectOnB(await a.token()), true);
-        await a.admin.rotateKeys(a.env);
+        await a.admin.rotateKeys(a.env, { now: true });
         // RFC 7662 §2.2: a token this server issued, unexpired and unrevoked, is active wherever it is introspected.
         assert.equal(await introspectOnB(await a.token()), true);
       });

@@ -45,6 +45,8 @@ export function accessToken(key: SigningKeyPair, payload: Record<string, unknown
 export class FakeIssuer {
   keys: SigningKeyPair[] = [];
   jwksFetches = 0;
+  /** The JWKS `Cache-Control: max-age`, in seconds; none when undefined. */
+  jwksMaxAge: number | undefined;
   introspections = 0;
   down = false;
   /** Introspection answers by token. */
@@ -78,7 +80,8 @@ export class FakeIssuer {
       this.jwksFetches += 1;
       const keys = this.keys.map((k) => k.publicJwk);
       await this.gate;
-      return Response.json({ keys });
+      const headers = this.jwksMaxAge === undefined ? undefined : { 'cache-control': `public, max-age=${this.jwksMaxAge}` };
+      return Response.json({ keys }, headers ? { headers } : {});
     }
     if (url === `${ISSUER}/introspect`) {
       this.introspections += 1;

@@ -127,6 +127,21 @@ describe('createVerifier: the JWKS cache', () => {
     assert.equal(issuer.jwksFetches, 3, 'forged kids cost one fetch per cooldown');
   });
 
+  it('refreshes a set older than its max-age, so a key published ahead of its first token is known then', async () => {
+    const { key, issuer, verifier, advance } = setup({ jwksCooldownMs: 300_000 });
+    issuer.jwksMaxAge = 60;
+    await verifier.verifyToken(accessToken(key));
+    const next = signingKey('k2');
+    issuer.keys.push(next);
+    advance(59_000);
+    assert.equal((await refusal(verifier.verifyToken(accessToken(next)))).code, 'invalid_token', 'within max-age and the cooldown: not refetched');
+    assert.equal(issuer.jwksFetches, 1);
+    advance(1_000);
+    await verifier.verifyToken(accessToken(next));
+    await verifier.verifyToken(accessToken(key));
+    assert.equal(issuer.jwksFetches, 2);
+  });
+
   it('shares one fetch between concurrent lookups', async () => {
     const { key, issuer, verifier } = setup();
     issuer.hold();

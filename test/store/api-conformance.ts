@@ -40,6 +40,7 @@ export function apiStoreConformance(database: TestDatabase): void {
       privateKeySealed: 'v1.sealed',
       status: 'active' as const,
       createdAt: T0,
+      activateAt: T0,
       retiredAt: null,
       publishUntil: null,
     });

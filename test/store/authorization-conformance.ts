@@ -92,6 +92,7 @@ export function authorizationStoreConformance(database: TestDatabase): void {
           privateKeySealed: 'v1.sealed',
           status: 'active',
           createdAt: T0,
+          activateAt: T0,
           retiredAt: null,
           publishUntil: null,
         });

@@ -16,6 +16,7 @@ const key = (envId: string, kid: string, createdAt = T0): SigningKey => ({
   privateKeySealed: 'v1.sealed',
   status: 'active',
   createdAt,
+  activateAt: createdAt,
   retiredAt: null,
   publishUntil: null,
 });

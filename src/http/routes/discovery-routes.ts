@@ -19,7 +19,10 @@ export async function documentErrorHandler(this: unknown, thrown: unknown, reque
 }
 
 /** RFC 8414 metadata and the JWKS of each environment. */
-export async function discoveryRoutes(app: FastifyInstance, options: { core: OAuthCore; environments: EnvironmentResolver }): Promise<void> {
+export async function discoveryRoutes(
+  app: FastifyInstance,
+  options: { core: OAuthCore; environments: EnvironmentResolver; jwksMaxAge: number },
+): Promise<void> {
   const { core, environments } = options;
 
   app.setErrorHandler(documentErrorHandler);
@@ -38,7 +41,8 @@ export async function discoveryRoutes(app: FastifyInstance, options: { core: OAu
 
   app.get<{ Params: { env: string } }>(GATEHOUSE_ROUTES.jwks.path, async (request, reply) => {
     const { env } = await environments.resolve(request.params.env);
-    reply.header('cache-control', 'public, max-age=60');
+    // A resource server may keep the JWKS this long: key rotation waits for it (activationLeadMs).
+    reply.header('cache-control', `public, max-age=${options.jwksMaxAge}`);
     reply.type('application/jwk-set+json');
     return publicJwks(await core.keys.publishedKeys(env.id));
   });

@@ -1,0 +1,66 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { KeyView } from '../admin/admin-service.ts';
+import { withAdmin } from './context.ts';
+import { printTable } from './output.ts';
+
+const json = () => new Option('--json', 'print JSON');
+const envOption = () => new Option('--env <name>', 'environment name').makeOptionMandatory();
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `30d`, `12h`, `90m` or `3600s` (a bare number is seconds) as seconds. */
+export function rotationInterval(value: string): number {
+  const match = /^(\d{1,9})([smhd]?)$/.exec(value);
+  if (!match) throw new InvalidArgumentError('give a duration such as 30d, 12h, 90m or 3600s');
+  return Number(match[1]) * (UNIT_SECONDS[match[2] || 's'] ?? 1);
+}
+
+function printKeys(list: KeyView[], asJson: boolean | undefined): void {
+  if (asJson) console.log(JSON.stringify(list));
+  else printTable(list, ['kid', 'alg', 'status', 'published', 'created_at', 'activate_at', 'retired_at', 'publish_until']);
+}
+
+/** `keys list`, `keys rotate [--now]` and `env set-rotation`: the lifecycle of signing keys. */
+export function registerSigningKeyCommands(program: Command, env: Command): void {
+  const keys = program.command('keys').description('manage signing keys');
+  keys
+    .command('list')
+    .description("list an environment's signing keys: state (next, active, retired, removed) and dates")
+    .addOption(envOption())
+    .addOption(json())
+    .action(withAdmin(async ({ admin }, options: { env: string; json?: boolean }) => printKeys(await admin.listKeys(options.env), options.json)));
+  keys
+    .command('rotate')
+    .description(
+      'publish a new next key that starts signing after GATEHOUSE_CACHE_TTL + GATEHOUSE_JWKS_MAX_AGE + 1 s; ' +
+        'with --now it signs at once (emergency: resource servers must refetch the JWKS on an unknown kid). ' +
+        'The old key stays published until its tokens expire',
+    )
+    .addOption(envOption())
+    .option('--now', 'activate the new key immediately')
+    .addOption(json())
+    .action(
+      withAdmin(async ({ admin }, options: { env: string; now?: boolean; json?: boolean }) =>
+        printKeys(await admin.rotateKeys(options.env, { now: options.now === true }), options.json),
+      ),
+    );
+  env
+    .command('set-rotation <name>')
+    .description('rotate the signing key of an environment on a schedule (carried out by a running server, once across nodes)')
+    .addOption(new Option('--every <duration>', 'interval between rotations, e.g. 30d, 12h (at least 1h)').argParser(rotationInterval).conflicts('off'))
+    .addOption(new Option('--off', 'no scheduled rotations').conflicts('every'))
+    .addOption(json())
+    .action(async (name: string, options: { every?: number; off?: boolean; json?: boolean }, command: Command) => {
+      if (options.every === undefined && !options.off) command.error('error: give either --every <duration> or --off');
+      await withAdmin(async ({ admin }) => {
+        const updated = await admin.setKeyRotation(name, options.off ? null : (options.every ?? null));
+        if (options.json) console.log(JSON.stringify(updated));
+        else if (updated.key_rotation_interval === null) console.log(`environment ${name}: no scheduled key rotation`);
+        else {
+          console.log(
+            `environment ${name}: a new signing key every ${updated.key_rotation_interval} s, signing ${updated.activation_lead} s after it is published`,
+          );
+        }
+      })();
+    });
+}

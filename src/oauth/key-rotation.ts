@@ -1,0 +1,97 @@
+import type { Clock } from '../domain/clock.ts';
+import type { SigningAlgorithm, SigningKey } from '../domain/model.ts';
+import type { Store } from '../domain/storage.ts';
+import { generateSigningKey, signingKeyAt } from './signing-keys.ts';
+
+/** What key rotation reads, in seconds. */
+export interface KeyRotationPolicy {
+  readonly signingAlgorithm: SigningAlgorithm;
+  /** Upper bound of any access-token lifetime. */
+  readonly maxAccessTokenTtl: number;
+  /** How long a node may serve its cached published keys (its JWKS and its signing key). */
+  readonly cacheTtl: number;
+  /** `Cache-Control: max-age` of the JWKS: how long a resource server may keep it. */
+  readonly jwksMaxAge: number;
+}
+
+/** Added to the lead time: the rotation's own commit, after its clock was read, and small clock differences between nodes. */
+export const ACTIVATION_MARGIN_MS = 1000;
+
+/**
+ * Time from a next key's creation to its activation: the longest time any old copy of the JWKS
+ * may still be in use, a node's cache (`cacheTtl`) followed by a resource server's (`jwksMaxAge`),
+ * plus a margin. Once it has passed, every JWKS anyone holds lists the next key.
+ */
+export function activationLeadMs(policy: KeyRotationPolicy): number {
+  return (policy.cacheTtl + policy.jwksMaxAge) * 1000 + ACTIVATION_MARGIN_MS;
+}
+
+/**
+ * How long a key retired at `retiredAt` stays published: a node may have signed with it up to
+ * `cacheTtl` later (an immediate rotation it has not read yet), and such a token lives at most
+ * `maxAccessTokenTtl`.
+ */
+export function publishUntilAfter(retiredAt: number, policy: KeyRotationPolicy): number {
+  return retiredAt + (policy.maxAccessTokenTtl + policy.cacheTtl) * 1000;
+}
+
+/** The shortest scheduled rotation interval accepted, in seconds. */
+export const MIN_ROTATION_INTERVAL = 3600;
+
+/**
+ * Starts signing-key rotations: scheduled (a next key, published at once, that signs after the
+ * activation lead) or immediate. Any node or command may call it; storage makes each scheduled
+ * rotation happen once.
+ */
+export class KeyRotation {
+  constructor(
+    private readonly store: Pick<Store, 'signingKeys'>,
+    private readonly keySecret: () => Buffer,
+    private readonly clock: Clock,
+    private readonly policy: KeyRotationPolicy,
+  ) {}
+
+  /**
+   * Creates a next key for `envId`, activating after the lead time. Returns it, or undefined if
+   * the environment already has a next key or, with `olderThanMs`, if its active key is younger.
+   */
+  async scheduleNext(envId: string, olderThanMs?: number): Promise<SigningKey | undefined> {
+    const now = this.clock.now();
+    const activateAt = now + activationLeadMs(this.policy);
+    const next = await generateSigningKey(envId, this.policy.signingAlgorithm, this.keySecret(), now, activateAt);
+    const activeBefore = olderThanMs === undefined ? undefined : now - olderThanMs + 1;
+    const created = await this.store.signingKeys.scheduleNext(envId, next, now, publishUntilAfter(activateAt, this.policy), activeBefore);
+    return created ? next : undefined;
+  }
+
+  /** Emergency rotation: a new key signs at once; the old one (and any next key) is retired but stays published. */
+  async rotateNow(envId: string): Promise<SigningKey> {
+    const now = this.clock.now();
+    const next = await generateSigningKey(envId, this.policy.signingAlgorithm, this.keySecret(), now);
+    await this.store.signingKeys.rotate(envId, next, now, publishUntilAfter(now, this.policy));
+    return next;
+  }
+
+  /**
+   * One round of the background task: records due status switches, then starts the scheduled
+   * rotations that are due. Returns the environments that got a next key.
+   */
+  async runSchedules(): Promise<string[]> {
+    const now = this.clock.now();
+    await this.store.signingKeys.settle(now);
+    const started: string[] = [];
+    for (const { envId, seconds } of await this.store.signingKeys.rotationSchedules()) {
+      if (!(await this.isDue(envId, seconds * 1000, now))) continue;
+      if (await this.scheduleNext(envId, seconds * 1000)) started.push(envId);
+    }
+    return started;
+  }
+
+  /** A cheap check before generating a key: no next key yet, and the active key is old enough. */
+  private async isDue(envId: string, intervalMs: number, now: number): Promise<boolean> {
+    const keys = await this.store.signingKeys.listPublished(envId, now);
+    if (keys.some((k) => k.activateAt > now && (k.retiredAt === null || k.retiredAt > now))) return false;
+    const active = signingKeyAt(keys, now);
+    return active !== undefined && active.activateAt <= now - intervalMs;
+  }
+}

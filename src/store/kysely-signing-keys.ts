@@ -1,0 +1,143 @@
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { SigningKey } from '../domain/model.ts';
+import { ConflictError, type SigningKeyStore } from '../domain/storage.ts';
+import type { Database, SigningKeyTable } from './schema.ts';
+
+export function signingKeyRow(key: SigningKey): SigningKeyTable {
+  return {
+    kid: key.kid,
+    env_id: key.envId,
+    alg: key.alg,
+    public_jwk: JSON.stringify(key.publicJwk),
+    private_key_sealed: key.privateKeySealed,
+    status: key.status,
+    created_at: key.createdAt,
+    activate_at: key.activateAt,
+    retired_at: key.retiredAt,
+    publish_until: key.publishUntil,
+  };
+}
+
+const toSigningKey = (row: Selectable<SigningKeyTable>): SigningKey => ({
+  kid: row.kid,
+  envId: row.env_id,
+  alg: row.alg,
+  publicJwk: JSON.parse(row.public_jwk) as Record<string, unknown>,
+  privateKeySealed: row.private_key_sealed,
+  status: row.status,
+  createdAt: Number(row.created_at),
+  activateAt: Number(row.activate_at ?? row.created_at),
+  retiredAt: row.retired_at === null ? null : Number(row.retired_at),
+  publishUntil: row.publish_until === null ? null : Number(row.publish_until),
+});
+
+/** Thrown inside a scheduling transaction to roll it back when the rotation is not due. */
+class NotDue extends Error {}
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * The recorded switches due at `now`: the active key first gives up its status, then the next
+ * key takes it, so the one-active-key index holds at every step. Each update is conditional on
+ * the status it changes: of concurrent callers, one changes a row and the others find nothing.
+ */
+async function settleDue(db: Executor, now: number, envId?: string): Promise<number> {
+  let retire = db.updateTable('signing_keys').set({ status: 'retired' }).where('status', '=', 'active').where('retired_at', '<=', now);
+  if (envId !== undefined) retire = retire.where('env_id', '=', envId);
+  const retired = await retire.executeTakeFirst();
+  let activate = db.updateTable('signing_keys').set({ status: 'active' }).where('status', '=', 'next').where('activate_at', '<=', now);
+  if (envId !== undefined) activate = activate.where('env_id', '=', envId);
+  const activated = await activate.executeTakeFirst();
+  return Number(retired.numUpdatedRows) + Number(activated.numUpdatedRows);
+}
+
+export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error: unknown) => boolean): SigningKeyStore {
+  const keysOf = (envId: string) => db.selectFrom('signing_keys').selectAll().where('env_id', '=', envId);
+  return {
+    async findActive(envId) {
+      const row = await keysOf(envId).where('status', '=', 'active').orderBy('created_at', 'desc').executeTakeFirst();
+      return row && toSigningKey(row);
+    },
+    async listPublished(envId, now) {
+      const rows = await keysOf(envId)
+        .where((eb) => eb.or([eb('publish_until', 'is', null), eb('publish_until', '>', now)]))
+        .orderBy('created_at', 'desc')
+        .orderBy('activate_at', 'desc')
+        .orderBy('kid')
+        .execute();
+      return rows.map(toSigningKey);
+    },
+    async list(envId) {
+      const rows = await keysOf(envId).orderBy('created_at', 'desc').orderBy('activate_at', 'desc').orderBy('kid').execute();
+      return rows.map(toSigningKey);
+    },
+    async rotate(envId, next, now, publishUntil) {
+      try {
+        await db.transaction().execute(async (trx) => {
+          await settleDue(trx, now, envId);
+          // A pending next key is withdrawn too, but stays published: a node whose cache still
+          // holds it may sign with it once its activation time passes.
+          await trx
+            .updateTable('signing_keys')
+            .set({ status: 'retired', retired_at: now, publish_until: publishUntil })
+            .where('env_id', '=', envId)
+            .where('status', 'in', ['active', 'next'])
+            .execute();
+          await trx.insertInto('signing_keys').values(signingKeyRow(next)).execute();
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new ConflictError('another key rotation of this environment ran at the same time; try again');
+        throw error;
+      }
+    },
+    async scheduleNext(envId, next, now, publishUntil, activeBefore) {
+      try {
+        await db.transaction().execute((trx) => scheduleInTransaction(trx, envId, next, now, publishUntil, activeBefore));
+        return true;
+      } catch (error) {
+        if (error instanceof NotDue || isUniqueViolation(error)) return false;
+        throw error;
+      }
+    },
+    settle: (now, envId) => settleDue(db, now, envId),
+    async setRotationInterval(envId, seconds) {
+      await db.updateTable('environments').set({ key_rotation_interval: seconds }).where('id', '=', envId).execute();
+    },
+    async rotationInterval(envId) {
+      const row = await db.selectFrom('environments').select('key_rotation_interval').where('id', '=', envId).executeTakeFirst();
+      return row?.key_rotation_interval == null ? null : Number(row.key_rotation_interval);
+    },
+    async rotationSchedules() {
+      const rows = await db.selectFrom('environments').select(['id', 'key_rotation_interval']).where('key_rotation_interval', 'is not', null).execute();
+      return rows.map((r) => ({ envId: r.id, seconds: Number(r.key_rotation_interval) }));
+    },
+  };
+}
+
+async function scheduleInTransaction(
+  trx: Transaction<Database>,
+  envId: string,
+  next: SigningKey,
+  now: number,
+  publishUntil: number,
+  activeBefore: number | undefined,
+): Promise<void> {
+  await settleDue(trx, now, envId);
+  const current = await trx
+    .selectFrom('signing_keys')
+    .select(['status', 'activate_at'])
+    .where('env_id', '=', envId)
+    .where('status', 'in', ['active', 'next'])
+    .execute();
+  if (current.some((k) => k.status === 'next')) throw new NotDue();
+  const active = current.find((k) => k.status === 'active');
+  if (activeBefore !== undefined && (!active || Number(active.activate_at) >= activeBefore)) throw new NotDue();
+  // The one-next-key index refuses a second insert from a concurrent caller: it rolls back here.
+  await trx.insertInto('signing_keys').values(signingKeyRow(next)).execute();
+  await trx
+    .updateTable('signing_keys')
+    .set({ retired_at: next.activateAt, publish_until: publishUntil })
+    .where('env_id', '=', envId)
+    .where('status', '=', 'active')
+    .execute();
+}
