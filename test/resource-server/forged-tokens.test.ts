@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHmac, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { ApiService } from '../../src/admin/apis.ts';
 import { signCompactJwt } from '../../src/crypto/jwt.ts';
 import { createVerifier, type Verifier } from '../../src/resource-server/index.ts';
 import { testDatabases } from '../helpers/databases.ts';
-import { suiteStore } from '../helpers/fixtures.ts';
+import { basic, suiteStore } from '../helpers/fixtures.ts';
 import { type Credentials, InProcessIssuer } from './in-process-issuer.ts';
 import { ADAPTERS, type ProtectedApi } from './protected-apis.ts';
 
@@ -157,6 +158,32 @@ describe('forged and unacceptable tokens: the library, its three adapters and Ga
       });
     });
   }
+
+  it('a token obtained for API A is refused by the verifier of API B, and accepted by A (RFC 8707 resource)', async () => {
+    const app = await gh.client('PRODUCTION');
+    const apisService = new ApiService(gh.t.config, gh.t.store, gh.t.clock, (envId) => gh.t.app.core.apis.invalidate(envId));
+    const [billing, reports] = ['https://api.example.test/billing', 'https://api.example.test/reports'];
+    for (const identifier of [billing, reports]) {
+      await apisService.create({ env: 'PRODUCTION', identifier, name: identifier, scopes: [{ name: 'read', description: 'Read' }], clientIds: [app.id] });
+    }
+    const res = await gh.t.app.server.inject({
+      method: 'POST',
+      url: '/envs/PRODUCTION/token',
+      headers: { authorization: basic(app.id, app.secret), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ grant_type: 'client_credentials', scope: 'read', resource: billing }).toString(),
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const token = (res.json() as { access_token: string }).access_token;
+    const verifierFor = (audience: string) => createVerifier({ issuer, audience, fetch: gh.fetch, now: () => gh.t.clock.now() });
+    assert.equal((await verifierFor(billing).verifyToken(token)).claims.aud, billing);
+    const error = await verifierFor(reports)
+      .verifyToken(token)
+      .then(
+        () => assert.fail('a token for the billing API was accepted by the reports API'),
+        (e: { code?: string }) => e,
+      );
+    assert.equal(error.code, 'invalid_token');
+  });
 
   it('refuses a revoked JWT when it checks revocation, and only then', async () => {
     const app = await gh.client('PRODUCTION');
