@@ -129,12 +129,12 @@ export class AccessTokenService {
    * malformed, unknown, another environment's, expired, revoked, or signed by an unpublished key.
    */
   async read(env: Environment, issuer: string, token: string): Promise<AccessTokenClaims | undefined> {
-    if (token.startsWith(OPAQUE_TOKEN_PREFIX)) return this.readOpaque(env, token);
+    if (token.startsWith(OPAQUE_TOKEN_PREFIX)) return this.readOpaque(env, issuer, token);
     if (token.split('.').length === 3) return this.readJwt(env, issuer, token);
     return undefined;
   }
 
-  private async readOpaque(env: Environment, token: string): Promise<AccessTokenClaims | undefined> {
+  private async readOpaque(env: Environment, issuer: string, token: string): Promise<AccessTokenClaims | undefined> {
     const record = await this.store.accessTokens.findByHash(env.id, hashSecret(token));
     if (!record || record.revokedAt !== null || record.expiresAt <= this.clock.now()) return undefined;
     return {
@@ -145,7 +145,8 @@ export class AccessTokenService {
       scope: record.scope,
       issuedAt: seconds(record.issuedAt),
       expiresAt: seconds(record.expiresAt),
-      audience: record.audience === undefined ? [] : record.audience.length === 1 ? (record.audience[0] as string) : record.audience,
+      // A token that names no API is for the issuer, as its JWT form says in `aud`.
+      audience: !record.audience?.length ? issuer : record.audience.length === 1 ? (record.audience[0] as string) : record.audience,
     };
   }
 

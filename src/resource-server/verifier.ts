@@ -8,7 +8,7 @@ import { type FetchFunction, JwksCache } from './jwks.ts';
 export interface VerifierOptions {
   /** The issuer, exactly as in the tokens' `iss` (for Gatehouse: `PUBLIC_URL/envs/NAME`). */
   issuer: string;
-  /** This API's identifier(s): a token's `aud` must name one. Gatehouse tokens name the issuer. */
+  /** This API's identifier(s): a token's `aud` must name one (an API's identifier, or the issuer for tokens that name no API). */
   audience: string | readonly string[];
   /** Where the signing keys are published. Default: `${issuer}/jwks.json`. */
   jwksUri?: string;
@@ -203,17 +203,16 @@ function describeJwtFailure(error: JwtError): string {
   return `the token is not valid (${error.message})`;
 }
 
-/** Checks what an introspection answer says against this API: issuer, audience when named, validity times. */
+/** Checks what an introspection answer says against this API: issuer, audience, validity times. */
 function fromIntrospection(answer: ActiveIntrospection, settings: Readonly<Settings>, now: number): AccessToken {
   const skew = settings.clockSkew * 1000;
   const refuse = (why: string): never => {
     throw new BearerError('invalid_token', why);
   };
   if (answer.iss !== undefined && answer.iss !== settings.issuer) refuse('the token is from another issuer');
-  if (answer.aud !== undefined) {
-    const aud = Array.isArray(answer.aud) ? answer.aud : [answer.aud];
-    if (!aud.some((a) => settings.audience.includes(a as string))) refuse('the token is for another audience');
-  }
+  // RFC 8707: a token names the APIs it is for; one that names none is for no API.
+  const aud = Array.isArray(answer.aud) ? answer.aud : [answer.aud];
+  if (!aud.some((a) => typeof a === 'string' && settings.audience.includes(a))) refuse('the token is for another audience');
   if (typeof answer.exp === 'number' && answer.exp * 1000 <= now - skew) refuse('the token has expired');
   if (typeof answer.nbf === 'number' && answer.nbf * 1000 > now + skew) refuse('the token is not valid yet');
   if (typeof answer.sub !== 'string' || typeof answer.client_id !== 'string') refuse('the introspection answer names no sub or client_id');

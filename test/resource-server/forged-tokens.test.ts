@@ -183,6 +183,15 @@ describe('forged and unacceptable tokens: the library, its three adapters and Ga
         (e: { code?: string }) => e,
       );
     assert.equal(error.code, 'invalid_token');
+    // An opaque token that names no API is for the issuer: no API's verifier takes it.
+    const opaqueApp = await gh.client('PRODUCTION', { format: 'opaque' });
+    const introspection = { url: `${issuer}/introspect`, clientId: rs.id, clientSecret: rs.secret };
+    const billingWithIntrospection = createVerifier({ issuer, audience: billing, introspection, fetch: gh.fetch, now: () => gh.t.clock.now() });
+    const opaqueError = await billingWithIntrospection.verifyToken(await gh.token('PRODUCTION', opaqueApp)).then(
+      () => assert.fail('an opaque token for no API was accepted by the billing API'),
+      (e: { code?: string }) => e,
+    );
+    assert.equal(opaqueError.code, 'invalid_token');
   });
 
   it('refuses a revoked JWT when it checks revocation, and only then', async () => {

@@ -173,6 +173,7 @@ describe('createVerifier: opaque tokens by introspection', () => {
   const active = {
     active: true,
     iss: ISSUER,
+    aud: ISSUER,
     sub: 'gh_app',
     client_id: 'gh_app',
     scope: 'invoices:read',

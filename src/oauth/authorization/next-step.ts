@@ -20,7 +20,9 @@ export const requireSignedInUser: FlowGate = async (deps, { env, session, reques
 
 /**
  * RFC 6749 §4.1.1: the server obtains the resource owner's decision, by asking or from an earlier
- * one. A stored consent counts when it covers every requested scope. RFC 8252 §8.6 and RFC 6749
+ * one. A stored consent counts when it covers every requested scope and the request names no API
+ * (a stored consent records scopes, not the APIs they were granted for, so a request for an API
+ * always asks, RFC 8707 §2). RFC 8252 §8.6 and RFC 6749
  * §10.2: a public client's identity cannot be proven (any local app can claim its client_id and a
  * loopback port), so its requests always ask the user.
  */
@@ -30,6 +32,7 @@ export const requireConsent: FlowGate = async (deps, { env, session, requestId, 
   if (client?.kind === 'public') return { kind: 'consent', requestId };
   const consent = await deps.store.consents.find(env.id, session.userId, pending.clientId);
   if (!consent || !pending.scope.every((s) => consent.scope.includes(s))) return { kind: 'consent', requestId };
+  if (pending.resources !== undefined && pending.resources.length > 0) return { kind: 'consent', requestId };
   return undefined;
 };
 
