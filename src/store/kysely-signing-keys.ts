@@ -51,7 +51,17 @@ async function settleDue(db: Executor, now: number, envId?: string): Promise<num
   return Number(retired.numUpdatedRows) + Number(activated.numUpdatedRows);
 }
 
-export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error: unknown) => boolean): SigningKeyStore {
+/**
+ * Serialises the key changes of one environment: two rotations (an immediate one and a scheduled
+ * one, say) each read the keys and then change them, and on PostgreSQL (READ COMMITTED) the second
+ * must not act on what it read before the first committed. SQLite's write transactions are
+ * already serial (BEGIN IMMEDIATE).
+ */
+async function lockEnvironment(trx: Transaction<Database>, envId: string, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  if (dialect === 'postgres') await trx.selectFrom('environments').select('id').where('id', '=', envId).forUpdate().execute();
+}
+
+export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error: unknown) => boolean, dialect: 'sqlite' | 'postgres'): SigningKeyStore {
   const keysOf = (envId: string) => db.selectFrom('signing_keys').selectAll().where('env_id', '=', envId);
   return {
     async findActive(envId) {
@@ -74,6 +84,7 @@ export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error:
     async rotate(envId, next, now, publishUntil) {
       try {
         await db.transaction().execute(async (trx) => {
+          await lockEnvironment(trx, envId, dialect);
           await settleDue(trx, now, envId);
           // A pending next key is withdrawn too, but stays published: a node whose cache still
           // holds it may sign with it once its activation time passes.
@@ -92,7 +103,10 @@ export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error:
     },
     async scheduleNext(envId, next, now, publishUntil, activeBefore) {
       try {
-        await db.transaction().execute((trx) => scheduleInTransaction(trx, envId, next, now, publishUntil, activeBefore));
+        await db.transaction().execute(async (trx) => {
+          await lockEnvironment(trx, envId, dialect);
+          await scheduleInTransaction(trx, envId, next, now, publishUntil, activeBefore);
+        });
         return true;
       } catch (error) {
         if (error instanceof NotDue || isUniqueViolation(error)) return false;

@@ -59,7 +59,7 @@ export class KyselyStore implements Store {
   ) {
     this.environments = environmentStore(db, dialect);
     this.clients = clientStore(db, dialect);
-    this.signingKeys = signingKeyStore(db, (error) => isUniqueViolation(error, dialect));
+    this.signingKeys = signingKeyStore(db, (error) => isUniqueViolation(error, dialect), dialect);
     this.accessTokens = accessTokenStore(db);
     this.revokedJwts = revokedJwtStore(db);
     this.clientKeys = clientKeyStore(db);
