@@ -112,8 +112,7 @@ export class AccessTokenService {
     const claims = {
       iss: request.issuer,
       sub: subject,
-      // RFC 8707 §2 and RFC 9068 §3: the API the token is for; a single one as a string.
-      aud: audience ? (audience.length === 1 ? audience[0] : audience) : request.issuer,
+      aud: audClaim(audience, request.issuer),
       iat,
       exp: iat + ttl,
       jti,
@@ -145,8 +144,7 @@ export class AccessTokenService {
       scope: record.scope,
       issuedAt: seconds(record.issuedAt),
       expiresAt: seconds(record.expiresAt),
-      // A token that names no API is for the issuer, as its JWT form says in `aud`.
-      audience: !record.audience?.length ? issuer : record.audience.length === 1 ? (record.audience[0] as string) : record.audience,
+      audience: audClaim(record.audience, issuer),
     };
   }
 
@@ -203,4 +201,13 @@ type AccessTokenClaim = (typeof ACCESS_TOKEN_CLAIMS)[number];
 function accessTokenRules(issuer: string): ClaimRules<AccessTokenClaim> {
   // `aud` is checked by `audienceKnown`: the issuer or an API of the environment (RFC 8707).
   return { typ: 'at+jwt', issuer, required: ACCESS_TOKEN_CLAIMS };
+}
+
+/**
+ * RFC 8707 §2 and RFC 9068 §3: `aud` of a token for these APIs, a single one as a string; a token
+ * that names no API is for the issuer, in its JWT and its opaque form alike.
+ */
+function audClaim(apis: readonly string[] | undefined, issuer: string): string | string[] {
+  if (!apis?.length) return issuer;
+  return apis.length === 1 ? (apis[0] as string) : [...apis];
 }

@@ -46,7 +46,6 @@ export class IntrospectionEndpoint {
     const claims = await this.tokens.read(request.env, request.issuer, token);
     if (!claims) return { active: false };
     if (claims.clientId !== caller.client.clientId && !caller.client.introspectAny) return { active: false };
-    const audience = Array.isArray(claims.audience) && claims.audience.length === 0 ? undefined : claims.audience;
     return {
       active: true,
       scope: claims.scope,
@@ -55,7 +54,7 @@ export class IntrospectionEndpoint {
       exp: claims.expiresAt,
       iat: claims.issuedAt,
       sub: claims.subject,
-      ...(audience === undefined ? {} : { aud: audience }),
+      aud: claims.audience,
       iss: request.issuer,
       jti: claims.jti,
     };
