@@ -13,16 +13,20 @@ const FLOORS: Record<string, readonly string[]> = {
   crypto: ['domain'],
   // The library API providers install: it ships alone, so it stands on the lowest floors only.
   'resource-server': ['domain', 'crypto'],
-  store: ['domain', 'crypto'],
-  oauth: ['domain', 'crypto'],
-  accounts: ['domain', 'crypto', 'oauth'],
-  admin: ['domain', 'crypto', 'oauth', 'accounts'],
+  // Metrics, spans and usage records: what every floor above may report through.
+  observability: ['domain'],
+  store: ['domain', 'crypto', 'observability'],
+  oauth: ['domain', 'crypto', 'observability'],
+  // Audit events: recording, retention and webhook delivery, behind the port in domain/audit.ts.
+  audit: ['domain', 'crypto', 'observability'],
+  accounts: ['domain', 'crypto', 'observability', 'oauth'],
+  admin: ['domain', 'crypto', 'observability', 'oauth', 'accounts'],
   surfaces: ['domain', 'oauth'],
   pages: ['domain', 'oauth'],
-  http: ['domain', 'crypto', 'oauth', 'accounts', 'surfaces', 'pages'],
+  http: ['domain', 'crypto', 'observability', 'oauth', 'accounts', 'surfaces', 'pages'],
   config: ['domain', 'oauth', 'surfaces'],
-  server: ['domain', 'crypto', 'store', 'oauth', 'accounts', 'admin', 'surfaces', 'pages', 'http', 'config'],
-  cli: ['domain', 'crypto', 'store', 'oauth', 'accounts', 'admin', 'surfaces', 'pages', 'http', 'config', 'server'],
+  server: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'surfaces', 'pages', 'http', 'config'],
+  cli: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'surfaces', 'pages', 'http', 'config', 'server'],
 };
 
 /** Packages only some floors may use: the HTTP framework stays in the adapter and the wiring. */
@@ -32,6 +36,8 @@ const PACKAGE_FLOORS: Record<string, readonly string[]> = {
   pg: ['store'],
   'better-sqlite3': ['store'],
   commander: ['cli'],
+  'prom-client': ['observability', 'server'],
+  '@opentelemetry/api': ['observability'],
 };
 
 type Graph = ReadonlyMap<string, readonly string[]>;

@@ -1,0 +1,98 @@
+/**
+ * What the OAuth core and the accounts report as they work. Metrics, audit events and usage
+ * records listen to these; the core knows none of them. An event never carries a secret,
+ * password, code, token or assertion: only identifiers that are already public or stored in
+ * clear (client ids, user ids, key ids, secret ids).
+ */
+
+/** The environment an event happened in: its id and name, nothing else. */
+export interface EventEnvironment {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** The credential that authenticated a request: one client secret (by its id) or one key (by its kid). */
+export interface CredentialUse {
+  kind: 'client_secret' | 'key';
+  id: string;
+}
+
+export type CoreEvent =
+  /** An access token was issued at the token endpoint (every grant). */
+  | {
+      type: 'token.issued';
+      env: EventEnvironment;
+      clientId: string;
+      grantType: string;
+      /** The user the token is for; absent for a client's or service account's own token. */
+      userId?: string | undefined;
+      credential?: CredentialUse | undefined;
+    }
+  /** A token request failed with an OAuth error (any code, including quota and throttle refusals). */
+  | {
+      type: 'token.refused';
+      env: EventEnvironment;
+      grantType: string;
+      code: string;
+      reason?: string | undefined;
+      /** The authenticated client, when authentication succeeded before the refusal. */
+      clientId?: string | undefined;
+    }
+  /**
+   * A client failed to authenticate (token, introspection or revocation). `clientId` is set only
+   * when the id names an existing client, so made-up ids never reach a metric label.
+   */
+  | { type: 'client.authentication_failed'; env: EventEnvironment; clientId?: string | undefined; throttled: boolean }
+  /** A client authenticated but its request quota was used up. */
+  | { type: 'client.quota_exceeded'; env: EventEnvironment; clientId: string }
+  /** A refresh token was presented again after its rotation: its family is revoked (RFC 9700 §4.14.2). */
+  | { type: 'refresh_token.reused'; env: EventEnvironment; clientId: string }
+  /** An authorization code was redeemed twice: what it gave is revoked (RFC 6749 §4.1.2). */
+  | { type: 'authorization_code.reused'; env: EventEnvironment; clientId: string }
+  /** A password login: succeeded, failed (unknown user, wrong password, disabled), throttled, or refused as busy. */
+  | { type: 'user.login'; env: EventEnvironment; outcome: 'success' | 'failure' | 'throttled' | 'busy'; userId?: string | undefined }
+  /** A username went over its failed-login limit in the current window (reported once per window). */
+  | { type: 'user.locked_out'; env: EventEnvironment; username: string }
+  /** A signing key was rotated: a next key published ahead of use (`scheduled` or `manual`), or an immediate switch (`immediate`). */
+  | { type: 'signing_key.rotated'; env: EventEnvironment; kid: string; trigger: 'scheduled' | 'manual' | 'immediate' };
+
+export type CoreEventType = CoreEvent['type'];
+
+/** Where the core reports events. `emit` must return at once and never throw. */
+export interface EventSink {
+  emit(event: CoreEvent): void;
+}
+
+/** Reports nothing: the default when no listener is wired. */
+export const NO_EVENTS: EventSink = Object.freeze({ emit() {} });
+
+export type EventListener = (event: CoreEvent) => void;
+
+/**
+ * Hands each event to every listener, in order, synchronously. A listener that throws is
+ * reported through `onListenerError` and never fails the request that emitted the event.
+ * Listeners must do their slow work (database writes, HTTP) later, off the request.
+ */
+export class EventBus implements EventSink {
+  private listeners: readonly EventListener[] = [];
+
+  constructor(private readonly onListenerError: (error: unknown) => void = () => {}) {}
+
+  /** Adds a listener; the returned function removes it. */
+  listen(listener: EventListener): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  emit(event: CoreEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.onListenerError(error);
+      }
+    }
+  }
+}
