@@ -1,5 +1,6 @@
 import { burnPasswordCheck, hashPassword, needsRehash, type PasswordHashCost, PasswordHashingBusyError, verifyPassword } from '../crypto/passwords.ts';
 import type { Clock } from '../domain/clock.ts';
+import { type EventSink, NO_EVENTS } from '../domain/events.ts';
 import type { Environment, User } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
 import { throttleSource } from '../oauth/source-address.ts';
@@ -33,9 +34,18 @@ export class UserAuthenticator {
     private readonly limits: LoginLimits,
     /** Throttling keys are stored keyed-hashed: usernames and addresses are not readable from the database. */
     private readonly hashKey: (key: string) => string,
+    private readonly events: EventSink = NO_EVENTS,
   ) {}
 
+  /** Checks one login and reports it (`user.login`; `user.locked_out` when a username first goes over its limit in a window). */
   async authenticate(env: Environment, typedUsername: string, password: string, sourceAddress: string): Promise<LoginOutcome> {
+    const outcome = await this.check(env, typedUsername, password, sourceAddress);
+    if (outcome.ok) this.events.emit({ type: 'user.login', env, outcome: 'success', userId: outcome.user.userId });
+    else this.events.emit({ type: 'user.login', env, outcome: outcome.throttled ? 'throttled' : outcome.busy ? 'busy' : 'failure' });
+    return outcome;
+  }
+
+  private async check(env: Environment, typedUsername: string, password: string, sourceAddress: string): Promise<LoginOutcome> {
     const now = this.clock.now();
     // Usernames are stored NFC-normalised; normalising before the throttle key also keeps the
     // composed and decomposed spellings of one name from counting separately.
@@ -50,6 +60,8 @@ export class UserAuthenticator {
       byUsername.count > this.limits.usernameLimit ? byUsername.windowStart : undefined,
       byAddress.count > this.limits.addressLimit ? byAddress.windowStart : undefined,
     ].filter((start) => start !== undefined);
+    // The attempt that first goes over the username's limit reports the lockout; later ones in the window do not.
+    if (byUsername.count === this.limits.usernameLimit + 1) this.events.emit({ type: 'user.locked_out', env, username });
     if (over.length > 0) {
       const opensAt = Math.max(...over) + this.limits.windowMs;
       return { ok: false, throttled: true, retryAfter: Math.max(1, Math.ceil((opensAt - now) / 1000)) };

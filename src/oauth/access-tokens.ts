@@ -19,6 +19,9 @@ export interface IssuedAccessToken {
   scope: string[];
   /** When the token was issued, in epoch seconds (some dialects return it as `created_at`). */
   issuedAt: number;
+  /** Whom it was issued to and for, for the events the token endpoint reports; no dialect renders these. */
+  clientId: string;
+  subject: string;
 }
 
 /** What a valid access token says, whichever its format. */
@@ -104,7 +107,8 @@ export class AccessTokenService {
         revokedAt: null,
         ...(audience ? { audience } : {}),
       };
-      return { issued: { accessToken: token, tokenType: 'Bearer', expiresIn: ttl, scope, issuedAt: seconds(now) }, jti, expiresAt: opaque.expiresAt, opaque };
+      const issued = { accessToken: token, tokenType: 'Bearer' as const, expiresIn: ttl, scope, issuedAt: seconds(now), clientId: client.clientId, subject };
+      return { issued, jti, expiresAt: opaque.expiresAt, opaque };
     }
     const key = await this.keys.activeKey(env.id);
     const iat = seconds(now);
@@ -120,7 +124,8 @@ export class AccessTokenService {
       ...(scopeText ? { scope: scopeText } : {}),
     };
     const jwt = signCompactJwt({ kid: key.kid, typ: 'at+jwt' }, claims, key.privateKey, key.alg);
-    return { issued: { accessToken: jwt, tokenType: 'Bearer', expiresIn: ttl, scope, issuedAt: iat }, jti, expiresAt: (iat + ttl) * 1000, opaque: undefined };
+    const issued = { accessToken: jwt, tokenType: 'Bearer' as const, expiresIn: ttl, scope, issuedAt: iat, clientId: client.clientId, subject };
+    return { issued, jti, expiresAt: (iat + ttl) * 1000, opaque: undefined };
   }
 
   /**

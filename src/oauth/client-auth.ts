@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { hashesEqual, hashSecret } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
+import { type CredentialUse, type EventSink, NO_EVENTS } from '../domain/events.ts';
 import type { Client, Environment } from '../domain/model.ts';
 import { AssertionFailure, type AssertionVerifier, JWT_BEARER_CLIENT_ASSERTION_TYPE, type VerifiedAssertion } from './assertions.ts';
 import type { ClientCache, ClientRecord } from './client-cache.ts';
@@ -43,6 +44,8 @@ export interface AuthenticatedClient {
   method: ClientAuthMethod;
   /** The client's quota after this request was admitted; undefined when it has none. */
   rateLimit?: RateLimitState | undefined;
+  /** The secret or key that authenticated; undefined for a public client. */
+  credential?: CredentialUse | undefined;
 }
 
 // Compared against when the client id is unknown, so unknown and known ids take the same time.
@@ -61,6 +64,7 @@ export class ClientAuthenticator {
     private readonly assertions: AssertionVerifier,
     private readonly clients: ClientCache,
     private readonly quotas: QuotaLimiter,
+    private readonly events: EventSink = NO_EVENTS,
   ) {}
 
   /**
@@ -91,10 +95,14 @@ export class ClientAuthenticator {
     // A cached record may predate a secret rotation or a re-enabled client: a refusal based on
     // it is confirmed against the database. Unknown ids are never cached, so known and unknown
     // ids both cost exactly one read when they fail.
-    if (record.cached && !this.accepts(record, presented)) record = await this.clients.get(env.id, clientId, true);
+    let matched = this.accepts(record, presented);
+    if (record.cached && matched === undefined) {
+      record = await this.clients.get(env.id, clientId, true);
+      matched = this.accepts(record, presented);
+    }
     const { client } = record;
-    if (!client || !this.accepts(record, presented)) {
-      await this.refuseFailure(env, clientId, credentials);
+    if (!client || matched === undefined) {
+      await this.refuseFailure(env, clientId, credentials, client !== undefined);
       throw new OAuthError('invalid_client', 'client authentication failed', challenge);
     }
     if (presented === undefined) {
@@ -102,7 +110,8 @@ export class ClientAuthenticator {
       // anyone use it up and shut the real application out, like a lockout.
       return { client, method: 'none' };
     }
-    return { client, method: basic ? 'client_secret_basic' : 'client_secret_post', rateLimit: this.quotas.admit(env, client) };
+    const method = basic ? 'client_secret_basic' : 'client_secret_post';
+    return { client, method, rateLimit: this.quotas.admit(env, client), credential: { kind: 'client_secret', id: matched } };
   }
 
   /** RFC 7523 §2.2 and §3: a JWT signed with a key Gatehouse generated for the client. */
@@ -127,31 +136,39 @@ export class ClientAuthenticator {
       await this.assertions.consume(env, verified);
     } catch (error) {
       if (!(error instanceof AssertionFailure)) throw error;
-      await this.refuseFailure(env, bodyClientId ?? unverifiedIssuer(clientAssertion), credentials);
+      await this.refuseFailure(env, bodyClientId ?? unverifiedIssuer(clientAssertion), credentials, !error.keyUnverified);
       // Failures before the signature is known to be good say nothing about which ids or keys exist.
       throw new OAuthError('invalid_client', error.keyUnverified ? 'client authentication failed' : `client assertion refused: ${error.reason}`);
     }
-    return { client: verified.client, method: 'private_key_jwt', rateLimit: this.quotas.admit(env, verified.client) };
+    const credential = { kind: 'key', id: verified.key.kid } as const;
+    return { client: verified.client, method: 'private_key_jwt', rateLimit: this.quotas.admit(env, verified.client), credential };
   }
 
-  /** Whether `record` authenticates: an enabled public client without a secret, or a matching secret. */
-  private accepts(record: ClientRecord, presented: string | undefined): boolean {
+  /**
+   * Whether `record` authenticates: an enabled public client without a secret (answers ''), or a
+   * matching secret (answers its id). Undefined when it does not authenticate.
+   */
+  private accepts(record: ClientRecord, presented: string | undefined): string | undefined {
     const { client } = record;
     // A public client identifies itself with client_id alone (token_endpoint_auth_method "none").
-    if (presented === undefined) return client?.enabled === true && client.kind === 'public';
+    if (presented === undefined) return client?.enabled === true && client.kind === 'public' ? '' : undefined;
     const now = this.clock.now();
     const secrets = client && client.kind !== 'public' ? record.secrets.filter((s) => s.expiresAt === null || s.expiresAt > now) : [];
-    let matched = false;
-    for (const candidate of secrets.length > 0 ? secrets : [{ secretHash: DUMMY_HASH }]) {
+    let matched: string | undefined;
+    for (const candidate of secrets.length > 0 ? secrets : [{ id: undefined, secretHash: DUMMY_HASH }]) {
       // Every candidate is compared, so the time does not reveal which secret matched.
-      if (hashesEqual(presented, candidate.secretHash) && secrets.length > 0) matched = true;
+      if (hashesEqual(presented, candidate.secretHash) && secrets.length > 0) matched = candidate.id;
     }
-    return client?.enabled === true && matched;
+    return client?.enabled === true ? matched : undefined;
   }
 
-  /** Counts a failed attempt; past a limit the failure is answered 429 instead of 401. */
-  private async refuseFailure(env: Environment, clientId: string, credentials: PresentedCredentials): Promise<void> {
+  /**
+   * Counts a failed attempt and reports it (naming the client only when `known`, so made-up ids
+   * never become metric labels); past a limit the failure is answered 429 instead of 401.
+   */
+  private async refuseFailure(env: Environment, clientId: string, credentials: PresentedCredentials, known: boolean): Promise<void> {
     const wait = await this.throttle.recordFailure(env.id, clientId, credentials.sourceAddress);
+    this.events.emit({ type: 'client.authentication_failed', env, clientId: known ? clientId : undefined, throttled: wait > 0 });
     if (wait > 0) throw new OAuthError('too_many_requests', 'too many failed client authentications; retry later', { retryAfter: wait });
   }
 }

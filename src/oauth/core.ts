@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { keyedHasher } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
+import { type EventSink, NO_EVENTS } from '../domain/events.ts';
 import type { Store } from '../domain/storage.ts';
 import { AccessTokenService } from './access-tokens.ts';
 import { ApiDirectory } from './apis.ts';
@@ -33,7 +34,15 @@ export interface OAuthCore {
   readonly authorization: AuthorizationEndpoint;
 }
 
-export function createOAuthCore(config: OAuthPolicy, keySecret: Buffer, store: Store, clock: Clock, logger?: Pick<Logger, 'warn' | 'info'>): OAuthCore {
+/** `events` receives what the core reports (tokens issued and refused, authentication failures, quota refusals, reuse). */
+export function createOAuthCore(
+  config: OAuthPolicy,
+  keySecret: Buffer,
+  store: Store,
+  clock: Clock,
+  logger?: Pick<Logger, 'warn' | 'info'>,
+  events: EventSink = NO_EVENTS,
+): OAuthCore {
   const staleIfErrorMs = config.cacheStaleIfError * 1000;
   const keys = new KeyRing(store, keySecret, clock, config.cacheTtl * 1000, staleIfErrorMs);
   const apis = new ApiDirectory(store, clock, config.cacheTtl * 1000, staleIfErrorMs);
@@ -45,10 +54,10 @@ export function createOAuthCore(config: OAuthPolicy, keySecret: Buffer, store: S
     { pair: config.authFailureLimit, source: config.authFailureSourceLimit, client: config.authFailureClientLimit, windowMs: config.authFailureWindow * 1000 },
     counterKey,
   );
-  const quotas = new QuotaLimiter(store.rateCounters, clock, config.quotaWindow * 1000, store.health, counterKey, logger);
+  const quotas = new QuotaLimiter(store.rateCounters, clock, config.quotaWindow * 1000, store.health, counterKey, logger, events);
   const assertions = new AssertionVerifier(store, clock, { maxLifetime: config.assertionMaxLifetime, clockSkew: config.clockSkew });
   const clients = new ClientCache(store, clock, config.cacheTtl * 1000, staleIfErrorMs);
-  const authenticator = new ClientAuthenticator(clock, throttle, assertions, clients, quotas);
+  const authenticator = new ClientAuthenticator(clock, throttle, assertions, clients, quotas, events);
   const families = new FamilyTokenIssuer(tokens, clock, {
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
@@ -61,7 +70,7 @@ export function createOAuthCore(config: OAuthPolicy, keySecret: Buffer, store: S
     apis,
     quotas,
     tokens,
-    token: new TokenEndpoint(grants, authenticator),
+    token: new TokenEndpoint(grants, authenticator, events),
     introspection: new IntrospectionEndpoint(authenticator, tokens),
     revocation: new RevocationEndpoint(authenticator, tokens, store, clock),
     authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis),

@@ -74,15 +74,16 @@ export class KeyRotation {
 
   /**
    * One round of the background task: records due status switches, then starts the scheduled
-   * rotations that are due. Returns the environments that got a next key.
+   * rotations that are due. Returns the environments that got a next key, and its kid.
    */
-  async runSchedules(): Promise<string[]> {
+  async runSchedules(): Promise<Array<{ envId: string; kid: string }>> {
     const now = this.clock.now();
     await this.store.signingKeys.settle(now);
-    const started: string[] = [];
+    const started: Array<{ envId: string; kid: string }> = [];
     for (const { envId, seconds } of await this.store.signingKeys.rotationSchedules()) {
       if (!(await this.isDue(envId, seconds * 1000, now))) continue;
-      if (await this.scheduleNext(envId, seconds * 1000)) started.push(envId);
+      const next = await this.scheduleNext(envId, seconds * 1000);
+      if (next) started.push({ envId, kid: next.kid });
     }
     return started;
   }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
+import { type EventSink, NO_EVENTS } from '../domain/events.ts';
 import type { Client, Environment } from '../domain/model.ts';
 import type { RateCounterStore, StorageHealth } from '../domain/storage.ts';
 import { OAuthError } from './errors.ts';
@@ -52,6 +53,7 @@ export class QuotaLimiter {
     /** Keys are stored keyed-hashed: client ids are not readable from the database. */
     private readonly hashKey: (key: string) => string,
     private readonly logger?: Pick<Logger, 'warn' | 'info'>,
+    private readonly events: EventSink = NO_EVENTS,
   ) {}
 
   /**
@@ -76,6 +78,7 @@ export class QuotaLimiter {
     const reset = Math.max(1, Math.ceil((windowStart + this.windowMs - now) / 1000));
     const window = this.windowMs / 1000;
     if (used >= limit) {
+      this.events.emit({ type: 'client.quota_exceeded', env, clientId: client.clientId });
       throw new OAuthError('too_many_requests', `the client's quota of ${limit} requests per ${window} s is used up; retry later`, {
         retryAfter: reset,
         reason: 'quota_exceeded',

@@ -1,5 +1,6 @@
+import { type EventSink, NO_EVENTS } from '../domain/events.ts';
 import type { Environment } from '../domain/model.ts';
-import { type ClientAuthenticator, type PresentedCredentials, presentsCredentials } from './client-auth.ts';
+import { type AuthenticatedClient, type ClientAuthenticator, type PresentedCredentials, presentsCredentials } from './client-auth.ts';
 import { OAuthError } from './errors.ts';
 import type { GrantRegistry, TokenResult } from './grants/grant.ts';
 
@@ -23,9 +24,41 @@ export class TokenEndpoint {
   constructor(
     private readonly grants: GrantRegistry,
     private readonly authenticator: ClientAuthenticator,
+    private readonly events: EventSink = NO_EVENTS,
   ) {}
 
+  /** Handles one request and reports its outcome: `token.issued`, or `token.refused` (and a reuse event) for an OAuth error. */
   async handle(request: TokenRequest): Promise<TokenResult> {
+    const state: { client?: AuthenticatedClient | undefined } = {};
+    try {
+      const result = await this.run(request, state);
+      const clientId = state.client?.client.clientId ?? result.clientId;
+      this.events.emit({
+        type: 'token.issued',
+        env: request.env,
+        clientId,
+        grantType: request.params.grant_type ?? '',
+        // A client's or service account's own token has itself as subject: no user.
+        userId: result.subject === clientId ? undefined : result.subject,
+        credential: state.client?.credential ?? result.credential,
+      });
+      return result;
+    } catch (error) {
+      if (error instanceof OAuthError) this.reportRefusal(request, error, state.client?.client.clientId);
+      throw error;
+    }
+  }
+
+  private reportRefusal(request: TokenRequest, error: OAuthError, clientId: string | undefined): void {
+    const { env } = request;
+    const grantType = request.params.grant_type ?? '';
+    this.events.emit({ type: 'token.refused', env, grantType, code: error.code, reason: error.reason, clientId });
+    if (clientId === undefined) return;
+    if (error.reason === 'refresh_token_reused') this.events.emit({ type: 'refresh_token.reused', env, clientId });
+    else if (error.reason === 'code_reused') this.events.emit({ type: 'authorization_code.reused', env, clientId });
+  }
+
+  private async run(request: TokenRequest, state: { client?: AuthenticatedClient | undefined }): Promise<TokenResult> {
     const grantType = request.params.grant_type;
     if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required', { parameter: 'grant_type' });
     const grant = this.grants.get(grantType);
@@ -34,6 +67,7 @@ export class TokenEndpoint {
       grant.clientAuthentication === 'optional' && !presentsCredentials(request.credentials)
         ? undefined
         : await this.authenticator.authenticate(request.env, request.credentials, request.audiences);
+    state.client = client;
     if (client && (!client.client.grantTypes.includes(grantType) || (client.method === 'none' && !grant.allowsPublicClients))) {
       throw new OAuthError('unauthorized_client', `this client may not use grant_type ${grantType}`, { parameter: 'grant_type' });
     }

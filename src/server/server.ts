@@ -5,6 +5,7 @@ import { UserAuthenticator } from '../accounts/users.ts';
 import { CONFIG_FIELDS } from '../config/config.ts';
 import { keyedHasher } from '../crypto/secrets.ts';
 import { type Clock, systemClock } from '../domain/clock.ts';
+import { EventBus } from '../domain/events.ts';
 import type { Store } from '../domain/storage.ts';
 import { createHttpApp } from '../http/app.ts';
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
@@ -21,6 +22,8 @@ export interface ServerDeps {
   store: Store;
   clock?: Clock;
   logger?: Logger;
+  /** Where the core's events go; the server adds its own listeners (metrics, audit, usage). */
+  events?: EventBus;
 }
 
 /** One Gatehouse node: the OAuth core, its HTTP surface and its background tasks, over one store. */
@@ -28,6 +31,8 @@ export interface Server {
   /** The public HTTP surface (`server.inject` serves a request without listening). */
   readonly server: FastifyInstance;
   readonly core: OAuthCore;
+  /** What the core and the accounts report; metrics, audit and usage listen here. */
+  readonly events: EventBus;
   /** Listens on the configured host and port and starts the background tasks; returns the bound address. */
   start(): Promise<string>;
   /**
@@ -59,12 +64,13 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger(config.logLevel);
   const store = deps.store;
-  const core = createOAuthCore(oauthPolicy(config), config.keySecret, store, clock, logger);
+  const events = deps.events ?? new EventBus((error) => logger.warn({ err: error }, 'an event listener failed'));
+  const core = createOAuthCore(oauthPolicy(config), config.keySecret, store, clock, logger, events);
   const http = await createHttpApp(httpOptions(config), {
     core,
     environments: new EnvironmentResolver(store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000),
     sessions: new BrowserSessions(store, clock, config.sessionTtl * 1000),
-    users: new UserAuthenticator(store, clock, loginPolicy(config), keyedHasher(config.keySecret, 'login attempts')),
+    users: new UserAuthenticator(store, clock, loginPolicy(config), keyedHasher(config.keySecret, 'login attempts'), events),
     surfaces: buildSurfaces(config, CONFIG_FIELDS.surfaces.env),
     clock,
     logger,
@@ -78,13 +84,20 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
   return {
     server: http.server,
     core,
+    events,
     async start() {
       const address = await http.listen();
       tasks.every(SWEEP_INTERVAL_MS, () => sweepExpired(store, clock, logger, config.loginWindow * 1000, config.quotaWindow * 1000));
       tasks.every(config.quotaSyncInterval, () => core.quotas.sync());
       const rotation = new KeyRotation(store, () => config.keySecret, clock, config);
       tasks.every(KEY_ROTATION_CHECK_MS, async () => {
-        for (const envId of await rotation.runSchedules()) logger.info({ envId }, 'scheduled signing-key rotation: a next key is published');
+        const started = await rotation.runSchedules();
+        if (started.length === 0) return;
+        const names = new Map((await store.environments.list()).map((env) => [env.id, env.name]));
+        for (const { envId, kid } of started) {
+          logger.info({ envId, kid }, 'scheduled signing-key rotation: a next key is published');
+          events.emit({ type: 'signing_key.rotated', env: { id: envId, name: names.get(envId) ?? envId }, kid, trigger: 'scheduled' });
+        }
       });
       // While the database is unavailable a probe notices its return, even with no traffic.
       tasks.every(HEALTH_PROBE_MS, async () => {

@@ -166,7 +166,7 @@ for (const database of await testDatabases()) {
       assert.ok(envId);
       // Three nodes run the background task at the same moment.
       const nodes = [1, 2, 3].map(() => new KeyRotation(a.store, () => KEY_SECRET, a.clock, a.config));
-      const ours = async () => (await Promise.all(nodes.map((n) => n.runSchedules()))).flat().filter((id) => id === envId);
+      const ours = async () => (await Promise.all(nodes.map((n) => n.runSchedules()))).flat().filter((started) => started.envId === envId);
       a.clock.advance(86_400_000 - 1);
       assert.deepEqual(await ours(), []);
       a.clock.advance(1);

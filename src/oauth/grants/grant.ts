@@ -1,3 +1,4 @@
+import type { CredentialUse } from '../../domain/events.ts';
 import type { Client, Environment } from '../../domain/model.ts';
 import type { IssuedAccessToken } from '../access-tokens.ts';
 import type { AuthenticatedClient } from '../client-auth.ts';
@@ -22,6 +23,8 @@ export interface TokenResult extends IssuedAccessToken {
   refreshToken?: string;
   /** The client's quota after this request, for `RateLimit` and `RateLimit-Policy` headers; undefined when it has none. */
   rateLimit?: RateLimitState;
+  /** The credential that authenticated, when the grant itself checked it (a jwt-bearer assertion's key). */
+  credential?: CredentialUse;
 }
 
 /**

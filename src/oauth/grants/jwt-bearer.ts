@@ -50,6 +50,7 @@ export function jwtBearerGrant(tokens: AccessTokenService, assertions: Assertion
       // The account is both the subject and the client; service-account ids (sa_…) never collide with user ids.
       const issued: TokenResult = await tokens.issue({ env, issuer, client: account, subject: account.clientId, ttl, ...target });
       if (rateLimit) issued.rateLimit = rateLimit;
+      issued.credential = { kind: 'key', id: verified.key.kid };
       return issued;
     },
   };
