@@ -29,7 +29,14 @@ export class HttpBrowser {
    * authorize → login → consent; returns the code and the PKCE verifier. `redirectUri` must be
    * registered for `clientId`.
    */
-  async obtainCode(env: string, clientId: string, redirectUri: string, username: string, password: string, scope: string): Promise<{ code: string; verifier: string }> {
+  async obtainCode(
+    env: string,
+    clientId: string,
+    redirectUri: string,
+    username: string,
+    password: string,
+    scope: string,
+  ): Promise<{ code: string; verifier: string }> {
     const { verifier, challenge } = pkce();
     const query = new URLSearchParams({
       response_type: 'code',
@@ -52,7 +59,7 @@ export class HttpBrowser {
       const page = await this.get(location);
       const html = await page.text();
       assert.equal(page.status, 200, html);
-      const fields = /\/login\?/.test(location) ? { username, password } : { decision: 'allow' };
+      const fields: Record<string, string> = /\/login\?/.test(location) ? { username, password } : { decision: 'allow' };
       res = await this.post(formAction(html), { ...hiddenFields(html), ...fields });
     }
     assert.fail('the code flow did not reach the client after login and consent');

@@ -19,8 +19,8 @@ export interface ProductionServer {
   /** Its data directory (the SQLite file is `gatehouse.db` there unless a database URL is set). */
   readonly dataDir: string;
   stderr(): string;
-  /** Runs a CLI command with the server's settings and returns its stdout. */
-  cli(args: string[]): Promise<string>;
+  /** Runs a CLI command with the server's settings (and `input` on stdin) and returns its stdout. */
+  cli(args: string[], input?: string): Promise<string>;
   /** Starts serving (in a process group of its own); resolves once every worker listens. */
   start(workers: number): Promise<void>;
   /** Sends `signal` (to the whole process group with `group`) and resolves with the exit of the process. */
@@ -53,8 +53,10 @@ export async function productionServer(settings: Record<string, string> = {}): P
       return child?.pid ?? 0;
     },
     stderr: () => stderr,
-    async cli(args) {
-      return (await run(process.execPath, [BIN, ...args], { env, cwd: ROOT })).stdout;
+    async cli(args, input) {
+      const running = run(process.execPath, [BIN, ...args], { env, cwd: ROOT });
+      if (input !== undefined) running.child.stdin?.end(input);
+      return (await running).stdout;
     },
     async start(workers) {
       child = spawn(process.execPath, [BIN, 'serve', '--workers', String(workers)], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
