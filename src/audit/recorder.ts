@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditEvent, AuditLog, NewAuditEvent } from '../domain/audit.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { AuditStore } from '../domain/storage.ts';
+
+/** The part of a pino logger the audit log writes through. */
+export interface AuditLineLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+export interface AuditRecorderOptions {
+  /** Whether a webhook is configured: each stored event then gets an outbox row in the same transaction. */
+  outbox: boolean;
+  /** Events from the hot path waiting for the database, at most; beyond it the oldest are dropped (and logged). */
+  queueLimit?: number;
+}
+
+const DEFAULT_QUEUE_LIMIT = 10_000;
+
+/**
+ * Records audit events: each is logged as one structured line at once and stored in the
+ * database. Admin changes are stored before `record` resolves; events from the request path go
+ * through `enqueue` and are stored by `flush`, run in the background, so a request never waits
+ * on the database for them. While the database is unavailable they stay queued, in order.
+ */
+export class AuditRecorder implements AuditLog {
+  private queue: AuditEvent[] = [];
+  private dropped = 0;
+
+  constructor(
+    private readonly store: AuditStore,
+    private readonly clock: Clock,
+    private readonly logger: AuditLineLogger,
+    private readonly options: AuditRecorderOptions,
+  ) {}
+
+  async record(input: NewAuditEvent): Promise<void> {
+    await this.store.insert(this.log(input), this.options.outbox);
+  }
+
+  /** Queues an event for the next `flush`; returns at once and never throws. */
+  enqueue(input: NewAuditEvent): void {
+    this.queue.push(this.log(input));
+    const limit = this.options.queueLimit ?? DEFAULT_QUEUE_LIMIT;
+    if (this.queue.length > limit) {
+      this.dropped += this.queue.length - limit;
+      this.queue = this.queue.slice(-limit);
+    }
+  }
+
+  /** Events queued and not stored yet. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Stores the queued events in order. Stops at the first failure, keeping that event and the
+   * rest for the next call, and rethrows; returns how many were stored.
+   */
+  async flush(): Promise<number> {
+    if (this.dropped > 0) {
+      this.logger.warn({ dropped: this.dropped }, 'audit events dropped: the queue was full while the database was unavailable');
+      this.dropped = 0;
+    }
+    let stored = 0;
+    while (this.queue.length > 0) {
+      const [event] = this.queue;
+      if (!event) break;
+      await this.store.insert(event, this.options.outbox);
+      this.queue.shift();
+      stored += 1;
+    }
+    return stored;
+  }
+
+  private log(input: NewAuditEvent): AuditEvent {
+    const event: AuditEvent = {
+      id: randomUUID(),
+      type: input.type,
+      time: this.clock.now(),
+      environment: input.environment ? { id: input.environment.id, name: input.environment.name } : null,
+      actor: input.actor,
+      subject: input.subject,
+      outcome: input.outcome ?? 'success',
+      details: input.details ?? {},
+    };
+    this.logger.info({ audit: auditView(event) }, 'audit event');
+    return event;
+  }
+}
+
+/** An event as it is shown and sent: times in ISO 8601, the environment by name and id. */
+export function auditView(event: AuditEvent) {
+  return {
+    id: event.id,
+    type: event.type,
+    time: new Date(event.time).toISOString(),
+    environment: event.environment,
+    actor: event.actor,
+    subject: event.subject,
+    outcome: event.outcome,
+    details: event.details,
+  };
+}
