@@ -1,21 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-/** Webhook signing secrets shorter than this (in bytes) are refused. */
-export const MIN_WEBHOOK_SECRET_BYTES = 32;
-
-/**
- * The key of a webhook signing secret: Standard Webhooks style `whsec_` + base64 (the decoded
- * bytes), or else the text itself as UTF-8. Either way at least 32 bytes. Throws a message that
- * never repeats the secret.
- */
-export function webhookKey(secret: string): Buffer {
-  const key = secret.startsWith('whsec_') ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'utf8');
-  if (key.length < MIN_WEBHOOK_SECRET_BYTES) {
-    throw new Error(`must be whsec_ followed by base64 of at least ${MIN_WEBHOOK_SECRET_BYTES} bytes, or at least ${MIN_WEBHOOK_SECRET_BYTES} characters`);
-  }
-  return key;
-}
-
 /**
  * The `webhook-signature` value of the Standard Webhooks spec: `v1,` + base64 HMAC-SHA256 of
  * `id.timestamp.body`, where `timestamp` is in seconds, as sent in `webhook-timestamp`.
