@@ -11,6 +11,7 @@ import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import { EnvironmentResolver } from '../oauth/environments.ts';
 import { KeyRotation } from '../oauth/key-rotation.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';
+import { type AuditNode, createAuditNode } from './audit.ts';
 import { createLogger } from './logger.ts';
 import { httpOptions, oauthPolicy, type ServerConfig } from './policies.ts';
 import { SWEEP_INTERVAL_MS, sweepExpired } from './sweeper.ts';
@@ -28,6 +29,8 @@ export interface Server {
   /** The public HTTP surface (`server.inject` serves a request without listening). */
   readonly server: FastifyInstance;
   readonly core: OAuthCore;
+  /** The node's audit log: `audit.recorder` takes admin changes, `auditListener(audit.recorder, …)` the core's security events. */
+  readonly audit: AuditNode;
   /** Listens on the configured host and port and starts the background tasks; returns the bound address. */
   start(): Promise<string>;
   /**
@@ -71,6 +74,8 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     ping: () => store.ping(),
   });
   const tasks = new BackgroundTasks(logger);
+  // Audit events: stored in the background, delivered to the webhook, expired after the retention.
+  const audit = createAuditNode(config, store, clock, logger);
   const stopListening = store.health.onChange((h) => {
     if (h.available) logger.info('the database answers again');
     else logger.warn({ reason: h.reason }, 'the database is unavailable; requests that need it answer 503 until it answers again');
@@ -78,6 +83,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
   return {
     server: http.server,
     core,
+    audit,
     async start() {
       const address = await http.listen();
       tasks.every(SWEEP_INTERVAL_MS, () => sweepExpired(store, clock, logger, config.loginWindow * 1000, config.quotaWindow * 1000));
@@ -90,6 +96,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
       tasks.every(HEALTH_PROBE_MS, async () => {
         if (!store.health.available) await store.ping().catch(() => {});
       });
+      await audit.start((ms, task) => tasks.every(ms, task));
       return address;
     },
     drain: () => http.drain(),
@@ -98,6 +105,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
       stopListening();
       await http.close(timeoutMs);
       await core.quotas.sync();
+      await audit.stop();
     },
   };
 }
