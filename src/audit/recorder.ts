@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { AuditEvent, AuditLog, NewAuditEvent } from '../domain/audit.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { AuditStore } from '../domain/storage.ts';
@@ -75,10 +75,11 @@ export class AuditRecorder implements AuditLog {
   }
 
   private log(input: NewAuditEvent): AuditEvent {
+    const time = this.clock.now();
     const event: AuditEvent = {
-      id: randomUUID(),
+      id: timeOrderedId(time),
       type: input.type,
-      time: this.clock.now(),
+      time,
       environment: input.environment ? { id: input.environment.id, name: input.environment.name } : null,
       actor: input.actor,
       subject: input.subject,
@@ -88,6 +89,31 @@ export class AuditRecorder implements AuditLog {
     this.logger.info({ audit: auditView(event) }, 'audit event');
     return event;
   }
+}
+
+let lastMs = -1;
+let sequence = 0;
+
+/**
+ * A UUIDv7 (RFC 9562): the time in milliseconds, then a counter within the millisecond, then
+ * random bits. Events recorded by one process in the same millisecond list in the order they
+ * were recorded (listing sorts by time, then id).
+ */
+export function timeOrderedId(now: number): string {
+  if (now > lastMs) {
+    lastMs = now;
+    sequence = 0;
+  } else if (++sequence > 0xfff) {
+    lastMs += 1;
+    sequence = 0;
+  }
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(lastMs, 0, 6);
+  bytes[6] = 0x70 | (sequence >> 8);
+  bytes[7] = sequence & 0xff;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** An event as it is shown and sent: times in ISO 8601, the environment by name and id. */
