@@ -6,7 +6,7 @@ import { WEBHOOK_INTERVAL_MS, WebhookDeliverer } from '../audit/webhooks.ts';
 import type { Config } from '../config/config.ts';
 import { SYSTEM_ACTOR } from '../domain/audit.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Store } from '../domain/storage.ts';
+import { StorageUnavailableError, type Store } from '../domain/storage.ts';
 
 /** How often a node stores the audit events queued by the request path. */
 export const AUDIT_FLUSH_INTERVAL_MS = 1000;
@@ -21,6 +21,15 @@ export interface AuditNode {
   /** Stores what is still queued (at shutdown). */
   stop(): Promise<void>;
 }
+
+/**
+ * A task that skips quietly while the database is unavailable (the node reports the outage once,
+ * and the task's work waits in the queue or the outbox); other failures reach the task runner.
+ */
+const whileAvailable = (task: () => Promise<unknown>) => (): Promise<unknown> =>
+  task().catch((error: unknown) => {
+    if (!(error instanceof StorageUnavailableError)) throw error;
+  });
 
 export function createAuditNode(config: AuditConfig, store: Store, clock: Clock, logger: Logger): AuditNode {
   const webhook = config.auditWebhookUrl && config.auditWebhookSecret ? { url: config.auditWebhookUrl, key: config.auditWebhookSecret } : undefined;
@@ -41,11 +50,20 @@ export function createAuditNode(config: AuditConfig, store: Store, clock: Clock,
           webhook: webhook !== undefined,
         },
       });
-      every(AUDIT_FLUSH_INTERVAL_MS, () => recorder.flush());
-      every(AUDIT_RETENTION_INTERVAL_MS, () => deleteExpiredAuditEvents(store.audit, clock, config.auditRetention));
+      every(
+        AUDIT_FLUSH_INTERVAL_MS,
+        whileAvailable(() => recorder.flush()),
+      );
+      every(
+        AUDIT_RETENTION_INTERVAL_MS,
+        whileAvailable(() => deleteExpiredAuditEvents(store.audit, clock, config.auditRetention)),
+      );
       if (webhook) {
         const deliverer = new WebhookDeliverer(store.audit, clock, logger, webhook);
-        every(WEBHOOK_INTERVAL_MS, () => deliverer.deliverDue());
+        every(
+          WEBHOOK_INTERVAL_MS,
+          whileAvailable(() => deliverer.deliverDue()),
+        );
       }
     },
     async stop() {
