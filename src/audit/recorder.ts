@@ -9,6 +9,9 @@ export interface AuditLineLogger {
   warn(fields: object, message: string): void;
 }
 
+/** Writes no lines: for the CLI, whose output is its own; the servers log every event. */
+export const NO_AUDIT_LINES: AuditLineLogger = Object.freeze({ info() {}, warn() {} });
+
 export interface AuditRecorderOptions {
   /** Whether a webhook is configured: each stored event then gets an outbox row in the same transaction. */
   outbox: boolean;

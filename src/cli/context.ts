@@ -5,7 +5,7 @@ import type { AdminService } from '../admin/admin-service.ts';
 import type { ApiService } from '../admin/apis.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
-import { AuditRecorder } from '../audit/recorder.ts';
+import { AuditRecorder, NO_AUDIT_LINES } from '../audit/recorder.ts';
 import { type Config, decodeKeySecret, loadConfig } from '../config/config.ts';
 import { randomToken } from '../crypto/secrets.ts';
 import type { AuditActor } from '../domain/audit.ts';
@@ -61,12 +61,10 @@ export async function openAdminContext(env: NodeJS.ProcessEnv = process.env): Pr
   const store = openStore(config.databaseUrl);
   await store.migrate();
   // Changes made here are audit events of the OS user; the servers log their own events, the CLI only stores them.
-  const audit = new AuditRecorder(store.audit, systemClock, SILENT, { outbox: config.auditWebhookUrl !== undefined });
+  const audit = new AuditRecorder(store.audit, systemClock, NO_AUDIT_LINES, { outbox: config.auditWebhookUrl !== undefined });
   const services = createAdminServices(Object.freeze({ ...config, keySecret }), store, systemClock, undefined, { audit, actor: cliActor(env) });
   return { config, store, ...services, close: () => store.close() };
 }
-
-const SILENT = { info() {}, warn() {} };
 
 /** The operator running the CLI: the OS user name (from the environment where the user database has no entry). */
 export function cliActor(env: NodeJS.ProcessEnv = process.env): AuditActor {
