@@ -29,7 +29,7 @@ export interface Server {
   /** The public HTTP surface (`server.inject` serves a request without listening). */
   readonly server: FastifyInstance;
   readonly core: OAuthCore;
-  /** The node's audit log: `audit.recorder` takes admin changes, `auditListener(audit.recorder, …)` the core's security events. */
+  /** The node's audit log: `audit.recorder` takes admin changes; `audit.listener` goes on the CoreEvent bus. */
   readonly audit: AuditNode;
   /** Listens on the configured host and port and starts the background tasks; returns the bound address. */
   start(): Promise<string>;

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { auditListener } from '../../src/audit/listener.ts';
 import { AuditRecorder, timeOrderedId } from '../../src/audit/recorder.ts';
+import { deleteExpiredAuditEvents } from '../../src/audit/retention.ts';
 import { type AuditEvent, type NewAuditEvent, SYSTEM_ACTOR } from '../../src/domain/audit.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import type { AuditStore } from '../../src/domain/storage.ts';
@@ -107,6 +108,41 @@ describe('the audit recorder', { timeout: 60_000 }, () => {
       ['b', 'c', 'd'],
     );
     assert.equal(audit.pending, 0);
+  });
+
+  it('never makes the emitting request wait, even on a database that does not answer', async () => {
+    let inserts = 0;
+    const hanging = {
+      insert: () => {
+        inserts += 1;
+        return new Promise<void>(() => {});
+      },
+    } as unknown as AuditStore;
+    const audit = new AuditRecorder(hanging, new ManualClock(), capturingLogger().logger, { outbox: false });
+    const listen = auditListener(audit, new ManualClock(), { quotaWindowMs: 60_000 });
+    const result = listen({ type: 'refresh_token.reused', env, clientId: 'gh_a' });
+    assert.equal(result, undefined, 'synchronous');
+    assert.equal(audit.pending, 1);
+    assert.equal(inserts, 0, 'stored only by the background flush');
+    void audit.flush();
+    assert.equal(inserts, 1);
+  });
+
+  it('deletes events older than the retention, with their deliveries', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 6, 1));
+    const audit = new AuditRecorder(store.audit, clock, capturingLogger().logger, { outbox: true });
+    await audit.record({ type: 'api.deleted', environment: env, actor: SYSTEM_ACTOR, subject: { kind: 'api', id: 'https://old.example' } });
+    clock.advance(10 * 86_400_000);
+    await audit.record({ type: 'api.deleted', environment: env, actor: SYSTEM_ACTOR, subject: { kind: 'api', id: 'https://new.example' } });
+    clock.advance(86_400_000);
+    const before = (await store.audit.list({ limit: 1000 })).length;
+    // Cut-off five days back: everything but the newest event, including the first test's.
+    assert.equal(await deleteExpiredAuditEvents(store.audit, clock, 5), before - 1);
+    assert.deepEqual(
+      (await store.audit.list({ limit: 1000 })).map((e) => e.subject.id),
+      ['https://new.example'],
+    );
+    assert.equal(await store.audit.pendingDeliveries(), 1, 'only the kept event is still to deliver');
   });
 
   it('maps security events from the core, once per client per quota window for quota refusals, and ignores the rest', () => {

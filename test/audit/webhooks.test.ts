@@ -126,6 +126,35 @@ for (const database of await testDatabases()) {
       }
     });
 
+    it('shares the outbox between nodes: two deliverers at once send each event once', async () => {
+      const clock = new ManualClock(Date.UTC(2026, 1, 1));
+      const hook = await receiver();
+      hook.state.status = 200;
+      const other = openStore(url, schema ? { postgresSchema: schema, poolSize: 2 } : {});
+      try {
+        const recorder = new AuditRecorder(store.audit, clock, quiet, { outbox: true });
+        for (let i = 0; i < 6; i++) {
+          await recorder.record({ type: 'user.created', environment: null, actor: SYSTEM_ACTOR, subject: { kind: 'user', id: `usr_${i}` } });
+        }
+        const options = { url: hook.url, key: KEY, batchSize: 4 };
+        const a = new WebhookDeliverer(store.audit, clock, quiet, options);
+        const b = new WebhookDeliverer(other.audit, clock, quiet, options);
+        let delivered = 0;
+        for (let round = 0; round < 5 && delivered < 6; round++) {
+          const results = await Promise.all([a.deliverDue(), b.deliverDue()]);
+          delivered += results.reduce((n, r) => n + r.delivered, 0);
+        }
+        assert.equal(delivered, 6);
+        const ids = hook.received.map((r) => r.id);
+        assert.equal(ids.length, 6);
+        assert.equal(new Set(ids).size, 6, 'no event sent twice');
+        assert.equal(await store.audit.pendingDeliveries(), 0);
+      } finally {
+        await other.close();
+        await hook.close();
+      }
+    });
+
     it('accepts the signature of the body it signed, among others, and refuses a tampered body, another key and a short secret', () => {
       const body = '{"a":1}';
       const header = `v1,${'x'.repeat(44)} ${signWebhook(KEY, 'msg_1', 1700000000, body)}`;
