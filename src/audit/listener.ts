@@ -16,8 +16,8 @@ export interface AuditListenerOptions {
 const MAX_QUOTA_REPORTS = 10_000;
 
 /**
- * The CoreEvent listener for the audit log: security events become audit events with the
- * system as actor; everything else is ignored. Runs on the request path, so it only queues.
+ * The CoreEvent listener for the audit log: security events and scheduled key rotations become
+ * audit events with the system as actor; everything else is ignored. Runs on the request path, so it only queues.
  */
 export function auditListener(queue: AuditQueue, clock: Clock, options: AuditListenerOptions): (event: CoreEvent) => void {
   let window = -1;
@@ -50,6 +50,8 @@ export function auditEventOf(event: CoreEvent): NewAuditEvent | undefined {
     case 'user.locked_out':
       return { ...base, type: event.type, subject: { kind: 'username', id: event.username }, outcome: 'failure' };
     case 'signing_key.rotated':
+      // Manual and immediate rotations go through the admin services, which record them with their actor.
+      if (event.trigger !== 'scheduled') return undefined;
       return { ...base, type: event.type, subject: { kind: 'signing_key', id: event.kid }, details: { trigger: event.trigger } };
     default:
       return undefined;

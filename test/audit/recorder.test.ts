@@ -154,6 +154,7 @@ describe('the audit recorder', { timeout: 60_000 }, () => {
     listen({ type: 'authorization_code.reused', env, clientId: 'gh_a' });
     listen({ type: 'user.locked_out', env, username: 'bob' });
     listen({ type: 'signing_key.rotated', env, kid: 'k1', trigger: 'scheduled' });
+    listen({ type: 'signing_key.rotated', env, kid: 'k2', trigger: 'immediate' });
     for (let i = 0; i < 100; i++) listen({ type: 'client.quota_exceeded', env, clientId: 'gh_a' });
     listen({ type: 'client.quota_exceeded', env, clientId: 'gh_b' });
     clock.advance(60_000);
