@@ -57,6 +57,21 @@ export class WebhookDeliverer {
     return { delivered, failed: due.length - delivered };
   }
 
+  /**
+   * Rounds until one claims less than a full batch or has a failure (the webhook is then
+   * struggling: the rest waits for the next call), at most `maxRounds`: a backlog drains without
+   * waiting for the interval, an outage costs one round per call.
+   */
+  async deliverBacklog(maxRounds = 50): Promise<number> {
+    let delivered = 0;
+    for (let round = 0; round < maxRounds; round++) {
+      const result = await this.deliverDue();
+      delivered += result.delivered;
+      if (result.failed > 0 || result.delivered < this.settings.batchSize) break;
+    }
+    return delivered;
+  }
+
   private async attempt({ event, attempts }: AuditDelivery): Promise<boolean> {
     const error = await this.post(event.id, JSON.stringify({ type: event.type, timestamp: new Date(event.time).toISOString(), data: auditView(event) }));
     if (error === undefined) {

@@ -67,7 +67,7 @@ export function createAuditNode(config: AuditConfig, store: Store, clock: Clock,
         const deliverer = new WebhookDeliverer(store.audit, clock, logger, webhook);
         every(
           WEBHOOK_INTERVAL_MS,
-          whileAvailable(() => deliverer.deliverDue()),
+          whileAvailable(() => deliverer.deliverBacklog()),
         );
       }
     },

@@ -155,6 +155,31 @@ for (const database of await testDatabases()) {
       }
     });
 
+    it('drains a backlog in one call, batch after batch, and stops at the first failure', async () => {
+      const clock = new ManualClock(Date.UTC(2026, 3, 1));
+      const hook = await receiver();
+      try {
+        hook.state.status = 200;
+        const recorder = new AuditRecorder(store.audit, clock, quiet, { outbox: true });
+        for (let i = 0; i < 7; i++) {
+          await recorder.record({ type: 'api.created', environment: null, actor: SYSTEM_ACTOR, subject: { kind: 'api', id: `https://api${i}.example` } });
+        }
+        const deliverer = new WebhookDeliverer(store.audit, clock, quiet, { url: hook.url, key: KEY, batchSize: 3 });
+        assert.equal(await deliverer.deliverBacklog(), 7);
+        assert.equal(hook.received.length, 7);
+        for (let i = 0; i < 7; i++) {
+          await recorder.record({ type: 'api.created', environment: null, actor: SYSTEM_ACTOR, subject: { kind: 'api', id: `https://more${i}.example` } });
+        }
+        hook.state.status = 503;
+        assert.equal(await deliverer.deliverBacklog(), 0);
+        assert.equal(hook.received.length, 10, 'one batch tried, then it waits for the next call');
+        assert.equal(await store.audit.pendingDeliveries(), 7);
+        await store.audit.deleteBefore(clock.now() + 1);
+      } finally {
+        await hook.close();
+      }
+    });
+
     it('accepts the signature of the body it signed, among others, and refuses a tampered body, another key and a short secret', () => {
       const body = '{"a":1}';
       const header = `v1,${'x'.repeat(44)} ${signWebhook(KEY, 'msg_1', 1700000000, body)}`;
