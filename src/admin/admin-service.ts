@@ -9,6 +9,7 @@ import { issuerUrls } from '../oauth/issuer.ts';
 import { activationLeadMs, KeyRotation, MIN_ROTATION_INTERVAL } from '../oauth/key-rotation.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { generateSigningKey, type KeyState, keyStateAt } from '../oauth/signing-keys.ts';
+import { AdminAudit } from './audit-trail.ts';
 import type { AdminPolicy, KeySecretSource } from './policy.ts';
 
 /** A refused admin operation; `kind` maps to an exit code in the CLI and a status in the admin API. */
@@ -102,6 +103,8 @@ export class AdminService {
     /** This node's caches, refreshed after a change made here; other nodes catch up within GATEHOUSE_CACHE_TTL. */
     private readonly caches: Pick<OAuthCore, 'keys' | 'clients'> | undefined,
     private readonly clock: Clock,
+    /** Records each change with the actor the services were built for. */
+    private readonly audit: AdminAudit = new AdminAudit(),
   ) {}
 
   async createEnvironment(name: string): Promise<{ name: string; issuer: string; jwks_uri: string; kid: string }> {
@@ -115,6 +118,7 @@ export class AdminService {
       if (error instanceof ConflictError) throw new AdminError('conflict', `environment ${name} already exists`);
       throw error;
     }
+    await this.audit.record('environment.created', env, { kind: 'environment', id: env.id }, { name, kid: key.kid });
     const urls = issuerUrls(this.config.publicUrl, env);
     return { name, issuer: urls.issuer, jwks_uri: urls.jwks, kid: key.kid };
   }
@@ -131,7 +135,9 @@ export class AdminService {
   async setEnvironmentQuota(envName: string, quota: number | null): Promise<EnvironmentView> {
     const value = validQuota(quota);
     if (!(await this.store.environments.setDefaultQuota(envName, value))) throw new AdminError('not_found', `no environment named ${envName}`);
-    return this.environmentView(await this.environment(envName));
+    const env = await this.environment(envName);
+    await this.audit.record('environment.quota_changed', env, { kind: 'environment', id: env.id }, { default_quota: value });
+    return this.environmentView(env);
   }
 
   async createClient(input: CreateClientInput): Promise<ClientView & { client_secret?: string }> {
@@ -194,6 +200,7 @@ export class AdminService {
     };
     const secret = kind === 'confidential' ? randomToken(32) : undefined;
     await this.store.clients.create(client, secret ? { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null } : undefined);
+    await this.audit.record('client.created', env, { kind: 'client', id: client.clientId }, clientDetails(client));
     return { ...this.view(env, client), ...(secret ? { client_secret: secret } : {}) };
   }
 
@@ -215,6 +222,16 @@ export class AdminService {
   /** Issues a new secret; the old ones keep working until `overlapSeconds` from now. */
   async rotateClientSecret(envName: string, clientId: string, overlapSeconds = this.config.secretRotationOverlap) {
     const env = await this.environment(envName);
+    return this.audit.change(
+      'client.secret_rotated',
+      env,
+      { kind: 'client', id: clientId },
+      () => this.issueClientSecret(env, clientId, overlapSeconds),
+      (rotated) => ({ previous_secrets_expire_at: rotated.previous_secrets_expire_at }),
+    );
+  }
+
+  private async issueClientSecret(env: Environment, clientId: string, overlapSeconds: number) {
     const client = await this.client(env, clientId);
     if (client.kind === 'public') throw new AdminError('invalid_argument', 'a public client has no secret to rotate');
     if (!Number.isInteger(overlapSeconds) || overlapSeconds < 0) throw new AdminError('invalid_argument', 'overlap must be a whole number of seconds');
@@ -232,9 +249,11 @@ export class AdminService {
 
   async setClientEnabled(envName: string, clientId: string, enabled: boolean): Promise<ClientView> {
     const env = await this.environment(envName);
-    if (!(await this.store.clients.setEnabled(env.id, clientId, enabled, this.clock.now()))) {
-      throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
-    }
+    await this.audit.change(enabled ? 'client.enabled' : 'client.disabled', env, { kind: 'client', id: clientId }, async () => {
+      if (!(await this.store.clients.setEnabled(env.id, clientId, enabled, this.clock.now()))) {
+        throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
+      }
+    });
     this.caches?.clients.invalidate(env.id, clientId);
     return this.view(env, await this.client(env, clientId));
   }
@@ -243,9 +262,12 @@ export class AdminService {
   async setClientQuota(envName: string, clientId: string, quota: number | null): Promise<ClientView> {
     const env = await this.environment(envName);
     const value = validQuota(quota);
-    if (!(await this.store.clients.setQuota(env.id, clientId, value, this.clock.now()))) {
-      throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
-    }
+    const change = async () => {
+      if (!(await this.store.clients.setQuota(env.id, clientId, value, this.clock.now()))) {
+        throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
+      }
+    };
+    await this.audit.change('client.quota_changed', env, { kind: 'client', id: clientId }, change, () => ({ quota: value }));
     this.caches?.clients.invalidate(env.id, clientId);
     return this.view(env, await this.client(env, clientId));
   }
@@ -265,13 +287,18 @@ export class AdminService {
    */
   async rotateKeys(envName: string, options: { now?: boolean } = {}): Promise<KeyView[]> {
     const env = await this.environment(envName);
+    const trigger = options.now ? 'immediate' : 'manual';
     if (options.now) {
       await this.keyRotation().rotateNow(env.id);
     } else if (!(await this.keyRotation().scheduleNext(env.id))) {
+      await this.audit.record('signing_key.rotated', env, { kind: 'environment', id: env.id }, { trigger, reason: 'conflict' }, 'failure');
       throw new AdminError('conflict', `environment ${envName} already has a next key; wait for its activation or use --now`);
     }
     this.caches?.keys.invalidate(env.id);
-    return this.listKeys(envName);
+    const keys = await this.listKeys(envName);
+    // Keys are listed newest first: the one this rotation created.
+    await this.audit.record('signing_key.rotated', env, { kind: 'signing_key', id: keys[0]?.kid ?? '' }, { trigger });
+    return keys;
   }
 
   /** Sets (or, with null, removes) the interval of scheduled rotations, carried out by whichever running node gets there first. */
@@ -285,6 +312,7 @@ export class AdminService {
       );
     }
     await this.store.signingKeys.setRotationInterval(env.id, seconds);
+    await this.audit.record('environment.rotation_schedule_changed', env, { kind: 'environment', id: env.id }, { key_rotation_interval: seconds });
     return { environment: env.name, key_rotation_interval: await this.store.signingKeys.rotationInterval(env.id), activation_lead: leadSeconds };
   }
 
@@ -332,6 +360,19 @@ export class AdminService {
       created_at: iso(c.createdAt),
     };
   }
+}
+
+/** What a client's creation records: its settings, none of them secret. */
+function clientDetails(c: Client) {
+  return {
+    name: c.name,
+    type: c.kind,
+    grant_types: c.grantTypes,
+    scopes: c.scopes,
+    redirect_uris: c.redirectUris,
+    token_format: c.tokenFormat,
+    quota: c.quota,
+  };
 }
 
 function keyView(k: SigningKey, now: number): KeyView {

@@ -4,6 +4,7 @@ import { ConflictError, type Store } from '../domain/storage.ts';
 import { isResourceIdentifier, MAX_RESOURCE_LENGTH } from '../oauth/resource-identifier.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { AdminError } from './admin-service.ts';
+import { AdminAudit } from './audit-trail.ts';
 import type { AdminPolicy } from './policy.ts';
 
 export interface ApiInput {
@@ -44,6 +45,7 @@ export class ApiService {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly onChange: (envId: string) => void = () => {},
+    private readonly audit: AdminAudit = new AdminAudit(),
   ) {}
 
   async create(input: ApiInput): Promise<ApiView> {
@@ -71,6 +73,7 @@ export class ApiService {
       throw error;
     }
     this.onChange(env.id);
+    await this.audit.record('api.created', env, { kind: 'api', id: api.identifier }, apiDetails(api));
     return view(env, api);
   }
 
@@ -91,6 +94,7 @@ export class ApiService {
     const next = await this.validated(env, { ...current, ...defined, updatedAt: this.clock.now() });
     if (!(await this.store.apis.update(next))) throw notFound(env, identifier);
     this.onChange(env.id);
+    await this.audit.record('api.updated', env, { kind: 'api', id: identifier }, apiDetails(next));
     return view(env, next);
   }
 
@@ -110,6 +114,7 @@ export class ApiService {
     const env = await this.environment(envName);
     if (!(await this.store.apis.delete(env.id, identifier))) throw notFound(env, identifier);
     this.onChange(env.id);
+    await this.audit.record('api.deleted', env, { kind: 'api', id: identifier });
     return { identifier, environment: env.name, deleted: true };
   }
 
@@ -141,6 +146,15 @@ export class ApiService {
     return env;
   }
 }
+
+/** What an API's creation or update records: its settings, none of them secret. */
+const apiDetails = (api: Api) => ({
+  name: api.name,
+  scopes: api.scopes.map((s) => s.name),
+  token_format: api.tokenFormat,
+  client_ids: api.clientIds,
+  default: api.isDefault,
+});
 
 function validScopes(scopes: ApiScope[]): ApiScope[] {
   const seen = new Set<string>();

@@ -9,6 +9,7 @@ import type { ClientCache } from '../oauth/client-cache.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { AdminError } from './admin-service.ts';
+import { AdminAudit } from './audit-trail.ts';
 import type { AdminPolicy } from './policy.ts';
 
 export interface ServiceAccountView {
@@ -55,6 +56,7 @@ export class ServiceAccountService {
     private readonly clock: Clock,
     /** This node's client cache, refreshed after a change made here. */
     private readonly clients?: ClientCache,
+    private readonly audit: AdminAudit = new AdminAudit(),
   ) {}
 
   async create(input: { env: string; name: string; scopes?: string[]; defaultScopes?: string[]; withSecret?: boolean }) {
@@ -88,6 +90,12 @@ export class ServiceAccountService {
     };
     const secret = input.withSecret ? randomToken(32) : undefined;
     await this.store.clients.create(account, secret ? { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null } : undefined);
+    await this.audit.record(
+      'service_account.created',
+      env,
+      { kind: 'service_account', id: account.clientId },
+      { name, scopes, with_secret: secret !== undefined },
+    );
     return { ...this.view(env, account), ...(secret ? { client_secret: secret } : {}) };
   }
 
@@ -99,8 +107,10 @@ export class ServiceAccountService {
 
   async setEnabled(envName: string, id: string, enabled: boolean): Promise<ServiceAccountView> {
     const env = await this.environment(envName);
-    await this.owner(env, id, 'service_account');
-    await this.store.clients.setEnabled(env.id, id, enabled, this.clock.now());
+    await this.audit.change(enabled ? 'service_account.enabled' : 'service_account.disabled', env, { kind: 'service_account', id }, async () => {
+      await this.owner(env, id, 'service_account');
+      await this.store.clients.setEnabled(env.id, id, enabled, this.clock.now());
+    });
     this.clients?.invalidate(env.id, id);
     return this.view(env, await this.owner(env, id, 'service_account'));
   }
@@ -131,6 +141,7 @@ export class ServiceAccountService {
       revokedAt: null,
     };
     await this.store.clientKeys.insert(record);
+    await this.audit.record(`${kind}.key_added`, env, { kind, id: owner.clientId }, { kid, alg: algorithm });
     const urls = issuerUrls(this.config.publicUrl, env);
     const iat = Math.floor(now / 1000);
     const assertion = await new SignJWT({})
@@ -164,12 +175,15 @@ export class ServiceAccountService {
   /** Revokes a key: assertions signed with it fail from the next request on, on every node. */
   async revokeKey(envName: string, ownerId: string, kid: string, kind: 'service_account' | 'client' = 'service_account'): Promise<KeyListing> {
     const env = await this.environment(envName);
-    await this.owner(env, ownerId, kind);
-    const key = await this.store.clientKeys.find(env.id, kid);
-    if (!key || key.clientId !== ownerId) throw new AdminError('not_found', `no key ${kid} for ${ownerId}`);
-    if (key.revokedAt !== null) throw new AdminError('conflict', `key ${kid} is already revoked`);
-    await this.store.clientKeys.revoke(env.id, ownerId, kid, this.clock.now());
-    return listing((await this.store.clientKeys.find(env.id, kid)) ?? key);
+    const revoke = async () => {
+      await this.owner(env, ownerId, kind);
+      const key = await this.store.clientKeys.find(env.id, kid);
+      if (!key || key.clientId !== ownerId) throw new AdminError('not_found', `no key ${kid} for ${ownerId}`);
+      if (key.revokedAt !== null) throw new AdminError('conflict', `key ${kid} is already revoked`);
+      await this.store.clientKeys.revoke(env.id, ownerId, kid, this.clock.now());
+      return listing((await this.store.clientKeys.find(env.id, kid)) ?? key);
+    };
+    return this.audit.change(`${kind}.key_revoked`, env, { kind, id: ownerId }, revoke, () => ({ kid }));
   }
 
   private async environment(name: string): Promise<Environment> {

@@ -4,6 +4,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { Environment, User } from '../domain/model.ts';
 import { ConflictError, type Store } from '../domain/storage.ts';
 import { AdminError } from './admin-service.ts';
+import { AdminAudit } from './audit-trail.ts';
 import type { AdminPolicy } from './policy.ts';
 
 export interface UserView {
@@ -27,6 +28,7 @@ export class UserService {
     private readonly config: Pick<AdminPolicy, 'passwordHashCost'>,
     private readonly store: Store,
     private readonly clock: Clock,
+    private readonly audit: AdminAudit = new AdminAudit(),
   ) {}
 
   async create(input: { env: string; username: string; password: string }): Promise<UserView> {
@@ -50,6 +52,7 @@ export class UserService {
       if (error instanceof ConflictError) throw new AdminError('conflict', `user ${username} already exists in ${env.name}`);
       throw error;
     }
+    await this.audit.record('user.created', env, { kind: 'user', id: user.userId }, { username });
     return view(env, user);
   }
 
@@ -64,6 +67,7 @@ export class UserService {
     if (!(await this.store.users.setEnabled(env.id, username, enabled, this.clock.now()))) throw notFound(username, env);
     const view = await this.show(env, username);
     if (!enabled) await this.signOutEverywhere(env, view.user_id);
+    await this.audit.record(enabled ? 'user.enabled' : 'user.disabled', env, { kind: 'user', id: view.user_id }, { username });
     return view;
   }
 
@@ -77,6 +81,7 @@ export class UserService {
     if (!(await this.store.users.setPasswordHash(env.id, username, hash, this.clock.now()))) throw notFound(username, env);
     const view = await this.show(env, username);
     await this.signOutEverywhere(env, view.user_id);
+    await this.audit.record('user.password_changed', env, { kind: 'user', id: view.user_id }, { username });
     return view;
   }
 

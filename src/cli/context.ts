@@ -1,11 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { AdminService } from '../admin/admin-service.ts';
 import type { ApiService } from '../admin/apis.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
+import { AuditRecorder, NO_AUDIT_LINES } from '../audit/recorder.ts';
 import { type Config, decodeKeySecret, loadConfig } from '../config/config.ts';
 import { randomToken } from '../crypto/secrets.ts';
+import type { AuditActor } from '../domain/audit.ts';
 import { systemClock } from '../domain/clock.ts';
 import type { Store } from '../domain/storage.ts';
 import { createAdminServices } from '../server/admin.ts';
@@ -57,8 +60,21 @@ export async function openAdminContext(env: NodeJS.ProcessEnv = process.env): Pr
   const config = Object.freeze({ ...loaded, publicUrl });
   const store = openStore(config.databaseUrl);
   await store.migrate();
-  const services = createAdminServices(Object.freeze({ ...config, keySecret }), store, systemClock);
+  // Changes made here are audit events of the OS user; the servers log their own events, the CLI only stores them.
+  const audit = new AuditRecorder(store.audit, systemClock, NO_AUDIT_LINES, { outbox: config.auditWebhookUrl !== undefined });
+  const services = createAdminServices(Object.freeze({ ...config, keySecret }), store, systemClock, undefined, { audit, actor: cliActor(env) });
   return { config, store, ...services, close: () => store.close() };
+}
+
+/** The operator running the CLI: the OS user name (from the environment where the user database has no entry). */
+export function cliActor(env: NodeJS.ProcessEnv = process.env): AuditActor {
+  let name: string | undefined;
+  try {
+    name = userInfo().username;
+  } catch {
+    name = env.USER ?? env.LOGNAME;
+  }
+  return { kind: 'cli', id: name || 'unknown' };
 }
 
 /** Wraps an admin command: opens the context, runs, and always closes the store. */

@@ -1,7 +1,9 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
+import { AuditRecorder, NO_AUDIT_LINES } from '../audit/recorder.ts';
 import { type Config, loadConfig, requireProductionSettings } from '../config/config.ts';
+import { SYSTEM_ACTOR } from '../domain/audit.ts';
 import { systemClock } from '../domain/clock.ts';
 import { StorageUnavailableError, type Store } from '../domain/storage.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
@@ -145,7 +147,9 @@ async function shutDown(app: Server, store: Store, config: ServerConfig, dev: bo
 /** On an empty database in dev mode: the DEVELOPMENT environment and a demo client. */
 async function bootstrapDevelopment(config: ServerConfig, store: Store): Promise<{ clientId: string; secret: string } | undefined> {
   if ((await store.environments.list()).length > 0) return undefined;
-  const { admin } = createAdminServices(config, store, systemClock);
+  // Audited as the system's own changes.
+  const audit = new AuditRecorder(store.audit, systemClock, NO_AUDIT_LINES, { outbox: config.auditWebhookUrl !== undefined });
+  const { admin } = createAdminServices(config, store, systemClock, undefined, { audit, actor: SYSTEM_ACTOR });
   await admin.createEnvironment(DEV_ENVIRONMENT);
   const client = await admin.createClient({ env: DEV_ENVIRONMENT, name: 'Demo client', scopes: ['read', 'write'] });
   return { clientId: client.client_id, secret: client.client_secret ?? '' };

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { webhookKey } from '../domain/audit.ts';
 import { ConfigError } from '../domain/config-error.ts';
 import type { SigningAlgorithm } from '../domain/model.ts';
 import { BUILT_IN_PROFILES } from '../surfaces/profiles/index.ts';
@@ -79,6 +80,13 @@ export interface Config {
    * (README › Compatibility surfaces). The standard one is added when not listed.
    */
   readonly surfaces: readonly SurfaceSettings[];
+  // Audit events (README › Audit events).
+  /** Days an audit event is kept (and its webhook delivery retried). */
+  readonly auditRetention: number;
+  /** Where audit events are POSTed; undefined: no webhook. */
+  readonly auditWebhookUrl: string | undefined;
+  /** The HMAC key signing each webhook request (decoded); set exactly when the URL is. */
+  readonly auditWebhookSecret: Buffer | undefined;
 }
 
 export { ConfigError };
@@ -127,6 +135,14 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   loginWindow: { env: 'GATEHOUSE_LOGIN_WINDOW', file: 'loginWindow', doc: 'seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', file: 'trustProxy', doc: 'comma-separated proxy addresses or CIDR ranges' },
   surfaces: { env: 'GATEHOUSE_SURFACES', file: 'surfaces', doc: 'JSON array of surfaces (see Compatibility surfaces)' },
+  // Audit events.
+  auditRetention: { env: 'GATEHOUSE_AUDIT_RETENTION', file: 'auditRetention', doc: 'days an audit event is kept, 1..3650 (default 90)' },
+  auditWebhookUrl: { env: 'GATEHOUSE_AUDIT_WEBHOOK_URL', file: 'auditWebhookUrl', doc: 'http(s) URL audit events are POSTed to (optional)' },
+  auditWebhookSecret: {
+    env: 'GATEHOUSE_AUDIT_WEBHOOK_SECRET',
+    file: 'auditWebhookSecret',
+    doc: 'webhook signing secret, `whsec_` + base64 or 32+ characters; required with the URL',
+  },
 };
 
 type Raw = Record<string, unknown>;
@@ -212,7 +228,39 @@ function readSettings(pick: SettingSource): Config {
     loginWindow: int(pick('loginWindow'), 900, 1, 86_400),
     trustProxy: proxyList(pick('trustProxy')),
     surfaces: parseSurfaces(pick('surfaces')),
+    ...auditSettings(pick),
   };
+}
+
+/** The audit settings: a webhook URL and its secret go together; the secret never appears in an error. */
+function auditSettings(pick: SettingSource): Pick<Config, 'auditRetention' | 'auditWebhookUrl' | 'auditWebhookSecret'> {
+  const url = pick('auditWebhookUrl');
+  const secret = pick('auditWebhookSecret');
+  const auditWebhookUrl = url.value === undefined ? undefined : webhookUrl(url);
+  if (auditWebhookUrl !== undefined && secret.value === undefined) throw new ConfigError(secret.name, `is required with ${url.name}`);
+  if (auditWebhookUrl === undefined && secret.value !== undefined) throw new ConfigError(url.name, `is required with ${secret.name}`);
+  let auditWebhookSecret: Buffer | undefined;
+  if (secret.value !== undefined) {
+    if (typeof secret.value !== 'string') throw new ConfigError(secret.name, 'must be a string');
+    try {
+      auditWebhookSecret = webhookKey(secret.value.trim());
+    } catch (error) {
+      throw new ConfigError(secret.name, (error as Error).message);
+    }
+  }
+  return { auditRetention: int(pick('auditRetention'), 90, 1, 3650), auditWebhookUrl, auditWebhookSecret };
+}
+
+function webhookUrl(field: { value: unknown; name: string }): string {
+  const value = str(field, '');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(field.name, 'is not a valid URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(field.name, 'must be an http(s) URL');
+  return url.href;
 }
 
 /** No access token may outlive `maxAccessTokenTtl`: not the default one, not a surface's. */

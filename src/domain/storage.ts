@@ -1,3 +1,4 @@
+import type { AuditEvent } from './audit.ts';
 import type {
   Api,
   AuthorizationCode,
@@ -40,6 +41,7 @@ export interface Store {
   readonly loginAttempts: LoginAttemptStore;
   readonly rateCounters: RateCounterStore;
   readonly apis: ApiStore;
+  readonly audit: AuditStore;
   /** Updated by every operation: whether the database answered the last time it was asked. */
   readonly health: StorageHealth;
   /**
@@ -277,6 +279,41 @@ export interface ApiStore {
   update(api: Api): Promise<boolean>;
   /** False if there is no such API. */
   delete(envId: string, identifier: string): Promise<boolean>;
+}
+
+/** Which audit events `AuditStore.list` returns, newest first. */
+export interface AuditFilter {
+  envName?: string | undefined;
+  type?: string | undefined;
+  /** Events at or after this time (epoch ms). */
+  since?: number | undefined;
+  limit: number;
+}
+
+/** One webhook delivery claimed by a node: the event and how many attempts (this one included) were made. */
+export interface AuditDelivery {
+  event: AuditEvent;
+  attempts: number;
+}
+
+/** Audit events and their webhook outbox. */
+export interface AuditStore {
+  /** In one transaction: the event and, with `outbox`, a delivery due at once. */
+  insert(event: AuditEvent, outbox: boolean): Promise<void>;
+  list(filter: AuditFilter): Promise<AuditEvent[]>;
+  /**
+   * Leases up to `limit` deliveries that are due at `now` and not delivered or leased, until
+   * `leaseUntil`, and counts an attempt for each. One conditional update per row: of several
+   * nodes claiming at once, each delivery goes to one of them until its lease ends.
+   */
+  claimDeliveries(now: number, leaseUntil: number, limit: number): Promise<AuditDelivery[]>;
+  markDelivered(eventId: string, now: number): Promise<void>;
+  /** Releases the lease; the next attempt is due at `nextAttemptAt`. `error` is a short reason, never a body. */
+  markFailed(eventId: string, nextAttemptAt: number, error: string): Promise<void>;
+  /** Deletes events older than `before` with their deliveries, delivered or not; returns how many events. */
+  deleteBefore(before: number): Promise<number>;
+  /** Deliveries not yet made (for tests and health). */
+  pendingDeliveries(): Promise<number>;
 }
 
 /** A create that collides with an existing unique name or id. */

@@ -12,6 +12,7 @@ import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import { EnvironmentResolver } from '../oauth/environments.ts';
 import { KeyRotation } from '../oauth/key-rotation.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';
+import { type AuditNode, createAuditNode } from './audit.ts';
 import { createLogger } from './logger.ts';
 import { httpOptions, oauthPolicy, type ServerConfig } from './policies.ts';
 import { SWEEP_INTERVAL_MS, sweepExpired } from './sweeper.ts';
@@ -33,6 +34,8 @@ export interface Server {
   readonly core: OAuthCore;
   /** What the core and the accounts report; metrics, audit and usage listen here. */
   readonly events: EventBus;
+  /** The node's audit log: `audit.recorder` takes admin changes; `audit.listener` listens to the core's events. */
+  readonly audit: AuditNode;
   /** Listens on the configured host and port and starts the background tasks; returns the bound address. */
   start(): Promise<string>;
   /**
@@ -77,6 +80,9 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     ping: () => store.ping(),
   });
   const tasks = new BackgroundTasks(logger);
+  // Audit events: stored in the background, delivered to the webhook, expired after the retention.
+  const audit = createAuditNode(config, store, clock, logger);
+  events.listen(audit.listener);
   const stopListening = store.health.onChange((h) => {
     if (h.available) logger.info('the database answers again');
     else logger.warn({ reason: h.reason }, 'the database is unavailable; requests that need it answer 503 until it answers again');
@@ -85,6 +91,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     server: http.server,
     core,
     events,
+    audit,
     async start() {
       const address = await http.listen();
       tasks.every(SWEEP_INTERVAL_MS, () => sweepExpired(store, clock, logger, config.loginWindow * 1000, config.quotaWindow * 1000));
@@ -103,6 +110,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
       tasks.every(HEALTH_PROBE_MS, async () => {
         if (!store.health.available) await store.ping().catch(() => {});
       });
+      await audit.start((ms, task) => tasks.every(ms, task));
       return address;
     },
     drain: () => http.drain(),
@@ -111,6 +119,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
       stopListening();
       await http.close(timeoutMs);
       await core.quotas.sync();
+      await audit.stop();
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Client, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt }
 import {
   type AccessTokenStore,
   type ApiStore,
+  type AuditStore,
   type AuthorizationCodeStore,
   type AuthorizationRequestStore,
   type BrowserSessionStore,
@@ -23,6 +24,7 @@ import {
 import type { StorageHealthState } from './health.ts';
 import { apiStore } from './kysely-apis.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
+import { auditStore } from './kysely-audit.ts';
 import { authorizationCodeStore, authorizationRequestStore, listColumn, listField, tokenFamilyStore } from './kysely-authorization.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
 import { browserSessionStore, consentStore, loginAttemptStore, rateCounterStore, userStore } from './kysely-users.ts';
@@ -47,6 +49,7 @@ export class KyselyStore implements Store {
   readonly loginAttempts: LoginAttemptStore;
   readonly rateCounters: RateCounterStore;
   readonly apis: ApiStore;
+  readonly audit: AuditStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -73,6 +76,7 @@ export class KyselyStore implements Store {
     this.loginAttempts = loginAttemptStore(db);
     this.rateCounters = rateCounterStore(db);
     this.apis = apiStore(db, (error) => isUniqueViolation(error, dialect));
+    this.audit = auditStore(db);
   }
 
   async ping(): Promise<void> {

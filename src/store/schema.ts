@@ -22,6 +22,8 @@ export interface Database {
   login_attempts: LoginAttemptTable;
   rate_counters: RateCounterTable;
   apis: ApiTable;
+  audit_events: AuditEventTable;
+  audit_outbox: AuditOutboxTable;
 }
 
 export interface EnvironmentTable {
@@ -231,4 +233,29 @@ export interface ApiTable {
   is_default: number;
   created_at: number;
   updated_at: number;
+}
+
+/** One audit event (migration 009); `details` is a JSON object. */
+export interface AuditEventTable {
+  id: string;
+  type: string;
+  time: number;
+  env_id: string | null;
+  env_name: string | null;
+  actor_kind: 'cli' | 'admin_client' | 'system';
+  actor_id: string;
+  subject_kind: string;
+  subject_id: string;
+  outcome: 'success' | 'failure';
+  details: string;
+}
+
+/** The webhook delivery of one audit event (migration 009). */
+export interface AuditOutboxTable {
+  event_id: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  delivered_at: number | null;
+  last_error: string | null;
 }

@@ -1,0 +1,59 @@
+import { type NewAuditEvent, SYSTEM_ACTOR } from '../domain/audit.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { CoreEvent } from '../domain/events.ts';
+
+/** Where the listener hands the events it maps: `AuditRecorder.enqueue`, which returns at once. */
+export interface AuditQueue {
+  enqueue(event: NewAuditEvent): void;
+}
+
+export interface AuditListenerOptions {
+  /** `client.quota_exceeded` is recorded once per client per window of this length. */
+  quotaWindowMs: number;
+}
+
+/** Clients remembered as already reported in the current quota window, at most (a flood of ids cannot grow it without bound). */
+const MAX_QUOTA_REPORTS = 10_000;
+
+/**
+ * The CoreEvent listener for the audit log: security events and scheduled key rotations become
+ * audit events with the system as actor; everything else is ignored. Runs on the request path, so it only queues.
+ */
+export function auditListener(queue: AuditQueue, clock: Clock, options: AuditListenerOptions): (event: CoreEvent) => void {
+  let window = -1;
+  const reported = new Set<string>();
+  const firstInWindow = (key: string): boolean => {
+    const current = Math.floor(clock.now() / options.quotaWindowMs);
+    if (current !== window || reported.size >= MAX_QUOTA_REPORTS) {
+      window = current;
+      reported.clear();
+    }
+    if (reported.has(key)) return false;
+    reported.add(key);
+    return true;
+  };
+  return (event) => {
+    if (event.type === 'client.quota_exceeded' && !firstInWindow(`${event.env.id} ${event.clientId}`)) return;
+    const mapped = auditEventOf(event);
+    if (mapped) queue.enqueue(mapped);
+  };
+}
+
+/** The audit event for a core event, or undefined for the ones the audit log does not keep. */
+export function auditEventOf(event: CoreEvent): NewAuditEvent | undefined {
+  const base = { environment: event.env, actor: SYSTEM_ACTOR } as const;
+  switch (event.type) {
+    case 'refresh_token.reused':
+    case 'authorization_code.reused':
+    case 'client.quota_exceeded':
+      return { ...base, type: event.type, subject: { kind: 'client', id: event.clientId }, outcome: 'failure' };
+    case 'user.locked_out':
+      return { ...base, type: event.type, subject: { kind: 'username', id: event.username }, outcome: 'failure' };
+    case 'signing_key.rotated':
+      // Manual and immediate rotations go through the admin services, which record them with their actor.
+      if (event.trigger !== 'scheduled') return undefined;
+      return { ...base, type: event.type, subject: { kind: 'signing_key', id: event.kid }, details: { trigger: event.trigger } };
+    default:
+      return undefined;
+  }
+}

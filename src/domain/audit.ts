@@ -1,0 +1,109 @@
+/**
+ * Audit events: who changed what, and which security events happened, in one stable shape.
+ * Stored, logged and optionally delivered to a webhook. An event never carries a secret,
+ * password, code, token or assertion: only identifiers and small non-secret facts.
+ */
+
+/**
+ * Every audit event type, in one list so the set is stable and documented (README, "Audit
+ * events"). A type is never renamed or reused; new ones are added at the end of their group.
+ */
+export const AUDIT_EVENT_TYPES = [
+  // Administrative changes.
+  'environment.created',
+  'environment.quota_changed',
+  'environment.rotation_schedule_changed',
+  'client.created',
+  'client.enabled',
+  'client.disabled',
+  'client.quota_changed',
+  'client.secret_rotated',
+  'client.key_added',
+  'client.key_revoked',
+  'service_account.created',
+  'service_account.enabled',
+  'service_account.disabled',
+  'service_account.key_added',
+  'service_account.key_revoked',
+  'user.created',
+  'user.enabled',
+  'user.disabled',
+  'user.password_changed',
+  'api.created',
+  'api.updated',
+  'api.deleted',
+  'server.started',
+  // Security events.
+  'signing_key.rotated',
+  'refresh_token.reused',
+  'authorization_code.reused',
+  'user.locked_out',
+  'client.quota_exceeded',
+  // Reserved for the admin API.
+  'admin.authentication_failed',
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+export const isAuditEventType = (value: string): value is AuditEventType => (AUDIT_EVENT_TYPES as readonly string[]).includes(value);
+
+/** Who made the change: an operator at the CLI (OS user name), an admin API client, or Gatehouse itself. */
+export interface AuditActor {
+  readonly kind: 'cli' | 'admin_client' | 'system';
+  readonly id: string;
+}
+
+export const SYSTEM_ACTOR: AuditActor = Object.freeze({ kind: 'system', id: 'gatehouse' });
+
+/** What the event is about: `client`, `user`, `signing_key`, `environment`, `api`, `server`… and its id. */
+export interface AuditSubject {
+  readonly kind: string;
+  readonly id: string;
+}
+
+/** Small non-secret facts about the change (a trigger, a quota, a name); never a credential. */
+export type AuditDetails = Readonly<Record<string, string | number | boolean | null | readonly string[]>>;
+
+export interface AuditEvent {
+  /** Unique; also the webhook idempotency id (`webhook-id`). */
+  readonly id: string;
+  readonly type: AuditEventType;
+  /** Milliseconds since the Unix epoch. */
+  readonly time: number;
+  /** The environment the event belongs to; null for server-wide events. */
+  readonly environment: { readonly id: string; readonly name: string } | null;
+  readonly actor: AuditActor;
+  readonly subject: AuditSubject;
+  readonly outcome: 'success' | 'failure';
+  readonly details: AuditDetails;
+}
+
+/** An event as a caller describes it; the log adds its id and time. */
+export type NewAuditEvent = Omit<AuditEvent, 'id' | 'time' | 'details' | 'outcome'> & {
+  readonly outcome?: AuditEvent['outcome'];
+  readonly details?: AuditDetails;
+};
+
+/** What the admin services call. `record` resolves once the event is stored. */
+export interface AuditLog {
+  record(event: NewAuditEvent): Promise<void>;
+}
+
+/** Records nothing: the default when no audit log is wired. */
+export const NO_AUDIT: AuditLog = Object.freeze({ async record() {} });
+
+/** Webhook signing secrets shorter than this (in bytes) are refused. */
+export const MIN_WEBHOOK_SECRET_BYTES = 32;
+
+/**
+ * The key of a webhook signing secret: Standard Webhooks style `whsec_` + base64 (the decoded
+ * bytes), or else the text itself as UTF-8. Either way at least 32 bytes. Throws a message that
+ * never repeats the secret.
+ */
+export function webhookKey(secret: string): Buffer {
+  const key = secret.startsWith('whsec_') ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'utf8');
+  if (key.length < MIN_WEBHOOK_SECRET_BYTES) {
+    throw new Error(`must be whsec_ followed by base64 of at least ${MIN_WEBHOOK_SECRET_BYTES} bytes, or at least ${MIN_WEBHOOK_SECRET_BYTES} characters`);
+  }
+  return key;
+}
