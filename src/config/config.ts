@@ -79,6 +79,13 @@ export interface Config {
    * (README › Compatibility surfaces). The standard one is added when not listed.
    */
   readonly surfaces: readonly SurfaceSettings[];
+  // Prometheus metrics.
+  /** Port of the separate `/metrics` listener; undefined: none (`serve --dev` picks 9464). */
+  readonly metricsPort: number | undefined;
+  /** Address the metrics listener binds (loopback by default: never the public port's). */
+  readonly metricsHost: string;
+  /** Client ids labelled individually per process; the rest count as `other`. */
+  readonly metricsMaxClients: number;
 }
 
 export { ConfigError };
@@ -127,6 +134,14 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   loginWindow: { env: 'GATEHOUSE_LOGIN_WINDOW', file: 'loginWindow', doc: 'seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', file: 'trustProxy', doc: 'comma-separated proxy addresses or CIDR ranges' },
   surfaces: { env: 'GATEHOUSE_SURFACES', file: 'surfaces', doc: 'JSON array of surfaces (see Compatibility surfaces)' },
+  // Prometheus metrics (README › Metrics).
+  metricsPort: {
+    env: 'GATEHOUSE_METRICS_PORT',
+    file: 'metricsPort',
+    doc: 'port of the /metrics listener, 0..65535 (0 picks one; off by default, 9464 with serve --dev)',
+  },
+  metricsHost: { env: 'GATEHOUSE_METRICS_HOST', file: 'metricsHost', doc: 'address of the /metrics listener (default 127.0.0.1)' },
+  metricsMaxClients: { env: 'GATEHOUSE_METRICS_MAX_CLIENTS', file: 'metricsMaxClients', doc: 'client ids labelled individually, 0..10000 (default 100)' },
 };
 
 type Raw = Record<string, unknown>;
@@ -212,6 +227,10 @@ function readSettings(pick: SettingSource): Config {
     loginWindow: int(pick('loginWindow'), 900, 1, 86_400),
     trustProxy: proxyList(pick('trustProxy')),
     surfaces: parseSurfaces(pick('surfaces')),
+    // Prometheus metrics.
+    metricsPort: optionalInt(pick('metricsPort'), 0, 65535),
+    metricsHost: str(pick('metricsHost'), '127.0.0.1'),
+    metricsMaxClients: int(pick('metricsMaxClients'), 100, 0, 10_000),
   };
 }
 

@@ -10,8 +10,11 @@ import { createHttpApp } from '../http/app.ts';
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import { EnvironmentResolver } from '../oauth/environments.ts';
 import { KeyRotation } from '../oauth/key-rotation.ts';
+import type { GatehouseMetrics } from '../observability/metrics.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';
 import { createLogger } from './logger.ts';
+import { type MetricsListener, registryExposition, startMetricsListener } from './metrics-listener.ts';
+import { nodeMetrics, refreshSigningKeyAges } from './node-metrics.ts';
 import { httpOptions, oauthPolicy, type ServerConfig } from './policies.ts';
 import { SWEEP_INTERVAL_MS, sweepExpired } from './sweeper.ts';
 
@@ -21,6 +24,10 @@ export interface ServerDeps {
   store: Store;
   clock?: Clock;
   logger?: Logger;
+  /** This node's metrics (made from the configuration when absent and a metrics port is set). */
+  metrics?: GatehouseMetrics | undefined;
+  /** Whether this node serves `/metrics` itself (false in a worker: the primary serves them all). */
+  serveMetrics?: boolean;
 }
 
 /** One Gatehouse node: the OAuth core, its HTTP surface and its background tasks, over one store. */
@@ -28,6 +35,10 @@ export interface Server {
   /** The public HTTP surface (`server.inject` serves a request without listening). */
   readonly server: FastifyInstance;
   readonly core: OAuthCore;
+  /** Prometheus metrics, when enabled: give `metrics.onEvent` to the node's event listeners. */
+  readonly metrics: GatehouseMetrics | undefined;
+  /** The `/metrics` listener's address once started, if this node serves one. */
+  readonly metricsAddress: () => string | undefined;
   /** Listens on the configured host and port and starts the background tasks; returns the bound address. */
   start(): Promise<string>;
   /**
@@ -60,6 +71,10 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
   const logger = deps.logger ?? createLogger(config.logLevel);
   const store = deps.store;
   const core = createOAuthCore(oauthPolicy(config), config.keySecret, store, clock, logger);
+  // Prometheus metrics: requests observed by the HTTP adapter, signing-key ages read in the background.
+  const metrics = deps.metrics ?? nodeMetrics(config);
+  metrics?.knowGrantTypes(core.grants.grantTypes());
+  let metricsListener: MetricsListener | undefined;
   const http = await createHttpApp(httpOptions(config), {
     core,
     environments: new EnvironmentResolver(store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000),
@@ -69,6 +84,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     clock,
     logger,
     ping: () => store.ping(),
+    requests: metrics,
   });
   const tasks = new BackgroundTasks(logger);
   const stopListening = store.health.onChange((h) => {
@@ -78,8 +94,17 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
   return {
     server: http.server,
     core,
+    metrics,
+    metricsAddress: () => metricsListener?.address,
     async start() {
       const address = await http.listen();
+      if (metrics) {
+        if (config.metricsPort !== undefined && deps.serveMetrics !== false) {
+          metricsListener = await startMetricsListener(config.metricsHost, config.metricsPort, registryExposition(metrics.registry));
+        }
+        await refreshSigningKeyAges(metrics, store, clock).catch(() => {});
+        tasks.every(KEY_ROTATION_CHECK_MS, () => refreshSigningKeyAges(metrics, store, clock));
+      }
       tasks.every(SWEEP_INTERVAL_MS, () => sweepExpired(store, clock, logger, config.loginWindow * 1000, config.quotaWindow * 1000));
       tasks.every(config.quotaSyncInterval, () => core.quotas.sync());
       const rotation = new KeyRotation(store, () => config.keySecret, clock, config);
@@ -97,6 +122,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
       tasks.stop();
       stopListening();
       await http.close(timeoutMs);
+      await metricsListener?.close();
       await core.quotas.sync();
     },
   };
