@@ -117,6 +117,9 @@ function askWorker(worker: Worker, id: number, timeoutMs: number): Promise<metri
   });
 }
 
+/** The metrics only the primary of `--workers` adds to the aggregated view. */
+export const CLUSTER_METRIC_NAMES = ['gatehouse_metrics_workers_reporting', 'gatehouse_metrics_workers'] as const;
+
 function reportingGauge(reporting: number, workers: number): string {
   return [
     '# HELP gatehouse_metrics_workers_reporting Workers whose metrics this scrape includes',
