@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import type { Clock } from '../domain/clock.ts';
 import type { PresentedCredentials } from '../oauth/client-auth.ts';
 import type { OAuthCore } from '../oauth/core.ts';
@@ -77,12 +77,14 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
     return send(reply, rendered);
   });
 
-  if (options.observer) observeRequests(app, surface.name, options.observer);
+  if (options.observer) decorateObserved(app);
 
   const context = new SurfaceContext(options);
   for (const route of surface.routes) {
     if (route.endpoint === 'authorization') continue;
-    app.route({ method: route.method, url: route.url, config: { endpoint: route.endpoint }, handler: HANDLERS[route.endpoint](context, route) });
+    const handler = HANDLERS[route.endpoint](context, route);
+    const onResponse = options.observer && reportTo(options.observer, route.endpoint, surface.name);
+    app.route({ method: route.method, url: route.url, handler, ...(onResponse ? { onResponse } : {}) });
   }
 }
 
@@ -98,18 +100,20 @@ const OBSERVED_GRANT = 'gatehouseObservedGrantType';
 const OBSERVED_ERROR = 'gatehouseObservedError';
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 
-/** Reports each answered request to `observer`: a callback hook, no promise or object per request. */
-function observeRequests(app: FastifyInstance, surface: string, observer: RequestObserver): void {
+function decorateObserved(app: FastifyInstance): void {
   app.decorateRequest(OBSERVED_ENV, null);
   app.decorateRequest(OBSERVED_GRANT, null);
   app.decorateRequest(OBSERVED_ERROR, null);
-  app.addHook('onResponse', (request, reply, done) => {
+}
+
+/** A route's hook reporting each answered request: a callback, no promise or object per request. */
+function reportTo(observer: RequestObserver, endpoint: string, surface: string): onResponseHookHandler {
+  return (request, reply, done) => {
     const observed = request as unknown as Observed;
-    const endpoint = (request.routeOptions.config as { endpoint?: string }).endpoint ?? 'unknown';
     const outcome = observed[OBSERVED_ERROR] ?? STATUS_CLASSES[Math.floor(reply.statusCode / 100) - 1] ?? 'other';
     observer.observeRequest(endpoint, surface, observed[OBSERVED_ENV] ?? 'unknown', observed[OBSERVED_GRANT] ?? undefined, outcome, reply.elapsedTime / 1000);
     done();
-  });
+  };
 }
 
 /** Records one fact for the observer, if there is one (the decorations exist only then). */
