@@ -7,7 +7,7 @@ import { StorageUnavailableError, type Store } from '../domain/storage.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { createAdminServices } from '../server/admin.ts';
 import { createLogger } from '../server/logger.ts';
-import { answerMetricsRequests, clusterExposition, METRICS_PATH, startMetricsListener } from '../server/metrics-listener.ts';
+import { answerMetricsRequests, clusterExposition, METRICS_PATH, serveMetrics } from '../server/metrics-listener.ts';
 import { nodeMetrics } from '../server/node-metrics.ts';
 import { createServer, type Server, type ServerConfig } from '../server/server.ts';
 import { openStore } from '../store/open.ts';
@@ -47,7 +47,10 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
   const workers = options.workers ?? (options.dev ? 1 : availableParallelism());
   const signals = handleSignals();
   if (cluster.isWorker) return serveWorker(options, signals);
-  const config = serverConfig(loadConfig(), options.dev);
+  const loaded = loadConfig();
+  const config = serverConfig(loaded, options.dev);
+  // Metrics on the dev default port are a convenience: a busy port does not stop a dev server.
+  const metricsServing = options.dev && loaded.metricsPort === undefined ? 'if-port-free' : 'always';
   const logger = createLogger(config.logLevel);
   // A single process observes its own store; with workers, each worker observes its own.
   const metrics = workers <= 1 ? nodeMetrics(config) : undefined;
@@ -58,7 +61,7 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
     : undefined;
 
   if (workers <= 1) {
-    const app = await createServer(config, { store, logger, metrics });
+    const app = await createServer(config, { store, logger, metrics, serveMetrics: metricsServing });
     signals.onStop((signal) => shutDown(app, store, config, options.dev, logger, signal));
     const address = await app.start();
     out.write(await banner(config, store, address, options.dev, demo, 1, app.metricsAddress()));
@@ -66,8 +69,8 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
   }
 
   // Prometheus metrics: the primary serves every worker's, aggregated.
-  const metricsListener =
-    config.metricsPort === undefined ? undefined : await startMetricsListener(config.metricsHost, config.metricsPort, clusterExposition());
+  const onBusy = (port: number) => logger.warn({ port }, 'the metrics port is in use; serving no /metrics');
+  const metricsListener = await serveMetrics(metricsServing, config.metricsHost, config.metricsPort, clusterExposition(), onBusy);
   const lines = await banner(config, store, `http://${config.host}:${config.port}`, options.dev, demo, workers, metricsListener?.address);
   await store.close();
   // The dev key secret now exists on disk, so every worker resolves the same configuration.
@@ -112,7 +115,7 @@ async function serveWorker(options: ServeOptions, signals: SignalHandling): Prom
   const logger = createLogger(config.logLevel);
   const metrics = nodeMetrics(config);
   const store = openStore(config.databaseUrl, { timeoutMs: config.databaseTimeout * 1000, observer: metrics });
-  const app = await createServer(config, { store, logger, metrics, serveMetrics: false });
+  const app = await createServer(config, { store, logger, metrics, serveMetrics: 'never' });
   if (metrics) answerMetricsRequests(metrics.registry);
   signals.onStop((signal) => shutDown(app, store, config, options.dev, logger, signal));
   await app.start();

@@ -42,6 +42,31 @@ export async function startMetricsListener(host: string, port: number, render: (
   return { address: `http://${shownHost}:${bound.port}`, close: () => closeServer(server) };
 }
 
+/**
+ * Where `/metrics` is served: `always` (a busy port fails the start), `if-port-free` (the dev
+ * default: a second `serve --dev` runs without metrics rather than not at all), `never` (a
+ * worker: the primary serves them).
+ */
+export type MetricsServing = 'always' | 'if-port-free' | 'never';
+
+/** Starts the listener as `serving` says; undefined when there is none. */
+export async function serveMetrics(
+  serving: MetricsServing,
+  host: string,
+  port: number | undefined,
+  render: () => Promise<Exposition>,
+  onBusy: (port: number) => void,
+): Promise<MetricsListener | undefined> {
+  if (serving === 'never' || port === undefined) return undefined;
+  try {
+    return await startMetricsListener(host, port, render);
+  } catch (error) {
+    if (serving !== 'if-port-free' || (error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
+    onBusy(port);
+    return undefined;
+  }
+}
+
 function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));

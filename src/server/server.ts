@@ -13,7 +13,7 @@ import { KeyRotation } from '../oauth/key-rotation.ts';
 import type { GatehouseMetrics } from '../observability/metrics.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';
 import { createLogger } from './logger.ts';
-import { type MetricsListener, registryExposition, startMetricsListener } from './metrics-listener.ts';
+import { type MetricsListener, type MetricsServing, registryExposition, serveMetrics } from './metrics-listener.ts';
 import { nodeMetrics, refreshSigningKeyAges } from './node-metrics.ts';
 import { httpOptions, oauthPolicy, type ServerConfig } from './policies.ts';
 import { SWEEP_INTERVAL_MS, sweepExpired } from './sweeper.ts';
@@ -26,8 +26,8 @@ export interface ServerDeps {
   logger?: Logger;
   /** This node's metrics (made from the configuration when absent and a metrics port is set). */
   metrics?: GatehouseMetrics | undefined;
-  /** Whether this node serves `/metrics` itself (false in a worker: the primary serves them all). */
-  serveMetrics?: boolean;
+  /** Whether this node serves `/metrics` itself when a metrics port is set (default `always`). */
+  serveMetrics?: MetricsServing;
 }
 
 /** One Gatehouse node: the OAuth core, its HTTP surface and its background tasks, over one store. */
@@ -99,9 +99,9 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     async start() {
       const address = await http.listen();
       if (metrics) {
-        if (config.metricsPort !== undefined && deps.serveMetrics !== false) {
-          metricsListener = await startMetricsListener(config.metricsHost, config.metricsPort, registryExposition(metrics.registry));
-        }
+        const render = registryExposition(metrics.registry);
+        const onBusy = (port: number) => logger.warn({ port }, 'the metrics port is in use; serving no /metrics');
+        metricsListener = await serveMetrics(deps.serveMetrics ?? 'always', config.metricsHost, config.metricsPort, render, onBusy);
         await refreshSigningKeyAges(metrics, store, clock).catch(() => {});
         tasks.every(KEY_ROTATION_CHECK_MS, () => refreshSigningKeyAges(metrics, store, clock));
       }

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../src/domain/clock.ts';
 import { GatehouseMetrics } from '../../src/observability/metrics.ts';
 import { createLogger } from '../../src/server/logger.ts';
-import { type MetricsListener, registryExposition, startMetricsListener } from '../../src/server/metrics-listener.ts';
+import { type MetricsListener, registryExposition, serveMetrics, startMetricsListener } from '../../src/server/metrics-listener.ts';
 import { createServer, type Server } from '../../src/server/server.ts';
 import { openStore } from '../../src/store/open.ts';
 import { testConfig } from '../helpers/fixtures.ts';
@@ -50,6 +50,27 @@ describe('the metrics listener', () => {
     const post = await httpRequest(`${listener.address}/metrics`, { method: 'POST', body: 'x' });
     assert.equal(post.status, 405);
     assert.equal(post.headers.allow, 'GET, HEAD');
+  });
+});
+
+describe('a metrics port in use', () => {
+  it('fails the start, unless metrics are only a convenience there (the dev default)', async () => {
+    const render = registryExposition(new GatehouseMetrics({ maxClients: 1, processMetrics: false }).registry);
+    const first = await startMetricsListener('127.0.0.1', 0, render);
+    const port = Number(new URL(first.address).port);
+    try {
+      const busy: number[] = [];
+      await assert.rejects(
+        serveMetrics('always', '127.0.0.1', port, render, (p) => busy.push(p)),
+        { code: 'EADDRINUSE' },
+      );
+      assert.equal(await serveMetrics('if-port-free', '127.0.0.1', port, render, (p) => busy.push(p)), undefined);
+      assert.deepEqual(busy, [port]);
+      assert.equal(await serveMetrics('never', '127.0.0.1', 0, render, () => {}), undefined);
+      assert.equal(await serveMetrics('always', '127.0.0.1', undefined, render, () => {}), undefined);
+    } finally {
+      await first.close();
+    }
   });
 });
 
