@@ -199,7 +199,7 @@ function defineMetrics(registry: Registry, collected: Collected) {
     ...defineRequestMetrics(registers),
     tokensIssued: counter('tokens_issued_total', 'Access tokens issued', ['environment', 'client', 'grant_type']),
     tokensRefused: counter('token_refusals_total', 'Token requests refused with an OAuth error', ['environment', 'grant_type', 'error']),
-    authFailures: counter('client_authentication_failures_total', 'Failed client authentications (throttled: refused before checking)', [
+    authFailures: counter('client_auth_failures_total', 'Failed client authentications (throttled: refused before checking)', [
       'environment',
       'client',
       'throttled',

@@ -75,8 +75,14 @@ function closeServer(server: Server): Promise<void> {
 /** One registry's exposition. */
 export const registryExposition = (registry: Registry) => async (): Promise<Exposition> => ({
   contentType: registry.contentType,
-  body: await registry.metrics(),
+  body: spellNaN(await registry.metrics()),
 });
+
+/**
+ * prom-client writes a NaN value (an event-loop histogram with no sample yet) as `Nan`;
+ * Prometheus reads either, stricter parsers only the format's own `NaN`.
+ */
+const spellNaN = (text: string): string => text.replace(/ Nan$/gm, ' NaN');
 
 type metric = MetricObjectWithValues<MetricValue<string>>;
 
@@ -115,7 +121,7 @@ export function clusterExposition(timeoutMs = 1000): () => Promise<Exposition> {
     const answers = await Promise.all(workers.map((worker) => askWorker(worker, id, timeoutMs)));
     const reported = answers.filter((a): a is metric[] => a !== undefined);
     const aggregated = AggregatorRegistry.aggregate(reported);
-    return { contentType: aggregated.contentType, body: (await aggregated.metrics()) + reportingGauge(reported.length, workers.length) };
+    return { contentType: aggregated.contentType, body: spellNaN(await aggregated.metrics()) + reportingGauge(reported.length, workers.length) };
   };
 }
 

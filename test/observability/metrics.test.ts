@@ -73,8 +73,8 @@ describe('metrics from core events', () => {
     for (const event of events) metrics.onEvent(event);
     const text = await metrics.registry.metrics();
     const one = (name: string, labels: Record<string, string>) => assert.equal(sample(text, name, labels), 1, `${name} ${JSON.stringify(labels)}`);
-    one('gatehouse_client_authentication_failures_total', { client: 'none', throttled: 'false' });
-    one('gatehouse_client_authentication_failures_total', { client: 'c1', throttled: 'true' });
+    one('gatehouse_client_auth_failures_total', { client: 'none', throttled: 'false' });
+    one('gatehouse_client_auth_failures_total', { client: 'c1', throttled: 'true' });
     one('gatehouse_quota_refusals_total', { environment: 'PRODUCTION', client: 'c1' });
     one('gatehouse_refresh_token_reuse_total', { client: 'c1' });
     one('gatehouse_authorization_code_reuse_total', { client: 'c1' });

@@ -12,12 +12,12 @@ import { openStore } from '../../src/store/open.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { httpRequest } from '../helpers/production-server.ts';
 
-/** The text format's samples as `name{labels}` → value; every other line must parse (prom-client writes NaN as `Nan`, which Prometheus reads). */
+/** The text format's samples as `name{labels}` → value; every other line must parse. */
 function parseExposition(text: string): Map<string, number> {
   const samples = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|NaN|Nan|\+Inf|-Inf)$/.exec(line);
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
     assert.ok(match, `not a sample line: ${JSON.stringify(line)}`);
     samples.set(match[1] ?? '', Number(match[2]));
   }
