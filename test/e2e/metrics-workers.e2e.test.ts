@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { freePort } from '../helpers/net.ts';
@@ -52,5 +53,23 @@ describe('metrics under `serve --workers 2`', () => {
     assert.ok(body.includes('gatehouse_metrics_workers 2\n'));
     assert.ok(!body.includes(client.secret));
     assert.equal((await httpRequest(`${server.baseUrl}/metrics`)).status, 404);
+  });
+
+  it('answers every scrape while a worker dies and is replaced', async () => {
+    // The primary's worker processes, from Linux's /proc.
+    const children = readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    assert.equal(children.length, 2, `the primary's children: ${children}`);
+    process.kill(children[0] ?? 0, 'SIGKILL');
+    let replaced = false;
+    for (let attempt = 0; attempt < 100 && !replaced; attempt++) {
+      const started = Date.now();
+      const res = await httpRequest(metricsUrl);
+      assert.equal(res.status, 200, res.body);
+      assert.ok(Date.now() - started < 5000, 'a scrape waited on the dead worker');
+      const now = readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+      replaced = res.body.includes('gatehouse_metrics_workers_reporting 2\n') && !now.includes(children[0] ?? 0);
+      if (!replaced) await delay(100);
+    }
+    assert.ok(replaced, 'the replacement worker reports within 10 s');
   });
 });
