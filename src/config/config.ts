@@ -157,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
   const file = path ? readConfigFile(path) : {};
   const config = readSettings(settingSource(env, file, path));
   checkAccessTokenCeiling(config);
+  checkMetricsPort(config);
   return Object.freeze(config);
 }
 
@@ -247,6 +248,13 @@ function checkAccessTokenCeiling(config: Config): void {
   }
   if (config.accessTokenTtl > config.maxAccessTokenTtl) {
     throw new ConfigError(CONFIG_FIELDS.accessTokenTtl.env, `must not exceed ${CONFIG_FIELDS.maxAccessTokenTtl.env} (${config.maxAccessTokenTtl})`);
+  }
+}
+
+/** Metrics have a listener of their own: never the public port. */
+function checkMetricsPort(config: Config): void {
+  if (config.metricsPort !== undefined && config.metricsPort !== 0 && config.metricsPort === config.port) {
+    throw new ConfigError(CONFIG_FIELDS.metricsPort.env, `must differ from ${CONFIG_FIELDS.port.env}: /metrics is never served on the public port`);
   }
 }
 

@@ -25,6 +25,7 @@ describe('metrics settings', () => {
       ['GATEHOUSE_METRICS_MAX_CLIENTS', '-1', /whole number/],
       ['GATEHOUSE_METRICS_MAX_CLIENTS', '20000', /between 0 and 10000/],
     ];
+    assert.throws(() => loadConfig({ GATEHOUSE_PORT: '9000', GATEHOUSE_METRICS_PORT: '9000' }), /GATEHOUSE_METRICS_PORT: must differ from GATEHOUSE_PORT/);
     for (const [name, value, message] of bad) {
       assert.throws(
         () => loadConfig({ [name]: value }),
