@@ -176,6 +176,58 @@ async function quotaComparison(label: string, g: GatehouseFixture): Promise<void
   }
 }
 
+/**
+ * The settings of the observed side of the metrics comparison: everything that watches a node
+ * (metrics now; audit joins here), so the comparison prices all of it at once.
+ */
+function observedServerEnv(metricsPort: number): Record<string, string> {
+  return { GATEHOUSE_METRICS_PORT: String(metricsPort) };
+}
+
+/**
+ * client_credentials → JWT on two SQLite servers alike but for observation (metrics off, on),
+ * measured in the order off, on, on, off at each concurrency, like the quota comparison.
+ */
+async function runMetricsComparison(dir: string): Promise<void> {
+  const metricsPort = nextPort();
+  const off = await startGatehouse({ databaseUrl: join(dir, 'metrics-off.db'), port: nextPort(), cpu: SERVER_CPU, workers: 1 });
+  const on = await startGatehouse({
+    databaseUrl: join(dir, 'metrics-on.db'),
+    port: nextPort(),
+    cpu: SERVER_CPU,
+    workers: 1,
+    serverEnv: observedServerEnv(metricsPort),
+  });
+  try {
+    for (const connections of plan.connections) {
+      const rates: Record<'off' | 'on', number[]> = { off: [], on: [] };
+      for (const side of ['off', 'on', 'on', 'off'] as const) {
+        const g = side === 'on' ? on : off;
+        const result = await measure({
+          url: g.tokenUrl,
+          headers: { authorization: basicHeader(g.jwtClient) },
+          body: 'grant_type=client_credentials',
+          connections,
+          durationSeconds: plan.duration,
+          warmupSeconds: plan.warmup,
+        });
+        if (rates[side].length === 0) record('gatehouse-sqlite', `client_credentials → JWT, metrics ${side}`, connections, result);
+        rates[side].push(result.requestsPerSecond);
+      }
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      derived[`gatehouse-sqlite: client_credentials → JWT with metrics ÷ without (c=${connections}, two runs each)`] = mean(rates.on) / mean(rates.off);
+    }
+    // The observed side really observed: its scrape counts the token requests.
+    const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    if (!/^gatehouse_http_requests_total\{endpoint="token"[^}]*outcome="2xx"\} [1-9]/m.test(scrape)) {
+      throw new Error('the metrics-on server recorded no token request');
+    }
+  } finally {
+    await on.server.stop();
+    await off.server.stop();
+  }
+}
+
 /** Introspection of an opaque token with few and with many stored tokens. */
 async function runGrowth(label: string, g: GatehouseFixture, databaseUrl: string): Promise<void> {
   const token = await mintToken(g, g.opaqueClient);
@@ -254,6 +306,7 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const sqliteDir = execFileSync('mktemp', ['-d', '/tmp/gatehouse-bench-XXXXXX']).toString().trim();
   await runBaseline();
+  await runMetricsComparison(sqliteDir);
   await runGatehouse('gatehouse-sqlite', join(sqliteDir, 'bench.db'));
   await runGatehouse('gatehouse-postgres', await freshPostgresDatabase(POSTGRES_ADMIN_URL, 'gatehouse_bench'));
   if (plan.workers) await runWorkers(join(sqliteDir, 'workers'));

@@ -66,6 +66,8 @@ export async function startGatehouse(options: {
   workers?: number;
   /** Extra node flags for the server, such as --cpu-prof. */
   nodeArgs?: string[];
+  /** Extra settings for the server only (such as GATEHOUSE_METRICS_PORT). */
+  serverEnv?: Record<string, string>;
 }): Promise<GatehouseFixture> {
   const publicUrl = `http://127.0.0.1:${options.port}`;
   const keySecret = randomBytes(32).toString('hex');
@@ -107,7 +109,7 @@ export async function startGatehouse(options: {
     'node',
     [...(options.nodeArgs ?? []), 'bin/gatehouse', 'serve', ...(options.workers ? ['--workers', String(options.workers)] : [])],
     {
-      env: { ...env, GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_HOST: '127.0.0.1' },
+      env: { ...env, GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_HOST: '127.0.0.1', ...options.serverEnv },
       ready: /Gatehouse is listening/,
       port: options.port,
       ...(options.cpu === undefined ? {} : { cpu: options.cpu }),

@@ -9,11 +9,15 @@ import { StorageUnavailableError, type Store } from '../domain/storage.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { createAdminServices } from '../server/admin.ts';
 import { createLogger } from '../server/logger.ts';
+import { answerMetricsRequests, clusterExposition, METRICS_PATH, serveMetrics } from '../server/metrics-listener.ts';
+import { nodeMetrics } from '../server/node-metrics.ts';
 import { createServer, type Server, type ServerConfig } from '../server/server.ts';
 import { openStore } from '../store/open.ts';
 import { devPublicUrl, ensureDevKeySecret } from './context.ts';
 
 export const DEV_ENVIRONMENT = 'DEVELOPMENT';
+/** Where `serve --dev` serves `/metrics` unless GATEHOUSE_METRICS_PORT says otherwise (Prometheus exporters' customary range). */
+export const DEV_METRICS_PORT = 9464;
 
 /** Resolves the server configuration: production mode demands the settings dev mode fills in. */
 export function serverConfig(loaded: Config, dev: boolean): ServerConfig {
@@ -21,7 +25,12 @@ export function serverConfig(loaded: Config, dev: boolean): ServerConfig {
     requireProductionSettings(loaded);
     return loaded;
   }
-  return Object.freeze({ ...loaded, publicUrl: loaded.publicUrl ?? devPublicUrl(loaded), keySecret: loaded.keySecret ?? ensureDevKeySecret(loaded) });
+  return Object.freeze({
+    ...loaded,
+    publicUrl: loaded.publicUrl ?? devPublicUrl(loaded),
+    keySecret: loaded.keySecret ?? ensureDevKeySecret(loaded),
+    metricsPort: loaded.metricsPort ?? DEV_METRICS_PORT,
+  });
 }
 
 export interface ServeOptions {
@@ -40,23 +49,31 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
   const workers = options.workers ?? (options.dev ? 1 : availableParallelism());
   const signals = handleSignals();
   if (cluster.isWorker) return serveWorker(options, signals);
-  const config = serverConfig(loadConfig(), options.dev);
+  const loaded = loadConfig();
+  const config = serverConfig(loaded, options.dev);
+  // Metrics on the dev default port are a convenience: a busy port does not stop a dev server.
+  const metricsServing = options.dev && loaded.metricsPort === undefined ? 'if-port-free' : 'always';
   const logger = createLogger(config.logLevel);
-  const store = openStore(config.databaseUrl, { timeoutMs: config.databaseTimeout * 1000 });
+  // A single process observes its own store; with workers, each worker observes its own.
+  const metrics = workers <= 1 ? nodeMetrics(config) : undefined;
+  const store = openStore(config.databaseUrl, { timeoutMs: config.databaseTimeout * 1000, observer: metrics });
   await whenAvailable(() => store.migrate(), logger, 'waiting for the database before starting');
   const demo = options.dev
     ? await whenAvailable(() => bootstrapDevelopment(config, store), logger, 'waiting for the database to create the demo data')
     : undefined;
 
   if (workers <= 1) {
-    const app = await createServer(config, { store, logger });
+    const app = await createServer(config, { store, logger, metrics, serveMetrics: metricsServing });
     signals.onStop((signal) => shutDown(app, store, config, options.dev, logger, signal));
     const address = await app.start();
-    out.write(await banner(config, store, address, options.dev, demo));
+    out.write(await banner(config, store, address, options.dev, demo, 1, app.metricsAddress()));
     return;
   }
 
-  const lines = await banner(config, store, `http://${config.host}:${config.port}`, options.dev, demo, workers);
+  // Prometheus metrics: the primary serves every worker's, aggregated.
+  const onBusy = (port: number) => logger.warn({ port }, 'the metrics port is in use; serving no /metrics');
+  const metricsListener = await serveMetrics(metricsServing, config.metricsHost, config.metricsPort, clusterExposition(), onBusy);
+  const lines = await banner(config, store, `http://${config.host}:${config.port}`, options.dev, demo, workers, metricsListener?.address);
   await store.close();
   // The dev key secret now exists on disk, so every worker resolves the same configuration.
   cluster.setupPrimary({ args: process.argv.slice(2) });
@@ -91,14 +108,17 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
         }),
     );
     await Promise.all(exits);
+    await metricsListener?.close();
   });
 }
 
 async function serveWorker(options: ServeOptions, signals: SignalHandling): Promise<void> {
   const config = serverConfig(loadConfig(), options.dev);
   const logger = createLogger(config.logLevel);
-  const store = openStore(config.databaseUrl, { timeoutMs: config.databaseTimeout * 1000 });
-  const app = await createServer(config, { store, logger });
+  const metrics = nodeMetrics(config);
+  const store = openStore(config.databaseUrl, { timeoutMs: config.databaseTimeout * 1000, observer: metrics });
+  const app = await createServer(config, { store, logger, metrics, serveMetrics: 'never' });
+  if (metrics) answerMetricsRequests(metrics.registry);
   signals.onStop((signal) => shutDown(app, store, config, options.dev, logger, signal));
   await app.start();
 }
@@ -162,9 +182,11 @@ async function banner(
   dev: boolean,
   demo: { clientId: string; secret: string } | undefined,
   workers = 1,
+  metricsAddress?: string,
 ): Promise<string> {
   const mode = `${dev ? 'development' : 'production'} mode${workers > 1 ? `, ${workers} workers` : ''}`;
   const lines = [`Gatehouse is listening on ${address} (${mode})`];
+  if (metricsAddress) lines.push(`  Prometheus metrics on ${metricsAddress}${METRICS_PATH}`);
   try {
     for (const env of await store.environments.list()) {
       const urls = issuerUrls(config.publicUrl, env);

@@ -87,6 +87,13 @@ export interface Config {
   readonly auditWebhookUrl: string | undefined;
   /** The HMAC key signing each webhook request (decoded); set exactly when the URL is. */
   readonly auditWebhookSecret: Buffer | undefined;
+  // Prometheus metrics.
+  /** Port of the separate `/metrics` listener; undefined: none (`serve --dev` picks 9464). */
+  readonly metricsPort: number | undefined;
+  /** Address the metrics listener binds (loopback by default: never the public port's). */
+  readonly metricsHost: string;
+  /** Client ids labelled individually per process; the rest count as `other`. */
+  readonly metricsMaxClients: number;
 }
 
 export { ConfigError };
@@ -143,6 +150,14 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
     file: 'auditWebhookSecret',
     doc: 'webhook signing secret, `whsec_` + base64 or 32+ characters; required with the URL',
   },
+  // Prometheus metrics (README › Metrics).
+  metricsPort: {
+    env: 'GATEHOUSE_METRICS_PORT',
+    file: 'metricsPort',
+    doc: 'port of the /metrics listener, 0..65535 (0 picks one; off by default, 9464 with serve --dev)',
+  },
+  metricsHost: { env: 'GATEHOUSE_METRICS_HOST', file: 'metricsHost', doc: 'address of the /metrics listener (default 127.0.0.1)' },
+  metricsMaxClients: { env: 'GATEHOUSE_METRICS_MAX_CLIENTS', file: 'metricsMaxClients', doc: 'client ids labelled individually, 0..10000 (default 100)' },
 };
 
 type Raw = Record<string, unknown>;
@@ -158,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
   const file = path ? readConfigFile(path) : {};
   const config = readSettings(settingSource(env, file, path));
   checkAccessTokenCeiling(config);
+  checkMetricsPort(config);
   return Object.freeze(config);
 }
 
@@ -229,6 +245,10 @@ function readSettings(pick: SettingSource): Config {
     trustProxy: proxyList(pick('trustProxy')),
     surfaces: parseSurfaces(pick('surfaces')),
     ...auditSettings(pick),
+    // Prometheus metrics.
+    metricsPort: optionalInt(pick('metricsPort'), 0, 65535),
+    metricsHost: str(pick('metricsHost'), '127.0.0.1'),
+    metricsMaxClients: int(pick('metricsMaxClients'), 100, 0, 10_000),
   };
 }
 
@@ -276,6 +296,13 @@ function checkAccessTokenCeiling(config: Config): void {
   }
   if (config.accessTokenTtl > config.maxAccessTokenTtl) {
     throw new ConfigError(CONFIG_FIELDS.accessTokenTtl.env, `must not exceed ${CONFIG_FIELDS.maxAccessTokenTtl.env} (${config.maxAccessTokenTtl})`);
+  }
+}
+
+/** Metrics have a listener of their own: never the public port. */
+function checkMetricsPort(config: Config): void {
+  if (config.metricsPort !== undefined && config.metricsPort !== 0 && config.metricsPort === config.port) {
+    throw new ConfigError(CONFIG_FIELDS.metricsPort.env, `must differ from ${CONFIG_FIELDS.port.env}: /metrics is never served on the public port`);
   }
 }
 

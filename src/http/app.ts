@@ -9,6 +9,7 @@ import { GATEHOUSE_ROUTES } from '../oauth/endpoints.ts';
 import type { EnvironmentResolver } from '../oauth/environments.ts';
 import type { Surface } from '../surfaces/surface.ts';
 import { openApiRoutes } from './openapi.ts';
+import type { RequestObserver } from './request-observer.ts';
 import { authorizationRoutes } from './routes/authorization-routes.ts';
 import { discoveryRoutes, documentErrorHandler } from './routes/discovery-routes.ts';
 import { surfaceRoutes } from './surface-routes.ts';
@@ -38,7 +39,11 @@ export interface HttpParts {
   readonly logger: Logger;
   /** Checks that the database answers (for `/readyz`); throws `StorageUnavailableError` if not. */
   readonly ping: () => Promise<void>;
+  /** Told of every API request answered (metrics); without one nothing is recorded. */
+  readonly requests?: RequestObserver | undefined;
 }
+
+export type { RequestObserver };
 
 export interface HttpApp {
   readonly server: FastifyInstance;
@@ -138,7 +143,7 @@ async function registerRoutes(server: FastifyInstance, options: HttpOptions, par
   await server.register(discoveryRoutes, { core, environments, jwksMaxAge: options.jwksMaxAge });
   const publicBase = options.publicUrl.replace(/\/+$/, '');
   for (const surface of surfaces) {
-    await server.register(surfaceRoutes, { surface, core, environments, clock, bodyLimit: options.bodyLimit, publicBase });
+    await server.register(surfaceRoutes, { surface, core, environments, clock, bodyLimit: options.bodyLimit, publicBase, observer: parts.requests });
   }
   await server.register(authorizationRoutes, {
     core,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import type { Clock } from '../domain/clock.ts';
 import type { PresentedCredentials } from '../oauth/client-auth.ts';
 import type { OAuthCore } from '../oauth/core.ts';
@@ -12,6 +12,7 @@ import { ReceivedParams, type Surface, type SurfaceRoute } from '../surfaces/sur
 import { toOAuthError } from './error-mapping.ts';
 import { parseMultipartForm } from './multipart.ts';
 import { firstDuplicateKey, mediaTypeOf, type Params, parseBasicAuthorization, parseBodyAs, parseQueryParams } from './params.ts';
+import type { RequestObserver } from './request-observer.ts';
 
 export interface SurfaceRoutesOptions {
   surface: Surface;
@@ -21,6 +22,8 @@ export interface SurfaceRoutesOptions {
   bodyLimit: number;
   /** Origin and base path of the public URL, without a trailing slash. */
   publicBase: string;
+  /** Told of each request once answered (metrics). */
+  observer?: RequestObserver | undefined;
 }
 
 type SurfaceRequest = FastifyRequest<{ Params: Record<string, string> }>;
@@ -67,17 +70,55 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
     const { error, unexpected } = toOAuthError(thrown, bodyLimit);
     const errorId = randomUUID();
     const rendered = surface.renderError(error, { errorId, now: new Date(clock.now()) }, receivedOf(request));
+    note(request, OBSERVED_ERROR, error.code);
     if (unexpected) request.log.error({ err: thrown, errorId, surface: surface.name }, 'unexpected error');
     else if (error.reason === 'storage_unavailable') request.log.warn({ errorId, surface: surface.name, reason: (thrown as Error).message }, error.description);
     else request.log.info({ errorId, surface: surface.name, error: error.code, reason: error.reason, status: rendered.status }, error.description);
     return send(reply, rendered);
   });
 
+  if (options.observer) decorateObserved(app);
+
   const context = new SurfaceContext(options);
   for (const route of surface.routes) {
     if (route.endpoint === 'authorization') continue;
-    app.route({ method: route.method, url: route.url, handler: HANDLERS[route.endpoint](context, route) });
+    const handler = HANDLERS[route.endpoint](context, route);
+    const onResponse = options.observer && reportTo(options.observer, route.endpoint, surface.name);
+    app.route({ method: route.method, url: route.url, handler, ...(onResponse ? { onResponse } : {}) });
   }
+}
+
+/** What a request tells its observer; set as it goes, read once answered. */
+interface Observed {
+  [OBSERVED_ENV]: string | null;
+  [OBSERVED_GRANT]: string | null;
+  [OBSERVED_ERROR]: string | null;
+}
+
+const OBSERVED_ENV = 'gatehouseObservedEnvironment';
+const OBSERVED_GRANT = 'gatehouseObservedGrantType';
+const OBSERVED_ERROR = 'gatehouseObservedError';
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+
+function decorateObserved(app: FastifyInstance): void {
+  app.decorateRequest(OBSERVED_ENV, null);
+  app.decorateRequest(OBSERVED_GRANT, null);
+  app.decorateRequest(OBSERVED_ERROR, null);
+}
+
+/** A route's hook reporting each answered request: a callback, no promise or object per request. */
+function reportTo(observer: RequestObserver, endpoint: string, surface: string): onResponseHookHandler {
+  return (request, reply, done) => {
+    const observed = request as unknown as Observed;
+    const outcome = observed[OBSERVED_ERROR] ?? STATUS_CLASSES[Math.floor(reply.statusCode / 100) - 1] ?? 'other';
+    observer.observeRequest(endpoint, surface, observed[OBSERVED_ENV] ?? 'unknown', observed[OBSERVED_GRANT] ?? undefined, outcome, reply.elapsedTime / 1000);
+    done();
+  };
+}
+
+/** Records one fact for the observer, if there is one (the decorations exist only then). */
+function note(request: FastifyRequest, key: keyof Observed, value: string | undefined): void {
+  if (key in request && value !== undefined) (request as unknown as Observed)[key] = value;
 }
 
 type Handler = (request: SurfaceRequest, reply: FastifyReply) => Promise<FastifyReply>;
@@ -91,6 +132,7 @@ const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: Surface
     const { core, surface, clock } = context.options;
     const resolved = await context.resolve(request);
     const { params, credentials } = context.readRequest(request, route);
+    note(request, OBSERVED_GRANT, params.grant_type);
     surface.checkGrantType(params);
     const { env, urls } = resolved;
     const result = await core.token.handle({
@@ -153,8 +195,10 @@ class SurfaceContext {
 
   constructor(readonly options: SurfaceRoutesOptions) {}
 
-  resolve(request: SurfaceRequest): Promise<ResolvedEnvironment> {
-    return this.options.environments.resolve(this.options.surface.environmentName(request.params));
+  async resolve(request: SurfaceRequest): Promise<ResolvedEnvironment> {
+    const resolved = await this.options.environments.resolve(this.options.surface.environmentName(request.params));
+    note(request, OBSERVED_ENV, resolved.env.name);
+    return resolved;
   }
 
   /** Parses the body; when it is refused, its JSON fields as sent are kept for the error body (AbbeyCross's parameter_value). */

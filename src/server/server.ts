@@ -10,12 +10,14 @@ import type { Store } from '../domain/storage.ts';
 import { createHttpApp } from '../http/app.ts';
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import { EnvironmentResolver } from '../oauth/environments.ts';
-import { KeyRotation } from '../oauth/key-rotation.ts';
+import type { GatehouseMetrics } from '../observability/metrics.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';
 import { type AuditNode, createAuditNode } from './audit.ts';
+import { BackgroundTasks, scheduleNodeTasks, startMetrics } from './background.ts';
 import { createLogger } from './logger.ts';
+import type { MetricsListener, MetricsServing } from './metrics-listener.ts';
+import { nodeMetrics } from './node-metrics.ts';
 import { httpOptions, oauthPolicy, type ServerConfig } from './policies.ts';
-import { SWEEP_INTERVAL_MS, sweepExpired } from './sweeper.ts';
 
 export type { ServerConfig };
 
@@ -25,6 +27,10 @@ export interface ServerDeps {
   logger?: Logger;
   /** Where the core's events go; the server adds its own listeners (metrics, audit, usage). */
   events?: EventBus;
+  /** This node's metrics (made from the configuration when absent and a metrics port is set). */
+  metrics?: GatehouseMetrics | undefined;
+  /** Whether this node serves `/metrics` itself when a metrics port is set (default `always`). */
+  serveMetrics?: MetricsServing;
 }
 
 /** One Gatehouse node: the OAuth core, its HTTP surface and its background tasks, over one store. */
@@ -36,6 +42,10 @@ export interface Server {
   readonly events: EventBus;
   /** The node's audit log: `audit.recorder` takes admin changes; `audit.listener` listens to the core's events. */
   readonly audit: AuditNode;
+  /** Prometheus metrics, when enabled: give `metrics.onEvent` to the node's event listeners. */
+  readonly metrics: GatehouseMetrics | undefined;
+  /** The `/metrics` listener's address once started, if this node serves one. */
+  readonly metricsAddress: () => string | undefined;
   /** Listens on the configured host and port and starts the background tasks; returns the bound address. */
   start(): Promise<string>;
   /**
@@ -52,13 +62,6 @@ export interface Server {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-const HEALTH_PROBE_MS = 1000;
-/**
- * How often a node records due key switches and starts due scheduled rotations. Signing does not
- * wait for it (keys switch by their timestamps); a scheduled rotation starts at most this late.
- */
-const KEY_ROTATION_CHECK_MS = 60_000;
-
 /**
  * Wires one node from the validated configuration: the only place that knows every layer. Each
  * part gets the plain values it needs (policies, options), never the configuration itself.
@@ -69,6 +72,11 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
   const store = deps.store;
   const events = deps.events ?? new EventBus((error) => logger.warn({ err: error }, 'an event listener failed'));
   const core = createOAuthCore(oauthPolicy(config), config.keySecret, store, clock, logger, events);
+  // Prometheus metrics: requests observed by the HTTP adapter, the core's events counted, signing-key ages read in the background.
+  const metrics = deps.metrics ?? nodeMetrics(config);
+  metrics?.knowGrantTypes(core.grants.grantTypes());
+  if (metrics) events.listen(metrics.onEvent);
+  let metricsListener: MetricsListener | undefined;
   const http = await createHttpApp(httpOptions(config), {
     core,
     environments: new EnvironmentResolver(store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000),
@@ -78,6 +86,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     clock,
     logger,
     ping: () => store.ping(),
+    requests: metrics,
   });
   const tasks = new BackgroundTasks(logger);
   // Audit events: stored in the background, delivered to the webhook, expired after the retention.
@@ -92,24 +101,12 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     core,
     events,
     audit,
+    metrics,
+    metricsAddress: () => metricsListener?.address,
     async start() {
       const address = await http.listen();
-      tasks.every(SWEEP_INTERVAL_MS, () => sweepExpired(store, clock, logger, config.loginWindow * 1000, config.quotaWindow * 1000));
-      tasks.every(config.quotaSyncInterval, () => core.quotas.sync());
-      const rotation = new KeyRotation(store, () => config.keySecret, clock, config);
-      tasks.every(KEY_ROTATION_CHECK_MS, async () => {
-        const started = await rotation.runSchedules();
-        if (started.length === 0) return;
-        const names = new Map((await store.environments.list()).map((env) => [env.id, env.name]));
-        for (const { envId, kid } of started) {
-          logger.info({ envId, kid }, 'scheduled signing-key rotation: a next key is published');
-          events.emit({ type: 'signing_key.rotated', env: { id: envId, name: names.get(envId) ?? envId }, kid, trigger: 'scheduled' });
-        }
-      });
-      // While the database is unavailable a probe notices its return, even with no traffic.
-      tasks.every(HEALTH_PROBE_MS, async () => {
-        if (!store.health.available) await store.ping().catch(() => {});
-      });
+      if (metrics) metricsListener = await startMetrics(metrics, { config, store, clock, logger, tasks }, deps.serveMetrics);
+      scheduleNodeTasks(tasks, { config, store, clock, logger, core, events });
       await audit.start((ms, task) => tasks.every(ms, task));
       return address;
     },
@@ -118,6 +115,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
       tasks.stop();
       stopListening();
       await http.close(timeoutMs);
+      await metricsListener?.close();
       await core.quotas.sync();
       await audit.stop();
     },
@@ -131,30 +129,4 @@ function loginPolicy(config: ServerConfig) {
     windowMs: config.loginWindow * 1000,
     passwordCost: { log2N: config.passwordHashCost, r: 8, p: 1 },
   };
-}
-
-/** Periodic tasks of one node: never two runs of a task at once, failures logged, stopped together. */
-class BackgroundTasks {
-  private readonly timers: NodeJS.Timeout[] = [];
-
-  constructor(private readonly logger: Logger) {}
-
-  every(ms: number, task: () => Promise<unknown>): void {
-    let running = false;
-    const timer = setInterval(() => {
-      if (running) return;
-      running = true;
-      void task()
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'a background task failed'))
-        .finally(() => {
-          running = false;
-        });
-    }, ms);
-    timer.unref();
-    this.timers.push(timer);
-  }
-
-  stop(): void {
-    for (const timer of this.timers.splice(0)) clearInterval(timer);
-  }
 }

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, type KyselyConfig, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Store } from '../domain/storage.ts';
+import type { DatabaseObserver } from '../observability/metrics.ts';
 import { StorageHealthState } from './health.ts';
 import { KyselyStore } from './kysely-store.ts';
 import { resilientPool } from './postgres-pool.ts';
@@ -20,6 +21,8 @@ export interface OpenStoreOptions {
    * on SQLite the write lock. Past it the operation fails with `StorageUnavailableError`.
    */
   timeoutMs?: number;
+  /** Told of each statement's duration and, on PostgreSQL, of the pool (metrics). */
+  observer?: DatabaseObserver | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -76,7 +79,8 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
     const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
     const probeTimeoutMs = Math.min(timeoutMs, PROBE_TIMEOUT_MS);
     const resilient = resilientPool(pool, health, { ...connection, connectionTimeoutMillis: probeTimeoutMs, query_timeout: probeTimeoutMs });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilient.pool }) });
+    observePool(pool, options.observer);
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilient.pool }), ...queryLog(options.observer) });
     return new KyselyStore(db, 'postgres', health, schema, resilient.probe);
   }
   const path = sqlitePath(url);
@@ -88,8 +92,18 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   // Lock waits are asynchronous retries in the driver; SQLite itself never sleeps on a lock.
   sqlite.pragma('busy_timeout = 0');
   const dialect = new ResilientSqliteDialect(withStatementCache(sqlite), health, timeoutMs);
-  const db = new Kysely<Database>({ dialect });
+  const db = new Kysely<Database>({ dialect, ...queryLog(options.observer) });
   return new KyselyStore(db, 'sqlite', health, undefined, () => dialect.probeWriteLock(Math.min(timeoutMs, PROBE_TIMEOUT_MS)));
+}
+
+/** Statement durations through Kysely's log hook; no hook at all without an observer. */
+function queryLog(observer: DatabaseObserver | undefined): Pick<KyselyConfig, 'log'> {
+  if (!observer) return {};
+  return { log: (event) => observer.observeQuery(event.queryDurationMillis / 1000, event.level === 'error') };
+}
+
+function observePool(pool: pg.Pool, observer: DatabaseObserver | undefined): void {
+  observer?.watchPool(() => ({ inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount }));
 }
 
 const STATEMENT_CACHE_SIZE = 256;

@@ -1,0 +1,268 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CoreEvent, EventEnvironment } from '../domain/events.ts';
+
+/**
+ * Gatehouse's Prometheus metrics (prefix `gatehouse_`). Every label value comes from a bounded
+ * set, so no request can grow the registry: client ids up to `maxClients` (then `other`), grant
+ * types from the known grants (any other, attacker-chosen value is `other`), environments only
+ * once resolved, error codes only when they look like one. No user id, username or secret is
+ * ever a label.
+ */
+export interface MetricsOptions {
+  /** Distinct client ids labelled per process; later ones count as `other`. */
+  readonly maxClients: number;
+  /** The grant types the token endpoint knows (also settable later, see `knowGrantTypes`). */
+  readonly grantTypes?: readonly string[];
+  /** Process metrics (CPU, memory, event-loop delay, GC); off in tests that count series. */
+  readonly processMetrics?: boolean;
+}
+
+/** What a scrape reads from the connection pool (PostgreSQL; SQLite has none). */
+export interface PoolStats {
+  inUse: number;
+  idle: number;
+  waiting: number;
+}
+
+/** Told of every database statement and of the pool, by the store. */
+export interface DatabaseObserver {
+  /** One statement ran for `seconds`; `failed` if it threw. */
+  observeQuery(seconds: number, failed: boolean): void;
+  /** The pool to read at each scrape. */
+  watchPool(read: () => PoolStats): void;
+}
+
+/** When each environment's signing key started signing (epoch ms), for the key-age gauge. */
+export type SigningKeyActivations = ReadonlyMap<string, number>;
+
+export const METRIC_PREFIX = 'gatehouse_';
+export const OTHER = 'other';
+export const UNKNOWN = 'unknown';
+const NONE = 'none';
+const ERROR_CODE = /^[a-z][a-z_]{0,39}$/;
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const QUERY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
+
+/** Client ids as labels: the first `max` seen keep their id, every later one is `other`. */
+export class ClientLabels {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly max: number) {}
+
+  of(clientId: string | undefined): string {
+    if (clientId === undefined) return NONE;
+    if (this.seen.has(clientId)) return clientId;
+    if (this.seen.size >= this.max) return OTHER;
+    this.seen.add(clientId);
+    return clientId;
+  }
+}
+
+/** A counter and a histogram child per label combination, resolved once: no label object per request. */
+interface RequestSeries {
+  count: Counter.Internal;
+  latency: Histogram.Internal<string>;
+}
+
+export class GatehouseMetrics implements DatabaseObserver {
+  readonly registry = new Registry();
+  private readonly clients: ClientLabels;
+  private grantTypes: ReadonlySet<string>;
+  private readonly requestSeries = new Map<string, RequestSeries>();
+  private pools: (() => PoolStats)[] = [];
+  private keyActivations: SigningKeyActivations = new Map();
+  private readonly m: ReturnType<typeof defineMetrics>;
+
+  constructor(
+    options: MetricsOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.clients = new ClientLabels(options.maxClients);
+    this.grantTypes = new Set(options.grantTypes ?? []);
+    this.m = defineMetrics(this.registry, {
+      pool: () => this.poolTotals(),
+      keyAges: () => this.keyAges(),
+    });
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+  }
+
+  /** The grant types labelled by name, once the token endpoint is built (before any request). */
+  knowGrantTypes(grantTypes: readonly string[]): void {
+    this.grantTypes = new Set(grantTypes);
+    this.requestSeries.clear();
+  }
+
+  /** The grant type as a label: a known grant, `none` when absent, else `other`. */
+  grantLabel(grantType: string | undefined): string {
+    if (grantType === undefined || grantType === '') return NONE;
+    return this.grantTypes.has(grantType) ? grantType : OTHER;
+  }
+
+  /** The CoreEvent listener: give it to the node's EventBus. */
+  readonly onEvent = (event: CoreEvent): void => {
+    this.eventSeries(event).inc();
+  };
+
+  /** The counter child an event increments. */
+  private eventSeries(event: CoreEvent): Counter.Internal {
+    const env = envLabel(event.env);
+    switch (event.type) {
+      case 'token.issued':
+        return this.m.tokensIssued.labels(env, this.clients.of(event.clientId), this.grantLabel(event.grantType));
+      case 'token.refused':
+        return this.m.tokensRefused.labels(env, this.grantLabel(event.grantType), codeLabel(event.code));
+      case 'client.authentication_failed':
+        return this.m.authFailures.labels(env, this.clients.of(event.clientId), String(event.throttled));
+      case 'client.quota_exceeded':
+        return this.m.quotaRefusals.labels(env, this.clients.of(event.clientId));
+      case 'refresh_token.reused':
+        return this.m.refreshReuse.labels(env, this.clients.of(event.clientId));
+      case 'authorization_code.reused':
+        return this.m.codeReuse.labels(env, this.clients.of(event.clientId));
+      case 'user.login':
+        return this.m.logins.labels(env, event.outcome);
+      case 'user.locked_out':
+        // The username stays out: it is personal data and unbounded.
+        return this.m.lockouts.labels(env);
+      case 'signing_key.rotated':
+        return this.m.keyRotations.labels(env, event.trigger);
+    }
+  }
+
+  /**
+   * One API request answered. `environment` is the resolved environment's name (`unknown` when
+   * it did not resolve), `grantType` the raw parameter (bounded here), `outcome` the OAuth error
+   * code rendered or the status class (`2xx`).
+   */
+  observeRequest(endpoint: string, surface: string, environment: string, grantType: string | undefined, outcome: string, seconds: number): void {
+    const key = `${endpoint}\u0000${surface}\u0000${environment}\u0000${grantType}\u0000${outcome}`;
+    let series = this.requestSeries.get(key);
+    if (!series) {
+      const grant = endpoint === 'token' ? this.grantLabel(grantType) : NONE;
+      series = {
+        count: this.m.requests.labels(endpoint, surface, environment, grant, outcomeLabel(outcome)),
+        latency: this.m.requestDuration.labels(endpoint, surface),
+      };
+      // Raw grant types are attacker-chosen: only bounded keys are remembered.
+      if (grant !== OTHER) this.requestSeries.set(key, series);
+    }
+    series.count.inc();
+    series.latency.observe(seconds);
+  }
+
+  observeQuery(seconds: number, failed: boolean): void {
+    (failed ? this.m.queryFailed : this.m.queryOk).observe(seconds);
+  }
+
+  watchPool(read: () => PoolStats): void {
+    this.pools = [...this.pools, read];
+  }
+
+  /** Replaces the known activation times; the gauge reports `now - activation` at each scrape. */
+  setSigningKeyActivations(activations: SigningKeyActivations): void {
+    this.keyActivations = activations;
+  }
+
+  private poolTotals(): PoolStats | undefined {
+    if (this.pools.length === 0) return undefined;
+    const total = { inUse: 0, idle: 0, waiting: 0 };
+    for (const read of this.pools) {
+      const stats = read();
+      total.inUse += stats.inUse;
+      total.idle += stats.idle;
+      total.waiting += stats.waiting;
+    }
+    return total;
+  }
+
+  private keyAges(): [string, number][] {
+    const now = this.now();
+    return [...this.keyActivations].map(([env, activatedAt]) => [env, Math.max(0, (now - activatedAt) / 1000)]);
+  }
+}
+
+const envLabel = (env: EventEnvironment | undefined): string => env?.name ?? UNKNOWN;
+const codeLabel = (code: string): string => (ERROR_CODE.test(code) ? code : OTHER);
+const outcomeLabel = (outcome: string): string => (/^[1-5]xx$/.test(outcome) ? outcome : codeLabel(outcome));
+
+interface Collected {
+  pool: () => PoolStats | undefined;
+  keyAges: () => [string, number][];
+}
+
+/** Every Gatehouse metric, registered on `registry`. Gauges that are the same in every worker take the max, not the sum. */
+function defineMetrics(registry: Registry, collected: Collected) {
+  const registers = [registry];
+  const counter = (name: string, help: string, labelNames: string[]) => new Counter({ name: METRIC_PREFIX + name, help, labelNames, registers });
+  return {
+    ...defineRequestMetrics(registers),
+    tokensIssued: counter('tokens_issued_total', 'Access tokens issued', ['environment', 'client', 'grant_type']),
+    tokensRefused: counter('token_refusals_total', 'Token requests refused with an OAuth error', ['environment', 'grant_type', 'error']),
+    authFailures: counter('client_auth_failures_total', 'Failed client authentications (throttled: refused before checking)', [
+      'environment',
+      'client',
+      'throttled',
+    ]),
+    quotaRefusals: counter('quota_refusals_total', 'Requests refused because the client used up its quota', ['environment', 'client']),
+    refreshReuse: counter('refresh_token_reuse_total', 'Rotated refresh tokens presented again (family revoked)', ['environment', 'client']),
+    codeReuse: counter('authorization_code_reuse_total', 'Authorization codes redeemed twice', ['environment', 'client']),
+    logins: counter('logins_total', 'Password logins by outcome', ['environment', 'outcome']),
+    lockouts: counter('user_lockouts_total', 'Usernames that went over their failed-login limit', ['environment']),
+    keyRotations: counter('signing_key_rotations_total', 'Signing-key rotations', ['environment', 'trigger']),
+    ...defineDatabaseMetrics(registers, collected.pool),
+    keyAge: new Gauge({
+      name: `${METRIC_PREFIX}signing_key_age_seconds`,
+      help: 'Seconds since the active signing key of each environment started signing',
+      labelNames: ['environment'],
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.reset();
+        for (const [env, age] of collected.keyAges()) this.labels(env).set(age);
+      },
+    }),
+  };
+}
+
+function defineRequestMetrics(registers: Registry[]) {
+  return {
+    requests: new Counter({
+      name: `${METRIC_PREFIX}http_requests_total`,
+      help: 'API requests by endpoint, surface, environment, grant type and outcome (OAuth error code or status class)',
+      labelNames: ['endpoint', 'surface', 'environment', 'grant_type', 'outcome'],
+      registers,
+    }),
+    requestDuration: new Histogram({
+      name: `${METRIC_PREFIX}http_request_duration_seconds`,
+      help: 'API request latency by endpoint and surface',
+      labelNames: ['endpoint', 'surface'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+  };
+}
+
+function defineDatabaseMetrics(registers: Registry[], pool: () => PoolStats | undefined) {
+  const queries = new Histogram({
+    name: `${METRIC_PREFIX}db_query_duration_seconds`,
+    help: 'Database statement latency',
+    labelNames: ['outcome'],
+    buckets: QUERY_BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}db_pool_connections`,
+    help: 'Database pool connections: in_use, idle, and requests waiting for one (PostgreSQL)',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const stats = pool();
+      if (!stats) return;
+      this.labels('in_use').set(stats.inUse);
+      this.labels('idle').set(stats.idle);
+      this.labels('waiting').set(stats.waiting);
+    },
+  });
+  return { queryOk: queries.labels('ok'), queryFailed: queries.labels('error') };
+}

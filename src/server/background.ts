@@ -1,0 +1,87 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../domain/clock.ts';
+import type { EventSink } from '../domain/events.ts';
+import type { Store } from '../domain/storage.ts';
+import type { OAuthCore } from '../oauth/core.ts';
+import { KeyRotation } from '../oauth/key-rotation.ts';
+import type { GatehouseMetrics } from '../observability/metrics.ts';
+import { type MetricsListener, type MetricsServing, registryExposition, serveMetrics } from './metrics-listener.ts';
+import { refreshSigningKeyAges } from './node-metrics.ts';
+import type { ServerConfig } from './policies.ts';
+import { SWEEP_INTERVAL_MS, sweepExpired } from './sweeper.ts';
+
+const HEALTH_PROBE_MS = 1000;
+/**
+ * How often a node records due key switches and starts due scheduled rotations. Signing does not
+ * wait for it (keys switch by their timestamps); a scheduled rotation starts at most this late.
+ */
+const KEY_ROTATION_CHECK_MS = 60_000;
+
+/** Periodic tasks of one node: never two runs of a task at once, failures logged, stopped together. */
+export class BackgroundTasks {
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly logger: Logger) {}
+
+  every(ms: number, task: () => Promise<unknown>): void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      void task()
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'a background task failed'))
+        .finally(() => {
+          running = false;
+        });
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  stop(): void {
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+  }
+}
+
+interface NodeParts {
+  config: ServerConfig;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** The core's upkeep: expired rows swept, quota counts shared, scheduled key rotations, the database probed while it is down. */
+export function scheduleNodeTasks(tasks: BackgroundTasks, parts: NodeParts & { core: OAuthCore; events: EventSink }): void {
+  const { config, store, clock, logger, core, events } = parts;
+  tasks.every(SWEEP_INTERVAL_MS, () => sweepExpired(store, clock, logger, config.loginWindow * 1000, config.quotaWindow * 1000));
+  tasks.every(config.quotaSyncInterval, () => core.quotas.sync());
+  const rotation = new KeyRotation(store, () => config.keySecret, clock, config);
+  tasks.every(KEY_ROTATION_CHECK_MS, async () => {
+    const started = await rotation.runSchedules();
+    if (started.length === 0) return;
+    const names = new Map((await store.environments.list()).map((env) => [env.id, env.name]));
+    for (const { envId, kid } of started) {
+      logger.info({ envId, kid }, 'scheduled signing-key rotation: a next key is published');
+      events.emit({ type: 'signing_key.rotated', env: { id: envId, name: names.get(envId) ?? envId }, kid, trigger: 'scheduled' });
+    }
+  });
+  // While the database is unavailable a probe notices its return, even with no traffic.
+  tasks.every(HEALTH_PROBE_MS, async () => {
+    if (!store.health.available) await store.ping().catch(() => {});
+  });
+}
+
+/** Serves `/metrics` (unless `serving` says otherwise) and keeps the signing-key ages current. */
+export async function startMetrics(
+  metrics: GatehouseMetrics,
+  parts: NodeParts & { tasks: BackgroundTasks },
+  serving: MetricsServing = 'always',
+): Promise<MetricsListener | undefined> {
+  const { config, store, clock, logger, tasks } = parts;
+  const render = registryExposition(metrics.registry);
+  const onBusy = (port: number) => logger.warn({ port }, 'the metrics port is in use; serving no /metrics');
+  const listener = await serveMetrics(serving, config.metricsHost, config.metricsPort, render, onBusy);
+  await refreshSigningKeyAges(metrics, store, clock).catch(() => {});
+  tasks.every(KEY_ROTATION_CHECK_MS, () => refreshSigningKeyAges(metrics, store, clock));
+  return listener;
+}
