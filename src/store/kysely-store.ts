@@ -17,6 +17,7 @@ import {
   type SigningKeyStore,
   type Store,
   type TokenFamilyStore,
+  type UsageStore,
   type UsedAssertionStore,
   type UserStore,
 } from '../domain/storage.ts';
@@ -25,6 +26,7 @@ import { apiStore } from './kysely-apis.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { authorizationCodeStore, authorizationRequestStore, listColumn, listField, tokenFamilyStore } from './kysely-authorization.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
+import { usageStore } from './kysely-usage.ts';
 import { browserSessionStore, consentStore, loginAttemptStore, rateCounterStore, userStore } from './kysely-users.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { ClientTable, Database, EnvironmentTable } from './schema.ts';
@@ -47,6 +49,7 @@ export class KyselyStore implements Store {
   readonly loginAttempts: LoginAttemptStore;
   readonly rateCounters: RateCounterStore;
   readonly apis: ApiStore;
+  readonly usage: UsageStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -73,6 +76,7 @@ export class KyselyStore implements Store {
     this.loginAttempts = loginAttemptStore(db);
     this.rateCounters = rateCounterStore(db);
     this.apis = apiStore(db, (error) => isUniqueViolation(error, dialect));
+    this.usage = usageStore(db);
   }
 
   async ping(): Promise<void> {

@@ -22,6 +22,7 @@ export interface Database {
   login_attempts: LoginAttemptTable;
   rate_counters: RateCounterTable;
   apis: ApiTable;
+  token_counts: TokenCountTable;
 }
 
 export interface EnvironmentTable {
@@ -231,4 +232,13 @@ export interface ApiTable {
   is_default: number;
   created_at: number;
   updated_at: number;
+}
+
+/** Access tokens issued to a client on one UTC day (migration 010). */
+export interface TokenCountTable {
+  env_id: string;
+  client_id: string;
+  /** YYYY-MM-DD, UTC. */
+  day: string;
+  count: number;
 }
