@@ -79,6 +79,9 @@ export interface Config {
    * (README › Compatibility surfaces). The standard one is added when not listed.
    */
   readonly surfaces: readonly SurfaceSettings[];
+  // Usage records: last-used times and daily token counts.
+  /** Seconds between two writes of a node's usage records (and one more at shutdown). */
+  readonly usageFlushInterval: number;
 }
 
 export { ConfigError };
@@ -127,6 +130,8 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   loginWindow: { env: 'GATEHOUSE_LOGIN_WINDOW', file: 'loginWindow', doc: 'seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', file: 'trustProxy', doc: 'comma-separated proxy addresses or CIDR ranges' },
   surfaces: { env: 'GATEHOUSE_SURFACES', file: 'surfaces', doc: 'JSON array of surfaces (see Compatibility surfaces)' },
+  // Usage records: last-used times and daily token counts.
+  usageFlushInterval: { env: 'GATEHOUSE_USAGE_FLUSH_INTERVAL', file: 'usageFlushInterval', doc: 'seconds, 1..300 (default 5)' },
 };
 
 type Raw = Record<string, unknown>;
@@ -212,6 +217,8 @@ function readSettings(pick: SettingSource): Config {
     loginWindow: int(pick('loginWindow'), 900, 1, 86_400),
     trustProxy: proxyList(pick('trustProxy')),
     surfaces: parseSurfaces(pick('surfaces')),
+    // Usage records: last-used times and daily token counts.
+    usageFlushInterval: int(pick('usageFlushInterval'), 5, 1, 300),
   };
 }
 

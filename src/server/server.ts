@@ -10,6 +10,7 @@ import { createHttpApp } from '../http/app.ts';
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import { EnvironmentResolver } from '../oauth/environments.ts';
 import { KeyRotation } from '../oauth/key-rotation.ts';
+import { UsageRecorder } from '../observability/usage.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';
 import { createLogger } from './logger.ts';
 import { httpOptions, oauthPolicy, type ServerConfig } from './policies.ts';
@@ -28,6 +29,8 @@ export interface Server {
   /** The public HTTP surface (`server.inject` serves a request without listening). */
   readonly server: FastifyInstance;
   readonly core: OAuthCore;
+  /** Last-used times and daily token counts: `usage.listener` takes the core's events; written every GATEHOUSE_USAGE_FLUSH_INTERVAL and at stop. */
+  readonly usage: UsageRecorder;
   /** Listens on the configured host and port and starts the background tasks; returns the bound address. */
   start(): Promise<string>;
   /**
@@ -71,6 +74,11 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     ping: () => store.ping(),
   });
   const tasks = new BackgroundTasks(logger);
+  // Usage records: gathered in memory from core events, written in batches.
+  const usage = new UsageRecorder(store.usage, clock, {
+    onDropped: (count) => logger.warn({ count }, 'usage records dropped: the database refused the last batches and the usage limit was reached'),
+    onError: (error) => logger.warn({ err: error }, 'an early usage flush failed; the batch is kept for the next one'),
+  });
   const stopListening = store.health.onChange((h) => {
     if (h.available) logger.info('the database answers again');
     else logger.warn({ reason: h.reason }, 'the database is unavailable; requests that need it answer 503 until it answers again');
@@ -78,10 +86,12 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
   return {
     server: http.server,
     core,
+    usage,
     async start() {
       const address = await http.listen();
       tasks.every(SWEEP_INTERVAL_MS, () => sweepExpired(store, clock, logger, config.loginWindow * 1000, config.quotaWindow * 1000));
       tasks.every(config.quotaSyncInterval, () => core.quotas.sync());
+      tasks.every(config.usageFlushInterval * 1000, () => usage.flush());
       const rotation = new KeyRotation(store, () => config.keySecret, clock, config);
       tasks.every(KEY_ROTATION_CHECK_MS, async () => {
         for (const envId of await rotation.runSchedules()) logger.info({ envId }, 'scheduled signing-key rotation: a next key is published');
@@ -98,6 +108,8 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
       stopListening();
       await http.close(timeoutMs);
       await core.quotas.sync();
+      // The last usage records of this node; if the database refuses them now they are lost, and logged.
+      await usage.flush().catch((error: unknown) => logger.warn({ err: error }, 'the last usage records could not be written'));
     },
   };
 }
