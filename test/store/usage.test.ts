@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ManualClock } from '../../src/domain/clock.ts';
 import type { Client, Environment } from '../../src/domain/model.ts';
 import type { LastUse, Store } from '../../src/domain/storage.ts';
+import { UsageRecorder } from '../../src/observability/usage.ts';
 import { testDatabases } from '../helpers/databases.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -91,12 +93,14 @@ for (const database of await testDatabases()) {
     it('never moves a last-use time backwards, whatever order concurrent flushes commit in', async () => {
       const times = [500, 100, 900, 300, 700, 200, 800];
       await Promise.all(
-        times.map((t) =>
-          store.usage.record({
-            lastUses: [use('user', b.id, 'u1', T0 + t), use('client', b.id, 'c1', T0 + t), use('key', b.id, 'k1', T0 + 1000 - t)],
+        times.map((t, i) => {
+          const lastUses = [use('user', b.id, 'u1', T0 + t), use('client', b.id, 'c1', T0 + t), use('key', b.id, 'k1', T0 + 1000 - t)];
+          // Batches list the same rows in different orders: the store still locks them in one order.
+          return store.usage.record({
+            lastUses: i % 2 ? lastUses.reverse() : lastUses,
             tokenCounts: [{ envId: b.id, clientId: 'c1', day: '2026-01-01', count: 1 }],
-          }),
-        ),
+          });
+        }),
       );
       assert.deepEqual(await store.usage.lastUsed('client', b.id), new Map([['c1', T0 + 900]]));
       assert.deepEqual(await store.usage.lastUsed('user', b.id), new Map([['u1', T0 + 900]]));
@@ -119,6 +123,29 @@ for (const database of await testDatabases()) {
       );
       assert.deepEqual(await store.usage.tokenCounts(a.id, 'c2', '2026-02-01', '2026-02-01'), new Map([['2026-02-01', 7]]));
       assert.deepEqual(await store.usage.tokenCounts(b.id, 'c1', '2026-02-01', '2026-02-28'), new Map());
+    });
+
+    it('counts a token in the UTC day of its issue, whatever the time zone, through the recorder', async () => {
+      const clock = new ManualClock(Date.UTC(2026, 5, 30, 23, 59, 59, 999));
+      const recorder = new UsageRecorder(store.usage, clock);
+      const issued = () => recorder.listener({ type: 'token.issued', env: { id: b.id, name: b.name }, clientId: 'c1', grantType: 'client_credentials' });
+      issued();
+      issued();
+      clock.advance(1);
+      issued();
+      await recorder.flush();
+      clock.advance(86_400_000);
+      issued();
+      await recorder.flush();
+      assert.deepEqual(
+        await store.usage.tokenCounts(b.id, 'c1', '2026-06-30', '2026-07-31'),
+        new Map([
+          ['2026-06-30', 2],
+          ['2026-07-01', 1],
+          ['2026-07-02', 1],
+        ]),
+      );
+      assert.equal((await store.usage.lastUsed('client', b.id)).get('c1'), Date.UTC(2026, 6, 2));
     });
 
     it('writes a batch in one transaction: a failing row leaves nothing of it', async () => {
