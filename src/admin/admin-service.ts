@@ -9,6 +9,7 @@ import { issuerUrls } from '../oauth/issuer.ts';
 import { activationLeadMs, KeyRotation, MIN_ROTATION_INTERVAL } from '../oauth/key-rotation.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { generateSigningKey, type KeyState, keyStateAt } from '../oauth/signing-keys.ts';
+import { utcDay } from '../observability/usage.ts';
 import { AdminAudit } from './audit-trail.ts';
 import type { AdminPolicy, KeySecretSource } from './policy.ts';
 
@@ -58,6 +59,24 @@ export interface ClientView {
   enabled: boolean;
   created_at: string;
 }
+
+/** When it was last used (null: never, as far as the usage records go), written by each node every GATEHOUSE_USAGE_FLUSH_INTERVAL. */
+export interface LastUsed {
+  last_used_at: string | null;
+}
+
+/** What `client show` adds to a client: its secrets' use and the access tokens it got. */
+export interface ClientDetails extends ClientView, LastUsed {
+  secrets: ({ id: string; created_at: string; expires_at: string | null } & LastUsed)[];
+  /** Access tokens issued today (UTC). */
+  tokens_today: number;
+  /** Access tokens issued over the last 30 UTC days, today included. */
+  tokens_last_30_days: number;
+}
+
+/** Days of token counts `client show` adds up, today included. */
+export const TOKEN_COUNT_DAYS = 30;
+const DAY_MS = 86_400_000;
 
 export interface EnvironmentView {
   name: string;
@@ -204,18 +223,32 @@ export class AdminService {
     return { ...this.view(env, client), ...(secret ? { client_secret: secret } : {}) };
   }
 
-  async listClients(envName: string): Promise<ClientView[]> {
+  async listClients(envName: string): Promise<(ClientView & LastUsed)[]> {
     const env = await this.environment(envName);
-    return (await this.store.clients.list(env.id)).map((c) => this.view(env, c));
+    const lastUsed = await this.store.usage.lastUsed('client', env.id);
+    return (await this.store.clients.list(env.id)).map((c) => ({ ...this.view(env, c), last_used_at: isoOrNull(lastUsed.get(c.clientId)) }));
   }
 
-  async showClient(envName: string, clientId: string): Promise<ClientView & { secrets: { created_at: string; expires_at: string | null }[] }> {
+  /** The client with its last use, each current secret's last use, and its token counts of today and the last 30 days. */
+  async showClient(envName: string, clientId: string): Promise<ClientDetails> {
     const env = await this.environment(envName);
     const client = await this.client(env, clientId);
-    const secrets = await this.store.clients.activeSecrets(env.id, clientId, this.clock.now());
+    const now = this.clock.now();
+    const secrets = await this.store.clients.activeSecrets(env.id, clientId, now);
+    const secretUses = await this.store.usage.lastUsed('client_secret', env.id, clientId);
+    const today = utcDay(now);
+    const counts = await this.store.usage.tokenCounts(env.id, clientId, utcDay(now - (TOKEN_COUNT_DAYS - 1) * DAY_MS), today);
     return {
       ...this.view(env, client),
-      secrets: secrets.map((s) => ({ created_at: iso(s.createdAt), expires_at: s.expiresAt === null ? null : iso(s.expiresAt) })),
+      last_used_at: isoOrNull((await this.store.usage.lastUsed('client', env.id, clientId)).get(clientId)),
+      secrets: secrets.map((s) => ({
+        id: s.id,
+        created_at: iso(s.createdAt),
+        expires_at: s.expiresAt === null ? null : iso(s.expiresAt),
+        last_used_at: isoOrNull(secretUses.get(s.id)),
+      })),
+      tokens_today: counts.get(today) ?? 0,
+      tokens_last_30_days: [...counts.values()].reduce((sum, n) => sum + n, 0),
     };
   }
 
@@ -427,3 +460,5 @@ function validQuota(quota: number | null): number | null {
 
 const unique = (values: string[]): string[] => [...new Set(values.map((v) => v.trim()).filter((v) => v !== ''))];
 const iso = (ms: number): string => new Date(ms).toISOString();
+/** A usage time, or null when none was recorded. */
+export const isoOrNull = (ms: number | undefined): string | null => (ms === undefined ? null : iso(ms));

@@ -8,7 +8,7 @@ import { ASSERTION_ALGORITHMS, type AssertionAlgorithm, JWT_BEARER_GRANT_TYPE } 
 import type { ClientCache } from '../oauth/client-cache.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
-import { AdminError } from './admin-service.ts';
+import { AdminError, isoOrNull, type LastUsed } from './admin-service.ts';
 import { AdminAudit } from './audit-trail.ts';
 import type { AdminPolicy } from './policy.ts';
 
@@ -25,7 +25,7 @@ export interface ServiceAccountView {
   created_at: string;
 }
 
-export interface KeyListing {
+export interface KeyListing extends LastUsed {
   kid: string;
   owner: string;
   alg: string;
@@ -169,7 +169,8 @@ export class ServiceAccountService {
   async listKeys(envName: string, ownerId: string, kind: 'service_account' | 'client' = 'service_account'): Promise<KeyListing[]> {
     const env = await this.environment(envName);
     await this.owner(env, ownerId, kind);
-    return (await this.store.clientKeys.list(env.id, ownerId)).map(listing);
+    const lastUsed = await this.store.usage.lastUsed('key', env.id, ownerId);
+    return (await this.store.clientKeys.list(env.id, ownerId)).map((key) => listing(key, lastUsed.get(key.kid)));
   }
 
   /** Revokes a key: assertions signed with it fail from the next request on, on every node. */
@@ -181,7 +182,8 @@ export class ServiceAccountService {
       if (!key || key.clientId !== ownerId) throw new AdminError('not_found', `no key ${kid} for ${ownerId}`);
       if (key.revokedAt !== null) throw new AdminError('conflict', `key ${kid} is already revoked`);
       await this.store.clientKeys.revoke(env.id, ownerId, kid, this.clock.now());
-      return listing((await this.store.clientKeys.find(env.id, kid)) ?? key);
+      const lastUsed = await this.store.usage.lastUsed('key', env.id, ownerId);
+      return listing((await this.store.clientKeys.find(env.id, kid)) ?? key, lastUsed.get(kid));
     };
     return this.audit.change(`${kind}.key_revoked`, env, { kind, id: ownerId }, revoke, () => ({ kid }));
   }
@@ -220,7 +222,7 @@ export class ServiceAccountService {
   }
 }
 
-function listing(key: ClientKey): KeyListing {
+function listing(key: ClientKey, lastUsedAt?: number): KeyListing {
   return {
     kid: key.kid,
     owner: key.clientId,
@@ -228,5 +230,6 @@ function listing(key: ClientKey): KeyListing {
     status: key.revokedAt === null ? 'active' : 'revoked',
     created_at: new Date(key.createdAt).toISOString(),
     revoked_at: key.revokedAt === null ? null : new Date(key.revokedAt).toISOString(),
+    last_used_at: isoOrNull(lastUsedAt),
   };
 }

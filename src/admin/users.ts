@@ -3,7 +3,7 @@ import { randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Environment, User } from '../domain/model.ts';
 import { ConflictError, type Store } from '../domain/storage.ts';
-import { AdminError } from './admin-service.ts';
+import { AdminError, isoOrNull } from './admin-service.ts';
 import { AdminAudit } from './audit-trail.ts';
 import type { AdminPolicy } from './policy.ts';
 
@@ -56,9 +56,11 @@ export class UserService {
     return view(env, user);
   }
 
-  async list(envName: string): Promise<UserView[]> {
+  /** Each user with the time of their last successful login (null: none recorded). */
+  async list(envName: string): Promise<(UserView & { last_login_at: string | null })[]> {
     const env = await this.environment(envName);
-    return (await this.store.users.list(env.id)).map((user) => view(env, user));
+    const logins = await this.store.usage.lastUsed('user', env.id);
+    return (await this.store.users.list(env.id)).map((user) => ({ ...view(env, user), last_login_at: isoOrNull(logins.get(user.userId)) }));
   }
 
   /** Disabling also signs the user out everywhere and revokes every token issued for them. */

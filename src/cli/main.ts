@@ -5,7 +5,7 @@ import { openStore } from '../store/open.ts';
 import { registerApiCommands } from './api-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { withAdmin } from './context.ts';
-import { printKeyValues, printTable } from './output.ts';
+import { lastUsed, printClientDetails, printKeyValues, printTable } from './output.ts';
 import { serve } from './serve.ts';
 import { registerKeyCommands, registerServiceAccountCommands } from './service-account-commands.ts';
 import { registerSigningKeyCommands } from './signing-key-commands.ts';
@@ -160,7 +160,11 @@ client
     withAdmin(async ({ admin }, options: { env: string; json?: boolean }) => {
       const clients = await admin.listClients(options.env);
       if (options.json) console.log(JSON.stringify(clients));
-      else printTable(clients, ['client_id', 'name', 'type', 'grant_types', 'token_format', 'enabled']);
+      else
+        printTable(
+          clients.map((c) => ({ ...c, last_used: lastUsed(c.last_used_at) })),
+          ['client_id', 'name', 'type', 'grant_types', 'token_format', 'enabled', 'last_used'],
+        );
     }),
   );
 client
@@ -172,7 +176,7 @@ client
     withAdmin(async ({ admin }, clientId: string, options: { env: string; json?: boolean }) => {
       const shown = await admin.showClient(options.env, clientId);
       if (options.json) console.log(JSON.stringify(shown));
-      else printKeyValues(shown);
+      else printClientDetails(shown);
     }),
   );
 client

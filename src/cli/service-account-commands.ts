@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import type { CreatedKey } from '../admin/service-accounts.ts';
 import { ASSERTION_ALGORITHMS } from '../oauth/assertions.ts';
 import { withAdmin } from './context.ts';
-import { printKeyValues, printTable } from './output.ts';
+import { lastUsed, printKeyValues, printTable } from './output.ts';
 
 const json = () => new Option('--json', 'print JSON');
 const envOption = () => new Option('--env <name>', 'environment name').makeOptionMandatory();
@@ -96,7 +96,11 @@ export function registerKeyCommands(parent: Command, kind: 'service_account' | '
       withAdmin(async ({ serviceAccounts }, id: string, options: { env: string; json?: boolean }) => {
         const keys = await serviceAccounts.listKeys(options.env, id, kind);
         if (options.json) console.log(JSON.stringify(keys));
-        else printTable(keys, ['kid', 'alg', 'status', 'created_at', 'revoked_at']);
+        else
+          printTable(
+            keys.map((k) => ({ ...k, last_used: lastUsed(k.last_used_at) })),
+            ['kid', 'alg', 'status', 'created_at', 'revoked_at', 'last_used'],
+          );
       }),
     );
   key

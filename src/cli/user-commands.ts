@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { withAdmin } from './context.ts';
-import { printKeyValues, printTable } from './output.ts';
+import { lastUsed, printKeyValues, printTable } from './output.ts';
 
 const json = () => new Option('--json', 'print JSON');
 const envOption = () => new Option('--env <name>', 'environment name').makeOptionMandatory();
@@ -47,7 +47,11 @@ export function registerUserCommands(program: Command): void {
       withAdmin(async ({ users }, options: { env: string; json?: boolean }) => {
         const list = await users.list(options.env);
         if (options.json) console.log(JSON.stringify(list));
-        else printTable(list, ['username', 'user_id', 'enabled', 'created_at']);
+        else
+          printTable(
+            list.map((u) => ({ ...u, last_login: lastUsed(u.last_login_at) })),
+            ['username', 'user_id', 'enabled', 'created_at', 'last_login'],
+          );
       }),
     );
   for (const [name, enabled] of [

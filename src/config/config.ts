@@ -94,6 +94,9 @@ export interface Config {
   readonly metricsHost: string;
   /** Client ids labelled individually per process; the rest count as `other`. */
   readonly metricsMaxClients: number;
+  // Usage records: last-used times and daily token counts.
+  /** Seconds between two writes of a node's usage records (and one more at shutdown). */
+  readonly usageFlushInterval: number;
 }
 
 export { ConfigError };
@@ -158,6 +161,8 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   },
   metricsHost: { env: 'GATEHOUSE_METRICS_HOST', file: 'metricsHost', doc: 'address of the /metrics listener (default 127.0.0.1)' },
   metricsMaxClients: { env: 'GATEHOUSE_METRICS_MAX_CLIENTS', file: 'metricsMaxClients', doc: 'client ids labelled individually, 0..10000 (default 100)' },
+  // Usage records: last-used times and daily token counts.
+  usageFlushInterval: { env: 'GATEHOUSE_USAGE_FLUSH_INTERVAL', file: 'usageFlushInterval', doc: 'seconds, 1..300 (default 5)' },
 };
 
 type Raw = Record<string, unknown>;
@@ -249,6 +254,8 @@ function readSettings(pick: SettingSource): Config {
     metricsPort: optionalInt(pick('metricsPort'), 0, 65535),
     metricsHost: str(pick('metricsHost'), '127.0.0.1'),
     metricsMaxClients: int(pick('metricsMaxClients'), 100, 0, 10_000),
+    // Usage records: last-used times and daily token counts.
+    usageFlushInterval: int(pick('usageFlushInterval'), 5, 1, 300),
   };
 }
 

@@ -42,6 +42,7 @@ export interface Store {
   readonly rateCounters: RateCounterStore;
   readonly apis: ApiStore;
   readonly audit: AuditStore;
+  readonly usage: UsageStore;
   /** Updated by every operation: whether the database answered the last time it was asked. */
   readonly health: StorageHealth;
   /**
@@ -314,6 +315,46 @@ export interface AuditStore {
   deleteBefore(before: number): Promise<number>;
   /** Deliveries not yet made (for tests and health). */
   pendingDeliveries(): Promise<number>;
+}
+
+/** What can be marked as used: a client, one client secret (by id), one client key (by kid) or a user. */
+export type UsageSubject = 'client' | 'client_secret' | 'key' | 'user';
+
+/** One subject last used at `at` (epoch ms), as a node saw it. */
+export interface LastUse {
+  subject: UsageSubject;
+  envId: string;
+  /** The client id, secret id, kid or user id. */
+  id: string;
+  at: number;
+}
+
+/** `count` more access tokens issued to a client on a UTC day (`YYYY-MM-DD`). */
+export interface TokenCount {
+  envId: string;
+  clientId: string;
+  day: string;
+  count: number;
+}
+
+/** What one node saw between two flushes. */
+export interface UsageBatch {
+  lastUses: readonly LastUse[];
+  tokenCounts: readonly TokenCount[];
+}
+
+/** Last-use times and daily token counts, written in batches by each node. */
+export interface UsageStore {
+  /**
+   * In one transaction: each last-use time becomes the later of the stored one and the batch's
+   * (several nodes flush concurrently and in any order; a time never moves backwards), and each
+   * count is added to its day's. A subject that no longer exists is skipped.
+   */
+  record(batch: UsageBatch): Promise<void>;
+  /** Last-use times of the environment's subjects of one kind, by id; with `clientId`, only those of that client (not for users). */
+  lastUsed(subject: UsageSubject, envId: string, clientId?: string): Promise<Map<string, number>>;
+  /** The client's token counts by day, for days from `fromDay` to `toDay` inclusive (`YYYY-MM-DD`). */
+  tokenCounts(envId: string, clientId: string, fromDay: string, toDay: string): Promise<Map<string, number>>;
 }
 
 /** A create that collides with an existing unique name or id. */

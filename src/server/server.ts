@@ -11,6 +11,7 @@ import { createHttpApp } from '../http/app.ts';
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import { EnvironmentResolver } from '../oauth/environments.ts';
 import type { GatehouseMetrics } from '../observability/metrics.ts';
+import { UsageRecorder } from '../observability/usage.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';
 import { type AuditNode, createAuditNode } from './audit.ts';
 import { BackgroundTasks, scheduleNodeTasks, startMetrics } from './background.ts';
@@ -46,6 +47,8 @@ export interface Server {
   readonly metrics: GatehouseMetrics | undefined;
   /** The `/metrics` listener's address once started, if this node serves one. */
   readonly metricsAddress: () => string | undefined;
+  /** Last-used times and daily token counts: `usage.listener` takes the core's events; written every GATEHOUSE_USAGE_FLUSH_INTERVAL and at stop. */
+  readonly usage: UsageRecorder;
   /** Listens on the configured host and port and starts the background tasks; returns the bound address. */
   start(): Promise<string>;
   /**
@@ -92,6 +95,12 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
   // Audit events: stored in the background, delivered to the webhook, expired after the retention.
   const audit = createAuditNode(config, store, clock, logger);
   events.listen(audit.listener);
+  // Usage records: gathered in memory from core events, written in batches.
+  const usage = new UsageRecorder(store.usage, clock, {
+    onDropped: (count) => logger.warn({ count }, 'usage records dropped: the database refused the last batches and the usage limit was reached'),
+    onError: (error) => logger.warn({ err: error }, 'an early usage flush failed; the batch is kept for the next one'),
+  });
+  events.listen(usage.listener);
   const stopListening = store.health.onChange((h) => {
     if (h.available) logger.info('the database answers again');
     else logger.warn({ reason: h.reason }, 'the database is unavailable; requests that need it answer 503 until it answers again');
@@ -103,11 +112,13 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     audit,
     metrics,
     metricsAddress: () => metricsListener?.address,
+    usage,
     async start() {
       const address = await http.listen();
       if (metrics) metricsListener = await startMetrics(metrics, { config, store, clock, logger, tasks }, deps.serveMetrics);
       scheduleNodeTasks(tasks, { config, store, clock, logger, core, events });
       await audit.start((ms, task) => tasks.every(ms, task));
+      tasks.every(config.usageFlushInterval * 1000, () => usage.flush());
       return address;
     },
     drain: () => http.drain(),
@@ -117,6 +128,8 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
       await http.close(timeoutMs);
       await metricsListener?.close();
       await core.quotas.sync();
+      // The last usage records of this node; if the database refuses them now they are lost, and logged.
+      await usage.flush().catch((error: unknown) => logger.warn({ err: error }, 'the last usage records could not be written'));
       await audit.stop();
     },
   };

@@ -18,6 +18,7 @@ import {
   type SigningKeyStore,
   type Store,
   type TokenFamilyStore,
+  type UsageStore,
   type UsedAssertionStore,
   type UserStore,
 } from '../domain/storage.ts';
@@ -27,6 +28,7 @@ import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { auditStore } from './kysely-audit.ts';
 import { authorizationCodeStore, authorizationRequestStore, listColumn, listField, tokenFamilyStore } from './kysely-authorization.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
+import { usageStore } from './kysely-usage.ts';
 import { browserSessionStore, consentStore, loginAttemptStore, rateCounterStore, userStore } from './kysely-users.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { ClientTable, Database, EnvironmentTable } from './schema.ts';
@@ -50,6 +52,7 @@ export class KyselyStore implements Store {
   readonly rateCounters: RateCounterStore;
   readonly apis: ApiStore;
   readonly audit: AuditStore;
+  readonly usage: UsageStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -77,6 +80,7 @@ export class KyselyStore implements Store {
     this.rateCounters = rateCounterStore(db);
     this.apis = apiStore(db, (error) => isUniqueViolation(error, dialect));
     this.audit = auditStore(db);
+    this.usage = usageStore(db);
   }
 
   async ping(): Promise<void> {

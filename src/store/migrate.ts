@@ -9,6 +9,7 @@ import * as rateLimits from './migrations/006_rate_limits.ts';
 import * as keyLifecycle from './migrations/007_key_lifecycle.ts';
 import * as apis from './migrations/008_apis.ts';
 import * as audit from './migrations/009_audit.ts';
+import * as usage from './migrations/010_usage.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007_key_lifecycle': keyLifecycle,
   '008_apis': apis,
   '009_audit': audit,
+  '010_usage': usage,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -24,6 +24,7 @@ export interface Database {
   apis: ApiTable;
   audit_events: AuditEventTable;
   audit_outbox: AuditOutboxTable;
+  token_counts: TokenCountTable;
 }
 
 export interface EnvironmentTable {
@@ -258,4 +259,13 @@ export interface AuditOutboxTable {
   lease_until: number | null;
   delivered_at: number | null;
   last_error: string | null;
+}
+
+/** Access tokens issued to a client on one UTC day (migration 010). */
+export interface TokenCountTable {
+  env_id: string;
+  client_id: string;
+  /** YYYY-MM-DD, UTC. */
+  day: string;
+  count: number;
 }

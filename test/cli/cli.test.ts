@@ -156,7 +156,7 @@ describe('admin commands', () => {
     const result = await gatehouse(['client', 'list', '--env', 'STAGING'], env);
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.trimEnd().split('\n');
-    assert.match(lines[0] ?? '', /^CLIENT_ID\s+NAME\s+TYPE\s+GRANT_TYPES\s+TOKEN_FORMAT\s+ENABLED$/);
+    assert.match(lines[0] ?? '', /^CLIENT_ID\s+NAME\s+TYPE\s+GRANT_TYPES\s+TOKEN_FORMAT\s+ENABLED\s+LAST_USED$/);
     assert.equal(lines.length, 2);
     assert.ok(lines[1]?.startsWith(clientId));
   });

@@ -169,7 +169,7 @@ describe('service-account commands', () => {
     const list = await json<Record<string, unknown>[]>(['service-account', 'key', 'list', accountId, '--env', 'PROD', '--json']);
     assert.deepEqual(list.map((k) => k.kid).sort(), [...created.values()].map((k) => k.kid).sort());
     for (const entry of list) {
-      assert.deepEqual(Object.keys(entry).sort(), ['alg', 'created_at', 'kid', 'owner', 'revoked_at', 'status']);
+      assert.deepEqual(Object.keys(entry).sort(), ['alg', 'created_at', 'kid', 'last_used_at', 'owner', 'revoked_at', 'status']);
       assert.equal(entry.status, 'active');
       assert.equal(entry.owner, accountId);
     }
