@@ -172,6 +172,13 @@ export class ServiceAccountService {
     return listing((await this.store.clientKeys.find(env.id, kid)) ?? key);
   }
 
+  // --- Operations of the admin API ---
+
+  async get(envName: string, id: string): Promise<ServiceAccountView> {
+    const env = await this.environment(envName);
+    return this.view(env, await this.owner(env, id, 'service_account'));
+  }
+
   private async environment(name: string): Promise<Environment> {
     const env = await this.store.environments.findByName(name);
     if (!env) throw new AdminError('not_found', `no environment named ${name}`);

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminError, MAX_QUOTA } from '../admin/admin-service.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open.ts';
+import { registerAdminApiCommands } from './admin-api-commands.ts';
 import { registerApiCommands } from './api-commands.ts';
 import { withAdmin } from './context.ts';
 import { printKeyValues, printTable } from './output.ts';
@@ -226,6 +227,7 @@ registerServiceAccountCommands(program);
 registerUserCommands(program);
 registerKeyCommands(client, 'client');
 registerApiCommands(program);
+registerAdminApiCommands(program);
 
 function redactUrl(url: string): string {
   try {

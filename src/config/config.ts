@@ -79,6 +79,15 @@ export interface Config {
    * (README › Compatibility surfaces). The standard one is added when not listed.
    */
   readonly surfaces: readonly SurfaceSettings[];
+  // Admin API (README › Admin API)
+  /** Address of the admin API's own listener; loopback unless set otherwise. */
+  readonly adminHost: string;
+  /** Port of the admin API's listener; undefined: no admin API on this node. */
+  readonly adminPort: number | undefined;
+  /** The management environment whose tokens the admin API accepts. */
+  readonly adminEnvironment: string;
+  /** Admin API requests allowed per admin client per minute, on each node. */
+  readonly adminRateLimit: number;
 }
 
 export { ConfigError };
@@ -127,6 +136,15 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   loginWindow: { env: 'GATEHOUSE_LOGIN_WINDOW', file: 'loginWindow', doc: 'seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', file: 'trustProxy', doc: 'comma-separated proxy addresses or CIDR ranges' },
   surfaces: { env: 'GATEHOUSE_SURFACES', file: 'surfaces', doc: 'JSON array of surfaces (see Compatibility surfaces)' },
+  // Admin API
+  adminHost: { env: 'GATEHOUSE_ADMIN_HOST', file: 'adminHost', doc: 'address the admin API listens on (default 127.0.0.1)' },
+  adminPort: { env: 'GATEHOUSE_ADMIN_PORT', file: 'adminPort', doc: 'port of the admin API; unset: no admin API' },
+  adminEnvironment: {
+    env: 'GATEHOUSE_ADMIN_ENV',
+    file: 'adminEnvironment',
+    doc: 'management environment whose tokens the admin API accepts (default gatehouse-admin)',
+  },
+  adminRateLimit: { env: 'GATEHOUSE_ADMIN_RATE_LIMIT', file: 'adminRateLimit', doc: 'admin API requests per admin client per minute, per node (default 600)' },
 };
 
 type Raw = Record<string, unknown>;
@@ -142,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
   const file = path ? readConfigFile(path) : {};
   const config = readSettings(settingSource(env, file, path));
   checkAccessTokenCeiling(config);
+  checkAdminListener(config);
   return Object.freeze(config);
 }
 
@@ -212,6 +231,11 @@ function readSettings(pick: SettingSource): Config {
     loginWindow: int(pick('loginWindow'), 900, 1, 86_400),
     trustProxy: proxyList(pick('trustProxy')),
     surfaces: parseSurfaces(pick('surfaces')),
+    // Admin API
+    adminHost: str(pick('adminHost'), '127.0.0.1'),
+    adminPort: optionalInt(pick('adminPort'), 0, 65535),
+    adminEnvironment: environmentName(pick('adminEnvironment'), 'gatehouse-admin'),
+    adminRateLimit: int(pick('adminRateLimit'), 600, 1, 1_000_000),
   };
 }
 
@@ -229,6 +253,19 @@ function checkAccessTokenCeiling(config: Config): void {
   if (config.accessTokenTtl > config.maxAccessTokenTtl) {
     throw new ConfigError(CONFIG_FIELDS.accessTokenTtl.env, `must not exceed ${CONFIG_FIELDS.maxAccessTokenTtl.env} (${config.maxAccessTokenTtl})`);
   }
+}
+
+/** The admin API never shares the public listener: same port on the same address is refused. */
+function checkAdminListener(config: Config): void {
+  if (config.adminPort !== undefined && config.adminPort !== 0 && config.adminPort === config.port) {
+    throw new ConfigError(CONFIG_FIELDS.adminPort.env, `must differ from ${CONFIG_FIELDS.port.env}: the admin API has its own listener`);
+  }
+}
+
+function environmentName(field: { value: unknown; name: string }, fallback: string): string {
+  const value = str(field, fallback);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new ConfigError(field.name, 'must be an environment name: 1-64 letters, digits, "-" or "_"');
+  return value;
 }
 
 /** Production mode needs an explicit public URL and key secret; dev mode fills them in. */

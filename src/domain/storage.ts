@@ -40,6 +40,7 @@ export interface Store {
   readonly loginAttempts: LoginAttemptStore;
   readonly rateCounters: RateCounterStore;
   readonly apis: ApiStore;
+  readonly idempotencyKeys: IdempotencyKeyStore;
   /** Updated by every operation: whether the database answered the last time it was asked. */
   readonly health: StorageHealth;
   /**
@@ -77,6 +78,16 @@ export interface ClientStore {
   setEnabled(envId: string, clientId: string, enabled: boolean, now: number): Promise<boolean>;
   /** Sets (or, with null, removes) the client's own quota; false if the client does not exist. */
   setQuota(envId: string, clientId: string, quota: number | null, now: number): Promise<boolean>;
+  /** Replaces every field but the ids, kind and `createdAt`; false if the client does not exist. */
+  update(client: Client): Promise<boolean>;
+  /** Ends one secret at `now` (it stops authenticating); false if the client has no such unexpired secret. */
+  expireSecret(envId: string, clientId: string, secretId: string, now: number): Promise<boolean>;
+  /**
+   * In one transaction: deletes the client with its secrets, keys and consents, revokes its
+   * opaque access tokens and token families, and removes it from every API's clients. False if
+   * there is no such client.
+   */
+  delete(envId: string, clientId: string, now: number): Promise<boolean>;
 }
 
 export interface SigningKeyStore {
@@ -277,6 +288,31 @@ export interface ApiStore {
   update(api: Api): Promise<boolean>;
   /** False if there is no such API. */
   delete(envId: string, identifier: string): Promise<boolean>;
+}
+
+/** A create request of the admin API remembered under its `Idempotency-Key`, so a retry is answered, not repeated. */
+export interface IdempotencyRecord {
+  /** Keyed hash of the caller and its key: the key itself is never stored. */
+  keyHash: string;
+  /** Hash of the method, path and body the key was first used with. */
+  requestHash: string;
+  /** Null while the first request is still running. */
+  status: number | null;
+  /** The response body as JSON text, without any secret it held; null while running. */
+  response: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface IdempotencyKeyStore {
+  /** Inserts the record if no unexpired record holds its key; one atomic statement, so of concurrent callers exactly one gets true. */
+  reserve(record: IdempotencyRecord, now: number): Promise<boolean>;
+  find(keyHash: string, now: number): Promise<IdempotencyRecord | undefined>;
+  /** Records the response of a reserved key. */
+  complete(keyHash: string, status: number, response: string): Promise<void>;
+  /** Forgets a reservation whose request failed, so the key can be used again. */
+  release(keyHash: string): Promise<void>;
+  deleteExpired(before: number): Promise<number>;
 }
 
 /** A create that collides with an existing unique name or id. */

@@ -12,6 +12,7 @@ import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import { EnvironmentResolver } from '../oauth/environments.ts';
 import { KeyRotation } from '../oauth/key-rotation.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';
+import { buildAdminApi } from './admin-api.ts';
 import { createLogger } from './logger.ts';
 import { httpOptions, oauthPolicy, type ServerConfig } from './policies.ts';
 import { SWEEP_INTERVAL_MS, sweepExpired } from './sweeper.ts';
@@ -33,6 +34,8 @@ export interface Server {
   readonly core: OAuthCore;
   /** What the core and the accounts report; metrics, audit and usage listen here. */
   readonly events: EventBus;
+  /** The admin API (its own listener), when GATEHOUSE_ADMIN_PORT is set; `inject` serves without listening. */
+  readonly adminServer: FastifyInstance | undefined;
   /** Listens on the configured host and port and starts the background tasks; returns the bound address. */
   start(): Promise<string>;
   /**
@@ -66,9 +69,10 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
   const store = deps.store;
   const events = deps.events ?? new EventBus((error) => logger.warn({ err: error }, 'an event listener failed'));
   const core = createOAuthCore(oauthPolicy(config), config.keySecret, store, clock, logger, events);
+  const environments = new EnvironmentResolver(store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000);
   const http = await createHttpApp(httpOptions(config), {
     core,
-    environments: new EnvironmentResolver(store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000),
+    environments,
     sessions: new BrowserSessions(store, clock, config.sessionTtl * 1000),
     users: new UserAuthenticator(store, clock, loginPolicy(config), keyedHasher(config.keySecret, 'login attempts'), events),
     surfaces: buildSurfaces(config, CONFIG_FIELDS.surfaces.env),
@@ -76,6 +80,8 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     logger,
     ping: () => store.ping(),
   });
+  // Admin API: its own listener, only when GATEHOUSE_ADMIN_PORT is set.
+  const adminApi = await buildAdminApi(config, { store, core, environments, clock, logger });
   const tasks = new BackgroundTasks(logger);
   const stopListening = store.health.onChange((h) => {
     if (h.available) logger.info('the database answers again');
@@ -85,8 +91,10 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     server: http.server,
     core,
     events,
+    adminServer: adminApi?.server,
     async start() {
       const address = await http.listen();
+      if (adminApi) logger.info({ address: await adminApi.listen() }, 'the admin API is listening');
       tasks.every(SWEEP_INTERVAL_MS, () => sweepExpired(store, clock, logger, config.loginWindow * 1000, config.quotaWindow * 1000));
       tasks.every(config.quotaSyncInterval, () => core.quotas.sync());
       const rotation = new KeyRotation(store, () => config.keySecret, clock, config);
@@ -110,6 +118,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
       tasks.stop();
       stopListening();
       await http.close(timeoutMs);
+      await adminApi?.close();
       await core.quotas.sync();
     },
   };

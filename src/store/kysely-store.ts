@@ -11,6 +11,7 @@ import {
   ConflictError,
   type ConsentStore,
   type EnvironmentStore,
+  type IdempotencyKeyStore,
   type LoginAttemptStore,
   type RateCounterStore,
   type RevokedJwtStore,
@@ -21,6 +22,7 @@ import {
   type UserStore,
 } from '../domain/storage.ts';
 import type { StorageHealthState } from './health.ts';
+import { deleteClientRows, expireClientSecret, idempotencyKeyStore, updateClientRow } from './kysely-admin.ts';
 import { apiStore } from './kysely-apis.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { authorizationCodeStore, authorizationRequestStore, listColumn, listField, tokenFamilyStore } from './kysely-authorization.ts';
@@ -47,6 +49,7 @@ export class KyselyStore implements Store {
   readonly loginAttempts: LoginAttemptStore;
   readonly rateCounters: RateCounterStore;
   readonly apis: ApiStore;
+  readonly idempotencyKeys: IdempotencyKeyStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -58,7 +61,8 @@ export class KyselyStore implements Store {
     private readonly probe?: () => Promise<void>,
   ) {
     this.environments = environmentStore(db, dialect);
-    this.clients = clientStore(db, dialect);
+    this.tokenFamilies = tokenFamilyStore(db);
+    this.clients = clientStore(db, dialect, this.tokenFamilies);
     this.signingKeys = signingKeyStore(db, (error) => isUniqueViolation(error, dialect), dialect);
     this.accessTokens = accessTokenStore(db);
     this.revokedJwts = revokedJwtStore(db);
@@ -68,11 +72,11 @@ export class KyselyStore implements Store {
     this.browserSessions = browserSessionStore(db);
     this.authorizationRequests = authorizationRequestStore(db);
     this.authorizationCodes = authorizationCodeStore(db);
-    this.tokenFamilies = tokenFamilyStore(db);
     this.consents = consentStore(db);
     this.loginAttempts = loginAttemptStore(db);
     this.rateCounters = rateCounterStore(db);
     this.apis = apiStore(db, (error) => isUniqueViolation(error, dialect));
+    this.idempotencyKeys = idempotencyKeyStore(db);
   }
 
   async ping(): Promise<void> {
@@ -155,7 +159,7 @@ const toClient = (row: Selectable<ClientTable>): Client => ({
   updatedAt: Number(row.updated_at),
 });
 
-function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): ClientStore {
+function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', families: TokenFamilyStore): ClientStore {
   return {
     create: (client, secret) => createClient(db, dialect, client, secret),
     async find(envId, clientId) {
@@ -187,6 +191,9 @@ function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Clie
     rotateSecret: (envId, clientId, secret, overlapUntil) => rotateClientSecret(db, envId, clientId, secret, overlapUntil),
     setEnabled: (envId, clientId, enabled, now) => updateClient(db, envId, clientId, { enabled: enabled ? 1 : 0, updated_at: now }),
     setQuota: (envId, clientId, quota, now) => updateClient(db, envId, clientId, { quota, updated_at: now }),
+    update: (client) => updateClientRow(db, client),
+    expireSecret: (envId, clientId, secretId, now) => expireClientSecret(db, envId, clientId, secretId, now),
+    delete: (envId, clientId, now) => deleteClientRows(db, families, envId, clientId, now),
   };
 }
 

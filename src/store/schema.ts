@@ -22,6 +22,7 @@ export interface Database {
   login_attempts: LoginAttemptTable;
   rate_counters: RateCounterTable;
   apis: ApiTable;
+  idempotency_keys: IdempotencyKeyTable;
 }
 
 export interface EnvironmentTable {
@@ -231,4 +232,14 @@ export interface ApiTable {
   is_default: number;
   created_at: number;
   updated_at: number;
+}
+
+/** Migration 011: the admin API's idempotency keys. */
+export interface IdempotencyKeyTable {
+  key_hash: string;
+  request_hash: string;
+  status: number | null;
+  response: string | null;
+  created_at: number;
+  expires_at: number;
 }
