@@ -58,6 +58,8 @@ export async function createAdminApp(options: AdminApiOptions, parts: AdminApiPa
     forceCloseConnections: 'idle',
     frameworkErrors: (error, _request, reply) => void sendProblem(reply, toProblem(error, options.bodyLimit, parts.logger)),
   });
+  // JSON only: a text body is refused (415) rather than read as a string.
+  server.removeContentTypeParser('text/plain');
   server.setErrorHandler((error, _request, reply) => sendProblem(reply, toProblem(error, options.bodyLimit, parts.logger)));
   server.setNotFoundHandler((_request, reply) => sendProblem(reply, new Problem('not-found', 'no such admin API path')));
   const document = adminOpenApiDocument(ADMIN_ROUTES, options.managementEnv);
