@@ -326,6 +326,7 @@ export class AdminService {
   async updateClient(envName: string, clientId: string, changes: ClientChanges): Promise<ClientView> {
     const env = await this.environment(envName);
     const current = await this.client(env, clientId);
+    if (current.kind === 'service_account') throw new AdminError('invalid_argument', `${clientId} is a service account, not a client`);
     const scopes = changes.scopes === undefined ? current.scopes : unique(changes.scopes);
     const next: Client = {
       ...current,
@@ -407,7 +408,7 @@ export class AdminService {
     }
     if (client.tokenFormat !== 'jwt' && client.tokenFormat !== 'opaque') throw new AdminError('invalid_argument', 'token format must be jwt or opaque');
     if (!client.name || client.name.length > 200) throw new AdminError('invalid_argument', 'client name must be 1-200 characters');
-    if (client.allowMissingPkce && !grants.includes('authorization_code')) {
+    if (client.allowMissingPkce && (client.kind !== 'confidential' || !grants.includes('authorization_code'))) {
       throw new AdminError('invalid_argument', 'only a confidential client using authorization_code may omit PKCE');
     }
   }
