@@ -61,7 +61,9 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
   let listening = 0;
   let stopping = false;
   const fork = () => cluster.fork();
-  cluster.on('listening', () => {
+  cluster.on('listening', (_worker, address) => {
+    // Admin API: each worker also listens on the shared admin port; the banner counts public listeners.
+    if (config.adminPort !== undefined && address.port === config.adminPort) return;
     listening += 1;
     if (listening === workers) out.write(lines);
   });
@@ -175,6 +177,8 @@ async function banner(
   if (compat.length > 0) {
     lines.push(`  compatibility surfaces: ${compat.map((s) => s.name).join(', ')} (routes per environment: ENV_ISSUER/openapi.json)`);
   }
+  // Admin API
+  if (config.adminPort !== undefined) lines.push(`  admin API http://${config.adminHost}:${config.adminPort}/admin/v1 (tokens of ${config.adminEnvironment})`);
   if (demo) {
     const token = issuerUrls(config.publicUrl, { name: DEV_ENVIRONMENT }).token;
     lines.push(
