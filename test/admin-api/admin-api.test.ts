@@ -317,6 +317,24 @@ for (const database of await testDatabases()) {
       assert.equal((await admin.inject({ url: '/admin/v1/environments', headers: { authorization: `Bearer ${readToken}` } })).statusCode, 200);
     });
 
+    it('accepts opaque admin tokens until they are revoked, and no token once expired', async () => {
+      await f.services.apis.update(MANAGEMENT, 'urn:gatehouse:admin-api', { tokenFormat: 'opaque' });
+      const opaque = await f.token(f.clientId, f.clientSecret);
+      assert.match(opaque, /^gat_/);
+      assert.equal((await call('GET', '/admin/v1/environments', { token: opaque })).statusCode, 200);
+      const revoked = await t.app.server.inject({
+        method: 'POST',
+        url: `/envs/${MANAGEMENT}/revoke`,
+        headers: { authorization: basic(f.clientId, f.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form({ token: opaque }),
+      });
+      assert.equal(revoked.statusCode, 200);
+      assertProblem(await call('GET', '/admin/v1/environments', { token: opaque }), 401, 'unauthorized');
+      await f.services.apis.update(MANAGEMENT, 'urn:gatehouse:admin-api', { tokenFormat: 'jwt' });
+      t.clock.advance(2 * 3600_000);
+      assertProblem(await call('GET', '/admin/v1/environments', { token: writeToken }), 401, 'unauthorized');
+    });
+
     it('checked every response against the document', () => {
       assert.ok(contract.checked > 150, `${contract.checked} responses checked`);
     });
