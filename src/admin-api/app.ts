@@ -102,7 +102,14 @@ function registerRoute(server: FastifyInstance, route: AdminRoute, parts: AdminA
     },
     handler: async (request, reply) => {
       const caller = callers.get(request) as AdminCaller;
-      const ctx: RouteContext = { services: parts.services, caller, params: request.params, query: request.query, body: request.body ?? {} };
+      const ctx: RouteContext = {
+        services: parts.services,
+        caller,
+        params: request.params,
+        query: request.query,
+        body: request.body ?? {},
+        ifMatch: request.headers['if-match'],
+      };
       if (route.current) checkIfMatch(request.headers['if-match'], etagOf(await route.current(ctx)));
       const key = request.headers['idempotency-key'];
       const result =

@@ -4,7 +4,7 @@ import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
 import type { ApiScope, ClientKind, TokenFormat } from '../domain/model.ts';
 import type { Access, AdminCaller } from './auth.ts';
-import { filterItems, paginate } from './http-semantics.ts';
+import { checkIfMatch, etagOf, filterItems, paginate } from './http-semantics.ts';
 import * as S from './schemas.ts';
 
 /** The application services every admin API route goes through (never the store). */
@@ -23,6 +23,8 @@ export interface RouteContext {
   params: Record<string, string>;
   query: Record<string, string>;
   body: Json;
+  /** The request's If-Match header, for services that check it on the version they write. */
+  ifMatch: string | undefined;
 }
 
 export interface AdminRoute {
@@ -186,7 +188,9 @@ const clientRoutes: AdminRoute[] = [
     response: S.CLIENT,
     etag: true,
     current: ({ services, params }) => services.admin.getClient(params.env ?? '', params.client_id ?? ''),
-    run: ({ services, params, body }) => services.admin.updateClient(params.env ?? '', params.client_id ?? '', clientChanges(body)),
+    // The service checks If-Match again on the version it writes: no window between check and write.
+    run: ({ services, params, body, ifMatch }) =>
+      services.admin.updateClient(params.env ?? '', params.client_id ?? '', clientChanges(body), (current) => checkIfMatch(ifMatch, etagOf(current))),
   },
   {
     method: 'DELETE',

@@ -322,11 +322,14 @@ export class AdminService {
   /**
    * Changes a client; absent fields keep their value. The result must pass the same checks as a
    * new client. Running nodes see the change within GATEHOUSE_CACHE_TTL, this one at once.
+   * `expect` sees the client as read and may refuse (an admin's If-Match); the write then
+   * applies only to that version, so a change made in between is never overwritten (`conflict`).
    */
-  async updateClient(envName: string, clientId: string, changes: ClientChanges): Promise<ClientView> {
+  async updateClient(envName: string, clientId: string, changes: ClientChanges, expect?: (current: ClientView) => void): Promise<ClientView> {
     const env = await this.environment(envName);
     const current = await this.client(env, clientId);
     if (current.kind === 'service_account') throw new AdminError('invalid_argument', `${clientId} is a service account, not a client`);
+    expect?.(this.view(env, current));
     const scopes = changes.scopes === undefined ? current.scopes : unique(changes.scopes);
     const next: Client = {
       ...current,
@@ -340,10 +343,13 @@ export class AdminService {
       accessTokenTtl: changes.accessTokenTtl === undefined ? current.accessTokenTtl : changes.accessTokenTtl,
       quota: changes.quota === undefined ? current.quota : validQuota(changes.quota),
       enabled: changes.enabled ?? current.enabled,
-      updatedAt: this.clock.now(),
+      // Strictly later than the version read, so a second writer of that version always loses.
+      updatedAt: Math.max(this.clock.now(), current.updatedAt + 1),
     };
     this.checkClient(next);
-    if (!(await this.store.clients.update(next))) throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
+    if (!(await this.store.clients.update(next, current.updatedAt))) {
+      throw new AdminError('conflict', `client ${clientId} changed while being updated: read it again`);
+    }
     this.caches?.clients.invalidate(env.id, clientId);
     return this.view(env, next);
   }

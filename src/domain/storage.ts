@@ -78,8 +78,12 @@ export interface ClientStore {
   setEnabled(envId: string, clientId: string, enabled: boolean, now: number): Promise<boolean>;
   /** Sets (or, with null, removes) the client's own quota; false if the client does not exist. */
   setQuota(envId: string, clientId: string, quota: number | null, now: number): Promise<boolean>;
-  /** Replaces every field but the ids, kind and `createdAt`; false if the client does not exist. */
-  update(client: Client): Promise<boolean>;
+  /**
+   * Replaces every field but the ids, kind and `createdAt`; false if the client does not exist
+   * or, with `expectedUpdatedAt`, was changed since (its `updatedAt` differs): one conditional
+   * update, so of two writers who read the same version only one succeeds.
+   */
+  update(client: Client, expectedUpdatedAt?: number): Promise<boolean>;
   /** Ends one secret at `now` (it stops authenticating); false if the client has no such unexpired secret. */
   expireSecret(envId: string, clientId: string, secretId: string, now: number): Promise<boolean>;
   /**

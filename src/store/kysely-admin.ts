@@ -4,8 +4,8 @@ import type { IdempotencyKeyStore, IdempotencyRecord, TokenFamilyStore } from '.
 import type { Database, IdempotencyKeyTable } from './schema.ts';
 
 /** `ClientStore.update`: every column but the ids, kind and creation time. */
-export async function updateClientRow(db: Kysely<Database>, client: Client): Promise<boolean> {
-  const result = await db
+export async function updateClientRow(db: Kysely<Database>, client: Client, expectedUpdatedAt?: number): Promise<boolean> {
+  let query = db
     .updateTable('clients')
     .set({
       name: client.name,
@@ -22,8 +22,9 @@ export async function updateClientRow(db: Kysely<Database>, client: Client): Pro
       updated_at: client.updatedAt,
     })
     .where('env_id', '=', client.envId)
-    .where('client_id', '=', client.clientId)
-    .executeTakeFirst();
+    .where('client_id', '=', client.clientId);
+  if (expectedUpdatedAt !== undefined) query = query.where('updated_at', '=', expectedUpdatedAt);
+  const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
 

@@ -55,6 +55,51 @@ for (const database of await testDatabases()) {
       assert.deepEqual([disabled.enabled, disabled.name], [false, 'renamed']);
     });
 
+    it('writes only the version it read: of two updates of one version, one is refused', async () => {
+      const { client_id: id } = await s.admin.createClient({ env: 'DEVELOPMENT', name: 'contended' });
+      // Both read the same version before either writes: the reads wait for each other.
+      let arrived = 0;
+      let release: () => void = () => {};
+      const together = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const find = store.clients.find.bind(store.clients);
+      const racing = createAdminServices(
+        testConfig(),
+        {
+          ...store,
+          dialect: store.dialect,
+          health: store.health,
+          environments: store.environments,
+          clients: Object.assign(Object.create(store.clients), {
+            async find(envId: string, clientId: string) {
+              const found = await find(envId, clientId);
+              arrived += 1;
+              if (arrived === 2) release();
+              await together;
+              return found;
+            },
+          }),
+        } as Store,
+        clock,
+      );
+      const results = await Promise.allSettled([
+        racing.admin.updateClient('DEVELOPMENT', id, { name: 'first' }),
+        racing.admin.updateClient('DEVELOPMENT', id, { name: 'second' }),
+      ]);
+      const [won, lost] = [results.filter((r) => r.status === 'fulfilled'), results.filter((r) => r.status === 'rejected')];
+      assert.deepEqual([won.length, lost.length], [1, 1]);
+      for (const r of lost) assert.ok(refused('conflict', /changed while being updated/)((r as PromiseRejectedResult).reason));
+      const refusal = new Error('stale');
+      await assert.rejects(
+        s.admin.updateClient('DEVELOPMENT', id, { name: 'never' }, () => {
+          throw refusal;
+        }),
+        (e: unknown) => e === refusal,
+      );
+      assert.notEqual((await s.admin.getClient('DEVELOPMENT', id)).name, 'never');
+    });
+
     it('refuses client_credentials for a public client on update too', async () => {
       const { client_id: id } = await s.admin.createClient({
         env: 'DEVELOPMENT',

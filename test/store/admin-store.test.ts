@@ -78,6 +78,10 @@ for (const database of await testDatabases()) {
       assert.deepEqual(await store.clients.find(env.id, 'c-update'), changed);
       assert.equal(await store.clients.update({ ...changed, envId: 'other-env' }), false);
       assert.equal(await store.clients.update(client('c-missing')), false);
+      // Conditional on the version read: a writer holding an older updatedAt changes nothing.
+      assert.equal(await store.clients.update({ ...changed, name: 'stale', updatedAt: T0 + 2 }, T0), false);
+      assert.equal(await store.clients.update({ ...changed, name: 'fresh', updatedAt: T0 + 2 }, T0 + 1), true);
+      assert.equal((await store.clients.find(env.id, 'c-update'))?.name, 'fresh');
     });
 
     it('ends one secret by id and leaves the others', async () => {
