@@ -24,7 +24,8 @@ export async function buildAdminApi(
   return createAdminApp(
     { host: config.adminHost, port: config.adminPort, bodyLimit: config.bodyLimit, managementEnv: config.adminEnvironment },
     {
-      services: createAdminServices(config, store, clock, core),
+      // One set per call, so the services of each call can name its admin client as their actor.
+      servicesFor: (_caller) => createAdminServices(config, store, clock, core),
       authenticator: new AdminAuthenticator(core, deps.environments, config.adminEnvironment),
       limiter: new AdminRateLimiter(config.adminRateLimit, clock),
       idempotency: new Idempotency(store.idempotencyKeys, clock, keyedHasher(config.keySecret, 'admin idempotency keys')),
