@@ -335,7 +335,10 @@ const serviceAccountRoutes: AdminRoute[] = [
     response: S.SERVICE_ACCOUNT,
     etag: true,
     current: ({ services, params }) => services.serviceAccounts.get(params.env ?? '', params.service_account_id ?? ''),
-    run: ({ services, params, body }) => services.serviceAccounts.setEnabled(params.env ?? '', params.service_account_id ?? '', body.enabled === true),
+    run: ({ services, params, body }) =>
+      typeof body.enabled === 'boolean'
+        ? services.serviceAccounts.setEnabled(params.env ?? '', params.service_account_id ?? '', body.enabled)
+        : services.serviceAccounts.get(params.env ?? '', params.service_account_id ?? ''),
   },
   ...keyRoutes(ACCOUNT, 'service_account', 'ServiceAccount'),
 ];
@@ -393,7 +396,10 @@ const userRoutes: AdminRoute[] = [
     response: S.USER,
     etag: true,
     current: ({ services, params }) => services.users.get(params.env ?? '', params.username ?? ''),
-    run: ({ services, params, body }) => services.users.setEnabled(params.env ?? '', params.username ?? '', body.enabled === true),
+    run: ({ services, params, body }) =>
+      typeof body.enabled === 'boolean'
+        ? services.users.setEnabled(params.env ?? '', params.username ?? '', body.enabled)
+        : services.users.get(params.env ?? '', params.username ?? ''),
   },
   {
     method: 'PUT',

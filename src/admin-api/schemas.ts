@@ -145,7 +145,7 @@ export const UPDATE_CLIENT = body({
 });
 export const ROTATE_SECRET = body({ overlap_seconds: { type: 'integer', minimum: 0, maximum: 90 * 86_400 } });
 export const CREATE_SERVICE_ACCOUNT = body({ name, scopes: scopeList, default_scopes: scopeList, with_secret: bool }, ['name']);
-export const UPDATE_ENABLED = body({ enabled: bool }, ['enabled']);
+export const UPDATE_ENABLED = body({ enabled: bool });
 export const CREATE_KEY = body({ alg: { enum: ['ES256', 'EdDSA', 'RS256'] } });
 const password: Schema = { type: 'string', minLength: 1, maxLength: 1024 };
 export const CREATE_USER = body({ username: { type: 'string', minLength: 1, maxLength: 200 }, password }, ['username', 'password']);

@@ -93,6 +93,36 @@ for (const database of await testDatabases()) {
       assert.equal(list.statusCode, 200);
     });
 
+    it('requires If-Match on every update route: 428 without it, 412 with a stale one', async () => {
+      const env = 'DEVELOPMENT';
+      const client = await t.admin.createClient({ env, name: 'if-match' });
+      const account = await f.services.serviceAccounts.create({ env, name: 'if-match' });
+      await f.services.users.create({ env, username: 'if-match', password: 'a long enough passphrase' });
+      const identifier = 'https://api.example.test/if-match';
+      await f.services.apis.create({ env, identifier, name: 'if-match' });
+      const values: Record<string, string> = {
+        env,
+        client_id: client.client_id,
+        service_account_id: account.service_account_id,
+        username: 'if-match',
+        identifier: encodeURIComponent(identifier),
+      };
+      const updates = ADMIN_ROUTES.filter((route) => route.method === 'PATCH');
+      assert.ok(updates.length >= 5);
+      for (const route of updates) {
+        assert.ok(route.current, `${route.path} checks If-Match`);
+        const url = `/admin/v1${route.path}`.replace(/\{([a-z_]+)\}/g, (_m, name: string) => values[name] ?? 'x');
+        const read = await call('GET', url, { token: readToken });
+        assert.equal(read.statusCode, 200, `${url}: ${read.body}`);
+        assertProblem(await call('PATCH', url, { token: writeToken, body: {} }), 428, 'precondition-required');
+        assertProblem(await call('PATCH', url, { token: writeToken, body: {}, headers: { 'if-match': '*' } }), 428, 'precondition-required');
+        assertProblem(await call('PATCH', url, { token: writeToken, body: {}, headers: { 'if-match': '"stale"' } }), 412, 'precondition-failed');
+        const same = await call('PATCH', url, { token: writeToken, body: {}, headers: { 'if-match': `"other", ${String(read.headers.etag)}` } });
+        assert.equal(same.statusCode, 200, `${url}: ${same.body}`);
+        assert.equal(same.headers.etag, read.headers.etag, 'an empty change keeps the representation');
+      }
+    });
+
     it('creates, reads, updates with If-Match, rotates and revokes secrets, and deletes a client', async () => {
       const base = '/admin/v1/environments/DEVELOPMENT/clients';
       const created = await call('POST', base, { token: writeToken, body: { name: 'billing', scopes: ['invoices:read', 'invoices:write'] } });
