@@ -1,7 +1,7 @@
 import { type Access, ADMIN_READ, ADMIN_WRITE } from './auth.ts';
 import { PROBLEM_BASE, PROBLEMS, type ProblemName } from './problems.ts';
 import type { AdminRoute } from './routes.ts';
-import { PROBLEM, type Schema } from './schemas.ts';
+import { object, PROBLEM, type Schema } from './schemas.ts';
 
 export const ADMIN_BASE = '/admin/v1';
 const PROBLEM_MEDIA = 'application/problem+json';
@@ -87,9 +87,36 @@ function operation(route: AdminRoute): Record<string, unknown> {
   };
 }
 
+/** The two unauthenticated documents: this description and the problem types. */
+function metaPaths(): Record<string, Record<string, unknown>> {
+  const problemType = object({ type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, description: { type: 'string' } });
+  return {
+    [`${ADMIN_BASE}/openapi.json`]: {
+      get: {
+        operationId: 'getOpenApiDocument',
+        summary: 'This document (no token needed)',
+        security: [],
+        responses: { '200': { description: 'The OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } },
+      },
+    },
+    [`${PROBLEM_BASE}{name}`]: {
+      get: {
+        operationId: 'getProblemType',
+        summary: 'What a problem type means (no token needed)',
+        security: [],
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { enum: Object.keys(PROBLEMS) } }],
+        responses: {
+          '200': { description: 'The problem type', content: { 'application/json': { schema: problemType } } },
+          ...problemResponses(['not-found']),
+        },
+      },
+    },
+  };
+}
+
 /** The OpenAPI 3.1 document of the admin API, built from the route table it describes. */
 export function adminOpenApiDocument(routes: readonly AdminRoute[], managementEnv: string): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
+  const paths: Record<string, Record<string, unknown>> = metaPaths();
   for (const route of routes) {
     const entry = paths[`${ADMIN_BASE}${route.path}`] ?? {};
     entry[route.method.toLowerCase()] = operation(route);

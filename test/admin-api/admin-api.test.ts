@@ -328,8 +328,10 @@ for (const database of await testDatabases()) {
       assert.equal(bad.json().field, '/scopes');
       const text = await call('POST', '/admin/v1/environments', { token: writeToken, body: 'name=x', headers: { 'content-type': 'text/plain' } });
       assertProblem(text, 415, 'unsupported-media-type');
-      const problemType = await f.admin.inject({ url: '/admin/v1/problems/precondition-required' });
+      const problemType = await call('GET', '/admin/v1/problems/precondition-required');
       assert.equal(problemType.json().status, 428);
+      assertProblem(await call('GET', '/admin/v1/problems/no-such-problem'), 404, 'not-found');
+      assert.equal((await call('GET', '/admin/v1/openapi.json')).statusCode, 200);
     });
 
     it('rate limits each admin client per minute with 429 and Retry-After', async () => {
