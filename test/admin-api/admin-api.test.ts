@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { canonicalJson } from '../../src/admin-api/http-semantics.ts';
 import { ADMIN_ROUTES } from '../../src/admin-api/routes.ts';
+import { keyedHasher } from '../../src/crypto/secrets.ts';
 import { testDatabases } from '../helpers/databases.ts';
-import { basic, form, suiteStore, type TestApp } from '../helpers/fixtures.ts';
+import { basic, form, KEY_SECRET, suiteStore, type TestApp } from '../helpers/fixtures.ts';
 import { type AdminDoc, type AdminFixture, Contract, MANAGEMENT, setUpAdmin } from './helpers.ts';
 
 const concrete = (path: string) =>
@@ -193,6 +196,24 @@ for (const database of await testDatabases()) {
       assertProblem(await call('POST', base, { token: writeToken, body: { name: 'other' }, headers }), 422, 'idempotency-key-reused');
       const list = await call('GET', `${base}?q=reports`, { token: readToken });
       assert.equal(list.json().items.length, 1);
+      // A first request still running (its reservation has no response yet): a retry waits its turn.
+      const now = t.clock.now();
+      const body = { name: 'busy' };
+      await t.store.idempotencyKeys.reserve(
+        {
+          keyHash: keyedHasher(KEY_SECRET, 'admin idempotency keys')(`${f.clientId}\nbusy-1`),
+          requestHash: createHash('sha256')
+            .update(`POST ${base}\n${canonicalJson(body)}`)
+            .digest('base64url'),
+          status: null,
+          response: null,
+          createdAt: now,
+          expiresAt: now + 60_000,
+        },
+        now,
+      );
+      assertProblem(await call('POST', base, { token: writeToken, body, headers: { 'idempotency-key': 'busy-1' } }), 409, 'idempotency-key-in-use');
+      assertProblem(await call('POST', base, { token: writeToken, body, headers: { 'idempotency-key': 'bad key with spaces' } }), 400, 'invalid-request');
     });
 
     it('pages through a list with an opaque cursor and filters by name and enabled', async () => {
