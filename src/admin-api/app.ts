@@ -22,6 +22,7 @@ export interface AdminApiOptions {
 
 /** One admin call as it ended: who, what, the outcome. No body, header or secret. */
 export interface AdminCallRecord {
+  /** The admin client; undefined when the call carried no valid token. */
   clientId: string | undefined;
   method: string;
   operationId: string;
@@ -40,7 +41,7 @@ export interface AdminApiParts {
   readonly idempotency: Idempotency;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Told of every authenticated call once answered: where audit events are recorded. */
+  /** Told of every call once answered, refused ones included: where audit events are recorded. */
   readonly onCall?: (call: AdminCallRecord) => void;
 }
 
@@ -97,10 +98,15 @@ function registerRoute(server: FastifyInstance, route: AdminRoute, parts: AdminA
     preValidation: async (request) => {
       if (route.body && request.body === undefined) request.body = {};
     },
+    // Refused calls too (no or a bad token: no client id), so an audit trail shows attempts.
     onResponse: async (request, reply) => {
-      const caller = callers.get(request);
-      if (!caller) return;
-      const record = { clientId: caller.clientId, method: route.method, operationId: route.operationId, env: request.params.env, status: reply.statusCode };
+      const record = {
+        clientId: callers.get(request)?.clientId,
+        method: route.method,
+        operationId: route.operationId,
+        env: request.params.env,
+        status: reply.statusCode,
+      };
       parts.logger.info({ admin: record }, 'admin call');
       parts.onCall?.(record);
     },

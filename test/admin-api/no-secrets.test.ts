@@ -54,6 +54,10 @@ for (const database of await testDatabases()) {
       const rotatedSecret = String(rotated.json().client_secret);
 
       assert.match(logs, /"msg":"admin call"/);
+      const refused = await f.admin.inject({ url: '/admin/v1/environments', headers: { authorization: 'Bearer gat_not_a_real_token' } });
+      assert.equal(refused.statusCode, 401);
+      assert.match(logs, /"operationId":"listEnvironments","status":401/);
+      assert.ok(!logs.includes('gat_not_a_real_token'));
       assert.match(logs, /"operationId":"createClient"/);
       for (const value of [token, secret, rotatedSecret, password, f.clientSecret, key]) assert.ok(!logs.includes(value), 'a secret or key reached the log');
 
