@@ -43,6 +43,8 @@ export interface AdminApiParts {
   readonly logger: Logger;
   /** Told of every call once answered, refused ones included: where audit events are recorded. */
   readonly onCall?: (call: AdminCallRecord) => void;
+  /** The environment whose tokens are accepted. */
+  readonly managementEnv: string;
 }
 
 export interface AdminApp {
@@ -93,7 +95,7 @@ function registerRoute(server: FastifyInstance, route: AdminRoute, parts: AdminA
       const caller = await parts.authenticator.authenticate(request.headers.authorization);
       callers.set(request, caller);
       parts.limiter.hit(caller.clientId);
-      authorize(caller, route.access, request.params.env);
+      if (route.access !== 'token') authorize(caller, route.access, request.params.env);
     },
     preValidation: async (request) => {
       if (route.body && request.body === undefined) request.body = {};
@@ -119,6 +121,7 @@ function registerRoute(server: FastifyInstance, route: AdminRoute, parts: AdminA
         query: request.query,
         body: request.body ?? {},
         ifMatch: request.headers['if-match'],
+        managementEnv: parts.managementEnv,
       };
       if (route.current) checkIfMatch(request.headers['if-match'], etagOf(await route.current(ctx)));
       const key = request.headers['idempotency-key'];

@@ -10,7 +10,7 @@ const PROBLEM_MEDIA = 'application/problem+json';
 const COMMON: readonly ProblemName[] = ['unauthorized', 'insufficient-scope', 'not-found', 'rate-limited', 'internal-error', 'unavailable'];
 
 function problemsOf(route: AdminRoute): ProblemName[] {
-  const names: ProblemName[] = [...COMMON, 'invalid-request'];
+  const names: ProblemName[] = [...COMMON.filter((name) => route.access !== 'token' || name !== 'insufficient-scope'), 'invalid-request'];
   if (route.access === 'write') names.push('invalid-value', 'conflict');
   if (route.body) names.push('payload-too-large', 'unsupported-media-type');
   if (route.current) names.push('precondition-failed', 'precondition-required');
@@ -70,7 +70,7 @@ function parameters(route: AdminRoute): unknown[] {
 }
 
 function operation(route: AdminRoute): Record<string, unknown> {
-  const scope = (access: Access) => (access === 'read' ? [ADMIN_READ] : [ADMIN_WRITE]);
+  const scope = (access: Access | 'token') => (access === 'token' ? [] : access === 'read' ? [ADMIN_READ] : [ADMIN_WRITE]);
   const headers: Record<string, unknown> = {};
   if (route.etag) headers.ETag = { description: 'Strong validator of this representation; send it as If-Match to update', schema: { type: 'string' } };
   if (route.idempotent) headers['Idempotent-Replayed'] = { description: 'true when this is the replay of an earlier response', schema: { type: 'string' } };

@@ -6,6 +6,7 @@ import type { ApiScope, ClientKind, TokenFormat } from '../domain/model.ts';
 import type { Access, AdminCaller } from './auth.ts';
 import { checkIfMatch, etagOf, filterItems, paginate } from './http-semantics.ts';
 import * as S from './schemas.ts';
+import { object } from './schemas.ts';
 
 /** The application services every admin API route goes through (never the store). */
 export interface AdminApiServices {
@@ -23,6 +24,7 @@ export interface RouteContext {
   params: Record<string, string>;
   query: Record<string, string>;
   body: Json;
+  managementEnv: string;
   /** The request's If-Match header, for services that check it on the version they write. */
   ifMatch: string | undefined;
 }
@@ -33,7 +35,8 @@ export interface AdminRoute {
   path: string;
   operationId: string;
   summary: string;
-  access: Access;
+  /** The scope needed; `token`: any valid admin token, whatever its scopes. */
+  access: Access | 'token';
   body?: S.Schema;
   /** Query parameters of a list: paging and filters. */
   list?: { filters: readonly ('q' | 'enabled')[] };
@@ -53,6 +56,32 @@ const LIST_QUERY = { filters: ['q'] } as const;
 const LIST_FILTERED = { filters: ['q', 'enabled'] } as const;
 
 const optional = <T>(value: unknown): T | undefined => (value === undefined ? undefined : (value as T));
+
+const ME = object({
+  client_id: { type: 'string' },
+  subject: { type: 'string' },
+  environment: { type: 'string' },
+  scopes: { type: 'array', items: { type: 'string' } },
+});
+
+/** Who the token speaks for and what it may do: what a console or CLI shows before anything else. */
+const callerRoutes: AdminRoute[] = [
+  {
+    method: 'GET',
+    path: '/me',
+    operationId: 'getCaller',
+    summary: 'The admin client (and user) the token was issued to, and its scopes',
+    access: 'token',
+    status: 200,
+    response: ME,
+    run: async ({ caller, managementEnv }) => ({
+      client_id: caller.clientId,
+      subject: caller.subject,
+      environment: managementEnv,
+      scopes: [...caller.scopes].sort(),
+    }),
+  },
+];
 
 const environmentRoutes: AdminRoute[] = [
   {
@@ -541,6 +570,7 @@ const apiRoutes: AdminRoute[] = [
 
 /** Every admin API operation; the server, the OpenAPI document and the tests all read this table. */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
+  ...callerRoutes,
   ...environmentRoutes,
   ...clientRoutes,
   ...serviceAccountRoutes,

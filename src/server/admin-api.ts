@@ -31,6 +31,7 @@ export async function buildAdminApi(
       idempotency: new Idempotency(store.idempotencyKeys, clock, keyedHasher(config.keySecret, 'admin idempotency keys')),
       clock,
       logger,
+      managementEnv: config.adminEnvironment,
       ...(deps.onCall ? { onCall: deps.onCall } : {}),
     },
   );

@@ -256,6 +256,8 @@ for (const database of await testDatabases()) {
       assertProblem(await call('GET', '/admin/v1/environments/DEVELOPMENT/users', { token: staging.token }), 403, 'insufficient-scope');
       assertProblem(await call('POST', '/admin/v1/environments', { token: staging.token, body: { name: 'NEW' } }), 403, 'insufficient-scope');
       assertProblem(await call('GET', '/admin/v1/environments', { token: staging.token }), 403, 'insufficient-scope');
+      const me = await call('GET', '/admin/v1/me', { token: staging.token });
+      assert.deepEqual(me.json(), { client_id: staging.clientId, subject: staging.clientId, environment: MANAGEMENT, scopes: ['admin:write:STAGING'] });
     });
 
     it('manages users, signing keys, service accounts and APIs through the documented operations', async () => {
