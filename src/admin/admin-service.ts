@@ -107,6 +107,26 @@ export interface KeyRotationView {
   activation_lead: number;
 }
 
+/** What `updateClient` may change; absent fields keep their value. */
+export interface ClientChanges {
+  name?: string;
+  grantTypes?: string[];
+  scopes?: string[];
+  defaultScopes?: string[];
+  redirectUris?: string[];
+  tokenFormat?: TokenFormat;
+  accessTokenTtl?: number | null;
+  quota?: number | null;
+  enabled?: boolean;
+}
+
+/** One secret of a client, by id: its value is shown only when it is created. */
+export interface ClientSecretView {
+  id: string;
+  created_at: string;
+  expires_at: string | null;
+}
+
 const ENV_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
@@ -347,6 +367,117 @@ export class AdminService {
     await this.store.signingKeys.setRotationInterval(env.id, seconds);
     await this.audit.record('environment.rotation_schedule_changed', env, { kind: 'environment', id: env.id }, { key_rotation_interval: seconds });
     return { environment: env.name, key_rotation_interval: await this.store.signingKeys.rotationInterval(env.id), activation_lead: leadSeconds };
+  }
+
+  // --- Operations of the admin API: read one, update, delete, and a client's secrets one by one ---
+
+  async getEnvironment(name: string): Promise<EnvironmentView> {
+    return this.environmentView(await this.environment(name));
+  }
+
+  async getClient(envName: string, clientId: string): Promise<ClientView> {
+    const env = await this.environment(envName);
+    return this.view(env, await this.client(env, clientId));
+  }
+
+  /**
+   * Changes a client; absent fields keep their value. The result must pass the same checks as a
+   * new client. Running nodes see the change within GATEHOUSE_CACHE_TTL, this one at once.
+   * `expect` sees the client as read and may refuse (an admin's If-Match); the write then
+   * applies only to that version, so a change made in between is never overwritten (`conflict`).
+   */
+  async updateClient(envName: string, clientId: string, changes: ClientChanges, expect?: (current: ClientView) => void): Promise<ClientView> {
+    const env = await this.environment(envName);
+    const current = await this.client(env, clientId);
+    if (current.kind === 'service_account') throw new AdminError('invalid_argument', `${clientId} is a service account, not a client`);
+    expect?.(this.view(env, current));
+    const scopes = changes.scopes === undefined ? current.scopes : unique(changes.scopes);
+    const next: Client = {
+      ...current,
+      name: changes.name === undefined ? current.name : changes.name.trim(),
+      grantTypes: changes.grantTypes === undefined ? current.grantTypes : unique(changes.grantTypes),
+      scopes,
+      // Narrowed scopes narrow the defaults with them unless new defaults are given.
+      defaultScopes: changes.defaultScopes === undefined ? current.defaultScopes.filter((s) => scopes.includes(s)) : unique(changes.defaultScopes),
+      redirectUris: changes.redirectUris === undefined ? current.redirectUris : unique(changes.redirectUris),
+      tokenFormat: changes.tokenFormat ?? current.tokenFormat,
+      accessTokenTtl: changes.accessTokenTtl === undefined ? current.accessTokenTtl : changes.accessTokenTtl,
+      quota: changes.quota === undefined ? current.quota : validQuota(changes.quota),
+      enabled: changes.enabled ?? current.enabled,
+      // Strictly later than the version read, so a second writer of that version always loses.
+      updatedAt: Math.max(this.clock.now(), current.updatedAt + 1),
+    };
+    this.checkClient(next);
+    if (!(await this.store.clients.update(next, current.updatedAt))) {
+      throw new AdminError('conflict', `client ${clientId} changed while being updated: read it again`);
+    }
+    this.caches?.clients.invalidate(env.id, clientId);
+    return this.view(env, next);
+  }
+
+  /** The client's secrets that still authenticate, by id (never their value or hash). */
+  async listClientSecrets(envName: string, clientId: string): Promise<ClientSecretView[]> {
+    const env = await this.environment(envName);
+    await this.client(env, clientId);
+    const secrets = await this.store.clients.activeSecrets(env.id, clientId, this.clock.now());
+    return secrets.map((s) => ({ id: s.id, created_at: iso(s.createdAt), expires_at: s.expiresAt === null ? null : iso(s.expiresAt) }));
+  }
+
+  /** Ends one secret now, for instance the old one once every caller uses the rotated one, or a leaked one. */
+  async revokeClientSecret(envName: string, clientId: string, secretId: string): Promise<ClientSecretView[]> {
+    const env = await this.environment(envName);
+    await this.client(env, clientId);
+    if (!(await this.store.clients.expireSecret(env.id, clientId, secretId, this.clock.now()))) {
+      throw new AdminError('not_found', `client ${clientId} has no active secret ${secretId}`);
+    }
+    this.caches?.clients.invalidate(env.id, clientId);
+    return this.listClientSecrets(envName, clientId);
+  }
+
+  /**
+   * Deletes a client: its secrets and keys stop authenticating, its refresh and opaque access
+   * tokens stop working; JWT access tokens it holds stay valid until they expire, as resource
+   * servers verify them without asking.
+   */
+  async deleteClient(envName: string, clientId: string): Promise<{ client_id: string; environment: string; deleted: true }> {
+    const env = await this.environment(envName);
+    const client = await this.client(env, clientId);
+    if (client.kind === 'service_account') throw new AdminError('invalid_argument', `${clientId} is a service account, not a client`);
+    if (!(await this.store.clients.delete(env.id, clientId, this.clock.now())))
+      throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
+    this.caches?.clients.invalidate(env.id, clientId);
+    return { client_id: clientId, environment: env.name, deleted: true };
+  }
+
+  /** The rules `createClient` applies, for a changed client. */
+  private checkClient(client: Client): void {
+    const grants = client.grantTypes;
+    const unknown = grants.find((grant) => !CLIENT_GRANT_TYPES.includes(grant));
+    if (unknown) throw new AdminError('invalid_argument', `unknown grant type ${unknown} (known: ${CLIENT_GRANT_TYPES.join(', ')})`);
+    if (grants.length === 0) throw new AdminError('invalid_argument', 'a client needs at least one grant type');
+    if (client.kind === 'public' && grants.includes('client_credentials')) {
+      throw new AdminError('invalid_argument', 'a public client cannot use client_credentials: it has no secret');
+    }
+    const badScope = client.scopes.find((scope) => !isValidScopeToken(scope));
+    if (badScope !== undefined) throw new AdminError('invalid_argument', `invalid scope ${JSON.stringify(badScope)}`);
+    const outside = client.defaultScopes.filter((s) => !client.scopes.includes(s));
+    if (outside.length) throw new AdminError('invalid_argument', `default scopes must be allowed scopes: ${outside.join(' ')}`);
+    for (const uri of client.redirectUris) validateRedirectUri(uri);
+    if (grants.includes('authorization_code') && client.redirectUris.length === 0) {
+      throw new AdminError('invalid_argument', 'a client using authorization_code needs at least one redirect URI');
+    }
+    if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
+      throw new AdminError('invalid_argument', 'refresh_token is only issued with authorization_code');
+    }
+    const ttl = client.accessTokenTtl;
+    if (ttl !== null && (!Number.isInteger(ttl) || ttl < 1 || ttl > this.config.maxAccessTokenTtl)) {
+      throw new AdminError('invalid_argument', `access-token lifetime must be 1..${this.config.maxAccessTokenTtl} seconds`);
+    }
+    if (client.tokenFormat !== 'jwt' && client.tokenFormat !== 'opaque') throw new AdminError('invalid_argument', 'token format must be jwt or opaque');
+    if (!client.name || client.name.length > 200) throw new AdminError('invalid_argument', 'client name must be 1-200 characters');
+    if (client.allowMissingPkce && (client.kind !== 'confidential' || !grants.includes('authorization_code'))) {
+      throw new AdminError('invalid_argument', 'only a confidential client using authorization_code may omit PKCE');
+    }
   }
 
   private keyRotation(): KeyRotation {

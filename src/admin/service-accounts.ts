@@ -188,6 +188,13 @@ export class ServiceAccountService {
     return this.audit.change(`${kind}.key_revoked`, env, { kind, id: ownerId }, revoke, () => ({ kid }));
   }
 
+  // --- Operations of the admin API ---
+
+  async get(envName: string, id: string): Promise<ServiceAccountView> {
+    const env = await this.environment(envName);
+    return this.view(env, await this.owner(env, id, 'service_account'));
+  }
+
   private async environment(name: string): Promise<Environment> {
     const env = await this.store.environments.findByName(name);
     if (!env) throw new AdminError('not_found', `no environment named ${name}`);

@@ -87,6 +87,20 @@ export class UserService {
     return view;
   }
 
+  // --- Operations of the admin API ---
+
+  async get(envName: string, username: string): Promise<UserView> {
+    return this.show(await this.environment(envName), username);
+  }
+
+  /** Signs the user out everywhere and revokes every token issued for them; the account stays usable. */
+  async revokeSessions(envName: string, username: string): Promise<UserView> {
+    const env = await this.environment(envName);
+    const view = await this.show(env, username);
+    await this.signOutEverywhere(env, view.user_id);
+    return view;
+  }
+
   private async signOutEverywhere(env: Environment, userId: string): Promise<void> {
     await this.store.browserSessions.deleteForUser(env.id, userId);
     await this.store.tokenFamilies.revokeForUser(env.id, userId, this.clock.now());

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminError, MAX_QUOTA } from '../admin/admin-service.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open.ts';
+import { registerAdminApiCommands } from './admin-api-commands.ts';
 import { registerApiCommands } from './api-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { withAdmin } from './context.ts';
@@ -232,6 +233,7 @@ registerUserCommands(program);
 registerKeyCommands(client, 'client');
 registerApiCommands(program);
 registerAuditCommands(program);
+registerAdminApiCommands(program);
 
 function redactUrl(url: string): string {
   try {

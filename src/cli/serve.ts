@@ -80,7 +80,9 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
   let listening = 0;
   let stopping = false;
   const fork = () => cluster.fork();
-  cluster.on('listening', () => {
+  cluster.on('listening', (_worker, address) => {
+    // Admin API: each worker also listens on the shared admin port; the banner counts public listeners.
+    if (config.adminPort !== undefined && address.port === config.adminPort) return;
     listening += 1;
     if (listening === workers) out.write(lines);
   });
@@ -201,6 +203,8 @@ async function banner(
   if (compat.length > 0) {
     lines.push(`  compatibility surfaces: ${compat.map((s) => s.name).join(', ')} (routes per environment: ENV_ISSUER/openapi.json)`);
   }
+  // Admin API
+  if (config.adminPort !== undefined) lines.push(`  admin API http://${config.adminHost}:${config.adminPort}/admin/v1 (tokens of ${config.adminEnvironment})`);
   if (demo) {
     const token = issuerUrls(config.publicUrl, { name: DEV_ENVIRONMENT }).token;
     lines.push(

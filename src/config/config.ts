@@ -97,6 +97,15 @@ export interface Config {
   // Usage records: last-used times and daily token counts.
   /** Seconds between two writes of a node's usage records (and one more at shutdown). */
   readonly usageFlushInterval: number;
+  // Admin API (README › Admin API)
+  /** Address of the admin API's own listener; loopback unless set otherwise. */
+  readonly adminHost: string;
+  /** Port of the admin API's listener; undefined: no admin API on this node. */
+  readonly adminPort: number | undefined;
+  /** The management environment whose tokens the admin API accepts. */
+  readonly adminEnvironment: string;
+  /** Admin API requests allowed per admin client per minute, on each node. */
+  readonly adminRateLimit: number;
 }
 
 export { ConfigError };
@@ -163,6 +172,15 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   metricsMaxClients: { env: 'GATEHOUSE_METRICS_MAX_CLIENTS', file: 'metricsMaxClients', doc: 'client ids labelled individually, 0..10000 (default 100)' },
   // Usage records: last-used times and daily token counts.
   usageFlushInterval: { env: 'GATEHOUSE_USAGE_FLUSH_INTERVAL', file: 'usageFlushInterval', doc: 'seconds, 1..300 (default 5)' },
+  // Admin API
+  adminHost: { env: 'GATEHOUSE_ADMIN_HOST', file: 'adminHost', doc: 'address the admin API listens on (default 127.0.0.1)' },
+  adminPort: { env: 'GATEHOUSE_ADMIN_PORT', file: 'adminPort', doc: 'port of the admin API; unset: no admin API' },
+  adminEnvironment: {
+    env: 'GATEHOUSE_ADMIN_ENV',
+    file: 'adminEnvironment',
+    doc: 'management environment whose tokens the admin API accepts (default gatehouse-admin)',
+  },
+  adminRateLimit: { env: 'GATEHOUSE_ADMIN_RATE_LIMIT', file: 'adminRateLimit', doc: 'admin API requests per admin client per minute, per node (default 600)' },
 };
 
 type Raw = Record<string, unknown>;
@@ -179,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
   const config = readSettings(settingSource(env, file, path));
   checkAccessTokenCeiling(config);
   checkMetricsPort(config);
+  checkAdminListener(config);
   return Object.freeze(config);
 }
 
@@ -256,6 +275,11 @@ function readSettings(pick: SettingSource): Config {
     metricsMaxClients: int(pick('metricsMaxClients'), 100, 0, 10_000),
     // Usage records: last-used times and daily token counts.
     usageFlushInterval: int(pick('usageFlushInterval'), 5, 1, 300),
+    // Admin API
+    adminHost: str(pick('adminHost'), '127.0.0.1'),
+    adminPort: optionalInt(pick('adminPort'), 0, 65535),
+    adminEnvironment: environmentName(pick('adminEnvironment'), 'gatehouse-admin'),
+    adminRateLimit: int(pick('adminRateLimit'), 600, 1, 1_000_000),
   };
 }
 
@@ -311,6 +335,19 @@ function checkMetricsPort(config: Config): void {
   if (config.metricsPort !== undefined && config.metricsPort !== 0 && config.metricsPort === config.port) {
     throw new ConfigError(CONFIG_FIELDS.metricsPort.env, `must differ from ${CONFIG_FIELDS.port.env}: /metrics is never served on the public port`);
   }
+}
+
+/** The admin API never shares the public listener: same port on the same address is refused. */
+function checkAdminListener(config: Config): void {
+  if (config.adminPort !== undefined && config.adminPort !== 0 && config.adminPort === config.port) {
+    throw new ConfigError(CONFIG_FIELDS.adminPort.env, `must differ from ${CONFIG_FIELDS.port.env}: the admin API has its own listener`);
+  }
+}
+
+function environmentName(field: { value: unknown; name: string }, fallback: string): string {
+  const value = str(field, fallback);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new ConfigError(field.name, 'must be an environment name: 1-64 letters, digits, "-" or "_"');
+  return value;
 }
 
 /** Production mode needs an explicit public URL and key secret; dev mode fills them in. */

@@ -39,7 +39,8 @@ export const AUDIT_EVENT_TYPES = [
   'authorization_code.reused',
   'user.locked_out',
   'client.quota_exceeded',
-  // Reserved for the admin API.
+  // The admin API: every call (changes also have their own event), and refused ones.
+  'admin.request',
   'admin.authentication_failed',
 ] as const;
 

@@ -43,6 +43,7 @@ export interface Store {
   readonly apis: ApiStore;
   readonly audit: AuditStore;
   readonly usage: UsageStore;
+  readonly idempotencyKeys: IdempotencyKeyStore;
   /** Updated by every operation: whether the database answered the last time it was asked. */
   readonly health: StorageHealth;
   /**
@@ -80,6 +81,20 @@ export interface ClientStore {
   setEnabled(envId: string, clientId: string, enabled: boolean, now: number): Promise<boolean>;
   /** Sets (or, with null, removes) the client's own quota; false if the client does not exist. */
   setQuota(envId: string, clientId: string, quota: number | null, now: number): Promise<boolean>;
+  /**
+   * Replaces every field but the ids, kind and `createdAt`; false if the client does not exist
+   * or, with `expectedUpdatedAt`, was changed since (its `updatedAt` differs): one conditional
+   * update, so of two writers who read the same version only one succeeds.
+   */
+  update(client: Client, expectedUpdatedAt?: number): Promise<boolean>;
+  /** Ends one secret at `now` (it stops authenticating); false if the client has no such unexpired secret. */
+  expireSecret(envId: string, clientId: string, secretId: string, now: number): Promise<boolean>;
+  /**
+   * In one transaction: deletes the client with its secrets, keys and consents, revokes its
+   * opaque access tokens and token families, and removes it from every API's clients. False if
+   * there is no such client.
+   */
+  delete(envId: string, clientId: string, now: number): Promise<boolean>;
 }
 
 export interface SigningKeyStore {
@@ -355,6 +370,31 @@ export interface UsageStore {
   lastUsed(subject: UsageSubject, envId: string, clientId?: string): Promise<Map<string, number>>;
   /** The client's token counts by day, for days from `fromDay` to `toDay` inclusive (`YYYY-MM-DD`). */
   tokenCounts(envId: string, clientId: string, fromDay: string, toDay: string): Promise<Map<string, number>>;
+}
+
+/** A create request of the admin API remembered under its `Idempotency-Key`, so a retry is answered, not repeated. */
+export interface IdempotencyRecord {
+  /** Keyed hash of the caller and its key: the key itself is never stored. */
+  keyHash: string;
+  /** Hash of the method, path and body the key was first used with. */
+  requestHash: string;
+  /** Null while the first request is still running. */
+  status: number | null;
+  /** The response body as JSON text, without any secret it held; null while running. */
+  response: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface IdempotencyKeyStore {
+  /** Inserts the record if no unexpired record holds its key; one atomic statement, so of concurrent callers exactly one gets true. */
+  reserve(record: IdempotencyRecord, now: number): Promise<boolean>;
+  find(keyHash: string, now: number): Promise<IdempotencyRecord | undefined>;
+  /** Records the response of a reserved key. */
+  complete(keyHash: string, status: number, response: string): Promise<void>;
+  /** Forgets a reservation whose request failed, so the key can be used again. */
+  release(keyHash: string): Promise<void>;
+  deleteExpired(before: number): Promise<number>;
 }
 
 /** A create that collides with an existing unique name or id. */

@@ -11,13 +11,15 @@ import { createHttpApp } from '../http/app.ts';
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import { EnvironmentResolver } from '../oauth/environments.ts';
 import type { GatehouseMetrics } from '../observability/metrics.ts';
-import { UsageRecorder } from '../observability/usage.ts';
+import type { UsageRecorder } from '../observability/usage.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';
+import { buildAdminApi } from './admin-api.ts';
 import { type AuditNode, createAuditNode } from './audit.ts';
 import { BackgroundTasks, scheduleNodeTasks, startMetrics } from './background.ts';
 import { createLogger } from './logger.ts';
 import type { MetricsListener, MetricsServing } from './metrics-listener.ts';
 import { nodeMetrics } from './node-metrics.ts';
+import { createObservers } from './observers.ts';
 import { httpOptions, oauthPolicy, type ServerConfig } from './policies.ts';
 
 export type { ServerConfig };
@@ -49,6 +51,8 @@ export interface Server {
   readonly metricsAddress: () => string | undefined;
   /** Last-used times and daily token counts: `usage.listener` takes the core's events; written every GATEHOUSE_USAGE_FLUSH_INTERVAL and at stop. */
   readonly usage: UsageRecorder;
+  /** The admin API (its own listener), when GATEHOUSE_ADMIN_PORT is set; `inject` serves without listening. */
+  readonly adminServer: FastifyInstance | undefined;
   /** Listens on the configured host and port and starts the background tasks; returns the bound address. */
   start(): Promise<string>;
   /**
@@ -75,14 +79,12 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
   const store = deps.store;
   const events = deps.events ?? new EventBus((error) => logger.warn({ err: error }, 'an event listener failed'));
   const core = createOAuthCore(oauthPolicy(config), config.keySecret, store, clock, logger, events);
-  // Prometheus metrics: requests observed by the HTTP adapter, the core's events counted, signing-key ages read in the background.
-  const metrics = deps.metrics ?? nodeMetrics(config);
-  metrics?.knowGrantTypes(core.grants.grantTypes());
-  if (metrics) events.listen(metrics.onEvent);
+  const { metrics, audit, usage } = createObservers(config, { store, clock, logger, events, metrics: deps.metrics }, core.grants.grantTypes());
   let metricsListener: MetricsListener | undefined;
+  const environments = new EnvironmentResolver(store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000);
   const http = await createHttpApp(httpOptions(config), {
     core,
-    environments: new EnvironmentResolver(store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000),
+    environments,
     sessions: new BrowserSessions(store, clock, config.sessionTtl * 1000),
     users: new UserAuthenticator(store, clock, loginPolicy(config), keyedHasher(config.keySecret, 'login attempts'), events),
     surfaces: buildSurfaces(config, CONFIG_FIELDS.surfaces.env),
@@ -91,16 +93,9 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     ping: () => store.ping(),
     requests: metrics,
   });
+  // Admin API: its own listener, only when GATEHOUSE_ADMIN_PORT is set.
+  const adminApi = await buildAdminApi(config, { store, core, environments, clock, logger, audit: audit.recorder });
   const tasks = new BackgroundTasks(logger);
-  // Audit events: stored in the background, delivered to the webhook, expired after the retention.
-  const audit = createAuditNode(config, store, clock, logger);
-  events.listen(audit.listener);
-  // Usage records: gathered in memory from core events, written in batches.
-  const usage = new UsageRecorder(store.usage, clock, {
-    onDropped: (count) => logger.warn({ count }, 'usage records dropped: the database refused the last batches and the usage limit was reached'),
-    onError: (error) => logger.warn({ err: error }, 'an early usage flush failed; the batch is kept for the next one'),
-  });
-  events.listen(usage.listener);
   const stopListening = store.health.onChange((h) => {
     if (h.available) logger.info('the database answers again');
     else logger.warn({ reason: h.reason }, 'the database is unavailable; requests that need it answer 503 until it answers again');
@@ -113,8 +108,10 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     metrics,
     metricsAddress: () => metricsListener?.address,
     usage,
+    adminServer: adminApi?.server,
     async start() {
       const address = await http.listen();
+      if (adminApi) logger.info({ address: await adminApi.listen() }, 'the admin API is listening');
       if (metrics) metricsListener = await startMetrics(metrics, { config, store, clock, logger, tasks }, deps.serveMetrics);
       scheduleNodeTasks(tasks, { config, store, clock, logger, core, events });
       await audit.start((ms, task) => tasks.every(ms, task));
@@ -127,6 +124,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
       stopListening();
       await http.close(timeoutMs);
       await metricsListener?.close();
+      await adminApi?.close();
       await core.quotas.sync();
       // The last usage records of this node; if the database refuses them now they are lost, and logged.
       await usage.flush().catch((error: unknown) => logger.warn({ err: error }, 'the last usage records could not be written'));

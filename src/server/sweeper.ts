@@ -13,6 +13,7 @@ const CODE_RETENTION_MS = 24 * 60 * 60 * 1000;
 export type SweptStores = Pick<
   Store,
   | 'accessTokens'
+  | 'idempotencyKeys'
   | 'revokedJwts'
   | 'usedAssertions'
   | 'browserSessions'
@@ -38,6 +39,7 @@ export async function sweepExpired(store: SweptStores, clock: Clock, logger: Log
       loginWindows: await store.loginAttempts.deleteExpired(now - loginWindowMs),
       // Failure windows are at most a day long (GATEHOUSE_AUTH_FAILURE_WINDOW).
       rateWindows: await store.rateCounters.deleteExpired(now - Math.max(quotaWindowMs, DAY_MS)),
+      idempotencyKeys: await store.idempotencyKeys.deleteExpired(now),
     };
     if (Object.values(counts).some((n) => n > 0)) logger.debug(counts, 'expired records deleted');
   } catch (error) {

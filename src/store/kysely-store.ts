@@ -12,6 +12,7 @@ import {
   ConflictError,
   type ConsentStore,
   type EnvironmentStore,
+  type IdempotencyKeyStore,
   type LoginAttemptStore,
   type RateCounterStore,
   type RevokedJwtStore,
@@ -23,6 +24,7 @@ import {
   type UserStore,
 } from '../domain/storage.ts';
 import type { StorageHealthState } from './health.ts';
+import { deleteClientRows, expireClientSecret, idempotencyKeyStore, updateClientRow } from './kysely-admin.ts';
 import { apiStore } from './kysely-apis.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { auditStore } from './kysely-audit.ts';
@@ -53,6 +55,7 @@ export class KyselyStore implements Store {
   readonly apis: ApiStore;
   readonly audit: AuditStore;
   readonly usage: UsageStore;
+  readonly idempotencyKeys: IdempotencyKeyStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -64,7 +67,8 @@ export class KyselyStore implements Store {
     private readonly probe?: () => Promise<void>,
   ) {
     this.environments = environmentStore(db, dialect);
-    this.clients = clientStore(db, dialect);
+    this.tokenFamilies = tokenFamilyStore(db);
+    this.clients = clientStore(db, dialect, this.tokenFamilies);
     this.signingKeys = signingKeyStore(db, (error) => isUniqueViolation(error, dialect), dialect);
     this.accessTokens = accessTokenStore(db);
     this.revokedJwts = revokedJwtStore(db);
@@ -74,13 +78,13 @@ export class KyselyStore implements Store {
     this.browserSessions = browserSessionStore(db);
     this.authorizationRequests = authorizationRequestStore(db);
     this.authorizationCodes = authorizationCodeStore(db);
-    this.tokenFamilies = tokenFamilyStore(db);
     this.consents = consentStore(db);
     this.loginAttempts = loginAttemptStore(db);
     this.rateCounters = rateCounterStore(db);
     this.apis = apiStore(db, (error) => isUniqueViolation(error, dialect));
     this.audit = auditStore(db);
     this.usage = usageStore(db);
+    this.idempotencyKeys = idempotencyKeyStore(db);
   }
 
   async ping(): Promise<void> {
@@ -163,7 +167,7 @@ const toClient = (row: Selectable<ClientTable>): Client => ({
   updatedAt: Number(row.updated_at),
 });
 
-function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): ClientStore {
+function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', families: TokenFamilyStore): ClientStore {
   return {
     create: (client, secret) => createClient(db, dialect, client, secret),
     async find(envId, clientId) {
@@ -195,6 +199,9 @@ function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Clie
     rotateSecret: (envId, clientId, secret, overlapUntil) => rotateClientSecret(db, envId, clientId, secret, overlapUntil),
     setEnabled: (envId, clientId, enabled, now) => updateClient(db, envId, clientId, { enabled: enabled ? 1 : 0, updated_at: now }),
     setQuota: (envId, clientId, quota, now) => updateClient(db, envId, clientId, { quota, updated_at: now }),
+    update: (client, expectedUpdatedAt) => updateClientRow(db, client, expectedUpdatedAt),
+    expireSecret: (envId, clientId, secretId, now) => expireClientSecret(db, envId, clientId, secretId, now),
+    delete: (envId, clientId, now) => deleteClientRows(db, families, envId, clientId, now),
   };
 }
 

@@ -10,6 +10,7 @@ import * as keyLifecycle from './migrations/007_key_lifecycle.ts';
 import * as apis from './migrations/008_apis.ts';
 import * as audit from './migrations/009_audit.ts';
 import * as usage from './migrations/010_usage.ts';
+import * as adminIdempotency from './migrations/011_admin_idempotency.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008_apis': apis,
   '009_audit': audit,
   '010_usage': usage,
+  '011_admin_idempotency': adminIdempotency,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -25,6 +25,7 @@ export interface Database {
   audit_events: AuditEventTable;
   audit_outbox: AuditOutboxTable;
   token_counts: TokenCountTable;
+  idempotency_keys: IdempotencyKeyTable;
 }
 
 export interface EnvironmentTable {
@@ -268,4 +269,14 @@ export interface TokenCountTable {
   /** YYYY-MM-DD, UTC. */
   day: string;
   count: number;
+}
+
+/** Migration 011: the admin API's idempotency keys. */
+export interface IdempotencyKeyTable {
+  key_hash: string;
+  request_hash: string;
+  status: number | null;
+  response: string | null;
+  created_at: number;
+  expires_at: number;
 }

@@ -21,17 +21,19 @@ const FLOORS: Record<string, readonly string[]> = {
   audit: ['domain', 'crypto', 'observability'],
   accounts: ['domain', 'crypto', 'observability', 'oauth'],
   admin: ['domain', 'crypto', 'observability', 'oauth', 'accounts'],
+  // The admin HTTP API: an adapter over the application services, on its own listener.
+  'admin-api': ['domain', 'crypto', 'observability', 'oauth', 'accounts', 'admin'],
   surfaces: ['domain', 'oauth'],
   pages: ['domain', 'oauth'],
   http: ['domain', 'crypto', 'observability', 'oauth', 'accounts', 'surfaces', 'pages'],
   config: ['domain', 'oauth', 'surfaces'],
-  server: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'surfaces', 'pages', 'http', 'config'],
-  cli: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'surfaces', 'pages', 'http', 'config', 'server'],
+  server: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'admin-api', 'surfaces', 'pages', 'http', 'config'],
+  cli: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'admin-api', 'surfaces', 'pages', 'http', 'config', 'server'],
 };
 
 /** Packages only some floors may use: the HTTP framework stays in the adapter and the wiring. */
 const PACKAGE_FLOORS: Record<string, readonly string[]> = {
-  fastify: ['http', 'server'],
+  fastify: ['http', 'admin-api', 'server'],
   kysely: ['store'],
   pg: ['store'],
   'better-sqlite3': ['store'],

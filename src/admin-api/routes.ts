@@ -1,0 +1,580 @@
+import type { AdminService, ClientView } from '../admin/admin-service.ts';
+import type { ApiChanges, ApiService, ApiView } from '../admin/apis.ts';
+import type { ServiceAccountService } from '../admin/service-accounts.ts';
+import type { UserService } from '../admin/users.ts';
+import type { ApiScope, ClientKind, TokenFormat } from '../domain/model.ts';
+import type { Access, AdminCaller } from './auth.ts';
+import { checkIfMatch, etagOf, filterItems, paginate } from './http-semantics.ts';
+import * as S from './schemas.ts';
+import { object } from './schemas.ts';
+
+/** The application services every admin API route goes through (never the store). */
+export interface AdminApiServices {
+  readonly admin: AdminService;
+  readonly serviceAccounts: ServiceAccountService;
+  readonly users: UserService;
+  readonly apis: ApiService;
+}
+
+type Json = Record<string, unknown>;
+
+export interface RouteContext {
+  services: AdminApiServices;
+  caller: AdminCaller;
+  params: Record<string, string>;
+  query: Record<string, string>;
+  body: Json;
+  managementEnv: string;
+  /** The request's If-Match header, for services that check it on the version they write. */
+  ifMatch: string | undefined;
+}
+
+export interface AdminRoute {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** OpenAPI form (`{env}`); under `/admin/v1`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  /** The scope needed; `token`: any valid admin token, whatever its scopes. */
+  access: Access | 'token';
+  body?: S.Schema;
+  /** Query parameters of a list: paging and filters. */
+  list?: { filters: readonly ('q' | 'enabled')[] };
+  status: number;
+  response: S.Schema;
+  /** An update: the current representation, whose ETag `If-Match` must name. */
+  current?: (ctx: RouteContext) => Promise<unknown>;
+  /** A single resource: the response carries its ETag. */
+  etag?: boolean;
+  /** A create: `Idempotency-Key` is honoured. */
+  idempotent?: boolean;
+  run(ctx: RouteContext): Promise<unknown>;
+}
+
+const ENV = '/environments/{env}';
+const LIST_QUERY = { filters: ['q'] } as const;
+const LIST_FILTERED = { filters: ['q', 'enabled'] } as const;
+
+const optional = <T>(value: unknown): T | undefined => (value === undefined ? undefined : (value as T));
+
+const ME = object({
+  client_id: { type: 'string' },
+  subject: { type: 'string' },
+  environment: { type: 'string' },
+  scopes: { type: 'array', items: { type: 'string' } },
+});
+
+/** Who the token speaks for and what it may do: what a console or CLI shows before anything else. */
+const callerRoutes: AdminRoute[] = [
+  {
+    method: 'GET',
+    path: '/me',
+    operationId: 'getCaller',
+    summary: 'The admin client (and user) the token was issued to, and its scopes',
+    access: 'token',
+    status: 200,
+    response: ME,
+    run: async ({ caller, managementEnv }) => ({
+      client_id: caller.clientId,
+      subject: caller.subject,
+      environment: managementEnv,
+      scopes: [...caller.scopes].sort(),
+    }),
+  },
+];
+
+const environmentRoutes: AdminRoute[] = [
+  {
+    method: 'GET',
+    path: '/environments',
+    operationId: 'listEnvironments',
+    summary: 'List environments',
+    access: 'read',
+    list: LIST_QUERY,
+    status: 200,
+    response: S.page(S.ENVIRONMENT),
+    run: async ({ services, query }) =>
+      paginate(
+        filterItems(await services.admin.listEnvironments(), query, (e) => [e.name]),
+        (e) => e.name,
+        query,
+      ),
+  },
+  {
+    method: 'POST',
+    path: '/environments',
+    operationId: 'createEnvironment',
+    summary: 'Create an environment with its first signing key',
+    access: 'write',
+    body: S.CREATE_ENVIRONMENT,
+    status: 201,
+    response: S.ENVIRONMENT_CREATED,
+    idempotent: true,
+    run: ({ services, body }) => services.admin.createEnvironment(String(body.name)),
+  },
+  {
+    method: 'GET',
+    path: ENV,
+    operationId: 'getEnvironment',
+    summary: 'Read an environment',
+    access: 'read',
+    status: 200,
+    response: S.ENVIRONMENT,
+    etag: true,
+    run: ({ services, params }) => services.admin.getEnvironment(params.env ?? ''),
+  },
+  {
+    method: 'PATCH',
+    path: ENV,
+    operationId: 'updateEnvironment',
+    summary: 'Set the default client quota of an environment',
+    access: 'write',
+    body: S.UPDATE_ENVIRONMENT,
+    status: 200,
+    response: S.ENVIRONMENT,
+    etag: true,
+    current: ({ services, params }) => services.admin.getEnvironment(params.env ?? ''),
+    run: async ({ services, params, body }) =>
+      body.default_quota === undefined
+        ? services.admin.getEnvironment(params.env ?? '')
+        : services.admin.setEnvironmentQuota(params.env ?? '', body.default_quota as number | null),
+  },
+];
+
+const CLIENT = `${ENV}/clients/{client_id}`;
+
+const clientChanges = (body: Json) => ({
+  name: optional<string>(body.name),
+  grantTypes: optional<string[]>(body.grant_types),
+  scopes: optional<string[]>(body.scopes),
+  defaultScopes: optional<string[]>(body.default_scopes),
+  redirectUris: optional<string[]>(body.redirect_uris),
+  tokenFormat: optional<TokenFormat>(body.token_format),
+  accessTokenTtl: optional<number | null>(body.access_token_ttl),
+  quota: optional<number | null>(body.quota),
+  enabled: optional<boolean>(body.enabled),
+});
+
+const clientRoutes: AdminRoute[] = [
+  {
+    method: 'GET',
+    path: `${ENV}/clients`,
+    operationId: 'listClients',
+    summary: 'List the clients of an environment (service accounts have their own list)',
+    access: 'read',
+    list: LIST_FILTERED,
+    status: 200,
+    response: S.page(S.CLIENT),
+    run: async ({ services, params, query }) => {
+      const clients = (await services.admin.listClients(params.env ?? '')).filter((c: ClientView) => c.type !== 'service_account');
+      return paginate(
+        filterItems(clients, query, (c) => [c.name, c.client_id]),
+        (c) => c.client_id,
+        query,
+      );
+    },
+  },
+  {
+    method: 'POST',
+    path: `${ENV}/clients`,
+    operationId: 'createClient',
+    summary: 'Create a client; a confidential one gets its secret in this response only',
+    access: 'write',
+    body: S.CREATE_CLIENT,
+    status: 201,
+    response: S.CLIENT_CREATED,
+    idempotent: true,
+    run: ({ services, params, body }) => {
+      const { enabled: _enabled, ...changes } = clientChanges(body);
+      const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+      return services.admin.createClient({
+        env: params.env ?? '',
+        name: String(body.name),
+        kind: optional<ClientKind>(body.type) ?? 'confidential',
+        ...defined,
+      });
+    },
+  },
+  {
+    method: 'GET',
+    path: CLIENT,
+    operationId: 'getClient',
+    summary: 'Read a client (never its secrets)',
+    access: 'read',
+    status: 200,
+    response: S.CLIENT,
+    etag: true,
+    run: ({ services, params }) => services.admin.getClient(params.env ?? '', params.client_id ?? ''),
+  },
+  {
+    method: 'PATCH',
+    path: CLIENT,
+    operationId: 'updateClient',
+    summary: 'Change a client: name, scopes, default scopes, redirect URIs, grant types, token format, lifetime, quota, enabled',
+    access: 'write',
+    body: S.UPDATE_CLIENT,
+    status: 200,
+    response: S.CLIENT,
+    etag: true,
+    current: ({ services, params }) => services.admin.getClient(params.env ?? '', params.client_id ?? ''),
+    // The service checks If-Match again on the version it writes: no window between check and write.
+    run: ({ services, params, body, ifMatch }) =>
+      services.admin.updateClient(params.env ?? '', params.client_id ?? '', clientChanges(body), (current) => checkIfMatch(ifMatch, etagOf(current))),
+  },
+  {
+    method: 'DELETE',
+    path: CLIENT,
+    operationId: 'deleteClient',
+    summary: 'Delete a client; its refresh and opaque tokens stop working, its JWTs expire on their own',
+    access: 'write',
+    status: 200,
+    response: S.CLIENT_DELETED,
+    run: ({ services, params }) => services.admin.deleteClient(params.env ?? '', params.client_id ?? ''),
+  },
+  {
+    method: 'GET',
+    path: `${CLIENT}/secrets`,
+    operationId: 'listClientSecrets',
+    summary: 'List the secrets of a client that still authenticate, by id',
+    access: 'read',
+    status: 200,
+    response: { type: 'array', items: S.CLIENT_SECRET },
+    run: ({ services, params }) => services.admin.listClientSecrets(params.env ?? '', params.client_id ?? ''),
+  },
+  {
+    method: 'POST',
+    path: `${CLIENT}/secrets`,
+    operationId: 'rotateClientSecret',
+    summary: 'Issue a new secret; the current ones keep working for the overlap',
+    access: 'write',
+    body: S.ROTATE_SECRET,
+    status: 201,
+    response: S.SECRET_ROTATED,
+    idempotent: true,
+    run: ({ services, params, body }) => services.admin.rotateClientSecret(params.env ?? '', params.client_id ?? '', optional<number>(body.overlap_seconds)),
+  },
+  {
+    method: 'DELETE',
+    path: `${CLIENT}/secrets/{secret_id}`,
+    operationId: 'revokeClientSecret',
+    summary: 'End one secret now; returns the secrets left',
+    access: 'write',
+    status: 200,
+    response: { type: 'array', items: S.CLIENT_SECRET },
+    run: ({ services, params }) => services.admin.revokeClientSecret(params.env ?? '', params.client_id ?? '', params.secret_id ?? ''),
+  },
+  ...keyRoutes(CLIENT, 'client', 'Client'),
+];
+
+function keyRoutes(owner: string, kind: 'client' | 'service_account', noun: string): AdminRoute[] {
+  const id = (params: Record<string, string>) => params.client_id ?? params.service_account_id ?? '';
+  return [
+    {
+      method: 'GET',
+      path: `${owner}/keys`,
+      operationId: `list${noun}Keys`,
+      summary: `List the keys of a ${kind.replace('_', ' ')}`,
+      access: 'read',
+      status: 200,
+      response: { type: 'array', items: S.CLIENT_KEY },
+      run: ({ services, params }) => services.serviceAccounts.listKeys(params.env ?? '', id(params), kind),
+    },
+    {
+      method: 'POST',
+      path: `${owner}/keys`,
+      operationId: `create${noun}Key`,
+      summary: 'Generate a key pair; the private key is in this response only',
+      access: 'write',
+      body: S.CREATE_KEY,
+      status: 201,
+      response: S.CLIENT_KEY_CREATED,
+      idempotent: true,
+      run: ({ services, params, body }) => services.serviceAccounts.createKey(params.env ?? '', id(params), optional<string>(body.alg) ?? 'ES256', kind),
+    },
+    {
+      method: 'DELETE',
+      path: `${owner}/keys/{kid}`,
+      operationId: `revoke${noun}Key`,
+      summary: 'Revoke a key: assertions signed with it fail from now on',
+      access: 'write',
+      status: 200,
+      response: S.CLIENT_KEY,
+      run: ({ services, params }) => services.serviceAccounts.revokeKey(params.env ?? '', id(params), params.kid ?? '', kind),
+    },
+  ];
+}
+
+const ACCOUNT = `${ENV}/service-accounts/{service_account_id}`;
+
+const serviceAccountRoutes: AdminRoute[] = [
+  {
+    method: 'GET',
+    path: `${ENV}/service-accounts`,
+    operationId: 'listServiceAccounts',
+    summary: 'List the service accounts of an environment',
+    access: 'read',
+    list: LIST_FILTERED,
+    status: 200,
+    response: S.page(S.SERVICE_ACCOUNT),
+    run: async ({ services, params, query }) =>
+      paginate(
+        filterItems(await services.serviceAccounts.list(params.env ?? ''), query, (a) => [a.name, a.service_account_id]),
+        (a) => a.service_account_id,
+        query,
+      ),
+  },
+  {
+    method: 'POST',
+    path: `${ENV}/service-accounts`,
+    operationId: 'createServiceAccount',
+    summary: 'Create a service account (with_secret: its secret in this response only)',
+    access: 'write',
+    body: S.CREATE_SERVICE_ACCOUNT,
+    status: 201,
+    response: S.SERVICE_ACCOUNT_CREATED,
+    idempotent: true,
+    run: ({ services, params, body }) =>
+      services.serviceAccounts.create({
+        env: params.env ?? '',
+        name: String(body.name),
+        ...(body.scopes ? { scopes: body.scopes as string[] } : {}),
+        ...(body.default_scopes ? { defaultScopes: body.default_scopes as string[] } : {}),
+        withSecret: body.with_secret === true,
+      }),
+  },
+  {
+    method: 'GET',
+    path: ACCOUNT,
+    operationId: 'getServiceAccount',
+    summary: 'Read a service account',
+    access: 'read',
+    status: 200,
+    response: S.SERVICE_ACCOUNT,
+    etag: true,
+    run: ({ services, params }) => services.serviceAccounts.get(params.env ?? '', params.service_account_id ?? ''),
+  },
+  {
+    method: 'PATCH',
+    path: ACCOUNT,
+    operationId: 'updateServiceAccount',
+    summary: 'Enable or disable a service account',
+    access: 'write',
+    body: S.UPDATE_ENABLED,
+    status: 200,
+    response: S.SERVICE_ACCOUNT,
+    etag: true,
+    current: ({ services, params }) => services.serviceAccounts.get(params.env ?? '', params.service_account_id ?? ''),
+    run: ({ services, params, body }) =>
+      typeof body.enabled === 'boolean'
+        ? services.serviceAccounts.setEnabled(params.env ?? '', params.service_account_id ?? '', body.enabled)
+        : services.serviceAccounts.get(params.env ?? '', params.service_account_id ?? ''),
+  },
+  ...keyRoutes(ACCOUNT, 'service_account', 'ServiceAccount'),
+];
+
+const USER = `${ENV}/users/{username}`;
+
+const userRoutes: AdminRoute[] = [
+  {
+    method: 'GET',
+    path: `${ENV}/users`,
+    operationId: 'listUsers',
+    summary: 'List the users of an environment',
+    access: 'read',
+    list: LIST_FILTERED,
+    status: 200,
+    response: S.page(S.USER),
+    run: async ({ services, params, query }) =>
+      paginate(
+        filterItems(await services.users.list(params.env ?? ''), query, (u) => [u.username]),
+        (u) => u.username,
+        query,
+      ),
+  },
+  {
+    method: 'POST',
+    path: `${ENV}/users`,
+    operationId: 'createUser',
+    summary: 'Create a user with a password (never returned or logged)',
+    access: 'write',
+    body: S.CREATE_USER,
+    status: 201,
+    response: S.USER,
+    idempotent: true,
+    run: ({ services, params, body }) => services.users.create({ env: params.env ?? '', username: String(body.username), password: String(body.password) }),
+  },
+  {
+    method: 'GET',
+    path: USER,
+    operationId: 'getUser',
+    summary: 'Read a user',
+    access: 'read',
+    status: 200,
+    response: S.USER,
+    etag: true,
+    run: ({ services, params }) => services.users.get(params.env ?? '', params.username ?? ''),
+  },
+  {
+    method: 'PATCH',
+    path: USER,
+    operationId: 'updateUser',
+    summary: 'Enable or disable a user (disabling signs them out and revokes their tokens)',
+    access: 'write',
+    body: S.UPDATE_ENABLED,
+    status: 200,
+    response: S.USER,
+    etag: true,
+    current: ({ services, params }) => services.users.get(params.env ?? '', params.username ?? ''),
+    run: ({ services, params, body }) =>
+      typeof body.enabled === 'boolean'
+        ? services.users.setEnabled(params.env ?? '', params.username ?? '', body.enabled)
+        : services.users.get(params.env ?? '', params.username ?? ''),
+  },
+  {
+    method: 'PUT',
+    path: `${USER}/password`,
+    operationId: 'setUserPassword',
+    summary: 'Set a new password; signs the user out everywhere and revokes their tokens',
+    access: 'write',
+    body: S.SET_PASSWORD,
+    status: 200,
+    response: S.USER,
+    run: ({ services, params, body }) => services.users.setPassword(params.env ?? '', params.username ?? '', String(body.password)),
+  },
+  {
+    method: 'POST',
+    path: `${USER}/revoke-sessions`,
+    operationId: 'revokeUserSessions',
+    summary: 'Sign the user out everywhere and revoke every token issued for them',
+    access: 'write',
+    status: 200,
+    response: S.USER,
+    run: ({ services, params }) => services.users.revokeSessions(params.env ?? '', params.username ?? ''),
+  },
+];
+
+const signingKeyRoutes: AdminRoute[] = [
+  {
+    method: 'GET',
+    path: `${ENV}/signing-keys`,
+    operationId: 'listSigningKeys',
+    summary: 'List the signing keys of an environment, oldest first, with their state now',
+    access: 'read',
+    list: { filters: [] },
+    status: 200,
+    response: S.page(S.SIGNING_KEY),
+    run: async ({ services, params, query }) => paginate(await services.admin.listKeys(params.env ?? ''), (k) => `${k.created_at} ${k.kid}`, query),
+  },
+  {
+    method: 'POST',
+    path: `${ENV}/signing-keys/rotate`,
+    operationId: 'rotateSigningKeys',
+    summary: 'Start a rotation: a next key activating after the lead time, or with now: true an immediate switch',
+    access: 'write',
+    body: S.ROTATE_KEYS,
+    status: 200,
+    response: { type: 'array', items: S.SIGNING_KEY },
+    run: ({ services, params, body }) => services.admin.rotateKeys(params.env ?? '', { now: body.now === true }),
+  },
+  {
+    method: 'PUT',
+    path: `${ENV}/signing-keys/rotation-schedule`,
+    operationId: 'setKeyRotationSchedule',
+    summary: 'Set (or with null remove) the interval of scheduled rotations',
+    access: 'write',
+    body: S.SET_ROTATION,
+    status: 200,
+    response: S.KEY_ROTATION,
+    run: ({ services, params, body }) => services.admin.setKeyRotation(params.env ?? '', body.interval_seconds as number | null),
+  },
+];
+
+const API = `${ENV}/apis/{identifier}`;
+
+const apiChanges = (body: Json): ApiChanges => {
+  const changes: ApiChanges = {};
+  if (body.name !== undefined) changes.name = String(body.name);
+  if (body.scopes !== undefined) changes.scopes = (body.scopes as ApiScope[]).map((s) => ({ name: s.name, description: s.description ?? '' }));
+  if (body.token_format !== undefined) changes.tokenFormat = body.token_format as TokenFormat;
+  if (body.access_token_ttl !== undefined) changes.accessTokenTtl = body.access_token_ttl as number | null;
+  if (body.clients !== undefined) changes.clientIds = body.clients as string[];
+  if (body.default !== undefined) changes.isDefault = body.default === true;
+  return changes;
+};
+
+const apiRoutes: AdminRoute[] = [
+  {
+    method: 'GET',
+    path: `${ENV}/apis`,
+    operationId: 'listApis',
+    summary: 'List the APIs (RFC 8707 resources) of an environment',
+    access: 'read',
+    list: LIST_QUERY,
+    status: 200,
+    response: S.page(S.API),
+    run: async ({ services, params, query }) =>
+      paginate(
+        filterItems(await services.apis.list(params.env ?? ''), query, (a: ApiView) => [a.name, a.identifier]),
+        (a) => a.identifier,
+        query,
+      ),
+  },
+  {
+    method: 'POST',
+    path: `${ENV}/apis`,
+    operationId: 'createApi',
+    summary: 'Register an API',
+    access: 'write',
+    body: S.CREATE_API,
+    status: 201,
+    response: S.API,
+    idempotent: true,
+    run: ({ services, params, body }) =>
+      services.apis.create({ env: params.env ?? '', identifier: String(body.identifier), name: String(body.name), ...apiChanges(body) }),
+  },
+  {
+    method: 'GET',
+    path: API,
+    operationId: 'getApi',
+    summary: 'Read an API (its identifier percent-encoded in the path)',
+    access: 'read',
+    status: 200,
+    response: S.API,
+    etag: true,
+    run: ({ services, params }) => services.apis.show(params.env ?? '', params.identifier ?? ''),
+  },
+  {
+    method: 'PATCH',
+    path: API,
+    operationId: 'updateApi',
+    summary: 'Change an API: name, scopes, token format, lifetime, clients, default',
+    access: 'write',
+    body: S.UPDATE_API,
+    status: 200,
+    response: S.API,
+    etag: true,
+    current: ({ services, params }) => services.apis.show(params.env ?? '', params.identifier ?? ''),
+    run: ({ services, params, body }) => services.apis.update(params.env ?? '', params.identifier ?? '', apiChanges(body)),
+  },
+  {
+    method: 'DELETE',
+    path: API,
+    operationId: 'deleteApi',
+    summary: 'Delete an API; tokens issued for it stay valid until they expire',
+    access: 'write',
+    status: 200,
+    response: S.API_DELETED,
+    run: ({ services, params }) => services.apis.delete(params.env ?? '', params.identifier ?? ''),
+  },
+];
+
+/** Every admin API operation; the server, the OpenAPI document and the tests all read this table. */
+export const ADMIN_ROUTES: readonly AdminRoute[] = [
+  ...callerRoutes,
+  ...environmentRoutes,
+  ...clientRoutes,
+  ...serviceAccountRoutes,
+  ...userRoutes,
+  ...signingKeyRoutes,
+  ...apiRoutes,
+];

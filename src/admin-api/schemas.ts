@@ -1,0 +1,184 @@
+/** JSON Schemas (2020-12) of the admin API's bodies: requests are checked against them, responses documented by them. */
+export type Schema = Record<string, unknown>;
+
+const str: Schema = { type: 'string' };
+const time: Schema = { type: 'string', format: 'date-time' };
+const nullableTime: Schema = { type: ['string', 'null'], format: 'date-time' };
+const bool: Schema = { type: 'boolean' };
+const strings: Schema = { type: 'array', items: str };
+const nullableInt: Schema = { type: ['integer', 'null'] };
+
+/** An object with exactly these properties; all required but those in `optional`. */
+export function object(properties: Record<string, Schema>, optional: readonly string[] = []): Schema {
+  return { type: 'object', properties, required: Object.keys(properties).filter((k) => !optional.includes(k)), additionalProperties: false };
+}
+
+/** A request body: every field optional unless listed, nothing else allowed. */
+export function body(properties: Record<string, Schema>, required: readonly string[] = []): Schema {
+  return { type: 'object', properties, required: [...required], additionalProperties: false };
+}
+
+export const page = (item: Schema): Schema => object({ items: { type: 'array', items: item }, next_cursor: { type: ['string', 'null'] } });
+
+export const PROBLEM: Schema = object({ type: str, title: str, status: { type: 'integer' }, detail: str, field: str }, ['field']);
+
+export const ENVIRONMENT = object({ name: str, issuer: str, default_quota: nullableInt, created_at: time });
+export const ENVIRONMENT_CREATED = object({ name: str, issuer: str, jwks_uri: str, kid: str });
+
+const CLIENT_FIELDS = {
+  client_id: str,
+  name: str,
+  environment: str,
+  issuer: str,
+  type: { enum: ['confidential', 'public', 'service_account'] },
+  grant_types: strings,
+  scopes: strings,
+  default_scopes: strings,
+  redirect_uris: strings,
+  token_format: { enum: ['jwt', 'opaque'] },
+  access_token_ttl: nullableInt,
+  introspect_any: bool,
+  allow_missing_pkce: bool,
+  quota: nullableInt,
+  enabled: bool,
+  created_at: time,
+  // Usage, where the operation reads it: when the client last got a token, and how many it got.
+  last_used_at: nullableTime,
+  tokens_today: { type: 'integer' },
+  tokens_last_30_days: { type: 'integer' },
+};
+const USAGE_FIELDS = ['last_used_at', 'tokens_today', 'tokens_last_30_days'];
+export const CLIENT = object(CLIENT_FIELDS, USAGE_FIELDS);
+/** `client_secret` only on the response that created it, never on a replay. */
+export const CLIENT_CREATED = object({ ...CLIENT_FIELDS, client_secret: str }, ['client_secret', ...USAGE_FIELDS]);
+export const CLIENT_SECRET = object({ id: str, created_at: time, expires_at: nullableTime, last_used_at: nullableTime }, ['last_used_at']);
+export const SECRET_ROTATED = object({ client_id: str, client_secret: str, previous_secrets_expire_at: time }, ['client_secret']);
+export const CLIENT_DELETED = object({ client_id: str, environment: str, deleted: { const: true } });
+
+const SERVICE_ACCOUNT_FIELDS = {
+  service_account_id: str,
+  name: str,
+  environment: str,
+  issuer: str,
+  token_endpoint: str,
+  grant_types: strings,
+  scopes: strings,
+  default_scopes: strings,
+  enabled: bool,
+  created_at: time,
+};
+export const SERVICE_ACCOUNT = object(SERVICE_ACCOUNT_FIELDS);
+export const SERVICE_ACCOUNT_CREATED = object({ ...SERVICE_ACCOUNT_FIELDS, client_secret: str }, ['client_secret']);
+
+const KEY_FIELDS = {
+  kid: str,
+  owner: str,
+  alg: str,
+  status: { enum: ['active', 'revoked'] },
+  created_at: time,
+  revoked_at: nullableTime,
+  last_used_at: nullableTime,
+};
+export const CLIENT_KEY = object(KEY_FIELDS, ['last_used_at']);
+export const CLIENT_KEY_CREATED = object(
+  {
+    ...KEY_FIELDS,
+    private_key_pem: str,
+    private_jwk: { type: 'object' },
+    public_jwk: { type: 'object' },
+    example: object({ assertion: str, expires_at: time, curl: str }),
+  },
+  ['private_key_pem', 'private_jwk', 'example', 'last_used_at'],
+);
+
+export const USER = object({ user_id: str, username: str, environment: str, enabled: bool, created_at: time, updated_at: time, last_login_at: nullableTime }, [
+  'last_login_at',
+]);
+
+export const SIGNING_KEY = object({
+  kid: str,
+  alg: str,
+  status: { enum: ['next', 'active', 'retired', 'removed'] },
+  published: bool,
+  created_at: time,
+  activate_at: time,
+  retired_at: nullableTime,
+  publish_until: nullableTime,
+});
+export const KEY_ROTATION = object({ environment: str, key_rotation_interval: nullableInt, activation_lead: { type: 'number' } });
+
+const API_SCOPE = object({ name: str, description: str });
+export const API = object({
+  identifier: str,
+  name: str,
+  environment: str,
+  scopes: { type: 'array', items: API_SCOPE },
+  token_format: { enum: ['jwt', 'opaque'] },
+  access_token_ttl: nullableInt,
+  clients: strings,
+  default: bool,
+  created_at: time,
+  updated_at: time,
+});
+export const API_DELETED = object({ identifier: str, environment: str, deleted: { const: true } });
+
+// Request bodies.
+const scopeList: Schema = { type: 'array', items: { type: 'string', maxLength: 200 }, maxItems: 100 };
+const uriList: Schema = { type: 'array', items: { type: 'string', maxLength: 2000 }, maxItems: 50 };
+const grantList: Schema = { type: 'array', items: { type: 'string', maxLength: 100 }, maxItems: 10 };
+const name: Schema = { type: 'string', minLength: 1, maxLength: 200 };
+const ttl: Schema = { type: ['integer', 'null'], minimum: 1 };
+const quota: Schema = { type: ['integer', 'null'], minimum: 1 };
+const format: Schema = { enum: ['jwt', 'opaque'] };
+
+export const CREATE_ENVIRONMENT = body({ name: { type: 'string', minLength: 1, maxLength: 64 } }, ['name']);
+export const UPDATE_ENVIRONMENT = body({ default_quota: quota });
+export const CREATE_CLIENT = body(
+  {
+    name,
+    type: { enum: ['confidential', 'public'] },
+    grant_types: grantList,
+    scopes: scopeList,
+    default_scopes: scopeList,
+    redirect_uris: uriList,
+    token_format: format,
+    access_token_ttl: ttl,
+    quota,
+  },
+  ['name'],
+);
+export const UPDATE_CLIENT = body({
+  name,
+  grant_types: grantList,
+  scopes: scopeList,
+  default_scopes: scopeList,
+  redirect_uris: uriList,
+  token_format: format,
+  access_token_ttl: ttl,
+  quota,
+  enabled: bool,
+});
+export const ROTATE_SECRET = body({ overlap_seconds: { type: 'integer', minimum: 0, maximum: 90 * 86_400 } });
+export const CREATE_SERVICE_ACCOUNT = body({ name, scopes: scopeList, default_scopes: scopeList, with_secret: bool }, ['name']);
+export const UPDATE_ENABLED = body({ enabled: bool });
+export const CREATE_KEY = body({ alg: { enum: ['ES256', 'EdDSA', 'RS256'] } });
+const password: Schema = { type: 'string', minLength: 1, maxLength: 1024 };
+export const CREATE_USER = body({ username: { type: 'string', minLength: 1, maxLength: 200 }, password }, ['username', 'password']);
+export const SET_PASSWORD = body({ password }, ['password']);
+export const ROTATE_KEYS = body({ now: bool });
+export const SET_ROTATION = body({ interval_seconds: { type: ['integer', 'null'], minimum: 1 } }, ['interval_seconds']);
+const apiScopes: Schema = {
+  type: 'array',
+  items: body({ name: { type: 'string', maxLength: 200 }, description: { type: 'string', maxLength: 500 } }, ['name']),
+  maxItems: 100,
+};
+const apiFields = {
+  name,
+  scopes: apiScopes,
+  token_format: format,
+  access_token_ttl: ttl,
+  clients: { type: 'array', items: str, maxItems: 1000 },
+  default: bool,
+};
+export const CREATE_API = body({ identifier: { type: 'string', minLength: 1, maxLength: 2000 }, ...apiFields }, ['identifier', 'name']);
+export const UPDATE_API = body(apiFields);
