@@ -12,6 +12,7 @@ import { ReceivedParams, type Surface, type SurfaceRoute } from '../surfaces/sur
 import { toOAuthError } from './error-mapping.ts';
 import { parseMultipartForm } from './multipart.ts';
 import { firstDuplicateKey, mediaTypeOf, type Params, parseBasicAuthorization, parseBodyAs, parseQueryParams } from './params.ts';
+import { annotateTokenSpan, tracedTokenHandler } from './token-tracing.ts';
 
 export interface SurfaceRoutesOptions {
   surface: Surface;
@@ -76,7 +77,8 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
   const context = new SurfaceContext(options);
   for (const route of surface.routes) {
     if (route.endpoint === 'authorization') continue;
-    app.route({ method: route.method, url: route.url, handler: HANDLERS[route.endpoint](context, route) });
+    const handler = HANDLERS[route.endpoint](context, route);
+    app.route({ method: route.method, url: route.url, handler: route.endpoint === 'token' ? tracedTokenHandler(surface.name, handler) : handler });
   }
 }
 
@@ -91,6 +93,7 @@ const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: Surface
     const { core, surface, clock } = context.options;
     const resolved = await context.resolve(request);
     const { params, credentials } = context.readRequest(request, route);
+    annotateTokenSpan({ environment: resolved.env.name, grantType: params.grant_type });
     surface.checkGrantType(params);
     const { env, urls } = resolved;
     const result = await core.token.handle({
@@ -102,6 +105,7 @@ const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: Surface
       accessTokenTtl: surface.accessTokenTtl,
     });
     request.log.debug({ grant_type: params.grant_type, client_id: credentials.basic?.clientId ?? credentials.bodyClientId }, 'token issued');
+    annotateTokenSpan({ clientId: credentials.basic?.clientId ?? credentials.bodyClientId });
     const rendered = surface.renderToken(result, new Date(clock.now()));
     if (result.rateLimit) reply.headers(rateLimitHeaders(result.rateLimit));
     return send(reply, rendered);

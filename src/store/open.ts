@@ -7,6 +7,7 @@ import type { Store } from '../domain/storage.ts';
 import { StorageHealthState } from './health.ts';
 import { KyselyStore } from './kysely-store.ts';
 import { resilientPool } from './postgres-pool.ts';
+import { tracedDialect } from './query-tracing.ts';
 import type { Database } from './schema.ts';
 import { ResilientSqliteDialect } from './sqlite-driver.ts';
 
@@ -76,7 +77,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
     const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
     const probeTimeoutMs = Math.min(timeoutMs, PROBE_TIMEOUT_MS);
     const resilient = resilientPool(pool, health, { ...connection, connectionTimeoutMillis: probeTimeoutMs, query_timeout: probeTimeoutMs });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilient.pool }) });
+    const db = new Kysely<Database>({ dialect: tracedDialect(new PostgresDialect({ pool: resilient.pool }), 'postgres') });
     return new KyselyStore(db, 'postgres', health, schema, resilient.probe);
   }
   const path = sqlitePath(url);
@@ -88,7 +89,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   // Lock waits are asynchronous retries in the driver; SQLite itself never sleeps on a lock.
   sqlite.pragma('busy_timeout = 0');
   const dialect = new ResilientSqliteDialect(withStatementCache(sqlite), health, timeoutMs);
-  const db = new Kysely<Database>({ dialect });
+  const db = new Kysely<Database>({ dialect: tracedDialect(dialect, 'sqlite') });
   return new KyselyStore(db, 'sqlite', health, undefined, () => dialect.probeWriteLock(Math.min(timeoutMs, PROBE_TIMEOUT_MS)));
 }
 
