@@ -49,11 +49,17 @@ describe('Dockerfile', () => {
     assert.match(health?.args ?? '', /CMD \["node", "-e", .*\/readyz/);
     assert.equal(runtime.find((i) => i.keyword === 'ENTRYPOINT')?.args, '["gatehouse"]');
     assert.equal(runtime.find((i) => i.keyword === 'CMD')?.args, '["serve"]');
-    assert.ok(runtime.some((i) => i.keyword === 'RUN' && i.args.includes('/usr/local/bin/gatehouse')), 'gatehouse is on PATH');
+    assert.ok(
+      runtime.some((i) => i.keyword === 'RUN' && i.args.includes('/usr/local/bin/gatehouse')),
+      'gatehouse is on PATH',
+    );
   });
 
   it('copies only files that exist and that .dockerignore lets through', () => {
-    const allowed = dockerignore.split('\n').filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/$/, ''));
+    const allowed = dockerignore
+      .split('\n')
+      .filter((l) => l.startsWith('!'))
+      .map((l) => l.slice(1).replace(/\/$/, ''));
     const copies = all.filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from='));
     assert.ok(copies.length > 0);
     for (const copy of copies) {
@@ -72,7 +78,14 @@ describe('Dockerfile', () => {
 });
 
 describe('compose.yaml', () => {
-  type Service = { image?: string; build?: unknown; read_only?: boolean; depends_on?: Record<string, { condition: string }>; healthcheck?: unknown; environment?: Record<string, string> };
+  type Service = {
+    image?: string;
+    build?: unknown;
+    read_only?: boolean;
+    depends_on?: Record<string, { condition: string }>;
+    healthcheck?: unknown;
+    environment?: Record<string, string>;
+  };
   const compose = parse(readFileSync(new URL('compose.yaml', root), 'utf8'), { merge: true }) as { services: Record<string, Service> };
   const nodes = Object.entries(compose.services).filter(([, s]) => s.build !== undefined);
 
