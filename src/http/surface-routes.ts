@@ -13,6 +13,7 @@ import { toOAuthError } from './error-mapping.ts';
 import { parseMultipartForm } from './multipart.ts';
 import { firstDuplicateKey, mediaTypeOf, type Params, parseBasicAuthorization, parseBodyAs, parseQueryParams } from './params.ts';
 import type { RequestObserver } from './request-observer.ts';
+import { annotateTokenSpan, tracedTokenHandler } from './token-tracing.ts';
 
 export interface SurfaceRoutesOptions {
   surface: Surface;
@@ -84,7 +85,12 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
     if (route.endpoint === 'authorization') continue;
     const handler = HANDLERS[route.endpoint](context, route);
     const onResponse = options.observer && reportTo(options.observer, route.endpoint, surface.name);
-    app.route({ method: route.method, url: route.url, handler, ...(onResponse ? { onResponse } : {}) });
+    app.route({
+      method: route.method,
+      url: route.url,
+      handler: route.endpoint === 'token' ? tracedTokenHandler(surface.name, handler) : handler,
+      ...(onResponse ? { onResponse } : {}),
+    });
   }
 }
 
@@ -133,6 +139,7 @@ const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: Surface
     const resolved = await context.resolve(request);
     const { params, credentials } = context.readRequest(request, route);
     note(request, OBSERVED_GRANT, params.grant_type);
+    annotateTokenSpan({ environment: resolved.env.name, grantType: params.grant_type });
     surface.checkGrantType(params);
     const { env, urls } = resolved;
     const result = await core.token.handle({
@@ -144,6 +151,7 @@ const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: Surface
       accessTokenTtl: surface.accessTokenTtl,
     });
     request.log.debug({ grant_type: params.grant_type, client_id: credentials.basic?.clientId ?? credentials.bodyClientId }, 'token issued');
+    annotateTokenSpan({ clientId: credentials.basic?.clientId ?? credentials.bodyClientId });
     const rendered = surface.renderToken(result, new Date(clock.now()));
     if (result.rateLimit) reply.headers(rateLimitHeaders(result.rateLimit));
     return send(reply, rendered);

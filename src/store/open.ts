@@ -8,6 +8,7 @@ import type { DatabaseObserver } from '../observability/metrics.ts';
 import { StorageHealthState } from './health.ts';
 import { KyselyStore } from './kysely-store.ts';
 import { resilientPool } from './postgres-pool.ts';
+import { tracedDialect } from './query-tracing.ts';
 import type { Database } from './schema.ts';
 import { ResilientSqliteDialect } from './sqlite-driver.ts';
 
@@ -80,7 +81,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
     const probeTimeoutMs = Math.min(timeoutMs, PROBE_TIMEOUT_MS);
     const resilient = resilientPool(pool, health, { ...connection, connectionTimeoutMillis: probeTimeoutMs, query_timeout: probeTimeoutMs });
     observePool(pool, options.observer);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilient.pool }), ...queryLog(options.observer) });
+    const db = new Kysely<Database>({ dialect: tracedDialect(new PostgresDialect({ pool: resilient.pool }), 'postgres'), ...queryLog(options.observer) });
     return new KyselyStore(db, 'postgres', health, schema, resilient.probe);
   }
   const path = sqlitePath(url);
@@ -92,7 +93,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   // Lock waits are asynchronous retries in the driver; SQLite itself never sleeps on a lock.
   sqlite.pragma('busy_timeout = 0');
   const dialect = new ResilientSqliteDialect(withStatementCache(sqlite), health, timeoutMs);
-  const db = new Kysely<Database>({ dialect, ...queryLog(options.observer) });
+  const db = new Kysely<Database>({ dialect: tracedDialect(dialect, 'sqlite'), ...queryLog(options.observer) });
   return new KyselyStore(db, 'sqlite', health, undefined, () => dialect.probeWriteLock(Math.min(timeoutMs, PROBE_TIMEOUT_MS)));
 }
 

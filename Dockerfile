@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+# Gatehouse as a container: `gatehouse` is the entrypoint, `serve` the default command.
+# Runs as the unprivileged `node` user and writes only under /var/lib/gatehouse (the SQLite
+# database, when no GATEHOUSE_DATABASE_URL names PostgreSQL), so `--read-only` works.
+ARG NODE_VERSION=22
+
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+# better-sqlite3 compiles from source when no prebuilt binary can be downloaded.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Scripts wait until the sources are here: `prepare` builds dist/ from them.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY bin ./bin
+COPY src ./src
+RUN npm rebuild better-sqlite3 \
+ && npm run build:cli \
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    GATEHOUSE_HOST=0.0.0.0 \
+    GATEHOUSE_PORT=8080 \
+    GATEHOUSE_DATA_DIR=/var/lib/gatehouse
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/bin ./bin
+COPY --from=build /app/dist/gatehouse.js /app/dist/gatehouse.js.map ./dist/
+RUN ln -s /app/bin/gatehouse /usr/local/bin/gatehouse \
+ && mkdir -p /var/lib/gatehouse \
+ && chown node:node /var/lib/gatehouse
+USER node
+VOLUME ["/var/lib/gatehouse"]
+EXPOSE 8080
+# No curl in the slim image: Node's own fetch asks /readyz (503 while the database is away or
+# the node drains).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.GATEHOUSE_PORT || 8080) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["gatehouse"]
+CMD ["serve"]
