@@ -25,13 +25,15 @@ const FLOORS: Record<string, readonly string[]> = {
   pages: ['domain', 'oauth'],
   http: ['domain', 'crypto', 'observability', 'oauth', 'accounts', 'surfaces', 'pages'],
   config: ['domain', 'oauth', 'surfaces'],
-  server: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'surfaces', 'pages', 'http', 'config'],
-  cli: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'surfaces', 'pages', 'http', 'config', 'server'],
+  // The web console: server-rendered pages over the admin services, mounted on the admin listener.
+  console: ['domain', 'crypto', 'oauth', 'accounts', 'admin', 'pages'],
+  server: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'surfaces', 'pages', 'http', 'config', 'console'],
+  cli: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'surfaces', 'pages', 'http', 'config', 'console', 'server'],
 };
 
 /** Packages only some floors may use: the HTTP framework stays in the adapter and the wiring. */
 const PACKAGE_FLOORS: Record<string, readonly string[]> = {
-  fastify: ['http', 'server'],
+  fastify: ['http', 'console', 'server'],
   kysely: ['store'],
   pg: ['store'],
   'better-sqlite3': ['store'],

@@ -1,0 +1,31 @@
+import type { AdminService } from '../admin/admin-service.ts';
+import { READ_SCOPE, WRITE_SCOPE } from './deps.ts';
+
+export const CONSOLE_CLIENT_NAME = 'Gatehouse console';
+
+/**
+ * Makes sure the management environment has the console's client: confidential, authorization
+ * code with PKCE, the admin scopes, `redirectUri` registered. A new client's secret is returned
+ * once (store it where every node reads it, like the key secret); an existing one is found by
+ * name and redirect URI and returned without a secret, which Gatehouse cannot show again.
+ */
+export async function ensureConsoleClient(
+  admin: Pick<AdminService, 'listClients' | 'createClient'>,
+  managementEnv: string,
+  redirectUri: string,
+): Promise<{ clientId: string; clientSecret?: string; created: boolean }> {
+  const existing = (await admin.listClients(managementEnv)).find(
+    (c) => c.name === CONSOLE_CLIENT_NAME && c.redirect_uris.includes(redirectUri) && c.type === 'confidential',
+  );
+  if (existing) return { clientId: existing.client_id, created: false };
+  const created = await admin.createClient({
+    env: managementEnv,
+    name: CONSOLE_CLIENT_NAME,
+    kind: 'confidential',
+    grantTypes: ['authorization_code'],
+    scopes: [READ_SCOPE, WRITE_SCOPE],
+    redirectUris: [redirectUri],
+    tokenFormat: 'jwt',
+  });
+  return { clientId: created.client_id, ...(created.client_secret ? { clientSecret: created.client_secret } : {}), created: true };
+}
