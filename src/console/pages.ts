@@ -15,7 +15,8 @@ export interface PageContext {
 export type EnvTab = 'clients' | 'service-accounts' | 'users' | 'keys';
 
 const e = escapeHtml;
-const enc = encodeURIComponent;
+/** RFC 3986 percent-encoding of a path segment, `!'()*` included, so a path is safe in any attribute as it is. */
+const enc = (segment: string): string => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 export const envPath = (env: string): string => `/console/envs/${enc(env)}`;
 export const clientPath = (env: string, clientId: string): string => `${envPath(env)}/clients/${enc(clientId)}`;
 
@@ -48,12 +49,12 @@ function table(caption: string, headers: readonly string[], rows: readonly strin
 }
 
 /** A one-button POST form with the CSRF token and hidden fields. */
-export function postButton(viewer: Viewer, action: string, label: string, fields: Record<string, string> = {}, kind = 'secondary'): string {
+export function postButton(viewer: Viewer, action: string, label: string, fields: Record<string, string> = {}, kind = 'secondary', name?: string): string {
   if (!viewer.canWrite) return '';
   const hidden = Object.entries(fields)
     .map(([name, value]) => `<input type="hidden" name="${e(name)}" value="${e(value)}">`)
     .join('');
-  return `<form class="inline-form" method="post" action="${e(action)}">${csrfField(viewer)}${hidden}<button class="button ${kind} inline" type="submit">${e(label)}</button></form>`;
+  return `<form class="inline-form" method="post" action="${e(action)}">${csrfField(viewer)}${hidden}<button class="button ${kind} inline" type="submit"${name ? ` aria-label="${e(`${label} ${name}`)}"` : ''}>${e(label)}</button></form>`;
 }
 
 /** Case-insensitive match of `q` in any of the fields. */
@@ -130,7 +131,7 @@ export function renderServiceAccounts(ctx: PageContext, env: string, accounts: r
       `<code>${e(a.service_account_id)}</code>`,
       e(a.scopes.join(' ') || '—'),
       badge(a.enabled),
-      postButton(ctx.viewer, action, a.enabled ? `Disable ${a.name}` : `Enable ${a.name}`, { id: a.service_account_id, enabled: String(!a.enabled) }),
+      postButton(ctx.viewer, action, a.enabled ? 'Disable' : 'Enable', { id: a.service_account_id, enabled: String(!a.enabled) }, 'secondary', a.name),
     ]);
   const content =
     searchForm(`${envPath(env)}/service-accounts`, 'Search service accounts', q) +
@@ -146,7 +147,7 @@ export function renderUsers(ctx: PageContext, env: string, users: readonly UserV
       e(u.username),
       `<code>${e(u.user_id)}</code>`,
       badge(u.enabled),
-      postButton(ctx.viewer, action, u.enabled ? `Disable ${u.username}` : `Enable ${u.username}`, { username: u.username, enabled: String(!u.enabled) }),
+      postButton(ctx.viewer, action, u.enabled ? 'Disable' : 'Enable', { username: u.username, enabled: String(!u.enabled) }, 'secondary', u.username),
     ]);
   const content = searchForm(`${envPath(env)}/users`, 'Search users', q) + table('Users', ['Username', 'User ID', 'Status', 'Actions'], rows, 'No users.');
   return envPage(ctx, env, 'users', 'Users', content);
