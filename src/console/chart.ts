@@ -32,6 +32,6 @@ export function usageChart(points: readonly { day: string; count: number }[], ca
     '</svg>',
   ].join('');
   const rows = points.map((p) => `<tr><th scope="row">${escapeHtml(p.day)}</th><td>${p.count}</td></tr>`).join('');
-  const table = `<details><summary>As a table</summary><div class="table-wrap"><table><caption class="empty">${escapeHtml(caption)}</caption><thead><tr><th scope="col">Day (UTC)</th><th scope="col">Tokens</th></tr></thead><tbody>${rows}</tbody></table></div></details>`;
+  const table = `<details><summary>As a table</summary><div class="table-wrap"><table><caption class="sr-only">${escapeHtml(caption)}</caption><thead><tr><th scope="col">Day (UTC)</th><th scope="col">Tokens</th></tr></thead><tbody>${rows}</tbody></table></div></details>`;
   return svg + table;
 }

@@ -35,7 +35,7 @@ function secrets(viewer: Viewer, c: ClientDetail): string {
     )
     .join('');
   const table = rows
-    ? `<div class="table-wrap"><table><caption class="empty">Active secrets</caption><thead><tr><th scope="col">Secret</th><th scope="col">Created</th><th scope="col">Expires</th></tr></thead><tbody>${rows}</tbody></table></div>`
+    ? `<div class="table-wrap"><table><caption class="sr-only">Active secrets</caption><thead><tr><th scope="col">Secret</th><th scope="col">Created</th><th scope="col">Expires</th></tr></thead><tbody>${rows}</tbody></table></div>`
     : '<p class="empty">No active secret.</p>';
   const rotate = postButton(viewer, `${clientPath(c.environment, c.client_id)}/rotate-secret`, 'Rotate secret', {}, 'primary');
   const note = viewer.canWrite
@@ -60,7 +60,7 @@ export function renderClientDetail(ctx: PageContext, c: ClientDetail, usage?: re
     `<p><a href="/console/envs">Environments</a> / <a href="${envPath(c.environment)}/clients">${e(c.environment)}</a> /</p>`,
     `<h1>${e(c.name)}</h1>`,
     ctx.notice ? `<p class="notice" role="status">${e(ctx.notice)}</p>` : '',
-    `<section class="panel" aria-labelledby="details"><h2 id="details">Details</h2>${fields(c)}${toggle ? `<p></p>${toggle}` : ''}</section>`,
+    `<section class="panel" aria-labelledby="details"><h2 id="details">Details</h2>${fields(c)}${toggle ? `<div class="row-actions">${toggle}</div>` : ''}</section>`,
     secrets(ctx.viewer, c),
     usageSection,
   ].join('');
@@ -145,7 +145,7 @@ export function renderAudit(ctx: PageContext, events: readonly ConsoleAuditEvent
     )
     .join('');
   const tableHtml = rows
-    ? `<div class="table-wrap"><table><caption class="empty">Recent audit events, newest first</caption><thead><tr>${['Time', 'Event', 'Environment', 'Actor', 'Target', 'Outcome'].map((h) => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table></div>`
+    ? `<div class="table-wrap"><table><caption class="sr-only">Recent audit events, newest first</caption><thead><tr>${['Time', 'Event', 'Environment', 'Actor', 'Target', 'Outcome'].map((h) => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table></div>`
     : '<p class="empty">No audit events.</p>';
   const body = [
     '<h1>Audit events</h1>',

@@ -7,9 +7,9 @@ import { escapeHtml, PAGE_STYLESHEET, pageSecurityHeaders } from '../pages/layou
  * stay as they are. Colours come from the shared variables, so dark mode follows them.
  */
 export const CONSOLE_STYLESHEET = `
-:root { --ok-bg: #e3f4e8; --ok-text: #17572c; --off-bg: #eceef2; --off-text: #3f4654; --warn-bg: #fff4d6; --warn-text: #6b4a00; --bar: #1f4fd1; }
+:root { --link: #1f4fd1; --ok-bg: #e3f4e8; --ok-text: #17572c; --off-bg: #eceef2; --off-text: #3f4654; --warn-bg: #fff4d6; --warn-text: #6b4a00; --bar: #1f4fd1; }
 @media (prefers-color-scheme: dark) {
-  :root { --ok-bg: #173823; --ok-text: #a8e6bb; --off-bg: #2a303c; --off-text: #d0d5df; --warn-bg: #3d3112; --warn-text: #f5dc9a; --bar: #8fb0ff; }
+  :root { --link: #8fb0ff; --ok-bg: #173823; --ok-text: #a8e6bb; --off-bg: #2a303c; --off-text: #d0d5df; --warn-bg: #3d3112; --warn-text: #f5dc9a; --bar: #8fb0ff; }
 }
 body { align-items: stretch; padding: 0; }
 .skip { position: absolute; left: 8px; top: -60px; padding: 8px 12px; background: var(--card); color: var(--text); border: 2px solid var(--focus); border-radius: 8px; z-index: 10; }
@@ -17,14 +17,18 @@ body { align-items: stretch; padding: 0; }
 .topbar { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; padding: 10px 16px; background: var(--card); border-bottom: 1px solid var(--border); }
 .topbar .brand { margin: 0; color: var(--text); text-decoration: none; }
 .topbar nav { display: flex; flex-wrap: wrap; gap: 4px 12px; flex: 1; }
-.topbar nav a, .tabs a, a { color: var(--accent); }
+a { color: var(--link); }
 .topbar nav a { padding: 6px 4px; font-weight: 600; text-decoration: none; }
 .topbar nav a[aria-current="page"], .tabs a[aria-current="page"] { color: var(--text); text-decoration: underline; text-underline-offset: 4px; }
 .who { color: var(--muted); font-size: 14px; }
-main { width: 100%; max-width: 1100px; margin: 0 auto; padding: 20px 16px 40px; }
+main { width: 100%; max-width: 1240px; margin: 0 auto; padding: 20px 16px 40px; }
 main h1 { margin-bottom: 16px; }
 h2 { margin: 28px 0 12px; font-size: 18px; }
-.panel { margin: 0 0 20px; padding: 20px; background: var(--card); border: 1px solid var(--border); border-radius: 12px; }
+.panel { margin: 20px 0; padding: 20px; background: var(--card); border: 1px solid var(--border); border-radius: 12px; }
+.panel > :first-child { margin-top: 0; }
+.panel > :last-child { margin-bottom: 0; }
+.account { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 12px; }
+.sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 .tabs { display: flex; flex-wrap: wrap; gap: 4px 16px; margin: 0 0 16px; padding: 0; list-style: none; border-bottom: 1px solid var(--border); }
 .tabs a { display: inline-block; padding: 8px 2px; font-weight: 600; text-decoration: none; }
 .search { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 8px; margin: 0 0 16px; }
@@ -32,11 +36,14 @@ h2 { margin: 28px 0 12px; font-size: 18px; }
 .button.inline, .inline-form .button { display: inline-block; width: auto; min-height: 44px; padding: 8px 14px; }
 .danger { background: var(--alert-bg); color: var(--alert-text); border-color: var(--alert-border); }
 .inline-form { display: inline-block; margin: 0 8px 8px 0; }
+.account .inline-form, .row-actions .inline-form { margin-bottom: 0; }
+.row-actions { margin-top: 16px; }
 .table-wrap { width: 100%; overflow-x: auto; border: 1px solid var(--border); border-radius: 8px; background: var(--card); }
-table { width: 100%; border-collapse: collapse; font-size: 15px; }
-th, td { padding: 10px 12px; text-align: left; vertical-align: top; border-bottom: 1px solid var(--border); }
-th { color: var(--muted); font-size: 13px; font-weight: 650; text-transform: uppercase; letter-spacing: 0.03em; }
-tbody tr:last-child td { border-bottom: 0; }
+table { width: 100%; border-collapse: collapse; font-size: 15px; overflow-wrap: normal; }
+th, td { padding: 10px 12px; text-align: left; vertical-align: top; border-bottom: 1px solid var(--border); white-space: nowrap; }
+thead th { color: var(--muted); font-size: 13px; font-weight: 650; text-transform: uppercase; letter-spacing: 0.03em; }
+tbody th { font-weight: 600; }
+tbody tr:last-child > * { border-bottom: 0; }
 td .inline-form { margin: 0; }
 code, .mono { font: 14px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: anywhere; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 13px; font-weight: 600; background: var(--off-bg); color: var(--off-text); }
@@ -122,7 +129,7 @@ function topNav(viewer: Viewer, section: Section | undefined, audit: boolean): s
   return [
     `<a class="brand" href="/console/envs">${MARK}Gatehouse console</a>`,
     `<nav aria-label="Console">${links.join('')}</nav>`,
-    `<span class="who">${escapeHtml(viewer.subject)}${viewer.canWrite ? '' : ' (read only)'}</span>`,
-    `<form class="inline-form" method="post" action="/console/signout">${csrfField(viewer)}<button class="button secondary inline" type="submit">Sign out</button></form>`,
+    `<div class="account"><span class="who">${escapeHtml(viewer.subject)}${viewer.canWrite ? '' : ' (read only)'}</span>`,
+    `<form class="inline-form" method="post" action="/console/signout">${csrfField(viewer)}<button class="button secondary inline" type="submit">Sign out</button></form></div>`,
   ].join('');
 }

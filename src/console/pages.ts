@@ -45,7 +45,7 @@ function table(caption: string, headers: readonly string[], rows: readonly strin
   if (rows.length === 0) return `<p class="empty">${e(empty)}</p>`;
   const head = headers.map((h) => `<th scope="col">${e(h)}</th>`).join('');
   const body = rows.map(([first, ...rest]) => `<tr><th scope="row">${first ?? ''}</th>${rest.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('');
-  return `<div class="table-wrap"><table><caption class="empty">${e(caption)}</caption><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
+  return `<div class="table-wrap"><table><caption class="sr-only">${e(caption)}</caption><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 /** A one-button POST form with the CSRF token and hidden fields. */
