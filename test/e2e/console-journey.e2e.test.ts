@@ -7,12 +7,13 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { ensureConsoleClient } from '../../src/console/bootstrap.ts';
+import { coreConsoleAuth } from '../../src/console/core-auth.ts';
 import type { ConsoleAuditEvent, ConsoleDeps } from '../../src/console/deps.ts';
 import { registerConsole } from '../../src/console/routes.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import type { CoreEvent } from '../../src/domain/events.ts';
 import type { Store } from '../../src/domain/storage.ts';
-import { issuerUrls } from '../../src/oauth/issuer.ts';
+import { EnvironmentResolver } from '../../src/oauth/environments.ts';
 import { createAdminServices } from '../../src/server/admin.ts';
 import { type Server as App, createServer as createGatehouse } from '../../src/server/server.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -101,8 +102,6 @@ describe('web console: an operator journey in Chromium', () => {
     const ensured = await ensureConsoleClient(services.admin, MANAGEMENT, redirectUri);
     assert.ok(ensured.clientSecret);
     const issuer = `${publicUrl}/envs/${MANAGEMENT}`;
-    const managementStore = store;
-    const core = app.core;
     const { audit, usage, listener } = recorders();
     app.events.listen(listener);
     const deps: ConsoleDeps = {
@@ -112,23 +111,8 @@ describe('web console: an operator journey in Chromium', () => {
       clock: systemClock,
       issuer,
       client: { clientId: ensured.clientId, clientSecret: ensured.clientSecret, redirectUri },
-      // The real token endpoint, over HTTP.
-      async exchangeCode({ code, verifier, redirectUri: uri, clientId, clientSecret }) {
-        const response = await fetch(`${issuer}/token`, {
-          method: 'POST',
-          headers: { authorization: basic(clientId, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: uri, code_verifier: verifier }),
-        });
-        if (!response.ok) throw new Error(`token endpoint answered ${response.status}`);
-        return { accessToken: ((await response.json()) as { access_token: string }).access_token };
-      },
-      // Real verification: the core reads the JWT against the management environment's published keys.
-      async authorize(token) {
-        const env = await managementStore.environments.findByName(MANAGEMENT);
-        if (!env) return undefined;
-        const claims = await core.tokens.read(env, issuerUrls(publicUrl, env).issuer, token);
-        return claims && { subject: claims.subject, clientId: claims.clientId, scopes: claims.scope.split(' ').filter(Boolean) };
-      },
+      // The token endpoint's own logic and the core's token reading, as the lead wires them.
+      ...coreConsoleAuth(app.core, new EnvironmentResolver(store, publicUrl, systemClock, 1000, 60_000), MANAGEMENT),
       cookieSecret: config.keySecret,
       audit: { recent: async ({ limit }) => audit.slice(0, limit) },
       usage,
