@@ -7,16 +7,23 @@ export const CONSOLE_CLIENT_NAME = 'Gatehouse console';
  * Makes sure the management environment has the console's client: confidential, authorization
  * code with PKCE, the admin scopes, `redirectUri` registered. A new client's secret is returned
  * once (store it where every node reads it, like the key secret); an existing one is found by
- * name and redirect URI and returned without a secret, which Gatehouse cannot show again.
+ * name and redirect URI and returned without a secret, which Gatehouse cannot show again, unless
+ * `rotate` is set: then it gets a new secret and the old ones stop at once. That suits a single
+ * development node, which knows no secret after a restart; several nodes must share one secret.
  */
 export async function ensureConsoleClient(
-  admin: Pick<AdminService, 'listClients' | 'createClient'>,
+  admin: Pick<AdminService, 'listClients' | 'createClient' | 'rotateClientSecret'>,
   managementEnv: string,
   redirectUri: string,
+  options: { rotate?: boolean } = {},
 ): Promise<{ clientId: string; clientSecret?: string; created: boolean }> {
   const existing = (await admin.listClients(managementEnv)).find(
     (c) => c.name === CONSOLE_CLIENT_NAME && c.redirect_uris.includes(redirectUri) && c.type === 'confidential',
   );
+  if (existing && options.rotate) {
+    const rotated = await admin.rotateClientSecret(managementEnv, existing.client_id, 0);
+    return { clientId: existing.client_id, clientSecret: rotated.client_secret, created: false };
+  }
   if (existing) return { clientId: existing.client_id, created: false };
   const created = await admin.createClient({
     env: managementEnv,

@@ -37,6 +37,12 @@ describe('web console routes', () => {
     consoleClientId = ensured.clientId;
     const again = await ensureConsoleClient(services.admin, 'MANAGEMENT', REDIRECT);
     assert.deepEqual(again, { clientId: consoleClientId, created: false }, 'the second call finds the client and shows no secret');
+    const rotated = await ensureConsoleClient(services.admin, 'MANAGEMENT', REDIRECT, { rotate: true });
+    assert.equal(rotated.clientId, consoleClientId);
+    assert.ok(rotated.clientSecret && rotated.clientSecret !== ensured.clientSecret, 'rotate gives the existing client a new secret');
+    const shown = await services.admin.showClient('MANAGEMENT', consoleClientId);
+    assert.equal(shown.secrets.length, 1, 'the old secret stops at once');
+    assert.deepEqual([shown.grant_types, shown.scopes, shown.redirect_uris], [['authorization_code'], ['admin:read', 'admin:write'], [REDIRECT]]);
     const deps: ConsoleDeps = {
       admin: services.admin,
       users: services.users,

@@ -6,15 +6,13 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { ensureConsoleClient } from '../../src/console/bootstrap.ts';
-import { coreConsoleAuth } from '../../src/console/core-auth.ts';
 import type { ConsoleAuditEvent, ConsoleDeps } from '../../src/console/deps.ts';
 import { registerConsole } from '../../src/console/routes.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import type { CoreEvent } from '../../src/domain/events.ts';
 import type { Store } from '../../src/domain/storage.ts';
-import { EnvironmentResolver } from '../../src/oauth/environments.ts';
 import { createAdminServices } from '../../src/server/admin.ts';
+import { createConsoleDeps } from '../../src/server/console.ts';
 import { type Server as App, createServer as createGatehouse } from '../../src/server/server.ts';
 import { openStore } from '../../src/store/open.ts';
 import { basic, testConfig } from '../helpers/fixtures.ts';
@@ -99,24 +97,15 @@ describe('web console: an operator journey in Chromium', () => {
     const consolePort = await freePort();
     consoleUrl = `http://127.0.0.1:${consolePort}`;
     const redirectUri = `${consoleUrl}/console/callback`;
-    const ensured = await ensureConsoleClient(services.admin, MANAGEMENT, redirectUri);
-    assert.ok(ensured.clientSecret);
-    const issuer = `${publicUrl}/envs/${MANAGEMENT}`;
     const { audit, usage, listener } = recorders();
     app.events.listen(listener);
+    // Wired as a node wires it: the console client created on first use, sign-in over the node's core.
     const deps: ConsoleDeps = {
-      admin: services.admin,
-      users: services.users,
-      serviceAccounts: services.serviceAccounts,
-      clock: systemClock,
-      issuer,
-      client: { clientId: ensured.clientId, clientSecret: ensured.clientSecret, redirectUri },
-      // The token endpoint's own logic and the core's token reading, as the lead wires them.
-      ...coreConsoleAuth(app.core, new EnvironmentResolver(store, publicUrl, systemClock, 1000, 60_000), MANAGEMENT),
-      cookieSecret: config.keySecret,
+      ...(await createConsoleDeps({ config, store, clock: systemClock, core: app.core, services, managementEnv: MANAGEMENT, redirectUri })),
       audit: { recent: async ({ limit }) => audit.slice(0, limit) },
       usage,
     };
+    assert.equal(deps.issuer, `${publicUrl}/envs/${MANAGEMENT}`);
     consoleApp = Fastify();
     await registerConsole(consoleApp, deps);
     await consoleApp.listen({ host: '127.0.0.1', port: consolePort });

@@ -1,0 +1,48 @@
+import { ensureConsoleClient } from '../console/bootstrap.ts';
+import { coreConsoleAuth } from '../console/core-auth.ts';
+import type { ConsoleDeps } from '../console/deps.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Store } from '../domain/storage.ts';
+import type { OAuthCore } from '../oauth/core.ts';
+import { EnvironmentResolver } from '../oauth/environments.ts';
+import type { AdminServices } from './admin.ts';
+import type { ServerConfig } from './policies.ts';
+
+/**
+ * Everything the web console needs on one node: its client in the management environment
+ * (created on first use), sign-in over this node's OAuth core, cookies sealed under a key
+ * derived from the key secret (shared by every node). Without `clientSecret` an existing console
+ * client gets a new secret: right for one development node, wrong for several, which must be
+ * given the secret `ensureConsoleClient` returned when it created the client.
+ */
+export async function createConsoleDeps(p: {
+  config: ServerConfig;
+  store: Store;
+  clock: Clock;
+  core: OAuthCore;
+  services: AdminServices;
+  managementEnv: string;
+  /** The console's callback as the browser reaches it: `<admin listener origin>/console/callback`. */
+  redirectUri: string;
+  clientSecret?: string | undefined;
+  audit?: ConsoleDeps['audit'];
+  usage?: ConsoleDeps['usage'];
+}): Promise<ConsoleDeps> {
+  const { config, store, clock, core, services, managementEnv, redirectUri } = p;
+  const ensured = await ensureConsoleClient(services.admin, managementEnv, redirectUri, { rotate: p.clientSecret === undefined });
+  const clientSecret = p.clientSecret ?? ensured.clientSecret;
+  if (clientSecret === undefined) throw new Error('the console client exists but its secret is unknown');
+  const environments = new EnvironmentResolver(store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000);
+  return {
+    admin: services.admin,
+    users: services.users,
+    serviceAccounts: services.serviceAccounts,
+    clock,
+    issuer: (await environments.resolve(managementEnv)).urls.issuer,
+    client: { clientId: ensured.clientId, clientSecret, redirectUri },
+    ...coreConsoleAuth(core, environments, managementEnv),
+    cookieSecret: config.keySecret,
+    audit: p.audit,
+    usage: p.usage,
+  };
+}
