@@ -18,6 +18,9 @@ body { align-items: stretch; padding: 0; }
 .topbar .brand { margin: 0; color: var(--text); text-decoration: none; }
 .topbar nav { display: flex; flex-wrap: wrap; gap: 4px 12px; flex: 1; }
 a { color: var(--link); }
+a.button { text-decoration: none; text-align: center; }
+fieldset { margin: 0 0 16px; padding: 12px 16px 0; border: 1px solid var(--border); border-radius: 8px; }
+legend { padding: 0 4px; font-size: 15px; font-weight: 600; }
 .topbar nav a { padding: 6px 4px; font-weight: 600; text-decoration: none; }
 .topbar nav a[aria-current="page"], .tabs a[aria-current="page"] { color: var(--text); text-decoration: underline; text-underline-offset: 4px; }
 .who { color: var(--muted); font-size: 14px; }
@@ -62,6 +65,8 @@ select { display: block; width: 100%; min-height: 48px; padding: 10px 12px; back
 .chart text { fill: var(--muted); font-size: 11px; }
 .empty { color: var(--muted); }
 @media (max-width: 600px) {
+  .topbar { justify-content: space-between; }
+  .topbar nav { order: 3; flex-basis: 100%; }
   main { padding: 16px 12px 32px; }
   .panel { padding: 16px; }
   dl.fields { grid-template-columns: 1fr; gap: 2px; }
