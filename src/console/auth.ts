@@ -14,6 +14,9 @@ export interface SignedIn {
   viewer: Viewer;
 }
 
+/** As in the admin API, admin:write includes reading. */
+const mayRead = (scopes: readonly string[]): boolean => scopes.includes(READ_SCOPE) || scopes.includes(WRITE_SCOPE);
+
 /** Sends an HTML page with the console's security headers. */
 export function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
   return reply.status(status).headers(consoleSecurityHeaders()).send(html);
@@ -43,7 +46,7 @@ export class ConsoleAuth {
     const session = this.cookies.open<ConsoleSession>(this.cookies.session, readCookie(request.headers.cookie, this.cookies.session));
     if (!session) return undefined;
     const grant = await this.deps.authorize(session.token);
-    if (!grant || grant.clientId !== this.deps.client.clientId || !grant.scopes.includes(READ_SCOPE)) return undefined;
+    if (!grant || grant.clientId !== this.deps.client.clientId || !mayRead(grant.scopes)) return undefined;
     return { session, viewer: { subject: grant.subject, canWrite: grant.scopes.includes(WRITE_SCOPE), csrfToken: session.csrf } };
   }
 
@@ -86,8 +89,8 @@ export class ConsoleAuth {
       return refuse(reply, 502, 'Sign-in failed', 'The authorization code could not be redeemed. Sign in again.');
     }
     const grant = await this.deps.authorize(accessToken);
-    if (!grant || grant.clientId !== clientId || !grant.scopes.includes(READ_SCOPE)) {
-      return refuse(reply, 403, 'Not allowed', 'Your account may not use the console: it needs the admin:read scope.');
+    if (!grant || grant.clientId !== clientId || !mayRead(grant.scopes)) {
+      return refuse(reply, 403, 'Not allowed', 'This sign-in may not use the console: it needs the admin:read or admin:write scope.');
     }
     const session: ConsoleSession = { token: accessToken, csrf: randomToken(32), exp: this.deps.clock.now() + this.ttl * 1000 };
     reply.header('set-cookie', [

@@ -1,4 +1,5 @@
 import type { AdminService } from '../admin/admin-service.ts';
+import type { ApiService } from '../admin/apis.ts';
 import { READ_SCOPE, WRITE_SCOPE } from './deps.ts';
 
 export const CONSOLE_CLIENT_NAME = 'Gatehouse console';
@@ -10,17 +11,33 @@ export const CONSOLE_CLIENT_NAME = 'Gatehouse console';
  * name and redirect URI and returned without a secret, which Gatehouse cannot show again, unless
  * `rotate` is set: then it gets a new secret and the old ones stop at once. That suits a single
  * development node, which knows no secret after a restart; several nodes must share one secret.
+ * With `allowOn`, the client is also allowed on that API (the admin API, whose tokens carry its
+ * identifier as `aud`), so its tokens are accepted there too.
  */
 export async function ensureConsoleClient(
   admin: Pick<AdminService, 'listClients' | 'createClient' | 'rotateClientSecret'>,
   managementEnv: string,
   redirectUri: string,
-  options: { rotate?: boolean } = {},
+  options: { rotate?: boolean; allowOn?: { apis: Pick<ApiService, 'show' | 'allowClients'>; identifier: string } } = {},
+): Promise<{ clientId: string; clientSecret?: string; created: boolean }> {
+  const ensured = await ensureClient(admin, managementEnv, redirectUri, options.rotate ?? false);
+  const allowOn = options.allowOn;
+  if (allowOn && !(await allowOn.apis.show(managementEnv, allowOn.identifier)).clients.includes(ensured.clientId)) {
+    await allowOn.apis.allowClients(managementEnv, allowOn.identifier, [ensured.clientId]);
+  }
+  return ensured;
+}
+
+async function ensureClient(
+  admin: Pick<AdminService, 'listClients' | 'createClient' | 'rotateClientSecret'>,
+  managementEnv: string,
+  redirectUri: string,
+  rotate: boolean,
 ): Promise<{ clientId: string; clientSecret?: string; created: boolean }> {
   const existing = (await admin.listClients(managementEnv)).find(
     (c) => c.name === CONSOLE_CLIENT_NAME && c.redirect_uris.includes(redirectUri) && c.type === 'confidential',
   );
-  if (existing && options.rotate) {
+  if (existing && rotate) {
     const rotated = await admin.rotateClientSecret(managementEnv, existing.client_id, 0);
     return { clientId: existing.client_id, clientSecret: rotated.client_secret, created: false };
   }

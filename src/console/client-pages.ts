@@ -5,7 +5,11 @@ import { csrfField, escapeHtml as e, renderConsolePage, type Viewer } from './la
 import { clientPath, envPath, type PageContext, postButton, shortTime } from './pages.ts';
 
 /** A client as `showClient` returns it, with what later views may add (last use). */
-export type ClientDetail = ClientView & { secrets: { created_at: string; expires_at: string | null }[]; last_used_at?: string | null | undefined };
+export type ClientDetail = ClientView & {
+  /** With ids when the admin services list them: each can then be revoked. */
+  secrets: readonly { id?: string; created_at: string; expires_at: string | null }[];
+  last_used_at?: string | null | undefined;
+};
 
 const list = (values: readonly string[]): string => (values.length ? values.map((v) => `<code>${e(v)}</code>`).join(' ') : '—');
 
@@ -28,16 +32,20 @@ function fields(c: ClientDetail): string {
 
 function secrets(viewer: Viewer, c: ClientDetail): string {
   if (c.type === 'public') return '';
+  const path = clientPath(c.environment, c.client_id);
+  const revocable = c.secrets.length > 1 && viewer.canWrite;
   const rows = c.secrets
-    .map(
-      (s, i) =>
-        `<tr><th scope="row">Secret ${i + 1}</th><td>${e(shortTime(s.created_at))}</td><td>${e(s.expires_at ? shortTime(s.expires_at) : 'does not expire')}</td></tr>`,
-    )
+    .map((s, i) => {
+      const label = s.id ? `<code>${e(s.id)}</code>` : `Secret ${i + 1}`;
+      const revoke = s.id && revocable ? `<td>${postButton(viewer, `${path}/secrets/revoke`, 'Revoke', { secret_id: s.id }, 'danger', s.id)}</td>` : '';
+      return `<tr><th scope="row">${label}</th><td>${e(shortTime(s.created_at))}</td><td>${e(s.expires_at ? shortTime(s.expires_at) : 'does not expire')}</td>${revoke}</tr>`;
+    })
     .join('');
+  const revokeHead = revocable && c.secrets.some((s) => s.id) ? '<th scope="col">Actions</th>' : '';
   const table = rows
-    ? `<div class="table-wrap"><table><caption class="sr-only">Active secrets</caption><thead><tr><th scope="col">Secret</th><th scope="col">Created</th><th scope="col">Expires</th></tr></thead><tbody>${rows}</tbody></table></div>`
+    ? `<div class="table-wrap"><table><caption class="sr-only">Active secrets</caption><thead><tr><th scope="col">Secret</th><th scope="col">Created</th><th scope="col">Expires</th>${revokeHead}</tr></thead><tbody>${rows}</tbody></table></div>`
     : '<p class="empty">No active secret.</p>';
-  const rotate = postButton(viewer, `${clientPath(c.environment, c.client_id)}/rotate-secret`, 'Rotate secret', {}, 'primary');
+  const rotate = postButton(viewer, `${path}/rotate-secret`, 'Rotate secret', {}, 'primary');
   const note = viewer.canWrite
     ? '<p class="note">Rotating shows a new secret once; the current ones keep working for the overlap period, then expire.</p>'
     : '';

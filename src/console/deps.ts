@@ -31,6 +31,19 @@ export interface ConsoleUsageProvider {
   tokensPerDay(environment: string, clientId: string, days: number): Promise<readonly { day: string; count: number }[]>;
 }
 
+/** One client secret by its id (never its value), as the admin API lists them. */
+export interface ConsoleSecret {
+  id: string;
+  created_at: string;
+  expires_at: string | null;
+}
+
+/** Client secrets by id, and ending one now. Present when the admin services offer it. */
+export interface ConsoleSecretsProvider {
+  list(environment: string, clientId: string): Promise<readonly ConsoleSecret[]>;
+  revoke(environment: string, clientId: string, secretId: string): Promise<unknown>;
+}
+
 /**
  * Everything the console calls. The admin services are the same ones the CLI and the admin API
  * use; the two auth functions connect the console to the OAuth core without it knowing how.
@@ -63,6 +76,8 @@ export interface ConsoleDeps {
   cookieSecret: Buffer;
   /** How long a console session lasts, in seconds (also bounded by its access token's lifetime). */
   sessionTtl?: number;
+  /** With it, the client page lists secrets by id, each with a Revoke button. */
+  secrets?: ConsoleSecretsProvider | undefined;
   audit?: ConsoleAuditProvider | undefined;
   usage?: ConsoleUsageProvider | undefined;
 }

@@ -15,6 +15,7 @@ const NOTICES: Record<string, string> = {
   enabled: 'Enabled.',
   disabled: 'Disabled.',
   'key-rotated': 'Signing key rotation started.',
+  'secret-revoked': 'Secret revoked: it no longer works.',
 };
 
 const USAGE_DAYS = 14;
@@ -228,7 +229,8 @@ function clientRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWrap, a
     '/envs/:env/clients/:client',
     page(async (request, _r, ctx) => {
       const { env = '', client = '' } = request.params;
-      const detail: ClientDetail = await deps.admin.showClient(env, client);
+      const shown: ClientDetail = await deps.admin.showClient(env, client);
+      const detail = deps.secrets ? { ...shown, secrets: await deps.secrets.list(env, client) } : shown;
       const usage = deps.usage ? await deps.usage.tokensPerDay(env, client, USAGE_DAYS).catch(() => undefined) : undefined;
       return renderClientDetail(ctx, detail, usage);
     }),
@@ -250,6 +252,16 @@ function clientRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWrap, a
       const enabled = form.get('enabled') === 'true';
       await deps.admin.setClientEnabled(env, client, enabled);
       return reply.redirect(`${clientPath(env, client)}?done=${enabled ? 'enabled' : 'disabled'}`, 303);
+    }),
+  );
+  const secrets = deps.secrets;
+  if (!secrets) return;
+  app.post(
+    '/envs/:env/clients/:client/secrets/revoke',
+    action(async (request, reply, _ctx, form) => {
+      const { env = '', client = '' } = request.params;
+      await secrets.revoke(env, client, form.get('secret_id') ?? '');
+      return reply.redirect(`${clientPath(env, client)}?done=secret-revoked`, 303);
     }),
   );
 }

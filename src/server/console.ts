@@ -25,11 +25,17 @@ export async function createConsoleDeps(p: {
   /** The console's callback as the browser reaches it: `<admin listener origin>/console/callback`. */
   redirectUri: string;
   clientSecret?: string | undefined;
+  /** The admin API's identifier in the management environment: the console client is allowed on it. */
+  adminApi?: string | undefined;
+  secrets?: ConsoleDeps['secrets'];
   audit?: ConsoleDeps['audit'];
   usage?: ConsoleDeps['usage'];
 }): Promise<ConsoleDeps> {
   const { config, store, clock, core, services, managementEnv, redirectUri } = p;
-  const ensured = await ensureConsoleClient(services.admin, managementEnv, redirectUri, { rotate: p.clientSecret === undefined });
+  const ensured = await ensureConsoleClient(services.admin, managementEnv, redirectUri, {
+    rotate: p.clientSecret === undefined,
+    ...(p.adminApi ? { allowOn: { apis: services.apis, identifier: p.adminApi } } : {}),
+  });
   const clientSecret = p.clientSecret ?? ensured.clientSecret;
   if (clientSecret === undefined) throw new Error('the console client exists but its secret is unknown');
   const environments = new EnvironmentResolver(store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000);
@@ -42,6 +48,7 @@ export async function createConsoleDeps(p: {
     client: { clientId: ensured.clientId, clientSecret, redirectUri },
     ...coreConsoleAuth(core, environments, managementEnv),
     cookieSecret: config.keySecret,
+    secrets: p.secrets,
     audit: p.audit,
     usage: p.usage,
   };

@@ -30,7 +30,10 @@ const client = (v: string): ClientDetail => ({
   quota: null,
   enabled: true,
   created_at: T,
-  secrets: [{ created_at: T, expires_at: null }],
+  secrets: [
+    { id: v, created_at: T, expires_at: null },
+    { id: v, created_at: T, expires_at: T },
+  ],
   last_used_at: T,
 });
 

@@ -25,6 +25,11 @@ describe('web console routes', () => {
   /** What each code redeems to. */
   const codes = new Map<string, string>();
   const exchanges: { code: string; verifier: string; redirectUri: string }[] = [];
+  const secretList = [
+    { id: 'sec-new', created_at: '2026-06-01T12:00:00.000Z', expires_at: null },
+    { id: 'sec-old', created_at: '2026-05-01T12:00:00.000Z', expires_at: '2026-06-02T12:00:00.000Z' },
+  ];
+  const revoked: string[] = [];
 
   before(async () => {
     t = await suite.build();
@@ -43,6 +48,14 @@ describe('web console routes', () => {
     const shown = await services.admin.showClient('MANAGEMENT', consoleClientId);
     assert.equal(shown.secrets.length, 1, 'the old secret stops at once');
     assert.deepEqual([shown.grant_types, shown.scopes, shown.redirect_uris], [['authorization_code'], ['admin:read', 'admin:write'], [REDIRECT]]);
+    const identifier = 'urn:gatehouse:admin-api';
+    const scopes = [
+      { name: 'admin:read', description: 'Read' },
+      { name: 'admin:write', description: 'Change' },
+    ];
+    await services.apis.create({ env: 'MANAGEMENT', identifier, name: 'Admin API', scopes });
+    for (let i = 0; i < 2; i++) await ensureConsoleClient(services.admin, 'MANAGEMENT', REDIRECT, { allowOn: { apis: services.apis, identifier } });
+    assert.deepEqual((await services.apis.show('MANAGEMENT', identifier)).clients, [consoleClientId], 'allowed on the admin API, once');
     const deps: ConsoleDeps = {
       admin: services.admin,
       users: services.users,
@@ -60,6 +73,12 @@ describe('web console routes', () => {
       authorize: async (token) => grants.get(token),
       cookieSecret: randomBytes(32),
       sessionTtl: TTL_S,
+      secrets: {
+        list: async () => secretList,
+        async revoke(_env, _client, id) {
+          revoked.push(id);
+        },
+      },
     };
     app = Fastify();
     await registerConsole(app, deps);
@@ -286,6 +305,23 @@ describe('web console routes', () => {
     assert.match(refused.body, /role="alert"/);
     const missing = await app.inject({ method: 'GET', url: '/console/envs/NOPE/clients', headers: { cookie: session } });
     assert.equal(missing.statusCode, 404);
+  });
+
+  it('lists secrets by id and revokes one with the CSRF token', async () => {
+    const session = await signIn('usr_alice', ['admin:write']);
+    const clientId = (await t.admin.listClients('DEVELOPMENT'))[0]?.client_id ?? '';
+    const page = await app.inject({ method: 'GET', url: `/console/envs/DEVELOPMENT/clients/${clientId}`, headers: { cookie: session } });
+    assert.equal(page.statusCode, 200, 'admin:write alone reads too');
+    assert.match(page.body, /<code>sec-old<\/code>/);
+    assert.match(page.body, /aria-label="Revoke sec-old"/);
+    const url = `/console/envs/DEVELOPMENT/clients/${clientId}/secrets/revoke`;
+    const headers = { cookie: session, 'content-type': 'application/x-www-form-urlencoded' };
+    assert.equal((await app.inject({ method: 'POST', url, headers, body: 'secret_id=sec-old' })).statusCode, 403);
+    assert.deepEqual(revoked, []);
+    const done = await app.inject({ method: 'POST', url, headers, body: `secret_id=sec-old&csrf_token=${encodeURIComponent(csrfOf(page.body))}` });
+    assert.equal(done.statusCode, 303);
+    assert.equal(done.headers.location, `/console/envs/DEVELOPMENT/clients/${clientId}?done=secret-revoked`);
+    assert.deepEqual(revoked, ['sec-old']);
   });
 
   it('signs out with the CSRF token, clearing the session cookie', async () => {
