@@ -79,6 +79,11 @@ export interface Config {
    * (README › Compatibility surfaces). The standard one is added when not listed.
    */
   readonly surfaces: readonly SurfaceSettings[];
+  // Web console
+  /** The console client's secret, shared by every node; absent: a single node gives its console client a new one at start. */
+  readonly consoleClientSecret: string | undefined;
+  /** How long a console sign-in lasts, in seconds (never longer than its access token verifies). */
+  readonly consoleSessionTtl: number;
 }
 
 export { ConfigError };
@@ -127,6 +132,9 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   loginWindow: { env: 'GATEHOUSE_LOGIN_WINDOW', file: 'loginWindow', doc: 'seconds' },
   trustProxy: { env: 'GATEHOUSE_TRUST_PROXY', file: 'trustProxy', doc: 'comma-separated proxy addresses or CIDR ranges' },
   surfaces: { env: 'GATEHOUSE_SURFACES', file: 'surfaces', doc: 'JSON array of surfaces (see Compatibility surfaces)' },
+  // Web console
+  consoleClientSecret: { env: 'GATEHOUSE_CONSOLE_CLIENT_SECRET', file: 'consoleClientSecret', doc: 'the console client secret, the same on every node' },
+  consoleSessionTtl: { env: 'GATEHOUSE_CONSOLE_SESSION_TTL', file: 'consoleSessionTtl', doc: 'seconds, 60..86400 (default 3600)' },
 };
 
 type Raw = Record<string, unknown>;
@@ -212,6 +220,9 @@ function readSettings(pick: SettingSource): Config {
     loginWindow: int(pick('loginWindow'), 900, 1, 86_400),
     trustProxy: proxyList(pick('trustProxy')),
     surfaces: parseSurfaces(pick('surfaces')),
+    // Web console
+    consoleClientSecret: pick('consoleClientSecret').value === undefined ? undefined : str(pick('consoleClientSecret'), ''),
+    consoleSessionTtl: int(pick('consoleSessionTtl'), 3600, 60, 86_400),
   };
 }
 

@@ -24,6 +24,7 @@ export async function createConsoleDeps(p: {
   managementEnv: string;
   /** The console's callback as the browser reaches it: `<admin listener origin>/console/callback`. */
   redirectUri: string;
+  /** Usually `config.consoleClientSecret`. */
   clientSecret?: string | undefined;
   /** The admin API's identifier in the management environment: the console client is allowed on it. */
   adminApi?: string | undefined;
@@ -48,6 +49,7 @@ export async function createConsoleDeps(p: {
     client: { clientId: ensured.clientId, clientSecret, redirectUri },
     ...coreConsoleAuth(core, environments, managementEnv),
     cookieSecret: config.keySecret,
+    sessionTtl: config.consoleSessionTtl,
     secrets: p.secrets,
     audit: p.audit,
     usage: p.usage,
