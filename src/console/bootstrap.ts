@@ -1,5 +1,7 @@
 import type { AdminService } from '../admin/admin-service.ts';
 import type { ApiService } from '../admin/apis.ts';
+import type { UserService } from '../admin/users.ts';
+import { randomToken } from '../crypto/secrets.ts';
 import { READ_SCOPE, WRITE_SCOPE } from './deps.ts';
 
 export const CONSOLE_CLIENT_NAME = 'Gatehouse console';
@@ -52,4 +54,20 @@ async function ensureClient(
     tokenFormat: 'jwt',
   });
   return { clientId: created.client_id, ...(created.client_secret ? { clientSecret: created.client_secret } : {}), created: true };
+}
+
+export const DEV_OPERATOR = 'admin';
+
+/**
+ * For `serve --dev`: when the management environment has no user yet, creates the operator
+ * `admin` with a random password, returned once to be printed; undefined when users exist.
+ */
+export async function ensureDevOperator(
+  users: Pick<UserService, 'list' | 'create'>,
+  managementEnv: string,
+): Promise<{ username: string; password: string } | undefined> {
+  if ((await users.list(managementEnv)).length > 0) return undefined;
+  const password = randomToken(12);
+  await users.create({ env: managementEnv, username: DEV_OPERATOR, password });
+  return { username: DEV_OPERATOR, password };
 }

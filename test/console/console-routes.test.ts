@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
-import { ensureConsoleClient } from '../../src/console/bootstrap.ts';
+import { ensureConsoleClient, ensureDevOperator } from '../../src/console/bootstrap.ts';
 import type { ConsoleDeps, ConsoleGrant } from '../../src/console/deps.ts';
 import { registerConsole } from '../../src/console/routes.ts';
 import { createAdminServices } from '../../src/server/admin.ts';
@@ -56,6 +56,10 @@ describe('web console routes', () => {
     await services.apis.create({ env: 'MANAGEMENT', identifier, name: 'Admin API', scopes });
     for (let i = 0; i < 2; i++) await ensureConsoleClient(services.admin, 'MANAGEMENT', REDIRECT, { allowOn: { apis: services.apis, identifier } });
     assert.deepEqual((await services.apis.show('MANAGEMENT', identifier)).clients, [consoleClientId], 'allowed on the admin API, once');
+    const operator = await ensureDevOperator(services.users, 'MANAGEMENT');
+    assert.equal(operator?.username, 'admin');
+    assert.match(operator?.password ?? '', /^[A-Za-z0-9_-]{16}$/);
+    assert.equal(await ensureDevOperator(services.users, 'MANAGEMENT'), undefined, 'only while the environment has no user');
     const deps: ConsoleDeps = {
       admin: services.admin,
       users: services.users,
