@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomToken } from '../crypto/secrets.ts';
 import { renderMessage } from './client-pages.ts';
-import { type ConsoleDeps, READ_SCOPE, WRITE_SCOPE } from './deps.ts';
+import { type ConsoleDeps, type ConsoleGrant, READ_SCOPE, WRITE_SCOPE } from './deps.ts';
 import { consoleSecurityHeaders, type Viewer } from './layout.ts';
 import { ConsoleCookies, type ConsoleSession, newSignIn, type PendingSignIn, readCookie, SIGN_IN_TTL_S, sameString } from './session.ts';
 
@@ -12,6 +12,7 @@ export const DEFAULT_SESSION_TTL_S = 3600;
 export interface SignedIn {
   session: ConsoleSession;
   viewer: Viewer;
+  grant: ConsoleGrant;
 }
 
 /** As in the admin API, admin:write includes reading. */
@@ -47,7 +48,7 @@ export class ConsoleAuth {
     if (!session) return undefined;
     const grant = await this.deps.authorize(session.token);
     if (!grant || grant.clientId !== this.deps.client.clientId || !mayRead(grant.scopes)) return undefined;
-    return { session, viewer: { subject: grant.subject, canWrite: grant.scopes.includes(WRITE_SCOPE), csrfToken: session.csrf } };
+    return { session, grant, viewer: { subject: grant.subject, canWrite: grant.scopes.includes(WRITE_SCOPE), csrfToken: session.csrf } };
   }
 
   /** Whether a form's CSRF token is the session's (synchronizer token, compared in constant time). */

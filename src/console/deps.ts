@@ -44,11 +44,8 @@ export interface ConsoleSecretsProvider {
   revoke(environment: string, clientId: string, secretId: string): Promise<unknown>;
 }
 
-/**
- * Everything the console calls. The admin services are the same ones the CLI and the admin API
- * use; the two auth functions connect the console to the OAuth core without it knowing how.
- */
-export interface ConsoleDeps {
+/** The admin services a console request calls. */
+export interface ConsoleServices {
   admin: Pick<
     AdminService,
     | 'listEnvironments'
@@ -63,6 +60,18 @@ export interface ConsoleDeps {
   >;
   users: Pick<UserService, 'list' | 'setEnabled'>;
   serviceAccounts: Pick<ServiceAccountService, 'list' | 'setEnabled'>;
+}
+
+/**
+ * Everything the console calls. The admin services are the same ones the CLI and the admin API
+ * use; the two auth functions connect the console to the OAuth core without it knowing how.
+ */
+export interface ConsoleDeps extends ConsoleServices {
+  /**
+   * The services to act with for one signed-in operator, so that what they change names them
+   * (audit events); absent: the services above, for everyone.
+   */
+  servicesFor?: ((operator: ConsoleGrant) => ConsoleServices) | undefined;
   clock: Clock;
   /** The management environment's issuer URL; the console sends operators to its `/authorize`. */
   issuer: string;

@@ -2,8 +2,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AdminError } from '../admin/admin-service.ts';
 import { ConsoleAuth, refuse, type SignedIn, sendPage } from './auth.ts';
 import { type ClientDetail, type NewClientValues, renderAudit, renderClientDetail, renderMessage, renderNewClient, renderSecretShown } from './client-pages.ts';
-import type { ConsoleDeps } from './deps.ts';
+import type { ConsoleDeps, ConsoleServices } from './deps.ts';
 import { clientPath, envPath, type PageContext, renderClients, renderEnvironments, renderKeys, renderServiceAccounts, renderUsers } from './pages.ts';
+
+/** The services each signed-in request acts with, set by the page and action wrappers. */
+const SERVICES = new WeakMap<FastifyRequest, ConsoleServices>();
+
+function services(request: FastifyRequest): ConsoleServices {
+  const found = SERVICES.get(request);
+  if (!found) throw new Error('console services are set for signed-in requests only');
+  return found;
+}
 
 type Query = Record<string, string | undefined>;
 type Params = Record<string, string>;
@@ -46,6 +55,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     (handler: (request: Req, reply: FastifyReply, ctx: PageContext) => Promise<FastifyReply | string>) => async (request: Req, reply: FastifyReply) => {
       const signedIn = await auth.current(request);
       if (!signedIn) return auth.startSignIn(reply);
+      SERVICES.set(request, deps.servicesFor?.(signedIn.grant) ?? deps);
       const ctx: PageContext = { viewer: signedIn.viewer, audit: deps.audit !== undefined, notice: NOTICES[request.query.done ?? ''] };
       const result = await handler(request, reply, ctx);
       return typeof result === 'string' ? sendPage(reply, 200, result) : result;
@@ -58,6 +68,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
       const refused = checkAction(auth, reply, signedIn, form);
       if (refused || !signedIn) return refused;
+      SERVICES.set(request, deps.servicesFor?.(signedIn.grant) ?? deps);
       return handler(request, reply, { viewer: signedIn.viewer, audit: deps.audit !== undefined }, form);
     };
 
@@ -81,7 +92,8 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       renderMessage({ title: 'Signed out', message: 'You have signed out of the console.', link: { href: '/console/', label: 'Sign in again' } }),
     ),
   );
-  environmentRoutes(app, deps, page, action);
+  environmentRoutes(app, page, action);
+  enableRoutes(app, action);
   clientRoutes(app, deps, page, action);
   if (deps.audit) {
     const audit = deps.audit;
@@ -110,21 +122,25 @@ type ActionWrap = (
   handler: (request: Req, reply: FastifyReply, ctx: PageContext, form: URLSearchParams) => Promise<FastifyReply>,
 ) => (request: Req, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 
-function environmentRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWrap, action: ActionWrap): void {
+function environmentRoutes(app: FastifyInstance, page: PageWrap, action: ActionWrap): void {
   const q = (request: Req) => request.query.q ?? '';
   app.get(
     '/envs',
-    page(async (request, _reply, ctx) => renderEnvironments(ctx, await deps.admin.listEnvironments(), q(request))),
+    page(async (request, _reply, ctx) => renderEnvironments(ctx, await services(request).admin.listEnvironments(), q(request))),
   );
   app.post(
     '/envs',
-    action(async (_request, reply, ctx, form) => {
+    action(async (request, reply, ctx, form) => {
       const name = (form.get('name') ?? '').trim();
       try {
-        await deps.admin.createEnvironment(name);
+        await services(request).admin.createEnvironment(name);
       } catch (error) {
         if (!(error instanceof AdminError) || error.kind === 'not_found') throw error;
-        return sendPage(reply, error.kind === 'conflict' ? 409 : 400, renderEnvironments(ctx, await deps.admin.listEnvironments(), '', error.message));
+        return sendPage(
+          reply,
+          error.kind === 'conflict' ? 409 : 400,
+          renderEnvironments(ctx, await services(request).admin.listEnvironments(), '', error.message),
+        );
       }
       return reply.redirect(`${envPath(name)}/clients?done=env-created`, 303);
     }),
@@ -135,36 +151,42 @@ function environmentRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWr
   );
   app.get(
     '/envs/:env/clients',
-    page(async (request, _r, ctx) => renderClients(ctx, request.params.env ?? '', await deps.admin.listClients(request.params.env ?? ''), q(request))),
+    page(async (request, _r, ctx) =>
+      renderClients(ctx, request.params.env ?? '', await services(request).admin.listClients(request.params.env ?? ''), q(request)),
+    ),
   );
   app.get(
     '/envs/:env/service-accounts',
     page(async (request, _r, ctx) =>
-      renderServiceAccounts(ctx, request.params.env ?? '', await deps.serviceAccounts.list(request.params.env ?? ''), q(request)),
+      renderServiceAccounts(ctx, request.params.env ?? '', await services(request).serviceAccounts.list(request.params.env ?? ''), q(request)),
     ),
   );
   app.get(
     '/envs/:env/users',
-    page(async (request, _r, ctx) => renderUsers(ctx, request.params.env ?? '', await deps.users.list(request.params.env ?? ''), q(request))),
+    page(async (request, _r, ctx) => renderUsers(ctx, request.params.env ?? '', await services(request).users.list(request.params.env ?? ''), q(request))),
   );
   app.get(
     '/envs/:env/keys',
-    page(async (request, _r, ctx) => renderKeys(ctx, request.params.env ?? '', await deps.admin.listKeys(request.params.env ?? ''), q(request))),
+    page(async (request, _r, ctx) => renderKeys(ctx, request.params.env ?? '', await services(request).admin.listKeys(request.params.env ?? ''), q(request))),
   );
   app.post(
     '/envs/:env/keys/rotate',
     action(async (request, reply, _ctx, form) => {
       const env = request.params.env ?? '';
-      await deps.admin.rotateKeys(env, { now: form.get('now') === '1' });
+      await services(request).admin.rotateKeys(env, { now: form.get('now') === '1' });
       return reply.redirect(`${envPath(env)}/keys?done=key-rotated`, 303);
     }),
   );
+}
+
+/** Disabling and enabling users and service accounts. */
+function enableRoutes(app: FastifyInstance, action: ActionWrap): void {
   app.post(
     '/envs/:env/users/enabled',
     action(async (request, reply, _ctx, form) => {
       const env = request.params.env ?? '';
       const enabled = form.get('enabled') === 'true';
-      await deps.users.setEnabled(env, form.get('username') ?? '', enabled);
+      await services(request).users.setEnabled(env, form.get('username') ?? '', enabled);
       return reply.redirect(`${envPath(env)}/users?done=${enabled ? 'enabled' : 'disabled'}`, 303);
     }),
   );
@@ -173,7 +195,7 @@ function environmentRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWr
     action(async (request, reply, _ctx, form) => {
       const env = request.params.env ?? '';
       const enabled = form.get('enabled') === 'true';
-      await deps.serviceAccounts.setEnabled(env, form.get('id') ?? '', enabled);
+      await services(request).serviceAccounts.setEnabled(env, form.get('id') ?? '', enabled);
       return reply.redirect(`${envPath(env)}/service-accounts?done=${enabled ? 'enabled' : 'disabled'}`, 303);
     }),
   );
@@ -206,9 +228,9 @@ function clientRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWrap, a
     action(async (request, reply, ctx, form) => {
       const env = request.params.env ?? '';
       const values = newClientValues(form);
-      let created: Awaited<ReturnType<ConsoleDeps['admin']['createClient']>>;
+      let created: Awaited<ReturnType<ConsoleServices['admin']['createClient']>>;
       try {
-        created = await deps.admin.createClient({
+        created = await services(request).admin.createClient({
           env,
           name: values.name,
           kind: values.kind === 'public' ? 'public' : 'confidential',
@@ -229,7 +251,7 @@ function clientRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWrap, a
     '/envs/:env/clients/:client',
     page(async (request, _r, ctx) => {
       const { env = '', client = '' } = request.params;
-      const shown: ClientDetail = await deps.admin.showClient(env, client);
+      const shown: ClientDetail = await services(request).admin.showClient(env, client);
       const detail = deps.secrets ? { ...shown, secrets: await deps.secrets.list(env, client) } : shown;
       const usage = deps.usage ? await deps.usage.tokensPerDay(env, client, USAGE_DAYS).catch(() => undefined) : undefined;
       return renderClientDetail(ctx, detail, usage);
@@ -239,8 +261,8 @@ function clientRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWrap, a
     '/envs/:env/clients/:client/rotate-secret',
     action(async (request, reply, ctx) => {
       const { env = '', client = '' } = request.params;
-      const detail = await deps.admin.showClient(env, client);
-      const rotated = await deps.admin.rotateClientSecret(env, client);
+      const detail = await services(request).admin.showClient(env, client);
+      const rotated = await services(request).admin.rotateClientSecret(env, client);
       const p = { env, clientId: client, name: detail.name, secret: rotated.client_secret, tokenEndpoint: `${detail.issuer}/token` };
       return showSecret(reply, renderSecretShown(ctx, { ...p, heading: `New secret for ${detail.name}`, previousExpire: rotated.previous_secrets_expire_at }));
     }),
@@ -250,7 +272,7 @@ function clientRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWrap, a
     action(async (request, reply, _ctx, form) => {
       const { env = '', client = '' } = request.params;
       const enabled = form.get('enabled') === 'true';
-      await deps.admin.setClientEnabled(env, client, enabled);
+      await services(request).admin.setClientEnabled(env, client, enabled);
       return reply.redirect(`${clientPath(env, client)}?done=${enabled ? 'enabled' : 'disabled'}`, 303);
     }),
   );

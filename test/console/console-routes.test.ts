@@ -30,6 +30,8 @@ describe('web console routes', () => {
     { id: 'sec-old', created_at: '2026-05-01T12:00:00.000Z', expires_at: '2026-06-02T12:00:00.000Z' },
   ];
   const revoked: string[] = [];
+  /** Whom each request's services were built for. */
+  const actors: string[] = [];
 
   before(async () => {
     t = await suite.build();
@@ -77,6 +79,10 @@ describe('web console routes', () => {
       authorize: async (token) => grants.get(token),
       cookieSecret: randomBytes(32),
       sessionTtl: TTL_S,
+      servicesFor(operator) {
+        actors.push(operator.subject);
+        return services;
+      },
       secrets: {
         list: async () => secretList,
         async revoke(_env, _client, id) {
@@ -193,6 +199,7 @@ describe('web console routes', () => {
     assert.match(response.body, /DEVELOPMENT/);
     assert.doesNotMatch(response.body, /<script/);
     assert.doesNotMatch(response.body, /style="/);
+    assert.equal(actors.at(-1), 'usr_alice', 'the services act for the signed-in operator');
   });
 
   it('answers 403 to a change without the CSRF token or with a wrong one, and makes it with the right one', async () => {
