@@ -29,6 +29,7 @@ export async function createConsoleDeps(p: {
   /** The admin API's identifier in the management environment: the console client is allowed on it. */
   adminApi?: string | undefined;
   secrets?: ConsoleDeps['secrets'];
+  servicesFor?: ConsoleDeps['servicesFor'];
   audit?: ConsoleDeps['audit'];
   usage?: ConsoleDeps['usage'];
 }): Promise<ConsoleDeps> {
@@ -50,6 +51,7 @@ export async function createConsoleDeps(p: {
     ...coreConsoleAuth(core, environments, managementEnv),
     cookieSecret: config.keySecret,
     sessionTtl: config.consoleSessionTtl,
+    servicesFor: p.servicesFor,
     secrets: p.secrets,
     audit: p.audit,
     usage: p.usage,
