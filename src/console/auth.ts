@@ -80,7 +80,8 @@ export class ConsoleAuth {
     const q = request.query;
     if (!pending || !sameString(pending.state, q.state))
       return refuse(reply, 400, 'Sign-in expired', 'This sign-in has expired or was started elsewhere. Sign in again.');
-    if (q.iss !== undefined && q.iss !== this.deps.issuer) return refuse(reply, 400, 'Sign-in failed', 'The response came from another issuer.');
+    // RFC 9207: Gatehouse names itself on every authorization response; anything else is a mix-up.
+    if (q.iss !== this.deps.issuer) return refuse(reply, 400, 'Sign-in failed', 'The response did not come from the expected issuer.');
     if (q.error !== undefined || !q.code) return refuse(reply, 403, 'Sign-in refused', 'The sign-in was cancelled or refused.');
     const { clientId, clientSecret, redirectUri } = this.deps.client;
     let accessToken: string;

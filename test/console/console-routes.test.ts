@@ -155,11 +155,15 @@ describe('web console routes', () => {
     const wrong = await app.inject({ method: 'GET', url: '/console/callback?code=c1&state=other', headers: { cookie: pending } });
     assert.equal(wrong.statusCode, 400);
     assert.equal(cookieOf(wrong, 'gatehouse_console'), undefined);
-    const noCookie = await app.inject({
-      method: 'GET',
-      url: `/console/callback?code=c1&state=${new URL(String(start.headers.location)).searchParams.get('state')}`,
-    });
+    const state = new URL(String(start.headers.location)).searchParams.get('state') ?? '';
+    const iss = encodeURIComponent(ISSUER);
+    const noCookie = await app.inject({ method: 'GET', url: `/console/callback?code=c1&state=${state}&iss=${iss}` });
     assert.equal(noCookie.statusCode, 400);
+    for (const other of ['', `&iss=${encodeURIComponent('https://evil.example/envs/MANAGEMENT')}`]) {
+      const mixUp = await app.inject({ method: 'GET', url: `/console/callback?code=c1&state=${state}${other}`, headers: { cookie: pending } });
+      assert.equal(mixUp.statusCode, 400, 'a response without this issuer is refused (RFC 9207)');
+    }
+    assert.ok(codes.has('c1'), 'no code was redeemed');
     await signIn('usr_alice', ['admin:read', 'admin:write']);
     const last = exchanges.at(-1);
     assert.ok(last);
@@ -178,7 +182,7 @@ describe('web console routes', () => {
       grants.set('tok2', { ...grant, clientId: grant.clientId || consoleClientId });
       const back = await app.inject({
         method: 'GET',
-        url: `/console/callback?code=c2&state=${state}`,
+        url: `/console/callback?code=c2&state=${state}&iss=${encodeURIComponent(ISSUER)}`,
         headers: { cookie: cookieOf(start, 'gatehouse_console_signin') ?? '' },
       });
       assert.equal(back.statusCode, 403);
