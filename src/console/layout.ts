@@ -43,7 +43,7 @@ h2 { margin: 28px 0 12px; font-size: 18px; }
 .row-actions { margin-top: 16px; }
 .table-wrap { width: 100%; overflow-x: auto; border: 1px solid var(--border); border-radius: 8px; background: var(--card); }
 table { width: 100%; border-collapse: collapse; font-size: 15px; overflow-wrap: normal; }
-th, td { padding: 10px 12px; text-align: left; vertical-align: top; border-bottom: 1px solid var(--border); white-space: nowrap; }
+th, td { padding: 10px 12px; text-align: left; vertical-align: middle; border-bottom: 1px solid var(--border); white-space: nowrap; }
 thead th { color: var(--muted); font-size: 13px; font-weight: 650; text-transform: uppercase; letter-spacing: 0.03em; }
 tbody th { font-weight: 600; }
 tbody tr:last-child > * { border-bottom: 0; }

@@ -92,6 +92,7 @@ describe('web console: an operator journey in Chromium', () => {
     await services.admin.createEnvironment('DEVELOPMENT');
     await services.users.create({ env: MANAGEMENT, username: OPERATOR, password: PASSWORD });
     await services.users.create({ env: 'DEVELOPMENT', username: 'alice', password: PASSWORD });
+    await services.serviceAccounts.create({ env: 'DEVELOPMENT', name: 'nightly export', scopes: ['exports:write'] });
 
     // The admin listener's stand-in: its own port, the console mounted on it.
     const consolePort = await freePort();
@@ -249,6 +250,11 @@ describe('web console: an operator journey in Chromium', () => {
       await page.getByRole('button', { name: 'Disable alice' }).click();
       await page.waitForURL(/users\?done=disabled$/);
       await shot(page, '10-users');
+      await page.getByRole('link', { name: 'Service accounts' }).click();
+      await page.getByRole('button', { name: 'Disable nightly export' }).click();
+      await page.waitForURL(/service-accounts\?done=disabled$/);
+      assert.equal(await page.locator('tbody .badge').textContent(), 'disabled');
+      await shot(page, '10b-service-accounts');
       await page.getByRole('link', { name: 'Audit events' }).click();
       assert.ok((await page.locator('tbody tr').count()) > 0, 'the audit page lists events');
       await shot(page, '11-audit');
