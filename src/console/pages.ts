@@ -40,12 +40,19 @@ function searchForm(action: string, label: string, q: string): string {
   ].join('');
 }
 
+export const MAX_ROWS = 200;
+
 /** A table with column headers; each row is already-escaped cells. */
 function table(caption: string, headers: readonly string[], rows: readonly string[][], empty: string): string {
   if (rows.length === 0) return `<p class="empty">${e(empty)}</p>`;
   const head = headers.map((h) => `<th scope="col">${e(h)}</th>`).join('');
-  const body = rows.map(([first, ...rest]) => `<tr><th scope="row">${first ?? ''}</th>${rest.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('');
-  return `<div class="table-wrap"><table><caption class="sr-only">${e(caption)}</caption><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
+  // Long lists are cut, not paged: a search narrows them, and no page grows without bound.
+  const more = rows.length > MAX_ROWS ? `<p class="note" role="status">Showing ${MAX_ROWS} of ${rows.length}: search to narrow the list.</p>` : '';
+  const body = rows
+    .slice(0, MAX_ROWS)
+    .map(([first, ...rest]) => `<tr><th scope="row">${first ?? ''}</th>${rest.map((c) => `<td>${c}</td>`).join('')}</tr>`)
+    .join('');
+  return `<div class="table-wrap"><table><caption class="sr-only">${e(caption)}</caption><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>${more}`;
 }
 
 /** A one-button POST form with the CSRF token and hidden fields. */

@@ -3,10 +3,13 @@ import { AdminError } from '../admin/admin-service.ts';
 import { ConsoleAuth, refuse, type SignedIn, sendPage } from './auth.ts';
 import { type ClientDetail, type NewClientValues, renderAudit, renderClientDetail, renderMessage, renderNewClient, renderSecretShown } from './client-pages.ts';
 import type { ConsoleDeps, ConsoleServices } from './deps.ts';
+import type { Viewer } from './layout.ts';
 import { clientPath, envPath, type PageContext, renderClients, renderEnvironments, renderKeys, renderServiceAccounts, renderUsers } from './pages.ts';
 
 /** The services each signed-in request acts with, set by the page and action wrappers. */
 const SERVICES = new WeakMap<FastifyRequest, ConsoleServices>();
+/** Who made each signed-in request, so an error page keeps the console's navigation. */
+const VIEWERS = new WeakMap<FastifyRequest, Viewer>();
 
 function services(request: FastifyRequest): ConsoleServices {
   const found = SERVICES.get(request);
@@ -44,7 +47,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof AdminError) {
       const status = error.kind === 'not_found' ? 404 : error.kind === 'conflict' ? 409 : 400;
-      return refuse(reply, status, status === 404 ? 'Not found' : 'Not done', error.message, undefined);
+      return refuse(reply, status, status === 404 ? 'Not found' : 'Not done', error.message, VIEWERS.get(request));
     }
     request.log.error({ err: error }, 'console request failed');
     return refuse(reply, 500, 'Something went wrong', 'The request failed. Try again; the server log has the details.');
@@ -56,6 +59,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       const signedIn = await auth.current(request);
       if (!signedIn) return auth.startSignIn(reply);
       SERVICES.set(request, deps.servicesFor?.(signedIn.grant) ?? deps);
+      VIEWERS.set(request, signedIn.viewer);
       const ctx: PageContext = { viewer: signedIn.viewer, audit: deps.audit !== undefined, notice: NOTICES[request.query.done ?? ''] };
       const result = await handler(request, reply, ctx);
       return typeof result === 'string' ? sendPage(reply, 200, result) : result;
@@ -69,6 +73,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       const refused = checkAction(auth, reply, signedIn, form);
       if (refused || !signedIn) return refused;
       SERVICES.set(request, deps.servicesFor?.(signedIn.grant) ?? deps);
+      VIEWERS.set(request, signedIn.viewer);
       return handler(request, reply, { viewer: signedIn.viewer, audit: deps.audit !== undefined }, form);
     };
 

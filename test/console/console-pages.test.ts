@@ -7,7 +7,7 @@ import type { UserView } from '../../src/admin/users.ts';
 import { usageChart } from '../../src/console/chart.ts';
 import { type ClientDetail, renderAudit, renderClientDetail, renderNewClient, renderSecretShown } from '../../src/console/client-pages.ts';
 import type { Viewer } from '../../src/console/layout.ts';
-import { type PageContext, renderClients, renderEnvironments, renderKeys, renderServiceAccounts, renderUsers } from '../../src/console/pages.ts';
+import { MAX_ROWS, type PageContext, renderClients, renderEnvironments, renderKeys, renderServiceAccounts, renderUsers } from '../../src/console/pages.ts';
 
 const viewer: Viewer = { subject: 'usr_1', canWrite: true, csrfToken: 'csrf' };
 const ctx: PageContext = { viewer, audit: true };
@@ -102,6 +102,21 @@ describe('console pages', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('cut long lists and say so', () => {
+    const users: UserView[] = Array.from({ length: MAX_ROWS + 1 }, (_, i) => ({
+      user_id: `u${i}`,
+      username: `user${i}`,
+      environment: 'DEV',
+      enabled: true,
+      created_at: T,
+      updated_at: T,
+    }));
+    const html = renderUsers(ctx, 'DEV', users, '');
+    assert.equal([...html.matchAll(/<tr><th scope="row">/g)].length, MAX_ROWS);
+    assert.match(html, new RegExp(`Showing ${MAX_ROWS} of ${MAX_ROWS + 1}`));
+    assert.doesNotMatch(renderUsers(ctx, 'DEV', users.slice(0, MAX_ROWS), ''), /Showing/);
   });
 
   it('escape markup in names', () => {

@@ -226,6 +226,10 @@ describe('web console routes', () => {
     assert.equal(ok.statusCode, 303);
     assert.equal(ok.headers.location, '/console/envs/DEVELOPMENT/keys?done=key-rotated');
     assert.equal((await t.admin.listKeys('DEVELOPMENT')).length, before + 1);
+    const again = await post(`csrf_token=${encodeURIComponent(csrf)}`);
+    assert.equal(again.statusCode, 409, 'a second rotation waits for the next key');
+    assert.match(again.body, /already has a next key/);
+    assert.match(again.body, /Sign out/, 'the error page keeps the navigation');
     // Another session's token does not do either.
     const other = await signIn('usr_bob', ['admin:read', 'admin:write']);
     const crossed = await app.inject({
