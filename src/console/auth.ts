@@ -102,7 +102,16 @@ export class ConsoleAuth {
     return reply.header('cache-control', 'no-store').redirect('/console/envs', 303);
   }
 
-  signOut(reply: FastifyReply): FastifyReply {
+  /**
+   * Clears the session cookie and revokes its access token, so a copy of the cookie taken
+   * earlier stops working too (the token is verified on every request). A failed revocation
+   * still signs out: the token then lasts until it expires.
+   */
+  async signOut(reply: FastifyReply, signedIn: SignedIn | undefined, log: (error: unknown) => void): Promise<FastifyReply> {
+    if (signedIn && this.deps.revokeToken) {
+      const { clientId, clientSecret } = this.deps.client;
+      await this.deps.revokeToken({ token: signedIn.session.token, clientId, clientSecret }).catch(log);
+    }
     reply.header('set-cookie', this.cookies.clear(this.cookies.session));
     return reply.redirect('/console/signed-out', 303);
   }

@@ -5,14 +5,14 @@ import type { ConsoleDeps } from './deps.ts';
 /**
  * The console's two auth functions over this node's OAuth core, without an HTTP round trip:
  * the code is redeemed by the token endpoint's own logic (client authentication, PKCE, one use),
- * and a token is read as every resource server of the management environment would read it
- * (signature by a published key, issuer, expiry, revocation).
+ * a token is read as every resource server of the management environment would read it
+ * (signature by a published key, issuer, expiry, revocation), and revoked at sign-out.
  */
 export function coreConsoleAuth(
-  core: Pick<OAuthCore, 'token' | 'tokens'>,
+  core: Pick<OAuthCore, 'token' | 'tokens' | 'revocation'>,
   environments: Pick<EnvironmentResolver, 'resolve'>,
   managementEnv: string,
-): Pick<ConsoleDeps, 'exchangeCode' | 'authorize'> {
+): Pick<ConsoleDeps, 'exchangeCode' | 'authorize' | 'revokeToken'> {
   return {
     async exchangeCode({ code, verifier, redirectUri, clientId, clientSecret }) {
       const { env, urls } = await environments.resolve(managementEnv);
@@ -25,6 +25,16 @@ export function coreConsoleAuth(
         audiences: [urls.issuer, urls.token],
       });
       return { accessToken: result.accessToken };
+    },
+    async revokeToken({ token, clientId, clientSecret }) {
+      const { env, urls } = await environments.resolve(managementEnv);
+      await core.revocation.handle({
+        env,
+        issuer: urls.issuer,
+        params: { token },
+        credentials: { basic: { clientId, clientSecret }, sourceAddress: '127.0.0.1' },
+        audiences: [urls.issuer, urls.revocation],
+      });
     },
     async authorize(accessToken) {
       const { env, urls } = await environments.resolve(managementEnv);

@@ -79,6 +79,8 @@ export interface ConsoleDeps extends ConsoleServices {
   client: { clientId: string; clientSecret: string; redirectUri: string };
   /** Redeems an authorization code at the management environment's token endpoint. */
   exchangeCode(request: { code: string; verifier: string; redirectUri: string; clientId: string; clientSecret: string }): Promise<{ accessToken: string }>;
+  /** Revokes the console's access token at sign-out (RFC 7009); optional. */
+  revokeToken?: ((request: { token: string; clientId: string; clientSecret: string }) => Promise<void>) | undefined;
   /** Verifies an access token of the management environment; undefined for anything not active. */
   authorize(accessToken: string): Promise<ConsoleGrant | undefined>;
   /** Seals the console's cookies (AES-256-GCM under a key derived from it); every node must share it. */

@@ -88,7 +88,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     // A session that already ended signs out as well; a live one needs its CSRF token (no forced sign-out).
     if (signedIn && !auth.csrfMatches(signedIn, form.get('csrf_token') ?? undefined))
       return refuse(reply, 403, 'Form expired', 'Reload the page and try again.', signedIn.viewer);
-    return auth.signOut(reply);
+    return auth.signOut(reply, signedIn, (error) => request.log.warn({ err: error }, 'the console could not revoke the access token at sign-out'));
   });
   app.get('/signed-out', async (_request, reply) =>
     sendPage(

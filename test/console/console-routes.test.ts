@@ -30,6 +30,7 @@ describe('web console routes', () => {
     { id: 'sec-old', created_at: '2026-05-01T12:00:00.000Z', expires_at: '2026-06-02T12:00:00.000Z' },
   ];
   const revoked: string[] = [];
+  const revokedTokens: string[] = [];
   /** Whom each request's services were built for. */
   const actors: string[] = [];
 
@@ -77,6 +78,11 @@ describe('web console routes', () => {
         return { accessToken: token };
       },
       authorize: async (token) => grants.get(token),
+      async revokeToken({ token, clientId }) {
+        assert.equal(clientId, consoleClientId);
+        grants.delete(token);
+        revokedTokens.push(token);
+      },
       cookieSecret: randomBytes(32),
       sessionTtl: TTL_S,
       servicesFor(operator) {
@@ -352,6 +358,9 @@ describe('web console routes', () => {
     assert.equal(out.statusCode, 303);
     assert.equal(out.headers.location, '/console/signed-out');
     assert.match(String(out.headers['set-cookie']), /^gatehouse_console=; Path=\/console; Max-Age=0; HttpOnly; SameSite=Lax$/);
+    assert.equal(revokedTokens.length, 1, 'the access token is revoked');
+    const copied = await app.inject({ method: 'GET', url: '/console/envs', headers: { cookie: session } });
+    assert.equal(copied.statusCode, 303, 'a copy of the cookie no longer signs in');
   });
 });
 

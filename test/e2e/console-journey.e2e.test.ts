@@ -259,11 +259,13 @@ describe('web console: an operator journey in Chromium', () => {
       assert.ok((await page.locator('tbody tr').count()) > 0, 'the audit page lists events');
       await shot(page, '11-audit');
 
+      const cookie = `gatehouse_console=${session?.value ?? ''}`;
+      assert.equal((await fetch(`${consoleUrl}/console/envs`, { redirect: 'manual', headers: { cookie } })).status, 200, 'the cookie signs in before sign-out');
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.waitForURL(`${consoleUrl}/console/signed-out`);
       await shot(page, '12-signed-out');
-      const after = await fetch(`${consoleUrl}/console/envs`, { redirect: 'manual' });
-      assert.equal(after.status, 303);
+      const after = await fetch(`${consoleUrl}/console/envs`, { redirect: 'manual', headers: { cookie } });
+      assert.equal(after.status, 303, 'the signed-out session cookie, replayed, signs in no more: its token is revoked');
       assert.deepEqual(problems, [], 'no console errors or CSP violations');
     } finally {
       await context.close();
