@@ -44,14 +44,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   const auth = new ConsoleAuth(deps);
   // Forms arrive URL-encoded; repeated names (grant types) are kept.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, new URLSearchParams(String(body))));
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof AdminError) {
-      const status = error.kind === 'not_found' ? 404 : error.kind === 'conflict' ? 409 : 400;
-      return refuse(reply, status, status === 404 ? 'Not found' : 'Not done', error.message, VIEWERS.get(request));
-    }
-    request.log.error({ err: error }, 'console request failed');
-    return refuse(reply, 500, 'Something went wrong', 'The request failed. Try again; the server log has the details.');
-  });
+  app.setErrorHandler(consoleErrorPage);
 
   /** A page for signed-in operators with admin:read; anyone else is sent to sign in. */
   const page =
@@ -107,6 +100,19 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       page(async (request, _reply, ctx) => renderAudit(ctx, await audit.recent({ limit: 100 }), request.query.q ?? '')),
     );
   }
+}
+
+/** Refused admin operations and Fastify's own 4xx as console pages; anything else is a logged 500. */
+function consoleErrorPage(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof AdminError) {
+    const status = error.kind === 'not_found' ? 404 : error.kind === 'conflict' ? 409 : 400;
+    return refuse(reply, status, status === 404 ? 'Not found' : 'Not done', error.message, VIEWERS.get(request));
+  }
+  // Fastify's own refusals (a body too large, an unsupported media type) keep their 4xx status.
+  const status = (error as { statusCode?: unknown }).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return refuse(reply, status, 'Not done', 'The request was refused.', VIEWERS.get(request));
+  request.log.error({ err: error }, 'console request failed');
+  return refuse(reply, 500, 'Something went wrong', 'The request failed. Try again; the server log has the details.');
 }
 
 /** The refusal for a change, or undefined when it may go ahead. */

@@ -330,6 +330,13 @@ describe('web console routes', () => {
     assert.match(refused.body, /role="alert"/);
     const missing = await app.inject({ method: 'GET', url: '/console/envs/NOPE/clients', headers: { cookie: session } });
     assert.equal(missing.statusCode, 404);
+    const multipart = await app.inject({
+      method: 'POST',
+      url: '/console/envs',
+      headers: { cookie: session, 'content-type': 'multipart/form-data; boundary=x' },
+      body: '--x--',
+    });
+    assert.equal(multipart.statusCode, 415, 'only URL-encoded forms are read');
   });
 
   it('lists secrets by id and revokes one with the CSRF token', async () => {
