@@ -87,7 +87,8 @@ export class ConsoleAuth {
     let accessToken: string;
     try {
       ({ accessToken } = await this.deps.exchangeCode({ code: q.code, verifier: pending.verifier, redirectUri, clientId, clientSecret }));
-    } catch {
+    } catch (error) {
+      request.log.warn({ err: error }, 'the console could not redeem an authorization code');
       return refuse(reply, 502, 'Sign-in failed', 'The authorization code could not be redeemed. Sign in again.');
     }
     const grant = await this.deps.authorize(accessToken);
