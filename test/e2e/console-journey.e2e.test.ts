@@ -241,7 +241,13 @@ describe('web console: an operator journey in Chromium', () => {
 
       await page.getByRole('link', { name: 'STAGING', exact: true }).click();
       await page.getByRole('link', { name: 'Signing keys' }).click();
-      await page.getByRole('button', { name: 'Rotate signing key' }).click();
+      // By keyboard: the checkbox toggles with Space, the button submits with Enter.
+      await page.getByLabel('Emergency: sign with the new key at once').focus();
+      await page.keyboard.press('Space');
+      assert.equal(await page.getByLabel('Emergency: sign with the new key at once').isChecked(), true);
+      await page.keyboard.press('Space');
+      await page.getByRole('button', { name: 'Rotate signing key' }).focus();
+      await page.keyboard.press('Enter');
       await page.waitForURL(`${consoleUrl}/console/envs/STAGING/keys?done=key-rotated`);
       assert.equal(await page.locator('tbody .badge.next').count(), 1, 'a next key is listed');
       await shot(page, '09-keys-rotated');
