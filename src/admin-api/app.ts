@@ -43,6 +43,8 @@ export interface AdminApiParts {
   readonly logger: Logger;
   /** Told of every call once answered, refused ones included: where audit events are recorded. */
   readonly onCall?: (call: AdminCallRecord) => void;
+  /** More routes on the admin listener (the web console), registered before it is ready. */
+  readonly extend?: (server: FastifyInstance) => Promise<void>;
   /** The environment whose tokens are accepted. */
   readonly managementEnv: string;
 }
@@ -77,6 +79,7 @@ export async function createAdminApp(options: AdminApiOptions, parts: AdminApiPa
     return reply.send({ type: `${PROBLEM_BASE}${name}`, ...PROBLEMS[name] });
   });
   for (const route of ADMIN_ROUTES) registerRoute(server, route, parts);
+  await parts.extend?.(server);
   await server.ready();
   return {
     server,

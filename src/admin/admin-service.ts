@@ -408,9 +408,17 @@ export class AdminService {
       updatedAt: Math.max(this.clock.now(), current.updatedAt + 1),
     };
     this.checkClient(next);
-    if (!(await this.store.clients.update(next, current.updatedAt))) {
-      throw new AdminError('conflict', `client ${clientId} changed while being updated: read it again`);
-    }
+    await this.audit.change(
+      'client.updated',
+      env,
+      { kind: 'client', id: clientId },
+      async () => {
+        if (!(await this.store.clients.update(next, current.updatedAt))) {
+          throw new AdminError('conflict', `client ${clientId} changed while being updated: read it again`);
+        }
+      },
+      () => ({ changed: Object.keys(changes).filter((k) => changes[k as keyof ClientChanges] !== undefined) }),
+    );
     this.caches?.clients.invalidate(env.id, clientId);
     return this.view(env, next);
   }
@@ -427,9 +435,17 @@ export class AdminService {
   async revokeClientSecret(envName: string, clientId: string, secretId: string): Promise<ClientSecretView[]> {
     const env = await this.environment(envName);
     await this.client(env, clientId);
-    if (!(await this.store.clients.expireSecret(env.id, clientId, secretId, this.clock.now()))) {
-      throw new AdminError('not_found', `client ${clientId} has no active secret ${secretId}`);
-    }
+    await this.audit.change(
+      'client.secret_revoked',
+      env,
+      { kind: 'client', id: clientId },
+      async () => {
+        if (!(await this.store.clients.expireSecret(env.id, clientId, secretId, this.clock.now()))) {
+          throw new AdminError('not_found', `client ${clientId} has no active secret ${secretId}`);
+        }
+      },
+      () => ({ secret_id: secretId }),
+    );
     this.caches?.clients.invalidate(env.id, clientId);
     return this.listClientSecrets(envName, clientId);
   }
@@ -443,8 +459,10 @@ export class AdminService {
     const env = await this.environment(envName);
     const client = await this.client(env, clientId);
     if (client.kind === 'service_account') throw new AdminError('invalid_argument', `${clientId} is a service account, not a client`);
-    if (!(await this.store.clients.delete(env.id, clientId, this.clock.now())))
-      throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
+    await this.audit.change('client.deleted', env, { kind: 'client', id: clientId }, async () => {
+      if (!(await this.store.clients.delete(env.id, clientId, this.clock.now())))
+        throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
+    });
     this.caches?.clients.invalidate(env.id, clientId);
     return { client_id: clientId, environment: env.name, deleted: true };
   }

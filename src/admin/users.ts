@@ -98,6 +98,7 @@ export class UserService {
     const env = await this.environment(envName);
     const view = await this.show(env, username);
     await this.signOutEverywhere(env, view.user_id);
+    await this.audit.record('user.sessions_revoked', env, { kind: 'user', id: view.user_id });
     return view;
   }
 

@@ -1,8 +1,10 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
+import { bootstrapAdmin } from '../admin-api/bootstrap.ts';
 import { AuditRecorder, NO_AUDIT_LINES } from '../audit/recorder.ts';
 import { type Config, loadConfig, requireProductionSettings } from '../config/config.ts';
+import { ensureDevOperator } from '../console/bootstrap.ts';
 import { SYSTEM_ACTOR } from '../domain/audit.ts';
 import { systemClock } from '../domain/clock.ts';
 import { StorageUnavailableError, type Store } from '../domain/storage.ts';
@@ -18,6 +20,8 @@ import { devPublicUrl, ensureDevKeySecret } from './context.ts';
 export const DEV_ENVIRONMENT = 'DEVELOPMENT';
 /** Where `serve --dev` serves `/metrics` unless GATEHOUSE_METRICS_PORT says otherwise (Prometheus exporters' customary range). */
 export const DEV_METRICS_PORT = 9464;
+/** The admin API and web console in dev mode, unless GATEHOUSE_ADMIN_PORT says otherwise. */
+export const DEV_ADMIN_PORT = 8081;
 
 /** Resolves the server configuration: production mode demands the settings dev mode fills in. */
 export function serverConfig(loaded: Config, dev: boolean): ServerConfig {
@@ -30,6 +34,7 @@ export function serverConfig(loaded: Config, dev: boolean): ServerConfig {
     publicUrl: loaded.publicUrl ?? devPublicUrl(loaded),
     keySecret: loaded.keySecret ?? ensureDevKeySecret(loaded),
     metricsPort: loaded.metricsPort ?? DEV_METRICS_PORT,
+    adminPort: loaded.adminPort ?? DEV_ADMIN_PORT,
   });
 }
 
@@ -58,7 +63,7 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
   const metrics = workers <= 1 ? nodeMetrics(config) : undefined;
   const store = openStore(config.databaseUrl, { timeoutMs: config.databaseTimeout * 1000, observer: metrics });
   await whenAvailable(() => store.migrate(), logger, 'waiting for the database before starting');
-  const demo = options.dev
+  const devData = options.dev
     ? await whenAvailable(() => bootstrapDevelopment(config, store), logger, 'waiting for the database to create the demo data')
     : undefined;
 
@@ -66,14 +71,14 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
     const app = await createServer(config, { store, logger, metrics, serveMetrics: metricsServing });
     signals.onStop((signal) => shutDown(app, store, config, options.dev, logger, signal));
     const address = await app.start();
-    out.write(await banner(config, store, address, options.dev, demo, 1, app.metricsAddress()));
+    out.write(await banner(config, store, address, options.dev, devData, 1, app.metricsAddress()));
     return;
   }
 
   // Prometheus metrics: the primary serves every worker's, aggregated.
   const onBusy = (port: number) => logger.warn({ port }, 'the metrics port is in use; serving no /metrics');
   const metricsListener = await serveMetrics(metricsServing, config.metricsHost, config.metricsPort, clusterExposition(), onBusy);
-  const lines = await banner(config, store, `http://${config.host}:${config.port}`, options.dev, demo, workers, metricsListener?.address);
+  const lines = await banner(config, store, `http://${config.host}:${config.port}`, options.dev, devData, workers, metricsListener?.address);
   await store.close();
   // The dev key secret now exists on disk, so every worker resolves the same configuration.
   cluster.setupPrimary({ args: process.argv.slice(2) });
@@ -166,15 +171,34 @@ async function shutDown(app: Server, store: Store, config: ServerConfig, dev: bo
   logger.info('stopped');
 }
 
-/** On an empty database in dev mode: the DEVELOPMENT environment and a demo client. */
-async function bootstrapDevelopment(config: ServerConfig, store: Store): Promise<{ clientId: string; secret: string } | undefined> {
-  if ((await store.environments.list()).length > 0) return undefined;
+export interface DevData {
+  /** The demo client, created on an empty database. */
+  demo?: { clientId: string; secret: string } | undefined;
+  /** The console's operator, created with the management environment. */
+  operator?: { username: string; password: string } | undefined;
+}
+
+/**
+ * Dev mode: on an empty database, the DEVELOPMENT environment and a demo client; and, when the
+ * management environment does not exist yet, it (with the admin API and an admin client) and a
+ * console operator `admin` whose password is printed once.
+ */
+async function bootstrapDevelopment(config: ServerConfig, store: Store): Promise<DevData> {
   // Audited as the system's own changes.
   const audit = new AuditRecorder(store.audit, systemClock, NO_AUDIT_LINES, { outbox: config.auditWebhookUrl !== undefined });
-  const { admin } = createAdminServices(config, store, systemClock, undefined, { audit, actor: SYSTEM_ACTOR });
-  await admin.createEnvironment(DEV_ENVIRONMENT);
-  const client = await admin.createClient({ env: DEV_ENVIRONMENT, name: 'Demo client', scopes: ['read', 'write'] });
-  return { clientId: client.client_id, secret: client.client_secret ?? '' };
+  const services = createAdminServices(config, store, systemClock, undefined, { audit, actor: SYSTEM_ACTOR });
+  const existing = (await store.environments.list()).map((env) => env.name);
+  const data: DevData = {};
+  if (existing.length === 0) {
+    await services.admin.createEnvironment(DEV_ENVIRONMENT);
+    const client = await services.admin.createClient({ env: DEV_ENVIRONMENT, name: 'Demo client', scopes: ['read', 'write'] });
+    data.demo = { clientId: client.client_id, secret: client.client_secret ?? '' };
+  }
+  if (!existing.includes(config.adminEnvironment)) {
+    await bootstrapAdmin(services, config.adminEnvironment);
+    data.operator = await ensureDevOperator(services.users, config.adminEnvironment);
+  }
+  return data;
 }
 
 async function banner(
@@ -182,7 +206,7 @@ async function banner(
   store: Store,
   address: string,
   dev: boolean,
-  demo: { clientId: string; secret: string } | undefined,
+  devData: DevData | undefined,
   workers = 1,
   metricsAddress?: string,
 ): Promise<string> {
@@ -205,6 +229,14 @@ async function banner(
   }
   // Admin API
   if (config.adminPort !== undefined) lines.push(`  admin API http://${config.adminHost}:${config.adminPort}/admin/v1 (tokens of ${config.adminEnvironment})`);
+  const demo = devData?.demo;
+  if (devData?.operator) {
+    const host = config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost;
+    lines.push(
+      '',
+      `Web console: http://${host}:${config.adminPort}/console/ — sign in as ${devData.operator.username} with password ${devData.operator.password} (shown only now)`,
+    );
+  }
   if (demo) {
     const token = issuerUrls(config.publicUrl, { name: DEV_ENVIRONMENT }).token;
     lines.push(

@@ -106,6 +106,11 @@ export interface Config {
   readonly adminEnvironment: string;
   /** Admin API requests allowed per admin client per minute, on each node. */
   readonly adminRateLimit: number;
+  // Web console
+  /** The console client's secret, shared by every node; absent: a single node gives its console client a new one at start. */
+  readonly consoleClientSecret: string | undefined;
+  /** How long a console sign-in lasts, in seconds (never longer than its access token verifies). */
+  readonly consoleSessionTtl: number;
 }
 
 export { ConfigError };
@@ -181,6 +186,9 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
     doc: 'management environment whose tokens the admin API accepts (default gatehouse-admin)',
   },
   adminRateLimit: { env: 'GATEHOUSE_ADMIN_RATE_LIMIT', file: 'adminRateLimit', doc: 'admin API requests per admin client per minute, per node (default 600)' },
+  // Web console
+  consoleClientSecret: { env: 'GATEHOUSE_CONSOLE_CLIENT_SECRET', file: 'consoleClientSecret', doc: 'the console client secret, the same on every node' },
+  consoleSessionTtl: { env: 'GATEHOUSE_CONSOLE_SESSION_TTL', file: 'consoleSessionTtl', doc: 'seconds, 60..86400 (default 3600)' },
 };
 
 type Raw = Record<string, unknown>;
@@ -280,6 +288,9 @@ function readSettings(pick: SettingSource): Config {
     adminPort: optionalInt(pick('adminPort'), 0, 65535),
     adminEnvironment: environmentName(pick('adminEnvironment'), 'gatehouse-admin'),
     adminRateLimit: int(pick('adminRateLimit'), 600, 1, 1_000_000),
+    // Web console
+    consoleClientSecret: pick('consoleClientSecret').value === undefined ? undefined : str(pick('consoleClientSecret'), ''),
+    consoleSessionTtl: int(pick('consoleSessionTtl'), 3600, 60, 86_400),
   };
 }
 

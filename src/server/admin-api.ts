@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { type AdminApp, type AdminCallRecord, createAdminApp } from '../admin-api/app.ts';
-import { AdminAuthenticator, AdminRateLimiter } from '../admin-api/auth.ts';
+import { ADMIN_API_IDENTIFIER, AdminAuthenticator, AdminRateLimiter } from '../admin-api/auth.ts';
 import { Idempotency } from '../admin-api/idempotency.ts';
 import type { AuditRecorder } from '../audit/recorder.ts';
 import { keyedHasher } from '../crypto/secrets.ts';
@@ -10,6 +10,7 @@ import type { Store } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import type { EnvironmentResolver } from '../oauth/environments.ts';
 import { createAdminServices } from './admin.ts';
+import { mountConsole } from './console.ts';
 import type { ServerConfig } from './policies.ts';
 
 /**
@@ -35,6 +36,8 @@ export async function buildAdminApi(
       logger,
       managementEnv: config.adminEnvironment,
       onCall: (call) => audit.enqueue(callEvent(call)),
+      // The web console, on the same listener, once the management environment exists.
+      extend: (server) => mountConsole(server, { config, store, clock, core, audit, adminApi: ADMIN_API_IDENTIFIER }),
     },
   );
 }

@@ -27,13 +27,31 @@ const FLOORS: Record<string, readonly string[]> = {
   pages: ['domain', 'oauth'],
   http: ['domain', 'crypto', 'observability', 'oauth', 'accounts', 'surfaces', 'pages'],
   config: ['domain', 'oauth', 'surfaces'],
-  server: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'admin-api', 'surfaces', 'pages', 'http', 'config'],
-  cli: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'admin-api', 'surfaces', 'pages', 'http', 'config', 'server'],
+  // The web console: server-rendered pages over the admin services, mounted on the admin listener.
+  console: ['domain', 'crypto', 'oauth', 'accounts', 'admin', 'pages'],
+  server: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'admin-api', 'console', 'surfaces', 'pages', 'http', 'config'],
+  cli: [
+    'domain',
+    'crypto',
+    'observability',
+    'store',
+    'oauth',
+    'audit',
+    'accounts',
+    'admin',
+    'admin-api',
+    'console',
+    'surfaces',
+    'pages',
+    'http',
+    'config',
+    'server',
+  ],
 };
 
 /** Packages only some floors may use: the HTTP framework stays in the adapter and the wiring. */
 const PACKAGE_FLOORS: Record<string, readonly string[]> = {
-  fastify: ['http', 'admin-api', 'server'],
+  fastify: ['http', 'admin-api', 'console', 'server'],
   kysely: ['store'],
   pg: ['store'],
   'better-sqlite3': ['store'],

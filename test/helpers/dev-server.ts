@@ -42,6 +42,8 @@ export async function startDevServer(extraEnv: Record<string, string> = {}): Pro
     GATEHOUSE_HOST: '127.0.0.1',
     GATEHOUSE_PORT: String(port),
     GATEHOUSE_LOG_LEVEL: 'warn',
+    // Dev mode's admin listener has a fixed default port; servers of parallel tests need their own.
+    GATEHOUSE_ADMIN_PORT: String(await freePort()),
     ...extraEnv,
   };
   const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--dev'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

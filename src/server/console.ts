@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify';
+import type { AuditRecorder } from '../audit/recorder.ts';
+import { ensureConsoleClient } from '../console/bootstrap.ts';
+import { coreConsoleAuth } from '../console/core-auth.ts';
+import type { ConsoleDeps } from '../console/deps.ts';
+import { auditEntry, usageFromCounts } from '../console/providers.ts';
+import { registerConsole } from '../console/routes.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Store } from '../domain/storage.ts';
+import type { OAuthCore } from '../oauth/core.ts';
+import { EnvironmentResolver } from '../oauth/environments.ts';
+import { type AdminServices, createAdminServices } from './admin.ts';
+import type { ServerConfig } from './policies.ts';
+
+/**
+ * Everything the web console needs on one node: its client in the management environment
+ * (created on first use), sign-in over this node's OAuth core, cookies sealed under a key
+ * derived from the key secret (shared by every node). Without `clientSecret` an existing console
+ * client gets a new secret: right for one development node, wrong for several, which must be
+ * given the secret `ensureConsoleClient` returned when it created the client.
+ */
+export async function createConsoleDeps(p: {
+  config: ServerConfig;
+  store: Store;
+  clock: Clock;
+  core: OAuthCore;
+  services: AdminServices;
+  managementEnv: string;
+  /** The console's callback as the browser reaches it: `<admin listener origin>/console/callback`. */
+  redirectUri: string;
+  /** Usually `config.consoleClientSecret`. */
+  clientSecret?: string | undefined;
+  /** The admin API's identifier in the management environment: the console client is allowed on it. */
+  adminApi?: string | undefined;
+  secrets?: ConsoleDeps['secrets'];
+  servicesFor?: ConsoleDeps['servicesFor'];
+  audit?: ConsoleDeps['audit'];
+  usage?: ConsoleDeps['usage'];
+}): Promise<ConsoleDeps> {
+  const { config, store, clock, core, services, managementEnv, redirectUri } = p;
+  const ensured = await ensureConsoleClient(services.admin, managementEnv, redirectUri, {
+    rotate: p.clientSecret === undefined,
+    ...(p.adminApi ? { allowOn: { apis: services.apis, identifier: p.adminApi } } : {}),
+  });
+  const clientSecret = p.clientSecret ?? ensured.clientSecret;
+  if (clientSecret === undefined) throw new Error('the console client exists but its secret is unknown');
+  const environments = new EnvironmentResolver(store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000);
+  return {
+    admin: services.admin,
+    users: services.users,
+    serviceAccounts: services.serviceAccounts,
+    clock,
+    issuer: (await environments.resolve(managementEnv)).urls.issuer,
+    client: { clientId: ensured.clientId, clientSecret, redirectUri },
+    ...coreConsoleAuth(core, environments, managementEnv),
+    cookieSecret: config.keySecret,
+    sessionTtl: config.consoleSessionTtl,
+    servicesFor: p.servicesFor,
+    secrets: p.secrets,
+    audit: p.audit,
+    usage: p.usage,
+  };
+}
+
+/**
+ * Mounts the web console under /console on the admin listener, when the management environment
+ * exists (`gatehouse admin bootstrap`, or `serve --dev`): what an operator changes there is
+ * recorded with the console client and the operator as actor; the console shows recent audit
+ * events and each client's tokens per day.
+ */
+export async function mountConsole(
+  server: FastifyInstance,
+  p: { config: ServerConfig; store: Store; clock: Clock; core: OAuthCore; audit: AuditRecorder; adminApi: string },
+): Promise<void> {
+  const { config, store, clock, core, audit } = p;
+  if (config.adminPort === undefined || !(await store.environments.findByName(config.adminEnvironment))) return;
+  const services = createAdminServices(config, store, clock, core, { audit, actor: { kind: 'system', id: 'console' } });
+  const host = config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost;
+  const deps = await createConsoleDeps({
+    config,
+    store,
+    clock,
+    core,
+    services,
+    managementEnv: config.adminEnvironment,
+    redirectUri: `http://${host}:${config.adminPort}/console/callback`,
+    clientSecret: config.consoleClientSecret,
+    adminApi: p.adminApi,
+    servicesFor: (operator) =>
+      createAdminServices(config, store, clock, core, { audit, actor: { kind: 'admin_client', id: `${operator.clientId}/${operator.subject}` } }),
+    secrets: {
+      list: (env, clientId) => services.admin.listClientSecrets(env, clientId),
+      revoke: (env, clientId, id) => services.admin.revokeClientSecret(env, clientId, id),
+    },
+    audit: { recent: async ({ limit, environment }) => (await store.audit.list({ limit, envName: environment })).map(auditEntry) },
+    usage: usageFromCounts(async (env, clientId, from, to) => {
+      const found = await store.environments.findByName(env);
+      return found ? store.usage.tokenCounts(found.id, clientId, from, to) : new Map();
+    }, clock),
+  });
+  await registerConsole(server, deps);
+}
