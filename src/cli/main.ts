@@ -3,6 +3,7 @@ import { AdminError, MAX_QUOTA } from '../admin/admin-service.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open.ts';
 import { registerApiCommands } from './api-commands.ts';
+import { registerApplyCommands } from './apply-commands.ts';
 import { withAdmin } from './context.ts';
 import { printKeyValues, printTable } from './output.ts';
 import { serve } from './serve.ts';
@@ -226,6 +227,7 @@ registerServiceAccountCommands(program);
 registerUserCommands(program);
 registerKeyCommands(client, 'client');
 registerApiCommands(program);
+registerApplyCommands(program);
 
 function redactUrl(url: string): string {
   try {
