@@ -116,6 +116,8 @@ export interface ClientChanges {
   redirectUris?: string[];
   tokenFormat?: TokenFormat;
   accessTokenTtl?: number | null;
+  introspectAny?: boolean;
+  allowMissingPkce?: boolean;
   quota?: number | null;
   enabled?: boolean;
 }
@@ -402,6 +404,8 @@ export class AdminService {
       redirectUris: changes.redirectUris === undefined ? current.redirectUris : unique(changes.redirectUris),
       tokenFormat: changes.tokenFormat ?? current.tokenFormat,
       accessTokenTtl: changes.accessTokenTtl === undefined ? current.accessTokenTtl : changes.accessTokenTtl,
+      introspectAny: changes.introspectAny ?? current.introspectAny,
+      allowMissingPkce: changes.allowMissingPkce ?? current.allowMissingPkce,
       quota: changes.quota === undefined ? current.quota : validQuota(changes.quota),
       enabled: changes.enabled ?? current.enabled,
       // Strictly later than the version read, so a second writer of that version always loses.

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open.ts';
 import { registerAdminApiCommands } from './admin-api-commands.ts';
 import { registerApiCommands } from './api-commands.ts';
+import { registerApplyCommands } from './apply-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { withAdmin } from './context.ts';
 import { lastUsed, printClientDetails, printKeyValues, printTable } from './output.ts';
@@ -234,6 +235,7 @@ registerKeyCommands(client, 'client');
 registerApiCommands(program);
 registerAuditCommands(program);
 registerAdminApiCommands(program);
+registerApplyCommands(program);
 
 function redactUrl(url: string): string {
   try {

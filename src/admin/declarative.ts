@@ -1,0 +1,214 @@
+import type { ApiScope, ClientKind, TokenFormat } from '../domain/model.ts';
+import { AdminError } from './admin-service.ts';
+
+/**
+ * Configuration as code: a file declares environments with their clients, service accounts and
+ * APIs; `plan` compares it with what exists and `apply` makes the difference through the same
+ * application services as every other path. Declared objects are matched by name within their
+ * environment (a client may pin its `client_id`); nothing that exists but is not declared is
+ * touched, and no secret is ever read from or written to the file.
+ */
+
+export interface DeclaredClient {
+  name: string;
+  clientId: string | undefined;
+  type: Exclude<ClientKind, 'service_account'>;
+  grantTypes: string[];
+  scopes: string[];
+  defaultScopes: string[];
+  redirectUris: string[];
+  tokenFormat: TokenFormat;
+  accessTokenTtl: number | null;
+  introspectAny: boolean;
+  allowMissingPkce: boolean;
+  quota: number | null;
+  enabled: boolean;
+}
+
+export interface DeclaredServiceAccount {
+  name: string;
+  scopes: string[];
+  defaultScopes: string[];
+  enabled: boolean;
+}
+
+export interface DeclaredApi {
+  identifier: string;
+  name: string;
+  scopes: ApiScope[];
+  tokenFormat: TokenFormat;
+  accessTokenTtl: number | null;
+  /** Names of clients declared in the same environment. */
+  clients: string[];
+  isDefault: boolean;
+}
+
+export interface DeclaredEnvironment {
+  name: string;
+  defaultQuota: number | null;
+  clients: DeclaredClient[];
+  serviceAccounts: DeclaredServiceAccount[];
+  apis: DeclaredApi[];
+}
+
+export interface Declaration {
+  environments: DeclaredEnvironment[];
+}
+
+/** A refusal to read the file, naming where in it the problem is (`environments[0].clients[1].scopes`). */
+export class DeclarationError extends AdminError {
+  constructor(
+    readonly path: string,
+    problem: string,
+  ) {
+    super('invalid_argument', `${path}: ${problem}`);
+  }
+}
+
+type Fields = Record<string, unknown>;
+
+function object(value: unknown, path: string, allowed: readonly string[]): Fields {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DeclarationError(path, 'must be an object');
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw new DeclarationError(`${path}.${key}`, `unknown field (known: ${allowed.join(', ')})`);
+  }
+  return value as Fields;
+}
+
+function list<T>(value: unknown, path: string, item: (v: unknown, p: string) => T): T[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new DeclarationError(path, 'must be a list');
+  return value.map((v, i) => item(v, `${path}[${i}]`));
+}
+
+function text(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new DeclarationError(path, 'must be a non-empty string');
+  return value;
+}
+
+const texts = (value: unknown, path: string): string[] => list(value, path, text);
+
+function flag(value: unknown, path: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new DeclarationError(path, 'must be true or false');
+  return value;
+}
+
+function count(value: unknown, path: string): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new DeclarationError(path, 'must be a whole number of at least 1, or null');
+  return value;
+}
+
+function choice<T extends string>(value: unknown, path: string, options: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !options.includes(value as T)) throw new DeclarationError(path, `must be one of ${options.join(', ')}`);
+  return value as T;
+}
+
+function unique<T>(items: T[], key: (item: T) => string, path: string, what: string): T[] {
+  const seen = new Set<string>();
+  for (const item of items) {
+    if (seen.has(key(item))) throw new DeclarationError(path, `${what} ${key(item)} is declared twice`);
+    seen.add(key(item));
+  }
+  return items;
+}
+
+const CLIENT_FIELDS = [
+  'name',
+  'client_id',
+  'type',
+  'grant_types',
+  'scopes',
+  'default_scopes',
+  'redirect_uris',
+  'token_format',
+  'access_token_ttl',
+  'introspect_any',
+  'allow_missing_pkce',
+  'quota',
+  'enabled',
+] as const;
+
+function parseClient(value: unknown, path: string): DeclaredClient {
+  const f = object(value, path, CLIENT_FIELDS);
+  const scopes = texts(f.scopes, `${path}.scopes`);
+  return {
+    name: text(f.name, `${path}.name`),
+    clientId: f.client_id === undefined ? undefined : text(f.client_id, `${path}.client_id`),
+    type: choice(f.type, `${path}.type`, ['confidential', 'public'] as const, 'confidential'),
+    grantTypes: f.grant_types === undefined ? ['client_credentials'] : texts(f.grant_types, `${path}.grant_types`),
+    scopes,
+    defaultScopes: f.default_scopes === undefined ? scopes : texts(f.default_scopes, `${path}.default_scopes`),
+    redirectUris: texts(f.redirect_uris, `${path}.redirect_uris`),
+    tokenFormat: choice(f.token_format, `${path}.token_format`, ['jwt', 'opaque'] as const, 'jwt'),
+    accessTokenTtl: count(f.access_token_ttl, `${path}.access_token_ttl`),
+    introspectAny: flag(f.introspect_any, `${path}.introspect_any`, false),
+    allowMissingPkce: flag(f.allow_missing_pkce, `${path}.allow_missing_pkce`, false),
+    quota: count(f.quota, `${path}.quota`),
+    enabled: flag(f.enabled, `${path}.enabled`, true),
+  };
+}
+
+function parseServiceAccount(value: unknown, path: string): DeclaredServiceAccount {
+  const f = object(value, path, ['name', 'scopes', 'default_scopes', 'enabled']);
+  const scopes = texts(f.scopes, `${path}.scopes`);
+  return {
+    name: text(f.name, `${path}.name`),
+    scopes,
+    defaultScopes: f.default_scopes === undefined ? scopes : texts(f.default_scopes, `${path}.default_scopes`),
+    enabled: flag(f.enabled, `${path}.enabled`, true),
+  };
+}
+
+function parseApiScopeEntry(value: unknown, path: string): ApiScope {
+  if (typeof value === 'string') return { name: text(value, path), description: '' };
+  const f = object(value, path, ['name', 'description']);
+  return { name: text(f.name, `${path}.name`), description: f.description === undefined ? '' : String(f.description) };
+}
+
+function parseApi(value: unknown, path: string): DeclaredApi {
+  const f = object(value, path, ['identifier', 'name', 'scopes', 'token_format', 'access_token_ttl', 'clients', 'default']);
+  return {
+    identifier: text(f.identifier, `${path}.identifier`),
+    name: text(f.name, `${path}.name`),
+    scopes: list(f.scopes, `${path}.scopes`, parseApiScopeEntry),
+    tokenFormat: choice(f.token_format, `${path}.token_format`, ['jwt', 'opaque'] as const, 'jwt'),
+    accessTokenTtl: count(f.access_token_ttl, `${path}.access_token_ttl`),
+    clients: texts(f.clients, `${path}.clients`),
+    isDefault: flag(f.default, `${path}.default`, false),
+  };
+}
+
+function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
+  const f = object(value, path, ['name', 'default_quota', 'clients', 'service_accounts', 'apis']);
+  const clients = unique(list(f.clients, `${path}.clients`, parseClient), (c) => c.name, `${path}.clients`, 'client');
+  const apis = unique(list(f.apis, `${path}.apis`, parseApi), (a) => a.identifier, `${path}.apis`, 'API');
+  apis.forEach((api, i) => {
+    for (const name of api.clients) {
+      if (!clients.some((c) => c.name === name))
+        throw new DeclarationError(`${path}.apis[${i}].clients`, `no client named ${name} is declared in this environment`);
+    }
+  });
+  return {
+    name: text(f.name, `${path}.name`),
+    defaultQuota: count(f.default_quota, `${path}.default_quota`),
+    clients,
+    serviceAccounts: unique(
+      list(f.service_accounts, `${path}.service_accounts`, parseServiceAccount),
+      (s) => s.name,
+      `${path}.service_accounts`,
+      'service account',
+    ),
+    apis,
+  };
+}
+
+/** Validates a parsed YAML or JSON document (`version: 1`); every refusal names its place in the file. */
+export function parseDeclaration(document: unknown): Declaration {
+  const f = object(document, '(file)', ['version', 'environments']);
+  if (f.version !== 1) throw new DeclarationError('version', 'must be 1');
+  const environments = list(f.environments, 'environments', parseEnvironment);
+  return { environments: unique(environments, (e) => e.name, 'environments', 'environment') };
+}
