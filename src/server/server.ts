@@ -14,11 +14,10 @@ import type { GatehouseMetrics } from '../observability/metrics.ts';
 import type { UsageRecorder } from '../observability/usage.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';
 import { buildAdminApi } from './admin-api.ts';
-import { type AuditNode, createAuditNode } from './audit.ts';
+import type { AuditNode } from './audit.ts';
 import { BackgroundTasks, scheduleNodeTasks, startMetrics } from './background.ts';
 import { createLogger } from './logger.ts';
 import type { MetricsListener, MetricsServing } from './metrics-listener.ts';
-import { nodeMetrics } from './node-metrics.ts';
 import { createObservers } from './observers.ts';
 import { httpOptions, oauthPolicy, type ServerConfig } from './policies.ts';
 
