@@ -185,17 +185,24 @@ function observedServerEnv(metricsPort: number): Record<string, string> {
 }
 
 /**
- * client_credentials → JWT on two SQLite servers alike but for observation (metrics off, on),
- * measured in the order off, on, on, off at each concurrency, like the quota comparison.
+ * client_credentials → JWT on two SQLite servers alike but for observation, measured in the order
+ * off, on, on, off at each concurrency, like the quota comparison. On: `gatehouse serve` with a
+ * metrics port, so metrics, the audit log and the usage recorder all hear every request. Off: the
+ * same node with no listener on its event bus and no metrics. Both run bench/servers/gatehouse-node.ts.
  */
 async function runMetricsComparison(dir: string): Promise<void> {
   const metricsPort = nextPort();
-  const off = await startGatehouse({ databaseUrl: join(dir, 'metrics-off.db'), port: nextPort(), cpu: SERVER_CPU, workers: 1 });
+  const off = await startGatehouse({
+    databaseUrl: join(dir, 'metrics-off.db'),
+    port: nextPort(),
+    cpu: SERVER_CPU,
+    command: ['--import', 'tsx', 'bench/servers/gatehouse-node.ts', '--no-listeners'],
+  });
   const on = await startGatehouse({
     databaseUrl: join(dir, 'metrics-on.db'),
     port: nextPort(),
     cpu: SERVER_CPU,
-    workers: 1,
+    command: ['--import', 'tsx', 'bench/servers/gatehouse-node.ts'],
     serverEnv: observedServerEnv(metricsPort),
   });
   try {
@@ -211,11 +218,12 @@ async function runMetricsComparison(dir: string): Promise<void> {
           durationSeconds: plan.duration,
           warmupSeconds: plan.warmup,
         });
-        if (rates[side].length === 0) record('gatehouse-sqlite', `client_credentials → JWT, metrics ${side}`, connections, result);
+        if (rates[side].length === 0) record('gatehouse-sqlite', `client_credentials → JWT, observed ${side}`, connections, result);
         rates[side].push(result.requestsPerSecond);
       }
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-      derived[`gatehouse-sqlite: client_credentials → JWT with metrics ÷ without (c=${connections}, two runs each)`] = mean(rates.on) / mean(rates.off);
+      derived[`gatehouse-sqlite: client_credentials → JWT with metrics, audit and usage ÷ without (c=${connections}, two runs each)`] =
+        mean(rates.on) / mean(rates.off);
     }
     // The observed side really observed: its scrape counts the token requests.
     const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();

@@ -68,6 +68,8 @@ export async function startGatehouse(options: {
   nodeArgs?: string[];
   /** Extra settings for the server only (such as GATEHOUSE_METRICS_PORT). */
   serverEnv?: Record<string, string>;
+  /** What to run instead of `bin/gatehouse serve` (node arguments), such as a bench/servers script. */
+  command?: string[];
 }): Promise<GatehouseFixture> {
   const publicUrl = `http://127.0.0.1:${options.port}`;
   const keySecret = randomBytes(32).toString('hex');
@@ -107,7 +109,7 @@ export async function startGatehouse(options: {
 
   const server = await startServer(
     'node',
-    [...(options.nodeArgs ?? []), 'bin/gatehouse', 'serve', ...(options.workers ? ['--workers', String(options.workers)] : [])],
+    [...(options.nodeArgs ?? []), ...(options.command ?? ['bin/gatehouse', 'serve', ...(options.workers ? ['--workers', String(options.workers)] : [])])],
     {
       env: { ...env, GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_HOST: '127.0.0.1', ...options.serverEnv },
       ready: /Gatehouse is listening/,
