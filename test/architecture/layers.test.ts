@@ -25,15 +25,18 @@ const FLOORS: Record<string, readonly string[]> = {
   pages: ['domain', 'oauth'],
   http: ['domain', 'crypto', 'observability', 'oauth', 'accounts', 'surfaces', 'pages'],
   config: ['domain', 'oauth', 'surfaces'],
+  // Moving onto Gatehouse: source readers and the engine that writes their records through the storage port.
+  import: ['domain', 'crypto', 'oauth', 'accounts'],
   server: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'surfaces', 'pages', 'http', 'config'],
-  cli: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'surfaces', 'pages', 'http', 'config', 'server'],
+  cli: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'surfaces', 'pages', 'http', 'config', 'server', 'import'],
 };
 
 /** Packages only some floors may use: the HTTP framework stays in the adapter and the wiring. */
 const PACKAGE_FLOORS: Record<string, readonly string[]> = {
   fastify: ['http', 'server'],
   kysely: ['store'],
-  pg: ['store'],
+  // Source readers read the old provider's database directly.
+  pg: ['store', 'import'],
   'better-sqlite3': ['store'],
   commander: ['cli'],
   'prom-client': ['observability', 'server'],
