@@ -77,6 +77,11 @@ export interface ClientStore {
   setEnabled(envId: string, clientId: string, enabled: boolean, now: number): Promise<boolean>;
   /** Sets (or, with null, removes) the client's own quota; false if the client does not exist. */
   setQuota(envId: string, clientId: string, quota: number | null, now: number): Promise<boolean>;
+  /**
+   * Import: replaces the hash of secret `secretId` by `hash` if it is still `legacyHash` (an
+   * imported provider's hash, re-hashed on first use); false if another node did it first.
+   */
+  replaceSecretHash(envId: string, clientId: string, secretId: string, legacyHash: string, hash: string): Promise<boolean>;
 }
 
 export interface SigningKeyStore {

@@ -187,6 +187,17 @@ function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Clie
     rotateSecret: (envId, clientId, secret, overlapUntil) => rotateClientSecret(db, envId, clientId, secret, overlapUntil),
     setEnabled: (envId, clientId, enabled, now) => updateClient(db, envId, clientId, { enabled: enabled ? 1 : 0, updated_at: now }),
     setQuota: (envId, clientId, quota, now) => updateClient(db, envId, clientId, { quota, updated_at: now }),
+    async replaceSecretHash(envId, clientId, secretId, legacyHash, hash) {
+      const result = await db
+        .updateTable('client_secrets')
+        .set({ secret_hash: hash })
+        .where('env_id', '=', envId)
+        .where('client_id', '=', clientId)
+        .where('id', '=', secretId)
+        .where('secret_hash', '=', legacyHash)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
   };
 }
 
