@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open.ts';
 import { registerApiCommands } from './api-commands.ts';
 import { withAdmin } from './context.ts';
+import { registerImportCommands } from './import-commands.ts';
 import { printKeyValues, printTable } from './output.ts';
 import { serve } from './serve.ts';
 import { registerKeyCommands, registerServiceAccountCommands } from './service-account-commands.ts';
@@ -224,6 +225,7 @@ client
 registerSigningKeyCommands(program, env);
 registerServiceAccountCommands(program);
 registerUserCommands(program);
+registerImportCommands(program);
 registerKeyCommands(client, 'client');
 registerApiCommands(program);
 

@@ -40,6 +40,8 @@ export interface Store {
   readonly loginAttempts: LoginAttemptStore;
   readonly rateCounters: RateCounterStore;
   readonly apis: ApiStore;
+  /** Records taken over from another provider by `gatehouse import`. */
+  readonly imports: ImportStore;
   /** Updated by every operation: whether the database answered the last time it was asked. */
   readonly health: StorageHealth;
   /**
@@ -282,6 +284,41 @@ export interface ApiStore {
   update(api: Api): Promise<boolean>;
   /** False if there is no such API. */
   delete(envId: string, identifier: string): Promise<boolean>;
+}
+
+/** What an import took from one source record: the Gatehouse record it became and the source's version of it. */
+export interface ImportMapping {
+  kind: 'client' | 'user' | 'refresh_token' | 'access_token';
+  /** The client id, the user's source id, or a token's Gatehouse hash. */
+  sourceKey: string;
+  targetId: string;
+  sourceVersion: string | null;
+}
+
+/** One record's writes; `update` replaces what an earlier import of the same source record wrote. */
+export type ImportWrite =
+  | { kind: 'client'; mapping: ImportMapping; client: Client; secret: ClientSecret | undefined; update: boolean }
+  | { kind: 'user'; mapping: ImportMapping; user: User; update: boolean }
+  | {
+      kind: 'refresh_token';
+      mapping: ImportMapping;
+      family: TokenFamily;
+      refreshToken: RefreshToken;
+      /** The live access token issued with it, stored in the same family. */
+      accessToken: OpaqueAccessToken | undefined;
+    }
+  | { kind: 'access_token'; mapping: ImportMapping; token: OpaqueAccessToken }
+  /** A token imported before and revoked in the source since: revoked here too (its family, or the access token). */
+  | { kind: 'revoke'; mapping: ImportMapping };
+
+export interface ImportStore {
+  /** The mappings of `sourceKeys` of one kind in the environment, keyed by source key. */
+  findMappings(envId: string, kind: ImportMapping['kind'], sourceKeys: readonly string[]): Promise<Map<string, ImportMapping>>;
+  /**
+   * In one transaction: every write with its mapping. An imported refresh token also records the
+   * user's consent to its scope for its client (the union with what they granted before).
+   */
+  apply(envId: string, writes: readonly ImportWrite[], now: number): Promise<void>;
 }
 
 /** A create that collides with an existing unique name or id. */

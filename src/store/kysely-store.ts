@@ -11,6 +11,7 @@ import {
   ConflictError,
   type ConsentStore,
   type EnvironmentStore,
+  type ImportStore,
   type LoginAttemptStore,
   type RateCounterStore,
   type RevokedJwtStore,
@@ -24,6 +25,7 @@ import type { StorageHealthState } from './health.ts';
 import { apiStore } from './kysely-apis.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { authorizationCodeStore, authorizationRequestStore, listColumn, listField, tokenFamilyStore } from './kysely-authorization.ts';
+import { importStore } from './kysely-import.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
 import { browserSessionStore, consentStore, loginAttemptStore, rateCounterStore, userStore } from './kysely-users.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -47,6 +49,7 @@ export class KyselyStore implements Store {
   readonly loginAttempts: LoginAttemptStore;
   readonly rateCounters: RateCounterStore;
   readonly apis: ApiStore;
+  readonly imports: ImportStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -73,6 +76,7 @@ export class KyselyStore implements Store {
     this.loginAttempts = loginAttemptStore(db);
     this.rateCounters = rateCounterStore(db);
     this.apis = apiStore(db, (error) => isUniqueViolation(error, dialect));
+    this.imports = importStore(db, { clientRow, clientSecretRow });
   }
 
   async ping(): Promise<void> {

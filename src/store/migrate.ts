@@ -8,6 +8,7 @@ import * as clientPkceExemption from './migrations/005_client_pkce_exemption.ts'
 import * as rateLimits from './migrations/006_rate_limits.ts';
 import * as keyLifecycle from './migrations/007_key_lifecycle.ts';
 import * as apis from './migrations/008_apis.ts';
+import * as importMappings from './migrations/012_import.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006_rate_limits': rateLimits,
   '007_key_lifecycle': keyLifecycle,
   '008_apis': apis,
+  '012_import': importMappings,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -22,6 +22,7 @@ export interface Database {
   login_attempts: LoginAttemptTable;
   rate_counters: RateCounterTable;
   apis: ApiTable;
+  import_mappings: ImportMappingTable;
 }
 
 export interface EnvironmentTable {
@@ -230,5 +231,17 @@ export interface ApiTable {
   client_ids: string;
   is_default: number;
   created_at: number;
+  updated_at: number;
+}
+
+/** Import (migration 012): a source record and the Gatehouse record it became. */
+export interface ImportMappingTable {
+  env_id: string;
+  kind: 'client' | 'user' | 'refresh_token' | 'access_token';
+  /** The client id, the user's source id, or a token's Gatehouse hash (never a token in clear). */
+  source_key: string;
+  target_id: string;
+  source_version: string | null;
+  imported_at: number;
   updated_at: number;
 }
