@@ -1,16 +1,16 @@
 import crypto from 'node:crypto';
-import { bcryptWorker } from './bcrypt-worker.ts';
+import { type Argon2idTask, legacyHashWorker } from './legacy-hash-worker.ts';
 import { hashSecret } from './secrets.ts';
 
 /**
  * Hashes Gatehouse did not make, kept from an imported provider until their first successful use
  * (then the caller replaces them with its own). Each is self-describing, so a stored string says
- * which verifier it needs: bcrypt (`$2a$`, `$2b$`, `$2y$`) and PBKDF2-SHA256 in ORY's format
- * (`$pbkdf2-sha256$i=<iterations>,l=<length>$<salt>$<hash>`, unpadded standard base64). Gatehouse's
- * own hashes (SHA-256 base64url, `$scrypt$`) are not legacy. argon2id is not supported: no
- * maintained pure-JavaScript verifier runs off the event loop on Node 20, 22 and 24.
+ * which verifier it needs: bcrypt (`$2a$`, `$2b$`, `$2y$`), PBKDF2-SHA256 in ORY's format
+ * (`$pbkdf2-sha256$i=<iterations>,l=<length>$<salt>$<hash>`, unpadded standard base64) and argon2id
+ * in PHC format (`$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>`, computed with hash-wasm on the worker
+ * thread). Gatehouse's own hashes (SHA-256 base64url, `$scrypt$`) are not legacy.
  */
-export type LegacyHashKind = 'bcrypt' | 'pbkdf2-sha256';
+export type LegacyHashKind = 'bcrypt' | 'pbkdf2-sha256' | 'argon2id';
 
 const BCRYPT = /^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$/;
 const PBKDF2 = /^\$pbkdf2-sha256\$i=([1-9][0-9]{0,7}),l=([1-9][0-9]{0,2})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
@@ -19,11 +19,30 @@ const PBKDF2 = /^\$pbkdf2-sha256\$i=([1-9][0-9]{0,7}),l=([1-9][0-9]{0,2})\$([A-Z
 const PBKDF2_MAX_ITERATIONS = 10_000_000;
 const PBKDF2_KEY_RANGE = [16, 128] as const;
 
+const ARGON2ID = /^\$argon2id\$v=19\$m=([1-9][0-9]{0,6}),t=([1-9][0-9]?),p=([1-9][0-9]?)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
+/** Bounds on a stored argon2id hash: at most 256 MiB and 10 passes, so one check cannot take the node down. */
+const ARGON2_MAX_MEMORY_KIB = 262_144;
+const ARGON2_MAX_ITERATIONS = 10;
+const ARGON2_MAX_PARALLELISM = 16;
+
 /** The legacy kind of a stored hash, or undefined for Gatehouse's own and for anything unrecognised. */
 export function legacyHashKind(stored: string): LegacyHashKind | undefined {
   if (BCRYPT.test(stored)) return 'bcrypt';
   if (parsePbkdf2(stored)) return 'pbkdf2-sha256';
+  if (parseArgon2id(stored)) return 'argon2id';
   return undefined;
+}
+
+function parseArgon2id(stored: string): Argon2idTask | undefined {
+  const match = stored.length <= 1024 ? ARGON2ID.exec(stored) : null;
+  if (!match) return undefined;
+  const [memorySize, iterations, parallelism] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const salt = Buffer.from(match[4] ?? '', 'base64');
+  const expected = Buffer.from(match[5] ?? '', 'base64');
+  if (memorySize > ARGON2_MAX_MEMORY_KIB || memorySize < 8 * parallelism || iterations > ARGON2_MAX_ITERATIONS || parallelism > ARGON2_MAX_PARALLELISM)
+    return undefined;
+  if (salt.length < 8 || expected.length < 16 || expected.length > 64) return undefined;
+  return { salt, expected, memorySize, iterations, parallelism };
 }
 
 /** Whether a stored secret or password hash is one of an imported provider's (it starts with `$` and is not scrypt). */
@@ -120,10 +139,12 @@ export async function verifyLegacyHash(secret: string, stored: string, key: stri
     // bcrypt reads at most 72 bytes; bcryptjs compares the result in constant time, on a worker
     // thread (off the event loop). `$2y$` (PHP) is the same algorithm as `$2b$`.
     const normalised = stored.startsWith('$2y$') ? `$2b$${stored.slice(4)}` : stored;
-    return queue.run(key, () => bcryptWorker().compare(secret, normalised));
+    return queue.run(key, () => legacyHashWorker().bcrypt(secret, normalised));
   }
   const pbkdf2 = parsePbkdf2(stored);
   if (pbkdf2) return queue.run(key, () => verifyPbkdf2(secret, pbkdf2));
+  const argon2 = parseArgon2id(stored);
+  if (argon2) return queue.run(key, () => legacyHashWorker().argon2id(secret, argon2));
   return false;
 }
 
@@ -150,6 +171,10 @@ export function storedSecretHash(format: string, value: string): StoredSecret {
       return BCRYPT.test(value) ? { hash: value } : { problem: 'not a bcrypt hash ($2a$, $2b$ or $2y$)' };
     case 'pbkdf2-sha256':
       return parsePbkdf2(value) ? { hash: value } : { problem: 'not a PBKDF2-SHA256 hash in the $pbkdf2-sha256$i=…,l=…$salt$hash format' };
+    case 'argon2id':
+      return parseArgon2id(value)
+        ? { hash: value }
+        : { problem: 'not an argon2id hash in PHC format ($argon2id$v=19$m=…,t=…,p=…$salt$hash) within the accepted bounds' };
     default:
       return { problem: `the ${format} format is not supported` };
   }

@@ -94,7 +94,6 @@ export function planClient(env: Environment, record: ImportClient, existing: Imp
 function passwordHashOf(record: ImportUser): { hash: string } | { problem: string } {
   const { format, value } = record.password;
   if (format === 'scrypt-gatehouse') return value.startsWith('$scrypt$') ? { hash: value } : { problem: 'not a Gatehouse $scrypt$ hash' };
-  if (format === 'argon2id') return { problem: 'argon2id passwords are not supported; the user must set a new password' };
   const kind = legacyHashKind(value);
   return kind === format ? { hash: value } : { problem: `not a ${format} hash` };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
+import { argon2id } from 'hash-wasm';
 import {
   isLegacyHash,
   LegacyVerificationBusyError,
@@ -62,6 +63,27 @@ describe('legacy hashes', () => {
     assert.equal(legacyHashKind(stored), 'pbkdf2-sha256');
     assert.equal(await verifyLegacyHash('hydra client secret', stored, KEY), true);
     assert.equal(await verifyLegacyHash('hydra client secreT', stored, KEY), false);
+  });
+
+  it("verifies argon2id in PHC format: the reference implementation's vector and a hash made by hash-wasm", async () => {
+    // phc-winner-argon2's test.c: argon2id, v=19, m=2^16, t=2, p=1, "password" with salt "somesalt".
+    const vector = '$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc';
+    assert.equal(legacyHashKind(vector), 'argon2id');
+    assert.equal(await verifyLegacyHash('password', vector, KEY), true);
+    assert.equal(await verifyLegacyHash('passworD', vector, KEY), false);
+    const made = await argon2id({
+      password: 'kratos password',
+      salt: crypto.randomBytes(16),
+      parallelism: 4,
+      iterations: 3,
+      memorySize: 8192,
+      hashLength: 32,
+      outputType: 'encoded',
+    });
+    assert.equal(await verifyLegacyHash('kratos password', made, KEY), true);
+    assert.deepEqual(storedSecretHash('argon2id', made), { hash: made });
+    // Beyond the bounds (1 GiB): refused without work.
+    assert.equal(legacyHashKind('$argon2id$v=19$m=1048576,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc'), undefined);
   });
 
   it('refuses malformed or out-of-bounds hashes without work', async () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import type { LightMyRequestResponse } from 'fastify';
+import { argon2id } from 'hash-wasm';
 import { legacyVerificationQueue } from '../../src/crypto/legacy-hashes.ts';
 import { hashSecret } from '../../src/crypto/secrets.ts';
 import { type ImportReport, runImport } from '../../src/import/engine.ts';
@@ -19,7 +20,7 @@ const PASSWORD = 'devise password 1';
 const sha256hex = (value: string) => createHash('sha256').update(value).digest('hex');
 
 /** What a provider's export looks like: confidential and public clients (hashed and plain secrets), a user, live, expired and revoked tokens. */
-function exportLines(now: number): string[] {
+function exportLines(now: number, argon2Password: string): string[] {
   const iso = (ms: number) => new Date(ms).toISOString();
   const issued = iso(now - HOUR);
   const client = (id: string, secret: ImportRecord | object | null, extra: object = {}) => ({
@@ -62,6 +63,7 @@ function exportLines(now: number): string[] {
     { kind: 'refresh_token', ...token('rt-expired', 'plain-app', { expires_at: iso(now - 1) }) },
     { kind: 'access_token', ...token('at-cc', 'plain-app', { user_source_id: null, scopes: ['write'] }) },
     { kind: 'access_token', ...token('at-old', 'plain-app', { expires_at: iso(now - HOUR / 2) }) },
+    { kind: 'user', source_id: '2', username: 'bob@example.test', enabled: true, password: { format: 'argon2id', value: argon2Password } },
   ];
   return [...records.map((r) => JSON.stringify(r)), '{"kind":"client","client_id":42}', 'not json'];
 }
@@ -98,14 +100,23 @@ for (const database of await testDatabases()) {
       t = await suite.build();
       env = `import-${database.name}`;
       await t.admin.createEnvironment(env);
-      lines = exportLines(t.clock.now());
+      const argon2Password = await argon2id({
+        password: PASSWORD,
+        salt: randomBytes(16),
+        parallelism: 1,
+        iterations: 2,
+        memorySize: 8192,
+        hashLength: 32,
+        outputType: 'encoded',
+      });
+      lines = exportLines(t.clock.now(), argon2Password);
     });
 
     it('reports in a dry run what it would import, update and skip, with every reason, and writes nothing', async () => {
       const report = await importLines(lines, true);
       assert.equal(report.dryRun, true);
       assert.deepEqual(report.counts.client, { imported: 4, updated: 0, unchanged: 0, skipped: 1 });
-      assert.deepEqual(report.counts.user, { imported: 1, updated: 0, unchanged: 0, skipped: 0 });
+      assert.deepEqual(report.counts.user, { imported: 2, updated: 0, unchanged: 0, skipped: 0 });
       assert.deepEqual(report.counts.refresh_token, { imported: 2, updated: 0, unchanged: 0, skipped: 2 });
       assert.deepEqual(report.counts.access_token, { imported: 1, updated: 0, unchanged: 0, skipped: 1 });
       assert.deepEqual(report.counts.source, { imported: 0, updated: 0, unchanged: 0, skipped: 3 });
@@ -115,8 +126,8 @@ for (const database of await testDatabases()) {
       assert.ok(reasons.some((r) => /^refresh token .* of client "plain-app": expired$/.test(r)));
       assert.ok(reasons.some((r) => /^access token .*: expired$/.test(r)));
       assert.ok(reasons.includes('oauth_access_grants: authorization codes are short-lived; clients start a new authorization'));
-      assert.ok(reasons.includes('line 14: "client_id" must be a string'));
-      assert.ok(reasons.includes('line 15: not valid JSON'));
+      assert.ok(reasons.includes('line 15: "client_id" must be a string'));
+      assert.ok(reasons.includes('line 16: not valid JSON'));
       // No token, secret or password appears in the report.
       assert.doesNotMatch(JSON.stringify(report), /\brt-live\b|plain-secret|\bat-cc\b|\$2[aby]\$/);
       const e = await t.store.environments.findByName(env);
@@ -129,7 +140,7 @@ for (const database of await testDatabases()) {
       assert.equal(first.counts.refresh_token.imported, 2);
       const second = await importLines(lines);
       assert.deepEqual(second.counts.client, { imported: 0, updated: 0, unchanged: 4, skipped: 1 });
-      assert.deepEqual(second.counts.user, { imported: 0, updated: 0, unchanged: 1, skipped: 0 });
+      assert.deepEqual(second.counts.user, { imported: 0, updated: 0, unchanged: 2, skipped: 0 });
       assert.deepEqual(second.counts.refresh_token, { imported: 0, updated: 0, unchanged: 2, skipped: 2 });
       assert.deepEqual(second.counts.access_token, { imported: 0, updated: 0, unchanged: 1, skipped: 1 });
       assert.deepEqual(second.updated, []);
@@ -258,6 +269,28 @@ for (const database of await testDatabases()) {
       assert.ok(location.searchParams.get('code'));
       const e = await t.store.environments.findByName(env);
       assert.match((await t.store.users.findByUsername(e?.id ?? '', 'alice@example.test'))?.passwordHash ?? '', /^\$scrypt\$/);
+    });
+
+    it('signs in a user imported with an argon2id password (as Kratos stores it) and re-hashes it', async () => {
+      const browser = new TestBrowser(t);
+      const { challenge } = pkce();
+      const authorize = await browser.authorize(
+        {
+          response_type: 'code',
+          client_id: 'plain-app',
+          redirect_uri: REDIRECT_URI,
+          scope: 'read',
+          state: 's',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+        },
+        `/envs/${env}/authorize`,
+      );
+      const loggedIn = await browser.login(authorize, 'bob@example.test', PASSWORD);
+      assert.equal(loggedIn.statusCode, 303, loggedIn.body);
+      assert.match(String(loggedIn.headers.location), /\/consent\?request=/, 'bob granted nothing yet: the consent page');
+      const e = await t.store.environments.findByName(env);
+      assert.match((await t.store.users.findByUsername(e?.id ?? '', 'bob@example.test'))?.passwordHash ?? '', /^\$scrypt\$/);
     });
 
     it('revokes on a later run a token revoked in the source since', async () => {
