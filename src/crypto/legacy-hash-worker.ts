@@ -72,10 +72,12 @@ export class LegacyHashWorker {
     });
   }
 
+  /** Stops the thread; checks still pending fail. */
   async close(): Promise<void> {
     const worker = this.worker;
-    this.worker = undefined;
-    if (worker) await worker.terminate();
+    if (!worker) return;
+    this.fail(worker, new Error('the legacy hash worker exited: closed'));
+    await worker.terminate();
   }
 
   private start(): Worker {

@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { argon2id } from 'hash-wasm';
+import { LegacyHashWorker } from '../../src/crypto/legacy-hash-worker.ts';
 import {
   isLegacyHash,
   LegacyVerificationBusyError,
@@ -117,6 +118,18 @@ describe('legacy hashes', () => {
     assert.ok('problem' in storedSecretHash('bcrypt', hex));
     assert.ok('problem' in storedSecretHash('argon2id', '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$AAAA'));
     assert.ok('problem' in storedSecretHash('plain', ''));
+  });
+});
+
+describe('the legacy hash worker', () => {
+  it('fails what a dead worker was given, and starts a new one for the next check', async () => {
+    const worker = new LegacyHashWorker();
+    const stored = bcrypt.hashSync('s', 12);
+    const failed = assert.rejects(worker.bcrypt('s', stored), /exited/);
+    await worker.close();
+    await failed;
+    assert.equal(await worker.bcrypt('s', bcrypt.hashSync('s', 4)), true);
+    await worker.close();
   });
 });
 
