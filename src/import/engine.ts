@@ -113,6 +113,8 @@ async function batchMappings(batch: readonly ImportRecord[], { env, store }: Imp
       if (record.user_source_id !== null && !state.users.has(record.user_source_id)) keys.user.push(record.user_source_id);
     }
   }
+  // PostgreSQL cannot even compare text holding NUL; such ids are skipped by the planners.
+  for (const kind of Object.keys(keys) as ImportMapping['kind'][]) keys[kind] = keys[kind].filter((key) => !key.includes('\u0000'));
   const entries = await Promise.all(
     (Object.keys(keys) as ImportMapping['kind'][]).map(
       async (kind) => [kind, await store.imports.findMappings(env.id, kind, [...new Set(keys[kind])])] as const,
@@ -128,6 +130,7 @@ async function decide(record: ImportRecord, mappings: BatchMappings, options: Im
       return { outcome: 'skipped', what: record.what, reason: record.reason };
     case 'client': {
       const existing = mappings.client.get(record.client_id);
+      if (record.client_id.includes('\u0000')) return planClient(env, record, undefined, now);
       if (state.clients.has(record.client_id))
         return { outcome: 'skipped', what: `client ${JSON.stringify(record.client_id)}`, reason: 'a duplicate in the source' };
       if (!existing && (await store.clients.find(env.id, record.client_id))) {
@@ -141,6 +144,8 @@ async function decide(record: ImportRecord, mappings: BatchMappings, options: Im
       const existing = mappings.user.get(record.source_id);
       const what = `user ${JSON.stringify(record.username)}`;
       if (state.users.has(record.source_id)) return { outcome: 'skipped', what, reason: 'a duplicate in the source' };
+      if (record.source_id.includes('\u0000') || record.username.includes('\u0000'))
+        return { outcome: 'skipped', what, reason: 'its id or username holds a NUL character' };
       const holder = await store.users.findByUsername(env.id, record.username.normalize('NFC'));
       if (holder && holder.userId !== existing?.targetId) return { outcome: 'skipped', what, reason: 'another user has this username (not imported)' };
       const decision = planUser(env, record, existing, now);
@@ -171,6 +176,7 @@ async function decideToken(
   const label = tokenLabel(record.kind.replace('_', ' '), stored.hash, record.client_id);
   if (state.tokens.has(stored.hash)) return { outcome: 'skipped', what: label, reason: 'a duplicate in the source' };
   state.tokens.add(stored.hash);
+  if (record.client_id.includes('\u0000')) return { outcome: 'skipped', what: label, reason: 'its client was not imported' };
   const clientKnown = state.clients.has(record.client_id) || (await store.clients.find(env.id, record.client_id)) !== undefined;
   if (!clientKnown) return { outcome: 'skipped', what: label, reason: 'its client was not imported' };
   const owner = record.user_source_id;

@@ -209,6 +209,32 @@ for (const database of await testDatabases()) {
       assert.equal(res.statusCode, 200, res.body);
     });
 
+    it('keeps a client id of any format, and authenticates it by Basic and in the body', async () => {
+      const id = 'Legacy App/ü:1 (prod)';
+      const record = {
+        kind: 'client',
+        client_id: id,
+        name: 'odd id',
+        confidential: true,
+        secret: { format: 'plain', value: 'odd-secret' },
+        redirect_uris: [],
+        scopes: ['read'],
+        grant_types: ['client_credentials'],
+      };
+      assert.equal((await importLines([JSON.stringify(record)])).counts.client.imported, 1);
+      const byBasic = await token(basic(id, 'odd-secret'), { grant_type: 'client_credentials' });
+      assert.equal(byBasic.statusCode, 200, byBasic.body);
+      const inBody = await t.app.server.inject({
+        method: 'POST',
+        url: `/envs/${env}/token`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form({ grant_type: 'client_credentials', client_id: id, client_secret: 'odd-secret' }),
+      });
+      assert.equal(inBody.statusCode, 200, inBody.body);
+      const control = JSON.stringify({ ...record, client_id: 'bad\u0000id' });
+      assert.equal((await importLines([control])).skipped[0]?.reason, 'the client id is empty, too long or holds control characters');
+    });
+
     it('introspects an imported opaque access token as active with its original scope and expiry, and revokes it', async () => {
       const expected = Math.floor((t.clock.now() + HOUR) / 1000);
       for (const [tok, scope, sub] of [
