@@ -15,7 +15,6 @@ interface ImportCommandOptions {
   dryRun?: boolean;
   json?: boolean;
   usersTable?: string;
-  refreshTokens?: boolean;
   batchSize?: number;
 }
 
@@ -29,7 +28,6 @@ export function registerImportCommands(program: Command): void {
     .addOption(new Option('--env <name>', 'environment to import into').makeOptionMandatory())
     .option('--dry-run', 'report what would be imported, updated and skipped, writing nothing')
     .option('--users-table <name>', 'doorkeeper: the Devise table holding the users')
-    .option('--refresh-tokens', 'hydra: also import live refresh tokens')
     .addOption(new Option('--batch-size <n>', 'records per transaction').argParser(batchSize).default(200))
     .option('--json', 'print JSON')
     .action(
@@ -38,7 +36,7 @@ export function registerImportCommands(program: Command): void {
         if (!reader) throw new Error(`unknown import source ${sourceName} (known: ${names.join(', ')})`);
         const env = await store.environments.findByName(options.env);
         if (!env) throw new Error(`no environment named ${options.env}`);
-        const source = await reader.open({ from: options.from, usersTable: options.usersTable, refreshTokens: options.refreshTokens === true });
+        const source = await reader.open({ from: options.from, usersTable: options.usersTable });
         try {
           const report = await runImport(source.records, {
             env,

@@ -7,8 +7,6 @@ export interface SourceOptions {
   from: string;
   /** Doorkeeper: the Devise table holding the users, when there is one. */
   usersTable?: string | undefined;
-  /** Hydra: also import live refresh tokens (`--refresh-tokens`). */
-  refreshTokens?: boolean | undefined;
 }
 
 /** An opened source: its records, in an order where clients and users come before the tokens naming them. */
