@@ -29,7 +29,11 @@ const IDENTIFIER = /^[^\p{Cc}\s][^\p{Cc}]{0,254}$/u;
  */
 export function versionOf(record: object, storedSecret: string | undefined, sourceVersion: string | undefined): string {
   if (sourceVersion !== undefined) return sourceVersion;
-  const withoutSecret = { ...record, secret: storedSecret ?? null, password: storedSecret ?? null };
+  const withoutSecret = {
+    ...record,
+    ...('secret' in record ? { secret: storedSecret ?? null } : {}),
+    ...('password' in record ? { password: storedSecret } : {}),
+  };
   return `sha256:${createHash('sha256').update(JSON.stringify(withoutSecret)).digest('base64url')}`;
 }
 
