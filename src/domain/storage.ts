@@ -295,7 +295,14 @@ export interface ImportMapping {
   sourceVersion: string | null;
 }
 
-/** One record's writes; `update` replaces what an earlier import of the same source record wrote. */
+/** The id prefix of client secrets an import wrote (the others were made in Gatehouse). */
+export const IMPORTED_SECRET_PREFIX = 'imported-';
+
+/**
+ * One record's writes; `update` replaces what an earlier import of the same source record wrote.
+ * A client's update keeps its imported secret when the source's is the same (same id), and never
+ * touches secrets made in Gatehouse.
+ */
 export type ImportWrite =
   | { kind: 'client'; mapping: ImportMapping; client: Client; secret: ClientSecret | undefined; update: boolean }
   | { kind: 'user'; mapping: ImportMapping; user: User; update: boolean }

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { legacyHashKind, storedSecretHash } from '../crypto/legacy-hashes.ts';
 import { randomToken } from '../crypto/secrets.ts';
 import type { Client, Environment, OpaqueAccessToken, User } from '../domain/model.ts';
-import type { ImportMapping, ImportWrite } from '../domain/storage.ts';
+import { IMPORTED_SECRET_PREFIX, type ImportMapping, type ImportWrite } from '../domain/storage.ts';
 import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
 import type { ImportAccessToken, ImportClient, ImportRefreshToken, ImportUser } from './records.ts';
 
@@ -48,6 +48,14 @@ function grantTypesOf(record: ImportClient): string[] {
   return grants;
 }
 
+/**
+ * The id of an imported secret, derived from the source's stored hash: a later import of the same
+ * secret finds it (and keeps it, re-hashed since or not), and tells it from secrets rotated in
+ * Gatehouse after the cut-over, which an import never touches.
+ */
+export const importedSecretId = (envId: string, clientId: string, storedHash: string): string =>
+  `${IMPORTED_SECRET_PREFIX}${createHash('sha256').update(`${envId}\u0000${clientId}\u0000${storedHash}`).digest('base64url').slice(0, 27)}`;
+
 /** A client record as a Gatehouse client, secret and mapping; `existing` is the earlier import's mapping. */
 export function planClient(env: Environment, record: ImportClient, existing: ImportMapping | undefined, now: number): Decision {
   const what = `client ${JSON.stringify(record.client_id)}`;
@@ -88,7 +96,8 @@ export function planClient(env: Environment, record: ImportClient, existing: Imp
     createdAt: now,
     updatedAt: now,
   };
-  const secret = secretHash === undefined ? undefined : { id: randomUUID(), secretHash, createdAt: now, expiresAt: null };
+  const secret =
+    secretHash === undefined ? undefined : { id: importedSecretId(env.id, record.client_id, secretHash), secretHash, createdAt: now, expiresAt: null };
   const mapping: ImportMapping = { kind: 'client', sourceKey: record.client_id, targetId: record.client_id, sourceVersion };
   const update = existing !== undefined;
   return { outcome: update ? 'updated' : 'imported', what, write: { kind: 'client', mapping, client, secret, update } };

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Client, ClientSecret, OpaqueAccessToken, User } from '../domain/model.ts';
-import type { ImportMapping, ImportStore, ImportWrite } from '../domain/storage.ts';
+import { IMPORTED_SECRET_PREFIX, type ImportMapping, type ImportStore, type ImportWrite } from '../domain/storage.ts';
 import { listColumn, words } from './kysely-authorization.ts';
 import type { ClientSecretTable, ClientTable, Database } from './schema.ts';
 
@@ -98,8 +98,23 @@ async function writeClient(
   else {
     const { env_id, client_id, created_at, quota, enabled, introspect_any, ...changed } = clientRow(client);
     await trx.updateTable('clients').set(changed).where('env_id', '=', env_id).where('client_id', '=', client_id).execute();
-    // The source's secret replaces the one imported before (a re-hashed one verifies the same secret).
-    await trx.deleteFrom('client_secrets').where('env_id', '=', env_id).where('client_id', '=', client_id).execute();
+    const same =
+      secret &&
+      (await trx
+        .selectFrom('client_secrets')
+        .select('id')
+        .where('env_id', '=', env_id)
+        .where('client_id', '=', client_id)
+        .where('id', '=', secret.id)
+        .executeTakeFirst());
+    // The same source secret is kept as it is (perhaps re-hashed since); a changed one replaces the imported one only.
+    if (same) return;
+    await trx
+      .deleteFrom('client_secrets')
+      .where('env_id', '=', env_id)
+      .where('client_id', '=', client_id)
+      .where('id', 'like', `${IMPORTED_SECRET_PREFIX}%`)
+      .execute();
   }
   if (secret)
     await trx

@@ -174,6 +174,32 @@ for (const database of await testDatabases()) {
       assert.equal(sha.statusCode, 200, sha.body);
     });
 
+    it('keeps, on a later import, a re-hashed secret and secrets rotated in Gatehouse; a changed source secret replaces only the imported one', async () => {
+      const e = await t.store.environments.findByName(env);
+      const rotated = await t.admin.rotateClientSecret(env, 'legacy-bcrypt', 3600);
+      const renamed = lines.map((line) =>
+        line.includes('"client_id":"legacy-bcrypt"') ? line.replace('"name":"legacy-bcrypt"', '"name":"Legacy 2"').replace('2026-01-01', '2026-03-03') : line,
+      );
+      const report = await importLines(renamed);
+      assert.ok(
+        report.updated.some((u) => u.what === 'client "legacy-bcrypt"'),
+        JSON.stringify(report.updated),
+      );
+      const hashes = (await t.store.clients.activeSecrets(e?.id ?? '', 'legacy-bcrypt', t.clock.now())).map((x) => x.secretHash).sort();
+      assert.deepEqual(hashes, [hashSecret('bcrypt-secret'), hashSecret(rotated.client_secret)].sort());
+      const newSecret = bcrypt.hashSync('new-source-secret', 4);
+      const changed = renamed.map((line) =>
+        line.includes('"client_id":"legacy-bcrypt"')
+          ? line.replace(/"value":"\$2[ab]\$[^"]+"/, `"value":"${newSecret}"`).replace('2026-03-03', '2026-04-04')
+          : line,
+      );
+      assert.ok((await importLines(changed)).updated.some((u) => u.what === 'client "legacy-bcrypt"'));
+      assert.equal((await token(basic('legacy-bcrypt', 'new-source-secret'), { grant_type: 'client_credentials' })).statusCode, 200);
+      assert.equal((await token(basic('legacy-bcrypt', rotated.client_secret), { grant_type: 'client_credentials' })).statusCode, 200);
+      assert.equal((await token(basic('legacy-bcrypt', 'bcrypt-secret'), { grant_type: 'client_credentials' })).statusCode, 401);
+      lines = changed;
+    });
+
     it('answers 503 with Retry-After for an imported client whose share of the legacy queue is full, and only for it', async () => {
       const lines2 = [
         JSON.stringify({
