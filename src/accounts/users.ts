@@ -1,3 +1,4 @@
+import { isLegacyHash, LegacyVerificationBusyError, verifyLegacyHash } from '../crypto/legacy-hashes.ts';
 import { burnPasswordCheck, hashPassword, needsRehash, type PasswordHashCost, PasswordHashingBusyError, verifyPassword } from '../crypto/passwords.ts';
 import type { Clock } from '../domain/clock.ts';
 import { type EventSink, NO_EVENTS } from '../domain/events.ts';
@@ -73,15 +74,19 @@ export class UserAuthenticator {
         await burnPasswordCheck(this.limits.passwordCost);
         return { ok: false, throttled: false };
       }
-      valid = await verifyPassword(password, user.passwordHash);
+      // An imported user's password keeps its old provider's hash (bcrypt) until this first login re-hashes it below.
+      valid = isLegacyHash(user.passwordHash)
+        ? await verifyLegacyHash(password, user.passwordHash, usernameKey)
+        : await verifyPassword(password, user.passwordHash);
     } catch (error) {
-      if (error instanceof PasswordHashingBusyError) return { ok: false, throttled: false, busy: true, retryAfter: BUSY_RETRY_AFTER_S };
+      if (error instanceof PasswordHashingBusyError || error instanceof LegacyVerificationBusyError)
+        return { ok: false, throttled: false, busy: true, retryAfter: BUSY_RETRY_AFTER_S };
       throw error;
     }
     if (!valid || !user.enabled) return { ok: false, throttled: false };
     await this.store.loginAttempts.clear(usernameKey);
     if (needsRehash(user.passwordHash, this.limits.passwordCost)) {
-      // The cost was raised since this hash was made: upgrade it now that the password is known.
+      // The cost was raised since this hash was made, or it is an imported one: upgrade it now that the password is known.
       await this.store.users.setPasswordHash(env.id, user.username, await hashPassword(password, this.limits.passwordCost), now);
     }
     return { ok: true, user };

@@ -7,6 +7,7 @@ import { registerApiCommands } from './api-commands.ts';
 import { registerApplyCommands } from './apply-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { withAdmin } from './context.ts';
+import { registerImportCommands } from './import-commands.ts';
 import { lastUsed, printClientDetails, printKeyValues, printTable } from './output.ts';
 import { serve } from './serve.ts';
 import { registerKeyCommands, registerServiceAccountCommands } from './service-account-commands.ts';
@@ -231,6 +232,7 @@ client
 registerSigningKeyCommands(program, env);
 registerServiceAccountCommands(program);
 registerUserCommands(program);
+registerImportCommands(program);
 registerKeyCommands(client, 'client');
 registerApiCommands(program);
 registerAuditCommands(program);

@@ -44,6 +44,8 @@ export interface Store {
   readonly audit: AuditStore;
   readonly usage: UsageStore;
   readonly idempotencyKeys: IdempotencyKeyStore;
+  /** Records taken over from another provider by `gatehouse import`. */
+  readonly imports: ImportStore;
   /** Updated by every operation: whether the database answered the last time it was asked. */
   readonly health: StorageHealth;
   /**
@@ -95,6 +97,11 @@ export interface ClientStore {
    * there is no such client.
    */
   delete(envId: string, clientId: string, now: number): Promise<boolean>;
+  /**
+   * Import: replaces the hash of secret `secretId` by `hash` if it is still `legacyHash` (an
+   * imported provider's hash, re-hashed on first use); false if another node did it first.
+   */
+  replaceSecretHash(envId: string, clientId: string, secretId: string, legacyHash: string, hash: string): Promise<boolean>;
 }
 
 export interface SigningKeyStore {
@@ -395,6 +402,48 @@ export interface IdempotencyKeyStore {
   /** Forgets a reservation whose request failed, so the key can be used again. */
   release(keyHash: string): Promise<void>;
   deleteExpired(before: number): Promise<number>;
+}
+
+/** What an import took from one source record: the Gatehouse record it became and the source's version of it. */
+export interface ImportMapping {
+  kind: 'client' | 'user' | 'refresh_token' | 'access_token';
+  /** The client id, the user's source id, or a token's Gatehouse hash. */
+  sourceKey: string;
+  targetId: string;
+  sourceVersion: string | null;
+}
+
+/** The id prefix of client secrets an import wrote (the others were made in Gatehouse). */
+export const IMPORTED_SECRET_PREFIX = 'imported-';
+
+/**
+ * One record's writes; `update` replaces what an earlier import of the same source record wrote.
+ * A client's update keeps its imported secret when the source's is the same (same id), and never
+ * touches secrets made in Gatehouse.
+ */
+export type ImportWrite =
+  | { kind: 'client'; mapping: ImportMapping; client: Client; secret: ClientSecret | undefined; update: boolean }
+  | { kind: 'user'; mapping: ImportMapping; user: User; update: boolean }
+  | {
+      kind: 'refresh_token';
+      mapping: ImportMapping;
+      family: TokenFamily;
+      refreshToken: RefreshToken;
+      /** The live access token issued with it, stored in the same family. */
+      accessToken: OpaqueAccessToken | undefined;
+    }
+  | { kind: 'access_token'; mapping: ImportMapping; token: OpaqueAccessToken }
+  /** A token imported before and revoked in the source since: revoked here too (its family, or the access token). */
+  | { kind: 'revoke'; mapping: ImportMapping };
+
+export interface ImportStore {
+  /** The mappings of `sourceKeys` of one kind in the environment, keyed by source key. */
+  findMappings(envId: string, kind: ImportMapping['kind'], sourceKeys: readonly string[]): Promise<Map<string, ImportMapping>>;
+  /**
+   * In one transaction: every write with its mapping. An imported refresh token also records the
+   * user's consent to its scope for its client (the union with what they granted before).
+   */
+  apply(envId: string, writes: readonly ImportWrite[], now: number): Promise<void>;
 }
 
 /** A create that collides with an existing unique name or id. */

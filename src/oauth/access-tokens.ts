@@ -11,6 +11,8 @@ import { ACCESS_TOKEN_ALGORITHMS, type KeyRing } from './signing-keys.ts';
 
 /** Prefix of opaque access tokens, so secret scanners can recognise a leaked one. */
 export const OPAQUE_TOKEN_PREFIX = 'gat_';
+/** Longest token of another provider looked up at all (Doorkeeper's and Hydra's are well under it). */
+const MAX_IMPORTED_TOKEN_LENGTH = 512;
 
 export interface IssuedAccessToken {
   accessToken: string;
@@ -135,6 +137,8 @@ export class AccessTokenService {
   async read(env: Environment, issuer: string, token: string): Promise<AccessTokenClaims | undefined> {
     if (token.startsWith(OPAQUE_TOKEN_PREFIX)) return this.readOpaque(env, issuer, token);
     if (token.split('.').length === 3) return this.readJwt(env, issuer, token);
+    // An imported opaque token keeps its old provider's form (no prefix); it is stored hashed like ours.
+    if (token.length > 0 && token.length <= MAX_IMPORTED_TOKEN_LENGTH) return this.readOpaque(env, issuer, token);
     return undefined;
   }
 

@@ -1,4 +1,5 @@
 import { decodeJwt } from 'jose';
+import { isLegacyHash, LegacyVerificationBusyError, verifyLegacyHash } from '../crypto/legacy-hashes.ts';
 import { hashesEqual, hashSecret } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import { type CredentialUse, type EventSink, NO_EVENTS } from '../domain/events.ts';
@@ -47,6 +48,9 @@ export interface AuthenticatedClient {
   /** The secret or key that authenticated; undefined for a public client. */
   credential?: CredentialUse | undefined;
 }
+
+/** Seconds a client is asked to wait when the legacy verification queue is full. */
+const LEGACY_BUSY_RETRY_AFTER_S = 2;
 
 // Compared against when the client id is unknown, so unknown and known ids take the same time.
 const DUMMY_HASH = hashSecret('gatehouse-unknown-client');
@@ -100,6 +104,7 @@ export class ClientAuthenticator {
       record = await this.clients.get(env.id, clientId, true);
       matched = this.accepts(record, presented);
     }
+    if (matched === undefined && secret !== undefined) matched = await this.acceptsLegacy(env, record, secret);
     const { client } = record;
     if (!client || matched === undefined) {
       await this.refuseFailure(env, clientId, credentials, client !== undefined);
@@ -160,6 +165,32 @@ export class ClientAuthenticator {
       if (hashesEqual(presented, candidate.secretHash) && secrets.length > 0) matched = candidate.id;
     }
     return client?.enabled === true ? matched : undefined;
+  }
+
+  /**
+   * An imported client's secret still under its old provider's hash (bcrypt, PBKDF2): verified
+   * through the bounded legacy queue (503 with Retry-After for this client when it is full) and,
+   * once it matches, replaced by Gatehouse's own hash so the next request takes the fast path.
+   * Native clients have no such secret and never get here with work to do.
+   */
+  private async acceptsLegacy(env: Environment, record: ClientRecord, secret: string): Promise<string | undefined> {
+    const { client } = record;
+    if (client?.enabled !== true || client.kind === 'public') return undefined;
+    const now = this.clock.now();
+    const legacy = record.secrets.filter((s) => isLegacyHash(s.secretHash) && (s.expiresAt === null || s.expiresAt > now));
+    for (const candidate of legacy) {
+      let valid: boolean;
+      try {
+        valid = await verifyLegacyHash(secret, candidate.secretHash, `${env.id}\u0000${client.clientId}`);
+      } catch (error) {
+        if (!(error instanceof LegacyVerificationBusyError)) throw error;
+        throw new OAuthError('temporarily_unavailable', 'too many client authentications in progress; retry later', { retryAfter: LEGACY_BUSY_RETRY_AFTER_S });
+      }
+      if (!valid) continue;
+      await this.clients.replaceSecretHash(env.id, client.clientId, candidate.id, candidate.secretHash, hashSecret(secret));
+      return candidate.id;
+    }
+    return undefined;
   }
 
   /**

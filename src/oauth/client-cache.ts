@@ -43,6 +43,15 @@ export class ClientCache {
     this.cache.invalidate(`${envId}\u0000${clientId}`);
   }
 
+  /**
+   * Replaces an imported secret's legacy hash by Gatehouse's own after its first successful use
+   * (only if it still holds `legacyHash`), and forgets the cached client so the next request reads it.
+   */
+  async replaceSecretHash(envId: string, clientId: string, secretId: string, legacyHash: string, hash: string): Promise<void> {
+    await this.store.clients.replaceSecretHash(envId, clientId, secretId, legacyHash, hash);
+    this.invalidate(envId, clientId);
+  }
+
   private async load(envId: string, clientId: string): Promise<ClientRecord> {
     // Both reads happen whether or not the id exists, so the work done does not reveal it.
     const now = this.clock.now();

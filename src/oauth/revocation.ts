@@ -23,14 +23,11 @@ export class RevocationEndpoint {
     const caller = await this.authenticator.authenticate(request.env, request.credentials, request.audiences);
     const token = request.params.token;
     if (token === undefined) throw new OAuthError('invalid_request', 'token is required', { parameter: 'token' });
-    if (token.startsWith(REFRESH_TOKEN_PREFIX)) {
-      // RFC 7009 §2.1: revoking a refresh token also revokes the access tokens of its grant.
-      const refresh = await this.store.tokenFamilies.findRefreshToken(request.env.id, hashSecret(token));
-      if (refresh && refresh.clientId === caller.client.clientId) await this.store.tokenFamilies.revoke(request.env.id, refresh.familyId, this.clock.now());
-      return;
-    }
+    if (token.startsWith(REFRESH_TOKEN_PREFIX)) return this.revokeRefreshToken(request.env.id, caller.client.clientId, token);
     const claims = await this.tokens.read(request.env, request.issuer, token);
-    if (!claims || claims.clientId !== caller.client.clientId) return;
+    // An imported refresh token keeps its old provider's form (no prefix): tried as one when it is no access token.
+    if (!claims) return this.revokeRefreshToken(request.env.id, caller.client.clientId, token);
+    if (claims.clientId !== caller.client.clientId) return;
     const now = this.clock.now();
     if (claims.format === 'opaque') {
       await this.store.accessTokens.revoke(request.env.id, hashSecret(token), caller.client.clientId, now);
@@ -44,5 +41,11 @@ export class RevocationEndpoint {
       expiresAt: claims.expiresAt * 1000,
       revokedAt: now,
     });
+  }
+
+  /** RFC 7009 §2.1: revoking a refresh token also revokes the access tokens of its grant. */
+  private async revokeRefreshToken(envId: string, clientId: string, token: string): Promise<void> {
+    const refresh = await this.store.tokenFamilies.findRefreshToken(envId, hashSecret(token));
+    if (refresh && refresh.clientId === clientId) await this.store.tokenFamilies.revoke(envId, refresh.familyId, this.clock.now());
   }
 }

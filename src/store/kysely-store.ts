@@ -13,6 +13,7 @@ import {
   type ConsentStore,
   type EnvironmentStore,
   type IdempotencyKeyStore,
+  type ImportStore,
   type LoginAttemptStore,
   type RateCounterStore,
   type RevokedJwtStore,
@@ -29,6 +30,7 @@ import { apiStore } from './kysely-apis.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { auditStore } from './kysely-audit.ts';
 import { authorizationCodeStore, authorizationRequestStore, listColumn, listField, tokenFamilyStore } from './kysely-authorization.ts';
+import { importStore } from './kysely-import.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
 import { usageStore } from './kysely-usage.ts';
 import { browserSessionStore, consentStore, loginAttemptStore, rateCounterStore, userStore } from './kysely-users.ts';
@@ -56,6 +58,7 @@ export class KyselyStore implements Store {
   readonly audit: AuditStore;
   readonly usage: UsageStore;
   readonly idempotencyKeys: IdempotencyKeyStore;
+  readonly imports: ImportStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -85,6 +88,7 @@ export class KyselyStore implements Store {
     this.audit = auditStore(db);
     this.usage = usageStore(db);
     this.idempotencyKeys = idempotencyKeyStore(db);
+    this.imports = importStore(db, { clientRow, clientSecretRow });
   }
 
   async ping(): Promise<void> {
@@ -202,6 +206,17 @@ function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', famil
     update: (client, expectedUpdatedAt) => updateClientRow(db, client, expectedUpdatedAt),
     expireSecret: (envId, clientId, secretId, now) => expireClientSecret(db, envId, clientId, secretId, now),
     delete: (envId, clientId, now) => deleteClientRows(db, families, envId, clientId, now),
+    async replaceSecretHash(envId, clientId, secretId, legacyHash, hash) {
+      const result = await db
+        .updateTable('client_secrets')
+        .set({ secret_hash: hash })
+        .where('env_id', '=', envId)
+        .where('client_id', '=', clientId)
+        .where('id', '=', secretId)
+        .where('secret_hash', '=', legacyHash)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import * as apis from './migrations/008_apis.ts';
 import * as audit from './migrations/009_audit.ts';
 import * as usage from './migrations/010_usage.ts';
 import * as adminIdempotency from './migrations/011_admin_idempotency.ts';
+import * as importMappings from './migrations/012_import.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '009_audit': audit,
   '010_usage': usage,
   '011_admin_idempotency': adminIdempotency,
+  '012_import': importMappings,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

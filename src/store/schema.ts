@@ -26,6 +26,7 @@ export interface Database {
   audit_outbox: AuditOutboxTable;
   token_counts: TokenCountTable;
   idempotency_keys: IdempotencyKeyTable;
+  import_mappings: ImportMappingTable;
 }
 
 export interface EnvironmentTable {
@@ -279,4 +280,16 @@ export interface IdempotencyKeyTable {
   response: string | null;
   created_at: number;
   expires_at: number;
+}
+
+/** Import (migration 012): a source record and the Gatehouse record it became. */
+export interface ImportMappingTable {
+  env_id: string;
+  kind: 'client' | 'user' | 'refresh_token' | 'access_token';
+  /** The client id, the user's source id, or a token's Gatehouse hash (never a token in clear). */
+  source_key: string;
+  target_id: string;
+  source_version: string | null;
+  imported_at: number;
+  updated_at: number;
 }

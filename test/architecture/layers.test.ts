@@ -29,6 +29,8 @@ const FLOORS: Record<string, readonly string[]> = {
   config: ['domain', 'oauth', 'surfaces'],
   // The web console: server-rendered pages over the admin services, mounted on the admin listener.
   console: ['domain', 'crypto', 'oauth', 'accounts', 'admin', 'pages'],
+  // Moving onto Gatehouse: source readers and the engine that writes their records through the storage port.
+  import: ['domain', 'crypto', 'oauth', 'accounts'],
   server: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'admin-api', 'console', 'surfaces', 'pages', 'http', 'config'],
   cli: [
     'domain',
@@ -46,6 +48,7 @@ const FLOORS: Record<string, readonly string[]> = {
     'http',
     'config',
     'server',
+    'import',
   ],
 };
 
@@ -53,7 +56,8 @@ const FLOORS: Record<string, readonly string[]> = {
 const PACKAGE_FLOORS: Record<string, readonly string[]> = {
   fastify: ['http', 'admin-api', 'console', 'server'],
   kysely: ['store'],
-  pg: ['store'],
+  // Source readers read the old provider's database directly.
+  pg: ['store', 'import'],
   'better-sqlite3': ['store'],
   commander: ['cli'],
   'prom-client': ['observability', 'server'],

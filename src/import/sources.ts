@@ -1,0 +1,35 @@
+import { openJsonLines } from './jsonl.ts';
+import type { ImportRecord } from './records.ts';
+
+/** What `gatehouse import` hands a source: where to read, and the options some sources take. */
+export interface SourceOptions {
+  /** A database URL, or for `jsonl` a file path or `-` for standard input. */
+  from: string;
+  /** Doorkeeper: the Devise table holding the users, when there is one. */
+  usersTable?: string | undefined;
+}
+
+/** An opened source: its records, in an order where clients and users come before the tokens naming them. */
+export interface OpenedSource {
+  records: AsyncIterable<ImportRecord>;
+  close(): Promise<void>;
+}
+
+export interface SourceReader {
+  /** One line for `gatehouse import --help`. */
+  description: string;
+  open(options: SourceOptions): Promise<OpenedSource>;
+}
+
+/**
+ * Every source `gatehouse import SOURCE` knows, by name. A reader yields normalized records
+ * (records.ts); the engine imports them the same way whatever their source.
+ */
+export const IMPORT_SOURCES: Readonly<Record<string, SourceReader>> = {
+  jsonl: {
+    description: 'JSON Lines: one client, user or token per line (see README, "Migrating to Gatehouse")',
+    open: async ({ from }) => openJsonLines(from),
+  },
+  // doorkeeper: Doorkeeper on PostgreSQL or MySQL/MariaDB (oauth_applications, oauth_access_tokens, Devise users).
+  // hydra: ORY Hydra 2 on PostgreSQL (hydra_client, optionally live refresh tokens).
+};
