@@ -1,8 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { basicHeader, type Credentials, freshPostgresDatabase, type GatehouseFixture, mintToken, presignAssertions, startGatehouse } from './lib/gatehouse.ts';
+import {
+  BENCH_ENV,
+  basicHeader,
+  type Credentials,
+  freshPostgresDatabase,
+  type GatehouseFixture,
+  mintToken,
+  presignAssertions,
+  startGatehouse,
+} from './lib/gatehouse.ts';
 import { seedOpaqueTokens } from './lib/growth.ts';
+import { IMPORTED_SECRET, importBcryptClients } from './lib/imported.ts';
 import { type LoadOptions, type LoadResult, measure } from './lib/load.ts';
 import { canPin, startServer } from './lib/processes.ts';
 import { type BenchReport, markdownTable, type ScenarioResult, writeReport } from './lib/report.ts';
@@ -15,6 +25,7 @@ import { evaluateTargets } from './lib/targets.ts';
  * Every rate is reported as a ratio to the baseline measured in this same run.
  */
 const quick = process.argv.includes('--quick');
+const importedOnly = process.argv.includes('--imported');
 const POSTGRES_ADMIN_URL = process.env.GATEHOUSE_BENCH_POSTGRES_URL ?? process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const plan = quick
   ? { duration: 1, warmup: 0.25, connections: [10], growth: [100, 1_000], workers: false }
@@ -127,6 +138,7 @@ async function runGatehouse(label: string, databaseUrl: string): Promise<void> {
     const auth = (c: Credentials) => ({ authorization: basicHeader(c) });
     await quotaComparison(label, g);
     await scenario(label, 'client_credentials → opaque', { url: g.tokenUrl, headers: auth(g.opaqueClient), body: 'grant_type=client_credentials' });
+    await runImported(label, g, databaseUrl);
     const opaque = await mintToken(g, g.opaqueClient);
     const jwt = await mintToken(g, g.jwtClient);
     await scenario(label, 'introspect opaque', { url: g.introspectUrl, headers: auth(g.resourceServer), body: form({ token: opaque }) });
@@ -173,6 +185,39 @@ async function quotaComparison(label: string, g: GatehouseFixture): Promise<void
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     derived[`${label}: client_credentials → JWT with a quota ÷ without (c=${connections}, two runs each)`] = mean(rates.with) / mean(rates.without);
+  }
+}
+
+/**
+ * client_credentials for clients imported with a bcrypt secret: on first use (every request a
+ * different client, so each goes through the legacy queue and is re-hashed), then for one client
+ * after its re-hash, next to a native client in the same run. First use runs at concurrency 10
+ * only: the legacy queue takes 2 running and 32 waiting per process, and answers 503 beyond that
+ * by design.
+ */
+async function runImported(label: string, g: GatehouseFixture, databaseUrl: string): Promise<void> {
+  const firstUse = quick ? 100 : 600;
+  const ids = await importBcryptClients(databaseUrl, BENCH_ENV, firstUse + 1);
+  const bodies = ids.slice(1).map((id) => form({ grant_type: 'client_credentials', client_id: id, client_secret: IMPORTED_SECRET }));
+  const next = cycle(bodies, true, `${label} imported first use`);
+  const first = await measure({ url: g.tokenUrl, body: next, connections: 10, durationSeconds: plan.duration, warmupSeconds: plan.warmup });
+  record(label, 'cc, imported bcrypt, 1st use', 10, first);
+  const rehashed = { id: ids[0] as string, secret: IMPORTED_SECRET };
+  await mintToken(g, rehashed);
+  // Native and re-hashed in the order native, imported, imported, native at each concurrency, so
+  // that neither a noisy moment nor a drift of the shared machine lands on one side only.
+  for (const connections of plan.connections) {
+    const options = { url: g.tokenUrl, body: 'grant_type=client_credentials', connections, durationSeconds: plan.duration, warmupSeconds: plan.warmup };
+    const rates: Record<'native' | 'imported', number[]> = { native: [], imported: [] };
+    for (const side of ['native', 'imported', 'imported', 'native'] as const) {
+      const result = await measure({ ...options, headers: { authorization: basicHeader(side === 'native' ? g.opaqueClient : rehashed) } });
+      if (rates[side].length === 0) record(label, side === 'native' ? 'cc → opaque, native (same run)' : 'cc, imported, re-hashed', connections, result);
+      rates[side].push(result.requestsPerSecond);
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const native = mean(rates.native);
+    derived[`${label}: client_credentials, imported client after its re-hash ÷ native (c=${connections}, two runs each)`] = mean(rates.imported) / native;
+    if (connections === 10) derived[`${label}: client_credentials, imported bcrypt client on first use ÷ native (c=10)`] = first.requestsPerSecond / native;
   }
 }
 
@@ -250,10 +295,26 @@ async function runPeer(): Promise<void> {
   }
 }
 
+/** `--imported`: only the baseline and the imported-client scenarios, on SQLite (a few minutes). */
+async function runImportedOnly(databaseUrl: string): Promise<void> {
+  const g = await startGatehouse({ databaseUrl, port: nextPort(), cpu: SERVER_CPU, workers: 1 });
+  try {
+    await runImported('gatehouse-sqlite', g, databaseUrl);
+  } finally {
+    await g.server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const sqliteDir = execFileSync('mktemp', ['-d', '/tmp/gatehouse-bench-XXXXXX']).toString().trim();
   await runBaseline();
+  if (importedOnly) {
+    await runImportedOnly(join(sqliteDir, 'bench.db'));
+    execFileSync('rm', ['-rf', sqliteDir]);
+    process.stdout.write(`${JSON.stringify(derived, null, 2)}\n`);
+    return;
+  }
   await runGatehouse('gatehouse-sqlite', join(sqliteDir, 'bench.db'));
   await runGatehouse('gatehouse-postgres', await freshPostgresDatabase(POSTGRES_ADMIN_URL, 'gatehouse_bench'));
   if (plan.workers) await runWorkers(join(sqliteDir, 'workers'));

@@ -38,6 +38,8 @@ function grantTypesOf(record: ImportClient): string[] {
   let grants = [...new Set(record.grant_types)].filter((g) => CLIENT_GRANT_TYPES.includes(g));
   // A public client cannot keep a secret, so it gets no client_credentials (as for clients made here).
   if (!record.confidential) grants = grants.filter((g) => g !== 'client_credentials');
+  // Without a redirect URI there is no code flow (Doorkeeper lists no grant types per application).
+  if (record.redirect_uris.length === 0) grants = grants.filter((g) => g !== 'authorization_code');
   if (!grants.includes('authorization_code')) grants = grants.filter((g) => g !== 'refresh_token');
   return grants;
 }
@@ -54,8 +56,12 @@ export function planClient(env: Environment, record: ImportClient, existing: Imp
     secretHash = stored.hash;
   }
   const grantTypes = grantTypesOf(record);
-  if (grantTypes.length === 0) return skip(what, `none of its grant types is supported (${record.grant_types.join(', ') || 'none'})`);
-  if (grantTypes.includes('authorization_code') && record.redirect_uris.length === 0) return skip(what, 'authorization_code without a redirect URI');
+  if (grantTypes.length === 0) {
+    return skip(
+      what,
+      `none of its grant types (${record.grant_types.join(', ') || 'none'}) is usable by a ${record.confidential ? 'confidential' : 'public'} client with ${record.redirect_uris.length} redirect URIs`,
+    );
+  }
   const sourceVersion = versionOf(record, secretHash, record.source_version);
   if (existing?.sourceVersion === sourceVersion) return { outcome: 'unchanged', what };
   const client: Client = {
