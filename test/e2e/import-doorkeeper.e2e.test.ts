@@ -78,7 +78,7 @@ for (const kind of await sourceDatabases()) {
       assert.equal(report.counts.refresh_token.imported, 4);
       assert.equal(report.counts.access_token.imported, 1);
       const reasons = report.skipped.map((s) => `${s.what}: ${s.reason}`).join('\n');
-      assert.match(reasons, /oauth_access_grants \(1 rows\): authorization codes/);
+      assert.match(reasons, /oauth_access_grants \(1 row\): authorization codes/);
       assert.match(reasons, /refresh token row 7: already rotated/);
       assert.match(reasons, /user 3 of users: no bcrypt password/);
       assert.match(reasons, /token row 9: an access token that never expires/);

@@ -92,7 +92,7 @@ for (const kind of await sourceDatabases()) {
     it('skips the access grants once, with the reason', () => {
       const grants = skipped().find((s) => s.kind === 'skipped' && s.what.startsWith('oauth_access_grants'));
       assert.ok(grants && grants.kind === 'skipped');
-      assert.equal(grants.what, 'oauth_access_grants (1 rows)');
+      assert.equal(grants.what, 'oauth_access_grants (1 row)');
       assert.match(grants.reason, /authorization codes/);
     });
 

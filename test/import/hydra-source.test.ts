@@ -83,8 +83,8 @@ describe('the Hydra reader on postgres', { skip: postgres ? false : 'PostgreSQL 
     assert.deepEqual(
       skips.map((s) => s.kind === 'skipped' && [s.what, s.reason]),
       [
-        ['hydra_oauth2_refresh (1 live tokens)', HYDRA_TOKENS_REASON],
-        ['hydra_oauth2_access (1 live tokens)', HYDRA_TOKENS_REASON],
+        ['hydra_oauth2_refresh (1 live token)', HYDRA_TOKENS_REASON],
+        ['hydra_oauth2_access (1 live token)', HYDRA_TOKENS_REASON],
       ],
     );
     const text = JSON.stringify(records);

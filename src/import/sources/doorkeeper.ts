@@ -195,9 +195,10 @@ export function tokenRecord(row: TokenRow, context: TokenContext): ImportRecord 
 async function* grantsSkipped(db: SourceDatabase): AsyncGenerator<ImportRecord> {
   if ((await db.columns('oauth_access_grants')).size === 0) return;
   const [row] = await db.query<{ n: unknown }>('select count(*) as n from oauth_access_grants');
+  const n = Number(row?.n ?? 0);
   yield {
     kind: 'skipped',
-    what: `oauth_access_grants (${Number(row?.n ?? 0)} rows)`,
+    what: `oauth_access_grants (${n} ${n === 1 ? 'row' : 'rows'})`,
     reason: 'authorization codes live minutes and are used once; a client in the middle of the code flow starts it again',
   };
 }

@@ -138,7 +138,8 @@ async function* tokensSkipped(db: SourceDatabase, nid: string, now: number): Asy
       nid,
       new Date(now).toISOString().replace('T', ' ').replace('Z', ''),
     ]);
-    yield { kind: 'skipped', what: `${table} (${Number(row?.n ?? 0)} live tokens)`, reason: HYDRA_TOKENS_REASON };
+    const n = Number(row?.n ?? 0);
+    yield { kind: 'skipped', what: `${table} (${n} live ${n === 1 ? 'token' : 'tokens'})`, reason: HYDRA_TOKENS_REASON };
   }
 }
 
