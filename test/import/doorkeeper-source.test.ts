@@ -142,6 +142,15 @@ for (const kind of await sourceDatabases()) {
       for (const t of Object.values(seed.tokens)) assert.ok(!text.includes(t.token));
     });
 
+    it('reads through a read-only connection', async () => {
+      const source = await openSourceDatabase(db.url);
+      try {
+        await assert.rejects(source.query("update oauth_applications set name = 'x'"), /read.only|READ ONLY/i);
+      } finally {
+        await source.close();
+      }
+    });
+
     it('reads no users without --users-table, and refuses a users table name that is not an identifier', async () => {
       assert.equal((await readAll(db.url)).filter((r) => r.kind === 'user').length, 0);
       await assert.rejects(readAll(db.url, 'users; drop table users'), /plain SQL identifier/);

@@ -3,7 +3,8 @@ import pg from 'pg';
 
 /**
  * A read-only connection to another provider's database, PostgreSQL or MySQL/MariaDB, chosen by the
- * URL's scheme. Queries are written with `?` placeholders and plain identifiers valid on both.
+ * URL's scheme, reading one consistent snapshot. Queries are written with `?` placeholders and plain
+ * identifiers valid on both.
  */
 export interface SourceDatabase {
   dialect: 'postgres' | 'mysql';
@@ -36,7 +37,8 @@ function utcTimestamps(): pg.CustomTypesConfig {
 async function openPostgres(url: string): Promise<SourceDatabase> {
   const client = new pg.Client({ connectionString: url, types: utcTimestamps() });
   await client.connect();
-  await client.query('set transaction_read_only = on').catch(() => undefined);
+  // One read-only snapshot for the whole run: tokens refreshed meanwhile are seen before or after, never half.
+  await client.query('begin isolation level repeatable read read only');
   const query = async <T extends object>(sql: string, params: readonly unknown[] = []) => {
     let n = 0;
     const text = sql.replace(/\?/g, () => `$${++n}`);
@@ -52,13 +54,18 @@ async function openPostgres(url: string): Promise<SourceDatabase> {
       );
       return new Set(rows.map((r) => r.name.toLowerCase()));
     },
-    close: () => client.end(),
+    async close() {
+      await client.query('commit').catch(() => undefined);
+      await client.end();
+    },
   };
 }
 
 async function openMysql(url: string): Promise<SourceDatabase> {
   // Rails writes DATETIME in UTC; ids may exceed 2^53, so they come back as strings.
   const connection = await mysql.createConnection({ uri: url, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: true });
+  await connection.query('set session transaction isolation level repeatable read');
+  await connection.query('start transaction with consistent snapshot, read only');
   const query = async <T extends object>(sql: string, params: readonly unknown[] = []) => {
     const [rows] = await connection.query(sql, [...params]);
     return rows as T[];
@@ -73,7 +80,10 @@ async function openMysql(url: string): Promise<SourceDatabase> {
       );
       return new Set(rows.map((r) => r.name.toLowerCase()));
     },
-    close: () => connection.end(),
+    async close() {
+      await connection.query('commit').catch(() => undefined);
+      await connection.end();
+    },
   };
 }
 
