@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oauth from 'oauth4webapi';
-import { type DoorkeeperSeed, seedDoorkeeper } from '../helpers/doorkeeper-fixture.ts';
+import { formAction, hiddenFields } from '../helpers/authorization.ts';
+import { type DoorkeeperSeed, RS_REDIRECT_URI, seedDoorkeeper } from '../helpers/doorkeeper-fixture.ts';
 import { basic, form } from '../helpers/fixtures.ts';
+import { HttpBrowser } from '../helpers/http-browser.ts';
 import { commandLine, curl, type ImportTarget, rate, startTarget, targetDatabase } from '../helpers/import-e2e.ts';
 import { type SourceDb, sourceDatabases } from '../helpers/source-databases.ts';
 import { surfacesConfig } from '../helpers/surfaces.ts';
@@ -17,6 +19,8 @@ import { surfacesConfig } from '../helpers/surfaces.ts';
 // From RightSignature's API reference, "POST /oauth/token" and "POST /oauth/revoke", as printed there.
 const RS_REFRESH =
   'curl -F grant_type=refresh_token \\ -F refresh_token=REFRESH_TOKEN \\ -F client_id=CLIENT_ID \\ -F client_secret=CLIENT_SECRET -X POST https://api.rightsignature.com/oauth/token';
+const RS_CODE =
+  'curl -F grant_type=authorization_code \\ -F client_id=CLIENT_ID \\ -F client_secret=CLIENT_SECRET \\ -F code=AUTHORIZATION_CODE_FROM_REDIRECT \\ -F redirect_uri=REDIRECT_URI \\ -X POST https://api.rightsignature.com/oauth/token';
 const RS_REVOKE = "curl -d 'token=ACCESS_TOKEN_TO_EXPIRE' -X POST -u 'YOUR_CLIENT_ID:YOUR_CLIENT_SECRET' https://api.rightsignature.com/oauth/revoke";
 const RS_HOST = 'https://api.rightsignature.com';
 
@@ -67,6 +71,29 @@ for (const kind of await sourceDatabases()) {
       });
       assert.equal(res.status, 200, await res.text());
       await res.arrayBuffer().catch(() => undefined);
+    }
+
+    /** RightSignature's /oauth/authorize (no PKCE) through sign-in; says whether a consent page was shown. */
+    async function authorize(username: string, password: string, scope: string): Promise<{ code: string | null; consentShown: boolean; loginStatus?: number }> {
+      const browser = new HttpBrowser(gatehouse.base);
+      const query = new URLSearchParams({ response_type: 'code', client_id: seed.apps.bcrypt.uid, redirect_uri: RS_REDIRECT_URI, scope, state: 'xyz' });
+      let res = await browser.get(`/oauth/authorize?${query}`);
+      let consentShown = false;
+      for (let step = 0; step < 8; step++) {
+        if (res.status === 200) {
+          const html = await res.text();
+          const login = /name="password"/.test(html);
+          consentShown ||= !login;
+          res = await browser.post(formAction(html), { ...hiddenFields(html), ...(login ? { username, password } : { decision: 'allow' }) });
+          if (login && res.status !== 303) return { code: null, consentShown, loginStatus: res.status };
+          continue;
+        }
+        assert.ok([302, 303].includes(res.status), `unexpected ${res.status}: ${await res.text()}`);
+        const location = String(res.headers.get('location'));
+        if (location.startsWith(RS_REDIRECT_URI)) return { code: new URL(location).searchParams.get('code'), consentShown };
+        res = await browser.get(location);
+      }
+      return assert.fail('the code flow did not come back to the client');
     }
 
     it('a dry run reports what would be imported and every skip with its reason, and writes nothing', async () => {
@@ -173,6 +200,31 @@ for (const kind of await sourceDatabases()) {
       const wrong = await refreshCurl({ uid: seed.apps.sha256.uid, secret: 'not-the-secret' }, seed.tokens.hashed.refreshToken);
       assert.equal(wrong.status, 401);
       assert.equal(wrong.body.error, 'invalid_client');
+    });
+
+    it('an imported Devise user signs in with the old password; what an imported refresh token granted needs no consent', async () => {
+      const granted = await authorize(seed.users.alice.email, seed.password, 'read');
+      assert.ok(granted.code, 'a code without a consent page');
+      assert.equal(granted.consentShown, false);
+      const exchanged = await curl(
+        commandLine(RS_CODE, {
+          CLIENT_ID: seed.apps.bcrypt.uid,
+          CLIENT_SECRET: seed.apps.bcrypt.secret,
+          AUTHORIZATION_CODE_FROM_REDIRECT: String(granted.code),
+          REDIRECT_URI: RS_REDIRECT_URI,
+          [RS_HOST]: gatehouse.base,
+        }),
+      );
+      assert.equal(exchanged.status, 200, JSON.stringify(exchanged.body));
+      assert.equal(exchanged.body.scope, 'read');
+      const more = await authorize(seed.users.alice.email, seed.password, 'read write');
+      assert.equal(more.consentShown, true, 'a scope never granted is asked for');
+      const again = await authorize(seed.users.alice.email, seed.password, 'read');
+      assert.ok(again.code, 'the password, re-hashed at the first sign-in, still works');
+      const wrong = await authorize(seed.users.alice.email, 'not the password', 'read');
+      assert.equal(wrong.code, null);
+      const locked = await authorize(seed.users.locked.email, seed.password, 'read');
+      assert.equal(locked.code, null, 'a user locked in Devise comes over disabled');
     });
 
     it("RightSignature's revoke line revokes an imported access token", async () => {
