@@ -257,6 +257,8 @@ export async function seedHydra(db: SourceDb, now: number, redirectUri: string):
     },
   ];
   for (const [i, spec] of specs.entries()) await insertClient(db, nid, i + 1, spec, now);
+  // Hydra's secret rotation endpoint keeps the previous hashes (up to five) in rotated_secrets, still authenticating.
+  await db.exec('update hydra_client set rotated_secrets = ? where id = ?', [JSON.stringify([hydraPbkdf2('an older secret')]), clients.pbkdf2.id]);
   const systemSecret = randomBytes(32);
   const refresh = hydraToken('ory_rt_', systemSecret);
   const access = hydraToken('ory_at_', systemSecret);

@@ -57,6 +57,13 @@ describe('the Hydra reader on postgres', { skip: postgres ? false : 'PostgreSQL 
     assert.equal(await verifyLegacyHash('wrong', String(c.secret?.value), 'test'), false);
   });
 
+  it('says that rotated secrets still valid at Hydra stay behind', () => {
+    const skip = records.find((r) => r.kind === 'skipped' && r.what === `1 rotated secret of client "${seed.clients.pbkdf2.id}"`);
+    assert.ok(skip && skip.kind === 'skipped');
+    assert.match(skip.reason, /only its current secret/);
+    assert.equal(records.filter((r) => r.kind === 'skipped' && r.what.includes('rotated secret')).length, 1);
+  });
+
   it('reads a bcrypt client with redirect URIs, client_secret_post and its refresh lifespan', () => {
     const c = client('web-portal');
     assert.ok(c);

@@ -148,8 +148,23 @@ export async function* hydraRecords(db: SourceDatabase, options: HydraOptions = 
   if (db.dialect !== 'postgres') throw new Error('the Hydra source reads PostgreSQL only');
   if ((await db.columns('hydra_client')).size === 0) throw new Error('the source has no hydra_client table: is it a Hydra 2 database?');
   const nid = await network(db, options);
-  const rows = await db.query<HydraClientRow>(`select ${CLIENT_COLUMNS} from hydra_client where nid = ? order by id`, [nid]);
-  for (const row of rows) yield hydraClientRecord(row);
+  // Hydra since 2026 keeps rotated secrets that still authenticate; the record carries one secret.
+  const rotated = (await db.columns('hydra_client')).has('rotated_secrets') ? ', rotated_secrets' : '';
+  const rows = await db.query<HydraClientRow & { rotated_secrets?: unknown }>(
+    `select ${CLIENT_COLUMNS}${rotated} from hydra_client where nid = ? order by id`,
+    [nid],
+  );
+  for (const row of rows) {
+    const record = hydraClientRecord(row);
+    yield record;
+    const old = list(row.rotated_secrets ?? null).length;
+    if (record.kind === 'client' && old > 0)
+      yield {
+        kind: 'skipped',
+        what: `${old} rotated secret${old === 1 ? '' : 's'} of client ${JSON.stringify(row.id)}`,
+        reason: 'only its current secret comes over: a client still sending a rotated one must switch to the current one before cut-over',
+      };
+  }
   yield* tokensSkipped(db, nid, (options.now ?? Date.now)());
 }
 
