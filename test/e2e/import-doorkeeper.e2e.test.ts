@@ -243,6 +243,18 @@ for (const kind of await sourceDatabases()) {
       assert.equal((await introspect(app, seed.tokens.hashed.token)).active, false);
     });
 
+    it('no imported secret, password or token is stored in clear, nor a Doorkeeper hash once re-hashed', async () => {
+      const text = await gatehouse.databaseText();
+      const plain = [
+        ...Object.values(seed.apps).map((a) => a.secret),
+        seed.password,
+        ...Object.values(seed.tokens).flatMap((t) => [t.token, t.refreshToken ?? '']),
+      ].filter((v) => v.length > 0);
+      for (const value of plain) assert.ok(!text.includes(value), 'a plain secret or token is in the database');
+      // The client secret and alice's password were replaced on first use; the locked user never signed in.
+      assert.equal(text.match(/\$2a\$12\$/g)?.length, 1, 'only the locked user keeps her Devise hash');
+    });
+
     it('after all that use, importing again still imports and updates nothing', async () => {
       const report = await gatehouse.importCli(args());
       for (const counts of Object.values(report.counts)) {

@@ -3,6 +3,8 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
 import type { Config } from '../../src/config/config.ts';
 import { type TestDatabase, testDatabases } from './databases.ts';
 import { ROOT } from './dev-server.ts';
@@ -18,6 +20,8 @@ export interface ImportTarget {
   base: string;
   /** Runs `gatehouse import …` (from the sources, through tsx) against the same store; returns its JSON report. */
   importCli(args: string[]): Promise<ImportReportJson>;
+  /** Every cell of every table of Gatehouse's store, as one text, to look for what must not be there. */
+  databaseText(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -76,11 +80,45 @@ export async function startTarget(database: TestDatabase, config: Partial<Config
       });
       return JSON.parse(stdout) as ImportReportJson;
     },
+    async databaseText() {
+      return dumpText(opened.url, opened.schema);
+    },
     async stop() {
       await t.app.stop();
       await opened.cleanup();
     },
   };
+}
+
+async function dumpText(url: string, schema: string | undefined): Promise<string> {
+  const cells: unknown[] = [];
+  if (schema === undefined) {
+    const db = new SqliteDatabase(url, { readonly: true, fileMustExist: true });
+    try {
+      const names = db.prepare("select name from sqlite_master where type = 'table'").all() as { name: string }[];
+      for (const { name } of names) cells.push(...(db.prepare(`select * from "${name.replaceAll('"', '""')}"`).all() as object[]).flatMap(Object.values));
+    } finally {
+      db.close();
+    }
+  } else {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ table_name: string }>(
+        "select table_name from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE'",
+        [schema],
+      );
+      for (const { table_name } of rows)
+        cells.push(
+          ...(await client.query(`select * from ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(table_name)}`)).rows.flatMap(Object.values),
+        );
+    } finally {
+      await client.end();
+    }
+  }
+  return cells
+    .map((v) => (Buffer.isBuffer(v) ? `${v.toString('utf8')} ${v.toString('hex')}` : typeof v === 'object' ? JSON.stringify(v) : String(v)))
+    .join('\n');
 }
 
 /** Runs curl with `args` (split from a documented command line) and returns the status and parsed body. */
