@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import bcrypt from 'bcryptjs';
+import { bcryptWorker } from './bcrypt-worker.ts';
 import { hashSecret } from './secrets.ts';
 
 /**
@@ -117,10 +117,10 @@ function verifyPbkdf2(secret: string, parsed: Pbkdf2Hash): Promise<boolean> {
 export async function verifyLegacyHash(secret: string, stored: string, key: string, queue = legacyVerificationQueue()): Promise<boolean> {
   if (typeof secret !== 'string') return false;
   if (BCRYPT.test(stored)) {
-    // bcrypt reads at most 72 bytes; bcryptjs compares the result in constant time and yields
-    // to the event loop between rounds. `$2y$` (PHP) is the same algorithm as `$2b$`.
+    // bcrypt reads at most 72 bytes; bcryptjs compares the result in constant time, on a worker
+    // thread (off the event loop). `$2y$` (PHP) is the same algorithm as `$2b$`.
     const normalised = stored.startsWith('$2y$') ? `$2b$${stored.slice(4)}` : stored;
-    return queue.run(key, () => bcrypt.compare(secret, normalised));
+    return queue.run(key, () => bcryptWorker().compare(secret, normalised));
   }
   const pbkdf2 = parsePbkdf2(stored);
   if (pbkdf2) return queue.run(key, () => verifyPbkdf2(secret, pbkdf2));

@@ -38,6 +38,22 @@ describe('legacy hashes', () => {
     assert.equal(await verifyLegacyHash('a doorkeeper secreT', stored, KEY), false);
   });
 
+  it('compares bcrypt on a worker thread: the event loop keeps turning during a cost-12 check', async () => {
+    const stored = bcrypt.hashSync('slow secret', 12);
+    let turns = 0;
+    let running = true;
+    const spin = (): void => {
+      turns++;
+      if (running) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const ok = await verifyLegacyHash('slow secret', stored, KEY);
+    running = false;
+    assert.equal(ok, true);
+    // On the event loop, bcryptjs would yield only between 100 ms slices: a handful of turns at most.
+    assert.ok(turns > 50, `only ${turns} turns of the event loop during the check`);
+  });
+
   it('verifies PBKDF2-SHA256 in ORY format: an RFC 7914-derived vector and hashes made with node:crypto', async () => {
     const vector = '$pbkdf2-sha256$i=4096,l=40$c2FsdFNBTFRzYWx0U0FMVHNhbHRTQUxUc2FsdFNBTFRzYWx0$NIyJ28vTKy8y2BS4EW6EzysXNH68GAAYHE4qH7jdU+HGNVGMfaxH6Q';
     assert.equal(await verifyLegacyHash('passwordPASSWORDpassword', vector, KEY), true);
