@@ -29,14 +29,7 @@ export class HttpBrowser {
    * authorize → login → consent; returns the code and the PKCE verifier. `redirectUri` must be
    * registered for `clientId`.
    */
-  async obtainCode(
-    env: string,
-    clientId: string,
-    redirectUri: string,
-    username: string,
-    password: string,
-    scope: string,
-  ): Promise<{ code: string; verifier: string }> {
+  async obtainCode(env: string, clientId: string, redirectUri: string, username: string, password: string, scope: string): Promise<{ code: string; verifier: string }> {
     const { verifier, challenge } = pkce();
     const query = new URLSearchParams({
       response_type: 'code',
