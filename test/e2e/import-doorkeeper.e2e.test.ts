@@ -101,8 +101,8 @@ for (const kind of await sourceDatabases()) {
       assert.equal(report.dry_run, true);
       assert.deepEqual(report.counts.client, { imported: 4, updated: 0, unchanged: 0, skipped: 0 });
       assert.deepEqual(report.counts.user, { imported: 2, updated: 0, unchanged: 0, skipped: 0 });
-      // live, expired access (its refresh token lives on), hashed, the newer of a rotated pair
-      assert.equal(report.counts.refresh_token.imported, 4);
+      // live, expired access (its refresh token lives on), hashed, the newer of a rotated pair, the public app's
+      assert.equal(report.counts.refresh_token.imported, 5);
       assert.equal(report.counts.access_token.imported, 1);
       const reasons = report.skipped.map((s) => `${s.what}: ${s.reason}`).join('\n');
       assert.match(reasons, /oauth_access_grants \(1 row\): authorization codes/);
@@ -119,7 +119,7 @@ for (const kind of await sourceDatabases()) {
       const first = await gatehouse.importCli(args());
       assert.equal(first.dry_run, false);
       assert.equal(first.counts.client.imported, 4);
-      assert.equal(first.counts.refresh_token.imported, 4);
+      assert.equal(first.counts.refresh_token.imported, 5);
       const second = await gatehouse.importCli(args());
       for (const counts of Object.values(second.counts)) {
         assert.equal(counts.imported, 0);
@@ -189,6 +189,17 @@ for (const kind of await sourceDatabases()) {
       assert.equal(newer.status, 200, JSON.stringify(newer.body));
       const stillHeld = await refreshCurl(seed.apps.bcrypt, seed.tokens.expiredAccess.refreshToken);
       assert.equal(stillHeld.status, 200, 'a live refresh token whose access token expired');
+    });
+
+    it("a public application's refresh token refreshes with its client id alone, within the scopes its tokens held", async () => {
+      const res = await fetch(`${gatehouse.base}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form({ grant_type: 'refresh_token', refresh_token: String(seed.tokens.mobile.refreshToken), client_id: seed.apps.public.uid }),
+      });
+      const body = (await res.json()) as Record<string, unknown>;
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.scope, 'read profile');
     });
 
     it('old revoked and already-rotated refresh tokens, and a wrong secret, are refused', async () => {

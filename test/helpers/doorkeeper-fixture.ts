@@ -79,7 +79,10 @@ export interface DoorkeeperSeed {
   apps: Record<'bcrypt' | 'sha256' | 'plain' | 'public', DoorkeeperApp>;
   password: string;
   users: Record<'alice' | 'locked' | 'omniauth', { id: number; email: string }>;
-  tokens: Record<'live' | 'revoked' | 'expiredAccess' | 'hashed' | 'machine' | 'machineExpired' | 'rotatedOld' | 'rotatedNew' | 'forever', DoorkeeperToken>;
+  tokens: Record<
+    'live' | 'revoked' | 'expiredAccess' | 'hashed' | 'machine' | 'machineExpired' | 'rotatedOld' | 'rotatedNew' | 'forever' | 'mobile',
+    DoorkeeperToken
+  >;
 }
 
 const HOUR = 3_600_000;
@@ -191,5 +194,6 @@ export async function seedDoorkeeper(db: SourceDb, now: number): Promise<Doorkee
     previous: rotatedOld.refreshToken ?? '',
   });
   const forever = await insertToken(db, 9, now, { app: 3, owner: null, refresh: false, expiresIn: null, createdAgo: 5 * min });
-  return { apps, password, users, tokens: { live, revoked, expiredAccess, hashed, machine, machineExpired, rotatedOld, rotatedNew, forever } };
+  const mobile = await insertToken(db, 10, now, { app: 4, owner: 1, refresh: true, expiresIn: 7200, createdAgo: 15 * min, scopes: 'read profile' });
+  return { apps, password, users, tokens: { live, revoked, expiredAccess, hashed, machine, machineExpired, rotatedOld, rotatedNew, forever, mobile } };
 }

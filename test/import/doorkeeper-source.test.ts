@@ -72,7 +72,7 @@ for (const kind of await sourceDatabases()) {
       assert.equal(pub?.confidential, false);
       assert.equal(pub?.secret, null);
       assert.equal(pub?.token_endpoint_auth_method, 'none');
-      assert.deepEqual(pub?.scopes, []);
+      assert.deepEqual(pub?.scopes, ['profile', 'read'], 'an application without scopes gets those its tokens hold');
     });
 
     it('reads Devise users with their bcrypt password; a locked one comes over disabled, one without a password is skipped', () => {

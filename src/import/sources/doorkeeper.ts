@@ -192,6 +192,15 @@ export function tokenRecord(row: TokenRow, context: TokenContext): ImportRecord 
   return { kind: 'access_token', token: access, client_id: clientId, user_source_id: owner, scopes, issued_at: issuedAt, expires_at: expiresAt, revoked };
 }
 
+/**
+ * An application without scopes may ask for any of the server's (Doorkeeper's default and optional
+ * scopes, which live in its Ruby configuration, not the database): it gets those its tokens hold.
+ */
+async function scopesInUse(db: SourceDatabase, applicationId: unknown): Promise<string> {
+  const rows = await db.query<{ scopes: string | null }>('select distinct scopes from oauth_access_tokens where application_id = ?', [applicationId]);
+  return [...new Set(rows.flatMap((r) => (r.scopes ?? '').split(' ')).filter((s) => s.length > 0))].sort().join(' ');
+}
+
 async function* grantsSkipped(db: SourceDatabase): AsyncGenerator<ImportRecord> {
   if ((await db.columns('oauth_access_grants')).size === 0) return;
   const [row] = await db.query<{ n: unknown }>('select count(*) as n from oauth_access_grants');
@@ -211,7 +220,9 @@ export async function* doorkeeperRecords(db: SourceDatabase, options: Doorkeeper
   const select = 'id, name, uid, secret, redirect_uri, scopes, confidential, updated_at';
   for await (const row of pages<ApplicationRow>(db, select, 'oauth_applications', batch)) {
     clients.set(String(row.id), row.uid);
-    yield applicationRecord(row, options);
+    const scoped = Boolean(row.scopes?.trim()) || (options.defaultScopes?.length ?? 0) > 0;
+    const scopes = scoped ? row.scopes : await scopesInUse(db, row.id);
+    yield applicationRecord({ ...row, scopes }, options);
   }
   yield* users(db, options, batch);
   yield* grantsSkipped(db);
