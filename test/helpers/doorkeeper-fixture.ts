@@ -76,7 +76,7 @@ export interface DoorkeeperToken {
 
 /** The plain values of everything seeded, as the clients and users hold them. */
 export interface DoorkeeperSeed {
-  apps: Record<'bcrypt' | 'sha256' | 'plain' | 'public', DoorkeeperApp>;
+  apps: Record<'bcrypt' | 'sha256' | 'plain' | 'public' | 'desktop', DoorkeeperApp>;
   password: string;
   users: Record<'alice' | 'locked' | 'omniauth', { id: number; email: string }>;
   tokens: Record<
@@ -94,12 +94,15 @@ async function insertApps(db: SourceDb, now: number): Promise<DoorkeeperSeed['ap
     sha256: { id: 2, uid: uniqueToken(), secret: uniqueToken() },
     plain: { id: 3, uid: 'legacy-reporting', secret: uniqueToken() },
     public: { id: 4, uid: uniqueToken(), secret: '' },
+    desktop: { id: 5, uid: uniqueToken(), secret: uniqueToken() },
   };
   const rows: [DoorkeeperApp, string, string | null, string, string, boolean][] = [
     [apps.bcrypt, 'RightSignature integration', rubyBcrypt(apps.bcrypt.secret), `https://app.example.test/callback\n${RS_REDIRECT_URI}`, 'read write', true],
     [apps.sha256, 'Signing portal', sha256hex(apps.sha256.secret), RS_REDIRECT_URI, 'read', true],
     [apps.plain, 'Nightly reporting', apps.plain.secret, '', 'read', true],
     [apps.public, 'Mobile app', null, 'http://127.0.0.1/callback', '', false],
+    // Made before the column was made nullable: Doorkeeper gave the public application a secret.
+    [apps.desktop, 'Desktop app', apps.desktop.secret, 'http://127.0.0.1/callback', 'read', false],
   ];
   for (const [app, name, secret, redirect, scopes, confidential] of rows)
     await db.exec(

@@ -52,7 +52,7 @@ for (const kind of await sourceDatabases()) {
     const skipped = () => records.filter((r) => r.kind === 'skipped');
 
     it('reads applications: ids kept, secrets in their stored form, redirect URIs and scopes split, grant types inferred', () => {
-      assert.equal(clients().length, 4);
+      assert.equal(clients().length, 5);
       const hashed = client(seed.apps.bcrypt.uid);
       assert.ok(hashed);
       assert.equal(hashed.secret?.format, 'bcrypt');
@@ -73,6 +73,15 @@ for (const kind of await sourceDatabases()) {
       assert.equal(pub?.secret, null);
       assert.equal(pub?.token_endpoint_auth_method, 'none');
       assert.deepEqual(pub?.scopes, ['profile', 'read'], 'an application without scopes gets those its tokens hold');
+    });
+
+    it("says that a public application's secret stays behind, and why", () => {
+      const desktop = client(seed.apps.desktop.uid);
+      assert.equal(desktop?.secret, null);
+      assert.equal(desktop?.token_endpoint_auth_method, 'none');
+      const skip = skipped().find((s) => s.kind === 'skipped' && s.what === `the secret of public application "${seed.apps.desktop.uid}"`);
+      assert.ok(skip && skip.kind === 'skipped' && /make the application confidential/.test(skip.reason));
+      assert.ok(!JSON.stringify(records).includes(seed.apps.desktop.secret));
     });
 
     it('reads Devise users with their bcrypt password; a locked one comes over disabled, one without a password is skipped', () => {

@@ -193,6 +193,17 @@ export function tokenRecord(row: TokenRow, context: TokenContext): ImportRecord 
 }
 
 /**
+ * Doorkeeper gives public applications a secret too (when the column stays NOT NULL) and accepts it
+ * if sent; here a public client authenticates with its id alone, and one that sends a secret is refused.
+ */
+const publicSecretSkipped = (uid: string): ImportRecord => ({
+  kind: 'skipped',
+  what: `the secret of public application ${JSON.stringify(uid)}`,
+  reason:
+    'a public client authenticates with its client_id alone here and is refused if it sends a secret; if its clients send one, make the application confidential in Doorkeeper before importing',
+});
+
+/**
  * An application without scopes may ask for any of the server's (Doorkeeper's default and optional
  * scopes, which live in its Ruby configuration, not the database): it gets those its tokens hold.
  */
@@ -223,6 +234,7 @@ export async function* doorkeeperRecords(db: SourceDatabase, options: Doorkeeper
     const scoped = Boolean(row.scopes?.trim()) || (options.defaultScopes?.length ?? 0) > 0;
     const scopes = scoped ? row.scopes : await scopesInUse(db, row.id);
     yield applicationRecord({ ...row, scopes }, options);
+    if (!truthy(row.confidential) && row.secret) yield publicSecretSkipped(row.uid);
   }
   yield* users(db, options, batch);
   yield* grantsSkipped(db);
