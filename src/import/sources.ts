@@ -1,5 +1,7 @@
 import { openJsonLines } from './jsonl.ts';
 import type { ImportRecord } from './records.ts';
+import { openDoorkeeper } from './sources/doorkeeper.ts';
+import { openHydra } from './sources/hydra.ts';
 
 /** What `gatehouse import` hands a source: where to read, and the options some sources take. */
 export interface SourceOptions {
@@ -30,6 +32,12 @@ export const IMPORT_SOURCES: Readonly<Record<string, SourceReader>> = {
     description: 'JSON Lines: one client, user or token per line (see README, "Migrating to Gatehouse")',
     open: async ({ from }) => openJsonLines(from),
   },
-  // doorkeeper: Doorkeeper on PostgreSQL or MySQL/MariaDB (oauth_applications, oauth_access_tokens, Devise users).
-  // hydra: ORY Hydra 2 on PostgreSQL (hydra_client, optionally live refresh tokens).
+  doorkeeper: {
+    description: 'Doorkeeper on PostgreSQL or MySQL/MariaDB: applications, tokens, and Devise users with --users-table',
+    open: async ({ from, usersTable }) => openDoorkeeper(from, { usersTable }),
+  },
+  hydra: {
+    description: 'ORY Hydra 2 on PostgreSQL: its clients (its tokens cannot be carried over; the report says why)',
+    open: async ({ from }) => openHydra(from),
+  },
 };

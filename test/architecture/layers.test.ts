@@ -58,10 +58,14 @@ const PACKAGE_FLOORS: Record<string, readonly string[]> = {
   kysely: ['store'],
   // Source readers read the old provider's database directly.
   pg: ['store', 'import'],
+  mysql2: ['import'],
   'better-sqlite3': ['store'],
   commander: ['cli'],
   'prom-client': ['observability', 'server'],
   '@opentelemetry/api': ['observability'],
+  bcryptjs: ['crypto'],
+  'hash-wasm': ['crypto'],
+  yaml: ['cli'],
 };
 
 type Graph = ReadonlyMap<string, readonly string[]>;
