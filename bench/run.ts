@@ -189,8 +189,8 @@ async function quotaComparison(label: string, g: GatehouseFixture): Promise<void
 }
 
 /**
- * The settings of the observed side of the metrics comparison: everything that watches a node
- * (metrics now; audit joins here), so the comparison prices all of it at once.
+ * The settings of the observed side of the observation comparison: a metrics port (the audit log
+ * and the usage recorder are always on), so the comparison prices all of it at once.
  */
 function observedServerEnv(metricsPort: number): Record<string, string> {
   return { GATEHOUSE_METRICS_PORT: String(metricsPort) };
