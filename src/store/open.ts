@@ -86,7 +86,9 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   }
   const path = sqlitePath(url);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new SqliteDatabase(path, { timeout: 0 });
+  // Opening is not on a request's path: switching to WAL may wait for another process's lock (a
+  // CLI command started next to a running node or another command), up to the timeout.
+  const sqlite = new SqliteDatabase(path, { timeout: timeoutMs });
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
