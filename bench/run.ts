@@ -26,6 +26,8 @@ import { evaluateTargets } from './lib/targets.ts';
  */
 const quick = process.argv.includes('--quick');
 const importedOnly = process.argv.includes('--imported');
+/** `--observation`: only the comparison of a node with and without metrics, audit and usage. */
+const observationOnly = process.argv.includes('--observation');
 const POSTGRES_ADMIN_URL = process.env.GATEHOUSE_BENCH_POSTGRES_URL ?? process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const plan = quick
   ? { duration: 1, warmup: 0.25, connections: [10], growth: [100, 1_000], workers: false }
@@ -405,6 +407,11 @@ async function main(): Promise<void> {
     return;
   }
   await runMetricsComparison(sqliteDir);
+  if (observationOnly) {
+    execFileSync('rm', ['-rf', sqliteDir]);
+    process.stdout.write(`${JSON.stringify(derived, null, 2)}\n`);
+    return;
+  }
   await runGatehouse('gatehouse-sqlite', join(sqliteDir, 'bench.db'));
   await runGatehouse('gatehouse-postgres', await freshPostgresDatabase(POSTGRES_ADMIN_URL, 'gatehouse_bench'));
   if (plan.workers) await runWorkers(join(sqliteDir, 'workers'));
