@@ -1,5 +1,6 @@
 import { type EventSink, NO_EVENTS } from '../domain/events.ts';
 import type { Environment } from '../domain/model.ts';
+import { withSpan } from '../observability/tracing.ts';
 import { type AuthenticatedClient, type ClientAuthenticator, type PresentedCredentials, presentsCredentials } from './client-auth.ts';
 import { OAuthError } from './errors.ts';
 import type { GrantRegistry, TokenResult } from './grants/grant.ts';
@@ -72,7 +73,9 @@ export class TokenEndpoint {
       throw new OAuthError('unauthorized_client', `this client may not use grant_type ${grantType}`, { parameter: 'grant_type' });
     }
     const { env, issuer, params, audiences, accessTokenTtl } = request;
-    const result = await grant.handle({ env, issuer, client, params, audiences, accessTokenTtl });
+    // A span of its own for the grant's work (codes, families, assertions, the signature), inside the request's.
+    const attributes = { grant_type: grantType, client_id: client?.client.clientId };
+    const result = await withSpan('gatehouse.grant', attributes, () => grant.handle({ env, issuer, client, params, audiences, accessTokenTtl }));
     // The grant's result is a fresh object: set on it rather than copied (this is the hot path).
     if (client?.rateLimit && !result.rateLimit) result.rateLimit = client.rateLimit;
     return result;

@@ -70,6 +70,8 @@ export class GatehouseMetrics implements DatabaseObserver {
   private readonly clients: ClientLabels;
   private grantTypes: ReadonlySet<string>;
   private readonly requestSeries = new Map<string, RequestSeries>();
+  /** `token.issued` children by environment name, client id and grant type: the per-request event, resolved once. */
+  private readonly issuedSeries = new Map<string, Counter.Internal>();
   private pools: (() => PoolStats)[] = [];
   private keyActivations: SigningKeyActivations = new Map();
   private readonly m: ReturnType<typeof defineMetrics>;
@@ -91,6 +93,7 @@ export class GatehouseMetrics implements DatabaseObserver {
   knowGrantTypes(grantTypes: readonly string[]): void {
     this.grantTypes = new Set(grantTypes);
     this.requestSeries.clear();
+    this.issuedSeries.clear();
   }
 
   /** The grant type as a label: a known grant, `none` when absent, else `other`. */
@@ -101,15 +104,33 @@ export class GatehouseMetrics implements DatabaseObserver {
 
   /** The CoreEvent listener: give it to the node's EventBus. */
   readonly onEvent = (event: CoreEvent): void => {
-    this.eventSeries(event).inc();
+    if (event.type === 'token.issued') this.issuedChild(event.env, event.clientId, event.grantType).inc();
+    else this.eventSeries(event).inc();
   };
+
+  /**
+   * The counter child of one issued token, from a map keyed by its raw values; prom-client's
+   * `labels()` hashes its arguments on every call, which this hot path does not need. Only
+   * combinations whose labels are all their own values are kept, so the map is as bounded as the
+   * labels (environments × the client cap × the grant types).
+   */
+  private issuedChild(env: CoreEvent['env'], clientId: string, grantType: string): Counter.Internal {
+    const key = `${env.name}\u0000${clientId}\u0000${grantType}`;
+    const known = this.issuedSeries.get(key);
+    if (known) return known;
+    const client = this.clients.of(clientId);
+    const grant = this.grantLabel(grantType);
+    const child = this.m.tokensIssued.labels(envLabel(env), client, grant);
+    if (client === clientId && grant === grantType) this.issuedSeries.set(key, child);
+    return child;
+  }
 
   /** The counter child an event increments. */
   private eventSeries(event: CoreEvent): Counter.Internal {
     const env = envLabel(event.env);
     switch (event.type) {
       case 'token.issued':
-        return this.m.tokensIssued.labels(env, this.clients.of(event.clientId), this.grantLabel(event.grantType));
+        return this.issuedChild(event.env, event.clientId, event.grantType);
       case 'token.refused':
         return this.m.tokensRefused.labels(env, this.grantLabel(event.grantType), codeLabel(event.code));
       case 'client.authentication_failed':

@@ -5,6 +5,8 @@ import type { LastUse, TokenCount, UsageBatch, UsageStore, UsageSubject } from '
 /** The UTC date of `ms` as `YYYY-MM-DD`, the day a token count belongs to. */
 export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
+const DAY_MS = 86_400_000;
+
 export interface UsageRecorderOptions {
   /**
    * Most distinct entries (last uses plus day counts) held between two flushes, a batch kept
@@ -32,6 +34,7 @@ export class UsageRecorder {
   private failing = false;
   private dropped = 0;
   private readonly maxEntries: number;
+  private day = { start: Number.NEGATIVE_INFINITY, text: '' };
 
   constructor(
     private readonly store: Pick<UsageStore, 'record'>,
@@ -47,11 +50,20 @@ export class UsageRecorder {
       const now = this.clock.now();
       this.markUsed('client', event.env.id, event.clientId, now);
       if (event.credential) this.markUsed(event.credential.kind === 'key' ? 'key' : 'client_secret', event.env.id, event.credential.id, now);
-      this.countToken(event.env.id, event.clientId, utcDay(now), 1);
+      this.countToken(event.env.id, event.clientId, this.dayOf(now), 1);
     } else if (event.type === 'user.login' && event.outcome === 'success' && event.userId !== undefined) {
       this.markUsed('user', event.env.id, event.userId, this.clock.now());
     }
   };
+
+  /** The UTC day of `now`, formatted once per day rather than once per token. */
+  private dayOf(now: number): string {
+    if (now < this.day.start || now >= this.day.start + DAY_MS) {
+      const start = now - (((now % DAY_MS) + DAY_MS) % DAY_MS);
+      this.day = { start, text: utcDay(start) };
+    }
+    return this.day.text;
+  }
 
   /** Entries waiting for the next flush. */
   get size(): number {

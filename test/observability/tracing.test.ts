@@ -95,7 +95,9 @@ for (const database of await testDatabases()) {
       }
       assert.ok(childrenOf(spans, token).length > 0, 'the token span has children');
       const grant = below.find((s) => s.name === 'gatehouse.grant');
-      if (grant) assert.equal(grant.parentSpanContext?.spanId, token.spanContext().spanId);
+      assert.ok(grant, 'a gatehouse.grant span');
+      assert.equal(grant.parentSpanContext?.spanId, token.spanContext().spanId);
+      assert.equal(grant.attributes.grant_type, 'client_credentials');
       for (const span of spans) {
         assert.ok(!spanText(span).includes(secret), `${span.name} carries the client secret`);
         assert.ok(!spanText(span).includes(accessToken), `${span.name} carries the access token`);
