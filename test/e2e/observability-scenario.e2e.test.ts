@@ -104,7 +104,7 @@ for (const workers of [1, 2]) {
       return parsePrometheus(res.body);
     };
 
-    it('shows the tokens, failures, reuse and the disabled client in metrics, audit events, the webhook and client show', async () => {
+    it('shows the tokens, failures, reuse and the disabled client in metrics, audit events, the webhook and client show', async (t) => {
       await server.cli(['env', 'create', 'PROD']);
       const svc = await cliJson(['client', 'create', '--env', 'PROD', '--name', 'svc', '--scope', 'read']);
       const app = await cliJson([
@@ -201,6 +201,14 @@ for (const workers of [1, 2]) {
       const everything = JSON.stringify(events) + receiver.accepted.map((d) => d.body).join('') + server.stderr();
       for (const secret of secrets) assert.ok(!everything.includes(secret), 'a secret in an event, a delivery or the log');
 
+      t.diagnostic(
+        `metrics: tokens issued ${sumOf(samples, 'gatehouse_tokens_issued_total')}, auth failures of svc ${sumOf(samples, 'gatehouse_client_auth_failures_total', { client: svc.client_id })}, refresh reuse ${sumOf(samples, 'gatehouse_refresh_token_reuse_total')}; ` +
+          `audit events ${events.length}; webhook: ${receiver.refused} refused while down, ${receiver.accepted.length} accepted, ${new Set(receiver.accepted.map((d) => d.id)).size} distinct ids; ` +
+          `client show: ${shown
+            .split('\n')
+            .filter((l) => /^(last_used|tokens_today)/.test(l))
+            .join(' | ')}`,
+      );
       const { code: exit } = await server.signal('SIGTERM');
       assert.equal(exit, 0, server.stderr());
     });
