@@ -151,6 +151,8 @@ const clientChanges = (body: Json) => ({
   redirectUris: optional<string[]>(body.redirect_uris),
   tokenFormat: optional<TokenFormat>(body.token_format),
   accessTokenTtl: optional<number | null>(body.access_token_ttl),
+  introspectAny: optional<boolean>(body.introspect_any),
+  allowMissingPkce: optional<boolean>(body.allow_missing_pkce),
   quota: optional<number | null>(body.quota),
   enabled: optional<boolean>(body.enabled),
 });
@@ -230,6 +232,16 @@ const clientRoutes: AdminRoute[] = [
     status: 200,
     response: S.CLIENT_DELETED,
     run: ({ services, params }) => services.admin.deleteClient(params.env ?? '', params.client_id ?? ''),
+  },
+  {
+    method: 'GET',
+    path: `${CLIENT}/details`,
+    operationId: 'getClientDetails',
+    summary: 'Read a client with its usage: last use, token counts of today and the last 30 days, and each current secret',
+    access: 'read',
+    status: 200,
+    response: S.CLIENT_DETAILS,
+    run: ({ services, params }) => services.admin.showClient(params.env ?? '', params.client_id ?? ''),
   },
   {
     method: 'GET',

@@ -6,7 +6,7 @@ import { registerAdminApiCommands } from './admin-api-commands.ts';
 import { registerApiCommands } from './api-commands.ts';
 import { registerApplyCommands } from './apply-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
-import { withAdmin } from './context.ts';
+import { useServer, withAdmin } from './context.ts';
 import { lastUsed, printClientDetails, printKeyValues, printTable } from './output.ts';
 import { serve } from './serve.ts';
 import { registerKeyCommands, registerServiceAccountCommands } from './service-account-commands.ts';
@@ -17,6 +17,10 @@ const program = new Command('gatehouse')
   .description('Gatehouse: an OAuth 2.0 authorization server')
   .showHelpAfterError()
   .configureOutput({ outputError: (text, write) => write(text) });
+
+// --server: data commands go through a running node's admin API (README › The CLI against a running node).
+program.option('--server <url>', "manage a running node through its admin API (the node's admin listener; credentials from the environment)");
+program.hook('preAction', (_program, action) => useServer(serverFor(action)));
 
 program
   .command('serve')
@@ -236,6 +240,17 @@ registerApiCommands(program);
 registerAuditCommands(program);
 registerAdminApiCommands(program);
 registerApplyCommands(program);
+
+/** Commands that act on this machine's database or process only. */
+const LOCAL_ONLY = new Set(['serve', 'migrate', 'admin bootstrap', 'audit list']);
+
+function serverFor(action: Command): string | undefined {
+  const server = (action.optsWithGlobals() as { server?: string }).server;
+  if (server === undefined) return undefined;
+  const path = [action.parent?.parent ? action.parent.name() : '', action.name()].filter(Boolean).join(' ');
+  if (LOCAL_ONLY.has(path)) throw new Error(`${path} works on this machine only: run it without --server`);
+  return server;
+}
 
 function redactUrl(url: string): string {
   try {
