@@ -19,7 +19,8 @@ const program = new Command('gatehouse')
   .configureOutput({ outputError: (text, write) => write(text) });
 
 // --server: data commands go through a running node's admin API (README › The CLI against a running node).
-program.option('--server <url>', "manage a running node through its admin API (the node's admin listener; credentials from the environment)");
+const serverOption = () => new Option('--server <url>', "work on a running node through its admin API (its admin listener; credentials from the environment)");
+program.addOption(serverOption());
 program.hook('preAction', (_program, action) => useServer(serverFor(action)));
 
 program
@@ -251,6 +252,12 @@ function serverFor(action: Command): string | undefined {
   if (LOCAL_ONLY.has(path)) throw new Error(`${path} works on this machine only: run it without --server`);
   return server;
 }
+
+/** Every command that runs something: `--server` may follow its other options too. */
+function leaves(command: Command): Command[] {
+  return command.commands.length === 0 ? [command] : command.commands.flatMap(leaves);
+}
+for (const command of leaves(program)) command.addOption(serverOption());
 
 function redactUrl(url: string): string {
   try {
