@@ -109,7 +109,13 @@ export class AdminApiClient {
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     if (call.ifMatch !== undefined) headers['if-match'] = call.ifMatch;
     if (call.idempotent) headers['idempotency-key'] = randomUUID();
-    const response = await send(`${this.base}${path}`, { method, headers, ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}) });
+    const init = { method, headers, ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}) };
+    // Reads and keyed creates are safe to send twice: one retry after a lost connection or a 503.
+    const retry = method === 'GET' || call.idempotent === true;
+    const response = await send(`${this.base}${path}`, init).then(
+      (first) => (retry && first.status === 503 ? send(`${this.base}${path}`, init) : first),
+      (error: unknown) => (retry ? send(`${this.base}${path}`, init) : Promise.reject(error)),
+    );
     const text = await response.text();
     if (!response.ok) throw failure(response.status, text);
     return { body: (text ? JSON.parse(text) : undefined) as T, etag: response.headers.get('etag') ?? undefined };
