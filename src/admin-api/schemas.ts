@@ -122,6 +122,17 @@ export const API = object({
   created_at: time,
   updated_at: time,
 });
+const PARTY = object({ kind: str, id: str });
+export const AUDIT_EVENT = object({
+  id: str,
+  type: str,
+  time,
+  environment: { anyOf: [object({ id: str, name: str }), { type: 'null' }] },
+  actor: PARTY,
+  subject: PARTY,
+  outcome: { enum: ['success', 'failure'] },
+  details: { type: 'object' },
+});
 export const API_DELETED = object({ identifier: str, environment: str, deleted: { const: true } });
 
 // Request bodies.

@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { AdminService } from '../admin/admin-service.ts';
 import type { ApiService } from '../admin/apis.ts';
+import type { AuditEventService } from '../admin/audit-events.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
 import { AuditRecorder, NO_AUDIT_LINES } from '../audit/recorder.ts';
@@ -13,7 +14,7 @@ import { systemClock } from '../domain/clock.ts';
 import type { Store } from '../domain/storage.ts';
 import { createAdminServices } from '../server/admin.ts';
 import { openStore } from '../store/open.ts';
-import { type CliAdmin, type CliApis, type CliServiceAccounts, type CliUsers, remoteCredentials, remoteServices } from './remote-admin.ts';
+import { type CliAdmin, type CliApis, type CliAuditEvents, type CliServiceAccounts, type CliUsers, remoteCredentials, remoteServices } from './remote-admin.ts';
 
 export const KEY_SECRET_FILE = 'key-secret';
 
@@ -47,6 +48,7 @@ export interface AdminContext {
   serviceAccounts: CliServiceAccounts;
   users: CliUsers;
   apis: CliApis;
+  auditEvents: CliAuditEvents;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export interface LocalAdminContext extends AdminContext {
   serviceAccounts: ServiceAccountService;
   users: UserService;
   apis: ApiService;
+  auditEvents: AuditEventService;
 }
 
 /**

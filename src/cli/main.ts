@@ -243,7 +243,7 @@ registerAdminApiCommands(program);
 registerApplyCommands(program);
 
 /** Commands that act on this machine's database or process only. */
-const LOCAL_ONLY = new Set(['serve', 'migrate', 'admin bootstrap', 'audit list']);
+const LOCAL_ONLY = new Set(['serve', 'migrate', 'admin bootstrap']);
 
 function serverFor(action: Command): string | undefined {
   const server = (action.optsWithGlobals() as { server?: string }).server;

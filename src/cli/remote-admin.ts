@@ -16,6 +16,7 @@ import {
   type LastUsed,
 } from '../admin/admin-service.ts';
 import type { ApiChanges, ApiInput, ApiService, ApiView } from '../admin/apis.ts';
+import type { AuditEventService, AuditEventView } from '../admin/audit-events.ts';
 import type { ServiceAccountService, ServiceAccountView } from '../admin/service-accounts.ts';
 import type { UserService, UserView } from '../admin/users.ts';
 
@@ -39,6 +40,7 @@ export type CliAdmin = Pick<
 export type CliServiceAccounts = Pick<ServiceAccountService, 'create' | 'list' | 'setEnabled' | 'createKey' | 'listKeys' | 'revokeKey'>;
 export type CliUsers = Pick<UserService, 'create' | 'list' | 'setEnabled' | 'setPassword'>;
 export type CliApis = Pick<ApiService, 'create' | 'list' | 'show' | 'update' | 'allowClients' | 'denyClients' | 'delete'>;
+export type CliAuditEvents = Pick<AuditEventService, 'list'>;
 
 /** A failure that is not a refused operation: no credentials, no access, an unreachable or unexpected server. */
 export class RemoteAdminError extends Error {
@@ -347,8 +349,27 @@ export function remoteApis(api: AdminApiClient): CliApis {
   };
 }
 
-/** The four services of a remote CLI command, sharing one token. */
+/** `audit list` over the admin API: the same filter as query parameters. */
+export function remoteAuditEvents(api: AdminApiClient): CliAuditEvents {
+  return {
+    list: (filter) => {
+      const query = new URLSearchParams({ limit: String(filter.limit) });
+      if (filter.envName !== undefined) query.set('env', filter.envName);
+      if (filter.type !== undefined) query.set('type', filter.type);
+      if (filter.since !== undefined) query.set('since', new Date(filter.since).toISOString());
+      return api.get<AuditEventView[]>(`/audit-events?${query}`);
+    },
+  };
+}
+
+/** The services of a remote CLI command, sharing one token. */
 export function remoteServices(server: string, credentials: RemoteCredentials) {
   const api = new AdminApiClient(adminApiBase(server), credentials);
-  return { admin: remoteAdmin(api), serviceAccounts: remoteServiceAccounts(api), users: remoteUsers(api), apis: remoteApis(api) };
+  return {
+    admin: remoteAdmin(api),
+    serviceAccounts: remoteServiceAccounts(api),
+    users: remoteUsers(api),
+    apis: remoteApis(api),
+    auditEvents: remoteAuditEvents(api),
+  };
 }

@@ -107,6 +107,18 @@ describe('the CLI against a running node (--server)', { timeout: 60_000 }, () =>
     assert.equal(JSON.parse(ok(await cli(['client', 'show', id, '--env', 'app', '--json']))).quota, null);
     const allowed = JSON.parse(ok(await viaServer(['api', 'allow-client', 'https://api.example.test/', id, '--env', 'app', '--json'])));
     assert.deepEqual(allowed.clients, [id]);
+
+    // The changes above are audit events of the admin client; the audit log reads the same both ways.
+    for (const args of [
+      ['audit', 'list', '--env', 'app'],
+      ['audit', 'list', '--env', 'app', '--type', 'client.updated', '--since', '1h', '--json'],
+    ]) {
+      assert.equal(ok(await viaServer(args)), ok(await cli(args)), args.join(' '));
+    }
+    // Through the admin API, disabling is a client update (PATCH enabled), recorded as such.
+    const disabled = JSON.parse(ok(await viaServer(['audit', 'list', '--env', 'app', '--type', 'client.updated', '--json'])));
+    assert.deepEqual(disabled.at(-1)?.details, { changed: ['enabled'] });
+    assert.equal(disabled.at(-1)?.actor.kind, 'admin_client');
   });
 
   it('fails as the local CLI fails: same message, exit code 1', async () => {
@@ -155,7 +167,7 @@ describe('the CLI against a running node (--server)', { timeout: 60_000 }, () =>
     const closed = await runCli(['env', 'list', '--server', `http://127.0.0.1:${await freePort()}`], { ...remote, GATEHOUSE_ADMIN_TOKEN: 'x' });
     assert.equal(closed.code, 1);
     assert.match(closed.stderr, /cannot reach/);
-    for (const args of [['migrate'], ['audit', 'list'], ['admin', 'bootstrap']]) {
+    for (const args of [['migrate'], ['serve'], ['admin', 'bootstrap']]) {
       const refused = await viaServer(args);
       assert.equal(refused.code, 1, args.join(' '));
       assert.match(refused.stderr, /works on this machine only/);
