@@ -108,6 +108,24 @@ describe('the CLI against a running node (--server)', { timeout: 60_000 }, () =>
     const allowed = JSON.parse(ok(await viaServer(['api', 'allow-client', 'https://api.example.test/', id, '--env', 'app', '--json'])));
     assert.deepEqual(allowed.clients, [id]);
 
+    const rotated = JSON.parse(ok(await viaServer(['client', 'rotate-secret', id, '--env', 'app', '--overlap', '0', '--json'])));
+    assert.deepEqual(Object.keys(rotated), ['client_id', 'client_secret', 'previous_secrets_expire_at']);
+    const [account] = JSON.parse(ok(await cli(['service-account', 'list', '--env', 'app', '--json'])));
+    const key = JSON.parse(ok(await viaServer(['service-account', 'key', 'create', account.service_account_id, '--env', 'app', '--json'])));
+    assert.match(key.private_key_pem, /BEGIN PRIVATE KEY/);
+    assert.equal(
+      ok(await viaServer(['service-account', 'key', 'list', account.service_account_id, '--env', 'app'])),
+      ok(await cli(['service-account', 'key', 'list', account.service_account_id, '--env', 'app'])),
+    );
+    for (const args of [
+      ['user', 'disable', 'alice', '--env', 'app'],
+      ['env', 'set-quota', 'app', '--quota', '500'],
+    ]) {
+      const there = ok(await viaServer(args));
+      assert.equal(masked(there), masked(ok(await cli(args))), args.join(' '));
+    }
+    assert.equal(ok(await viaServer(['user', 'list', '--env', 'app'])), ok(await cli(['user', 'list', '--env', 'app'])));
+
     // The changes above are audit events of the admin client; the audit log reads the same both ways.
     for (const args of [
       ['audit', 'list', '--env', 'app'],
