@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type CliResult, runCli } from '../helpers/cli.ts';
 import { freePort } from '../helpers/net.ts';
-import { type ProductionServer, productionServer } from '../helpers/production-server.ts';
+import { type ProductionServer, productionServer, tokenRequest } from '../helpers/production-server.ts';
 
 const FILE = `version: 1
 environments:
@@ -189,6 +189,26 @@ describe('the CLI against a running node (--server)', { timeout: 60_000 }, () =>
       const refused = await viaServer(args);
       assert.equal(refused.code, 1, args.join(' '));
       assert.match(refused.stderr, /works on this machine only/);
+    }
+  });
+
+  it('serves the audit log to admin:read and refuses a malformed filter', async () => {
+    const issued = await tokenRequest(server.baseUrl, 'gatehouse-admin', readOnly);
+    const token = String(JSON.parse(issued.body).access_token);
+    const get = (query: string) => fetch(`${adminUrl}/admin/v1/audit-events${query}`, { headers: { authorization: `Bearer ${token}` } });
+    const listed = await get('?limit=2&env=app');
+    assert.equal(listed.status, 200);
+    const events = (await listed.json()) as { environment: { name: string } }[];
+    assert.equal(events.length, 2);
+    assert.ok(events.every((e) => e.environment.name === 'app'));
+    for (const [query, field] of [
+      ['?since=yesterday', 'since'],
+      ['?limit=0', 'limit'],
+      ['?type=nothing.happened', 'type'],
+    ] as const) {
+      const refused = await get(query);
+      assert.equal(refused.status, 400, query);
+      assert.equal(((await refused.json()) as { field?: string }).field, field);
     }
   });
 });
