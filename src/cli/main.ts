@@ -242,8 +242,8 @@ registerAuditCommands(program);
 registerAdminApiCommands(program);
 registerApplyCommands(program);
 
-/** Commands that act on this machine's database or process only. */
-const LOCAL_ONLY = new Set(['serve', 'migrate', 'admin bootstrap']);
+/** Commands that act on this machine's database or process only (`import` writes the store directly). */
+const LOCAL_ONLY = new Set(['serve', 'migrate', 'admin bootstrap', 'import']);
 
 function serverFor(action: Command): string | undefined {
   const server = (action.optsWithGlobals() as { server?: string }).server;
