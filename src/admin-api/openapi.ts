@@ -42,7 +42,10 @@ const LIST_PARAMETERS = {
 
 function parameters(route: AdminRoute): unknown[] {
   const path = [...route.path.matchAll(/\{([a-z_]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-  const query = route.list ? (['limit', 'cursor', ...route.list.filters] as const).map((name) => ({ name, in: 'query', ...LIST_PARAMETERS[name] })) : [];
+  const query = [
+    ...(route.list ? (['limit', 'cursor', ...route.list.filters] as const).map((name) => ({ name, in: 'query', ...LIST_PARAMETERS[name] })) : []),
+    ...Object.entries(route.query ?? {}).map(([name, parameter]) => ({ name, in: 'query', ...parameter })),
+  ];
   const headers = [
     ...(route.current
       ? [

@@ -1,10 +1,13 @@
 import type { AdminService, ClientView } from '../admin/admin-service.ts';
 import type { ApiChanges, ApiService, ApiView } from '../admin/apis.ts';
+import type { AuditEventService } from '../admin/audit-events.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
+import { isAuditEventType } from '../domain/audit.ts';
 import type { ApiScope, ClientKind, TokenFormat } from '../domain/model.ts';
 import type { Access, AdminCaller } from './auth.ts';
 import { checkIfMatch, etagOf, filterItems, paginate } from './http-semantics.ts';
+import { Problem } from './problems.ts';
 import * as S from './schemas.ts';
 import { object } from './schemas.ts';
 
@@ -14,6 +17,8 @@ export interface AdminApiServices {
   readonly serviceAccounts: ServiceAccountService;
   readonly users: UserService;
   readonly apis: ApiService;
+  /** Absent where a node wires no audit reader: the route then answers not-found. */
+  readonly auditEvents?: AuditEventService;
 }
 
 type Json = Record<string, unknown>;
@@ -40,6 +45,8 @@ export interface AdminRoute {
   body?: S.Schema;
   /** Query parameters of a list: paging and filters. */
   list?: { filters: readonly ('q' | 'enabled')[] };
+  /** Other query parameters, for the OpenAPI document. */
+  query?: Record<string, { description: string; schema: S.Schema }>;
   status: number;
   response: S.Schema;
   /** An update: the current representation, whose ETag `If-Match` must name. */
@@ -151,6 +158,8 @@ const clientChanges = (body: Json) => ({
   redirectUris: optional<string[]>(body.redirect_uris),
   tokenFormat: optional<TokenFormat>(body.token_format),
   accessTokenTtl: optional<number | null>(body.access_token_ttl),
+  introspectAny: optional<boolean>(body.introspect_any),
+  allowMissingPkce: optional<boolean>(body.allow_missing_pkce),
   quota: optional<number | null>(body.quota),
   enabled: optional<boolean>(body.enabled),
 });
@@ -230,6 +239,16 @@ const clientRoutes: AdminRoute[] = [
     status: 200,
     response: S.CLIENT_DELETED,
     run: ({ services, params }) => services.admin.deleteClient(params.env ?? '', params.client_id ?? ''),
+  },
+  {
+    method: 'GET',
+    path: `${CLIENT}/details`,
+    operationId: 'getClientDetails',
+    summary: 'Read a client with its usage: last use, token counts of today and the last 30 days, and each current secret',
+    access: 'read',
+    status: 200,
+    response: S.CLIENT_DETAILS,
+    run: ({ services, params }) => services.admin.showClient(params.env ?? '', params.client_id ?? ''),
   },
   {
     method: 'GET',
@@ -568,6 +587,45 @@ const apiRoutes: AdminRoute[] = [
   },
 ];
 
+const MAX_AUDIT_EVENTS = 10_000;
+
+/** `?since=`: an ISO 8601 time; `?limit=`: 1..10000 (default 100); `?type=`: a known event type. */
+function auditFilter(query: Record<string, string>) {
+  const since = query.since === undefined ? undefined : Date.parse(query.since);
+  if (since !== undefined && (Number.isNaN(since) || !/^\d{4}-\d{2}-\d{2}/.test(query.since ?? ''))) {
+    throw new Problem('invalid-request', 'since must be an ISO 8601 time', { field: 'since' });
+  }
+  if (query.type !== undefined && !isAuditEventType(query.type))
+    throw new Problem('invalid-request', 'type is not a known audit event type', { field: 'type' });
+  const limit = query.limit === undefined ? 100 : /^\d{1,5}$/.test(query.limit) ? Number(query.limit) : 0;
+  if (limit < 1 || limit > MAX_AUDIT_EVENTS)
+    throw new Problem('invalid-request', `limit must be a whole number from 1 to ${MAX_AUDIT_EVENTS}`, { field: 'limit' });
+  return { envName: query.env, type: query.type, since, limit };
+}
+
+/** The audit log, for `audit list --server`: every environment's events, so only a token with admin:read for all. */
+const auditRoutes: AdminRoute[] = [
+  {
+    method: 'GET',
+    path: '/audit-events',
+    operationId: 'listAuditEvents',
+    summary: 'List audit events, newest first',
+    access: 'read',
+    query: {
+      env: { description: 'Only events of this environment', schema: { type: 'string' } },
+      type: { description: 'Only events of this type', schema: { type: 'string' } },
+      since: { description: 'Only events at or after this ISO 8601 time', schema: { type: 'string', format: 'date-time' } },
+      limit: { description: `At most this many events, 1..${MAX_AUDIT_EVENTS} (default 100)`, schema: { type: 'string', pattern: '^[0-9]+$' } },
+    },
+    status: 200,
+    response: { type: 'array', items: S.AUDIT_EVENT },
+    run: async ({ services, query }) => {
+      if (!services.auditEvents) throw new Problem('not-found', 'this node does not serve the audit log');
+      return services.auditEvents.list(auditFilter(query));
+    },
+  },
+];
+
 /** Every admin API operation; the server, the OpenAPI document and the tests all read this table. */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...callerRoutes,
@@ -577,4 +635,5 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...userRoutes,
   ...signingKeyRoutes,
   ...apiRoutes,
+  ...auditRoutes,
 ];

@@ -52,6 +52,8 @@ export const CLIENT = object(CLIENT_FIELDS, USAGE_FIELDS);
 /** `client_secret` only on the response that created it, never on a replay. */
 export const CLIENT_CREATED = object({ ...CLIENT_FIELDS, client_secret: str }, ['client_secret', ...USAGE_FIELDS]);
 export const CLIENT_SECRET = object({ id: str, created_at: time, expires_at: nullableTime, last_used_at: nullableTime }, ['last_used_at']);
+/** `client show`: the client with its usage and each current secret's last use. */
+export const CLIENT_DETAILS = object({ ...CLIENT_FIELDS, secrets: { type: 'array', items: CLIENT_SECRET } });
 export const SECRET_ROTATED = object({ client_id: str, client_secret: str, previous_secrets_expire_at: time }, ['client_secret']);
 export const CLIENT_DELETED = object({ client_id: str, environment: str, deleted: { const: true } });
 
@@ -120,6 +122,17 @@ export const API = object({
   created_at: time,
   updated_at: time,
 });
+const PARTY = object({ kind: str, id: str });
+export const AUDIT_EVENT = object({
+  id: str,
+  type: str,
+  time,
+  environment: { anyOf: [object({ id: str, name: str }), { type: 'null' }] },
+  actor: PARTY,
+  subject: PARTY,
+  outcome: { enum: ['success', 'failure'] },
+  details: { type: 'object' },
+});
 export const API_DELETED = object({ identifier: str, environment: str, deleted: { const: true } });
 
 // Request bodies.
@@ -143,6 +156,8 @@ export const CREATE_CLIENT = body(
     redirect_uris: uriList,
     token_format: format,
     access_token_ttl: ttl,
+    introspect_any: bool,
+    allow_missing_pkce: bool,
     quota,
   },
   ['name'],
@@ -155,6 +170,8 @@ export const UPDATE_CLIENT = body({
   redirect_uris: uriList,
   token_format: format,
   access_token_ttl: ttl,
+  introspect_any: bool,
+  allow_missing_pkce: bool,
   quota,
   enabled: bool,
 });

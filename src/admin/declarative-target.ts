@@ -3,8 +3,15 @@ import type { ApiService } from './apis.ts';
 import type { DeclarativeTarget } from './declarative-plan.ts';
 import type { ServiceAccountService } from './service-accounts.ts';
 
-/** `plan` and `apply` on this machine: straight through the application services. */
-export function localDeclarativeTarget(services: { admin: AdminService; serviceAccounts: ServiceAccountService; apis: ApiService }): DeclarativeTarget {
+/** The service methods `plan` and `apply` use: the application services, or their admin API client with `--server`. */
+export interface DeclarativeServices {
+  admin: Pick<AdminService, 'listEnvironments' | 'createEnvironment' | 'setEnvironmentQuota' | 'listClients' | 'createClient' | 'updateClient'>;
+  serviceAccounts: Pick<ServiceAccountService, 'list' | 'create' | 'setEnabled'>;
+  apis: Pick<ApiService, 'list' | 'create' | 'update'>;
+}
+
+/** `plan` and `apply` over the application services (or, with `--server`, the same methods over the admin API). */
+export function localDeclarativeTarget(services: DeclarativeServices): DeclarativeTarget {
   const { admin, serviceAccounts, apis } = services;
   return {
     listEnvironments: () => admin.listEnvironments(),

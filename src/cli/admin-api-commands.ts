@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { bootstrapAdmin } from '../admin-api/bootstrap.ts';
-import { withAdmin } from './context.ts';
+import { withLocalAdmin } from './context.ts';
 
 /** `admin bootstrap`: the first admin credential of a deployment, printed once. */
 export function registerAdminApiCommands(program: Command): void {
@@ -11,7 +11,7 @@ export function registerAdminApiCommands(program: Command): void {
     .option('--force', 'create another admin client even if one exists')
     .addOption(new Option('--json', 'print JSON'))
     .action(
-      withAdmin(async ({ admin: service, serviceAccounts, users, apis, config }, options: { force?: boolean; json?: boolean }) => {
+      withLocalAdmin(async ({ admin: service, serviceAccounts, users, apis, config }, options: { force?: boolean; json?: boolean }) => {
         const result = await bootstrapAdmin({ admin: service, serviceAccounts, users, apis }, config.adminEnvironment, { force: options.force === true });
         if (options.json) {
           console.log(JSON.stringify(result));

@@ -1,5 +1,4 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { auditView } from '../audit/recorder.ts';
 import { AUDIT_EVENT_TYPES, isAuditEventType } from '../domain/audit.ts';
 import { withAdmin } from './context.ts';
 import { printTable } from './output.ts';
@@ -43,9 +42,8 @@ export function registerAuditCommands(program: Command): void {
     .addOption(new Option('--limit <n>', `at most this many events (default 100, at most ${MAX_LIMIT})`).argParser(limit))
     .addOption(new Option('--json', 'print one JSON array'))
     .action(
-      withAdmin(async ({ store }, options: { env?: string; type?: string; since?: number; limit?: number; json?: boolean }) => {
-        const events = await store.audit.list({ envName: options.env, type: options.type, since: options.since, limit: options.limit ?? 100 });
-        const views = events.map(auditView);
+      withAdmin(async ({ auditEvents }, options: { env?: string; type?: string; since?: number; limit?: number; json?: boolean }) => {
+        const views = await auditEvents.list({ envName: options.env, type: options.type, since: options.since, limit: options.limit ?? 100 });
         if (options.json) {
           console.log(JSON.stringify(views));
           return;

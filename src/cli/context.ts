@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { AdminService } from '../admin/admin-service.ts';
 import type { ApiService } from '../admin/apis.ts';
+import type { AuditEventService } from '../admin/audit-events.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
 import { AuditRecorder, NO_AUDIT_LINES } from '../audit/recorder.ts';
@@ -13,6 +14,7 @@ import { systemClock } from '../domain/clock.ts';
 import type { Store } from '../domain/storage.ts';
 import { createAdminServices } from '../server/admin.ts';
 import { openStore } from '../store/open.ts';
+import { type CliAdmin, type CliApis, type CliAuditEvents, type CliServiceAccounts, type CliUsers, remoteCredentials, remoteServices } from './remote-admin.ts';
 
 export const KEY_SECRET_FILE = 'key-secret';
 
@@ -39,21 +41,32 @@ export function devPublicUrl(config: Config): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
 }
 
+/** What a data command works with: the services on this machine, or a running node's admin API with `--server`. */
 export interface AdminContext {
   config: Config & { publicUrl: string };
+  admin: CliAdmin;
+  serviceAccounts: CliServiceAccounts;
+  users: CliUsers;
+  apis: CliApis;
+  auditEvents: CliAuditEvents;
+  close(): Promise<void>;
+}
+
+/** On this machine only: the store itself and the full application services. */
+export interface LocalAdminContext extends AdminContext {
   store: Store;
   admin: AdminService;
   serviceAccounts: ServiceAccountService;
   users: UserService;
   apis: ApiService;
-  close(): Promise<void>;
+  auditEvents: AuditEventService;
 }
 
 /**
  * What an admin command needs: configuration, the migrated store and the application services.
  * Without GATEHOUSE_PUBLIC_URL / GATEHOUSE_KEY_SECRET it falls back to what `serve --dev` uses.
  */
-export async function openAdminContext(env: NodeJS.ProcessEnv = process.env): Promise<AdminContext> {
+export async function openAdminContext(env: NodeJS.ProcessEnv = process.env): Promise<LocalAdminContext> {
   const loaded = loadConfig(env);
   const publicUrl = loaded.publicUrl ?? devPublicUrl(loaded);
   const keySecret = loaded.keySecret ?? readDevKeySecret(loaded);
@@ -77,8 +90,35 @@ export function cliActor(env: NodeJS.ProcessEnv = process.env): AuditActor {
   return { kind: 'cli', id: name || 'unknown' };
 }
 
-/** Wraps an admin command: opens the context, runs, and always closes the store. */
+/** `--server URL` of the command being run, set by the CLI before each action; undefined: work locally. */
+let remoteServer: string | undefined;
+
+export function useServer(url: string | undefined): void {
+  remoteServer = url;
+}
+
+/** The context of a command run with `--server`: the admin API client, with the credentials from the environment. */
+export function openRemoteContext(server: string, env: NodeJS.ProcessEnv = process.env): AdminContext {
+  const loaded = loadConfig(env);
+  const config = Object.freeze({ ...loaded, publicUrl: loaded.publicUrl ?? server });
+  const credentials = remoteCredentials(env, { publicUrl: loaded.publicUrl, adminEnvironment: loaded.adminEnvironment });
+  return { config, ...remoteServices(server, credentials), close: async () => {} };
+}
+
+/** Wraps a data command: locally, or against `--server`; opens the context, runs, and always closes it. */
 export function withAdmin<A extends unknown[]>(fn: (ctx: AdminContext, ...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const ctx = remoteServer === undefined ? await openAdminContext() : openRemoteContext(remoteServer);
+    try {
+      await fn(ctx, ...args);
+    } finally {
+      await ctx.close();
+    }
+  };
+}
+
+/** Wraps a command that works on this machine only (the CLI refuses `--server` for it before it runs). */
+export function withLocalAdmin<A extends unknown[]>(fn: (ctx: LocalAdminContext, ...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const ctx = await openAdminContext();
     try {

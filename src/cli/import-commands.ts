@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { systemClock } from '../domain/clock.ts';
 import { formatReport, reportJson, runImport } from '../import/engine.ts';
 import { IMPORT_SOURCES } from '../import/sources.ts';
-import { withAdmin } from './context.ts';
+import { withLocalAdmin } from './context.ts';
 
 const batchSize = (value: string) => {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 10_000) throw new InvalidArgumentError('must be a whole number from 1 to 10000');
@@ -31,7 +31,7 @@ export function registerImportCommands(program: Command): void {
     .addOption(new Option('--batch-size <n>', 'records per transaction').argParser(batchSize).default(200))
     .option('--json', 'print JSON')
     .action(
-      withAdmin(async ({ store, config }, sourceName: string, options: ImportCommandOptions) => {
+      withLocalAdmin(async ({ store, config }, sourceName: string, options: ImportCommandOptions) => {
         const reader = IMPORT_SOURCES[sourceName];
         if (!reader) throw new Error(`unknown import source ${sourceName} (known: ${names.join(', ')})`);
         const env = await store.environments.findByName(options.env);

@@ -6,7 +6,7 @@ import { registerAdminApiCommands } from './admin-api-commands.ts';
 import { registerApiCommands } from './api-commands.ts';
 import { registerApplyCommands } from './apply-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
-import { withAdmin } from './context.ts';
+import { useServer, withAdmin } from './context.ts';
 import { registerImportCommands } from './import-commands.ts';
 import { lastUsed, printClientDetails, printKeyValues, printTable } from './output.ts';
 import { serve } from './serve.ts';
@@ -18,6 +18,11 @@ const program = new Command('gatehouse')
   .description('Gatehouse: an OAuth 2.0 authorization server')
   .showHelpAfterError()
   .configureOutput({ outputError: (text, write) => write(text) });
+
+// --server: data commands go through a running node's admin API (README › The CLI against a running node).
+const serverOption = () => new Option('--server <url>', 'work on a running node through its admin API (its admin listener; credentials from the environment)');
+program.addOption(serverOption());
+program.hook('preAction', (_program, action) => useServer(serverFor(action)));
 
 program
   .command('serve')
@@ -238,6 +243,23 @@ registerApiCommands(program);
 registerAuditCommands(program);
 registerAdminApiCommands(program);
 registerApplyCommands(program);
+
+/** Commands that act on this machine's database or process only (`import` writes the store directly). */
+const LOCAL_ONLY = new Set(['serve', 'migrate', 'admin bootstrap', 'import']);
+
+function serverFor(action: Command): string | undefined {
+  const server = (action.optsWithGlobals() as { server?: string }).server;
+  if (server === undefined) return undefined;
+  const path = [action.parent?.parent ? action.parent.name() : '', action.name()].filter(Boolean).join(' ');
+  if (LOCAL_ONLY.has(path)) throw new Error(`${path} works on this machine only: run it without --server`);
+  return server;
+}
+
+/** Every command that runs something: `--server` may follow its other options too. */
+function leaves(command: Command): Command[] {
+  return command.commands.length === 0 ? [command] : command.commands.flatMap(leaves);
+}
+for (const command of leaves(program)) command.addOption(serverOption());
 
 function redactUrl(url: string): string {
   try {

@@ -1,5 +1,6 @@
 import { AdminService } from '../admin/admin-service.ts';
 import { ApiService } from '../admin/apis.ts';
+import { AuditEventService } from '../admin/audit-events.ts';
 import { AdminAudit } from '../admin/audit-trail.ts';
 import type { KeySecretSource } from '../admin/policy.ts';
 import { ServiceAccountService } from '../admin/service-accounts.ts';
@@ -17,6 +18,7 @@ export interface AdminServices {
   readonly serviceAccounts: ServiceAccountService;
   readonly users: UserService;
   readonly apis: ApiService;
+  readonly auditEvents: AuditEventService;
 }
 
 /**
@@ -44,5 +46,6 @@ export function createAdminServices(
     serviceAccounts: new ServiceAccountService(policy, store, clock, caches?.clients, trail),
     users: new UserService(policy, store, clock, trail),
     apis: new ApiService(policy, store, clock, (envId) => caches?.apis?.invalidate(envId), trail),
+    auditEvents: new AuditEventService(store),
   };
 }
