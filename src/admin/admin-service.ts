@@ -413,7 +413,7 @@ export class AdminService {
     };
     this.checkClient(next);
     await this.audit.change(
-      'client.updated',
+      clientChangeType(changes),
       env,
       { kind: 'client', id: clientId },
       async () => {
@@ -615,3 +615,14 @@ const unique = (values: string[]): string[] => [...new Set(values.map((v) => v.t
 const iso = (ms: number): string => new Date(ms).toISOString();
 /** A usage time, or null when none was recorded. */
 export const isoOrNull = (ms: number | undefined): string | null => (ms === undefined ? null : iso(ms));
+
+/**
+ * The audit type of a client update: a change of `enabled` alone (or of the quota alone) is the
+ * same event whichever path made it (CLI, admin API, console, apply); anything else `client.updated`.
+ */
+function clientChangeType(changes: ClientChanges): 'client.enabled' | 'client.disabled' | 'client.quota_changed' | 'client.updated' {
+  const given = Object.keys(changes).filter((k) => changes[k as keyof ClientChanges] !== undefined);
+  if (given.length === 1 && given[0] === 'enabled') return changes.enabled ? 'client.enabled' : 'client.disabled';
+  if (given.length === 1 && given[0] === 'quota') return 'client.quota_changed';
+  return 'client.updated';
+}
