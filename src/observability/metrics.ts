@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CoreEvent, EventEnvironment } from '../domain/events.ts';
+import { CountedSeries, HandCountedHistogram } from './hand-counted.ts';
 
 /**
  * Gatehouse's Prometheus metrics (prefix `gatehouse_`). Every label value comes from a bounded
@@ -59,19 +60,11 @@ export class ClientLabels {
   }
 }
 
-/** A counter and a histogram child per label combination, resolved once: no label object per request. */
-interface RequestSeries {
-  count: Counter.Internal;
-  latency: Histogram.Internal<string>;
-}
-
 export class GatehouseMetrics implements DatabaseObserver {
   readonly registry = new Registry();
   private readonly clients: ClientLabels;
   private grantTypes: ReadonlySet<string>;
-  private readonly requestSeries = new Map<string, RequestSeries>();
-  /** `token.issued` children by environment name, client id and grant type: the per-request event, resolved once. */
-  private readonly issuedSeries = new Map<string, Counter.Internal>();
+  private readonly tables: HandTables = { requests: new CountedSeries(), issued: new CountedSeries() };
   private pools: (() => PoolStats)[] = [];
   private keyActivations: SigningKeyActivations = new Map();
   private readonly m: ReturnType<typeof defineMetrics>;
@@ -82,18 +75,13 @@ export class GatehouseMetrics implements DatabaseObserver {
   ) {
     this.clients = new ClientLabels(options.maxClients);
     this.grantTypes = new Set(options.grantTypes ?? []);
-    this.m = defineMetrics(this.registry, {
-      pool: () => this.poolTotals(),
-      keyAges: () => this.keyAges(),
-    });
+    this.m = defineMetrics(this.registry, { pool: () => this.poolTotals(), keyAges: () => this.keyAges() }, this.tables);
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
   }
 
   /** The grant types labelled by name, once the token endpoint is built (before any request). */
   knowGrantTypes(grantTypes: readonly string[]): void {
     this.grantTypes = new Set(grantTypes);
-    this.requestSeries.clear();
-    this.issuedSeries.clear();
   }
 
   /** The grant type as a label: a known grant, `none` when absent, else `other`. */
@@ -104,33 +92,28 @@ export class GatehouseMetrics implements DatabaseObserver {
 
   /** The CoreEvent listener: give it to the node's EventBus. */
   readonly onEvent = (event: CoreEvent): void => {
-    if (event.type === 'token.issued') this.issuedChild(event.env, event.clientId, event.grantType).inc();
-    else this.eventSeries(event).inc();
+    if (event.type === 'token.issued') this.countIssued(event.env, event.clientId, event.grantType);
+    else this.eventSeries(event)?.inc();
   };
 
   /**
-   * The counter child of one issued token, from a map keyed by its raw values; prom-client's
-   * `labels()` hashes its arguments on every call, which this hot path does not need. Only
-   * combinations whose labels are all their own values are kept, so the map is as bounded as the
-   * labels (environments × the client cap × the grant types).
+   * One issued token, counted by hand (the per-request event). The key holds the labels, not the
+   * raw values: the client cap and the grant types bound them, so the table is as bounded as the
+   * metric's series.
    */
-  private issuedChild(env: CoreEvent['env'], clientId: string, grantType: string): Counter.Internal {
-    const key = `${env.name}\u0000${clientId}\u0000${grantType}`;
-    const known = this.issuedSeries.get(key);
-    if (known) return known;
+  private countIssued(env: CoreEvent['env'], clientId: string, grantType: string): void {
+    const environment = envLabel(env);
     const client = this.clients.of(clientId);
     const grant = this.grantLabel(grantType);
-    const child = this.m.tokensIssued.labels(envLabel(env), client, grant);
-    if (client === clientId && grant === grantType) this.issuedSeries.set(key, child);
-    return child;
+    this.tables.issued.add(`${environment}\u0000${client}\u0000${grant}`, () => ({ environment, client, grant_type: grant }));
   }
 
-  /** The counter child an event increments. */
-  private eventSeries(event: CoreEvent): Counter.Internal {
+  /** The counter child an event increments (token.issued is counted by hand). */
+  private eventSeries(event: CoreEvent): Counter.Internal | undefined {
     const env = envLabel(event.env);
     switch (event.type) {
       case 'token.issued':
-        return this.issuedChild(event.env, event.clientId, event.grantType);
+        return undefined;
       case 'token.refused':
         return this.m.tokensRefused.labels(env, this.grantLabel(event.grantType), codeLabel(event.code));
       case 'client.authentication_failed':
@@ -157,19 +140,11 @@ export class GatehouseMetrics implements DatabaseObserver {
    * code rendered or the status class (`2xx`).
    */
   observeRequest(endpoint: string, surface: string, environment: string, grantType: string | undefined, outcome: string, seconds: number): void {
-    const key = `${endpoint}\u0000${surface}\u0000${environment}\u0000${grantType}\u0000${outcome}`;
-    let series = this.requestSeries.get(key);
-    if (!series) {
-      const grant = endpoint === 'token' ? this.grantLabel(grantType) : NONE;
-      series = {
-        count: this.m.requests.labels(endpoint, surface, environment, grant, outcomeLabel(outcome)),
-        latency: this.m.requestDuration.labels(endpoint, surface),
-      };
-      // Raw grant types are attacker-chosen: only bounded keys are remembered.
-      if (grant !== OTHER) this.requestSeries.set(key, series);
-    }
-    series.count.inc();
-    series.latency.observe(seconds);
+    const grant = endpoint === 'token' ? this.grantLabel(grantType) : NONE;
+    const result = outcomeLabel(outcome);
+    const labels = () => ({ endpoint, surface, environment, grant_type: grant, outcome: result });
+    this.tables.requests.add(`${endpoint}\u0000${surface}\u0000${environment}\u0000${grant}\u0000${result}`, labels);
+    this.m.requestDuration.observe(`${endpoint}\u0000${surface}`, () => ({ endpoint, surface }), seconds);
   }
 
   observeQuery(seconds: number, failed: boolean): void {
@@ -212,13 +187,27 @@ interface Collected {
   keyAges: () => [string, number][];
 }
 
+/** The per-request series counted by hand (hand-counted.ts), read by their counters at each scrape. */
+interface HandTables {
+  requests: CountedSeries;
+  issued: CountedSeries;
+}
+
 /** Every Gatehouse metric, registered on `registry`. Gauges that are the same in every worker take the max, not the sum. */
-function defineMetrics(registry: Registry, collected: Collected) {
+function defineMetrics(registry: Registry, collected: Collected, tables: HandTables) {
   const registers = [registry];
   const counter = (name: string, help: string, labelNames: string[]) => new Counter({ name: METRIC_PREFIX + name, help, labelNames, registers });
   return {
-    ...defineRequestMetrics(registers),
-    tokensIssued: counter('tokens_issued_total', 'Access tokens issued', ['environment', 'client', 'grant_type']),
+    ...defineRequestMetrics(registers, tables),
+    tokensIssued: new Counter({
+      name: `${METRIC_PREFIX}tokens_issued_total`,
+      help: 'Access tokens issued',
+      labelNames: ['environment', 'client', 'grant_type'],
+      registers,
+      collect() {
+        tables.issued.fill(this);
+      },
+    }),
     tokensRefused: counter('token_refusals_total', 'Token requests refused with an OAuth error', ['environment', 'grant_type', 'error']),
     authFailures: counter('client_auth_failures_total', 'Failed client authentications (throttled: refused before checking)', [
       'environment',
@@ -246,21 +235,22 @@ function defineMetrics(registry: Registry, collected: Collected) {
   };
 }
 
-function defineRequestMetrics(registers: Registry[]) {
+function defineRequestMetrics(registers: Registry[], tables: HandTables) {
   return {
     requests: new Counter({
       name: `${METRIC_PREFIX}http_requests_total`,
       help: 'API requests by endpoint, surface, environment, grant type and outcome (OAuth error code or status class)',
       labelNames: ['endpoint', 'surface', 'environment', 'grant_type', 'outcome'],
       registers,
+      collect() {
+        tables.requests.fill(this);
+      },
     }),
-    requestDuration: new Histogram({
-      name: `${METRIC_PREFIX}http_request_duration_seconds`,
-      help: 'API request latency by endpoint and surface',
-      labelNames: ['endpoint', 'surface'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    }),
+    requestDuration: new HandCountedHistogram(
+      `${METRIC_PREFIX}http_request_duration_seconds`,
+      'API request latency by endpoint and surface',
+      LATENCY_BUCKETS,
+    ).register(registers[0] as Registry),
   };
 }
 
