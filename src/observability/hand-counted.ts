@@ -6,7 +6,9 @@ import type { Counter, Histogram, LabelValues, MetricObjectWithValues, MetricVal
  * to about 2 µs of a client_credentials request (CPU profile, 2026-11-30), most of what metrics
  * cost it. Here a request adds to plain numbers found by one key, and prom-client reads them at
  * each scrape: the counter through its `collect`, the histogram as a metric of prom-client's own
- * shape, so rendering and the `--workers` aggregation stay prom-client's.
+ * shape, so rendering and the `--workers` aggregation stay prom-client's. `npm run bench --
+ * --observation`, client_credentials → JWT with metrics, audit and usage ÷ without, same run:
+ * 0.951 (c=10) and 0.927 (c=50) through prom-client's labels, 0.989 and 0.998 counted here.
  */
 
 type Labels = LabelValues<string>;
