@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
-import type { AuthorizationCode, FamilyAccessToken, PendingAuthorization, RefreshToken, TokenFamily } from '../domain/model.ts';
+import type { AuthorizationCode, FamilyAccessToken, OpaqueAccessToken, PendingAuthorization, RefreshToken, TokenFamily } from '../domain/model.ts';
 import type { AuthorizationCodeStore, AuthorizationRequestStore, FamilyIssue, TokenFamilyStore } from '../domain/storage.ts';
 import type { AuthorizationCodeTable, AuthorizationRequestTable, Database, RefreshTokenTable, TokenFamilyTable } from './schema.ts';
 
@@ -25,6 +25,47 @@ const toRequest = (row: Selectable<AuthorizationRequestTable>): PendingAuthoriza
   ...listField('resources', row.resources),
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
+});
+
+/** The row of a token family (migration 004). */
+export const familyRow = (envId: string, family: TokenFamily) => ({
+  family_id: family.familyId,
+  env_id: envId,
+  client_id: family.clientId,
+  user_id: family.userId,
+  scope: family.scope.join(' '),
+  resources: listColumn(family.resources),
+  created_at: family.createdAt,
+  expires_at: family.expiresAt,
+  revoked_at: null,
+});
+
+/** The row of a new refresh token of `familyId`. */
+export const refreshTokenRow = (envId: string, familyId: string, token: RefreshToken) => ({
+  token_hash: token.tokenHash,
+  env_id: envId,
+  family_id: familyId,
+  client_id: token.clientId,
+  user_id: token.userId,
+  issued_at: token.issuedAt,
+  expires_at: token.expiresAt,
+  rotated_at: null,
+  revoked_at: null,
+});
+
+/** The row of an opaque access token, of a token family or (null) of none. */
+export const opaqueAccessTokenRow = (token: OpaqueAccessToken, familyId: string | null) => ({
+  token_hash: token.tokenHash,
+  env_id: token.envId,
+  client_id: token.clientId,
+  subject: token.subject,
+  scope: token.scope,
+  jti: token.jti,
+  issued_at: token.issuedAt,
+  expires_at: token.expiresAt,
+  revoked_at: token.revokedAt,
+  family_id: familyId,
+  audience: listColumn(token.audience),
 });
 
 export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRequestStore {
@@ -119,17 +160,7 @@ async function recordIssue(trx: Transaction<Database>, envId: string, familyId: 
   if (refreshToken) {
     await trx
       .insertInto('refresh_tokens')
-      .values({
-        token_hash: refreshToken.tokenHash,
-        env_id: envId,
-        family_id: familyId,
-        client_id: refreshToken.clientId,
-        user_id: refreshToken.userId,
-        issued_at: refreshToken.issuedAt,
-        expires_at: refreshToken.expiresAt,
-        rotated_at: null,
-        revoked_at: null,
-      })
+      .values(refreshTokenRow(envId, familyId, refreshToken))
       .execute();
   }
   await recordAccessToken(trx, envId, familyId, accessToken);
@@ -138,22 +169,7 @@ async function recordIssue(trx: Transaction<Database>, envId: string, familyId: 
 async function recordAccessToken(trx: Transaction<Database>, envId: string, familyId: string, token: FamilyAccessToken): Promise<void> {
   const { opaque } = token;
   if (opaque) {
-    await trx
-      .insertInto('access_tokens')
-      .values({
-        token_hash: opaque.tokenHash,
-        env_id: envId,
-        client_id: opaque.clientId,
-        subject: opaque.subject,
-        scope: opaque.scope,
-        jti: opaque.jti,
-        issued_at: opaque.issuedAt,
-        expires_at: opaque.expiresAt,
-        revoked_at: null,
-        family_id: familyId,
-        audience: listColumn(opaque.audience),
-      })
-      .execute();
+    await trx.insertInto('access_tokens').values(opaqueAccessTokenRow(opaque, familyId)).execute();
     return;
   }
   await trx.insertInto('family_access_tokens').values({ env_id: envId, jti: token.jti, family_id: familyId, expires_at: token.expiresAt }).execute();
@@ -196,20 +212,7 @@ export function authorizationCodeStore(db: Kysely<Database>): AuthorizationCodeS
           .where('consumed_at', 'is', null)
           .executeTakeFirst();
         if (Number(consumed.numUpdatedRows) !== 1) return false;
-        await trx
-          .insertInto('token_families')
-          .values({
-            family_id: family.familyId,
-            env_id: envId,
-            client_id: family.clientId,
-            user_id: family.userId,
-            scope: family.scope.join(' '),
-            resources: listColumn(family.resources),
-            created_at: family.createdAt,
-            expires_at: family.expiresAt,
-            revoked_at: null,
-          })
-          .execute();
+        await trx.insertInto('token_families').values(familyRow(envId, family)).execute();
         await recordIssue(trx, envId, family.familyId, issue);
         return true;
       });

@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Client, ClientSecret, OpaqueAccessToken, User } from '../domain/model.ts';
 import { IMPORTED_SECRET_PREFIX, type ImportMapping, type ImportStore, type ImportWrite } from '../domain/storage.ts';
-import { listColumn, words } from './kysely-authorization.ts';
+import { familyRow, opaqueAccessTokenRow, refreshTokenRow, words } from './kysely-authorization.ts';
 import type { ClientSecretTable, ClientTable, Database } from './schema.ts';
 
 /** How the client store writes its rows, handed in so both write clients the same way. */
@@ -49,33 +49,10 @@ async function applyWrite(trx: Transaction<Database>, envId: string, write: Impo
       return writeUser(trx, write.user, write.update);
     case 'refresh_token': {
       const { family, refreshToken } = write;
-      await trx
-        .insertInto('token_families')
-        .values({
-          family_id: family.familyId,
-          env_id: envId,
-          client_id: family.clientId,
-          user_id: family.userId,
-          scope: family.scope.join(' '),
-          resources: listColumn(family.resources),
-          created_at: family.createdAt,
-          expires_at: family.expiresAt,
-          revoked_at: null,
-        })
-        .execute();
+      await trx.insertInto('token_families').values(familyRow(envId, family)).execute();
       await trx
         .insertInto('refresh_tokens')
-        .values({
-          token_hash: refreshToken.tokenHash,
-          env_id: envId,
-          family_id: family.familyId,
-          client_id: refreshToken.clientId,
-          user_id: refreshToken.userId,
-          issued_at: refreshToken.issuedAt,
-          expires_at: refreshToken.expiresAt,
-          rotated_at: null,
-          revoked_at: null,
-        })
+        .values(refreshTokenRow(envId, family.familyId, refreshToken))
         .execute();
       if (write.accessToken) await insertAccessToken(trx, write.accessToken, family.familyId);
       return grantConsent(trx, envId, family.userId, family.clientId, family.scope, now);
@@ -148,22 +125,7 @@ async function writeUser(trx: Transaction<Database>, user: User, update: boolean
 }
 
 async function insertAccessToken(trx: Transaction<Database>, token: OpaqueAccessToken, familyId: string | null): Promise<void> {
-  await trx
-    .insertInto('access_tokens')
-    .values({
-      token_hash: token.tokenHash,
-      env_id: token.envId,
-      client_id: token.clientId,
-      subject: token.subject,
-      scope: token.scope,
-      jti: token.jti,
-      issued_at: token.issuedAt,
-      expires_at: token.expiresAt,
-      revoked_at: token.revokedAt,
-      family_id: familyId,
-      audience: listColumn(token.audience),
-    })
-    .execute();
+  await trx.insertInto('access_tokens').values(opaqueAccessTokenRow(token, familyId)).execute();
 }
 
 /** The union of what the user granted the client before and `scope`, as `ConsentStore.grant` keeps it. */

@@ -29,7 +29,7 @@ import { deleteClientRows, expireClientSecret, idempotencyKeyStore, updateClient
 import { apiStore } from './kysely-apis.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { auditStore } from './kysely-audit.ts';
-import { authorizationCodeStore, authorizationRequestStore, listColumn, listField, tokenFamilyStore } from './kysely-authorization.ts';
+import { authorizationCodeStore, authorizationRequestStore, listField, opaqueAccessTokenRow, tokenFamilyStore } from './kysely-authorization.ts';
 import { importStore } from './kysely-import.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
 import { usageStore } from './kysely-usage.ts';
@@ -306,22 +306,7 @@ async function updateClient(db: Kysely<Database>, envId: string, clientId: strin
 function accessTokenStore(db: Kysely<Database>): AccessTokenStore {
   return {
     async insert(token) {
-      await db
-        .insertInto('access_tokens')
-        .values({
-          token_hash: token.tokenHash,
-          env_id: token.envId,
-          client_id: token.clientId,
-          subject: token.subject,
-          scope: token.scope,
-          jti: token.jti,
-          issued_at: token.issuedAt,
-          expires_at: token.expiresAt,
-          revoked_at: token.revokedAt,
-          family_id: null,
-          audience: listColumn(token.audience),
-        })
-        .execute();
+      await db.insertInto('access_tokens').values(opaqueAccessTokenRow(token, null)).execute();
     },
     async findByHash(envId, tokenHash) {
       const row = await db.selectFrom('access_tokens').selectAll().where('token_hash', '=', tokenHash).where('env_id', '=', envId).executeTakeFirst();
