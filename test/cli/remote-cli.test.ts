@@ -133,8 +133,9 @@ describe('the CLI against a running node (--server)', { timeout: 60_000 }, () =>
     ]) {
       assert.equal(ok(await viaServer(args)), ok(await cli(args)), args.join(' '));
     }
-    // Through the admin API, disabling is a client update (PATCH enabled), recorded as such.
-    const disabled = JSON.parse(ok(await viaServer(['audit', 'list', '--env', 'app', '--type', 'client.updated', '--json'])));
+    // Through the admin API, disabling is a client update (PATCH enabled), recorded as the same
+    // event a local `client disable` records, with the admin client as actor.
+    const disabled = JSON.parse(ok(await viaServer(['audit', 'list', '--env', 'app', '--type', 'client.disabled', '--json'])));
     assert.deepEqual(disabled.at(-1)?.details, { changed: ['enabled'] });
     assert.equal(disabled.at(-1)?.actor.kind, 'admin_client');
   });
