@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Clock } from '../domain/clock.ts';
 import type { IdempotencyKeyStore } from '../domain/storage.ts';
 import { canonicalJson } from './http-semantics.ts';
@@ -39,9 +38,9 @@ export class Idempotency {
   ): Promise<IdempotentResult> {
     if (!KEY.test(key)) throw new Problem('invalid-request', 'Idempotency-Key must be 1-200 visible ASCII characters', { field: 'Idempotency-Key' });
     const keyHash = this.hashKey(`${callerId}\n${key}`);
-    const requestHash = createHash('sha256')
-      .update(`${request.method} ${request.path}\n${canonicalJson(request.body ?? null)}`)
-      .digest('base64url');
+    // Keyed, like the key: a body may hold a password (a new user), which a plain hash would
+    // let anyone holding the database try guesses against.
+    const requestHash = this.hashKey(`request\n${request.method} ${request.path}\n${canonicalJson(request.body ?? null)}`);
     const now = this.clock.now();
     const reserved = await this.store.reserve({ keyHash, requestHash, status: null, response: null, createdAt: now, expiresAt: now + IDEMPOTENCY_TTL_MS }, now);
     if (!reserved) return this.replay(keyHash, requestHash);
@@ -66,7 +65,13 @@ export class Idempotency {
   }
 }
 
+/** `body` without any secret field, at any depth: what a replay may show. */
 export function withoutSecrets(body: unknown): unknown {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
-  return Object.fromEntries(Object.entries(body).filter(([name]) => !(SECRET_FIELDS as readonly string[]).includes(name)));
+  if (Array.isArray(body)) return body.map(withoutSecrets);
+  if (body === null || typeof body !== 'object') return body;
+  return Object.fromEntries(
+    Object.entries(body)
+      .filter(([name]) => !(SECRET_FIELDS as readonly string[]).includes(name))
+      .map(([name, value]) => [name, withoutSecrets(value)]),
+  );
 }

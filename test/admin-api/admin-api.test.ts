@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -202,9 +201,7 @@ for (const database of await testDatabases()) {
       await t.store.idempotencyKeys.reserve(
         {
           keyHash: keyedHasher(KEY_SECRET, 'admin idempotency keys')(`${f.clientId}\nbusy-1`),
-          requestHash: createHash('sha256')
-            .update(`POST ${base}\n${canonicalJson(body)}`)
-            .digest('base64url'),
+          requestHash: keyedHasher(KEY_SECRET, 'admin idempotency keys')(`request\nPOST ${base}\n${canonicalJson(body)}`),
           status: null,
           response: null,
           createdAt: now,
