@@ -76,7 +76,7 @@ export class UserAuthenticator {
       }
       // An imported user's password keeps its old provider's hash (bcrypt) until this first login re-hashes it below.
       valid = isLegacyHash(user.passwordHash)
-        ? await verifyLegacyHash(password, user.passwordHash, usernameKey)
+        ? await verifyLegacyHash(password, user.passwordHash, `${usernameKey}\u0000${addressKey}`)
         : await verifyPassword(password, user.passwordHash);
     } catch (error) {
       if (error instanceof PasswordHashingBusyError || error instanceof LegacyVerificationBusyError)

@@ -9,6 +9,7 @@ import type { ClientCache, ClientRecord } from './client-cache.ts';
 import { OAuthError } from './errors.ts';
 import type { QuotaLimiter } from './quotas.ts';
 import type { RateLimitState } from './rate-limit.ts';
+import { throttleSource } from './source-address.ts';
 import type { FailureThrottle } from './throttle.ts';
 
 /** Credentials as presented on the wire; the HTTP adapter fills this in. */
@@ -104,7 +105,7 @@ export class ClientAuthenticator {
       record = await this.clients.get(env.id, clientId, true);
       matched = this.accepts(record, presented);
     }
-    if (matched === undefined && secret !== undefined) matched = await this.acceptsLegacy(env, record, secret);
+    if (matched === undefined && secret !== undefined) matched = await this.acceptsLegacy(env, record, secret, credentials.sourceAddress);
     const { client } = record;
     if (!client || matched === undefined) {
       await this.refuseFailure(env, clientId, credentials, client !== undefined);
@@ -173,7 +174,7 @@ export class ClientAuthenticator {
    * once it matches, replaced by Gatehouse's own hash so the next request takes the fast path.
    * Native clients have no such secret and never get here with work to do.
    */
-  private async acceptsLegacy(env: Environment, record: ClientRecord, secret: string): Promise<string | undefined> {
+  private async acceptsLegacy(env: Environment, record: ClientRecord, secret: string, sourceAddress: string): Promise<string | undefined> {
     const { client } = record;
     if (client?.enabled !== true || client.kind === 'public') return undefined;
     const now = this.clock.now();
@@ -181,7 +182,9 @@ export class ClientAuthenticator {
     for (const candidate of legacy) {
       let valid: boolean;
       try {
-        valid = await verifyLegacyHash(secret, candidate.secretHash, `${env.id}\u0000${client.clientId}`);
+        // The per-key share of the queue is the caller's (client and source address): wrong
+        // secrets sent from elsewhere cannot use up the real client's share.
+        valid = await verifyLegacyHash(secret, candidate.secretHash, `${env.id}\u0000${client.clientId}\u0000${throttleSource(sourceAddress)}`);
       } catch (error) {
         if (!(error instanceof LegacyVerificationBusyError)) throw error;
         throw new OAuthError('temporarily_unavailable', 'too many client authentications in progress; retry later', { retryAfter: LEGACY_BUSY_RETRY_AFTER_S });
