@@ -219,7 +219,8 @@ for (const database of await testDatabases()) {
       const held = new Promise<void>((resolve) => {
         release = resolve;
       });
-      const occupying = Array.from({ length: 8 }, () => legacyVerificationQueue().run(`${e?.id}\u0000flooded`, () => held));
+      // The share of this caller: the client from this source address (inject's is 127.0.0.1).
+      const occupying = Array.from({ length: 8 }, () => legacyVerificationQueue().run(`${e?.id}\u0000flooded\u0000127.0.0.1`, () => held));
       try {
         const res = await token(basic('flooded', 's'), { grant_type: 'client_credentials' });
         assert.equal(res.statusCode, 503, res.body);
