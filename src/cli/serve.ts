@@ -3,13 +3,14 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { bootstrapAdmin } from '../admin-api/bootstrap.ts';
 import { AuditRecorder, NO_AUDIT_LINES } from '../audit/recorder.ts';
-import { type Config, loadConfig, requireProductionSettings } from '../config/config.ts';
+import { CONFIG_FIELDS, type Config, loadConfig, requireProductionSettings } from '../config/config.ts';
 import { ensureDevOperator } from '../console/bootstrap.ts';
 import { SYSTEM_ACTOR } from '../domain/audit.ts';
 import { systemClock } from '../domain/clock.ts';
 import { StorageUnavailableError, type Store } from '../domain/storage.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { createAdminServices } from '../server/admin.ts';
+import { consoleSecretForWorkers } from '../server/console.ts';
 import { createLogger } from '../server/logger.ts';
 import { answerMetricsRequests, clusterExposition, METRICS_PATH, serveMetrics } from '../server/metrics-listener.ts';
 import { nodeMetrics } from '../server/node-metrics.ts';
@@ -79,6 +80,9 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
   const onBusy = (port: number) => logger.warn({ port }, 'the metrics port is in use; serving no /metrics');
   const metricsListener = await serveMetrics(metricsServing, config.metricsHost, config.metricsPort, clusterExposition(), onBusy);
   const lines = await banner(config, store, `http://${config.host}:${config.port}`, options.dev, devData, workers, metricsListener?.address);
+  // The web console: one client secret for every worker (forked workers inherit the environment).
+  const consoleSecret = await consoleSecretForWorkers(config, store, systemClock, systemAudit(config, store));
+  if (consoleSecret !== undefined) process.env[CONFIG_FIELDS.consoleClientSecret.env] = consoleSecret;
   await store.close();
   // The dev key secret now exists on disk, so every worker resolves the same configuration.
   cluster.setupPrimary({ args: process.argv.slice(2) });
@@ -101,22 +105,26 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
     stopping = true;
     // Each worker drains on its own (readyz 503, requests still served, then closed); one that
     // outlives its drain period, shutdown timeout and last database calls by far is killed.
-    const limitMs = (drainSeconds(config, options.dev) + config.shutdownTimeout + 2 * config.databaseTimeout + 5) * 1000;
-    const exits = Object.values(cluster.workers ?? {}).map(
-      (worker) =>
-        new Promise<void>((resolve) => {
-          if (!worker || worker.isDead()) return resolve();
-          const kill = setTimeout(() => worker.process.kill('SIGKILL'), limitMs);
-          worker.once('exit', () => {
-            clearTimeout(kill);
-            resolve();
-          });
-          worker.process.kill('SIGTERM');
-        }),
-    );
-    await Promise.all(exits);
+    await stopWorkers((drainSeconds(config, options.dev) + config.shutdownTimeout + 2 * config.databaseTimeout + 5) * 1000);
     await metricsListener?.close();
   });
+}
+
+/** SIGTERM to every worker; one still running after `limitMs` gets SIGKILL. Resolves when all have exited. */
+async function stopWorkers(limitMs: number): Promise<void> {
+  const exits = Object.values(cluster.workers ?? {}).map(
+    (worker) =>
+      new Promise<void>((resolve) => {
+        if (!worker || worker.isDead()) return resolve();
+        const kill = setTimeout(() => worker.process.kill('SIGKILL'), limitMs);
+        worker.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        worker.process.kill('SIGTERM');
+      }),
+  );
+  await Promise.all(exits);
 }
 
 async function serveWorker(options: ServeOptions, signals: SignalHandling): Promise<void> {
@@ -184,8 +192,7 @@ export interface DevData {
  * console operator `admin` whose password is printed once.
  */
 async function bootstrapDevelopment(config: ServerConfig, store: Store): Promise<DevData> {
-  // Audited as the system's own changes.
-  const audit = new AuditRecorder(store.audit, systemClock, NO_AUDIT_LINES, { outbox: config.auditWebhookUrl !== undefined });
+  const audit = systemAudit(config, store);
   const services = createAdminServices(config, store, systemClock, undefined, { audit, actor: SYSTEM_ACTOR });
   const existing = (await store.environments.list()).map((env) => env.name);
   const data: DevData = {};
@@ -199,6 +206,11 @@ async function bootstrapDevelopment(config: ServerConfig, store: Store): Promise
     data.operator = await ensureDevOperator(services.users, config.adminEnvironment);
   }
   return data;
+}
+
+/** The audit log of the primary's own changes (dev data, the console client), stored with the system as actor. */
+function systemAudit(config: ServerConfig, store: Store): AuditRecorder {
+  return new AuditRecorder(store.audit, systemClock, NO_AUDIT_LINES, { outbox: config.auditWebhookUrl !== undefined });
 }
 
 async function banner(

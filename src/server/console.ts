@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import { ADMIN_API_IDENTIFIER } from '../admin-api/auth.ts';
 import type { AuditRecorder } from '../audit/recorder.ts';
 import { ensureConsoleClient } from '../console/bootstrap.ts';
 import { coreConsoleAuth } from '../console/core-auth.ts';
 import type { ConsoleDeps } from '../console/deps.ts';
 import { auditEntry, usageFromCounts } from '../console/providers.ts';
 import { registerConsole } from '../console/routes.ts';
+import type { AuditLog } from '../domain/audit.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Store } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
@@ -75,7 +77,6 @@ export async function mountConsole(
   const { config, store, clock, core, audit } = p;
   if (config.adminPort === undefined || !(await store.environments.findByName(config.adminEnvironment))) return;
   const services = createAdminServices(config, store, clock, core, { audit, actor: { kind: 'system', id: 'console' } });
-  const host = config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost;
   const deps = await createConsoleDeps({
     config,
     store,
@@ -83,7 +84,7 @@ export async function mountConsole(
     core,
     services,
     managementEnv: config.adminEnvironment,
-    redirectUri: `http://${host}:${config.adminPort}/console/callback`,
+    redirectUri: consoleRedirectUri(config),
     clientSecret: config.consoleClientSecret,
     adminApi: p.adminApi,
     servicesFor: (operator) =>
@@ -99,4 +100,27 @@ export async function mountConsole(
     }, clock),
   });
   await registerConsole(server, deps);
+}
+
+/** Where the console's code flow returns: its callback on the admin listener. */
+function consoleRedirectUri(config: ServerConfig): string {
+  const host = config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost;
+  return `http://${host}:${config.adminPort}/console/callback`;
+}
+
+/**
+ * For `serve --workers N` without GATEHOUSE_CONSOLE_CLIENT_SECRET: the primary gives the console
+ * client a new secret once and hands it to every worker (through their environment). Each worker
+ * giving it one of its own would leave only the last one working. Undefined when no console is
+ * served (no admin port, or no management environment yet).
+ */
+export async function consoleSecretForWorkers(config: ServerConfig, store: Store, clock: Clock, audit: AuditLog): Promise<string | undefined> {
+  if (config.adminPort === undefined || config.consoleClientSecret !== undefined) return undefined;
+  if (!(await store.environments.findByName(config.adminEnvironment))) return undefined;
+  const services = createAdminServices(config, store, clock, undefined, { audit, actor: { kind: 'system', id: 'console' } });
+  const ensured = await ensureConsoleClient(services.admin, config.adminEnvironment, consoleRedirectUri(config), {
+    rotate: true,
+    allowOn: { apis: services.apis, identifier: ADMIN_API_IDENTIFIER },
+  });
+  return ensured.clientSecret;
 }
