@@ -183,7 +183,8 @@ describe('service-account commands', () => {
 
   it('key revoke marks the key revoked; a second revoke and an unknown or foreign kid are refused', async () => {
     const kid = created.get('EdDSA')?.kid ?? '';
-    const revoked = await json(['service-account', 'key', 'revoke', accountId, kid, '--env', 'PROD', '--json']);
+    // A kid is a JWK thumbprint and may start with '-': `--` ends the options before it.
+    const revoked = await json(['service-account', 'key', 'revoke', '--env', 'PROD', '--json', '--', accountId, kid]);
     assert.equal(revoked.kid, kid);
     assert.equal(revoked.status, 'revoked');
     assert.ok(Date.parse(String(revoked.revoked_at)) <= Date.now());
@@ -194,9 +195,9 @@ describe('service-account commands', () => {
     // A key of one account cannot be revoked through another.
     const other = created.get('ES256')?.kid ?? '';
     await Promise.all([
-      failing(['service-account', 'key', 'revoke', accountId, kid, '--env', 'PROD'], /already revoked/),
+      failing(['service-account', 'key', 'revoke', '--env', 'PROD', '--', accountId, kid], /already revoked/),
       failing(['service-account', 'key', 'revoke', accountId, 'no-such-kid', '--env', 'PROD'], /no key no-such-kid/),
-      failing(['service-account', 'key', 'revoke', secretAccountId, other, '--env', 'PROD'], new RegExp(`no key ${other}`)),
+      failing(['service-account', 'key', 'revoke', '--env', 'PROD', '--', secretAccountId, other], new RegExp(`no key ${other}`)),
     ]);
     const after = await json<{ kid: string; status: string }[]>(['service-account', 'key', 'list', accountId, '--env', 'PROD', '--json']);
     assert.equal(after.find((k) => k.kid === other)?.status, 'active');

@@ -258,7 +258,8 @@ describe('service accounts end to end: CLI keys, jwt-bearer and private_key_jwt 
     const doomed = await createKey('service-account', accountId, 'ES256');
     await verifyAccessToken((await jwtBearer(await signAssertion(doomed))).access_token, { sub: accountId });
 
-    const revoked = await cliJson(['service-account', 'key', 'revoke', accountId, doomed.kid, '--env', 'DEVELOPMENT', '--json']);
+    // A kid may start with '-' (a JWK thumbprint): `--` ends the options before it.
+    const revoked = await cliJson(['service-account', 'key', 'revoke', '--env', 'DEVELOPMENT', '--json', '--', accountId, doomed.kid]);
     assert.equal(revoked.status, 'revoked');
     await expectInvalidGrant(await signAssertion(doomed), /revoked/);
     const python = await authlib(doomed);
