@@ -1,28 +1,11 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Client } from '../domain/model.ts';
 import type { IdempotencyKeyStore, IdempotencyRecord, TokenFamilyStore } from '../domain/storage.ts';
-import type { Database, IdempotencyKeyTable } from './schema.ts';
+import type { ClientTable, Database, IdempotencyKeyTable } from './schema.ts';
 
-/** `ClientStore.update`: every column but the ids, kind and creation time. */
-export async function updateClientRow(db: Kysely<Database>, client: Client, expectedUpdatedAt?: number): Promise<boolean> {
-  let query = db
-    .updateTable('clients')
-    .set({
-      name: client.name,
-      grant_types: JSON.stringify(client.grantTypes),
-      scopes: JSON.stringify(client.scopes),
-      default_scopes: JSON.stringify(client.defaultScopes),
-      redirect_uris: JSON.stringify(client.redirectUris),
-      token_format: client.tokenFormat,
-      access_token_ttl: client.accessTokenTtl,
-      introspect_any: client.introspectAny ? 1 : 0,
-      allow_missing_pkce: client.allowMissingPkce ? 1 : 0,
-      quota: client.quota,
-      enabled: client.enabled ? 1 : 0,
-      updated_at: client.updatedAt,
-    })
-    .where('env_id', '=', client.envId)
-    .where('client_id', '=', client.clientId);
+/** `ClientStore.update`: every column of `row` but the ids, kind and creation time. */
+export async function updateClientRow(db: Kysely<Database>, row: ClientTable, expectedUpdatedAt?: number): Promise<boolean> {
+  const { env_id, client_id, kind: _kind, created_at: _created, ...changed } = row;
+  let query = db.updateTable('clients').set(changed).where('env_id', '=', env_id).where('client_id', '=', client_id);
   if (expectedUpdatedAt !== undefined) query = query.where('updated_at', '=', expectedUpdatedAt);
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;

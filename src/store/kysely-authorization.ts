@@ -289,38 +289,41 @@ async function rotateRefreshToken(
 
 /** `TokenFamilyStore.revoke`: the family, its refresh and opaque access tokens revoked, its JWTs listed as revoked. */
 async function revokeFamily(db: Kysely<Database>, envId: string, familyId: string, now: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const family = await trx
-      .updateTable('token_families')
-      .set({ revoked_at: now })
-      .where('family_id', '=', familyId)
-      .where('env_id', '=', envId)
-      .where('revoked_at', 'is', null)
-      .returning('client_id')
-      .executeTakeFirst();
-    if (!family) return;
-    await trx.updateTable('refresh_tokens').set({ revoked_at: now }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
-    await trx.updateTable('access_tokens').set({ revoked_at: now }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
-    // A JWT cannot be recalled: its jti joins the revocation list until it expires.
-    await trx
-      .insertInto('revoked_jwts')
-      .columns(['env_id', 'jti', 'client_id', 'expires_at', 'revoked_at'])
-      .expression((eb) =>
-        eb
-          .selectFrom('family_access_tokens')
-          .select([
-            'env_id',
-            'jti',
-            sql<string>`cast(${family.client_id} as text)`.as('client_id'),
-            'expires_at',
-            sql<number>`cast(${now} as bigint)`.as('revoked_at'),
-          ])
-          .where('family_id', '=', familyId)
-          .where('expires_at', '>', now),
-      )
-      .onConflict((oc) => oc.columns(['env_id', 'jti']).doNothing())
-      .execute();
-  });
+  await db.transaction().execute((trx) => revokeFamilyIn(trx, envId, familyId, now));
+}
+
+/** `revokeFamily` inside the caller's transaction (an import revoking a family it brought in). */
+export async function revokeFamilyIn(trx: Transaction<Database>, envId: string, familyId: string, now: number): Promise<void> {
+  const family = await trx
+    .updateTable('token_families')
+    .set({ revoked_at: now })
+    .where('family_id', '=', familyId)
+    .where('env_id', '=', envId)
+    .where('revoked_at', 'is', null)
+    .returning('client_id')
+    .executeTakeFirst();
+  if (!family) return;
+  await trx.updateTable('refresh_tokens').set({ revoked_at: now }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
+  await trx.updateTable('access_tokens').set({ revoked_at: now }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
+  // A JWT cannot be recalled: its jti joins the revocation list until it expires.
+  await trx
+    .insertInto('revoked_jwts')
+    .columns(['env_id', 'jti', 'client_id', 'expires_at', 'revoked_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('family_access_tokens')
+        .select([
+          'env_id',
+          'jti',
+          sql<string>`cast(${family.client_id} as text)`.as('client_id'),
+          'expires_at',
+          sql<number>`cast(${now} as bigint)`.as('revoked_at'),
+        ])
+        .where('family_id', '=', familyId)
+        .where('expires_at', '>', now),
+    )
+    .onConflict((oc) => oc.columns(['env_id', 'jti']).doNothing())
+    .execute();
 }
 
 /** `TokenFamilyStore.deleteExpired`: expired families and everything in them; returns how many families. */

@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Client, ClientSecret, OpaqueAccessToken, User } from '../domain/model.ts';
 import { IMPORTED_SECRET_PREFIX, type ImportMapping, type ImportStore, type ImportWrite } from '../domain/storage.ts';
-import { familyRow, opaqueAccessTokenRow, refreshTokenRow, words } from './kysely-authorization.ts';
+import { familyRow, opaqueAccessTokenRow, refreshTokenRow, revokeFamilyIn, words } from './kysely-authorization.ts';
 import type { ClientSecretTable, ClientTable, Database } from './schema.ts';
 
 /** How the client store writes its rows, handed in so both write clients the same way. */
@@ -162,28 +162,7 @@ async function revokeImported(trx: Transaction<Database>, envId: string, mapping
       .execute();
     return;
   }
-  const familyId = mapping.targetId;
-  await trx
-    .updateTable('token_families')
-    .set({ revoked_at: now })
-    .where('env_id', '=', envId)
-    .where('family_id', '=', familyId)
-    .where('revoked_at', 'is', null)
-    .execute();
-  await trx
-    .updateTable('refresh_tokens')
-    .set({ revoked_at: now })
-    .where('env_id', '=', envId)
-    .where('family_id', '=', familyId)
-    .where('revoked_at', 'is', null)
-    .execute();
-  await trx
-    .updateTable('access_tokens')
-    .set({ revoked_at: now })
-    .where('env_id', '=', envId)
-    .where('family_id', '=', familyId)
-    .where('revoked_at', 'is', null)
-    .execute();
+  await revokeFamilyIn(trx, envId, mapping.targetId, now);
 }
 
 async function recordMapping(trx: Transaction<Database>, envId: string, mapping: ImportMapping, now: number): Promise<void> {

@@ -203,7 +203,7 @@ function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', famil
     rotateSecret: (envId, clientId, secret, overlapUntil) => rotateClientSecret(db, envId, clientId, secret, overlapUntil),
     setEnabled: (envId, clientId, enabled, now) => updateClient(db, envId, clientId, { enabled: enabled ? 1 : 0, updated_at: now }),
     setQuota: (envId, clientId, quota, now) => updateClient(db, envId, clientId, { quota, updated_at: now }),
-    update: (client, expectedUpdatedAt) => updateClientRow(db, client, expectedUpdatedAt),
+    update: (client, expectedUpdatedAt) => updateClientRow(db, clientRow(client), expectedUpdatedAt),
     expireSecret: (envId, clientId, secretId, now) => expireClientSecret(db, envId, clientId, secretId, now),
     delete: (envId, clientId, now) => deleteClientRows(db, families, envId, clientId, now),
     async replaceSecretHash(envId, clientId, secretId, legacyHash, hash) {
