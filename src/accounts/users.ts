@@ -1,9 +1,10 @@
-import { isLegacyHash, LegacyVerificationBusyError, verifyLegacyHash } from '../crypto/legacy-hashes.ts';
+import { isLegacyHash, LegacyVerificationBusyError } from '../crypto/legacy-hashes.ts';
 import { burnPasswordCheck, hashPassword, needsRehash, type PasswordHashCost, PasswordHashingBusyError, verifyPassword } from '../crypto/passwords.ts';
 import type { Clock } from '../domain/clock.ts';
 import { type EventSink, NO_EVENTS } from '../domain/events.ts';
 import type { Environment, User } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
+import type { LegacyCredentialGuard } from '../oauth/legacy-credentials.ts';
 import { throttleSource } from '../oauth/source-address.ts';
 
 export type LoginOutcome =
@@ -35,6 +36,7 @@ export class UserAuthenticator {
     private readonly limits: LoginLimits,
     /** Throttling keys are stored keyed-hashed: usernames and addresses are not readable from the database. */
     private readonly hashKey: (key: string) => string,
+    private readonly legacy: LegacyCredentialGuard,
     private readonly events: EventSink = NO_EVENTS,
   ) {}
 
@@ -70,19 +72,13 @@ export class UserAuthenticator {
     const user = await this.store.users.findByUsername(env.id, username);
     let valid: boolean;
     try {
-      if (!user) {
-        await burnPasswordCheck(this.limits.passwordCost);
-        return { ok: false, throttled: false };
-      }
-      // An imported user's password keeps its old provider's hash (bcrypt) until this first login re-hashes it below.
-      valid = isLegacyHash(user.passwordHash)
-        ? await verifyLegacyHash(password, user.passwordHash, `${usernameKey}\u0000${addressKey}`)
-        : await verifyPassword(password, user.passwordHash);
+      valid = await this.verify(env, user, password, `${usernameKey}\u0000${addressKey}`);
     } catch (error) {
       if (error instanceof PasswordHashingBusyError || error instanceof LegacyVerificationBusyError)
         return { ok: false, throttled: false, busy: true, retryAfter: BUSY_RETRY_AFTER_S };
       throw error;
     }
+    if (!user) return { ok: false, throttled: false };
     if (!valid || !user.enabled) return { ok: false, throttled: false };
     await this.store.loginAttempts.clear(usernameKey);
     if (needsRehash(user.passwordHash, this.limits.passwordCost)) {
@@ -90,5 +86,29 @@ export class UserAuthenticator {
       await this.store.users.setPasswordHash(env.id, user.username, await hashPassword(password, this.limits.passwordCost), now);
     }
     return { ok: true, user };
+  }
+
+  /**
+   * Whether `password` is the user's. An unknown user costs the same scrypt work as a native one.
+   * While the environment still holds imported passwords under an old provider's hash, every
+   * login also runs one verification of the slowest such profile in the legacy queue (the user's
+   * own legacy hash, or a decoy under the same queue key), beside the scrypt work: unknown,
+   * native and imported usernames then cost the same time and meet the same 503s. Both start at
+   * once, so a full queue refuses them alike.
+   */
+  private async verify(env: Environment, user: User | undefined, password: string, legacyKey: string): Promise<boolean> {
+    const slowest = await this.legacy.slowest(env.id, 'password');
+    const legacyUser = user !== undefined && isLegacyHash(user.passwordHash);
+    const scrypt = user && !legacyUser ? verifyPassword(password, user.passwordHash) : burnPasswordCheck(this.limits.passwordCost).then(() => false);
+    // An imported user's password keeps its old provider's hash (bcrypt…) until this first login re-hashes it.
+    const legacy = legacyUser
+      ? this.legacy.verify(password, user.passwordHash, legacyKey, slowest)
+      : slowest
+        ? this.legacy.decoy(password, slowest, legacyKey).then(() => false)
+        : Promise.resolve(false);
+    const [native, imported] = await Promise.allSettled([scrypt, legacy]);
+    if (native.status === 'rejected') throw native.reason;
+    if (imported.status === 'rejected') throw imported.reason;
+    return legacyUser ? imported.value : native.value;
   }
 }

@@ -1,6 +1,7 @@
 import { type NewAuditEvent, SYSTEM_ACTOR } from '../domain/audit.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { CoreEvent } from '../domain/events.ts';
+import { AuthFailureDigest } from './auth-failures.ts';
 
 /** Where the listener hands the events it maps: `AuditRecorder.enqueue`, which returns at once. */
 export interface AuditQueue {
@@ -10,16 +11,28 @@ export interface AuditQueue {
 export interface AuditListenerOptions {
   /** `client.quota_exceeded` is recorded once per client per window of this length. */
   quotaWindowMs: number;
+  /** Failed client authentications are summarised per caller over windows of this length (default a minute). */
+  authFailureWindowMs?: number;
 }
 
 /** Clients remembered as already reported in the current quota window, at most (a flood of ids cannot grow it without bound). */
 const MAX_QUOTA_REPORTS = 10_000;
+/** Callers whose failed authentications are tallied in one window, at most. */
+const MAX_AUTH_FAILURE_CALLERS = 1_000;
+const AUTH_FAILURE_WINDOW_MS = 60_000;
+
+/** The audit log's CoreEvent listener, and the summaries it owes when a window ends. */
+export interface AuditListener {
+  (event: CoreEvent): void;
+  /** Queues the summaries of ended windows (every window with `force`, at shutdown). */
+  drain(force?: boolean): void;
+}
 
 /**
  * The CoreEvent listener for the audit log: security events and scheduled key rotations become
  * audit events with the system as actor; everything else is ignored. Runs on the request path, so it only queues.
  */
-export function auditListener(queue: AuditQueue, clock: Clock, options: AuditListenerOptions): (event: CoreEvent) => void {
+export function auditListener(queue: AuditQueue, clock: Clock, options: AuditListenerOptions): AuditListener {
   let window = -1;
   const reported = new Set<string>();
   const firstInWindow = (key: string): boolean => {
@@ -32,11 +45,17 @@ export function auditListener(queue: AuditQueue, clock: Clock, options: AuditLis
     reported.add(key);
     return true;
   };
-  return (event) => {
+  const authFailures = new AuthFailureDigest({ windowMs: options.authFailureWindowMs ?? AUTH_FAILURE_WINDOW_MS, maxKeys: MAX_AUTH_FAILURE_CALLERS });
+  const enqueueAll = (events: NewAuditEvent[]) => {
+    for (const event of events) queue.enqueue(event);
+  };
+  const listener = (event: CoreEvent) => {
+    if (event.type === 'client.authentication_failed') return enqueueAll(authFailures.note(event, clock.now()));
     if (event.type === 'client.quota_exceeded' && !firstInWindow(`${event.env.id} ${event.clientId}`)) return;
     const mapped = auditEventOf(event);
     if (mapped) queue.enqueue(mapped);
   };
+  return Object.assign(listener, { drain: (force = false) => enqueueAll(authFailures.drain(clock.now(), force)) });
 }
 
 /** The audit event for a core event, or undefined for the ones the audit log does not keep. */

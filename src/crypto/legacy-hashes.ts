@@ -128,24 +128,109 @@ function verifyPbkdf2(secret: string, parsed: Pbkdf2Hash): Promise<boolean> {
   });
 }
 
+/** How a verification holds its place in the queue: at least `minMs`, and what its own work took. */
+export interface VerificationTiming {
+  /** The place is kept (the answer withheld) until this many milliseconds of work have passed. */
+  minMs?: number | undefined;
+  /** Told how long the hash itself took, queue wait excluded. */
+  onWork?: ((ms: number) => void) | undefined;
+}
+
 /**
  * Whether `secret` matches a legacy `stored` hash, through `queue` under `key`. False for a
  * malformed or unsupported hash, without work. Rejects with `LegacyVerificationBusyError` when
  * the queue is full: that is no answer, and must not count as a wrong secret.
  */
-export async function verifyLegacyHash(secret: string, stored: string, key: string, queue = legacyVerificationQueue()): Promise<boolean> {
+export async function verifyLegacyHash(
+  secret: string,
+  stored: string,
+  key: string,
+  queue = legacyVerificationQueue(),
+  timing: VerificationTiming = {},
+): Promise<boolean> {
   if (typeof secret !== 'string') return false;
+  const check = legacyCheck(secret, stored);
+  if (!check) return false;
+  return queue.run(key, async () => {
+    const started = performance.now();
+    const valid = await check();
+    const took = performance.now() - started;
+    timing.onWork?.(took);
+    const hold = (timing.minMs ?? 0) - took;
+    if (hold > 0) await new Promise((resolve) => setTimeout(resolve, hold));
+    return valid;
+  });
+}
+
+/** The computation that checks `secret` against a legacy hash, or undefined for anything else. */
+function legacyCheck(secret: string, stored: string): (() => Promise<boolean>) | undefined {
   if (BCRYPT.test(stored)) {
     // bcrypt reads at most 72 bytes; bcryptjs compares the result in constant time, on a worker
     // thread (off the event loop). `$2y$` (PHP) is the same algorithm as `$2b$`.
     const normalised = stored.startsWith('$2y$') ? `$2b$${stored.slice(4)}` : stored;
-    return queue.run(key, () => legacyHashWorker().bcrypt(secret, normalised));
+    return () => legacyHashWorker().bcrypt(secret, normalised);
   }
   const pbkdf2 = parsePbkdf2(stored);
-  if (pbkdf2) return queue.run(key, () => verifyPbkdf2(secret, pbkdf2));
+  if (pbkdf2) return () => verifyPbkdf2(secret, pbkdf2);
   const argon2 = parseArgon2id(stored);
-  if (argon2) return queue.run(key, () => legacyHashWorker().argon2id(secret, argon2));
-  return false;
+  if (argon2) return () => legacyHashWorker().argon2id(secret, argon2);
+  return undefined;
+}
+
+/**
+ * The cost class of a legacy hash: its scheme and work parameters, without salt or digest, so
+ * every hash of one profile costs the same to verify. `estimatedMs` ranks profiles before any
+ * has been timed on this node (figures of a 2-core x86_64 machine: bcrypt cost 10 took 60 ms in
+ * bcryptjs, PBKDF2-SHA256 0.17 µs per iteration, argon2id about 1.1 µs per KiB and pass).
+ */
+export interface LegacyHashProfile {
+  /** `bcrypt$10`, `pbkdf2-sha256$i=25000,l=32`, `argon2id$m=19456,t=2,p=1,l=32`. */
+  readonly id: string;
+  readonly estimatedMs: number;
+}
+
+export function legacyHashProfile(stored: string): LegacyHashProfile | undefined {
+  const bcrypt = BCRYPT.exec(stored);
+  if (bcrypt) {
+    const cost = Number(bcrypt[1]);
+    return { id: `bcrypt$${cost}`, estimatedMs: 2 ** cost * 0.0586 };
+  }
+  const pbkdf2 = parsePbkdf2(stored);
+  if (pbkdf2) return { id: `pbkdf2-sha256$i=${pbkdf2.iterations},l=${pbkdf2.hash.length}`, estimatedMs: pbkdf2.iterations * 0.00017 };
+  const argon2 = parseArgon2id(stored);
+  if (argon2) {
+    const { memorySize: m, iterations: t, parallelism: p, expected } = argon2;
+    return { id: `argon2id$m=${m},t=${t},p=${p},l=${expected.length}`, estimatedMs: m * t * 0.0011 };
+  }
+  return undefined;
+}
+
+const BCRYPT_ALPHABET = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * A hash of `profile` that no secret matches (random salt and digest): verifying anything
+ * against it costs what verifying against a real hash of that profile costs. Undefined for an
+ * id `legacyHashProfile` did not make.
+ */
+export function decoyLegacyHash(profile: string): string | undefined {
+  const b64 = (bytes: number) => crypto.randomBytes(bytes).toString('base64').replace(/=+$/, '');
+  let match = /^bcrypt\$(\d{1,2})$/.exec(profile);
+  if (match) {
+    const chars = Array.from(crypto.randomBytes(53), (byte) => BCRYPT_ALPHABET[byte & 63]).join('');
+    const decoy = `$2b$${match[1]?.padStart(2, '0')}$${chars}`;
+    return BCRYPT.test(decoy) ? decoy : undefined;
+  }
+  match = /^pbkdf2-sha256\$i=(\d+),l=(\d+)$/.exec(profile);
+  if (match) {
+    const decoy = `$pbkdf2-sha256$i=${match[1]},l=${match[2]}$${b64(16)}$${b64(Number(match[2]))}`;
+    return parsePbkdf2(decoy) ? decoy : undefined;
+  }
+  match = /^argon2id\$m=(\d+),t=(\d+),p=(\d+),l=(\d+)$/.exec(profile);
+  if (match) {
+    const decoy = `$argon2id$v=19$m=${match[1]},t=${match[2]},p=${match[3]}$${b64(16)}$${b64(Number(match[4]))}`;
+    return parseArgon2id(decoy) ? decoy : undefined;
+  }
+  return undefined;
 }
 
 /** A secret as an import record carries it, turned into what Gatehouse stores, or the reason it cannot be. */

@@ -43,6 +43,7 @@ export const AUDIT_EVENT_TYPES = [
   'authorization_code.reused',
   'user.locked_out',
   'client.quota_exceeded',
+  'client.authentication_failed',
   // The admin API: every call (changes also have their own event), and refused ones.
   'admin.request',
   'admin.authentication_failed',

@@ -42,7 +42,14 @@ export type CoreEvent =
    * A client failed to authenticate (token, introspection or revocation). `clientId` is set only
    * when the id names an existing client, so made-up ids never reach a metric label.
    */
-  | { type: 'client.authentication_failed'; env: EventEnvironment; clientId?: string | undefined; throttled: boolean }
+  | {
+      type: 'client.authentication_failed';
+      env: EventEnvironment;
+      clientId?: string | undefined;
+      throttled: boolean;
+      /** The caller's address as it is throttled (an IPv6 /64, an IPv4 address). */
+      source: string;
+    }
   /** A client authenticated but its request quota was used up. */
   | { type: 'client.quota_exceeded'; env: EventEnvironment; clientId: string }
   /** A refresh token was presented again after its rotation: its family is revoked (RFC 9700 §4.14.2). */

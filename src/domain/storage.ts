@@ -46,6 +46,8 @@ export interface Store {
   readonly idempotencyKeys: IdempotencyKeyStore;
   /** Records taken over from another provider by `gatehouse import`. */
   readonly imports: ImportStore;
+  /** Imported credentials still under their old provider's hash. */
+  readonly legacyCredentials: LegacyCredentialStore;
   /** Updated by every operation: whether the database answered the last time it was asked. */
   readonly health: StorageHealth;
   /**
@@ -172,6 +174,22 @@ export interface UsedAssertionStore {
    */
   consume(envId: string, clientId: string, jti: string, expiresAt: number, now: number): Promise<boolean>;
   deleteExpired(before: number): Promise<number>;
+}
+
+/** Client secrets (`client_secret`) or user passwords (`password`). */
+export type LegacyCredentialKind = 'client_secret' | 'password';
+
+/**
+ * The imported credentials of an environment still under an old provider's hash, read in pages
+ * (by the row's id) so that a large import is never loaded at once.
+ */
+export interface LegacyCredentialStore {
+  /**
+   * Up to `limit` hashes of `kind` in `envId` whose row id is after `after` (all when undefined),
+   * in id order: unexpired client secrets, or passwords of enabled and disabled users alike, that
+   * start with `$` but are not Gatehouse's own `$scrypt$`.
+   */
+  page(envId: string, kind: LegacyCredentialKind, now: number, after: string | undefined, limit: number): Promise<{ id: string; hash: string }[]>;
 }
 
 export interface UserStore {

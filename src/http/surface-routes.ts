@@ -72,6 +72,7 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
     const errorId = randomUUID();
     const rendered = surface.renderError(error, { errorId, now: new Date(clock.now()) }, receivedOf(request));
     note(request, OBSERVED_ERROR, error.code);
+    if (!unexpected) await context.reportEarlyRefusal(request, error);
     if (unexpected) request.log.error({ err: thrown, errorId, surface: surface.name }, 'unexpected error');
     else if (error.reason === 'storage_unavailable') request.log.warn({ errorId, surface: surface.name, reason: (thrown as Error).message }, error.description);
     else request.log.info({ errorId, surface: surface.name, error: error.code, reason: error.reason, status: rendered.status }, error.description);
@@ -79,6 +80,7 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
   });
 
   if (options.observer) decorateObserved(app);
+  app.decorateRequest(TOKEN_STAGE, null);
 
   const context = new SurfaceContext(options);
   for (const route of surface.routes) {
@@ -89,6 +91,7 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
       method: route.method,
       url: route.url,
       handler: route.endpoint === 'token' ? tracedTokenHandler(surface.name, handler) : handler,
+      config: { [TOKEN_ROUTE]: route.endpoint === 'token' },
       ...(onResponse ? { onResponse } : {}),
     });
   }
@@ -140,8 +143,11 @@ const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: Surface
     const { params, credentials } = context.readRequest(request, route);
     note(request, OBSERVED_GRANT, params.grant_type);
     annotateTokenSpan({ environment: resolved.env.name, grantType: params.grant_type });
+    setTokenStage(request, { grantType: params.grant_type ?? '' });
     surface.checkGrantType(params);
     const { env, urls } = resolved;
+    // From here the core reports its own refusals (with the client, and reuse events).
+    setTokenStage(request, 'core');
     const result = await core.token.handle({
       env,
       issuer: urls.issuer,
@@ -203,6 +209,25 @@ class SurfaceContext {
 
   constructor(readonly options: SurfaceRoutesOptions) {}
 
+  /**
+   * A token request refused before the core saw it (a body too large or unreadable, a missing
+   * or unsupported grant_type, outside working hours) is a refused token request all the same:
+   * reported as the core reports its own, when its environment exists.
+   */
+  async reportEarlyRefusal(request: FastifyRequest, error: OAuthError): Promise<void> {
+    const config = request.routeOptions.config as unknown as Record<string, unknown> | undefined;
+    if (config?.[TOKEN_ROUTE] !== true) return;
+    const stage = (request as unknown as Record<typeof TOKEN_STAGE, TokenStage>)[TOKEN_STAGE] ?? { grantType: '' };
+    if (stage === 'core') return;
+    let env: ResolvedEnvironment['env'];
+    try {
+      ({ env } = await this.options.environments.resolve(this.options.surface.environmentName((request as SurfaceRequest).params ?? {})));
+    } catch {
+      return;
+    }
+    this.options.core.token.reportRefusal(env, stage.grantType, error);
+  }
+
   async resolve(request: SurfaceRequest): Promise<ResolvedEnvironment> {
     const resolved = await this.options.environments.resolve(this.options.surface.environmentName(request.params));
     note(request, OBSERVED_ENV, resolved.env.name);
@@ -257,6 +282,20 @@ class SurfaceContext {
 }
 
 const RECEIVED = 'gatehouseReceivedParams';
+
+/**
+ * Where a token request is: null before its body is read, its grant type once read, or `core`
+ * once the OAuth core has it and reports its outcome itself.
+ */
+const TOKEN_STAGE = 'gatehouseTokenStage';
+type TokenStage = null | { grantType: string } | 'core';
+
+const setTokenStage = (request: FastifyRequest, stage: TokenStage): void => {
+  (request as unknown as Record<typeof TOKEN_STAGE, TokenStage>)[TOKEN_STAGE] = stage;
+};
+
+/** Set in a route's config on token routes: their refusals are reported even before the handler runs. */
+const TOKEN_ROUTE = 'gatehouseTokenRoute';
 
 const receivedOf = (request: FastifyRequest): ReceivedParams =>
   (request as unknown as Record<typeof RECEIVED, ReceivedParams | null>)[RECEIVED] ?? ReceivedParams.none;

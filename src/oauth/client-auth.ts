@@ -1,5 +1,5 @@
 import { decodeJwt } from 'jose';
-import { isLegacyHash, LegacyVerificationBusyError, verifyLegacyHash } from '../crypto/legacy-hashes.ts';
+import { isLegacyHash, LegacyVerificationBusyError } from '../crypto/legacy-hashes.ts';
 import { hashesEqual, hashSecret } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import { type CredentialUse, type EventSink, NO_EVENTS } from '../domain/events.ts';
@@ -7,6 +7,7 @@ import type { Client, Environment } from '../domain/model.ts';
 import { AssertionFailure, type AssertionVerifier, JWT_BEARER_CLIENT_ASSERTION_TYPE, type VerifiedAssertion } from './assertions.ts';
 import type { ClientCache, ClientRecord } from './client-cache.ts';
 import { OAuthError } from './errors.ts';
+import type { LegacyCredentialGuard } from './legacy-credentials.ts';
 import type { QuotaLimiter } from './quotas.ts';
 import type { RateLimitState } from './rate-limit.ts';
 import { throttleSource } from './source-address.ts';
@@ -69,6 +70,7 @@ export class ClientAuthenticator {
     private readonly assertions: AssertionVerifier,
     private readonly clients: ClientCache,
     private readonly quotas: QuotaLimiter,
+    private readonly legacy: LegacyCredentialGuard,
     private readonly events: EventSink = NO_EVENTS,
   ) {}
 
@@ -105,7 +107,7 @@ export class ClientAuthenticator {
       record = await this.clients.get(env.id, clientId, true);
       matched = this.accepts(record, presented);
     }
-    if (matched === undefined && secret !== undefined) matched = await this.acceptsLegacy(env, record, secret, credentials.sourceAddress);
+    if (matched === undefined && secret !== undefined) matched = await this.acceptsLegacy(env, clientId, record, secret, credentials.sourceAddress);
     const { client } = record;
     if (!client || matched === undefined) {
       await this.refuseFailure(env, clientId, credentials, client !== undefined);
@@ -169,31 +171,41 @@ export class ClientAuthenticator {
   }
 
   /**
-   * An imported client's secret still under its old provider's hash (bcrypt, PBKDF2): verified
-   * through the bounded legacy queue (503 with Retry-After for this client when it is full) and,
-   * once it matches, replaced by Gatehouse's own hash so the next request takes the fast path.
-   * Native clients have no such secret and never get here with work to do.
+   * After the fast path refused: an imported client's secret still under its old provider's hash
+   * (bcrypt, PBKDF2, argon2id) is verified through the bounded legacy queue (503 with Retry-After
+   * for this caller when it is full) and, once it matches, replaced by Gatehouse's own hash so
+   * the next request takes the fast path. Every other refusal in an environment that still holds
+   * legacy secrets (unknown id, disabled or public client, native client, wrong secret) verifies
+   * a decoy of the environment's slowest legacy profile under the same key, so neither the time
+   * nor the 503s tell which ids exist.
    */
-  private async acceptsLegacy(env: Environment, record: ClientRecord, secret: string, sourceAddress: string): Promise<string | undefined> {
+  private async acceptsLegacy(env: Environment, clientId: string, record: ClientRecord, secret: string, sourceAddress: string): Promise<string | undefined> {
     const { client } = record;
-    if (client?.enabled !== true || client.kind === 'public') return undefined;
     const now = this.clock.now();
-    const legacy = record.secrets.filter((s) => isLegacyHash(s.secretHash) && (s.expiresAt === null || s.expiresAt > now));
-    for (const candidate of legacy) {
-      let valid: boolean;
-      try {
-        // The per-key share of the queue is the caller's (client and source address): wrong
-        // secrets sent from elsewhere cannot use up the real client's share.
-        valid = await verifyLegacyHash(secret, candidate.secretHash, `${env.id}\u0000${client.clientId}\u0000${throttleSource(sourceAddress)}`);
-      } catch (error) {
-        if (!(error instanceof LegacyVerificationBusyError)) throw error;
-        throw new OAuthError('temporarily_unavailable', 'too many client authentications in progress; retry later', { retryAfter: LEGACY_BUSY_RETRY_AFTER_S });
+    const slowest = await this.legacy.slowest(env.id, 'client_secret');
+    const candidates =
+      client?.enabled === true && client.kind !== 'public'
+        ? record.secrets.filter((s) => isLegacyHash(s.secretHash) && (s.expiresAt === null || s.expiresAt > now))
+        : [];
+    if (candidates.length === 0 && slowest === undefined) return undefined;
+    // The per-key share of the queue is the caller's (presented id and source address): wrong
+    // secrets sent from elsewhere cannot use up the real client's share.
+    const key = `${env.id}\u0000${clientId}\u0000${throttleSource(sourceAddress)}`;
+    try {
+      if (candidates.length === 0 && slowest) {
+        await this.legacy.decoy(secret, slowest, key);
+        return undefined;
       }
-      if (!valid) continue;
-      await this.clients.replaceSecretHash(env.id, client.clientId, candidate.id, candidate.secretHash, hashSecret(secret));
-      return candidate.id;
+      for (const candidate of candidates) {
+        if (!(await this.legacy.verify(secret, candidate.secretHash, key, slowest))) continue;
+        await this.clients.replaceSecretHash(env.id, clientId, candidate.id, candidate.secretHash, hashSecret(secret));
+        return candidate.id;
+      }
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof LegacyVerificationBusyError)) throw error;
+      throw new OAuthError('temporarily_unavailable', 'too many client authentications in progress; retry later', { retryAfter: LEGACY_BUSY_RETRY_AFTER_S });
     }
-    return undefined;
   }
 
   /**
@@ -202,7 +214,8 @@ export class ClientAuthenticator {
    */
   private async refuseFailure(env: Environment, clientId: string, credentials: PresentedCredentials, known: boolean): Promise<void> {
     const wait = await this.throttle.recordFailure(env.id, clientId, credentials.sourceAddress);
-    this.events.emit({ type: 'client.authentication_failed', env, clientId: known ? clientId : undefined, throttled: wait > 0 });
+    const source = throttleSource(credentials.sourceAddress);
+    this.events.emit({ type: 'client.authentication_failed', env, clientId: known ? clientId : undefined, throttled: wait > 0, source });
     if (wait > 0) throw new OAuthError('too_many_requests', 'too many failed client authentications; retry later', { retryAfter: wait });
   }
 }

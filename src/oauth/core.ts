@@ -12,6 +12,7 @@ import { ClientCache } from './client-cache.ts';
 import type { GrantRegistry } from './grants/grant.ts';
 import { createGrantRegistry } from './grants/index.ts';
 import { IntrospectionEndpoint } from './introspection.ts';
+import { LegacyCredentialGuard } from './legacy-credentials.ts';
 import type { OAuthPolicy } from './policy.ts';
 import { QuotaLimiter } from './quotas.ts';
 import { RevocationEndpoint } from './revocation.ts';
@@ -29,6 +30,8 @@ export interface OAuthCore {
   readonly quotas: QuotaLimiter;
   readonly tokens: AccessTokenService;
   readonly token: TokenEndpoint;
+  /** Decoy verifications while an environment still holds imported credentials (client secrets and passwords). */
+  readonly legacy: LegacyCredentialGuard;
   readonly introspection: IntrospectionEndpoint;
   readonly revocation: RevocationEndpoint;
   readonly authorization: AuthorizationEndpoint;
@@ -57,7 +60,8 @@ export function createOAuthCore(
   const quotas = new QuotaLimiter(store.rateCounters, clock, config.quotaWindow * 1000, store.health, counterKey, logger, events);
   const assertions = new AssertionVerifier(store, clock, { maxLifetime: config.assertionMaxLifetime, clockSkew: config.clockSkew });
   const clients = new ClientCache(store, clock, config.cacheTtl * 1000, staleIfErrorMs);
-  const authenticator = new ClientAuthenticator(clock, throttle, assertions, clients, quotas, events);
+  const legacy = new LegacyCredentialGuard(store, clock, { staleIfErrorMs });
+  const authenticator = new ClientAuthenticator(clock, throttle, assertions, clients, quotas, legacy, events);
   const families = new FamilyTokenIssuer(tokens, clock, {
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
@@ -71,6 +75,7 @@ export function createOAuthCore(
     quotas,
     tokens,
     token: new TokenEndpoint(grants, authenticator, events),
+    legacy,
     introspection: new IntrospectionEndpoint(authenticator, tokens),
     revocation: new RevocationEndpoint(authenticator, tokens, store, clock),
     authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis),

@@ -45,14 +45,17 @@ export class TokenEndpoint {
       });
       return result;
     } catch (error) {
-      if (error instanceof OAuthError) this.reportRefusal(request, error, state.client?.client.clientId);
+      if (error instanceof OAuthError) this.reportRefusal(request.env, request.params.grant_type ?? '', error, state.client?.client.clientId);
       throw error;
     }
   }
 
-  private reportRefusal(request: TokenRequest, error: OAuthError, clientId: string | undefined): void {
-    const { env } = request;
-    const grantType = request.params.grant_type ?? '';
+  /**
+   * Reports a refused token request: `token.refused`, and a reuse event when the client is known.
+   * The HTTP adapter calls it for requests refused before they reach `handle` (unreadable body,
+   * unsupported grant type), so every refusal is counted once.
+   */
+  reportRefusal(env: Environment, grantType: string, error: OAuthError, clientId?: string): void {
     this.events.emit({ type: 'token.refused', env, grantType, code: error.code, reason: error.reason, clientId });
     if (clientId === undefined) return;
     if (error.reason === 'refresh_token_reused') this.events.emit({ type: 'refresh_token.reused', env, clientId });

@@ -1,13 +1,12 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { auditListener } from '../audit/listener.ts';
+import { type AuditListener, auditListener } from '../audit/listener.ts';
 import { AuditRecorder } from '../audit/recorder.ts';
 import { AUDIT_RETENTION_INTERVAL_MS, deleteExpiredAuditEvents } from '../audit/retention.ts';
 import { WEBHOOK_INTERVAL_MS, WebhookDeliverer } from '../audit/webhooks.ts';
 import type { Config } from '../config/config.ts';
 import { SYSTEM_ACTOR } from '../domain/audit.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { EventListener } from '../domain/events.ts';
 import { StorageUnavailableError, type Store } from '../domain/storage.ts';
 
 /** How often a node stores the audit events queued by the request path. */
@@ -19,7 +18,7 @@ export type AuditConfig = Pick<Config, 'auditRetention' | 'auditWebhookUrl' | 'a
 export interface AuditNode {
   readonly recorder: AuditRecorder;
   /** The CoreEvent listener for the node's event bus: security events, queued for the background flush. */
-  readonly listener: EventListener;
+  readonly listener: AuditListener;
   /** Records `server.started` and starts the tasks through `every`. */
   start(every: (ms: number, task: () => Promise<unknown>) => void): Promise<void>;
   /** Stores what is still queued (at shutdown). */
@@ -38,9 +37,10 @@ const whileAvailable = (task: () => Promise<unknown>) => (): Promise<unknown> =>
 export function createAuditNode(config: AuditConfig, store: Store, clock: Clock, logger: Logger): AuditNode {
   const webhook = config.auditWebhookUrl && config.auditWebhookSecret ? { url: config.auditWebhookUrl, key: config.auditWebhookSecret } : undefined;
   const recorder = new AuditRecorder(store.audit, clock, logger, { outbox: webhook !== undefined });
+  const listener = auditListener(recorder, clock, { quotaWindowMs: config.quotaWindow * 1000 });
   return {
     recorder,
-    listener: auditListener(recorder, clock, { quotaWindowMs: config.quotaWindow * 1000 }),
+    listener,
     async start(every) {
       const environments = await store.environments.list().catch(() => undefined);
       recorder.enqueue({
@@ -57,7 +57,10 @@ export function createAuditNode(config: AuditConfig, store: Store, clock: Clock,
       });
       every(
         AUDIT_FLUSH_INTERVAL_MS,
-        whileAvailable(() => recorder.flush()),
+        whileAvailable(() => {
+          listener.drain();
+          return recorder.flush();
+        }),
       );
       every(
         AUDIT_RETENTION_INTERVAL_MS,
@@ -72,6 +75,7 @@ export function createAuditNode(config: AuditConfig, store: Store, clock: Clock,
       }
     },
     async stop() {
+      listener.drain(true);
       await recorder.flush().catch((error: unknown) => logger.warn({ err: error, pending: recorder.pending }, 'audit events could not be stored at shutdown'));
     },
   };

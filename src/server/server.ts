@@ -85,7 +85,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     core,
     environments,
     sessions: new BrowserSessions(store, clock, config.sessionTtl * 1000),
-    users: new UserAuthenticator(store, clock, loginPolicy(config), keyedHasher(config.keySecret, 'login attempts'), events),
+    users: new UserAuthenticator(store, clock, loginPolicy(config), keyedHasher(config.keySecret, 'login attempts'), core.legacy, events),
     surfaces: buildSurfaces(config, CONFIG_FIELDS.surfaces.env),
     clock,
     logger,

@@ -14,6 +14,7 @@ import {
   type EnvironmentStore,
   type IdempotencyKeyStore,
   type ImportStore,
+  type LegacyCredentialStore,
   type LoginAttemptStore,
   type RateCounterStore,
   type RevokedJwtStore,
@@ -31,6 +32,7 @@ import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { auditStore } from './kysely-audit.ts';
 import { authorizationCodeStore, authorizationRequestStore, listField, opaqueAccessTokenRow, tokenFamilyStore } from './kysely-authorization.ts';
 import { importStore } from './kysely-import.ts';
+import { legacyCredentialStore } from './kysely-legacy-credentials.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
 import { usageStore } from './kysely-usage.ts';
 import { browserSessionStore, consentStore, loginAttemptStore, rateCounterStore, userStore } from './kysely-users.ts';
@@ -59,6 +61,7 @@ export class KyselyStore implements Store {
   readonly usage: UsageStore;
   readonly idempotencyKeys: IdempotencyKeyStore;
   readonly imports: ImportStore;
+  readonly legacyCredentials: LegacyCredentialStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -89,6 +92,7 @@ export class KyselyStore implements Store {
     this.usage = usageStore(db);
     this.idempotencyKeys = idempotencyKeyStore(db);
     this.imports = importStore(db, { clientRow, clientSecretRow });
+    this.legacyCredentials = legacyCredentialStore(db);
   }
 
   async ping(): Promise<void> {

@@ -61,8 +61,8 @@ describe('metrics from core events', () => {
   it('counts every event kind, and never a username or user id', async () => {
     const metrics = metricsFor();
     const events: CoreEvent[] = [
-      { type: 'client.authentication_failed', env, throttled: false },
-      { type: 'client.authentication_failed', env, clientId: 'c1', throttled: true },
+      { type: 'client.authentication_failed', env, throttled: false, source: '192.0.2.1' },
+      { type: 'client.authentication_failed', env, clientId: 'c1', throttled: true, source: '192.0.2.1' },
       { type: 'client.quota_exceeded', env, clientId: 'c1' },
       { type: 'refresh_token.reused', env, clientId: 'c1' },
       { type: 'authorization_code.reused', env, clientId: 'c1' },
