@@ -135,6 +135,9 @@ describe('metrics of API requests', () => {
     await inject('/envs/PRODUCTION/token', form({ grant_type: 'refresh_token', refresh_token: refresh }), basic(client.client_id, secret));
     await inject('/envs/PRODUCTION/introspect', form({ token }), basic(client.client_id, secret));
     await inject(`/envs/NO_SUCH_${madeUp}/token`, form({ grant_type: 'client_credentials' }), basic(client.client_id, secret));
+    // Refused before the core sees them: no grant_type, and a body that is not a form.
+    await inject('/envs/PRODUCTION/token', form({ scope: 'read' }), basic(client.client_id, secret));
+    await inject('/envs/PRODUCTION/token', 'grant_type=client_credentials&grant_type=client_credentials', basic(client.client_id, secret));
     text = await metrics.registry.metrics();
   });
   after(() => cleanup());
@@ -147,7 +150,15 @@ describe('metrics of API requests', () => {
     assert.equal(count({ endpoint: 'token', environment: 'PRODUCTION', grant_type: 'refresh_token', outcome: 'unauthorized_client' }), 1);
     assert.equal(count({ endpoint: 'introspection', environment: 'PRODUCTION', grant_type: 'none', outcome: '2xx' }), 1);
     assert.equal(count({ endpoint: 'token', environment: 'unknown', grant_type: 'none', outcome: 'not_found' }), 1);
-    assert.equal(sample(text, 'gatehouse_http_request_duration_seconds_count', { endpoint: 'token', surface: 'standard' }), 5);
+    assert.equal(sample(text, 'gatehouse_http_request_duration_seconds_count', { endpoint: 'token', surface: 'standard' }), 7);
+  });
+
+  it('counts every refused token request by its code, those refused before a grant runs included', () => {
+    const refused = (labels: Record<string, string>) => sample(text, 'gatehouse_token_refusals_total', { environment: 'PRODUCTION', ...labels });
+    assert.equal(refused({ grant_type: 'other', error: 'unsupported_grant_type' }), 1);
+    assert.equal(refused({ grant_type: 'client_credentials', error: 'invalid_client' }), 1);
+    assert.equal(refused({ grant_type: 'refresh_token', error: 'unauthorized_client' }), 1);
+    assert.equal(refused({ grant_type: 'none', error: 'invalid_request' }), 2);
   });
 
   it('puts no secret, token, made-up value or unresolved environment into any series', () => {
