@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { runEnumeration } from './lib/enumeration.ts';
 import {
   BENCH_ENV,
   basicHeader,
@@ -402,6 +403,11 @@ async function runImportedOnly(databaseUrl: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--enumeration')) {
+    const at = process.argv.indexOf('--samples');
+    await runEnumeration(at > 0 ? Number(process.argv[at + 1]) : quick ? 50 : 500);
+    return;
+  }
   const startedAt = new Date().toISOString();
   const sqliteDir = execFileSync('mktemp', ['-d', '/tmp/gatehouse-bench-XXXXXX']).toString().trim();
   await runBaseline();
