@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import type { Clock } from '../domain/clock.ts';
+import type { Environment } from '../domain/model.ts';
 import type { PresentedCredentials } from '../oauth/client-auth.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import type { EndpointKind } from '../oauth/endpoints.ts';
@@ -139,11 +140,13 @@ type Handler = (request: SurfaceRequest, reply: FastifyReply) => Promise<Fastify
 const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: SurfaceContext, route: SurfaceRoute) => Handler> = {
   token: (context, route) => async (request, reply) => {
     const { core, surface, clock } = context.options;
+    setTokenStage(request, 'resolving');
     const resolved = await context.resolve(request);
+    setTokenStage(request, { env: resolved.env, grantType: '' });
     const { params, credentials } = context.readRequest(request, route);
     note(request, OBSERVED_GRANT, params.grant_type);
     annotateTokenSpan({ environment: resolved.env.name, grantType: params.grant_type });
-    setTokenStage(request, { grantType: params.grant_type ?? '' });
+    setTokenStage(request, { env: resolved.env, grantType: params.grant_type ?? '' });
     surface.checkGrantType(params);
     const { env, urls } = resolved;
     // From here the core reports its own refusals (with the client, and reuse events).
@@ -217,15 +220,19 @@ class SurfaceContext {
   async reportEarlyRefusal(request: FastifyRequest, error: OAuthError): Promise<void> {
     const config = request.routeOptions.config as unknown as Record<string, unknown> | undefined;
     if (config?.[TOKEN_ROUTE] !== true) return;
-    const stage = (request as unknown as Record<typeof TOKEN_STAGE, TokenStage>)[TOKEN_STAGE] ?? { grantType: '' };
-    if (stage === 'core') return;
-    let env: ResolvedEnvironment['env'];
+    const stage = (request as unknown as Record<typeof TOKEN_STAGE, TokenStage>)[TOKEN_STAGE];
+    // The core reports its own; a request whose environment did not resolve belongs to none.
+    if (stage === 'core' || stage === 'resolving') return;
+    if (stage !== null) return this.options.core.token.reportRefusal(stage.env, stage.grantType, error);
+    // Refused before the handler ran (a body over the limit, outside working hours): its
+    // environment, if it exists and is known without waiting on an unavailable database.
+    if (error.reason === 'storage_unavailable') return;
     try {
-      ({ env } = await this.options.environments.resolve(this.options.surface.environmentName((request as SurfaceRequest).params ?? {})));
+      const { env } = await this.options.environments.resolve(this.options.surface.environmentName((request as SurfaceRequest).params ?? {}));
+      this.options.core.token.reportRefusal(env, '', error);
     } catch {
-      return;
+      // An unknown environment: nothing to count it against.
     }
-    this.options.core.token.reportRefusal(env, stage.grantType, error);
   }
 
   async resolve(request: SurfaceRequest): Promise<ResolvedEnvironment> {
@@ -284,11 +291,12 @@ class SurfaceContext {
 const RECEIVED = 'gatehouseReceivedParams';
 
 /**
- * Where a token request is: null before its body is read, its grant type once read, or `core`
- * once the OAuth core has it and reports its outcome itself.
+ * Where a token request is: null before its handler runs, `resolving` its environment, then the
+ * environment and (once read) the grant type, and `core` once the OAuth core has it and reports
+ * its outcome itself.
  */
 const TOKEN_STAGE = 'gatehouseTokenStage';
-type TokenStage = null | { grantType: string } | 'core';
+type TokenStage = null | 'resolving' | { env: Environment; grantType: string } | 'core';
 
 const setTokenStage = (request: FastifyRequest, stage: TokenStage): void => {
   (request as unknown as Record<typeof TOKEN_STAGE, TokenStage>)[TOKEN_STAGE] = stage;

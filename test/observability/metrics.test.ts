@@ -138,6 +138,7 @@ describe('metrics of API requests', () => {
     // Refused before the core sees them: no grant_type, and a body that is not a form.
     await inject('/envs/PRODUCTION/token', form({ scope: 'read' }), basic(client.client_id, secret));
     await inject('/envs/PRODUCTION/token', 'grant_type=client_credentials&grant_type=client_credentials', basic(client.client_id, secret));
+    await inject('/envs/PRODUCTION/token', `grant_type=client_credentials&pad=${'x'.repeat(config.bodyLimit)}`, basic(client.client_id, secret));
     text = await metrics.registry.metrics();
   });
   after(() => cleanup());
@@ -150,7 +151,7 @@ describe('metrics of API requests', () => {
     assert.equal(count({ endpoint: 'token', environment: 'PRODUCTION', grant_type: 'refresh_token', outcome: 'unauthorized_client' }), 1);
     assert.equal(count({ endpoint: 'introspection', environment: 'PRODUCTION', grant_type: 'none', outcome: '2xx' }), 1);
     assert.equal(count({ endpoint: 'token', environment: 'unknown', grant_type: 'none', outcome: 'not_found' }), 1);
-    assert.equal(sample(text, 'gatehouse_http_request_duration_seconds_count', { endpoint: 'token', surface: 'standard' }), 7);
+    assert.equal(sample(text, 'gatehouse_http_request_duration_seconds_count', { endpoint: 'token', surface: 'standard' }), 8);
   });
 
   it('counts every refused token request by its code, those refused before a grant runs included', () => {
@@ -158,7 +159,8 @@ describe('metrics of API requests', () => {
     assert.equal(refused({ grant_type: 'other', error: 'unsupported_grant_type' }), 1);
     assert.equal(refused({ grant_type: 'client_credentials', error: 'invalid_client' }), 1);
     assert.equal(refused({ grant_type: 'refresh_token', error: 'unauthorized_client' }), 1);
-    assert.equal(refused({ grant_type: 'none', error: 'invalid_request' }), 2);
+    // Two unreadable bodies and one over the size limit (413).
+    assert.equal(refused({ grant_type: 'none', error: 'invalid_request' }), 3);
   });
 
   it('puts no secret, token, made-up value or unresolved environment into any series', () => {
