@@ -15,7 +15,7 @@ import * as importMappings from './migrations/012_import.ts';
 import * as importSources from './migrations/013_import_sources.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
-const MIGRATIONS: Record<string, Migration> = {
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_initial': initial,
   '002_service_accounts': serviceAccounts,
   '003_one_active_key': oneActiveKey,
