@@ -71,6 +71,8 @@ interface RunState {
   users: Map<string, string>;
   /** Usernames (NFC) the run's users have, so two of them cannot both claim one. */
   usernames: Set<string>;
+  /** Gatehouse user id → the username this run gives it (a rename frees the old one, whether written yet or not). */
+  usernameOf: Map<string, string>;
   tokens: Set<string>;
 }
 
@@ -85,7 +87,7 @@ interface RunState {
  */
 export async function runImport(source: ImportSource, options: ImportOptions): Promise<ImportReport> {
   const report = emptyReport(options.dryRun === true, options.sourceId);
-  const state: RunState = { clients: new Set(), users: new Map(), usernames: new Set(), tokens: new Set() };
+  const state: RunState = { clients: new Set(), users: new Map(), usernames: new Set(), usernameOf: new Map(), tokens: new Set() };
   const size = options.batchSize ?? DEFAULT_BATCH_SIZE;
   let batch: ImportRecord[] = [];
   for await (const record of source) {
@@ -207,14 +209,18 @@ async function decideUser(record: ImportUser, mappings: BatchMappings, options: 
   if (adopt && (await store.users.find(env.id, adopt.targetId))?.username !== username) existing = adopt = undefined;
   if (state.usernames.has(username)) return refuse(what, 'another user of this source has this username (not imported)');
   const holder = await store.users.findByUsername(env.id, username);
-  if (holder && holder.userId !== existing?.targetId) {
+  // A holder this run renames has let the name go; the real run may have written the rename already, a dry run never has.
+  const released = holder !== undefined && state.usernameOf.has(holder.userId) && state.usernameOf.get(holder.userId) !== username;
+  if (holder && holder.userId !== existing?.targetId && !released) {
     const holderSource = await store.imports.findSourceOf(env.id, 'user', holder.userId);
     return refuse(what, heldReason('username', holderSource, sourceId));
   }
   const decision = planUser(env, record, existing, now);
   if (decision.outcome !== 'skipped') {
-    state.users.set(record.source_id, existing?.targetId ?? userIdOf(decision));
+    const userId = existing?.targetId ?? userIdOf(decision);
+    state.users.set(record.source_id, userId);
     state.usernames.add(username);
+    state.usernameOf.set(userId, username);
   }
   return adopting(decision, adopt);
 }

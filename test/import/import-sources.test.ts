@@ -203,6 +203,40 @@ for (const database of await testDatabases()) {
       assert.deepEqual((await importFrom('third-export', lines)).refused, real.refused);
     });
 
+    it('lets a user take the username another user of the source gave up in the same run, in the dry run as in the real run', async () => {
+      await t.admin.createEnvironment('RENAMES');
+      const renames = await t.store.environments.findByName('RENAMES');
+      assert.ok(renames);
+      const now = t.clock.now();
+      await importFrom('renames', exportOf(now, 'r-app', [{ sourceId: '1', username: 'ivy@r.test' }], 'rt-r'), false, renames);
+      const lines = exportOf(
+        now,
+        'r-app',
+        [
+          { sourceId: '1', username: 'ivy.old@r.test' },
+          { sourceId: '2', username: 'ivy@r.test' },
+        ],
+        'rt-r',
+      ).map((line) => line.replace('"source_version":"1"', '"source_version":"2"'));
+      // One record per batch: the real run has written the rename when it meets the second user; the dry run never has.
+      const run = (dryRun: boolean) =>
+        runImport(readJsonLines(Readable.from(`${lines.join('\n')}\n`)), {
+          env: renames,
+          store: t.store,
+          clock: t.clock,
+          lifetimes: LIFETIMES,
+          sourceId: 'renames',
+          dryRun,
+          batchSize: 1,
+        });
+      const dry = await run(true);
+      const real = await run(false);
+      assert.deepEqual(dry.counts, real.counts);
+      assert.deepEqual(real.counts.user, { imported: 1, updated: 1, unchanged: 0, skipped: 0 });
+      assert.deepEqual(real.refused, []);
+      assert.notEqual((await user('ivy.old@r.test', renames)).userId, (await user('ivy@r.test', renames)).userId);
+    });
+
     it('keeps a mapping written before sources were recorded: the next import of its records adopts it, another source does not', async () => {
       await t.admin.createEnvironment('UPGRADED');
       const upgraded = await t.store.environments.findByName('UPGRADED');
