@@ -35,7 +35,8 @@ export function ownMapping(mappings: SourceMappings, key: string): { existing: I
 
 /** Why a record cannot be imported because its wire identifier or username is taken: by another source, or made in Gatehouse. */
 export function heldReason(what: 'client id' | 'username', holder: string | undefined, sourceId: string): string {
-  if (holder === undefined) return `a ${what === 'client id' ? 'client' : 'user'} with this ${what} was created in Gatehouse (not imported)`;
-  if (holder === sourceId) return `another user of this source has this ${what} (not imported)`;
-  return `this ${what} belongs to a ${what === 'client id' ? 'client' : 'user'} imported from source ${JSON.stringify(holder)} (not imported)`;
+  const noun = what === 'client id' ? 'client' : 'user';
+  if (holder === undefined) return `a ${noun} with this ${what} was created in Gatehouse (not imported)`;
+  if (holder === sourceId) return `another ${noun} of this source has this ${what} (not imported)`;
+  return `this ${what} belongs to a ${noun} imported from source ${JSON.stringify(holder)} (not imported)`;
 }
