@@ -34,7 +34,7 @@ export async function importBcryptClients(databaseUrl: string, envName: string, 
     const env = await store.environments.findByName(envName);
     if (!env) throw new Error(`environment ${envName} does not exist`);
     const lifetimes = { refreshTokenIdleTtl: 86_400, refreshTokenAbsoluteTtl: 86_400 };
-    const report = await runImport(records(), { env, store, clock: systemClock, lifetimes });
+    const report = await runImport(records(), { env, store, clock: systemClock, lifetimes, sourceId: 'bench' });
     if (report.counts.client.imported !== count) throw new Error(`imported ${report.counts.client.imported} of ${count} bench clients`);
   } finally {
     await store.close();

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { systemClock } from '../domain/clock.ts';
 import { formatReport, reportJson, runImport } from '../import/engine.ts';
+import { checkSourceId } from '../import/source-id.ts';
 import { IMPORT_SOURCES } from '../import/sources.ts';
 import { withLocalAdmin } from './context.ts';
 
@@ -9,8 +10,17 @@ const batchSize = (value: string) => {
   return Number(value);
 };
 
+const sourceId = (value: string) => {
+  try {
+    return checkSourceId(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+};
+
 interface ImportCommandOptions {
   from: string;
+  sourceId?: string;
   env: string;
   dryRun?: boolean;
   json?: boolean;
@@ -26,7 +36,13 @@ export function registerImportCommands(program: Command): void {
     .description(`import clients, users and live tokens from another provider (${names.join(', ')}); safe to run again`)
     .requiredOption('--from <url>', 'the source database URL (for jsonl: a file, or - for standard input)')
     .addOption(new Option('--env <name>', 'environment to import into').makeOptionMandatory())
-    .option('--dry-run', 'report what would be imported, updated and skipped, writing nothing')
+    .addOption(
+      new Option(
+        '--source-id <name>',
+        "a stable name for this source: its records are kept apart from every other source's (default: the database URL without credentials, or the file's absolute path)",
+      ).argParser(sourceId),
+    )
+    .option('--dry-run', 'report what would be imported, updated, skipped and refused, writing nothing')
     .option('--users-table <name>', 'doorkeeper: the Devise table holding the users')
     .addOption(new Option('--batch-size <n>', 'records per transaction').argParser(batchSize).default(200))
     .option('--json', 'print JSON')
@@ -36,6 +52,7 @@ export function registerImportCommands(program: Command): void {
         if (!reader) throw new Error(`unknown import source ${sourceName} (known: ${names.join(', ')})`);
         const env = await store.environments.findByName(options.env);
         if (!env) throw new Error(`no environment named ${options.env}`);
+        const id = options.sourceId ?? reader.defaultSourceId(options.from);
         const source = await reader.open({ from: options.from, usersTable: options.usersTable });
         try {
           const report = await runImport(source.records, {
@@ -43,6 +60,7 @@ export function registerImportCommands(program: Command): void {
             store,
             clock: systemClock,
             lifetimes: { refreshTokenIdleTtl: config.refreshTokenIdleTtl, refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl },
+            sourceId: id,
             dryRun: options.dryRun === true,
             ...(options.batchSize ? { batchSize: options.batchSize } : {}),
           });

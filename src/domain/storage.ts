@@ -431,6 +431,17 @@ export interface ImportMapping {
   sourceVersion: string | null;
 }
 
+/**
+ * A mapping as stored: with the source it came from. Each source's keys live in a namespace of
+ * their own, so two sources' users with the same source id are two users.
+ */
+export interface SourcedImportMapping extends ImportMapping {
+  sourceId: string;
+}
+
+/** The source of mappings written before imports recorded one (migration 013); an import adopts them. */
+export const LEGACY_IMPORT_SOURCE = 'legacy';
+
 /** The id prefix of client secrets an import wrote (the others were made in Gatehouse). */
 export const IMPORTED_SECRET_PREFIX = 'imported-';
 
@@ -452,16 +463,21 @@ export type ImportWrite =
     }
   | { kind: 'access_token'; mapping: ImportMapping; token: OpaqueAccessToken }
   /** A token imported before and revoked in the source since: revoked here too (its family, or the access token). */
-  | { kind: 'revoke'; mapping: ImportMapping };
+  | { kind: 'revoke'; mapping: ImportMapping }
+  /** A mapping from before sources were recorded, taken over by the importing source (nothing else changes). */
+  | { kind: 'adopt'; mapping: ImportMapping };
 
 export interface ImportStore {
-  /** The mappings of `sourceKeys` of one kind in the environment, keyed by source key. */
-  findMappings(envId: string, kind: ImportMapping['kind'], sourceKeys: readonly string[]): Promise<Map<string, ImportMapping>>;
+  /** Every source's mappings of `sourceKeys` of one kind in the environment. */
+  findMappings(envId: string, kind: ImportMapping['kind'], sourceKeys: readonly string[]): Promise<SourcedImportMapping[]>;
+  /** The source that imported Gatehouse record `targetId` (a user id, a client id), if an import did. */
+  findSourceOf(envId: string, kind: ImportMapping['kind'], targetId: string): Promise<string | undefined>;
   /**
-   * In one transaction: every write with its mapping. An imported refresh token also records the
-   * user's consent to its scope for its client (the union with what they granted before).
+   * In one transaction: every write with its mapping, recorded under `sourceId`. An imported
+   * refresh token also records the user's consent to its scope for its client (the union with what
+   * they granted before).
    */
-  apply(envId: string, writes: readonly ImportWrite[], now: number): Promise<void>;
+  apply(envId: string, sourceId: string, writes: readonly ImportWrite[], now: number): Promise<void>;
 }
 
 /** A create that collides with an existing unique name or id. */

@@ -6,11 +6,15 @@ import { IMPORTED_SECRET_PREFIX, type ImportMapping, type ImportWrite } from '..
 import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
 import type { ImportAccessToken, ImportClient, ImportRefreshToken, ImportUser } from './records.ts';
 
-/** What the engine decided for one record: a write (new or update), nothing to do, or a skip with its reason. */
+/**
+ * What the engine decided for one record: a write (new or update), nothing to do, or a skip with
+ * its reason. `adopt` is a mapping from before sources were recorded that the record takes over;
+ * `refused` marks a skip because its client id or username is another source's or Gatehouse's own.
+ */
 export type Decision =
-  | { outcome: 'imported' | 'updated'; write: ImportWrite; what: string }
-  | { outcome: 'unchanged'; what: string }
-  | { outcome: 'skipped'; what: string; reason: string };
+  | { outcome: 'imported' | 'updated'; write: ImportWrite; what: string; adopt?: ImportMapping }
+  | { outcome: 'unchanged'; what: string; adopt?: ImportMapping }
+  | { outcome: 'skipped'; what: string; reason: string; refused?: true };
 
 /** Lifetimes given to imported refresh tokens the source let live for ever (seconds, from the import). */
 export interface ImportLifetimes {

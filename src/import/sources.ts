@@ -1,5 +1,6 @@
 import { openJsonLines } from './jsonl.ts';
 import type { ImportRecord } from './records.ts';
+import { databaseSourceId, fileSourceId } from './source-id.ts';
 import { openDoorkeeper } from './sources/doorkeeper.ts';
 import { openHydra } from './sources/hydra.ts';
 
@@ -20,6 +21,8 @@ export interface OpenedSource {
 export interface SourceReader {
   /** One line for `gatehouse import --help`. */
   description: string;
+  /** The source id recorded with the mappings when the operator names none (no credentials in it). */
+  defaultSourceId(from: string): string;
   open(options: SourceOptions): Promise<OpenedSource>;
 }
 
@@ -30,14 +33,17 @@ export interface SourceReader {
 export const IMPORT_SOURCES: Readonly<Record<string, SourceReader>> = {
   jsonl: {
     description: 'JSON Lines: one client, user or token per line (see README, "Migrating to Gatehouse")',
+    defaultSourceId: (from) => fileSourceId('jsonl', from),
     open: async ({ from }) => openJsonLines(from),
   },
   doorkeeper: {
     description: 'Doorkeeper on PostgreSQL or MySQL/MariaDB: applications, tokens, and Devise users with --users-table',
+    defaultSourceId: (from) => databaseSourceId('doorkeeper', from),
     open: async ({ from, usersTable }) => openDoorkeeper(from, { usersTable }),
   },
   hydra: {
     description: 'ORY Hydra 2 on PostgreSQL: its clients (its tokens cannot be carried over; the report says why)',
+    defaultSourceId: (from) => databaseSourceId('hydra', from),
     open: async ({ from }) => openHydra(from),
   },
 };

@@ -1,6 +1,13 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Client, ClientSecret, OpaqueAccessToken, User } from '../domain/model.ts';
-import { IMPORTED_SECRET_PREFIX, type ImportMapping, type ImportStore, type ImportWrite } from '../domain/storage.ts';
+import {
+  IMPORTED_SECRET_PREFIX,
+  type ImportMapping,
+  type ImportStore,
+  type ImportWrite,
+  LEGACY_IMPORT_SOURCE,
+  type SourcedImportMapping,
+} from '../domain/storage.ts';
 import { familyRow, opaqueAccessTokenRow, refreshTokenRow, revokeFamilyIn, words } from './kysely-authorization.ts';
 import type { ClientSecretTable, ClientTable, Database } from './schema.ts';
 
@@ -14,7 +21,7 @@ export interface ClientRows {
 export function importStore(db: Kysely<Database>, rows: ClientRows): ImportStore {
   return {
     async findMappings(envId, kind, sourceKeys) {
-      const found = new Map<string, ImportMapping>();
+      const found: SourcedImportMapping[] = [];
       // Chunked: SQLite allows a bounded number of bound parameters per statement.
       for (let start = 0; start < sourceKeys.length; start += 500) {
         const rows = await db
@@ -25,16 +32,37 @@ export function importStore(db: Kysely<Database>, rows: ClientRows): ImportStore
           .where('source_key', 'in', sourceKeys.slice(start, start + 500))
           .execute();
         for (const row of rows)
-          found.set(row.source_key, { kind: row.kind, sourceKey: row.source_key, targetId: row.target_id, sourceVersion: row.source_version });
+          found.push({
+            kind: row.kind,
+            sourceId: row.source_id,
+            sourceKey: row.source_key,
+            targetId: row.target_id,
+            sourceVersion: row.source_version,
+          });
       }
       return found;
     },
-    async apply(envId, writes, now) {
+    async findSourceOf(envId, kind, targetId) {
+      const row = await db
+        .selectFrom('import_mappings')
+        .select('source_id')
+        .where('env_id', '=', envId)
+        .where('kind', '=', kind)
+        .where('target_id', '=', targetId)
+        .orderBy('imported_at')
+        .executeTakeFirst();
+      return row?.source_id;
+    },
+    async apply(envId, sourceId, writes, now) {
       if (writes.length === 0) return;
       await db.transaction().execute(async (trx) => {
         for (const write of writes) {
+          if (write.kind === 'adopt') {
+            await adoptMapping(trx, envId, sourceId, write.mapping, now);
+            continue;
+          }
           await applyWrite(trx, envId, write, now, rows);
-          await recordMapping(trx, envId, write.mapping, now);
+          await recordMapping(trx, envId, sourceId, write.mapping, now);
         }
       });
     },
@@ -61,6 +89,8 @@ async function applyWrite(trx: Transaction<Database>, envId: string, write: Impo
       return insertAccessToken(trx, write.token, null);
     case 'revoke':
       return revokeImported(trx, envId, write.mapping, now);
+    case 'adopt':
+      return;
   }
 }
 
@@ -165,11 +195,12 @@ async function revokeImported(trx: Transaction<Database>, envId: string, mapping
   await revokeFamilyIn(trx, envId, mapping.targetId, now);
 }
 
-async function recordMapping(trx: Transaction<Database>, envId: string, mapping: ImportMapping, now: number): Promise<void> {
+async function recordMapping(trx: Transaction<Database>, envId: string, sourceId: string, mapping: ImportMapping, now: number): Promise<void> {
   await trx
     .insertInto('import_mappings')
     .values({
       env_id: envId,
+      source_id: sourceId,
       kind: mapping.kind,
       source_key: mapping.sourceKey,
       target_id: mapping.targetId,
@@ -177,6 +208,19 @@ async function recordMapping(trx: Transaction<Database>, envId: string, mapping:
       imported_at: now,
       updated_at: now,
     })
-    .onConflict((oc) => oc.columns(['env_id', 'kind', 'source_key']).doUpdateSet({ source_version: mapping.sourceVersion, updated_at: now }))
+    .onConflict((oc) => oc.columns(['env_id', 'source_id', 'kind', 'source_key']).doUpdateSet({ source_version: mapping.sourceVersion, updated_at: now }))
+    .execute();
+}
+
+/** Moves a mapping written before sources were recorded to `sourceId`; a no-op once another run took it. */
+async function adoptMapping(trx: Transaction<Database>, envId: string, sourceId: string, mapping: ImportMapping, now: number): Promise<void> {
+  await trx
+    .updateTable('import_mappings')
+    .set({ source_id: sourceId, updated_at: now })
+    .where('env_id', '=', envId)
+    .where('source_id', '=', LEGACY_IMPORT_SOURCE)
+    .where('kind', '=', mapping.kind)
+    .where('source_key', '=', mapping.sourceKey)
+    .where('target_id', '=', mapping.targetId)
     .execute();
 }

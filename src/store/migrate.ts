@@ -12,9 +12,10 @@ import * as audit from './migrations/009_audit.ts';
 import * as usage from './migrations/010_usage.ts';
 import * as adminIdempotency from './migrations/011_admin_idempotency.ts';
 import * as importMappings from './migrations/012_import.ts';
+import * as importSources from './migrations/013_import_sources.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
-const MIGRATIONS: Record<string, Migration> = {
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_initial': initial,
   '002_service_accounts': serviceAccounts,
   '003_one_active_key': oneActiveKey,
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '010_usage': usage,
   '011_admin_idempotency': adminIdempotency,
   '012_import': importMappings,
+  '013_import_sources': importSources,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -285,6 +285,8 @@ export interface IdempotencyKeyTable {
 /** Import (migration 012): a source record and the Gatehouse record it became. */
 export interface ImportMappingTable {
   env_id: string;
+  /** The source the row came from (migration 013); `legacy` for rows written before sources were recorded. */
+  source_id: string;
   kind: 'client' | 'user' | 'refresh_token' | 'access_token';
   /** The client id, the user's source id, or a token's Gatehouse hash (never a token in clear). */
   source_key: string;

@@ -91,16 +91,49 @@ describe('gatehouse import', () => {
     assert.equal(JSON.parse(again.stdout).counts.client.imported, 1, 'the dry run wrote nothing');
   });
 
-  it('imports from standard input, then a second run changes nothing', async () => {
-    const first = await gatehouse(['import', 'jsonl', '--from', '-', '--env', 'PRODUCTION', '--json'], env, lines);
+  it('imports from standard input, then a second run of the same named source changes nothing', async () => {
+    const named = ['--source-id', 'billing-export', '--env', 'PRODUCTION', '--json'];
+    const first = await gatehouse(['import', 'jsonl', '--from', '-', ...named], env, lines);
     assert.equal(first.code, 0, first.stderr);
     const report = JSON.parse(first.stdout);
     assert.equal(report.dry_run, false);
+    assert.equal(report.source_id, 'billing-export');
     assert.deepEqual(report.counts.client, { imported: 1, updated: 0, unchanged: 0, skipped: 1 });
-    const second = JSON.parse((await gatehouse(['import', 'jsonl', '--from', file, '--env', 'PRODUCTION', '--json'], env)).stdout);
+    const second = JSON.parse((await gatehouse(['import', 'jsonl', '--from', file, ...named], env)).stdout);
     assert.deepEqual(second.counts.client, { imported: 0, updated: 0, unchanged: 1, skipped: 1 });
     assert.deepEqual(second.updated, []);
+    assert.deepEqual(second.refused, []);
     assert.doesNotMatch(first.stdout + first.stderr, /\$2[ab]\$|old-refresh/);
+  });
+
+  it('refuses, in the dry run and the real run alike, a client id another source imported; says which source', async () => {
+    const other = join(dir, 'other.jsonl');
+    writeFileSync(other, `${lines}\n`);
+    const args = ['import', 'jsonl', '--from', other, '--env', 'PRODUCTION'];
+    const dry = await gatehouse([...args, '--dry-run'], env);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`^Source: jsonl:${other.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    assert.match(dry.stdout, /^client\s+0\s+0\s+0\s+2$/m);
+    assert.match(
+      dry.stdout,
+      /Refused \(held by another source or created in Gatehouse; counted as skipped\):\n {2}client "billing-app": this client id belongs to a client imported from source "billing-export" \(not imported\)/,
+    );
+    const real = JSON.parse((await gatehouse([...args, '--json'], env)).stdout);
+    assert.equal(real.source_id, `jsonl:${other}`);
+    assert.deepEqual(real.counts, JSON.parse((await gatehouse([...args, '--dry-run', '--json'], env)).stdout).counts);
+    assert.deepEqual(real.refused, [
+      { kind: 'client', what: 'client "billing-app"', reason: 'this client id belongs to a client imported from source "billing-export" (not imported)' },
+    ]);
+    assert.ok(real.skipped.some((s: { reason: string }) => s.reason === 'its client was not imported from this source'));
+  });
+
+  it('takes a --source-id of printable characters, never the reserved legacy', async () => {
+    const reserved = await gatehouse(['import', 'jsonl', '--from', file, '--env', 'PRODUCTION', '--source-id', 'legacy'], env);
+    assert.notEqual(reserved.code, 0);
+    assert.match(reserved.stderr, /option '--source-id <name>' argument 'legacy' is invalid\. "legacy" is reserved/);
+    const blank = await gatehouse(['import', 'jsonl', '--from', file, '--env', 'PRODUCTION', '--source-id', ' x'], env);
+    assert.notEqual(blank.code, 0);
+    assert.match(blank.stderr, /must not hold control characters or start or end with a space/);
   });
 
   it('names the unknown source or environment', async () => {

@@ -76,10 +76,18 @@ for (const database of await testDatabases()) {
     let t: TestApp;
     let env: string;
     let lines: string[];
-    const importLines = (input: string[], dryRun = false, batchSize?: number): Promise<ImportReport> =>
+    const importLines = (input: string[], dryRun = false, batchSize?: number, sourceId = 'export'): Promise<ImportReport> =>
       t.store.environments.findByName(env).then((e) => {
         assert.ok(e);
-        return runImport(source(input), { env: e, store: t.store, clock: t.clock, lifetimes: LIFETIMES, dryRun, ...(batchSize ? { batchSize } : {}) });
+        return runImport(source(input), {
+          env: e,
+          store: t.store,
+          clock: t.clock,
+          lifetimes: LIFETIMES,
+          sourceId,
+          dryRun,
+          ...(batchSize ? { batchSize } : {}),
+        });
       });
     const token = (auth: string, params: Record<string, string>): Promise<LightMyRequestResponse> =>
       t.app.server.inject({
@@ -373,7 +381,7 @@ for (const database of await testDatabases()) {
           yield* source([line]);
         }
       }
-      const options = { env: e, store: t.store, clock: t.clock, lifetimes: LIFETIMES, batchSize: 2 };
+      const options = { env: e, store: t.store, clock: t.clock, lifetimes: LIFETIMES, sourceId: 'export', batchSize: 2 };
       await assert.rejects(runImport(crashing(), options), /dropped/);
       const resumed = await runImport(source(records), options);
       // Batches of two: the first two clients were committed before the crash, the third was lost with its batch.

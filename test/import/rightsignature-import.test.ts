@@ -63,7 +63,13 @@ for (const database of await testDatabases()) {
       const env = await t.store.environments.findByName(ENV);
       assert.ok(env);
       const lifetimes = { refreshTokenIdleTtl: t.config.refreshTokenIdleTtl, refreshTokenAbsoluteTtl: t.config.refreshTokenAbsoluteTtl };
-      const report = await runImport(readJsonLines(Readable.from(doorkeeperExport(t.clock.now()))), { env, store: t.store, clock: t.clock, lifetimes });
+      const report = await runImport(readJsonLines(Readable.from(doorkeeperExport(t.clock.now()))), {
+        env,
+        store: t.store,
+        clock: t.clock,
+        lifetimes,
+        sourceId: 'rightsignature-export',
+      });
       assert.equal(report.counts.refresh_token.imported, 1, JSON.stringify(report));
     });
 
