@@ -53,18 +53,35 @@ export interface Store {
    * process holds the write lock). Throws `StorageUnavailableError` if not; updates `health`.
    */
   ping(): Promise<void>;
+  /**
+   * Runs `work` in one database transaction: what it writes through `tx` commits together or, when
+   * it throws, not at all (the error is rethrown). Inside `work`, use only `tx`: on SQLite a
+   * statement outside waits for the transaction to end. An admin change and its audit event go
+   * through here.
+   */
+  transaction<T>(work: (tx: TransactionStore) => Promise<T>): Promise<T>;
   /** Applies pending migrations; safe to call on every start and from several nodes. */
   migrate(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The stores an admin change writes through inside `Store.transaction`, its audit event included. */
+export type TransactionStore = Pick<
+  Store,
+  'dialect' | 'environments' | 'clients' | 'clientKeys' | 'signingKeys' | 'users' | 'browserSessions' | 'tokenFamilies' | 'apis' | 'audit' | 'usage'
+>;
 
 export interface EnvironmentStore {
   /** Creates an environment together with its first signing key. Throws `ConflictError` if the name exists. */
   create(environment: Environment, firstKey: SigningKey): Promise<void>;
   findByName(name: string): Promise<Environment | undefined>;
   list(): Promise<Environment[]>;
-  /** Sets (or, with null, removes) the default client quota; false if there is no such environment. */
-  setDefaultQuota(name: string, quota: number | null): Promise<boolean>;
+  /**
+   * Sets (or, with null, removes) the default client quota; false if there is no such environment
+   * or, with `expectedQuota`, its quota is no longer that one (one conditional update: of two
+   * writers who read the same quota, only one succeeds).
+   */
+  setDefaultQuota(name: string, quota: number | null, expectedQuota?: number | null): Promise<boolean>;
 }
 
 export interface ClientStore {
@@ -180,8 +197,11 @@ export interface UserStore {
   findByUsername(envId: string, username: string): Promise<User | undefined>;
   find(envId: string, userId: string): Promise<User | undefined>;
   list(envId: string): Promise<User[]>;
-  /** False if there is no such user. */
-  setEnabled(envId: string, username: string, enabled: boolean, now: number): Promise<boolean>;
+  /**
+   * False if there is no such user or, with `expectedUpdatedAt`, it was changed since (its
+   * `updatedAt` differs): one conditional update, so of two writers of one version only one succeeds.
+   */
+  setEnabled(envId: string, username: string, enabled: boolean, now: number, expectedUpdatedAt?: number): Promise<boolean>;
   /** False if there is no such user. */
   setPasswordHash(envId: string, username: string, passwordHash: string, now: number): Promise<boolean>;
 }
@@ -298,8 +318,11 @@ export interface ApiStore {
   findDefault(envId: string): Promise<Api | undefined>;
   /** In order of identifier. */
   list(envId: string): Promise<Api[]>;
-  /** Replaces every field but the identifier and `createdAt` (default handled as in `create`); false if there is no such API. */
-  update(api: Api): Promise<boolean>;
+  /**
+   * Replaces every field but the identifier and `createdAt` (default handled as in `create`); false
+   * if there is no such API or, with `expectedUpdatedAt`, it was changed since (one conditional update).
+   */
+  update(api: Api, expectedUpdatedAt?: number): Promise<boolean>;
   /** False if there is no such API. */
   delete(envId: string, identifier: string): Promise<boolean>;
 }

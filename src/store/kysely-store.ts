@@ -20,6 +20,7 @@ import {
   type SigningKeyStore,
   type Store,
   type TokenFamilyStore,
+  type TransactionStore,
   type UsageStore,
   type UsedAssertionStore,
   type UserStore,
@@ -32,6 +33,7 @@ import { auditStore } from './kysely-audit.ts';
 import { authorizationCodeStore, authorizationRequestStore, listField, opaqueAccessTokenRow, tokenFamilyStore } from './kysely-authorization.ts';
 import { importStore } from './kysely-import.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
+import { atomically } from './kysely-transaction.ts';
 import { usageStore } from './kysely-usage.ts';
 import { browserSessionStore, consentStore, loginAttemptStore, rateCounterStore, userStore } from './kysely-users.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -96,6 +98,11 @@ export class KyselyStore implements Store {
     await sql`select 1`.execute(this.db);
   }
 
+  transaction<T>(work: (tx: TransactionStore) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return work(this);
+    return this.db.transaction().execute((trx) => work(new KyselyStore(trx, this.dialect, this.health, this.schema)));
+  }
+
   async migrate(): Promise<void> {
     // The schema may also come from the URL (`?options=-c search_path=…`): ask the server which one is in use.
     const schema =
@@ -125,7 +132,7 @@ function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'):
   return {
     async create(environment, firstKey) {
       try {
-        await db.transaction().execute(async (trx) => {
+        await atomically(db, async (trx) => {
           await trx
             .insertInto('environments')
             .values({ id: environment.id, name: environment.name, created_at: environment.createdAt, default_quota: environment.defaultQuota })
@@ -145,8 +152,10 @@ function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'):
       const rows = await db.selectFrom('environments').selectAll().orderBy('name').execute();
       return rows.map(toEnvironment);
     },
-    async setDefaultQuota(name, quota) {
-      const result = await db.updateTable('environments').set({ default_quota: quota }).where('name', '=', name).executeTakeFirst();
+    async setDefaultQuota(name, quota, expectedQuota) {
+      let query = db.updateTable('environments').set({ default_quota: quota }).where('name', '=', name);
+      if (expectedQuota !== undefined) query = query.where('default_quota', expectedQuota === null ? 'is' : '=', expectedQuota);
+      const result = await query.executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
   };
@@ -257,7 +266,7 @@ function clientSecretRow(envId: string, clientId: string, secret: ClientSecret) 
 /** `ClientStore.create`: the client and its first secret in one transaction; a duplicate id is a `ConflictError`. */
 async function createClient(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', client: Client, secret: ClientSecret | undefined): Promise<void> {
   try {
-    await db.transaction().execute(async (trx) => {
+    await atomically(db, async (trx) => {
       await trx.insertInto('clients').values(clientRow(client)).execute();
       if (secret) {
         await trx
@@ -274,7 +283,7 @@ async function createClient(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'
 
 /** `ClientStore.rotateSecret`: current secrets expire at `overlapUntil` at the latest and `secret` is added, in one transaction. */
 async function rotateClientSecret(db: Kysely<Database>, envId: string, clientId: string, secret: ClientSecret, overlapUntil: number): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
+  return atomically(db, async (trx) => {
     const updated = await trx
       .updateTable('clients')
       .set({ updated_at: secret.createdAt })

@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { LastUse, TokenCount, UsageStore, UsageSubject } from '../domain/storage.ts';
+import { atomically } from './kysely-transaction.ts';
 import type { Database } from './schema.ts';
 
 /** Where each subject's `last_used_at` lives (migration 010) and the column naming it within its environment. */
@@ -22,7 +23,7 @@ export function usageStore(db: Kysely<Database>): UsageStore {
   return {
     async record(batch) {
       if (batch.lastUses.length === 0 && batch.tokenCounts.length === 0) return;
-      await db.transaction().execute(async (trx) => {
+      await atomically(db, async (trx) => {
         for (const use of [...batch.lastUses].sort(byLastUse)) await markUsed(trx, use);
         for (const count of [...batch.tokenCounts].sort(byTokenCount)) await addTokenCount(trx, count);
       });
