@@ -64,6 +64,16 @@ const LIST_FILTERED = { filters: ['q', 'enabled'] } as const;
 
 const optional = <T>(value: unknown): T | undefined => (value === undefined ? undefined : (value as T));
 
+/**
+ * What an update's service calls with the resource as it reads it before writing, and again
+ * when a concurrent writer won: a stale If-Match is 412 both times, and the write itself is
+ * conditional on the version checked.
+ */
+const ifMatches =
+  (ifMatch: string | undefined) =>
+  (current: unknown): void =>
+    checkIfMatch(ifMatch, etagOf(current));
+
 const ME = object({
   client_id: { type: 'string' },
   subject: { type: 'string' },
@@ -141,10 +151,11 @@ const environmentRoutes: AdminRoute[] = [
     response: S.ENVIRONMENT,
     etag: true,
     current: ({ services, params }) => services.admin.getEnvironment(params.env ?? ''),
-    run: async ({ services, params, body }) =>
+    // The service checks If-Match again on the version it writes: no window between check and write.
+    run: async ({ services, params, body, ifMatch }) =>
       body.default_quota === undefined
         ? services.admin.getEnvironment(params.env ?? '')
-        : services.admin.setEnvironmentQuota(params.env ?? '', body.default_quota as number | null),
+        : services.admin.setEnvironmentQuota(params.env ?? '', body.default_quota as number | null, ifMatches(ifMatch)),
   },
 ];
 
@@ -228,7 +239,7 @@ const clientRoutes: AdminRoute[] = [
     current: ({ services, params }) => services.admin.getClient(params.env ?? '', params.client_id ?? ''),
     // The service checks If-Match again on the version it writes: no window between check and write.
     run: ({ services, params, body, ifMatch }) =>
-      services.admin.updateClient(params.env ?? '', params.client_id ?? '', clientChanges(body), (current) => checkIfMatch(ifMatch, etagOf(current))),
+      services.admin.updateClient(params.env ?? '', params.client_id ?? '', clientChanges(body), ifMatches(ifMatch)),
   },
   {
     method: 'DELETE',
@@ -383,9 +394,9 @@ const serviceAccountRoutes: AdminRoute[] = [
     response: S.SERVICE_ACCOUNT,
     etag: true,
     current: ({ services, params }) => services.serviceAccounts.get(params.env ?? '', params.service_account_id ?? ''),
-    run: ({ services, params, body }) =>
+    run: ({ services, params, body, ifMatch }) =>
       typeof body.enabled === 'boolean'
-        ? services.serviceAccounts.setEnabled(params.env ?? '', params.service_account_id ?? '', body.enabled)
+        ? services.serviceAccounts.setEnabled(params.env ?? '', params.service_account_id ?? '', body.enabled, ifMatches(ifMatch))
         : services.serviceAccounts.get(params.env ?? '', params.service_account_id ?? ''),
   },
   ...keyRoutes(ACCOUNT, 'service_account', 'ServiceAccount'),
@@ -444,9 +455,9 @@ const userRoutes: AdminRoute[] = [
     response: S.USER,
     etag: true,
     current: ({ services, params }) => services.users.get(params.env ?? '', params.username ?? ''),
-    run: ({ services, params, body }) =>
+    run: ({ services, params, body, ifMatch }) =>
       typeof body.enabled === 'boolean'
-        ? services.users.setEnabled(params.env ?? '', params.username ?? '', body.enabled)
+        ? services.users.setEnabled(params.env ?? '', params.username ?? '', body.enabled, ifMatches(ifMatch))
         : services.users.get(params.env ?? '', params.username ?? ''),
   },
   {
@@ -573,7 +584,7 @@ const apiRoutes: AdminRoute[] = [
     response: S.API,
     etag: true,
     current: ({ services, params }) => services.apis.show(params.env ?? '', params.identifier ?? ''),
-    run: ({ services, params, body }) => services.apis.update(params.env ?? '', params.identifier ?? '', apiChanges(body)),
+    run: ({ services, params, body, ifMatch }) => services.apis.update(params.env ?? '', params.identifier ?? '', apiChanges(body), ifMatches(ifMatch)),
   },
   {
     method: 'DELETE',

@@ -68,6 +68,7 @@ for (const database of await testDatabases()) {
         testConfig(),
         {
           ...store,
+          transaction: store.transaction.bind(store),
           dialect: store.dialect,
           health: store.health,
           environments: store.environments,
