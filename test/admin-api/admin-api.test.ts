@@ -125,6 +125,36 @@ for (const database of await testDatabases()) {
       }
     });
 
+    it('of two concurrent updates with the same If-Match, exactly one succeeds and the other gets 412, for every resource', async () => {
+      const env = 'STAGING';
+      const client = await t.admin.createClient({ env, name: 'race' });
+      const account = await f.services.serviceAccounts.create({ env, name: 'race' });
+      await f.services.users.create({ env, username: 'race', password: 'a long enough passphrase' });
+      const identifier = 'https://api.example.test/race';
+      await f.services.apis.create({ env, identifier, name: 'race' });
+      const base = `/admin/v1/environments/${env}`;
+      const cases: [string, unknown, unknown][] = [
+        [base, { default_quota: 10 }, { default_quota: 20 }],
+        [`${base}/clients/${client.client_id}`, { name: 'first' }, { name: 'second' }],
+        [`${base}/service-accounts/${account.service_account_id}`, { enabled: false }, { enabled: false }],
+        [`${base}/users/race`, { enabled: false }, { enabled: false }],
+        [`${base}/apis/${encodeURIComponent(identifier)}`, { name: 'first' }, { name: 'second' }],
+      ];
+      for (const [url, one, other] of cases) {
+        const etag = String((await call('GET', url, { token: readToken })).headers.etag);
+        const results = await Promise.all([
+          call('PATCH', url, { token: writeToken, body: one, headers: { 'if-match': etag } }),
+          call('PATCH', url, { token: writeToken, body: other, headers: { 'if-match': etag } }),
+        ]);
+        const statuses = results.map((r) => r.statusCode).sort();
+        assert.deepEqual(statuses, [200, 412], `${url}: ${results.map((r) => r.body).join(' ')}`);
+        const lost = results.find((r) => r.statusCode === 412);
+        if (lost) assertProblem(lost, 412, 'precondition-failed');
+        const won = results.find((r) => r.statusCode === 200);
+        assert.equal((await call('GET', url, { token: readToken })).headers.etag, won?.headers.etag, `${url}: the winner's change stands`);
+      }
+    });
+
     it('creates, reads, updates with If-Match, rotates and revokes secrets, and deletes a client', async () => {
       const base = '/admin/v1/environments/DEVELOPMENT/clients';
       const created = await call('POST', base, { token: writeToken, body: { name: 'billing', scopes: ['invoices:read', 'invoices:write'] } });
