@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Client, ClientKind, Environment, SigningKey, TokenFormat } from '../domain/model.ts';
-import { ConflictError, type Store, type TransactionStore } from '../domain/storage.ts';
+import type { Client, ClientKind, ClientSecret, Environment, SigningKey, TokenFormat } from '../domain/model.ts';
+import { ConflictError, type CreationKey, type PageQuery, type Store, type TransactionStore } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
@@ -11,6 +11,7 @@ import { isValidScopeToken } from '../oauth/scope.ts';
 import { generateSigningKey, type KeyState, keyStateAt } from '../oauth/signing-keys.ts';
 import { utcDay } from '../observability/usage.ts';
 import { AdminAudit, type AuditedChange } from './audit-trail.ts';
+import { type Listed, listed } from './paging.ts';
 import type { AdminPolicy, KeySecretSource } from './policy.ts';
 
 /** A refused admin operation; `kind` maps to an exit code in the CLI and a status in the admin API. */
@@ -167,6 +168,15 @@ export class AdminService {
     return { name, issuer: urls.issuer, jwks_uri: urls.jwks, kid: key.kid };
   }
 
+  /** One page of environments by name (the admin API's list). */
+  async pageEnvironments(page: PageQuery<string>): Promise<Listed<EnvironmentView, string>> {
+    return listed(
+      await this.store.adminLists.environments(page),
+      (env) => this.environmentView(env),
+      (env) => env.name,
+    );
+  }
+
   async listEnvironments(): Promise<EnvironmentView[]> {
     const envs = await this.store.environments.list();
     return envs.map((env) => this.environmentView(env));
@@ -269,6 +279,18 @@ export class AdminService {
     return (await this.store.clients.list(env.id)).map((c) => ({ ...this.view(env, c), last_used_at: isoOrNull(lastUsed.get(c.clientId)) }));
   }
 
+  /** One page of the environment's clients (not service accounts) by id, with their last use. */
+  async pageClients(envName: string, page: PageQuery<string>): Promise<Listed<ClientView & LastUsed, string>> {
+    const env = await this.environment(envName);
+    const stored = await this.store.adminLists.clients(env.id, 'client', page);
+    const lastUsed = await this.store.usage.lastUsed('client', env.id);
+    return listed(
+      stored,
+      (c) => ({ ...this.view(env, c), last_used_at: isoOrNull(lastUsed.get(c.clientId)) }),
+      (c) => c.clientId,
+    );
+  }
+
   /** The client with its last use, each current secret's last use, and its token counts of today and the last 30 days. */
   async showClient(envName: string, clientId: string): Promise<ClientDetails> {
     const env = await this.environment(envName);
@@ -342,6 +364,17 @@ export class AdminService {
     });
     this.caches?.clients.invalidate(env.id, clientId);
     return this.view(env, await this.client(env, clientId));
+  }
+
+  /** One page of the environment's signing keys, oldest first, with their state now. */
+  async pageKeys(envName: string, page: PageQuery<CreationKey>): Promise<Listed<KeyView, CreationKey>> {
+    const env = await this.environment(envName);
+    const now = this.clock.now();
+    return listed(
+      await this.store.adminLists.signingKeys(env.id, page),
+      (k) => keyView(k, now),
+      (k) => ({ createdAt: k.createdAt, id: k.kid }),
+    );
   }
 
   async listKeys(envName: string): Promise<KeyView[]> {
@@ -460,12 +493,19 @@ export class AdminService {
     return this.view(env, next);
   }
 
+  /** One page of the client's secrets that still authenticate, by id (never their value or hash). */
+  async pageClientSecrets(envName: string, clientId: string, page: PageQuery<string>): Promise<Listed<ClientSecretView, string>> {
+    const env = await this.environment(envName);
+    await this.client(env, clientId);
+    return listed(await this.store.adminLists.clientSecrets(env.id, clientId, this.clock.now(), page), secretView, (s) => s.id);
+  }
+
   /** The client's secrets that still authenticate, by id (never their value or hash). */
   async listClientSecrets(envName: string, clientId: string): Promise<ClientSecretView[]> {
     const env = await this.environment(envName);
     await this.client(env, clientId);
     const secrets = await this.store.clients.activeSecrets(env.id, clientId, this.clock.now());
-    return secrets.map((s) => ({ id: s.id, created_at: iso(s.createdAt), expires_at: s.expiresAt === null ? null : iso(s.expiresAt) }));
+    return secrets.map(secretView);
   }
 
   /** Ends one secret now, for instance the old one once every caller uses the rotated one, or a leaked one. */
@@ -587,6 +627,12 @@ function clientDetails(c: Client) {
     quota: c.quota,
   };
 }
+
+const secretView = (s: ClientSecret): ClientSecretView => ({
+  id: s.id,
+  created_at: iso(s.createdAt),
+  expires_at: s.expiresAt === null ? null : iso(s.expiresAt),
+});
 
 function keyView(k: SigningKey, now: number): KeyView {
   return {

@@ -1,10 +1,11 @@
 import type { Clock } from '../domain/clock.ts';
 import type { Api, ApiScope, Environment, TokenFormat } from '../domain/model.ts';
-import { ConflictError, type Store } from '../domain/storage.ts';
+import { ConflictError, type PageQuery, type Store } from '../domain/storage.ts';
 import { isResourceIdentifier, MAX_RESOURCE_LENGTH } from '../oauth/resource-identifier.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { AdminError } from './admin-service.ts';
 import { AdminAudit } from './audit-trail.ts';
+import { type Listed, listed } from './paging.ts';
 import type { AdminPolicy } from './policy.ts';
 
 export interface ApiInput {
@@ -80,6 +81,16 @@ export class ApiService {
   async list(envName: string): Promise<ApiView[]> {
     const env = await this.environment(envName);
     return (await this.store.apis.list(env.id)).map((api) => view(env, api));
+  }
+
+  /** One page of APIs by identifier. */
+  async page(envName: string, page: PageQuery<string>): Promise<Listed<ApiView, string>> {
+    const env = await this.environment(envName);
+    return listed(
+      await this.store.adminLists.apis(env.id, page),
+      (api) => view(env, api),
+      (api) => api.identifier,
+    );
   }
 
   async show(envName: string, identifier: string): Promise<ApiView> {

@@ -3,13 +3,14 @@ import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type J
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Client, ClientKey, Environment } from '../domain/model.ts';
-import type { Store } from '../domain/storage.ts';
+import type { CreationKey, PageQuery, Store } from '../domain/storage.ts';
 import { ASSERTION_ALGORITHMS, type AssertionAlgorithm, JWT_BEARER_GRANT_TYPE } from '../oauth/assertions.ts';
 import type { ClientCache } from '../oauth/client-cache.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { AdminError, isoOrNull, type LastUsed } from './admin-service.ts';
 import { AdminAudit } from './audit-trail.ts';
+import { type Listed, listed } from './paging.ts';
 import type { AdminPolicy } from './policy.ts';
 
 export interface ServiceAccountView {
@@ -101,6 +102,16 @@ export class ServiceAccountService {
     return { ...this.view(env, account), ...(secret ? { client_secret: secret } : {}) };
   }
 
+  /** One page of service accounts by id. */
+  async page(envName: string, page: PageQuery<string>): Promise<Listed<ServiceAccountView, string>> {
+    const env = await this.environment(envName);
+    return listed(
+      await this.store.adminLists.clients(env.id, 'service_account', page),
+      (c) => this.view(env, c),
+      (c) => c.clientId,
+    );
+  }
+
   async list(envName: string): Promise<ServiceAccountView[]> {
     const env = await this.environment(envName);
     const clients = await this.store.clients.list(env.id);
@@ -177,6 +188,24 @@ export class ServiceAccountService {
       public_jwk: record.publicJwk as JWK,
       example: { assertion, expires_at: new Date((iat + EXAMPLE_LIFETIME_S) * 1000).toISOString(), curl },
     };
+  }
+
+  /** One page of the keys of a service account (or client), by creation. */
+  async pageKeys(
+    envName: string,
+    ownerId: string,
+    page: PageQuery<CreationKey>,
+    kind: 'service_account' | 'client' = 'service_account',
+  ): Promise<Listed<KeyListing, CreationKey>> {
+    const env = await this.environment(envName);
+    await this.owner(env, ownerId, kind);
+    const stored = await this.store.adminLists.clientKeys(env.id, ownerId, page);
+    const lastUsed = await this.store.usage.lastUsed('key', env.id, ownerId);
+    return listed(
+      stored,
+      (key) => listing(key, lastUsed.get(key.kid)),
+      (key) => ({ createdAt: key.createdAt, id: key.kid }),
+    );
   }
 
   async listKeys(envName: string, ownerId: string, kind: 'service_account' | 'client' = 'service_account'): Promise<KeyListing[]> {

@@ -2,9 +2,10 @@ import { hashPassword, passwordProblem } from '../crypto/passwords.ts';
 import { randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Environment, User } from '../domain/model.ts';
-import { ConflictError, type Store, type TransactionStore } from '../domain/storage.ts';
+import { ConflictError, type PageQuery, type Store, type TransactionStore } from '../domain/storage.ts';
 import { AdminError, isoOrNull } from './admin-service.ts';
 import { AdminAudit } from './audit-trail.ts';
+import { type Listed, listed } from './paging.ts';
 import type { AdminPolicy } from './policy.ts';
 
 export interface UserView {
@@ -61,6 +62,18 @@ export class UserService {
     const env = await this.environment(envName);
     const logins = await this.store.usage.lastUsed('user', env.id);
     return (await this.store.users.list(env.id)).map((user) => ({ ...view(env, user), last_login_at: isoOrNull(logins.get(user.userId)) }));
+  }
+
+  /** One page of users by username, with the time of their last successful login. */
+  async page(envName: string, page: PageQuery<string>): Promise<Listed<UserView & { last_login_at: string | null }, string>> {
+    const env = await this.environment(envName);
+    const stored = await this.store.adminLists.users(env.id, page);
+    const logins = await this.store.usage.lastUsed('user', env.id);
+    return listed(
+      stored,
+      (user) => ({ ...view(env, user), last_login_at: isoOrNull(logins.get(user.userId)) }),
+      (user) => user.username,
+    );
   }
 
   /**

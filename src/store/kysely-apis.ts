@@ -4,7 +4,7 @@ import { type ApiStore, ConflictError } from '../domain/storage.ts';
 import { atomically } from './kysely-transaction.ts';
 import type { ApiTable, Database } from './schema.ts';
 
-const toApi = (row: Selectable<ApiTable>): Api => ({
+export const toApi = (row: Selectable<ApiTable>): Api => ({
   envId: row.env_id,
   identifier: row.identifier,
   name: row.name,

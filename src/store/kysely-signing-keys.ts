@@ -19,7 +19,7 @@ export function signingKeyRow(key: SigningKey): SigningKeyTable {
   };
 }
 
-const toSigningKey = (row: Selectable<SigningKeyTable>): SigningKey => ({
+export const toSigningKey = (row: Selectable<SigningKeyTable>): SigningKey => ({
   kid: row.kid,
   envId: row.env_id,
   alg: row.alg,

@@ -2,6 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Client, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt } from '../domain/model.ts';
 import {
   type AccessTokenStore,
+  type AdminListStore,
   type ApiStore,
   type AuditStore,
   type AuthorizationCodeStore,
@@ -27,6 +28,7 @@ import {
 } from '../domain/storage.ts';
 import type { StorageHealthState } from './health.ts';
 import { deleteClientRows, expireClientSecret, idempotencyKeyStore, updateClientRow } from './kysely-admin.ts';
+import { adminListStore } from './kysely-admin-lists.ts';
 import { apiStore } from './kysely-apis.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { auditStore } from './kysely-audit.ts';
@@ -60,6 +62,7 @@ export class KyselyStore implements Store {
   readonly audit: AuditStore;
   readonly usage: UsageStore;
   readonly idempotencyKeys: IdempotencyKeyStore;
+  readonly adminLists: AdminListStore;
   readonly imports: ImportStore;
 
   constructor(
@@ -90,6 +93,7 @@ export class KyselyStore implements Store {
     this.audit = auditStore(db);
     this.usage = usageStore(db);
     this.idempotencyKeys = idempotencyKeyStore(db);
+    this.adminLists = adminListStore(db, { toClient, toEnvironment });
     this.imports = importStore(db, { clientRow, clientSecretRow });
   }
 
@@ -122,13 +126,14 @@ function isUniqueViolation(error: unknown, dialect: 'sqlite' | 'postgres'): bool
   return dialect === 'postgres' ? e.code === '23505' : e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
+const toEnvironment = (row: Selectable<EnvironmentTable>): Environment => ({
+  id: row.id,
+  name: row.name,
+  createdAt: Number(row.created_at),
+  defaultQuota: row.default_quota === null ? null : Number(row.default_quota),
+});
+
 function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): EnvironmentStore {
-  const toEnvironment = (row: Selectable<EnvironmentTable>): Environment => ({
-    id: row.id,
-    name: row.name,
-    createdAt: Number(row.created_at),
-    defaultQuota: row.default_quota === null ? null : Number(row.default_quota),
-  });
   return {
     async create(environment, firstKey) {
       try {

@@ -12,7 +12,7 @@ import { words } from './kysely-authorization.ts';
 import { atomically } from './kysely-transaction.ts';
 import type { BrowserSessionTable, Database, UserTable } from './schema.ts';
 
-const toUser = (row: Selectable<UserTable>): User => ({
+export const toUser = (row: Selectable<UserTable>): User => ({
   envId: row.env_id,
   userId: row.user_id,
   username: row.username,
