@@ -283,7 +283,13 @@ export class AdminService {
   async pageClients(envName: string, page: PageQuery<string>): Promise<Listed<ClientView & LastUsed, string>> {
     const env = await this.environment(envName);
     const stored = await this.store.adminLists.clients(env.id, 'client', page);
-    const lastUsed = await this.store.usage.lastUsed('client', env.id);
+    // Only this page's clients: the list is never read whole.
+    const lastUsed = await this.store.usage.lastUsed(
+      'client',
+      env.id,
+      undefined,
+      stored.items.map((c) => c.clientId),
+    );
     return listed(
       stored,
       (c) => ({ ...this.view(env, c), last_used_at: isoOrNull(lastUsed.get(c.clientId)) }),

@@ -68,7 +68,13 @@ export class UserService {
   async page(envName: string, page: PageQuery<string>): Promise<Listed<UserView & { last_login_at: string | null }, string>> {
     const env = await this.environment(envName);
     const stored = await this.store.adminLists.users(env.id, page);
-    const logins = await this.store.usage.lastUsed('user', env.id);
+    // Only this page's users: the list is never read whole.
+    const logins = await this.store.usage.lastUsed(
+      'user',
+      env.id,
+      undefined,
+      stored.items.map((user) => user.userId),
+    );
     return listed(
       stored,
       (user) => ({ ...view(env, user), last_login_at: isoOrNull(logins.get(user.userId)) }),

@@ -398,8 +398,11 @@ export interface UsageStore {
    * count is added to its day's. A subject that no longer exists is skipped.
    */
   record(batch: UsageBatch): Promise<void>;
-  /** Last-use times of the environment's subjects of one kind, by id; with `clientId`, only those of that client (not for users). */
-  lastUsed(subject: UsageSubject, envId: string, clientId?: string): Promise<Map<string, number>>;
+  /**
+   * Last-use times of the environment's subjects of one kind, by id; with `clientId`, only those
+   * of that client (not for users); with `ids`, only those (one page of a list).
+   */
+  lastUsed(subject: UsageSubject, envId: string, clientId?: string, ids?: readonly string[]): Promise<Map<string, number>>;
   /** The client's token counts by day, for days from `fromDay` to `toDay` inclusive (`YYYY-MM-DD`). */
   tokenCounts(envId: string, clientId: string, fromDay: string, toDay: string): Promise<Map<string, number>>;
 }
