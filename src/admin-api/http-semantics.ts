@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { Listed } from '../admin/paging.ts';
+import type { CreationKey, PageQuery } from '../domain/storage.ts';
 import { Problem } from './problems.ts';
 
 /**
@@ -40,21 +42,33 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
+/** A page key as the cursor carries it: a string (a name or id) or a creation time with an id. */
+export type CursorKey = string | CreationKey;
+
 /**
- * Cursor paging over items in order of `key`: the cursor is the last key seen (base64url JSON),
- * so a page does not shift when items before it are added or deleted.
+ * The page a list request asks for: `?limit=`, `?cursor=` (the previous `next_cursor`, opaque:
+ * base64url JSON of the last key seen), and the filters the route has. `key` says which kind of
+ * key the list is ordered by; a cursor of another kind, or not one this API returned, is a 400.
  */
-export function paginate<T>(items: readonly T[], key: (item: T) => string, query: { limit?: string; cursor?: string }): Page<T> {
-  const limit = pageLimit(query.limit);
-  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-  const sorted = [...items].sort((a, b) => compare(key(a), key(b)));
-  const rest = after === undefined ? sorted : sorted.filter((item) => compare(key(item), after) > 0);
-  const items_ = rest.slice(0, limit);
-  const last = items_.at(-1);
-  return {
-    items: items_,
-    next_cursor: rest.length > limit && last !== undefined ? Buffer.from(JSON.stringify({ after: key(last) })).toString('base64url') : null,
-  };
+export function pageQuery<K extends CursorKey>(
+  query: { limit?: string; cursor?: string; q?: string; enabled?: string },
+  key: 'string' | 'creation',
+  filters: readonly ('q' | 'enabled')[] = [],
+): PageQuery<K> {
+  const page: PageQuery<K> = { limit: pageLimit(query.limit), after: query.cursor === undefined ? undefined : (decodeCursor(query.cursor, key) as K) };
+  if (filters.includes('q') && query.q !== undefined && query.q !== '') page.q = query.q;
+  if (filters.includes('enabled') && query.enabled !== undefined) {
+    if (query.enabled !== 'true' && query.enabled !== 'false') throw new Problem('invalid-request', 'enabled must be true or false', { field: 'enabled' });
+    page.enabled = query.enabled === 'true';
+  }
+  return page;
+}
+
+/** A services' page as the API answers it: the items and the cursor of the next page (null on the last). */
+export function pageOf<T>(listed: Listed<T, CursorKey>): Page<T> {
+  const next = listed.next;
+  const after = next === undefined ? undefined : typeof next === 'string' ? next : [next.createdAt, next.id];
+  return { items: listed.items, next_cursor: after === undefined ? null : Buffer.from(JSON.stringify({ after })).toString('base64url') };
 }
 
 function pageLimit(text: string | undefined): number {
@@ -65,26 +79,13 @@ function pageLimit(text: string | undefined): number {
   return Number(text);
 }
 
-function decodeCursor(cursor: string): string {
+function decodeCursor(cursor: string, key: 'string' | 'creation'): CursorKey {
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
-    if (typeof parsed.after === 'string') return parsed.after;
+    const { after } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
+    if (key === 'string' && typeof after === 'string') return after;
+    if (key === 'creation' && Array.isArray(after) && after.length === 2 && Number.isSafeInteger(after[0]) && typeof after[1] === 'string') {
+      return { createdAt: after[0] as number, id: after[1] };
+    }
   } catch {}
   throw new Problem('invalid-request', 'cursor is not one this API returned', { field: 'cursor' });
-}
-
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-/** `?enabled=true|false` and `?q=substring` (case-insensitive, on the name fields given). */
-export function filterItems<T extends object>(items: readonly T[], query: { enabled?: string; q?: string }, names: (item: T) => string[]): T[] {
-  let result = [...items];
-  if (query.enabled !== undefined) {
-    if (query.enabled !== 'true' && query.enabled !== 'false') throw new Problem('invalid-request', 'enabled must be true or false', { field: 'enabled' });
-    result = result.filter((item) => (item as { enabled?: boolean }).enabled === (query.enabled === 'true'));
-  }
-  if (query.q !== undefined && query.q !== '') {
-    const needle = query.q.toLowerCase();
-    result = result.filter((item) => names(item).some((name) => name.toLowerCase().includes(needle)));
-  }
-  return result;
 }

@@ -35,8 +35,8 @@ function problemResponses(names: readonly ProblemName[]): Record<string, unknown
 
 const LIST_PARAMETERS = {
   limit: { description: 'Items per page, 1..200 (default 50)', schema: { type: 'string', pattern: '^[0-9]+$' } },
-  cursor: { description: 'The next_cursor of the previous page', schema: { type: 'string' } },
-  q: { description: 'Only items whose name or id contains this text (case-insensitive)', schema: { type: 'string' } },
+  cursor: { description: 'The next_cursor of the previous page (opaque: the last key seen)', schema: { type: 'string' } },
+  q: { description: 'Only items whose name or id contains this text (case-insensitive for ASCII letters)', schema: { type: 'string' } },
   enabled: { description: 'Only enabled (true) or disabled (false) items', schema: { enum: ['true', 'false'] } },
 } as const;
 

@@ -1,12 +1,13 @@
-import type { AdminService, ClientView } from '../admin/admin-service.ts';
-import type { ApiChanges, ApiService, ApiView } from '../admin/apis.ts';
+import type { AdminService } from '../admin/admin-service.ts';
+import type { ApiChanges, ApiService } from '../admin/apis.ts';
 import type { AuditEventService } from '../admin/audit-events.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
 import { isAuditEventType } from '../domain/audit.ts';
 import type { ApiScope, ClientKind, TokenFormat } from '../domain/model.ts';
+import type { CreationKey } from '../domain/storage.ts';
 import type { Access, AdminCaller } from './auth.ts';
-import { checkIfMatch, etagOf, filterItems, paginate } from './http-semantics.ts';
+import { checkIfMatch, etagOf, pageOf, pageQuery } from './http-semantics.ts';
 import { Problem } from './problems.ts';
 import * as S from './schemas.ts';
 import { object } from './schemas.ts';
@@ -64,6 +65,16 @@ const LIST_FILTERED = { filters: ['q', 'enabled'] } as const;
 
 const optional = <T>(value: unknown): T | undefined => (value === undefined ? undefined : (value as T));
 
+/**
+ * What an update's service calls with the resource as it reads it before writing, and again
+ * when a concurrent writer won: a stale If-Match is 412 both times, and the write itself is
+ * conditional on the version checked.
+ */
+const ifMatches =
+  (ifMatch: string | undefined) =>
+  (current: unknown): void =>
+    checkIfMatch(ifMatch, etagOf(current));
+
 const ME = object({
   client_id: { type: 'string' },
   subject: { type: 'string' },
@@ -100,12 +111,7 @@ const environmentRoutes: AdminRoute[] = [
     list: LIST_QUERY,
     status: 200,
     response: S.page(S.ENVIRONMENT),
-    run: async ({ services, query }) =>
-      paginate(
-        filterItems(await services.admin.listEnvironments(), query, (e) => [e.name]),
-        (e) => e.name,
-        query,
-      ),
+    run: async ({ services, query }) => pageOf(await services.admin.pageEnvironments(pageQuery(query, 'string', LIST_QUERY.filters))),
   },
   {
     method: 'POST',
@@ -141,10 +147,11 @@ const environmentRoutes: AdminRoute[] = [
     response: S.ENVIRONMENT,
     etag: true,
     current: ({ services, params }) => services.admin.getEnvironment(params.env ?? ''),
-    run: async ({ services, params, body }) =>
+    // The service checks If-Match again on the version it writes: no window between check and write.
+    run: async ({ services, params, body, ifMatch }) =>
       body.default_quota === undefined
         ? services.admin.getEnvironment(params.env ?? '')
-        : services.admin.setEnvironmentQuota(params.env ?? '', body.default_quota as number | null),
+        : services.admin.setEnvironmentQuota(params.env ?? '', body.default_quota as number | null, ifMatches(ifMatch)),
   },
 ];
 
@@ -174,14 +181,7 @@ const clientRoutes: AdminRoute[] = [
     list: LIST_FILTERED,
     status: 200,
     response: S.page(S.CLIENT),
-    run: async ({ services, params, query }) => {
-      const clients = (await services.admin.listClients(params.env ?? '')).filter((c: ClientView) => c.type !== 'service_account');
-      return paginate(
-        filterItems(clients, query, (c) => [c.name, c.client_id]),
-        (c) => c.client_id,
-        query,
-      );
-    },
+    run: async ({ services, params, query }) => pageOf(await services.admin.pageClients(params.env ?? '', pageQuery(query, 'string', LIST_FILTERED.filters))),
   },
   {
     method: 'POST',
@@ -228,7 +228,7 @@ const clientRoutes: AdminRoute[] = [
     current: ({ services, params }) => services.admin.getClient(params.env ?? '', params.client_id ?? ''),
     // The service checks If-Match again on the version it writes: no window between check and write.
     run: ({ services, params, body, ifMatch }) =>
-      services.admin.updateClient(params.env ?? '', params.client_id ?? '', clientChanges(body), (current) => checkIfMatch(ifMatch, etagOf(current))),
+      services.admin.updateClient(params.env ?? '', params.client_id ?? '', clientChanges(body), ifMatches(ifMatch)),
   },
   {
     method: 'DELETE',
@@ -256,9 +256,11 @@ const clientRoutes: AdminRoute[] = [
     operationId: 'listClientSecrets',
     summary: 'List the secrets of a client that still authenticate, by id',
     access: 'read',
+    list: { filters: [] },
     status: 200,
-    response: { type: 'array', items: S.CLIENT_SECRET },
-    run: ({ services, params }) => services.admin.listClientSecrets(params.env ?? '', params.client_id ?? ''),
+    response: S.page(S.CLIENT_SECRET),
+    run: async ({ services, params, query }) =>
+      pageOf(await services.admin.pageClientSecrets(params.env ?? '', params.client_id ?? '', pageQuery(query, 'string'))),
   },
   {
     method: 'POST',
@@ -294,9 +296,11 @@ function keyRoutes(owner: string, kind: 'client' | 'service_account', noun: stri
       operationId: `list${noun}Keys`,
       summary: `List the keys of a ${kind.replace('_', ' ')}`,
       access: 'read',
+      list: { filters: [] },
       status: 200,
-      response: { type: 'array', items: S.CLIENT_KEY },
-      run: ({ services, params }) => services.serviceAccounts.listKeys(params.env ?? '', id(params), kind),
+      response: S.page(S.CLIENT_KEY),
+      run: async ({ services, params, query }) =>
+        pageOf(await services.serviceAccounts.pageKeys(params.env ?? '', id(params), pageQuery<CreationKey>(query, 'creation'), kind)),
     },
     {
       method: 'POST',
@@ -336,11 +340,7 @@ const serviceAccountRoutes: AdminRoute[] = [
     status: 200,
     response: S.page(S.SERVICE_ACCOUNT),
     run: async ({ services, params, query }) =>
-      paginate(
-        filterItems(await services.serviceAccounts.list(params.env ?? ''), query, (a) => [a.name, a.service_account_id]),
-        (a) => a.service_account_id,
-        query,
-      ),
+      pageOf(await services.serviceAccounts.page(params.env ?? '', pageQuery(query, 'string', LIST_FILTERED.filters))),
   },
   {
     method: 'POST',
@@ -383,9 +383,9 @@ const serviceAccountRoutes: AdminRoute[] = [
     response: S.SERVICE_ACCOUNT,
     etag: true,
     current: ({ services, params }) => services.serviceAccounts.get(params.env ?? '', params.service_account_id ?? ''),
-    run: ({ services, params, body }) =>
+    run: ({ services, params, body, ifMatch }) =>
       typeof body.enabled === 'boolean'
-        ? services.serviceAccounts.setEnabled(params.env ?? '', params.service_account_id ?? '', body.enabled)
+        ? services.serviceAccounts.setEnabled(params.env ?? '', params.service_account_id ?? '', body.enabled, ifMatches(ifMatch))
         : services.serviceAccounts.get(params.env ?? '', params.service_account_id ?? ''),
   },
   ...keyRoutes(ACCOUNT, 'service_account', 'ServiceAccount'),
@@ -403,12 +403,7 @@ const userRoutes: AdminRoute[] = [
     list: LIST_FILTERED,
     status: 200,
     response: S.page(S.USER),
-    run: async ({ services, params, query }) =>
-      paginate(
-        filterItems(await services.users.list(params.env ?? ''), query, (u) => [u.username]),
-        (u) => u.username,
-        query,
-      ),
+    run: async ({ services, params, query }) => pageOf(await services.users.page(params.env ?? '', pageQuery(query, 'string', LIST_FILTERED.filters))),
   },
   {
     method: 'POST',
@@ -444,9 +439,9 @@ const userRoutes: AdminRoute[] = [
     response: S.USER,
     etag: true,
     current: ({ services, params }) => services.users.get(params.env ?? '', params.username ?? ''),
-    run: ({ services, params, body }) =>
+    run: ({ services, params, body, ifMatch }) =>
       typeof body.enabled === 'boolean'
-        ? services.users.setEnabled(params.env ?? '', params.username ?? '', body.enabled)
+        ? services.users.setEnabled(params.env ?? '', params.username ?? '', body.enabled, ifMatches(ifMatch))
         : services.users.get(params.env ?? '', params.username ?? ''),
   },
   {
@@ -482,7 +477,7 @@ const signingKeyRoutes: AdminRoute[] = [
     list: { filters: [] },
     status: 200,
     response: S.page(S.SIGNING_KEY),
-    run: async ({ services, params, query }) => paginate(await services.admin.listKeys(params.env ?? ''), (k) => `${k.created_at} ${k.kid}`, query),
+    run: async ({ services, params, query }) => pageOf(await services.admin.pageKeys(params.env ?? '', pageQuery<CreationKey>(query, 'creation'))),
   },
   {
     method: 'POST',
@@ -531,12 +526,7 @@ const apiRoutes: AdminRoute[] = [
     list: LIST_QUERY,
     status: 200,
     response: S.page(S.API),
-    run: async ({ services, params, query }) =>
-      paginate(
-        filterItems(await services.apis.list(params.env ?? ''), query, (a: ApiView) => [a.name, a.identifier]),
-        (a) => a.identifier,
-        query,
-      ),
+    run: async ({ services, params, query }) => pageOf(await services.apis.page(params.env ?? '', pageQuery(query, 'string', LIST_QUERY.filters))),
   },
   {
     method: 'POST',
@@ -573,7 +563,7 @@ const apiRoutes: AdminRoute[] = [
     response: S.API,
     etag: true,
     current: ({ services, params }) => services.apis.show(params.env ?? '', params.identifier ?? ''),
-    run: ({ services, params, body }) => services.apis.update(params.env ?? '', params.identifier ?? '', apiChanges(body)),
+    run: ({ services, params, body, ifMatch }) => services.apis.update(params.env ?? '', params.identifier ?? '', apiChanges(body), ifMatches(ifMatch)),
   },
   {
     method: 'DELETE',

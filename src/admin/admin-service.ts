@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Client, ClientKind, Environment, SigningKey, TokenFormat } from '../domain/model.ts';
-import { ConflictError, type Store } from '../domain/storage.ts';
+import type { Client, ClientKind, ClientSecret, Environment, SigningKey, TokenFormat } from '../domain/model.ts';
+import { ConflictError, type CreationKey, type PageQuery, type Store, type TransactionStore } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
@@ -10,7 +10,8 @@ import { activationLeadMs, KeyRotation, MIN_ROTATION_INTERVAL } from '../oauth/k
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { generateSigningKey, type KeyState, keyStateAt } from '../oauth/signing-keys.ts';
 import { utcDay } from '../observability/usage.ts';
-import { AdminAudit } from './audit-trail.ts';
+import { AdminAudit, type AuditedChange } from './audit-trail.ts';
+import { type Listed, listed } from './paging.ts';
 import type { AdminPolicy, KeySecretSource } from './policy.ts';
 
 /** A refused admin operation; `kind` maps to an exit code in the CLI and a status in the admin API. */
@@ -131,6 +132,9 @@ export interface ClientSecretView {
 
 const ENV_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** A scheduled rotation refused because a next key is pending: rolled back, then recorded as refused. */
+class RotationPending extends Error {}
+
 /**
  * The application-service layer: every administrative change goes through here, whether it
  * comes from the CLI or (later) the admin HTTP API, so the checks live in one place.
@@ -153,15 +157,24 @@ export class AdminService {
     const now = this.clock.now();
     const env: Environment = { id: randomUUID(), name, createdAt: now, defaultQuota: null };
     const key = await generateSigningKey(env.id, this.config.signingAlgorithm, this.requireKeySecret(), now);
+    const created = { type: 'environment.created', env, subject: { kind: 'environment', id: env.id }, details: () => ({ name, kid: key.kid }) } as const;
     try {
-      await this.store.environments.create(env, key);
+      await this.audit.change(this.store, created, (tx) => tx.environments.create(env, key));
     } catch (error) {
       if (error instanceof ConflictError) throw new AdminError('conflict', `environment ${name} already exists`);
       throw error;
     }
-    await this.audit.record('environment.created', env, { kind: 'environment', id: env.id }, { name, kid: key.kid });
     const urls = issuerUrls(this.config.publicUrl, env);
     return { name, issuer: urls.issuer, jwks_uri: urls.jwks, kid: key.kid };
+  }
+
+  /** One page of environments by name (the admin API's list). */
+  async pageEnvironments(page: PageQuery<string>): Promise<Listed<EnvironmentView, string>> {
+    return listed(
+      await this.store.adminLists.environments(page),
+      (env) => this.environmentView(env),
+      (env) => env.name,
+    );
   }
 
   async listEnvironments(): Promise<EnvironmentView[]> {
@@ -173,12 +186,25 @@ export class AdminService {
    * Sets the quota of every client of the environment that sets none of its own (requests per
    * quota window), or with null removes it. Running nodes see it within GATEHOUSE_CACHE_TTL.
    */
-  async setEnvironmentQuota(envName: string, quota: number | null): Promise<EnvironmentView> {
+  async setEnvironmentQuota(envName: string, quota: number | null, expect?: (current: EnvironmentView) => void): Promise<EnvironmentView> {
     const value = validQuota(quota);
-    if (!(await this.store.environments.setDefaultQuota(envName, value))) throw new AdminError('not_found', `no environment named ${envName}`);
     const env = await this.environment(envName);
-    await this.audit.record('environment.quota_changed', env, { kind: 'environment', id: env.id }, { default_quota: value });
-    return this.environmentView(env);
+    expect?.(this.environmentView(env));
+    const changed = {
+      type: 'environment.quota_changed',
+      env,
+      subject: { kind: 'environment', id: env.id },
+      details: () => ({ default_quota: value }),
+    } as const;
+    await this.audit.change(this.store, changed, async (tx) => {
+      // Conditional on the quota as read, the only part of its view that changes: the write applies to the version checked.
+      if (await tx.environments.setDefaultQuota(env.name, value, env.defaultQuota)) return;
+      const fresh = await tx.environments.findByName(env.name);
+      if (!fresh) throw new AdminError('not_found', `no environment named ${envName}`);
+      expect?.(this.environmentView(fresh));
+      throw new AdminError('conflict', `environment ${envName} changed while being updated: read it again`);
+    });
+    return this.environmentView({ ...env, defaultQuota: value });
   }
 
   async createClient(input: CreateClientInput): Promise<ClientView & { client_secret?: string }> {
@@ -240,8 +266,10 @@ export class AdminService {
       updatedAt: now,
     };
     const secret = kind === 'confidential' ? randomToken(32) : undefined;
-    await this.store.clients.create(client, secret ? { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null } : undefined);
-    await this.audit.record('client.created', env, { kind: 'client', id: client.clientId }, clientDetails(client));
+    const firstSecret = secret ? { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null } : undefined;
+    const created = { type: 'client.created', env, subject: { kind: 'client', id: client.clientId }, details: () => clientDetails(client) } as const;
+    // The secret is returned only once the client and its audit event are committed.
+    await this.audit.change(this.store, created, (tx) => tx.clients.create(client, firstSecret));
     return { ...this.view(env, client), ...(secret ? { client_secret: secret } : {}) };
   }
 
@@ -249,6 +277,24 @@ export class AdminService {
     const env = await this.environment(envName);
     const lastUsed = await this.store.usage.lastUsed('client', env.id);
     return (await this.store.clients.list(env.id)).map((c) => ({ ...this.view(env, c), last_used_at: isoOrNull(lastUsed.get(c.clientId)) }));
+  }
+
+  /** One page of the environment's clients (not service accounts) by id, with their last use. */
+  async pageClients(envName: string, page: PageQuery<string>): Promise<Listed<ClientView & LastUsed, string>> {
+    const env = await this.environment(envName);
+    const stored = await this.store.adminLists.clients(env.id, 'client', page);
+    // Only this page's clients: the list is never read whole.
+    const lastUsed = await this.store.usage.lastUsed(
+      'client',
+      env.id,
+      undefined,
+      stored.items.map((c) => c.clientId),
+    );
+    return listed(
+      stored,
+      (c) => ({ ...this.view(env, c), last_used_at: isoOrNull(lastUsed.get(c.clientId)) }),
+      (c) => c.clientId,
+    );
   }
 
   /** The client with its last use, each current secret's last use, and its token counts of today and the last 30 days. */
@@ -277,35 +323,34 @@ export class AdminService {
   /** Issues a new secret; the old ones keep working until `overlapSeconds` from now. */
   async rotateClientSecret(envName: string, clientId: string, overlapSeconds = this.config.secretRotationOverlap) {
     const env = await this.environment(envName);
-    return this.audit.change(
-      'client.secret_rotated',
+    const rotated = {
+      type: 'client.secret_rotated',
       env,
-      { kind: 'client', id: clientId },
-      () => this.issueClientSecret(env, clientId, overlapSeconds),
-      (rotated) => ({ previous_secrets_expire_at: rotated.previous_secrets_expire_at }),
-    );
+      subject: { kind: 'client', id: clientId },
+      details: (r: { previous_secrets_expire_at: string }) => ({ previous_secrets_expire_at: r.previous_secrets_expire_at }),
+    } as const;
+    const result = await this.audit.change(this.store, rotated, (tx) => this.issueClientSecret(tx, env, clientId, overlapSeconds));
+    this.caches?.clients.invalidate(env.id, clientId);
+    return result;
   }
 
-  private async issueClientSecret(env: Environment, clientId: string, overlapSeconds: number) {
-    const client = await this.client(env, clientId);
+  private async issueClientSecret(tx: TransactionStore, env: Environment, clientId: string, overlapSeconds: number) {
+    const client = await tx.clients.find(env.id, clientId);
+    if (!client) throw new AdminError('not_found', `no client ${clientId} in environment ${env.name}`);
     if (client.kind === 'public') throw new AdminError('invalid_argument', 'a public client has no secret to rotate');
     if (!Number.isInteger(overlapSeconds) || overlapSeconds < 0) throw new AdminError('invalid_argument', 'overlap must be a whole number of seconds');
     const now = this.clock.now();
     const secret = randomToken(32);
     const overlapUntil = now + overlapSeconds * 1000;
-    await this.store.clients.rotateSecret(
-      env.id,
-      clientId,
-      { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null },
-      overlapUntil,
-    );
+    await tx.clients.rotateSecret(env.id, clientId, { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null }, overlapUntil);
     return { client_id: clientId, client_secret: secret, previous_secrets_expire_at: iso(overlapUntil) };
   }
 
   async setClientEnabled(envName: string, clientId: string, enabled: boolean): Promise<ClientView> {
     const env = await this.environment(envName);
-    await this.audit.change(enabled ? 'client.enabled' : 'client.disabled', env, { kind: 'client', id: clientId }, async () => {
-      if (!(await this.store.clients.setEnabled(env.id, clientId, enabled, this.clock.now()))) {
+    const changed = { type: enabled ? 'client.enabled' : 'client.disabled', env, subject: { kind: 'client', id: clientId } } as const;
+    await this.audit.change(this.store, changed, async (tx) => {
+      if (!(await tx.clients.setEnabled(env.id, clientId, enabled, this.clock.now()))) {
         throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
       }
     });
@@ -317,14 +362,25 @@ export class AdminService {
   async setClientQuota(envName: string, clientId: string, quota: number | null): Promise<ClientView> {
     const env = await this.environment(envName);
     const value = validQuota(quota);
-    const change = async () => {
-      if (!(await this.store.clients.setQuota(env.id, clientId, value, this.clock.now()))) {
+    const changed = { type: 'client.quota_changed', env, subject: { kind: 'client', id: clientId }, details: () => ({ quota: value }) } as const;
+    await this.audit.change(this.store, changed, async (tx) => {
+      if (!(await tx.clients.setQuota(env.id, clientId, value, this.clock.now()))) {
         throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
       }
-    };
-    await this.audit.change('client.quota_changed', env, { kind: 'client', id: clientId }, change, () => ({ quota: value }));
+    });
     this.caches?.clients.invalidate(env.id, clientId);
     return this.view(env, await this.client(env, clientId));
+  }
+
+  /** One page of the environment's signing keys, oldest first, with their state now. */
+  async pageKeys(envName: string, page: PageQuery<CreationKey>): Promise<Listed<KeyView, CreationKey>> {
+    const env = await this.environment(envName);
+    const now = this.clock.now();
+    return listed(
+      await this.store.adminLists.signingKeys(env.id, page),
+      (k) => keyView(k, now),
+      (k) => ({ createdAt: k.createdAt, id: k.kid }),
+    );
   }
 
   async listKeys(envName: string): Promise<KeyView[]> {
@@ -343,17 +399,26 @@ export class AdminService {
   async rotateKeys(envName: string, options: { now?: boolean } = {}): Promise<KeyView[]> {
     const env = await this.environment(envName);
     const trigger = options.now ? 'immediate' : 'manual';
-    if (options.now) {
-      await this.keyRotation().rotateNow(env.id);
-    } else if (!(await this.keyRotation().scheduleNext(env.id))) {
-      await this.audit.record('signing_key.rotated', env, { kind: 'environment', id: env.id }, { trigger, reason: 'conflict' }, 'failure');
+    // Keys are listed newest first: the subject is the one this rotation created.
+    const rotated: AuditedChange<SigningKey[]> = {
+      type: 'signing_key.rotated',
+      env,
+      subject: (keys: SigningKey[]) => ({ kind: 'signing_key', id: keys[0]?.kid ?? '' }),
+      details: () => ({ trigger }),
+    };
+    try {
+      await this.audit.change(this.store, rotated, async (tx) => {
+        if (options.now) await this.keyRotation(tx).rotateNow(env.id);
+        else if (!(await this.keyRotation(tx).scheduleNext(env.id))) throw new RotationPending();
+        return tx.signingKeys.list(env.id);
+      });
+    } catch (error) {
+      if (!(error instanceof RotationPending)) throw error;
+      await this.audit.refused('signing_key.rotated', env, { kind: 'environment', id: env.id }, 'conflict', { trigger });
       throw new AdminError('conflict', `environment ${envName} already has a next key; wait for its activation or use --now`);
     }
     this.caches?.keys.invalidate(env.id);
-    const keys = await this.listKeys(envName);
-    // Keys are listed newest first: the one this rotation created.
-    await this.audit.record('signing_key.rotated', env, { kind: 'signing_key', id: keys[0]?.kid ?? '' }, { trigger });
-    return keys;
+    return this.listKeys(envName);
   }
 
   /** Sets (or, with null, removes) the interval of scheduled rotations, carried out by whichever running node gets there first. */
@@ -366,8 +431,13 @@ export class AdminService {
         `the rotation interval must be at least ${MIN_ROTATION_INTERVAL} s and longer than the activation lead (${leadSeconds} s)`,
       );
     }
-    await this.store.signingKeys.setRotationInterval(env.id, seconds);
-    await this.audit.record('environment.rotation_schedule_changed', env, { kind: 'environment', id: env.id }, { key_rotation_interval: seconds });
+    const changed = {
+      type: 'environment.rotation_schedule_changed',
+      env,
+      subject: { kind: 'environment', id: env.id },
+      details: () => ({ key_rotation_interval: seconds }),
+    } as const;
+    await this.audit.change(this.store, changed, (tx) => tx.signingKeys.setRotationInterval(env.id, seconds));
     return { environment: env.name, key_rotation_interval: await this.store.signingKeys.rotationInterval(env.id), activation_lead: leadSeconds };
   }
 
@@ -412,19 +482,28 @@ export class AdminService {
       updatedAt: Math.max(this.clock.now(), current.updatedAt + 1),
     };
     this.checkClient(next);
-    await this.audit.change(
-      clientChangeType(changes),
+    const changed = {
+      type: clientChangeType(changes),
       env,
-      { kind: 'client', id: clientId },
-      async () => {
-        if (!(await this.store.clients.update(next, current.updatedAt))) {
-          throw new AdminError('conflict', `client ${clientId} changed while being updated: read it again`);
-        }
-      },
-      () => ({ changed: Object.keys(changes).filter((k) => changes[k as keyof ClientChanges] !== undefined) }),
-    );
+      subject: { kind: 'client', id: clientId },
+      details: () => ({ changed: Object.keys(changes).filter((k) => changes[k as keyof ClientChanges] !== undefined) }),
+    } as const;
+    await this.audit.change(this.store, changed, async (tx) => {
+      if (await tx.clients.update(next, current.updatedAt)) return;
+      // Another writer got there first: its version is what If-Match is now compared with.
+      const fresh = await tx.clients.find(env.id, clientId);
+      if (fresh) expect?.(this.view(env, fresh));
+      throw new AdminError('conflict', `client ${clientId} changed while being updated: read it again`);
+    });
     this.caches?.clients.invalidate(env.id, clientId);
     return this.view(env, next);
+  }
+
+  /** One page of the client's secrets that still authenticate, by id (never their value or hash). */
+  async pageClientSecrets(envName: string, clientId: string, page: PageQuery<string>): Promise<Listed<ClientSecretView, string>> {
+    const env = await this.environment(envName);
+    await this.client(env, clientId);
+    return listed(await this.store.adminLists.clientSecrets(env.id, clientId, this.clock.now(), page), secretView, (s) => s.id);
   }
 
   /** The client's secrets that still authenticate, by id (never their value or hash). */
@@ -432,24 +511,19 @@ export class AdminService {
     const env = await this.environment(envName);
     await this.client(env, clientId);
     const secrets = await this.store.clients.activeSecrets(env.id, clientId, this.clock.now());
-    return secrets.map((s) => ({ id: s.id, created_at: iso(s.createdAt), expires_at: s.expiresAt === null ? null : iso(s.expiresAt) }));
+    return secrets.map(secretView);
   }
 
   /** Ends one secret now, for instance the old one once every caller uses the rotated one, or a leaked one. */
   async revokeClientSecret(envName: string, clientId: string, secretId: string): Promise<ClientSecretView[]> {
     const env = await this.environment(envName);
     await this.client(env, clientId);
-    await this.audit.change(
-      'client.secret_revoked',
-      env,
-      { kind: 'client', id: clientId },
-      async () => {
-        if (!(await this.store.clients.expireSecret(env.id, clientId, secretId, this.clock.now()))) {
-          throw new AdminError('not_found', `client ${clientId} has no active secret ${secretId}`);
-        }
-      },
-      () => ({ secret_id: secretId }),
-    );
+    const revoked = { type: 'client.secret_revoked', env, subject: { kind: 'client', id: clientId }, details: () => ({ secret_id: secretId }) } as const;
+    await this.audit.change(this.store, revoked, async (tx) => {
+      if (!(await tx.clients.expireSecret(env.id, clientId, secretId, this.clock.now()))) {
+        throw new AdminError('not_found', `client ${clientId} has no active secret ${secretId}`);
+      }
+    });
     this.caches?.clients.invalidate(env.id, clientId);
     return this.listClientSecrets(envName, clientId);
   }
@@ -463,9 +537,8 @@ export class AdminService {
     const env = await this.environment(envName);
     const client = await this.client(env, clientId);
     if (client.kind === 'service_account') throw new AdminError('invalid_argument', `${clientId} is a service account, not a client`);
-    await this.audit.change('client.deleted', env, { kind: 'client', id: clientId }, async () => {
-      if (!(await this.store.clients.delete(env.id, clientId, this.clock.now())))
-        throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
+    await this.audit.change(this.store, { type: 'client.deleted', env, subject: { kind: 'client', id: clientId } }, async (tx) => {
+      if (!(await tx.clients.delete(env.id, clientId, this.clock.now()))) throw new AdminError('not_found', `no client ${clientId} in environment ${envName}`);
     });
     this.caches?.clients.invalidate(env.id, clientId);
     return { client_id: clientId, environment: env.name, deleted: true };
@@ -502,8 +575,8 @@ export class AdminService {
     }
   }
 
-  private keyRotation(): KeyRotation {
-    return new KeyRotation(this.store, () => this.requireKeySecret(), this.clock, this.config);
+  private keyRotation(store: Pick<Store, 'signingKeys'> = this.store): KeyRotation {
+    return new KeyRotation(store, () => this.requireKeySecret(), this.clock, this.config);
   }
 
   private requireKeySecret(): Buffer {
@@ -560,6 +633,12 @@ function clientDetails(c: Client) {
     quota: c.quota,
   };
 }
+
+const secretView = (s: ClientSecret): ClientSecretView => ({
+  id: s.id,
+  created_at: iso(s.createdAt),
+  expires_at: s.expiresAt === null ? null : iso(s.expiresAt),
+});
 
 function keyView(k: SigningKey, now: number): KeyView {
   return {

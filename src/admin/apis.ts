@@ -1,10 +1,11 @@
 import type { Clock } from '../domain/clock.ts';
 import type { Api, ApiScope, Environment, TokenFormat } from '../domain/model.ts';
-import { ConflictError, type Store } from '../domain/storage.ts';
+import { ConflictError, type PageQuery, type Store } from '../domain/storage.ts';
 import { isResourceIdentifier, MAX_RESOURCE_LENGTH } from '../oauth/resource-identifier.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { AdminError } from './admin-service.ts';
 import { AdminAudit } from './audit-trail.ts';
+import { type Listed, listed } from './paging.ts';
 import type { AdminPolicy } from './policy.ts';
 
 export interface ApiInput {
@@ -66,14 +67,14 @@ export class ApiService {
       createdAt: now,
       updatedAt: now,
     });
+    const created = { type: 'api.created', env, subject: { kind: 'api', id: api.identifier }, details: () => apiDetails(api) } as const;
     try {
-      await this.store.apis.create(api);
+      await this.audit.change(this.store, created, (tx) => tx.apis.create(api));
     } catch (error) {
       if (error instanceof ConflictError) throw new AdminError('conflict', `API ${api.identifier} already exists in ${env.name}`);
       throw error;
     }
     this.onChange(env.id);
-    await this.audit.record('api.created', env, { kind: 'api', id: api.identifier }, apiDetails(api));
     return view(env, api);
   }
 
@@ -82,19 +83,42 @@ export class ApiService {
     return (await this.store.apis.list(env.id)).map((api) => view(env, api));
   }
 
+  /** One page of APIs by identifier. */
+  async page(envName: string, page: PageQuery<string>): Promise<Listed<ApiView, string>> {
+    const env = await this.environment(envName);
+    return listed(
+      await this.store.adminLists.apis(env.id, page),
+      (api) => view(env, api),
+      (api) => api.identifier,
+    );
+  }
+
   async show(envName: string, identifier: string): Promise<ApiView> {
     const env = await this.environment(envName);
     return view(env, await this.api(env, identifier));
   }
 
-  async update(envName: string, identifier: string, changes: ApiChanges): Promise<ApiView> {
+  /**
+   * `expect` sees the API as read and may refuse (an admin's If-Match); the write then applies
+   * only to that version, so a change made in between is never overwritten.
+   */
+  async update(envName: string, identifier: string, changes: ApiChanges, expect?: (current: ApiView) => void): Promise<ApiView> {
     const env = await this.environment(envName);
     const current = await this.api(env, identifier);
+    expect?.(view(env, current));
     const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as ApiChanges;
-    const next = await this.validated(env, { ...current, ...defined, updatedAt: this.clock.now() });
-    if (!(await this.store.apis.update(next))) throw notFound(env, identifier);
+    if (Object.keys(defined).length === 0) return view(env, current);
+    // Strictly later than the version read, so a second writer of that version always loses.
+    const next = await this.validated(env, { ...current, ...defined, updatedAt: Math.max(this.clock.now(), current.updatedAt + 1) });
+    const updated = { type: 'api.updated', env, subject: { kind: 'api', id: identifier }, details: () => apiDetails(next) } as const;
+    await this.audit.change(this.store, updated, async (tx) => {
+      if (await tx.apis.update(next, current.updatedAt)) return;
+      const fresh = await tx.apis.find(env.id, identifier);
+      if (!fresh) throw notFound(env, identifier);
+      expect?.(view(env, fresh));
+      throw new AdminError('conflict', `API ${identifier} changed while being updated: read it again`);
+    });
     this.onChange(env.id);
-    await this.audit.record('api.updated', env, { kind: 'api', id: identifier }, apiDetails(next));
     return view(env, next);
   }
 
@@ -112,9 +136,10 @@ export class ApiService {
 
   async delete(envName: string, identifier: string): Promise<{ identifier: string; environment: string; deleted: true }> {
     const env = await this.environment(envName);
-    if (!(await this.store.apis.delete(env.id, identifier))) throw notFound(env, identifier);
+    await this.audit.change(this.store, { type: 'api.deleted', env, subject: { kind: 'api', id: identifier } }, async (tx) => {
+      if (!(await tx.apis.delete(env.id, identifier))) throw notFound(env, identifier);
+    });
     this.onChange(env.id);
-    await this.audit.record('api.deleted', env, { kind: 'api', id: identifier });
     return { identifier, environment: env.name, deleted: true };
   }
 

@@ -3,13 +3,14 @@ import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type J
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Client, ClientKey, Environment } from '../domain/model.ts';
-import type { Store } from '../domain/storage.ts';
+import type { CreationKey, PageQuery, Store } from '../domain/storage.ts';
 import { ASSERTION_ALGORITHMS, type AssertionAlgorithm, JWT_BEARER_GRANT_TYPE } from '../oauth/assertions.ts';
 import type { ClientCache } from '../oauth/client-cache.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { AdminError, isoOrNull, type LastUsed } from './admin-service.ts';
 import { AdminAudit } from './audit-trail.ts';
+import { type Listed, listed } from './paging.ts';
 import type { AdminPolicy } from './policy.ts';
 
 export interface ServiceAccountView {
@@ -89,14 +90,26 @@ export class ServiceAccountService {
       updatedAt: now,
     };
     const secret = input.withSecret ? randomToken(32) : undefined;
-    await this.store.clients.create(account, secret ? { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null } : undefined);
-    await this.audit.record(
-      'service_account.created',
+    const firstSecret = secret ? { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null } : undefined;
+    const created = {
+      type: 'service_account.created',
       env,
-      { kind: 'service_account', id: account.clientId },
-      { name, scopes, with_secret: secret !== undefined },
-    );
+      subject: { kind: 'service_account', id: account.clientId },
+      details: () => ({ name, scopes, with_secret: secret !== undefined }),
+    } as const;
+    // The secret is returned only once the account and its audit event are committed.
+    await this.audit.change(this.store, created, (tx) => tx.clients.create(account, firstSecret));
     return { ...this.view(env, account), ...(secret ? { client_secret: secret } : {}) };
+  }
+
+  /** One page of service accounts by id. */
+  async page(envName: string, page: PageQuery<string>): Promise<Listed<ServiceAccountView, string>> {
+    const env = await this.environment(envName);
+    return listed(
+      await this.store.adminLists.clients(env.id, 'service_account', page),
+      (c) => this.view(env, c),
+      (c) => c.clientId,
+    );
   }
 
   async list(envName: string): Promise<ServiceAccountView[]> {
@@ -105,14 +118,24 @@ export class ServiceAccountService {
     return clients.filter((c) => c.kind === 'service_account').map((c) => this.view(env, c));
   }
 
-  async setEnabled(envName: string, id: string, enabled: boolean): Promise<ServiceAccountView> {
+  /**
+   * `expect` sees the account as read and may refuse (an admin's If-Match); the write then applies
+   * only to that version, so a change made in between is never overwritten.
+   */
+  async setEnabled(envName: string, id: string, enabled: boolean, expect?: (current: ServiceAccountView) => void): Promise<ServiceAccountView> {
     const env = await this.environment(envName);
-    await this.audit.change(enabled ? 'service_account.enabled' : 'service_account.disabled', env, { kind: 'service_account', id }, async () => {
-      await this.owner(env, id, 'service_account');
-      await this.store.clients.setEnabled(env.id, id, enabled, this.clock.now());
+    const changed = { type: enabled ? 'service_account.enabled' : 'service_account.disabled', env, subject: { kind: 'service_account', id } } as const;
+    const next = await this.audit.change(this.store, changed, async (tx) => {
+      const current = await this.owner(env, id, 'service_account', tx);
+      expect?.(this.view(env, current));
+      // Strictly later than the version read, so a second writer of that version always loses.
+      const next: Client = { ...current, enabled, updatedAt: Math.max(this.clock.now(), current.updatedAt + 1) };
+      if (await tx.clients.update(next, current.updatedAt)) return next;
+      expect?.(this.view(env, await this.owner(env, id, 'service_account', tx)));
+      throw new AdminError('conflict', `service account ${id} changed while being updated: read it again`);
     });
     this.clients?.invalidate(env.id, id);
-    return this.view(env, await this.owner(env, id, 'service_account'));
+    return this.view(env, next);
   }
 
   /** Generates a key pair for a service account (or, with `kind: 'client'`, a confidential client). */
@@ -140,8 +163,9 @@ export class ServiceAccountService {
       createdAt: now,
       revokedAt: null,
     };
-    await this.store.clientKeys.insert(record);
-    await this.audit.record(`${kind}.key_added`, env, { kind, id: owner.clientId }, { kid, alg: algorithm });
+    const added = { type: `${kind}.key_added`, env, subject: { kind, id: owner.clientId }, details: () => ({ kid, alg: algorithm }) } as const;
+    // The private key is returned only once the public key and its audit event are committed.
+    await this.audit.change(this.store, added, (tx) => tx.clientKeys.insert(record));
     const urls = issuerUrls(this.config.publicUrl, env);
     const iat = Math.floor(now / 1000);
     const assertion = await new SignJWT({})
@@ -166,6 +190,24 @@ export class ServiceAccountService {
     };
   }
 
+  /** One page of the keys of a service account (or client), by creation. */
+  async pageKeys(
+    envName: string,
+    ownerId: string,
+    page: PageQuery<CreationKey>,
+    kind: 'service_account' | 'client' = 'service_account',
+  ): Promise<Listed<KeyListing, CreationKey>> {
+    const env = await this.environment(envName);
+    await this.owner(env, ownerId, kind);
+    const stored = await this.store.adminLists.clientKeys(env.id, ownerId, page);
+    const lastUsed = await this.store.usage.lastUsed('key', env.id, ownerId);
+    return listed(
+      stored,
+      (key) => listing(key, lastUsed.get(key.kid)),
+      (key) => ({ createdAt: key.createdAt, id: key.kid }),
+    );
+  }
+
   async listKeys(envName: string, ownerId: string, kind: 'service_account' | 'client' = 'service_account'): Promise<KeyListing[]> {
     const env = await this.environment(envName);
     await this.owner(env, ownerId, kind);
@@ -176,16 +218,15 @@ export class ServiceAccountService {
   /** Revokes a key: assertions signed with it fail from the next request on, on every node. */
   async revokeKey(envName: string, ownerId: string, kid: string, kind: 'service_account' | 'client' = 'service_account'): Promise<KeyListing> {
     const env = await this.environment(envName);
-    const revoke = async () => {
-      await this.owner(env, ownerId, kind);
-      const key = await this.store.clientKeys.find(env.id, kid);
+    const revoked = { type: `${kind}.key_revoked`, env, subject: { kind, id: ownerId }, details: () => ({ kid }) } as const;
+    return this.audit.change(this.store, revoked, async (tx) => {
+      await this.owner(env, ownerId, kind, tx);
+      const key = await tx.clientKeys.find(env.id, kid);
       if (!key || key.clientId !== ownerId) throw new AdminError('not_found', `no key ${kid} for ${ownerId}`);
-      if (key.revokedAt !== null) throw new AdminError('conflict', `key ${kid} is already revoked`);
-      await this.store.clientKeys.revoke(env.id, ownerId, kid, this.clock.now());
-      const lastUsed = await this.store.usage.lastUsed('key', env.id, ownerId);
-      return listing((await this.store.clientKeys.find(env.id, kid)) ?? key, lastUsed.get(kid));
-    };
-    return this.audit.change(`${kind}.key_revoked`, env, { kind, id: ownerId }, revoke, () => ({ kid }));
+      if (!(await tx.clientKeys.revoke(env.id, ownerId, kid, this.clock.now()))) throw new AdminError('conflict', `key ${kid} is already revoked`);
+      const lastUsed = await tx.usage.lastUsed('key', env.id, ownerId);
+      return listing((await tx.clientKeys.find(env.id, kid)) ?? key, lastUsed.get(kid));
+    });
   }
 
   // --- Operations of the admin API ---
@@ -201,8 +242,9 @@ export class ServiceAccountService {
     return env;
   }
 
-  private async owner(env: Environment, id: string, kind: 'service_account' | 'client'): Promise<Client> {
-    const client = await this.store.clients.find(env.id, id);
+  /** The owner of keys, read through `store` (a change's transaction, where one is open). */
+  private async owner(env: Environment, id: string, kind: 'service_account' | 'client', store: Pick<Store, 'clients'> = this.store): Promise<Client> {
+    const client = await store.clients.find(env.id, id);
     if (kind === 'service_account') {
       if (client?.kind !== 'service_account') throw new AdminError('not_found', `no service account ${id} in environment ${env.name}`);
       return client;

@@ -2,9 +2,10 @@ import { hashPassword, passwordProblem } from '../crypto/passwords.ts';
 import { randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Environment, User } from '../domain/model.ts';
-import { ConflictError, type Store } from '../domain/storage.ts';
+import { ConflictError, type PageQuery, type Store, type TransactionStore } from '../domain/storage.ts';
 import { AdminError, isoOrNull } from './admin-service.ts';
 import { AdminAudit } from './audit-trail.ts';
+import { type Listed, listed } from './paging.ts';
 import type { AdminPolicy } from './policy.ts';
 
 export interface UserView {
@@ -46,13 +47,13 @@ export class UserService {
       createdAt: now,
       updatedAt: now,
     };
+    const created = { type: 'user.created', env, subject: { kind: 'user', id: user.userId }, details: () => ({ username }) } as const;
     try {
-      await this.store.users.create(user);
+      await this.audit.change(this.store, created, (tx) => tx.users.create(user));
     } catch (error) {
       if (error instanceof ConflictError) throw new AdminError('conflict', `user ${username} already exists in ${env.name}`);
       throw error;
     }
-    await this.audit.record('user.created', env, { kind: 'user', id: user.userId }, { username });
     return view(env, user);
   }
 
@@ -63,14 +64,51 @@ export class UserService {
     return (await this.store.users.list(env.id)).map((user) => ({ ...view(env, user), last_login_at: isoOrNull(logins.get(user.userId)) }));
   }
 
-  /** Disabling also signs the user out everywhere and revokes every token issued for them. */
-  async setEnabled(envName: string, username: string, enabled: boolean): Promise<UserView> {
+  /** One page of users by username, with the time of their last successful login. */
+  async page(envName: string, page: PageQuery<string>): Promise<Listed<UserView & { last_login_at: string | null }, string>> {
     const env = await this.environment(envName);
-    if (!(await this.store.users.setEnabled(env.id, username, enabled, this.clock.now()))) throw notFound(username, env);
-    const view = await this.show(env, username);
-    if (!enabled) await this.signOutEverywhere(env, view.user_id);
-    await this.audit.record(enabled ? 'user.enabled' : 'user.disabled', env, { kind: 'user', id: view.user_id }, { username });
-    return view;
+    const stored = await this.store.adminLists.users(env.id, page);
+    // Only this page's users: the list is never read whole.
+    const logins = await this.store.usage.lastUsed(
+      'user',
+      env.id,
+      undefined,
+      stored.items.map((user) => user.userId),
+    );
+    return listed(
+      stored,
+      (user) => ({ ...view(env, user), last_login_at: isoOrNull(logins.get(user.userId)) }),
+      (user) => user.username,
+    );
+  }
+
+  /**
+   * Disabling also signs the user out everywhere and revokes every token issued for them.
+   * `expect` sees the user as read and may refuse (an admin's If-Match); the write then applies
+   * only to that version, so a change made in between is never overwritten.
+   */
+  async setEnabled(envName: string, username: string, enabled: boolean, expect?: (current: UserView) => void): Promise<UserView> {
+    const env = await this.environment(envName);
+    const current = await this.user(env, username);
+    expect?.(view(env, current));
+    // Strictly later than the version read, so a second writer of that version always loses.
+    const now = Math.max(this.clock.now(), current.updatedAt + 1);
+    const changed = {
+      type: enabled ? 'user.enabled' : 'user.disabled',
+      env,
+      subject: { kind: 'user', id: current.userId },
+      details: () => ({ username }),
+    } as const;
+    await this.audit.change(this.store, changed, async (tx) => {
+      if (!(await tx.users.setEnabled(env.id, username, enabled, now, current.updatedAt))) {
+        const fresh = await tx.users.findByUsername(env.id, username);
+        if (!fresh) throw notFound(username, env);
+        expect?.(view(env, fresh));
+        throw new AdminError('conflict', `user ${username} changed while being updated: read it again`);
+      }
+      if (!enabled) await this.signOutEverywhere(tx, env, current.userId);
+    });
+    return view(env, { ...current, enabled, updatedAt: now });
   }
 
   /**
@@ -80,11 +118,13 @@ export class UserService {
   async setPassword(envName: string, username: string, password: string): Promise<UserView> {
     const env = await this.environment(envName);
     const hash = await hashPassword(validPassword(password), this.cost());
-    if (!(await this.store.users.setPasswordHash(env.id, username, hash, this.clock.now()))) throw notFound(username, env);
-    const view = await this.show(env, username);
-    await this.signOutEverywhere(env, view.user_id);
-    await this.audit.record('user.password_changed', env, { kind: 'user', id: view.user_id }, { username });
-    return view;
+    const current = await this.user(env, username);
+    const changed = { type: 'user.password_changed', env, subject: { kind: 'user', id: current.userId }, details: () => ({ username }) } as const;
+    await this.audit.change(this.store, changed, async (tx) => {
+      if (!(await tx.users.setPasswordHash(env.id, username, hash, this.clock.now()))) throw notFound(username, env);
+      await this.signOutEverywhere(tx, env, current.userId);
+    });
+    return this.show(env, username);
   }
 
   // --- Operations of the admin API ---
@@ -97,20 +137,25 @@ export class UserService {
   async revokeSessions(envName: string, username: string): Promise<UserView> {
     const env = await this.environment(envName);
     const view = await this.show(env, username);
-    await this.signOutEverywhere(env, view.user_id);
-    await this.audit.record('user.sessions_revoked', env, { kind: 'user', id: view.user_id });
+    await this.audit.change(this.store, { type: 'user.sessions_revoked', env, subject: { kind: 'user', id: view.user_id } }, (tx) =>
+      this.signOutEverywhere(tx, env, view.user_id),
+    );
     return view;
   }
 
-  private async signOutEverywhere(env: Environment, userId: string): Promise<void> {
-    await this.store.browserSessions.deleteForUser(env.id, userId);
-    await this.store.tokenFamilies.revokeForUser(env.id, userId, this.clock.now());
+  private async signOutEverywhere(tx: TransactionStore, env: Environment, userId: string): Promise<void> {
+    await tx.browserSessions.deleteForUser(env.id, userId);
+    await tx.tokenFamilies.revokeForUser(env.id, userId, this.clock.now());
   }
 
   private async show(env: Environment, username: string): Promise<UserView> {
+    return view(env, await this.user(env, username));
+  }
+
+  private async user(env: Environment, username: string): Promise<User> {
     const user = await this.store.users.findByUsername(env.id, username);
     if (!user) throw notFound(username, env);
-    return view(env, user);
+    return user;
   }
 
   private cost() {

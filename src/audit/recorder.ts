@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AuditEvent, AuditLog, NewAuditEvent } from '../domain/audit.ts';
+import type { AuditEvent, AuditEventSink, AuditLog, NewAuditEvent } from '../domain/audit.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { AuditStore } from '../domain/storage.ts';
 
@@ -38,13 +38,21 @@ export class AuditRecorder implements AuditLog {
     private readonly options: AuditRecorderOptions,
   ) {}
 
-  async record(input: NewAuditEvent): Promise<void> {
-    await this.store.insert(this.log(input), this.options.outbox);
+  /**
+   * Stores the event (through `into`, an admin change's transaction, when given), then logs it:
+   * an event whose insert failed is not logged as if it had happened.
+   */
+  async record(input: NewAuditEvent, into: AuditEventSink = this.store): Promise<void> {
+    const event = this.event(input);
+    await into.insert(event, this.options.outbox);
+    this.line(event);
   }
 
   /** Queues an event for the next `flush`; returns at once and never throws. */
   enqueue(input: NewAuditEvent): void {
-    this.queue.push(this.log(input));
+    const event = this.event(input);
+    this.line(event);
+    this.queue.push(event);
     const limit = this.options.queueLimit ?? DEFAULT_QUEUE_LIMIT;
     if (this.queue.length > limit) {
       this.dropped += this.queue.length - limit;
@@ -77,7 +85,7 @@ export class AuditRecorder implements AuditLog {
     return stored;
   }
 
-  private log(input: NewAuditEvent): AuditEvent {
+  private event(input: NewAuditEvent): AuditEvent {
     const time = this.clock.now();
     const event: AuditEvent = {
       id: timeOrderedId(time),
@@ -89,8 +97,11 @@ export class AuditRecorder implements AuditLog {
       outcome: input.outcome ?? 'success',
       details: input.details ?? {},
     };
-    this.logger.info({ audit: auditView(event) }, 'audit event');
     return event;
+  }
+
+  private line(event: AuditEvent): void {
+    this.logger.info({ audit: auditView(event) }, 'audit event');
   }
 }
 

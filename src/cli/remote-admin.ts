@@ -17,7 +17,7 @@ import {
 } from '../admin/admin-service.ts';
 import type { ApiChanges, ApiInput, ApiService, ApiView } from '../admin/apis.ts';
 import type { AuditEventService, AuditEventView } from '../admin/audit-events.ts';
-import type { ServiceAccountService, ServiceAccountView } from '../admin/service-accounts.ts';
+import type { KeyListing, ServiceAccountService, ServiceAccountView } from '../admin/service-accounts.ts';
 import type { UserService, UserView } from '../admin/users.ts';
 
 /** What the CLI commands call on each service: the remote side implements exactly these. */
@@ -303,7 +303,11 @@ export function remoteServiceAccounts(api: AdminApiClient): CliServiceAccounts {
     createKey: async (env, id, alg = 'ES256', kind = 'service_account') =>
       (await api.call<Awaited<ReturnType<ServiceAccountService['createKey']>>>('POST', `${ownerPath(env, id, kind)}/keys`, { body: { alg }, idempotent: true }))
         .body,
-    listKeys: (env, id, kind = 'service_account') => api.get(`${ownerPath(env, id, kind)}/keys`),
+    // The admin API pages keys oldest first; the local list shows the newest first.
+    listKeys: async (env, id, kind = 'service_account') =>
+      (await api.list<KeyListing>(`${ownerPath(env, id, kind)}/keys`)).sort(
+        (a, b) => b.created_at.localeCompare(a.created_at) || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0),
+      ),
     revokeKey: async (env, id, kid, kind = 'service_account') =>
       (await api.call<Awaited<ReturnType<ServiceAccountService['revokeKey']>>>('DELETE', `${ownerPath(env, id, kind)}/keys/${seg(kid)}`)).body,
   };

@@ -90,9 +90,17 @@ export type NewAuditEvent = Omit<AuditEvent, 'id' | 'time' | 'details' | 'outcom
   readonly details?: AuditDetails;
 };
 
-/** What the admin services call. `record` resolves once the event is stored. */
+/** Where an event is stored: the audit store, or the same store seen through an admin change's transaction. */
+export interface AuditEventSink {
+  insert(event: AuditEvent, outbox: boolean): Promise<void>;
+}
+
+/**
+ * What the admin services call. `record` resolves once the event is stored, through `into` when
+ * given (the transaction of the change it records, so that both commit or neither does).
+ */
 export interface AuditLog {
-  record(event: NewAuditEvent): Promise<void>;
+  record(event: NewAuditEvent, into?: AuditEventSink): Promise<void>;
 }
 
 /** Records nothing: the default when no audit log is wired. */

@@ -44,6 +44,8 @@ export interface Store {
   readonly audit: AuditStore;
   readonly usage: UsageStore;
   readonly idempotencyKeys: IdempotencyKeyStore;
+  /** The admin API's lists, a page at a time. */
+  readonly adminLists: AdminListStore;
   /** Records taken over from another provider by `gatehouse import`. */
   readonly imports: ImportStore;
   /** Imported credentials still under their old provider's hash. */
@@ -55,18 +57,35 @@ export interface Store {
    * process holds the write lock). Throws `StorageUnavailableError` if not; updates `health`.
    */
   ping(): Promise<void>;
+  /**
+   * Runs `work` in one database transaction: what it writes through `tx` commits together or, when
+   * it throws, not at all (the error is rethrown). Inside `work`, use only `tx`: on SQLite a
+   * statement outside waits for the transaction to end. An admin change and its audit event go
+   * through here.
+   */
+  transaction<T>(work: (tx: TransactionStore) => Promise<T>): Promise<T>;
   /** Applies pending migrations; safe to call on every start and from several nodes. */
   migrate(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The stores an admin change writes through inside `Store.transaction`, its audit event included. */
+export type TransactionStore = Pick<
+  Store,
+  'dialect' | 'environments' | 'clients' | 'clientKeys' | 'signingKeys' | 'users' | 'browserSessions' | 'tokenFamilies' | 'apis' | 'audit' | 'usage'
+>;
 
 export interface EnvironmentStore {
   /** Creates an environment together with its first signing key. Throws `ConflictError` if the name exists. */
   create(environment: Environment, firstKey: SigningKey): Promise<void>;
   findByName(name: string): Promise<Environment | undefined>;
   list(): Promise<Environment[]>;
-  /** Sets (or, with null, removes) the default client quota; false if there is no such environment. */
-  setDefaultQuota(name: string, quota: number | null): Promise<boolean>;
+  /**
+   * Sets (or, with null, removes) the default client quota; false if there is no such environment
+   * or, with `expectedQuota`, its quota is no longer that one (one conditional update: of two
+   * writers who read the same quota, only one succeeds).
+   */
+  setDefaultQuota(name: string, quota: number | null, expectedQuota?: number | null): Promise<boolean>;
 }
 
 export interface ClientStore {
@@ -198,8 +217,11 @@ export interface UserStore {
   findByUsername(envId: string, username: string): Promise<User | undefined>;
   find(envId: string, userId: string): Promise<User | undefined>;
   list(envId: string): Promise<User[]>;
-  /** False if there is no such user. */
-  setEnabled(envId: string, username: string, enabled: boolean, now: number): Promise<boolean>;
+  /**
+   * False if there is no such user or, with `expectedUpdatedAt`, it was changed since (its
+   * `updatedAt` differs): one conditional update, so of two writers of one version only one succeeds.
+   */
+  setEnabled(envId: string, username: string, enabled: boolean, now: number, expectedUpdatedAt?: number): Promise<boolean>;
   /** False if there is no such user. */
   setPasswordHash(envId: string, username: string, passwordHash: string, now: number): Promise<boolean>;
 }
@@ -316,8 +338,11 @@ export interface ApiStore {
   findDefault(envId: string): Promise<Api | undefined>;
   /** In order of identifier. */
   list(envId: string): Promise<Api[]>;
-  /** Replaces every field but the identifier and `createdAt` (default handled as in `create`); false if there is no such API. */
-  update(api: Api): Promise<boolean>;
+  /**
+   * Replaces every field but the identifier and `createdAt` (default handled as in `create`); false
+   * if there is no such API or, with `expectedUpdatedAt`, it was changed since (one conditional update).
+   */
+  update(api: Api, expectedUpdatedAt?: number): Promise<boolean>;
   /** False if there is no such API. */
   delete(envId: string, identifier: string): Promise<boolean>;
 }
@@ -391,8 +416,11 @@ export interface UsageStore {
    * count is added to its day's. A subject that no longer exists is skipped.
    */
   record(batch: UsageBatch): Promise<void>;
-  /** Last-use times of the environment's subjects of one kind, by id; with `clientId`, only those of that client (not for users). */
-  lastUsed(subject: UsageSubject, envId: string, clientId?: string): Promise<Map<string, number>>;
+  /**
+   * Last-use times of the environment's subjects of one kind, by id; with `clientId`, only those
+   * of that client (not for users); with `ids`, only those (one page of a list).
+   */
+  lastUsed(subject: UsageSubject, envId: string, clientId?: string, ids?: readonly string[]): Promise<Map<string, number>>;
   /** The client's token counts by day, for days from `fromDay` to `toDay` inclusive (`YYYY-MM-DD`). */
   tokenCounts(envId: string, clientId: string, fromDay: string, toDay: string): Promise<Map<string, number>>;
 }
@@ -478,6 +506,51 @@ export interface ImportStore {
    * they granted before).
    */
   apply(envId: string, sourceId: string, writes: readonly ImportWrite[], now: number): Promise<void>;
+}
+
+/**
+ * Keyset paging: the items after `after` (the key of the previous page's last item; none for the
+ * first page) in key order, at most `limit`, so a page does not shift when items before it are
+ * added or deleted.
+ */
+export interface PageQuery<K> {
+  after: K | undefined;
+  limit: number;
+  /** Only items whose name or id contains this, ignoring (ASCII) case. */
+  q?: string | undefined;
+  /** Only enabled (or disabled) items, where items have the flag. */
+  enabled?: boolean | undefined;
+}
+
+/** The key of items listed by creation: the time, then the id for items created in the same millisecond. */
+export interface CreationKey {
+  createdAt: number;
+  id: string;
+}
+
+/** One page of a list, and whether more items follow it. */
+export interface StoredPage<T> {
+  items: T[];
+  more: boolean;
+}
+
+/**
+ * The admin API's lists, each one query in key order (`WHERE key > after ORDER BY key LIMIT n+1`),
+ * never the whole table in memory. Environments by name, clients and service accounts by id,
+ * users by username, APIs by identifier, secrets by id, keys by creation.
+ */
+export interface AdminListStore {
+  environments(page: PageQuery<string>): Promise<StoredPage<Environment>>;
+  /** Clients (confidential and public) or service accounts; `q` matches the name or id. */
+  clients(envId: string, kind: 'client' | 'service_account', page: PageQuery<string>): Promise<StoredPage<Client>>;
+  /** The client's secrets that still authenticate at `now`. */
+  clientSecrets(envId: string, clientId: string, now: number, page: PageQuery<string>): Promise<StoredPage<ClientSecret>>;
+  clientKeys(envId: string, clientId: string, page: PageQuery<CreationKey>): Promise<StoredPage<ClientKey>>;
+  users(envId: string, page: PageQuery<string>): Promise<StoredPage<User>>;
+  /** `q` matches the name or identifier. */
+  apis(envId: string, page: PageQuery<string>): Promise<StoredPage<Api>>;
+  /** Oldest first. */
+  signingKeys(envId: string, page: PageQuery<CreationKey>): Promise<StoredPage<SigningKey>>;
 }
 
 /** A create that collides with an existing unique name or id. */

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { IdempotencyKeyStore, IdempotencyRecord, TokenFamilyStore } from '../domain/storage.ts';
+import { atomically } from './kysely-transaction.ts';
 import type { ClientTable, Database, IdempotencyKeyTable } from './schema.ts';
 
 /** `ClientStore.update`: every column of `row` but the ids, kind and creation time. */
@@ -39,7 +40,7 @@ export async function deleteClientRows(db: Kysely<Database>, families: TokenFami
     .where('revoked_at', 'is', null)
     .execute();
   for (const { family_id } of live) await families.revoke(envId, family_id, now);
-  return db.transaction().execute(async (trx) => {
+  return atomically(db, async (trx) => {
     await trx
       .updateTable('access_tokens')
       .set({ revoked_at: now })

@@ -1,9 +1,10 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Api, ApiScope } from '../domain/model.ts';
 import { type ApiStore, ConflictError } from '../domain/storage.ts';
+import { atomically } from './kysely-transaction.ts';
 import type { ApiTable, Database } from './schema.ts';
 
-const toApi = (row: Selectable<ApiTable>): Api => ({
+export const toApi = (row: Selectable<ApiTable>): Api => ({
   envId: row.env_id,
   identifier: row.identifier,
   name: row.name,
@@ -41,7 +42,7 @@ export function apiStore(db: Kysely<Database>, isUniqueViolation: (error: unknow
   return {
     async create(api) {
       try {
-        await db.transaction().execute(async (trx) => {
+        await atomically(db, async (trx) => {
           await trx.insertInto('apis').values(apiRow(api)).execute();
           await clearDefault(trx, api);
         });
@@ -62,10 +63,12 @@ export function apiStore(db: Kysely<Database>, isUniqueViolation: (error: unknow
       const rows = await db.selectFrom('apis').selectAll().where('env_id', '=', envId).orderBy('identifier').execute();
       return rows.map(toApi);
     },
-    update: (api) =>
-      db.transaction().execute(async (trx) => {
+    update: (api, expectedUpdatedAt) =>
+      atomically(db, async (trx) => {
         const { env_id, identifier, created_at, ...changes } = apiRow(api);
-        const result = await trx.updateTable('apis').set(changes).where('env_id', '=', env_id).where('identifier', '=', identifier).executeTakeFirst();
+        let query = trx.updateTable('apis').set(changes).where('env_id', '=', env_id).where('identifier', '=', identifier);
+        if (expectedUpdatedAt !== undefined) query = query.where('updated_at', '=', expectedUpdatedAt);
+        const result = await query.executeTakeFirst();
         if (Number(result.numUpdatedRows) === 0) return false;
         await clearDefault(trx, api);
         return true;

@@ -3,7 +3,7 @@ import type { ClientKey } from '../domain/model.ts';
 import type { ClientKeyStore, UsedAssertionStore } from '../domain/storage.ts';
 import type { ClientKeyTable, Database } from './schema.ts';
 
-const toClientKey = (row: Selectable<ClientKeyTable>): ClientKey => ({
+export const toClientKey = (row: Selectable<ClientKeyTable>): ClientKey => ({
   envId: row.env_id,
   kid: row.kid,
   clientId: row.client_id,

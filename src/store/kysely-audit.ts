@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { AuditDetails, AuditEvent, AuditEventType } from '../domain/audit.ts';
 import type { AuditStore } from '../domain/storage.ts';
+import { atomically } from './kysely-transaction.ts';
 import type { AuditEventTable, Database } from './schema.ts';
 
 const toEvent = (row: Selectable<AuditEventTable>): AuditEvent => ({
@@ -34,7 +35,7 @@ const MAX_ERROR_LENGTH = 200;
 export function auditStore(db: Kysely<Database>): AuditStore {
   return {
     async insert(event, outbox) {
-      await db.transaction().execute(async (trx) => {
+      await atomically(db, async (trx) => {
         await trx.insertInto('audit_events').values(eventRow(event)).execute();
         if (outbox) await trx.insertInto('audit_outbox').values({ event_id: event.id, attempts: 0, next_attempt_at: event.time }).execute();
       });
@@ -60,7 +61,7 @@ export function auditStore(db: Kysely<Database>): AuditStore {
         .execute();
     },
     async deleteBefore(before) {
-      return db.transaction().execute(async (trx) => {
+      return atomically(db, async (trx) => {
         const old = trx.selectFrom('audit_events').select('id').where('time', '<', before);
         await trx.deleteFrom('audit_outbox').where('event_id', 'in', old).execute();
         const result = await trx.deleteFrom('audit_events').where('time', '<', before).executeTakeFirst();

@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { AuthorizationCode, FamilyAccessToken, OpaqueAccessToken, PendingAuthorization, RefreshToken, TokenFamily } from '../domain/model.ts';
 import type { AuthorizationCodeStore, AuthorizationRequestStore, FamilyIssue, TokenFamilyStore } from '../domain/storage.ts';
+import { atomically } from './kysely-transaction.ts';
 import type { AuthorizationCodeTable, AuthorizationRequestTable, Database, RefreshTokenTable, TokenFamilyTable } from './schema.ts';
 
 /** A space-separated list column (scopes) as an array; the empty string is the empty list. */
@@ -201,7 +202,7 @@ export function authorizationCodeStore(db: Kysely<Database>): AuthorizationCodeS
       return row && toCode(row);
     },
     async redeem(envId, codeHash, now, family, issue) {
-      return db.transaction().execute(async (trx) => {
+      return atomically(db, async (trx) => {
         // The conditional update comes first, so the transaction holds the write lock before it
         // reads anything (SQLite) and concurrent redemptions queue on the row lock (PostgreSQL).
         const consumed = await trx
@@ -261,7 +262,7 @@ async function rotateRefreshToken(
   now: number,
   issue: FamilyIssue,
 ): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
+  return atomically(db, async (trx) => {
     // A no-op update takes the family's row lock: a concurrent revoke either finished first
     // (and this finds it revoked) or waits until this issuance is committed and visible to it.
     const current = await trx
@@ -289,7 +290,7 @@ async function rotateRefreshToken(
 
 /** `TokenFamilyStore.revoke`: the family, its refresh and opaque access tokens revoked, its JWTs listed as revoked. */
 async function revokeFamily(db: Kysely<Database>, envId: string, familyId: string, now: number): Promise<void> {
-  await db.transaction().execute((trx) => revokeFamilyIn(trx, envId, familyId, now));
+  await atomically(db, (trx) => revokeFamilyIn(trx, envId, familyId, now));
 }
 
 /** `revokeFamily` inside the caller's transaction (an import revoking a family it brought in). */
@@ -328,7 +329,7 @@ export async function revokeFamilyIn(trx: Transaction<Database>, envId: string, 
 
 /** `TokenFamilyStore.deleteExpired`: expired families and everything in them; returns how many families. */
 async function deleteExpiredFamilies(db: Kysely<Database>, before: number): Promise<number> {
-  return db.transaction().execute(async (trx) => {
+  return atomically(db, async (trx) => {
     // Families first, in the same lock order as revoke and rotate (family row, then tokens),
     // so the sweeper cannot deadlock with them on PostgreSQL.
     await trx.updateTable('token_families').set({ revoked_at: before }).where('expires_at', '<', before).where('revoked_at', 'is', null).execute();

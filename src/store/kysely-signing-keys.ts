@@ -1,6 +1,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { SigningKey } from '../domain/model.ts';
 import { ConflictError, type SigningKeyStore } from '../domain/storage.ts';
+import { atomically } from './kysely-transaction.ts';
 import type { Database, SigningKeyTable } from './schema.ts';
 
 export function signingKeyRow(key: SigningKey): SigningKeyTable {
@@ -18,7 +19,7 @@ export function signingKeyRow(key: SigningKey): SigningKeyTable {
   };
 }
 
-const toSigningKey = (row: Selectable<SigningKeyTable>): SigningKey => ({
+export const toSigningKey = (row: Selectable<SigningKeyTable>): SigningKey => ({
   kid: row.kid,
   envId: row.env_id,
   alg: row.alg,
@@ -83,7 +84,7 @@ export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error:
     },
     async rotate(envId, next, now, publishUntil) {
       try {
-        await db.transaction().execute(async (trx) => {
+        await atomically(db, async (trx) => {
           await lockEnvironment(trx, envId, dialect);
           await settleDue(trx, now, envId);
           // A pending next key is withdrawn too, but stays published: a node whose cache still
@@ -103,7 +104,7 @@ export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error:
     },
     async scheduleNext(envId, next, now, publishUntil, activeBefore) {
       try {
-        await db.transaction().execute(async (trx) => {
+        await atomically(db, async (trx) => {
           await lockEnvironment(trx, envId, dialect);
           await scheduleInTransaction(trx, envId, next, now, publishUntil, activeBefore);
         });

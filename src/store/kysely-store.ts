@@ -2,6 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Client, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt } from '../domain/model.ts';
 import {
   type AccessTokenStore,
+  type AdminListStore,
   type ApiStore,
   type AuditStore,
   type AuthorizationCodeStore,
@@ -21,12 +22,14 @@ import {
   type SigningKeyStore,
   type Store,
   type TokenFamilyStore,
+  type TransactionStore,
   type UsageStore,
   type UsedAssertionStore,
   type UserStore,
 } from '../domain/storage.ts';
 import type { StorageHealthState } from './health.ts';
 import { deleteClientRows, expireClientSecret, idempotencyKeyStore, updateClientRow } from './kysely-admin.ts';
+import { adminListStore } from './kysely-admin-lists.ts';
 import { apiStore } from './kysely-apis.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { auditStore } from './kysely-audit.ts';
@@ -34,6 +37,7 @@ import { authorizationCodeStore, authorizationRequestStore, listField, opaqueAcc
 import { importStore } from './kysely-import.ts';
 import { legacyCredentialStore } from './kysely-legacy-credentials.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
+import { atomically } from './kysely-transaction.ts';
 import { usageStore } from './kysely-usage.ts';
 import { browserSessionStore, consentStore, loginAttemptStore, rateCounterStore, userStore } from './kysely-users.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -60,6 +64,7 @@ export class KyselyStore implements Store {
   readonly audit: AuditStore;
   readonly usage: UsageStore;
   readonly idempotencyKeys: IdempotencyKeyStore;
+  readonly adminLists: AdminListStore;
   readonly imports: ImportStore;
   readonly legacyCredentials: LegacyCredentialStore;
 
@@ -91,6 +96,7 @@ export class KyselyStore implements Store {
     this.audit = auditStore(db);
     this.usage = usageStore(db);
     this.idempotencyKeys = idempotencyKeyStore(db);
+    this.adminLists = adminListStore(db, { toClient, toEnvironment });
     this.imports = importStore(db, { clientRow, clientSecretRow });
     this.legacyCredentials = legacyCredentialStore(db);
   }
@@ -98,6 +104,11 @@ export class KyselyStore implements Store {
   async ping(): Promise<void> {
     if (this.probe) return this.probe();
     await sql`select 1`.execute(this.db);
+  }
+
+  transaction<T>(work: (tx: TransactionStore) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return work(this);
+    return this.db.transaction().execute((trx) => work(new KyselyStore(trx, this.dialect, this.health, this.schema)));
   }
 
   async migrate(): Promise<void> {
@@ -119,17 +130,18 @@ function isUniqueViolation(error: unknown, dialect: 'sqlite' | 'postgres'): bool
   return dialect === 'postgres' ? e.code === '23505' : e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
+const toEnvironment = (row: Selectable<EnvironmentTable>): Environment => ({
+  id: row.id,
+  name: row.name,
+  createdAt: Number(row.created_at),
+  defaultQuota: row.default_quota === null ? null : Number(row.default_quota),
+});
+
 function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): EnvironmentStore {
-  const toEnvironment = (row: Selectable<EnvironmentTable>): Environment => ({
-    id: row.id,
-    name: row.name,
-    createdAt: Number(row.created_at),
-    defaultQuota: row.default_quota === null ? null : Number(row.default_quota),
-  });
   return {
     async create(environment, firstKey) {
       try {
-        await db.transaction().execute(async (trx) => {
+        await atomically(db, async (trx) => {
           await trx
             .insertInto('environments')
             .values({ id: environment.id, name: environment.name, created_at: environment.createdAt, default_quota: environment.defaultQuota })
@@ -149,8 +161,10 @@ function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'):
       const rows = await db.selectFrom('environments').selectAll().orderBy('name').execute();
       return rows.map(toEnvironment);
     },
-    async setDefaultQuota(name, quota) {
-      const result = await db.updateTable('environments').set({ default_quota: quota }).where('name', '=', name).executeTakeFirst();
+    async setDefaultQuota(name, quota, expectedQuota) {
+      let query = db.updateTable('environments').set({ default_quota: quota }).where('name', '=', name);
+      if (expectedQuota !== undefined) query = query.where('default_quota', expectedQuota === null ? 'is' : '=', expectedQuota);
+      const result = await query.executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
   };
@@ -261,7 +275,7 @@ function clientSecretRow(envId: string, clientId: string, secret: ClientSecret) 
 /** `ClientStore.create`: the client and its first secret in one transaction; a duplicate id is a `ConflictError`. */
 async function createClient(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', client: Client, secret: ClientSecret | undefined): Promise<void> {
   try {
-    await db.transaction().execute(async (trx) => {
+    await atomically(db, async (trx) => {
       await trx.insertInto('clients').values(clientRow(client)).execute();
       if (secret) {
         await trx
@@ -278,7 +292,7 @@ async function createClient(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'
 
 /** `ClientStore.rotateSecret`: current secrets expire at `overlapUntil` at the latest and `secret` is added, in one transaction. */
 async function rotateClientSecret(db: Kysely<Database>, envId: string, clientId: string, secret: ClientSecret, overlapUntil: number): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
+  return atomically(db, async (trx) => {
     const updated = await trx
       .updateTable('clients')
       .set({ updated_at: secret.createdAt })

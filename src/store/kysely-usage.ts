@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { LastUse, TokenCount, UsageStore, UsageSubject } from '../domain/storage.ts';
+import { atomically } from './kysely-transaction.ts';
 import type { Database } from './schema.ts';
 
 /** Where each subject's `last_used_at` lives (migration 010) and the column naming it within its environment. */
@@ -22,17 +23,19 @@ export function usageStore(db: Kysely<Database>): UsageStore {
   return {
     async record(batch) {
       if (batch.lastUses.length === 0 && batch.tokenCounts.length === 0) return;
-      await db.transaction().execute(async (trx) => {
+      await atomically(db, async (trx) => {
         for (const use of [...batch.lastUses].sort(byLastUse)) await markUsed(trx, use);
         for (const count of [...batch.tokenCounts].sort(byTokenCount)) await addTokenCount(trx, count);
       });
     },
-    async lastUsed(subject, envId, clientId) {
+    async lastUsed(subject, envId, clientId, ids) {
       const target = TARGETS[subject];
       const ofClient = clientId !== undefined && subject !== 'user' ? sql`and client_id = ${clientId}` : sql``;
+      if (ids?.length === 0) return new Map();
+      const only = ids === undefined ? sql`` : sql`and ${sql.ref(target.id)} in (${sql.join(ids)})`;
       const { rows } = await sql<{ id: string; at: number | string }>`
         select ${sql.ref(target.id)} as id, last_used_at as at from ${sql.table(target.table)}
-        where env_id = ${envId} and last_used_at is not null ${ofClient}`.execute(db);
+        where env_id = ${envId} and last_used_at is not null ${ofClient} ${only}`.execute(db);
       return new Map(rows.map((row) => [row.id, Number(row.at)]));
     },
     async tokenCounts(envId, clientId, fromDay, toDay) {

@@ -9,9 +9,10 @@ import {
   type UserStore,
 } from '../domain/storage.ts';
 import { words } from './kysely-authorization.ts';
+import { atomically } from './kysely-transaction.ts';
 import type { BrowserSessionTable, Database, UserTable } from './schema.ts';
 
-const toUser = (row: Selectable<UserTable>): User => ({
+export const toUser = (row: Selectable<UserTable>): User => ({
   envId: row.env_id,
   userId: row.user_id,
   username: row.username,
@@ -54,13 +55,14 @@ export function userStore(db: Kysely<Database>, isUniqueViolation: (error: unkno
       const rows = await db.selectFrom('users').selectAll().where('env_id', '=', envId).orderBy('username').execute();
       return rows.map(toUser);
     },
-    async setEnabled(envId, username, enabled, now) {
-      const result = await db
+    async setEnabled(envId, username, enabled, now, expectedUpdatedAt) {
+      let query = db
         .updateTable('users')
         .set({ enabled: enabled ? 1 : 0, updated_at: now })
         .where('env_id', '=', envId)
-        .where('username', '=', username)
-        .executeTakeFirst();
+        .where('username', '=', username);
+      if (expectedUpdatedAt !== undefined) query = query.where('updated_at', '=', expectedUpdatedAt);
+      const result = await query.executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
     async setPasswordHash(envId, username, passwordHash, now) {
@@ -109,7 +111,7 @@ export function browserSessionStore(db: Kysely<Database>): BrowserSessionStore {
       return row && toSession(row);
     },
     async replace(previousIdHash, next) {
-      await db.transaction().execute(async (trx) => {
+      await atomically(db, async (trx) => {
         if (previousIdHash !== undefined) {
           await trx.deleteFrom('browser_sessions').where('id_hash', '=', previousIdHash).execute();
           await trx
@@ -147,7 +149,7 @@ export function consentStore(db: Kysely<Database>): ConsentStore {
       return { envId, userId, clientId, scope: words(row.scope), grantedAt: Number(row.granted_at) };
     },
     async grant(envId, userId, clientId, scope, now) {
-      await db.transaction().execute(async (trx) => {
+      await atomically(db, async (trx) => {
         // Write first: the upsert takes the row lock (PostgreSQL) or the write lock (SQLite)
         // before the read, so concurrent grants queue instead of losing a scope or failing
         // with SQLITE_BUSY when a read transaction would have to become a write one.

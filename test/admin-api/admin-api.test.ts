@@ -125,6 +125,37 @@ for (const database of await testDatabases()) {
       }
     });
 
+    it('of two concurrent updates with the same If-Match, exactly one succeeds and the other gets 412, for every resource', async () => {
+      const env = 'RACING';
+      await t.admin.createEnvironment(env);
+      const client = await t.admin.createClient({ env, name: 'race' });
+      const account = await f.services.serviceAccounts.create({ env, name: 'race' });
+      await f.services.users.create({ env, username: 'race', password: 'a long enough passphrase' });
+      const identifier = 'https://api.example.test/race';
+      await f.services.apis.create({ env, identifier, name: 'race' });
+      const base = `/admin/v1/environments/${env}`;
+      const cases: [string, unknown, unknown][] = [
+        [base, { default_quota: 10 }, { default_quota: 20 }],
+        [`${base}/clients/${client.client_id}`, { name: 'first' }, { name: 'second' }],
+        [`${base}/service-accounts/${account.service_account_id}`, { enabled: false }, { enabled: false }],
+        [`${base}/users/race`, { enabled: false }, { enabled: false }],
+        [`${base}/apis/${encodeURIComponent(identifier)}`, { name: 'first' }, { name: 'second' }],
+      ];
+      for (const [url, one, other] of cases) {
+        const etag = String((await call('GET', url, { token: readToken })).headers.etag);
+        const results = await Promise.all([
+          call('PATCH', url, { token: writeToken, body: one, headers: { 'if-match': etag } }),
+          call('PATCH', url, { token: writeToken, body: other, headers: { 'if-match': etag } }),
+        ]);
+        const statuses = results.map((r) => r.statusCode).sort();
+        assert.deepEqual(statuses, [200, 412], `${url}: ${results.map((r) => r.body).join(' ')}`);
+        const lost = results.find((r) => r.statusCode === 412);
+        if (lost) assertProblem(lost, 412, 'precondition-failed');
+        const won = results.find((r) => r.statusCode === 200);
+        assert.equal((await call('GET', url, { token: readToken })).headers.etag, won?.headers.etag, `${url}: the winner's change stands`);
+      }
+    });
+
     it('creates, reads, updates with If-Match, rotates and revokes secrets, and deletes a client', async () => {
       const base = '/admin/v1/environments/DEVELOPMENT/clients';
       const created = await call('POST', base, { token: writeToken, body: { name: 'billing', scopes: ['invoices:read', 'invoices:write'] } });
@@ -167,8 +198,9 @@ for (const database of await testDatabases()) {
       assert.equal(rotated.statusCode, 201, rotated.body);
       secretsSeen.push(rotated.json().client_secret);
       const secrets = await call('GET', `${base}/${id}/secrets`, { token: readToken });
-      assert.equal(secrets.json().length, 2);
-      const old = secrets.json().find((s: { expires_at: string | null }) => s.expires_at !== null);
+      assert.equal(secrets.json().items.length, 2);
+      assert.equal(secrets.json().next_cursor, null);
+      const old = secrets.json().items.find((s: { expires_at: string | null }) => s.expires_at !== null);
       const left = await call('DELETE', `${base}/${id}/secrets/${old.id}`, { token: writeToken });
       assert.equal(left.statusCode, 200);
       assert.equal(left.json().length, 1);
@@ -242,6 +274,77 @@ for (const database of await testDatabases()) {
       assert.equal((await call('GET', `${base}?q=PAGED%205`, { token: readToken })).json().items.length, 1);
     });
 
+    it('pages every list one item at a time, without duplicates or gaps, following next_cursor', async () => {
+      const env = 'PAGING';
+      await t.admin.createEnvironment(env);
+      const base = `/admin/v1/environments/${env}`;
+      const client = await t.admin.createClient({ env, name: 'paged client' });
+      await t.admin.createClient({ env, name: 'other client' });
+      const account = await f.services.serviceAccounts.create({ env, name: 'paged account' });
+      await f.services.serviceAccounts.create({ env, name: 'other account' });
+      for (const username of ['ann', 'bob', 'cy']) await f.services.users.create({ env, username, password: 'a long enough passphrase' });
+      for (const name of ['a', 'b', 'c']) await f.services.apis.create({ env, identifier: `https://api.example.test/paged/${name}`, name });
+      for (let i = 0; i < 2; i++) await f.services.admin.rotateClientSecret(env, client.client_id, 60);
+      // Keys made in the same millisecond still page in a stable order (creation time, then kid).
+      for (let i = 0; i < 3; i++) {
+        await f.services.serviceAccounts.createKey(env, client.client_id, 'ES256', 'client');
+        await f.services.serviceAccounts.createKey(env, account.service_account_id);
+      }
+      await f.services.admin.rotateKeys(env, { now: true });
+      const everything = async (url: string, limit: number) => {
+        const seen: unknown[] = [];
+        let cursor: string | null = null;
+        for (let pages = 0; pages < 50; pages++) {
+          const separator = url.includes('?') ? '&' : '?';
+          const res: LightMyRequestResponse = await call('GET', `${url}${separator}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, { token: readToken });
+          assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
+          const page = res.json() as { items: unknown[]; next_cursor: string | null };
+          assert.ok(page.items.length <= limit);
+          seen.push(...page.items);
+          cursor = page.next_cursor;
+          if (cursor === null) return seen;
+        }
+        assert.fail(`${url} never ends`);
+      };
+      const lists: [string, (item: never) => string, number][] = [
+        ['/admin/v1/environments', (e: { name: string }) => e.name, 0],
+        [`${base}/clients`, (c: { client_id: string }) => c.client_id, 2],
+        [`${base}/clients/${client.client_id}/secrets`, (s: { id: string }) => s.id, 3],
+        [`${base}/clients/${client.client_id}/keys`, (k: { kid: string }) => k.kid, 3],
+        [`${base}/service-accounts`, (a: { service_account_id: string }) => a.service_account_id, 2],
+        [`${base}/service-accounts/${account.service_account_id}/keys`, (k: { kid: string }) => k.kid, 3],
+        [`${base}/users`, (u: { username: string }) => u.username, 3],
+        [`${base}/apis`, (a: { identifier: string }) => a.identifier, 3],
+        [`${base}/signing-keys`, (k: { kid: string }) => k.kid, 2],
+      ];
+      for (const [url, id, count] of lists) {
+        const all = (await everything(url, 200)).map((item) => id(item as never));
+        if (count > 0) assert.equal(all.length, count, url);
+        for (const limit of [1, 2])
+          assert.deepEqual(
+            (await everything(url, limit)).map((item) => id(item as never)),
+            all,
+            `${url} by ${limit}`,
+          );
+        assert.equal(new Set(all).size, all.length, `${url}: no duplicates`);
+      }
+      assertProblem(
+        await call('GET', `${base}/clients/${client.client_id}/keys?cursor=${Buffer.from('{"after":"x"}').toString('base64url')}`, { token: readToken }),
+        400,
+        'invalid-request',
+      );
+      // Filters apply in the query, before the page is cut.
+      assert.deepEqual(
+        (await everything(`${base}/users?q=O`, 1)).map((u) => (u as { username: string }).username),
+        ['bob'],
+      );
+      assert.deepEqual(
+        (await everything(`${base}/apis?q=paged%2Fc`, 1)).map((a) => (a as { name: string }).name),
+        ['c'],
+      );
+      assert.equal((await everything(`${base}/clients?q=100%25`, 1)).length, 0, 'a % is matched literally');
+    });
+
     it('lets a per-environment scope act in its environment only', async () => {
       const staging = await f.adminClient(['admin:write:STAGING']);
       const ok = await call('POST', '/admin/v1/environments/STAGING/users', {
@@ -290,7 +393,7 @@ for (const database of await testDatabases()) {
       const key = await call('POST', `${env}/service-accounts/${accountId}/keys`, { token: writeToken, body: { alg: 'ES256' } });
       assert.equal(key.statusCode, 201);
       secretsSeen.push(key.json().private_key_pem, key.json().example.assertion);
-      assert.equal((await call('GET', `${env}/service-accounts/${accountId}/keys`, { token: readToken })).json().length, 1);
+      assert.equal((await call('GET', `${env}/service-accounts/${accountId}/keys`, { token: readToken })).json().items.length, 1);
       assert.equal((await call('DELETE', `${env}/service-accounts/${accountId}/keys/${key.json().kid}`, { token: writeToken })).json().status, 'revoked');
       const accountRead = await call('GET', `${env}/service-accounts/${accountId}`, { token: readToken });
       const off = await call('PATCH', `${env}/service-accounts/${accountId}`, {

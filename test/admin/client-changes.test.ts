@@ -68,6 +68,7 @@ for (const database of await testDatabases()) {
         testConfig(),
         {
           ...store,
+          transaction: store.transaction.bind(store),
           dialect: store.dialect,
           health: store.health,
           environments: store.environments,
@@ -98,6 +99,64 @@ for (const database of await testDatabases()) {
         (e: unknown) => e === refusal,
       );
       assert.notEqual((await s.admin.getClient('DEVELOPMENT', id)).name, 'never');
+    });
+
+    it('writes an environment, user or API only in the version its If-Match check read: of two racing writers one wins', async () => {
+      /** Wraps a read so that two calls both return before either goes on: both writers then hold the same version. */
+      const meetingTwice = <A extends unknown[], R>(read: (...args: A) => Promise<R>) => {
+        let arrived = 0;
+        let release: () => void = () => {};
+        const together = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        return async (...args: A): Promise<R> => {
+          const found = await read(...args);
+          arrived += 1;
+          if (arrived === 2) release();
+          await together;
+          return found;
+        };
+      };
+      /** An If-Match as the admin API checks it: the representation must still be the one read first. */
+      const unchangedSince = (seen: unknown) => (current: unknown) => {
+        if (JSON.stringify(current) !== JSON.stringify(seen)) throw new Error('stale');
+      };
+      const settle = async (racing: Promise<unknown>[]) => {
+        const results = await Promise.allSettled(racing);
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        const [lost] = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        assert.match(String(lost?.reason), /stale/);
+      };
+      await s.users.create({ env: 'DEVELOPMENT', username: 'racer', password: 'a long enough passphrase' });
+      await s.apis.create({ env: 'DEVELOPMENT', identifier: 'https://api.example.test/racer', name: 'racer' });
+      const racingStore = (override: Partial<Store>) =>
+        createAdminServices(testConfig({ passwordHashCost: 10 }), { ...store, transaction: store.transaction.bind(store), ...override } as Store, clock);
+
+      const env = await s.admin.getEnvironment('DEVELOPMENT');
+      const envs = racingStore({
+        environments: Object.assign(Object.create(store.environments), { findByName: meetingTwice(store.environments.findByName.bind(store.environments)) }),
+      });
+      await settle([
+        envs.admin.setEnvironmentQuota('DEVELOPMENT', 10, unchangedSince(env)),
+        envs.admin.setEnvironmentQuota('DEVELOPMENT', 20, unchangedSince(env)),
+      ]);
+
+      const user = await s.users.get('DEVELOPMENT', 'racer');
+      const users = racingStore({
+        users: Object.assign(Object.create(store.users), { findByUsername: meetingTwice(store.users.findByUsername.bind(store.users)) }),
+      });
+      await settle([
+        users.users.setEnabled('DEVELOPMENT', 'racer', false, unchangedSince(user)),
+        users.users.setEnabled('DEVELOPMENT', 'racer', false, unchangedSince(user)),
+      ]);
+
+      const api = await s.apis.show('DEVELOPMENT', 'https://api.example.test/racer');
+      const apis = racingStore({ apis: Object.assign(Object.create(store.apis), { find: meetingTwice(store.apis.find.bind(store.apis)) }) });
+      await settle([
+        apis.apis.update('DEVELOPMENT', api.identifier, { name: 'first' }, unchangedSince(api)),
+        apis.apis.update('DEVELOPMENT', api.identifier, { name: 'second' }, unchangedSince(api)),
+      ]);
+      await s.admin.setEnvironmentQuota('DEVELOPMENT', null);
     });
 
     it('refuses client_credentials for a public client on update too', async () => {

@@ -155,6 +155,119 @@ for (const database of await testDatabases()) {
       assert.equal((await store.idempotencyKeys.find('k1', T0 + 60_001))?.requestHash, 'new');
     });
 
+    it('commits what a transaction wrote only when its work returns; its multi-statement operations join it', async () => {
+      const event = (id: string) => ({
+        id,
+        type: 'client.created' as const,
+        time: T0,
+        environment: { id: env.id, name: env.name },
+        actor: { kind: 'cli' as const, id: 'operator' },
+        subject: { kind: 'client', id },
+        outcome: 'success' as const,
+        details: {},
+      });
+      const pending = await store.audit.pendingDeliveries();
+      const failure = new Error('refused');
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.clients.create(client('c-rolled-back'), { id: 's-rolled-back', secretHash: 'h', createdAt: T0, expiresAt: null });
+          await tx.audit.insert(event('00000000-0000-7000-8000-000000000001'), true);
+          assert.ok(await tx.clients.find(env.id, 'c-rolled-back'), 'visible inside');
+          throw failure;
+        }),
+        (error: unknown) => error === failure,
+      );
+      assert.equal(await store.clients.find(env.id, 'c-rolled-back'), undefined);
+      assert.deepEqual(await store.clients.activeSecrets(env.id, 'c-rolled-back', T0), []);
+      assert.equal(await store.audit.pendingDeliveries(), pending, 'no outbox row');
+      const result = await store.transaction(async (tx) => {
+        await tx.clients.create(client('c-committed'), undefined);
+        await tx.audit.insert(event('00000000-0000-7000-8000-000000000002'), true);
+        return 'done';
+      });
+      assert.equal(result, 'done');
+      assert.ok(await store.clients.find(env.id, 'c-committed'));
+      assert.equal(await store.audit.pendingDeliveries(), pending + 1);
+    });
+
+    it('writes an environment quota, a user or an API only in the version read', async () => {
+      assert.equal(await store.environments.setDefaultQuota(env.name, 5, null), true);
+      assert.equal(await store.environments.setDefaultQuota(env.name, 6, null), false, 'the quota is no longer null');
+      assert.equal(await store.environments.setDefaultQuota(env.name, null, 5), true);
+      assert.equal((await store.environments.findByName(env.name))?.defaultQuota, null);
+      await store.users.create({ envId: env.id, userId: 'usr_v', username: 'versioned', passwordHash: 'h', enabled: true, createdAt: T0, updatedAt: T0 });
+      assert.equal(await store.users.setEnabled(env.id, 'versioned', false, T0 + 1, T0 + 5), false);
+      assert.equal(await store.users.setEnabled(env.id, 'versioned', false, T0 + 1, T0), true);
+      assert.equal(await store.users.setEnabled(env.id, 'versioned', true, T0 + 2, T0), false, 'a second writer of the same version');
+      const api = {
+        envId: env.id,
+        identifier: 'https://api.example.test/versioned',
+        name: 'v',
+        scopes: [],
+        tokenFormat: 'jwt' as const,
+        accessTokenTtl: null,
+        clientIds: [],
+        isDefault: false,
+        createdAt: T0,
+        updatedAt: T0,
+      };
+      await store.apis.create(api);
+      assert.equal(await store.apis.update({ ...api, name: 'first', updatedAt: T0 + 1 }, T0), true);
+      assert.equal(await store.apis.update({ ...api, name: 'second', updatedAt: T0 + 1 }, T0), false);
+      assert.equal((await store.apis.find(env.id, api.identifier))?.name, 'first');
+    });
+
+    it('pages lists in SQL by key: after the cursor, filtered, one more row to tell whether more follow', async () => {
+      const other: Environment = { id: 'env-paging', name: 'PAGING_STORE', createdAt: T0, defaultQuota: null };
+      await store.environments.create(other, { ...signingKey, kid: 'kid-paging', envId: other.id });
+      const mine = (id: string, overrides: Partial<Client> = {}) => ({ ...client(id, overrides), envId: other.id });
+      await store.clients.create(mine('p-b', { name: 'Billing 100%' }), undefined);
+      await store.clients.create(mine('p-a', { name: 'alpha' }), undefined);
+      await store.clients.create(mine('p-c', { name: 'charlie', enabled: false }), undefined);
+      await store.clients.create(mine('p-sa', { kind: 'service_account', name: 'robot' }), undefined);
+      const ids = (page: { items: Client[] }) => page.items.map((c) => c.clientId);
+      const first = await store.adminLists.clients(other.id, 'client', { after: undefined, limit: 2 });
+      assert.deepEqual([ids(first), first.more], [['p-a', 'p-b'], true]);
+      const second = await store.adminLists.clients(other.id, 'client', { after: 'p-b', limit: 2 });
+      assert.deepEqual([ids(second), second.more], [['p-c'], false]);
+      assert.deepEqual(ids(await store.adminLists.clients(other.id, 'service_account', { after: undefined, limit: 9 })), ['p-sa']);
+      assert.deepEqual(ids(await store.adminLists.clients(other.id, 'client', { after: undefined, limit: 9, enabled: false })), ['p-c']);
+      assert.deepEqual(ids(await store.adminLists.clients(other.id, 'client', { after: undefined, limit: 9, q: 'BILL' })), ['p-b']);
+      assert.deepEqual(ids(await store.adminLists.clients(other.id, 'client', { after: undefined, limit: 9, q: '0%' })), ['p-b']);
+      assert.deepEqual(ids(await store.adminLists.clients(other.id, 'client', { after: undefined, limit: 9, q: 'a_p' })), [], '_ is no wildcard');
+      const names = (await store.adminLists.environments({ after: undefined, limit: 9, q: 'store' })).items.map((e) => e.name);
+      assert.deepEqual(names, ['ADMIN_STORE', 'PAGING_STORE']);
+      assert.deepEqual(
+        (await store.adminLists.environments({ after: 'ADMIN_STORE', limit: 9, q: 'store' })).items.map((e) => e.name),
+        ['PAGING_STORE'],
+      );
+      // Keys made in the same millisecond: the kid orders them.
+      for (const kid of ['k-2', 'k-1', 'k-3']) {
+        await store.clientKeys.insert({
+          envId: other.id,
+          kid,
+          clientId: 'p-a',
+          alg: 'ES256',
+          publicJwk: {},
+          createdAt: kid === 'k-3' ? T0 + 1 : T0,
+          revokedAt: null,
+        });
+      }
+      const keys = await store.adminLists.clientKeys(other.id, 'p-a', { after: { createdAt: T0, id: 'k-1' }, limit: 1 });
+      assert.deepEqual([keys.items.map((k) => k.kid), keys.more], [['k-2'], true]);
+      const last = await store.adminLists.clientKeys(other.id, 'p-a', { after: { createdAt: T0, id: 'k-2' }, limit: 1 });
+      assert.deepEqual([last.items.map((k) => k.kid), last.more], [['k-3'], false]);
+      const secret = (id: string, expiresAt: number | null) => ({ id, secretHash: `hash-${id}`, createdAt: T0, expiresAt });
+      await store.clients.rotateSecret(other.id, 'p-a', secret('s-b', null), T0 + 10);
+      await store.clients.rotateSecret(other.id, 'p-a', secret('s-a', null), T0 + 10);
+      const secrets = await store.adminLists.clientSecrets(other.id, 'p-a', T0, { after: undefined, limit: 1 });
+      assert.deepEqual([secrets.items.map((s) => s.id), secrets.more], [['s-a'], true]);
+      assert.deepEqual(
+        (await store.adminLists.clientSecrets(other.id, 'p-a', T0 + 20, { after: undefined, limit: 9 })).items.map((s) => s.id),
+        ['s-a'],
+      );
+    });
+
     it('releases a running reservation but never a completed one, and deletes expired keys', async () => {
       await store.idempotencyKeys.release('k2');
       assert.equal(await store.idempotencyKeys.find('k2', T0), undefined);

@@ -83,6 +83,9 @@ for (const database of await testDatabases()) {
       });
       assert.deepEqual(await store.usage.lastUsed('client', a.id), new Map([['c1', T0 + 10]]));
       assert.deepEqual(await store.usage.lastUsed('client_secret', a.id, 'c1'), new Map([[`secret-${a.id}`, T0 + 10]]));
+      assert.deepEqual(await store.usage.lastUsed('client', a.id, undefined, ['c1', 'other']), new Map([['c1', T0 + 10]]));
+      assert.deepEqual(await store.usage.lastUsed('client', a.id, undefined, ['other']), new Map());
+      assert.deepEqual(await store.usage.lastUsed('client', a.id, undefined, []), new Map());
       assert.deepEqual(await store.usage.lastUsed('client_secret', a.id, 'c2'), new Map());
       assert.deepEqual(await store.usage.lastUsed('key', a.id, 'c1'), new Map([['k1', T0 + 11]]));
       assert.deepEqual(await store.usage.lastUsed('user', a.id), new Map([['u1', T0 + 12]]));

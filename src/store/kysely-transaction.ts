@@ -1,0 +1,11 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from './schema.ts';
+
+/**
+ * Runs `work` in a transaction of its own, or inside the one `db` already is: a store built over
+ * a transaction (`Store.transaction`) must not open another, so its multi-statement operations
+ * join the caller's and commit or roll back with it.
+ */
+export function atomically<T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db as Transaction<Database>) : db.transaction().execute(work);
+}
