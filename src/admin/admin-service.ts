@@ -1,28 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Client, ClientKind, Environment, SigningKey, TokenFormat } from '../domain/model.ts';
+import type { Client, ClientKind, Environment, TokenFormat } from '../domain/model.ts';
 import { ConflictError, type Store } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { activationLeadMs, KeyRotation, MIN_ROTATION_INTERVAL } from '../oauth/key-rotation.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
-import { generateSigningKey, type KeyState, keyStateAt } from '../oauth/signing-keys.ts';
+import { generateSigningKey } from '../oauth/signing-keys.ts';
 import { utcDay } from '../observability/usage.ts';
+import { AdminError } from './admin-error.ts';
 import { AdminAudit } from './audit-trail.ts';
 import type { AdminPolicy, KeySecretSource } from './policy.ts';
+import { type KeyRevocationView, type KeyView, keyView, revokeSigningKey } from './signing-keys.ts';
 
-/** A refused admin operation; `kind` maps to an exit code in the CLI and a status in the admin API. */
-export class AdminError extends Error {
-  constructor(
-    readonly kind: 'invalid_argument' | 'not_found' | 'conflict',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'AdminError';
-  }
-}
+export { AdminError } from './admin-error.ts';
+export type { KeyView } from './signing-keys.ts';
 
 export interface CreateClientInput {
   env: string;
@@ -84,19 +78,6 @@ export interface EnvironmentView {
   /** Requests per quota window for each client that sets no quota of its own; null: unlimited. */
   default_quota: number | null;
   created_at: string;
-}
-
-export interface KeyView {
-  kid: string;
-  alg: string;
-  /** At the time of listing, from the key's timestamps: next (published, not signing yet), active, retired, removed (no longer published). */
-  status: KeyState;
-  published: boolean;
-  created_at: string;
-  /** When the key starts (or started) signing. */
-  activate_at: string;
-  retired_at: string | null;
-  publish_until: string | null;
 }
 
 export interface KeyRotationView {
@@ -356,6 +337,16 @@ export class AdminService {
     return keys;
   }
 
+  /** Revokes a leaked signing key (see `revokeSigningKey`); this node stops publishing and signing with it at once. */
+  async revokeKey(envName: string, kid: string): Promise<KeyRevocationView> {
+    const env = await this.environment(envName);
+    try {
+      return await revokeSigningKey({ store: this.store, rotation: this.keyRotation(), audit: this.audit, clock: this.clock }, env, kid);
+    } finally {
+      this.caches?.keys.invalidate(env.id);
+    }
+  }
+
   /** Sets (or, with null, removes) the interval of scheduled rotations, carried out by whichever running node gets there first. */
   async setKeyRotation(envName: string, seconds: number | null): Promise<KeyRotationView> {
     const env = await this.environment(envName);
@@ -558,19 +549,6 @@ function clientDetails(c: Client) {
     redirect_uris: c.redirectUris,
     token_format: c.tokenFormat,
     quota: c.quota,
-  };
-}
-
-function keyView(k: SigningKey, now: number): KeyView {
-  return {
-    kid: k.kid,
-    alg: k.alg,
-    status: keyStateAt(k, now),
-    published: k.publishUntil === null || k.publishUntil > now,
-    created_at: iso(k.createdAt),
-    activate_at: iso(k.activateAt),
-    retired_at: k.retiredAt === null ? null : iso(k.retiredAt),
-    publish_until: k.publishUntil === null ? null : iso(k.publishUntil),
   };
 }
 
