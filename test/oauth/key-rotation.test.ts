@@ -41,6 +41,15 @@ describe('key states and the signing key, from timestamps', () => {
     );
   });
 
+  it('a revoked key is revoked whatever its timestamps say, and never signs', () => {
+    const revoked = { ...old, retiredAt: T + 50, publishUntil: T + 50, revokedAt: T + 50 };
+    assert.deepEqual(
+      [T, T + 50, T + 1000].map((now) => keyStateAt(revoked, now)),
+      ['revoked', 'revoked', 'revoked'],
+    );
+    assert.equal(signingKeyAt([{ ...old, revokedAt: T + 50 }], T + 10), undefined);
+  });
+
   it('signs with the newest key whose activation time has come and that is not retired', () => {
     assert.equal(signingKeyAt([next, old], T + 99)?.kid, 'old');
     assert.equal(signingKeyAt([next, old], T + 100)?.kid, 'next');

@@ -26,8 +26,9 @@ export function signingKeyStoreConformance(database: TestDatabase): void {
   describe(`signing-key lifecycle conformance on ${database.name}`, () => {
     let store: Store;
     let cleanup: () => Promise<void>;
-    const envs = ['schedule', 'race', 'now', 'interval', 'due', 'lead', 'revoke-active', 'revoke-next', 'revoke-retired'].map(environment);
-    const [scheduled, race, immediate, interval, due, lead, revokeActive, revokeNext, revokeRetired] = envs as [
+    const envs = ['schedule', 'race', 'now', 'interval', 'due', 'lead', 'revoke-active', 'revoke-next', 'revoke-retired', 'revoke-race'].map(environment);
+    const [scheduled, race, immediate, interval, due, lead, revokeActive, revokeNext, revokeRetired, revokeRace] = envs as [
+      Environment,
       Environment,
       Environment,
       Environment,
@@ -186,6 +187,17 @@ export function signingKeyStoreConformance(database: TestDatabase): void {
         [[`${old}-2`, 'active']],
       );
       assert.equal((await store.signingKeys.list(old)).find((k) => k.kid === `${old}-1`)?.retiredAt, T0 + 10);
+    });
+
+    it('of concurrent revocations of the active key, exactly one revokes it and one replacement signs', async () => {
+      const id = revokeRace.id;
+      const outcomes = await Promise.all(
+        [1, 2, 3, 4].map((n) => store.signingKeys.revoke(id, `${id}-1`, T0 + n, key(id, `${id}-fresh-${n}`, T0 + n), T0 + 4000)),
+      );
+      assert.deepEqual(outcomes.map((o) => o.outcome).sort(), ['already_revoked', 'already_revoked', 'already_revoked', 'revoked']);
+      const keys = await store.signingKeys.list(id);
+      assert.equal(keys.filter((k) => k.status === 'active').length, 1);
+      assert.equal(keys.length, 2);
     });
 
     it('stores rotation intervals per environment', async () => {
