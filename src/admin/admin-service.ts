@@ -317,9 +317,10 @@ export class AdminService {
   /**
    * Starts a key rotation. By default the new key is next: published at once, signing only after
    * the activation lead (GATEHOUSE_CACHE_TTL + GATEHOUSE_JWKS_MAX_AGE + 1 s), when every cached JWKS
-   * lists it; refused while another next key is pending. With `now`, the emergency path: the new
-   * key signs at once, so resource servers holding the old JWKS must refetch on the unknown kid.
-   * Either way the old key stays published until every token it signed has expired.
+   * lists it; refused while another next key is pending. With `now`, the fast path: the new key
+   * signs after the publication lead (GATEHOUSE_CACHE_TTL + 1 s), once every node publishes it, so
+   * only resource servers holding an older JWKS refetch it on the new kid. Either way the old key
+   * stays published until every token it signed has expired; `revokeKey` withdraws a leaked one.
    */
   async rotateKeys(envName: string, options: { now?: boolean } = {}): Promise<KeyView[]> {
     const env = await this.environment(envName);
