@@ -483,12 +483,25 @@ const signingKeyRoutes: AdminRoute[] = [
     method: 'POST',
     path: `${ENV}/signing-keys/rotate`,
     operationId: 'rotateSigningKeys',
-    summary: 'Start a rotation: a next key activating after the lead time, or with now: true an immediate switch',
+    summary:
+      'Start a rotation: a next key activating after the lead time, or with now: true one activating after the node cache bound (GATEHOUSE_CACHE_TTL + 1 s)',
     access: 'write',
     body: S.ROTATE_KEYS,
     status: 200,
     response: { type: 'array', items: S.SIGNING_KEY },
     run: ({ services, params, body }) => services.admin.rotateKeys(params.env ?? '', { now: body.now === true }),
+  },
+  {
+    method: 'POST',
+    path: `${ENV}/signing-keys/{kid}/revoke`,
+    operationId: 'revokeSigningKey',
+    summary:
+      'Revoke a leaked signing key: it leaves the JWKS at once (every node within GATEHOUSE_CACHE_TTL) and its tokens stop verifying; ' +
+      'if it was signing, a fresh key signs at once. 404 for an unknown kid, 409 if already revoked',
+    access: 'write',
+    status: 200,
+    response: S.KEY_REVOCATION,
+    run: ({ services, params }) => services.admin.revokeKey(params.env ?? '', params.kid ?? ''),
   },
   {
     method: 'PUT',

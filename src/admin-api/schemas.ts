@@ -100,12 +100,20 @@ export const USER = object({ user_id: str, username: str, environment: str, enab
 export const SIGNING_KEY = object({
   kid: str,
   alg: str,
-  status: { enum: ['next', 'active', 'retired', 'removed'] },
+  status: { enum: ['next', 'active', 'retired', 'removed', 'revoked'] },
   published: bool,
   created_at: time,
   activate_at: time,
   retired_at: nullableTime,
   publish_until: nullableTime,
+  revoked_at: nullableTime,
+});
+export const KEY_REVOCATION = object({
+  environment: str,
+  kid: str,
+  revoked_at: time,
+  replaced_by: { type: ['string', 'null'] },
+  keys: { type: 'array', items: SIGNING_KEY },
 });
 export const KEY_ROTATION = object({ environment: str, key_rotation_interval: nullableInt, activation_lead: { type: 'number' } });
 

@@ -8,22 +8,16 @@ import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { activationLeadMs, KeyRotation, MIN_ROTATION_INTERVAL } from '../oauth/key-rotation.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
-import { generateSigningKey, type KeyState, keyStateAt } from '../oauth/signing-keys.ts';
+import { generateSigningKey } from '../oauth/signing-keys.ts';
 import { utcDay } from '../observability/usage.ts';
+import { AdminError } from './admin-error.ts';
 import { AdminAudit, type AuditedChange } from './audit-trail.ts';
 import { type Listed, listed } from './paging.ts';
 import type { AdminPolicy, KeySecretSource } from './policy.ts';
+import { type KeyRevocationView, type KeyView, keyView, revokeSigningKey } from './signing-keys.ts';
 
-/** A refused admin operation; `kind` maps to an exit code in the CLI and a status in the admin API. */
-export class AdminError extends Error {
-  constructor(
-    readonly kind: 'invalid_argument' | 'not_found' | 'conflict',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'AdminError';
-  }
-}
+export { AdminError } from './admin-error.ts';
+export type { KeyView } from './signing-keys.ts';
 
 export interface CreateClientInput {
   env: string;
@@ -85,19 +79,6 @@ export interface EnvironmentView {
   /** Requests per quota window for each client that sets no quota of its own; null: unlimited. */
   default_quota: number | null;
   created_at: string;
-}
-
-export interface KeyView {
-  kid: string;
-  alg: string;
-  /** At the time of listing, from the key's timestamps: next (published, not signing yet), active, retired, removed (no longer published). */
-  status: KeyState;
-  published: boolean;
-  created_at: string;
-  /** When the key starts (or started) signing. */
-  activate_at: string;
-  retired_at: string | null;
-  publish_until: string | null;
 }
 
 export interface KeyRotationView {
@@ -392,9 +373,10 @@ export class AdminService {
   /**
    * Starts a key rotation. By default the new key is next: published at once, signing only after
    * the activation lead (GATEHOUSE_CACHE_TTL + GATEHOUSE_JWKS_MAX_AGE + 1 s), when every cached JWKS
-   * lists it; refused while another next key is pending. With `now`, the emergency path: the new
-   * key signs at once, so resource servers holding the old JWKS must refetch on the unknown kid.
-   * Either way the old key stays published until every token it signed has expired.
+   * lists it; refused while another next key is pending. With `now`, the fast path: the new key
+   * signs after the publication lead (GATEHOUSE_CACHE_TTL + 1 s), once every node publishes it, so
+   * only resource servers holding an older JWKS refetch it on the new kid. Either way the old key
+   * stays published until every token it signed has expired; `revokeKey` withdraws a leaked one.
    */
   async rotateKeys(envName: string, options: { now?: boolean } = {}): Promise<KeyView[]> {
     const env = await this.environment(envName);
@@ -419,6 +401,16 @@ export class AdminService {
     }
     this.caches?.keys.invalidate(env.id);
     return this.listKeys(envName);
+  }
+
+  /** Revokes a leaked signing key (see `revokeSigningKey`); this node stops publishing and signing with it at once. */
+  async revokeKey(envName: string, kid: string): Promise<KeyRevocationView> {
+    const env = await this.environment(envName);
+    try {
+      return await revokeSigningKey({ store: this.store, rotation: (store) => this.keyRotation(store), audit: this.audit, clock: this.clock }, env, kid);
+    } finally {
+      this.caches?.keys.invalidate(env.id);
+    }
   }
 
   /** Sets (or, with null, removes) the interval of scheduled rotations, carried out by whichever running node gets there first. */
@@ -639,19 +631,6 @@ const secretView = (s: ClientSecret): ClientSecretView => ({
   created_at: iso(s.createdAt),
   expires_at: s.expiresAt === null ? null : iso(s.expiresAt),
 });
-
-function keyView(k: SigningKey, now: number): KeyView {
-  return {
-    kid: k.kid,
-    alg: k.alg,
-    status: keyStateAt(k, now),
-    published: k.publishUntil === null || k.publishUntil > now,
-    created_at: iso(k.createdAt),
-    activate_at: iso(k.activateAt),
-    retired_at: k.retiredAt === null ? null : iso(k.retiredAt),
-    publish_until: k.publishUntil === null ? null : iso(k.publishUntil),
-  };
-}
 
 const FORBIDDEN_REDIRECT_SCHEMES = new Set(['javascript:', 'data:', 'file:', 'vbscript:', 'blob:', 'about:', 'ftp:']);
 const RESPONSE_PARAMETERS = ['code', 'state', 'iss', 'error', 'error_description', 'error_uri'];

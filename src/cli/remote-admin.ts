@@ -35,6 +35,7 @@ export type CliAdmin = Pick<
   | 'updateClient'
   | 'listKeys'
   | 'rotateKeys'
+  | 'revokeKey'
   | 'setKeyRotation'
 >;
 export type CliServiceAccounts = Pick<ServiceAccountService, 'create' | 'list' | 'setEnabled' | 'createKey' | 'listKeys' | 'revokeKey'>;
@@ -250,6 +251,8 @@ export function remoteAdmin(api: AdminApiClient): CliAdmin {
     listKeys: async (env) => (await api.list<KeyView>(`${envPath(env)}/signing-keys`)).sort(newestKeyFirst),
     rotateKeys: async (env, options = {}) =>
       (await api.call<KeyView[]>('POST', `${envPath(env)}/signing-keys/rotate`, { body: { now: options.now === true } })).body,
+    revokeKey: async (env, kid) =>
+      (await api.call<Awaited<ReturnType<AdminService['revokeKey']>>>('POST', `${envPath(env)}/signing-keys/${seg(kid)}/revoke`)).body,
     setKeyRotation: async (env, seconds) =>
       (
         await api.call<Awaited<ReturnType<AdminService['setKeyRotation']>>>('PUT', `${envPath(env)}/signing-keys/rotation-schedule`, {

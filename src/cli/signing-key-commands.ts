@@ -17,10 +17,10 @@ export function rotationInterval(value: string): number {
 
 function printKeys(list: KeyView[], asJson: boolean | undefined): void {
   if (asJson) console.log(JSON.stringify(list));
-  else printTable(list, ['kid', 'alg', 'status', 'published', 'created_at', 'activate_at', 'retired_at', 'publish_until']);
+  else printTable(list, ['kid', 'alg', 'status', 'published', 'created_at', 'activate_at', 'retired_at', 'publish_until', 'revoked_at']);
 }
 
-/** `keys list`, `keys rotate [--now]` and `env set-rotation`: the lifecycle of signing keys. */
+/** `keys list`, `keys rotate [--now]`, `keys revoke` and `env set-rotation`: the lifecycle of signing keys. */
 export function registerSigningKeyCommands(program: Command, env: Command): void {
   const keys = program.command('keys').description('manage signing keys');
   keys
@@ -33,16 +33,33 @@ export function registerSigningKeyCommands(program: Command, env: Command): void
     .command('rotate')
     .description(
       'publish a new next key that starts signing after GATEHOUSE_CACHE_TTL + GATEHOUSE_JWKS_MAX_AGE + 1 s; ' +
-        'with --now it signs at once (emergency: resource servers must refetch the JWKS on an unknown kid). ' +
-        'The old key stays published until its tokens expire',
+        'with --now it signs after GATEHOUSE_CACHE_TTL + 1 s, once every node publishes it (resource servers holding an older JWKS refetch it on the new kid). ' +
+        'The old key stays published until its tokens expire; to withdraw a leaked key, use keys revoke',
     )
     .addOption(envOption())
-    .option('--now', 'activate the new key immediately')
+    .option('--now', 'activate the new key as soon as every node publishes it (GATEHOUSE_CACHE_TTL + 1 s)')
     .addOption(json())
     .action(
       withAdmin(async ({ admin }, options: { env: string; now?: boolean; json?: boolean }) =>
         printKeys(await admin.rotateKeys(options.env, { now: options.now === true }), options.json),
       ),
+    );
+  keys
+    .command('revoke <kid>')
+    .description(
+      'revoke a leaked signing key: it leaves the JWKS at once (every node within GATEHOUSE_CACHE_TTL), tokens it signed stop verifying, ' +
+        'and if it was signing, a fresh key signs at once. A kid may start with "-": put it after "--"',
+    )
+    .addOption(envOption())
+    .addOption(json())
+    .action(
+      withAdmin(async ({ admin }, kid: string, options: { env: string; json?: boolean }) => {
+        const revoked = await admin.revokeKey(options.env, kid);
+        if (options.json) return console.log(JSON.stringify(revoked));
+        console.log(`revoked signing key ${revoked.kid} of environment ${revoked.environment} at ${revoked.revoked_at}`);
+        if (revoked.replaced_by) console.log(`it was signing: the fresh key ${revoked.replaced_by} signs now`);
+        printKeys(revoked.keys, false);
+      }),
     );
   env
     .command('set-rotation <name>')

@@ -57,6 +57,7 @@ export interface ConsoleServices {
     | 'setClientEnabled'
     | 'listKeys'
     | 'rotateKeys'
+    | 'revokeKey'
   >;
   users: Pick<UserService, 'list' | 'setEnabled'>;
   serviceAccounts: Pick<ServiceAccountService, 'list' | 'setEnabled'>;

@@ -171,19 +171,22 @@ export function renderKeys(ctx: PageContext, env: string, keys: readonly KeyView
       e(shortTime(k.activate_at)),
       e(shortTime(k.retired_at)),
       e(k.publish_until ? shortTime(k.publish_until) : k.published ? 'published' : '—'),
+      // Revoking is for a leaked key: it leaves the JWKS at once and its tokens stop verifying.
+      k.status === 'revoked' ? e(shortTime(k.revoked_at)) : postButton(ctx.viewer, `${envPath(env)}/keys/revoke`, 'Revoke', { kid: k.kid }, 'danger', k.kid),
     ]);
   const rotate = ctx.viewer.canWrite
     ? [
         `<section class="panel" aria-labelledby="rotate"><h2 id="rotate">Rotate</h2><form method="post" action="${envPath(env)}/keys/rotate">${csrfField(ctx.viewer)}`,
         '<p class="note">A new key is published now and starts signing once every cached JWKS lists it. ',
-        'The emergency rotation signs with the new key at once; resource servers holding the old JWKS must fetch it again.</p>',
-        '<div class="field"><label class="checkbox" for="now"><input type="checkbox" id="now" name="now" value="1">Emergency: sign with the new key at once</label></div>',
+        'The emergency rotation signs with the new key as soon as every node publishes it (the cache TTL plus 1 s); the old key stays published. ',
+        'For a leaked key, use Revoke: it leaves the JWKS at once and, if it was signing, a fresh key signs immediately.</p>',
+        '<div class="field"><label class="checkbox" for="now"><input type="checkbox" id="now" name="now" value="1">Emergency: sign with the new key once every node publishes it</label></div>',
         '<button class="button primary inline" type="submit">Rotate signing key</button></form></section>',
       ].join('')
     : '';
   const content =
     searchForm(`${envPath(env)}/keys`, 'Search keys by kid or status', q) +
-    table('Signing keys', ['Key ID', 'Algorithm', 'Status', 'Created', 'Signs from', 'Retired', 'Published until'], rows, 'No keys.') +
+    table('Signing keys', ['Key ID', 'Algorithm', 'Status', 'Created', 'Signs from', 'Retired', 'Published until', 'Revoked'], rows, 'No keys.') +
     rotate;
   return envPage(ctx, env, 'keys', 'Signing keys', content);
 }

@@ -27,6 +27,7 @@ const NOTICES: Record<string, string> = {
   enabled: 'Enabled.',
   disabled: 'Disabled.',
   'key-rotated': 'Signing key rotation started.',
+  'key-revoked': 'Signing key revoked: out of the JWKS (on every node within the cache TTL); its tokens no longer verify.',
   'secret-revoked': 'Secret revoked: it no longer works.',
 };
 
@@ -186,6 +187,14 @@ function environmentRoutes(app: FastifyInstance, page: PageWrap, action: ActionW
       const env = request.params.env ?? '';
       await services(request).admin.rotateKeys(env, { now: form.get('now') === '1' });
       return reply.redirect(`${envPath(env)}/keys?done=key-rotated`, 303);
+    }),
+  );
+  app.post(
+    '/envs/:env/keys/revoke',
+    action(async (request, reply, _ctx, form) => {
+      const env = request.params.env ?? '';
+      await services(request).admin.revokeKey(env, form.get('kid') ?? '');
+      return reply.redirect(`${envPath(env)}/keys?done=key-revoked`, 303);
     }),
   );
 }

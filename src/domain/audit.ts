@@ -39,6 +39,7 @@ export const AUDIT_EVENT_TYPES = [
   'server.started',
   // Security events.
   'signing_key.rotated',
+  'signing_key.revoked',
   'refresh_token.reused',
   'authorization_code.reused',
   'user.locked_out',

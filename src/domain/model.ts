@@ -70,6 +70,11 @@ export interface SigningKey {
   retiredAt: number | null;
   /** A retired key leaves the JWKS after this time, once every token it signed has expired. */
   publishUntil: number | null;
+  /**
+   * Set when the key was revoked (it leaked): it left the JWKS then, and every token it signed is
+   * refused. Absent or null: not revoked.
+   */
+  revokedAt?: number | null;
 }
 
 export interface OpaqueAccessToken {

@@ -125,6 +125,13 @@ export interface ClientStore {
   replaceSecretHash(envId: string, clientId: string, secretId: string, legacyHash: string, hash: string): Promise<boolean>;
 }
 
+/** What `SigningKeyStore.revoke` did. */
+export type KeyRevocation =
+  | { outcome: 'not_found' }
+  | { outcome: 'already_revoked'; revokedAt: number }
+  /** `replaced`: it was the active key, and the replacement signs now. */
+  | { outcome: 'revoked'; replaced: boolean; revokedAt: number };
+
 export interface SigningKeyStore {
   /** The key last recorded as active (see `settle`); signing itself picks from `listPublished`. */
   findActive(envId: string): Promise<SigningKey | undefined>;
@@ -136,10 +143,21 @@ export interface SigningKeyStore {
   /** Every key of the environment, newest (by creation, then activation) first; `listPublished` too. */
   list(envId: string): Promise<SigningKey[]>;
   /**
-   * Immediate rotation, in one transaction: the active key and any next key are retired at `now`
-   * (published until `publishUntil`) and `next` becomes active.
+   * Immediate rotation, in one transaction: any pending next key is withdrawn (retired at `now`),
+   * the active key retires at `next.activateAt` (both published until `publishUntil`) and `next`
+   * is inserted: a next key that signs from its activation time on, or, activating at `now`, the
+   * active key at once.
    */
   rotate(envId: string, next: SigningKey, now: number, publishUntil: number): Promise<void>;
+  /**
+   * Revokes key `kid` of the environment, in one transaction: it leaves the published set at once
+   * and is marked revoked. If it was the active key, `replacement` (active from its activation
+   * time) signs instead and a pending next key is withdrawn (published until `publishUntil`); if
+   * it was a next key, the active key no longer retires for it.
+   */
+  revoke(envId: string, kid: string, now: number, replacement: SigningKey, publishUntil: number): Promise<KeyRevocation>;
+  /** Whether key `kid` of the environment was revoked (read from storage, never cached). */
+  isRevoked(envId: string, kid: string): Promise<boolean>;
   /**
    * Scheduled rotation, in one transaction: records due switches (`settle`), then inserts `next`
    * (status `next`, activating at `next.activateAt`) and sets the active key to retire at that

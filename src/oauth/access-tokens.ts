@@ -180,6 +180,9 @@ export class AccessTokenService {
     const { exp, iat, jti, sub, client_id: clientId } = payload;
     if (!(await this.audienceKnown(env, issuer, payload.aud))) return undefined;
     if (await this.store.revokedJwts.isRevoked(env.id, jti)) return undefined;
+    // A revoked signing key is read from storage, not from the cached key set: its tokens are
+    // refused on every node at once, not only once each node's cache has expired.
+    if (await this.store.signingKeys.isRevoked(env.id, kid)) return undefined;
     return {
       format: 'jwt',
       jti,

@@ -1,6 +1,6 @@
 import type { Clock } from '../domain/clock.ts';
 import type { SigningAlgorithm, SigningKey } from '../domain/model.ts';
-import type { Store } from '../domain/storage.ts';
+import type { KeyRevocation, Store } from '../domain/storage.ts';
 import { generateSigningKey, signingKeyAt } from './signing-keys.ts';
 
 /** What key rotation reads, in seconds. */
@@ -24,6 +24,16 @@ export const ACTIVATION_MARGIN_MS = 1000;
  */
 export function activationLeadMs(policy: KeyRotationPolicy): number {
   return (policy.cacheTtl + policy.jwksMaxAge) * 1000 + ACTIVATION_MARGIN_MS;
+}
+
+/**
+ * Time from an immediate rotation (`keys rotate --now`) to the new key's activation: a node's
+ * cache only (`cacheTtl`), plus the margin. Every worker and node reads its published keys again
+ * within `cacheTtl`, so by then each one's JWKS lists the new key before any of them signs with
+ * it. Resource servers holding an older copy of the JWKS refetch it on the unknown kid.
+ */
+export function publicationLeadMs(policy: Pick<KeyRotationPolicy, 'cacheTtl'>): number {
+  return policy.cacheTtl * 1000 + ACTIVATION_MARGIN_MS;
 }
 
 /**
@@ -64,12 +74,33 @@ export class KeyRotation {
     return created ? next : undefined;
   }
 
-  /** Emergency rotation: a new key signs at once; the old one (and any next key) is retired but stays published. */
+  /**
+   * Emergency rotation: a new key, published at once, signs after the publication lead (the
+   * node cache bound, not the resource servers' max-age), so no worker or node signs with a kid
+   * that another one's JWKS does not list yet. The old key signs until then and stays published
+   * for its tokens; a pending next key is withdrawn.
+   */
   async rotateNow(envId: string): Promise<SigningKey> {
     const now = this.clock.now();
-    const next = await generateSigningKey(envId, this.policy.signingAlgorithm, this.keySecret(), now);
-    await this.store.signingKeys.rotate(envId, next, now, publishUntilAfter(now, this.policy));
+    const activateAt = now + publicationLeadMs(this.policy);
+    const next = await generateSigningKey(envId, this.policy.signingAlgorithm, this.keySecret(), now, activateAt);
+    await this.store.signingKeys.rotate(envId, next, now, publishUntilAfter(activateAt, this.policy));
     return next;
+  }
+
+  /**
+   * Revokes a leaked key: it leaves the JWKS at once (other nodes within `cacheTtl`) and tokens it
+   * signed stop verifying. If it was the active key, a fresh key signs at once: it cannot be
+   * published ahead, but signing with the revoked key must stop now. Returns what storage did,
+   * and the replacement when one was needed.
+   */
+  async revoke(envId: string, kid: string): Promise<{ revocation: KeyRevocation; replacement: SigningKey | undefined }> {
+    const now = this.clock.now();
+    // Active from a little before now, so a node whose clock is slightly behind signs with it too.
+    const replacement = await generateSigningKey(envId, this.policy.signingAlgorithm, this.keySecret(), now);
+    replacement.activateAt = now - ACTIVATION_MARGIN_MS;
+    const revocation = await this.store.signingKeys.revoke(envId, kid, now, replacement, publishUntilAfter(now, this.policy));
+    return { revocation, replacement: revocation.outcome === 'revoked' && revocation.replaced ? replacement : undefined };
   }
 
   /**

@@ -33,13 +33,15 @@ export async function generateSigningKey(envId: string, alg: SigningAlgorithm, k
   };
 }
 
-export type KeyState = 'next' | 'active' | 'retired' | 'removed';
+export type KeyState = 'next' | 'active' | 'retired' | 'removed' | 'revoked';
 
 /**
- * What a key is at `now`, from its timestamps alone (the recorded status may lag): removed once
- * it has left the JWKS, retired once its successor signs, next until its activation time.
+ * What a key is at `now`, from its timestamps alone (the recorded status may lag): revoked once
+ * revoked, removed once it has left the JWKS, retired once its successor signs, next until its
+ * activation time.
  */
 export function keyStateAt(key: SigningKey, now: number): KeyState {
+  if (key.revokedAt != null) return 'revoked';
   if (key.publishUntil !== null && key.publishUntil <= now) return 'removed';
   if (key.retiredAt !== null && key.retiredAt <= now) return 'retired';
   if (key.activateAt > now) return 'next';

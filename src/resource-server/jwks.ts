@@ -67,6 +67,9 @@ export interface JwksCacheOptions {
  * covers this max-age) is known before its first token arrives. A lookup of an unknown `kid`
  * also refetches the set, at most once per cooldown (a forged kid cannot make the verifier hammer
  * the issuer); concurrent lookups share one fetch; a failed fetch keeps the keys already known.
+ * A successful fetch replaces the whole set, never merges: a kid the issuer no longer lists (a key
+ * withdrawn by `keys revoke`) is refused from that fetch on, however recently it verified, so a
+ * revoked key is refused at most `max-age` after the issuer stopped publishing it.
  */
 export class JwksCache {
   private keys = new Map<string, PublishedKey>();
@@ -115,6 +118,7 @@ export class JwksCache {
       if (!response.ok) throw new Error(`the JWKS answered ${response.status}`);
       const text = await response.text();
       if (text.length > MAX_JWKS_BYTES) throw new Error('the JWKS is too large');
+      // Replaced, not merged: a kid that is no longer published is forgotten now.
       this.keys = parseJwks(JSON.parse(text));
       this.maxAgeMs = maxAgeOf(response.headers.get('cache-control'), this.options.maxAgeMs);
       this.lastFailed = false;

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { SigningKey } from '../domain/model.ts';
-import { ConflictError, type SigningKeyStore } from '../domain/storage.ts';
+import { ConflictError, type KeyRevocation, type SigningKeyStore } from '../domain/storage.ts';
 import { atomically } from './kysely-transaction.ts';
 import type { Database, SigningKeyTable } from './schema.ts';
 
@@ -16,6 +16,7 @@ export function signingKeyRow(key: SigningKey): SigningKeyTable {
     activate_at: key.activateAt,
     retired_at: key.retiredAt,
     publish_until: key.publishUntil,
+    revoked_at: key.revokedAt ?? null,
   };
 }
 
@@ -30,6 +31,7 @@ export const toSigningKey = (row: Selectable<SigningKeyTable>): SigningKey => ({
   activateAt: Number(row.activate_at ?? row.created_at),
   retiredAt: row.retired_at === null ? null : Number(row.retired_at),
   publishUntil: row.publish_until === null ? null : Number(row.publish_until),
+  revokedAt: row.revoked_at == null ? null : Number(row.revoked_at),
 });
 
 /** Thrown inside a scheduling transaction to roll it back when the rotation is not due. */
@@ -71,6 +73,8 @@ export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error:
     },
     async listPublished(envId, now) {
       const rows = await keysOf(envId)
+        // A revoked key is out at once, whatever the clock of the node reading says.
+        .where('revoked_at', 'is', null)
         .where((eb) => eb.or([eb('publish_until', 'is', null), eb('publish_until', '>', now)]))
         .orderBy('created_at', 'desc')
         .orderBy('activate_at', 'desc')
@@ -87,13 +91,13 @@ export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error:
         await atomically(db, async (trx) => {
           await lockEnvironment(trx, envId, dialect);
           await settleDue(trx, now, envId);
-          // A pending next key is withdrawn too, but stays published: a node whose cache still
-          // holds it may sign with it once its activation time passes.
+          await withdrawNext(trx, envId, now, publishUntil);
+          // The active key signs until the new one does, and stays published for its tokens.
           await trx
             .updateTable('signing_keys')
-            .set({ status: 'retired', retired_at: now, publish_until: publishUntil })
+            .set({ retired_at: next.activateAt, publish_until: publishUntil, ...(next.activateAt <= now ? { status: 'retired' as const } : {}) })
             .where('env_id', '=', envId)
-            .where('status', 'in', ['active', 'next'])
+            .where('status', '=', 'active')
             .execute();
           await trx.insertInto('signing_keys').values(signingKeyRow(next)).execute();
         });
@@ -102,6 +106,18 @@ export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error:
         throw error;
       }
     },
+    revoke: async (envId, kid, now, replacement, publishUntil) => {
+      try {
+        return await atomically(db, async (trx) => {
+          await lockEnvironment(trx, envId, dialect);
+          return revokeInTransaction(trx, envId, kid, now, replacement, publishUntil);
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new ConflictError('another change to the signing keys of this environment ran at the same time; try again');
+        throw error;
+      }
+    },
+    isRevoked: async (envId, kid) => (await keysOf(envId).select('revoked_at').where('kid', '=', kid).executeTakeFirst())?.revoked_at != null,
     async scheduleNext(envId, next, now, publishUntil, activeBefore) {
       try {
         await atomically(db, async (trx) => {
@@ -155,4 +171,51 @@ async function scheduleInTransaction(
     .where('env_id', '=', envId)
     .where('status', '=', 'active')
     .execute();
+}
+
+/**
+ * Withdraws a pending next key: it will not sign, but stays published until `publishUntil`, since
+ * a node whose cache still holds it may sign with it if its activation time passes first.
+ */
+async function withdrawNext(trx: Transaction<Database>, envId: string, now: number, publishUntil: number): Promise<void> {
+  await trx
+    .updateTable('signing_keys')
+    .set({ status: 'retired', retired_at: now, publish_until: publishUntil })
+    .where('env_id', '=', envId)
+    .where('status', '=', 'next')
+    .execute();
+}
+
+async function revokeInTransaction(
+  trx: Transaction<Database>,
+  envId: string,
+  kid: string,
+  now: number,
+  replacement: SigningKey,
+  publishUntil: number,
+): Promise<KeyRevocation> {
+  await settleDue(trx, now, envId);
+  const row = await trx
+    .selectFrom('signing_keys')
+    .select(['status', 'retired_at', 'revoked_at'])
+    .where('env_id', '=', envId)
+    .where('kid', '=', kid)
+    .executeTakeFirst();
+  if (!row) return { outcome: 'not_found' };
+  if (row.revoked_at != null) return { outcome: 'already_revoked', revokedAt: Number(row.revoked_at) };
+  const retiredAt = row.retired_at != null && Number(row.retired_at) <= now ? Number(row.retired_at) : now;
+  await trx
+    .updateTable('signing_keys')
+    .set({ status: 'retired', retired_at: retiredAt, publish_until: now, revoked_at: now })
+    .where('env_id', '=', envId)
+    .where('kid', '=', kid)
+    .execute();
+  if (row.status === 'next') {
+    // The active key had been set to retire when this one activated: it signs on.
+    await trx.updateTable('signing_keys').set({ retired_at: null, publish_until: null }).where('env_id', '=', envId).where('status', '=', 'active').execute();
+  }
+  if (row.status !== 'active') return { outcome: 'revoked', replaced: false, revokedAt: now };
+  await withdrawNext(trx, envId, now, publishUntil);
+  await trx.insertInto('signing_keys').values(signingKeyRow(replacement)).execute();
+  return { outcome: 'revoked', replaced: true, revokedAt: now };
 }

@@ -13,6 +13,7 @@ import * as usage from './migrations/010_usage.ts';
 import * as adminIdempotency from './migrations/011_admin_idempotency.ts';
 import * as importMappings from './migrations/012_import.ts';
 import * as importSources from './migrations/013_import_sources.ts';
+import * as keyRevocation from './migrations/015_key_revocation.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -29,6 +30,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '011_admin_idempotency': adminIdempotency,
   '012_import': importMappings,
   '013_import_sources': importSources,
+  '015_key_revocation': keyRevocation,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -79,6 +79,8 @@ export interface SigningKeyTable {
   activate_at: number;
   retired_at: number | null;
   publish_until: number | null;
+  /** Added by migration 015: set when the key was revoked (withdrawn from the JWKS at once). */
+  revoked_at: number | null;
 }
 
 export interface AccessTokenTable {

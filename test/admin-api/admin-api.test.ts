@@ -472,6 +472,45 @@ for (const database of await testDatabases()) {
       assert.equal((await admin.inject({ url: '/admin/v1/environments', headers: { authorization: `Bearer ${readToken}` } })).statusCode, 200);
     });
 
+    it('revokes a signing key: out of the JWKS at once, a fresh key signs; 404 for an unknown kid, 409 when already revoked', async () => {
+      const env = '/admin/v1/environments/STAGING';
+      const jwks = async () => (await t.app.server.inject({ url: '/envs/STAGING/jwks.json' })).json().keys.map((k: { kid: string }) => k.kid);
+      const [active] = (await call('GET', `${env}/signing-keys`, { token: readToken })).json().items as { kid: string }[];
+      assert.ok(active);
+      assert.deepEqual(await jwks(), [active.kid]);
+      t.clock.advance(1);
+      assertProblem(await call('POST', `${env}/signing-keys/${active.kid}/revoke`, { token: readToken }), 403, 'insufficient-scope');
+      const revoked = await call('POST', `${env}/signing-keys/${encodeURIComponent(active.kid)}/revoke`, { token: writeToken });
+      assert.equal(revoked.statusCode, 200, revoked.body);
+      assert.equal(revoked.headers['cache-control'], 'no-store');
+      const body = revoked.json();
+      assert.equal(body.kid, active.kid);
+      assert.equal(body.environment, 'STAGING');
+      assert.equal(body.revoked_at, new Date(t.clock.now()).toISOString());
+      assert.deepEqual(
+        body.keys.map((k: { kid: string; status: string; published: boolean }) => [k.kid, k.status, k.published]),
+        [
+          [body.replaced_by, 'active', true],
+          [active.kid, 'revoked', false],
+        ],
+      );
+      assert.deepEqual(await jwks(), [body.replaced_by]);
+      const again = await call('POST', `${env}/signing-keys/${active.kid}/revoke`, { token: writeToken });
+      assertProblem(again, 409, 'conflict');
+      assert.match(again.json().detail, /was already revoked at .*; nothing changed/);
+      assertProblem(await call('POST', `${env}/signing-keys/no-such-kid/revoke`, { token: writeToken }), 404, 'not-found');
+      assertProblem(await call('POST', '/admin/v1/environments/NOPE/signing-keys/no-such-kid/revoke', { token: writeToken }), 404, 'not-found');
+      const events = await call('GET', '/admin/v1/audit-events?env=STAGING&type=signing_key.revoked', { token: readToken });
+      assert.deepEqual(
+        events.json().map((e: { subject: { id: string }; outcome: string; actor: { kind: string } }) => [e.subject.id, e.outcome, e.actor.kind]),
+        [
+          ['no-such-kid', 'failure', 'admin_client'],
+          [active.kid, 'failure', 'admin_client'],
+          [active.kid, 'success', 'admin_client'],
+        ],
+      );
+    });
+
     it('accepts opaque admin tokens until they are revoked, and no token once expired', async () => {
       await f.services.apis.update(MANAGEMENT, 'urn:gatehouse:admin-api', { tokenFormat: 'opaque' });
       const opaque = await f.token(f.clientId, f.clientSecret);

@@ -183,7 +183,7 @@ describe('admin commands', () => {
     await failing(['client', 'disable', 'gh_nope', '--env', 'STAGING'], env, /no client gh_nope in environment STAGING/);
   });
 
-  it('keys list --json shows one active key; keys rotate --now --json adds one and retires the old', async () => {
+  it('keys list --json shows one active key; keys rotate --now --json publishes one that signs after the cache bound', async () => {
     const before = await json<{ kid: string; status: string; published: boolean; alg: string }[]>(['keys', 'list', '--env', 'STAGING', '--json'], env);
     assert.equal(before.length, 1);
     assert.equal(before[0]?.status, 'active');
@@ -191,19 +191,21 @@ describe('admin commands', () => {
     assert.equal(before[0]?.alg, 'ES256');
     const oldKid = before[0]?.kid;
 
-    const after = await json<{ kid: string; status: string; published: boolean; publish_until: string | null }[]>(
-      ['keys', 'rotate', '--now', '--env', 'STAGING', '--json'],
-      env,
+    type Key = { kid: string; status: string; published: boolean; activate_at: string; retired_at: string | null; publish_until: string | null };
+    const after = await json<Key[]>(['keys', 'rotate', '--now', '--env', 'STAGING', '--json'], env);
+    assert.deepEqual(
+      after.map((k) => [k.status, k.published]),
+      [
+        ['next', true],
+        ['active', true],
+      ],
     );
-    assert.equal(after.length, 2);
-    const active = after.filter((k) => k.status === 'active');
-    const retired = after.filter((k) => k.status === 'retired');
-    assert.equal(active.length, 1);
-    assert.equal(retired.length, 1);
-    assert.notEqual(active[0]?.kid, oldKid);
-    assert.equal(retired[0]?.kid, oldKid);
-    assert.equal(retired[0]?.published, true);
-    assert.ok(Date.parse(retired[0]?.publish_until ?? '') > Date.now());
+    const [next, old] = after as [Key, Key];
+    assert.notEqual(next.kid, oldKid);
+    assert.equal(old.kid, oldKid);
+    // The old key signs until the new one does, and stays published for its tokens.
+    assert.equal(old.retired_at, next.activate_at);
+    assert.ok(Date.parse(old.publish_until ?? '') > Date.parse(next.activate_at));
     assert.deepEqual(await json(['keys', 'list', '--env', 'STAGING', '--json'], env), after);
   });
 

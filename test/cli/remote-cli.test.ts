@@ -153,6 +153,36 @@ describe('the CLI against a running node (--server)', { timeout: 60_000 }, () =>
     }
   });
 
+  it('revokes a signing key through the admin API as the local CLI does, refusals included', async () => {
+    // `--server` before the command: after `--`, everything is an argument.
+    const remotely = (args: string[]) => runCli(['--server', adminUrl, ...args], remote);
+    ok(await cli(['env', 'create', 'leak']));
+    const [active] = JSON.parse(ok(await cli(['keys', 'list', '--env', 'leak', '--json'])));
+    const revoked = JSON.parse(ok(await remotely(['keys', 'revoke', '--env', 'leak', '--json', '--', active.kid])));
+    assert.equal(revoked.kid, active.kid);
+    assert.ok(revoked.replaced_by);
+    assert.deepEqual(
+      JSON.parse(ok(await cli(['keys', 'list', '--env', 'leak', '--json']))).map((k: { kid: string; status: string }) => [k.kid, k.status]),
+      [
+        [revoked.replaced_by, 'active'],
+        [active.kid, 'revoked'],
+      ],
+    );
+    assert.match(ok(await viaServer(['keys', 'list', '--env', 'leak'])), new RegExp(`${active.kid}\\s+ES256\\s+revoked\\s+false`));
+    for (const args of [
+      ['keys', 'revoke', '--env', 'leak', '--', active.kid],
+      ['keys', 'revoke', '--env', 'leak', 'no-such-kid'],
+      ['keys', 'revoke', '--env', 'nowhere', 'no-such-kid'],
+    ]) {
+      const [there, here] = [await remotely(args), await cli(args)];
+      assert.deepEqual([there.code, there.stderr, there.stdout], [here.code, here.stderr, here.stdout], args.join(' '));
+      assert.equal(there.code, 1, args.join(' '));
+    }
+    const events = JSON.parse(ok(await cli(['audit', 'list', '--env', 'leak', '--type', 'signing_key.revoked', '--json'])));
+    assert.equal(events.at(-1)?.actor.kind, 'admin_client');
+    assert.deepEqual(events.at(-1)?.details, { replaced_by: revoked.replaced_by });
+  });
+
   it('applies a file with three clients twice: changes, then none', async () => {
     const file = join(server.dataDir, 'gatehouse.yaml');
     writeFileSync(file, FILE);

@@ -40,7 +40,17 @@ const client = (v: string): ClientDetail => ({
 /** Every page, with the one user-controlled value `v` in every place a value can go. */
 function everyPage(v: string): string[] {
   const env: EnvironmentView = { name: v, issuer: v, default_quota: null, created_at: T };
-  const key: KeyView = { kid: v, alg: 'ES256', status: 'active', published: true, created_at: T, activate_at: T, retired_at: null, publish_until: null };
+  const key: KeyView = {
+    kid: v,
+    alg: 'ES256',
+    status: 'active',
+    published: true,
+    created_at: T,
+    activate_at: T,
+    retired_at: null,
+    publish_until: null,
+    revoked_at: null,
+  };
   const user: UserView = { user_id: v, username: v, environment: v, enabled: true, created_at: T, updated_at: T };
   const account: ServiceAccountView = {
     service_account_id: v,

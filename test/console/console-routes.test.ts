@@ -247,12 +247,52 @@ describe('web console routes', () => {
     assert.equal(crossed.statusCode, 403);
   });
 
+  it('revokes a signing key from the key list: CSRF-checked, out of the JWKS at once, a second time refused', async () => {
+    const session = await signIn('usr_alice', ['admin:read', 'admin:write']);
+    const page = await app.inject({ method: 'GET', url: '/console/envs/DEVELOPMENT/keys', headers: { cookie: session } });
+    const active = (await t.admin.listKeys('DEVELOPMENT')).find((k) => k.status === 'active');
+    assert.ok(active);
+    assert.match(
+      page.body,
+      new RegExp(
+        `<input type="hidden" name="kid" value="${active.kid}"><button class="button danger inline" type="submit" aria-label="Revoke ${active.kid}">Revoke</button>`,
+      ),
+    );
+    const csrf = csrfOf(page.body);
+    const post = (body: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/console/envs/DEVELOPMENT/keys/revoke',
+        headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+    assert.equal((await post(`kid=${encodeURIComponent(active.kid)}`)).statusCode, 403);
+    assert.equal((await post(`csrf_token=${csrf}x&kid=${encodeURIComponent(active.kid)}`)).statusCode, 403);
+    assert.equal((await t.admin.listKeys('DEVELOPMENT')).find((k) => k.kid === active.kid)?.status, 'active', 'nothing changed');
+    const ok = await post(`csrf_token=${encodeURIComponent(csrf)}&kid=${encodeURIComponent(active.kid)}`);
+    assert.equal(ok.statusCode, 303);
+    assert.equal(ok.headers.location, '/console/envs/DEVELOPMENT/keys?done=key-revoked');
+    const keys = await t.admin.listKeys('DEVELOPMENT');
+    assert.equal(keys.find((k) => k.kid === active.kid)?.status, 'revoked');
+    assert.equal(keys.filter((k) => k.status === 'active').length, 1);
+    const jwks = await t.app.server.inject({ url: '/envs/DEVELOPMENT/jwks.json' });
+    assert.ok(!jwks.body.includes(active.kid), 'out of the JWKS of this node at once');
+    const shown = await app.inject({ method: 'GET', url: '/console/envs/DEVELOPMENT/keys?done=key-revoked', headers: { cookie: session } });
+    assert.match(shown.body, /Signing key revoked/);
+    assert.doesNotMatch(shown.body, new RegExp(`aria-label="Revoke ${active.kid}"`));
+    const again = await post(`csrf_token=${encodeURIComponent(csrf)}&kid=${encodeURIComponent(active.kid)}`);
+    assert.equal(again.statusCode, 409);
+    assert.match(again.body, /already revoked/);
+    assert.equal((await post(`csrf_token=${encodeURIComponent(csrf)}&kid=nope`)).statusCode, 404);
+  });
+
   it('shows a read-only operator the pages without forms and refuses their changes', async () => {
     const session = await signIn('usr_reader', ['admin:read']);
     const page = await app.inject({ method: 'GET', url: '/console/envs/DEVELOPMENT/keys', headers: { cookie: session } });
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /\(read only\)/);
     assert.doesNotMatch(page.body, /Rotate signing key/);
+    assert.doesNotMatch(page.body, />Revoke</);
     const csrf = csrfOf(page.body); // the sign-out form
     const response = await app.inject({
       method: 'POST',

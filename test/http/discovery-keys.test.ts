@@ -195,22 +195,30 @@ for (const database of await testDatabases()) {
     });
 
     describe('key rotation', () => {
-      it('signs with the new key, keeps the old one published until its tokens expired', async () => {
+      it('publishes the new key at once, signs with it after the cache bound, keeps the old one published until its tokens expired', async () => {
         const t = await setup();
         const oldToken = await t.token();
         assert.equal(decodeProtectedHeader(oldToken).kid, t.kid);
 
         const rotatedAt = t.clock.now();
         const keys = await t.admin.rotateKeys(t.env, { now: true });
-        const publishUntil = rotatedAt + (t.config.maxAccessTokenTtl + t.config.cacheTtl) * 1000;
+        // `--now`: the new key signs once every node has read it, GATEHOUSE_CACHE_TTL + 1 s later.
+        const activatesAt = rotatedAt + t.config.cacheTtl * 1000 + 1000;
+        const publishUntil = activatesAt + (t.config.maxAccessTokenTtl + t.config.cacheTtl) * 1000;
         assert.equal(keys.length, 2);
-        const active = keys.find((k) => k.status === 'active');
-        const retired = keys.find((k) => k.status === 'retired');
-        assert.ok(active && retired);
-        assert.notEqual(active.kid, t.kid);
-        assert.deepEqual(retired, { ...retired, kid: t.kid, published: true, retired_at: new Date(rotatedAt).toISOString() });
-        assert.equal(retired.publish_until, new Date(publishUntil).toISOString());
-        assert.equal(active.published, true);
+        const next = keys.find((k) => k.status === 'next');
+        const current = keys.find((k) => k.status === 'active');
+        assert.ok(next && current);
+        assert.notEqual(next.kid, t.kid);
+        assert.equal(next.activate_at, new Date(activatesAt).toISOString());
+        assert.deepEqual(current, { ...current, kid: t.kid, published: true, retired_at: new Date(activatesAt).toISOString() });
+        assert.equal(current.publish_until, new Date(publishUntil).toISOString());
+        assert.equal(next.published, true);
+        assert.deepEqual((await t.jwks()).keys.map((k) => k.kid).sort(), [next.kid, t.kid].sort());
+        assert.equal(decodeProtectedHeader(await t.token()).kid, t.kid);
+        t.clock.advance(activatesAt - rotatedAt);
+        const active = next;
+        const rotatedAtEnd = activatesAt;
 
         const newToken = await t.token();
         assert.equal(decodeProtectedHeader(newToken).kid, active.kid);
@@ -228,7 +236,7 @@ for (const database of await testDatabases()) {
         assert.ok((await t.jwks()).keys.some((k) => k.kid === t.kid));
         assert.equal((await t.admin.listKeys(t.env)).find((k) => k.kid === t.kid)?.published, true);
         t.clock.advance(t.config.cacheTtl * 1000 + 1000);
-        assert.equal(t.clock.now(), rotatedAt + (t.config.maxAccessTokenTtl + t.config.cacheTtl) * 1000 + 1000);
+        assert.equal(t.clock.now(), rotatedAtEnd + (t.config.maxAccessTokenTtl + t.config.cacheTtl) * 1000 + 1000);
         assert.deepEqual(
           (await t.jwks()).keys.map((k) => k.kid),
           [active.kid],

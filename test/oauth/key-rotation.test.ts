@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeProtectedHeader, type JSONWebKeySet } from 'jose';
+import { AdminService } from '../../src/admin/admin-service.ts';
+import { AdminAudit } from '../../src/admin/audit-trail.ts';
+import type { NewAuditEvent } from '../../src/domain/audit.ts';
 import type { SigningKey } from '../../src/domain/model.ts';
-import { activationLeadMs, KeyRotation, publishUntilAfter } from '../../src/oauth/key-rotation.ts';
+import { activationLeadMs, KeyRotation, publicationLeadMs, publishUntilAfter } from '../../src/oauth/key-rotation.ts';
 import { keyStateAt, signingKeyAt } from '../../src/oauth/signing-keys.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { basic, form, KEY_SECRET, suiteStore, type TestApp } from '../helpers/fixtures.ts';
@@ -36,6 +39,15 @@ describe('key states and the signing key, from timestamps', () => {
         ['removed', 'active'],
       ],
     );
+  });
+
+  it('a revoked key is revoked whatever its timestamps say, and never signs', () => {
+    const revoked = { ...old, retiredAt: T + 50, publishUntil: T + 50, revokedAt: T + 50 };
+    assert.deepEqual(
+      [T, T + 50, T + 1000].map((now) => keyStateAt(revoked, now)),
+      ['revoked', 'revoked', 'revoked'],
+    );
+    assert.equal(signingKeyAt([{ ...old, revokedAt: T + 50 }], T + 10), undefined);
   });
 
   it('signs with the newest key whose activation time has come and that is not retired', () => {
@@ -145,17 +157,141 @@ for (const database of await testDatabases()) {
       assert.equal(kids.size, 2);
     });
 
-    it('an immediate rotation signs with the new key at once and keeps the old one published', async () => {
+    it('an immediate rotation publishes the new key on every node before any node signs with it', async () => {
       const { a, env, kid, token, jwks } = await setup();
+      const b = await suite.build(settings);
+      b.clock.set(a.clock.now());
+      assert.equal(await token(b), kid);
       await a.admin.rotateKeys(env);
+      // Node B read the keys just before the immediate rotation, so it serves them for cacheTtl more.
+      b.clock.advance(1);
+      assert.equal(await token(b), kid);
+      a.clock.advance(1);
       const keys = await a.admin.rotateKeys(env, { now: true });
-      const active = keys.find((k) => k.status === 'active');
-      assert.ok(active);
-      assert.equal(await token(a), active.kid);
-      assert.equal(keys.filter((k) => k.status === 'retired').length, 2);
-      assert.ok((await jwks(a)).includes(kid));
-      a.clock.advance(activationLeadMs(a.config));
-      assert.equal(await token(a), active.kid);
+      const lead = publicationLeadMs(a.config);
+      assert.equal(lead, settings.cacheTtl * 1000 + 1000);
+      const fresh = keys[0];
+      assert.ok(fresh);
+      assert.deepEqual(
+        keys.map((k) => [k.kid, k.status]),
+        [
+          [fresh.kid, 'next'],
+          [keys[1]?.kid, 'retired'],
+          [kid, 'active'],
+        ],
+      );
+      assert.equal(Date.parse(fresh.activate_at) - Date.parse(fresh.created_at), lead);
+      const signedBy = new Set<string>();
+      for (let step = 0; step * 250 <= lead + 1000; step++) {
+        for (const node of [a, b]) {
+          const signed = await token(node);
+          signedBy.add(signed);
+          // Whatever node signs, every node's JWKS already lists the kid.
+          for (const other of [a, b]) assert.ok((await jwks(other)).includes(signed), `step ${step}: ${signed} is not in a JWKS yet`);
+          if (step * 250 < lead) assert.equal(signed, kid, `step ${step}: the new key signs before the lead has passed`);
+          else assert.equal(signed, fresh.kid);
+        }
+        a.clock.advance(250);
+        b.clock.advance(250);
+      }
+      assert.deepEqual([...signedBy].sort(), [kid, fresh.kid].sort());
+      assert.ok((await jwks(a)).includes(kid), 'the old key stays published for its tokens');
+    });
+
+    it('a revoked key leaves the JWKS, its tokens turn inactive on every node at once, and a fresh key signs', async () => {
+      const { a, env, kid, token, jwks } = await setup();
+      const events: NewAuditEvent[] = [];
+      const log = { record: async (event: NewAuditEvent) => void events.push(event) };
+      const admin = new AdminService(a.config, KEY_SECRET, a.store, a.app.core, a.clock, new AdminAudit(log, { kind: 'cli', id: 'ops' }));
+      const b = await suite.build(settings);
+      b.clock.set(a.clock.now());
+      const introspector = await admin.createClient({ env, name: 'api', introspectAny: true });
+      assert.ok(introspector.client_secret);
+      const issue = async (t: TestApp) => {
+        const res = await t.app.server.inject({
+          method: 'POST',
+          url: `/envs/${env}/token`,
+          headers: { authorization: basic(introspector.client_id, introspector.client_secret ?? ''), 'content-type': 'application/x-www-form-urlencoded' },
+          payload: form({ grant_type: 'client_credentials' }),
+        });
+        return (res.json() as { access_token: string }).access_token;
+      };
+      const introspect = async (t: TestApp, jwt: string) => {
+        const res = await t.app.server.inject({
+          method: 'POST',
+          url: `/envs/${env}/introspect`,
+          headers: { authorization: basic(introspector.client_id, introspector.client_secret ?? ''), 'content-type': 'application/x-www-form-urlencoded' },
+          payload: form({ token: jwt }),
+        });
+        assert.equal(res.statusCode, 200, res.body);
+        return res.json() as { active: boolean };
+      };
+      const leaked = await issue(a);
+      assert.equal(decodeProtectedHeader(leaked).kid, kid);
+      assert.equal((await introspect(b, leaked)).active, true);
+      assert.deepEqual(await jwks(b), [kid]);
+
+      a.clock.advance(1);
+      b.clock.advance(1);
+      const revoked = await admin.revokeKey(env, kid);
+      assert.equal(revoked.kid, kid);
+      assert.ok(revoked.replaced_by);
+      assert.equal(revoked.revoked_at, new Date(a.clock.now()).toISOString());
+      assert.deepEqual(
+        revoked.keys.map((k) => [k.kid, k.status, k.published]),
+        [
+          [revoked.replaced_by, 'active', true],
+          [kid, 'revoked', false],
+        ],
+      );
+      // The node that revoked: out of its JWKS and signing with the fresh key at once.
+      assert.deepEqual(await jwks(a), [revoked.replaced_by]);
+      assert.equal(await token(a), revoked.replaced_by);
+      // Introspection reads the revocation from storage: inactive on both nodes at once.
+      assert.deepEqual(await introspect(a, leaked), { active: false });
+      assert.deepEqual(await introspect(b, leaked), { active: false });
+      // Node B serves the keys it read 1 ms before the revocation until GATEHOUSE_CACHE_TTL has passed, then drops the key.
+      b.clock.advance(settings.cacheTtl * 1000 - 2);
+      assert.deepEqual(await jwks(b), [kid]);
+      b.clock.advance(1);
+      assert.deepEqual(await jwks(b), [revoked.replaced_by]);
+      assert.equal(await token(b), revoked.replaced_by);
+      assert.equal((await introspect(b, await issue(b))).active, true);
+
+      await assert.rejects(
+        admin.revokeKey(env, kid),
+        (error: Error) => error.name === 'AdminError' && /already revoked at .*; nothing changed/.test(error.message),
+      );
+      await assert.rejects(
+        admin.revokeKey(env, 'no-such-kid'),
+        (error: Error) => error.name === 'AdminError' && /no signing key no-such-kid/.test(error.message),
+      );
+      assert.deepEqual(
+        events.filter((e) => e.type === 'signing_key.revoked').map((e) => [e.subject, e.outcome, e.details, e.actor]),
+        [
+          [{ kind: 'signing_key', id: kid }, 'success', { replaced_by: revoked.replaced_by }, { kind: 'cli', id: 'ops' }],
+          [{ kind: 'signing_key', id: kid }, 'failure', { reason: 'conflict' }, { kind: 'cli', id: 'ops' }],
+          [{ kind: 'signing_key', id: 'no-such-kid' }, 'failure', { reason: 'not_found' }, { kind: 'cli', id: 'ops' }],
+        ],
+      );
+    });
+
+    it('revoking a pending next key keeps the active key signing', async () => {
+      const { a, env, kid, token, jwks } = await setup();
+      const [next] = await a.admin.rotateKeys(env, { now: true });
+      assert.ok(next);
+      const revoked = await a.admin.revokeKey(env, next.kid);
+      assert.equal(revoked.replaced_by, null);
+      assert.deepEqual(await jwks(a), [kid]);
+      a.clock.advance(activationLeadMs(a.config) * 2);
+      assert.equal(await token(a), kid);
+      assert.deepEqual(
+        (await a.admin.listKeys(env)).map((k) => [k.kid, k.status, k.retired_at]),
+        [
+          [next.kid, 'revoked', revoked.revoked_at],
+          [kid, 'active', null],
+        ],
+      );
     });
 
     it('a scheduled rotation starts once across nodes when the active key is older than the interval', async () => {

@@ -142,6 +142,40 @@ describe('createVerifier: the JWKS cache', () => {
     assert.equal(issuer.jwksFetches, 2);
   });
 
+  it('drops a kid a fresh JWKS no longer lists: a revoked key is refused after the next refresh, even while cached', async () => {
+    const { key, issuer, verifier, advance } = setup({ jwksCooldownMs: 300_000 });
+    issuer.jwksMaxAge = 60;
+    const leaked = accessToken(key);
+    await verifier.verifyToken(leaked);
+    // The issuer revokes k1 (keys revoke): its JWKS now lists only the fresh key.
+    const fresh = signingKey('k2');
+    issuer.keys.splice(0, issuer.keys.length, fresh);
+    advance(59_999);
+    await verifier.verifyToken(leaked);
+    assert.equal(issuer.jwksFetches, 1, 'within the max-age the cached set is used');
+    advance(1);
+    const refused = await refusal(verifier.verifyToken(leaked));
+    assert.deepEqual([refused.code, refused.status, refused.message], ['invalid_token', 401, 'the token is signed by an unknown key']);
+    assert.equal(issuer.jwksFetches, 2);
+    await verifier.verifyToken(accessToken(fresh));
+    advance(300_000);
+    await refusal(verifier.verifyToken(leaked));
+    assert.equal(issuer.jwksFetches, 3);
+  });
+
+  it('drops a revoked kid as soon as a token of the fresh key makes it refetch within the max-age', async () => {
+    const { key, issuer, verifier, advance } = setup({ jwksCooldownMs: 1_000 });
+    issuer.jwksMaxAge = 600;
+    const leaked = accessToken(key);
+    await verifier.verifyToken(leaked);
+    const fresh = signingKey('k2');
+    issuer.keys.splice(0, issuer.keys.length, fresh);
+    advance(1_000);
+    await verifier.verifyToken(accessToken(fresh));
+    assert.equal(issuer.jwksFetches, 2);
+    assert.equal((await refusal(verifier.verifyToken(leaked))).code, 'invalid_token');
+  });
+
   it('shares one fetch between concurrent lookups', async () => {
     const { key, issuer, verifier } = setup();
     issuer.hold();

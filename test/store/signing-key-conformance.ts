@@ -26,8 +26,19 @@ export function signingKeyStoreConformance(database: TestDatabase): void {
   describe(`signing-key lifecycle conformance on ${database.name}`, () => {
     let store: Store;
     let cleanup: () => Promise<void>;
-    const envs = ['schedule', 'race', 'now', 'interval', 'due'].map(environment);
-    const [scheduled, race, immediate, interval, due] = envs as [Environment, Environment, Environment, Environment, Environment];
+    const envs = ['schedule', 'race', 'now', 'interval', 'due', 'lead', 'revoke-active', 'revoke-next', 'revoke-retired', 'revoke-race'].map(environment);
+    const [scheduled, race, immediate, interval, due, lead, revokeActive, revokeNext, revokeRetired, revokeRace] = envs as [
+      Environment,
+      Environment,
+      Environment,
+      Environment,
+      Environment,
+      Environment,
+      Environment,
+      Environment,
+      Environment,
+      Environment,
+    ];
 
     before(async () => {
       ({ store, cleanup } = await database.open());
@@ -94,6 +105,99 @@ export function signingKeyStoreConformance(database: TestDatabase): void {
         ],
       );
       assert.equal(await store.signingKeys.settle(T0 + 1000, id), 0);
+    });
+
+    it('an immediate rotation with a lead publishes the new key first; the active key signs until it activates', async () => {
+      const id = lead.id;
+      assert.equal(await store.signingKeys.scheduleNext(id, key(id, `${id}-next`, T0 + 10, T0 + 1000), T0 + 10, T0 + 5000), true);
+      await store.signingKeys.rotate(id, key(id, `${id}-now`, T0 + 20, T0 + 120), T0 + 20, T0 + 4000);
+      assert.deepEqual(
+        (await store.signingKeys.listPublished(id, T0 + 20)).map((k) => [k.kid, k.status, k.activateAt, k.retiredAt, k.publishUntil]),
+        [
+          [`${id}-now`, 'next', T0 + 120, null, null],
+          [`${id}-next`, 'retired', T0 + 1000, T0 + 20, T0 + 4000],
+          [`${id}-1`, 'active', T0, T0 + 120, T0 + 4000],
+        ],
+      );
+      assert.equal(await store.signingKeys.settle(T0 + 119, id), 0);
+      assert.equal(await store.signingKeys.settle(T0 + 120, id), 2);
+      assert.deepEqual(await statuses(id), [
+        [`${id}-now`, 'active'],
+        [`${id}-next`, 'retired'],
+        [`${id}-1`, 'retired'],
+      ]);
+    });
+
+    it('revoking the active key removes it from the published set at once and activates the replacement', async () => {
+      const id = revokeActive.id;
+      assert.equal(await store.signingKeys.scheduleNext(id, key(id, `${id}-next`, T0 + 10, T0 + 1000), T0 + 10, T0 + 5000), true);
+      const outcome = await store.signingKeys.revoke(id, `${id}-1`, T0 + 20, key(id, `${id}-fresh`, T0 + 20, T0 + 19), T0 + 4000);
+      assert.deepEqual(outcome, { outcome: 'revoked', replaced: true, revokedAt: T0 + 20 });
+      assert.equal(await store.signingKeys.isRevoked(id, `${id}-1`), true);
+      assert.equal(await store.signingKeys.isRevoked(id, `${id}-fresh`), false);
+      // Even a reader whose clock is behind the revocation no longer lists the key.
+      assert.deepEqual(
+        (await store.signingKeys.listPublished(id, T0)).map((k) => [k.kid, k.status, k.retiredAt]),
+        [
+          [`${id}-fresh`, 'active', null],
+          [`${id}-next`, 'retired', T0 + 20],
+        ],
+      );
+      const revoked = (await store.signingKeys.list(id)).find((k) => k.kid === `${id}-1`);
+      assert.deepEqual([revoked?.status, revoked?.retiredAt, revoked?.publishUntil, revoked?.revokedAt], ['retired', T0 + 20, T0 + 20, T0 + 20]);
+      assert.equal((await store.signingKeys.findActive(id))?.kid, `${id}-fresh`);
+      assert.deepEqual(await store.signingKeys.revoke(id, `${id}-1`, T0 + 30, key(id, `${id}-unused`, T0 + 30), T0 + 4000), {
+        outcome: 'already_revoked',
+        revokedAt: T0 + 20,
+      });
+      assert.deepEqual(await store.signingKeys.revoke(id, 'no-such-kid', T0 + 30, key(id, `${id}-unused`, T0 + 30), T0 + 4000), { outcome: 'not_found' });
+      // Another environment's kid is unknown here.
+      assert.deepEqual(await store.signingKeys.revoke(lead.id, `${id}-fresh`, T0 + 30, key(lead.id, `${id}-unused`, T0 + 30), T0 + 4000), {
+        outcome: 'not_found',
+      });
+      assert.equal(
+        (await store.signingKeys.list(id)).some((k) => k.kid === `${id}-unused`),
+        false,
+      );
+    });
+
+    it('revoking a next key keeps the active key signing; revoking a retired key withdraws it early', async () => {
+      const id = revokeNext.id;
+      assert.equal(await store.signingKeys.scheduleNext(id, key(id, `${id}-next`, T0 + 10, T0 + 1000), T0 + 10, T0 + 5000), true);
+      assert.deepEqual(await store.signingKeys.revoke(id, `${id}-next`, T0 + 20, key(id, `${id}-unused`, T0 + 20), T0 + 4000), {
+        outcome: 'revoked',
+        replaced: false,
+        revokedAt: T0 + 20,
+      });
+      assert.deepEqual(
+        (await store.signingKeys.listPublished(id, T0 + 2000)).map((k) => [k.kid, k.status, k.retiredAt, k.publishUntil]),
+        [[`${id}-1`, 'active', null, null]],
+      );
+      assert.equal(await store.signingKeys.settle(T0 + 2000, id), 0);
+
+      const old = revokeRetired.id;
+      await store.signingKeys.rotate(old, key(old, `${old}-2`, T0 + 10), T0 + 10, T0 + 5000);
+      assert.deepEqual(
+        (await store.signingKeys.listPublished(old, T0 + 20)).map((k) => k.kid),
+        [`${old}-2`, `${old}-1`],
+      );
+      assert.deepEqual((await store.signingKeys.revoke(old, `${old}-1`, T0 + 20, key(old, `${old}-unused`, T0 + 20), T0 + 4000)).outcome, 'revoked');
+      assert.deepEqual(
+        (await store.signingKeys.listPublished(old, T0 + 20)).map((k) => [k.kid, k.status]),
+        [[`${old}-2`, 'active']],
+      );
+      assert.equal((await store.signingKeys.list(old)).find((k) => k.kid === `${old}-1`)?.retiredAt, T0 + 10);
+    });
+
+    it('of concurrent revocations of the active key, exactly one revokes it and one replacement signs', async () => {
+      const id = revokeRace.id;
+      const outcomes = await Promise.all(
+        [1, 2, 3, 4].map((n) => store.signingKeys.revoke(id, `${id}-1`, T0 + n, key(id, `${id}-fresh-${n}`, T0 + n), T0 + 4000)),
+      );
+      assert.deepEqual(outcomes.map((o) => o.outcome).sort(), ['already_revoked', 'already_revoked', 'already_revoked', 'revoked']);
+      const keys = await store.signingKeys.list(id);
+      assert.equal(keys.filter((k) => k.status === 'active').length, 1);
+      assert.equal(keys.length, 2);
     });
 
     it('stores rotation intervals per environment', async () => {
