@@ -12,6 +12,7 @@ import * as audit from './migrations/009_audit.ts';
 import * as usage from './migrations/010_usage.ts';
 import * as adminIdempotency from './migrations/011_admin_idempotency.ts';
 import * as importMappings from './migrations/012_import.ts';
+import * as refreshRetry from './migrations/016_refresh_retry.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '010_usage': usage,
   '011_admin_idempotency': adminIdempotency,
   '012_import': importMappings,
+  '016_refresh_retry': refreshRetry,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
