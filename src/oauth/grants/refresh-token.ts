@@ -16,25 +16,41 @@ export const REFRESH_TOKEN = 'refresh_token';
 /** The parameters of a refresh besides the token itself: an exact retry repeats them byte for byte. */
 const REQUEST_PARAMETERS = ['scope', 'resource'] as const;
 
+interface RetryDeps {
+  store: Pick<Store, 'tokenFamilies' | 'users'>;
+  retries: RefreshRetries;
+  clock: Clock;
+}
+
+/** A retired refresh token presented again, by the client it was issued to. */
+interface Presentation {
+  env: Environment;
+  /** The token as read after its rotation committed. */
+  token: RefreshToken;
+  presented: string;
+  binding: RetryBinding;
+  /** When this request reached the grant. */
+  receivedAt: number;
+}
+
 /**
- * The answer the rotation of `token` sealed for an exact retry, if this request is one and it is
- * in time. A request that arrived at or before the instant of that rotation raced it: its answer
- * cannot have been lost yet, so it is a concurrent use, never a retry.
+ * RFC 9700 §4.14.2: the answer the rotation of the presented token sealed, for an exact retry in
+ * the grace period; otherwise reuse, and the whole family is revoked. A request that arrived at
+ * or before the instant of that rotation raced it — its answer cannot have been lost yet — so it
+ * is a concurrent use, never a retry.
  */
-async function retryAnswer(
-  { store, retries }: { store: Pick<Store, 'tokenFamilies' | 'users'>; retries: RefreshRetries },
-  env: Environment,
-  token: RefreshToken,
-  presented: string,
-  binding: RetryBinding,
-  { receivedAt, now }: { receivedAt: number; now: number },
-): Promise<TokenResult | undefined> {
-  if (!retries.enabled || token.rotatedAt === null || receivedAt <= token.rotatedAt) return undefined;
-  const sealed = await store.tokenFamilies.findRetry(env.id, binding.presentedHash, binding.requestHash, now);
-  const answer = sealed === undefined ? undefined : retries.open(sealed, presented, binding);
-  if (!answer) return undefined;
-  if (!(await userIsActive(store, env.id, token.userId))) throw invalidGrant('the user who authorized this token is disabled or gone', 'user_inactive');
-  return answer;
+async function retryOrRevoke({ store, retries, clock }: RetryDeps, { env, token, presented, binding, receivedAt }: Presentation): Promise<TokenResult> {
+  const now = clock.now();
+  if (retries.enabled && token.rotatedAt !== null && receivedAt > token.rotatedAt && token.revokedAt === null) {
+    const sealed = await store.tokenFamilies.findRetry(env.id, binding.presentedHash, binding.requestHash, now);
+    const answer = sealed === undefined ? undefined : retries.open(sealed, presented, binding);
+    if (answer) {
+      if (!(await userIsActive(store, env.id, token.userId))) throw invalidGrant('the user who authorized this token is disabled or gone', 'user_inactive');
+      return answer;
+    }
+  }
+  await store.tokenFamilies.revoke(env.id, token.familyId, now);
+  throw reused();
 }
 
 /**
@@ -70,14 +86,8 @@ export function refreshTokenGrant(
       if (token.revokedAt !== null) throw invalidGrant('the refresh token was revoked', 'refresh_token_revoked');
       const requestHash = retries.requestHash({ clientId: client.clientId, issuer, accessTokenTtl: ttl, params }, REQUEST_PARAMETERS);
       const binding: RetryBinding = { envId: env.id, presentedHash: tokenHash, requestHash };
-      if (token.rotatedAt !== null) {
-        // Already rotated, by a committed rotation. An exact retry that arrived after it, within the
-        // grace period, gets its answer again; anything else is reuse (RFC 9700 §4.14.2).
-        const answer = await retryAnswer({ store, retries }, env, token, presented, binding, { receivedAt, now });
-        if (answer) return answer;
-        await store.tokenFamilies.revoke(env.id, token.familyId, now);
-        throw reused();
-      }
+      // Already rotated, by a committed rotation: an exact retry, or reuse.
+      if (token.rotatedAt !== null) return retryOrRevoke({ store, retries, clock }, { env, token, presented, binding, receivedAt });
       if (token.expiresAt <= now) throw invalidGrant('the refresh token has expired', 'refresh_token_expired');
       const family = await store.tokenFamilies.find(env.id, token.familyId);
       if (!family || family.revokedAt !== null || family.expiresAt <= now) throw invalidGrant('the refresh token has expired', 'refresh_token_expired');
@@ -104,13 +114,11 @@ export function refreshTokenGrant(
         withRefreshToken: true,
       });
       const retry = retries.seal(result, presented, binding, now);
-      if (!(await store.tokenFamilies.rotate(env.id, family.familyId, tokenHash, now, issue, retry))) {
-        // A concurrent request rotated (or revoked) it first: it raced the rotation, so it cannot
-        // be a retry of an answered request. A replay, handled the same way.
-        await store.tokenFamilies.revoke(env.id, token.familyId, now);
-        throw reused();
-      }
-      return result;
+      if (await store.tokenFamilies.rotate(env.id, family.familyId, tokenHash, now, issue, retry)) return result;
+      // Another request rotated (or revoked) it first, and has committed by now: this one is a
+      // retry that arrived while that rotation was under way, or reuse. Judged on the token as it is now.
+      const rotated = (await store.tokenFamilies.findRefreshToken(env.id, tokenHash)) ?? { ...token, revokedAt: now };
+      return retryOrRevoke({ store, retries, clock }, { env, token: rotated, presented, binding, receivedAt });
     },
   };
 }
