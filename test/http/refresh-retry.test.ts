@@ -22,6 +22,14 @@ interface Tokens {
   expires_in: number;
 }
 
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+
 function assertTokens(res: LightMyRequestResponse): Tokens {
   assert.equal(res.statusCode, 200, res.body);
   assert.equal(res.headers['cache-control'], 'no-store');
@@ -227,6 +235,46 @@ for (const database of await testDatabases()) {
       t.clock.advance(RETRY_DELAY_MS);
       assertInvalidGrant(await refresh(first.refresh_token));
       await assertRevoked(winner);
+    });
+
+    it('answers a retry that arrived while the rotation was still under way, once it is saved', async () => {
+      // A node whose rotations wait, at the database, until told to go on.
+      const real = store.tokenFamilies;
+      let calls = 0;
+      const originalWaits = deferred();
+      const retryWaits = deferred();
+      const originalDone = deferred();
+      const gated = new Proxy(store, {
+        get(target, name, receiver) {
+          if (name !== 'tokenFamilies') return Reflect.get(target, name, receiver);
+          return {
+            ...real,
+            async rotate(...args: Parameters<typeof real.rotate>) {
+              calls += 1;
+              if (calls === 1) {
+                originalWaits.resolve();
+                await retryWaits.promise;
+                return real.rotate(...args).finally(() => originalDone.resolve());
+              }
+              retryWaits.resolve();
+              await originalDone.promise;
+              return real.rotate(...args);
+            },
+          };
+        },
+      });
+      const node = await build({}, gated);
+      const first = await signIn(node);
+      calls = 0;
+      const original = refresh(first.refresh_token, {}, node);
+      await originalWaits.promise;
+      // The client gave up waiting and sends the request again: it finds the token not yet rotated.
+      node.clock.advance(RETRY_DELAY_MS);
+      const retried = await refresh(first.refresh_token, {}, node);
+      const answered = assertTokens(await original);
+      assert.deepEqual(assertTokens(retried), answered);
+      assert.equal(await active(answered.access_token, node), true);
+      assertTokens(await refresh(answered.refresh_token, {}, node));
     });
 
     it('with a grace period of 0 revokes the family for any reuse, as before', async () => {
