@@ -54,6 +54,8 @@ export type CoreEvent =
   | { type: 'client.quota_exceeded'; env: EventEnvironment; clientId: string }
   /** A refresh token was presented again after its rotation: its family is revoked (RFC 9700 §4.14.2). */
   | { type: 'refresh_token.reused'; env: EventEnvironment; clientId: string }
+  /** An exact retry of a refresh within the grace period got the answer its request lost; nothing new was issued. */
+  | { type: 'refresh_token.retried'; env: EventEnvironment; clientId: string }
   /** An authorization code was redeemed twice: what it gave is revoked (RFC 6749 §4.1.2). */
   | { type: 'authorization_code.reused'; env: EventEnvironment; clientId: string }
   /** A password login: succeeded, failed (unknown user, wrong password, disabled), throttled, or refused as busy. */

@@ -274,6 +274,18 @@ export interface FamilyIssue {
   accessToken: FamilyAccessToken;
 }
 
+/**
+ * What a refresh rotation keeps for an exact retry of its request (RFC 9700 §4.14.2 grace period):
+ * the response, sealed under a key that only the holder of the presented refresh token can derive.
+ */
+export interface RotationRetry {
+  /** Hash of the client and the parameters of the request that rotated; a retry must carry the same. */
+  requestHash: string;
+  sealedResponse: string;
+  /** The retry is answered before this time only (epoch ms). */
+  expiresAt: number;
+}
+
 export interface AuthorizationCodeStore {
   insert(code: AuthorizationCode): Promise<void>;
   /** The code, consumed or not, expired or not; undefined if unknown in the environment. */
@@ -295,16 +307,26 @@ export interface TokenFamilyStore {
    * rotated with one conditional update (only if it is neither rotated nor revoked) and records
    * `issue` in the family. False, with no token written, if the family or the token was not current.
    * The family is locked first, in the same order as `revoke`, so the two cannot deadlock.
+   * With `retry`, the same transaction replaces the family's earlier retry record by this one
+   * (so only the latest rotation of a family can be retried).
    */
-  rotate(envId: string, familyId: string, presentedHash: string, now: number, issue: FamilyIssue): Promise<boolean>;
+  rotate(envId: string, familyId: string, presentedHash: string, now: number, issue: FamilyIssue, retry?: RotationRetry): Promise<boolean>;
+  /**
+   * The sealed response of the rotation of `presentedHash`, read in one statement and only if, at
+   * `now`, its retry record has not expired, `requestHash` is the rotating request's, the family
+   * is not revoked and the refresh token that rotation issued is still current (neither rotated
+   * nor revoked). A record is visible only once its rotation has committed.
+   */
+  findRetry(envId: string, presentedHash: string, requestHash: string, now: number): Promise<string | undefined>;
   /**
    * In one transaction: the family, its refresh tokens and its opaque access tokens are marked
-   * revoked, and its JWT access tokens are remembered as revoked until they expire.
+   * revoked, its JWT access tokens are remembered as revoked until they expire, and its retry
+   * record is deleted.
    */
   revoke(envId: string, familyId: string, now: number): Promise<void>;
   /** Revokes (as `revoke` does) every family of `userId` that is not revoked yet; returns how many. */
   revokeForUser(envId: string, userId: string, now: number): Promise<number>;
-  /** Deletes families (and their tokens) whose absolute lifetime ended before `before`. */
+  /** Deletes families (and their tokens) whose absolute lifetime ended before `before`, and retry records expired by then. */
   deleteExpired(before: number): Promise<number>;
 }
 

@@ -15,6 +15,7 @@ import { IntrospectionEndpoint } from './introspection.ts';
 import { LegacyCredentialGuard } from './legacy-credentials.ts';
 import type { OAuthPolicy } from './policy.ts';
 import { QuotaLimiter } from './quotas.ts';
+import { RefreshRetries } from './refresh-retries.ts';
 import { RevocationEndpoint } from './revocation.ts';
 import { KeyRing } from './signing-keys.ts';
 import { FailureThrottle } from './throttle.ts';
@@ -66,7 +67,8 @@ export function createOAuthCore(
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
   });
-  const grants = createGrantRegistry({ store, families, tokens, assertions, quotas, clock, apis });
+  const refreshRetries = new RefreshRetries(keySecret, config.refreshRetryGrace);
+  const grants = createGrantRegistry({ store, families, tokens, assertions, quotas, clock, apis, refreshRetries });
   return {
     grants,
     keys,

@@ -27,4 +27,6 @@ export interface OAuthPolicy {
   /** A refresh token unused this long expires; no token of a family works this long after the authorization. */
   readonly refreshTokenIdleTtl: number;
   readonly refreshTokenAbsoluteTtl: number;
+  /** RFC 9700 §4.14.2: how long an exact retry of a refresh gets the same answer instead of revoking the family; 0: never. */
+  readonly refreshRetryGrace: number;
 }

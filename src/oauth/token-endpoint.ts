@@ -34,6 +34,11 @@ export class TokenEndpoint {
     try {
       const result = await this.run(request, state);
       const clientId = state.client?.client.clientId ?? result.clientId;
+      // An answer given again to an exact retry issued nothing: neither an issuance nor a reuse.
+      if (result.replayed) {
+        this.events.emit({ type: 'refresh_token.retried', env: request.env, clientId });
+        return result;
+      }
       this.events.emit({
         type: 'token.issued',
         env: request.env,

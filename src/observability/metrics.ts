@@ -113,6 +113,7 @@ export class GatehouseMetrics implements DatabaseObserver {
     const env = envLabel(event.env);
     switch (event.type) {
       case 'token.issued':
+      case 'refresh_token.retried':
         return undefined;
       case 'token.refused':
         return this.m.tokensRefused.labels(env, this.grantLabel(event.grantType), codeLabel(event.code));

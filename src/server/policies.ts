@@ -23,6 +23,7 @@ export function oauthPolicy(config: Config): OAuthPolicy {
     authorizationCodeTtl: config.authorizationCodeTtl,
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
+    refreshRetryGrace: config.refreshRetryGrace,
   });
 }
 

@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { AuthorizationCode, FamilyAccessToken, OpaqueAccessToken, PendingAuthorization, RefreshToken, TokenFamily } from '../domain/model.ts';
-import type { AuthorizationCodeStore, AuthorizationRequestStore, FamilyIssue, TokenFamilyStore } from '../domain/storage.ts';
+import type { AuthorizationCodeStore, AuthorizationRequestStore, FamilyIssue, RotationRetry, TokenFamilyStore } from '../domain/storage.ts';
+import { deleteExpiredRetries, deleteFamilyRetries, findRotationRetry, replaceRotationRetry } from './kysely-refresh-retries.ts';
 import { atomically } from './kysely-transaction.ts';
 import type { AuthorizationCodeTable, AuthorizationRequestTable, Database, RefreshTokenTable, TokenFamilyTable } from './schema.ts';
 
@@ -235,7 +236,8 @@ export function tokenFamilyStore(db: Kysely<Database>): TokenFamilyStore {
       const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).where('env_id', '=', envId).executeTakeFirst();
       return row && toRefreshToken(row);
     },
-    rotate: (envId, familyId, presentedHash, now, issue) => rotateRefreshToken(db, envId, familyId, presentedHash, now, issue),
+    rotate: (envId, familyId, presentedHash, now, issue, retry) => rotateRefreshToken(db, envId, familyId, presentedHash, now, issue, retry),
+    findRetry: (envId, presentedHash, requestHash, now) => findRotationRetry(db, envId, presentedHash, requestHash, now),
     async revokeForUser(envId, userId, now) {
       const families = await db
         .selectFrom('token_families')
@@ -261,6 +263,7 @@ async function rotateRefreshToken(
   presentedHash: string,
   now: number,
   issue: FamilyIssue,
+  retry: RotationRetry | undefined,
 ): Promise<boolean> {
   return atomically(db, async (trx) => {
     // A no-op update takes the family's row lock: a concurrent revoke either finished first
@@ -284,6 +287,9 @@ async function rotateRefreshToken(
       .executeTakeFirst();
     if (Number(rotated.numUpdatedRows) !== 1) return false;
     await recordIssue(trx, envId, familyId, issue);
+    // Committed with the rotation, so a retry never sees a response whose tokens were not saved.
+    if (retry && issue.refreshToken) await replaceRotationRetry(trx, envId, familyId, presentedHash, issue.refreshToken.tokenHash, retry);
+    else await deleteFamilyRetries(trx, envId, familyId);
     return true;
   });
 }
@@ -304,6 +310,7 @@ export async function revokeFamilyIn(trx: Transaction<Database>, envId: string, 
     .returning('client_id')
     .executeTakeFirst();
   if (!family) return;
+  await deleteFamilyRetries(trx, envId, familyId);
   await trx.updateTable('refresh_tokens').set({ revoked_at: now }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
   await trx.updateTable('access_tokens').set({ revoked_at: now }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
   // A JWT cannot be recalled: its jti joins the revocation list until it expires.
@@ -333,7 +340,9 @@ async function deleteExpiredFamilies(db: Kysely<Database>, before: number): Prom
     // Families first, in the same lock order as revoke and rotate (family row, then tokens),
     // so the sweeper cannot deadlock with them on PostgreSQL.
     await trx.updateTable('token_families').set({ revoked_at: before }).where('expires_at', '<', before).where('revoked_at', 'is', null).execute();
+    await deleteExpiredRetries(trx, before);
     const expired = (eb: Kysely<Database>) => eb.selectFrom('token_families').select('family_id').where('expires_at', '<', before);
+    await trx.deleteFrom('refresh_token_retries').where('family_id', 'in', expired(trx)).execute();
     await trx.deleteFrom('refresh_tokens').where('family_id', 'in', expired(trx)).execute();
     await trx.deleteFrom('family_access_tokens').where('family_id', 'in', expired(trx)).execute();
     const result = await trx.deleteFrom('token_families').where('expires_at', '<', before).executeTakeFirst();

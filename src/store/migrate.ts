@@ -14,6 +14,7 @@ import * as adminIdempotency from './migrations/011_admin_idempotency.ts';
 import * as importMappings from './migrations/012_import.ts';
 import * as importSources from './migrations/013_import_sources.ts';
 import * as keyRevocation from './migrations/015_key_revocation.ts';
+import * as refreshRetry from './migrations/016_refresh_retry.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -31,6 +32,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '012_import': importMappings,
   '013_import_sources': importSources,
   '015_key_revocation': keyRevocation,
+  '016_refresh_retry': refreshRetry,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

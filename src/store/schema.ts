@@ -17,6 +17,7 @@ export interface Database {
   authorization_codes: AuthorizationCodeTable;
   token_families: TokenFamilyTable;
   refresh_tokens: RefreshTokenTable;
+  refresh_token_retries: RefreshTokenRetryTable;
   family_access_tokens: FamilyAccessTokenTable;
   consents: ConsentTable;
   login_attempts: LoginAttemptTable;
@@ -196,6 +197,19 @@ export interface RefreshTokenTable {
   expires_at: number;
   rotated_at: number | null;
   revoked_at: number | null;
+}
+
+/** What a refresh rotation answered, sealed, for an exact retry within the grace period (migration 016). */
+export interface RefreshTokenRetryTable {
+  env_id: string;
+  /** The presented (now rotated) refresh token's hash. */
+  token_hash: string;
+  family_id: string;
+  /** The hash of the refresh token the rotation issued. */
+  successor_hash: string;
+  request_hash: string;
+  sealed_response: string;
+  expires_at: number;
 }
 
 export interface FamilyAccessTokenTable {

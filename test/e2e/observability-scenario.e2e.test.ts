@@ -151,7 +151,8 @@ for (const workers of [1, 2]) {
       const refreshToken = JSON.parse(exchanged.body).refresh_token as string;
       secrets.push(refreshToken, code);
       assert.equal((await post({ grant_type: 'refresh_token', refresh_token: refreshToken })).status, 200);
-      const replay = await post({ grant_type: 'refresh_token', refresh_token: refreshToken });
+      // Presented again with other parameters: no retry of the answered request, so reuse.
+      const replay = await post({ grant_type: 'refresh_token', refresh_token: refreshToken, scope: 'read' });
       assert.equal(replay.status, 400, replay.body);
 
       await server.cli(['client', 'disable', svc.client_id, '--env', 'PROD']);

@@ -2,6 +2,7 @@ import { testDatabases } from '../helpers/databases.ts';
 import { apiStoreConformance } from './api-conformance.ts';
 import { authorizationStoreConformance } from './authorization-conformance.ts';
 import { storeConformance } from './conformance.ts';
+import { refreshRetryStoreConformance } from './refresh-retry-conformance.ts';
 import { signingKeyStoreConformance } from './signing-key-conformance.ts';
 
 for (const database of await testDatabases()) {
@@ -9,4 +10,5 @@ for (const database of await testDatabases()) {
   authorizationStoreConformance(database);
   apiStoreConformance(database);
   signingKeyStoreConformance(database);
+  refreshRetryStoreConformance(database);
 }

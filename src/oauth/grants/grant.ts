@@ -25,6 +25,8 @@ export interface TokenResult extends IssuedAccessToken {
   rateLimit?: RateLimitState;
   /** The credential that authenticated, when the grant itself checked it (a jwt-bearer assertion's key). */
   credential?: CredentialUse;
+  /** An earlier answer given again to an exact retry of its request (refresh grace period): nothing new was issued. */
+  replayed?: boolean;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { AccessTokenService } from '../access-tokens.ts';
 import type { ApiDirectory } from '../apis.ts';
 import type { AssertionVerifier } from '../assertions.ts';
 import type { QuotaLimiter } from '../quotas.ts';
+import type { RefreshRetries } from '../refresh-retries.ts';
 import type { FamilyTokenIssuer } from '../token-families.ts';
 import { AUTHORIZATION_CODE, authorizationCodeGrant } from './authorization-code.ts';
 import { CLIENT_CREDENTIALS, clientCredentialsGrant } from './client-credentials.ts';
@@ -20,6 +21,7 @@ export interface GrantServices {
   readonly quotas: QuotaLimiter;
   readonly clock: Clock;
   readonly apis: ApiDirectory;
+  readonly refreshRetries: RefreshRetries;
 }
 
 /** A grant type Gatehouse implements. */
@@ -40,7 +42,7 @@ export interface GrantModule {
  */
 export const GRANT_MODULES: readonly GrantModule[] = [
   { grantType: AUTHORIZATION_CODE, assignable: 'clients', create: (s) => authorizationCodeGrant(s.store, s.families, s.clock, s.apis) },
-  { grantType: REFRESH_TOKEN, assignable: 'clients', create: (s) => refreshTokenGrant(s.store, s.families, s.clock, s.apis) },
+  { grantType: REFRESH_TOKEN, assignable: 'clients', create: (s) => refreshTokenGrant(s.store, s.families, s.clock, s.apis, s.refreshRetries) },
   { grantType: CLIENT_CREDENTIALS, assignable: 'clients', create: (s) => clientCredentialsGrant(s.tokens, s.apis) },
   { grantType: JWT_BEARER, assignable: 'service_accounts', create: (s) => jwtBearerGrant(s.tokens, s.assertions, s.quotas, s.apis) },
 ];
