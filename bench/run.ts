@@ -405,7 +405,8 @@ async function runImportedOnly(databaseUrl: string): Promise<void> {
 async function main(): Promise<void> {
   if (process.argv.includes('--enumeration')) {
     const at = process.argv.indexOf('--samples');
-    await runEnumeration(at > 0 ? Number(process.argv[at + 1]) : quick ? 50 : 500);
+    const kinds = process.argv.indexOf('--kinds');
+    await runEnumeration(at > 0 ? Number(process.argv[at + 1]) : quick ? 50 : 500, kinds > 0 ? (process.argv[kinds + 1] ?? '').split(',') : undefined);
     return;
   }
   const startedAt = new Date().toISOString();
