@@ -62,6 +62,10 @@ export function auditListener(queue: AuditQueue, clock: Clock, options: AuditLis
 export function auditEventOf(event: CoreEvent): NewAuditEvent | undefined {
   const base = { environment: event.env, actor: SYSTEM_ACTOR } as const;
   switch (event.type) {
+    case 'refresh_token.retried':
+      // Answered again, as the grace period allows: a success, recorded because whoever holds the
+      // presented token inside the window gets the same pair.
+      return { ...base, type: event.type, subject: { kind: 'client', id: event.clientId }, outcome: 'success' };
     case 'refresh_token.reused':
     case 'authorization_code.reused':
     case 'client.quota_exceeded':

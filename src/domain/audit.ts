@@ -45,6 +45,7 @@ export const AUDIT_EVENT_TYPES = [
   'user.locked_out',
   'client.quota_exceeded',
   'client.authentication_failed',
+  'refresh_token.retried',
   // The admin API: every call (changes also have their own event), and refused ones.
   'admin.request',
   'admin.authentication_failed',

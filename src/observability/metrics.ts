@@ -113,8 +113,9 @@ export class GatehouseMetrics implements DatabaseObserver {
     const env = envLabel(event.env);
     switch (event.type) {
       case 'token.issued':
-      case 'refresh_token.retried':
         return undefined;
+      case 'refresh_token.retried':
+        return this.m.refreshRetries.labels(env, this.clients.of(event.clientId));
       case 'token.refused':
         return this.m.tokensRefused.labels(env, this.grantLabel(event.grantType), codeLabel(event.code));
       case 'client.authentication_failed':
@@ -217,6 +218,10 @@ function defineMetrics(registry: Registry, collected: Collected, tables: HandTab
     ]),
     quotaRefusals: counter('quota_refusals_total', 'Requests refused because the client used up its quota', ['environment', 'client']),
     refreshReuse: counter('refresh_token_reuse_total', 'Rotated refresh tokens presented again (family revoked)', ['environment', 'client']),
+    refreshRetries: counter('refresh_token_retries_total', 'Exact refresh retries answered again within the grace period (nothing issued)', [
+      'environment',
+      'client',
+    ]),
     codeReuse: counter('authorization_code_reuse_total', 'Authorization codes redeemed twice', ['environment', 'client']),
     logins: counter('logins_total', 'Password logins by outcome', ['environment', 'outcome']),
     lockouts: counter('user_lockouts_total', 'Usernames that went over their failed-login limit', ['environment']),

@@ -152,6 +152,7 @@ describe('the audit recorder', { timeout: 60_000 }, () => {
     listen({ type: 'token.issued', env, clientId: 'gh_a', grantType: 'client_credentials' });
     listen({ type: 'refresh_token.reused', env, clientId: 'gh_a' });
     listen({ type: 'authorization_code.reused', env, clientId: 'gh_a' });
+    listen({ type: 'refresh_token.retried', env, clientId: 'gh_a' });
     listen({ type: 'user.locked_out', env, username: 'bob' });
     listen({ type: 'signing_key.rotated', env, kid: 'k1', trigger: 'scheduled' });
     listen({ type: 'signing_key.rotated', env, kid: 'k2', trigger: 'immediate' });
@@ -164,6 +165,7 @@ describe('the audit recorder', { timeout: 60_000 }, () => {
       [
         'refresh_token.reused client:gh_a failure',
         'authorization_code.reused client:gh_a failure',
+        'refresh_token.retried client:gh_a success',
         'user.locked_out username:bob failure',
         'signing_key.rotated signing_key:k1 success',
         'client.quota_exceeded client:gh_a failure',
@@ -172,7 +174,7 @@ describe('the audit recorder', { timeout: 60_000 }, () => {
       ],
     );
     assert.ok(queued.every((e) => e.actor === SYSTEM_ACTOR && e.environment === env));
-    assert.deepEqual(queued[3]?.details, { trigger: 'scheduled' });
+    assert.deepEqual(queued[4]?.details, { trigger: 'scheduled' });
   });
 
   it('records server.started with the surfaces and environments when a node starts, stored by the time it stops', async () => {

@@ -65,6 +65,7 @@ describe('metrics from core events', () => {
       { type: 'client.authentication_failed', env, clientId: 'c1', throttled: true, source: '192.0.2.1' },
       { type: 'client.quota_exceeded', env, clientId: 'c1' },
       { type: 'refresh_token.reused', env, clientId: 'c1' },
+      { type: 'refresh_token.retried', env, clientId: 'c1' },
       { type: 'authorization_code.reused', env, clientId: 'c1' },
       { type: 'user.login', env, outcome: 'success', userId: 'usr_secret_person' },
       { type: 'user.locked_out', env, username: 'alice@example.com' },
@@ -77,6 +78,7 @@ describe('metrics from core events', () => {
     one('gatehouse_client_auth_failures_total', { client: 'c1', throttled: 'true' });
     one('gatehouse_quota_refusals_total', { environment: 'PRODUCTION', client: 'c1' });
     one('gatehouse_refresh_token_reuse_total', { client: 'c1' });
+    one('gatehouse_refresh_token_retries_total', { client: 'c1' });
     one('gatehouse_authorization_code_reuse_total', { client: 'c1' });
     one('gatehouse_logins_total', { outcome: 'success' });
     one('gatehouse_user_lockouts_total', { environment: 'PRODUCTION' });
