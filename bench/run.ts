@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { abOptions, runAb } from './lib/ab.ts';
 import { runEnumeration } from './lib/enumeration.ts';
 import {
   BENCH_ENV,
@@ -388,6 +389,10 @@ async function runImportedOnly(databaseUrl: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--ab')) {
+    await runAb(abOptions(process.argv.slice(2), POSTGRES_ADMIN_URL));
+    return;
+  }
   if (process.argv.includes('--enumeration')) {
     const at = process.argv.indexOf('--samples');
     const kinds = process.argv.indexOf('--kinds');

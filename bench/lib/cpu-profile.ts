@@ -75,10 +75,11 @@ export function frameNamer(): (callFrame: ProfileNode['callFrame']) => Frame {
     const name = functionName || '(anonymous)';
     if (url === '') return { name, where: '', owner: functionName.startsWith('(') ? functionName : '(native)' };
     if (url.startsWith('node:')) return { name, where: `${url}:${lineNumber + 1}`, owner: 'node core' };
+    // Packages are named by their installed file: some ship source maps to their own sources.
+    if (url.includes('node_modules/')) return { name, where: `${url.split('node_modules/').at(-1)}:${lineNumber + 1}`, owner: packageOf(url) };
     const original = mapped(url, lineNumber, columnNumber);
     const file = original?.file ?? url;
     const line = original?.line ?? lineNumber;
-    if (file.includes('node_modules/')) return { name, where: `${file.split('node_modules/').at(-1)}:${line + 1}`, owner: packageOf(file) };
     const inRepo = /(?:^|\/)((?:src|bench|bin|dist)\/.*)$/.exec(file)?.[1] ?? file;
     return { name, where: `${inRepo}:${line + 1}`, owner: 'gatehouse' };
   };

@@ -21,7 +21,7 @@ export const CATEGORY = {
   socketRead: 'socket read',
   http: 'node:http (parsing, headers, response)',
   fastify: 'Fastify (routing, hooks, reply, serialisation)',
-  database: 'database (Kysely and the driver)',
+  database: 'database (Kysely, the driver and its socket)',
   observability: 'logging, metrics, tracing',
   nodeOther: 'node core, other (event loop, timers, streams)',
 } as const;
@@ -50,7 +50,10 @@ export function categoryOf(stack: Frame[]): string {
     const frame = stack[i] as Frame;
     // A native function's time is that of the JS frame that called it.
     const category = ownCategory(frame);
-    if (category !== undefined) return category;
+    if (category === undefined) continue;
+    // The database driver's own socket reads and writes are database time.
+    if ((category === CATEGORY.socketWrite || category === CATEGORY.socketRead) && stack.some((f) => DATABASE.test(f.owner))) return CATEGORY.database;
+    return category;
   }
   return CATEGORY.nodeOther;
 }
