@@ -28,11 +28,29 @@ const HUES: Record<string, string> = {
   [CATEGORY.program]: '#bdbdbd',
 };
 
+const OTHER = '#d9d9d9';
+const GATEHOUSE = '#fd8d3c';
+const PACKAGE = '#fdd0a2';
+const LEGEND: [string, string][] = [
+  ['Gatehouse', GATEHOUSE],
+  ['signature', HUES[CATEGORY.signature] as string],
+  ['other crypto', HUES[CATEGORY.crypto] as string],
+  ['socket write', HUES[CATEGORY.socketWrite] as string],
+  ['socket read', HUES[CATEGORY.socketRead] as string],
+  ['node:http', HUES[CATEGORY.http] as string],
+  ['Fastify', HUES[CATEGORY.fastify] as string],
+  ['database', HUES[CATEGORY.database] as string],
+  ['logs, metrics', HUES[CATEGORY.observability] as string],
+  ['GC', HUES[CATEGORY.gc] as string],
+  ['V8, native', HUES[CATEGORY.program] as string],
+  ['other package', PACKAGE],
+];
+
 function colour(node: CallNode): string {
   const category = ownCategory(node.frame);
-  if (category === undefined) return '#d9d9d9';
-  if (category.startsWith('Gatehouse ')) return '#fd8d3c';
-  return HUES[category] ?? '#fdd0a2';
+  if (category === undefined) return OTHER;
+  if (category.startsWith('Gatehouse ')) return GATEHOUSE;
+  return HUES[category] ?? PACKAGE;
 }
 
 const xmlText = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -76,12 +94,10 @@ export function renderFlameGraph(root: CallNode, title: string): string {
     draw(child, x, 0);
     x += child.total * scale;
   }
-  const legend = Object.entries({ Gatehouse: '#fd8d3c', ...Object.fromEntries(Object.entries(HUES).map(([k, v]) => [k.split(' (')[0], v])) })
-    .map(
-      ([name, fill], i) =>
-        `<rect x="${MARGIN + i * 105}" y="24" width="10" height="10" fill="${fill}"/><text x="${MARGIN + i * 105 + 13}" y="33">${xmlText(name)}</text>`,
-    )
-    .join('');
+  const legend = LEGEND.map(
+    ([name, fill], i) =>
+      `<rect x="${MARGIN + i * 98}" y="24" width="10" height="10" fill="${fill}"/><text x="${MARGIN + i * 98 + 13}" y="33">${xmlText(name)}</text>`,
+  ).join('');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="monospace" font-size="11">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
