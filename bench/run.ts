@@ -26,6 +26,7 @@ import { evaluateTargets } from './lib/targets.ts';
  * `npm run bench [-- --quick]`: the bare node:http baseline, Gatehouse on SQLite and on
  * PostgreSQL, and node-oidc-provider, all driven by autocannon over 127.0.0.1 in one run.
  * Every rate is reported as a ratio to the baseline measured in this same run.
+ * `--ab REF` compares a git revision with the working tree instead (bench/lib/ab.ts).
  */
 const quick = process.argv.includes('--quick');
 const importedOnly = process.argv.includes('--imported');
