@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mergeProfiles, monotonicMicros, readProfile, type TimeWindow } from './lib/cpu-profile.ts';
@@ -12,7 +12,7 @@ import { breakdown, formatBreakdown } from './lib/profile-breakdown.ts';
 import { HOT_SCENARIOS, type HotScenario, hotScenarios, scenarioLoad, sendingSeconds, singleUseCount } from './lib/scenarios.ts';
 
 /**
- * `npm run bench:profile [-- SCENARIO|all] [--workers N] [--postgres] [--seconds S]`: runs one
+ * `npm run bench:profile [-- SCENARIO|all] [--workers N] [--postgres] [--seconds S] [--from DIR]`: runs one
  * (or every) hot scenario against `gatehouse serve` started under `node --cpu-prof`, then writes
  * the profile of the process(es) that served, a flame graph (SVG) and the self-time breakdown to
  * bench/results/profile/SCENARIO[-postgres][-wN]/ and prints the breakdown.
@@ -24,6 +24,8 @@ const { values, positionals } = parseArgs({
     postgres: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
+    /** Re-renders the breakdown and the flame graph of a directory this command wrote, without a run. */
+    from: { type: 'string' },
   },
 });
 const workers = Number(values.workers);
@@ -74,7 +76,7 @@ async function profileScenario(scenario: HotScenario): Promise<void> {
     const title = `${HOT_SCENARIOS[scenario]}, ${values.postgres ? 'PostgreSQL' : 'SQLite'}, ${workers > 1 ? `${workers} workers` : 'one process'}`;
     const summary = `${title}: ${result.requestsPerSecond.toFixed(0)} req/s at c=${timing.connections}, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`;
     await g.server.stop();
-    writeReports(dir, servingProfiles(dir, g.server.child.pid), window, summary);
+    writeReports(dir, { profiles: servingProfiles(dir, g.server.child.pid), window, summary });
   } finally {
     await g?.server.stop();
     if (values.postgres) await dropPostgresDatabase(POSTGRES_ADMIN_URL, databaseUrl);
@@ -82,15 +84,27 @@ async function profileScenario(scenario: HotScenario): Promise<void> {
   }
 }
 
+/** What a profile directory's `run.json` keeps, so that its reports can be rendered again. */
+interface ProfiledRun {
+  profiles: string[];
+  window: TimeWindow;
+  summary: string;
+}
+
 /** The breakdown and the flame graph of the measured load (start-up, warm-up and shutdown left out). */
-function writeReports(dir: string, profiles: string[], window: TimeWindow, summary: string): void {
-  const tree = mergeProfiles(profiles.map(readProfile), window);
-  const text = `${summary}\nprofiles: ${profiles.join(', ')}\n${formatBreakdown(breakdown(tree))}`;
+function writeReports(dir: string, run: ProfiledRun): void {
+  writeFileSync(join(dir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
+  const tree = mergeProfiles(run.profiles.map(readProfile), run.window);
+  const text = `${run.summary}\nprofiles: ${run.profiles.join(', ')}\n${formatBreakdown(breakdown(tree))}`;
   writeFileSync(join(dir, 'breakdown.txt'), text);
-  writeFileSync(join(dir, 'flame.svg'), renderFlameGraph(tree, summary));
+  writeFileSync(join(dir, 'flame.svg'), renderFlameGraph(tree, run.summary));
   process.stdout.write(`\n${text}\nWritten: ${join(dir, 'flame.svg')}, ${join(dir, 'breakdown.txt')}\n`);
 }
 
+if (values.from !== undefined) {
+  writeReports(values.from, JSON.parse(readFileSync(join(values.from, 'run.json'), 'utf8')) as ProfiledRun);
+  process.exit(0);
+}
 pinLoadGenerator();
 // bin/gatehouse runs the bundle: build it from the current source so the profile is of this code.
 execFileSync('npm', ['run', '--silent', 'build:cli'], { stdio: 'inherit' });

@@ -55,9 +55,10 @@ function colour(node: CallNode): string {
 
 const xmlText = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-function depthOf(node: CallNode): number {
+/** Rows above `node` that will be drawn: those of frames with at least `minTotal` time. */
+function depthOf(node: CallNode, minTotal: number): number {
   let deepest = 0;
-  for (const child of node.children.values()) deepest = Math.max(deepest, depthOf(child) + 1);
+  for (const child of node.children.values()) if (child.total >= minTotal) deepest = Math.max(deepest, depthOf(child, minTotal) + 1);
   return deepest;
 }
 
@@ -65,9 +66,9 @@ function depthOf(node: CallNode): number {
 export function renderFlameGraph(root: CallNode, title: string): string {
   const busy = [...root.children.values()].filter((c) => c.frame.owner !== IDLE);
   const total = busy.reduce((sum, c) => sum + c.total, 0) || 1;
-  const rows = Math.max(1, ...busy.map((c) => depthOf(c) + 1));
-  const height = HEADER + rows * ROW + MARGIN;
   const scale = (WIDTH - 2 * MARGIN) / total;
+  const rows = Math.max(1, ...busy.map((c) => depthOf(c, MIN_WIDTH / scale) + 1));
+  const height = HEADER + rows * ROW + MARGIN;
   const rects: string[] = [];
   const draw = (node: CallNode, x: number, depth: number) => {
     const width = node.total * scale;
