@@ -62,6 +62,7 @@ export function abOptions(argv: string[], postgresAdminUrl: string): AbOptions {
 /** Round `round` runs the sides in the order A B when even, B A when odd: A B B A A B … */
 const order = (round: number): Side[] => (round % 2 === 0 ? ['A', 'B'] : ['B', 'A']);
 
+/** Runs the comparison, prints its table and writes bench/results/ab-*.json; cleans up whatever happens. */
 export async function runAb(options: AbOptions): Promise<void> {
   const cleanup = new Cleanup();
   const stopListening = cleanup.onInterrupt();
@@ -70,7 +71,9 @@ export async function runAb(options: AbOptions): Promise<void> {
     const checkedOut = checkOutRevision(root, options.ref, cleanup);
     buildBundle(root);
     const roots: Record<Side, string> = { A: checkedOut.root, B: root };
-    const setup = { ...options, commit: checkedOut.commit };
+    // Only what the report states: the PostgreSQL URL may carry a password.
+    const { ref, rounds, seconds, warmup, connections } = options;
+    const setup: AbSetup = { ref, commit: checkedOut.commit, rounds, seconds, warmup, connections };
     const references = await startReferences(cleanup);
     const samples: AbSample[] = [];
     for (const database of options.databases) {
