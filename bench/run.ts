@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { abOptions, runAb } from './lib/ab.ts';
 import { runEnumeration } from './lib/enumeration.ts';
 import {
   BENCH_ENV,
@@ -15,8 +16,9 @@ import {
 import { seedOpaqueTokens } from './lib/growth.ts';
 import { IMPORTED_SECRET, importBcryptClients } from './lib/imported.ts';
 import { type LoadOptions, type LoadResult, measure } from './lib/load.ts';
-import { canPin, startServer } from './lib/processes.ts';
+import { canPin, pinLoadGenerator, SERVER_CPU, startServer } from './lib/processes.ts';
 import { type BenchReport, markdownTable, type ScenarioResult, writeReport } from './lib/report.ts';
+import { cycle, sendingSeconds as sendingSecondsOf } from './lib/scenarios.ts';
 import { mintAuthorizationCodes, mintRefreshTokens } from './lib/single-use.ts';
 import { evaluateTargets } from './lib/targets.ts';
 
@@ -24,6 +26,7 @@ import { evaluateTargets } from './lib/targets.ts';
  * `npm run bench [-- --quick]`: the bare node:http baseline, Gatehouse on SQLite and on
  * PostgreSQL, and node-oidc-provider, all driven by autocannon over 127.0.0.1 in one run.
  * Every rate is reported as a ratio to the baseline measured in this same run.
+ * `--ab REF` compares a git revision with the working tree instead (bench/lib/ab.ts).
  */
 const quick = process.argv.includes('--quick');
 const importedOnly = process.argv.includes('--imported');
@@ -33,10 +36,8 @@ const POSTGRES_ADMIN_URL = process.env.GATEHOUSE_BENCH_POSTGRES_URL ?? process.e
 const plan = quick
   ? { duration: 1, warmup: 0.25, connections: [10], growth: [100, 1_000], workers: false }
   : { duration: 10, warmup: 3, connections: [10, 50], growth: [1_000, 1_000_000], workers: true };
-const SERVER_CPU = '1';
-const LOAD_CPU = '0';
 
-if (canPin) execFileSync('taskset', ['-pc', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
+pinLoadGenerator();
 
 const results: ScenarioResult[] = [];
 const derived: Record<string, number> = {};
@@ -94,11 +95,8 @@ async function runBaseline(): Promise<void> {
   }
 }
 
-/**
- * Seconds one measure() call can send requests for: autocannon only stops at its next one-second
- * sample, so the warm-up and the measured run may each last up to a second longer than asked.
- */
-const sendingSeconds = Math.ceil(plan.warmup) + Math.ceil(plan.duration) + 2;
+/** Seconds one measure() call can send requests for (warm-up included). */
+const sendingSeconds = sendingSecondsOf(plan.warmup, plan.duration);
 
 /**
  * A scenario whose every request consumes a value minted just before each concurrency level
@@ -122,17 +120,6 @@ async function singleUseScenario(
     const body = cycle(values, true, `${server} ${name} c=${connections}`);
     record(server, name, connections, await measure({ ...target, body, connections, durationSeconds: plan.duration, warmupSeconds: plan.warmup }));
   }
-}
-
-/** A cycling supplier of pre-minted values; single-use values are drawn without repetition. */
-function cycle(values: string[], singleUse = false, what = 'scenario'): () => string {
-  let i = 0;
-  return () => {
-    if (singleUse && i >= values.length) throw new Error(`${what}: ran out of the ${values.length} pre-minted single-use values; raise the count`);
-    const value = values[i % values.length] as string;
-    i += 1;
-    return value;
-  };
 }
 
 async function runGatehouse(label: string, databaseUrl: string): Promise<void> {
@@ -403,6 +390,10 @@ async function runImportedOnly(databaseUrl: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--ab')) {
+    await runAb(abOptions(process.argv.slice(2), POSTGRES_ADMIN_URL));
+    return;
+  }
   if (process.argv.includes('--enumeration')) {
     const at = process.argv.indexOf('--samples');
     const kinds = process.argv.indexOf('--kinds');

@@ -18,8 +18,8 @@ export interface Credentials {
   secret: string;
 }
 
-export interface GatehouseFixture {
-  server: Started;
+/** What the bench knows of a prepared Gatehouse database and the URLs of the server that will serve it. */
+export interface GatehouseTarget {
   databaseUrl: string;
   /** Id of the BENCH environment, for rows written straight into the database. */
   envId: string;
@@ -38,45 +38,53 @@ export interface GatehouseFixture {
   serviceAccount: { id: string; kid: string; alg: string; privateKeyPem: string };
 }
 
+/** A prepared database and the settings `gatehouse serve` needs to serve it. */
+export interface PreparedGatehouse extends GatehouseTarget {
+  port: number;
+  /** GATEHOUSE_* settings of the server (database, public URL, key secret, port). */
+  env: Record<string, string>;
+}
+
+export interface GatehouseFixture extends GatehouseTarget {
+  server: Started;
+}
+
 export const basicHeader = (c: Credentials) => `Basic ${Buffer.from(`${c.id}:${c.secret}`).toString('base64')}`;
 
 /** Creates (or recreates) the PostgreSQL database the benchmark uses. */
 export async function freshPostgresDatabase(adminUrl: string, name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
+  await onPostgres(adminUrl, async (client) => {
     await client.query(`drop database if exists ${name} with (force)`);
     await client.query(`create database ${name}`);
-  } finally {
-    await client.end();
-  }
+  });
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.href;
 }
 
-/**
- * Prepares a database with an environment, clients and a service account, then starts
- * `gatehouse serve` in production mode on it (optionally with several workers).
- */
-export async function startGatehouse(options: {
-  databaseUrl: string;
-  port: number;
-  cpu?: string;
-  workers?: number;
-  /** Extra node flags for the server, such as --cpu-prof. */
-  nodeArgs?: string[];
-  /** Extra settings for the server only (such as GATEHOUSE_METRICS_PORT). */
-  serverEnv?: Record<string, string>;
-  /** What to run instead of `bin/gatehouse serve` (node arguments), such as a bench/servers script. */
-  command?: string[];
-}): Promise<GatehouseFixture> {
+/** Drops a database made by `freshPostgresDatabase` (`databaseUrl` is its URL). */
+export async function dropPostgresDatabase(adminUrl: string, databaseUrl: string): Promise<void> {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  await onPostgres(adminUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
+}
+
+async function onPostgres(adminUrl: string, work: (client: pg.Client) => Promise<unknown>): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Migrates a database and creates an environment, clients, a user and a service account in it. */
+export async function prepareGatehouse(options: { databaseUrl: string; port: number }): Promise<PreparedGatehouse> {
   const publicUrl = `http://127.0.0.1:${options.port}`;
-  const keySecret = randomBytes(32).toString('hex');
   const env = {
     GATEHOUSE_DATABASE_URL: options.databaseUrl,
     GATEHOUSE_PUBLIC_URL: publicUrl,
-    GATEHOUSE_KEY_SECRET: keySecret,
+    GATEHOUSE_KEY_SECRET: randomBytes(32).toString('hex'),
     GATEHOUSE_PORT: String(options.port),
     // Pre-minted codes must outlive warm-up plus the measured run; 600 s is the most allowed.
     GATEHOUSE_AUTHORIZATION_CODE_TTL: '600',
@@ -106,20 +114,10 @@ export async function startGatehouse(options: {
   const account = await accounts.create({ env: BENCH_ENV, name: 'bench-sa', scopes: ['read'] });
   const key = await accounts.createKey(BENCH_ENV, account.service_account_id, 'ES256');
   await store.close();
-
-  const server = await startServer(
-    'node',
-    [...(options.nodeArgs ?? []), ...(options.command ?? ['bin/gatehouse', 'serve', ...(options.workers ? ['--workers', String(options.workers)] : [])])],
-    {
-      env: { ...env, GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_HOST: '127.0.0.1', ...options.serverEnv },
-      ready: /Gatehouse is listening/,
-      port: options.port,
-      ...(options.cpu === undefined ? {} : { cpu: options.cpu }),
-    },
-  );
   const issuer = `${publicUrl}/envs/${BENCH_ENV}`;
   return {
-    server,
+    port: options.port,
+    env,
     databaseUrl: options.databaseUrl,
     envId,
     tokenUrl: `${issuer}/token`,
@@ -135,8 +133,50 @@ export async function startGatehouse(options: {
   };
 }
 
+export interface ServeOptions {
+  cpu?: string;
+  workers?: number;
+  /** Extra node flags for the server, such as --cpu-prof. */
+  nodeArgs?: string[];
+  /** Extra settings for the server only (such as GATEHOUSE_METRICS_PORT). */
+  serverEnv?: Record<string, string>;
+  /** What to run instead of `bin/gatehouse serve` (node arguments), such as a bench/servers script. */
+  command?: string[];
+  /** The source tree whose `bin/gatehouse` serves (default: this one), such as another git worktree. */
+  root?: string;
+  /** How long stopping waits for the server to exit before SIGKILL (default 5 s). */
+  stopGraceMs?: number;
+}
+
+/** Starts `gatehouse serve` in production mode (optionally with several workers) on a prepared database. */
+export async function serveGatehouse(prepared: PreparedGatehouse, options: ServeOptions = {}): Promise<GatehouseFixture> {
+  const { port, env, ...target } = prepared;
+  const server = await startServer(
+    'node',
+    [...(options.nodeArgs ?? []), ...(options.command ?? ['bin/gatehouse', 'serve', ...(options.workers ? ['--workers', String(options.workers)] : [])])],
+    {
+      env: { ...env, GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_HOST: '127.0.0.1', ...options.serverEnv },
+      ready: /Gatehouse is listening/,
+      port,
+      ...(options.cpu === undefined ? {} : { cpu: options.cpu }),
+      ...(options.root === undefined ? {} : { cwd: options.root }),
+      ...(options.stopGraceMs === undefined ? {} : { stopGraceMs: options.stopGraceMs }),
+    },
+  );
+  return { ...target, server };
+}
+
+/**
+ * Prepares a database with an environment, clients and a service account, then starts
+ * `gatehouse serve` in production mode on it (optionally with several workers).
+ */
+export async function startGatehouse(options: { databaseUrl: string; port: number } & ServeOptions): Promise<GatehouseFixture> {
+  const { databaseUrl, port, ...serve } = options;
+  return serveGatehouse(await prepareGatehouse({ databaseUrl, port }), serve);
+}
+
 /** Gets one access token for `client` from the running server. */
-export async function mintToken(fixture: GatehouseFixture, client: Credentials): Promise<string> {
+export async function mintToken(fixture: GatehouseTarget, client: Credentials): Promise<string> {
   const response = await fetch(fixture.tokenUrl, {
     method: 'POST',
     headers: { authorization: basicHeader(client), 'content-type': 'application/x-www-form-urlencoded' },
@@ -147,7 +187,7 @@ export async function mintToken(fixture: GatehouseFixture, client: Credentials):
 }
 
 /** Pre-signs `count` single-use jwt-bearer request bodies (each assertion has its own jti). */
-export async function presignAssertions(fixture: GatehouseFixture, count: number): Promise<string[]> {
+export async function presignAssertions(fixture: GatehouseTarget, count: number): Promise<string[]> {
   const { id, kid, alg, privateKeyPem } = fixture.serviceAccount;
   const key = await importPKCS8(privateKeyPem, alg);
   const now = Math.floor(Date.now() / 1000);

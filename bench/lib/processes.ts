@@ -1,8 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 /** Whether `taskset` can pin processes to cores here (Linux with util-linux). */
 export const canPin = existsSync('/usr/bin/taskset') || existsSync('/bin/taskset');
+
+/** The core a measured server is pinned to, and the core of the load generator (this process). */
+export const SERVER_CPU = '1';
+export const LOAD_CPU = '0';
+
+/** Pins this process (the load generator) to LOAD_CPU, when taskset exists. */
+export function pinLoadGenerator(): void {
+  if (canPin) execFileSync('taskset', ['-pc', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
+}
 
 export interface Started {
   child: ChildProcess;
@@ -17,10 +26,24 @@ export interface Started {
 export function startServer(
   command: string,
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cpu?: string; ready: RegExp; port?: number; timeoutMs?: number },
+  options: {
+    env?: NodeJS.ProcessEnv;
+    cpu?: string;
+    ready: RegExp;
+    port?: number;
+    timeoutMs?: number;
+    /** Working directory (default: this process's), such as another git worktree. */
+    cwd?: string;
+    /** How long stop() waits after SIGTERM before SIGKILL (default 5 s). */
+    stopGraceMs?: number;
+  },
 ): Promise<Started> {
   const [cmd, argv] = canPin && options.cpu !== undefined ? ['taskset', ['-c', options.cpu, command, ...args]] : [command, args];
-  const child = spawn(cmd, argv as string[], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, argv as string[], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  });
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -36,7 +59,7 @@ export function startServer(
       child.stdout?.resume();
       child.stderr?.resume();
       const port = match[1] ? Number(match[1]) : (options.port ?? 0);
-      resolve({ child, port, stop: () => stopProcess(child) });
+      resolve({ child, port, stop: () => stopProcess(child, options.stopGraceMs) });
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -49,11 +72,14 @@ export function startServer(
   });
 }
 
-/** SIGTERM, then SIGKILL after five seconds; resolves when the process has exited. */
-export function stopProcess(child: ChildProcess): Promise<void> {
+/**
+ * SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. A process killed
+ * by SIGKILL writes no `--cpu-prof` profile: V8 writes it only on a normal exit.
+ */
+export function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();

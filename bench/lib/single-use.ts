@@ -7,7 +7,7 @@ import { s256Challenge } from '../../src/oauth/pkce.ts';
 import { REFRESH_TOKEN_PREFIX } from '../../src/oauth/token-families.ts';
 import { isPostgresUrl, sqlitePath } from '../../src/store/open.ts';
 import type { AuthorizationCodeTable, Database, RefreshTokenTable, TokenFamilyTable } from '../../src/store/schema.ts';
-import { BENCH_REDIRECT_URI, type GatehouseFixture } from './gatehouse.ts';
+import { BENCH_REDIRECT_URI, type GatehouseTarget } from './gatehouse.ts';
 
 /**
  * Single-use inputs for the authorization_code and refresh_token grants, written straight into
@@ -38,7 +38,7 @@ function randomSource(count: number): () => string {
 }
 
 /** `count` request bodies, each redeeming its own fresh authorization code (PKCE S256) of `fixture.codeClient`. */
-export async function mintAuthorizationCodes(fixture: GatehouseFixture, count: number): Promise<string[]> {
+export async function mintAuthorizationCodes(fixture: GatehouseTarget, count: number): Promise<string[]> {
   const now = Date.now();
   const bodies: string[] = [];
   const rows: Insertable<AuthorizationCodeTable>[] = [];
@@ -75,7 +75,7 @@ export async function mintAuthorizationCodes(fixture: GatehouseFixture, count: n
  * `count` request bodies, each presenting the one current refresh token of its own token family
  * (as if a code of `fixture.codeClient` had been redeemed), so every refresh is a first use.
  */
-export async function mintRefreshTokens(fixture: GatehouseFixture, count: number): Promise<string[]> {
+export async function mintRefreshTokens(fixture: GatehouseTarget, count: number): Promise<string[]> {
   const now = Date.now();
   const bodies: string[] = [];
   const families: Insertable<TokenFamilyTable>[] = [];
