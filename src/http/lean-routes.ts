@@ -34,12 +34,14 @@ const MAX_ENV_NAME = 64;
  * `onSend` and `onResponse` hook are done inline (`LeanReply`).
  *
  * Measured 2026-12-06 (SQLite, `serve --workers 1` pinned to one core, autocannon c=50 on the
- * other, four alternating rounds on a shared 2-core machine at load 5-7): client_credentials →
- * JWT at 1.38-1.76× the Fastify-only build's rate (server CPU per request 121-134 µs against
- * 168-197 µs), that is 0.43-0.87× (CPU: 0.45-0.51×) of `node:http` + one ES256 signature, against
- * 0.27-0.63× (CPU: 0.30-0.37×) before. Fastify, find-my-way and pino self time went from about
- * a third of one signature per request to nothing. Opaque introspection 1.37-1.42×, JWT
- * introspection 2.2× (two rounds each).
+ * other, ten rounds alternating with the Fastify-only build and `node:http` + one ES256
+ * signature, on a 2-core machine shared with other jobs): client_credentials → JWT takes 134 µs
+ * of server CPU per request against 155 µs (six rounds at load 2-4; the reference: 62 µs) and
+ * 129 µs against 184 µs (four rounds at load 5-7). Requests per second, same rounds: 0.37-0.66×
+ * the reference against 0.26-0.54× before; 0.69-1.88× the Fastify-only build, median 1.3×.
+ * Fastify, find-my-way and pino self time (about a third of one signature per request) is gone;
+ * what is left beside the signature and the socket is Gatehouse's own pipeline. Introspection:
+ * opaque 1.16-1.42×, JWT 1.14-1.57× (rates in the same rounds).
  *
  * Routes are added while Fastify registers its plugins, before the server listens. Draining or
  * closing turns the lean path off, so Fastify's `Connection: close` and 503-on-close apply.
