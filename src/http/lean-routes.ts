@@ -38,7 +38,7 @@ const MAX_ENV_NAME = 64;
  * signature, on a 2-core machine shared with other jobs): client_credentials → JWT takes 134 µs
  * of server CPU per request against 155 µs (six rounds at load 2-4; the reference: 62 µs) and
  * 129 µs against 184 µs (four rounds at load 5-7). Requests per second, same rounds: 0.37-0.66×
- * the reference against 0.26-0.54× before; 0.69-1.88× the Fastify-only build, median 1.3×.
+ * the reference against 0.26-0.54× before; 0.69-1.88× the Fastify-only build, median 1.37×.
  * Fastify, find-my-way and pino self time (about a third of one signature per request) is gone;
  * what is left beside the signature and the socket is Gatehouse's own pipeline. Introspection:
  * opaque 1.16-1.42×, JWT 1.14-1.57× (rates in the same rounds).

@@ -256,6 +256,21 @@ describe('the lean path answers exactly as the Fastify route', () => {
       { numRuns: 60 },
     );
   });
+
+  // Last: draining turns the lean path off for good.
+  it('while draining, the lean path steps aside: Fastify answers with Connection: close', async () => {
+    app.drain();
+    const marks = logLines.length;
+    const { status, headers } = await post(`${address}/envs/${ENV}/token`, token('jwt'));
+    assert.equal(status, 200);
+    assert.equal(headers.connection, 'close');
+    const ids = logLines
+      .slice(marks)
+      .filter((line) => line.msg === 'incoming request')
+      .map((line) => String(line.reqId));
+    assert.equal(ids.length, 1);
+    assert.doesNotMatch(ids[0] ?? '', /^lean-/);
+  });
 });
 
 /** A POST with exactly these headers (fetch would add a content type of its own). */
