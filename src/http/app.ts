@@ -8,6 +8,7 @@ import type { OAuthCore } from '../oauth/core.ts';
 import { GATEHOUSE_ROUTES } from '../oauth/endpoints.ts';
 import type { EnvironmentResolver } from '../oauth/environments.ts';
 import type { Surface } from '../surfaces/surface.ts';
+import { LeanRouter } from './lean-routes.ts';
 import { openApiRoutes } from './openapi.ts';
 import type { RequestObserver } from './request-observer.ts';
 import { authorizationRoutes } from './routes/authorization-routes.ts';
@@ -41,6 +42,8 @@ export interface HttpParts {
   readonly ping: () => Promise<void>;
   /** Told of every API request answered (metrics); without one nothing is recorded. */
   readonly requests?: RequestObserver | undefined;
+  /** Whether plain POSTs to the standard surface's API routes skip Fastify's request machinery (default true; see `LeanRouter`). */
+  readonly leanRoutes?: boolean | undefined;
 }
 
 export type { RequestObserver };
@@ -57,7 +60,12 @@ export interface HttpApp {
 
 /** The public HTTP surface (Fastify): discovery, the surfaces' API routes, the pages, health. */
 export async function createHttpApp(options: HttpOptions, parts: HttpParts): Promise<HttpApp> {
+  // The lean path reads the peer address itself: with trusted proxies, Fastify's request.ip decides.
+  // Without routes (trusted proxies, or turned off) it passes every request to Fastify.
+  const router = new LeanRouter(options.bodyLimit);
+  const lean = parts.leanRoutes !== false && options.trustProxy.length === 0 ? router : undefined;
   const server = Fastify({
+    serverFactory: (handler, factoryOptions) => router.createServer(handler, factoryOptions),
     loggerInstance: parts.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit,
     // The issuer comes from configuration, never from forwarding headers. X-Forwarded-For is
@@ -79,7 +87,7 @@ export async function createHttpApp(options: HttpOptions, parts: HttpParts): Pro
   server.setErrorHandler(documentErrorHandler);
   const registered = recordRoutes(server);
   healthRoutes(server, parts.ping, () => draining);
-  await registerRoutes(server, options, parts);
+  await registerRoutes(server, options, parts, lean);
   checkRoutes(registered, parts.surfaces);
   server.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not_found', error_description: 'no such endpoint' }));
   await server.ready();
@@ -88,9 +96,11 @@ export async function createHttpApp(options: HttpOptions, parts: HttpParts): Pro
     listen: () => server.listen({ host: options.host, port: options.port }),
     drain() {
       draining = true;
+      router.turnOff();
     },
     async close(timeoutMs) {
       draining = true;
+      router.turnOff();
       const closed = server.close();
       const deadline = setTimeout(() => server.server.closeAllConnections(), timeoutMs);
       deadline.unref();
@@ -138,12 +148,12 @@ function checkRoutes(registered: readonly string[], surfaces: readonly Surface[]
   if (unknown.length > 0) throw new Error(`routes missing from GATEHOUSE_ROUTES: ${unknown.join(', ')}`);
 }
 
-async function registerRoutes(server: FastifyInstance, options: HttpOptions, parts: HttpParts): Promise<void> {
+async function registerRoutes(server: FastifyInstance, options: HttpOptions, parts: HttpParts, lean: LeanRouter | undefined): Promise<void> {
   const { core, environments, sessions, users, surfaces, clock } = parts;
   await server.register(discoveryRoutes, { core, environments, jwksMaxAge: options.jwksMaxAge });
   const publicBase = options.publicUrl.replace(/\/+$/, '');
   for (const surface of surfaces) {
-    await server.register(surfaceRoutes, { surface, core, environments, clock, bodyLimit: options.bodyLimit, publicBase, observer: parts.requests });
+    await server.register(surfaceRoutes, { surface, core, environments, clock, bodyLimit: options.bodyLimit, publicBase, observer: parts.requests, lean });
   }
   await server.register(authorizationRoutes, {
     core,

@@ -16,7 +16,11 @@ export function parseBodyParams(contentType: string | undefined, body: Buffer | 
 }
 
 /** The media type of a Content-Type header, lower-cased, without parameters ('' when absent). */
-export const mediaTypeOf = (contentType: string | undefined): string => (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+export const mediaTypeOf = (contentType: string | undefined): string =>
+  // The form media type as clients send it is answered as it is: every token request asks.
+  contentType === FORM_MEDIA_TYPE ? FORM_MEDIA_TYPE : ((contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '');
+
+const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
 
 /** `parseBodyParams` for a media type already read from the header. */
 export function parseBodyAs(media: string, body: Buffer | undefined, repeatable: readonly string[] = []): Params {
@@ -31,7 +35,7 @@ export function parseBodyAs(media: string, body: Buffer | undefined, repeatable:
 function parseForm(text: string, repeatable: readonly string[]): Params {
   const params: Params = Object.create(null);
   const seen = new Set<string>();
-  for (const [name, value] of new URLSearchParams(text)) {
+  for (const [name, value] of formPairs(text)) {
     refuseControlCharacters(name, value);
     if (seen.has(name)) {
       if (!repeatable.includes(name)) throw duplicate(name);
@@ -42,6 +46,28 @@ function parseForm(text: string, repeatable: readonly string[]): Params {
     if (value !== '') params[name] = value;
   }
   return params;
+}
+
+/**
+ * The name-value pairs of a form body (WHATWG URL, application/x-www-form-urlencoded parsing). A
+ * body without '%' or '+' has nothing to decode, so it is split directly, as URLSearchParams
+ * would split it (empty pieces skipped, a piece without '=' is a name with an empty value);
+ * anything else goes through URLSearchParams.
+ */
+function formPairs(text: string): Iterable<[string, string]> {
+  if (text.includes('%') || text.includes('+')) return new URLSearchParams(text);
+  const pairs: [string, string][] = [];
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('&', start);
+    if (end < 0) end = text.length;
+    if (end > start) {
+      const equals = text.indexOf('=', start);
+      pairs.push(equals >= 0 && equals < end ? [text.slice(start, equals), text.slice(equals + 1, end)] : [text.slice(start, end), '']);
+    }
+    start = end + 1;
+  }
+  return pairs;
 }
 
 function parseJson(text: string, repeatable: readonly string[]): Params {

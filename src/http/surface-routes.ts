@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
+import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
 import type { Environment } from '../domain/model.ts';
 import type { PresentedCredentials } from '../oauth/client-auth.ts';
@@ -7,10 +8,23 @@ import type { OAuthCore } from '../oauth/core.ts';
 import type { EndpointKind } from '../oauth/endpoints.ts';
 import type { EnvironmentResolver, ResolvedEnvironment } from '../oauth/environments.ts';
 import { OAuthError } from '../oauth/errors.ts';
+import { tracingEnabled } from '../observability/tracing.ts';
 import type { BodyEncoding, RenderedResponse } from '../surfaces/profile.ts';
 import { rateLimitHeaders } from '../surfaces/profiles/standard.ts';
 import { ReceivedParams, type Surface, type SurfaceRoute } from '../surfaces/surface.ts';
 import { toOAuthError } from './error-mapping.ts';
+import {
+  type LeanFinished,
+  LeanReply,
+  LeanRequest,
+  OBSERVED_ENV,
+  OBSERVED_ERROR,
+  OBSERVED_GRANT,
+  RECEIVED,
+  TOKEN_ROUTE,
+  TOKEN_STAGE,
+} from './lean-exchange.ts';
+import type { LeanRouter, LeanServe } from './lean-routes.ts';
 import { parseMultipartForm } from './multipart.ts';
 import { firstDuplicateKey, mediaTypeOf, type Params, parseBasicAuthorization, parseBodyAs, parseQueryParams } from './params.ts';
 import type { RequestObserver } from './request-observer.ts';
@@ -26,6 +40,8 @@ export interface SurfaceRoutesOptions {
   publicBase: string;
   /** Told of each request once answered (metrics). */
   observer?: RequestObserver | undefined;
+  /** Where this surface's plain POST requests may be served without Fastify's request machinery. */
+  lean?: LeanRouter | undefined;
 }
 
 type SurfaceRequest = FastifyRequest<{ Params: Record<string, string> }>;
@@ -68,7 +84,7 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
     });
   }
 
-  app.setErrorHandler(async (thrown, request, reply) => {
+  const handleError = async (thrown: unknown, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const { error, unexpected } = toOAuthError(thrown, bodyLimit);
     const errorId = randomUUID();
     const rendered = surface.renderError(error, { errorId, now: new Date(clock.now()) }, receivedOf(request));
@@ -78,25 +94,75 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
     else if (error.reason === 'storage_unavailable') request.log.warn({ errorId, surface: surface.name, reason: (thrown as Error).message }, error.description);
     else request.log.info({ errorId, surface: surface.name, error: error.code, reason: error.reason, status: rendered.status }, error.description);
     return send(reply, rendered);
-  });
+  };
+  app.setErrorHandler(handleError);
 
   if (options.observer) decorateObserved(app);
   app.decorateRequest(TOKEN_STAGE, null);
 
-  const context = new SurfaceContext(options);
+  const logger = app.log as unknown as Logger;
+  const context = new SurfaceContext(options, logger.isLevelEnabled('debug'));
+  const lean = options.lean && servesLean(surface) ? options.lean : undefined;
   for (const route of surface.routes) {
     if (route.endpoint === 'authorization') continue;
     const handler = HANDLERS[route.endpoint](context, route);
     const onResponse = options.observer && reportTo(options.observer, route.endpoint, surface.name);
+    const config = { [TOKEN_ROUTE]: route.endpoint === 'token' };
     app.route({
       method: route.method,
       url: route.url,
       handler: route.endpoint === 'token' ? tracedTokenHandler(surface.name, handler) : handler,
-      config: { [TOKEN_ROUTE]: route.endpoint === 'token' },
+      config,
       ...(onResponse ? { onResponse } : {}),
     });
+    if (lean && route.method === 'POST') {
+      lean.add(route.template, leanServe({ handler, handleError, config, logger, ...(onResponse ? { onResponse } : {}) }));
+    }
   }
 }
+
+/**
+ * Whether the lean path may serve this surface's POST routes: the standard surface, with no
+ * working hours (an `onRequest` hook), while no tracing SDK wraps the token handler in a span
+ * (the Fastify path then serves every request, spans included).
+ */
+function servesLean(surface: Surface): boolean {
+  return surface.profile.name === 'standard' && surface.settings.workingHours === undefined && !tracingEnabled();
+}
+
+/**
+ * A route's handler and the surface's error handler, run for a request the lean path read:
+ * the same code as the Fastify route, with `LeanRequest`/`LeanReply` standing in for Fastify's
+ * request and reply, then the route's `onResponse` hook and Fastify's two info-level request logs.
+ */
+function leanServe(parts: {
+  handler: Handler;
+  handleError: (thrown: unknown, request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
+  config: Readonly<Record<string, unknown>>;
+  logger: Logger;
+  onResponse?: onResponseHookHandler;
+}): LeanServe {
+  const { handler, handleError, config, logger, onResponse } = parts;
+  const finished: LeanFinished = (request, reply) => {
+    if (onResponse) (onResponse as unknown as (q: LeanRequest, r: LeanReply, done: () => void) => void)(request, reply, noop);
+    if (logger.isLevelEnabled('info')) request.log.info({ res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+  };
+  return (req, res, envSegment, body) => {
+    const request = new LeanRequest(req, { env: envSegment }, body, config, logger);
+    const reply = new LeanReply(res, request, finished);
+    if (logger.isLevelEnabled('info')) request.log.info({ req: request }, 'incoming request');
+    const asFastify = request as unknown as SurfaceRequest;
+    const replyAsFastify = reply as unknown as FastifyReply;
+    handler(asFastify, replyAsFastify)
+      .catch((thrown: unknown) => handleError(thrown, asFastify, replyAsFastify))
+      .catch((thrown: unknown) => {
+        request.log.error({ err: thrown }, 'the error handler failed');
+        if (!reply.sent) reply.status(500).send({ error: 'server_error', error_description: 'the server could not complete the request' });
+      });
+  };
+}
+
+const noop = (): void => {};
 
 /** What a request tells its observer; set as it goes, read once answered. */
 interface Observed {
@@ -105,9 +171,6 @@ interface Observed {
   [OBSERVED_ERROR]: string | null;
 }
 
-const OBSERVED_ENV = 'gatehouseObservedEnvironment';
-const OBSERVED_GRANT = 'gatehouseObservedGrantType';
-const OBSERVED_ERROR = 'gatehouseObservedError';
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 
 function decorateObserved(app: FastifyInstance): void {
@@ -159,7 +222,8 @@ const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: Surface
       audiences: context.audiences(resolved, route, urls.token),
       accessTokenTtl: surface.accessTokenTtl,
     });
-    request.log.debug({ grant_type: params.grant_type, client_id: credentials.basic?.clientId ?? credentials.bodyClientId }, 'token issued');
+    if (context.logsDebug)
+      request.log.debug({ grant_type: params.grant_type, client_id: credentials.basic?.clientId ?? credentials.bodyClientId }, 'token issued');
     annotateTokenSpan({ clientId: credentials.basic?.clientId ?? credentials.bodyClientId });
     const rendered = surface.renderToken(result, new Date(clock.now()));
     if (result.rateLimit) reply.headers(rateLimitHeaders(result.rateLimit));
@@ -210,7 +274,11 @@ class SurfaceContext {
   // Values a client assertion's `aud` may take, per route and environment (see `audiences`).
   private readonly audienceCache = new Map<string, readonly string[]>();
 
-  constructor(readonly options: SurfaceRoutesOptions) {}
+  constructor(
+    readonly options: SurfaceRoutesOptions,
+    /** Whether debug lines are logged at all: skipped before building them on the token path. */
+    readonly logsDebug: boolean,
+  ) {}
 
   /**
    * A token request refused before the core saw it (a body too large or unreadable, a missing
@@ -288,22 +356,16 @@ class SurfaceContext {
   }
 }
 
-const RECEIVED = 'gatehouseReceivedParams';
-
 /**
  * Where a token request is: null before its handler runs, `resolving` its environment, then the
  * environment and (once read) the grant type, and `core` once the OAuth core has it and reports
  * its outcome itself.
  */
-const TOKEN_STAGE = 'gatehouseTokenStage';
 type TokenStage = null | 'resolving' | { env: Environment; grantType: string } | 'core';
 
 const setTokenStage = (request: FastifyRequest, stage: TokenStage): void => {
   (request as unknown as Record<typeof TOKEN_STAGE, TokenStage>)[TOKEN_STAGE] = stage;
 };
-
-/** Set in a route's config on token routes: their refusals are reported even before the handler runs. */
-const TOKEN_ROUTE = 'gatehouseTokenRoute';
 
 const receivedOf = (request: FastifyRequest): ReceivedParams =>
   (request as unknown as Record<typeof RECEIVED, ReceivedParams | null>)[RECEIVED] ?? ReceivedParams.none;

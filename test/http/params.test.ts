@@ -254,3 +254,35 @@ describe('parseBasicAuthorization', () => {
     );
   });
 });
+
+describe('form bodies without anything to decode', () => {
+  /** What URLSearchParams makes of a form body, refusals as their error code. */
+  const reference = (body: string): [string, string][] | string => {
+    const params: Record<string, string> = {};
+    const seen = new Set<string>();
+    for (const [name, value] of new URLSearchParams(body)) {
+      if (name.includes('\u0000') || value.includes('\u0000') || seen.has(name)) return 'invalid_request';
+      seen.add(name);
+      if (value !== '') params[name] = value;
+    }
+    return entries(params);
+  };
+  const outcome = (body: string): [string, string][] | string => {
+    try {
+      return entries(parse(FORM, body));
+    } catch (error) {
+      return error instanceof OAuthError ? error.code : String(error);
+    }
+  };
+
+  it('are split exactly as URLSearchParams parses them', () => {
+    const piece = fc.constantFrom('a', 'b', 'grant_type', '=', '&', '&&', '==', 'é', '\u0000', ' ', '%41', '+', ';');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const body = pieces.join('');
+        assert.deepEqual(outcome(body), reference(body), JSON.stringify(body));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
