@@ -3,7 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { Environment, RefreshToken, TokenFamily } from '../../src/domain/model.ts';
 import type { FamilyIssue, Store } from '../../src/domain/storage.ts';
+import { ENV, obtainCode, REDIRECT_URI, setUpCodeFlow } from '../helpers/authorization.ts';
 import { testDatabases } from '../helpers/databases.ts';
+import { basic, buildTestApp, form } from '../helpers/fixtures.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MINUTE = 60_000;
@@ -166,5 +168,45 @@ describe('Round trips per grant on PostgreSQL', { skip: postgres ? false : 'Post
     assert.deepEqual(first, { count: 1, result: true });
     const replay = await roundTrips(() => store.usedAssertions.consume(env.id, 'sa_1', 'jti-a', T0 + MINUTE, T0));
     assert.deepEqual(replay, { count: 1, result: false });
+  });
+});
+
+// The same through the token endpoint: the grant adds no read of its own before or after (the
+// client, its secret and the signing key come from the node's caches once warm).
+describe('Round trips of a token request on PostgreSQL', { skip: postgres ? false : 'PostgreSQL is not reachable' }, () => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  let stop: () => Promise<void>;
+
+  before(async () => {
+    ({ store, cleanup } = await (postgres as NonNullable<typeof postgres>).open());
+  });
+  after(async () => {
+    await stop?.();
+    await cleanup();
+  });
+
+  it('a code redemption and a refresh each make one read and one write', async () => {
+    const t = await buildTestApp(store, { passwordHashCost: 10 });
+    stop = () => t.app.stop();
+    const fixture = await setUpCodeFlow(t);
+    const token = (params: Record<string, string>) =>
+      t.app.server.inject({
+        method: 'POST',
+        url: `/envs/${ENV}/token`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(fixture.clientId, fixture.clientSecret) },
+        payload: form(params),
+      });
+    const redeem = async () => {
+      const { code, verifier } = await obtainCode(t, fixture);
+      return roundTrips(() => token({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI }));
+    };
+    await redeem(); // fills the caches
+    const exchanged = await redeem();
+    assert.equal(exchanged.result.statusCode, 200, exchanged.result.body);
+    assert.equal(exchanged.count, 2);
+    const refreshed = await roundTrips(() => token({ grant_type: 'refresh_token', refresh_token: exchanged.result.json().refresh_token }));
+    assert.equal(refreshed.result.statusCode, 200, refreshed.result.body);
+    assert.equal(refreshed.count, 2);
   });
 });
