@@ -2,6 +2,7 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { TokenFamily } from '../domain/model.ts';
 import type { FamilyIssue, RotationRetry } from '../domain/storage.ts';
 import { familyRow, opaqueAccessTokenRow, refreshTokenRow } from './kysely-authorization-rows.ts';
+import { PREPARED_MARK } from './postgres-pool.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -51,7 +52,7 @@ export async function redeemInOneStatement(
     sql`new_family as (${insertIf('consumed', 'token_families', familyRow(envId, family))})`,
     ...issueCtes('consumed', envId, family.familyId, issue),
   ];
-  const result = await sql<{ consumed: number }>`with ${sql.join(ctes)} select count(*)::int as consumed from consumed`.execute(db);
+  const result = await sql<{ consumed: number }>`with ${sql.join(ctes)} select count(*)::int as consumed from consumed ${sql.raw(PREPARED_MARK)}`.execute(db);
   return result.rows[0]?.consumed === 1;
 }
 
@@ -96,6 +97,6 @@ export async function rotateInOneStatement(
     retries.push(sql`new_retry as (${insertIf('rotated', 'refresh_token_retries', record)})`);
   }
   const ctes = [sql`locked_family as (${lockedFamily})`, sql`rotated as (${rotated})`, ...issueCtes('rotated', envId, familyId, issue), ...retries];
-  const result = await sql<{ rotated: number }>`with ${sql.join(ctes)} select count(*)::int as rotated from rotated`.execute(db);
+  const result = await sql<{ rotated: number }>`with ${sql.join(ctes)} select count(*)::int as rotated from rotated ${sql.raw(PREPARED_MARK)}`.execute(db);
   return result.rows[0]?.rotated === 1;
 }

@@ -33,7 +33,10 @@ async function startCommitLosingProxy(target: URL): Promise<{ port: number; arm(
     client.on('data', (chunk: Buffer) => {
       // A simple-protocol Query message ('Q', length, text, NUL) whose text is COMMIT.
       const commit = chunk[0] === 0x51 && /^commit\0/i.test(chunk.subarray(5).toString('latin1'));
-      if (armed && !commit && chunk.includes('update refresh_tokens set rotated_at', 0, 'latin1')) rotating = true;
+      // The rotation's Parse, or (once its connection prepared it) its Bind: the only prepared
+      // statement (`gh_…`) the refresh sends while the proxy is armed.
+      const text = chunk.toString('latin1');
+      if (armed && !commit && (text.includes('update refresh_tokens set rotated_at') || /B[\s\S]{4}\0gh_/.test(text))) rotating = true;
       const synced = rotating && chunk.subarray(-SYNC.length).equals(SYNC);
       if (!(armed && (commit || synced))) {
         upstream.write(chunk);
