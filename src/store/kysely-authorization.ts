@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, type Selectable, sql, type Transaction } from 'kysely';
 import type { FamilyAccessToken, PendingAuthorization } from '../domain/model.ts';
 import type { AuthorizationCodeStore, AuthorizationRequestStore, FamilyIssue, RotationRetry, TokenFamilyStore } from '../domain/storage.ts';
 import {
@@ -15,11 +15,46 @@ import {
 import { deleteExpiredRetries, deleteFamilyRetries, findRotationRetry, replaceRotationRetry } from './kysely-refresh-retries.ts';
 import { atomically } from './kysely-transaction.ts';
 import { redeemInOneStatement, rotateInOneStatement } from './postgres-family-writes.ts';
-import type { AuthorizationRequestTable, Database } from './schema.ts';
+import { PREPARED_MARK } from './postgres-pool.ts';
+import type { AuthorizationCodeTable, AuthorizationRequestTable, Database, RefreshTokenTable } from './schema.ts';
 
 export { familyRow, listColumn, listField, opaqueAccessTokenRow, refreshTokenRow, words } from './kysely-authorization-rows.ts';
 
 type Dialect = 'sqlite' | 'postgres';
+
+// The grants' reads name their columns (no `*`): a prepared statement's result type must not
+// change when a migration adds a column while a node runs.
+const CODE_COLUMNS = [
+  'code_hash',
+  'env_id',
+  'client_id',
+  'user_id',
+  'redirect_uri',
+  'scope',
+  'code_challenge',
+  'family_id',
+  'resources',
+  'issued_at',
+  'expires_at',
+  'consumed_at',
+] as const satisfies readonly (keyof AuthorizationCodeTable)[];
+const REFRESH_TOKEN_COLUMNS = [
+  'token_hash',
+  'env_id',
+  'family_id',
+  'client_id',
+  'user_id',
+  'issued_at',
+  'expires_at',
+  'rotated_at',
+  'revoked_at',
+] as const satisfies readonly (keyof RefreshTokenTable)[];
+
+/** On PostgreSQL, a grant's read is prepared once per connection (see `PREPARED_MARK`). */
+const preparedOn =
+  (dialect: Dialect) =>
+  <Q extends { modifyEnd(modifier: RawBuilder<unknown>): Q }>(query: Q): Q =>
+    dialect === 'postgres' ? query.modifyEnd(sql.raw(PREPARED_MARK)) : query;
 
 const toRequest = (row: Selectable<AuthorizationRequestTable>): PendingAuthorization => ({
   idHash: row.id_hash,
@@ -133,10 +168,11 @@ export function authorizationCodeStore(db: Kysely<Database>, dialect: Dialect): 
       const row = await db
         .selectFrom('authorization_codes as c')
         .leftJoin('users as u', (join) => join.onRef('u.env_id', '=', 'c.env_id').onRef('u.user_id', '=', 'c.user_id'))
-        .selectAll('c')
+        .select(CODE_COLUMNS.map((column) => `c.${column}` as const))
         .select('u.enabled as user_enabled')
         .where('c.code_hash', '=', codeHash)
         .where('c.env_id', '=', envId)
+        .$call(preparedOn(dialect))
         .executeTakeFirst();
       return row && { code: toCode(row), userActive: Number(row.user_enabled) === 1 };
     },
@@ -176,7 +212,7 @@ export function tokenFamilyStore(db: Kysely<Database>, dialect: Dialect): TokenF
       const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).where('env_id', '=', envId).executeTakeFirst();
       return row && toRefreshToken(row);
     },
-    findForRotation: (envId, tokenHash) => findForRotation(db, envId, tokenHash),
+    findForRotation: (envId, tokenHash) => findForRotation(db, dialect, envId, tokenHash),
     rotate: (envId, familyId, presentedHash, now, issue, retry) =>
       dialect === 'postgres'
         ? rotateInOneStatement(db, envId, familyId, presentedHash, now, issue, retry)
@@ -200,12 +236,12 @@ export function tokenFamilyStore(db: Kysely<Database>, dialect: Dialect): TokenF
 }
 
 /** `TokenFamilyStore.findForRotation`: the token, its family and its user, read at one instant. */
-async function findForRotation(db: Kysely<Database>, envId: string, tokenHash: string) {
+async function findForRotation(db: Kysely<Database>, dialect: Dialect, envId: string, tokenHash: string) {
   const row = await db
     .selectFrom('refresh_tokens as t')
     .leftJoin('token_families as f', (join) => join.onRef('f.family_id', '=', 't.family_id').onRef('f.env_id', '=', 't.env_id'))
     .leftJoin('users as u', (join) => join.onRef('u.env_id', '=', 't.env_id').onRef('u.user_id', '=', 't.user_id'))
-    .selectAll('t')
+    .select(REFRESH_TOKEN_COLUMNS.map((column) => `t.${column}` as const))
     .select([
       'f.family_id as f_family_id',
       'f.client_id as f_client_id',
@@ -219,6 +255,7 @@ async function findForRotation(db: Kysely<Database>, envId: string, tokenHash: s
     ])
     .where('t.token_hash', '=', tokenHash)
     .where('t.env_id', '=', envId)
+    .$call(preparedOn(dialect))
     .executeTakeFirst();
   if (!row) return undefined;
   const family =
