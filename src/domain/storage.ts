@@ -286,14 +286,33 @@ export interface RotationRetry {
   expiresAt: number;
 }
 
+/** What a code redemption reads before it mints: the code and whether its user may still get tokens. */
+export interface CodeForRedemption {
+  code: AuthorizationCode;
+  /** The user exists and is enabled. */
+  userActive: boolean;
+}
+
+/** What a refresh reads before it mints: the presented token, its family and whether its user may still get tokens. */
+export interface RefreshForRotation {
+  token: RefreshToken;
+  /** Undefined only if the family is gone (swept). */
+  family: TokenFamily | undefined;
+  /** The user exists and is enabled. */
+  userActive: boolean;
+}
+
 export interface AuthorizationCodeStore {
   insert(code: AuthorizationCode): Promise<void>;
   /** The code, consumed or not, expired or not; undefined if unknown in the environment. */
   find(envId: string, codeHash: string): Promise<AuthorizationCode | undefined>;
+  /** `find` and its user's state in one statement: a redemption's only read before `redeem`. */
+  findForRedemption(envId: string, codeHash: string): Promise<CodeForRedemption | undefined>;
   /**
    * In one transaction: marks the code consumed with one conditional update and, only if this
    * call consumed it, creates `family` with the tokens of `issue`. False if the code was already
-   * consumed (by this or any other node), in which case nothing is written.
+   * consumed (by this or any other node), in which case nothing is written. On PostgreSQL one
+   * statement (one round trip, no BEGIN/COMMIT).
    */
   redeem(envId: string, codeHash: string, now: number, family: TokenFamily, issue: FamilyIssue): Promise<boolean>;
   deleteExpired(before: number): Promise<number>;
@@ -302,13 +321,15 @@ export interface AuthorizationCodeStore {
 export interface TokenFamilyStore {
   find(envId: string, familyId: string): Promise<TokenFamily | undefined>;
   findRefreshToken(envId: string, tokenHash: string): Promise<RefreshToken | undefined>;
+  /** The token, its family and its user's state in one statement: a refresh's only read before `rotate`. */
+  findForRotation(envId: string, tokenHash: string): Promise<RefreshForRotation | undefined>;
   /**
    * In one transaction: locks the family (which must not be revoked), marks `presentedHash`
    * rotated with one conditional update (only if it is neither rotated nor revoked) and records
    * `issue` in the family. False, with no token written, if the family or the token was not current.
    * The family is locked first, in the same order as `revoke`, so the two cannot deadlock.
    * With `retry`, the same transaction replaces the family's earlier retry record by this one
-   * (so only the latest rotation of a family can be retried).
+   * (so only the latest rotation of a family can be retried). On PostgreSQL one statement.
    */
   rotate(envId: string, familyId: string, presentedHash: string, now: number, issue: FamilyIssue, retry?: RotationRetry): Promise<boolean>;
   /**

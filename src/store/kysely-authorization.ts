@@ -1,18 +1,60 @@
-import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
-import type { AuthorizationCode, FamilyAccessToken, OpaqueAccessToken, PendingAuthorization, RefreshToken, TokenFamily } from '../domain/model.ts';
+import { type Kysely, type RawBuilder, type Selectable, sql, type Transaction } from 'kysely';
+import type { FamilyAccessToken, PendingAuthorization } from '../domain/model.ts';
 import type { AuthorizationCodeStore, AuthorizationRequestStore, FamilyIssue, RotationRetry, TokenFamilyStore } from '../domain/storage.ts';
+import {
+  familyRow,
+  listColumn,
+  listField,
+  opaqueAccessTokenRow,
+  refreshTokenRow,
+  toCode,
+  toFamily,
+  toRefreshToken,
+  words,
+} from './kysely-authorization-rows.ts';
 import { deleteExpiredRetries, deleteFamilyRetries, findRotationRetry, replaceRotationRetry } from './kysely-refresh-retries.ts';
 import { atomically } from './kysely-transaction.ts';
-import type { AuthorizationCodeTable, AuthorizationRequestTable, Database, RefreshTokenTable, TokenFamilyTable } from './schema.ts';
+import { redeemInOneStatement, rotateInOneStatement } from './postgres-family-writes.ts';
+import { PREPARED_MARK } from './postgres-pool.ts';
+import type { AuthorizationCodeTable, AuthorizationRequestTable, Database, RefreshTokenTable } from './schema.ts';
 
-/** A space-separated list column (scopes) as an array; the empty string is the empty list. */
-export const words = (text: string): string[] => (text === '' ? [] : text.split(' '));
-/** An optional list (RFC 8707 resources, audiences) as a nullable JSON column: absent is null. */
-export const listColumn = (list: readonly string[] | undefined): string | null => (list === undefined ? null : JSON.stringify(list));
-/** Reads `listColumn` back: the property is left out when the column is null. */
-export const listField = <K extends string>(key: K, text: string | null): { [P in K]?: string[] } =>
-  (text === null ? {} : { [key]: JSON.parse(text) as string[] }) as { [P in K]?: string[] };
-const nullableNumber = (value: number | null): number | null => (value === null ? null : Number(value));
+export { familyRow, listColumn, listField, opaqueAccessTokenRow, refreshTokenRow, words } from './kysely-authorization-rows.ts';
+
+type Dialect = 'sqlite' | 'postgres';
+
+// The grants' reads name their columns (no `*`): a prepared statement's result type must not
+// change when a migration adds a column while a node runs.
+const CODE_COLUMNS = [
+  'code_hash',
+  'env_id',
+  'client_id',
+  'user_id',
+  'redirect_uri',
+  'scope',
+  'code_challenge',
+  'family_id',
+  'resources',
+  'issued_at',
+  'expires_at',
+  'consumed_at',
+] as const satisfies readonly (keyof AuthorizationCodeTable)[];
+const REFRESH_TOKEN_COLUMNS = [
+  'token_hash',
+  'env_id',
+  'family_id',
+  'client_id',
+  'user_id',
+  'issued_at',
+  'expires_at',
+  'rotated_at',
+  'revoked_at',
+] as const satisfies readonly (keyof RefreshTokenTable)[];
+
+/** On PostgreSQL, a grant's read is prepared once per connection (see `PREPARED_MARK`). */
+const preparedOn =
+  (dialect: Dialect) =>
+  <Q extends { modifyEnd(modifier: RawBuilder<unknown>): Q }>(query: Q): Q =>
+    dialect === 'postgres' ? query.modifyEnd(sql.raw(PREPARED_MARK)) : query;
 
 const toRequest = (row: Selectable<AuthorizationRequestTable>): PendingAuthorization => ({
   idHash: row.id_hash,
@@ -27,47 +69,6 @@ const toRequest = (row: Selectable<AuthorizationRequestTable>): PendingAuthoriza
   ...listField('resources', row.resources),
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
-});
-
-/** The row of a token family (migration 004). */
-export const familyRow = (envId: string, family: TokenFamily) => ({
-  family_id: family.familyId,
-  env_id: envId,
-  client_id: family.clientId,
-  user_id: family.userId,
-  scope: family.scope.join(' '),
-  resources: listColumn(family.resources),
-  created_at: family.createdAt,
-  expires_at: family.expiresAt,
-  revoked_at: null,
-});
-
-/** The row of a new refresh token of `familyId`. */
-export const refreshTokenRow = (envId: string, familyId: string, token: RefreshToken) => ({
-  token_hash: token.tokenHash,
-  env_id: envId,
-  family_id: familyId,
-  client_id: token.clientId,
-  user_id: token.userId,
-  issued_at: token.issuedAt,
-  expires_at: token.expiresAt,
-  rotated_at: null,
-  revoked_at: null,
-});
-
-/** The row of an opaque access token, of a token family or (null) of none. */
-export const opaqueAccessTokenRow = (token: OpaqueAccessToken, familyId: string | null) => ({
-  token_hash: token.tokenHash,
-  env_id: token.envId,
-  client_id: token.clientId,
-  subject: token.subject,
-  scope: token.scope,
-  jti: token.jti,
-  issued_at: token.issuedAt,
-  expires_at: token.expiresAt,
-  revoked_at: token.revokedAt,
-  family_id: familyId,
-  audience: listColumn(token.audience),
 });
 
 export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRequestStore {
@@ -117,45 +118,6 @@ export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRe
   };
 }
 
-const toCode = (row: Selectable<AuthorizationCodeTable>): AuthorizationCode => ({
-  codeHash: row.code_hash,
-  envId: row.env_id,
-  clientId: row.client_id,
-  userId: row.user_id,
-  redirectUri: row.redirect_uri,
-  scope: words(row.scope),
-  codeChallenge: row.code_challenge,
-  familyId: row.family_id,
-  ...listField('resources', row.resources),
-  issuedAt: Number(row.issued_at),
-  expiresAt: Number(row.expires_at),
-  consumedAt: nullableNumber(row.consumed_at),
-});
-
-const toFamily = (row: Selectable<TokenFamilyTable>): TokenFamily => ({
-  familyId: row.family_id,
-  envId: row.env_id,
-  clientId: row.client_id,
-  userId: row.user_id,
-  scope: words(row.scope),
-  ...listField('resources', row.resources),
-  createdAt: Number(row.created_at),
-  expiresAt: Number(row.expires_at),
-  revokedAt: nullableNumber(row.revoked_at),
-});
-
-const toRefreshToken = (row: Selectable<RefreshTokenTable>): RefreshToken => ({
-  tokenHash: row.token_hash,
-  envId: row.env_id,
-  familyId: row.family_id,
-  clientId: row.client_id,
-  userId: row.user_id,
-  issuedAt: Number(row.issued_at),
-  expiresAt: Number(row.expires_at),
-  rotatedAt: nullableNumber(row.rotated_at),
-  revokedAt: nullableNumber(row.revoked_at),
-});
-
 /** Writes the tokens of one issuance into its family, inside the caller's transaction. */
 async function recordIssue(trx: Transaction<Database>, envId: string, familyId: string, issue: FamilyIssue): Promise<void> {
   const { refreshToken, accessToken } = issue;
@@ -177,7 +139,7 @@ async function recordAccessToken(trx: Transaction<Database>, envId: string, fami
   await trx.insertInto('family_access_tokens').values({ env_id: envId, jti: token.jti, family_id: familyId, expires_at: token.expiresAt }).execute();
 }
 
-export function authorizationCodeStore(db: Kysely<Database>): AuthorizationCodeStore {
+export function authorizationCodeStore(db: Kysely<Database>, dialect: Dialect): AuthorizationCodeStore {
   return {
     async insert(code) {
       await db
@@ -202,7 +164,21 @@ export function authorizationCodeStore(db: Kysely<Database>): AuthorizationCodeS
       const row = await db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', codeHash).where('env_id', '=', envId).executeTakeFirst();
       return row && toCode(row);
     },
+    async findForRedemption(envId, codeHash) {
+      const row = await db
+        .selectFrom('authorization_codes as c')
+        .leftJoin('users as u', (join) => join.onRef('u.env_id', '=', 'c.env_id').onRef('u.user_id', '=', 'c.user_id'))
+        .select(CODE_COLUMNS.map((column) => `c.${column}` as const))
+        .select('u.enabled as user_enabled')
+        .where('c.code_hash', '=', codeHash)
+        .where('c.env_id', '=', envId)
+        .$call(preparedOn(dialect))
+        .executeTakeFirst();
+      return row && { code: toCode(row), userActive: Number(row.user_enabled) === 1 };
+    },
     async redeem(envId, codeHash, now, family, issue) {
+      // PostgreSQL: one round trip. SQLite is in-process, where a transaction costs nothing extra.
+      if (dialect === 'postgres') return redeemInOneStatement(db, envId, codeHash, now, family, issue);
       return atomically(db, async (trx) => {
         // The conditional update comes first, so the transaction holds the write lock before it
         // reads anything (SQLite) and concurrent redemptions queue on the row lock (PostgreSQL).
@@ -226,7 +202,7 @@ export function authorizationCodeStore(db: Kysely<Database>): AuthorizationCodeS
   };
 }
 
-export function tokenFamilyStore(db: Kysely<Database>): TokenFamilyStore {
+export function tokenFamilyStore(db: Kysely<Database>, dialect: Dialect): TokenFamilyStore {
   const store: TokenFamilyStore = {
     async find(envId, familyId) {
       const row = await db.selectFrom('token_families').selectAll().where('family_id', '=', familyId).where('env_id', '=', envId).executeTakeFirst();
@@ -236,7 +212,11 @@ export function tokenFamilyStore(db: Kysely<Database>): TokenFamilyStore {
       const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).where('env_id', '=', envId).executeTakeFirst();
       return row && toRefreshToken(row);
     },
-    rotate: (envId, familyId, presentedHash, now, issue, retry) => rotateRefreshToken(db, envId, familyId, presentedHash, now, issue, retry),
+    findForRotation: (envId, tokenHash) => findForRotation(db, dialect, envId, tokenHash),
+    rotate: (envId, familyId, presentedHash, now, issue, retry) =>
+      dialect === 'postgres'
+        ? rotateInOneStatement(db, envId, familyId, presentedHash, now, issue, retry)
+        : rotateRefreshToken(db, envId, familyId, presentedHash, now, issue, retry),
     findRetry: (envId, presentedHash, requestHash, now) => findRotationRetry(db, envId, presentedHash, requestHash, now),
     async revokeForUser(envId, userId, now) {
       const families = await db
@@ -253,6 +233,46 @@ export function tokenFamilyStore(db: Kysely<Database>): TokenFamilyStore {
     deleteExpired: (before) => deleteExpiredFamilies(db, before),
   };
   return store;
+}
+
+/** `TokenFamilyStore.findForRotation`: the token, its family and its user, read at one instant. */
+async function findForRotation(db: Kysely<Database>, dialect: Dialect, envId: string, tokenHash: string) {
+  const row = await db
+    .selectFrom('refresh_tokens as t')
+    .leftJoin('token_families as f', (join) => join.onRef('f.family_id', '=', 't.family_id').onRef('f.env_id', '=', 't.env_id'))
+    .leftJoin('users as u', (join) => join.onRef('u.env_id', '=', 't.env_id').onRef('u.user_id', '=', 't.user_id'))
+    .select(REFRESH_TOKEN_COLUMNS.map((column) => `t.${column}` as const))
+    .select([
+      'f.family_id as f_family_id',
+      'f.client_id as f_client_id',
+      'f.user_id as f_user_id',
+      'f.scope as f_scope',
+      'f.resources as f_resources',
+      'f.created_at as f_created_at',
+      'f.expires_at as f_expires_at',
+      'f.revoked_at as f_revoked_at',
+      'u.enabled as user_enabled',
+    ])
+    .where('t.token_hash', '=', tokenHash)
+    .where('t.env_id', '=', envId)
+    .$call(preparedOn(dialect))
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const family =
+    row.f_family_id === null
+      ? undefined
+      : toFamily({
+          family_id: row.f_family_id,
+          env_id: row.env_id,
+          client_id: row.f_client_id as string,
+          user_id: row.f_user_id as string,
+          scope: row.f_scope as string,
+          resources: row.f_resources,
+          created_at: row.f_created_at as number,
+          expires_at: row.f_expires_at as number,
+          revoked_at: row.f_revoked_at,
+        });
+  return { token: toRefreshToken(row), family, userActive: Number(row.user_enabled) === 1 };
 }
 
 /** `TokenFamilyStore.rotate`: the family locked first, then the presented token rotated by one conditional update. */

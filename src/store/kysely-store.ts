@@ -78,7 +78,7 @@ export class KyselyStore implements Store {
     private readonly probe?: () => Promise<void>,
   ) {
     this.environments = environmentStore(db, dialect);
-    this.tokenFamilies = tokenFamilyStore(db);
+    this.tokenFamilies = tokenFamilyStore(db, dialect);
     this.clients = clientStore(db, dialect, this.tokenFamilies);
     this.signingKeys = signingKeyStore(db, (error) => isUniqueViolation(error, dialect), dialect);
     this.accessTokens = accessTokenStore(db);
@@ -88,7 +88,7 @@ export class KyselyStore implements Store {
     this.users = userStore(db, (error) => isUniqueViolation(error, dialect));
     this.browserSessions = browserSessionStore(db);
     this.authorizationRequests = authorizationRequestStore(db);
-    this.authorizationCodes = authorizationCodeStore(db);
+    this.authorizationCodes = authorizationCodeStore(db, dialect);
     this.consents = consentStore(db);
     this.loginAttempts = loginAttemptStore(db);
     this.rateCounters = rateCounterStore(db);

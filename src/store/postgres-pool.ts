@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { StorageUnavailableError } from '../domain/storage.ts';
@@ -29,6 +30,20 @@ export function postgresFault(error: unknown): 'unreachable' | 'busy' | undefine
   if (/timeout exceeded when trying to connect/i.test(message)) return 'busy';
   if (typeof e?.code === 'string' && SOCKET_ERROR.test(e.code)) return 'unreachable';
   return /connection|timeout|terminated|not queryable|ended/i.test(message) ? 'unreachable' : undefined;
+}
+
+/** The comment that ends a statement to be prepared once per connection (see `preparedStatement`). */
+export const PREPARED_MARK = '/* prepared */';
+
+/**
+ * A statement ending in `PREPARED_MARK` is sent as a named prepared statement: each connection
+ * parses and plans it once, then only binds and executes it. For the grants' few hot statements,
+ * whose parse and plan cost PostgreSQL more than running them. The name is a hash of the text, so
+ * two texts never share one; the marked texts are a fixed, small set (a handful of variants).
+ */
+function preparedStatement(text: string, values: readonly unknown[]): pg.QueryConfig {
+  if (!text.endsWith(PREPARED_MARK)) return { text, values: values as unknown[] };
+  return { name: `gh_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`, text, values: values as unknown[] };
 }
 
 /** A short, secret-free description of an unavailability error, for logs and `/readyz`. */
@@ -123,7 +138,7 @@ class PoolGuard {
         if (broken) throw new StorageUnavailableError(describePostgresError(broken), { cause: broken });
         const queryStartedAt = performance.now();
         try {
-          const result = await client.query(sql, parameters as unknown[]);
+          const result = await client.query(preparedStatement(sql, parameters));
           this.answered();
           return result as unknown as { command: 'UPDATE' | 'DELETE' | 'INSERT' | 'SELECT' | 'MERGE'; rowCount: number; rows: R[] };
         } catch (error) {

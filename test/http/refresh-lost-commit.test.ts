@@ -9,13 +9,25 @@ import { type CodeFlowFixture, ENV, obtainCode, REDIRECT_URI, setUpCodeFlow } fr
 import { POSTGRES_URL, testDatabases } from '../helpers/databases.ts';
 import { basic, buildTestApp, form, type TestApp } from '../helpers/fixtures.ts';
 
+const SYNC = Buffer.from([0x53, 0, 0, 0, 4]);
+const ROTATION = 'update refresh_tokens set rotated_at';
+// Extended-protocol Parse ('P', length, statement name, query) and Bind ('B', length, portal, statement name) of a prepared statement.
+const PARSE_PREPARED = /P[\s\S]{4}(gh_[\w-]+)\0([^\0]*)\0/g;
+const BIND_PREPARED = /B[\s\S]{4}[^\0]*\0(gh_[\w-]+)\0/g;
+
 /**
- * A TCP proxy between Gatehouse and PostgreSQL that, once armed, lets the next COMMIT through to
+ * A TCP proxy between Gatehouse and PostgreSQL that, once armed, lets the next commit through to
  * the server and then cuts Gatehouse's connection: PostgreSQL commits, Gatehouse never hears it.
+ * The commit is a COMMIT, or the Sync after the one statement that rotates a refresh token on
+ * PostgreSQL (autocommit: the server commits it at that Sync).
  */
 async function startCommitLosingProxy(target: URL): Promise<{ port: number; arm(): void; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   let armed = false;
+  // Between the rotating statement's Parse and its Sync, which may come in separate chunks.
+  let rotating = false;
+  // The names under which connections prepared the rotating statement.
+  const rotations = new Set<string>();
   const server: Server = createServer((client) => {
     const upstream = connect(Number(target.port || 5432), target.hostname);
     for (const socket of [client, upstream]) {
@@ -27,13 +39,20 @@ async function startCommitLosingProxy(target: URL): Promise<{ port: number; arm(
     client.on('data', (chunk: Buffer) => {
       // A simple-protocol Query message ('Q', length, text, NUL) whose text is COMMIT.
       const commit = chunk[0] === 0x51 && /^commit\0/i.test(chunk.subarray(5).toString('latin1'));
-      if (!(armed && commit)) {
+      // The rotation's Parse or, once its connection prepared it, the Bind of that statement.
+      const text = chunk.toString('latin1');
+      for (const [, name, query] of text.matchAll(PARSE_PREPARED)) if (query?.includes(ROTATION)) rotations.add(name as string);
+      const bound = [...text.matchAll(BIND_PREPARED)].some(([, name]) => rotations.has(name as string));
+      if (armed && !commit && (text.includes(ROTATION) || bound)) rotating = true;
+      const synced = rotating && chunk.subarray(-SYNC.length).equals(SYNC);
+      if (!(armed && (commit || synced))) {
         upstream.write(chunk);
         return;
       }
       armed = false;
+      rotating = false;
       upstream.unpipe(client);
-      // The server reads the COMMIT, then the end of its connection: it commits, its reply goes nowhere.
+      // The server reads the COMMIT (or the Sync), then the end of its connection: it commits, its reply goes nowhere.
       upstream.end(chunk);
       client.resetAndDestroy();
     });

@@ -2,6 +2,7 @@ import { testDatabases } from '../helpers/databases.ts';
 import { apiStoreConformance } from './api-conformance.ts';
 import { authorizationStoreConformance } from './authorization-conformance.ts';
 import { storeConformance } from './conformance.ts';
+import { grantReadsConformance } from './grant-reads-conformance.ts';
 import { refreshRetryStoreConformance } from './refresh-retry-conformance.ts';
 import { signingKeyStoreConformance } from './signing-key-conformance.ts';
 
@@ -11,4 +12,5 @@ for (const database of await testDatabases()) {
   apiStoreConformance(database);
   signingKeyStoreConformance(database);
   refreshRetryStoreConformance(database);
+  grantReadsConformance(database);
 }

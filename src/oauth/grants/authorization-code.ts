@@ -4,7 +4,7 @@ import type { Store } from '../../domain/storage.ts';
 import { type ApiDirectory, definedByResources, narrowGrantedResources, tokenOptionsOf } from '../apis.ts';
 import { OAuthError, type OAuthErrorReason } from '../errors.ts';
 import { verifierMatches } from '../pkce.ts';
-import { type FamilyTokenIssuer, userIsActive } from '../token-families.ts';
+import type { FamilyTokenIssuer } from '../token-families.ts';
 import { type Grant, requireClient } from './grant.ts';
 
 const invalidGrant = (description: string, reason: OAuthErrorReason, parameter = 'code') => new OAuthError('invalid_grant', description, { parameter, reason });
@@ -34,9 +34,11 @@ export function authorizationCodeGrant(
       if (code === undefined || code === '') throw new OAuthError('invalid_request', 'code is required', { parameter: 'code' });
       if (redirectUri === undefined) throw new OAuthError('invalid_request', 'redirect_uri is required', { parameter: 'redirect_uri' });
       const codeHash = hashSecret(code);
-      const record = await store.authorizationCodes.find(env.id, codeHash);
+      // The redemption's only read: the code and its user in one statement; the write is one more.
+      const found = await store.authorizationCodes.findForRedemption(env.id, codeHash);
       const now = clock.now();
-      if (!record) throw invalidGrant('the authorization code is invalid', 'code_unknown');
+      if (!found) throw invalidGrant('the authorization code is invalid', 'code_unknown');
+      const record = found.code;
       if (record.consumedAt !== null) {
         // RFC 6749 §4.1.2 and RFC 9700 §4.5: a replayed code means it leaked; recall what it gave.
         await store.tokenFamilies.revoke(env.id, record.familyId, now);
@@ -57,7 +59,7 @@ export function authorizationCodeGrant(
       } else if (!verifierMatches(verifier, record.codeChallenge)) {
         throw invalidGrant('code_verifier does not match the code_challenge', 'pkce_failed', 'code_verifier');
       }
-      if (!(await userIsActive(store, env.id, record.userId))) throw invalidGrant('the user who authorized this code is disabled or gone', 'user_inactive');
+      if (!found.userActive) throw invalidGrant('the user who authorized this code is disabled or gone', 'user_inactive');
       // The client may have lost scopes since the user consented: only what it still may have.
       const scope = record.scope.filter((s) => client.scopes.includes(s));
       // RFC 8707 §2: the access token is for the APIs of the code, or the subset named here.

@@ -79,7 +79,9 @@ export function refreshTokenGrant(
       if (presented === undefined || presented === '') throw new OAuthError('invalid_request', 'refresh_token is required', { parameter: 'refresh_token' });
       const requested = parseScope(params.scope);
       const tokenHash = hashSecret(presented);
-      const token = await store.tokenFamilies.findRefreshToken(env.id, tokenHash);
+      // The refresh's only read: the token, its family and its user in one statement; the rotation is one more.
+      const found = await store.tokenFamilies.findForRotation(env.id, tokenHash);
+      const token = found?.token;
       const now = clock.now();
       // RFC 6749 §6: the refresh token is bound to the client it was issued to.
       if (!token || token.clientId !== client.clientId) throw invalidGrant('the refresh token is invalid', 'refresh_token_unknown');
@@ -89,9 +91,9 @@ export function refreshTokenGrant(
       // Already rotated, by a committed rotation: an exact retry, or reuse.
       if (token.rotatedAt !== null) return retryOrRevoke({ store, retries, clock }, { env, token, presented, binding, receivedAt });
       if (token.expiresAt <= now) throw invalidGrant('the refresh token has expired', 'refresh_token_expired');
-      const family = await store.tokenFamilies.find(env.id, token.familyId);
+      const family = found?.family;
       if (!family || family.revokedAt !== null || family.expiresAt <= now) throw invalidGrant('the refresh token has expired', 'refresh_token_expired');
-      if (!(await userIsActive(store, env.id, family.userId))) throw invalidGrant('the user who authorized this token is disabled or gone', 'user_inactive');
+      if (!found?.userActive) throw invalidGrant('the user who authorized this token is disabled or gone', 'user_inactive');
       // RFC 8707 §2: a subset of the APIs the user granted; the scope then only what they define.
       const target = await narrowGrantedResources(apis, env.id, client, family.resources, params);
       const fits = definedByResources(target);

@@ -1,0 +1,94 @@
+import type { Selectable } from 'kysely';
+import type { AuthorizationCode, OpaqueAccessToken, RefreshToken, TokenFamily } from '../domain/model.ts';
+import type { AuthorizationCodeTable, RefreshTokenTable, TokenFamilyTable } from './schema.ts';
+
+/** Rows of the authorization code flow and token families, both ways, shared by every writer of them. */
+
+/** A space-separated list column (scopes) as an array; the empty string is the empty list. */
+export const words = (text: string): string[] => (text === '' ? [] : text.split(' '));
+/** An optional list (RFC 8707 resources, audiences) as a nullable JSON column: absent is null. */
+export const listColumn = (list: readonly string[] | undefined): string | null => (list === undefined ? null : JSON.stringify(list));
+/** Reads `listColumn` back: the property is left out when the column is null. */
+export const listField = <K extends string>(key: K, text: string | null): { [P in K]?: string[] } =>
+  (text === null ? {} : { [key]: JSON.parse(text) as string[] }) as { [P in K]?: string[] };
+const nullableNumber = (value: number | null): number | null => (value === null ? null : Number(value));
+
+/** The row of a token family (migration 004). */
+export const familyRow = (envId: string, family: TokenFamily) => ({
+  family_id: family.familyId,
+  env_id: envId,
+  client_id: family.clientId,
+  user_id: family.userId,
+  scope: family.scope.join(' '),
+  resources: listColumn(family.resources),
+  created_at: family.createdAt,
+  expires_at: family.expiresAt,
+  revoked_at: null,
+});
+
+/** The row of a new refresh token of `familyId`. */
+export const refreshTokenRow = (envId: string, familyId: string, token: RefreshToken) => ({
+  token_hash: token.tokenHash,
+  env_id: envId,
+  family_id: familyId,
+  client_id: token.clientId,
+  user_id: token.userId,
+  issued_at: token.issuedAt,
+  expires_at: token.expiresAt,
+  rotated_at: null,
+  revoked_at: null,
+});
+
+/** The row of an opaque access token, of a token family or (null) of none. */
+export const opaqueAccessTokenRow = (token: OpaqueAccessToken, familyId: string | null) => ({
+  token_hash: token.tokenHash,
+  env_id: token.envId,
+  client_id: token.clientId,
+  subject: token.subject,
+  scope: token.scope,
+  jti: token.jti,
+  issued_at: token.issuedAt,
+  expires_at: token.expiresAt,
+  revoked_at: token.revokedAt,
+  family_id: familyId,
+  audience: listColumn(token.audience),
+});
+
+export const toCode = (row: Selectable<AuthorizationCodeTable>): AuthorizationCode => ({
+  codeHash: row.code_hash,
+  envId: row.env_id,
+  clientId: row.client_id,
+  userId: row.user_id,
+  redirectUri: row.redirect_uri,
+  scope: words(row.scope),
+  codeChallenge: row.code_challenge,
+  familyId: row.family_id,
+  ...listField('resources', row.resources),
+  issuedAt: Number(row.issued_at),
+  expiresAt: Number(row.expires_at),
+  consumedAt: nullableNumber(row.consumed_at),
+});
+
+export const toFamily = (row: Selectable<TokenFamilyTable>): TokenFamily => ({
+  familyId: row.family_id,
+  envId: row.env_id,
+  clientId: row.client_id,
+  userId: row.user_id,
+  scope: words(row.scope),
+  ...listField('resources', row.resources),
+  createdAt: Number(row.created_at),
+  expiresAt: Number(row.expires_at),
+  revokedAt: nullableNumber(row.revoked_at),
+});
+
+export const toRefreshToken = (row: Selectable<RefreshTokenTable>): RefreshToken => ({
+  tokenHash: row.token_hash,
+  envId: row.env_id,
+  familyId: row.family_id,
+  clientId: row.client_id,
+  userId: row.user_id,
+  issuedAt: Number(row.issued_at),
+  expiresAt: Number(row.expires_at),
+  rotatedAt: nullableNumber(row.rotated_at),
+  revokedAt: nullableNumber(row.revoked_at),
+});
