@@ -242,9 +242,9 @@ describe('web console: an operator journey in Chromium', () => {
       await page.getByRole('link', { name: 'STAGING', exact: true }).click();
       await page.getByRole('link', { name: 'Signing keys' }).click();
       // By keyboard: the checkbox toggles with Space, the button submits with Enter.
-      await page.getByLabel('Emergency: sign with the new key at once').focus();
+      await page.getByLabel('Emergency: sign with the new key once every node publishes it').focus();
       await page.keyboard.press('Space');
-      assert.equal(await page.getByLabel('Emergency: sign with the new key at once').isChecked(), true);
+      assert.equal(await page.getByLabel('Emergency: sign with the new key once every node publishes it').isChecked(), true);
       await page.keyboard.press('Space');
       await page.getByRole('button', { name: 'Rotate signing key' }).focus();
       await page.keyboard.press('Enter');

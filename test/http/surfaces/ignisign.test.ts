@@ -145,15 +145,16 @@ for (const database of await testDatabases()) {
     it('answers an unexpected failure with 500 INTERNAL_ERROR and nothing internal', async () => {
       const { code, verifier } = await codeFor();
       const codes = t.store.authorizationCodes;
-      const original = codes.find;
-      codes.find = async () => {
+      // The code grant reads the code with its user's state in one statement.
+      const original = codes.findForRedemption;
+      codes.findForRedemption = async () => {
         throw new Error('disk on fire at /var/lib/secret');
       };
       try {
         const body = assertIgnisignError(await exchange(code, verifier), t, 500, 'INTERNAL_ERROR');
         assert.doesNotMatch(JSON.stringify(body), /disk|secret|stack/);
       } finally {
-        codes.find = original;
+        codes.findForRedemption = original;
       }
     });
 
