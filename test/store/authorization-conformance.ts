@@ -73,6 +73,24 @@ const jwtIssue = (envId: string, refreshHash: string | undefined, familyId: stri
   accessToken: { jti, expiresAt: T0 + 60 * MINUTE, opaque: undefined },
 });
 
+/** Stores each environment with an active placeholder key, as every storage suite starts. */
+export async function createEnvironments(store: Store, envs: readonly Environment[], at: number): Promise<void> {
+  for (const env of envs) {
+    await store.environments.create(env, {
+      kid: `kid-${env.id}`,
+      envId: env.id,
+      alg: 'ES256',
+      publicJwk: { kty: 'EC' },
+      privateKeySealed: 'v1.sealed',
+      status: 'active',
+      createdAt: at,
+      activateAt: at,
+      retiredAt: null,
+      publishUntil: null,
+    });
+  }
+}
+
 /** Storage specification of users, sessions and the authorization code flow, run on every database. */
 export function authorizationStoreConformance(database: TestDatabase): void {
   describe(`Authorization storage conformance on ${database.name}`, () => {
@@ -83,20 +101,7 @@ export function authorizationStoreConformance(database: TestDatabase): void {
 
     before(async () => {
       ({ store, cleanup } = await database.open());
-      for (const env of [a, b]) {
-        await store.environments.create(env, {
-          kid: `kid-${env.id}`,
-          envId: env.id,
-          alg: 'ES256',
-          publicJwk: { kty: 'EC' },
-          privateKeySealed: 'v1.sealed',
-          status: 'active',
-          createdAt: T0,
-          activateAt: T0,
-          retiredAt: null,
-          publishUntil: null,
-        });
-      }
+      await createEnvironments(store, [a, b], T0);
     });
     after(async () => cleanup());
 

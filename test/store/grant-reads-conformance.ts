@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Environment, TokenFamily } from '../../src/domain/model.ts';
 import type { Store } from '../../src/domain/storage.ts';
 import type { TestDatabase } from '../helpers/databases.ts';
+import { createEnvironments } from './authorization-conformance.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MINUTE = 60_000;
@@ -61,20 +62,7 @@ export function grantReadsConformance(database: TestDatabase): void {
 
     before(async () => {
       ({ store, cleanup } = await database.open());
-      for (const env of [a, b]) {
-        await store.environments.create(env, {
-          kid: `kid-${env.id}`,
-          envId: env.id,
-          alg: 'ES256',
-          publicJwk: { kty: 'EC' },
-          privateKeySealed: 'v1.sealed',
-          status: 'active',
-          createdAt: T0,
-          activateAt: T0,
-          retiredAt: null,
-          publishUntil: null,
-        });
-      }
+      await createEnvironments(store, [a, b], T0);
       for (const username of ['alice', 'bob']) {
         await store.users.create({
           envId: a.id,
