@@ -3,12 +3,31 @@
 /** Signing algorithms Gatehouse can use for access tokens. */
 export type SigningAlgorithm = 'ES256' | 'EdDSA';
 
+/** Algorithms an ID Token may be signed with; RS256 is the default every OpenID Provider offers (Core §15.1). */
+export type IdTokenAlgorithm = 'RS256' | SigningAlgorithm;
+
+/** OpenID Connect Core §8: the same `sub` for every client, or one per client sector. */
+export type SubjectType = 'public' | 'pairwise';
+
+/**
+ * When a user flow gets a refresh token (Core §11). `client`: whenever the client is registered
+ * for the refresh_token grant, as before OpenID Connect, so no existing client changes;
+ * `offline_access`: only when the user granted the `offline_access` scope.
+ */
+export type RefreshTokenPolicy = 'client' | 'offline_access';
+
 export interface Environment {
   id: string;
   name: string;
   createdAt: number;
   /** Requests per quota window allowed to each client that sets no quota of its own; null: unlimited. */
   defaultQuota: number | null;
+  /** Core §8 subject type of clients that choose none; absent: `public`. */
+  subjectType?: SubjectType;
+  /** Absent: `client`. */
+  refreshTokenPolicy?: RefreshTokenPolicy;
+  /** Key of pairwise subject identifiers: random per environment, never shown. */
+  pairwiseSalt?: string;
 }
 
 /**
@@ -42,6 +61,20 @@ export interface Client {
   enabled: boolean;
   createdAt: number;
   updatedAt: number;
+  /** RP-Initiated Logout §3.1: where the end-session endpoint may send the browser back. Absent: none. */
+  postLogoutRedirectUris?: string[];
+  /** Back-Channel Logout §2.2: where logout tokens are POSTed; absent or null: none. */
+  backchannelLogoutUri?: string | null;
+  /** Back-Channel Logout §2.2: the client needs `sid` in logout tokens. */
+  backchannelLogoutSessionRequired?: boolean;
+  /** Ending a browser session revokes the refresh tokens this client obtained in it. */
+  logoutRevokesTokens?: boolean;
+  /** Dynamic Registration §2; absent or null: RS256. */
+  idTokenSignedResponseAlg?: IdTokenAlgorithm | null;
+  /** Core §8; absent or null: the environment's. */
+  subjectType?: SubjectType | null;
+  /** Core §8.1: the sector of pairwise identifiers; absent or null: the redirect URIs' host. */
+  sectorIdentifierUri?: string | null;
 }
 
 export interface ClientSecret {
@@ -121,6 +154,39 @@ export interface User {
   enabled: boolean;
   createdAt: number;
   updatedAt: number;
+  /** OpenID Connect Core §5.1 attributes; absent: none set. */
+  profile?: UserProfile;
+}
+
+/** Core §5.1.1 address members. */
+export interface PostalAddress {
+  formatted?: string;
+  street_address?: string;
+  locality?: string;
+  region?: string;
+  postal_code?: string;
+  country?: string;
+}
+
+/** A user's OpenID Connect Core §5.1 attributes; null (or false) when unset. */
+export interface UserProfile {
+  email: string | null;
+  emailVerified: boolean;
+  name: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  /** Null: the username is given as `preferred_username`. */
+  preferredUsername: string | null;
+  /** An https URL. */
+  picture: string | null;
+  /** BCP 47, e.g. `en-US`. */
+  locale: string | null;
+  /** IANA time zone, e.g. `Europe/Paris`. */
+  zoneinfo: string | null;
+  /** E.164 recommended. */
+  phoneNumber: string | null;
+  phoneNumberVerified: boolean;
+  address: PostalAddress | null;
 }
 
 /** A browser's session with the login pages; the cookie holds the id, storage only its hash. */
@@ -132,6 +198,13 @@ export interface BrowserSession {
   authenticatedAt: number | null;
   createdAt: number;
   expiresAt: number;
+  /**
+   * The OpenID session id (`sid`): random, stable for the session's life (a sign-in keeps it),
+   * distinct from the cookie value, so it can be given to clients. Absent for older sessions.
+   */
+  sid?: string;
+  /** RFC 8176 authentication methods of the sign-in (`pwd`, …); absent: none recorded. */
+  amr?: string[];
 }
 
 /** A validated /authorize request waiting for login and consent, bound to one browser session. */
@@ -168,6 +241,26 @@ export interface AuthorizationCode {
   issuedAt: number;
   expiresAt: number;
   consumedAt: number | null;
+  /** Set when the request asked for `openid`: what the ID Token of its redemption says. */
+  oidc?: CodeOidc;
+}
+
+/** What an OpenID authentication carries from /authorize to the ID Tokens it leads to. */
+export interface FamilyOidc {
+  /** When the user authenticated (epoch ms): `auth_time`. */
+  authTime: number;
+  /** RFC 8176 methods: `amr`. */
+  amr: string[];
+  /** `acr`, when one was asked for and met; null otherwise. */
+  acr: string | null;
+}
+
+/** `FamilyOidc` of a code, with what only the first ID Token carries. */
+export interface CodeOidc extends FamilyOidc {
+  /** Core §3.1.2.1 `nonce`, given back in the ID Token; null when the request had none. */
+  nonce: string | null;
+  /** The browser session's `sid`. */
+  sid: string | null;
 }
 
 /** Every token descending from one authorization code: revoked together on reuse. */
@@ -184,6 +277,10 @@ export interface TokenFamily {
   /** Absolute lifetime: no refresh token of the family works after it. */
   expiresAt: number;
   revokedAt: number | null;
+  /** The browser session (`sid`) of the sign-in that began the family; absent: none. */
+  sid?: string | null;
+  /** Present when the family began with an OpenID sign-in: its refreshes get ID Tokens (Core §12.2). */
+  oidc?: FamilyOidc;
 }
 
 export interface RefreshToken {
@@ -215,6 +312,8 @@ export interface Consent {
   clientId: string;
   scope: string[];
   grantedAt: number;
+  /** The APIs (RFC 8707) the consent covers; absent: it covers none. */
+  resources?: string[];
 }
 
 /** A scope an API defines, with the words the consent page shows for it. */

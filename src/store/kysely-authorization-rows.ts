@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { AuthorizationCode, OpaqueAccessToken, RefreshToken, TokenFamily } from '../domain/model.ts';
+import type { AuthorizationCode, CodeOidc, FamilyOidc, OpaqueAccessToken, RefreshToken, TokenFamily } from '../domain/model.ts';
 import type { AuthorizationCodeTable, RefreshTokenTable, TokenFamilyTable } from './schema.ts';
 
 /** Rows of the authorization code flow and token families, both ways, shared by every writer of them. */
@@ -12,6 +12,11 @@ export const listColumn = (list: readonly string[] | undefined): string | null =
 export const listField = <K extends string>(key: K, text: string | null): { [P in K]?: string[] } =>
   (text === null ? {} : { [key]: JSON.parse(text) as string[] }) as { [P in K]?: string[] };
 const nullableNumber = (value: number | null): number | null => (value === null ? null : Number(value));
+/** An optional object as a nullable JSON column: absent is null. */
+export const jsonColumn = (value: object | undefined): string | null => (value === undefined ? null : JSON.stringify(value));
+/** Reads `jsonColumn` back: the property is left out when the column is null. */
+const jsonField = <K extends string, T>(key: K, text: string | null): { [P in K]?: T } =>
+  (text === null ? {} : { [key]: JSON.parse(text) as T }) as { [P in K]?: T };
 
 /** The row of a token family (migration 004). */
 export const familyRow = (envId: string, family: TokenFamily) => ({
@@ -24,6 +29,8 @@ export const familyRow = (envId: string, family: TokenFamily) => ({
   created_at: family.createdAt,
   expires_at: family.expiresAt,
   revoked_at: null,
+  sid: family.sid ?? null,
+  oidc: jsonColumn(family.oidc),
 });
 
 /** The row of a new refresh token of `familyId`. */
@@ -67,6 +74,7 @@ export const toCode = (row: Selectable<AuthorizationCodeTable>): AuthorizationCo
   issuedAt: Number(row.issued_at),
   expiresAt: Number(row.expires_at),
   consumedAt: nullableNumber(row.consumed_at),
+  ...jsonField<'oidc', CodeOidc>('oidc', row.oidc),
 });
 
 export const toFamily = (row: Selectable<TokenFamilyTable>): TokenFamily => ({
@@ -79,6 +87,8 @@ export const toFamily = (row: Selectable<TokenFamilyTable>): TokenFamily => ({
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
   revokedAt: nullableNumber(row.revoked_at),
+  ...(row.sid === null ? {} : { sid: row.sid }),
+  ...jsonField<'oidc', FamilyOidc>('oidc', row.oidc),
 });
 
 export const toRefreshToken = (row: Selectable<RefreshTokenTable>): RefreshToken => ({

@@ -3,6 +3,7 @@ import type { FamilyAccessToken, PendingAuthorization } from '../domain/model.ts
 import type { AuthorizationCodeStore, AuthorizationRequestStore, FamilyIssue, RotationRetry, TokenFamilyStore } from '../domain/storage.ts';
 import {
   familyRow,
+  jsonColumn,
   listColumn,
   listField,
   opaqueAccessTokenRow,
@@ -37,6 +38,7 @@ const CODE_COLUMNS = [
   'issued_at',
   'expires_at',
   'consumed_at',
+  'oidc',
 ] as const satisfies readonly (keyof AuthorizationCodeTable)[];
 const REFRESH_TOKEN_COLUMNS = [
   'token_hash',
@@ -157,6 +159,7 @@ export function authorizationCodeStore(db: Kysely<Database>, dialect: Dialect): 
           issued_at: code.issuedAt,
           expires_at: code.expiresAt,
           consumed_at: null,
+          oidc: jsonColumn(code.oidc),
         })
         .execute();
     },
@@ -251,6 +254,8 @@ async function findForRotation(db: Kysely<Database>, dialect: Dialect, envId: st
       'f.created_at as f_created_at',
       'f.expires_at as f_expires_at',
       'f.revoked_at as f_revoked_at',
+      'f.sid as f_sid',
+      'f.oidc as f_oidc',
       'u.enabled as user_enabled',
     ])
     .where('t.token_hash', '=', tokenHash)
@@ -271,6 +276,8 @@ async function findForRotation(db: Kysely<Database>, dialect: Dialect, envId: st
           created_at: row.f_created_at as number,
           expires_at: row.f_expires_at as number,
           revoked_at: row.f_revoked_at,
+          sid: row.f_sid,
+          oidc: row.f_oidc,
         });
   return { token: toRefreshToken(row), family, userActive: Number(row.user_enabled) === 1 };
 }

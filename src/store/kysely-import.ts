@@ -9,6 +9,7 @@ import {
   type SourcedImportMapping,
 } from '../domain/storage.ts';
 import { familyRow, opaqueAccessTokenRow, refreshTokenRow, revokeFamilyIn, words } from './kysely-authorization.ts';
+import { profileColumns } from './kysely-users.ts';
 import type { ClientSecretTable, ClientTable, Database } from './schema.ts';
 
 /** How the client store writes its rows, handed in so both write clients the same way. */
@@ -134,7 +135,14 @@ async function writeUser(trx: Transaction<Database>, user: User, update: boolean
   if (update) {
     await trx
       .updateTable('users')
-      .set({ username: user.username, password_hash: user.passwordHash, enabled: user.enabled ? 1 : 0, updated_at: user.updatedAt })
+      .set({
+        username: user.username,
+        password_hash: user.passwordHash,
+        enabled: user.enabled ? 1 : 0,
+        updated_at: user.updatedAt,
+        // A source that carries profile attributes replaces them; one that carries none leaves them.
+        ...(user.profile ? profileColumns(user.profile) : {}),
+      })
       .where('env_id', '=', user.envId)
       .where('user_id', '=', user.userId)
       .execute();
@@ -150,6 +158,7 @@ async function writeUser(trx: Transaction<Database>, user: User, update: boolean
       enabled: user.enabled ? 1 : 0,
       created_at: user.createdAt,
       updated_at: user.updatedAt,
+      ...profileColumns(user.profile),
     })
     .execute();
 }

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { Client, ClientSecret, Environment, OpaqueAccessToken, RevokedJwt } from '../domain/model.ts';
+import type { Client, ClientSecret, Environment, IdTokenAlgorithm, OpaqueAccessToken, RevokedJwt, SubjectType } from '../domain/model.ts';
 import {
   type AccessTokenStore,
   type AdminListStore,
@@ -135,6 +136,10 @@ const toEnvironment = (row: Selectable<EnvironmentTable>): Environment => ({
   name: row.name,
   createdAt: Number(row.created_at),
   defaultQuota: row.default_quota === null ? null : Number(row.default_quota),
+  // Present only when not the default (migration 017).
+  ...(row.subject_type === 'pairwise' ? { subjectType: 'pairwise' as const } : {}),
+  ...(row.refresh_token_policy === 'offline_access' ? { refreshTokenPolicy: 'offline_access' as const } : {}),
+  ...(row.pairwise_salt === null ? {} : { pairwiseSalt: row.pairwise_salt }),
 });
 
 function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): EnvironmentStore {
@@ -144,7 +149,15 @@ function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'):
         await atomically(db, async (trx) => {
           await trx
             .insertInto('environments')
-            .values({ id: environment.id, name: environment.name, created_at: environment.createdAt, default_quota: environment.defaultQuota })
+            .values({
+              id: environment.id,
+              name: environment.name,
+              created_at: environment.createdAt,
+              default_quota: environment.defaultQuota,
+              subject_type: environment.subjectType ?? 'public',
+              refresh_token_policy: environment.refreshTokenPolicy ?? 'client',
+              pairwise_salt: environment.pairwiseSalt ?? randomBytes(32).toString('base64url'),
+            })
             .execute();
           await trx.insertInto('signing_keys').values(signingKeyRow(firstKey)).execute();
         });
@@ -187,6 +200,14 @@ const toClient = (row: Selectable<ClientTable>): Client => ({
   enabled: Number(row.enabled) === 1,
   createdAt: Number(row.created_at),
   updatedAt: Number(row.updated_at),
+  // OpenID Connect metadata (migration 017): a field is present only when it differs from its default.
+  ...(row.post_logout_redirect_uris === null ? {} : { postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[] }),
+  ...(row.backchannel_logout_uri === null ? {} : { backchannelLogoutUri: row.backchannel_logout_uri }),
+  ...(Number(row.backchannel_logout_session_required) === 1 ? { backchannelLogoutSessionRequired: true } : {}),
+  ...(Number(row.logout_revokes_tokens) === 1 ? { logoutRevokesTokens: true } : {}),
+  ...(row.id_token_signed_response_alg === null ? {} : { idTokenSignedResponseAlg: row.id_token_signed_response_alg as IdTokenAlgorithm }),
+  ...(row.subject_type === null ? {} : { subjectType: row.subject_type as SubjectType }),
+  ...(row.sector_identifier_uri === null ? {} : { sectorIdentifierUri: row.sector_identifier_uri }),
 });
 
 function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', families: TokenFamilyStore): ClientStore {
@@ -257,6 +278,13 @@ function clientRow(client: Client): ClientTable {
     enabled: client.enabled ? 1 : 0,
     created_at: client.createdAt,
     updated_at: client.updatedAt,
+    post_logout_redirect_uris: client.postLogoutRedirectUris?.length ? JSON.stringify(client.postLogoutRedirectUris) : null,
+    backchannel_logout_uri: client.backchannelLogoutUri ?? null,
+    backchannel_logout_session_required: client.backchannelLogoutSessionRequired ? 1 : 0,
+    logout_revokes_tokens: client.logoutRevokesTokens ? 1 : 0,
+    id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? null,
+    subject_type: client.subjectType ?? null,
+    sector_identifier_uri: client.sectorIdentifierUri ?? null,
   };
 }
 

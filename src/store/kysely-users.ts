@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { BrowserSession, User } from '../domain/model.ts';
+import type { BrowserSession, PostalAddress, User, UserProfile } from '../domain/model.ts';
 import {
   type BrowserSessionStore,
   ConflictError,
@@ -20,7 +20,51 @@ export const toUser = (row: Selectable<UserTable>): User => ({
   enabled: Number(row.enabled) === 1,
   createdAt: Number(row.created_at),
   updatedAt: Number(row.updated_at),
+  ...profileField(row),
 });
+
+/** `profile` only when the user has at least one attribute set, so a user without is read back as written. */
+function profileField(row: Selectable<UserTable>): { profile?: UserProfile } {
+  const profile = toProfile(row);
+  const empty = Object.values(profile).every((value) => value === null || value === false);
+  return empty ? {} : { profile };
+}
+
+/** A user's profile attributes (migration 017) from its row. */
+function toProfile(row: Selectable<UserTable>): UserProfile {
+  return {
+    email: row.email,
+    emailVerified: Number(row.email_verified) === 1,
+    name: row.name,
+    givenName: row.given_name,
+    familyName: row.family_name,
+    preferredUsername: row.preferred_username,
+    picture: row.picture,
+    locale: row.locale,
+    zoneinfo: row.zoneinfo,
+    phoneNumber: row.phone_number,
+    phoneNumberVerified: Number(row.phone_number_verified) === 1,
+    address: row.address === null ? null : (JSON.parse(row.address) as PostalAddress),
+  };
+}
+
+/** The profile columns of a user's row (migration 017); every one cleared when the user has no profile. */
+export function profileColumns(profile: UserProfile | undefined) {
+  return {
+    email: profile?.email ?? null,
+    email_verified: profile?.emailVerified ? 1 : 0,
+    name: profile?.name ?? null,
+    given_name: profile?.givenName ?? null,
+    family_name: profile?.familyName ?? null,
+    preferred_username: profile?.preferredUsername ?? null,
+    picture: profile?.picture ?? null,
+    locale: profile?.locale ?? null,
+    zoneinfo: profile?.zoneinfo ?? null,
+    phone_number: profile?.phoneNumber ?? null,
+    phone_number_verified: profile?.phoneNumberVerified ? 1 : 0,
+    address: profile?.address ? JSON.stringify(profile.address) : null,
+  };
+}
 
 export function userStore(db: Kysely<Database>, isUniqueViolation: (error: unknown) => boolean): UserStore {
   return {
@@ -36,6 +80,7 @@ export function userStore(db: Kysely<Database>, isUniqueViolation: (error: unkno
             enabled: user.enabled ? 1 : 0,
             created_at: user.createdAt,
             updated_at: user.updatedAt,
+            ...profileColumns(user.profile),
           })
           .execute();
       } catch (error) {
@@ -84,6 +129,8 @@ const toSession = (row: Selectable<BrowserSessionTable>): BrowserSession => ({
   authenticatedAt: row.authenticated_at === null ? null : Number(row.authenticated_at),
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
+  ...(row.sid === null ? {} : { sid: row.sid }),
+  ...(row.amr === null ? {} : { amr: JSON.parse(row.amr) as string[] }),
 });
 
 const sessionRow = (session: BrowserSession): Selectable<BrowserSessionTable> => ({
@@ -93,6 +140,8 @@ const sessionRow = (session: BrowserSession): Selectable<BrowserSessionTable> =>
   authenticated_at: session.authenticatedAt,
   created_at: session.createdAt,
   expires_at: session.expiresAt,
+  sid: session.sid ?? null,
+  amr: session.amr === undefined ? null : JSON.stringify(session.amr),
 });
 
 export function browserSessionStore(db: Kysely<Database>): BrowserSessionStore {

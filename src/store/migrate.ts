@@ -15,6 +15,7 @@ import * as importMappings from './migrations/012_import.ts';
 import * as importSources from './migrations/013_import_sources.ts';
 import * as keyRevocation from './migrations/015_key_revocation.ts';
 import * as refreshRetry from './migrations/016_refresh_retry.ts';
+import * as openIdConnect from './migrations/017_openid_connect.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -33,6 +34,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '013_import_sources': importSources,
   '015_key_revocation': keyRevocation,
   '016_refresh_retry': refreshRetry,
+  '017_openid_connect': openIdConnect,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -38,6 +38,12 @@ export interface EnvironmentTable {
   default_quota: number | null;
   /** Seconds between scheduled signing-key rotations; null: none (migration 007). */
   key_rotation_interval: number | null;
+  /** Migration 017: `public` or `pairwise` (Core §8). */
+  subject_type: string;
+  /** Migration 017: `client` or `offline_access` (Core §11). */
+  refresh_token_policy: string;
+  /** Migration 017: the key of pairwise subject identifiers; set for every environment. */
+  pairwise_salt: string | null;
 }
 
 export interface ClientTable {
@@ -57,6 +63,14 @@ export interface ClientTable {
   enabled: number;
   created_at: number;
   updated_at: number;
+  /** Migration 017 (OpenID Connect): JSON array, or null when none is registered. */
+  post_logout_redirect_uris: string | null;
+  backchannel_logout_uri: string | null;
+  backchannel_logout_session_required: number;
+  logout_revokes_tokens: number;
+  id_token_signed_response_alg: string | null;
+  subject_type: string | null;
+  sector_identifier_uri: string | null;
 }
 
 export interface ClientSecretTable {
@@ -133,6 +147,20 @@ export interface UserTable {
   enabled: number;
   created_at: number;
   updated_at: number;
+  /** Migration 017: OpenID Connect profile attributes (Core §5.1); null when unset. */
+  email: string | null;
+  email_verified: number;
+  name: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  preferred_username: string | null;
+  picture: string | null;
+  locale: string | null;
+  zoneinfo: string | null;
+  phone_number: string | null;
+  phone_number_verified: number;
+  /** JSON object of Core §5.1.1 members. */
+  address: string | null;
 }
 
 export interface BrowserSessionTable {
@@ -142,6 +170,10 @@ export interface BrowserSessionTable {
   authenticated_at: number | null;
   created_at: number;
   expires_at: number;
+  /** Migration 017: the OpenID session id; null for sessions started before it. */
+  sid: string | null;
+  /** Migration 017: JSON array of authentication methods (RFC 8176); null: none recorded. */
+  amr: string | null;
 }
 
 export interface AuthorizationRequestTable {
@@ -158,6 +190,8 @@ export interface AuthorizationRequestTable {
   resources: string | null;
   created_at: number;
   expires_at: number;
+  /** Migration 017: JSON of the OpenID parameters; null: not an OpenID request. */
+  oidc: string | null;
 }
 
 export interface AuthorizationCodeTable {
@@ -173,6 +207,8 @@ export interface AuthorizationCodeTable {
   issued_at: number;
   expires_at: number;
   consumed_at: number | null;
+  /** Migration 017: JSON of `CodeOidc`; null: not an OpenID request. */
+  oidc: string | null;
 }
 
 export interface TokenFamilyTable {
@@ -185,6 +221,10 @@ export interface TokenFamilyTable {
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
+  /** Migration 017: the browser session's OpenID `sid`; null for a family not begun by an OpenID sign-in. */
+  sid: string | null;
+  /** Migration 017: JSON of `FamilyOidc`; null as above. */
+  oidc: string | null;
 }
 
 export interface RefreshTokenTable {
@@ -225,6 +265,8 @@ export interface ConsentTable {
   client_id: string;
   scope: string;
   granted_at: number;
+  /** Migration 017: JSON array of the APIs (RFC 8707) the consent covers; null: none. */
+  resources: string | null;
 }
 
 export interface LoginAttemptTable {

@@ -6,7 +6,7 @@ import type { TestDatabase } from '../helpers/databases.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 
-const environment = (name: string): Environment => ({ id: `env-${name}`, name, createdAt: T0, defaultQuota: null });
+const environment = (name: string): Environment => ({ id: `env-${name}`, name, createdAt: T0, defaultQuota: null, pairwiseSalt: `salt-${name}` });
 
 const key = (envId: string, kid: string, createdAt = T0): SigningKey => ({
   kid,
