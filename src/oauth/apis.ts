@@ -2,6 +2,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { Api, Client, TokenFormat } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
 import { OAuthError } from './errors.ts';
+import { isOpenIdScope } from './openid/scopes.ts';
 import { type Params, repeatedValues } from './params.ts';
 import { RefreshingCache } from './refreshing-cache.ts';
 import { isResourceIdentifier } from './resource-identifier.ts';
@@ -96,7 +97,8 @@ export function grantResources(apis: readonly Api[], client: Client, requested: 
 export function scopeForResources(requested: string | undefined, client: Pick<Client, 'scopes' | 'defaultScopes'>, grant: ResourceGrant): string[] {
   if (grant.apis.length === 0) return resolveScope(requested, client.scopes, client.defaultScopes);
   const defined = new Set(grant.apis.flatMap((api) => api.scopes.map((s) => s.name)));
-  const fits = (token: string) => client.scopes.includes(token) && defined.has(token);
+  // OpenID Connect scopes ask for identity, not for an API: no API has to define them.
+  const fits = (token: string) => client.scopes.includes(token) && (defined.has(token) || isOpenIdScope(token));
   const tokens = parseScope(requested);
   if (tokens.length === 0) return client.defaultScopes.filter(fits);
   const refused = tokens.filter((t) => !fits(t));
@@ -143,7 +145,7 @@ export async function narrowGrantedResources(
 export function definedByResources(grant: ResourceGrant): (scope: string) => boolean {
   if (grant.apis.length === 0) return () => true;
   const defined = new Set(grant.apis.flatMap((api) => api.scopes.map((s) => s.name)));
-  return (scope) => defined.has(scope);
+  return (scope) => defined.has(scope) || isOpenIdScope(scope);
 }
 
 /** The options of `AccessTokenService.mint` that a resource grant sets. */
