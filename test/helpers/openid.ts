@@ -517,8 +517,9 @@ export async function verifyLogoutToken(
   jwks: ReturnType<typeof createRemoteJWKSet>,
   issuer: string,
   clientId: string,
+  currentDate = new Date(),
 ): Promise<JWTPayload & { sid?: string }> {
-  const { payload, protectedHeader } = await jwtVerify(token, jwks, { issuer, audience: clientId, typ: 'logout+jwt', maxTokenAge: '2 minutes' });
+  const { payload, protectedHeader } = await jwtVerify(token, jwks, { issuer, audience: clientId, typ: 'logout+jwt', maxTokenAge: '2 minutes', currentDate });
   assert.ok(protectedHeader.kid, 'the logout token names its key');
   assert.notEqual(protectedHeader.alg, 'none');
   assert.equal(typeof payload.iat, 'number');
