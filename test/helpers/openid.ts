@@ -12,7 +12,6 @@ import type {
   User,
   UserProfile,
 } from '../../src/domain/model.ts';
-import type { Store } from '../../src/domain/storage.ts';
 import { s256Challenge } from '../../src/oauth/pkce.ts';
 import { generateSigningKey } from '../../src/oauth/signing-keys.ts';
 import { signingKeyRow } from '../../src/store/kysely-signing-keys.ts';
