@@ -13,6 +13,7 @@ import { openApiRoutes } from './openapi.ts';
 import type { RequestObserver } from './request-observer.ts';
 import { authorizationRoutes } from './routes/authorization-routes.ts';
 import { discoveryRoutes, documentErrorHandler } from './routes/discovery-routes.ts';
+import { userinfoRoutes } from './routes/userinfo-routes.ts';
 import { surfaceRoutes } from './surface-routes.ts';
 
 /** What the HTTP adapter is told, as plain values. */
@@ -151,6 +152,7 @@ function checkRoutes(registered: readonly string[], surfaces: readonly Surface[]
 async function registerRoutes(server: FastifyInstance, options: HttpOptions, parts: HttpParts, lean: LeanRouter | undefined): Promise<void> {
   const { core, environments, sessions, users, surfaces, clock } = parts;
   await server.register(discoveryRoutes, { core, environments, jwksMaxAge: options.jwksMaxAge });
+  await server.register(userinfoRoutes, { core, environments, bodyLimit: options.bodyLimit, observer: parts.requests });
   const publicBase = options.publicUrl.replace(/\/+$/, '');
   for (const surface of surfaces) {
     await server.register(surfaceRoutes, { surface, core, environments, clock, bodyLimit: options.bodyLimit, publicBase, observer: parts.requests, lean });
