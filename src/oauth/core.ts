@@ -80,6 +80,6 @@ export function createOAuthCore(
     legacy,
     introspection: new IntrospectionEndpoint(authenticator, tokens),
     revocation: new RevocationEndpoint(authenticator, tokens, store, clock),
-    authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis),
+    authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis, keys),
   };
 }

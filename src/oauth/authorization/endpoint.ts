@@ -3,9 +3,10 @@ import type { BrowserSession, Client, Environment, PendingAuthorization, User } 
 import type { Store } from '../../domain/storage.ts';
 import type { ApiDirectory } from '../apis.ts';
 import type { ClientCache } from '../client-cache.ts';
+import type { KeyRing } from '../signing-keys.ts';
 import { type AuthorizationDeps, enabledClient, enabledUser, type PendingFlow } from './flow-context.ts';
-import { approveRequest, denyRequest } from './issue-code.ts';
-import { nextStep } from './next-step.ts';
+import { denyRequest } from './issue-code.ts';
+import { approveAfterSignIn, nextStep } from './next-step.ts';
 import { findPendingRequest, holdRequest } from './pending-request.ts';
 import type { AuthorizationErrorPage, AuthorizationRedirect, AuthorizationStep } from './response.ts';
 import { type AuthorizeOptions, type ValidAuthorizationRequest, validateAuthorizationRequest } from './validate-request.ts';
@@ -35,8 +36,8 @@ export type { AuthorizeOptions, RequestCheck, ValidAuthorizationRequest } from '
 export class AuthorizationEndpoint {
   private readonly deps: AuthorizationDeps;
 
-  constructor(store: Store, clients: ClientCache, clock: Clock, codeTtlMs: number, apis: ApiDirectory) {
-    this.deps = { store, clients, clock, codeTtlMs, apis };
+  constructor(store: Store, clients: ClientCache, clock: Clock, codeTtlMs: number, apis: ApiDirectory, keys: KeyRing) {
+    this.deps = { store, clients, clock, codeTtlMs, apis, keys };
   }
 
   /** Step 1: checks an /authorize request; see `validateAuthorizationRequest`. */
@@ -89,15 +90,19 @@ export class AuthorizationEndpoint {
 
   /**
    * Steps 3–5: where a pending request goes next: the login page without a signed-in (enabled)
-   * user, the consent page unless the user already granted these scopes to this client, else a code.
+   * user or when OpenID Connect asks for a fresh sign-in, the consent page unless the user already
+   * granted these scopes and APIs to this client, else a code (or, with `prompt=none`, an error).
    */
   next(flow: PendingFlow): Promise<AuthorizationStep | undefined> {
     return nextStep(this.deps, flow);
   }
 
-  /** Step 5: the user allowed the request; see `approveRequest`. */
-  approve(flow: PendingFlow): Promise<AuthorizationRedirect | AuthorizationErrorPage | undefined> {
-    return approveRequest(this.deps, flow);
+  /**
+   * Step 5: the user allowed the request on the consent page; see `approveRequest`. The login
+   * page comes first when the authentication gates no longer hold (see `approveAfterSignIn`).
+   */
+  approve(flow: PendingFlow): Promise<AuthorizationStep | undefined> {
+    return approveAfterSignIn(this.deps, flow);
   }
 
   /** Step 5: the user refused: RFC 6749 §4.1.2.1 `access_denied`. */

@@ -1,10 +1,11 @@
-import type { Client, Environment } from '../../domain/model.ts';
+import type { Client, Environment, OidcRequestParameters } from '../../domain/model.ts';
 import { grantResources, requestedResources, scopeForResources } from '../apis.ts';
 import { OAuthError } from '../errors.ts';
 import { S256_CHALLENGE } from '../pkce.ts';
 import { matchesRegisteredRedirectUri } from '../redirect-uri.ts';
 import { resolveScope } from '../scope.ts';
 import { type AuthorizationDeps, enabledClient } from './flow-context.ts';
+import { isOpenIdRequest, OPENID_CHECKS, openIdParameters } from './openid-request.ts';
 import { type AuthorizationErrorPage, type AuthorizationRedirect, type AuthorizationRefusal, errorRedirect } from './response.ts';
 
 /** An /authorize request that passed every check, ready to be held through login and consent. */
@@ -17,6 +18,8 @@ export interface ValidAuthorizationRequest {
   codeChallenge: string | null;
   /** RFC 8707: the APIs the code will grant (the named ones, or the default API); absent: none. */
   resources?: string[];
+  /** OpenID Connect Core §3.1.2.1: present when the scope includes `openid`. */
+  oidc?: OidcRequestParameters;
 }
 
 /** Per-surface rules of /authorize. */
@@ -102,6 +105,9 @@ export const REQUEST_CHECKS: readonly RequestCheck[] = [
 /**
  * Checks an /authorize request (RFC 6749 §4.1.1). Until client_id and redirect_uri are known
  * good nothing may redirect (RFC 6749 §4.1.2.1); after that every error goes back to the client.
+ * Once the scope is known, an OpenID Connect authentication request (scope `openid`) has its
+ * parameters checked too (`OPENID_CHECKS`, then `openIdParameters`); any other request ignores
+ * them, as it ignores every unknown parameter.
  */
 export async function validateAuthorizationRequest(
   deps: AuthorizationDeps,
@@ -123,7 +129,26 @@ export async function validateAuthorizationRequest(
   const granted = await requestedTarget(deps, env, underCheck);
   if (!('scope' in granted)) return errorRedirect(redirectUri, granted, state, issuer);
   const { scope, resources } = granted;
-  return { kind: 'valid', client, redirectUri, scope, state, codeChallenge: request.params.code_challenge ?? null, ...(resources ? { resources } : {}) };
+  let oidc: OidcRequestParameters | undefined;
+  if (isOpenIdRequest(scope)) {
+    for (const check of OPENID_CHECKS) {
+      const refusal = check(underCheck);
+      if (refusal) return errorRedirect(redirectUri, refusal, state, issuer);
+    }
+    const parameters = await openIdParameters(deps, env, issuer, underCheck);
+    if ('error' in parameters) return errorRedirect(redirectUri, parameters, state, issuer);
+    oidc = parameters;
+  }
+  return {
+    kind: 'valid',
+    client,
+    redirectUri,
+    scope,
+    state,
+    codeChallenge: request.params.code_challenge ?? null,
+    ...(resources ? { resources } : {}),
+    ...(oidc ? { oidc } : {}),
+  };
 }
 
 /**
