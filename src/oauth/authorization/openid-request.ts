@@ -1,8 +1,8 @@
 import type { Environment, OidcPrompt, OidcRequestParameters } from '../../domain/model.ts';
 import { verifyIdTokenHint } from '../openid/id-token-hint.ts';
 import type { AuthorizationDeps } from './flow-context.ts';
+import type { RequestCheck, RequestUnderCheck } from './request-check.ts';
 import type { AuthorizationRefusal } from './response.ts';
-import type { RequestCheck, RequestUnderCheck } from './validate-request.ts';
 
 /*
  * The OpenID Connect side of an /authorize request (Core §3.1.2.1). A request is an OpenID

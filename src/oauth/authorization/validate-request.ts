@@ -6,7 +6,10 @@ import { matchesRegisteredRedirectUri } from '../redirect-uri.ts';
 import { resolveScope } from '../scope.ts';
 import { type AuthorizationDeps, enabledClient } from './flow-context.ts';
 import { isOpenIdRequest, OPENID_CHECKS, openIdParameters } from './openid-request.ts';
+import type { AuthorizationParams, AuthorizeOptions, RequestCheck, RequestUnderCheck } from './request-check.ts';
 import { type AuthorizationErrorPage, type AuthorizationRedirect, type AuthorizationRefusal, errorRedirect } from './response.ts';
+
+export type { AuthorizationParams, AuthorizeOptions, RequestCheck, RequestUnderCheck } from './request-check.ts';
 
 /** An /authorize request that passed every check, ready to be held through login and consent. */
 export interface ValidAuthorizationRequest {
@@ -21,34 +24,6 @@ export interface ValidAuthorizationRequest {
   /** OpenID Connect Core §3.1.2.1: present when the scope includes `openid`. */
   oidc?: OidcRequestParameters;
 }
-
-/** Per-surface rules of /authorize. */
-export interface AuthorizeOptions {
-  /**
-   * Lets a confidential client flagged `allowMissingPkce` omit PKCE, for products whose clients
-   * never sent a challenge (RightSignature's). A challenge that is sent must still be S256; every
-   * other client, and every public client, needs one.
-   */
-  pkceOptionalForConfidential: boolean;
-}
-
-/** The parameters of an /authorize request as the HTTP layer parsed them. */
-export interface AuthorizationParams {
-  params: Readonly<Record<string, string>>;
-  /** Names given more than once. */
-  duplicates: readonly string[];
-}
-
-/** A request whose client and redirect_uri are known good: from here on, errors go back to the client. */
-export interface RequestUnderCheck extends AuthorizationParams {
-  client: Client;
-  /** `state` as sent; null when absent or repeated. */
-  rawState: string | null;
-  options: AuthorizeOptions;
-}
-
-/** One rule an /authorize request must meet once it can be answered by redirect: a refusal, or undefined when met. */
-export type RequestCheck = (request: RequestUnderCheck) => AuthorizationRefusal | undefined;
 
 /**
  * RFC 6749 §3.1: request parameters must not be included more than once. The description is
