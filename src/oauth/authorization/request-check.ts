@@ -2,6 +2,7 @@ import type { Client } from '../../domain/model.ts';
 import type { AuthorizationRefusal } from './response.ts';
 
 // The shapes the checks of an /authorize request share (validate-request.ts, openid-request.ts).
+
 /** Per-surface rules of /authorize. */
 export interface AuthorizeOptions {
   /**
