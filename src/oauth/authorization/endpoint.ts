@@ -20,15 +20,17 @@ export type { AuthorizeOptions, RequestCheck, ValidAuthorizationRequest } from '
 
 /**
  * The authorization endpoint: RFC 6749 §4.1.1–4.1.2 with RFC 7636 (S256 only), RFC 9207 (`iss`)
- * and RFC 9700. A request goes through these steps, each in its own module in
- * this folder:
+ * and RFC 9700, and OpenID Connect Core §3.1.2 when the scope includes `openid`. A request goes
+ * through these steps, each in its own module in this folder:
  *
  * 1. validate (`validate`, validate-request.ts): client and redirect_uri, which decide whether an
- *    error may redirect, then each of `REQUEST_CHECKS`, then the scope;
+ *    error may redirect, then each of `REQUEST_CHECKS`, then the scope, then for an OpenID
+ *    request each of `OPENID_CHECKS` and the `id_token_hint` (openid-request.ts);
  * 2. hold and resume (`hold`, `pending`, pending-request.ts): the request waits, bound to the
  *    browser session, while the user is on the pages;
  * 3. authenticate and 4. consent (`next`, next-step.ts): each of `FLOW_GATES` in turn names the
- *    page the browser needs, login then consent;
+ *    page the browser needs, login (also for OpenID `prompt=login`, `max_age` and `id_token_hint`)
+ *    then consent; with `prompt=none` a needed page is an error sent to the client instead;
  * 5. issue the code (`approve`, issue-code.ts), or refuse it (`deny`).
  *
  * The HTTP layer owns pages and cookies; these steps own every decision.
