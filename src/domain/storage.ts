@@ -353,8 +353,11 @@ export interface TokenFamilyStore {
 
 export interface ConsentStore {
   find(envId: string, userId: string, clientId: string): Promise<Consent | undefined>;
-  /** Adds `scope` to what the user granted the client (the union is kept). */
-  grant(envId: string, userId: string, clientId: string, scope: string[], now: number): Promise<void>;
+  /**
+   * Adds `scope` and the APIs `resources` (RFC 8707; absent: none) to what the user granted the
+   * client (the union of each is kept).
+   */
+  grant(envId: string, userId: string, clientId: string, scope: string[], now: number, resources?: readonly string[]): Promise<void>;
 }
 
 export interface LoginAttemptStore {

@@ -87,7 +87,7 @@ export function createOAuthCore(
     legacy,
     introspection: new IntrospectionEndpoint(authenticator, tokens),
     revocation: new RevocationEndpoint(authenticator, tokens, store, clock),
-    authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis),
+    authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis, keys),
     userinfo: new UserInfoEndpoint(tokens, clients, store),
   };
 }

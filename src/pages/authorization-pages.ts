@@ -33,10 +33,12 @@ export interface LoginPageInput {
   action: string;
   csrfToken: string;
   requestId: string;
-  /** Prefills the username field after a failed attempt. */
+  /** Prefills the username field: after a failed attempt, or from OpenID Connect `login_hint`. */
   username?: string;
   /** A message for the user, shown in an alert (e.g. "Incorrect username or password."). */
   error?: string;
+  /** The page's `lang` (see `pageLanguage`); English when absent. */
+  lang?: string;
 }
 
 /**
@@ -72,7 +74,7 @@ export function renderLoginPage(p: LoginPageInput): string {
   ]
     .filter((line) => line !== '')
     .join('\n');
-  return renderPage({ title: 'Sign in', body: pageBody(content, p.environmentName) });
+  return renderPage({ title: 'Sign in', body: pageBody(content, p.environmentName), ...(p.lang === undefined ? {} : { lang: p.lang }) });
 }
 
 export interface ConsentPageInput {
@@ -90,6 +92,8 @@ export interface ConsentPageInput {
   username: string;
   /** Origin of the redirect_uri, so the user sees where the answer goes before giving it. */
   redirectOrigin: string;
+  /** The page's `lang` (see `pageLanguage`); English when absent. */
+  lang?: string;
 }
 
 function scopeList(scopes: readonly string[], registered: Readonly<Record<string, string>> = {}): string {
@@ -119,7 +123,7 @@ export function renderConsentPage(p: ConsentPageInput): string {
     '</div>',
     '</form>',
   ].join('\n');
-  return renderPage({ title: `Allow ${p.clientName}?`, body: pageBody(content, p.environmentName) });
+  return renderPage({ title: `Allow ${p.clientName}?`, body: pageBody(content, p.environmentName), ...(p.lang === undefined ? {} : { lang: p.lang }) });
 }
 
 /**

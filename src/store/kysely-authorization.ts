@@ -1,9 +1,10 @@
 import { type Kysely, type RawBuilder, type Selectable, sql, type Transaction } from 'kysely';
-import type { FamilyAccessToken, PendingAuthorization } from '../domain/model.ts';
+import type { FamilyAccessToken, PendingAuthorization, PendingOidc } from '../domain/model.ts';
 import type { AuthorizationCodeStore, AuthorizationRequestStore, FamilyIssue, RotationRetry, TokenFamilyStore } from '../domain/storage.ts';
 import {
   familyRow,
   jsonColumn,
+  jsonField,
   listColumn,
   listField,
   opaqueAccessTokenRow,
@@ -71,6 +72,7 @@ const toRequest = (row: Selectable<AuthorizationRequestTable>): PendingAuthoriza
   ...listField('resources', row.resources),
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
+  ...jsonField<'oidc', PendingOidc>('oidc', row.oidc),
 });
 
 export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRequestStore {
@@ -90,6 +92,7 @@ export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRe
           resources: listColumn(request.resources),
           created_at: request.createdAt,
           expires_at: request.expiresAt,
+          oidc: jsonColumn(request.oidc),
         })
         .execute();
     },

@@ -8,7 +8,7 @@ import {
   type RateCounterStore,
   type UserStore,
 } from '../domain/storage.ts';
-import { words } from './kysely-authorization.ts';
+import { listColumn, listField, words } from './kysely-authorization.ts';
 import { atomically } from './kysely-transaction.ts';
 import type { BrowserSessionTable, Database, UserTable } from './schema.ts';
 
@@ -195,9 +195,9 @@ export function consentStore(db: Kysely<Database>): ConsentStore {
         .where('client_id', '=', clientId)
         .executeTakeFirst();
       if (!row) return undefined;
-      return { envId, userId, clientId, scope: words(row.scope), grantedAt: Number(row.granted_at) };
+      return { envId, userId, clientId, scope: words(row.scope), grantedAt: Number(row.granted_at), ...listField('resources', row.resources) };
     },
-    async grant(envId, userId, clientId, scope, now) {
+    async grant(envId, userId, clientId, scope, now, resources = []) {
       await atomically(db, async (trx) => {
         // Write first: the upsert takes the row lock (PostgreSQL) or the write lock (SQLite)
         // before the read, so concurrent grants queue instead of losing a scope or failing
@@ -209,15 +209,17 @@ export function consentStore(db: Kysely<Database>): ConsentStore {
           .execute();
         const row = await trx
           .selectFrom('consents')
-          .select('scope')
+          .select(['scope', 'resources'])
           .where('env_id', '=', envId)
           .where('user_id', '=', userId)
           .where('client_id', '=', clientId)
           .executeTakeFirstOrThrow();
         const union = [...new Set([...words(row.scope), ...scope])].sort();
+        // Null while the consent covers no API, as rows written before APIs were recorded.
+        const apis = [...new Set([...(listField('resources', row.resources).resources ?? []), ...resources])].sort();
         await trx
           .updateTable('consents')
-          .set({ scope: union.join(' ') })
+          .set({ scope: union.join(' '), resources: listColumn(apis.length === 0 ? undefined : apis) })
           .where('env_id', '=', envId)
           .where('user_id', '=', userId)
           .where('client_id', '=', clientId)
