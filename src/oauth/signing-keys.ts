@@ -2,7 +2,7 @@ import { createPrivateKey, type KeyObject, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type JWK } from 'jose';
 import { decryptPrivateKey, encryptPrivateKey } from '../crypto/key-encryption.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { SigningAlgorithm, SigningKey } from '../domain/model.ts';
+import type { IdTokenAlgorithm, SigningAlgorithm, SigningKey } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
 import { RefreshingCache } from './refreshing-cache.ts';
 
@@ -62,9 +62,9 @@ export function signingKeyAt(keys: readonly SigningKey[], now: number): SigningK
   return chosen;
 }
 
-export interface ActiveSigningKey {
+export interface ActiveSigningKey<A extends IdTokenAlgorithm = SigningAlgorithm> {
   kid: string;
-  alg: SigningAlgorithm;
+  alg: A;
   privateKey: KeyObject;
 }
 
@@ -92,11 +92,17 @@ export class KeyRing {
     this.published = new RefreshingCache(clock, store.health, { ttlMs: cacheTtlMs, staleIfErrorMs, maxEntries: 10_000 });
   }
 
-  /** The key new tokens of `envId` are signed with now. */
-  async activeKey(envId: string): Promise<ActiveSigningKey> {
-    const key = signingKeyAt(await this.publishedKeys(envId), this.clock.now());
-    if (!key) throw new Error(`environment ${envId} has no active signing key`);
-    return { kid: key.kid, alg: key.alg as SigningAlgorithm, privateKey: this.privateKey(key) };
+  /**
+   * The key new tokens of `envId` are signed with now: without `alg`, the access-token key
+   * (never an RS256 one); with `alg`, the active key of that algorithm (an ID or logout token's).
+   */
+  async activeKey(envId: string): Promise<ActiveSigningKey>;
+  async activeKey(envId: string, alg?: IdTokenAlgorithm): Promise<ActiveSigningKey<IdTokenAlgorithm>>;
+  async activeKey(envId: string, alg?: IdTokenAlgorithm): Promise<ActiveSigningKey<IdTokenAlgorithm>> {
+    const published = (await this.publishedKeys(envId)).filter((k) => (alg === undefined ? k.alg !== 'RS256' : k.alg === alg));
+    const key = signingKeyAt(published, this.clock.now());
+    if (!key) throw new Error(`environment ${envId} has no active ${alg === undefined ? '' : `${alg} `}signing key`);
+    return { kid: key.kid, alg: key.alg as IdTokenAlgorithm, privateKey: this.privateKey(key) };
   }
 
   /** Keys in the environment's JWKS: next keys, the active one, and retired ones whose tokens may still be live. */
