@@ -22,8 +22,8 @@ export interface LogoutConfirmPageInput {
 
 /**
  * Asks before signing out (RP-Initiated Logout §2: a request that does not prove it comes from
- * the user's application must not end the session by itself). Posts `csrf_token` and the
- * request's fields to `action` as application/x-www-form-urlencoded.
+ * the user's application must not end the session by itself). Posts `confirm`, `csrf_token` and
+ * the request's fields to `action` as application/x-www-form-urlencoded.
  */
 export function renderLogoutConfirmPage(p: LogoutConfirmPageInput): string {
   const environment = escapeHtml(p.environmentName);
@@ -40,7 +40,7 @@ export function renderLogoutConfirmPage(p: LogoutConfirmPageInput): string {
     `<form method="post" action="${escapeHtml(p.action)}">`,
     ...hidden,
     '<div class="actions">',
-    '<button type="submit" class="button primary">Sign out</button>',
+    '<button type="submit" class="button primary" name="confirm" value="yes">Sign out</button>',
     '</div>',
     '</form>',
   ]

@@ -174,7 +174,8 @@ for (const database of await testDatabases()) {
       assert.deepEqual(Object.keys(fields).sort(), ['client_id', 'csrf_token', 'post_logout_redirect_uri', 'state']);
       // A bare GET ended nothing.
       assert.equal(await stillThere(session), true);
-      const res = await post(fields, cookie);
+      assert.match(page.body, /<button type="submit" class="button primary" name="confirm" value="yes">Sign out<\/button>/);
+      const res = await post({ ...fields, confirm: 'yes' }, cookie);
       assert.equal(res.statusCode, 303, res.body);
       assert.equal(res.headers.location, `${RP_LOGOUT_URI}?state=xyz`);
       assertCookieCleared(res, env);

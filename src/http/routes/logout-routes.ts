@@ -23,7 +23,7 @@ export interface LogoutRoutesOptions {
 interface LogoutParams {
   params: Params;
   duplicates: readonly string[];
-  /** A POST of the confirmation page's form (it carries a CSRF token), not a client's request. */
+  /** A POST of the confirmation page's form (it carries `confirm` and a CSRF token), not a client's request. */
   confirmation: boolean;
 }
 
