@@ -11,6 +11,7 @@ import { postForm, refusedAddress } from '../../src/oauth/openid/logout-receiver
 import { afterSessionsEnded } from '../../src/oauth/openid/logout-sessions.ts';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../../src/oauth/openid/logout-token.ts';
 import { subjectFor } from '../../src/oauth/openid/subject.ts';
+import { hiddenFields } from '../helpers/authorization.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { PUBLIC_URL, suiteStore, type TestApp } from '../helpers/fixtures.ts';
 import { createEnvironment, createLogoutClient, createUser, familyInSession, idToken, issuerOf, signedInSession } from '../helpers/logout.ts';
@@ -19,8 +20,14 @@ import { createEnvironment, createLogoutClient, createUser, familyInSession, idT
 class Receiver {
   readonly received: { contentType: string | undefined; body: string }[] = [];
   private server: Server | undefined;
+  private waiting: (() => void)[] = [];
 
   constructor(private readonly statuses: number[] = [200]) {}
+
+  /** Resolves at the next request received. */
+  next(): Promise<void> {
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
 
   async start(): Promise<string> {
     this.server = createServer((request, response) => {
@@ -32,6 +39,7 @@ class Receiver {
         this.received.push({ contentType: request.headers['content-type'], body });
         const status = this.statuses[Math.min(this.received.length - 1, this.statuses.length - 1)] ?? 200;
         response.writeHead(status, { 'cache-control': 'no-store' }).end();
+        for (const resolve of this.waiting.splice(0)) resolve();
       });
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
@@ -342,6 +350,36 @@ for (const database of await testDatabases()) {
       for (const { logout } of await t.store.backchannelLogouts.claim(t.clock.now(), t.clock.now() + 1, 100))
         await t.store.backchannelLogouts.finish(logout.id);
     });
+
+    if (database.name === 'sqlite') {
+      it('a running development node delivers the queued logout tokens by itself, off the request', async () => {
+        const node = await suite.build({ publicUrl: 'http://127.0.0.1:8080', host: '127.0.0.1' });
+        const env = await createEnvironment(node.store, 'RS256', node.clock.now());
+        const { receiver: rp, url } = await receiver();
+        const client = await createLogoutClient(node.store, env, node.clock.now(), { backchannelLogoutUri: url });
+        const userId = await createUser(node.store, env, node.clock.now());
+        const { cookie, session } = await signedInSession(node.store, env, userId, node.clock.now());
+        await familyInSession(node.store, env, client.clientId, userId, session.sid, node.clock.now());
+        const received = rp.next();
+        await node.app.start();
+        const res = await node.app.server.inject({ method: 'GET', url: `/envs/${env.name}/logout`, headers: { cookie } });
+        const confirmed = await node.app.server.inject({
+          method: 'POST',
+          url: `/envs/${env.name}/logout`,
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ confirm: 'yes', csrf_token: hiddenFields(res.body).csrf_token as string }).toString(),
+        });
+        assert.match(confirmed.body, /You are signed out/);
+        await received;
+        const { payload } = await jwtVerify(rp.tokens()[0] as string, createLocalJWKSet(await jwks(env)), {
+          issuer: `http://127.0.0.1:8080/envs/${env.name}`,
+          audience: client.clientId,
+          typ: 'logout+jwt',
+          currentDate: new Date(node.clock.now()),
+        });
+        assert.equal(payload.sid, session.sid);
+      });
+    }
   });
 }
 
