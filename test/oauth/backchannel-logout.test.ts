@@ -402,6 +402,8 @@ describe('logout receivers are SSRF-safe', () => {
       '::ffff:10.0.0.1',
       '64:ff9b::a00:1',
       '224.0.0.1',
+      'fe80::1%eth0',
+      'not-an-address',
     ]) {
       assert.ok(refusedAddress(address, production), address);
     }

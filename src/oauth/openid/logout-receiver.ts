@@ -68,6 +68,8 @@ function unmapped(address: string): string {
 
 /** Why an address may not be connected to, or undefined if it may. */
 export function refusedAddress(raw: string, policy: Pick<ReceiverPolicy, 'allowLoopback'>): string | undefined {
+  // A zone index (`fe80::1%eth0`) only ever names a link-local address.
+  if (raw.includes('%') || isIP(raw) === 0) return 'non-public address';
   const address = isIP(raw) === 6 ? unmapped(raw) : raw;
   const family = isIP(address) === 4 ? 'ipv4' : 'ipv6';
   if (LOOPBACK.check(address, family)) return policy.allowLoopback ? undefined : 'loopback address';
