@@ -68,7 +68,7 @@ for (const database of await testDatabases()) {
     const hintFor = (session: BrowserSession, who = userId, typ = 'JWT') =>
       idToken(t.store, env, { sub: who, aud: client.clientId, ...(session.sid ? { sid: session.sid } : {}) }, t.clock.now(), typ);
 
-    it('a hint for the signed-in user ends the session at once and returns to the registered address with state', async () => {
+    it('oidcc-rp-initiated-logout: a hint for the signed-in user ends the session at once and returns to the registered address with state', async () => {
       const { cookie, session } = await signedInSession(t.store, env, userId, t.clock.now());
       const familyId = await familyInSession(t.store, env, client.clientId, userId, session.sid, t.clock.now());
       const before = await t.store.backchannelLogouts.pending();
@@ -92,7 +92,7 @@ for (const database of await testDatabases()) {
       );
     });
 
-    it('keeps the query of a registered address and adds state to it; without state the address is used as registered', async () => {
+    it('oidcc-rp-initiated-logout-no-state: without state the address is used as registered; a registered query is kept and state added to it', async () => {
       const first = await signedInSession(t.store, env, userId, t.clock.now());
       const res = await get(
         { id_token_hint: await hintFor(first.session), post_logout_redirect_uri: 'https://rp.example.test/bye?lang=en', state: 'a b&c' },
@@ -104,7 +104,7 @@ for (const database of await testDatabases()) {
       assert.equal(plain.headers.location, RP_LOGOUT_URI);
     });
 
-    it('a hint with no return address shows the signed-out page', async () => {
+    it('oidcc-rp-initiated-logout-no-post-logout-redirect-uri: a hint with no return address signs out and shows the signed-out page', async () => {
       const { cookie, session } = await signedInSession(t.store, env, userId, t.clock.now());
       const res = await get({ id_token_hint: await hintFor(session) }, cookie);
       assert.equal(res.statusCode, 200, res.body);
@@ -114,9 +114,15 @@ for (const database of await testDatabases()) {
       assert.equal(await stillThere(session), false);
     });
 
-    it('a post_logout_redirect_uri not registered for the client is an error page, and the session stays', async () => {
+    it('oidcc-rp-initiated-logout-bad-post-logout-redirect-uri, oidcc-rp-initiated-logout-query-added-to-post-logout-redirect-uri: an unregistered address is an error page, and the session stays', async () => {
       const { cookie, session } = await signedInSession(t.store, env, userId, t.clock.now());
-      for (const uri of ['https://evil.example.test/', `${RP_LOGOUT_URI}/`, RP_LOGOUT_URI.toUpperCase(), 'https://rp.example.test/callback']) {
+      for (const uri of [
+        'https://evil.example.test/',
+        `${RP_LOGOUT_URI}/`,
+        `${RP_LOGOUT_URI}?foo=bar`,
+        RP_LOGOUT_URI.toUpperCase(),
+        'https://rp.example.test/callback',
+      ]) {
         const res = await get({ id_token_hint: await hintFor(session), post_logout_redirect_uri: uri, state: 's' }, cookie);
         assertErrorPage(res);
         assert.match(res.body, /not registered/);
@@ -124,7 +130,7 @@ for (const database of await testDatabases()) {
       assert.equal(await stillThere(session), true);
     });
 
-    it('RP-Initiated §3: a post_logout_redirect_uri is refused without an id_token_hint or client_id', async () => {
+    it('oidcc-rp-initiated-logout-no-id-token-hint: a post_logout_redirect_uri without an id_token_hint or client_id is an error page (§3)', async () => {
       const { cookie, session } = await signedInSession(t.store, env, userId, t.clock.now());
       assertErrorPage(await get({ post_logout_redirect_uri: RP_LOGOUT_URI }, cookie));
       assertErrorPage(await get({ post_logout_redirect_uri: RP_LOGOUT_URI }));
@@ -140,11 +146,13 @@ for (const database of await testDatabases()) {
       assert.equal(await stillThere(session), true);
     });
 
-    it('an id_token_hint that is not an ID Token of this issuer is an error page, never a redirect', async () => {
+    it('oidcc-rp-initiated-logout-bad-id-token-hint, oidcc-rp-initiated-logout-modified-id-token-hint: a hint not signed by this issuer is an error page, never a redirect', async () => {
       const { cookie, session } = await signedInSession(t.store, env, userId, t.clock.now());
       const otherEnv = await createEnvironment(t.store, 'RS256', t.clock.now());
       const foreign = await idToken(t.store, otherEnv, { sub: userId, aud: client.clientId }, t.clock.now());
-      for (const hint of ['not-a-jwt', foreign, `${(await hintFor(session)).slice(0, -4)}AAAA`]) {
+      const [header, payload] = (await hintFor(session)).split('.') as [string, string];
+      const algNone = `${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(header, 'base64url').toString()), alg: 'none' })).toString('base64url')}.${payload}.`;
+      for (const hint of ['not-a-jwt', foreign, algNone, `${(await hintFor(session)).slice(0, -4)}AAAA`]) {
         const res = await get({ id_token_hint: hint, post_logout_redirect_uri: RP_LOGOUT_URI, state: 's' }, cookie);
         assertErrorPage(res);
       }
@@ -182,7 +190,7 @@ for (const database of await testDatabases()) {
       assert.equal(await stillThere(session), false);
     });
 
-    it('a bare link signs nobody out; the confirmation without a return address ends on the signed-out page', async () => {
+    it('oidcc-rp-initiated-logout-no-params: a bare link signs nobody out; the confirmation ends on the signed-out page', async () => {
       const { cookie, session } = await signedInSession(t.store, env, userId, t.clock.now());
       const page = await get({}, cookie);
       assert.equal(page.statusCode, 200);
@@ -192,6 +200,18 @@ for (const database of await testDatabases()) {
       assert.equal(res.statusCode, 200, res.body);
       assert.match(res.body, /You are signed out/);
       assertCookieCleared(res, env);
+      assert.equal(await stillThere(session), false);
+    });
+
+    it('oidcc-rp-initiated-logout-only-state: state alone asks, signs out on confirmation and redirects nowhere', async () => {
+      const { cookie, session } = await signedInSession(t.store, env, userId, t.clock.now());
+      const page = await get({ state: 'only' }, cookie);
+      assert.equal(page.statusCode, 200);
+      assert.equal(hiddenFields(page.body).state, 'only');
+      const res = await post({ ...hiddenFields(page.body), confirm: 'yes' }, cookie);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.headers.location, undefined);
+      assert.match(res.body, /You are signed out/);
       assert.equal(await stillThere(session), false);
     });
 

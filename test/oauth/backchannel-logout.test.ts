@@ -110,7 +110,7 @@ for (const database of await testDatabases()) {
       return res.json() as JSONWebKeySet;
     }
 
-    it('a logout at the end-session endpoint POSTs a logout token that verifies against the JWKS (RS256 by default)', async () => {
+    it('oidcc-backchannel-rp-initiated-logout: a logout at the end-session endpoint POSTs a logout token that verifies against the JWKS (RS256 by default)', async () => {
       const env = await createEnvironment(t.store, 'RS256', t.clock.now());
       const { receiver: rp, url } = await receiver();
       const client = await createLogoutClient(t.store, env, t.clock.now(), { backchannelLogoutUri: url, backchannelLogoutSessionRequired: true });
