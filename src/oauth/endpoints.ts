@@ -72,6 +72,9 @@ export const GATEHOUSE_ROUTES = {
   login: { method: 'POST', path: `${ISSUER_ROUTE}/login` },
   consentPage: { method: 'GET', path: `${ISSUER_ROUTE}/consent` },
   consent: { method: 'POST', path: `${ISSUER_ROUTE}/consent` },
+  /** RP-Initiated Logout 1.0 §2: the end-session endpoint (`end_session_endpoint`), GET and POST. */
+  endSession: { method: 'GET', path: `${ISSUER_ROUTE}/logout` },
+  endSessionForm: { method: 'POST', path: `${ISSUER_ROUTE}/logout` },
   /** A compatibility surface's /authorize, resumed on Gatehouse's pages. */
   surfaceAuthorization: { method: 'GET', path: `${ISSUER_ROUTE}${ENDPOINTS.authorization.path}/:surface` },
 } as const satisfies Record<string, { method: 'GET' | 'POST'; path: string }>;

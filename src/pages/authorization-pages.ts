@@ -13,7 +13,8 @@ const BRAND =
   '<div class="brand"><svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">' +
   '<path fill="currentColor" d="M3 21V7l9-5 9 5v14h-6v-7a3 3 0 0 0-6 0v7z"/></svg><span>Gatehouse</span></div>';
 
-function pageBody(content: string, environmentName?: string): string {
+/** A page's card with the brand, and its footer naming the environment. */
+export function pageBody(content: string, environmentName?: string): string {
   const footer = environmentName === undefined ? 'Gatehouse' : `Gatehouse · ${escapeHtml(environmentName)}`;
   return `\n<main class="card">\n${BRAND}\n${content}\n</main>\n<footer class="footer">${footer}</footer>\n`;
 }

@@ -236,6 +236,17 @@ export function tokenFamilyStore(db: Kysely<Database>, dialect: Dialect): TokenF
       return families.length;
     },
     revoke: (envId, familyId, now) => revokeFamily(db, envId, familyId, now),
+    async listBySid(envId, sid) {
+      const rows = await db
+        .selectFrom('token_families')
+        .selectAll()
+        .where('env_id', '=', envId)
+        .where('sid', '=', sid)
+        .orderBy('created_at')
+        .orderBy('family_id')
+        .execute();
+      return rows.map(toFamily);
+    },
     deleteExpired: (before) => deleteExpiredFamilies(db, before),
   };
   return store;

@@ -177,6 +177,15 @@ export function browserSessionStore(db: Kysely<Database>): BrowserSessionStore {
       const result = await db.deleteFrom('browser_sessions').where('env_id', '=', envId).where('user_id', '=', userId).executeTakeFirst();
       return Number(result.numDeletedRows);
     },
+    async end(envId, idHash) {
+      // One DELETE … RETURNING: of concurrent logouts exactly one gets the session.
+      const row = await db.deleteFrom('browser_sessions').where('id_hash', '=', idHash).where('env_id', '=', envId).returningAll().executeTakeFirst();
+      return row && toSession(row);
+    },
+    async endForUser(envId, userId) {
+      const rows = await db.deleteFrom('browser_sessions').where('env_id', '=', envId).where('user_id', '=', userId).returningAll().execute();
+      return rows.map(toSession);
+    },
     async deleteExpired(before) {
       const result = await db.deleteFrom('browser_sessions').where('expires_at', '<', before).executeTakeFirst();
       return Number(result.numDeletedRows);

@@ -121,6 +121,14 @@ describe('OpenID session ids at sign-in', () => {
       async deleteForUser() {
         return 0;
       },
+      async end(_envId, idHash) {
+        const ended = sessions.get(idHash);
+        sessions.delete(idHash);
+        return ended;
+      },
+      async endForUser() {
+        return [];
+      },
       async deleteExpired() {
         return 0;
       },
