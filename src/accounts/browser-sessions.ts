@@ -50,12 +50,21 @@ export class BrowserSessions {
   }
 
   /**
-   * Signs `userId` in. The session id always changes (session fixation, RFC 9700 §4.x / OWASP):
-   * the old record is replaced and its pending authorizations move to the new one.
+   * Signs `userId` in with a password. The session id always changes (session fixation, RFC 9700
+   * §4.x / OWASP): the old record is replaced and its pending authorizations move to the new one.
+   * `authenticatedAt` is the OpenID `auth_time` and `amr` is RFC 8176 `pwd`.
+   *
+   * The OpenID session id (`sid`, Back-Channel Logout §2.1) stays the same when the user already
+   * signed in to this session signs in again (a forced re-authentication, `prompt=login` or
+   * `max_age`): it is still one session at the OpenID Provider, so the ID Tokens issued before and
+   * after name the same `sid` and a logout by that `sid` reaches all of them. Any other sign-in
+   * (an anonymous session, another user, or a session from before `sid` existed) gets a new one:
+   * a user must never inherit another's `sid`, or a logout for one would end the other's session.
    */
   async signIn(env: Environment, previous: ActiveSession | undefined, userId: string): Promise<ActiveSession> {
     const now = this.clock.now();
     const id = randomToken(32);
+    const kept = previous?.session.userId === userId ? previous.session.sid : undefined;
     const session: BrowserSession = {
       idHash: hashSecret(id),
       envId: env.id,
@@ -63,6 +72,8 @@ export class BrowserSessions {
       authenticatedAt: now,
       createdAt: now,
       expiresAt: now + this.ttlMs,
+      sid: kept ?? randomToken(32),
+      amr: ['pwd'],
     };
     await this.store.browserSessions.replace(previous?.session.idHash, session);
     return { id, session };

@@ -3,6 +3,7 @@ import { randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Environment, User } from '../domain/model.ts';
 import { ConflictError, type PageQuery, type Store, type TransactionStore } from '../domain/storage.ts';
+import { afterSessionsEnded } from '../oauth/openid/logout-sessions.ts';
 import { AdminError, isoOrNull } from './admin-service.ts';
 import { AdminAudit } from './audit-trail.ts';
 import { type Listed, listed } from './paging.ts';
@@ -144,8 +145,10 @@ export class UserService {
   }
 
   private async signOutEverywhere(tx: TransactionStore, env: Environment, userId: string): Promise<void> {
-    await tx.browserSessions.deleteForUser(env.id, userId);
-    await tx.tokenFamilies.revokeForUser(env.id, userId, this.clock.now());
+    const now = this.clock.now();
+    // Back-Channel Logout: the clients that obtained tokens in these sessions are told, in this transaction.
+    await afterSessionsEnded(tx, env, await tx.browserSessions.endForUser(env.id, userId), now);
+    await tx.tokenFamilies.revokeForUser(env.id, userId, now);
   }
 
   private async show(env: Environment, username: string): Promise<UserView> {

@@ -76,6 +76,25 @@ export function auditEventOf(event: CoreEvent): NewAuditEvent | undefined {
       // Manual and immediate rotations go through the admin services, which record them with their actor.
       if (event.trigger !== 'scheduled') return undefined;
       return { ...base, type: event.type, subject: { kind: 'signing_key', id: event.kid }, details: { trigger: event.trigger } };
+    case 'session.ended':
+      return {
+        ...base,
+        type: event.type,
+        subject: { kind: 'user', id: event.userId },
+        details: { client_id: event.clientId ?? null, trigger: event.trigger, backchannel_logouts: event.notified, families_revoked: event.revoked },
+      };
+    case 'backchannel_logout.delivered':
+      return { ...base, type: event.type, subject: { kind: 'client', id: event.clientId }, details: { attempts: event.attempts } };
+    case 'backchannel_logout.failed':
+      // A failed attempt that will be retried is only logged and counted; giving up is recorded.
+      if (event.retry) return undefined;
+      return {
+        ...base,
+        type: event.type,
+        subject: { kind: 'client', id: event.clientId },
+        outcome: 'failure',
+        details: { attempts: event.attempts, reason: event.reason },
+      };
     default:
       return undefined;
   }

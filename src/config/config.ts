@@ -64,6 +64,8 @@ export interface Config {
   readonly refreshTokenAbsoluteTtl: number;
   /** Seconds during which an exact retry of a refresh gets the same answer instead of revoking the family; 0: never. */
   readonly refreshRetryGrace: number;
+  /** Lifetime of an ID Token in seconds (OpenID Connect Core §2 `exp`). */
+  readonly idTokenTtl: number;
   /** How long a browser stays signed in to the login pages, in seconds. */
   readonly sessionTtl: number;
   /** scrypt cost for new password hashes, as log2(N) (r=8, p=1). */
@@ -155,6 +157,7 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   refreshTokenIdleTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_IDLE_TTL', file: 'refreshTokenIdleTtl', doc: 'seconds' },
   refreshTokenAbsoluteTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_ABSOLUTE_TTL', file: 'refreshTokenAbsoluteTtl', doc: 'seconds' },
   refreshRetryGrace: { env: 'GATEHOUSE_REFRESH_RETRY_GRACE', file: 'refreshRetryGrace', doc: 'seconds, 0..60, 0 disables (default 10)' },
+  idTokenTtl: { env: 'GATEHOUSE_ID_TOKEN_TTL', file: 'idTokenTtl', doc: 'seconds, 60..86400 (default 3600)' },
   sessionTtl: { env: 'GATEHOUSE_SESSION_TTL', file: 'sessionTtl', doc: 'seconds' },
   passwordHashCost: { env: 'GATEHOUSE_PASSWORD_HASH_COST', file: 'passwordHashCost', doc: 'scrypt log2(N), 10..20 (default 17)' },
   loginUsernameLimit: { env: 'GATEHOUSE_LOGIN_USERNAME_LIMIT', file: 'loginUsernameLimit', doc: 'attempts per window' },
@@ -273,6 +276,7 @@ function readSettings(pick: SettingSource): Config {
     refreshTokenIdleTtl: int(pick('refreshTokenIdleTtl'), 14 * 86_400, 60, 365 * 86_400),
     refreshTokenAbsoluteTtl: int(pick('refreshTokenAbsoluteTtl'), 90 * 86_400, 60, 5 * 365 * 86_400),
     refreshRetryGrace: int(pick('refreshRetryGrace'), 10, 0, 60),
+    idTokenTtl: int(pick('idTokenTtl'), 3600, 60, 86_400),
     sessionTtl: int(pick('sessionTtl'), 8 * 3600, 60, 30 * 86_400),
     passwordHashCost: int(pick('passwordHashCost'), 17, 10, 20),
     loginUsernameLimit: int(pick('loginUsernameLimit'), 5, 1, 10_000),

@@ -46,6 +46,9 @@ export const AUDIT_EVENT_TYPES = [
   'client.quota_exceeded',
   'client.authentication_failed',
   'refresh_token.retried',
+  'session.ended',
+  'backchannel_logout.delivered',
+  'backchannel_logout.failed',
   // The admin API: every call (changes also have their own event), and refused ones.
   'admin.request',
   'admin.authentication_failed',

@@ -63,7 +63,26 @@ export type CoreEvent =
   /** A username went over its failed-login limit in the current window (reported once per window). */
   | { type: 'user.locked_out'; env: EventEnvironment; username: string }
   /** A signing key was rotated: a next key published ahead of use (`scheduled` or `manual`), or an immediate switch (`immediate`). */
-  | { type: 'signing_key.rotated'; env: EventEnvironment; kid: string; trigger: 'scheduled' | 'manual' | 'immediate' };
+  | { type: 'signing_key.rotated'; env: EventEnvironment; kid: string; trigger: 'scheduled' | 'manual' | 'immediate' }
+  /**
+   * A signed-in browser session ended at the end-session endpoint (RP-Initiated Logout 1.0):
+   * at once for a client's `id_token_hint` of the user (`hint`), or on the confirmation page
+   * (`confirmed`). `clientId`: the client that asked, when known; `notified`: back-channel
+   * logouts queued; `revoked`: token families revoked by the clients' setting.
+   */
+  | {
+      type: 'session.ended';
+      env: EventEnvironment;
+      userId: string;
+      clientId?: string | undefined;
+      trigger: 'hint' | 'confirmed';
+      notified: number;
+      revoked: number;
+    }
+  /** A logout token reached a client's `backchannel_logout_uri` (Back-Channel Logout §2.8: 200 or 204). */
+  | { type: 'backchannel_logout.delivered'; env: EventEnvironment; clientId: string; attempts: number }
+  /** An attempt to deliver a logout token failed; `retry`: another attempt is scheduled, else it was given up. */
+  | { type: 'backchannel_logout.failed'; env: EventEnvironment; clientId: string; attempts: number; reason: string; retry: boolean };
 
 export type CoreEventType = CoreEvent['type'];
 

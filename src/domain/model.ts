@@ -223,6 +223,40 @@ export interface PendingAuthorization {
   resources?: string[];
   createdAt: number;
   expiresAt: number;
+  /** Present when the request is an OpenID Connect authentication request (its scope has `openid`). */
+  oidc?: PendingOidc;
+}
+
+/** Core §3.1.2.1 `prompt` values. */
+export type OidcPrompt = 'none' | 'login' | 'consent' | 'select_account';
+
+/** The OpenID Connect parameters of an authentication request (Core §3.1.2.1), once checked. */
+export interface OidcRequestParameters {
+  /** `nonce`, given back in the ID Token; null when the request had none. */
+  nonce: string | null;
+  /** `prompt` values; empty when absent. `none` never comes with another value. */
+  prompt: OidcPrompt[];
+  /** `max_age` in seconds; null when absent. */
+  maxAge: number | null;
+  /** The `sub` of a verified `id_token_hint`, as this client was given it; null when none. */
+  hintSubject: string | null;
+  /** `login_hint`, which pre-fills the login page; null when none. */
+  loginHint: string | null;
+  /** `ui_locales` (BCP 47 tags), in the order of preference given; empty when absent. */
+  uiLocales: string[];
+  /** `acr_values` as requested; recorded, never met (a password is the only level). */
+  acrValues: string[];
+}
+
+/** `OidcRequestParameters` of a held request, with what its gates need to remember. */
+export interface PendingOidc extends OidcRequestParameters {
+  /**
+   * The id hash of the browser session the request was held in. Every sign-in replaces the
+   * session (and its id), so a session still of this hash has not signed in during this flow:
+   * a login forced by `prompt=login`, `select_account`, `max_age=0` or an `id_token_hint` for
+   * another user is not satisfied by it.
+   */
+  heldInSession: string;
 }
 
 export interface AuthorizationCode {

@@ -50,6 +50,8 @@ export interface Store {
   readonly imports: ImportStore;
   /** Imported credentials still under their old provider's hash. */
   readonly legacyCredentials: LegacyCredentialStore;
+  /** Back-Channel Logout: the logout tokens still to deliver. */
+  readonly backchannelLogouts: BackchannelLogoutStore;
   /** Updated by every operation: whether the database answered the last time it was asked. */
   readonly health: StorageHealth;
   /**
@@ -72,7 +74,18 @@ export interface Store {
 /** The stores an admin change writes through inside `Store.transaction`, its audit event included. */
 export type TransactionStore = Pick<
   Store,
-  'dialect' | 'environments' | 'clients' | 'clientKeys' | 'signingKeys' | 'users' | 'browserSessions' | 'tokenFamilies' | 'apis' | 'audit' | 'usage'
+  | 'dialect'
+  | 'environments'
+  | 'clients'
+  | 'clientKeys'
+  | 'signingKeys'
+  | 'users'
+  | 'browserSessions'
+  | 'tokenFamilies'
+  | 'apis'
+  | 'audit'
+  | 'usage'
+  | 'backchannelLogouts'
 >;
 
 export interface EnvironmentStore {
@@ -256,6 +269,13 @@ export interface BrowserSessionStore {
   replace(previousIdHash: string | undefined, next: BrowserSession): Promise<void>;
   /** Signs a user out everywhere: deletes every session of `userId`; returns how many. */
   deleteForUser(envId: string, userId: string): Promise<number>;
+  /**
+   * Ends one session: deletes it and returns it as it was (expired or not), or undefined if it
+   * was gone. One statement: of concurrent calls, exactly one gets the session.
+   */
+  end(envId: string, idHash: string): Promise<BrowserSession | undefined>;
+  /** `deleteForUser`, returning the sessions it deleted (so their `sid`s can be told to clients). */
+  endForUser(envId: string, userId: string): Promise<BrowserSession[]>;
   deleteExpired(before: number): Promise<number>;
 }
 
@@ -347,14 +367,19 @@ export interface TokenFamilyStore {
   revoke(envId: string, familyId: string, now: number): Promise<void>;
   /** Revokes (as `revoke` does) every family of `userId` that is not revoked yet; returns how many. */
   revokeForUser(envId: string, userId: string, now: number): Promise<number>;
+  /** Every family begun in the browser session `sid` (revoked ones too), oldest first. */
+  listBySid(envId: string, sid: string): Promise<TokenFamily[]>;
   /** Deletes families (and their tokens) whose absolute lifetime ended before `before`, and retry records expired by then. */
   deleteExpired(before: number): Promise<number>;
 }
 
 export interface ConsentStore {
   find(envId: string, userId: string, clientId: string): Promise<Consent | undefined>;
-  /** Adds `scope` to what the user granted the client (the union is kept). */
-  grant(envId: string, userId: string, clientId: string, scope: string[], now: number): Promise<void>;
+  /**
+   * Adds `scope` and the APIs `resources` (RFC 8707; absent: none) to what the user granted the
+   * client (the union of each is kept).
+   */
+  grant(envId: string, userId: string, clientId: string, scope: string[], now: number, resources?: readonly string[]): Promise<void>;
 }
 
 export interface LoginAttemptStore {
@@ -441,6 +466,50 @@ export interface AuditStore {
   deleteBefore(before: number): Promise<number>;
   /** Deliveries not yet made (for tests and health). */
   pendingDeliveries(): Promise<number>;
+}
+
+/**
+ * One logout token to deliver to a client (Back-Channel Logout §2.5): what the token is signed
+ * from when it is sent, never the signed token itself.
+ */
+export interface BackchannelLogout {
+  /** Unique; also the logout token's `jti`, the same on every attempt so a receiver can drop a duplicate. */
+  id: string;
+  envId: string;
+  clientId: string;
+  /** The `sub` this client knows the user by (pairwise for a pairwise client). */
+  subject: string;
+  /** The ended browser session's `sid`; null when it had none. */
+  sid: string | null;
+  createdAt: number;
+}
+
+/** One logout claimed by a node: the logout and how many attempts (this one included) were made. */
+export interface BackchannelLogoutDelivery {
+  logout: BackchannelLogout;
+  attempts: number;
+}
+
+/** The outbox of Back-Channel Logout: logout tokens to deliver, shared by every node through leases. */
+export interface BackchannelLogoutStore {
+  /** Queues logouts, each due at its `createdAt`. */
+  enqueue(logouts: readonly BackchannelLogout[]): Promise<void>;
+  /**
+   * Leases up to `limit` logouts that are due at `now` and not leased, until `leaseUntil`, and
+   * counts an attempt for each. One conditional update: of several nodes claiming at once, each
+   * logout goes to one of them until its lease ends.
+   */
+  claim(now: number, leaseUntil: number, limit: number): Promise<BackchannelLogoutDelivery[]>;
+  /** Removes a logout that was delivered or given up. */
+  finish(id: string): Promise<void>;
+  /**
+   * Releases the lease of attempt `attempts`, the next one due at `nextAttemptAt`; `error` is a
+   * short reason, never a body. Does nothing if another node has claimed it since (its lease
+   * ended): that node's attempt decides.
+   */
+  retryLater(id: string, attempts: number, nextAttemptAt: number, error: string): Promise<void>;
+  /** Logouts not delivered yet (for tests and health). */
+  pending(): Promise<number>;
 }
 
 /** What can be marked as used: a client, one client secret (by id), one client key (by kid) or a user. */

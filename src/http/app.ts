@@ -7,12 +7,15 @@ import { StorageUnavailableError } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import { GATEHOUSE_ROUTES } from '../oauth/endpoints.ts';
 import type { EnvironmentResolver } from '../oauth/environments.ts';
+import type { EndSessionEndpoint } from '../oauth/openid/logout.ts';
 import type { Surface } from '../surfaces/surface.ts';
 import { LeanRouter } from './lean-routes.ts';
 import { openApiRoutes } from './openapi.ts';
 import type { RequestObserver } from './request-observer.ts';
 import { authorizationRoutes } from './routes/authorization-routes.ts';
 import { discoveryRoutes, documentErrorHandler } from './routes/discovery-routes.ts';
+import { logoutRoutes } from './routes/logout-routes.ts';
+import { userinfoRoutes } from './routes/userinfo-routes.ts';
 import { surfaceRoutes } from './surface-routes.ts';
 
 /** What the HTTP adapter is told, as plain values. */
@@ -35,6 +38,8 @@ export interface HttpParts {
   readonly environments: EnvironmentResolver;
   readonly sessions: BrowserSessions;
   readonly users: UserAuthenticator;
+  /** The end-session endpoint (RP-Initiated Logout 1.0). */
+  readonly logout: EndSessionEndpoint;
   readonly surfaces: readonly Surface[];
   readonly clock: Clock;
   readonly logger: Logger;
@@ -151,6 +156,7 @@ function checkRoutes(registered: readonly string[], surfaces: readonly Surface[]
 async function registerRoutes(server: FastifyInstance, options: HttpOptions, parts: HttpParts, lean: LeanRouter | undefined): Promise<void> {
   const { core, environments, sessions, users, surfaces, clock } = parts;
   await server.register(discoveryRoutes, { core, environments, jwksMaxAge: options.jwksMaxAge });
+  await server.register(userinfoRoutes, { core, environments, bodyLimit: options.bodyLimit, observer: parts.requests });
   const publicBase = options.publicUrl.replace(/\/+$/, '');
   for (const surface of surfaces) {
     await server.register(surfaceRoutes, { surface, core, environments, clock, bodyLimit: options.bodyLimit, publicBase, observer: parts.requests, lean });
@@ -164,6 +170,13 @@ async function registerRoutes(server: FastifyInstance, options: HttpOptions, par
     bodyLimit: options.bodyLimit,
     secureCookies: new URL(options.publicUrl).protocol === 'https:',
     authorizeRoutes: surfaces.flatMap((surface) => surface.routes.filter((r) => r.endpoint === 'authorization').map((r) => ({ surface, url: r.url }))),
+  });
+  await server.register(logoutRoutes, {
+    environments,
+    sessions,
+    logout: parts.logout,
+    bodyLimit: options.bodyLimit,
+    secureCookies: new URL(options.publicUrl).protocol === 'https:',
   });
   const grants = new Map(core.grants.grantTypes().map((type) => [type, core.grants.get(type)?.parameters ?? []]));
   await server.register(openApiRoutes, { surfaces, environments, publicBase, grants });

@@ -7,6 +7,7 @@ import { type Clock, seconds } from '../domain/clock.ts';
 import type { Client, Environment, OpaqueAccessToken, TokenFormat } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
 import type { ApiDirectory } from './apis.ts';
+import { OPENID_PATHS } from './endpoints.ts';
 import { ACCESS_TOKEN_ALGORITHMS, type KeyRing } from './signing-keys.ts';
 
 /** Prefix of opaque access tokens, so secret scanners can recognise a leaked one. */
@@ -195,10 +196,13 @@ export class AccessTokenService {
     };
   }
 
-  /** Whether `aud` names this issuer or an API registered in the environment (RFC 9068 §4, RFC 8707). */
+  /**
+   * Whether `aud` names this issuer, its UserInfo endpoint (a token for APIs that carries
+   * `openid`, OpenID Connect Core §5.3) or an API registered in the environment (RFC 9068 §4, RFC 8707).
+   */
   private async audienceKnown(env: Environment, issuer: string, aud: unknown): Promise<boolean> {
     const names = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [];
-    if (names.includes(issuer)) return true;
+    if (names.includes(issuer) || names.includes(`${issuer}${OPENID_PATHS.userinfo}`)) return true;
     if (!this.apis || names.length === 0) return false;
     const apis = await this.apis.list(env.id);
     return names.some((name) => apis.some((api) => api.identifier === name));

@@ -13,6 +13,8 @@ import type { GrantRegistry } from './grants/grant.ts';
 import { createGrantRegistry } from './grants/index.ts';
 import { IntrospectionEndpoint } from './introspection.ts';
 import { LegacyCredentialGuard } from './legacy-credentials.ts';
+import { IdTokenIssuer } from './openid/id-tokens.ts';
+import { UserInfoEndpoint } from './openid/userinfo.ts';
 import type { OAuthPolicy } from './policy.ts';
 import { QuotaLimiter } from './quotas.ts';
 import { RefreshRetries } from './refresh-retries.ts';
@@ -36,6 +38,8 @@ export interface OAuthCore {
   readonly introspection: IntrospectionEndpoint;
   readonly revocation: RevocationEndpoint;
   readonly authorization: AuthorizationEndpoint;
+  /** OpenID Connect Core §5.3. */
+  readonly userinfo: UserInfoEndpoint;
 }
 
 /** `events` receives what the core reports (tokens issued and refused, authentication failures, quota refusals, reuse). */
@@ -63,10 +67,13 @@ export function createOAuthCore(
   const clients = new ClientCache(store, clock, config.cacheTtl * 1000, staleIfErrorMs);
   const legacy = new LegacyCredentialGuard(store, clock, { staleIfErrorMs });
   const authenticator = new ClientAuthenticator(clock, throttle, assertions, clients, quotas, legacy, events);
-  const families = new FamilyTokenIssuer(tokens, clock, {
-    refreshTokenIdleTtl: config.refreshTokenIdleTtl,
-    refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
-  });
+  const idTokens = new IdTokenIssuer(keys, clock, config.idTokenTtl);
+  const families = new FamilyTokenIssuer(
+    tokens,
+    clock,
+    { refreshTokenIdleTtl: config.refreshTokenIdleTtl, refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl },
+    idTokens,
+  );
   const refreshRetries = new RefreshRetries(keySecret, config.refreshRetryGrace);
   const grants = createGrantRegistry({ store, families, tokens, assertions, quotas, clock, apis, refreshRetries });
   return {
@@ -80,6 +87,7 @@ export function createOAuthCore(
     legacy,
     introspection: new IntrospectionEndpoint(authenticator, tokens),
     revocation: new RevocationEndpoint(authenticator, tokens, store, clock),
-    authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis),
+    authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis, keys),
+    userinfo: new UserInfoEndpoint(tokens, clients, store),
   };
 }

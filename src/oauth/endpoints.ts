@@ -38,6 +38,18 @@ export const ISSUER_ROUTE = '/envs/:env';
 export const JWKS_PATH = '/jwks.json';
 
 /**
+ * OpenID Connect's endpoints under the issuer, served by Gatehouse itself on every environment
+ * (never by a compatibility surface): UserInfo (Core §5.3), the end-session endpoint
+ * (RP-Initiated Logout 1.0 §2) and the OpenID Provider configuration (Discovery 1.0 §4: the
+ * issuer with `/.well-known/openid-configuration` appended).
+ */
+export const OPENID_PATHS = {
+  userinfo: '/userinfo',
+  endSession: '/logout',
+  configuration: '/.well-known/openid-configuration',
+} as const;
+
+/**
  * Gatehouse's own routes besides the surfaces' (discovery, documents, pages, health), as the
  * router writes them. The HTTP adapter registers them from here and refuses to start with a
  * route missing from this table; no surface may take one of them.
@@ -49,12 +61,20 @@ export const GATEHOUSE_ROUTES = {
   metadata: { method: 'GET', path: `/.well-known/oauth-authorization-server${ISSUER_ROUTE}` },
   /** Also served under the issuer, for clients that append the well-known suffix instead. */
   metadataUnderIssuer: { method: 'GET', path: `${ISSUER_ROUTE}/.well-known/oauth-authorization-server` },
+  /** OpenID Connect Discovery 1.0 §4. */
+  openidConfiguration: { method: 'GET', path: `${ISSUER_ROUTE}${OPENID_PATHS.configuration}` },
+  /** OpenID Connect Core §5.3.1: UserInfo answers GET and POST. */
+  userinfo: { method: 'GET', path: `${ISSUER_ROUTE}${OPENID_PATHS.userinfo}` },
+  userinfoPost: { method: 'POST', path: `${ISSUER_ROUTE}${OPENID_PATHS.userinfo}` },
   jwks: { method: 'GET', path: `${ISSUER_ROUTE}${JWKS_PATH}` },
   openapi: { method: 'GET', path: `${ISSUER_ROUTE}/openapi.json` },
   loginPage: { method: 'GET', path: `${ISSUER_ROUTE}/login` },
   login: { method: 'POST', path: `${ISSUER_ROUTE}/login` },
   consentPage: { method: 'GET', path: `${ISSUER_ROUTE}/consent` },
   consent: { method: 'POST', path: `${ISSUER_ROUTE}/consent` },
+  /** RP-Initiated Logout 1.0 §2: the end-session endpoint (`end_session_endpoint`), GET and POST. */
+  endSession: { method: 'GET', path: `${ISSUER_ROUTE}/logout` },
+  endSessionForm: { method: 'POST', path: `${ISSUER_ROUTE}/logout` },
   /** A compatibility surface's /authorize, resumed on Gatehouse's pages. */
   surfaceAuthorization: { method: 'GET', path: `${ISSUER_ROUTE}${ENDPOINTS.authorization.path}/:surface` },
 } as const satisfies Record<string, { method: 'GET' | 'POST'; path: string }>;

@@ -14,6 +14,7 @@ export const OAUTH_ERROR_CODES = {
   invalid_scope: { status: 400, description: 'the requested scope is invalid, unknown or exceeds what the client may have (RFC 6749 §5.2)' },
   invalid_target: { status: 400, description: 'the resource is not an absolute URI, unknown, or not allowed for this client (RFC 8707 §2)' },
   invalid_token: { status: 401, description: 'the access token presented to a resource is invalid or expired (RFC 6750 §3.1)' },
+  insufficient_scope: { status: 403, description: 'the access token lacks a scope the resource requires, such as openid at UserInfo (RFC 6750 §3.1)' },
   unsupported_token_type: { status: 400, description: 'the token type cannot be revoked here (RFC 7009 §2.2.1)' },
   too_many_requests: { status: 429, description: 'the client exceeded its quota or failed authentication too often' },
   not_found: { status: 404, description: 'no such environment or endpoint' },

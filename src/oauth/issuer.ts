@@ -1,5 +1,5 @@
 import type { Environment } from '../domain/model.ts';
-import { ENDPOINTS, ISSUER_ROUTE, JWKS_PATH } from './endpoints.ts';
+import { ENDPOINTS, ISSUER_ROUTE, JWKS_PATH, OPENID_PATHS } from './endpoints.ts';
 
 /** Where an environment's standard endpoints live, all under its issuer URL. */
 export interface IssuerUrls {
@@ -11,6 +11,12 @@ export interface IssuerUrls {
   jwks: string;
   /** RFC 8414 §3: the well-known URL with the issuer's path appended. */
   metadata: string;
+  /** OpenID Connect Core §5.3. */
+  userinfo: string;
+  /** RP-Initiated Logout 1.0 §2. */
+  endSession: string;
+  /** OpenID Connect Discovery 1.0 §4: the issuer with the well-known suffix appended. */
+  openidConfiguration: string;
 }
 
 /** Path of an environment under the public URL; the issuer is never taken from the Host header. */
@@ -29,5 +35,8 @@ export function issuerUrls(publicUrl: string, env: Pick<Environment, 'name'>): I
     revocation: `${issuer}${ENDPOINTS.revocation.path}`,
     jwks: `${issuer}${JWKS_PATH}`,
     metadata: `${base.origin}/.well-known/oauth-authorization-server${path}`,
+    userinfo: `${issuer}${OPENID_PATHS.userinfo}`,
+    endSession: `${issuer}${OPENID_PATHS.endSession}`,
+    openidConfiguration: `${issuer}${OPENID_PATHS.configuration}`,
   };
 }

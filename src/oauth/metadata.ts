@@ -1,9 +1,19 @@
 import { ASSERTION_ALGORITHMS } from './assertions.ts';
 import { ENDPOINTS } from './endpoints.ts';
 import type { IssuerUrls } from './issuer.ts';
+import { type OpenIdProviderFacts, openIdProviderMetadata } from './openid/discovery.ts';
 
-/** RFC 8414 §2 authorization server metadata for one environment. */
-export function authorizationServerMetadata(urls: IssuerUrls, grantTypes: readonly string[], signingAlgorithms: readonly string[]) {
+/**
+ * RFC 8414 §2 authorization server metadata for one environment, with the OpenID Connect
+ * Discovery 1.0 §3 fields: the same document is served at both well-known URLs, so the two never
+ * disagree (Discovery §4.3: `issuer` is the issuer both are derived from).
+ */
+export function authorizationServerMetadata(
+  urls: IssuerUrls,
+  grantTypes: readonly string[],
+  signingAlgorithms: readonly string[],
+  openid: OpenIdProviderFacts,
+) {
   const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
   const assertionAlgs = [...ASSERTION_ALGORITHMS];
   return {
@@ -27,5 +37,6 @@ export function authorizationServerMetadata(urls: IssuerUrls, grantTypes: readon
     revocation_endpoint_auth_methods_supported: [...authMethods, 'none'],
     revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     access_token_signing_alg_values_supported: [...signingAlgorithms],
+    ...openIdProviderMetadata(urls, openid),
   };
 }

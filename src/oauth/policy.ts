@@ -29,4 +29,6 @@ export interface OAuthPolicy {
   readonly refreshTokenAbsoluteTtl: number;
   /** RFC 9700 §4.14.2: how long an exact retry of a refresh gets the same answer instead of revoking the family; 0: never. */
   readonly refreshRetryGrace: number;
+  /** Lifetime of an ID Token (OpenID Connect Core §2 `exp`). */
+  readonly idTokenTtl: number;
 }

@@ -52,8 +52,8 @@ export class RefreshRetries {
   /** The record a rotation at `now` keeps for its retry; undefined when retries are off. */
   seal(result: TokenResult, presented: string, binding: RetryBinding, now: number): RotationRetry | undefined {
     if (!this.enabled) return undefined;
-    const { accessToken, tokenType, expiresIn, scope, issuedAt, clientId, subject, refreshToken } = result;
-    const answer = JSON.stringify({ accessToken, tokenType, expiresIn, scope, issuedAt, clientId, subject, refreshToken });
+    const { accessToken, tokenType, expiresIn, scope, issuedAt, clientId, subject, refreshToken, idToken } = result;
+    const answer = JSON.stringify({ accessToken, tokenType, expiresIn, scope, issuedAt, clientId, subject, refreshToken, idToken });
     const sealedResponse = sealForTokenHolder(answer, presented, this.keySecret, PURPOSE, associatedData(binding));
     return { requestHash: binding.requestHash, sealedResponse, expiresAt: now + this.graceMs };
   }

@@ -2,12 +2,14 @@ import { createPrivateKey, type KeyObject, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type JWK } from 'jose';
 import { decryptPrivateKey, encryptPrivateKey } from '../crypto/key-encryption.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { SigningAlgorithm, SigningKey } from '../domain/model.ts';
+import type { IdTokenAlgorithm, SigningAlgorithm, SigningKey } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
 import { RefreshingCache } from './refreshing-cache.ts';
 
 /** Algorithms access tokens may be signed with: asymmetric only (RFC 9068 §2.1, RFC 8725 §3.1). */
 export const ACCESS_TOKEN_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'EdDSA'];
+
+const isAccessTokenAlgorithm = (alg: string): boolean => ACCESS_TOKEN_ALGORITHMS.some((a) => a === alg);
 
 /**
  * Generates a key pair and returns it as a storable record, the private half sealed: active at
@@ -50,13 +52,13 @@ export function keyStateAt(key: SigningKey, now: number): KeyState {
 
 /**
  * The key that signs at `now`, chosen among `keys` (a published set): the newest one whose
- * activation time has come and that is not retired yet. Chosen from the published set, never
+ * activation time has come and that is not retired yet (of an algorithm `accepts`, when given). Chosen from the published set, never
  * from a separate read, a node cannot sign with a key its own JWKS does not list.
  */
-export function signingKeyAt(keys: readonly SigningKey[], now: number): SigningKey | undefined {
+export function signingKeyAt(keys: readonly SigningKey[], now: number, accepts?: (alg: string) => boolean): SigningKey | undefined {
   let chosen: SigningKey | undefined;
   for (const key of keys) {
-    if (keyStateAt(key, now) !== 'active') continue;
+    if (keyStateAt(key, now) !== 'active' || (accepts && !accepts(key.alg))) continue;
     if (!chosen || key.activateAt > chosen.activateAt || (key.activateAt === chosen.activateAt && key.createdAt > chosen.createdAt)) chosen = key;
   }
   return chosen;
@@ -64,7 +66,7 @@ export function signingKeyAt(keys: readonly SigningKey[], now: number): SigningK
 
 export interface ActiveSigningKey {
   kid: string;
-  alg: SigningAlgorithm;
+  alg: IdTokenAlgorithm;
   privateKey: KeyObject;
 }
 
@@ -92,11 +94,16 @@ export class KeyRing {
     this.published = new RefreshingCache(clock, store.health, { ttlMs: cacheTtlMs, staleIfErrorMs, maxEntries: 10_000 });
   }
 
-  /** The key new tokens of `envId` are signed with now. */
-  async activeKey(envId: string): Promise<ActiveSigningKey> {
-    const key = signingKeyAt(await this.publishedKeys(envId), this.clock.now());
-    if (!key) throw new Error(`environment ${envId} has no active signing key`);
-    return { kid: key.kid, alg: key.alg as SigningAlgorithm, privateKey: this.privateKey(key) };
+  /**
+   * The key new tokens of `envId` are signed with now: without `alg`, the access-token key (an
+   * access-token algorithm, RFC 9068 §2.1); with it, the active key of that algorithm (an ID
+   * Token's, OpenID Connect Core §2). Chosen among the published keys of that algorithm only.
+   */
+  async activeKey(envId: string, alg?: IdTokenAlgorithm): Promise<ActiveSigningKey> {
+    const accepts = alg === undefined ? isAccessTokenAlgorithm : (a: string) => a === alg;
+    const key = signingKeyAt(await this.publishedKeys(envId), this.clock.now(), accepts);
+    if (!key) throw new Error(`environment ${envId} has no active ${alg ?? 'access-token'} signing key`);
+    return { kid: key.kid, alg: key.alg as IdTokenAlgorithm, privateKey: this.privateKey(key) };
   }
 
   /** Keys in the environment's JWKS: next keys, the active one, and retired ones whose tokens may still be live. */

@@ -1,9 +1,11 @@
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Client, Environment, TokenFamily, TokenFormat } from '../domain/model.ts';
+import type { Client, CodeOidc, Environment, FamilyOidc, TokenFamily, TokenFormat } from '../domain/model.ts';
 import type { FamilyIssue, Store } from '../domain/storage.ts';
 import type { AccessTokenService } from './access-tokens.ts';
 import type { TokenResult } from './grants/grant.ts';
+import type { IdTokenIssuer } from './openid/id-tokens.ts';
+import { userinfoAudience } from './openid/userinfo.ts';
 
 /** Prefix of refresh tokens, so secret scanners and the revocation endpoint recognise one. */
 export const REFRESH_TOKEN_PREFIX = 'grt_';
@@ -31,6 +33,11 @@ export interface FamilyMintRequest {
   audience?: string[] | undefined;
   tokenFormat?: TokenFormat | undefined;
   resourceTtl?: number | undefined;
+  /**
+   * Set when an ID Token is issued beside the access token (OpenID Connect Core §3.1.3.3, §12.2):
+   * the authentication it speaks of, the session and, at the code grant only, the nonce.
+   */
+  idToken?: { oidc: FamilyOidc; sid: string | null | undefined; nonce: string | null | undefined } | undefined;
 }
 
 /**
@@ -42,10 +49,15 @@ export class FamilyTokenIssuer {
     private readonly tokens: AccessTokenService,
     private readonly clock: Clock,
     private readonly lifetimes: FamilyLifetimes,
+    private readonly idTokens?: IdTokenIssuer,
   ) {}
 
-  /** The family a code redemption creates; its id was fixed when the code was issued. */
-  newFamily(env: Environment, client: Client, userId: string, scope: string[], familyId: string, resources?: string[]): TokenFamily {
+  /**
+   * The family a code redemption creates; its id was fixed when the code was issued. A code of
+   * an OpenID sign-in (`oidc`) gives the family its session (`sid`) and what its refreshes' ID
+   * Tokens say of the authentication (Core §12.2); the nonce stays with the code.
+   */
+  newFamily(env: Environment, client: Client, userId: string, scope: string[], familyId: string, resources?: string[], oidc?: CodeOidc): TokenFamily {
     const now = this.clock.now();
     return {
       familyId,
@@ -57,6 +69,7 @@ export class FamilyTokenIssuer {
       createdAt: now,
       expiresAt: now + this.lifetimes.refreshTokenAbsoluteTtl * 1000,
       revokedAt: null,
+      ...(oidc === undefined ? {} : { sid: oidc.sid, oidc: { authTime: oidc.authTime, amr: oidc.amr, acr: oidc.acr } }),
     };
   }
 
@@ -70,12 +83,19 @@ export class FamilyTokenIssuer {
       subject: userId,
       scope: request.scope,
       ttl: request.ttl,
-      audience,
+      // A token for APIs that carries `openid` is for UserInfo too (see `userinfoAudience`).
+      audience: request.scope.includes('openid') ? userinfoAudience(audience, request.issuer) : audience,
       tokenFormat,
       resourceTtl,
     });
     const issue: FamilyIssue = { refreshToken: undefined, accessToken: { jti: minted.jti, expiresAt: minted.expiresAt, opaque: minted.opaque } };
-    if (!request.withRefreshToken) return { result: minted.issued, issue };
+    const issued: TokenResult = minted.issued;
+    if (request.idToken) {
+      if (!this.idTokens) throw new Error('an ID Token was asked for but no ID Token issuer is configured');
+      const { oidc, sid, nonce } = request.idToken;
+      issued.idToken = await this.idTokens.issue({ env, issuer: request.issuer, client, userId, accessToken: minted.issued.accessToken, oidc, sid, nonce });
+    }
+    if (!request.withRefreshToken) return { result: issued, issue };
     const now = this.clock.now();
     const refreshToken = `${REFRESH_TOKEN_PREFIX}${randomToken(32)}`;
     issue.refreshToken = {
@@ -89,7 +109,7 @@ export class FamilyTokenIssuer {
       rotatedAt: null,
       revokedAt: null,
     };
-    return { result: { ...minted.issued, refreshToken }, issue };
+    return { result: { ...issued, refreshToken }, issue };
   }
 }
 

@@ -133,6 +133,12 @@ export class GatehouseMetrics implements DatabaseObserver {
         return this.m.lockouts.labels(env);
       case 'signing_key.rotated':
         return this.m.keyRotations.labels(env, event.trigger);
+      case 'session.ended':
+        return undefined;
+      case 'backchannel_logout.delivered':
+        return this.m.backchannelLogouts.labels(env, this.clients.of(event.clientId), 'delivered');
+      case 'backchannel_logout.failed':
+        return this.m.backchannelLogouts.labels(env, this.clients.of(event.clientId), event.retry ? 'retry' : 'failed');
     }
   }
 
@@ -226,6 +232,11 @@ function defineMetrics(registry: Registry, collected: Collected, tables: HandTab
     logins: counter('logins_total', 'Password logins by outcome', ['environment', 'outcome']),
     lockouts: counter('user_lockouts_total', 'Usernames that went over their failed-login limit', ['environment']),
     keyRotations: counter('signing_key_rotations_total', 'Signing-key rotations', ['environment', 'trigger']),
+    backchannelLogouts: counter(
+      'backchannel_logout_deliveries_total',
+      'Back-channel logout token deliveries: delivered, retry (a failed attempt, tried again later) or failed (given up)',
+      ['environment', 'client', 'outcome'],
+    ),
     ...defineDatabaseMetrics(registers, collected.pool),
     keyAge: new Gauge({
       name: `${METRIC_PREFIX}signing_key_age_seconds`,

@@ -13,7 +13,8 @@ const BRAND =
   '<div class="brand"><svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">' +
   '<path fill="currentColor" d="M3 21V7l9-5 9 5v14h-6v-7a3 3 0 0 0-6 0v7z"/></svg><span>Gatehouse</span></div>';
 
-function pageBody(content: string, environmentName?: string): string {
+/** A page's card with the brand, and its footer naming the environment. */
+export function pageBody(content: string, environmentName?: string): string {
   const footer = environmentName === undefined ? 'Gatehouse' : `Gatehouse · ${escapeHtml(environmentName)}`;
   return `\n<main class="card">\n${BRAND}\n${content}\n</main>\n<footer class="footer">${footer}</footer>\n`;
 }
@@ -33,10 +34,12 @@ export interface LoginPageInput {
   action: string;
   csrfToken: string;
   requestId: string;
-  /** Prefills the username field after a failed attempt. */
+  /** Prefills the username field: after a failed attempt, or from OpenID Connect `login_hint`. */
   username?: string;
   /** A message for the user, shown in an alert (e.g. "Incorrect username or password."). */
   error?: string;
+  /** The page's `lang` (see `pageLanguage`); English when absent. */
+  lang?: string;
 }
 
 /**
@@ -72,7 +75,7 @@ export function renderLoginPage(p: LoginPageInput): string {
   ]
     .filter((line) => line !== '')
     .join('\n');
-  return renderPage({ title: 'Sign in', body: pageBody(content, p.environmentName) });
+  return renderPage({ title: 'Sign in', body: pageBody(content, p.environmentName), ...(p.lang === undefined ? {} : { lang: p.lang }) });
 }
 
 export interface ConsentPageInput {
@@ -90,6 +93,8 @@ export interface ConsentPageInput {
   username: string;
   /** Origin of the redirect_uri, so the user sees where the answer goes before giving it. */
   redirectOrigin: string;
+  /** The page's `lang` (see `pageLanguage`); English when absent. */
+  lang?: string;
 }
 
 function scopeList(scopes: readonly string[], registered: Readonly<Record<string, string>> = {}): string {
@@ -119,7 +124,7 @@ export function renderConsentPage(p: ConsentPageInput): string {
     '</div>',
     '</form>',
   ].join('\n');
-  return renderPage({ title: `Allow ${p.clientName}?`, body: pageBody(content, p.environmentName) });
+  return renderPage({ title: `Allow ${p.clientName}?`, body: pageBody(content, p.environmentName), ...(p.lang === undefined ? {} : { lang: p.lang }) });
 }
 
 /**

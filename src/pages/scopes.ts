@@ -3,13 +3,15 @@
  * so a description only has to be a fair reading of the name, not an authoritative one.
  */
 
+// The OpenID Connect scopes (Core §5.4 and §11): what the app learns about the user, and
+// whether it keeps access while the user is away.
 const KNOWN_SCOPES: Readonly<Record<string, string>> = {
   openid: 'Confirm your identity',
-  profile: 'See your name and basic profile information',
-  email: 'See your email address',
-  address: 'See your postal address',
-  phone: 'See your phone number',
-  offline_access: 'Stay connected when you are not using the app',
+  profile: 'Your name and profile',
+  email: 'Your email address',
+  address: 'Your postal address',
+  phone: 'Your phone number',
+  offline_access: 'Stay signed in (offline access): keep access when you are not using the app',
 };
 
 /** Each verb as a sentence about `what` (the remaining words of the scope, or undefined when none). */

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
 import type { EventSink } from '../domain/events.ts';
-import type { Store } from '../domain/storage.ts';
+import { StorageUnavailableError, type Store } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import { KeyRotation } from '../oauth/key-rotation.ts';
+import { BACKCHANNEL_LOGOUT_INTERVAL_MS, BackchannelLogoutDeliverer } from '../oauth/openid/logout-delivery.ts';
 import type { GatehouseMetrics } from '../observability/metrics.ts';
 import { type MetricsListener, type MetricsServing, registryExposition, serveMetrics } from './metrics-listener.ts';
 import { refreshSigningKeyAges } from './node-metrics.ts';
@@ -65,6 +66,19 @@ export function scheduleNodeTasks(tasks: BackgroundTasks, parts: NodeParts & { c
       events.emit({ type: 'signing_key.rotated', env: { id: envId, name: names.get(envId) ?? envId }, kid, trigger: 'scheduled' });
     }
   });
+  // Back-Channel Logout: logout tokens go out off the request path. Receivers on http and loopback
+  // addresses are allowed only when the server itself is (the public URL is http, which
+  // configuration allows only on a loopback host: a development server).
+  const logouts = new BackchannelLogoutDeliverer(store, core.keys, clock, events, logger, {
+    publicUrl: config.publicUrl,
+    allowLoopback: new URL(config.publicUrl).protocol === 'http:',
+  });
+  tasks.every(BACKCHANNEL_LOGOUT_INTERVAL_MS, () =>
+    // While the database is unavailable the outbox waits; the node reports the outage once.
+    logouts.deliverBacklog().catch((error: unknown) => {
+      if (!(error instanceof StorageUnavailableError)) throw error;
+    }),
+  );
   // While the database is unavailable a probe notices its return, even with no traffic.
   tasks.every(HEALTH_PROBE_MS, async () => {
     if (!store.health.available) await store.ping().catch(() => {});

@@ -24,6 +24,7 @@ export function oauthPolicy(config: Config): OAuthPolicy {
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
     refreshRetryGrace: config.refreshRetryGrace,
+    idTokenTtl: config.idTokenTtl,
   });
 }
 

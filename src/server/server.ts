@@ -10,6 +10,7 @@ import type { Store } from '../domain/storage.ts';
 import { createHttpApp } from '../http/app.ts';
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import { EnvironmentResolver } from '../oauth/environments.ts';
+import { EndSessionEndpoint } from '../oauth/openid/logout.ts';
 import type { GatehouseMetrics } from '../observability/metrics.ts';
 import type { UsageRecorder } from '../observability/usage.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';
@@ -86,6 +87,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     environments,
     sessions: new BrowserSessions(store, clock, config.sessionTtl * 1000),
     users: new UserAuthenticator(store, clock, loginPolicy(config), keyedHasher(config.keySecret, 'login attempts'), core.legacy, events),
+    logout: new EndSessionEndpoint(store, core.clients, core.keys, clock, events),
     surfaces: buildSurfaces(config, CONFIG_FIELDS.surfaces.env),
     clock,
     logger,

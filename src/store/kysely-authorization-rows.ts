@@ -15,7 +15,7 @@ const nullableNumber = (value: number | null): number | null => (value === null 
 /** An optional object as a nullable JSON column: absent is null. */
 export const jsonColumn = (value: object | undefined): string | null => (value === undefined ? null : JSON.stringify(value));
 /** Reads `jsonColumn` back: the property is left out when the column is null. */
-const jsonField = <K extends string, T>(key: K, text: string | null): { [P in K]?: T } =>
+export const jsonField = <K extends string, T>(key: K, text: string | null): { [P in K]?: T } =>
   (text === null ? {} : { [key]: JSON.parse(text) as T }) as { [P in K]?: T };
 
 /** The row of a token family (migration 004). */

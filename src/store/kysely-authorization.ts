@@ -1,9 +1,10 @@
 import { type Kysely, type RawBuilder, type Selectable, sql, type Transaction } from 'kysely';
-import type { FamilyAccessToken, PendingAuthorization } from '../domain/model.ts';
+import type { FamilyAccessToken, PendingAuthorization, PendingOidc } from '../domain/model.ts';
 import type { AuthorizationCodeStore, AuthorizationRequestStore, FamilyIssue, RotationRetry, TokenFamilyStore } from '../domain/storage.ts';
 import {
   familyRow,
   jsonColumn,
+  jsonField,
   listColumn,
   listField,
   opaqueAccessTokenRow,
@@ -71,6 +72,7 @@ const toRequest = (row: Selectable<AuthorizationRequestTable>): PendingAuthoriza
   ...listField('resources', row.resources),
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
+  ...jsonField<'oidc', PendingOidc>('oidc', row.oidc),
 });
 
 export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRequestStore {
@@ -90,6 +92,7 @@ export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRe
           resources: listColumn(request.resources),
           created_at: request.createdAt,
           expires_at: request.expiresAt,
+          oidc: jsonColumn(request.oidc),
         })
         .execute();
     },
@@ -233,6 +236,17 @@ export function tokenFamilyStore(db: Kysely<Database>, dialect: Dialect): TokenF
       return families.length;
     },
     revoke: (envId, familyId, now) => revokeFamily(db, envId, familyId, now),
+    async listBySid(envId, sid) {
+      const rows = await db
+        .selectFrom('token_families')
+        .selectAll()
+        .where('env_id', '=', envId)
+        .where('sid', '=', sid)
+        .orderBy('created_at')
+        .orderBy('family_id')
+        .execute();
+      return rows.map(toFamily);
+    },
     deleteExpired: (before) => deleteExpiredFamilies(db, before),
   };
   return store;

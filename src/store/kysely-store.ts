@@ -8,6 +8,7 @@ import {
   type AuditStore,
   type AuthorizationCodeStore,
   type AuthorizationRequestStore,
+  type BackchannelLogoutStore,
   type BrowserSessionStore,
   type ClientKeyStore,
   type ClientStore,
@@ -35,6 +36,7 @@ import { apiStore } from './kysely-apis.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { auditStore } from './kysely-audit.ts';
 import { authorizationCodeStore, authorizationRequestStore, listField, opaqueAccessTokenRow, tokenFamilyStore } from './kysely-authorization.ts';
+import { backchannelLogoutStore } from './kysely-backchannel-logouts.ts';
 import { importStore } from './kysely-import.ts';
 import { legacyCredentialStore } from './kysely-legacy-credentials.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
@@ -68,6 +70,7 @@ export class KyselyStore implements Store {
   readonly adminLists: AdminListStore;
   readonly imports: ImportStore;
   readonly legacyCredentials: LegacyCredentialStore;
+  readonly backchannelLogouts: BackchannelLogoutStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -100,6 +103,7 @@ export class KyselyStore implements Store {
     this.adminLists = adminListStore(db, { toClient, toEnvironment });
     this.imports = importStore(db, { clientRow, clientSecretRow });
     this.legacyCredentials = legacyCredentialStore(db);
+    this.backchannelLogouts = backchannelLogoutStore(db);
   }
 
   async ping(): Promise<void> {

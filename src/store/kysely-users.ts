@@ -8,7 +8,7 @@ import {
   type RateCounterStore,
   type UserStore,
 } from '../domain/storage.ts';
-import { words } from './kysely-authorization.ts';
+import { listColumn, listField, words } from './kysely-authorization.ts';
 import { atomically } from './kysely-transaction.ts';
 import type { BrowserSessionTable, Database, UserTable } from './schema.ts';
 
@@ -177,6 +177,15 @@ export function browserSessionStore(db: Kysely<Database>): BrowserSessionStore {
       const result = await db.deleteFrom('browser_sessions').where('env_id', '=', envId).where('user_id', '=', userId).executeTakeFirst();
       return Number(result.numDeletedRows);
     },
+    async end(envId, idHash) {
+      // One DELETE … RETURNING: of concurrent logouts exactly one gets the session.
+      const row = await db.deleteFrom('browser_sessions').where('id_hash', '=', idHash).where('env_id', '=', envId).returningAll().executeTakeFirst();
+      return row && toSession(row);
+    },
+    async endForUser(envId, userId) {
+      const rows = await db.deleteFrom('browser_sessions').where('env_id', '=', envId).where('user_id', '=', userId).returningAll().execute();
+      return rows.map(toSession);
+    },
     async deleteExpired(before) {
       const result = await db.deleteFrom('browser_sessions').where('expires_at', '<', before).executeTakeFirst();
       return Number(result.numDeletedRows);
@@ -195,9 +204,9 @@ export function consentStore(db: Kysely<Database>): ConsentStore {
         .where('client_id', '=', clientId)
         .executeTakeFirst();
       if (!row) return undefined;
-      return { envId, userId, clientId, scope: words(row.scope), grantedAt: Number(row.granted_at) };
+      return { envId, userId, clientId, scope: words(row.scope), grantedAt: Number(row.granted_at), ...listField('resources', row.resources) };
     },
-    async grant(envId, userId, clientId, scope, now) {
+    async grant(envId, userId, clientId, scope, now, resources = []) {
       await atomically(db, async (trx) => {
         // Write first: the upsert takes the row lock (PostgreSQL) or the write lock (SQLite)
         // before the read, so concurrent grants queue instead of losing a scope or failing
@@ -209,15 +218,17 @@ export function consentStore(db: Kysely<Database>): ConsentStore {
           .execute();
         const row = await trx
           .selectFrom('consents')
-          .select('scope')
+          .select(['scope', 'resources'])
           .where('env_id', '=', envId)
           .where('user_id', '=', userId)
           .where('client_id', '=', clientId)
           .executeTakeFirstOrThrow();
         const union = [...new Set([...words(row.scope), ...scope])].sort();
+        // Null while the consent covers no API, as rows written before APIs were recorded.
+        const apis = [...new Set([...(listField('resources', row.resources).resources ?? []), ...resources])].sort();
         await trx
           .updateTable('consents')
-          .set({ scope: union.join(' ') })
+          .set({ scope: union.join(' '), resources: listColumn(apis.length === 0 ? undefined : apis) })
           .where('env_id', '=', envId)
           .where('user_id', '=', userId)
           .where('client_id', '=', clientId)

@@ -28,6 +28,7 @@ export interface Database {
   token_counts: TokenCountTable;
   idempotency_keys: IdempotencyKeyTable;
   import_mappings: ImportMappingTable;
+  backchannel_logouts: BackchannelLogoutTable;
 }
 
 export interface EnvironmentTable {
@@ -352,4 +353,19 @@ export interface ImportMappingTable {
   source_version: string | null;
   imported_at: number;
   updated_at: number;
+}
+
+/** Back-Channel Logout's outbox (migration 019): what a logout token is signed from, never the token. */
+export interface BackchannelLogoutTable {
+  /** Also the logout token's `jti`. */
+  id: string;
+  env_id: string;
+  client_id: string;
+  subject: string;
+  sid: string | null;
+  created_at: number;
+  attempts: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  last_error: string | null;
 }

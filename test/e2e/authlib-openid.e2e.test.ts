@@ -15,7 +15,7 @@ import {
   RelyingPartyServer,
   startCliServer,
   verifyLogoutToken,
-} from '../helpers/openid.ts';
+} from '../helpers/openid-e2e.ts';
 
 /*
  * OpenID Connect sign-in driven from Python: Authlib (Debian's python3-authlib) is the relying

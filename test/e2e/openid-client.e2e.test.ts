@@ -16,7 +16,7 @@ import {
   startCliServer,
   verifyLogoutToken,
   WAIT_MS,
-} from '../helpers/openid.ts';
+} from '../helpers/openid-e2e.ts';
 
 /*
  * OpenID Connect sign-in with openid-client (an OpenID Certified relying party) in Chromium, on

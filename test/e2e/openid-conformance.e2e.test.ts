@@ -30,7 +30,7 @@ import {
   RelyingPartyServer,
   verifyLogoutToken,
   type Walked,
-} from '../helpers/openid.ts';
+} from '../helpers/openid-e2e.ts';
 
 /*
  * The OpenID Foundation's conformance test plans for an OpenID Provider, one test per module that

@@ -197,7 +197,8 @@ for (const database of await testDatabases()) {
         redirect_uri: REDIRECT_URI,
         code_challenge: challenge,
         code_challenge_method: 'S256',
-        scope: 'profile',
+        // Another API's scope (OpenID Connect scopes such as `profile` fit every API).
+        scope: 'reports:read',
       });
       const res = await browser.get(`/envs/${ENV}/authorize?${query}${resourceParams([BILLING])}`);
       assert.equal(new URL(String(res.headers.location)).searchParams.get('error'), 'invalid_scope');

@@ -261,9 +261,11 @@ describe('error page', () => {
 describe('describeScope', () => {
   const cases: [string, string][] = [
     ['openid', 'Confirm your identity'],
-    ['profile', 'See your name and basic profile information'],
-    ['email', 'See your email address'],
-    ['offline_access', 'Stay connected when you are not using the app'],
+    ['profile', 'Your name and profile'],
+    ['email', 'Your email address'],
+    ['address', 'Your postal address'],
+    ['phone', 'Your phone number'],
+    ['offline_access', 'Stay signed in (offline access): keep access when you are not using the app'],
     ['invoices:read', 'Read your invoices'],
     ['read:invoices', 'Read your invoices'],
     ['documents.write', 'Create and change your documents'],

@@ -162,6 +162,33 @@ export function authorizationStoreConformance(database: TestDatabase): void {
       assert.equal(takes.filter(Boolean).length, 1);
     });
 
+    it('keeps the OpenID parameters of a pending request and the session it was held in', async () => {
+      const pending = {
+        idHash: 'req-oidc',
+        envId: a.id,
+        sessionIdHash: 'sess-oidc',
+        clientId: 'app',
+        redirectUri: 'https://app.example/cb',
+        scope: ['openid', 'profile'],
+        state: null,
+        codeChallenge: 'challenge',
+        createdAt: T0,
+        expiresAt: T0 + 15 * MINUTE,
+        oidc: {
+          nonce: 'n-é☃',
+          prompt: ['login' as const, 'consent' as const],
+          maxAge: 0,
+          hintSubject: 'usr_alice',
+          loginHint: 'alice@example.test',
+          uiLocales: ['fr-CA', 'en'],
+          acrValues: ['urn:mace:incommon:iap:silver'],
+          heldInSession: 'sess-oidc',
+        },
+      };
+      await store.authorizationRequests.insert(pending);
+      assert.deepEqual(await store.authorizationRequests.find(a.id, 'req-oidc', 'sess-oidc', T0), pending);
+    });
+
     it('redeems a code exactly once among 20 concurrent attempts and writes its family atomically', async () => {
       await store.authorizationCodes.insert(code(a.id, 'code-1', 'fam-1'));
       assert.equal(await store.authorizationCodes.find(b.id, 'code-1'), undefined);
@@ -231,6 +258,17 @@ export function authorizationStoreConformance(database: TestDatabase): void {
       assert.deepEqual(consent?.scope, ['admin', 'read', 'write']);
       assert.equal(consent?.grantedAt, T0 + 1);
       assert.equal(await store.consents.find(b.id, 'usr_alice', 'app'), undefined);
+    });
+
+    it('keeps the union of the APIs a consent covers, absent while it covers none', async () => {
+      await store.consents.grant(a.id, 'usr_apis', 'app', ['read'], T0);
+      assert.equal((await store.consents.find(a.id, 'usr_apis', 'app'))?.resources, undefined);
+      await store.consents.grant(a.id, 'usr_apis', 'app', ['read'], T0 + 1, ['https://b.example/api']);
+      await store.consents.grant(a.id, 'usr_apis', 'app', ['write'], T0 + 2, ['https://a.example/api', 'https://b.example/api']);
+      await store.consents.grant(a.id, 'usr_apis', 'app', ['read'], T0 + 3, []);
+      const consent = await store.consents.find(a.id, 'usr_apis', 'app');
+      assert.deepEqual(consent?.scope, ['read', 'write']);
+      assert.deepEqual(consent?.resources, ['https://a.example/api', 'https://b.example/api']);
     });
 
     it('keeps every scope when grants for one user and client race', async () => {

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IdTokenAlgorithm } from '../../domain/model.ts';
 import type { OAuthCore } from '../../oauth/core.ts';
 import { GATEHOUSE_ROUTES } from '../../oauth/endpoints.ts';
 import type { EnvironmentResolver } from '../../oauth/environments.ts';
@@ -18,7 +19,9 @@ export async function documentErrorHandler(this: unknown, thrown: unknown, reque
   return reply.status(error.status).send({ error: error.code, error_description: error.description });
 }
 
-/** RFC 8414 metadata and the JWKS of each environment. */
+const ID_TOKEN_ALGORITHMS: readonly IdTokenAlgorithm[] = ['RS256', 'ES256', 'EdDSA'];
+
+/** RFC 8414 metadata, the OpenID configuration and the JWKS of each environment. */
 export async function discoveryRoutes(
   app: FastifyInstance,
   options: { core: OAuthCore; environments: EnvironmentResolver; jwksMaxAge: number },
@@ -28,11 +31,15 @@ export async function discoveryRoutes(
   app.setErrorHandler(documentErrorHandler);
 
   const metadata = async (name: string) => {
-    const { urls } = await environments.resolve(name);
-    return authorizationServerMetadata(urls, core.grants.grantTypes(), ACCESS_TOKEN_ALGORITHMS);
+    const { env, urls } = await environments.resolve(name);
+    const [apis, keys] = await Promise.all([core.apis.list(env.id), core.keys.publishedKeys(env.id)]);
+    const apiScopes = apis.flatMap((api) => api.scopes.map((scope) => scope.name));
+    const idTokenAlgorithms = keys.map((key) => key.alg).filter((alg): alg is IdTokenAlgorithm => ID_TOKEN_ALGORITHMS.some((a) => a === alg));
+    return authorizationServerMetadata(urls, core.grants.grantTypes(), ACCESS_TOKEN_ALGORITHMS, { apiScopes, idTokenAlgorithms });
   };
 
-  for (const route of [GATEHOUSE_ROUTES.metadata, GATEHOUSE_ROUTES.metadataUnderIssuer]) {
+  // RFC 8414 §3 and OpenID Connect Discovery 1.0 §4: one document at every well-known URL.
+  for (const route of [GATEHOUSE_ROUTES.metadata, GATEHOUSE_ROUTES.metadataUnderIssuer, GATEHOUSE_ROUTES.openidConfiguration]) {
     app.get<{ Params: { env: string } }>(route.path, async (request, reply) => {
       reply.header('cache-control', 'public, max-age=300');
       return metadata(request.params.env);

@@ -3,9 +3,10 @@ import type { BrowserSession, Client, Environment, PendingAuthorization, User } 
 import type { Store } from '../../domain/storage.ts';
 import type { ApiDirectory } from '../apis.ts';
 import type { ClientCache } from '../client-cache.ts';
+import type { KeyRing } from '../signing-keys.ts';
 import { type AuthorizationDeps, enabledClient, enabledUser, type PendingFlow } from './flow-context.ts';
-import { approveRequest, denyRequest } from './issue-code.ts';
-import { nextStep } from './next-step.ts';
+import { denyRequest } from './issue-code.ts';
+import { approveAfterSignIn, nextStep } from './next-step.ts';
 import { findPendingRequest, holdRequest } from './pending-request.ts';
 import type { AuthorizationErrorPage, AuthorizationRedirect, AuthorizationStep } from './response.ts';
 import { type AuthorizeOptions, type ValidAuthorizationRequest, validateAuthorizationRequest } from './validate-request.ts';
@@ -19,15 +20,17 @@ export type { AuthorizeOptions, RequestCheck, ValidAuthorizationRequest } from '
 
 /**
  * The authorization endpoint: RFC 6749 §4.1.1–4.1.2 with RFC 7636 (S256 only), RFC 9207 (`iss`)
- * and RFC 9700. A request goes through these steps, each in its own module in
- * this folder:
+ * and RFC 9700, and OpenID Connect Core §3.1.2 when the scope includes `openid`. A request goes
+ * through these steps, each in its own module in this folder:
  *
  * 1. validate (`validate`, validate-request.ts): client and redirect_uri, which decide whether an
- *    error may redirect, then each of `REQUEST_CHECKS`, then the scope;
+ *    error may redirect, then each of `REQUEST_CHECKS`, then the scope, then for an OpenID
+ *    request each of `OPENID_CHECKS` and the `id_token_hint` (openid-request.ts);
  * 2. hold and resume (`hold`, `pending`, pending-request.ts): the request waits, bound to the
  *    browser session, while the user is on the pages;
  * 3. authenticate and 4. consent (`next`, next-step.ts): each of `FLOW_GATES` in turn names the
- *    page the browser needs, login then consent;
+ *    page the browser needs, login (also for OpenID `prompt=login`, `max_age` and `id_token_hint`)
+ *    then consent; with `prompt=none` a needed page is an error sent to the client instead;
  * 5. issue the code (`approve`, issue-code.ts), or refuse it (`deny`).
  *
  * The HTTP layer owns pages and cookies; these steps own every decision.
@@ -35,8 +38,8 @@ export type { AuthorizeOptions, RequestCheck, ValidAuthorizationRequest } from '
 export class AuthorizationEndpoint {
   private readonly deps: AuthorizationDeps;
 
-  constructor(store: Store, clients: ClientCache, clock: Clock, codeTtlMs: number, apis: ApiDirectory) {
-    this.deps = { store, clients, clock, codeTtlMs, apis };
+  constructor(store: Store, clients: ClientCache, clock: Clock, codeTtlMs: number, apis: ApiDirectory, keys: KeyRing) {
+    this.deps = { store, clients, clock, codeTtlMs, apis, keys };
   }
 
   /** Step 1: checks an /authorize request; see `validateAuthorizationRequest`. */
@@ -89,15 +92,19 @@ export class AuthorizationEndpoint {
 
   /**
    * Steps 3–5: where a pending request goes next: the login page without a signed-in (enabled)
-   * user, the consent page unless the user already granted these scopes to this client, else a code.
+   * user or when OpenID Connect asks for a fresh sign-in, the consent page unless the user already
+   * granted these scopes and APIs to this client, else a code (or, with `prompt=none`, an error).
    */
   next(flow: PendingFlow): Promise<AuthorizationStep | undefined> {
     return nextStep(this.deps, flow);
   }
 
-  /** Step 5: the user allowed the request; see `approveRequest`. */
-  approve(flow: PendingFlow): Promise<AuthorizationRedirect | AuthorizationErrorPage | undefined> {
-    return approveRequest(this.deps, flow);
+  /**
+   * Step 5: the user allowed the request on the consent page; see `approveRequest`. The login
+   * page comes first when the authentication gates no longer hold (see `approveAfterSignIn`).
+   */
+  approve(flow: PendingFlow): Promise<AuthorizationStep | undefined> {
+    return approveAfterSignIn(this.deps, flow);
   }
 
   /** Step 5: the user refused: RFC 6749 §4.1.2.1 `access_denied`. */

@@ -3,6 +3,7 @@ import type { BrowserSession, Client, Environment, PendingAuthorization, User } 
 import type { Store } from '../../domain/storage.ts';
 import type { ApiDirectory } from '../apis.ts';
 import type { ClientCache } from '../client-cache.ts';
+import type { KeyRing } from '../signing-keys.ts';
 
 /** What the steps of the authorization flow read and write. */
 export interface AuthorizationDeps {
@@ -10,6 +11,8 @@ export interface AuthorizationDeps {
   clients: ClientCache;
   /** The environment's APIs, which `resource` names (RFC 8707). */
   apis: ApiDirectory;
+  /** The environment's signing keys, which verify an `id_token_hint` (OpenID Connect Core §3.1.2.1). */
+  keys: KeyRing;
   clock: Clock;
   /** How long an issued code may be redeemed. */
   codeTtlMs: number;

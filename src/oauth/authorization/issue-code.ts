@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hashSecret, randomToken } from '../../crypto/secrets.ts';
+import type { BrowserSession, CodeOidc, PendingOidc } from '../../domain/model.ts';
 import { matchesRegisteredRedirectUri } from '../redirect-uri.ts';
 import { type AuthorizationDeps, enabledClient, enabledUser, type PendingFlow } from './flow-context.ts';
 import { takePendingRequest } from './pending-request.ts';
@@ -25,7 +26,7 @@ export async function approveRequest(deps: AuthorizationDeps, flow: PendingFlow)
   }
   if (!(await takePendingRequest(deps, flow))) return undefined;
   const now = deps.clock.now();
-  await deps.store.consents.grant(flow.env.id, userId, flow.pending.clientId, flow.pending.scope, now);
+  await deps.store.consents.grant(flow.env.id, userId, flow.pending.clientId, flow.pending.scope, now, flow.pending.resources);
   const code = await issueCode(deps, flow, userId, now);
   return codeRedirect(flow.pending.redirectUri, code, flow.pending.state, flow.issuer);
 }
@@ -58,7 +59,7 @@ async function clientStillAllows(deps: AuthorizationDeps, { env, pending }: Pend
  * family id ties together every token its redemption issues, so a second redemption can revoke
  * them (RFC 6749 §4.1.2, RFC 9700 §4.5).
  */
-async function issueCode(deps: AuthorizationDeps, { env, pending }: PendingFlow, userId: string, now: number): Promise<string> {
+async function issueCode(deps: AuthorizationDeps, { env, session, pending }: PendingFlow, userId: string, now: number): Promise<string> {
   const code = `${AUTHORIZATION_CODE_PREFIX}${randomToken(32)}`;
   await deps.store.authorizationCodes.insert({
     codeHash: hashSecret(code),
@@ -73,6 +74,23 @@ async function issueCode(deps: AuthorizationDeps, { env, pending }: PendingFlow,
     issuedAt: now,
     expiresAt: now + deps.codeTtlMs,
     consumedAt: null,
+    ...(pending.oidc ? { oidc: codeOidc(session, pending.oidc, now) } : {}),
   });
   return code;
+}
+
+/**
+ * What the ID Token of an OpenID code says about the authentication (Core §2, §3.1.2.1): the
+ * request's `nonce`, the session's `sid` when it has one (sessions from before `sid` existed
+ * have none until their next sign-in), `auth_time` and RFC 8176 `amr` of the sign-in. `acr` is
+ * null: a password is Gatehouse's only level, so no requested `acr_values` is met.
+ */
+function codeOidc(session: BrowserSession, oidc: PendingOidc, now: number): CodeOidc {
+  return {
+    nonce: oidc.nonce,
+    sid: session.sid ?? null,
+    authTime: session.authenticatedAt ?? now,
+    amr: session.amr ?? ['pwd'],
+    acr: null,
+  };
 }

@@ -34,6 +34,7 @@ export async function holdRequest(
     ...(request.resources ? { resources: request.resources } : {}),
     createdAt: now,
     expiresAt: now + PENDING_TTL_MS,
+    ...(request.oidc ? { oidc: { ...request.oidc, heldInSession: session.idHash } } : {}),
   };
   await deps.store.authorizationRequests.insert(pending);
   return { requestId, pending };

@@ -1,11 +1,15 @@
-import type { Client, Environment } from '../../domain/model.ts';
+import type { Client, Environment, OidcRequestParameters } from '../../domain/model.ts';
 import { grantResources, requestedResources, scopeForResources } from '../apis.ts';
 import { OAuthError } from '../errors.ts';
 import { S256_CHALLENGE } from '../pkce.ts';
 import { matchesRegisteredRedirectUri } from '../redirect-uri.ts';
 import { resolveScope } from '../scope.ts';
 import { type AuthorizationDeps, enabledClient } from './flow-context.ts';
+import { isOpenIdRequest, OPENID_CHECKS, openIdParameters } from './openid-request.ts';
+import type { AuthorizationParams, AuthorizeOptions, RequestCheck, RequestUnderCheck } from './request-check.ts';
 import { type AuthorizationErrorPage, type AuthorizationRedirect, type AuthorizationRefusal, errorRedirect } from './response.ts';
+
+export type { AuthorizationParams, AuthorizeOptions, RequestCheck, RequestUnderCheck } from './request-check.ts';
 
 /** An /authorize request that passed every check, ready to be held through login and consent. */
 export interface ValidAuthorizationRequest {
@@ -17,35 +21,9 @@ export interface ValidAuthorizationRequest {
   codeChallenge: string | null;
   /** RFC 8707: the APIs the code will grant (the named ones, or the default API); absent: none. */
   resources?: string[];
+  /** OpenID Connect Core §3.1.2.1: present when the scope includes `openid`. */
+  oidc?: OidcRequestParameters;
 }
-
-/** Per-surface rules of /authorize. */
-export interface AuthorizeOptions {
-  /**
-   * Lets a confidential client flagged `allowMissingPkce` omit PKCE, for products whose clients
-   * never sent a challenge (RightSignature's). A challenge that is sent must still be S256; every
-   * other client, and every public client, needs one.
-   */
-  pkceOptionalForConfidential: boolean;
-}
-
-/** The parameters of an /authorize request as the HTTP layer parsed them. */
-export interface AuthorizationParams {
-  params: Readonly<Record<string, string>>;
-  /** Names given more than once. */
-  duplicates: readonly string[];
-}
-
-/** A request whose client and redirect_uri are known good: from here on, errors go back to the client. */
-export interface RequestUnderCheck extends AuthorizationParams {
-  client: Client;
-  /** `state` as sent; null when absent or repeated. */
-  rawState: string | null;
-  options: AuthorizeOptions;
-}
-
-/** One rule an /authorize request must meet once it can be answered by redirect: a refusal, or undefined when met. */
-export type RequestCheck = (request: RequestUnderCheck) => AuthorizationRefusal | undefined;
 
 /**
  * RFC 6749 §3.1: request parameters must not be included more than once. The description is
@@ -102,6 +80,9 @@ export const REQUEST_CHECKS: readonly RequestCheck[] = [
 /**
  * Checks an /authorize request (RFC 6749 §4.1.1). Until client_id and redirect_uri are known
  * good nothing may redirect (RFC 6749 §4.1.2.1); after that every error goes back to the client.
+ * Once the scope is known, an OpenID Connect authentication request (scope `openid`) has its
+ * parameters checked too (`OPENID_CHECKS`, then `openIdParameters`); any other request ignores
+ * them, as it ignores every unknown parameter.
  */
 export async function validateAuthorizationRequest(
   deps: AuthorizationDeps,
@@ -123,7 +104,26 @@ export async function validateAuthorizationRequest(
   const granted = await requestedTarget(deps, env, underCheck);
   if (!('scope' in granted)) return errorRedirect(redirectUri, granted, state, issuer);
   const { scope, resources } = granted;
-  return { kind: 'valid', client, redirectUri, scope, state, codeChallenge: request.params.code_challenge ?? null, ...(resources ? { resources } : {}) };
+  let oidc: OidcRequestParameters | undefined;
+  if (isOpenIdRequest(scope)) {
+    for (const check of OPENID_CHECKS) {
+      const refusal = check(underCheck);
+      if (refusal) return errorRedirect(redirectUri, refusal, state, issuer);
+    }
+    const parameters = await openIdParameters(deps, env, issuer, underCheck);
+    if ('error' in parameters) return errorRedirect(redirectUri, parameters, state, issuer);
+    oidc = parameters;
+  }
+  return {
+    kind: 'valid',
+    client,
+    redirectUri,
+    scope,
+    state,
+    codeChallenge: request.params.code_challenge ?? null,
+    ...(resources ? { resources } : {}),
+    ...(oidc ? { oidc } : {}),
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { hashSecret } from '../../crypto/secrets.ts';
 import type { Clock } from '../../domain/clock.ts';
+import type { Client, Environment } from '../../domain/model.ts';
 import type { Store } from '../../domain/storage.ts';
 import { type ApiDirectory, definedByResources, narrowGrantedResources, tokenOptionsOf } from '../apis.ts';
 import { OAuthError, type OAuthErrorReason } from '../errors.ts';
@@ -10,6 +11,21 @@ import { type Grant, requireClient } from './grant.ts';
 const invalidGrant = (description: string, reason: OAuthErrorReason, parameter = 'code') => new OAuthError('invalid_grant', description, { parameter, reason });
 
 export const AUTHORIZATION_CODE = 'authorization_code';
+
+/**
+ * Whether a user flow gets a refresh token (Core §11). The client must be registered for the
+ * refresh_token grant; under the environment's `offline_access` policy the user must also have
+ * granted `offline_access`. The default policy, `client`, is the behaviour from before OpenID
+ * Connect: no existing client loses its refresh tokens.
+ */
+export function refreshTokenAllowed(
+  env: Pick<Environment, 'refreshTokenPolicy'>,
+  client: Pick<Client, 'grantTypes'>,
+  grantedScope: readonly string[],
+): boolean {
+  if (!client.grantTypes.includes('refresh_token')) return false;
+  return (env.refreshTokenPolicy ?? 'client') === 'client' || grantedScope.includes('offline_access');
+}
 
 /**
  * RFC 6749 §4.1.3 with RFC 7636: a client trades a code it obtained at /authorize, with the
@@ -64,7 +80,10 @@ export function authorizationCodeGrant(
       const scope = record.scope.filter((s) => client.scopes.includes(s));
       // RFC 8707 §2: the access token is for the APIs of the code, or the subset named here.
       const target = await narrowGrantedResources(apis, env.id, client, record.resources, params);
-      const family = families.newFamily(env, client, record.userId, scope, record.familyId, record.resources);
+      const family = families.newFamily(env, client, record.userId, scope, record.familyId, record.resources, record.oidc);
+      const tokenScope = scope.filter(definedByResources(target));
+      // Core §3.1.3.3: an ID Token when the code came from an OpenID authentication request and `openid` is still granted.
+      const oidc = record.oidc !== undefined && tokenScope.includes('openid') ? record.oidc : undefined;
       const { result, issue } = await families.mint({
         env,
         issuer,
@@ -72,10 +91,11 @@ export function authorizationCodeGrant(
         client,
         userId: record.userId,
         familyId: family.familyId,
-        scope: scope.filter(definedByResources(target)),
+        scope: tokenScope,
         ...tokenOptionsOf(target),
         familyExpiresAt: family.expiresAt,
-        withRefreshToken: client.grantTypes.includes('refresh_token'),
+        withRefreshToken: refreshTokenAllowed(env, client, scope),
+        idToken: oidc && { oidc, sid: oidc.sid, nonce: oidc.nonce },
       });
       if (!(await store.authorizationCodes.redeem(env.id, codeHash, now, family, issue))) {
         // Another request consumed it between our read and our update: this is a replay too.

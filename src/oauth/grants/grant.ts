@@ -21,6 +21,8 @@ export interface GrantContext {
 /** A successful token response before a dialect shapes it. */
 export interface TokenResult extends IssuedAccessToken {
   refreshToken?: string;
+  /** OpenID Connect Core §3.1.3.3 and §12.2: the ID Token issued beside the access token, when one was. */
+  idToken?: string;
   /** The client's quota after this request, for `RateLimit` and `RateLimit-Policy` headers; undefined when it has none. */
   rateLimit?: RateLimitState;
   /** The credential that authenticated, when the grant itself checked it (a jwt-bearer assertion's key). */

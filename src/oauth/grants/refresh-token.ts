@@ -103,6 +103,7 @@ export function refreshTokenGrant(
       if (widened.length > 0) {
         throw new OAuthError('invalid_scope', `scope was not granted to this refresh token: ${widened.join(' ')}`, { parameter: 'scope' });
       }
+      const scope = requested.length > 0 ? requested : grantable;
       const { result, issue } = await families.mint({
         env,
         issuer,
@@ -110,10 +111,14 @@ export function refreshTokenGrant(
         client,
         userId: family.userId,
         familyId: family.familyId,
-        scope: requested.length > 0 ? requested : grantable,
+        scope,
         ...tokenOptionsOf(target),
         familyExpiresAt: family.expiresAt,
         withRefreshToken: true,
+        // Core §12.2: a family begun by an OpenID sign-in gets a new ID Token while the refresh keeps
+        // `openid`: the same sub, aud and auth_time, a new iat, and no nonce (it belongs to the
+        // authentication request, and a refresh is none).
+        idToken: family.oidc && scope.includes('openid') ? { oidc: family.oidc, sid: family.sid, nonce: undefined } : undefined,
       });
       const retry = retries.seal(result, presented, binding, now);
       if (await store.tokenFamilies.rotate(env.id, family.familyId, tokenHash, now, issue, retry)) return result;

@@ -29,6 +29,7 @@ const BY_CODE: Record<OAuthErrorCode, AbbeyCrossErrorCode> = {
   invalid_scope: 'INVALID_SCOPE',
   invalid_target: 'VALIDATION_FAILED',
   invalid_token: 'VALIDATION_FAILED',
+  insufficient_scope: 'VALIDATION_FAILED',
   unsupported_token_type: 'VALIDATION_FAILED',
   too_many_requests: 'TOO_MANY_REQUESTS',
   not_found: 'NOT_FOUND',

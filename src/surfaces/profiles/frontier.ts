@@ -29,6 +29,7 @@ const BY_CODE: Record<OAuthErrorCode, GrpcName> = {
   invalid_scope: 'INVALID_ARGUMENT',
   invalid_target: 'INVALID_ARGUMENT',
   invalid_token: 'INVALID_ARGUMENT',
+  insufficient_scope: 'PERMISSION_DENIED',
   unsupported_token_type: 'INVALID_ARGUMENT',
   too_many_requests: 'RESOURCE_EXHAUSTED',
   not_found: 'NOT_FOUND',

@@ -53,6 +53,7 @@ const BY_CODE: Record<OAuthErrorCode, IgnisignErrorCode> = {
   invalid_scope: 'INVALID_SCOPE',
   invalid_target: 'BODY_VALIDATION_FAILED',
   invalid_token: 'BODY_VALIDATION_FAILED',
+  insufficient_scope: 'FORBIDDEN_ERROR',
   unsupported_token_type: 'BODY_VALIDATION_FAILED',
   too_many_requests: 'TOO_MANY_REQUESTS',
   not_found: 'BODY_VALIDATION_FAILED',

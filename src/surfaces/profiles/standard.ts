@@ -44,6 +44,8 @@ export function rfc6749TokenBody(result: TokenResult): Record<string, unknown> {
     expires_in: result.expiresIn,
     scope: result.scope.join(' '),
     ...(result.refreshToken ? { refresh_token: result.refreshToken } : {}),
+    // OpenID Connect Core §3.1.3.3 and §12.2.
+    ...(result.idToken ? { id_token: result.idToken } : {}),
   };
 }
 
@@ -67,6 +69,7 @@ export const RFC6749_TOKEN_SCHEMA: JsonSchema = {
     expires_in: { type: 'integer', minimum: 1 },
     scope: { type: 'string' },
     refresh_token: { type: 'string' },
+    id_token: { type: 'string' },
   },
   additionalProperties: false,
 };

@@ -3,6 +3,7 @@ import type { AuthorizationStep } from '../../../oauth/authorization/endpoint.ts
 import { GATEHOUSE_ROUTES } from '../../../oauth/endpoints.ts';
 import type { ResolvedEnvironment } from '../../../oauth/environments.ts';
 import { renderConsentPage } from '../../../pages/authorization-pages.ts';
+import { pageLanguage } from '../../../pages/locales.ts';
 import { parseQueryParams } from '../../params.ts';
 import { type BrowserFlow, pendingFlowOf, type ResumedRequest } from './browser-flow.ts';
 
@@ -37,6 +38,7 @@ async function showConsent(browser: BrowserFlow, request: EnvRequest, reply: Fas
       scopeDescriptions: await browser.flow.scopeDescriptions(resolved.env, pending),
       username: user.username,
       redirectOrigin: originOf(pending.redirectUri),
+      lang: pageLanguage(pending.oidc?.uiLocales),
     }),
   );
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LoginOutcome, UserAuthenticator } from '../../../accounts/users.ts';
 import { GATEHOUSE_ROUTES } from '../../../oauth/endpoints.ts';
 import { renderLoginPage } from '../../../pages/authorization-pages.ts';
+import { pageLanguage } from '../../../pages/locales.ts';
 import { parseQueryParams } from '../../params.ts';
 import { type BrowserFlow, pendingFlowOf, type ResumedRequest } from './browser-flow.ts';
 
@@ -82,6 +83,8 @@ async function showLogin(browser: BrowserFlow, reply: FastifyReply, found: Resum
   const { resolved, active, requestId, pending } = found;
   const client = await browser.flow.clientOf(resolved.env, pending);
   if (!client) return browser.errorPage(reply, 400, 'The application that sent you here is no longer available.');
+  // OpenID Connect Core §3.1.2.1 `login_hint` pre-fills the field until the user typed a name.
+  const username = state.username ?? pending.oidc?.loginHint ?? undefined;
   return reply.status(state.status ?? 200).send(
     renderLoginPage({
       environmentName: resolved.env.name,
@@ -89,8 +92,9 @@ async function showLogin(browser: BrowserFlow, reply: FastifyReply, found: Resum
       action: `${resolved.urls.issuer}/login`,
       csrfToken: browser.sessions.csrfToken(active),
       requestId,
-      ...(state.username === undefined ? {} : { username: state.username }),
+      ...(username === undefined ? {} : { username }),
       ...(state.error === undefined ? {} : { error: state.error }),
+      lang: pageLanguage(pending.oidc?.uiLocales),
     }),
   );
 }
