@@ -144,7 +144,7 @@ describe('Authlib signs in through Gatehouse with OpenID Connect', () => {
           // Back-Channel Logout: the token for this client reached the endpoint the test runs.
           const discovered = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
           const jwks = createRemoteJWKSet(new URL(discovered.jwks_uri));
-          const token = await logoutTokenFor(rp, created.clientId, from);
+          const token = await logoutTokenFor(rp, created.clientId, { from, sid: String(claims.sid) });
           const logout = await verifyLogoutToken(token, jwks, server.issuer, created.clientId);
           assert.equal(logout.sid, claims.sid);
         });

@@ -230,7 +230,7 @@ describe('openid-client signs in through Gatehouse in Chromium', () => {
 
         for (const signedIn of [first, second]) {
           const clientId = String([signedIn.claims.aud].flat()[0]);
-          const token = await logoutTokenFor(rp, clientId, from);
+          const token = await logoutTokenFor(rp, clientId, { from, sid: String(first.claims.sid) });
           const claims = await verifyLogoutToken(token, jwks, server.issuer, clientId);
           assert.equal(claims.sid, first.claims.sid, 'sid is the ID Token’s (the client asked for it: backchannel_logout_session_required)');
           if (claims.sub !== undefined) assert.equal(claims.sub, signedIn.claims.sub);

@@ -14,8 +14,9 @@ import type { Client, User, UserProfile } from '../../src/domain/model.ts';
 import type { Store } from '../../src/domain/storage.ts';
 import { type Server as App, createServer } from '../../src/server/server.ts';
 import { openStore } from '../../src/store/open.ts';
-import { testConfig } from '../helpers/fixtures.ts';
+import { type TestApp, testConfig } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
+import { ensureRs256Key } from '../helpers/openid.ts';
 import {
   BACKCHANNEL_LOGOUT_EVENT,
   browserSignIn,
@@ -116,6 +117,8 @@ describe('OpenID Connect conformance modules (Basic OP, Config OP, RP-Initiated 
     issuer = (await admin.createEnvironment(ENV)).issuer;
     const envId = (await store.environments.findByName(ENV))?.id;
     assert.ok(envId);
+    // An RS256 key beside the environment's first one (a no-op once environments are created with one).
+    await ensureRs256Key({ app, admin, clock, config, store } as unknown as TestApp, envId);
 
     const oidc: Partial<Client> = {
       postLogoutRedirectUris: [rp.postLogoutRedirectUri],
@@ -776,7 +779,9 @@ describe('OpenID Connect conformance modules (Basic OP, Config OP, RP-Initiated 
     // Skipped by the suite unless discovery offers unsigned request objects; Gatehouse offers none
     // and answers request_uri_not_supported (Core §3.1.2.6).
     assert.notEqual(metadata.request_uri_parameter_supported, true);
-    const { url, state } = request(rpFor(main), { request_uri: `${rp.url}/request.jwt` });
+    // Set on the URL directly: openid-client builds a request-object request with its client_id alone.
+    const { url, state } = request(rpFor(main));
+    url.searchParams.set('request_uri', `${rp.url}/request.jwt`);
     const params = errorResponse(await new FormBrowser(issuer).authorize(url, { user: user(ada) }), state);
     assert.equal(params.get('error'), 'request_uri_not_supported');
   });
@@ -786,7 +791,8 @@ describe('OpenID Connect conformance modules (Basic OP, Config OP, RP-Initiated 
     const requestObject = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(
       JSON.stringify({ iss: main.clientId, aud: issuer, response_type: 'code', client_id: main.clientId, scope: 'openid', redirect_uri: rp.redirectUri }),
     ).toString('base64url')}.`;
-    const { url, state } = request(rpFor(main), { request: requestObject });
+    const { url, state } = request(rpFor(main));
+    url.searchParams.set('request', requestObject);
     const params = errorResponse(await new FormBrowser(issuer).authorize(url, { user: user(ada) }), state);
     assert.equal(params.get('error'), 'request_not_supported', 'Core §3.1.2.6: processed, or refused as unsupported, never ignored');
   });
@@ -797,7 +803,8 @@ describe('OpenID Connect conformance modules (Basic OP, Config OP, RP-Initiated 
     const requestObject = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(
       JSON.stringify({ client_id: main.clientId, response_type: 'code', scope: 'openid', redirect_uri: `${rp.url}/elsewhere` }),
     ).toString('base64url')}.`;
-    const { url, state } = request(rpFor(main), { request: requestObject });
+    const { url, state } = request(rpFor(main));
+    url.searchParams.set('request', requestObject);
     const params = errorResponse(await new FormBrowser(issuer).authorize(url, { user: user(ada) }), state);
     assert.equal(params.get('error'), 'request_not_supported');
   });
@@ -987,9 +994,13 @@ describe('OpenID Connect conformance modules (Basic OP, Config OP, RP-Initiated 
     const state = client.randomState();
     const out = await logOut(browser, { id_token_hint: String(signedIn.tokens.id_token), post_logout_redirect_uri: rp.postLogoutRedirectUri, state });
     assert.equal(out.location?.searchParams.get('state'), state, 'CheckPostLogoutState');
-    const token = await logoutTokenFor(rp, main.clientId, from);
+    const token = await logoutTokenFor(rp, main.clientId, { from, sid: String(signedIn.claims.sid) });
     const claims = await verifyLogoutToken(token, jwks, issuer, main.clientId, new Date(clock.now()));
     assert.equal(claims.sid, signedIn.claims.sid, 'CheckIdTokenSidMatchesLogoutToken');
+    // backchannel_logout_session_required: every logout token this client got carries a sid.
+    for (const other of rp.logoutTokens().filter((t) => [decodeJwt(t).aud].flat().includes(main.clientId))) {
+      assert.equal(typeof decodeJwt(other).sid, 'string');
+    }
     if (claims.sub !== undefined) assert.equal(claims.sub, signedIn.claims.sub, 'CheckIdTokenSubMatchesLogoutToken');
     assert.deepEqual(Object.keys(claims.events as object), [BACKCHANNEL_LOGOUT_EVENT]);
     await assertLoggedOut(browser);

@@ -486,21 +486,29 @@ export async function createOidcClientAndUser(
   return { clientId: client.client_id, clientSecret: client.client_secret, ...(userId ? { userId } : {}) };
 }
 
-/** The next logout token (received at or after index `from`) whose `aud` names `clientId`. */
-export async function logoutTokenFor(rp: RelyingPartyServer, clientId: string, from = 0, ms = 30_000): Promise<string> {
-  const audienceOf = (token: string): string[] => {
+/**
+ * The logout token (received at or after index `from`) whose `aud` names `clientId` and, when
+ * `sid` is given, whose `sid` is that session's: delivery is asynchronous, so a token for an
+ * earlier session of the same client may arrive in between.
+ */
+export async function logoutTokenFor(rp: RelyingPartyServer, clientId: string, options: { from?: number; sid?: string; ms?: number } = {}): Promise<string> {
+  const claimsOf = (token: string): { aud: string[]; sid?: unknown } => {
     try {
-      const aud = decodeJwt(token).aud;
-      return typeof aud === 'string' ? [aud] : (aud ?? []);
+      const claims = decodeJwt(token);
+      return { aud: typeof claims.aud === 'string' ? [claims.aud] : (claims.aud ?? []), sid: claims.sid };
     } catch {
-      return [];
+      return { aud: [] };
     }
   };
   const tokenOf = (r: Received) => (r.method === 'POST' ? (new URLSearchParams(r.body).get('logout_token') ?? '') : '');
   const request = await rp.until(
-    `a logout token for ${clientId} at the back-channel logout URI`,
-    (r) => rp.received.indexOf(r) >= from && r.url.pathname === '/backchannel-logout' && audienceOf(tokenOf(r)).includes(clientId),
-    ms,
+    `a logout token for ${clientId}${options.sid ? ` and session ${options.sid}` : ''} at the back-channel logout URI`,
+    (r) => {
+      if (rp.received.indexOf(r) < (options.from ?? 0) || r.url.pathname !== '/backchannel-logout') return false;
+      const claims = claimsOf(tokenOf(r));
+      return claims.aud.includes(clientId) && (options.sid === undefined || claims.sid === options.sid);
+    },
+    options.ms ?? 30_000,
   );
   assert.match(String(request.headers['content-type']), /^application\/x-www-form-urlencoded/, 'Back-Channel Logout §2.5: a form POST');
   assert.deepEqual([...new URLSearchParams(request.body).keys()], ['logout_token'], 'the request carries the logout token alone');
