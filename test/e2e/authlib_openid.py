@@ -13,8 +13,10 @@ login_required. Nothing needs to listen at the redirect URIs: the flow reads the
 Prints one JSON summary on stdout. Exits non-zero (with the reason on stderr) on any failure.
 """
 
+import html
 import json
 import os
+import re
 import sys
 import time
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
@@ -153,7 +155,10 @@ def main() -> int:
         form.feed(response.text)
         if not form.action:
             fail(f"the end-session page has no form: {response.text[:300]}")
-        response = browser.post(urljoin(end_session, form.action), data=form.hidden, allow_redirects=False, timeout=TIMEOUT)
+        # A browser posts the submit button's name and value with the form.
+        button = re.search(r'<button[^>]*type="submit"[^>]*name="([^"]+)"[^>]*value="([^"]*)"', response.text)
+        data = {**form.hidden, **({button.group(1): html.unescape(button.group(2))} if button else {})}
+        response = browser.post(urljoin(end_session, form.action), data=data, allow_redirects=False, timeout=TIMEOUT)
         confirmed = True
     after_logout = expect_303(response, post_logout_redirect_uri)
 

@@ -29,6 +29,7 @@ import {
   OPENID_CLIENT_SCOPES,
   PROFILE,
   RelyingPartyServer,
+  submitButton,
   verifyLogoutToken,
   type Walked,
 } from '../helpers/openid-e2e.ts';
@@ -369,7 +370,9 @@ describe('OpenID Connect conformance modules (Basic OP, Config OP, RP-Initiated 
     if (first.status === 303 || first.status === 302) return { ...first, confirmed: false };
     assert.equal(first.status, 200, first.html.slice(0, 300));
     if (!/<form/i.test(first.html)) return { html: first.html, confirmed: false };
-    const answer = await browser.request(new URL(formAction(first.html), String(metadata.end_session_endpoint)), { form: hiddenFields(first.html) });
+    const answer = await browser.request(new URL(formAction(first.html), String(metadata.end_session_endpoint)), {
+      form: { ...hiddenFields(first.html), ...submitButton(first.html) },
+    });
     const location = answer.headers.get('location');
     return { html: await answer.text(), confirmed: true, ...(location ? { location: new URL(location, String(metadata.end_session_endpoint)) } : {}) };
   }

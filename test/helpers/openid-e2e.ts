@@ -299,6 +299,13 @@ export function hiddenFields(html: string): Record<string, string> {
   return fields;
 }
 
+/** The name and value of the first named submit button of `html`, which a browser posts with the form. */
+export function submitButton(html: string): Record<string, string> {
+  const tag = /<button[^>]*type="submit"[^>]*name="[^"]+"[^>]*>/.exec(html)?.[0];
+  const name = tag && /name="([^"]+)"/.exec(tag)?.[1];
+  return name ? { [decodeEntities(name)]: decodeEntities(/value="([^"]*)"/.exec(tag)?.[1] ?? '') } : {};
+}
+
 export const decodeEntities = (text: string): string =>
   text
     .replace(/&quot;/g, '"')
