@@ -51,8 +51,10 @@ interface NodeParts {
 }
 
 /**
- * Gives each environment created before ID Tokens existed its RS256 key (active at once; such an
- * environment has issued no ID Token yet, so no JWKS copy needs to list the key beforehand). This
+ * Gives each environment created before ID Tokens existed its RS256 key, active at once: such an
+ * environment has issued no ID Token yet, so no copy of its JWKS needs to list the key ahead (the
+ * other nodes publish it within GATEHOUSE_CACHE_TTL, and a relying party meeting the new kid
+ * before refetches the JWKS), while an ID Token asked for meanwhile needs a key to sign. This
  * is where environments of an older schema get the RS256 lineage: every node runs it when it starts, before
  * it listens (`startKeyLineages`), and again with each scheduled-rotation check. Several nodes may
  * start at once: storage's one-active-key index lets one insert per environment, and the others
