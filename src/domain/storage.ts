@@ -156,27 +156,29 @@ export interface SigningKeyStore {
   /** Every key of the environment, newest (by creation, then activation) first; `listPublished` too. */
   list(envId: string): Promise<SigningKey[]>;
   /**
-   * Immediate rotation of the lineage of `next.alg`, in one transaction: any pending next key is
-   * withdrawn (retired at `now`), the active key retires at `next.activateAt` (both published until `publishUntil`) and `next`
-   * is inserted: a next key that signs from its activation time on, or, activating at `now`, the
-   * active key at once.
+   * Immediate rotation of the lineage of `next.alg`, in one transaction: any pending next key of
+   * it is withdrawn (retired at `now`), its active key retires at `next.activateAt` (both
+   * published until `publishUntil`) and `next` is inserted: a next key that signs from its
+   * activation time on, or, activating at `now`, the active key at once.
    */
   rotate(envId: string, next: SigningKey, now: number, publishUntil: number): Promise<void>;
   /**
    * Revokes key `kid` of the environment, in one transaction: it leaves the published set at once
    * and is marked revoked. If it was the active key, `replacement` (active from its activation
-   * time; of the revoked key's lineage, or this throws) signs instead and a pending next key is withdrawn (published until `publishUntil`); if
-   * it was a next key, the active key no longer retires for it.
+   * time; of the revoked key's lineage, or this throws) signs instead and a pending next key of
+   * the lineage is withdrawn (published until `publishUntil`); if it was a next key, the active
+   * key of its lineage no longer retires for it.
    */
   revoke(envId: string, kid: string, now: number, replacement: SigningKey, publishUntil: number): Promise<KeyRevocation>;
   /** Whether key `kid` of the environment was revoked (read from storage, never cached). */
   isRevoked(envId: string, kid: string): Promise<boolean>;
   /**
-   * Scheduled rotation of the lineage of `next.alg`, in one transaction: records due switches (`settle`), then inserts `next`
-   * (status `next`, activating at `next.activateAt`) and sets the active key to retire at that
-   * time, published until `publishUntil`. Returns false, changing nothing, if the environment
-   * already has a next key or, with `activeBefore`, if its active key activated at or after it:
-   * the database's one-next-key index decides between concurrent callers.
+   * Scheduled rotation of the lineage of `next.alg`, in one transaction: records due switches
+   * (`settle`), then inserts `next` (status `next`, activating at `next.activateAt`) and sets the
+   * lineage's active key to retire at that time, published until `publishUntil`. Returns false,
+   * changing nothing, if the lineage already has a next key or, with `activeBefore`, if its active
+   * key activated at or after it: the database's one-next-key index decides between concurrent
+   * callers.
    */
   scheduleNext(envId: string, next: SigningKey, now: number, publishUntil: number, activeBefore?: number): Promise<boolean>;
   /**
@@ -185,7 +187,10 @@ export interface SigningKeyStore {
    * Without `envId`, for every environment. Returns how many keys changed status.
    */
   settle(now: number, envId?: string): Promise<number>;
-  /** Environments with no active or next key of algorithm `alg` (those created before it was given to every environment). */
+  /**
+   * Environments with no active or next key of algorithm `alg`: those created before every
+   * environment was given one.
+   */
   withoutLineage(alg: typeof ID_TOKEN_KEY_ALGORITHM): Promise<string[]>;
   /**
    * Starts the lineage of `first.alg` in the environment: inserts `first` (an active key) unless
