@@ -403,10 +403,12 @@ export class AdminService {
       subject: (keys: SigningKey[]) => ({ kind: 'signing_key', id: keys[0]?.kid ?? '' }),
       details: () => ({ trigger, alg }),
     };
+    // Generated before the transaction: an RSA key takes a while, and SQLite would be locked meanwhile.
+    const fresh = await this.keyRotation().generate(env.id, lineage);
     try {
       await this.audit.change(this.store, rotated, async (tx) => {
-        if (options.now) await this.keyRotation(tx).rotateNow(env.id, lineage);
-        else if (!(await this.keyRotation(tx).scheduleNext(env.id, undefined, lineage))) throw new RotationPending();
+        if (options.now) await this.keyRotation(tx).rotateNow(env.id, lineage, fresh);
+        else if (!(await this.keyRotation(tx).scheduleNext(env.id, undefined, lineage, fresh))) throw new RotationPending();
         return tx.signingKeys.list(env.id);
       });
     } catch (error) {

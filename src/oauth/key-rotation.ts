@@ -70,14 +70,30 @@ export class KeyRotation {
   }
 
   /**
+   * A new key pair of `lineage`, to hand to `scheduleNext`, `rotateNow` or `revoke`: generating an
+   * RSA key takes a while, and a caller that rotates inside a database transaction generates it
+   * before the transaction starts. Those methods set its times when they use it.
+   */
+  async generate(envId: string, lineage: KeyLineage): Promise<SigningKey> {
+    return generateSigningKey(envId, this.algorithmOf(lineage), this.keySecret(), this.clock.now());
+  }
+
+  /** `key` (generated ahead, see `generate`) or a new key of `lineage`, created at `now` and activating at `activateAt`. */
+  private async keyAt(envId: string, lineage: KeyLineage, now: number, activateAt: number, key?: SigningKey): Promise<SigningKey> {
+    if (!key) return generateSigningKey(envId, this.algorithmOf(lineage), this.keySecret(), now, activateAt);
+    if (key.envId !== envId || lineageOf(key.alg) !== lineage) throw new Error(`key ${key.kid} is not a ${lineage} key of environment ${envId}`);
+    return { ...key, createdAt: now, activateAt, status: activateAt > now ? 'next' : 'active' };
+  }
+
+  /**
    * Creates a next key of `lineage` for `envId`, activating after the lead time. Returns it, or
    * undefined if the lineage already has a next key or, with `olderThanMs`, if its active key is
    * younger.
    */
-  async scheduleNext(envId: string, olderThanMs?: number, lineage: KeyLineage = 'access'): Promise<SigningKey | undefined> {
+  async scheduleNext(envId: string, olderThanMs?: number, lineage: KeyLineage = 'access', key?: SigningKey): Promise<SigningKey | undefined> {
     const now = this.clock.now();
     const activateAt = now + activationLeadMs(this.policy);
-    const next = await generateSigningKey(envId, this.algorithmOf(lineage), this.keySecret(), now, activateAt);
+    const next = await this.keyAt(envId, lineage, now, activateAt, key);
     const activeBefore = olderThanMs === undefined ? undefined : now - olderThanMs + 1;
     const created = await this.store.signingKeys.scheduleNext(envId, next, now, publishUntilAfter(activateAt, this.policy), activeBefore);
     return created ? next : undefined;
@@ -89,10 +105,10 @@ export class KeyRotation {
    * that another one's JWKS does not list yet. The old key signs until then and stays published
    * for its tokens; a pending next key (of the same lineage) is withdrawn.
    */
-  async rotateNow(envId: string, lineage: KeyLineage = 'access'): Promise<SigningKey> {
+  async rotateNow(envId: string, lineage: KeyLineage = 'access', key?: SigningKey): Promise<SigningKey> {
     const now = this.clock.now();
     const activateAt = now + publicationLeadMs(this.policy);
-    const next = await generateSigningKey(envId, this.algorithmOf(lineage), this.keySecret(), now, activateAt);
+    const next = await this.keyAt(envId, lineage, now, activateAt, key);
     await this.store.signingKeys.rotate(envId, next, now, publishUntilAfter(activateAt, this.policy));
     return next;
   }
@@ -101,18 +117,27 @@ export class KeyRotation {
    * Revokes a leaked key: it leaves the JWKS at once (other nodes within `cacheTtl`) and tokens it
    * signed stop verifying. If it was the active key, a fresh key signs at once: it cannot be
    * published ahead, but signing with the revoked key must stop now. The replacement is of the
-   * revoked key's lineage (an RS256 key for an RS256 key). Returns what storage did, and the
-   * replacement when one was needed.
+   * revoked key's lineage (an RS256 key for an RS256 key): `replacement` if given (see
+   * `replacementFor`), else generated here. Returns what storage did, and the replacement when one
+   * was needed.
    */
-  async revoke(envId: string, kid: string): Promise<{ revocation: KeyRevocation; replacement: SigningKey | undefined }> {
+  async revoke(envId: string, kid: string, replacement?: SigningKey): Promise<{ revocation: KeyRevocation; replacement: SigningKey | undefined }> {
+    const fresh = replacement ?? (await this.replacementFor(envId, kid));
     const now = this.clock.now();
-    // A key's algorithm never changes, so reading it before the revocation's own transaction is safe.
-    const revoked = (await this.store.signingKeys.list(envId)).find((k) => k.kid === kid);
     // Active from a little before now, so a node whose clock is slightly behind signs with it too.
-    const replacement = await generateSigningKey(envId, this.algorithmOf(lineageOf(revoked?.alg ?? this.policy.signingAlgorithm)), this.keySecret(), now);
-    replacement.activateAt = now - ACTIVATION_MARGIN_MS;
-    const revocation = await this.store.signingKeys.revoke(envId, kid, now, replacement, publishUntilAfter(now, this.policy));
-    return { revocation, replacement: revocation.outcome === 'revoked' && revocation.replaced ? replacement : undefined };
+    const key = await this.keyAt(envId, lineageOf(fresh.alg), now, now - ACTIVATION_MARGIN_MS, fresh);
+    const revocation = await this.store.signingKeys.revoke(envId, kid, now, key, publishUntilAfter(now, this.policy));
+    return { revocation, replacement: revocation.outcome === 'revoked' && revocation.replaced ? key : undefined };
+  }
+
+  /**
+   * A key that could replace key `kid` if it is signing: of its lineage (for an unknown kid, of
+   * the access-token lineage; the revocation will find nothing). A key's algorithm never changes,
+   * so this may run before the revocation's own transaction.
+   */
+  async replacementFor(envId: string, kid: string): Promise<SigningKey> {
+    const revoked = (await this.store.signingKeys.list(envId)).find((k) => k.kid === kid);
+    return this.generate(envId, lineageOf(revoked?.alg ?? this.policy.signingAlgorithm));
   }
 
   /**
