@@ -62,6 +62,23 @@ describe('key states and the signing key, from timestamps', () => {
     assert.equal(signingKeyAt([now, withdrawn, { ...old, retiredAt: T + 50 }], T + 200)?.kid, 'now');
     assert.equal(signingKeyAt([old], T + 100), undefined);
   });
+
+  it('picks within one algorithm: without one, the access-token key, never an RS256 key', () => {
+    const rsOld = key('rs-old', { alg: 'RS256', retiredAt: T + 100, publishUntil: T + 500 });
+    const rsNext = key('rs-next', { alg: 'RS256', createdAt: T + 10, activateAt: T + 100, status: 'next' });
+    const keys = [rsNext, next, rsOld, old];
+    assert.deepEqual(
+      [T + 50, T + 100].map((now) => [signingKeyAt(keys, now)?.kid, signingKeyAt(keys, now, 'ES256')?.kid, signingKeyAt(keys, now, 'RS256')?.kid]),
+      [
+        ['old', 'old', 'rs-old'],
+        ['next', 'next', 'rs-next'],
+      ],
+    );
+    // A newer RS256 key never becomes the access-token key, and no EdDSA key means none.
+    assert.equal(signingKeyAt([key('rs', { alg: 'RS256', activateAt: T + 1 }), old], T + 50)?.kid, 'old');
+    assert.equal(signingKeyAt([rsOld], T + 50), undefined);
+    assert.equal(signingKeyAt(keys, T + 50, 'EdDSA'), undefined);
+  });
 });
 
 for (const database of await testDatabases()) {
