@@ -4,7 +4,7 @@ import type { AuditEventService } from '../admin/audit-events.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
 import { isAuditEventType } from '../domain/audit.ts';
-import type { ApiScope, ClientKind, TokenFormat } from '../domain/model.ts';
+import type { ApiScope, ClientKind, IdTokenAlgorithm, TokenFormat } from '../domain/model.ts';
 import type { CreationKey } from '../domain/storage.ts';
 import type { Access, AdminCaller } from './auth.ts';
 import { checkIfMatch, etagOf, pageOf, pageQuery } from './http-semantics.ts';
@@ -484,12 +484,14 @@ const signingKeyRoutes: AdminRoute[] = [
     path: `${ENV}/signing-keys/rotate`,
     operationId: 'rotateSigningKeys',
     summary:
-      'Start a rotation: a next key activating after the lead time, or with now: true one activating after the node cache bound (GATEHOUSE_CACHE_TTL + 1 s)',
+      'Start a rotation of one lineage (the access-token key, or with alg: RS256 the key of ID Tokens; ES256 or EdDSA name the access-token lineage ' +
+      'and must be GATEHOUSE_SIGNING_ALG): a next key activating after the lead time, or with now: true one activating after the node cache bound (GATEHOUSE_CACHE_TTL + 1 s)',
     access: 'write',
     body: S.ROTATE_KEYS,
     status: 200,
     response: { type: 'array', items: S.SIGNING_KEY },
-    run: ({ services, params, body }) => services.admin.rotateKeys(params.env ?? '', { now: body.now === true }),
+    run: ({ services, params, body }) =>
+      services.admin.rotateKeys(params.env ?? '', { now: body.now === true, ...(body.alg === undefined ? {} : { alg: body.alg as IdTokenAlgorithm }) }),
   },
   {
     method: 'POST',
@@ -497,7 +499,7 @@ const signingKeyRoutes: AdminRoute[] = [
     operationId: 'revokeSigningKey',
     summary:
       'Revoke a leaked signing key: it leaves the JWKS at once (every node within GATEHOUSE_CACHE_TTL) and its tokens stop verifying; ' +
-      'if it was signing, a fresh key signs at once. 404 for an unknown kid, 409 if already revoked',
+      'if it was signing, a fresh key of its lineage (RS256 for an RS256 key) signs at once. 404 for an unknown kid, 409 if already revoked',
     access: 'write',
     status: 200,
     response: S.KEY_REVOCATION,

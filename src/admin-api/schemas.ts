@@ -190,7 +190,7 @@ export const CREATE_KEY = body({ alg: { enum: ['ES256', 'EdDSA', 'RS256'] } });
 const password: Schema = { type: 'string', minLength: 1, maxLength: 1024 };
 export const CREATE_USER = body({ username: { type: 'string', minLength: 1, maxLength: 200 }, password }, ['username', 'password']);
 export const SET_PASSWORD = body({ password }, ['password']);
-export const ROTATE_KEYS = body({ now: bool });
+export const ROTATE_KEYS = body({ now: bool, alg: { enum: ['RS256', 'ES256', 'EdDSA'] } });
 export const SET_ROTATION = body({ interval_seconds: { type: ['integer', 'null'], minimum: 1 } }, ['interval_seconds']);
 const apiScopes: Schema = {
   type: 'array',

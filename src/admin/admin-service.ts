@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Client, ClientKind, ClientSecret, Environment, SigningKey, TokenFormat } from '../domain/model.ts';
+import type { Client, ClientKind, ClientSecret, Environment, IdTokenAlgorithm, SigningKey, TokenFormat } from '../domain/model.ts';
 import { ConflictError, type CreationKey, type PageQuery, type Store, type TransactionStore } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { activationLeadMs, KeyRotation, MIN_ROTATION_INTERVAL } from '../oauth/key-rotation.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
-import { generateSigningKey } from '../oauth/signing-keys.ts';
+import { generateSigningKey, ID_TOKEN_KEY_ALGORITHM, isKeyAlgorithm, KEY_ALGORITHMS, type KeyLineage, lineageOf } from '../oauth/signing-keys.ts';
 import { utcDay } from '../observability/usage.ts';
 import { AdminError } from './admin-error.ts';
 import { AdminAudit, type AuditedChange } from './audit-trail.ts';
@@ -137,10 +137,20 @@ export class AdminService {
     if (!ENV_NAME.test(name)) throw new AdminError('invalid_argument', 'environment names use 1-64 letters, digits, "-" or "_"');
     const now = this.clock.now();
     const env: Environment = { id: randomUUID(), name, createdAt: now, defaultQuota: null };
-    const key = await generateSigningKey(env.id, this.config.signingAlgorithm, this.requireKeySecret(), now);
-    const created = { type: 'environment.created', env, subject: { kind: 'environment', id: env.id }, details: () => ({ name, kid: key.kid }) } as const;
+    // The environment's two lineages from the start: its access-token key and the RS256 key
+    // that ID Tokens are signed with by default (OpenID Connect Core §15.1).
+    const [key, idTokenKey] = await Promise.all([
+      generateSigningKey(env.id, this.config.signingAlgorithm, this.requireKeySecret(), now),
+      generateSigningKey(env.id, ID_TOKEN_KEY_ALGORITHM, this.requireKeySecret(), now),
+    ]);
+    const created = {
+      type: 'environment.created',
+      env,
+      subject: { kind: 'environment', id: env.id },
+      details: () => ({ name, kid: key.kid, id_token_kid: idTokenKey.kid }),
+    } as const;
     try {
-      await this.audit.change(this.store, created, (tx) => tx.environments.create(env, key));
+      await this.audit.change(this.store, created, (tx) => tx.environments.create(env, key, idTokenKey));
     } catch (error) {
       if (error instanceof ConflictError) throw new AdminError('conflict', `environment ${name} already exists`);
       throw error;
@@ -371,36 +381,58 @@ export class AdminService {
   }
 
   /**
-   * Starts a key rotation. By default the new key is next: published at once, signing only after
-   * the activation lead (GATEHOUSE_CACHE_TTL + GATEHOUSE_JWKS_MAX_AGE + 1 s), when every cached JWKS
-   * lists it; refused while another next key is pending. With `now`, the fast path: the new key
-   * signs after the publication lead (GATEHOUSE_CACHE_TTL + 1 s), once every node publishes it, so
-   * only resource servers holding an older JWKS refetch it on the new kid. Either way the old key
-   * stays published until every token it signed has expired; `revokeKey` withdraws a leaked one.
+   * Starts a key rotation of one lineage: by default the access-token key's, with `alg` RS256 the
+   * ID-Token key's (ES256 or EdDSA name the access-token lineage, and must be the configured
+   * GATEHOUSE_SIGNING_ALG, the algorithm its new key gets). By default the new key is next:
+   * published at once, signing only after the activation lead (GATEHOUSE_CACHE_TTL +
+   * GATEHOUSE_JWKS_MAX_AGE + 1 s), when every cached JWKS lists it; refused while another next
+   * key of the lineage is pending. With `now`, the fast path: the new key signs after the
+   * publication lead (GATEHOUSE_CACHE_TTL + 1 s), once every node publishes it, so only resource
+   * servers holding an older JWKS refetch it on the new kid. Either way the old key stays
+   * published until every token it signed has expired; `revokeKey` withdraws a leaked one.
    */
-  async rotateKeys(envName: string, options: { now?: boolean } = {}): Promise<KeyView[]> {
+  async rotateKeys(envName: string, options: { now?: boolean; alg?: IdTokenAlgorithm } = {}): Promise<KeyView[]> {
+    const lineage = this.rotatedLineage(options.alg);
     const env = await this.environment(envName);
     const trigger = options.now ? 'immediate' : 'manual';
+    const alg = this.keyRotation().algorithmOf(lineage);
     // Keys are listed newest first: the subject is the one this rotation created.
     const rotated: AuditedChange<SigningKey[]> = {
       type: 'signing_key.rotated',
       env,
       subject: (keys: SigningKey[]) => ({ kind: 'signing_key', id: keys[0]?.kid ?? '' }),
-      details: () => ({ trigger }),
+      details: () => ({ trigger, alg }),
     };
+    // Generated before the transaction: an RSA key takes a while, and SQLite would be locked meanwhile.
+    const fresh = await this.keyRotation().generate(env.id, lineage);
     try {
       await this.audit.change(this.store, rotated, async (tx) => {
-        if (options.now) await this.keyRotation(tx).rotateNow(env.id);
-        else if (!(await this.keyRotation(tx).scheduleNext(env.id))) throw new RotationPending();
+        if (options.now) await this.keyRotation(tx).rotateNow(env.id, lineage, fresh);
+        else if (!(await this.keyRotation(tx).scheduleNext(env.id, undefined, lineage, fresh))) throw new RotationPending();
         return tx.signingKeys.list(env.id);
       });
     } catch (error) {
       if (!(error instanceof RotationPending)) throw error;
-      await this.audit.refused('signing_key.rotated', env, { kind: 'environment', id: env.id }, 'conflict', { trigger });
-      throw new AdminError('conflict', `environment ${envName} already has a next key; wait for its activation or use --now`);
+      await this.audit.refused('signing_key.rotated', env, { kind: 'environment', id: env.id }, 'conflict', { trigger, alg });
+      const which = lineage === ID_TOKEN_KEY_ALGORITHM ? ` ${ID_TOKEN_KEY_ALGORITHM}` : '';
+      throw new AdminError('conflict', `environment ${envName} already has a next${which} key; wait for its activation or use --now`);
     }
     this.caches?.keys.invalidate(env.id);
     return this.listKeys(envName);
+  }
+
+  /** The lineage a rotation asked for `alg` acts on; an algorithm new access-token keys would not get is refused. */
+  private rotatedLineage(alg: IdTokenAlgorithm | undefined): KeyLineage {
+    if (alg === undefined) return 'access';
+    if (!isKeyAlgorithm(alg)) throw new AdminError('invalid_argument', `alg must be one of ${KEY_ALGORITHMS.join(', ')}`);
+    const lineage = lineageOf(alg);
+    if (lineage === 'access' && alg !== this.config.signingAlgorithm) {
+      throw new AdminError(
+        'invalid_argument',
+        `new access-token keys are ${this.config.signingAlgorithm} (GATEHOUSE_SIGNING_ALG): give alg ${this.config.signingAlgorithm} or ${ID_TOKEN_KEY_ALGORITHM}`,
+      );
+    }
+    return lineage;
   }
 
   /** Revokes a leaked signing key (see `revokeSigningKey`); this node stops publishing and signing with it at once. */

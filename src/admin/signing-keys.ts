@@ -56,7 +56,7 @@ export interface KeyRevocationView {
 export interface KeyRevocationDeps {
   readonly store: Pick<Store, 'signingKeys' | 'transaction'>;
   /** The key rotation writing through `store` (the revocation's transaction). */
-  readonly rotation: (store: Pick<Store, 'signingKeys'>) => Pick<KeyRotation, 'revoke'>;
+  readonly rotation: (store: Pick<Store, 'signingKeys'>) => Pick<KeyRotation, 'revoke' | 'replacementFor'>;
   readonly audit: AdminAudit;
   readonly clock: Clock;
 }
@@ -75,11 +75,13 @@ interface Revoked {
  * `signing_key.revoked` event are one transaction; refusals are recorded too.
  */
 export async function revokeSigningKey(deps: KeyRevocationDeps, env: Environment, kid: string): Promise<KeyRevocationView> {
+  // Generated before the transaction (an RSA key takes a while), of the revoked key's lineage.
+  const replacementKey = await deps.rotation(deps.store).replacementFor(env.id, kid);
   const revoked = await deps.audit.change(
     deps.store,
     { type: 'signing_key.revoked', env, subject: { kind: 'signing_key', id: kid }, details: (result: Revoked) => ({ replaced_by: result.replacedBy }) },
     async (tx): Promise<Revoked> => {
-      const { revocation, replacement } = await deps.rotation(tx).revoke(env.id, kid);
+      const { revocation, replacement } = await deps.rotation(tx).revoke(env.id, kid, replacementKey);
       if (revocation.outcome === 'not_found') throw new AdminError('not_found', `no signing key ${kid} in environment ${env.name}`);
       if (revocation.outcome === 'already_revoked') {
         throw new AdminError(

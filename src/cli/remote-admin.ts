@@ -250,7 +250,11 @@ export function remoteAdmin(api: AdminApiClient): CliAdmin {
     updateClient: (env, id, changes) => api.update<ClientView>('PATCH', clientPath(env, id), () => clientBody(changes)),
     listKeys: async (env) => (await api.list<KeyView>(`${envPath(env)}/signing-keys`)).sort(newestKeyFirst),
     rotateKeys: async (env, options = {}) =>
-      (await api.call<KeyView[]>('POST', `${envPath(env)}/signing-keys/rotate`, { body: { now: options.now === true } })).body,
+      (
+        await api.call<KeyView[]>('POST', `${envPath(env)}/signing-keys/rotate`, {
+          body: { now: options.now === true, ...(options.alg === undefined ? {} : { alg: options.alg }) },
+        })
+      ).body,
     revokeKey: async (env, kid) =>
       (await api.call<Awaited<ReturnType<AdminService['revokeKey']>>>('POST', `${envPath(env)}/signing-keys/${seg(kid)}/revoke`)).body,
     setKeyRotation: async (env, seconds) =>

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { KeyView } from '../admin/admin-service.ts';
+import type { IdTokenAlgorithm } from '../domain/model.ts';
 import { withAdmin } from './context.ts';
 import { printTable } from './output.ts';
 
@@ -20,35 +21,48 @@ function printKeys(list: KeyView[], asJson: boolean | undefined): void {
   else printTable(list, ['kid', 'alg', 'status', 'published', 'created_at', 'activate_at', 'retired_at', 'publish_until', 'revoked_at']);
 }
 
-/** `keys list`, `keys rotate [--now]`, `keys revoke` and `env set-rotation`: the lifecycle of signing keys. */
-export function registerSigningKeyCommands(program: Command, env: Command): void {
-  const keys = program.command('keys').description('manage signing keys');
-  keys
-    .command('list')
-    .description("list an environment's signing keys: state (next, active, retired, removed) and dates")
-    .addOption(envOption())
-    .addOption(json())
-    .action(withAdmin(async ({ admin }, options: { env: string; json?: boolean }) => printKeys(await admin.listKeys(options.env), options.json)));
+/** `keys rotate [--now] [--alg ALG]`: one lineage, the access-token key's unless --alg RS256. */
+function registerRotate(keys: Command): void {
   keys
     .command('rotate')
     .description(
-      'publish a new next key that starts signing after GATEHOUSE_CACHE_TTL + GATEHOUSE_JWKS_MAX_AGE + 1 s; ' +
+      'rotate one lineage (the access-token key unless --alg RS256): publish a new next key that starts signing after GATEHOUSE_CACHE_TTL + GATEHOUSE_JWKS_MAX_AGE + 1 s; ' +
         'with --now it signs after GATEHOUSE_CACHE_TTL + 1 s, once every node publishes it (resource servers holding an older JWKS refetch it on the new kid). ' +
         'The old key stays published until its tokens expire; to withdraw a leaked key, use keys revoke',
     )
     .addOption(envOption())
     .option('--now', 'activate the new key as soon as every node publishes it (GATEHOUSE_CACHE_TTL + 1 s)')
+    .addOption(
+      new Option(
+        '--alg <alg>',
+        'the lineage to rotate: RS256 for the key of ID Tokens; ES256 or EdDSA (GATEHOUSE_SIGNING_ALG) for the access-token key, the default',
+      ).choices(['RS256', 'ES256', 'EdDSA']),
+    )
     .addOption(json())
     .action(
-      withAdmin(async ({ admin }, options: { env: string; now?: boolean; json?: boolean }) =>
-        printKeys(await admin.rotateKeys(options.env, { now: options.now === true }), options.json),
+      withAdmin(async ({ admin }, options: { env: string; now?: boolean; alg?: IdTokenAlgorithm; json?: boolean }) =>
+        printKeys(await admin.rotateKeys(options.env, { now: options.now === true, ...(options.alg ? { alg: options.alg } : {}) }), options.json),
       ),
     );
+}
+
+/** `keys list`, `keys rotate [--now] [--alg ALG]`, `keys revoke` and `env set-rotation`: the lifecycle of signing keys. */
+export function registerSigningKeyCommands(program: Command, env: Command): void {
+  const keys = program.command('keys').description('manage signing keys');
+  keys
+    .command('list')
+    .description(
+      "list an environment's signing keys, both lineages (access-token key, RS256 key of ID Tokens): algorithm, state (next, active, retired, removed, revoked) and dates",
+    )
+    .addOption(envOption())
+    .addOption(json())
+    .action(withAdmin(async ({ admin }, options: { env: string; json?: boolean }) => printKeys(await admin.listKeys(options.env), options.json)));
+  registerRotate(keys);
   keys
     .command('revoke <kid>')
     .description(
       'revoke a leaked signing key: it leaves the JWKS at once (every node within GATEHOUSE_CACHE_TTL), tokens it signed stop verifying, ' +
-        'and if it was signing, a fresh key signs at once. A kid may start with "-": put it after "--"',
+        'and if it was signing, a fresh key of the same algorithm lineage signs at once. A kid may start with "-": put it after "--"',
     )
     .addOption(envOption())
     .addOption(json())
@@ -63,7 +77,7 @@ export function registerSigningKeyCommands(program: Command, env: Command): void
     );
   env
     .command('set-rotation <name>')
-    .description('rotate the signing key of an environment on a schedule (carried out by a running server, once across nodes)')
+    .description('rotate the signing keys of an environment (every lineage) on a schedule (carried out by a running server, once across nodes)')
     .addOption(new Option('--every <duration>', 'interval between rotations, e.g. 30d, 12h (at least 1h)').argParser(rotationInterval).conflicts('off'))
     .addOption(new Option('--off', 'no scheduled rotations').conflicts('every'))
     .addOption(json())

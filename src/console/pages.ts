@@ -180,6 +180,10 @@ export function renderKeys(ctx: PageContext, env: string, keys: readonly KeyView
         '<p class="note">A new key is published now and starts signing once every cached JWKS lists it. ',
         'The emergency rotation signs with the new key as soon as every node publishes it (the cache TTL plus 1 s); the old key stays published. ',
         'For a leaked key, use Revoke: it leaves the JWKS at once and, if it was signing, a fresh key signs immediately.</p>',
+        // Two lineages rotate on their own: the access-token key, and the RS256 key of ID Tokens.
+        '<div class="field"><label for="alg">Key</label><select id="alg" name="alg">',
+        '<option value="" selected>Access tokens (and ID Tokens asking for its algorithm)</option><option value="RS256">ID Tokens: RS256</option>',
+        '</select></div>',
         '<div class="field"><label class="checkbox" for="now"><input type="checkbox" id="now" name="now" value="1">Emergency: sign with the new key once every node publishes it</label></div>',
         '<button class="button primary inline" type="submit">Rotate signing key</button></form></section>',
       ].join('')

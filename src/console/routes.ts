@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AdminError } from '../admin/admin-service.ts';
+import { isKeyAlgorithm } from '../oauth/signing-keys.ts';
 import { ConsoleAuth, refuse, type SignedIn, sendPage } from './auth.ts';
 import { type ClientDetail, type NewClientValues, renderAudit, renderClientDetail, renderMessage, renderNewClient, renderSecretShown } from './client-pages.ts';
 import type { ConsoleDeps, ConsoleServices } from './deps.ts';
@@ -185,7 +186,10 @@ function environmentRoutes(app: FastifyInstance, page: PageWrap, action: ActionW
     '/envs/:env/keys/rotate',
     action(async (request, reply, _ctx, form) => {
       const env = request.params.env ?? '';
-      await services(request).admin.rotateKeys(env, { now: form.get('now') === '1' });
+      // No algorithm: the access-token key's lineage.
+      const alg = form.get('alg') || undefined;
+      if (alg !== undefined && !isKeyAlgorithm(alg)) throw new AdminError('invalid_argument', `unknown key algorithm ${alg}`);
+      await services(request).admin.rotateKeys(env, { now: form.get('now') === '1', ...(alg ? { alg } : {}) });
       return reply.redirect(`${envPath(env)}/keys?done=key-rotated`, 303);
     }),
   );

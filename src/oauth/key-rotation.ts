@@ -1,10 +1,12 @@
 import type { Clock } from '../domain/clock.ts';
-import type { SigningAlgorithm, SigningKey } from '../domain/model.ts';
+import { ID_TOKEN_KEY_ALGORITHM, KEY_LINEAGES, type KeyLineage, lineageOf } from '../domain/key-lineage.ts';
+import type { IdTokenAlgorithm, SigningAlgorithm, SigningKey } from '../domain/model.ts';
 import type { KeyRevocation, Store } from '../domain/storage.ts';
-import { generateSigningKey, signingKeyAt } from './signing-keys.ts';
+import { generateSigningKey, keyStateAt } from './signing-keys.ts';
 
 /** What key rotation reads, in seconds. */
 export interface KeyRotationPolicy {
+  /** The algorithm of new access-token keys; the other lineage's keys are RS256. */
   readonly signingAlgorithm: SigningAlgorithm;
   /** Upper bound of any access-token lifetime. */
   readonly maxAccessTokenTtl: number;
@@ -51,7 +53,8 @@ export const MIN_ROTATION_INTERVAL = 3600;
 /**
  * Starts signing-key rotations: scheduled (a next key, published at once, that signs after the
  * activation lead) or immediate. Any node or command may call it; storage makes each scheduled
- * rotation happen once.
+ * rotation happen once. Each rotation acts on one lineage (`KeyLineage`), the access-token one
+ * unless told otherwise; a scheduled round rotates every lineage that is due.
  */
 export class KeyRotation {
   constructor(
@@ -61,14 +64,36 @@ export class KeyRotation {
     private readonly policy: KeyRotationPolicy,
   ) {}
 
+  /** The algorithm of a new key of `lineage`. */
+  algorithmOf(lineage: KeyLineage): IdTokenAlgorithm {
+    return lineage === ID_TOKEN_KEY_ALGORITHM ? ID_TOKEN_KEY_ALGORITHM : this.policy.signingAlgorithm;
+  }
+
   /**
-   * Creates a next key for `envId`, activating after the lead time. Returns it, or undefined if
-   * the environment already has a next key or, with `olderThanMs`, if its active key is younger.
+   * A new key pair of `lineage`, to hand to `scheduleNext`, `rotateNow` or `revoke`: generating an
+   * RSA key takes a while, and a caller that rotates inside a database transaction generates it
+   * before the transaction starts. Those methods set its times when they use it.
    */
-  async scheduleNext(envId: string, olderThanMs?: number): Promise<SigningKey | undefined> {
+  async generate(envId: string, lineage: KeyLineage): Promise<SigningKey> {
+    return generateSigningKey(envId, this.algorithmOf(lineage), this.keySecret(), this.clock.now());
+  }
+
+  /** `key` (generated ahead, see `generate`) or a new key of `lineage`, created at `now` and activating at `activateAt`. */
+  private async keyAt(envId: string, lineage: KeyLineage, now: number, activateAt: number, key?: SigningKey): Promise<SigningKey> {
+    if (!key) return generateSigningKey(envId, this.algorithmOf(lineage), this.keySecret(), now, activateAt);
+    if (key.envId !== envId || lineageOf(key.alg) !== lineage) throw new Error(`key ${key.kid} is not a ${lineage} key of environment ${envId}`);
+    return { ...key, createdAt: now, activateAt, status: activateAt > now ? 'next' : 'active' };
+  }
+
+  /**
+   * Creates a next key of `lineage` for `envId`, activating after the lead time. Returns it, or
+   * undefined if the lineage already has a next key or, with `olderThanMs`, if its active key is
+   * younger.
+   */
+  async scheduleNext(envId: string, olderThanMs?: number, lineage: KeyLineage = 'access', key?: SigningKey): Promise<SigningKey | undefined> {
     const now = this.clock.now();
     const activateAt = now + activationLeadMs(this.policy);
-    const next = await generateSigningKey(envId, this.policy.signingAlgorithm, this.keySecret(), now, activateAt);
+    const next = await this.keyAt(envId, lineage, now, activateAt, key);
     const activeBefore = olderThanMs === undefined ? undefined : now - olderThanMs + 1;
     const created = await this.store.signingKeys.scheduleNext(envId, next, now, publishUntilAfter(activateAt, this.policy), activeBefore);
     return created ? next : undefined;
@@ -78,12 +103,12 @@ export class KeyRotation {
    * Emergency rotation: a new key, published at once, signs after the publication lead (the
    * node cache bound, not the resource servers' max-age), so no worker or node signs with a kid
    * that another one's JWKS does not list yet. The old key signs until then and stays published
-   * for its tokens; a pending next key is withdrawn.
+   * for its tokens; a pending next key (of the same lineage) is withdrawn.
    */
-  async rotateNow(envId: string): Promise<SigningKey> {
+  async rotateNow(envId: string, lineage: KeyLineage = 'access', key?: SigningKey): Promise<SigningKey> {
     const now = this.clock.now();
     const activateAt = now + publicationLeadMs(this.policy);
-    const next = await generateSigningKey(envId, this.policy.signingAlgorithm, this.keySecret(), now, activateAt);
+    const next = await this.keyAt(envId, lineage, now, activateAt, key);
     await this.store.signingKeys.rotate(envId, next, now, publishUntilAfter(activateAt, this.policy));
     return next;
   }
@@ -91,39 +116,79 @@ export class KeyRotation {
   /**
    * Revokes a leaked key: it leaves the JWKS at once (other nodes within `cacheTtl`) and tokens it
    * signed stop verifying. If it was the active key, a fresh key signs at once: it cannot be
-   * published ahead, but signing with the revoked key must stop now. Returns what storage did,
-   * and the replacement when one was needed.
+   * published ahead, but signing with the revoked key must stop now. The replacement is of the
+   * revoked key's lineage (an RS256 key for an RS256 key): `replacement` if given (see
+   * `replacementFor`), else generated here. Returns what storage did, and the replacement when one
+   * was needed.
    */
-  async revoke(envId: string, kid: string): Promise<{ revocation: KeyRevocation; replacement: SigningKey | undefined }> {
+  async revoke(envId: string, kid: string, replacement?: SigningKey): Promise<{ revocation: KeyRevocation; replacement: SigningKey | undefined }> {
+    const fresh = replacement ?? (await this.replacementFor(envId, kid));
     const now = this.clock.now();
     // Active from a little before now, so a node whose clock is slightly behind signs with it too.
-    const replacement = await generateSigningKey(envId, this.policy.signingAlgorithm, this.keySecret(), now);
-    replacement.activateAt = now - ACTIVATION_MARGIN_MS;
-    const revocation = await this.store.signingKeys.revoke(envId, kid, now, replacement, publishUntilAfter(now, this.policy));
-    return { revocation, replacement: revocation.outcome === 'revoked' && revocation.replaced ? replacement : undefined };
+    const key = await this.keyAt(envId, lineageOf(fresh.alg), now, now - ACTIVATION_MARGIN_MS, fresh);
+    const revocation = await this.store.signingKeys.revoke(envId, kid, now, key, publishUntilAfter(now, this.policy));
+    return { revocation, replacement: revocation.outcome === 'revoked' && revocation.replaced ? key : undefined };
+  }
+
+  /**
+   * A key that could replace key `kid` if it is signing: of its lineage (for an unknown kid, of
+   * the access-token lineage; the revocation will find nothing). A key's algorithm never changes,
+   * so this may run before the revocation's own transaction.
+   */
+  async replacementFor(envId: string, kid: string): Promise<SigningKey> {
+    const revoked = (await this.store.signingKeys.list(envId)).find((k) => k.kid === kid);
+    return this.generate(envId, lineageOf(revoked?.alg ?? this.policy.signingAlgorithm));
   }
 
   /**
    * One round of the background task: records due status switches, then starts the scheduled
-   * rotations that are due. Returns the environments that got a next key, and its kid.
+   * rotations that are due, of every lineage. Returns the environments that got a next key, and
+   * its kid and algorithm.
    */
-  async runSchedules(): Promise<Array<{ envId: string; kid: string }>> {
+  async runSchedules(): Promise<Array<{ envId: string; kid: string; alg: string }>> {
     const now = this.clock.now();
     await this.store.signingKeys.settle(now);
-    const started: Array<{ envId: string; kid: string }> = [];
+    const started: Array<{ envId: string; kid: string; alg: string }> = [];
     for (const { envId, seconds } of await this.store.signingKeys.rotationSchedules()) {
-      if (!(await this.isDue(envId, seconds * 1000, now))) continue;
-      const next = await this.scheduleNext(envId, seconds * 1000);
-      if (next) started.push({ envId, kid: next.kid });
+      const keys = await this.store.signingKeys.listPublished(envId, now);
+      for (const lineage of KEY_LINEAGES) {
+        if (!isDue(keys, lineage, seconds * 1000, now)) continue;
+        const next = await this.scheduleNext(envId, seconds * 1000, lineage);
+        if (next) started.push({ envId, kid: next.kid, alg: next.alg });
+      }
     }
     return started;
   }
 
-  /** A cheap check before generating a key: no next key yet, and the active key is old enough. */
-  private async isDue(envId: string, intervalMs: number, now: number): Promise<boolean> {
-    const keys = await this.store.signingKeys.listPublished(envId, now);
-    if (keys.some((k) => k.activateAt > now && (k.retiredAt === null || k.retiredAt > now))) return false;
-    const active = signingKeyAt(keys, now);
-    return active !== undefined && active.activateAt <= now - intervalMs;
+  /**
+   * Gives every environment without one an RS256 key, active at once: environments created before
+   * each got one at creation. Run by every node when it starts and then with the scheduled
+   * rotations (several nodes may start at once: storage lets one insert, the others read its key,
+   * see `SigningKeyStore.startLineage`). Returns the keys this call created.
+   */
+  async addMissingLineages(): Promise<Array<{ envId: string; kid: string; alg: string }>> {
+    const created: Array<{ envId: string; kid: string; alg: string }> = [];
+    for (const envId of await this.store.signingKeys.withoutLineage(ID_TOKEN_KEY_ALGORITHM)) {
+      const now = this.clock.now();
+      const first = await generateSigningKey(envId, ID_TOKEN_KEY_ALGORITHM, this.keySecret(), now);
+      const { key, created: inserted } = await this.store.signingKeys.startLineage(envId, first, now);
+      if (inserted) created.push({ envId, kid: key.kid, alg: key.alg });
+    }
+    return created;
   }
+}
+
+/**
+ * A cheap check before generating a key: the lineage has no next key yet, and its active key is
+ * old enough.
+ */
+function isDue(keys: readonly SigningKey[], lineage: KeyLineage, intervalMs: number, now: number): boolean {
+  let active: SigningKey | undefined;
+  for (const key of keys) {
+    if (lineageOf(key.alg) !== lineage) continue;
+    const state = keyStateAt(key, now);
+    if (state === 'next') return false;
+    if (state === 'active' && (!active || key.activateAt > active.activateAt)) active = key;
+  }
+  return active !== undefined && active.activateAt <= now - intervalMs;
 }

@@ -2,21 +2,36 @@ import { createPrivateKey, type KeyObject, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type JWK } from 'jose';
 import { decryptPrivateKey, encryptPrivateKey } from '../crypto/key-encryption.ts';
 import type { Clock } from '../domain/clock.ts';
+import { ID_TOKEN_KEY_ALGORITHM } from '../domain/key-lineage.ts';
 import type { IdTokenAlgorithm, SigningAlgorithm, SigningKey } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
 import { RefreshingCache } from './refreshing-cache.ts';
 
+export { ID_TOKEN_KEY_ALGORITHM, KEY_LINEAGES, type KeyLineage, lineageOf } from '../domain/key-lineage.ts';
+
 /** Algorithms access tokens may be signed with: asymmetric only (RFC 9068 §2.1, RFC 8725 §3.1). */
 export const ACCESS_TOKEN_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'EdDSA'];
 
-const isAccessTokenAlgorithm = (alg: string): boolean => ACCESS_TOKEN_ALGORITHMS.some((a) => a === alg);
+/** Every algorithm a signing key may have, in the order discovery lists them: RS256 first, the default of Core §15.1. */
+export const KEY_ALGORITHMS: readonly IdTokenAlgorithm[] = ['RS256', 'ES256', 'EdDSA'];
+
+export const isKeyAlgorithm = (value: string): value is IdTokenAlgorithm => (KEY_ALGORITHMS as readonly string[]).includes(value);
+
+/**
+ * RSA modulus of RS256 keys: 2048 bits, the size RFC 7518 §3.3 requires at least and every
+ * relying party accepts. Keys rotate and ID Tokens live minutes, so the 112-bit strength of
+ * 2048 bits (NIST SP 800-57) is ample, while 3072 bits would make each signature about three
+ * times slower on the token endpoint.
+ */
+const RSA_MODULUS_LENGTH = 2048;
 
 /**
  * Generates a key pair and returns it as a storable record, the private half sealed: active at
  * once, or a next key that signs from `activateAt` on.
  */
-export async function generateSigningKey(envId: string, alg: SigningAlgorithm, keySecret: Buffer, now: number, activateAt = now): Promise<SigningKey> {
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+export async function generateSigningKey(envId: string, alg: IdTokenAlgorithm, keySecret: Buffer, now: number, activateAt = now): Promise<SigningKey> {
+  const options = alg === 'EdDSA' ? { crv: 'Ed25519' } : alg === 'RS256' ? { modulusLength: RSA_MODULUS_LENGTH } : {};
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...options });
   const jwk = await exportJWK(publicKey);
   const kid = `${(await calculateJwkThumbprint(jwk)).slice(0, 16)}${randomUUID().slice(0, 8)}`;
   const publicJwk: JWK = { ...jwk, kid, alg, use: 'sig' };
@@ -52,21 +67,23 @@ export function keyStateAt(key: SigningKey, now: number): KeyState {
 
 /**
  * The key that signs at `now`, chosen among `keys` (a published set): the newest one whose
- * activation time has come and that is not retired yet (of an algorithm `accepts`, when given). Chosen from the published set, never
- * from a separate read, a node cannot sign with a key its own JWKS does not list.
+ * activation time has come and that is not retired yet. Chosen from the published set, never
+ * from a separate read, a node cannot sign with a key its own JWKS does not list. Without `alg`,
+ * the access-token key (never an RS256 one); with `alg`, the key of that algorithm.
  */
-export function signingKeyAt(keys: readonly SigningKey[], now: number, accepts?: (alg: string) => boolean): SigningKey | undefined {
+export function signingKeyAt(keys: readonly SigningKey[], now: number, alg?: IdTokenAlgorithm): SigningKey | undefined {
   let chosen: SigningKey | undefined;
   for (const key of keys) {
-    if (keyStateAt(key, now) !== 'active' || (accepts && !accepts(key.alg))) continue;
+    if (alg === undefined ? key.alg === ID_TOKEN_KEY_ALGORITHM : key.alg !== alg) continue;
+    if (keyStateAt(key, now) !== 'active') continue;
     if (!chosen || key.activateAt > chosen.activateAt || (key.activateAt === chosen.activateAt && key.createdAt > chosen.createdAt)) chosen = key;
   }
   return chosen;
 }
 
-export interface ActiveSigningKey {
+export interface ActiveSigningKey<A extends IdTokenAlgorithm = SigningAlgorithm> {
   kid: string;
-  alg: IdTokenAlgorithm;
+  alg: A;
   privateKey: KeyObject;
 }
 
@@ -95,15 +112,25 @@ export class KeyRing {
   }
 
   /**
-   * The key new tokens of `envId` are signed with now: without `alg`, the access-token key (an
-   * access-token algorithm, RFC 9068 §2.1); with it, the active key of that algorithm (an ID
-   * Token's, OpenID Connect Core §2). Chosen among the published keys of that algorithm only.
+   * The key new tokens of `envId` are signed with now: without `alg`, the access-token key
+   * (ES256 or EdDSA, never RS256); with `alg`, the active key of that algorithm, for an ID Token.
    */
-  async activeKey(envId: string, alg?: IdTokenAlgorithm): Promise<ActiveSigningKey> {
-    const accepts = alg === undefined ? isAccessTokenAlgorithm : (a: string) => a === alg;
-    const key = signingKeyAt(await this.publishedKeys(envId), this.clock.now(), accepts);
-    if (!key) throw new Error(`environment ${envId} has no active ${alg ?? 'access-token'} signing key`);
+  async activeKey(envId: string): Promise<ActiveSigningKey>;
+  async activeKey(envId: string, alg?: IdTokenAlgorithm): Promise<ActiveSigningKey<IdTokenAlgorithm>>;
+  async activeKey(envId: string, alg?: IdTokenAlgorithm): Promise<ActiveSigningKey<IdTokenAlgorithm>> {
+    const key = signingKeyAt(await this.publishedKeys(envId), this.clock.now(), alg);
+    if (!key) throw new Error(`environment ${envId} has no active ${alg === undefined ? '' : `${alg} `}signing key`);
     return { kid: key.kid, alg: key.alg as IdTokenAlgorithm, privateKey: this.privateKey(key) };
+  }
+
+  /**
+   * The algorithms the environment has an active key of now, RS256 first: what an ID Token may be
+   * signed with (discovery's `id_token_signing_alg_values_supported`).
+   */
+  async algorithms(envId: string): Promise<IdTokenAlgorithm[]> {
+    const keys = await this.publishedKeys(envId);
+    const now = this.clock.now();
+    return KEY_ALGORITHMS.filter((alg) => keys.some((key) => key.alg === alg && keyStateAt(key, now) === 'active'));
   }
 
   /** Keys in the environment's JWKS: next keys, the active one, and retired ones whose tokens may still be live. */

@@ -51,6 +51,31 @@ interface NodeParts {
   logger: Logger;
 }
 
+/**
+ * Gives each environment created before ID Tokens existed its RS256 key, active at once: such an
+ * environment has issued no ID Token yet, so no copy of its JWKS needs to list the key ahead (the
+ * other nodes publish it within GATEHOUSE_CACHE_TTL, and a relying party meeting the new kid
+ * before refetches the JWKS), while an ID Token asked for meanwhile needs a key to sign. This
+ * is where environments of an older schema get the RS256 lineage: every node runs it when it starts, before
+ * it listens (`startKeyLineages`), and again with each scheduled-rotation check. Several nodes may
+ * start at once: storage's one-active-key index lets one insert per environment, and the others
+ * read its key (`SigningKeyStore.startLineage`).
+ */
+export async function addMissingKeyLineages(rotation: KeyRotation, core: Pick<OAuthCore, 'keys'>, logger: Logger): Promise<void> {
+  for (const { envId, kid, alg } of await rotation.addMissingLineages()) {
+    core.keys.invalidate(envId);
+    logger.info({ envId, kid, alg }, 'an environment without an RS256 signing key got one, for ID Tokens');
+  }
+}
+
+/** At a node's start: `addMissingKeyLineages`; a failure (the database is down) is logged and retried by the background task. */
+export async function startKeyLineages(parts: NodeParts & { core: OAuthCore }): Promise<void> {
+  const { config, store, clock, logger, core } = parts;
+  await addMissingKeyLineages(new KeyRotation(store, () => config.keySecret, clock, config), core, logger).catch((error: unknown) =>
+    logger.warn({ err: error }, 'the RS256 signing keys of older environments could not be added yet; retrying with the key-rotation check'),
+  );
+}
+
 /** The core's upkeep: expired rows swept, quota counts shared, scheduled key rotations, the database probed while it is down. */
 export function scheduleNodeTasks(tasks: BackgroundTasks, parts: NodeParts & { core: OAuthCore; events: EventSink }): void {
   const { config, store, clock, logger, core, events } = parts;
@@ -58,11 +83,13 @@ export function scheduleNodeTasks(tasks: BackgroundTasks, parts: NodeParts & { c
   tasks.every(config.quotaSyncInterval, () => core.quotas.sync());
   const rotation = new KeyRotation(store, () => config.keySecret, clock, config);
   tasks.every(KEY_ROTATION_CHECK_MS, async () => {
+    // Also here, not only at start: an environment an older node created during a rolling upgrade.
+    await addMissingKeyLineages(rotation, core, logger);
     const started = await rotation.runSchedules();
     if (started.length === 0) return;
     const names = new Map((await store.environments.list()).map((env) => [env.id, env.name]));
-    for (const { envId, kid } of started) {
-      logger.info({ envId, kid }, 'scheduled signing-key rotation: a next key is published');
+    for (const { envId, kid, alg } of started) {
+      logger.info({ envId, kid, alg }, 'scheduled signing-key rotation: a next key is published');
       events.emit({ type: 'signing_key.rotated', env: { id: envId, name: names.get(envId) ?? envId }, kid, trigger: 'scheduled' });
     }
   });

@@ -16,7 +16,7 @@ import type { UsageRecorder } from '../observability/usage.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';
 import { buildAdminApi } from './admin-api.ts';
 import type { AuditNode } from './audit.ts';
-import { BackgroundTasks, scheduleNodeTasks, startMetrics } from './background.ts';
+import { BackgroundTasks, scheduleNodeTasks, startKeyLineages, startMetrics } from './background.ts';
 import { createLogger } from './logger.ts';
 import type { MetricsListener, MetricsServing } from './metrics-listener.ts';
 import { createObservers } from './observers.ts';
@@ -111,6 +111,8 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     usage,
     adminServer: adminApi?.server,
     async start() {
+      // Before listening: every environment has its RS256 key when ID Tokens are first asked for.
+      await startKeyLineages({ config, store, clock, logger, core });
       const address = await http.listen();
       if (adminApi) logger.info({ address: await adminApi.listen() }, 'the admin API is listening');
       if (metrics) metricsListener = await startMetrics(metrics, { config, store, clock, logger, tasks }, deps.serveMetrics);

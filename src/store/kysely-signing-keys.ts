@@ -1,5 +1,6 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { SigningKey } from '../domain/model.ts';
+import type { ExpressionBuilder, Kysely, Selectable, Transaction } from 'kysely';
+import { ID_TOKEN_KEY_ALGORITHM, type KeyLineage, lineageOf } from '../domain/key-lineage.ts';
+import type { IdTokenAlgorithm, SigningKey } from '../domain/model.ts';
 import { ConflictError, type KeyRevocation, type SigningKeyStore } from '../domain/storage.ts';
 import { atomically } from './kysely-transaction.ts';
 import type { Database, SigningKeyTable } from './schema.ts';
@@ -40,6 +41,18 @@ class NotDue extends Error {}
 type Executor = Kysely<Database> | Transaction<Database>;
 
 /**
+ * The keys of one lineage: RS256 keys, or the access-token keys (ES256 and EdDSA, one lineage so
+ * that a changed GATEHOUSE_SIGNING_ALG takes over at the next rotation). The one-active-key and
+ * one-next-key indexes are per environment and lineage (migration 018).
+ */
+const inLineage = (lineage: KeyLineage) => (eb: ExpressionBuilder<Database, 'signing_keys'>) =>
+  lineage === ID_TOKEN_KEY_ALGORITHM ? eb('alg', '=', ID_TOKEN_KEY_ALGORITHM) : eb('alg', '!=', ID_TOKEN_KEY_ALGORITHM);
+
+/** With `alg`, that algorithm's keys; without, the access-token keys. */
+const ofAlgorithm = (alg: IdTokenAlgorithm | undefined) => (eb: ExpressionBuilder<Database, 'signing_keys'>) =>
+  alg === undefined ? eb('alg', '!=', ID_TOKEN_KEY_ALGORITHM) : eb('alg', '=', alg);
+
+/**
  * The recorded switches due at `now`: the active key first gives up its status, then the next
  * key takes it, so the one-active-key index holds at every step. Each update is conditional on
  * the status it changes: of concurrent callers, one changes a row and the others find nothing.
@@ -64,11 +77,25 @@ async function lockEnvironment(trx: Transaction<Database>, envId: string, dialec
   if (dialect === 'postgres') await trx.selectFrom('environments').select('id').where('id', '=', envId).forUpdate().execute();
 }
 
+/** The lineage's active key (or, only while a switch is unrecorded, its next key). */
+async function lineageHead(db: Executor, envId: string, lineage: KeyLineage): Promise<SigningKey | undefined> {
+  const row = await db
+    .selectFrom('signing_keys')
+    .selectAll()
+    .where('env_id', '=', envId)
+    .where('status', 'in', ['active', 'next'])
+    .where(inLineage(lineage))
+    .orderBy('status')
+    .orderBy('created_at', 'desc')
+    .executeTakeFirst();
+  return row && toSigningKey(row);
+}
+
 export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error: unknown) => boolean, dialect: 'sqlite' | 'postgres'): SigningKeyStore {
   const keysOf = (envId: string) => db.selectFrom('signing_keys').selectAll().where('env_id', '=', envId);
   return {
-    async findActive(envId) {
-      const row = await keysOf(envId).where('status', '=', 'active').orderBy('created_at', 'desc').executeTakeFirst();
+    async findActive(envId, alg) {
+      const row = await keysOf(envId).where('status', '=', 'active').where(ofAlgorithm(alg)).orderBy('created_at', 'desc').executeTakeFirst();
       return row && toSigningKey(row);
     },
     async listPublished(envId, now) {
@@ -87,17 +114,19 @@ export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error:
       return rows.map(toSigningKey);
     },
     async rotate(envId, next, now, publishUntil) {
+      const lineage = lineageOf(next.alg);
       try {
         await atomically(db, async (trx) => {
           await lockEnvironment(trx, envId, dialect);
           await settleDue(trx, now, envId);
-          await withdrawNext(trx, envId, now, publishUntil);
+          await withdrawNext(trx, envId, lineage, now, publishUntil);
           // The active key signs until the new one does, and stays published for its tokens.
           await trx
             .updateTable('signing_keys')
             .set({ retired_at: next.activateAt, publish_until: publishUntil, ...(next.activateAt <= now ? { status: 'retired' as const } : {}) })
             .where('env_id', '=', envId)
             .where('status', '=', 'active')
+            .where(inLineage(lineage))
             .execute();
           await trx.insertInto('signing_keys').values(signingKeyRow(next)).execute();
         });
@@ -131,6 +160,14 @@ export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error:
       }
     },
     settle: (now, envId) => settleDue(db, now, envId),
+    ...lineageStarts(db, isUniqueViolation),
+    ...rotationSettings(db),
+  };
+}
+
+/** The environments' scheduled rotation intervals. */
+function rotationSettings(db: Kysely<Database>): Pick<SigningKeyStore, 'setRotationInterval' | 'rotationInterval' | 'rotationSchedules'> {
+  return {
     async setRotationInterval(envId, seconds) {
       await db.updateTable('environments').set({ key_rotation_interval: seconds }).where('id', '=', envId).execute();
     },
@@ -145,6 +182,50 @@ export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error:
   };
 }
 
+/** Adding a lineage to environments that lack it (those created before it existed). */
+function lineageStarts(db: Kysely<Database>, isUniqueViolation: (error: unknown) => boolean): Pick<SigningKeyStore, 'withoutLineage' | 'startLineage'> {
+  return {
+    async withoutLineage(alg) {
+      const rows = await db
+        .selectFrom('environments')
+        .select('id')
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('signing_keys')
+                .select('kid')
+                .whereRef('signing_keys.env_id', '=', 'environments.id')
+                .where('signing_keys.alg', '=', alg)
+                .where('signing_keys.status', 'in', ['active', 'next']),
+            ),
+          ),
+        )
+        .orderBy('id')
+        .execute();
+      return rows.map((r) => r.id);
+    },
+    async startLineage(envId, first, now) {
+      const lineage = lineageOf(first.alg);
+      try {
+        return await atomically(db, async (trx) => {
+          await settleDue(trx, now, envId);
+          const existing = await lineageHead(trx, envId, lineage);
+          if (existing) return { key: existing, created: false };
+          // No environment lock: of two nodes starting at once, both may find no key here, and the
+          // one-active-key index refuses the second insert, whose caller then reads the winner's key.
+          await trx.insertInto('signing_keys').values(signingKeyRow(first)).execute();
+          return { key: first, created: true };
+        });
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        const winner = await lineageHead(db, envId, lineage);
+        if (!winner) throw error;
+        return { key: winner, created: false };
+      }
+    },
+  };
+}
+
 async function scheduleInTransaction(
   trx: Transaction<Database>,
   envId: string,
@@ -154,11 +235,13 @@ async function scheduleInTransaction(
   activeBefore: number | undefined,
 ): Promise<void> {
   await settleDue(trx, now, envId);
+  const lineage = lineageOf(next.alg);
   const current = await trx
     .selectFrom('signing_keys')
     .select(['status', 'activate_at'])
     .where('env_id', '=', envId)
     .where('status', 'in', ['active', 'next'])
+    .where(inLineage(lineage))
     .execute();
   if (current.some((k) => k.status === 'next')) throw new NotDue();
   const active = current.find((k) => k.status === 'active');
@@ -170,6 +253,7 @@ async function scheduleInTransaction(
     .set({ retired_at: next.activateAt, publish_until: publishUntil })
     .where('env_id', '=', envId)
     .where('status', '=', 'active')
+    .where(inLineage(lineage))
     .execute();
 }
 
@@ -177,12 +261,13 @@ async function scheduleInTransaction(
  * Withdraws a pending next key: it will not sign, but stays published until `publishUntil`, since
  * a node whose cache still holds it may sign with it if its activation time passes first.
  */
-async function withdrawNext(trx: Transaction<Database>, envId: string, now: number, publishUntil: number): Promise<void> {
+async function withdrawNext(trx: Transaction<Database>, envId: string, lineage: KeyLineage, now: number, publishUntil: number): Promise<void> {
   await trx
     .updateTable('signing_keys')
     .set({ status: 'retired', retired_at: now, publish_until: publishUntil })
     .where('env_id', '=', envId)
     .where('status', '=', 'next')
+    .where(inLineage(lineage))
     .execute();
 }
 
@@ -197,12 +282,15 @@ async function revokeInTransaction(
   await settleDue(trx, now, envId);
   const row = await trx
     .selectFrom('signing_keys')
-    .select(['status', 'retired_at', 'revoked_at'])
+    .select(['alg', 'status', 'retired_at', 'revoked_at'])
     .where('env_id', '=', envId)
     .where('kid', '=', kid)
     .executeTakeFirst();
   if (!row) return { outcome: 'not_found' };
   if (row.revoked_at != null) return { outcome: 'already_revoked', revokedAt: Number(row.revoked_at) };
+  const lineage = lineageOf(row.alg);
+  // A revoked key is replaced within its own lineage: an RS256 key by an RS256 key.
+  if (lineageOf(replacement.alg) !== lineage) throw new Error(`a ${replacement.alg} key cannot replace the ${row.alg} key ${kid}`);
   const retiredAt = row.retired_at != null && Number(row.retired_at) <= now ? Number(row.retired_at) : now;
   await trx
     .updateTable('signing_keys')
@@ -212,10 +300,16 @@ async function revokeInTransaction(
     .execute();
   if (row.status === 'next') {
     // The active key had been set to retire when this one activated: it signs on.
-    await trx.updateTable('signing_keys').set({ retired_at: null, publish_until: null }).where('env_id', '=', envId).where('status', '=', 'active').execute();
+    await trx
+      .updateTable('signing_keys')
+      .set({ retired_at: null, publish_until: null })
+      .where('env_id', '=', envId)
+      .where('status', '=', 'active')
+      .where(inLineage(lineage))
+      .execute();
   }
   if (row.status !== 'active') return { outcome: 'revoked', replaced: false, revokedAt: now };
-  await withdrawNext(trx, envId, now, publishUntil);
+  await withdrawNext(trx, envId, lineage, now, publishUntil);
   await trx.insertInto('signing_keys').values(signingKeyRow(replacement)).execute();
   return { outcome: 'revoked', replaced: true, revokedAt: now };
 }

@@ -148,7 +148,7 @@ const toEnvironment = (row: Selectable<EnvironmentTable>): Environment => ({
 
 function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): EnvironmentStore {
   return {
-    async create(environment, firstKey) {
+    async create(environment, firstKey, ...otherKeys) {
       try {
         await atomically(db, async (trx) => {
           await trx
@@ -163,7 +163,10 @@ function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'):
               pairwise_salt: environment.pairwiseSalt ?? randomBytes(32).toString('base64url'),
             })
             .execute();
-          await trx.insertInto('signing_keys').values(signingKeyRow(firstKey)).execute();
+          await trx
+            .insertInto('signing_keys')
+            .values([firstKey, ...otherKeys].map(signingKeyRow))
+            .execute();
         });
       } catch (error) {
         if (isUniqueViolation(error, dialect)) throw new ConflictError(`environment ${environment.name} already exists`);

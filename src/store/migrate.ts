@@ -16,6 +16,7 @@ import * as importSources from './migrations/013_import_sources.ts';
 import * as keyRevocation from './migrations/015_key_revocation.ts';
 import * as refreshRetry from './migrations/016_refresh_retry.ts';
 import * as openIdConnect from './migrations/017_openid_connect.ts';
+import * as keyAlgorithms from './migrations/018_key_algorithms.ts';
 import * as backchannelLogout from './migrations/019_backchannel_logout.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
@@ -36,6 +37,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '015_key_revocation': keyRevocation,
   '016_refresh_retry': refreshRetry,
   '017_openid_connect': openIdConnect,
+  '018_key_algorithms': keyAlgorithms,
   '019_backchannel_logout': backchannelLogout,
 };
 

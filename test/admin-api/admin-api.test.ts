@@ -315,7 +315,7 @@ for (const database of await testDatabases()) {
         [`${base}/service-accounts/${account.service_account_id}/keys`, (k: { kid: string }) => k.kid, 3],
         [`${base}/users`, (u: { username: string }) => u.username, 3],
         [`${base}/apis`, (a: { identifier: string }) => a.identifier, 3],
-        [`${base}/signing-keys`, (k: { kid: string }) => k.kid, 2],
+        [`${base}/signing-keys`, (k: { kid: string }) => k.kid, 3],
       ];
       for (const [url, id, count] of lists) {
         const all = (await everything(url, 200)).map((item) => id(item as never));
@@ -381,10 +381,34 @@ for (const database of await testDatabases()) {
       );
       assertProblem(await call('POST', `${env}/users`, { token: writeToken, body: { username: 'bob', password: 'x', admin: true } }), 400, 'invalid-request');
 
-      assert.equal((await call('GET', `${env}/signing-keys`, { token: readToken })).json().items.length, 1);
+      // The access-token key and the RS256 key of ID Tokens; a rotation acts on one lineage.
+      assert.deepEqual(
+        (await call('GET', `${env}/signing-keys`, { token: readToken }))
+          .json()
+          .items.map((k: { alg: string }) => k.alg)
+          .sort(),
+        ['ES256', 'RS256'],
+      );
       const rotated = await call('POST', `${env}/signing-keys/rotate`, { token: writeToken, body: {} });
-      assert.equal(rotated.json().length, 2);
+      assert.deepEqual(
+        rotated
+          .json()
+          .map((k: { alg: string; status: string }) => [k.alg, k.status])
+          .sort(),
+        [
+          ['ES256', 'active'],
+          ['ES256', 'next'],
+          ['RS256', 'active'],
+        ],
+      );
       assertProblem(await call('POST', `${env}/signing-keys/rotate`, { token: writeToken }), 409, 'conflict');
+      const rsRotated = await call('POST', `${env}/signing-keys/rotate`, { token: writeToken, body: { alg: 'RS256', now: true } });
+      assert.equal(rsRotated.statusCode, 200, rsRotated.body);
+      assert.ok(rsRotated.json().some((k: { alg: string; status: string }) => k.alg === 'RS256' && k.status === 'next'));
+      assertProblem(await call('POST', `${env}/signing-keys/rotate`, { token: writeToken, body: { alg: 'HS256' } }), 400, 'invalid-request');
+      const wrongAlg = await call('POST', `${env}/signing-keys/rotate`, { token: writeToken, body: { alg: 'EdDSA' } });
+      assertProblem(wrongAlg, 422, 'invalid-value');
+      assert.match(wrongAlg.json().detail, /new access-token keys are ES256/);
       const schedule = await call('PUT', `${env}/signing-keys/rotation-schedule`, { token: writeToken, body: { interval_seconds: 30 * 86_400 } });
       assert.equal(schedule.json().key_rotation_interval, 30 * 86_400);
 
@@ -475,9 +499,11 @@ for (const database of await testDatabases()) {
     it('revokes a signing key: out of the JWKS at once, a fresh key signs; 404 for an unknown kid, 409 when already revoked', async () => {
       const env = '/admin/v1/environments/STAGING';
       const jwks = async () => (await t.app.server.inject({ url: '/envs/STAGING/jwks.json' })).json().keys.map((k: { kid: string }) => k.kid);
-      const [active] = (await call('GET', `${env}/signing-keys`, { token: readToken })).json().items as { kid: string }[];
-      assert.ok(active);
-      assert.deepEqual(await jwks(), [active.kid]);
+      const keys = (await call('GET', `${env}/signing-keys`, { token: readToken })).json().items as { kid: string; alg: string }[];
+      const active = keys.find((k) => k.alg === 'ES256');
+      const rs = keys.find((k) => k.alg === 'RS256');
+      assert.ok(active && rs);
+      assert.deepEqual((await jwks()).sort(), [active.kid, rs.kid].sort());
       t.clock.advance(1);
       assertProblem(await call('POST', `${env}/signing-keys/${active.kid}/revoke`, { token: readToken }), 403, 'insufficient-scope');
       const revoked = await call('POST', `${env}/signing-keys/${encodeURIComponent(active.kid)}/revoke`, { token: writeToken });
@@ -488,13 +514,15 @@ for (const database of await testDatabases()) {
       assert.equal(body.environment, 'STAGING');
       assert.equal(body.revoked_at, new Date(t.clock.now()).toISOString());
       assert.deepEqual(
-        body.keys.map((k: { kid: string; status: string; published: boolean }) => [k.kid, k.status, k.published]),
+        body.keys
+          .filter((k: { alg: string }) => k.alg === 'ES256')
+          .map((k: { kid: string; status: string; published: boolean }) => [k.kid, k.status, k.published]),
         [
           [body.replaced_by, 'active', true],
           [active.kid, 'revoked', false],
         ],
       );
-      assert.deepEqual(await jwks(), [body.replaced_by]);
+      assert.deepEqual((await jwks()).sort(), [body.replaced_by, rs.kid].sort());
       const again = await call('POST', `${env}/signing-keys/${active.kid}/revoke`, { token: writeToken });
       assertProblem(again, 409, 'conflict');
       assert.match(again.json().detail, /was already revoked at .*; nothing changed/);

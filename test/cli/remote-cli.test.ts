@@ -29,7 +29,7 @@ const masked = (text: string) =>
     .replace(/\bgh_[\w-]+/g, 'ID')
     .replace(/^(client_secret\s+)\S+/m, '$1SECRET');
 
-describe('the CLI against a running node (--server)', { timeout: 60_000 }, () => {
+describe('the CLI against a running node (--server)', { timeout: 90_000 }, () => {
   let server: ProductionServer;
   let local: NodeJS.ProcessEnv;
   let remote: NodeJS.ProcessEnv;
@@ -157,12 +157,14 @@ describe('the CLI against a running node (--server)', { timeout: 60_000 }, () =>
     // `--server` before the command: after `--`, everything is an argument.
     const remotely = (args: string[]) => runCli(['--server', adminUrl, ...args], remote);
     ok(await cli(['env', 'create', 'leak']));
-    const [active] = JSON.parse(ok(await cli(['keys', 'list', '--env', 'leak', '--json'])));
+    type Key = { kid: string; alg: string; status: string };
+    const active = (JSON.parse(ok(await cli(['keys', 'list', '--env', 'leak', '--json']))) as Key[]).find((k) => k.alg === 'ES256');
+    assert.ok(active);
     const revoked = JSON.parse(ok(await remotely(['keys', 'revoke', '--env', 'leak', '--json', '--', active.kid])));
     assert.equal(revoked.kid, active.kid);
     assert.ok(revoked.replaced_by);
     assert.deepEqual(
-      JSON.parse(ok(await cli(['keys', 'list', '--env', 'leak', '--json']))).map((k: { kid: string; status: string }) => [k.kid, k.status]),
+      (JSON.parse(ok(await cli(['keys', 'list', '--env', 'leak', '--json']))) as Key[]).filter((k) => k.alg === 'ES256').map((k) => [k.kid, k.status]),
       [
         [revoked.replaced_by, 'active'],
         [active.kid, 'revoked'],
@@ -181,6 +183,13 @@ describe('the CLI against a running node (--server)', { timeout: 60_000 }, () =>
     const events = JSON.parse(ok(await cli(['audit', 'list', '--env', 'leak', '--type', 'signing_key.revoked', '--json'])));
     assert.equal(events.at(-1)?.actor.kind, 'admin_client');
     assert.deepEqual(events.at(-1)?.details, { replaced_by: revoked.replaced_by });
+    // The RS256 lineage through the admin API: rotated on its own, refusals as the local CLI words them.
+    const rotated = JSON.parse(ok(await remotely(['keys', 'rotate', '--alg', 'RS256', '--env', 'leak', '--json']))) as Key[];
+    assert.deepEqual([rotated[0]?.alg, rotated[0]?.status], ['RS256', 'next']);
+    const again = ['keys', 'rotate', '--alg', 'RS256', '--env', 'leak'];
+    const [there, here] = [await remotely(again), await cli(again)];
+    assert.deepEqual([there.code, there.stderr, there.stdout], [here.code, here.stderr, here.stdout]);
+    assert.match(there.stderr, /already has a next RS256 key/);
   });
 
   it('applies a file with three clients twice: changes, then none', async () => {

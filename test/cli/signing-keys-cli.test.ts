@@ -26,6 +26,7 @@ describe('signing-key commands', () => {
   };
   type Key = {
     kid: string;
+    alg: string;
     status: string;
     published: boolean;
     created_at: string;
@@ -34,12 +35,15 @@ describe('signing-key commands', () => {
     publish_until: string | null;
   };
 
+  /** The access-token lineage of a key list; the RS256 key of ID Tokens rotates on its own. */
+  const access = <K extends { alg: string }>(keys: K[]): K[] => keys.filter((k) => k.alg !== 'RS256');
+
   it('rotate publishes a next key that activates after the lead time; a second rotate is refused; --now activates after the cache bound', async () => {
     await ok(['env', 'create', 'KEYS', '--json']);
-    const [first] = await ok<Key[]>(['keys', 'list', '--env', 'KEYS', '--json']);
+    const [first] = access(await ok<Key[]>(['keys', 'list', '--env', 'KEYS', '--json']));
     assert.ok(first);
     const started = Date.now();
-    const rotated = await ok<Key[]>(['keys', 'rotate', '--env', 'KEYS', '--json']);
+    const rotated = access(await ok<Key[]>(['keys', 'rotate', '--env', 'KEYS', '--json']));
     assert.deepEqual(
       rotated.map((k) => [k.status, k.published]),
       [
@@ -60,7 +64,7 @@ describe('signing-key commands', () => {
     assert.match(refused.stderr, /already has a next key; wait for its activation or use --now/);
 
     // --now: published at once, signing after GATEHOUSE_CACHE_TTL + 1 s (every node publishes it by then).
-    const now = await ok<Key[]>(['keys', 'rotate', '--now', '--env', 'KEYS', '--json']);
+    const now = access(await ok<Key[]>(['keys', 'rotate', '--now', '--env', 'KEYS', '--json']));
     assert.deepEqual(
       now.map((k) => [k.kid, k.status, k.published]),
       [
@@ -78,7 +82,7 @@ describe('signing-key commands', () => {
 
   it('revoke withdraws a key at once and, for the signing key, activates a fresh one; unknown and repeated revocations are refused', async () => {
     await ok(['env', 'create', 'LEAK', '--json']);
-    const [first] = await ok<Key[]>(['keys', 'list', '--env', 'LEAK', '--json']);
+    const [first] = access(await ok<Key[]>(['keys', 'list', '--env', 'LEAK', '--json']));
     assert.ok(first);
     type Revoked = { environment: string; kid: string; revoked_at: string; replaced_by: string | null; keys: (Key & { revoked_at: string | null })[] };
     // The kid goes after `--`: a JWK thumbprint may start with '-'.
@@ -87,7 +91,7 @@ describe('signing-key commands', () => {
     assert.equal(revoked.kid, first.kid);
     assert.ok(revoked.replaced_by && revoked.replaced_by !== first.kid);
     assert.deepEqual(
-      revoked.keys.map((k) => [k.kid, k.status, k.published, k.revoked_at]),
+      access(revoked.keys).map((k) => [k.kid, k.status, k.published, k.revoked_at]),
       [
         [revoked.replaced_by, 'active', true, null],
         [first.kid, 'revoked', false, revoked.revoked_at],
@@ -122,6 +126,61 @@ describe('signing-key commands', () => {
         [first.kid, 'failure', 'conflict'],
         [first.kid, 'success', revoked.replaced_by],
       ],
+    );
+  });
+
+  it('every environment holds an RS256 key beside its access-token key; rotate --alg RS256 and revoke act on that lineage alone', async () => {
+    await ok(['env', 'create', 'IDT', '--json']);
+    const keys = await ok<Key[]>(['keys', 'list', '--env', 'IDT', '--json']);
+    assert.deepEqual(keys.map((k) => [k.alg, k.status]).sort(), [
+      ['ES256', 'active'],
+      ['RS256', 'active'],
+    ]);
+    const es = keys.find((k) => k.alg === 'ES256') as Key;
+    const rs = keys.find((k) => k.alg === 'RS256') as Key;
+    const table = await runCli(['keys', 'list', '--env', 'IDT'], env);
+    assert.match(table.stdout, new RegExp(`${rs.kid}\\s+RS256\\s+active`));
+    assert.match(table.stdout, new RegExp(`${es.kid}\\s+ES256\\s+active`));
+
+    // Rotating the RS256 lineage: a next RS256 key; the access-token key does not retire.
+    const rotated = await ok<Key[]>(['keys', 'rotate', '--alg', 'RS256', '--env', 'IDT', '--json']);
+    const next = rotated[0] as Key;
+    assert.deepEqual([next.alg, next.status], ['RS256', 'next']);
+    assert.equal(rotated.find((k) => k.kid === rs.kid)?.retired_at, next.activate_at);
+    assert.equal(rotated.find((k) => k.kid === es.kid)?.retired_at, null);
+    const refused = await runCli(['keys', 'rotate', '--alg', 'RS256', '--env', 'IDT'], env);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /already has a next RS256 key; wait for its activation or use --now/);
+    // The access-token lineage is free to rotate meanwhile; --alg ES256 names it.
+    const accessRotated = await ok<Key[]>(['keys', 'rotate', '--alg', 'ES256', '--env', 'IDT', '--json']);
+    assert.deepEqual([accessRotated[0]?.alg, accessRotated[0]?.status], ['ES256', 'next']);
+    const wrongAlg = await runCli(['keys', 'rotate', '--alg', 'EdDSA', '--env', 'IDT'], env);
+    assert.equal(wrongAlg.code, 1);
+    assert.match(wrongAlg.stderr, /new access-token keys are ES256 \(GATEHOUSE_SIGNING_ALG\): give alg ES256 or RS256/);
+    const unknownAlg = await runCli(['keys', 'rotate', '--alg', 'HS256', '--env', 'IDT'], env);
+    assert.notEqual(unknownAlg.code, 0);
+    assert.match(unknownAlg.stderr, /Allowed choices are RS256, ES256, EdDSA/);
+
+    // Revoking the active RS256 key: an RS256 key replaces it at once, the RS256 next key is withdrawn.
+    type Revoked = { replaced_by: string | null; keys: Key[] };
+    const revoked = await ok<Revoked>(['keys', 'revoke', '--env', 'IDT', '--json', '--', rs.kid]);
+    const fresh = revoked.keys.find((k) => k.kid === revoked.replaced_by);
+    assert.deepEqual([fresh?.alg, fresh?.status], ['RS256', 'active']);
+    assert.deepEqual(
+      revoked.keys.filter((k) => k.alg === 'RS256').map((k) => [k.kid, k.status]),
+      [
+        [revoked.replaced_by, 'active'],
+        [next.kid, 'retired'],
+        [rs.kid, 'revoked'],
+      ],
+    );
+    assert.deepEqual(
+      revoked.keys.filter((k) => k.alg === 'ES256').map((k) => [k.kid, k.status]),
+      [
+        [accessRotated[0]?.kid, 'next'],
+        [es.kid, 'active'],
+      ],
+      'the access-token lineage is untouched',
     );
   });
 

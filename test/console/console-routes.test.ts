@@ -236,6 +236,19 @@ describe('web console routes', () => {
     assert.equal(again.statusCode, 409, 'a second rotation waits for the next key');
     assert.match(again.body, /already has a next key/);
     assert.match(again.body, /Sign out/, 'the error page keeps the navigation');
+    // The RS256 key of ID Tokens rotates on its own, chosen in the form.
+    assert.match(
+      page.body,
+      /<select id="alg" name="alg"><option value="" selected>Access tokens[^<]*<\/option><option value="RS256">ID Tokens: RS256<\/option>/,
+    );
+    const rs = await post(`csrf_token=${encodeURIComponent(csrf)}&alg=RS256`);
+    assert.equal(rs.statusCode, 303, rs.body);
+    assert.equal((await t.admin.listKeys('DEVELOPMENT')).filter((k) => k.alg === 'RS256' && k.status === 'next').length, 1);
+    const shown = await app.inject({ method: 'GET', url: '/console/envs/DEVELOPMENT/keys', headers: { cookie: session } });
+    assert.match(shown.body, /<code>[^<]+<\/code> RS256/, 'the table shows each key with its algorithm');
+    const unknown = await post(`csrf_token=${encodeURIComponent(csrf)}&alg=HS256`);
+    assert.equal(unknown.statusCode, 400);
+    assert.match(unknown.body, /unknown key algorithm HS256/);
     // Another session's token does not do either.
     const other = await signIn('usr_bob', ['admin:read', 'admin:write']);
     const crossed = await app.inject({
@@ -274,7 +287,7 @@ describe('web console routes', () => {
     assert.equal(ok.headers.location, '/console/envs/DEVELOPMENT/keys?done=key-revoked');
     const keys = await t.admin.listKeys('DEVELOPMENT');
     assert.equal(keys.find((k) => k.kid === active.kid)?.status, 'revoked');
-    assert.equal(keys.filter((k) => k.status === 'active').length, 1);
+    assert.equal(keys.filter((k) => k.status === 'active' && k.alg === active.alg).length, 1, 'a fresh key of the same algorithm signs');
     const jwks = await t.app.server.inject({ url: '/envs/DEVELOPMENT/jwks.json' });
     assert.ok(!jwks.body.includes(active.kid), 'out of the JWKS of this node at once');
     const shown = await app.inject({ method: 'GET', url: '/console/envs/DEVELOPMENT/keys?done=key-revoked', headers: { cookie: session } });

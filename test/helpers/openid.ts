@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { hashSecret } from '../../src/crypto/secrets.ts';
 import type {
   Client,
@@ -14,8 +13,6 @@ import type {
 } from '../../src/domain/model.ts';
 import { s256Challenge } from '../../src/oauth/pkce.ts';
 import { generateSigningKey } from '../../src/oauth/signing-keys.ts';
-import { signingKeyRow } from '../../src/store/kysely-signing-keys.ts';
-import type { Database } from '../../src/store/schema.ts';
 import type { TestApp } from './fixtures.ts';
 
 export const OIDC_REDIRECT_URI = 'https://rp.example.test/callback';
@@ -29,13 +26,8 @@ export const OIDC_REDIRECT_URI = 'https://rp.example.test/callback';
 export async function ensureRs256Key(t: TestApp, envId: string): Promise<SigningKey> {
   const existing = (await t.store.signingKeys.listPublished(envId, t.clock.now())).find((k) => k.alg === 'RS256');
   if (existing) return existing;
-  // jose generates RSA keys (2048 bits) for 'RS256'; the storage record is the same shape.
-  const key = await generateSigningKey(envId, 'RS256' as SigningAlgorithm, t.config.keySecret, t.clock.now() - 1000);
-  const db = (t.store as unknown as { db: Kysely<Database> }).db;
-  await db
-    .insertInto('signing_keys')
-    .values(signingKeyRow({ ...key, status: 'retired' }))
-    .execute();
+  const first = await generateSigningKey(envId, 'RS256', t.config.keySecret, t.clock.now() - 1000);
+  const { key } = await t.store.signingKeys.startLineage(envId, first, t.clock.now());
   t.app.core.keys.invalidate(envId);
   return key;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import type { Config } from '../../src/config/config.ts';
 import type { SigningKey } from '../../src/domain/model.ts';
@@ -71,7 +71,11 @@ for (const database of await testDatabases()) {
         assert.equal(res.statusCode, 200, res.body);
         return (res.json() as { active: boolean }).active;
       };
-      return { ...t, env, kid: created.kid, issuer: `${PUBLIC_URL}/envs/${env}`, creds, get, jwks, token, introspect };
+      const envId = (await t.store.environments.findByName(env))?.id ?? '';
+      // Every environment is created with an RS256 key for ID Tokens beside its access-token key.
+      const rsKid = (await t.admin.listKeys(env)).find((k) => k.alg === 'RS256')?.kid ?? '';
+      assert.ok(envId && rsKid);
+      return { ...t, env, envId, kid: created.kid, rsKid, issuer: `${PUBLIC_URL}/envs/${env}`, creds, get, jwks, token, introspect };
     }
 
     describe('RFC 8414 metadata', () => {
@@ -153,14 +157,52 @@ for (const database of await testDatabases()) {
       it('publishes public members only, with kid, alg, use and kty', async () => {
         const t = await setup();
         const { keys } = await t.jwks();
-        assert.equal(keys.length, 1);
-        const [key] = keys;
+        assert.equal(keys.length, 2, 'the access-token key and the RS256 key');
+        const key = keys.find((k) => k.kid === t.kid);
         assert.deepEqual(Object.keys(key ?? {}).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
-        assert.equal(key?.kid, t.kid);
         assert.equal(key?.alg, 'ES256');
         assert.equal(key?.use, 'sig');
         assert.equal(key?.kty, 'EC');
         assert.equal(key?.crv, 'P-256');
+        const rsa = keys.find((k) => k.kid === t.rsKid);
+        assert.deepEqual(Object.keys(rsa ?? {}).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use']);
+        assert.equal(rsa?.alg, 'RS256');
+        assert.equal(rsa?.use, 'sig');
+        assert.equal(rsa?.kty, 'RSA');
+        assert.equal(rsa?.e, 'AQAB');
+        assert.equal(Buffer.from(rsa?.n ?? '', 'base64url').length * 8, 2048);
+      });
+
+      it('signs with the RS256 key when asked for RS256, with the access-token key otherwise; both verify against the JWKS', async () => {
+        const t = await setup();
+        const keys = t.app.core.keys;
+        assert.deepEqual(await keys.algorithms(t.envId), ['RS256', 'ES256']);
+        const rs = await keys.activeKey(t.envId, 'RS256');
+        assert.deepEqual([rs.kid, rs.alg], [t.rsKid, 'RS256']);
+        const es = await keys.activeKey(t.envId, 'ES256');
+        assert.deepEqual([es.kid, es.alg], [t.kid, 'ES256']);
+        const access = await keys.activeKey(t.envId);
+        assert.deepEqual([access.kid, access.alg], [t.kid, 'ES256'], 'access tokens never get the RS256 key');
+        await assert.rejects(keys.activeKey(t.envId, 'EdDSA'), /has no active EdDSA signing key/);
+        const jwks = createLocalJWKSet(await t.jwks());
+        for (const key of [rs, es]) {
+          const jwt = await new SignJWT({ sub: 'u1' })
+            .setProtectedHeader({ alg: key.alg, kid: key.kid })
+            .setIssuer(t.issuer)
+            .setIssuedAt(Math.floor(t.clock.now() / 1000))
+            .sign(key.privateKey);
+          const { protectedHeader } = await jwtVerify(jwt, jwks, { issuer: t.issuer, currentDate: new Date(t.clock.now()) });
+          assert.equal(protectedHeader.alg, key.alg);
+        }
+        // Rotating the RS256 lineage leaves the access-token key signing, and the reverse.
+        t.clock.advance(1);
+        const rotated = await t.admin.rotateKeys(t.env, { now: true, alg: 'RS256' });
+        const nextRs = rotated.find((k) => k.alg === 'RS256' && k.status === 'next');
+        assert.ok(nextRs);
+        t.clock.advance(t.config.cacheTtl * 1000 + 1000);
+        assert.equal((await keys.activeKey(t.envId, 'RS256')).kid, nextRs.kid);
+        assert.equal((await keys.activeKey(t.envId)).kid, t.kid);
+        assert.equal(decodeProtectedHeader(await t.token()).kid, t.kid);
       });
 
       it('strips private members even if a stored JWK carried them', () => {
@@ -186,11 +228,14 @@ for (const database of await testDatabases()) {
         const t = await setup();
         const other = `${t.env}-b`;
         const { kid } = await t.admin.createEnvironment(other);
-        const [a, b] = [(await t.jwks()).keys[0], (await t.jwks(other)).keys[0]];
-        assert.ok(a && b);
-        assert.notEqual(a.kid, b.kid);
-        assert.notEqual(a.x, b.x);
-        assert.equal(b.kid, kid);
+        const [a, b] = [await t.jwks(), await t.jwks(other)];
+        for (const alg of ['ES256', 'RS256']) {
+          const [ka, kb] = [a.keys.find((k) => k.alg === alg), b.keys.find((k) => k.alg === alg)];
+          assert.ok(ka && kb);
+          assert.notEqual(ka.kid, kb.kid);
+          assert.notEqual(ka.x ?? ka.n, kb.x ?? kb.n);
+        }
+        assert.equal(b.keys.find((k) => k.alg === 'ES256')?.kid, kid);
       });
     });
 
@@ -201,7 +246,7 @@ for (const database of await testDatabases()) {
         assert.equal(decodeProtectedHeader(oldToken).kid, t.kid);
 
         const rotatedAt = t.clock.now();
-        const keys = await t.admin.rotateKeys(t.env, { now: true });
+        const keys = (await t.admin.rotateKeys(t.env, { now: true })).filter((k) => k.alg !== 'RS256');
         // `--now`: the new key signs once every node has read it, GATEHOUSE_CACHE_TTL + 1 s later.
         const activatesAt = rotatedAt + t.config.cacheTtl * 1000 + 1000;
         const publishUntil = activatesAt + (t.config.maxAccessTokenTtl + t.config.cacheTtl) * 1000;
@@ -214,7 +259,7 @@ for (const database of await testDatabases()) {
         assert.deepEqual(current, { ...current, kid: t.kid, published: true, retired_at: new Date(activatesAt).toISOString() });
         assert.equal(current.publish_until, new Date(publishUntil).toISOString());
         assert.equal(next.published, true);
-        assert.deepEqual((await t.jwks()).keys.map((k) => k.kid).sort(), [next.kid, t.kid].sort());
+        assert.deepEqual((await t.jwks()).keys.map((k) => k.kid).sort(), [next.kid, t.kid, t.rsKid].sort());
         assert.equal(decodeProtectedHeader(await t.token()).kid, t.kid);
         t.clock.advance(activatesAt - rotatedAt);
         const active = next;
@@ -223,7 +268,7 @@ for (const database of await testDatabases()) {
         const newToken = await t.token();
         assert.equal(decodeProtectedHeader(newToken).kid, active.kid);
         const jwks = await t.jwks();
-        assert.deepEqual(jwks.keys.map((k) => k.kid).sort(), [active.kid, t.kid].sort());
+        assert.deepEqual(jwks.keys.map((k) => k.kid).sort(), [active.kid, t.kid, t.rsKid].sort());
         for (const tok of [oldToken, newToken]) {
           await jwtVerify(tok, createLocalJWKSet(jwks), { issuer: t.issuer, audience: t.issuer, currentDate: new Date(t.clock.now()) });
           assert.equal(await t.introspect(tok), true);
@@ -237,10 +282,7 @@ for (const database of await testDatabases()) {
         assert.equal((await t.admin.listKeys(t.env)).find((k) => k.kid === t.kid)?.published, true);
         t.clock.advance(t.config.cacheTtl * 1000 + 1000);
         assert.equal(t.clock.now(), rotatedAtEnd + (t.config.maxAccessTokenTtl + t.config.cacheTtl) * 1000 + 1000);
-        assert.deepEqual(
-          (await t.jwks()).keys.map((k) => k.kid),
-          [active.kid],
-        );
+        assert.deepEqual((await t.jwks()).keys.map((k) => k.kid).sort(), [active.kid, t.rsKid].sort());
         const listed = await t.admin.listKeys(t.env);
         assert.equal(listed.find((k) => k.kid === t.kid)?.published, false);
         assert.equal(listed.find((k) => k.kid === active.kid)?.published, true);
@@ -264,7 +306,7 @@ for (const database of await testDatabases()) {
           return (res.json() as { access_token: string }).access_token;
         };
         assert.equal(decodeProtectedHeader(await issueOnB()).kid, a.kid);
-        const [active] = (await a.admin.rotateKeys(a.env, { now: true })).filter((k) => k.status === 'active');
+        const [active] = (await a.admin.rotateKeys(a.env, { now: true })).filter((k) => k.status === 'active' && k.alg !== 'RS256');
         const staleToken = await issueOnB();
         assert.equal(decodeProtectedHeader(staleToken).kid, a.kid);
         assert.equal(await a.introspect(staleToken), true);
@@ -301,10 +343,12 @@ for (const database of await testDatabases()) {
         const header = decodeProtectedHeader(tok);
         assert.deepEqual(header, { alg: 'EdDSA', kid: t.kid, typ: 'at+jwt' });
         const jwks = await t.jwks();
-        assert.deepEqual(Object.keys(jwks.keys[0] ?? {}).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x']);
-        assert.equal(jwks.keys[0]?.kty, 'OKP');
-        assert.equal(jwks.keys[0]?.crv, 'Ed25519');
-        assert.equal(jwks.keys[0]?.alg, 'EdDSA');
+        const okp = jwks.keys.find((k) => k.kid === t.kid);
+        assert.deepEqual(Object.keys(okp ?? {}).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x']);
+        assert.equal(okp?.kty, 'OKP');
+        assert.equal(okp?.crv, 'Ed25519');
+        assert.equal(okp?.alg, 'EdDSA');
+        assert.deepEqual(await t.app.core.keys.algorithms(t.envId), ['RS256', 'EdDSA']);
         const { payload, protectedHeader } = await jwtVerify(tok, createLocalJWKSet(jwks), {
           issuer: t.issuer,
           audience: t.issuer,

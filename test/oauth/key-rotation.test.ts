@@ -12,6 +12,9 @@ import { basic, form, KEY_SECRET, suiteStore, type TestApp } from '../helpers/fi
 
 const T = Date.UTC(2026, 5, 1, 12, 0, 0);
 
+/** The access-token lineage of a key list: the RS256 key of ID Tokens rotates on its own. */
+const accessKeys = <K extends { alg: string }>(keys: readonly K[]): K[] => keys.filter((k) => k.alg !== 'RS256');
+
 const key = (kid: string, fields: Partial<SigningKey> = {}): SigningKey => ({
   kid,
   envId: 'e',
@@ -59,6 +62,23 @@ describe('key states and the signing key, from timestamps', () => {
     assert.equal(signingKeyAt([now, withdrawn, { ...old, retiredAt: T + 50 }], T + 200)?.kid, 'now');
     assert.equal(signingKeyAt([old], T + 100), undefined);
   });
+
+  it('picks within one algorithm: without one, the access-token key, never an RS256 key', () => {
+    const rsOld = key('rs-old', { alg: 'RS256', retiredAt: T + 100, publishUntil: T + 500 });
+    const rsNext = key('rs-next', { alg: 'RS256', createdAt: T + 10, activateAt: T + 100, status: 'next' });
+    const keys = [rsNext, next, rsOld, old];
+    assert.deepEqual(
+      [T + 50, T + 100].map((now) => [signingKeyAt(keys, now)?.kid, signingKeyAt(keys, now, 'ES256')?.kid, signingKeyAt(keys, now, 'RS256')?.kid]),
+      [
+        ['old', 'old', 'rs-old'],
+        ['next', 'next', 'rs-next'],
+      ],
+    );
+    // A newer RS256 key never becomes the access-token key, and no EdDSA key means none.
+    assert.equal(signingKeyAt([key('rs', { alg: 'RS256', activateAt: T + 1 }), old], T + 50)?.kid, 'old');
+    assert.equal(signingKeyAt([rsOld], T + 50), undefined);
+    assert.equal(signingKeyAt(keys, T + 50, 'EdDSA'), undefined);
+  });
 });
 
 for (const database of await testDatabases()) {
@@ -84,13 +104,19 @@ for (const database of await testDatabases()) {
         assert.equal(res.statusCode, 200, res.body);
         return String(decodeProtectedHeader((res.json() as { access_token: string }).access_token).kid);
       };
+      // The environment's RS256 key (ID Tokens only) is published beside the access-token keys
+      // throughout and never rotates with them: `jwks` checks it is there and returns the others.
+      const rsKid = (await a.admin.listKeys(env)).find((k) => k.alg === 'RS256')?.kid;
+      assert.ok(rsKid);
       const jwks = async (t: TestApp) => {
         const res = await t.app.server.inject({ method: 'GET', url: `/envs/${env}/jwks.json` });
         assert.equal(res.statusCode, 200, res.body);
         assert.equal(res.headers['cache-control'], `public, max-age=${settings.jwksMaxAge}`);
-        return (res.json() as JSONWebKeySet).keys.map((k) => String(k.kid));
+        const kids = (res.json() as JSONWebKeySet).keys.map((k) => String(k.kid));
+        assert.ok(kids.includes(rsKid), 'the RS256 key is published');
+        return kids.filter((k) => k !== rsKid);
       };
-      return { a, env, kid: created.kid, token, jwks };
+      return { a, env, kid: created.kid, rsKid, token, jwks };
     }
 
     it('publishes the next key at once and signs with it only after the lead time', async () => {
@@ -98,7 +124,7 @@ for (const database of await testDatabases()) {
       const lead = activationLeadMs(a.config);
       assert.equal(lead, 16_000);
       const rotatedAt = a.clock.now();
-      const keys = await a.admin.rotateKeys(env);
+      const keys = accessKeys(await a.admin.rotateKeys(env));
       const next = keys.find((k) => k.status === 'next');
       assert.ok(next);
       assert.deepEqual(
@@ -123,7 +149,7 @@ for (const database of await testDatabases()) {
       a.clock.advance(1);
       assert.equal(await token(a), next.kid);
       assert.deepEqual(
-        (await a.admin.listKeys(env)).map((k) => [k.kid, k.status]),
+        accessKeys(await a.admin.listKeys(env)).map((k) => [k.kid, k.status]),
         [
           [next.kid, 'active'],
           [kid, 'retired'],
@@ -167,7 +193,7 @@ for (const database of await testDatabases()) {
       b.clock.advance(1);
       assert.equal(await token(b), kid);
       a.clock.advance(1);
-      const keys = await a.admin.rotateKeys(env, { now: true });
+      const keys = accessKeys(await a.admin.rotateKeys(env, { now: true }));
       const lead = publicationLeadMs(a.config);
       assert.equal(lead, settings.cacheTtl * 1000 + 1000);
       const fresh = keys[0];
@@ -238,7 +264,7 @@ for (const database of await testDatabases()) {
       assert.ok(revoked.replaced_by);
       assert.equal(revoked.revoked_at, new Date(a.clock.now()).toISOString());
       assert.deepEqual(
-        revoked.keys.map((k) => [k.kid, k.status, k.published]),
+        accessKeys(revoked.keys).map((k) => [k.kid, k.status, k.published]),
         [
           [revoked.replaced_by, 'active', true],
           [kid, 'revoked', false],
@@ -278,7 +304,7 @@ for (const database of await testDatabases()) {
 
     it('revoking a pending next key keeps the active key signing', async () => {
       const { a, env, kid, token, jwks } = await setup();
-      const [next] = await a.admin.rotateKeys(env, { now: true });
+      const [next] = accessKeys(await a.admin.rotateKeys(env, { now: true }));
       assert.ok(next);
       const revoked = await a.admin.revokeKey(env, next.kid);
       assert.equal(revoked.replaced_by, null);
@@ -286,7 +312,7 @@ for (const database of await testDatabases()) {
       a.clock.advance(activationLeadMs(a.config) * 2);
       assert.equal(await token(a), kid);
       assert.deepEqual(
-        (await a.admin.listKeys(env)).map((k) => [k.kid, k.status, k.retired_at]),
+        accessKeys(await a.admin.listKeys(env)).map((k) => [k.kid, k.status, k.retired_at]),
         [
           [next.kid, 'revoked', revoked.revoked_at],
           [kid, 'active', null],
@@ -306,19 +332,25 @@ for (const database of await testDatabases()) {
       a.clock.advance(86_400_000 - 1);
       assert.deepEqual(await ours(), []);
       a.clock.advance(1);
-      assert.equal((await ours()).length, 1);
-      assert.deepEqual(
-        (await a.admin.listKeys(env)).map((k) => k.status),
-        ['next', 'active'],
-      );
+      // One next key per lineage: the access-token key's and the RS256 key's.
+      assert.deepEqual((await ours()).map((started) => started.alg).sort(), ['ES256', 'RS256']);
+      assert.deepEqual((await a.admin.listKeys(env)).map((k) => [k.alg, k.status]).sort(), [
+        ['ES256', 'active'],
+        ['ES256', 'next'],
+        ['RS256', 'active'],
+        ['RS256', 'next'],
+      ]);
       assert.deepEqual(await ours(), []);
       a.clock.advance(activationLeadMs(a.config));
       assert.deepEqual(await ours(), []);
-      assert.deepEqual(
-        (await a.admin.listKeys(env)).map((k) => k.status),
-        ['active', 'retired'],
-      );
-      assert.equal((await a.store.signingKeys.findActive(envId))?.status, 'active');
+      assert.deepEqual((await a.admin.listKeys(env)).map((k) => [k.alg, k.status]).sort(), [
+        ['ES256', 'active'],
+        ['ES256', 'retired'],
+        ['RS256', 'active'],
+        ['RS256', 'retired'],
+      ]);
+      assert.equal((await a.store.signingKeys.findActive(envId))?.alg, 'ES256');
+      assert.equal((await a.store.signingKeys.findActive(envId, 'RS256'))?.status, 'active');
       assert.deepEqual(await a.admin.setKeyRotation(env, null), { environment: env, key_rotation_interval: null, activation_lead: 16 });
       a.clock.advance(2 * 86_400_000);
       assert.deepEqual(await ours(), []);

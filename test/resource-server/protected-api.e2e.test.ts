@@ -78,8 +78,13 @@ describe('protected APIs against a real Gatehouse, across a key rotation', () =>
     const before = [await token(jwtClient), await token(opaqueClient)];
     await allServe(before);
     assert.equal(jwksFetches, 1, 'one JWKS fetch for every adapter and request');
-    const keys = JSON.parse(await server.cli(['keys', 'rotate', '--env', ENV, '--json'])) as { kid: string; status: string }[];
-    assert.deepEqual(keys.map((k) => k.status).sort(), ['active', 'next']);
+    const keys = JSON.parse(await server.cli(['keys', 'rotate', '--env', ENV, '--json'])) as { kid: string; alg: string; status: string }[];
+    // The access-token key rotates; the RS256 key of ID Tokens stays as it is.
+    assert.deepEqual(keys.map((k) => [k.alg, k.status]).sort(), [
+      ['ES256', 'active'],
+      ['ES256', 'next'],
+      ['RS256', 'active'],
+    ]);
     const newKid = (t: string) => (JSON.parse(Buffer.from(t.split('.')[0] ?? '', 'base64url').toString()) as { kid: string }).kid;
     const oldKid = newKid(before[0] ?? '');
     // Until the lead time has passed every token is still signed by the active key, and served.

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { IdTokenAlgorithm } from '../../domain/model.ts';
 import type { OAuthCore } from '../../oauth/core.ts';
 import { GATEHOUSE_ROUTES } from '../../oauth/endpoints.ts';
 import type { EnvironmentResolver } from '../../oauth/environments.ts';
@@ -19,8 +18,6 @@ export async function documentErrorHandler(this: unknown, thrown: unknown, reque
   return reply.status(error.status).send({ error: error.code, error_description: error.description });
 }
 
-const ID_TOKEN_ALGORITHMS: readonly IdTokenAlgorithm[] = ['RS256', 'ES256', 'EdDSA'];
-
 /** RFC 8414 metadata, the OpenID configuration and the JWKS of each environment. */
 export async function discoveryRoutes(
   app: FastifyInstance,
@@ -32,9 +29,9 @@ export async function discoveryRoutes(
 
   const metadata = async (name: string) => {
     const { env, urls } = await environments.resolve(name);
-    const [apis, keys] = await Promise.all([core.apis.list(env.id), core.keys.publishedKeys(env.id)]);
+    // The algorithms with an active key: a published key that only awaits activation or has retired cannot sign.
+    const [apis, idTokenAlgorithms] = await Promise.all([core.apis.list(env.id), core.keys.algorithms(env.id)]);
     const apiScopes = apis.flatMap((api) => api.scopes.map((scope) => scope.name));
-    const idTokenAlgorithms = keys.map((key) => key.alg).filter((alg): alg is IdTokenAlgorithm => ID_TOKEN_ALGORITHMS.some((a) => a === alg));
     return authorizationServerMetadata(urls, core.grants.grantTypes(), ACCESS_TOKEN_ALGORITHMS, { apiScopes, idTokenAlgorithms });
   };
 
