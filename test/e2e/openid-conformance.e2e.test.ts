@@ -14,9 +14,8 @@ import type { Client, User, UserProfile } from '../../src/domain/model.ts';
 import type { Store } from '../../src/domain/storage.ts';
 import { type Server as App, createServer } from '../../src/server/server.ts';
 import { openStore } from '../../src/store/open.ts';
-import { type TestApp, testConfig } from '../helpers/fixtures.ts';
+import { testConfig } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
-import { ensureRs256Key } from '../helpers/openid.ts';
 import {
   BACKCHANNEL_LOGOUT_EVENT,
   browserSignIn,
@@ -118,8 +117,6 @@ describe('OpenID Connect conformance modules (Basic OP, Config OP, RP-Initiated 
     issuer = (await admin.createEnvironment(ENV)).issuer;
     const envId = (await store.environments.findByName(ENV))?.id;
     assert.ok(envId);
-    // An RS256 key beside the environment's first one (a no-op once environments are created with one).
-    await ensureRs256Key({ app, admin, clock, config, store } as unknown as TestApp, envId);
 
     const oidc: Partial<Client> = {
       postLogoutRedirectUris: [rp.postLogoutRedirectUri],
