@@ -36,12 +36,18 @@ def fail(message: str) -> None:
     raise SystemExit(f"authlib_openid: {message}")
 
 
+def without_query(url: str) -> str:
+    """The URL for an error message: its query may hold a code or a token."""
+    return urlsplit(url)._replace(query="…").geturl()
+
+
 def expect_303(response: requests.Response, to: str) -> str:
+    where = f"{response.request.method} {without_query(response.url)}"
     if response.status_code != 303:
-        fail(f"{response.request.method} {response.url} answered {response.status_code}, expected 303: {response.text[:500]}")
+        fail(f"{where} answered {response.status_code}, expected 303: {response.text[:500]}")
     location = urljoin(response.url, response.headers.get("Location", ""))
     if not location.startswith(to):
-        fail(f"{response.request.method} {response.url} redirected to {location!r}, expected {to}…")
+        fail(f"{where} redirected to {without_query(location)!r}, expected {to}…")
     return location
 
 
