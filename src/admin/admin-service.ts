@@ -19,6 +19,7 @@ import {
   checkClientOidc,
   clientOidcView,
   SUBJECT_TYPES,
+  sectorlessHosts,
   withOidcChanges,
 } from './client-oidc.ts';
 import { type Listed, listed } from './paging.ts';
@@ -211,6 +212,16 @@ export class AdminService {
       throw new AdminError('invalid_argument', `refresh_token_policy must be one of ${REFRESH_TOKEN_POLICIES.join(', ')}`);
     }
     const quota = changes.defaultQuota === undefined ? env.defaultQuota : validQuota(changes.defaultQuota);
+    if (changes.subjectType === 'pairwise' && env.subjectType !== 'pairwise') {
+      // Core §8.1: each client that would become pairwise needs one sector.
+      const stuck = (await this.store.clients.list(env.id)).filter((c) => sectorlessHosts(c, 'pairwise'));
+      if (stuck.length > 0) {
+        throw new AdminError(
+          'invalid_argument',
+          `clients ${stuck.map((c) => c.clientId).join(', ')} have redirect URIs on several hosts and no sector_identifier_uri: give them one (or subject_type public) before making pairwise the default`,
+        );
+      }
+    }
     const read = { subjectType: env.subjectType ?? 'public', refreshTokenPolicy: env.refreshTokenPolicy ?? 'client' } as const;
     const settings = { subjectType: changes.subjectType ?? read.subjectType, refreshTokenPolicy: changes.refreshTokenPolicy ?? read.refreshTokenPolicy };
     const changed = {
@@ -549,7 +560,8 @@ export class AdminService {
       changes,
     );
     this.checkClient(next);
-    checkClientOidc(next, env, validateRedirectUri);
+    const sectorTouched = [changes.redirectUris, changes.subjectType, changes.sectorIdentifierUri].some((v) => v !== undefined);
+    checkClientOidc(next, env, validateRedirectUri, sectorTouched);
     const changed = {
       type: clientChangeType(changes),
       env,
