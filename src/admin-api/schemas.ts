@@ -113,10 +113,14 @@ export const CLIENT_KEY_CREATED = object(
   ['private_key_pem', 'private_jwk', 'example', 'last_used_at'],
 );
 
-const ADDRESS = object(
-  { formatted: str, street_address: str, locality: str, region: str, postal_code: str, country: str },
-  ['formatted', 'street_address', 'locality', 'region', 'postal_code', 'country'],
-);
+const ADDRESS = object({ formatted: str, street_address: str, locality: str, region: str, postal_code: str, country: str }, [
+  'formatted',
+  'street_address',
+  'locality',
+  'region',
+  'postal_code',
+  'country',
+]);
 /** OpenID Connect Core §5.1 attributes, null when unset. */
 const PROFILE_FIELDS = {
   email: nullableStr,

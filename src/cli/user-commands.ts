@@ -41,6 +41,42 @@ export function registerUserCommands(program: Command): void {
       else printKeyValues(created);
     }),
   );
+  registerProfileCommands(user);
+  for (const [name, enabled] of [
+    ['disable', false],
+    ['enable', true],
+  ] as const) {
+    user
+      .command(`${name} <username>`)
+      .description(enabled ? 'let a disabled user sign in again' : 'stop a user from signing in and from refreshing tokens')
+      .addOption(envOption())
+      .addOption(json())
+      .action(
+        withAdmin(async ({ users }, username: string, options: { env: string; json?: boolean }) => {
+          const updated = await users.setEnabled(options.env, username, enabled);
+          if (options.json) console.log(JSON.stringify(updated));
+          else printKeyValues(updated);
+        }),
+      );
+  }
+  user
+    .command('set-password <username>')
+    .description("replace a user's password; the new one is read from stdin")
+    .addOption(envOption())
+    .addOption(passwordStdin())
+    .addOption(json())
+    .action(
+      withAdmin(async ({ users }, username: string, options: { env: string; passwordStdin?: boolean; json?: boolean }) => {
+        requirePasswordStdin(options);
+        const updated = await users.setPassword(options.env, username, await readPasswordFromStdin());
+        if (options.json) console.log(JSON.stringify(updated));
+        else printKeyValues(updated);
+      }),
+    );
+}
+
+/** `user show` and `user update`: a user's profile attributes. */
+function registerProfileCommands(user: Command): void {
   user
     .command('show <username>')
     .description('show one user with their profile attributes')
@@ -84,37 +120,6 @@ export function registerUserCommands(program: Command): void {
             list.map((u) => ({ ...u, last_login: lastUsed(u.last_login_at) })),
             ['username', 'user_id', 'enabled', 'created_at', 'last_login'],
           );
-      }),
-    );
-  for (const [name, enabled] of [
-    ['disable', false],
-    ['enable', true],
-  ] as const) {
-    user
-      .command(`${name} <username>`)
-      .description(enabled ? 'let a disabled user sign in again' : 'stop a user from signing in and from refreshing tokens')
-      .addOption(envOption())
-      .addOption(json())
-      .action(
-        withAdmin(async ({ users }, username: string, options: { env: string; json?: boolean }) => {
-          const updated = await users.setEnabled(options.env, username, enabled);
-          if (options.json) console.log(JSON.stringify(updated));
-          else printKeyValues(updated);
-        }),
-      );
-  }
-  user
-    .command('set-password <username>')
-    .description("replace a user's password; the new one is read from stdin")
-    .addOption(envOption())
-    .addOption(passwordStdin())
-    .addOption(json())
-    .action(
-      withAdmin(async ({ users }, username: string, options: { env: string; passwordStdin?: boolean; json?: boolean }) => {
-        requirePasswordStdin(options);
-        const updated = await users.setPassword(options.env, username, await readPasswordFromStdin());
-        if (options.json) console.log(JSON.stringify(updated));
-        else printKeyValues(updated);
       }),
     );
 }

@@ -2,6 +2,7 @@ import type { ClientView } from '../admin/admin-service.ts';
 import { usageChart } from './chart.ts';
 import type { ConsoleAuditEvent } from './deps.ts';
 import { csrfField, escapeHtml as e, renderConsolePage, type Viewer } from './layout.ts';
+import { clientOidcSection } from './oidc-pages.ts';
 import { clientPath, envPath, type PageContext, postButton, shortTime } from './pages.ts';
 
 /** A client as `showClient` returns it, with what later views may add (last use). */
@@ -52,7 +53,7 @@ function secrets(viewer: Viewer, c: ClientDetail): string {
   return `<section class="panel" aria-labelledby="secrets"><h2 id="secrets">Secrets</h2>${table}${note}${rotate}</section>`;
 }
 
-export function renderClientDetail(ctx: PageContext, c: ClientDetail, usage?: readonly { day: string; count: number }[]): string {
+export function renderClientDetail(ctx: PageContext, c: ClientDetail, usage?: readonly { day: string; count: number }[], error?: string): string {
   const path = clientPath(c.environment, c.client_id);
   const toggle = postButton(
     ctx.viewer,
@@ -69,6 +70,7 @@ export function renderClientDetail(ctx: PageContext, c: ClientDetail, usage?: re
     `<h1>${e(c.name)}</h1>`,
     ctx.notice ? `<p class="notice" role="status">${e(ctx.notice)}</p>` : '',
     `<section class="panel" aria-labelledby="details"><h2 id="details">Details</h2>${fields(c)}${toggle ? `<div class="row-actions">${toggle}</div>` : ''}</section>`,
+    clientOidcSection(ctx.viewer, c.environment, c.client_id, c, error),
     secrets(ctx.viewer, c),
     usageSection,
   ].join('');
