@@ -7,7 +7,7 @@ import { AdminError, isoOrNull } from './admin-service.ts';
 import { AdminAudit } from './audit-trail.ts';
 import { type Listed, listed } from './paging.ts';
 import type { AdminPolicy } from './policy.ts';
-import { changedProfile, givenProfileFields, type ProfileChanges, type ProfileView, profileView } from './user-profile.ts';
+import { checkedProfile, givenProfileFields, type ProfileChanges, type ProfileView, profileView } from './user-profile.ts';
 
 export interface UserView extends ProfileView {
   user_id: string;
@@ -43,7 +43,7 @@ export class UserService {
     const env = await this.environment(input.env);
     const username = validUsername(input.username);
     const password = validPassword(input.password);
-    const profile = changedProfile(undefined, input.profile ?? {});
+    const profile = checkedProfile(undefined, input.profile ?? {});
     const now = this.clock.now();
     // `usr_` ids never collide with service accounts (`sa_`), so a token's sub says which it is.
     const user: User = {
@@ -139,7 +139,7 @@ export class UserService {
     const env = await this.environment(envName);
     const current = await this.user(env, username);
     expect?.(view(env, current));
-    const profile = changedProfile(current.profile, profileChanges);
+    const profile = checkedProfile(current.profile, profileChanges);
     const next: User = { ...current, enabled: enabled ?? current.enabled, updatedAt: Math.max(this.clock.now(), current.updatedAt + 1) };
     if (profile) next.profile = profile;
     else delete next.profile;
