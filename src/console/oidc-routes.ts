@@ -5,8 +5,7 @@ import type { RefreshTokenPolicy, SubjectType } from '../domain/model.ts';
 import { sendPage } from './auth.ts';
 import { renderEnvironmentSettings, renderUser } from './oidc-pages.ts';
 import { envPath, userPath } from './pages.ts';
-import type { ActionWrap, ConsoleRequest, PageWrap } from './routes.ts';
-import { services } from './routes.ts';
+import { type ActionWrap, type ConsoleRequest, type PageWrap, services } from './request-services.ts';
 
 /** The profile changes a user form asks for: every text field given ('' clears), a flag only when its box changed. */
 export function profileForm(form: URLSearchParams): ProfileChanges {

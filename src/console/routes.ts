@@ -8,22 +8,10 @@ import type { ConsoleDeps, ConsoleServices } from './deps.ts';
 import type { Viewer } from './layout.ts';
 import { oidcRoutes } from './oidc-routes.ts';
 import { clientPath, envPath, type PageContext, renderClients, renderEnvironments, renderKeys, renderServiceAccounts, renderUsers } from './pages.ts';
+import { type ActionWrap, type PageWrap, type Req, SERVICES, services } from './request-services.ts';
 
-/** The services each signed-in request acts with, set by the page and action wrappers. */
-const SERVICES = new WeakMap<FastifyRequest, ConsoleServices>();
 /** Who made each signed-in request, so an error page keeps the console's navigation. */
 const VIEWERS = new WeakMap<FastifyRequest, Viewer>();
-
-export function services(request: FastifyRequest): ConsoleServices {
-  const found = SERVICES.get(request);
-  if (!found) throw new Error('console services are set for signed-in requests only');
-  return found;
-}
-
-type Query = Record<string, string | undefined>;
-type Params = Record<string, string>;
-type Req = FastifyRequest<{ Params: Params; Querystring: Query; Body: URLSearchParams }>;
-export type ConsoleRequest = Req;
 
 /** Fixed confirmations shown after a change (`?done=…`); the request chooses one, never its text. */
 const NOTICES: Record<string, string> = {
@@ -132,13 +120,6 @@ function checkAction(auth: ConsoleAuth, reply: FastifyReply, signedIn: SignedIn 
     return refuse(reply, 403, 'Read only', 'Your sign-in allows reading only (admin:write is needed for changes).', signedIn.viewer);
   return undefined;
 }
-
-export type PageWrap = (
-  handler: (request: Req, reply: FastifyReply, ctx: PageContext) => Promise<FastifyReply | string>,
-) => (request: Req, reply: FastifyReply) => Promise<FastifyReply>;
-export type ActionWrap = (
-  handler: (request: Req, reply: FastifyReply, ctx: PageContext, form: URLSearchParams) => Promise<FastifyReply>,
-) => (request: Req, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 
 function environmentRoutes(app: FastifyInstance, page: PageWrap, action: ActionWrap): void {
   const q = (request: Req) => request.query.q ?? '';
