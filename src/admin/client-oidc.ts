@@ -77,7 +77,12 @@ export function withOidcChanges(client: Client, changes: ClientOidcChanges): Cli
   return next;
 }
 
-const blankToNull = (value: string | null | undefined): string | null | undefined => (typeof value === 'string' && value.trim() === '' ? null : value?.trim());
+/** Absent stays absent; null or a blank string is null; a string is trimmed. */
+const blankToNull = (value: string | null | undefined): string | null | undefined => {
+  if (value === undefined || value === null) return value;
+  const trimmed = value.trim();
+  return trimmed === '' ? null : trimmed;
+};
 
 /**
  * The OpenID Connect metadata rules; `redirectUriRule` is the check redirect URIs get, which
