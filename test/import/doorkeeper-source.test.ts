@@ -93,6 +93,14 @@ for (const kind of await sourceDatabases()) {
           ['2', 'mallory@example.test', false],
         ],
       );
+      // Devise's email is the username here and the email attribute too; without confirmable, not verified.
+      assert.deepEqual(
+        users.map((u) => [u.email, u.email_verified]),
+        [
+          ['alice@example.test', false],
+          ['mallory@example.test', false],
+        ],
+      );
       assert.equal(users[0]?.password.format, 'bcrypt');
       assert.match(String(users[0]?.password.value), /^\$2a\$12\$/);
       assert.ok(skipped().some((s) => s.kind === 'skipped' && s.what === 'user 3 of users' && /no bcrypt password/.test(s.reason)));
