@@ -2,10 +2,10 @@ import type { AdminService } from '../admin/admin-service.ts';
 import type { ApiChanges, ApiService } from '../admin/apis.ts';
 import type { AuditEventService } from '../admin/audit-events.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
-import { profileFromView } from '../admin/user-profile.ts';
+import { type ProfileView, profileFromView } from '../admin/user-profile.ts';
 import type { UserService } from '../admin/users.ts';
 import { isAuditEventType } from '../domain/audit.ts';
-import type { ApiScope, ClientKind, IdTokenAlgorithm, PostalAddress, RefreshTokenPolicy, SubjectType, TokenFormat } from '../domain/model.ts';
+import type { ApiScope, ClientKind, IdTokenAlgorithm, RefreshTokenPolicy, SubjectType, TokenFormat } from '../domain/model.ts';
 import type { CreationKey } from '../domain/storage.ts';
 import type { Access, AdminCaller } from './auth.ts';
 import { checkIfMatch, etagOf, pageOf, pageQuery } from './http-semantics.ts';
@@ -408,7 +408,7 @@ const serviceAccountRoutes: AdminRoute[] = [
 const USER = `${ENV}/users/{username}`;
 
 /** The profile attributes a user body gives (the schema checked their types; the service checks their values). */
-const profileOf = (body: Json) => profileFromView(body as Partial<Record<string, string | boolean | PostalAddress | null>>);
+const profileOf = (body: Json) => profileFromView(body as Partial<ProfileView>);
 
 const userRoutes: AdminRoute[] = [
   {

@@ -99,7 +99,8 @@ function validEmail(value: unknown): string | null {
   if (email === null) return null;
   // RFC 5321 §4.5.3.1: 64 octets of local part, 254 in all (a forward path's 256 minus its brackets).
   if (email.length > 254 || !EMAIL.test(email) || (email.split('@')[0] ?? '').length > 64) {
-    throw new ProfileError(`email is not a valid address: ${JSON.stringify(email.slice(0, 60))}`);
+    // The address is personal data: the message does not repeat it.
+    throw new ProfileError('email is not a valid address (as an email field accepts it: local-part@domain)');
   }
   return email;
 }
