@@ -80,8 +80,10 @@ function flag(value: unknown, claim: string): boolean {
   return value;
 }
 
-// Control and format characters are refused in every attribute: they end up in ID Tokens and on pages.
-const CONTROL = /[\p{Cc}\p{Cf}]/u;
+// Control and format characters (bidi overrides among them) are refused in every attribute: they
+// end up in ID Tokens and on pages. The zero-width (non-)joiners are letters' business in some
+// scripts (Persian names, emoji sequences), so they stay.
+const CONTROL = /\p{Cc}|(?![\u200C\u200D])\p{Cf}/u;
 
 function validText(value: unknown, claim: string, max = MAX_TEXT): string | null {
   const text = present(value, claim);

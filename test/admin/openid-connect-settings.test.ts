@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { AdminError, type ClientView } from '../../src/admin/admin-service.ts';
 import { parseDeclaration } from '../../src/admin/declarative.ts';
 import { applyDeclaration, planDeclaration } from '../../src/admin/declarative-plan.ts';
@@ -7,6 +8,7 @@ import { localDeclarativeTarget } from '../../src/admin/declarative-target.ts';
 import { AuditRecorder, NO_AUDIT_LINES } from '../../src/audit/recorder.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import type { Store } from '../../src/domain/storage.ts';
+import { changedProfile, type ProfileChanges, ProfileError } from '../../src/domain/user-profile.ts';
 import { type AdminServices, createAdminServices } from '../../src/server/admin.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { testConfig } from '../helpers/fixtures.ts';
@@ -37,6 +39,51 @@ const ADA = {
   phoneNumberVerified: true,
   address: { street_address: '12 St James Square\nSt James', locality: 'London', postal_code: 'SW1Y 4JH', country: 'GB' },
 };
+
+describe('profile attribute rules', () => {
+  it('accept or refuse any input with a ProfileError, never another exception, and keep what they accept valid (property)', () => {
+    const value = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.constant(null),
+      fc.boolean(),
+      fc.integer(),
+      fc.dictionary(fc.string({ maxLength: 12 }), fc.string()),
+    );
+    const changes = fc.record(
+      {
+        email: value,
+        emailVerified: value,
+        name: value,
+        picture: value,
+        locale: value,
+        zoneinfo: value,
+        phoneNumber: value,
+        phoneNumberVerified: value,
+        address: value,
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(changes, (c) => {
+        let profile: ReturnType<typeof changedProfile>;
+        try {
+          profile = changedProfile(undefined, c as ProfileChanges);
+        } catch (error) {
+          assert.ok(error instanceof ProfileError, String(error));
+          return;
+        }
+        // What was accepted is accepted again unchanged: the stored form is already valid and normalised.
+        assert.deepEqual(changedProfile(undefined, profile ?? {}), profile);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('keep the zero-width joiners of names and refuse bidi overrides', () => {
+    assert.equal(changedProfile(undefined, { name: 'مهر\u200Cناز' })?.name, 'مهر\u200Cناز');
+    assert.throws(() => changedProfile(undefined, { name: 'abc\u202Edef' }), /name must not contain control characters/);
+  });
+});
 
 for (const database of await testDatabases()) {
   describe(`OpenID Connect data in the admin services on ${database.name}`, () => {
