@@ -147,7 +147,11 @@ export class UserService {
       type: 'user.profile_changed',
       env,
       subject: { kind: 'user', id: current.userId },
-      details: () => ({ username, changed: [...fields, ...(enabled === undefined ? [] : ['enabled'])] }),
+      // The attributes whose value changes (a form sends them all), by name only.
+      details: () => ({
+        username,
+        changed: [...changedClaims(current.profile, profile), ...(enabled === undefined || enabled === current.enabled ? [] : ['enabled'])],
+      }),
     } as const;
     await this.audit.change(this.store, changed, async (tx) => {
       if (!(await tx.users.setProfile(env.id, username, profile, next.updatedAt, current.updatedAt))) {
@@ -233,6 +237,12 @@ function validPassword(password: string): string {
   const problem = passwordProblem(password);
   if (problem) throw new AdminError('invalid_argument', problem);
   return password;
+}
+
+/** The claim names whose values differ between two profiles. */
+function changedClaims(before: User['profile'], after: User['profile']): string[] {
+  const [a, b] = [profileView(before), profileView(after)];
+  return (Object.keys(a) as (keyof ProfileView)[]).filter((claim) => JSON.stringify(a[claim]) !== JSON.stringify(b[claim]));
 }
 
 const notFound = (username: string, env: Environment) => new AdminError('not_found', `no user ${username} in ${env.name}`);

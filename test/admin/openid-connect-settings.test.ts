@@ -145,7 +145,11 @@ for (const database of await testDatabases()) {
       const verified = await s.users.update(ENV, name, { phoneNumber: '+14155550123', emailVerified: true });
       assert.deepEqual([verified.phone_number, verified.phone_number_verified, verified.email_verified], ['+14155550123', false, true]);
       const [event] = await store.audit.list({ envName: ENV, type: 'user.profile_changed', limit: 1 });
-      assert.deepEqual(event?.details, { username: name, changed: ['email_verified', 'phone_number'] });
+      assert.deepEqual(
+        event?.details,
+        { username: name, changed: ['email_verified', 'phone_number', 'phone_number_verified'] },
+        'what changed, the reset included',
+      );
       const cleared = await s.users.update(ENV, name, {
         email: null,
         emailVerified: false,
