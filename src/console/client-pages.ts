@@ -84,6 +84,9 @@ export interface NewClientValues {
   redirectUris: string;
   grantTypes: readonly string[];
   kind: string;
+  /** OpenID Connect: space-separated post-logout redirect URIs, and the back-channel logout URI. */
+  postLogoutRedirectUris?: string;
+  backchannelLogoutUri?: string;
 }
 
 export const EMPTY_CLIENT: NewClientValues = { name: '', scopes: '', redirectUris: '', grantTypes: ['client_credentials'], kind: 'confidential' };
@@ -117,6 +120,8 @@ export function renderNewClient(ctx: PageContext, env: string, values: NewClient
     '</fieldset>',
     `<div class="field"><label for="scopes">Scopes<span class="hint">Separated by spaces, e.g. invoices:read invoices:write</span></label><input type="text" id="scopes" name="scopes" value="${e(values.scopes)}" autocomplete="off"></div>`,
     `<div class="field"><label for="redirect_uris">Redirect URIs<span class="hint">Separated by spaces; needed for authorization code</span></label><input type="text" id="redirect_uris" name="redirect_uris" value="${e(values.redirectUris)}" autocomplete="off"></div>`,
+    `<div class="field"><label for="post_logout_redirect_uris">Post-logout redirect URIs<span class="hint">OpenID Connect, separated by spaces; optional</span></label><input type="text" id="post_logout_redirect_uris" name="post_logout_redirect_uris" value="${e(values.postLogoutRedirectUris ?? '')}" autocomplete="off"></div>`,
+    `<div class="field"><label for="backchannel_logout_uri">Back-channel logout URI<span class="hint">OpenID Connect, https; optional. The rest is on the client's page.</span></label><input type="text" id="backchannel_logout_uri" name="backchannel_logout_uri" value="${e(values.backchannelLogoutUri ?? '')}" autocomplete="off"></div>`,
     '<button class="button primary inline" type="submit">Create client</button></form>',
   ].join('');
   return renderConsolePage({ title: `New client · ${env}`, body, viewer: ctx.viewer, section: 'environments', audit: ctx.audit });

@@ -231,6 +231,8 @@ function newClientValues(form: URLSearchParams): NewClientValues {
     redirectUris: form.get('redirect_uris') ?? '',
     grantTypes: form.getAll('grant_type'),
     kind: form.get('kind') === 'public' ? 'public' : 'confidential',
+    postLogoutRedirectUris: form.get('post_logout_redirect_uris') ?? '',
+    backchannelLogoutUri: form.get('backchannel_logout_uri') ?? '',
   };
 }
 
@@ -258,6 +260,8 @@ function clientRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWrap, a
           grantTypes: [...values.grantTypes],
           scopes: words(values.scopes),
           redirectUris: words(values.redirectUris),
+          postLogoutRedirectUris: words(values.postLogoutRedirectUris ?? ''),
+          backchannelLogoutUri: values.backchannelLogoutUri || null,
         });
       } catch (error) {
         if (!(error instanceof AdminError) || error.kind === 'not_found') throw error;

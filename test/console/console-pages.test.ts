@@ -81,7 +81,7 @@ function everyPage(v: string): string[] {
     renderUsers(c, v, [user], ''),
     renderKeys(c, v, [key], ''),
     renderClientDetail(c, client(v), [{ day: v, count: 3 }]),
-    renderNewClient(c, v, { name: v, scopes: v, redirectUris: v, grantTypes: [v], kind: v }, v),
+    renderNewClient(c, v, { name: v, scopes: v, redirectUris: v, grantTypes: [v], kind: v, postLogoutRedirectUris: v, backchannelLogoutUri: v }, v),
     renderSecretShown(c, { env: v, clientId: v, name: v, secret: v, tokenEndpoint: v, heading: v, previousExpire: v }),
     renderAudit(c, [{ at: v, type: v, environment: v, actor: v, target: v, outcome: v }], ''),
     usageChart([{ day: v, count: 1 }], v),

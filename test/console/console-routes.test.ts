@@ -368,6 +368,41 @@ describe('web console routes', () => {
     });
     assert.equal(refused.statusCode, 400);
     assert.match(refused.body, /role="alert"/);
+    await t.admin.createEnvironment('CONSOLE_RP');
+    const rp = await app.inject({
+      method: 'POST',
+      url: '/console/envs/CONSOLE_RP/clients',
+      headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        csrf_token: csrf,
+        name: 'Relying party',
+        kind: 'public',
+        grant_type: 'authorization_code',
+        redirect_uris: 'https://rp.example.test/cb',
+        post_logout_redirect_uris: 'https://rp.example.test/bye',
+        backchannel_logout_uri: 'https://rp.example.test/bc',
+      }).toString(),
+    });
+    assert.equal(rp.statusCode, 303, 'a public client has no secret to show');
+    const rpId = String(rp.headers.location).split('/').at(-1) ?? '';
+    const rpView = await t.admin.getClient('CONSOLE_RP', rpId);
+    assert.deepEqual([rpView.post_logout_redirect_uris, rpView.backchannel_logout_uri], [['https://rp.example.test/bye'], 'https://rp.example.test/bc']);
+    const badLogout = await app.inject({
+      method: 'POST',
+      url: '/console/envs/CONSOLE_RP/clients',
+      headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        csrf_token: csrf,
+        name: 'x',
+        kind: 'public',
+        grant_type: 'authorization_code',
+        redirect_uris: 'https://rp.example.test/cb',
+        backchannel_logout_uri: 'http://rp.example.test/bc',
+      }).toString(),
+    });
+    assert.equal(badLogout.statusCode, 400);
+    assert.match(badLogout.body, /backchannel_logout_uri must use https/);
+    assert.match(badLogout.body, /value="http:\/\/rp\.example\.test\/bc"/, 'the form comes back filled in');
     const missing = await app.inject({ method: 'GET', url: '/console/envs/NOPE/clients', headers: { cookie: session } });
     assert.equal(missing.statusCode, 404);
     const multipart = await app.inject({
