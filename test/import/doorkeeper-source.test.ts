@@ -173,5 +173,21 @@ for (const kind of await sourceDatabases()) {
       await assert.rejects(readAll(db.url, 'users; drop table users'), /plain SQL identifier/);
       await assert.rejects(readAll(db.url, 'members'), /no table members/);
     });
+
+    it('brings a user whose email Gatehouse would refuse without it, and says so without repeating the address', async () => {
+      await db.exec(
+        "insert into users (id, email, encrypted_password, created_at, updated_at) select 9, 'first last@example', encrypted_password, created_at, updated_at from users where id = 1",
+      );
+      try {
+        const again = await readAll(db.url, 'users');
+        const odd = again.find((r): r is ImportUser => r.kind === 'user' && r.source_id === '9');
+        assert.deepEqual([odd?.username, odd?.email, odd?.email_verified], ['first last@example', undefined, undefined]);
+        const note = again.find((r) => r.kind === 'skipped' && r.what === 'the email of user 9 of users');
+        assert.ok(note && note.kind === 'skipped' && /not a valid email address; the user comes over without it/.test(note.reason));
+        assert.ok(!note.reason.includes('first last'));
+      } finally {
+        await db.exec('delete from users where id = 9');
+      }
+    });
   });
 }
