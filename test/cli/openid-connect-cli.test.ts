@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type CliResult, runCli } from '../helpers/cli.ts';
 import { freePort } from '../helpers/net.ts';
@@ -131,6 +133,54 @@ describe('OpenID Connect flags of the CLI', { timeout: 120_000 }, () => {
       (error: { stderr?: string }) => /email is not a valid address/.test(error.stderr ?? ''),
     );
     await refused(cli(['user', 'show', 'bad', '--env', 'app']), /no user bad in app/);
+  });
+
+  it('apply --server sets environment settings, client metadata and user attributes through the admin API', async () => {
+    const file = join(server.dataDir, 'oidc.yaml');
+    writeFileSync(
+      file,
+      `version: 1
+environments:
+  - name: app
+    refresh_token_policy: offline_access
+    clients:
+      - name: declared-rp
+        type: public
+        grant_types: [authorization_code]
+        redirect_uris: [https://declared.example.test/cb]
+        post_logout_redirect_uris: [https://declared.example.test/bye]
+        id_token_signed_response_alg: EdDSA
+    users:
+      - username: ada
+        email: ada@declared.example.test
+        email_verified: true
+        zoneinfo: Europe/Paris
+`,
+    );
+    const plan = ok(await viaServer(['plan', file]));
+    assert.equal(
+      plan,
+      [
+        '~ environment app',
+        '    refresh_token_policy: "client" → "offline_access"',
+        '+ client app/declared-rp',
+        '~ user app/ada',
+        '    email: "ada@lovelace.test" → "ada@declared.example.test"',
+        '    email_verified: false → true',
+        '    locale: "en-GB" → null',
+        '    zoneinfo: "Europe/London" → "Europe/Paris"',
+        '    phone_number: "+442071234567" → null',
+        'Plan: 1 to create, 2 to update, 0 unchanged.',
+        '',
+      ].join('\n'),
+      'undeclared attributes of a declared user are cleared',
+    );
+    ok(await viaServer(['apply', file]));
+    const ada = await json(cli(['user', 'show', 'ada', '--env', 'app', '--json']));
+    assert.deepEqual([ada.email, ada.email_verified, ada.zoneinfo, ada.given_name], ['ada@declared.example.test', true, 'Europe/Paris', null]);
+    assert.equal((await json(cli(['env', 'show', 'app', '--json']))).refresh_token_policy, 'offline_access');
+    assert.equal(ok(await viaServer(['plan', file])), 'Plan: 0 to create, 0 to update, 3 unchanged.\n');
+    ok(await cli(['env', 'update', 'app', '--refresh-token-policy', 'client']));
   });
 
   it('client create and update set OpenID Connect metadata; client show prints it', async () => {
