@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Client, ClientKind, ClientSecret, Environment, IdTokenAlgorithm, RefreshTokenPolicy, SigningKey, SubjectType, TokenFormat } from '../domain/model.ts';
+import type {
+  Client,
+  ClientKind,
+  ClientSecret,
+  Environment,
+  IdTokenAlgorithm,
+  RefreshTokenPolicy,
+  SigningKey,
+  SubjectType,
+  TokenFormat,
+} from '../domain/model.ts';
 import { ConflictError, type CreationKey, type PageQuery, type Store, type TransactionStore } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
