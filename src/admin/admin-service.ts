@@ -349,6 +349,7 @@ export class AdminService {
     };
     const client = withOidcChanges(base, input);
     checkClientOidc(client, env, validateRedirectUri);
+    this.checkIdTokenAlgorithm(client);
     const secret = kind === 'confidential' ? randomToken(32) : undefined;
     const firstSecret = secret ? { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null } : undefined;
     const created = { type: 'client.created', env, subject: { kind: 'client', id: client.clientId }, details: () => clientDetails(client) } as const;
@@ -604,6 +605,7 @@ export class AdminService {
     this.checkClient(next);
     const sectorTouched = [changes.redirectUris, changes.subjectType, changes.sectorIdentifierUri].some((v) => v !== undefined);
     checkClientOidc(next, env, validateRedirectUri, sectorTouched);
+    this.checkIdTokenAlgorithm(next);
     const changed = {
       type: clientChangeType(changes),
       env,
@@ -667,6 +669,20 @@ export class AdminService {
   }
 
   /** The rules `createClient` applies, for a changed client. */
+  /**
+   * An ID Token can be signed only with an algorithm the environment holds a key of: RS256, and
+   * the access-token algorithm of this server (`GATEHOUSE_SIGNING_ALG`). Any other would fail at
+   * the token endpoint, so it is refused here.
+   */
+  private checkIdTokenAlgorithm(client: Client): void {
+    const alg = client.idTokenSignedResponseAlg;
+    if (alg == null || alg === ID_TOKEN_KEY_ALGORITHM || alg === this.config.signingAlgorithm) return;
+    throw new AdminError(
+      'invalid_argument',
+      `id_token_signed_response_alg ${alg} has no key here: this server signs with ${ID_TOKEN_KEY_ALGORITHM} and ${this.config.signingAlgorithm} (GATEHOUSE_SIGNING_ALG)`,
+    );
+  }
+
   private checkClient(client: Client): void {
     const grants = client.grantTypes;
     const unknown = grants.find((grant) => !CLIENT_GRANT_TYPES.includes(grant));

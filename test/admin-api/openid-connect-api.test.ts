@@ -127,13 +127,14 @@ for (const database of await testDatabases()) {
         ],
         [['https://rp.example.test/bye'], true, 'RS256', 'pairwise'],
       );
-      const changed = await patch(url, { id_token_signed_response_alg: 'EdDSA', subject_type: null, backchannel_logout_uri: null });
+      const changed = await patch(url, { id_token_signed_response_alg: 'ES256', subject_type: null, backchannel_logout_uri: null });
       assert.deepEqual(
         [changed.json().id_token_signed_response_alg, changed.json().subject_type, changed.json().backchannel_logout_uri, changed.json().logout_revokes_tokens],
-        ['EdDSA', null, null, true],
+        ['ES256', null, null, true],
       );
       assert.deepEqual((await call('GET', `${url}/details`)).json().post_logout_redirect_uris, ['https://rp.example.test/bye']);
       problem(await patch(url, { id_token_signed_response_alg: 'HS256' }), 400, 'invalid-request');
+      problem(await patch(url, { id_token_signed_response_alg: 'EdDSA' }), 422, 'invalid-value', /EdDSA has no key here/);
       problem(await patch(url, { subject_type: 'private' }), 400, 'invalid-request');
       problem(await patch(url, { post_logout_redirect_uris: ['http://rp.example.test/bye'] }), 422, 'invalid-value', /post-logout redirect URI must use https/);
       problem(

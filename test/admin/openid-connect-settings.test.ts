@@ -261,8 +261,13 @@ for (const database of await testDatabases()) {
       assert.deepEqual(oidc(await s.admin.getClient(ENV, created.client_id)), set);
       const [event] = await store.audit.list({ envName: ENV, type: 'client.created', limit: 1 });
       assert.equal(event?.details.backchannel_logout_uri, 'https://rp.example.test/backchannel?tenant=1');
-      const changed = await s.admin.updateClient(ENV, created.client_id, { idTokenSignedResponseAlg: 'EdDSA', logoutRevokesTokens: false });
-      assert.deepEqual([changed.id_token_signed_response_alg, changed.logout_revokes_tokens, changed.subject_type], ['EdDSA', false, 'pairwise']);
+      const changed = await s.admin.updateClient(ENV, created.client_id, { idTokenSignedResponseAlg: 'RS256', logoutRevokesTokens: false });
+      assert.deepEqual([changed.id_token_signed_response_alg, changed.logout_revokes_tokens, changed.subject_type], ['RS256', false, 'pairwise']);
+      // This server's access-token keys are ES256: no key could sign an EdDSA ID Token.
+      await assert.rejects(
+        s.admin.updateClient(ENV, created.client_id, { idTokenSignedResponseAlg: 'EdDSA' }),
+        /id_token_signed_response_alg EdDSA has no key here: this server signs with RS256 and ES256/,
+      );
       const cleared = await s.admin.updateClient(ENV, created.client_id, {
         postLogoutRedirectUris: [],
         backchannelLogoutUri: null,

@@ -149,7 +149,7 @@ environments:
         grant_types: [authorization_code]
         redirect_uris: [https://declared.example.test/cb]
         post_logout_redirect_uris: [https://declared.example.test/bye]
-        id_token_signed_response_alg: EdDSA
+        id_token_signed_response_alg: ES256
     users:
       - username: ada
         email: ada@declared.example.test
