@@ -2,9 +2,10 @@ import type { AdminService } from '../admin/admin-service.ts';
 import type { ApiChanges, ApiService } from '../admin/apis.ts';
 import type { AuditEventService } from '../admin/audit-events.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
+import { type ProfileView, profileFromView } from '../admin/user-profile.ts';
 import type { UserService } from '../admin/users.ts';
 import { isAuditEventType } from '../domain/audit.ts';
-import type { ApiScope, ClientKind, IdTokenAlgorithm, TokenFormat } from '../domain/model.ts';
+import type { ApiScope, ClientKind, IdTokenAlgorithm, RefreshTokenPolicy, SubjectType, TokenFormat } from '../domain/model.ts';
 import type { CreationKey } from '../domain/storage.ts';
 import type { Access, AdminCaller } from './auth.ts';
 import { checkIfMatch, etagOf, pageOf, pageQuery } from './http-semantics.ts';
@@ -140,7 +141,7 @@ const environmentRoutes: AdminRoute[] = [
     method: 'PATCH',
     path: ENV,
     operationId: 'updateEnvironment',
-    summary: 'Set the default client quota of an environment',
+    summary: 'Change an environment: default client quota, subject type (public or pairwise), refresh-token policy (client or offline_access)',
     access: 'write',
     body: S.UPDATE_ENVIRONMENT,
     status: 200,
@@ -148,10 +149,16 @@ const environmentRoutes: AdminRoute[] = [
     etag: true,
     current: ({ services, params }) => services.admin.getEnvironment(params.env ?? ''),
     // The service checks If-Match again on the version it writes: no window between check and write.
-    run: async ({ services, params, body, ifMatch }) =>
-      body.default_quota === undefined
-        ? services.admin.getEnvironment(params.env ?? '')
-        : services.admin.setEnvironmentQuota(params.env ?? '', body.default_quota as number | null, ifMatches(ifMatch)),
+    run: ({ services, params, body, ifMatch }) =>
+      services.admin.updateEnvironment(
+        params.env ?? '',
+        {
+          defaultQuota: optional<number | null>(body.default_quota),
+          subjectType: optional<SubjectType>(body.subject_type),
+          refreshTokenPolicy: optional<RefreshTokenPolicy>(body.refresh_token_policy),
+        },
+        ifMatches(ifMatch),
+      ),
   },
 ];
 
@@ -169,6 +176,13 @@ const clientChanges = (body: Json) => ({
   allowMissingPkce: optional<boolean>(body.allow_missing_pkce),
   quota: optional<number | null>(body.quota),
   enabled: optional<boolean>(body.enabled),
+  postLogoutRedirectUris: optional<string[]>(body.post_logout_redirect_uris),
+  backchannelLogoutUri: optional<string | null>(body.backchannel_logout_uri),
+  backchannelLogoutSessionRequired: optional<boolean>(body.backchannel_logout_session_required),
+  logoutRevokesTokens: optional<boolean>(body.logout_revokes_tokens),
+  idTokenSignedResponseAlg: optional<IdTokenAlgorithm | null>(body.id_token_signed_response_alg),
+  subjectType: optional<SubjectType | null>(body.subject_type),
+  sectorIdentifierUri: optional<string | null>(body.sector_identifier_uri),
 });
 
 const clientRoutes: AdminRoute[] = [
@@ -219,7 +233,7 @@ const clientRoutes: AdminRoute[] = [
     method: 'PATCH',
     path: CLIENT,
     operationId: 'updateClient',
-    summary: 'Change a client: name, scopes, default scopes, redirect URIs, grant types, token format, lifetime, quota, enabled',
+    summary: 'Change a client: name, scopes, default scopes, redirect URIs, grant types, token format, lifetime, quota, enabled, OpenID Connect metadata',
     access: 'write',
     body: S.UPDATE_CLIENT,
     status: 200,
@@ -393,6 +407,9 @@ const serviceAccountRoutes: AdminRoute[] = [
 
 const USER = `${ENV}/users/{username}`;
 
+/** The profile attributes a user body gives (the schema checked their types; the service checks their values). */
+const profileOf = (body: Json) => profileFromView(body as Partial<ProfileView>);
+
 const userRoutes: AdminRoute[] = [
   {
     method: 'GET',
@@ -409,13 +426,14 @@ const userRoutes: AdminRoute[] = [
     method: 'POST',
     path: `${ENV}/users`,
     operationId: 'createUser',
-    summary: 'Create a user with a password (never returned or logged)',
+    summary: 'Create a user with a password (never returned or logged) and, optionally, OpenID Connect profile attributes',
     access: 'write',
     body: S.CREATE_USER,
     status: 201,
     response: S.USER,
     idempotent: true,
-    run: ({ services, params, body }) => services.users.create({ env: params.env ?? '', username: String(body.username), password: String(body.password) }),
+    run: ({ services, params, body }) =>
+      services.users.create({ env: params.env ?? '', username: String(body.username), password: String(body.password), profile: profileOf(body) }),
   },
   {
     method: 'GET',
@@ -432,17 +450,15 @@ const userRoutes: AdminRoute[] = [
     method: 'PATCH',
     path: USER,
     operationId: 'updateUser',
-    summary: 'Enable or disable a user (disabling signs them out and revokes their tokens)',
+    summary: 'Change a user: profile attributes (null clears one), enabled (disabling signs them out and revokes their tokens)',
     access: 'write',
-    body: S.UPDATE_ENABLED,
+    body: S.UPDATE_USER,
     status: 200,
     response: S.USER,
     etag: true,
     current: ({ services, params }) => services.users.get(params.env ?? '', params.username ?? ''),
     run: ({ services, params, body, ifMatch }) =>
-      typeof body.enabled === 'boolean'
-        ? services.users.setEnabled(params.env ?? '', params.username ?? '', body.enabled, ifMatches(ifMatch))
-        : services.users.get(params.env ?? '', params.username ?? ''),
+      services.users.update(params.env ?? '', params.username ?? '', { ...profileOf(body), enabled: optional<boolean>(body.enabled) }, ifMatches(ifMatch)),
   },
   {
     method: 'PUT',

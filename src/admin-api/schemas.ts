@@ -22,7 +22,19 @@ export const page = (item: Schema): Schema => object({ items: { type: 'array', i
 
 export const PROBLEM: Schema = object({ type: str, title: str, status: { type: 'integer' }, detail: str, field: str }, ['field']);
 
-export const ENVIRONMENT = object({ name: str, issuer: str, default_quota: nullableInt, created_at: time });
+const subjectType: Schema = { enum: ['public', 'pairwise'] };
+const refreshTokenPolicy: Schema = { enum: ['client', 'offline_access'] };
+const idTokenAlg: Schema = { enum: ['RS256', 'ES256', 'EdDSA'] };
+const nullableStr: Schema = { type: ['string', 'null'] };
+
+export const ENVIRONMENT = object({
+  name: str,
+  issuer: str,
+  default_quota: nullableInt,
+  subject_type: subjectType,
+  refresh_token_policy: refreshTokenPolicy,
+  created_at: time,
+});
 export const ENVIRONMENT_CREATED = object({ name: str, issuer: str, jwks_uri: str, kid: str });
 
 const CLIENT_FIELDS = {
@@ -42,6 +54,14 @@ const CLIENT_FIELDS = {
   quota: nullableInt,
   enabled: bool,
   created_at: time,
+  // OpenID Connect metadata (Dynamic Registration §2, RP-Initiated Logout §3.1, Back-Channel Logout §2.2).
+  post_logout_redirect_uris: strings,
+  backchannel_logout_uri: nullableStr,
+  backchannel_logout_session_required: bool,
+  logout_revokes_tokens: bool,
+  id_token_signed_response_alg: { anyOf: [idTokenAlg, { type: 'null' }] },
+  subject_type: { anyOf: [subjectType, { type: 'null' }] },
+  sector_identifier_uri: nullableStr,
   // Usage, where the operation reads it: when the client last got a token, and how many it got.
   last_used_at: nullableTime,
   tokens_today: { type: 'integer' },
@@ -93,9 +113,33 @@ export const CLIENT_KEY_CREATED = object(
   ['private_key_pem', 'private_jwk', 'example', 'last_used_at'],
 );
 
-export const USER = object({ user_id: str, username: str, environment: str, enabled: bool, created_at: time, updated_at: time, last_login_at: nullableTime }, [
-  'last_login_at',
+const ADDRESS = object({ formatted: str, street_address: str, locality: str, region: str, postal_code: str, country: str }, [
+  'formatted',
+  'street_address',
+  'locality',
+  'region',
+  'postal_code',
+  'country',
 ]);
+/** OpenID Connect Core §5.1 attributes, null when unset. */
+const PROFILE_FIELDS = {
+  email: nullableStr,
+  email_verified: bool,
+  name: nullableStr,
+  given_name: nullableStr,
+  family_name: nullableStr,
+  preferred_username: nullableStr,
+  picture: nullableStr,
+  locale: nullableStr,
+  zoneinfo: nullableStr,
+  phone_number: nullableStr,
+  phone_number_verified: bool,
+  address: { anyOf: [ADDRESS, { type: 'null' }] },
+};
+export const USER = object(
+  { user_id: str, username: str, environment: str, enabled: bool, created_at: time, updated_at: time, last_login_at: nullableTime, ...PROFILE_FIELDS },
+  ['last_login_at'],
+);
 
 export const SIGNING_KEY = object({
   kid: str,
@@ -153,7 +197,18 @@ const quota: Schema = { type: ['integer', 'null'], minimum: 1 };
 const format: Schema = { enum: ['jwt', 'opaque'] };
 
 export const CREATE_ENVIRONMENT = body({ name: { type: 'string', minLength: 1, maxLength: 64 } }, ['name']);
-export const UPDATE_ENVIRONMENT = body({ default_quota: quota });
+export const UPDATE_ENVIRONMENT = body({ default_quota: quota, subject_type: subjectType, refresh_token_policy: refreshTokenPolicy });
+const clearable = (maxLength: number): Schema => ({ type: ['string', 'null'], maxLength });
+/** Client OpenID Connect metadata of a create or change: null sets a field back to its default. */
+const CLIENT_OIDC_BODY = {
+  post_logout_redirect_uris: uriList,
+  backchannel_logout_uri: clearable(2000),
+  backchannel_logout_session_required: bool,
+  logout_revokes_tokens: bool,
+  id_token_signed_response_alg: { anyOf: [idTokenAlg, { type: 'null' }] },
+  subject_type: { anyOf: [subjectType, { type: 'null' }] },
+  sector_identifier_uri: clearable(2000),
+};
 export const CREATE_CLIENT = body(
   {
     name,
@@ -167,6 +222,7 @@ export const CREATE_CLIENT = body(
     introspect_any: bool,
     allow_missing_pkce: bool,
     quota,
+    ...CLIENT_OIDC_BODY,
   },
   ['name'],
 );
@@ -182,13 +238,42 @@ export const UPDATE_CLIENT = body({
   allow_missing_pkce: bool,
   quota,
   enabled: bool,
+  ...CLIENT_OIDC_BODY,
 });
 export const ROTATE_SECRET = body({ overlap_seconds: { type: 'integer', minimum: 0, maximum: 90 * 86_400 } });
 export const CREATE_SERVICE_ACCOUNT = body({ name, scopes: scopeList, default_scopes: scopeList, with_secret: bool }, ['name']);
 export const UPDATE_ENABLED = body({ enabled: bool });
 export const CREATE_KEY = body({ alg: { enum: ['ES256', 'EdDSA', 'RS256'] } });
 const password: Schema = { type: 'string', minLength: 1, maxLength: 1024 };
-export const CREATE_USER = body({ username: { type: 'string', minLength: 1, maxLength: 200 }, password }, ['username', 'password']);
+/** Profile attributes of a create or change: null (or an empty string) clears one; the service checks each value. */
+const PROFILE_BODY = {
+  email: clearable(254),
+  email_verified: bool,
+  name: clearable(200),
+  given_name: clearable(200),
+  family_name: clearable(200),
+  preferred_username: clearable(200),
+  picture: clearable(2000),
+  locale: clearable(35),
+  zoneinfo: clearable(64),
+  phone_number: clearable(32),
+  phone_number_verified: bool,
+  address: {
+    anyOf: [
+      body({
+        formatted: clearable(500),
+        street_address: clearable(500),
+        locality: clearable(500),
+        region: clearable(500),
+        postal_code: clearable(500),
+        country: clearable(500),
+      }),
+      { type: 'null' },
+    ],
+  },
+};
+export const CREATE_USER = body({ username: { type: 'string', minLength: 1, maxLength: 200 }, password, ...PROFILE_BODY }, ['username', 'password']);
+export const UPDATE_USER = body({ enabled: bool, ...PROFILE_BODY });
 export const SET_PASSWORD = body({ password }, ['password']);
 export const ROTATE_KEYS = body({ now: bool, alg: { enum: ['RS256', 'ES256', 'EdDSA'] } });
 export const SET_ROTATION = body({ interval_seconds: { type: ['integer', 'null'], minimum: 1 } }, ['interval_seconds']);

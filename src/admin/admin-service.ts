@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Client, ClientKind, ClientSecret, Environment, IdTokenAlgorithm, SigningKey, TokenFormat } from '../domain/model.ts';
+import type {
+  Client,
+  ClientKind,
+  ClientSecret,
+  Environment,
+  IdTokenAlgorithm,
+  RefreshTokenPolicy,
+  SigningKey,
+  SubjectType,
+  TokenFormat,
+} from '../domain/model.ts';
 import { ConflictError, type CreationKey, type PageQuery, type Store, type TransactionStore } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
@@ -12,6 +22,16 @@ import { generateSigningKey, ID_TOKEN_KEY_ALGORITHM, isKeyAlgorithm, KEY_ALGORIT
 import { utcDay } from '../observability/usage.ts';
 import { AdminError } from './admin-error.ts';
 import { AdminAudit, type AuditedChange } from './audit-trail.ts';
+import {
+  CLIENT_OIDC_FIELDS,
+  type ClientOidcChanges,
+  type ClientOidcView,
+  checkClientOidc,
+  clientOidcView,
+  SUBJECT_TYPES,
+  sectorlessHosts,
+  withOidcChanges,
+} from './client-oidc.ts';
 import { type Listed, listed } from './paging.ts';
 import type { AdminPolicy, KeySecretSource } from './policy.ts';
 import { type KeyRevocationView, type KeyView, keyView, revokeSigningKey } from './signing-keys.ts';
@@ -19,7 +39,7 @@ import { type KeyRevocationView, type KeyView, keyView, revokeSigningKey } from 
 export { AdminError } from './admin-error.ts';
 export type { KeyView } from './signing-keys.ts';
 
-export interface CreateClientInput {
+export interface CreateClientInput extends ClientOidcChanges {
   env: string;
   name: string;
   grantTypes?: string[];
@@ -35,7 +55,7 @@ export interface CreateClientInput {
   quota?: number | null;
 }
 
-export interface ClientView {
+export interface ClientView extends ClientOidcView {
   client_id: string;
   name: string;
   environment: string;
@@ -78,8 +98,21 @@ export interface EnvironmentView {
   issuer: string;
   /** Requests per quota window for each client that sets no quota of its own; null: unlimited. */
   default_quota: number | null;
+  /** Core §8: the subject type of clients that choose none. */
+  subject_type: SubjectType;
+  /** Core §11: when user flows get refresh tokens (`client`: whenever the client may refresh; `offline_access`: only when granted). */
+  refresh_token_policy: RefreshTokenPolicy;
   created_at: string;
 }
+
+/** What `updateEnvironment` may change; absent fields keep their value. */
+export interface EnvironmentChanges {
+  defaultQuota?: number | null;
+  subjectType?: SubjectType;
+  refreshTokenPolicy?: RefreshTokenPolicy;
+}
+
+export const REFRESH_TOKEN_POLICIES: readonly RefreshTokenPolicy[] = ['client', 'offline_access'];
 
 export interface KeyRotationView {
   environment: string;
@@ -90,7 +123,7 @@ export interface KeyRotationView {
 }
 
 /** What `updateClient` may change; absent fields keep their value. */
-export interface ClientChanges {
+export interface ClientChanges extends ClientOidcChanges {
   name?: string;
   grantTypes?: string[];
   scopes?: string[];
@@ -178,9 +211,67 @@ export class AdminService {
    * quota window), or with null removes it. Running nodes see it within GATEHOUSE_CACHE_TTL.
    */
   async setEnvironmentQuota(envName: string, quota: number | null, expect?: (current: EnvironmentView) => void): Promise<EnvironmentView> {
-    const value = validQuota(quota);
+    return this.updateEnvironment(envName, { defaultQuota: quota }, expect);
+  }
+
+  /**
+   * Changes an environment's default quota and OpenID Connect settings; absent fields keep their
+   * value. Each write is conditional on the value read, so a change made in between is never
+   * overwritten (`conflict`). Running nodes see it within GATEHOUSE_CACHE_TTL.
+   */
+  async updateEnvironment(envName: string, changes: EnvironmentChanges, expect?: (current: EnvironmentView) => void): Promise<EnvironmentView> {
+    if (changes.defaultQuota !== undefined) validQuota(changes.defaultQuota);
     const env = await this.environment(envName);
     expect?.(this.environmentView(env));
+    const oidcGiven = changes.subjectType !== undefined || changes.refreshTokenPolicy !== undefined;
+    if (!oidcGiven) return changes.defaultQuota === undefined ? this.environmentView(env) : this.writeQuota(env, changes.defaultQuota, expect);
+    if (changes.subjectType !== undefined && !SUBJECT_TYPES.includes(changes.subjectType)) {
+      throw new AdminError('invalid_argument', `subject_type must be one of ${SUBJECT_TYPES.join(', ')}`);
+    }
+    if (changes.refreshTokenPolicy !== undefined && !REFRESH_TOKEN_POLICIES.includes(changes.refreshTokenPolicy)) {
+      throw new AdminError('invalid_argument', `refresh_token_policy must be one of ${REFRESH_TOKEN_POLICIES.join(', ')}`);
+    }
+    const quota = changes.defaultQuota === undefined ? env.defaultQuota : validQuota(changes.defaultQuota);
+    if (changes.subjectType === 'pairwise' && env.subjectType !== 'pairwise') {
+      // Core §8.1: each client that would become pairwise needs one sector.
+      const stuck = (await this.store.clients.list(env.id)).filter((c) => sectorlessHosts(c, 'pairwise'));
+      if (stuck.length > 0) {
+        throw new AdminError(
+          'invalid_argument',
+          `clients ${stuck.map((c) => c.clientId).join(', ')} have redirect URIs on several hosts and no sector_identifier_uri: give them one (or subject_type public) before making pairwise the default`,
+        );
+      }
+    }
+    const read = { subjectType: env.subjectType ?? 'public', refreshTokenPolicy: env.refreshTokenPolicy ?? 'client' } as const;
+    const settings = { subjectType: changes.subjectType ?? read.subjectType, refreshTokenPolicy: changes.refreshTokenPolicy ?? read.refreshTokenPolicy };
+    const changed = {
+      type: 'environment.oidc_settings_changed',
+      env,
+      subject: { kind: 'environment', id: env.id },
+      details: () => ({
+        subject_type: settings.subjectType,
+        refresh_token_policy: settings.refreshTokenPolicy,
+        ...(changes.defaultQuota === undefined ? {} : { default_quota: quota }),
+      }),
+    } as const;
+    await this.audit.change(this.store, changed, async (tx) => {
+      // Both conditional on the values read: of two writers of one version, only one succeeds.
+      const written =
+        (await tx.environments.setOidcSettings(env.name, settings, read)) &&
+        (changes.defaultQuota === undefined || (await tx.environments.setDefaultQuota(env.name, quota, env.defaultQuota)));
+      if (written) return;
+      const fresh = await tx.environments.findByName(env.name);
+      if (!fresh) throw new AdminError('not_found', `no environment named ${envName}`);
+      expect?.(this.environmentView(fresh));
+      throw new AdminError('conflict', `environment ${envName} changed while being updated: read it again`);
+    });
+    const next: Environment = { ...env, defaultQuota: quota, subjectType: settings.subjectType, refreshTokenPolicy: settings.refreshTokenPolicy };
+    return this.environmentView(next);
+  }
+
+  private async writeQuota(env: Environment, quota: number | null, expect?: (current: EnvironmentView) => void): Promise<EnvironmentView> {
+    const envName = env.name;
+    const value = validQuota(quota);
     const changed = {
       type: 'environment.quota_changed',
       env,
@@ -238,7 +329,7 @@ export class AdminService {
       throw new AdminError('invalid_argument', 'only a confidential client using authorization_code may omit PKCE');
     }
     const now = this.clock.now();
-    const client: Client = {
+    const base: Client = {
       envId: env.id,
       clientId: `gh_${randomToken(18)}`,
       name,
@@ -256,6 +347,9 @@ export class AdminService {
       createdAt: now,
       updatedAt: now,
     };
+    const client = withOidcChanges(base, input);
+    checkClientOidc(client, env, validateRedirectUri);
+    this.checkIdTokenAlgorithm(client);
     const secret = kind === 'confidential' ? randomToken(32) : undefined;
     const firstSecret = secret ? { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null } : undefined;
     const created = { type: 'client.created', env, subject: { kind: 'client', id: client.clientId }, details: () => clientDetails(client) } as const;
@@ -488,24 +582,30 @@ export class AdminService {
     if (current.kind === 'service_account') throw new AdminError('invalid_argument', `${clientId} is a service account, not a client`);
     expect?.(this.view(env, current));
     const scopes = changes.scopes === undefined ? current.scopes : unique(changes.scopes);
-    const next: Client = {
-      ...current,
-      name: changes.name === undefined ? current.name : changes.name.trim(),
-      grantTypes: changes.grantTypes === undefined ? current.grantTypes : unique(changes.grantTypes),
-      scopes,
-      // Narrowed scopes narrow the defaults with them unless new defaults are given.
-      defaultScopes: changes.defaultScopes === undefined ? current.defaultScopes.filter((s) => scopes.includes(s)) : unique(changes.defaultScopes),
-      redirectUris: changes.redirectUris === undefined ? current.redirectUris : unique(changes.redirectUris),
-      tokenFormat: changes.tokenFormat ?? current.tokenFormat,
-      accessTokenTtl: changes.accessTokenTtl === undefined ? current.accessTokenTtl : changes.accessTokenTtl,
-      introspectAny: changes.introspectAny ?? current.introspectAny,
-      allowMissingPkce: changes.allowMissingPkce ?? current.allowMissingPkce,
-      quota: changes.quota === undefined ? current.quota : validQuota(changes.quota),
-      enabled: changes.enabled ?? current.enabled,
-      // Strictly later than the version read, so a second writer of that version always loses.
-      updatedAt: Math.max(this.clock.now(), current.updatedAt + 1),
-    };
+    const next: Client = withOidcChanges(
+      {
+        ...current,
+        name: changes.name === undefined ? current.name : changes.name.trim(),
+        grantTypes: changes.grantTypes === undefined ? current.grantTypes : unique(changes.grantTypes),
+        scopes,
+        // Narrowed scopes narrow the defaults with them unless new defaults are given.
+        defaultScopes: changes.defaultScopes === undefined ? current.defaultScopes.filter((s) => scopes.includes(s)) : unique(changes.defaultScopes),
+        redirectUris: changes.redirectUris === undefined ? current.redirectUris : unique(changes.redirectUris),
+        tokenFormat: changes.tokenFormat ?? current.tokenFormat,
+        accessTokenTtl: changes.accessTokenTtl === undefined ? current.accessTokenTtl : changes.accessTokenTtl,
+        introspectAny: changes.introspectAny ?? current.introspectAny,
+        allowMissingPkce: changes.allowMissingPkce ?? current.allowMissingPkce,
+        quota: changes.quota === undefined ? current.quota : validQuota(changes.quota),
+        enabled: changes.enabled ?? current.enabled,
+        // Strictly later than the version read, so a second writer of that version always loses.
+        updatedAt: Math.max(this.clock.now(), current.updatedAt + 1),
+      },
+      changes,
+    );
     this.checkClient(next);
+    const sectorTouched = [changes.redirectUris, changes.subjectType, changes.sectorIdentifierUri].some((v) => v !== undefined);
+    checkClientOidc(next, env, validateRedirectUri, sectorTouched);
+    this.checkIdTokenAlgorithm(next);
     const changed = {
       type: clientChangeType(changes),
       env,
@@ -569,6 +669,20 @@ export class AdminService {
   }
 
   /** The rules `createClient` applies, for a changed client. */
+  /**
+   * An ID Token can be signed only with an algorithm the environment holds a key of: RS256, and
+   * the access-token algorithm of this server (`GATEHOUSE_SIGNING_ALG`). Any other would fail at
+   * the token endpoint, so it is refused here.
+   */
+  private checkIdTokenAlgorithm(client: Client): void {
+    const alg = client.idTokenSignedResponseAlg;
+    if (alg == null || alg === ID_TOKEN_KEY_ALGORITHM || alg === this.config.signingAlgorithm) return;
+    throw new AdminError(
+      'invalid_argument',
+      `id_token_signed_response_alg ${alg} has no key here: this server signs with ${ID_TOKEN_KEY_ALGORITHM} and ${this.config.signingAlgorithm} (GATEHOUSE_SIGNING_ALG)`,
+    );
+  }
+
   private checkClient(client: Client): void {
     const grants = client.grantTypes;
     const unknown = grants.find((grant) => !CLIENT_GRANT_TYPES.includes(grant));
@@ -620,7 +734,14 @@ export class AdminService {
   }
 
   private environmentView(env: Environment): EnvironmentView {
-    return { name: env.name, issuer: issuerUrls(this.config.publicUrl, env).issuer, default_quota: env.defaultQuota, created_at: iso(env.createdAt) };
+    return {
+      name: env.name,
+      issuer: issuerUrls(this.config.publicUrl, env).issuer,
+      default_quota: env.defaultQuota,
+      subject_type: env.subjectType ?? 'public',
+      refresh_token_policy: env.refreshTokenPolicy ?? 'client',
+      created_at: iso(env.createdAt),
+    };
   }
 
   private view(env: Environment, c: Client): ClientView {
@@ -641,6 +762,7 @@ export class AdminService {
       quota: c.quota,
       enabled: c.enabled,
       created_at: iso(c.createdAt),
+      ...clientOidcView(c),
     };
   }
 }
@@ -655,6 +777,12 @@ function clientDetails(c: Client) {
     redirect_uris: c.redirectUris,
     token_format: c.tokenFormat,
     quota: c.quota,
+    // The OpenID Connect metadata that differs from its default, under its registration names.
+    ...Object.fromEntries(
+      Object.entries(CLIENT_OIDC_FIELDS)
+        .filter(([field]) => c[field as keyof Client] !== undefined)
+        .map(([field, wire]) => [wire, c[field as keyof Client]]),
+    ),
   };
 }
 
@@ -673,22 +801,22 @@ const RESPONSE_PARAMETERS = ['code', 'state', 'iss', 'error', 'error_description
  * https unless loopback or a private-use scheme (RFC 8252 §7.1), and no parameter of its own that
  * an authorization response would add.
  */
-function validateRedirectUri(uri: string): void {
+function validateRedirectUri(uri: string, what = 'redirect URI'): void {
   let url: URL;
   try {
     url = new URL(uri);
   } catch {
-    throw new AdminError('invalid_argument', `redirect URI is not an absolute URI: ${uri}`);
+    throw new AdminError('invalid_argument', `${what} is not an absolute URI: ${uri}`);
   }
-  if (url.hash || uri.includes('#')) throw new AdminError('invalid_argument', `redirect URI must not have a fragment: ${uri}`);
-  if (url.href !== uri) throw new AdminError('invalid_argument', `redirect URI must be written in its canonical form: ${url.href}`);
-  if (FORBIDDEN_REDIRECT_SCHEMES.has(url.protocol)) throw new AdminError('invalid_argument', `redirect URI scheme ${url.protocol} is not allowed`);
-  if (url.username || url.password) throw new AdminError('invalid_argument', `redirect URI must not carry credentials: ${uri}`);
+  if (url.hash || uri.includes('#')) throw new AdminError('invalid_argument', `${what} must not have a fragment: ${uri}`);
+  if (url.href !== uri) throw new AdminError('invalid_argument', `${what} must be written in its canonical form: ${url.href}`);
+  if (FORBIDDEN_REDIRECT_SCHEMES.has(url.protocol)) throw new AdminError('invalid_argument', `${what} scheme ${url.protocol} is not allowed`);
+  if (url.username || url.password) throw new AdminError('invalid_argument', `${what} must not carry credentials: ${uri}`);
   if (url.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) {
-    throw new AdminError('invalid_argument', `redirect URI must use https (http only on loopback): ${uri}`);
+    throw new AdminError('invalid_argument', `${what} must use https (http only on loopback): ${uri}`);
   }
   const clash = RESPONSE_PARAMETERS.find((name) => url.searchParams.has(name));
-  if (clash) throw new AdminError('invalid_argument', `redirect URI must not have a ${clash} parameter: the authorization response adds it`);
+  if (clash) throw new AdminError('invalid_argument', `${what} must not have a ${clash} parameter: the response adds it`);
 }
 
 /** Largest quota accepted, in requests per window: far above any real client, far below overflow. */

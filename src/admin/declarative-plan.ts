@@ -1,7 +1,9 @@
-import { AdminError, type ClientChanges, type ClientView, type CreateClientInput, type EnvironmentView } from './admin-service.ts';
+import { AdminError, type ClientChanges, type ClientView, type CreateClientInput, type EnvironmentChanges, type EnvironmentView } from './admin-service.ts';
 import type { ApiChanges, ApiInput, ApiView } from './apis.ts';
-import type { Declaration, DeclaredApi, DeclaredClient, DeclaredEnvironment, DeclaredServiceAccount } from './declarative.ts';
+import type { Declaration, DeclaredApi, DeclaredClient, DeclaredEnvironment, DeclaredServiceAccount, DeclaredUser } from './declarative.ts';
 import type { ServiceAccountView } from './service-accounts.ts';
+import { PROFILE_CLAIMS, profileView } from './user-profile.ts';
+import type { UserChanges, UserView } from './users.ts';
 
 /**
  * The operations `plan` and `apply` use: the application services locally, the admin API with
@@ -10,7 +12,7 @@ import type { ServiceAccountView } from './service-accounts.ts';
 export interface DeclarativeTarget {
   listEnvironments(): Promise<EnvironmentView[]>;
   createEnvironment(name: string): Promise<unknown>;
-  setEnvironmentQuota(name: string, quota: number | null): Promise<unknown>;
+  updateEnvironment(name: string, changes: EnvironmentChanges): Promise<unknown>;
   listClients(env: string): Promise<ClientView[]>;
   createClient(input: CreateClientInput): Promise<ClientView & { client_secret?: string }>;
   updateClient(env: string, clientId: string, changes: ClientChanges): Promise<unknown>;
@@ -20,6 +22,8 @@ export interface DeclarativeTarget {
   listApis(env: string): Promise<ApiView[]>;
   createApi(input: ApiInput): Promise<unknown>;
   updateApi(env: string, identifier: string, changes: ApiChanges): Promise<unknown>;
+  listUsers(env: string): Promise<UserView[]>;
+  updateUser(env: string, username: string, changes: UserChanges): Promise<unknown>;
 }
 
 export interface FieldChange {
@@ -30,7 +34,7 @@ export interface FieldChange {
 
 export interface PlannedChange {
   action: 'create' | 'update' | 'unchanged';
-  kind: 'environment' | 'client' | 'service_account' | 'api';
+  kind: 'environment' | 'client' | 'service_account' | 'api' | 'user';
   environment: string;
   /** The declared name (or the API's identifier). */
   name: string;
@@ -79,6 +83,22 @@ function clientChanges(declared: DeclaredClient, current: ClientView): FieldChan
     ['allow_missing_pkce', current.allow_missing_pkce, declared.allowMissingPkce],
     ['quota', current.quota, declared.quota],
     ['enabled', current.enabled, declared.enabled],
+    ['post_logout_redirect_uris', current.post_logout_redirect_uris, declared.postLogoutRedirectUris],
+    ['backchannel_logout_uri', current.backchannel_logout_uri, declared.backchannelLogoutUri],
+    ['backchannel_logout_session_required', current.backchannel_logout_session_required, declared.backchannelLogoutSessionRequired],
+    ['logout_revokes_tokens', current.logout_revokes_tokens, declared.logoutRevokesTokens],
+    ['id_token_signed_response_alg', current.id_token_signed_response_alg, declared.idTokenSignedResponseAlg],
+    ['subject_type', current.subject_type, declared.subjectType],
+    ['sector_identifier_uri', current.sector_identifier_uri, declared.sectorIdentifierUri],
+  ]);
+}
+
+/** A declared user's differences from the user as it is: whether they may sign in, and each attribute. */
+function userChanges(declared: DeclaredUser, current: UserView): FieldChange[] {
+  const wanted = profileView(declared.profile);
+  return diff([
+    ['enabled', current.enabled, declared.enabled],
+    ...Object.values(PROFILE_CLAIMS).map((claim): [string, unknown, unknown] => [claim, current[claim], wanted[claim]]),
   ]);
 }
 
@@ -118,7 +138,19 @@ const planned = (kind: PlannedChange['kind'], environment: string, name: string,
 async function planEnvironment(target: DeclarativeTarget, declared: DeclaredEnvironment, existing: EnvironmentView | undefined): Promise<PlannedChange[]> {
   const env = declared.name;
   const result: PlannedChange[] = [
-    planned('environment', env, env, existing?.name, existing ? diff([['default_quota', existing.default_quota, declared.defaultQuota]]) : []),
+    planned(
+      'environment',
+      env,
+      env,
+      existing?.name,
+      existing
+        ? diff([
+            ['default_quota', existing.default_quota, declared.defaultQuota],
+            ['subject_type', existing.subject_type, declared.subjectType],
+            ['refresh_token_policy', existing.refresh_token_policy, declared.refreshTokenPolicy],
+          ])
+        : [],
+    ),
   ];
   const clients = existing ? (await target.listClients(env)).filter((c) => c.type !== 'service_account') : [];
   const accounts = existing ? await target.listServiceAccounts(env) : [];
@@ -141,7 +173,25 @@ async function planEnvironment(target: DeclarativeTarget, declared: DeclaredEnvi
     const ids = api.clients.map((name) => clientIds.get(name) ?? `(new client ${name})`);
     result.push(planned('api', env, api.identifier, current?.identifier, current ? apiChanges(api, current, ids) : []));
   }
+  result.push(...(await planUsers(target, declared, existing !== undefined)));
   return result;
+}
+
+/** Declared users must exist: they are created with a password, which never goes in a file. */
+async function planUsers(target: DeclarativeTarget, declared: DeclaredEnvironment, exists: boolean): Promise<PlannedChange[]> {
+  if (declared.users.length === 0) return [];
+  const env = declared.name;
+  const users = exists ? await target.listUsers(env) : [];
+  return declared.users.map((user) => {
+    const current = users.find((u) => u.username === user.username);
+    if (!current) {
+      throw new AdminError(
+        'not_found',
+        `user ${user.username} does not exist in ${env}: create it first (gatehouse user create), since passwords never go in the file`,
+      );
+    }
+    return planned('user', env, user.username, current.user_id, userChanges(user, current));
+  });
 }
 
 /** What applying `declaration` would change, in the order `applyDeclaration` makes the changes. */
@@ -179,6 +229,13 @@ const clientInput = (env: string, c: DeclaredClient): CreateClientInput => ({
   introspectAny: c.introspectAny,
   allowMissingPkce: c.allowMissingPkce,
   quota: c.quota,
+  postLogoutRedirectUris: c.postLogoutRedirectUris,
+  backchannelLogoutUri: c.backchannelLogoutUri,
+  backchannelLogoutSessionRequired: c.backchannelLogoutSessionRequired,
+  logoutRevokesTokens: c.logoutRevokesTokens,
+  idTokenSignedResponseAlg: c.idTokenSignedResponseAlg,
+  subjectType: c.subjectType,
+  sectorIdentifierUri: c.sectorIdentifierUri,
 });
 
 const CLIENT_CHANGE_FIELDS: Record<string, keyof ClientChanges> = {
@@ -192,6 +249,13 @@ const CLIENT_CHANGE_FIELDS: Record<string, keyof ClientChanges> = {
   allow_missing_pkce: 'allowMissingPkce',
   quota: 'quota',
   enabled: 'enabled',
+  post_logout_redirect_uris: 'postLogoutRedirectUris',
+  backchannel_logout_uri: 'backchannelLogoutUri',
+  backchannel_logout_session_required: 'backchannelLogoutSessionRequired',
+  logout_revokes_tokens: 'logoutRevokesTokens',
+  id_token_signed_response_alg: 'idTokenSignedResponseAlg',
+  subject_type: 'subjectType',
+  sector_identifier_uri: 'sectorIdentifierUri',
 };
 
 async function applyClient(target: DeclarativeTarget, env: string, declared: DeclaredClient, change: PlannedChange, result: ApplyResult): Promise<string> {
@@ -214,8 +278,13 @@ async function applyEnvironment(target: DeclarativeTarget, declared: DeclaredEnv
   const env = declared.name;
   const [envChange, ...rest] = changes;
   if (envChange?.action === 'create') await target.createEnvironment(env);
-  if (envChange?.action === 'create' ? declared.defaultQuota !== null : envChange?.action === 'update')
-    await target.setEnvironmentQuota(env, declared.defaultQuota);
+  const settings: EnvironmentChanges = {
+    defaultQuota: declared.defaultQuota,
+    subjectType: declared.subjectType,
+    refreshTokenPolicy: declared.refreshTokenPolicy,
+  };
+  const notDefault = declared.defaultQuota !== null || declared.subjectType !== 'public' || declared.refreshTokenPolicy !== 'client';
+  if (envChange?.action === 'create' ? notDefault : envChange?.action === 'update') await target.updateEnvironment(env, settings);
   const ids = new Map<string, string>();
   for (const client of declared.clients) {
     const change = rest.find((c) => c.kind === 'client' && c.name === client.name) as PlannedChange;
@@ -234,6 +303,11 @@ async function applyEnvironment(target: DeclarativeTarget, declared: DeclaredEnv
     const clientIds = api.clients.map((name) => ids.get(name) as string);
     if (change.action === 'create') await target.createApi({ env, identifier: api.identifier, ...fields, clientIds });
     else if (change.action === 'update') await target.updateApi(env, api.identifier, { ...fields, clientIds });
+  }
+  for (const user of declared.users) {
+    const change = rest.find((c) => c.kind === 'user' && c.name === user.username) as PlannedChange;
+    // Every attribute at once: a new email is then verified or not as declared, not reset by the change.
+    if (change.action === 'update') await target.updateUser(env, user.username, { ...user.profile, enabled: user.enabled });
   }
 }
 

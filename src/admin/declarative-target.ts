@@ -2,21 +2,23 @@ import type { AdminService } from './admin-service.ts';
 import type { ApiService } from './apis.ts';
 import type { DeclarativeTarget } from './declarative-plan.ts';
 import type { ServiceAccountService } from './service-accounts.ts';
+import type { UserService } from './users.ts';
 
 /** The service methods `plan` and `apply` use: the application services, or their admin API client with `--server`. */
 export interface DeclarativeServices {
-  admin: Pick<AdminService, 'listEnvironments' | 'createEnvironment' | 'setEnvironmentQuota' | 'listClients' | 'createClient' | 'updateClient'>;
+  admin: Pick<AdminService, 'listEnvironments' | 'createEnvironment' | 'updateEnvironment' | 'listClients' | 'createClient' | 'updateClient'>;
   serviceAccounts: Pick<ServiceAccountService, 'list' | 'create' | 'setEnabled'>;
   apis: Pick<ApiService, 'list' | 'create' | 'update'>;
+  users: Pick<UserService, 'list' | 'update'>;
 }
 
 /** `plan` and `apply` over the application services (or, with `--server`, the same methods over the admin API). */
 export function localDeclarativeTarget(services: DeclarativeServices): DeclarativeTarget {
-  const { admin, serviceAccounts, apis } = services;
+  const { admin, serviceAccounts, apis, users } = services;
   return {
     listEnvironments: () => admin.listEnvironments(),
     createEnvironment: (name) => admin.createEnvironment(name),
-    setEnvironmentQuota: (name, quota) => admin.setEnvironmentQuota(name, quota),
+    updateEnvironment: (name, changes) => admin.updateEnvironment(name, changes),
     listClients: (env) => admin.listClients(env),
     createClient: (input) => admin.createClient(input),
     updateClient: (env, clientId, changes) => admin.updateClient(env, clientId, changes),
@@ -26,5 +28,7 @@ export function localDeclarativeTarget(services: DeclarativeServices): Declarati
     listApis: (env) => apis.list(env),
     createApi: (input) => apis.create(input),
     updateApi: (env, identifier, changes) => apis.update(env, identifier, changes),
+    listUsers: (env) => users.list(env),
+    updateUser: (env, username, changes) => users.update(env, username, changes),
   };
 }

@@ -1,9 +1,11 @@
-import type { ApiScope, ClientKind, TokenFormat } from '../domain/model.ts';
+import type { ApiScope, ClientKind, IdTokenAlgorithm, RefreshTokenPolicy, SubjectType, TokenFormat, UserProfile } from '../domain/model.ts';
+import { changedProfile, EMPTY_PROFILE, type ProfileChanges, ProfileError } from '../domain/user-profile.ts';
 import { AdminError } from './admin-service.ts';
+import { PROFILE_CLAIMS, type ProfileView } from './user-profile.ts';
 
 /**
- * Configuration as code: a file declares environments with their clients, service accounts and
- * APIs; `plan` compares it with what exists and `apply` makes the difference through the same
+ * Configuration as code: a file declares environments with their settings, clients, service
+ * accounts, APIs and users' profile attributes; `plan` compares it with what exists and `apply` makes the difference through the same
  * application services as every other path. Declared objects are matched by name within their
  * environment (a client may pin its `client_id`); nothing that exists but is not declared is
  * touched, and no secret is ever read from or written to the file.
@@ -23,6 +25,25 @@ export interface DeclaredClient {
   allowMissingPkce: boolean;
   quota: number | null;
   enabled: boolean;
+  postLogoutRedirectUris: string[];
+  backchannelLogoutUri: string | null;
+  backchannelLogoutSessionRequired: boolean;
+  logoutRevokesTokens: boolean;
+  idTokenSignedResponseAlg: IdTokenAlgorithm | null;
+  subjectType: SubjectType | null;
+  sectorIdentifierUri: string | null;
+}
+
+/**
+ * A user the file describes: whether they may sign in and their profile attributes (checked and
+ * normalised as every other path does). Users are created with a password, which never goes in a
+ * file: a declared user must exist.
+ */
+export interface DeclaredUser {
+  username: string;
+  enabled: boolean;
+  /** Every attribute, undeclared ones empty. */
+  profile: UserProfile;
 }
 
 export interface DeclaredServiceAccount {
@@ -46,7 +67,10 @@ export interface DeclaredApi {
 export interface DeclaredEnvironment {
   name: string;
   defaultQuota: number | null;
+  subjectType: SubjectType;
+  refreshTokenPolicy: RefreshTokenPolicy;
   clients: DeclaredClient[];
+  users: DeclaredUser[];
   serviceAccounts: DeclaredServiceAccount[];
   apis: DeclaredApi[];
 }
@@ -129,7 +153,22 @@ const CLIENT_FIELDS = [
   'allow_missing_pkce',
   'quota',
   'enabled',
+  'post_logout_redirect_uris',
+  'backchannel_logout_uri',
+  'backchannel_logout_session_required',
+  'logout_revokes_tokens',
+  'id_token_signed_response_alg',
+  'subject_type',
+  'sector_identifier_uri',
 ] as const;
+
+function optionalText(value: unknown, path: string): string | null {
+  return value === undefined || value === null ? null : text(value, path);
+}
+
+function nullableChoice<T extends string>(value: unknown, path: string, options: readonly T[]): T | null {
+  return value === undefined || value === null ? null : choice(value, path, options, options[0] as T);
+}
 
 function parseClient(value: unknown, path: string): DeclaredClient {
   const f = object(value, path, CLIENT_FIELDS);
@@ -148,7 +187,32 @@ function parseClient(value: unknown, path: string): DeclaredClient {
     allowMissingPkce: flag(f.allow_missing_pkce, `${path}.allow_missing_pkce`, false),
     quota: count(f.quota, `${path}.quota`),
     enabled: flag(f.enabled, `${path}.enabled`, true),
+    postLogoutRedirectUris: texts(f.post_logout_redirect_uris, `${path}.post_logout_redirect_uris`),
+    backchannelLogoutUri: optionalText(f.backchannel_logout_uri, `${path}.backchannel_logout_uri`),
+    backchannelLogoutSessionRequired: flag(f.backchannel_logout_session_required, `${path}.backchannel_logout_session_required`, false),
+    logoutRevokesTokens: flag(f.logout_revokes_tokens, `${path}.logout_revokes_tokens`, false),
+    idTokenSignedResponseAlg: nullableChoice(f.id_token_signed_response_alg, `${path}.id_token_signed_response_alg`, ['RS256', 'ES256', 'EdDSA'] as const),
+    subjectType: nullableChoice(f.subject_type, `${path}.subject_type`, ['public', 'pairwise'] as const),
+    sectorIdentifierUri: optionalText(f.sector_identifier_uri, `${path}.sector_identifier_uri`),
   };
+}
+
+const USER_FIELDS = ['username', 'enabled', ...Object.values(PROFILE_CLAIMS)] as const;
+
+function parseUser(value: unknown, path: string): DeclaredUser {
+  const f = object(value, path, USER_FIELDS);
+  const changes: ProfileChanges = {};
+  for (const [field, claim] of Object.entries(PROFILE_CLAIMS) as [keyof UserProfile, keyof ProfileView][]) {
+    if (f[claim] !== undefined) (changes as Record<string, unknown>)[field] = f[claim];
+  }
+  let profile: UserProfile;
+  try {
+    profile = changedProfile(undefined, changes) ?? EMPTY_PROFILE;
+  } catch (error) {
+    if (error instanceof ProfileError) throw new DeclarationError(path, error.message);
+    throw error;
+  }
+  return { username: text(f.username, `${path}.username`), enabled: flag(f.enabled, `${path}.enabled`, true), profile };
 }
 
 function parseServiceAccount(value: unknown, path: string): DeclaredServiceAccount {
@@ -182,7 +246,7 @@ function parseApi(value: unknown, path: string): DeclaredApi {
 }
 
 function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
-  const f = object(value, path, ['name', 'default_quota', 'clients', 'service_accounts', 'apis']);
+  const f = object(value, path, ['name', 'default_quota', 'subject_type', 'refresh_token_policy', 'clients', 'service_accounts', 'apis', 'users']);
   const clients = unique(list(f.clients, `${path}.clients`, parseClient), (c) => c.name, `${path}.clients`, 'client');
   const apis = unique(list(f.apis, `${path}.apis`, parseApi), (a) => a.identifier, `${path}.apis`, 'API');
   apis.forEach((api, i) => {
@@ -194,7 +258,10 @@ function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
   return {
     name: text(f.name, `${path}.name`),
     defaultQuota: count(f.default_quota, `${path}.default_quota`),
+    subjectType: choice(f.subject_type, `${path}.subject_type`, ['public', 'pairwise'] as const, 'public'),
+    refreshTokenPolicy: choice(f.refresh_token_policy, `${path}.refresh_token_policy`, ['client', 'offline_access'] as const, 'client'),
     clients,
+    users: unique(list(f.users, `${path}.users`, parseUser), (u) => u.username, `${path}.users`, 'user'),
     serviceAccounts: unique(
       list(f.service_accounts, `${path}.service_accounts`, parseServiceAccount),
       (s) => s.name,

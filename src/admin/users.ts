@@ -8,14 +8,20 @@ import { AdminError, isoOrNull } from './admin-service.ts';
 import { AdminAudit } from './audit-trail.ts';
 import { type Listed, listed } from './paging.ts';
 import type { AdminPolicy } from './policy.ts';
+import { checkedProfile, givenProfileFields, type ProfileChanges, type ProfileView, profileView } from './user-profile.ts';
 
-export interface UserView {
+export interface UserView extends ProfileView {
   user_id: string;
   username: string;
   environment: string;
   enabled: boolean;
   created_at: string;
   updated_at: string;
+}
+
+/** What `update` may change; absent fields keep their value. */
+export interface UserChanges extends ProfileChanges {
+  enabled?: boolean;
 }
 
 /** Printable characters only, 1–200 of them, no surrounding spaces. */
@@ -33,10 +39,12 @@ export class UserService {
     private readonly audit: AdminAudit = new AdminAudit(),
   ) {}
 
-  async create(input: { env: string; username: string; password: string }): Promise<UserView> {
+  /** A user with a password and, optionally, profile attributes (Core §5.1). */
+  async create(input: { env: string; username: string; password: string; profile?: ProfileChanges }): Promise<UserView> {
     const env = await this.environment(input.env);
     const username = validUsername(input.username);
     const password = validPassword(input.password);
+    const profile = checkedProfile(undefined, input.profile ?? {});
     const now = this.clock.now();
     // `usr_` ids never collide with service accounts (`sa_`), so a token's sub says which it is.
     const user: User = {
@@ -47,8 +55,16 @@ export class UserService {
       enabled: true,
       createdAt: now,
       updatedAt: now,
+      ...(profile ? { profile } : {}),
     };
-    const created = { type: 'user.created', env, subject: { kind: 'user', id: user.userId }, details: () => ({ username }) } as const;
+    // The attributes are personal data: the event names the ones set, never their values.
+    const attributes = givenProfileFields(input.profile ?? {});
+    const created = {
+      type: 'user.created',
+      env,
+      subject: { kind: 'user', id: user.userId },
+      details: () => ({ username, ...(attributes.length ? { profile: attributes } : {}) }),
+    } as const;
     try {
       await this.audit.change(this.store, created, (tx) => tx.users.create(user));
     } catch (error) {
@@ -110,6 +126,46 @@ export class UserService {
       if (!enabled) await this.signOutEverywhere(tx, env, current.userId);
     });
     return view(env, { ...current, enabled, updatedAt: now });
+  }
+
+  /**
+   * Changes a user's profile attributes and, with `enabled`, whether they may sign in, in one
+   * write conditional on the version read (as `setEnabled`). Disabling signs the user out
+   * everywhere. The audit event names the changed attributes, never their values.
+   */
+  async update(envName: string, username: string, changes: UserChanges, expect?: (current: UserView) => void): Promise<UserView> {
+    const { enabled, ...profileChanges } = changes;
+    const fields = givenProfileFields(profileChanges);
+    if (fields.length === 0) return enabled === undefined ? this.get(envName, username) : this.setEnabled(envName, username, enabled, expect);
+    const env = await this.environment(envName);
+    const current = await this.user(env, username);
+    expect?.(view(env, current));
+    const profile = checkedProfile(current.profile, profileChanges);
+    const next: User = { ...current, enabled: enabled ?? current.enabled, updatedAt: Math.max(this.clock.now(), current.updatedAt + 1) };
+    if (profile) next.profile = profile;
+    else delete next.profile;
+    const changed = {
+      type: 'user.profile_changed',
+      env,
+      subject: { kind: 'user', id: current.userId },
+      // The attributes whose value changes (a form sends them all), by name only.
+      details: () => ({
+        username,
+        changed: [...changedClaims(current.profile, profile), ...(enabled === undefined || enabled === current.enabled ? [] : ['enabled'])],
+      }),
+    } as const;
+    await this.audit.change(this.store, changed, async (tx) => {
+      if (!(await tx.users.setProfile(env.id, username, profile, next.updatedAt, current.updatedAt))) {
+        const fresh = await tx.users.findByUsername(env.id, username);
+        if (!fresh) throw notFound(username, env);
+        expect?.(view(env, fresh));
+        throw new AdminError('conflict', `user ${username} changed while being updated: read it again`);
+      }
+      if (enabled === undefined || enabled === current.enabled) return;
+      await tx.users.setEnabled(env.id, username, enabled, next.updatedAt, next.updatedAt);
+      if (!enabled) await this.signOutEverywhere(tx, env, current.userId);
+    });
+    return view(env, next);
   }
 
   /**
@@ -186,6 +242,12 @@ function validPassword(password: string): string {
   return password;
 }
 
+/** The claim names whose values differ between two profiles. */
+function changedClaims(before: User['profile'], after: User['profile']): string[] {
+  const [a, b] = [profileView(before), profileView(after)];
+  return (Object.keys(a) as (keyof ProfileView)[]).filter((claim) => JSON.stringify(a[claim]) !== JSON.stringify(b[claim]));
+}
+
 const notFound = (username: string, env: Environment) => new AdminError('not_found', `no user ${username} in ${env.name}`);
 
 const view = (env: Environment, user: User): UserView => ({
@@ -195,4 +257,5 @@ const view = (env: Environment, user: User): UserView => ({
   enabled: user.enabled,
   created_at: new Date(user.createdAt).toISOString(),
   updated_at: new Date(user.updatedAt).toISOString(),
+  ...profileView(user.profile),
 });

@@ -1,11 +1,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminError, MAX_QUOTA } from '../admin/admin-service.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
+import type { RefreshTokenPolicy, SubjectType } from '../domain/model.ts';
 import { openStore } from '../store/open.ts';
 import { registerAdminApiCommands } from './admin-api-commands.ts';
 import { registerApiCommands } from './api-commands.ts';
 import { registerApplyCommands } from './apply-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
+import { addClientOidcOptions, clientOidcChanges } from './client-oidc-options.ts';
 import { useServer, withAdmin } from './context.ts';
 import { registerImportCommands } from './import-commands.ts';
 import { lastUsed, printClientDetails, printKeyValues, printTable } from './output.ts';
@@ -100,7 +102,7 @@ env
     withAdmin(async ({ admin }, options: { json?: boolean }) => {
       const envs = await admin.listEnvironments();
       if (options.json) console.log(JSON.stringify(envs));
-      else printTable(envs, ['name', 'issuer', 'default_quota', 'created_at']);
+      else printTable(envs, ['name', 'issuer', 'default_quota', 'subject_type', 'refresh_token_policy', 'created_at']);
     }),
   );
 env
@@ -119,46 +121,91 @@ env
     })();
   });
 
-const client = program.command('client').description('manage clients');
-client
-  .command('create')
-  .description('register a client; a confidential client gets a secret, shown once')
-  .addOption(envOption())
-  .requiredOption('--name <label>', 'display name')
-  .option('--grant-type <grant>', 'allowed grant type (repeatable; default client_credentials)', collect)
-  .option('--scope <scopes>', 'allowed scopes, space-separated', scopeList)
-  .option('--default-scope <scopes>', 'scopes granted when none is requested (default: all allowed)', scopeList)
-  .option('--redirect-uri <uri>', 'registered redirect URI (repeatable)', collect)
-  .option('--public', 'a public client (no secret)')
-  .addOption(new Option('--token-format <format>', 'access-token format').choices(['jwt', 'opaque']).default('jwt'))
-  .option('--access-token-ttl <seconds>', 'access-token lifetime', positiveInt)
-  .option('--resource-server', 'may introspect every token of its environment')
-  .option('--allow-missing-pkce', 'a confidential code-flow client that may omit PKCE at surfaces allowing it (RightSignature)')
-  .option('--quota <n>', "requests per quota window (GATEHOUSE_QUOTA_WINDOW); default: the environment's default quota", quotaValue)
+env
+  .command('show <name>')
+  .description('show an environment with its settings')
   .addOption(json)
   .action(
-    withAdmin(async ({ admin }, options: Record<string, unknown>) => {
-      const created = await admin.createClient({
-        env: options.env as string,
-        name: options.name as string,
-        grantTypes: options.grantType as string[] | undefined,
-        scopes: options.scope as string[] | undefined,
-        defaultScopes: options.defaultScope as string[] | undefined,
-        redirectUris: options.redirectUri as string[] | undefined,
-        kind: options.public ? 'public' : 'confidential',
-        tokenFormat: options.tokenFormat as 'jwt' | 'opaque',
-        accessTokenTtl: (options.accessTokenTtl as number | undefined) ?? null,
-        introspectAny: options.resourceServer === true,
-        allowMissingPkce: options.allowMissingPkce === true,
-        quota: (options.quota as number | undefined) ?? null,
-      });
-      if (options.json) console.log(JSON.stringify(created));
-      else {
-        printKeyValues(created);
-        if (created.client_secret) console.log('\nStore the client_secret now: Gatehouse keeps only its hash.');
-      }
+    withAdmin(async ({ admin }, name: string, options: { json?: boolean }) => {
+      const shown = await admin.getEnvironment(name);
+      if (options.json) console.log(JSON.stringify(shown));
+      else printKeyValues(shown);
     }),
   );
+env
+  .command('update <name>')
+  .description('change the OpenID Connect settings of an environment (running servers see them within GATEHOUSE_CACHE_TTL)')
+  .addOption(
+    new Option('--subject-type <type>', 'the sub of clients that choose none: public (the user id) or pairwise (one per client sector)').choices([
+      'public',
+      'pairwise',
+    ]),
+  )
+  .addOption(
+    new Option(
+      '--refresh-token-policy <policy>',
+      'client: user flows get a refresh token whenever the client may refresh; offline_access: only when the user granted offline_access',
+    ).choices(['client', 'offline_access']),
+  )
+  .addOption(json)
+  .action(async (name: string, options: { subjectType?: SubjectType; refreshTokenPolicy?: RefreshTokenPolicy; json?: boolean }, command: Command) => {
+    if (options.subjectType === undefined && options.refreshTokenPolicy === undefined) {
+      command.error('error: give --subject-type and/or --refresh-token-policy');
+    }
+    await withAdmin(async ({ admin }) => {
+      const changes = {
+        ...(options.subjectType ? { subjectType: options.subjectType } : {}),
+        ...(options.refreshTokenPolicy ? { refreshTokenPolicy: options.refreshTokenPolicy } : {}),
+      };
+      const updated = await admin.updateEnvironment(name, changes);
+      if (options.json) console.log(JSON.stringify(updated));
+      else printKeyValues(updated);
+    })();
+  });
+
+const client = program.command('client').description('manage clients');
+addClientOidcOptions(
+  client
+    .command('create')
+    .description('register a client; a confidential client gets a secret, shown once')
+    .addOption(envOption())
+    .requiredOption('--name <label>', 'display name')
+    .option('--grant-type <grant>', 'allowed grant type (repeatable; default client_credentials)', collect)
+    .option('--scope <scopes>', 'allowed scopes, space-separated', scopeList)
+    .option('--default-scope <scopes>', 'scopes granted when none is requested (default: all allowed)', scopeList)
+    .option('--redirect-uri <uri>', 'registered redirect URI (repeatable)', collect)
+    .option('--public', 'a public client (no secret)')
+    .addOption(new Option('--token-format <format>', 'access-token format').choices(['jwt', 'opaque']).default('jwt'))
+    .option('--access-token-ttl <seconds>', 'access-token lifetime', positiveInt)
+    .option('--resource-server', 'may introspect every token of its environment')
+    .option('--allow-missing-pkce', 'a confidential code-flow client that may omit PKCE at surfaces allowing it (RightSignature)')
+    .option('--quota <n>', "requests per quota window (GATEHOUSE_QUOTA_WINDOW); default: the environment's default quota", quotaValue)
+    .addOption(json),
+  false,
+).action(
+  withAdmin(async ({ admin }, options: Record<string, unknown>) => {
+    const created = await admin.createClient({
+      env: options.env as string,
+      name: options.name as string,
+      grantTypes: options.grantType as string[] | undefined,
+      scopes: options.scope as string[] | undefined,
+      defaultScopes: options.defaultScope as string[] | undefined,
+      redirectUris: options.redirectUri as string[] | undefined,
+      kind: options.public ? 'public' : 'confidential',
+      tokenFormat: options.tokenFormat as 'jwt' | 'opaque',
+      accessTokenTtl: (options.accessTokenTtl as number | undefined) ?? null,
+      introspectAny: options.resourceServer === true,
+      allowMissingPkce: options.allowMissingPkce === true,
+      quota: (options.quota as number | undefined) ?? null,
+      ...clientOidcChanges(options),
+    });
+    if (options.json) console.log(JSON.stringify(created));
+    else {
+      printKeyValues(created);
+      if (created.client_secret) console.log('\nStore the client_secret now: Gatehouse keeps only its hash.');
+    }
+  }),
+);
 client
   .command('list')
   .description('list the clients of an environment')
@@ -187,6 +234,28 @@ client
       else printClientDetails(shown);
     }),
   );
+addClientOidcOptions(
+  client
+    .command('update <client-id>')
+    .description('change a client: its name, redirect URIs or OpenID Connect metadata (absent flags keep their value)')
+    .addOption(envOption())
+    .option('--name <label>', 'display name')
+    .option('--redirect-uri <uri>', 'registered redirect URI (repeatable; replaces the list)', collect)
+    .addOption(json),
+  true,
+).action(
+  withAdmin(async ({ admin }, clientId: string, options: Record<string, unknown>) => {
+    const changes = {
+      ...(typeof options.name === 'string' ? { name: options.name } : {}),
+      ...(Array.isArray(options.redirectUri) ? { redirectUris: options.redirectUri as string[] } : {}),
+      ...clientOidcChanges(options),
+    };
+    if (Object.keys(changes).length === 0) throw new Error('nothing to change: give at least one flag (see --help)');
+    const updated = await admin.updateClient(options.env as string, clientId, changes);
+    if (options.json) console.log(JSON.stringify(updated));
+    else printKeyValues(updated);
+  }),
+);
 client
   .command('rotate-secret <client-id>')
   .description('issue a new secret; the old one keeps working during the overlap')

@@ -17,7 +17,9 @@ import {
 } from '../admin/admin-service.ts';
 import type { ApiChanges, ApiInput, ApiService, ApiView } from '../admin/apis.ts';
 import type { AuditEventService, AuditEventView } from '../admin/audit-events.ts';
+import { CLIENT_OIDC_FIELDS, type ClientOidcChanges } from '../admin/client-oidc.ts';
 import type { KeyListing, ServiceAccountService, ServiceAccountView } from '../admin/service-accounts.ts';
+import { PROFILE_CLAIMS, type ProfileChanges } from '../admin/user-profile.ts';
 import type { UserService, UserView } from '../admin/users.ts';
 
 /** What the CLI commands call on each service: the remote side implements exactly these. */
@@ -26,6 +28,8 @@ export type CliAdmin = Pick<
   | 'createEnvironment'
   | 'listEnvironments'
   | 'setEnvironmentQuota'
+  | 'getEnvironment'
+  | 'updateEnvironment'
   | 'createClient'
   | 'listClients'
   | 'showClient'
@@ -39,7 +43,7 @@ export type CliAdmin = Pick<
   | 'setKeyRotation'
 >;
 export type CliServiceAccounts = Pick<ServiceAccountService, 'create' | 'list' | 'setEnabled' | 'createKey' | 'listKeys' | 'revokeKey'>;
-export type CliUsers = Pick<UserService, 'create' | 'list' | 'setEnabled' | 'setPassword'>;
+export type CliUsers = Pick<UserService, 'create' | 'list' | 'get' | 'update' | 'setEnabled' | 'setPassword'>;
 export type CliApis = Pick<ApiService, 'create' | 'list' | 'show' | 'update' | 'allowClients' | 'denyClients' | 'delete'>;
 export type CliAuditEvents = Pick<AuditEventService, 'list'>;
 
@@ -220,6 +224,7 @@ function clientBody(changes: ClientChanges & { kind?: CreateClientInput['kind'] 
     allow_missing_pkce: changes.allowMissingPkce,
     quota: changes.quota,
     enabled: changes.enabled,
+    ...Object.fromEntries(Object.entries(CLIENT_OIDC_FIELDS).map(([field, wire]) => [wire, changes[field as keyof ClientOidcChanges]])),
   };
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
 }
@@ -231,6 +236,17 @@ export function remoteAdmin(api: AdminApiClient): CliAdmin {
       (await api.call<Awaited<ReturnType<AdminService['createEnvironment']>>>('POST', '/environments', { body: { name }, idempotent: true })).body,
     listEnvironments: () => api.list<EnvironmentView>('/environments'),
     setEnvironmentQuota: (name, quota) => api.update<EnvironmentView>('PATCH', envPath(name), () => ({ default_quota: quota })),
+    getEnvironment: (name) => api.get<EnvironmentView>(envPath(name)),
+    updateEnvironment: (name, changes) =>
+      api.update<EnvironmentView>('PATCH', envPath(name), () =>
+        Object.fromEntries(
+          Object.entries({
+            default_quota: changes.defaultQuota,
+            subject_type: changes.subjectType,
+            refresh_token_policy: changes.refreshTokenPolicy,
+          }).filter(([, value]) => value !== undefined),
+        ),
+      ),
     createClient: async ({ env, ...input }) => {
       const { kind, name, ...rest } = input;
       const body = clientBody({ ...rest, name, kind: kind ?? 'confidential' });
@@ -324,12 +340,24 @@ export function remoteServiceAccounts(api: AdminApiClient): CliServiceAccounts {
 export function remoteUsers(api: AdminApiClient): CliUsers {
   const userPath = (env: string, username: string) => `${envPath(env)}/users/${seg(username)}`;
   return {
-    create: async ({ env, username, password }) =>
-      (await api.call<UserView>('POST', `${envPath(env)}/users`, { body: { username, password }, idempotent: true })).body,
+    create: async ({ env, username, password, profile }) =>
+      (await api.call<UserView>('POST', `${envPath(env)}/users`, { body: { username, password, ...profileBody(profile ?? {}) }, idempotent: true })).body,
     list: (env) => api.list<UserView & { last_login_at: string | null }>(`${envPath(env)}/users`),
+    get: (env, username) => api.get<UserView>(userPath(env, username)),
+    update: (env, username, { enabled, ...profile }) =>
+      api.update<UserView>('PATCH', userPath(env, username), () => ({ ...profileBody(profile), ...(enabled === undefined ? {} : { enabled }) })),
     setEnabled: (env, username, enabled) => api.update<UserView>('PATCH', userPath(env, username), () => ({ enabled })),
     setPassword: async (env, username, password) => (await api.call<UserView>('PUT', `${userPath(env, username)}/password`, { body: { password } })).body,
   };
+}
+
+/** Admin API body fields of profile changes, under their claim names; absent fields are left out. */
+function profileBody(changes: ProfileChanges): Record<string, unknown> {
+  return Object.fromEntries(
+    (Object.entries(PROFILE_CLAIMS) as [keyof ProfileChanges, string][])
+      .filter(([field]) => changes[field] !== undefined)
+      .map(([field, claim]) => [claim, changes[field]]),
+  );
 }
 
 function apiBody(changes: ApiChanges): Record<string, unknown> {

@@ -2,6 +2,7 @@ import type { ClientView } from '../admin/admin-service.ts';
 import { usageChart } from './chart.ts';
 import type { ConsoleAuditEvent } from './deps.ts';
 import { csrfField, escapeHtml as e, renderConsolePage, type Viewer } from './layout.ts';
+import { clientOidcSection } from './oidc-pages.ts';
 import { clientPath, envPath, type PageContext, postButton, shortTime } from './pages.ts';
 
 /** A client as `showClient` returns it, with what later views may add (last use). */
@@ -52,7 +53,7 @@ function secrets(viewer: Viewer, c: ClientDetail): string {
   return `<section class="panel" aria-labelledby="secrets"><h2 id="secrets">Secrets</h2>${table}${note}${rotate}</section>`;
 }
 
-export function renderClientDetail(ctx: PageContext, c: ClientDetail, usage?: readonly { day: string; count: number }[]): string {
+export function renderClientDetail(ctx: PageContext, c: ClientDetail, usage?: readonly { day: string; count: number }[], error?: string): string {
   const path = clientPath(c.environment, c.client_id);
   const toggle = postButton(
     ctx.viewer,
@@ -69,6 +70,7 @@ export function renderClientDetail(ctx: PageContext, c: ClientDetail, usage?: re
     `<h1>${e(c.name)}</h1>`,
     ctx.notice ? `<p class="notice" role="status">${e(ctx.notice)}</p>` : '',
     `<section class="panel" aria-labelledby="details"><h2 id="details">Details</h2>${fields(c)}${toggle ? `<div class="row-actions">${toggle}</div>` : ''}</section>`,
+    clientOidcSection(ctx.viewer, c.environment, c.client_id, c, error),
     secrets(ctx.viewer, c),
     usageSection,
   ].join('');
@@ -82,6 +84,9 @@ export interface NewClientValues {
   redirectUris: string;
   grantTypes: readonly string[];
   kind: string;
+  /** OpenID Connect: space-separated post-logout redirect URIs, and the back-channel logout URI. */
+  postLogoutRedirectUris?: string;
+  backchannelLogoutUri?: string;
 }
 
 export const EMPTY_CLIENT: NewClientValues = { name: '', scopes: '', redirectUris: '', grantTypes: ['client_credentials'], kind: 'confidential' };
@@ -115,6 +120,8 @@ export function renderNewClient(ctx: PageContext, env: string, values: NewClient
     '</fieldset>',
     `<div class="field"><label for="scopes">Scopes<span class="hint">Separated by spaces, e.g. invoices:read invoices:write</span></label><input type="text" id="scopes" name="scopes" value="${e(values.scopes)}" autocomplete="off"></div>`,
     `<div class="field"><label for="redirect_uris">Redirect URIs<span class="hint">Separated by spaces; needed for authorization code</span></label><input type="text" id="redirect_uris" name="redirect_uris" value="${e(values.redirectUris)}" autocomplete="off"></div>`,
+    `<div class="field"><label for="post_logout_redirect_uris">Post-logout redirect URIs<span class="hint">OpenID Connect, separated by spaces; optional</span></label><input type="text" id="post_logout_redirect_uris" name="post_logout_redirect_uris" value="${e(values.postLogoutRedirectUris ?? '')}" autocomplete="off"></div>`,
+    `<div class="field"><label for="backchannel_logout_uri">Back-channel logout URI<span class="hint">OpenID Connect, https; optional. The rest is on the client's page.</span></label><input type="text" id="backchannel_logout_uri" name="backchannel_logout_uri" value="${e(values.backchannelLogoutUri ?? '')}" autocomplete="off"></div>`,
     '<button class="button primary inline" type="submit">Create client</button></form>',
   ].join('');
   return renderConsolePage({ title: `New client · ${env}`, body, viewer: ctx.viewer, section: 'environments', audit: ctx.audit });

@@ -50,6 +50,9 @@ export interface ConsoleServices {
     AdminService,
     | 'listEnvironments'
     | 'createEnvironment'
+    | 'getEnvironment'
+    | 'updateEnvironment'
+    | 'updateClient'
     | 'listClients'
     | 'showClient'
     | 'createClient'
@@ -59,7 +62,7 @@ export interface ConsoleServices {
     | 'rotateKeys'
     | 'revokeKey'
   >;
-  users: Pick<UserService, 'list' | 'setEnabled'>;
+  users: Pick<UserService, 'list' | 'get' | 'update' | 'setEnabled'>;
   serviceAccounts: Pick<ServiceAccountService, 'list' | 'setEnabled'>;
 }
 

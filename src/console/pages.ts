@@ -12,13 +12,14 @@ export interface PageContext {
   notice?: string | undefined;
 }
 
-export type EnvTab = 'clients' | 'service-accounts' | 'users' | 'keys';
+export type EnvTab = 'clients' | 'service-accounts' | 'users' | 'keys' | 'settings';
 
 const e = escapeHtml;
 /** RFC 3986 percent-encoding of a path segment, `!'()*` included, so a path is safe in any attribute as it is. */
 const enc = (segment: string): string => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 export const envPath = (env: string): string => `/console/envs/${enc(env)}`;
 export const clientPath = (env: string, clientId: string): string => `${envPath(env)}/clients/${enc(clientId)}`;
+export const userPath = (env: string, username: string): string => `${envPath(env)}/users/${enc(username)}`;
 
 /** `2026-06-01T12:00:00.000Z` → `2026-06-01 12:00 UTC`; anything else as given. */
 export function shortTime(iso: string | null | undefined): string {
@@ -101,12 +102,13 @@ function envHeader(env: string, tab: EnvTab): string {
     ['service-accounts', 'Service accounts'],
     ['users', 'Users'],
     ['keys', 'Signing keys'],
+    ['settings', 'Settings'],
   ];
   const items = tabs.map(([id, label]) => `<li><a href="${envPath(env)}/${id}"${id === tab ? ' aria-current="page"' : ''}>${label}</a></li>`).join('');
   return `<p><a href="/console/envs">Environments</a> /</p><h1>${e(env)}</h1><nav aria-label="Environment"><ul class="tabs">${items}</ul></nav>`;
 }
 
-function envPage(ctx: PageContext, env: string, tab: EnvTab, title: string, content: string): string {
+export function envPage(ctx: PageContext, env: string, tab: EnvTab, title: string, content: string): string {
   const body = `${envHeader(env, tab) + notice(ctx.notice)}<h2>${e(title)}</h2>${content}`;
   return renderConsolePage({ title: `${title} · ${env}`, body, viewer: ctx.viewer, section: 'environments', audit: ctx.audit });
 }
@@ -149,9 +151,9 @@ export function renderServiceAccounts(ctx: PageContext, env: string, accounts: r
 export function renderUsers(ctx: PageContext, env: string, users: readonly UserView[], q: string): string {
   const action = `${envPath(env)}/users/enabled`;
   const rows = users
-    .filter((u) => matches(q, u.username, u.user_id))
+    .filter((u) => matches(q, u.username, u.user_id, u.email ?? undefined, u.name ?? undefined))
     .map((u) => [
-      e(u.username),
+      `<a href="${userPath(env, u.username)}">${e(u.username)}</a>`,
       `<code>${e(u.user_id)}</code>`,
       badge(u.enabled),
       postButton(ctx.viewer, action, u.enabled ? 'Disable' : 'Enable', { username: u.username, enabled: String(!u.enabled) }, 'secondary', u.username),

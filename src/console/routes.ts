@@ -1,26 +1,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AdminError } from '../admin/admin-service.ts';
+import type { ClientOidcChanges } from '../admin/client-oidc.ts';
+import type { IdTokenAlgorithm, SubjectType } from '../domain/model.ts';
 import { isKeyAlgorithm } from '../oauth/signing-keys.ts';
 import { ConsoleAuth, refuse, type SignedIn, sendPage } from './auth.ts';
 import { type ClientDetail, type NewClientValues, renderAudit, renderClientDetail, renderMessage, renderNewClient, renderSecretShown } from './client-pages.ts';
 import type { ConsoleDeps, ConsoleServices } from './deps.ts';
 import type { Viewer } from './layout.ts';
+import { oidcRoutes } from './oidc-routes.ts';
 import { clientPath, envPath, type PageContext, renderClients, renderEnvironments, renderKeys, renderServiceAccounts, renderUsers } from './pages.ts';
+import { type ActionWrap, type PageWrap, type Req, SERVICES, services } from './request-services.ts';
 
-/** The services each signed-in request acts with, set by the page and action wrappers. */
-const SERVICES = new WeakMap<FastifyRequest, ConsoleServices>();
 /** Who made each signed-in request, so an error page keeps the console's navigation. */
 const VIEWERS = new WeakMap<FastifyRequest, Viewer>();
-
-function services(request: FastifyRequest): ConsoleServices {
-  const found = SERVICES.get(request);
-  if (!found) throw new Error('console services are set for signed-in requests only');
-  return found;
-}
-
-type Query = Record<string, string | undefined>;
-type Params = Record<string, string>;
-type Req = FastifyRequest<{ Params: Params; Querystring: Query; Body: URLSearchParams }>;
 
 /** Fixed confirmations shown after a change (`?done=…`); the request chooses one, never its text. */
 const NOTICES: Record<string, string> = {
@@ -30,6 +22,7 @@ const NOTICES: Record<string, string> = {
   'key-rotated': 'Signing key rotation started.',
   'key-revoked': 'Signing key revoked: out of the JWKS (on every node within the cache TTL); its tokens no longer verify.',
   'secret-revoked': 'Secret revoked: it no longer works.',
+  saved: 'Saved.',
 };
 
 const USAGE_DAYS = 14;
@@ -95,6 +88,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   environmentRoutes(app, page, action);
   enableRoutes(app, action);
   clientRoutes(app, deps, page, action);
+  oidcRoutes(app, page, action);
   if (deps.audit) {
     const audit = deps.audit;
     app.get(
@@ -127,13 +121,6 @@ function checkAction(auth: ConsoleAuth, reply: FastifyReply, signedIn: SignedIn 
     return refuse(reply, 403, 'Read only', 'Your sign-in allows reading only (admin:write is needed for changes).', signedIn.viewer);
   return undefined;
 }
-
-type PageWrap = (
-  handler: (request: Req, reply: FastifyReply, ctx: PageContext) => Promise<FastifyReply | string>,
-) => (request: Req, reply: FastifyReply) => Promise<FastifyReply>;
-type ActionWrap = (
-  handler: (request: Req, reply: FastifyReply, ctx: PageContext, form: URLSearchParams) => Promise<FastifyReply>,
-) => (request: Req, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 
 function environmentRoutes(app: FastifyInstance, page: PageWrap, action: ActionWrap): void {
   const q = (request: Req) => request.query.q ?? '';
@@ -227,6 +214,20 @@ function enableRoutes(app: FastifyInstance, action: ActionWrap): void {
 
 const words = (text: string | null): string[] => (text ?? '').split(/\s+/).filter(Boolean);
 
+/** The OpenID Connect metadata a client form sets: every field (an empty one back to its default). */
+function clientOidcForm(form: URLSearchParams): ClientOidcChanges {
+  const choice = (name: string) => form.get(name) || null;
+  return {
+    postLogoutRedirectUris: words(form.get('post_logout_redirect_uris')),
+    backchannelLogoutUri: choice('backchannel_logout_uri'),
+    backchannelLogoutSessionRequired: form.get('backchannel_logout_session_required') === '1',
+    logoutRevokesTokens: form.get('logout_revokes_tokens') === '1',
+    idTokenSignedResponseAlg: choice('id_token_signed_response_alg') as IdTokenAlgorithm | null,
+    subjectType: choice('subject_type') as SubjectType | null,
+    sectorIdentifierUri: choice('sector_identifier_uri'),
+  };
+}
+
 function newClientValues(form: URLSearchParams): NewClientValues {
   return {
     name: form.get('name') ?? '',
@@ -234,6 +235,8 @@ function newClientValues(form: URLSearchParams): NewClientValues {
     redirectUris: form.get('redirect_uris') ?? '',
     grantTypes: form.getAll('grant_type'),
     kind: form.get('kind') === 'public' ? 'public' : 'confidential',
+    postLogoutRedirectUris: form.get('post_logout_redirect_uris') ?? '',
+    backchannelLogoutUri: form.get('backchannel_logout_uri') ?? '',
   };
 }
 
@@ -261,6 +264,8 @@ function clientRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWrap, a
           grantTypes: [...values.grantTypes],
           scopes: words(values.scopes),
           redirectUris: words(values.redirectUris),
+          postLogoutRedirectUris: words(values.postLogoutRedirectUris ?? ''),
+          backchannelLogoutUri: values.backchannelLogoutUri || null,
         });
       } catch (error) {
         if (!(error instanceof AdminError) || error.kind === 'not_found') throw error;
@@ -271,16 +276,12 @@ function clientRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWrap, a
       return showSecret(reply, renderSecretShown(ctx, { ...p, heading: `Client ${created.name} created` }));
     }),
   );
+  const detailPage = clientDetailPage(deps);
   app.get(
     '/envs/:env/clients/:client',
-    page(async (request, _r, ctx) => {
-      const { env = '', client = '' } = request.params;
-      const shown: ClientDetail = await services(request).admin.showClient(env, client);
-      const detail = deps.secrets ? { ...shown, secrets: await deps.secrets.list(env, client) } : shown;
-      const usage = deps.usage ? await deps.usage.tokensPerDay(env, client, USAGE_DAYS).catch(() => undefined) : undefined;
-      return renderClientDetail(ctx, detail, usage);
-    }),
+    page(async (request, _r, ctx) => detailPage(request, ctx)),
   );
+  clientOidcRoute(app, action, detailPage);
   app.post(
     '/envs/:env/clients/:client/rotate-secret',
     action(async (request, reply, ctx) => {
@@ -310,4 +311,32 @@ function clientRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWrap, a
       return reply.redirect(`${clientPath(env, client)}?done=secret-revoked`, 303);
     }),
   );
+}
+
+/** Changing a client's OpenID Connect metadata from its page; a refusal shows the page again with the message. */
+function clientOidcRoute(app: FastifyInstance, action: ActionWrap, detailPage: (request: Req, ctx: PageContext, error?: string) => Promise<string>): void {
+  app.post(
+    '/envs/:env/clients/:client/oidc',
+    action(async (request, reply, ctx, form) => {
+      const { env = '', client = '' } = request.params;
+      try {
+        await services(request).admin.updateClient(env, client, clientOidcForm(form));
+      } catch (error) {
+        if (!(error instanceof AdminError) || error.kind === 'not_found') throw error;
+        return sendPage(reply, error.kind === 'conflict' ? 409 : 400, await detailPage(request, ctx, error.message));
+      }
+      return reply.redirect(`${clientPath(env, client)}?done=saved`, 303);
+    }),
+  );
+}
+
+/** The client page (with its secrets and usage where provided), with a form's refusal when there is one. */
+function clientDetailPage(deps: ConsoleDeps) {
+  return async (request: Req, ctx: PageContext, error?: string): Promise<string> => {
+    const { env = '', client = '' } = request.params;
+    const shown: ClientDetail = await services(request).admin.showClient(env, client);
+    const detail = deps.secrets ? { ...shown, secrets: await deps.secrets.list(env, client) } : shown;
+    const usage = deps.usage ? await deps.usage.tokensPerDay(env, client, USAGE_DAYS).catch(() => undefined) : undefined;
+    return renderClientDetail(ctx, detail, usage, error);
+  };
 }

@@ -14,10 +14,13 @@ import type {
   OpaqueAccessToken,
   PendingAuthorization,
   RefreshToken,
+  RefreshTokenPolicy,
   RevokedJwt,
   SigningKey,
+  SubjectType,
   TokenFamily,
   User,
+  UserProfile,
 } from './model.ts';
 
 /**
@@ -104,6 +107,17 @@ export interface EnvironmentStore {
    * writers who read the same quota, only one succeeds).
    */
   setDefaultQuota(name: string, quota: number | null, expectedQuota?: number | null): Promise<boolean>;
+  /**
+   * Sets the OpenID Connect settings (subject type, refresh-token policy); false if there is no
+   * such environment or, with `expected`, its settings are no longer those (one conditional update).
+   */
+  setOidcSettings(name: string, settings: EnvironmentOidcSettings, expected?: EnvironmentOidcSettings): Promise<boolean>;
+}
+
+/** An environment's OpenID Connect settings, defaults spelled out. */
+export interface EnvironmentOidcSettings {
+  subjectType: SubjectType;
+  refreshTokenPolicy: RefreshTokenPolicy;
 }
 
 export interface ClientStore {
@@ -281,6 +295,11 @@ export interface UserStore {
   setEnabled(envId: string, username: string, enabled: boolean, now: number, expectedUpdatedAt?: number): Promise<boolean>;
   /** False if there is no such user. */
   setPasswordHash(envId: string, username: string, passwordHash: string, now: number): Promise<boolean>;
+  /**
+   * Replaces every profile attribute (undefined: clears them all); false if there is no such user
+   * or, with `expectedUpdatedAt`, it was changed since (one conditional update, as `setEnabled`).
+   */
+  setProfile(envId: string, username: string, profile: UserProfile | undefined, now: number, expectedUpdatedAt?: number): Promise<boolean>;
 }
 
 export interface BrowserSessionStore {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { GATEHOUSE_ROUTES } from '../oauth/endpoints.ts';
+import { GATEHOUSE_ROUTES, ISSUER_ROUTE, OPENID_PATHS } from '../oauth/endpoints.ts';
 import type { EnvironmentResolver } from '../oauth/environments.ts';
 import type { BodyEncoding, JsonSchema } from '../surfaces/profile.ts';
 import type { Surface, SurfaceRoute } from '../surfaces/surface.ts';
@@ -60,6 +60,149 @@ const INTROSPECTION_SCHEMA: JsonSchema = {
 
 const AUTHORIZE_PARAMETERS = ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'state', 'scope', 'resource'];
 
+/** OpenID Connect Core §3.1.2.1 authentication request parameters: read when `scope` includes `openid`. */
+const OPENID_AUTHORIZE_PARAMETERS: Record<string, string> = {
+  nonce: 'Given back in the ID Token (OpenID Connect Core §3.1.2.1)',
+  prompt: 'Space-separated: none, login, consent, select_account; none alone',
+  max_age: 'Seconds since the last sign-in after which the user signs in again',
+  id_token_hint: 'An ID Token this issuer gave the client: the user expected to be signed in',
+  login_hint: 'Pre-fills the username on the login page',
+  ui_locales: 'Space-separated BCP 47 language tags, preferred first',
+  acr_values: 'Accepted; no authentication context class is offered beyond a password',
+};
+
+/** RP-Initiated Logout 1.0 §2 parameters of the end-session endpoint. */
+const END_SESSION_PARAMETERS: Record<string, string> = {
+  id_token_hint: 'An ID Token this issuer gave the client (it may have expired)',
+  logout_hint: 'Accepted; the session is chosen by its cookie',
+  client_id: 'The client asking; must be in the hint’s aud when both are given',
+  post_logout_redirect_uri: 'Where to go afterwards: one registered for the client',
+  state: 'Given back on the redirect to post_logout_redirect_uri',
+  ui_locales: 'Space-separated BCP 47 language tags, preferred first',
+};
+
+// The surface that serves Gatehouse's own endpoints, OpenID Connect's among them.
+const STANDARD_SURFACE = 'standard';
+
+const HTML_PAGE = { 'text/html': { schema: { type: 'string' } } };
+const BEARER_CHALLENGE = {
+  'WWW-Authenticate': { description: 'Bearer, with error and error_description (RFC 6750 §3)', schema: { type: 'string' } },
+};
+const USERINFO_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['sub'],
+  properties: {
+    sub: { type: 'string' },
+    name: { type: 'string' },
+    given_name: { type: 'string' },
+    family_name: { type: 'string' },
+    preferred_username: { type: 'string' },
+    picture: { type: 'string' },
+    locale: { type: 'string' },
+    zoneinfo: { type: 'string' },
+    updated_at: { type: 'integer' },
+    email: { type: 'string' },
+    email_verified: { type: 'boolean' },
+    phone_number: { type: 'string' },
+    phone_number_verified: { type: 'boolean' },
+    address: { type: 'object' },
+  },
+};
+const ERROR_BODY: JsonSchema = { type: 'object', required: ['error'], properties: { error: { type: 'string' }, error_description: { type: 'string' } } };
+
+/** UserInfo, GET or POST (OpenID Connect Core §5.3.1). */
+function userinfoOperation(method: 'get' | 'post'): Record<string, unknown> {
+  return {
+    operationId: `openid_userinfo_${method}`,
+    tags: ['openid'],
+    summary: 'UserInfo (OpenID Connect Core §5.3): the signed-in user’s claims for the granted scopes',
+    security: [{ bearerToken: [] }],
+    ...(method === 'post'
+      ? {
+          requestBody: {
+            required: false,
+            content: {
+              [MEDIA.form]: {
+                schema: {
+                  type: 'object',
+                  properties: { access_token: { type: 'string', description: 'The token, unless sent as Authorization: Bearer (RFC 6750 §2.2)' } },
+                },
+              },
+            },
+          },
+        }
+      : {}),
+    responses: {
+      '200': { description: 'sub and the claims of the granted scopes that the user has', content: { 'application/json': { schema: USERINFO_SCHEMA } } },
+      '400': {
+        description: 'A malformed request (RFC 6750 §3.1 invalid_request)',
+        headers: BEARER_CHALLENGE,
+        content: { 'application/json': { schema: ERROR_BODY } },
+      },
+      '401': {
+        description: 'No token, or one that is invalid, expired, revoked or not for UserInfo',
+        headers: BEARER_CHALLENGE,
+        content: { 'application/json': { schema: ERROR_BODY } },
+      },
+      '403': {
+        description: 'The token lacks the openid scope (insufficient_scope)',
+        headers: BEARER_CHALLENGE,
+        content: { 'application/json': { schema: ERROR_BODY } },
+      },
+    },
+  };
+}
+
+/** The end-session endpoint, GET or POST (RP-Initiated Logout 1.0 §2). */
+function endSessionOperation(method: 'get' | 'post'): Record<string, unknown> {
+  const parameters = Object.entries(END_SESSION_PARAMETERS).map(([name, description]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: { type: 'string' },
+    description,
+  }));
+  return {
+    operationId: `openid_end_session_${method}`,
+    tags: ['openid'],
+    summary: 'End-session endpoint (RP-Initiated Logout 1.0): ends the browser session, after a confirmation page without a matching id_token_hint',
+    ...(method === 'get'
+      ? { parameters }
+      : {
+          requestBody: {
+            required: false,
+            content: {
+              [MEDIA.form]: {
+                schema: { type: 'object', properties: Object.fromEntries(Object.keys(END_SESSION_PARAMETERS).map((n) => [n, { type: 'string' }])) },
+              },
+            },
+          },
+        }),
+    responses: {
+      '200': { description: 'The confirmation page, or the signed-out page', content: HTML_PAGE },
+      '303': { description: 'Signed out: to post_logout_redirect_uri with state' },
+      '400': { description: 'An error page: a bad id_token_hint, client_id or post_logout_redirect_uri', content: HTML_PAGE },
+      '403': { description: 'The confirmation form’s CSRF token does not match the session', content: HTML_PAGE },
+    },
+  };
+}
+
+/** The OpenID Connect endpoints Gatehouse serves under an environment's issuer path (never a compatibility surface's). */
+function openIdPaths(issuerPath: string): Record<string, Record<string, unknown>> {
+  return {
+    [`${issuerPath}${OPENID_PATHS.configuration}`]: {
+      get: {
+        operationId: 'openid_configuration',
+        tags: ['openid'],
+        summary: 'OpenID Provider configuration (OpenID Connect Discovery 1.0 §4): the same document as the RFC 8414 metadata',
+        responses: { '200': { description: 'The configuration', content: { 'application/json': { schema: { type: 'object', required: ['issuer'] } } } } },
+      },
+    },
+    [`${issuerPath}${OPENID_PATHS.userinfo}`]: { get: userinfoOperation('get'), post: userinfoOperation('post') },
+    [`${issuerPath}${OPENID_PATHS.endSession}`]: { get: endSessionOperation('get'), post: endSessionOperation('post') },
+  };
+}
+
 const RESOURCE_VALUE: JsonSchema = { type: 'string', format: 'uri' };
 
 /** The schema of a parameter: a route that lets it repeat (RFC 8707 `resource`) takes one value or several. */
@@ -76,9 +219,14 @@ function parameterSchema(route: SurfaceRoute, name: string, inBody: boolean): Js
  */
 export function openApiDocument(surfaces: readonly Surface[], envName: string, publicBase: string, grants: GrantParameters): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
+  let openId = false;
   for (const surface of surfaces) {
     const segment = surface.segmentFor(envName);
     if (segment === undefined) continue;
+    if (surface.name === STANDARD_SURFACE) {
+      openId = true;
+      Object.assign(paths, openIdPaths(ISSUER_ROUTE.replace(':env', segment)));
+    }
     for (const route of surface.routes) {
       const path = route.template.replace(/\{[^}]+\}/, segment);
       paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(surface, route, grants) };
@@ -88,7 +236,10 @@ export function openApiDocument(surfaces: readonly Surface[], envName: string, p
     openapi: '3.1.0',
     info: { title: `Gatehouse — environment ${envName}`, version: '1', description: 'The token endpoints this environment serves, one tag per surface.' },
     servers: [{ url: publicBase }],
-    tags: surfaces.filter((s) => s.segmentFor(envName) !== undefined).map((s) => ({ name: s.name, description: s.profile.title })),
+    tags: [
+      ...surfaces.filter((s) => s.segmentFor(envName) !== undefined).map((s) => ({ name: s.name, description: s.profile.title })),
+      ...(openId ? [{ name: 'openid', description: 'OpenID Connect: UserInfo, discovery and logout' }] : []),
+    ],
     paths,
     components: {
       securitySchemes: {
@@ -103,13 +254,22 @@ function operation(surface: Surface, route: SurfaceRoute, grants: GrantParameter
   const op: Record<string, unknown> = { operationId: `${surface.name}_${route.endpoint}`, tags: [surface.name], summary: route.summary };
   if (route.endpoint === 'authorization') {
     const optional = ['state', 'scope', 'resource', ...(surface.profile.pkceOptionalForConfidential ? ['code_challenge', 'code_challenge_method'] : [])];
-    op.parameters = AUTHORIZE_PARAMETERS.map((name) => ({
-      name,
-      in: 'query',
-      required: !optional.includes(name),
-      schema: parameterSchema(route, name, false),
-      ...(name === 'resource' ? { description: PARAMETER_DOCS.resource, explode: true } : {}),
-    }));
+    op.parameters = [
+      ...AUTHORIZE_PARAMETERS.map((name) => ({
+        name,
+        in: 'query',
+        required: !optional.includes(name),
+        schema: parameterSchema(route, name, false),
+        ...(name === 'resource' ? { description: PARAMETER_DOCS.resource, explode: true } : {}),
+      })),
+      ...Object.entries(OPENID_AUTHORIZE_PARAMETERS).map(([name, description]) => ({
+        name,
+        in: 'query',
+        required: false,
+        schema: { type: 'string' },
+        description,
+      })),
+    ];
     op.responses = {
       '303': { description: 'To the login or consent page, or back to redirect_uri with code, state and iss (RFC 9207)' },
       '400': {

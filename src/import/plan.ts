@@ -1,10 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { legacyHashKind, storedSecretHash } from '../crypto/legacy-hashes.ts';
 import { randomToken } from '../crypto/secrets.ts';
-import type { Client, Environment, OpaqueAccessToken, User } from '../domain/model.ts';
+import type { Client, Environment, OpaqueAccessToken, User, UserProfile } from '../domain/model.ts';
 import { IMPORTED_SECRET_PREFIX, type ImportMapping, type ImportWrite } from '../domain/storage.ts';
+import { changedProfile, EMPTY_PROFILE, type ProfileChanges, ProfileError } from '../domain/user-profile.ts';
 import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
-import type { ImportAccessToken, ImportClient, ImportRefreshToken, ImportUser } from './records.ts';
+import type { ImportAccessToken, ImportClient, ImportProfile, ImportRefreshToken, ImportUser } from './records.ts';
 
 /**
  * What the engine decided for one record: a write (new or update), nothing to do, or a skip with
@@ -99,12 +100,26 @@ export function planClient(env: Environment, record: ImportClient, existing: Imp
     enabled: true,
     createdAt: now,
     updatedAt: now,
+    ...clientOidcOf(record),
   };
   const secret =
     secretHash === undefined ? undefined : { id: importedSecretId(env.id, record.client_id, secretHash), secretHash, createdAt: now, expiresAt: null };
   const mapping: ImportMapping = { kind: 'client', sourceKey: record.client_id, targetId: record.client_id, sourceVersion };
   const update = existing !== undefined;
   return { outcome: update ? 'updated' : 'imported', what, write: { kind: 'client', mapping, client, secret, update } };
+}
+
+/** The OpenID Connect metadata a client record carries, each field only when not its default (as storage reads it back). */
+function clientOidcOf(record: ImportClient): Partial<Client> {
+  const oidc: Partial<Client> = {};
+  if (record.post_logout_redirect_uris?.length) oidc.postLogoutRedirectUris = record.post_logout_redirect_uris;
+  if (record.backchannel_logout_uri) oidc.backchannelLogoutUri = record.backchannel_logout_uri;
+  if (record.backchannel_logout_session_required) oidc.backchannelLogoutSessionRequired = true;
+  if (record.logout_revokes_tokens) oidc.logoutRevokesTokens = true;
+  if (record.id_token_signed_response_alg) oidc.idTokenSignedResponseAlg = record.id_token_signed_response_alg;
+  if (record.subject_type) oidc.subjectType = record.subject_type;
+  if (record.sector_identifier_uri) oidc.sectorIdentifierUri = record.sector_identifier_uri;
+  return oidc;
 }
 
 /** The stored form of an imported password: its hash as it is (verified and replaced at first login), or why not. */
@@ -115,6 +130,39 @@ function passwordHashOf(record: ImportUser): { hash: string } | { problem: strin
   return kind === format ? { hash: value } : { problem: `not a ${format} hash` };
 }
 
+/**
+ * The profile a user record carries, checked by the rules every other path applies; undefined when
+ * it carries no attribute. One that carries only empty ones clears them (the empty profile).
+ */
+function profileOf(record: ImportUser): { profile: UserProfile | undefined } | { problem: string } {
+  const changes: ProfileChanges = {};
+  for (const [claim, field] of Object.entries(CLAIM_FIELDS) as [keyof ImportProfile, keyof UserProfile][]) {
+    if (record[claim] !== undefined) (changes as Record<string, unknown>)[field] = record[claim];
+  }
+  if (Object.keys(changes).length === 0) return { profile: undefined };
+  try {
+    return { profile: changedProfile(undefined, changes) ?? EMPTY_PROFILE };
+  } catch (error) {
+    if (error instanceof ProfileError) return { problem: error.message };
+    throw error;
+  }
+}
+
+const CLAIM_FIELDS: Record<keyof ImportProfile, keyof UserProfile> = {
+  email: 'email',
+  email_verified: 'emailVerified',
+  name: 'name',
+  given_name: 'givenName',
+  family_name: 'familyName',
+  preferred_username: 'preferredUsername',
+  picture: 'picture',
+  locale: 'locale',
+  zoneinfo: 'zoneinfo',
+  phone_number: 'phoneNumber',
+  phone_number_verified: 'phoneNumberVerified',
+  address: 'address',
+};
+
 /** A user record as a Gatehouse user; `userId` is the earlier import's, or undefined for a new user. */
 export function planUser(env: Environment, record: ImportUser, existing: ImportMapping | undefined, now: number): Decision {
   const username = record.username.normalize('NFC');
@@ -124,8 +172,12 @@ export function planUser(env: Environment, record: ImportUser, existing: ImportM
   if ('problem' in stored) return skip(what, `its password cannot be imported: ${stored.problem}`);
   const sourceVersion = versionOf(record, stored.hash, record.source_version);
   if (existing?.sourceVersion === sourceVersion) return { outcome: 'unchanged', what };
+  const profile = profileOf(record);
+  if ('problem' in profile) return skip(what, `its profile cannot be imported: ${profile.problem}`);
   const userId = existing?.targetId ?? `usr_${randomToken(18)}`;
   const user: User = { envId: env.id, userId, username, passwordHash: stored.hash, enabled: record.enabled, createdAt: now, updatedAt: now };
+  // A record without attributes leaves the user's as they are (storage writes none).
+  if (profile.profile) user.profile = profile.profile;
   const mapping: ImportMapping = { kind: 'user', sourceKey: record.source_id, targetId: userId, sourceVersion };
   const update = existing !== undefined;
   return { outcome: update ? 'updated' : 'imported', what, write: { kind: 'user', mapping, user, update } };

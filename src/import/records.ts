@@ -4,6 +4,9 @@
  * It is also the documented JSON Lines format: one record per line.
  */
 
+import type { IdTokenAlgorithm, PostalAddress, SubjectType } from '../domain/model.ts';
+import { ADDRESS_FIELDS } from '../domain/user-profile.ts';
+
 /** How a client secret arrives: in clear (hashed at import, never stored as is) or as its source's hash. */
 export type SecretFormat = 'plain' | 'sha256-hex' | 'sha256-base64url' | 'bcrypt' | 'pbkdf2-sha256' | 'argon2id';
 /** How a password arrives: always hashed; `scrypt-gatehouse` is Gatehouse's own `$scrypt$…` string. */
@@ -33,11 +36,51 @@ export interface ImportClient {
   access_token_ttl?: number;
   /** Seconds. */
   refresh_token_ttl?: number;
+  /** OpenID Connect metadata (Dynamic Registration §2, RP-Initiated Logout §3.1, Back-Channel Logout §2.2); absent: the default. */
+  post_logout_redirect_uris?: string[];
+  backchannel_logout_uri?: string;
+  backchannel_logout_session_required?: boolean;
+  logout_revokes_tokens?: boolean;
+  id_token_signed_response_alg?: IdTokenAlgorithm;
+  subject_type?: SubjectType;
+  sector_identifier_uri?: string;
   /** Tells a changed row from an unchanged one on a second run (e.g. the row's updated_at). */
   source_version?: string;
 }
 
-export interface ImportUser {
+/**
+ * A user's OpenID Connect Core §5.1 attributes under their claim names. A record that carries
+ * any replaces the user's attributes; one that carries none leaves them as they are.
+ */
+export interface ImportProfile {
+  email?: string | null;
+  email_verified?: boolean;
+  name?: string | null;
+  given_name?: string | null;
+  family_name?: string | null;
+  preferred_username?: string | null;
+  picture?: string | null;
+  locale?: string | null;
+  zoneinfo?: string | null;
+  phone_number?: string | null;
+  phone_number_verified?: boolean;
+  address?: PostalAddress | null;
+}
+
+export const PROFILE_TEXT_CLAIMS = [
+  'email',
+  'name',
+  'given_name',
+  'family_name',
+  'preferred_username',
+  'picture',
+  'locale',
+  'zoneinfo',
+  'phone_number',
+] as const;
+export const PROFILE_FLAG_CLAIMS = ['email_verified', 'phone_number_verified'] as const;
+
+export interface ImportUser extends ImportProfile {
   kind: 'user';
   /** The user's id in the source; tokens name their owner by it. */
   source_id: string;
@@ -178,7 +221,24 @@ function parseClient(o: Fields): ImportClient {
   if (refreshTtl !== undefined) record.refresh_token_ttl = refreshTtl;
   const version = optStr(o, 'source_version');
   if (version !== undefined) record.source_version = version;
+  parseClientOidc(o, record);
   return record;
+}
+
+/** The client's OpenID Connect metadata, each field optional; values are checked as the admin services check them. */
+function parseClientOidc(o: Fields, record: ImportClient): void {
+  const uris = optStrings(o, 'post_logout_redirect_uris');
+  if (uris !== undefined) record.post_logout_redirect_uris = uris;
+  const backchannel = optStr(o, 'backchannel_logout_uri');
+  if (backchannel !== undefined) record.backchannel_logout_uri = backchannel;
+  if (o.backchannel_logout_session_required !== undefined) record.backchannel_logout_session_required = bool(o, 'backchannel_logout_session_required');
+  if (o.logout_revokes_tokens !== undefined) record.logout_revokes_tokens = bool(o, 'logout_revokes_tokens');
+  if (o.id_token_signed_response_alg !== undefined) {
+    record.id_token_signed_response_alg = oneOf(o.id_token_signed_response_alg, ['RS256', 'ES256', 'EdDSA'] as const, 'id_token_signed_response_alg');
+  }
+  if (o.subject_type !== undefined) record.subject_type = oneOf(o.subject_type, ['public', 'pairwise'] as const, 'subject_type');
+  const sector = optStr(o, 'sector_identifier_uri');
+  if (sector !== undefined) record.sector_identifier_uri = sector;
 }
 
 function parseUser(o: Fields): ImportUser {
@@ -191,7 +251,22 @@ function parseUser(o: Fields): ImportUser {
   };
   const version = optStr(o, 'source_version');
   if (version !== undefined) record.source_version = version;
+  // Profile attributes: their types here; their values when the user is planned (a bad one skips the user, naming it).
+  for (const claim of PROFILE_TEXT_CLAIMS) {
+    if (o[claim] !== undefined) record[claim] = o[claim] === null ? null : str(o, claim, { empty: true });
+  }
+  for (const claim of PROFILE_FLAG_CLAIMS) if (o[claim] !== undefined) record[claim] = bool(o, claim);
+  if (o.address !== undefined) record.address = o.address === null ? null : parseAddress(object(o.address, 'address'));
   return record;
+}
+
+function parseAddress(o: Fields): PostalAddress {
+  const address: PostalAddress = {};
+  for (const key of Object.keys(o)) {
+    if (!(ADDRESS_FIELDS as readonly string[]).includes(key)) fail(`"address.${key}" is not an address member (known: ${ADDRESS_FIELDS.join(', ')})`);
+    address[key as keyof PostalAddress] = str(o, key, { empty: true });
+  }
+  return address;
 }
 
 function owner(o: Fields): string | null {

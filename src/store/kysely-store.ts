@@ -187,6 +187,17 @@ function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'):
       const result = await query.executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
+    async setOidcSettings(name, settings, expected) {
+      let query = db
+        .updateTable('environments')
+        .set({ subject_type: settings.subjectType, refresh_token_policy: settings.refreshTokenPolicy })
+        .where('name', '=', name);
+      if (expected) {
+        query = query.where('subject_type', '=', expected.subjectType).where('refresh_token_policy', '=', expected.refreshTokenPolicy);
+      }
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
   };
 }
 

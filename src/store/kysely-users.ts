@@ -119,6 +119,16 @@ export function userStore(db: Kysely<Database>, isUniqueViolation: (error: unkno
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
+    async setProfile(envId, username, profile, now, expectedUpdatedAt) {
+      let query = db
+        .updateTable('users')
+        .set({ ...profileColumns(profile), updated_at: now })
+        .where('env_id', '=', envId)
+        .where('username', '=', username);
+      if (expectedUpdatedAt !== undefined) query = query.where('updated_at', '=', expectedUpdatedAt);
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
   };
 }
 

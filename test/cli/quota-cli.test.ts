@@ -102,12 +102,19 @@ describe('quota commands', () => {
 
   it('env set-quota sets and removes the default quota; env list shows it', async () => {
     const set = await json(['env', 'set-quota', 'METERED', '--quota', '40', '--json'], env);
-    assert.deepEqual(set, { name: 'METERED', issuer: `${PUBLIC_URL}/envs/METERED`, default_quota: 40, created_at: set.created_at });
+    assert.deepEqual(set, {
+      name: 'METERED',
+      issuer: `${PUBLIC_URL}/envs/METERED`,
+      default_quota: 40,
+      subject_type: 'public',
+      refresh_token_policy: 'client',
+      created_at: set.created_at,
+    });
     const list = await json<Record<string, unknown>[]>(['env', 'list', '--json'], env);
     assert.equal(list[0]?.default_quota, 40);
     const table = (await succeeding(['env', 'list'], env)).trimEnd().split('\n');
-    assert.match(table[0] ?? '', /^NAME\s+ISSUER\s+DEFAULT_QUOTA\s+CREATED_AT$/);
-    assert.match(table[1] ?? '', /^METERED\s+\S+\s+40\s+\S+$/);
+    assert.match(table[0] ?? '', /^NAME\s+ISSUER\s+DEFAULT_QUOTA\s+SUBJECT_TYPE\s+REFRESH_TOKEN_POLICY\s+CREATED_AT$/);
+    assert.match(table[1] ?? '', /^METERED\s+\S+\s+40\s+public\s+client\s+\S+$/);
     assert.equal(await succeeding(['env', 'set-quota', 'METERED', '--quota', '41'], env), 'environment METERED: default quota 41 requests per 60 s\n');
 
     const removed = await json(['env', 'set-quota', 'METERED', '--unlimited', '--json'], env);

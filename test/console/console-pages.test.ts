@@ -7,6 +7,7 @@ import type { UserView } from '../../src/admin/users.ts';
 import { usageChart } from '../../src/console/chart.ts';
 import { type ClientDetail, renderAudit, renderClientDetail, renderNewClient, renderSecretShown } from '../../src/console/client-pages.ts';
 import type { Viewer } from '../../src/console/layout.ts';
+import { renderEnvironmentSettings, renderUser } from '../../src/console/oidc-pages.ts';
 import { MAX_ROWS, type PageContext, renderClients, renderEnvironments, renderKeys, renderServiceAccounts, renderUsers } from '../../src/console/pages.ts';
 
 const viewer: Viewer = { subject: 'usr_1', canWrite: true, csrfToken: 'csrf' };
@@ -30,6 +31,13 @@ const client = (v: string): ClientDetail => ({
   quota: null,
   enabled: true,
   created_at: T,
+  post_logout_redirect_uris: [v],
+  backchannel_logout_uri: v,
+  backchannel_logout_session_required: true,
+  logout_revokes_tokens: false,
+  id_token_signed_response_alg: 'ES256',
+  subject_type: 'pairwise',
+  sector_identifier_uri: v,
   secrets: [
     { id: v, created_at: T, expires_at: null },
     { id: v, created_at: T, expires_at: T },
@@ -39,7 +47,7 @@ const client = (v: string): ClientDetail => ({
 
 /** Every page, with the one user-controlled value `v` in every place a value can go. */
 function everyPage(v: string): string[] {
-  const env: EnvironmentView = { name: v, issuer: v, default_quota: null, created_at: T };
+  const env: EnvironmentView = { name: v, issuer: v, default_quota: null, subject_type: 'public', refresh_token_policy: 'client', created_at: T };
   const key: KeyView = {
     kid: v,
     alg: 'ES256',
@@ -51,7 +59,7 @@ function everyPage(v: string): string[] {
     publish_until: null,
     revoked_at: null,
   };
-  const user: UserView = { user_id: v, username: v, environment: v, enabled: true, created_at: T, updated_at: T };
+  const user: UserView = { user_id: v, username: v, environment: v, enabled: true, created_at: T, updated_at: T, ...profile(v) };
   const account: ServiceAccountView = {
     service_account_id: v,
     name: v,
@@ -73,12 +81,30 @@ function everyPage(v: string): string[] {
     renderUsers(c, v, [user], ''),
     renderKeys(c, v, [key], ''),
     renderClientDetail(c, client(v), [{ day: v, count: 3 }]),
-    renderNewClient(c, v, { name: v, scopes: v, redirectUris: v, grantTypes: [v], kind: v }, v),
+    renderNewClient(c, v, { name: v, scopes: v, redirectUris: v, grantTypes: [v], kind: v, postLogoutRedirectUris: v, backchannelLogoutUri: v }, v),
     renderSecretShown(c, { env: v, clientId: v, name: v, secret: v, tokenEndpoint: v, heading: v, previousExpire: v }),
     renderAudit(c, [{ at: v, type: v, environment: v, actor: v, target: v, outcome: v }], ''),
     usageChart([{ day: v, count: 1 }], v),
+    renderUser(c, user, v),
+    renderEnvironmentSettings(c, env, v),
   ];
 }
+
+/** Every profile attribute set to `v`. */
+const profile = (v: string) => ({
+  email: v,
+  email_verified: true,
+  name: v,
+  given_name: v,
+  family_name: v,
+  preferred_username: v,
+  picture: v,
+  locale: v,
+  zoneinfo: v,
+  phone_number: v,
+  phone_number_verified: false,
+  address: { formatted: v, street_address: v, locality: v, region: v, postal_code: v, country: v },
+});
 
 /** A value with markers around it, so its escaped form can be found and replaced without touching the template. */
 const marked = (s: string) => `\u27e6${s}\u27e7`;
@@ -122,6 +148,7 @@ describe('console pages', () => {
       enabled: true,
       created_at: T,
       updated_at: T,
+      ...profile(`u${i}`),
     }));
     const html = renderUsers(ctx, 'DEV', users, '');
     assert.equal([...html.matchAll(/<tr><th scope="row">/g)].length, MAX_ROWS);

@@ -381,6 +381,41 @@ describe('web console routes', () => {
     });
     assert.equal(refused.statusCode, 400);
     assert.match(refused.body, /role="alert"/);
+    await t.admin.createEnvironment('CONSOLE_RP');
+    const rp = await app.inject({
+      method: 'POST',
+      url: '/console/envs/CONSOLE_RP/clients',
+      headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        csrf_token: csrf,
+        name: 'Relying party',
+        kind: 'public',
+        grant_type: 'authorization_code',
+        redirect_uris: 'https://rp.example.test/cb',
+        post_logout_redirect_uris: 'https://rp.example.test/bye',
+        backchannel_logout_uri: 'https://rp.example.test/bc',
+      }).toString(),
+    });
+    assert.equal(rp.statusCode, 303, 'a public client has no secret to show');
+    const rpId = String(rp.headers.location).split('/').at(-1) ?? '';
+    const rpView = await t.admin.getClient('CONSOLE_RP', rpId);
+    assert.deepEqual([rpView.post_logout_redirect_uris, rpView.backchannel_logout_uri], [['https://rp.example.test/bye'], 'https://rp.example.test/bc']);
+    const badLogout = await app.inject({
+      method: 'POST',
+      url: '/console/envs/CONSOLE_RP/clients',
+      headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        csrf_token: csrf,
+        name: 'x',
+        kind: 'public',
+        grant_type: 'authorization_code',
+        redirect_uris: 'https://rp.example.test/cb',
+        backchannel_logout_uri: 'http://rp.example.test/bc',
+      }).toString(),
+    });
+    assert.equal(badLogout.statusCode, 400);
+    assert.match(badLogout.body, /backchannel_logout_uri must use https/);
+    assert.match(badLogout.body, /value="http:\/\/rp\.example\.test\/bc"/, 'the form comes back filled in');
     const missing = await app.inject({ method: 'GET', url: '/console/envs/NOPE/clients', headers: { cookie: session } });
     assert.equal(missing.statusCode, 404);
     const multipart = await app.inject({
@@ -390,6 +425,139 @@ describe('web console routes', () => {
       body: '--x--',
     });
     assert.equal(multipart.statusCode, 415, 'only URL-encoded forms are read');
+  });
+
+  it("shows a user's profile and saves changes from the form: CSRF-checked, refused values shown, stale pages refused", async () => {
+    const services = createAdminServices(t.config, t.store, t.clock, t.app.core);
+    await services.users.create({
+      env: 'DEVELOPMENT',
+      username: 'ada',
+      password: 'correct horse battery staple',
+      profile: { email: 'ada@example.test', emailVerified: true },
+    });
+    const session = await signIn('usr_alice', ['admin:read', 'admin:write']);
+    const list = await app.inject({ method: 'GET', url: '/console/envs/DEVELOPMENT/users', headers: { cookie: session } });
+    assert.match(list.body, /<a href="\/console\/envs\/DEVELOPMENT\/users\/ada">ada<\/a>/);
+    const page = await app.inject({ method: 'GET', url: '/console/envs/DEVELOPMENT/users/ada', headers: { cookie: session } });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /ada@example\.test \(verified\)/);
+    const updatedAt = /name="updated_at" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
+    const url = '/console/envs/DEVELOPMENT/users/ada/profile';
+    const headers = { cookie: session, 'content-type': 'application/x-www-form-urlencoded' };
+    const fields = (changes: Record<string, string>, version = updatedAt) =>
+      new URLSearchParams({
+        csrf_token: csrfOf(page.body),
+        updated_at: version,
+        email_verified_was: '1',
+        phone_number_verified_was: '',
+        email: 'ada@example.test',
+        email_verified: '1',
+        given_name: 'Ada',
+        zoneinfo: 'Europe/London',
+        address_locality: 'London',
+        ...changes,
+      }).toString();
+    assert.equal((await app.inject({ method: 'POST', url, headers, body: 'given_name=x' })).statusCode, 403, 'no CSRF token');
+    const saved = await app.inject({ method: 'POST', url, headers, body: fields({}) });
+    assert.equal(saved.statusCode, 303, saved.body);
+    assert.equal(saved.headers.location, '/console/envs/DEVELOPMENT/users/ada?done=saved');
+    const ada = await services.users.get('DEVELOPMENT', 'ada');
+    assert.deepEqual(
+      [ada.given_name, ada.zoneinfo, ada.address, ada.email_verified, ada.family_name],
+      ['Ada', 'Europe/London', { locality: 'London' }, true, null],
+    );
+    const stale = await app.inject({ method: 'POST', url, headers, body: fields({ given_name: 'Stale' }) });
+    assert.equal(stale.statusCode, 409);
+    assert.match(stale.body, /changed since this page was loaded/);
+    const bad = await app.inject({ method: 'POST', url, headers, body: fields({ zoneinfo: 'Moon/Base' }, ada.updated_at) });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /role="alert" id="form-error">zoneinfo is not an IANA time zone/);
+    // A new email with the box left as it was is unverified.
+    const moved = await app.inject({ method: 'POST', url, headers, body: fields({ email: 'ada@lovelace.test' }, ada.updated_at) });
+    assert.equal(moved.statusCode, 303);
+    assert.deepEqual(
+      [(await services.users.get('DEVELOPMENT', 'ada')).email, (await services.users.get('DEVELOPMENT', 'ada')).email_verified],
+      ['ada@lovelace.test', false],
+    );
+    const reader = await signIn('usr_reader', ['admin:read']);
+    const readOnly = await app.inject({ method: 'GET', url: '/console/envs/DEVELOPMENT/users/ada', headers: { cookie: reader } });
+    assert.ok(!readOnly.body.includes('Save profile'), 'no form for a reader');
+    assert.equal((await app.inject({ method: 'GET', url: '/console/envs/DEVELOPMENT/users/nobody', headers: { cookie: session } })).statusCode, 404);
+  });
+
+  it("changes the environment's OpenID Connect settings and a client's metadata from their pages", async () => {
+    const session = await signIn('usr_alice', ['admin:read', 'admin:write']);
+    const headers = { cookie: session, 'content-type': 'application/x-www-form-urlencoded' };
+    const settings = await app.inject({ method: 'GET', url: '/console/envs/DEVELOPMENT/settings', headers: { cookie: session } });
+    assert.equal(settings.statusCode, 200);
+    assert.match(settings.body, /aria-current="page">Settings/);
+    const csrf = csrfOf(settings.body);
+    const saved = await app.inject({
+      method: 'POST',
+      url: '/console/envs/DEVELOPMENT/settings',
+      headers,
+      body: new URLSearchParams({ csrf_token: csrf, subject_type: 'public', refresh_token_policy: 'offline_access' }).toString(),
+    });
+    assert.equal(saved.statusCode, 303);
+    assert.equal((await t.admin.getEnvironment('DEVELOPMENT')).refresh_token_policy, 'offline_access');
+    const refused = await app.inject({
+      method: 'POST',
+      url: '/console/envs/DEVELOPMENT/settings',
+      headers,
+      body: new URLSearchParams({ csrf_token: csrf, subject_type: 'secret', refresh_token_policy: 'client' }).toString(),
+    });
+    assert.equal(refused.statusCode, 400);
+    assert.match(refused.body, /subject_type must be one of public, pairwise/);
+
+    const { client_id: id } = await t.admin.createClient({
+      env: 'DEVELOPMENT',
+      name: 'rp',
+      grantTypes: ['authorization_code'],
+      redirectUris: ['https://rp.example.test/cb'],
+    });
+    const url = `/console/envs/DEVELOPMENT/clients/${id}/oidc`;
+    const form = (changes: Record<string, string>) =>
+      new URLSearchParams({
+        csrf_token: csrf,
+        post_logout_redirect_uris: 'https://rp.example.test/bye https://rp.example.test/bye2',
+        backchannel_logout_uri: 'https://rp.example.test/bc',
+        logout_revokes_tokens: '1',
+        id_token_signed_response_alg: 'ES256',
+        subject_type: '',
+        sector_identifier_uri: '',
+        ...changes,
+      }).toString();
+    const ok = await app.inject({ method: 'POST', url, headers, body: form({}) });
+    assert.equal(ok.statusCode, 303, ok.body);
+    const rp = await t.admin.getClient('DEVELOPMENT', id);
+    assert.deepEqual(
+      [
+        rp.post_logout_redirect_uris,
+        rp.backchannel_logout_uri,
+        rp.logout_revokes_tokens,
+        rp.backchannel_logout_session_required,
+        rp.id_token_signed_response_alg,
+        rp.subject_type,
+      ],
+      [['https://rp.example.test/bye', 'https://rp.example.test/bye2'], 'https://rp.example.test/bc', true, false, 'ES256', null],
+    );
+    const detail = await app.inject({ method: 'GET', url: `/console/envs/DEVELOPMENT/clients/${id}`, headers: { cookie: session } });
+    assert.match(detail.body, /<dt>Back-channel logout URI<\/dt><dd><code>https:\/\/rp\.example\.test\/bc<\/code><\/dd>/);
+    const bad = await app.inject({ method: 'POST', url, headers, body: form({ backchannel_logout_uri: 'http://rp.example.test/bc' }) });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /backchannel_logout_uri must use https/);
+    const cleared = await app.inject({
+      method: 'POST',
+      url,
+      headers,
+      body: form({ post_logout_redirect_uris: '', backchannel_logout_uri: '', logout_revokes_tokens: '', id_token_signed_response_alg: '' }),
+    });
+    assert.equal(cleared.statusCode, 303);
+    const after = await t.admin.getClient('DEVELOPMENT', id);
+    assert.deepEqual(
+      [after.post_logout_redirect_uris, after.backchannel_logout_uri, after.logout_revokes_tokens, after.id_token_signed_response_alg],
+      [[], null, false, null],
+    );
   });
 
   it('lists secrets by id and revokes one with the CSRF token', async () => {

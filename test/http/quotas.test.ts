@@ -148,6 +148,8 @@ for (const database of await testDatabases()) {
         name: env,
         issuer: `${PUBLIC_URL}/envs/${env}`,
         default_quota: 2,
+        subject_type: 'public',
+        refresh_token_policy: 'client',
         created_at: new Date(t.clock.now()).toISOString(),
       });
       const byDefault = await client();

@@ -93,6 +93,14 @@ for (const kind of await sourceDatabases()) {
           ['2', 'mallory@example.test', false],
         ],
       );
+      // Devise's email is the username here and the email attribute too; without confirmable, not verified.
+      assert.deepEqual(
+        users.map((u) => [u.email, u.email_verified]),
+        [
+          ['alice@example.test', false],
+          ['mallory@example.test', false],
+        ],
+      );
       assert.equal(users[0]?.password.format, 'bcrypt');
       assert.match(String(users[0]?.password.value), /^\$2a\$12\$/);
       assert.ok(skipped().some((s) => s.kind === 'skipped' && s.what === 'user 3 of users' && /no bcrypt password/.test(s.reason)));
@@ -164,6 +172,22 @@ for (const kind of await sourceDatabases()) {
       assert.equal((await readAll(db.url)).filter((r) => r.kind === 'user').length, 0);
       await assert.rejects(readAll(db.url, 'users; drop table users'), /plain SQL identifier/);
       await assert.rejects(readAll(db.url, 'members'), /no table members/);
+    });
+
+    it('brings a user whose email Gatehouse would refuse without it, and says so without repeating the address', async () => {
+      await db.exec(
+        "insert into users (id, email, encrypted_password, created_at, updated_at) select 9, 'first last@example', encrypted_password, created_at, updated_at from users where id = 1",
+      );
+      try {
+        const again = await readAll(db.url, 'users');
+        const odd = again.find((r): r is ImportUser => r.kind === 'user' && r.source_id === '9');
+        assert.deepEqual([odd?.username, odd?.email, odd?.email_verified], ['first last@example', undefined, undefined]);
+        const note = again.find((r) => r.kind === 'skipped' && r.what === 'the email of user 9 of users');
+        assert.ok(note && note.kind === 'skipped' && /not a valid email address; the user comes over without it/.test(note.reason));
+        assert.ok(!note.reason.includes('first last'));
+      } finally {
+        await db.exec('delete from users where id = 9');
+      }
     });
   });
 }

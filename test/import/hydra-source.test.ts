@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { verifyLegacyHash } from '../../src/crypto/legacy-hashes.ts';
 import type { ImportClient, ImportRecord } from '../../src/import/records.ts';
-import { HYDRA_TOKENS_REASON, hydraRecords } from '../../src/import/sources/hydra.ts';
+import { HYDRA_PAIRWISE_REASON, HYDRA_TOKENS_REASON, hydraRecords } from '../../src/import/sources/hydra.ts';
 import { openSourceDatabase } from '../../src/import/sources/sql.ts';
 import { type HydraSeed, seedHydra } from '../helpers/hydra-fixture.ts';
 import { type SourceDb, sourceDatabases } from '../helpers/source-databases.ts';
@@ -96,6 +96,34 @@ describe('the Hydra reader on postgres', { skip: postgres ? false : 'PostgreSQL 
     );
     const text = JSON.stringify(records);
     assert.ok(!text.includes(String(seed.refreshToken.split('.')[1])));
+  });
+
+  it("reads a client's logout and subject metadata, and says that pairwise subjects change", async () => {
+    const id = seed.clients.bcrypt.id;
+    const plain = client(id);
+    assert.deepEqual(
+      [plain?.post_logout_redirect_uris, plain?.backchannel_logout_uri, plain?.subject_type, plain?.sector_identifier_uri],
+      [undefined, undefined, undefined, undefined],
+      "Hydra's empty defaults are no metadata",
+    );
+    await db.exec(
+      `update hydra_client set post_logout_redirect_uris = ?, backchannel_logout_uri = ?, backchannel_logout_session_required = true,
+         subject_type = 'pairwise', sector_identifier_uri = ? where id = ?`,
+      [JSON.stringify(['https://app.example.test/bye']), 'https://app.example.test/bc', 'https://app.example.test/sector.json', id],
+    );
+    const again = await readAll(db.url);
+    const read = again.find((r): r is ImportClient => r.kind === 'client' && r.client_id === id);
+    assert.deepEqual(
+      [
+        read?.post_logout_redirect_uris,
+        read?.backchannel_logout_uri,
+        read?.backchannel_logout_session_required,
+        read?.subject_type,
+        read?.sector_identifier_uri,
+      ],
+      [['https://app.example.test/bye'], 'https://app.example.test/bc', true, 'pairwise', 'https://app.example.test/sector.json'],
+    );
+    assert.ok(again.some((r) => r.kind === 'skipped' && r.what === `the pairwise subject identifiers of client "${id}"` && r.reason === HYDRA_PAIRWISE_REASON));
   });
 
   it('reads only the network named, and refuses a database that is not Hydra', async () => {

@@ -217,6 +217,55 @@ for (const database of await testDatabases()) {
       assert.equal((await store.apis.find(env.id, api.identifier))?.name, 'first');
     });
 
+    it("writes an environment's OpenID Connect settings only over the settings read", async () => {
+      const defaults = { subjectType: 'public', refreshTokenPolicy: 'client' } as const;
+      const found = await store.environments.findByName(env.name);
+      assert.equal(found?.subjectType, undefined, 'public is the default, read back as absent');
+      assert.equal(found?.refreshTokenPolicy, undefined);
+      const changed = { subjectType: 'pairwise', refreshTokenPolicy: 'offline_access' } as const;
+      assert.equal(await store.environments.setOidcSettings(env.name, changed, { ...defaults, subjectType: 'pairwise' }), false, 'not the settings read');
+      assert.equal(await store.environments.setOidcSettings(env.name, changed, defaults), true);
+      const read = await store.environments.findByName(env.name);
+      assert.deepEqual([read?.subjectType, read?.refreshTokenPolicy], ['pairwise', 'offline_access']);
+      assert.equal(await store.environments.setOidcSettings(env.name, defaults, defaults), false, 'a second writer of the same version');
+      assert.equal(await store.environments.setOidcSettings(env.name, defaults), true);
+      const back = await store.environments.findByName(env.name);
+      assert.deepEqual([back?.subjectType, back?.refreshTokenPolicy, typeof back?.pairwiseSalt], [undefined, undefined, 'string']);
+      assert.equal(await store.environments.setOidcSettings('NO_SUCH_ENV', defaults), false);
+    });
+
+    it("replaces a user's profile only in the version read, and clears it", async () => {
+      await store.users.create({ envId: env.id, userId: 'usr_p', username: 'profiled', passwordHash: 'h', enabled: true, createdAt: T0, updatedAt: T0 });
+      const profile = {
+        email: 'ada@example.test',
+        emailVerified: true,
+        name: 'Ada Lovelace',
+        givenName: 'Ada',
+        familyName: 'Lovelace',
+        preferredUsername: 'ada',
+        picture: 'https://img.example.test/ada.png',
+        locale: 'en-GB',
+        zoneinfo: 'Europe/London',
+        phoneNumber: '+442071234567',
+        phoneNumberVerified: false,
+        address: { street_address: '12 St James Square', locality: 'London', country: 'GB' },
+      };
+      assert.equal(await store.users.setProfile(env.id, 'profiled', profile, T0 + 1, T0 + 9), false, 'not the version read');
+      assert.equal(await store.users.setProfile(env.id, 'profiled', profile, T0 + 1, T0), true);
+      const read = await store.users.findByUsername(env.id, 'profiled');
+      assert.deepEqual(read?.profile, profile);
+      assert.equal(read?.updatedAt, T0 + 1);
+      assert.equal(await store.users.setProfile(env.id, 'profiled', { ...profile, email: null }, T0 + 2, T0), false, 'a second writer of the same version');
+      const changed = { ...profile, email: null, emailVerified: false, address: null };
+      assert.equal(await store.users.setProfile(env.id, 'profiled', changed, T0 + 2, T0 + 1), true);
+      assert.deepEqual((await store.users.find(env.id, 'usr_p'))?.profile, changed);
+      assert.equal(await store.users.setProfile(env.id, 'profiled', undefined, T0 + 3), true);
+      const cleared = await store.users.findByUsername(env.id, 'profiled');
+      assert.equal(cleared?.profile, undefined);
+      assert.equal(cleared?.passwordHash, 'h', 'the rest of the user is kept');
+      assert.equal(await store.users.setProfile(env.id, 'nobody', profile, T0 + 3), false);
+    });
+
     it('pages lists in SQL by key: after the cursor, filtered, one more row to tell whether more follow', async () => {
       const other: Environment = { id: 'env-paging', name: 'PAGING_STORE', createdAt: T0, defaultQuota: null };
       await store.environments.create(other, { ...signingKey, kid: 'kid-paging', envId: other.id });

@@ -24,7 +24,16 @@ export interface HydraClientRow {
   authorization_code_grant_refresh_token_lifespan: unknown;
   refresh_token_grant_refresh_token_lifespan: unknown;
   updated_at: unknown;
+  /** OpenID Connect metadata, in Hydra 2's schema (absent from older ones). */
+  post_logout_redirect_uris?: unknown;
+  backchannel_logout_uri?: unknown;
+  backchannel_logout_session_required?: unknown;
+  subject_type?: unknown;
+  sector_identifier_uri?: unknown;
 }
+
+/** Hydra's OpenID Connect client columns, read where the schema has them. */
+const OIDC_COLUMNS = ['post_logout_redirect_uris', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'subject_type', 'sector_identifier_uri'];
 
 const CLIENT_COLUMNS = [
   'id',
@@ -111,8 +120,29 @@ export function hydraClientRecord(row: HydraClientRow): ImportClient | ImportRec
   if (accessTtl !== undefined) record.access_token_ttl = accessTtl;
   const refreshTtl = seconds(row.authorization_code_grant_refresh_token_lifespan, row.refresh_token_grant_refresh_token_lifespan);
   if (refreshTtl !== undefined) record.refresh_token_ttl = refreshTtl;
+  addOidcMetadata(row, record);
   return record;
 }
+
+/**
+ * Hydra's logout and subject metadata (its empty strings mean "none"). Hydra signs every ID Token
+ * with RS256 and keeps no per-client algorithm, which is Gatehouse's default too.
+ */
+function addOidcMetadata(row: HydraClientRow, record: ImportClient): void {
+  const postLogout = list(row.post_logout_redirect_uris ?? null);
+  if (postLogout.length > 0) record.post_logout_redirect_uris = postLogout;
+  if (typeof row.backchannel_logout_uri === 'string' && row.backchannel_logout_uri !== '') record.backchannel_logout_uri = row.backchannel_logout_uri;
+  if (row.backchannel_logout_session_required === true) record.backchannel_logout_session_required = true;
+  if (row.subject_type === 'public' || row.subject_type === 'pairwise') record.subject_type = row.subject_type;
+  if (typeof row.sector_identifier_uri === 'string' && row.sector_identifier_uri !== '') record.sector_identifier_uri = row.sector_identifier_uri;
+}
+
+/**
+ * Why a pairwise client's users get new subject identifiers: Hydra derives them with its own salt,
+ * which Gatehouse neither has nor should, so the client sees a different `sub` per user once.
+ */
+export const HYDRA_PAIRWISE_REASON =
+  'Hydra derives pairwise subject identifiers with its own salt: the client comes over as pairwise, but sees new sub values and must link its users again (e.g. by email)';
 
 /**
  * Why Hydra's tokens stay behind: Hydra (fosite's HMAC strategy) stores only the signature part of
@@ -149,9 +179,13 @@ export async function* hydraRecords(db: SourceDatabase, options: HydraOptions = 
   if ((await db.columns('hydra_client')).size === 0) throw new Error('the source has no hydra_client table: is it a Hydra 2 database?');
   const nid = await network(db, options);
   // Hydra since 2026 keeps rotated secrets that still authenticate; the record carries one secret.
-  const rotated = (await db.columns('hydra_client')).has('rotated_secrets') ? ', rotated_secrets' : '';
+  const columns = await db.columns('hydra_client');
+  const rotated = columns.has('rotated_secrets') ? ', rotated_secrets' : '';
+  const oidc = OIDC_COLUMNS.filter((c) => columns.has(c))
+    .map((c) => `, ${c}`)
+    .join('');
   const rows = await db.query<HydraClientRow & { rotated_secrets?: unknown }>(
-    `select ${CLIENT_COLUMNS}${rotated} from hydra_client where nid = ? order by id`,
+    `select ${CLIENT_COLUMNS}${rotated}${oidc} from hydra_client where nid = ? order by id`,
     [nid],
   );
   for (const row of rows) {
@@ -164,6 +198,8 @@ export async function* hydraRecords(db: SourceDatabase, options: HydraOptions = 
         what: `${old} rotated secret${old === 1 ? '' : 's'} of client ${JSON.stringify(row.id)}`,
         reason: 'only its current secret comes over: a client still sending a rotated one must switch to the current one before cut-over',
       };
+    if (record.kind === 'client' && record.subject_type === 'pairwise')
+      yield { kind: 'skipped', what: `the pairwise subject identifiers of client ${JSON.stringify(row.id)}`, reason: HYDRA_PAIRWISE_REASON };
   }
   yield* tokensSkipped(db, nid, (options.now ?? Date.now)());
 }

@@ -65,10 +65,13 @@ for (const database of await testDatabases()) {
     it('lists exactly the surfaces that serve each environment', () => {
       const production = Object.keys(docs.PRODUCTION?.paths ?? {}).sort();
       assert.deepEqual(production, [
+        '/envs/PRODUCTION/.well-known/openid-configuration',
         '/envs/PRODUCTION/authorize',
         '/envs/PRODUCTION/introspect',
+        '/envs/PRODUCTION/logout',
         '/envs/PRODUCTION/revoke',
         '/envs/PRODUCTION/token',
+        '/envs/PRODUCTION/userinfo',
         '/oauth/authorize',
         '/oauth/revoke',
         '/oauth/token',
@@ -80,10 +83,13 @@ for (const database of await testDatabases()) {
       ]);
       const development = Object.keys(docs.DEVELOPMENT?.paths ?? {}).sort();
       assert.deepEqual(development, [
+        '/envs/DEVELOPMENT/.well-known/openid-configuration',
         '/envs/DEVELOPMENT/authorize',
         '/envs/DEVELOPMENT/introspect',
+        '/envs/DEVELOPMENT/logout',
         '/envs/DEVELOPMENT/revoke',
         '/envs/DEVELOPMENT/token',
+        '/envs/DEVELOPMENT/userinfo',
         '/v4/envs/DEVELOPMENT/oauth2/authorize',
         '/v4/envs/DEVELOPMENT/oauth2/proofs-token',
       ]);
@@ -105,6 +111,11 @@ for (const database of await testDatabases()) {
       assert.equal(required('/oauth/authorize').code_challenge, false);
       assert.equal(required('/envs/PRODUCTION/authorize').code_challenge, true);
       assert.deepEqual(op('/oauth/token/info', 'get').security, [{ bearerToken: [] }, {}]);
+      // OpenID Connect: the authentication request's parameters, UserInfo behind a bearer token.
+      assert.equal(required('/envs/PRODUCTION/authorize').nonce, false);
+      assert.equal(required('/envs/PRODUCTION/authorize').prompt, false);
+      assert.deepEqual(op('/envs/PRODUCTION/userinfo', 'post').security, [{ bearerToken: [] }]);
+      assert.ok((op('/envs/PRODUCTION/logout', 'get').parameters ?? []).some((p) => p.name === 'post_logout_redirect_uri'));
     });
 
     it('matches real responses of every surface, successes and errors', async () => {
@@ -122,6 +133,11 @@ for (const database of await testDatabases()) {
       check('PRODUCTION', await postJson(t, '/envs/PRODUCTION/introspect', { token, client_id: id, client_secret: secret }));
       check('PRODUCTION', await postJson(t, '/envs/PRODUCTION/introspect', { token: 'x', client_id: id, client_secret: secret }));
       check('PRODUCTION', await postJson(t, '/envs/PRODUCTION/revoke', { token: 'x', client_id: id, client_secret: secret }));
+      // OpenID Connect.
+      check('PRODUCTION', await t.app.server.inject({ url: '/envs/PRODUCTION/.well-known/openid-configuration' }));
+      check('PRODUCTION', await t.app.server.inject({ url: '/envs/PRODUCTION/userinfo' }));
+      check('PRODUCTION', await t.app.server.inject({ url: '/envs/PRODUCTION/userinfo', headers: { authorization: `Bearer ${token}` } }));
+      check('PRODUCTION', await t.app.server.inject({ url: '/envs/PRODUCTION/logout' }));
       // Frontier.
       check('PRODUCTION', await postJson(t, '/v1beta1/auth/token', { grant_type: 'client_credentials', client_id: id, client_secret: secret }));
       check('PRODUCTION', await postJson(t, '/v1beta1/auth/token', { grant_type: 'client_credentials', client_id: id, client_secret: 'x' }));
@@ -170,7 +186,7 @@ for (const database of await testDatabases()) {
       check('DEVELOPMENT', await postJson(t, '/v4/envs/DEVELOPMENT/oauth2/proofs-token', exchange));
       check('DEVELOPMENT', await postJson(t, '/v4/envs/DEVELOPMENT/oauth2/proofs-token', { ...exchange, client_secret: 'x' }));
       check('DEVELOPMENT', await postJson(t, '/v4/envs/DEVELOPMENT/oauth2/proofs-token', {}));
-      assert.equal(checked, 22);
+      assert.equal(checked, 26);
     });
   });
 }
