@@ -363,7 +363,10 @@ export async function startCliServer(database: 'sqlite' | 'postgres'): Promise<C
     database,
     env: 'OIDC',
     issuer: `${server.baseUrl}/envs/OIDC`,
-    cli: (args, input) => server.cli(args, input),
+    cli: (args, input) =>
+      server.cli(args, input).catch((error: Error & { stderr?: string }) => {
+        throw new Error(`gatehouse ${args.join(' ')} failed: ${error.stderr ?? error.message}`);
+      }),
     async stop() {
       try {
         await server.dispose();
