@@ -145,6 +145,13 @@ async function runGatehouse(label: string, databaseUrl: string): Promise<void> {
     await scenario(label, 'jwt-bearer', { url: g.tokenUrl, body: cycle(assertions, true, `${label} jwt-bearer`) });
     const codeClient = auth(g.codeClient);
     await singleUseScenario(label, 'authorization_code redemption', { url: g.tokenUrl, headers: codeClient, mint: (n) => mintAuthorizationCodes(g, n) });
+    // Its OpenID twins: the same redemption plus an ID Token (RS256 by default, ES256 on request).
+    for (const [name, client] of [
+      ['OpenID code → ID Token RS256', g.oidcClient],
+      ['OpenID code → ID Token ES256', g.oidcEs256Client],
+    ] as const) {
+      if (client) await singleUseScenario(label, name, { url: g.tokenUrl, headers: auth(client), mint: (n) => mintAuthorizationCodes(g, n, client) });
+    }
     await singleUseScenario(label, 'refresh_token rotation', { url: g.tokenUrl, headers: codeClient, mint: (n) => mintRefreshTokens(g, n) });
     await runGrowth(label, g, databaseUrl);
   } finally {

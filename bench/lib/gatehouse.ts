@@ -33,6 +33,12 @@ export interface GatehouseTarget {
   resourceServer: Credentials;
   /** Confidential, grant types authorization_code + refresh_token, redirect URI `BENCH_REDIRECT_URI`. */
   codeClient: Credentials;
+  /**
+   * Like `codeClient`, allowed `openid`: its codes give an RS256 ID Token (the default), and
+   * `oidcEs256Client`'s an ES256 one. Absent when the server measured predates OpenID Connect.
+   */
+  oidcClient?: Credentials;
+  oidcEs256Client?: Credentials;
   /** An enabled end user, the subject of pre-minted codes and token families. */
   userId: string;
   serviceAccount: { id: string; kid: string; alg: string; privateKeyPem: string };
@@ -103,7 +109,10 @@ export async function prepareGatehouse(options: { databaseUrl: string; port: num
   const quotaClient = await client('bench-jwt-quota', { quota: 100_000_000 });
   const opaqueClient = await client('bench-opaque', { tokenFormat: 'opaque' });
   const resourceServer = await client('bench-resource-server', { introspectAny: true });
-  const codeClient = await client('bench-code', { grantTypes: ['authorization_code', 'refresh_token'], redirectUris: [BENCH_REDIRECT_URI] });
+  const codeFlow = { grantTypes: ['authorization_code', 'refresh_token'], redirectUris: [BENCH_REDIRECT_URI] };
+  const codeClient = await client('bench-code', codeFlow);
+  const oidcClient = await client('bench-oidc', { ...codeFlow, scopes: ['openid', 'read'] });
+  const oidcEs256Client = await client('bench-oidc-es256', { ...codeFlow, scopes: ['openid', 'read'], idTokenSignedResponseAlg: 'ES256' });
   const user = await users.create({
     env: BENCH_ENV,
     username: 'bench-user',
@@ -128,6 +137,8 @@ export async function prepareGatehouse(options: { databaseUrl: string; port: num
     opaqueClient,
     resourceServer,
     codeClient,
+    oidcClient,
+    oidcEs256Client,
     userId: user.user_id,
     serviceAccount: { id: account.service_account_id, kid: key.kid, alg: key.alg, privateKeyPem: key.private_key_pem },
   };

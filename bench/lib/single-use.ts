@@ -7,7 +7,7 @@ import { s256Challenge } from '../../src/oauth/pkce.ts';
 import { REFRESH_TOKEN_PREFIX } from '../../src/oauth/token-families.ts';
 import { isPostgresUrl, sqlitePath } from '../../src/store/open.ts';
 import type { AuthorizationCodeTable, Database, RefreshTokenTable, TokenFamilyTable } from '../../src/store/schema.ts';
-import { BENCH_REDIRECT_URI, type GatehouseTarget } from './gatehouse.ts';
+import { BENCH_REDIRECT_URI, type Credentials, type GatehouseTarget } from './gatehouse.ts';
 
 /**
  * Single-use inputs for the authorization_code and refresh_token grants, written straight into
@@ -37,22 +37,27 @@ function randomSource(count: number): () => string {
   };
 }
 
-/** `count` request bodies, each redeeming its own fresh authorization code (PKCE S256) of `fixture.codeClient`. */
-export async function mintAuthorizationCodes(fixture: GatehouseTarget, count: number): Promise<string[]> {
+/**
+ * `count` request bodies, each redeeming its own fresh authorization code (PKCE S256) of
+ * `fixture.codeClient`, or, with `openid`, of that client with scope `openid read` and the
+ * OpenID sign-in its ID Token describes (as /authorize writes it for an `openid` request).
+ */
+export async function mintAuthorizationCodes(fixture: GatehouseTarget, count: number, openid?: Credentials): Promise<string[]> {
   const now = Date.now();
   const bodies: string[] = [];
   const rows: Insertable<AuthorizationCodeTable>[] = [];
-  const random = randomSource(count * 2);
+  const random = randomSource(count * (openid ? 4 : 2));
   for (let i = 0; i < count; i++) {
     const code = CODE_PREFIX + random();
     const verifier = random();
     rows.push({
       code_hash: hashSecret(code),
       env_id: fixture.envId,
-      client_id: fixture.codeClient.id,
+      client_id: (openid ?? fixture.codeClient).id,
       user_id: fixture.userId,
       redirect_uri: BENCH_REDIRECT_URI,
-      scope: SCOPE,
+      scope: openid ? `openid ${SCOPE}` : SCOPE,
+      ...(openid ? { oidc: JSON.stringify({ nonce: random(), sid: random(), authTime: now, amr: ['pwd'], acr: null }) } : {}),
       code_challenge: s256Challenge(verifier),
       family_id: randomUUID(),
       issued_at: now,
