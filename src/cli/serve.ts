@@ -228,7 +228,12 @@ async function banner(
   try {
     for (const env of await store.environments.list()) {
       const urls = issuerUrls(config.publicUrl, env);
-      lines.push(`  ${env.name}: issuer ${urls.issuer}`, `    metadata ${urls.metadata}`, `    OpenID   ${urls.openidConfiguration}`, `    JWKS     ${urls.jwks}`);
+      lines.push(
+        `  ${env.name}: issuer ${urls.issuer}`,
+        `    metadata ${urls.metadata}`,
+        `    OpenID   ${urls.openidConfiguration}`,
+        `    JWKS     ${urls.jwks}`,
+      );
     }
   } catch (error) {
     // The server runs already: a database that blinked now must not stop it.

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { GATEHOUSE_ROUTES, ISSUER_ROUTE, OPENID_PATHS } from '../oauth/endpoints.ts';
+import { ENDPOINTS, GATEHOUSE_ROUTES, ISSUER_ROUTE, OPENID_PATHS } from '../oauth/endpoints.ts';
 import type { EnvironmentResolver } from '../oauth/environments.ts';
 import type { BodyEncoding, JsonSchema } from '../surfaces/profile.ts';
 import type { Surface, SurfaceRoute } from '../surfaces/surface.ts';
@@ -196,6 +196,30 @@ function openIdPaths(issuerPath: string): Record<string, Record<string, unknown>
         tags: ['openid'],
         summary: 'OpenID Provider configuration (OpenID Connect Discovery 1.0 §4): the same document as the RFC 8414 metadata',
         responses: { '200': { description: 'The configuration', content: { 'application/json': { schema: { type: 'object', required: ['issuer'] } } } } },
+      },
+    },
+    // Core §3.1.2.1: the authorization endpoint takes POST too (its GET comes with the surface's routes).
+    [`${issuerPath}${ENDPOINTS.authorization.path}`]: {
+      post: {
+        operationId: 'openid_authorize_post',
+        tags: ['openid'],
+        summary: 'Authorization endpoint, the request form-serialized (OpenID Connect Core §3.1.2.1); the same parameters and answers as GET',
+        requestBody: {
+          required: true,
+          content: {
+            [MEDIA.form]: {
+              schema: {
+                type: 'object',
+                properties: Object.fromEntries([...AUTHORIZE_PARAMETERS, ...Object.keys(OPENID_AUTHORIZE_PARAMETERS)].map((n) => [n, { type: 'string' }])),
+              },
+            },
+          },
+        },
+        responses: {
+          '303': { description: 'To the login or consent page, or back to redirect_uri with code, state and iss (RFC 9207)' },
+          '400': { description: 'An error page: unknown client, unregistered redirect_uri or bad parameters', content: HTML_PAGE },
+          '415': { description: 'The body is not an HTML form', content: HTML_PAGE },
+        },
       },
     },
     [`${issuerPath}${OPENID_PATHS.userinfo}`]: { get: userinfoOperation('get'), post: userinfoOperation('post') },

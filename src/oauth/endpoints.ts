@@ -72,6 +72,11 @@ export const GATEHOUSE_ROUTES = {
   login: { method: 'POST', path: `${ISSUER_ROUTE}/login` },
   consentPage: { method: 'GET', path: `${ISSUER_ROUTE}/consent` },
   consent: { method: 'POST', path: `${ISSUER_ROUTE}/consent` },
+  /**
+   * OpenID Connect Core §3.1.2.1: the authorization endpoint answers POST too, its parameters
+   * form-serialized (the standard surface's GET route is the surface's own).
+   */
+  authorizeForm: { method: 'POST', path: `${ISSUER_ROUTE}${ENDPOINTS.authorization.path}` },
   /** RP-Initiated Logout 1.0 §2: the end-session endpoint (`end_session_endpoint`), GET and POST. */
   endSession: { method: 'GET', path: `${ISSUER_ROUTE}/logout` },
   endSessionForm: { method: 'POST', path: `${ISSUER_ROUTE}/logout` },

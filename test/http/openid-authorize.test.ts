@@ -372,5 +372,35 @@ for (const database of await testDatabases()) {
         heldInSession: session.idHash,
       });
     });
+
+    it('oidcc-ensure-post-request-succeeds: /authorize takes the request as a POSTed form, and only as a form', async () => {
+      const { browser } = await signedIn();
+      const posted = await t.app.server.inject({
+        method: 'POST',
+        url: `/envs/${ENV}/authorize`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: browser.cookie ?? '' },
+        payload: new URLSearchParams(request({ nonce: 'n-post' })).toString(),
+      });
+      const stored = await storedCode(codeOf(posted));
+      assert.equal(stored.oidc?.nonce, 'n-post');
+      // An error of a POSTed request goes back to the client like a GET one's.
+      assertRedirectError(
+        await t.app.server.inject({
+          method: 'POST',
+          url: `/envs/${ENV}/authorize`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams(request({ prompt: 'none login' })).toString(),
+        }),
+        'invalid_request',
+      );
+      const json = await t.app.server.inject({
+        method: 'POST',
+        url: `/envs/${ENV}/authorize`,
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify(request()),
+      });
+      assert.equal(json.statusCode, 415);
+      assert.match(json.body, /as an HTML form/);
+    });
   });
 }

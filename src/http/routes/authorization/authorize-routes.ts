@@ -29,6 +29,18 @@ export function registerAuthorizeRoutes(app: FastifyInstance, browser: BrowserFl
       return handOver(reply, resolved, surface, request.url);
     });
   }
+  // OpenID Connect Core §3.1.2.1: POST with the parameters form-serialized, on the standard route.
+  const standard = authorizeRoutes.find((r) => r.url === STANDARD_AUTHORIZE);
+  if (standard) {
+    app.post<{ Params: Record<string, string>; Body: Buffer }>(GATEHOUSE_ROUTES.authorizeForm.path, async (request, reply) => {
+      if (closed(reply, standard.surface, clock)) return closedPage(browser, reply);
+      const resolved = await browser.environment(standard.surface.environmentName(request.params));
+      if (!isFormRequest(request)) {
+        return browser.errorPage(reply, 415, 'The request must send its parameters as an HTML form (application/x-www-form-urlencoded).');
+      }
+      return authorize(browser, request, reply, standard.surface, resolved, `?${request.body.toString('utf8')}`);
+    });
+  }
   const bySurface = new Map(authorizeRoutes.map((r) => [r.surface.name, r.surface]));
   app.get<{ Params: { env: string; surface: string } }>(GATEHOUSE_ROUTES.surfaceAuthorization.path, async (request, reply) => {
     const resolved = await browser.environment(request.params.env);
@@ -44,9 +56,17 @@ export function registerAuthorizeRoutes(app: FastifyInstance, browser: BrowserFl
  * §4.1.1), resume the browser's session or start one, hold the request for that session, and
  * send the browser to its next step: login, consent, or straight back with a code.
  */
-async function authorize(browser: BrowserFlow, request: FastifyRequest, reply: FastifyReply, surface: Surface, resolved: ResolvedEnvironment) {
+async function authorize(
+  browser: BrowserFlow,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  surface: Surface,
+  resolved: ResolvedEnvironment,
+  /** The parameters as a query string: the URL's for GET, the form body's for POST. */
+  query = request.url,
+) {
   const repeatable = surface.routes.find((route) => route.endpoint === 'authorization')?.repeatable ?? [];
-  const { params, duplicates, hasNul } = parseQueryParams(request.url, repeatable);
+  const { params, duplicates, hasNul } = parseQueryParams(query, repeatable);
   if (hasNul) return browser.errorPage(reply, 400, 'The request contains characters that are not allowed.');
   if (surface.settings.scope !== undefined) params.scope = surface.settings.scope;
   const checked = await browser.flow.validate(resolved.env, resolved.urls.issuer, params, duplicates, {
@@ -67,6 +87,15 @@ async function authorize(browser: BrowserFlow, request: FastifyRequest, reply: F
 function handOver(reply: FastifyReply, resolved: ResolvedEnvironment, surface: Surface, url: string): FastifyReply {
   const query = url.includes('?') ? url.slice(url.indexOf('?')) : '';
   return reply.status(303).header('location', `${resolved.urls.authorization}/${surface.name}${query}`).send();
+}
+
+/** Whether a POST carries an HTML form body (RFC 6749 §3.1 and Core §3.1.2.1: form serialization). */
+function isFormRequest(request: FastifyRequest<{ Body: Buffer }>): boolean {
+  const type = String(request.headers['content-type'] ?? '')
+    .split(';')[0]
+    ?.trim()
+    .toLowerCase();
+  return type === 'application/x-www-form-urlencoded' && Buffer.isBuffer(request.body);
 }
 
 /** Outside the surface's working hours: true, with Retry-After set to when it opens. */
