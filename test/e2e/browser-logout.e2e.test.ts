@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { AdminService } from '../../src/admin/admin-service.ts';
 import { UserService } from '../../src/admin/users.ts';
 import { systemClock } from '../../src/domain/clock.ts';
@@ -15,6 +15,7 @@ import type { Store } from '../../src/domain/storage.ts';
 import { s256Challenge } from '../../src/oauth/pkce.ts';
 import { type Server as App, createServer as createGatehouse } from '../../src/server/server.ts';
 import { openStore } from '../../src/store/open.ts';
+import { launchChromium, WAIT_MS } from '../helpers/chromium.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
 
@@ -27,12 +28,10 @@ import { freePort } from '../helpers/net.ts';
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const ENV = 'DEVELOPMENT';
 const USERNAME = 'alice';
 const PASSWORD = 'correct horse battery staple';
-const WAIT_MS = 15_000;
 
 /** The client's side: its redirect_uri and its signed-out page both answer 200 "done". */
 class RelyingParty {
@@ -64,7 +63,6 @@ describe('RP-Initiated Logout in Chromium (playwright-core)', () => {
   let clientId: string;
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: this test drives Debian's Chromium (apt-get install chromium).`);
     mkdirSync(SCREENSHOTS, { recursive: true });
     await rp.start();
     const port = await freePort();
@@ -91,12 +89,7 @@ describe('RP-Initiated Logout in Chromium (playwright-core)', () => {
     await store.clients.update({ ...client, postLogoutRedirectUris: [`${rp.url}/signed-out`], updatedAt: client.updatedAt + 1 });
     await new UserService(config, store, systemClock).create({ env: ENV, username: USERNAME, password: PASSWORD });
     issuer = `${publicUrl}/envs/${ENV}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: WAIT_MS,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as oauth from 'oauth4webapi';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { AdminService } from '../../src/admin/admin-service.ts';
 import { UserService } from '../../src/admin/users.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import type { Store } from '../../src/domain/storage.ts';
 import { type Server as App, createServer as createGatehouse } from '../../src/server/server.ts';
 import { openStore } from '../../src/store/open.ts';
+import { launchChromium, WAIT_MS } from '../helpers/chromium.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
 
@@ -24,11 +25,9 @@ import { freePort } from '../helpers/net.ts';
  * always does.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ENV = 'DEVELOPMENT';
 const USERNAME = 'alice@example.test';
 const PASSWORD = 'correct horse battery staple';
-const WAIT_MS = 15_000;
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
 /** The client's redirect_uri: answers 200 to /callback and remembers the last URL. */
@@ -68,7 +67,6 @@ describe('OpenID Connect authentication request pages in Chromium (playwright-co
   let redirectUri: string;
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: this test drives Debian's Chromium (apt-get install chromium). It is not skipped on purpose.`);
     await callback.start();
     redirectUri = `${callback.url}/callback`;
     const port = await freePort();
@@ -91,7 +89,7 @@ describe('OpenID Connect authentication request pages in Chromium (playwright-co
     await new UserService(config, store, systemClock).create({ env: ENV, username: USERNAME, password: PASSWORD });
     issuer = new URL(`${publicUrl}/envs/${ENV}`);
     as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...insecure, algorithm: 'oauth2' }));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
   });
 
   after(async () => {

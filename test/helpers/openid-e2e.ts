@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type createRemoteJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import pg from 'pg';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { POSTGRES_URL } from './databases.ts';
 import { BIN, ROOT, startDevServer, within } from './dev-server.ts';
 import { productionServer } from './production-server.ts';
@@ -17,8 +16,9 @@ import { productionServer } from './production-server.ts';
  * over plain HTTP that walks Gatehouse's login and consent pages.
  */
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const WAIT_MS = 15_000;
+export { CHROMIUM, launchChromium, WAIT_MS } from './chromium.ts';
+
+import { WAIT_MS } from './chromium.ts';
 /** Back-Channel Logout 1.0 §2.6: the `events` member that makes a JWT a logout token. */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
@@ -140,17 +140,6 @@ export class RelyingPartyServer {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
-}
-
-/** Debian's Chromium, headless; fails (never skips) when it is missing. */
-export async function launchChromium(): Promise<Browser> {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: these tests drive Debian's Chromium (apt-get install chromium). They are not skipped on purpose.`);
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: WAIT_MS,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
 }
 
 /**
