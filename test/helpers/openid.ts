@@ -11,6 +11,7 @@ import type {
   User,
   UserProfile,
 } from '../../src/domain/model.ts';
+import { EMPTY_PROFILE } from '../../src/domain/user-profile.ts';
 import { s256Challenge } from '../../src/oauth/pkce.ts';
 import { generateSigningKey } from '../../src/oauth/signing-keys.ts';
 import type { TestApp } from './fixtures.ts';
@@ -107,21 +108,6 @@ export async function createProfileUser(t: TestApp, envId: string, profile?: Par
   await t.store.users.create(user);
   return user;
 }
-
-export const EMPTY_PROFILE: UserProfile = {
-  email: null,
-  emailVerified: false,
-  name: null,
-  givenName: null,
-  familyName: null,
-  preferredUsername: null,
-  picture: null,
-  locale: null,
-  zoneinfo: null,
-  phoneNumber: null,
-  phoneNumberVerified: false,
-  address: null,
-};
 
 export interface InsertedCode {
   code: string;

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { exportJWK } from 'jose';
 import { ManualClock } from '../../src/domain/clock.ts';
 import type { Client, Environment, User } from '../../src/domain/model.ts';
+import { EMPTY_PROFILE } from '../../src/domain/user-profile.ts';
 import { refreshTokenAllowed } from '../../src/oauth/grants/authorization-code.ts';
 import { userClaims } from '../../src/oauth/openid/claims.ts';
 import { verifyIdTokenHint } from '../../src/oauth/openid/id-token-hint.ts';
@@ -11,7 +12,6 @@ import { accessTokenHash, IdTokenIssuer, idTokenAlgorithmOf } from '../../src/oa
 import { isForUserinfo, userinfoAudience } from '../../src/oauth/openid/userinfo.ts';
 import type { KeyRing } from '../../src/oauth/signing-keys.ts';
 import { createVerifier } from '../../src/resource-server/index.ts';
-import { EMPTY_PROFILE } from '../helpers/openid.ts';
 
 const ISSUER = 'https://auth.example.test/envs/PRODUCTION';
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
