@@ -14,7 +14,7 @@ import type {
 } from '../domain/model.ts';
 import { ConflictError, type CreationKey, type PageQuery, type Store, type TransactionStore } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
-import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
+import { grantRuleViolation } from '../oauth/grants/index.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { activationLeadMs, KeyRotation, MIN_ROTATION_INTERVAL } from '../oauth/key-rotation.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
@@ -293,14 +293,6 @@ export class AdminService {
     const env = await this.environment(input.env);
     const kind = input.kind ?? 'confidential';
     const grantTypes = unique(input.grantTypes?.length ? input.grantTypes : ['client_credentials']);
-    for (const grant of grantTypes) {
-      if (!CLIENT_GRANT_TYPES.includes(grant)) {
-        throw new AdminError('invalid_argument', `unknown grant type ${grant} (known: ${CLIENT_GRANT_TYPES.join(', ')})`);
-      }
-    }
-    if (kind === 'public' && grantTypes.includes('client_credentials')) {
-      throw new AdminError('invalid_argument', 'a public client cannot use client_credentials: it has no secret');
-    }
     const scopes = unique(input.scopes ?? []);
     for (const scope of scopes) {
       if (!isValidScopeToken(scope)) throw new AdminError('invalid_argument', `invalid scope ${JSON.stringify(scope)}`);
@@ -310,12 +302,8 @@ export class AdminService {
     if (outside.length) throw new AdminError('invalid_argument', `default scopes must be allowed scopes: ${outside.join(' ')}`);
     const redirectUris = unique(input.redirectUris ?? []);
     for (const uri of redirectUris) validateRedirectUri(uri);
-    if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
-      throw new AdminError('invalid_argument', 'a client using authorization_code needs at least one --redirect-uri');
-    }
-    if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
-      throw new AdminError('invalid_argument', 'refresh_token is only issued with authorization_code: add --grant-type authorization_code');
-    }
+    const grantProblem = grantRuleViolation(kind, grantTypes, redirectUris);
+    if (grantProblem !== undefined) throw new AdminError('invalid_argument', grantProblem);
     const ttl = input.accessTokenTtl ?? null;
     if (ttl !== null && (!Number.isInteger(ttl) || ttl < 1 || ttl > this.config.maxAccessTokenTtl)) {
       throw new AdminError('invalid_argument', `access-token lifetime must be 1..${this.config.maxAccessTokenTtl} seconds`);
@@ -685,23 +673,14 @@ export class AdminService {
 
   private checkClient(client: Client): void {
     const grants = client.grantTypes;
-    const unknown = grants.find((grant) => !CLIENT_GRANT_TYPES.includes(grant));
-    if (unknown) throw new AdminError('invalid_argument', `unknown grant type ${unknown} (known: ${CLIENT_GRANT_TYPES.join(', ')})`);
     if (grants.length === 0) throw new AdminError('invalid_argument', 'a client needs at least one grant type');
-    if (client.kind === 'public' && grants.includes('client_credentials')) {
-      throw new AdminError('invalid_argument', 'a public client cannot use client_credentials: it has no secret');
-    }
+    const grantProblem = grantRuleViolation(client.kind, grants, client.redirectUris);
+    if (grantProblem !== undefined) throw new AdminError('invalid_argument', grantProblem);
     const badScope = client.scopes.find((scope) => !isValidScopeToken(scope));
     if (badScope !== undefined) throw new AdminError('invalid_argument', `invalid scope ${JSON.stringify(badScope)}`);
     const outside = client.defaultScopes.filter((s) => !client.scopes.includes(s));
     if (outside.length) throw new AdminError('invalid_argument', `default scopes must be allowed scopes: ${outside.join(' ')}`);
     for (const uri of client.redirectUris) validateRedirectUri(uri);
-    if (grants.includes('authorization_code') && client.redirectUris.length === 0) {
-      throw new AdminError('invalid_argument', 'a client using authorization_code needs at least one redirect URI');
-    }
-    if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
-      throw new AdminError('invalid_argument', 'refresh_token is only issued with authorization_code');
-    }
     const ttl = client.accessTokenTtl;
     if (ttl !== null && (!Number.isInteger(ttl) || ttl < 1 || ttl > this.config.maxAccessTokenTtl)) {
       throw new AdminError('invalid_argument', `access-token lifetime must be 1..${this.config.maxAccessTokenTtl} seconds`);

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminError, MAX_QUOTA } from '../admin/admin-service.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import type { RefreshTokenPolicy, SubjectType } from '../domain/model.ts';
+import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
 import { openStore } from '../store/open.ts';
 import { registerAdminApiCommands } from './admin-api-commands.ts';
 import { registerApiCommands } from './api-commands.ts';
@@ -170,7 +171,7 @@ addClientOidcOptions(
     .description('register a client; a confidential client gets a secret, shown once')
     .addOption(envOption())
     .requiredOption('--name <label>', 'display name')
-    .option('--grant-type <grant>', 'allowed grant type (repeatable; default client_credentials)', collect)
+    .option('--grant-type <grant>', `allowed grant type (repeatable; default client_credentials): ${CLIENT_GRANT_TYPES.join(', ')}`, collect)
     .option('--scope <scopes>', 'allowed scopes, space-separated', scopeList)
     .option('--default-scope <scopes>', 'scopes granted when none is requested (default: all allowed)', scopeList)
     .option('--redirect-uri <uri>', 'registered redirect URI (repeatable)', collect)

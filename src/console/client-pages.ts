@@ -1,4 +1,5 @@
 import type { ClientView } from '../admin/admin-service.ts';
+import { GRANT_MODULES } from '../oauth/grants/index.ts';
 import { usageChart } from './chart.ts';
 import type { ConsoleAuditEvent } from './deps.ts';
 import { csrfField, escapeHtml as e, renderConsolePage, type Viewer } from './layout.ts';
@@ -91,11 +92,8 @@ export interface NewClientValues {
 
 export const EMPTY_CLIENT: NewClientValues = { name: '', scopes: '', redirectUris: '', grantTypes: ['client_credentials'], kind: 'confidential' };
 
-const GRANTS: [string, string][] = [
-  ['client_credentials', 'Client credentials (machine to machine)'],
-  ['authorization_code', 'Authorization code (users sign in)'],
-  ['refresh_token', 'Refresh tokens (with authorization code)'],
-];
+// Every grant an administrator may give a client, as its module labels it.
+const GRANTS: [string, string][] = GRANT_MODULES.filter((m) => m.assignable === 'clients').map((m) => [m.grantType, m.label]);
 
 function grantBoxes(selected: readonly string[]): string {
   return GRANTS.map(

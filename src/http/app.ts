@@ -178,6 +178,5 @@ async function registerRoutes(server: FastifyInstance, options: HttpOptions, par
     bodyLimit: options.bodyLimit,
     secureCookies: new URL(options.publicUrl).protocol === 'https:',
   });
-  const grants = new Map(core.grants.grantTypes().map((type) => [type, core.grants.get(type)?.parameters ?? []]));
-  await server.register(openApiRoutes, { surfaces, environments, publicBase, grants });
+  await server.register(openApiRoutes, { surfaces, environments, publicBase });
 }

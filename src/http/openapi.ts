@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ENDPOINTS, GATEHOUSE_ROUTES, ISSUER_ROUTE, OPENID_PATHS } from '../oauth/endpoints.ts';
 import type { EnvironmentResolver } from '../oauth/environments.ts';
+import { GRANT_MODULES, type GrantParameter, RESOURCE_PARAMETER } from '../oauth/grants/index.ts';
 import type { BodyEncoding, JsonSchema } from '../surfaces/profile.ts';
 import type { Surface, SurfaceRoute } from '../surfaces/surface.ts';
 import { documentErrorHandler } from './routes/discovery-routes.ts';
@@ -11,29 +12,24 @@ const MEDIA: Record<BodyEncoding, string> = {
   multipart: 'multipart/form-data',
 };
 
-// Every request parameter any grant, revocation or introspection reads (all strings on the wire).
+// Every request parameter client authentication, revocation or introspection reads (all strings on the
+// wire); each grant's own come from its module.
 const PARAMETER_DOCS: Record<string, string> = {
   grant_type: 'The grant type',
   client_id: 'The client id',
   client_secret: 'The client secret',
   client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer (RFC 7523 §2.2)',
   client_assertion: 'A JWT signed with a key Gatehouse generated for the client',
-  code: 'The authorization code from the redirect',
-  code_verifier: 'The PKCE verifier (RFC 7636)',
-  redirect_uri: 'The redirect_uri given at the authorization endpoint',
-  refresh_token: 'The refresh token',
-  assertion: 'A JWT signed with a service-account key; its header kid names the key (RFC 7523 §2.1)',
-  scope: 'Space-separated scopes',
   token: 'The token to revoke or introspect',
   token_type_hint: 'access_token or refresh_token',
-  resource: 'An API the token is for: its identifier, an absolute URI without a fragment (RFC 8707 §2)',
+  resource: RESOURCE_PARAMETER.description,
 };
 
 const CLIENT_AUTH_PARAMETERS = ['client_id', 'client_secret', 'client_assertion_type', 'client_assertion'];
 const LOOKUP_PARAMETERS = ['token', 'token_type_hint', ...CLIENT_AUTH_PARAMETERS];
 
-/** The parameters each grant reads, by grant type (from the OAuth core's registry). */
-export type GrantParameters = ReadonlyMap<string, readonly string[]>;
+/** The parameters a grant reads, by grant type, with their description (from each grant's module). */
+const GRANT_PARAMETERS: ReadonlyMap<string, Readonly<Record<string, GrantParameter>>> = new Map(GRANT_MODULES.map((m) => [m.grantType, m.parameters]));
 
 const INTROSPECTION_SCHEMA: JsonSchema = {
   oneOf: [
@@ -241,7 +237,7 @@ function parameterSchema(route: SurfaceRoute, name: string, inBody: boolean): Js
  * An OpenAPI 3.1 document of every surface that serves `envName`: paths, request bodies in each
  * accepted encoding, the success response and every error status with its envelope.
  */
-export function openApiDocument(surfaces: readonly Surface[], envName: string, publicBase: string, grants: GrantParameters): Record<string, unknown> {
+export function openApiDocument(surfaces: readonly Surface[], envName: string, publicBase: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   let openId = false;
   for (const surface of surfaces) {
@@ -253,7 +249,7 @@ export function openApiDocument(surfaces: readonly Surface[], envName: string, p
     }
     for (const route of surface.routes) {
       const path = route.template.replace(/\{[^}]+\}/, segment);
-      paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(surface, route, grants) };
+      paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(surface, route) };
     }
   }
   return {
@@ -274,7 +270,7 @@ export function openApiDocument(surfaces: readonly Surface[], envName: string, p
   };
 }
 
-function operation(surface: Surface, route: SurfaceRoute, grants: GrantParameters): Record<string, unknown> {
+function operation(surface: Surface, route: SurfaceRoute): Record<string, unknown> {
   const op: Record<string, unknown> = { operationId: `${surface.name}_${route.endpoint}`, tags: [surface.name], summary: route.summary };
   if (route.endpoint === 'authorization') {
     const optional = ['state', 'scope', 'resource', ...(surface.profile.pkceOptionalForConfidential ? ['code_challenge', 'code_challenge_method'] : [])];
@@ -313,7 +309,7 @@ function operation(surface: Surface, route: SurfaceRoute, grants: GrantParameter
   } else {
     // Client credentials go in the body or in HTTP Basic; a jwt-bearer grant needs neither.
     op.security = [{ clientSecretBasic: [] }, {}];
-    const schema = requestSchema(surface, route, grants);
+    const schema = requestSchema(surface, route);
     op.requestBody = { required: true, content: Object.fromEntries(route.encodings.map((e) => [MEDIA[e], { schema }])) };
   }
   op.responses = { '200': { description: 'Success', content: { 'application/json': { schema: successSchema(surface, route) } } }, ...errorResponses(surface) };
@@ -321,18 +317,27 @@ function operation(surface: Surface, route: SurfaceRoute, grants: GrantParameter
 }
 
 /** The parameters a route reads: a token route, those of its profile's grants only. */
-function routeParameters(surface: Surface, route: SurfaceRoute, grants: GrantParameters): string[] {
+function routeParameters(surface: Surface, route: SurfaceRoute): string[] {
   if (route.endpoint !== 'token') return LOOKUP_PARAMETERS;
-  const fromGrants = surface.profile.grantTypes.flatMap((g) => grants.get(g) ?? []);
+  const fromGrants = surface.profile.grantTypes.flatMap((g) => Object.keys(GRANT_PARAMETERS.get(g) ?? {}));
   return [...new Set(['grant_type', ...CLIENT_AUTH_PARAMETERS, ...fromGrants])];
 }
 
-function requestSchema(surface: Surface, route: SurfaceRoute, grants: GrantParameters): JsonSchema {
+/** The description a grant of the surface gives a parameter it reads. */
+function grantParameterDoc(surface: Surface, name: string): string | undefined {
+  for (const grantType of surface.profile.grantTypes) {
+    const parameter = GRANT_PARAMETERS.get(grantType)?.[name];
+    if (parameter) return parameter.description;
+  }
+  return undefined;
+}
+
+function requestSchema(surface: Surface, route: SurfaceRoute): JsonSchema {
   const aliases = Object.entries({ ...surface.profile.requestAliases, ...surface.settings.requestAliases });
   const properties: Record<string, JsonSchema> = {};
-  for (const name of routeParameters(surface, route, grants)) {
+  for (const name of routeParameters(surface, route)) {
     if (route.endpoint === 'token' && name === 'grant_type') properties[name] = { type: 'string', enum: [...surface.profile.grantTypes] };
-    else properties[name] = { ...parameterSchema(route, name, true), description: PARAMETER_DOCS[name] };
+    else properties[name] = { ...parameterSchema(route, name, true), description: PARAMETER_DOCS[name] ?? grantParameterDoc(surface, name) };
   }
   for (const [alias, canonical] of aliases) properties[alias] = { type: 'string', description: `Same as ${canonical}` };
   // A required field may come under any of its names.
@@ -377,13 +382,13 @@ const retryAfter = () => ({ 'Retry-After': { description: 'Seconds until the req
 /** GET /envs/:env/openapi.json: the OpenAPI document of that environment's surfaces. */
 export async function openApiRoutes(
   app: FastifyInstance,
-  options: { surfaces: readonly Surface[]; environments: EnvironmentResolver; publicBase: string; grants: GrantParameters },
+  options: { surfaces: readonly Surface[]; environments: EnvironmentResolver; publicBase: string },
 ): Promise<void> {
-  const { surfaces, environments, publicBase, grants } = options;
+  const { surfaces, environments, publicBase } = options;
   app.setErrorHandler(documentErrorHandler);
   app.get<{ Params: { env: string } }>(GATEHOUSE_ROUTES.openapi.path, async (request, reply) => {
     const { env } = await environments.resolve(request.params.env);
     reply.header('cache-control', 'public, max-age=300');
-    return openApiDocument(surfaces, env.name, publicBase, grants);
+    return openApiDocument(surfaces, env.name, publicBase);
   });
 }

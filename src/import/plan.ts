@@ -4,7 +4,7 @@ import { randomToken } from '../crypto/secrets.ts';
 import type { Client, Environment, OpaqueAccessToken, User, UserProfile } from '../domain/model.ts';
 import { IMPORTED_SECRET_PREFIX, type ImportMapping, type ImportWrite } from '../domain/storage.ts';
 import { changedProfile, EMPTY_PROFILE, type ProfileChanges, ProfileError } from '../domain/user-profile.ts';
-import { CLIENT_GRANT_TYPES } from '../oauth/grants/index.ts';
+import { honourableGrantTypes } from '../oauth/grants/index.ts';
 import type { ImportAccessToken, ImportClient, ImportProfile, ImportRefreshToken, ImportUser } from './records.ts';
 
 /**
@@ -44,13 +44,9 @@ export function versionOf(record: object, storedSecret: string | undefined, sour
 
 /** Grant types Gatehouse can give this client; the source's others (implicit, password) are dropped. */
 function grantTypesOf(record: ImportClient): string[] {
-  let grants = [...new Set(record.grant_types)].filter((g) => CLIENT_GRANT_TYPES.includes(g));
-  // A public client cannot keep a secret, so it gets no client_credentials (as for clients made here).
-  if (!record.confidential) grants = grants.filter((g) => g !== 'client_credentials');
-  // Without a redirect URI there is no code flow (Doorkeeper lists no grant types per application).
-  if (record.redirect_uris.length === 0) grants = grants.filter((g) => g !== 'authorization_code');
-  if (!grants.includes('authorization_code')) grants = grants.filter((g) => g !== 'refresh_token');
-  return grants;
+  // A public client cannot keep a secret (no client_credentials, as for clients made here); without
+  // a redirect URI there is no code flow (Doorkeeper lists no grant types per application).
+  return honourableGrantTypes(record.confidential ? 'confidential' : 'public', record.grant_types, record.redirect_uris);
 }
 
 /**

@@ -70,14 +70,15 @@ export class TokenEndpoint {
   private async run(request: TokenRequest, state: { client?: AuthenticatedClient | undefined }): Promise<TokenResult> {
     const grantType = request.params.grant_type;
     if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required', { parameter: 'grant_type' });
-    const grant = this.grants.get(grantType);
-    if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`, { parameter: 'grant_type' });
+    const registered = this.grants.get(grantType);
+    if (!registered) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`, { parameter: 'grant_type' });
+    const { grant } = registered;
     const client =
       grant.clientAuthentication === 'optional' && !presentsCredentials(request.credentials)
         ? undefined
         : await this.authenticator.authenticate(request.env, request.credentials, request.audiences);
     state.client = client;
-    if (client && (!client.client.grantTypes.includes(grantType) || (client.method === 'none' && !grant.allowsPublicClients))) {
+    if (client && (!client.client.grantTypes.includes(grantType) || (client.method === 'none' && !registered.allowsPublicClients))) {
       throw new OAuthError('unauthorized_client', `this client may not use grant_type ${grantType}`, { parameter: 'grant_type' });
     }
     const { env, issuer, params, audiences, accessTokenTtl } = request;

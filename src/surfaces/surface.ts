@@ -1,6 +1,7 @@
 import { ENDPOINTS } from '../oauth/endpoints.ts';
 import { OAuthError } from '../oauth/errors.ts';
 import type { TokenResult } from '../oauth/grants/grant.ts';
+import { SECRET_GRANT_PARAMETERS } from '../oauth/grants/index.ts';
 import type { Params } from '../oauth/params.ts';
 import type { BodyEncoding, EndpointKind, ErrorContext, Profile, RenderedResponse } from './profile.ts';
 import type { SurfaceSettings } from './settings.ts';
@@ -20,18 +21,9 @@ export interface SurfaceRoute {
   readonly repeatable: readonly string[];
 }
 
-// Parameters whose values are credentials: never echoed back in an error body.
-const SECRET_PARAMETERS = new Set([
-  'client_secret',
-  'client_assertion',
-  'assertion',
-  'code',
-  'code_verifier',
-  'refresh_token',
-  'token',
-  'access_token',
-  'password',
-]);
+// Parameters whose values are credentials: never echoed back in an error body. Those of client
+// authentication and the lookup endpoints here, each grant's as its module marks them.
+const SECRET_PARAMETERS: ReadonlySet<string> = new Set(['client_secret', 'client_assertion', 'token', 'access_token', 'password', ...SECRET_GRANT_PARAMETERS]);
 
 /** The parameters of one request as the client named and sent them, for error bodies. */
 export class ReceivedParams {

@@ -7,6 +7,7 @@ import { OAuthError, type OAuthErrorReason } from '../errors.ts';
 import { verifierMatches } from '../pkce.ts';
 import type { FamilyTokenIssuer } from '../token-families.ts';
 import { type Grant, requireClient } from './grant.ts';
+import { type GrantModule, RESOURCE_PARAMETER } from './module.ts';
 
 const invalidGrant = (description: string, reason: OAuthErrorReason, parameter = 'code') => new OAuthError('invalid_grant', description, { parameter, reason });
 
@@ -41,8 +42,6 @@ export function authorizationCodeGrant(
 ): Grant {
   return {
     grantType: AUTHORIZATION_CODE,
-    parameters: ['code', 'redirect_uri', 'code_verifier', 'resource'],
-    allowsPublicClients: true,
     clientAuthentication: 'required',
     async handle({ env, issuer, client: authenticated, params, accessTokenTtl: ttl }) {
       const client = requireClient(authenticated);
@@ -106,3 +105,19 @@ export function authorizationCodeGrant(
     },
   };
 }
+
+export const authorizationCodeModule: GrantModule = {
+  grantType: AUTHORIZATION_CODE,
+  assignable: 'clients',
+  label: 'Authorization code (users sign in)',
+  parameters: {
+    code: { description: 'The authorization code from the redirect', secret: true },
+    redirect_uri: { description: 'The redirect_uri given at the authorization endpoint' },
+    code_verifier: { description: 'The PKCE verifier (RFC 7636)', secret: true },
+    resource: RESOURCE_PARAMETER,
+  },
+  allowsPublicClients: true,
+  needsRedirectUris: true,
+  startsUserSessions: true,
+  create: (s) => authorizationCodeGrant(s.store, s.families, s.clock, s.apis),
+};

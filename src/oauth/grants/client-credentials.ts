@@ -1,6 +1,7 @@
 import type { AccessTokenService } from '../access-tokens.ts';
 import { type ApiDirectory, resolveTokenTarget } from '../apis.ts';
 import { type Grant, requireClient } from './grant.ts';
+import { type GrantModule, RESOURCE_PARAMETER, SCOPE_PARAMETER } from './module.ts';
 
 export const CLIENT_CREDENTIALS = 'client_credentials';
 
@@ -8,8 +9,6 @@ export const CLIENT_CREDENTIALS = 'client_credentials';
 export function clientCredentialsGrant(tokens: AccessTokenService, apis: ApiDirectory): Grant {
   return {
     grantType: CLIENT_CREDENTIALS,
-    parameters: ['scope', 'resource'],
-    allowsPublicClients: false,
     clientAuthentication: 'required',
     async handle({ env, issuer, client: authenticated, params, accessTokenTtl: ttl }) {
       const client = requireClient(authenticated);
@@ -20,3 +19,12 @@ export function clientCredentialsGrant(tokens: AccessTokenService, apis: ApiDire
     },
   };
 }
+
+export const clientCredentialsModule: GrantModule = {
+  grantType: CLIENT_CREDENTIALS,
+  assignable: 'clients',
+  label: 'Client credentials (machine to machine)',
+  parameters: { scope: SCOPE_PARAMETER, resource: RESOURCE_PARAMETER },
+  allowsPublicClients: false,
+  create: (s) => clientCredentialsGrant(s.tokens, s.apis),
+};

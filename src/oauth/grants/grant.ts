@@ -33,14 +33,10 @@ export interface TokenResult extends IssuedAccessToken {
 
 /**
  * One grant type. The token endpoint looks grants up by `grantType` in a `GrantRegistry`;
- * adding a grant means adding a module, never a branch in the endpoint.
+ * adding a grant means adding a module (`GrantModule`, grants/index.ts), never a branch in the endpoint.
  */
 export interface Grant {
   readonly grantType: string;
-  /** Parameters this grant reads (besides grant_type and client credentials); used for docs and metadata. */
-  readonly parameters: readonly string[];
-  /** Whether a public client (no secret) may use this grant. */
-  readonly allowsPublicClients: boolean;
   /**
    * `required`: the client must authenticate. `optional`: the grant carries its own credential
    * (an assertion) that identifies the caller; client credentials, when sent, are still checked.
@@ -49,16 +45,23 @@ export interface Grant {
   handle(context: GrantContext): Promise<TokenResult>;
 }
 
-export class GrantRegistry {
-  private readonly grants = new Map<string, Grant>();
+/** A grant as the token endpoint finds it, with what its module says about clients. */
+export interface RegisteredGrant {
+  readonly grant: Grant;
+  /** Whether a public client (no secret) may use it. */
+  readonly allowsPublicClients: boolean;
+}
 
-  register(grant: Grant): this {
+export class GrantRegistry {
+  private readonly grants = new Map<string, RegisteredGrant>();
+
+  register(grant: Grant, allowsPublicClients: boolean): this {
     if (this.grants.has(grant.grantType)) throw new Error(`grant ${grant.grantType} is already registered`);
-    this.grants.set(grant.grantType, grant);
+    this.grants.set(grant.grantType, { grant, allowsPublicClients });
     return this;
   }
 
-  get(grantType: string): Grant | undefined {
+  get(grantType: string): RegisteredGrant | undefined {
     return this.grants.get(grantType);
   }
 

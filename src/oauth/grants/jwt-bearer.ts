@@ -4,6 +4,7 @@ import { AssertionFailure, type AssertionVerifier, JWT_BEARER_GRANT_TYPE } from 
 import { OAuthError } from '../errors.ts';
 import type { QuotaLimiter } from '../quotas.ts';
 import type { Grant, TokenResult } from './grant.ts';
+import { type GrantModule, RESOURCE_PARAMETER, SCOPE_PARAMETER } from './module.ts';
 
 export const JWT_BEARER = JWT_BEARER_GRANT_TYPE;
 
@@ -15,8 +16,6 @@ export const JWT_BEARER = JWT_BEARER_GRANT_TYPE;
 export function jwtBearerGrant(tokens: AccessTokenService, assertions: AssertionVerifier, quotas: QuotaLimiter, apis: ApiDirectory): Grant {
   return {
     grantType: JWT_BEARER_GRANT_TYPE,
-    parameters: ['assertion', 'scope', 'resource'],
-    allowsPublicClients: false,
     clientAuthentication: 'optional',
     async handle({ env, issuer, client, params, audiences, accessTokenTtl: ttl }) {
       const assertion = params.assertion;
@@ -55,6 +54,19 @@ export function jwtBearerGrant(tokens: AccessTokenService, assertions: Assertion
     },
   };
 }
+
+export const jwtBearerModule: GrantModule = {
+  grantType: JWT_BEARER,
+  assignable: 'service_accounts',
+  label: 'JWT bearer assertion (service accounts)',
+  parameters: {
+    assertion: { description: 'A JWT signed with a service-account key; its header kid names the key (RFC 7523 §2.1)', secret: true },
+    scope: SCOPE_PARAMETER,
+    resource: RESOURCE_PARAMETER,
+  },
+  allowsPublicClients: false,
+  create: (s) => jwtBearerGrant(s.tokens, s.assertions, s.quotas, s.apis),
+};
 
 async function asGrantError<T>(step: () => Promise<T>): Promise<T> {
   try {

@@ -8,6 +8,7 @@ import type { RefreshRetries, RetryBinding } from '../refresh-retries.ts';
 import { parseScope } from '../scope.ts';
 import { type FamilyTokenIssuer, userIsActive } from '../token-families.ts';
 import { type Grant, requireClient, type TokenResult } from './grant.ts';
+import { type GrantModule, RESOURCE_PARAMETER } from './module.ts';
 
 const invalidGrant = (description: string, reason: OAuthErrorReason) => new OAuthError('invalid_grant', description, { parameter: 'refresh_token', reason });
 const reused = () => invalidGrant('the refresh token was already used; its token family is revoked', 'refresh_token_reused');
@@ -69,8 +70,6 @@ export function refreshTokenGrant(
 ): Grant {
   return {
     grantType: REFRESH_TOKEN,
-    parameters: ['refresh_token', ...REQUEST_PARAMETERS],
-    allowsPublicClients: true,
     clientAuthentication: 'required',
     async handle({ env, issuer, client: authenticated, params, accessTokenTtl: ttl }) {
       const receivedAt = clock.now();
@@ -129,3 +128,16 @@ export function refreshTokenGrant(
     },
   };
 }
+
+export const refreshTokenModule: GrantModule = {
+  grantType: REFRESH_TOKEN,
+  assignable: 'clients',
+  label: 'Refresh tokens (with a grant that signs a user in)',
+  parameters: {
+    refresh_token: { description: 'The refresh token', secret: true },
+    scope: { description: 'Space-separated scopes: a subset of those granted (RFC 6749 §6)' },
+    resource: RESOURCE_PARAMETER,
+  },
+  allowsPublicClients: true,
+  create: (s) => refreshTokenGrant(s.store, s.families, s.clock, s.apis, s.refreshRetries),
+};
