@@ -3,7 +3,8 @@ import type { RateLimitState } from './rate-limit.ts';
 /**
  * Every error code Gatehouse answers with, its usual HTTP status and what it means: the one list
  * the error type, the configuration validator (surface status maps) and every dialect read.
- * RFC 6749 §5.2 codes first, then RFC 6750 §3.1, RFC 7009 §2.2.1 and Gatehouse's own.
+ * RFC 6749 §5.2 codes first, then RFC 6750 §3.1, RFC 7009 §2.2.1, RFC 8628 §3.5 (device
+ * polling), RFC 9449 (DPoP) and Gatehouse's own.
  */
 export const OAUTH_ERROR_CODES = {
   invalid_request: { status: 400, description: 'a parameter is missing, repeated, malformed or not allowed (RFC 6749 §5.2)' },
@@ -16,6 +17,12 @@ export const OAUTH_ERROR_CODES = {
   invalid_token: { status: 401, description: 'the access token presented to a resource is invalid or expired (RFC 6750 §3.1)' },
   insufficient_scope: { status: 403, description: 'the access token lacks a scope the resource requires, such as openid at UserInfo (RFC 6750 §3.1)' },
   unsupported_token_type: { status: 400, description: 'the token type cannot be revoked here (RFC 7009 §2.2.1)' },
+  authorization_pending: { status: 400, description: 'the user has not yet approved or denied the device request; poll again after the interval (RFC 8628 §3.5)' },
+  slow_down: { status: 400, description: 'the device polls too fast; its interval grew by 5 seconds (RFC 8628 §3.5)' },
+  access_denied: { status: 400, description: 'the user denied the request (RFC 8628 §3.5, RFC 6749 §4.1.2.1)' },
+  expired_token: { status: 400, description: 'the device code expired before the user approved it; start again (RFC 8628 §3.5)' },
+  invalid_dpop_proof: { status: 400, description: 'the DPoP proof is missing, malformed, replayed or does not match the request (RFC 9449 §4.3, §5)' },
+  use_dpop_nonce: { status: 400, description: 'the DPoP proof must carry the server nonce given in the DPoP-Nonce header (RFC 9449 §8)' },
   too_many_requests: { status: 429, description: 'the client exceeded its quota or failed authentication too often' },
   not_found: { status: 404, description: 'no such environment or endpoint' },
   temporarily_unavailable: { status: 503, description: 'the service cannot answer now (database unavailable, surface closed); retry later' },
