@@ -110,6 +110,21 @@ export interface SigningKey {
   revokedAt?: number | null;
 }
 
+/**
+ * RFC 8693 §4.1: the party acting for the token's subject (a client id or service account), and
+ * in `act` the one that acted before it, for a chain of exchanges. Only the outermost actor is
+ * the current one (§4.1: the nested ones are history, not authority).
+ */
+export interface ActorClaim {
+  sub: string;
+  act?: ActorClaim;
+}
+
+/** RFC 9449 §6 (RFC 7800): the key a sender-constrained token is bound to, by its JWK thumbprint (RFC 7638). */
+export interface ConfirmationClaim {
+  jkt: string;
+}
+
 export interface OpaqueAccessToken {
   tokenHash: string;
   envId: string;
@@ -122,6 +137,10 @@ export interface OpaqueAccessToken {
   revokedAt: number | null;
   /** The APIs the token is for (RFC 8707); absent for a token whose audience is the issuer. */
   audience?: string[];
+  /** RFC 8693 §4.1: who acts for the subject; absent when the subject acts itself. */
+  act?: ActorClaim;
+  /** RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to; absent for a bearer token. */
+  cnfJkt?: string;
 }
 
 export interface RevokedJwt {

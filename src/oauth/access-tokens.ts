@@ -4,7 +4,7 @@ import { type ClaimRules, signCompactJwt, type VerifiedJwt, verifyJwt } from '..
 import { PublicKeyCache } from '../crypto/public-keys.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import { type Clock, seconds } from '../domain/clock.ts';
-import type { Client, Environment, OpaqueAccessToken, TokenFormat } from '../domain/model.ts';
+import type { ActorClaim, Client, ConfirmationClaim, Environment, OpaqueAccessToken, TokenFormat } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
 import type { ApiDirectory } from './apis.ts';
 import { OPENID_PATHS } from './endpoints.ts';
@@ -15,9 +15,12 @@ export const OPAQUE_TOKEN_PREFIX = 'gat_';
 /** Longest token of another provider looked up at all (Doorkeeper's and Hydra's are well under it). */
 const MAX_IMPORTED_TOKEN_LENGTH = 512;
 
+/** RFC 6750 for a bearer token; RFC 9449 §5 `DPoP` for one bound to a DPoP key. */
+export type AccessTokenType = 'Bearer' | 'DPoP';
+
 export interface IssuedAccessToken {
   accessToken: string;
-  tokenType: 'Bearer';
+  tokenType: AccessTokenType;
   expiresIn: number;
   scope: string[];
   /** When the token was issued, in epoch seconds (some dialects return it as `created_at`). */
@@ -37,6 +40,10 @@ export interface AccessTokenClaims {
   issuedAt: number;
   expiresAt: number;
   audience: string | string[];
+  /** RFC 8693 §4.1: who acts for the subject (a token exchange); absent when the subject acts itself. */
+  act?: ActorClaim;
+  /** RFC 9449 §6: the DPoP key the token is bound to; absent for a bearer token. */
+  cnf?: ConfirmationClaim;
 }
 
 export interface IssueRequest {
@@ -53,6 +60,10 @@ export interface IssueRequest {
   tokenFormat?: TokenFormat | undefined;
   /** The APIs' lifetime in seconds, over the client's. */
   resourceTtl?: number | undefined;
+  /** RFC 8693 §4.1: the actor of a token exchange. */
+  act?: ActorClaim | undefined;
+  /** RFC 9449 §6: bind the token to this DPoP key; its type is then `DPoP`. */
+  cnf?: ConfirmationClaim | undefined;
 }
 
 /** A token created but not yet stored; `opaque` is the row to store for an opaque token. */
@@ -96,6 +107,8 @@ export class AccessTokenService {
     const now = this.clock.now();
     const jti = randomUUID();
     const scopeText = scope.join(' ');
+    const { act, cnf } = request;
+    const tokenType: AccessTokenType = cnf ? 'DPoP' : 'Bearer';
     if ((request.tokenFormat ?? client.tokenFormat) === 'opaque') {
       const token = `${OPAQUE_TOKEN_PREFIX}${randomToken(32)}`;
       const opaque: OpaqueAccessToken = {
@@ -109,8 +122,10 @@ export class AccessTokenService {
         expiresAt: now + ttl * 1000,
         revokedAt: null,
         ...(audience ? { audience } : {}),
+        ...(act ? { act } : {}),
+        ...(cnf ? { cnfJkt: cnf.jkt } : {}),
       };
-      const issued = { accessToken: token, tokenType: 'Bearer' as const, expiresIn: ttl, scope, issuedAt: seconds(now), clientId: client.clientId, subject };
+      const issued = { accessToken: token, tokenType, expiresIn: ttl, scope, issuedAt: seconds(now), clientId: client.clientId, subject };
       return { issued, jti, expiresAt: opaque.expiresAt, opaque };
     }
     const key = await this.keys.activeKey(env.id);
@@ -125,9 +140,11 @@ export class AccessTokenService {
       jti,
       client_id: client.clientId,
       ...(scopeText ? { scope: scopeText } : {}),
+      ...(act ? { act } : {}),
+      ...(cnf ? { cnf } : {}),
     };
     const jwt = signCompactJwt({ kid: key.kid, typ: 'at+jwt' }, claims, key.privateKey, key.alg);
-    const issued = { accessToken: jwt, tokenType: 'Bearer' as const, expiresIn: ttl, scope, issuedAt: iat, clientId: client.clientId, subject };
+    const issued = { accessToken: jwt, tokenType, expiresIn: ttl, scope, issuedAt: iat, clientId: client.clientId, subject };
     return { issued, jti, expiresAt: (iat + ttl) * 1000, opaque: undefined };
   }
 
@@ -155,6 +172,8 @@ export class AccessTokenService {
       issuedAt: seconds(record.issuedAt),
       expiresAt: seconds(record.expiresAt),
       audience: audClaim(record.audience, issuer),
+      ...(record.act ? { act: record.act } : {}),
+      ...(record.cnfJkt ? { cnf: { jkt: record.cnfJkt } } : {}),
     };
   }
 
@@ -193,6 +212,7 @@ export class AccessTokenService {
       issuedAt: iat,
       expiresAt: exp,
       audience: payload.aud,
+      ...actAndCnf(payload),
     };
   }
 
@@ -207,6 +227,22 @@ export class AccessTokenService {
     const apis = await this.apis.list(env.id);
     return names.some((name) => apis.some((api) => api.identifier === name));
   }
+}
+
+/** The `act` and `cnf` claims of a verified payload, when well-formed (Gatehouse signed them, so they are). */
+function actAndCnf(payload: Record<string, unknown>): Pick<AccessTokenClaims, 'act' | 'cnf'> {
+  const { act, cnf } = payload;
+  const out: Pick<AccessTokenClaims, 'act' | 'cnf'> = {};
+  if (isActor(act)) out.act = act;
+  if (cnf && typeof cnf === 'object' && typeof (cnf as { jkt?: unknown }).jkt === 'string') out.cnf = { jkt: (cnf as { jkt: string }).jkt };
+  return out;
+}
+
+/** Whether a value is an RFC 8693 `act` claim: `sub` a string, a nested `act` one too. */
+export function isActor(value: unknown): value is ActorClaim {
+  if (!value || typeof value !== 'object') return false;
+  const { sub, act } = value as { sub?: unknown; act?: unknown };
+  return typeof sub === 'string' && (act === undefined || isActor(act));
 }
 
 /** RFC 9068 §2.2: the claims every access token carries (`scope` only when one was granted). */

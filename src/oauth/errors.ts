@@ -17,7 +17,10 @@ export const OAUTH_ERROR_CODES = {
   invalid_token: { status: 401, description: 'the access token presented to a resource is invalid or expired (RFC 6750 §3.1)' },
   insufficient_scope: { status: 403, description: 'the access token lacks a scope the resource requires, such as openid at UserInfo (RFC 6750 §3.1)' },
   unsupported_token_type: { status: 400, description: 'the token type cannot be revoked here (RFC 7009 §2.2.1)' },
-  authorization_pending: { status: 400, description: 'the user has not yet approved or denied the device request; poll again after the interval (RFC 8628 §3.5)' },
+  authorization_pending: {
+    status: 400,
+    description: 'the user has not yet approved or denied the device request; poll again after the interval (RFC 8628 §3.5)',
+  },
   slow_down: { status: 400, description: 'the device polls too fast; its interval grew by 5 seconds (RFC 8628 §3.5)' },
   access_denied: { status: 400, description: 'the user denied the request (RFC 8628 §3.5, RFC 6749 §4.1.2.1)' },
   expired_token: { status: 400, description: 'the device code expired before the user approved it; start again (RFC 8628 §3.5)' },

@@ -1,5 +1,5 @@
-import type { Environment } from '../domain/model.ts';
-import type { AccessTokenService } from './access-tokens.ts';
+import type { ActorClaim, ConfirmationClaim, Environment } from '../domain/model.ts';
+import type { AccessTokenService, AccessTokenType } from './access-tokens.ts';
 import type { ClientAuthenticator, PresentedCredentials } from './client-auth.ts';
 import { OAuthError } from './errors.ts';
 
@@ -19,13 +19,17 @@ export type IntrospectionResponse =
       active: true;
       scope: string;
       client_id: string;
-      token_type: 'Bearer';
+      token_type: AccessTokenType;
       exp: number;
       iat: number;
       sub: string;
       aud?: string | string[];
       iss: string;
       jti: string;
+      /** RFC 8693 §4.1. */
+      act?: ActorClaim;
+      /** RFC 9449 §6.2. */
+      cnf?: ConfirmationClaim;
     };
 
 /**
@@ -50,13 +54,16 @@ export class IntrospectionEndpoint {
       active: true,
       scope: claims.scope,
       client_id: claims.clientId,
-      token_type: 'Bearer',
+      // RFC 9449 §6.2: a token bound to a DPoP key is a DPoP token, with its key's thumbprint.
+      token_type: claims.cnf ? 'DPoP' : 'Bearer',
       exp: claims.expiresAt,
       iat: claims.issuedAt,
       sub: claims.subject,
       aud: claims.audience,
       iss: request.issuer,
       jti: claims.jti,
+      ...(claims.act ? { act: claims.act } : {}),
+      ...(claims.cnf ? { cnf: claims.cnf } : {}),
     };
   }
 }

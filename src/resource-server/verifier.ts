@@ -48,6 +48,13 @@ export interface AccessToken {
   scopes: readonly string[];
   /** Epoch seconds; undefined only if an introspection answer omitted it. */
   expiresAt: number | undefined;
+  /**
+   * RFC 8693 §4.1: who acts for `sub` after token exchanges, the current actor first and then the
+   * ones before it (`act`, nested); empty when the subject acts itself.
+   */
+  actors: readonly string[];
+  /** RFC 9449 §6: the thumbprint of the DPoP key the token is bound to; undefined for a bearer token. */
+  jkt: string | undefined;
   /** The JWT's payload or the introspection answer. */
   claims: Readonly<Record<string, unknown>>;
 }
@@ -193,6 +200,8 @@ async function verifyJwtAccessToken(
     clientId: payload.client_id,
     scopes: scopesOf(payload.scope),
     expiresAt: payload.exp as number,
+    actors: actorsOf(payload.act),
+    jkt: thumbprintOf(payload.cnf),
     claims: Object.freeze(payload),
   };
 }
@@ -222,8 +231,36 @@ function fromIntrospection(answer: ActiveIntrospection, settings: Readonly<Setti
     clientId: answer.client_id as string,
     scopes: scopesOf(answer.scope),
     expiresAt: typeof answer.exp === 'number' ? answer.exp : undefined,
+    actors: actorsOf(answer.act),
+    jkt: thumbprintOf(answer.cnf),
     claims: Object.freeze({ ...answer }),
   };
+}
+
+/** Longest chain of actors read from `act`; a deeper one is refused rather than walked. */
+const MAX_ACTORS = 16;
+
+/** RFC 8693 §4.1: the actors of a token, outermost (current) first; a malformed `act` is refused. */
+function actorsOf(act: unknown): readonly string[] {
+  const actors: string[] = [];
+  let current = act;
+  while (current !== undefined) {
+    if (!current || typeof current !== 'object' || typeof (current as { sub?: unknown }).sub !== 'string') {
+      throw new BearerError('invalid_token', 'act must be an object with a string sub');
+    }
+    if (actors.length === MAX_ACTORS) throw new BearerError('invalid_token', `act nests more than ${MAX_ACTORS} actors`);
+    actors.push((current as { sub: string }).sub);
+    current = (current as { act?: unknown }).act;
+  }
+  return Object.freeze(actors);
+}
+
+/** RFC 9449 §6: `cnf.jkt`, when the token is bound to a key; a malformed `cnf` is refused. */
+function thumbprintOf(cnf: unknown): string | undefined {
+  if (cnf === undefined) return undefined;
+  const jkt = cnf && typeof cnf === 'object' ? (cnf as { jkt?: unknown }).jkt : undefined;
+  if (typeof jkt !== 'string' || jkt === '') throw new BearerError('invalid_token', 'cnf must carry a jkt string');
+  return jkt;
 }
 
 function scopesOf(scope: unknown): readonly string[] {

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { AuthorizationCode, CodeOidc, FamilyOidc, OpaqueAccessToken, RefreshToken, TokenFamily } from '../domain/model.ts';
+import type { ActorClaim, AuthorizationCode, CodeOidc, FamilyOidc, OpaqueAccessToken, RefreshToken, TokenFamily } from '../domain/model.ts';
 import type { AuthorizationCodeTable, RefreshTokenTable, TokenFamilyTable } from './schema.ts';
 
 /** Rows of the authorization code flow and token families, both ways, shared by every writer of them. */
@@ -59,6 +59,14 @@ export const opaqueAccessTokenRow = (token: OpaqueAccessToken, familyId: string 
   revoked_at: token.revokedAt,
   family_id: familyId,
   audience: listColumn(token.audience),
+  act: token.act ? JSON.stringify(token.act) : null,
+  cnf_jkt: token.cnfJkt ?? null,
+});
+
+/** The `act` and `cnf_jkt` columns of an opaque access token, as its record's optional fields. */
+export const bindingFields = (row: { act: string | null; cnf_jkt: string | null }): Pick<OpaqueAccessToken, 'act' | 'cnfJkt'> => ({
+  ...(row.act === null ? {} : { act: JSON.parse(row.act) as ActorClaim }),
+  ...(row.cnf_jkt === null ? {} : { cnfJkt: row.cnf_jkt }),
 });
 
 export const toCode = (row: Selectable<AuthorizationCodeTable>): AuthorizationCode => ({

@@ -20,7 +20,7 @@ import { redeemInOneStatement, rotateInOneStatement } from './postgres-family-wr
 import { PREPARED_MARK } from './postgres-pool.ts';
 import type { AuthorizationCodeTable, AuthorizationRequestTable, Database, RefreshTokenTable } from './schema.ts';
 
-export { familyRow, listColumn, listField, opaqueAccessTokenRow, refreshTokenRow, words } from './kysely-authorization-rows.ts';
+export { bindingFields, familyRow, listColumn, listField, opaqueAccessTokenRow, refreshTokenRow, words } from './kysely-authorization-rows.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 

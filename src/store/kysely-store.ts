@@ -35,7 +35,7 @@ import { adminListStore } from './kysely-admin-lists.ts';
 import { apiStore } from './kysely-apis.ts';
 import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { auditStore } from './kysely-audit.ts';
-import { authorizationCodeStore, authorizationRequestStore, listField, opaqueAccessTokenRow, tokenFamilyStore } from './kysely-authorization.ts';
+import { authorizationCodeStore, authorizationRequestStore, bindingFields, listField, opaqueAccessTokenRow, tokenFamilyStore } from './kysely-authorization.ts';
 import { backchannelLogoutStore } from './kysely-backchannel-logouts.ts';
 import { importStore } from './kysely-import.ts';
 import { legacyCredentialStore } from './kysely-legacy-credentials.ts';
@@ -386,6 +386,7 @@ function accessTokenStore(db: Kysely<Database>): AccessTokenStore {
         expiresAt: Number(row.expires_at),
         revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
         ...listField('audience', row.audience),
+        ...bindingFields(row),
       } satisfies OpaqueAccessToken;
     },
     async revoke(envId, tokenHash, clientId, now) {

@@ -18,6 +18,7 @@ import * as refreshRetry from './migrations/016_refresh_retry.ts';
 import * as openIdConnect from './migrations/017_openid_connect.ts';
 import * as keyAlgorithms from './migrations/018_key_algorithms.ts';
 import * as backchannelLogout from './migrations/019_backchannel_logout.ts';
+import * as tokenBinding from './migrations/020_token_binding.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -39,6 +40,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '017_openid_connect': openIdConnect,
   '018_key_algorithms': keyAlgorithms,
   '019_backchannel_logout': backchannelLogout,
+  '020_token_binding': tokenBinding,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -113,6 +113,10 @@ export interface AccessTokenTable {
   family_id: string | null;
   /** JSON array of API identifiers (RFC 8707); null when the audience is the issuer. */
   audience: string | null;
+  /** RFC 8693 `act` as JSON; null when the subject acts itself. */
+  act: string | null;
+  /** RFC 9449 `cnf.jkt`; null for a bearer token. */
+  cnf_jkt: string | null;
 }
 
 export interface RevokedJwtTable {

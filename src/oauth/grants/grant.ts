@@ -23,6 +23,8 @@ export interface TokenResult extends IssuedAccessToken {
   refreshToken?: string;
   /** OpenID Connect Core §3.1.3.3 and §12.2: the ID Token issued beside the access token, when one was. */
   idToken?: string;
+  /** RFC 8693 §2.2.1 `issued_token_type`: the type URI of what a token exchange issued. */
+  issuedTokenType?: string;
   /** The client's quota after this request, for `RateLimit` and `RateLimit-Policy` headers; undefined when it has none. */
   rateLimit?: RateLimitState;
   /** The credential that authenticated, when the grant itself checked it (a jwt-bearer assertion's key). */

@@ -46,6 +46,8 @@ export function rfc6749TokenBody(result: TokenResult): Record<string, unknown> {
     ...(result.refreshToken ? { refresh_token: result.refreshToken } : {}),
     // OpenID Connect Core §3.1.3.3 and §12.2.
     ...(result.idToken ? { id_token: result.idToken } : {}),
+    // RFC 8693 §2.2.1.
+    ...(result.issuedTokenType ? { issued_token_type: result.issuedTokenType } : {}),
   };
 }
 
@@ -65,11 +67,12 @@ export const RFC6749_TOKEN_SCHEMA: JsonSchema = {
   required: ['access_token', 'token_type', 'expires_in', 'scope'],
   properties: {
     access_token: { type: 'string' },
-    token_type: { type: 'string', enum: ['Bearer'] },
+    token_type: { type: 'string', enum: ['Bearer', 'DPoP'] },
     expires_in: { type: 'integer', minimum: 1 },
     scope: { type: 'string' },
     refresh_token: { type: 'string' },
     id_token: { type: 'string' },
+    issued_token_type: { type: 'string', description: 'What a token exchange issued (RFC 8693 §2.2.1)' },
   },
   additionalProperties: false,
 };
