@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { bootstrapAdmin } from '../admin-api/bootstrap.ts';
 import { AuditRecorder, NO_AUDIT_LINES } from '../audit/recorder.ts';
-import { CONFIG_FIELDS, type Config, loadConfig, requireProductionSettings } from '../config/config.ts';
+import { CONFIG_FIELDS, type Config, type LogFormat, loadConfig, requireProductionSettings } from '../config/config.ts';
 import { ensureDevOperator } from '../console/bootstrap.ts';
 import { SYSTEM_ACTOR } from '../domain/audit.ts';
 import { systemClock } from '../domain/clock.ts';
@@ -11,7 +11,7 @@ import { StorageUnavailableError, type Store } from '../domain/storage.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { createAdminServices } from '../server/admin.ts';
 import { consoleSecretForWorkers } from '../server/console.ts';
-import { createLogger } from '../server/logger.ts';
+import { createLogger, HeldDestination, logDestination } from '../server/logger.ts';
 import { answerMetricsRequests, clusterExposition, METRICS_PATH, serveMetrics } from '../server/metrics-listener.ts';
 import { nodeMetrics } from '../server/node-metrics.ts';
 import { createServer, type Server, type ServerConfig } from '../server/server.ts';
@@ -23,6 +23,11 @@ export const DEV_ENVIRONMENT = 'DEVELOPMENT';
 export const DEV_METRICS_PORT = 9464;
 /** The admin API and web console in dev mode, unless GATEHOUSE_ADMIN_PORT says otherwise. */
 export const DEV_ADMIN_PORT = 8081;
+
+/** GATEHOUSE_LOG_FORMAT, else lines for people in dev mode and JSON in production. */
+export function logFormat(config: Pick<Config, 'logFormat'>, dev: boolean): LogFormat {
+  return config.logFormat ?? (dev ? 'pretty' : 'json');
+}
 
 /** Resolves the server configuration: production mode demands the settings dev mode fills in. */
 export function serverConfig(loaded: Config, dev: boolean): ServerConfig {
@@ -59,7 +64,8 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
   const config = serverConfig(loaded, options.dev);
   // Metrics on the dev default port are a convenience: a busy port does not stop a dev server.
   const metricsServing = options.dev && loaded.metricsPort === undefined ? 'if-port-free' : 'always';
-  const logger = createLogger(config.logLevel);
+  const logs = new HeldDestination(logDestination(logFormat(config, options.dev)));
+  const logger = createLogger(config.logLevel, logs);
   // A single process observes its own store; with workers, each worker observes its own.
   const metrics = workers <= 1 ? nodeMetrics(config) : undefined;
   const store = openStore(config.databaseUrl, { timeoutMs: config.databaseTimeout * 1000, observer: metrics });
@@ -69,10 +75,16 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
     : undefined;
 
   if (workers <= 1) {
-    const app = await createServer(config, { store, logger, metrics, serveMetrics: metricsServing });
-    signals.onStop((signal) => shutDown(app, store, config, options.dev, logger, signal));
-    const address = await app.start();
-    out.write(await banner(config, store, address, options.dev, devData, 1, app.metricsAddress()));
+    // What the server logs while it starts waits for the banner, so the banner reads as one block.
+    logs.hold();
+    try {
+      const app = await createServer(config, { store, logger, metrics, serveMetrics: metricsServing });
+      signals.onStop((signal) => shutDown(app, store, config, options.dev, logger, signal));
+      const address = await app.start();
+      out.write(await banner(config, store, address, options.dev, devData, 1, app.metricsAddress()));
+    } finally {
+      logs.release();
+    }
     return;
   }
 
@@ -129,7 +141,7 @@ async function stopWorkers(limitMs: number): Promise<void> {
 
 async function serveWorker(options: ServeOptions, signals: SignalHandling): Promise<void> {
   const config = serverConfig(loadConfig(), options.dev);
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, logDestination(logFormat(config, options.dev)));
   const metrics = nodeMetrics(config);
   const store = openStore(config.databaseUrl, { timeoutMs: config.databaseTimeout * 1000, observer: metrics });
   const app = await createServer(config, { store, logger, metrics, serveMetrics: 'never' });

@@ -20,6 +20,8 @@ export interface Config {
   readonly keySecret: Buffer | undefined;
   readonly dataDir: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `json` (one object per line) or `pretty` (for people); undefined: pretty with `serve --dev`, else json. */
+  readonly logFormat: LogFormat | undefined;
   readonly signingAlgorithm: SigningAlgorithm;
   /** Default access-token lifetime in seconds, used when a client sets none. */
   readonly accessTokenTtl: number;
@@ -134,6 +136,7 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   keySecret: { env: 'GATEHOUSE_KEY_SECRET', file: 'keySecret', doc: '32+ random bytes, base64url or hex' },
   dataDir: { env: 'GATEHOUSE_DATA_DIR', file: 'dataDir', doc: 'folder for the SQLite file and dev secrets' },
   logLevel: { env: 'GATEHOUSE_LOG_LEVEL', file: 'logLevel', doc: 'pino log level' },
+  logFormat: { env: 'GATEHOUSE_LOG_FORMAT', file: 'logFormat', doc: 'json or pretty (default: pretty with serve --dev, else json)' },
   signingAlgorithm: { env: 'GATEHOUSE_SIGNING_ALG', file: 'signingAlgorithm', doc: 'ES256 or EdDSA' },
   accessTokenTtl: { env: 'GATEHOUSE_ACCESS_TOKEN_TTL', file: 'accessTokenTtl', doc: 'seconds' },
   maxAccessTokenTtl: { env: 'GATEHOUSE_MAX_ACCESS_TOKEN_TTL', file: 'maxAccessTokenTtl', doc: 'seconds' },
@@ -200,6 +203,8 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
 type Raw = Record<string, unknown>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /**
  * Reads configuration from an optional JSON file (`GATEHOUSE_CONFIG` or `configPath`) and
@@ -253,6 +258,7 @@ function readSettings(pick: SettingSource): Config {
     publicUrl: publicUrl(pick('publicUrl')),
     keySecret: keySecret(pick('keySecret')),
     logLevel: oneOf(pick('logLevel'), LOG_LEVELS, 'info'),
+    logFormat: pick('logFormat').value === undefined ? undefined : oneOf(pick('logFormat'), LOG_FORMATS, 'json'),
     signingAlgorithm: oneOf(pick('signingAlgorithm'), ['ES256', 'EdDSA'] as const, 'ES256'),
     accessTokenTtl: int(pick('accessTokenTtl'), 3600, 1, 86_400),
     maxAccessTokenTtl: int(pick('maxAccessTokenTtl'), 86_400, 60, 31 * 86_400),
