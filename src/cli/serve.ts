@@ -14,7 +14,8 @@ import { consoleSecretForWorkers } from '../server/console.ts';
 import { createLogger, HeldDestination, logDestination } from '../server/logger.ts';
 import { answerMetricsRequests, clusterExposition, METRICS_PATH, serveMetrics } from '../server/metrics-listener.ts';
 import { nodeMetrics } from '../server/node-metrics.ts';
-import { createServer, type Server, type ServerConfig } from '../server/server.ts';
+import { createServer, type Server, type ServerConfig, warmLimits } from '../server/server.ts';
+import { isWarmSnapshot, takeWarmSnapshot, type WarmSnapshot } from '../server/warm-start.ts';
 import { openStore } from '../store/open.ts';
 import { devPublicUrl, ensureDevKeySecret } from './context.ts';
 
@@ -80,6 +81,7 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
     try {
       const app = await createServer(config, { store, logger, metrics, serveMetrics: metricsServing });
       signals.onStop((signal) => shutDown(app, store, config, options.dev, logger, signal));
+      await app.warm();
       const address = await app.start();
       out.write(await banner(config, store, address, options.dev, devData, 1, app.metricsAddress()));
     } finally {
@@ -95,7 +97,10 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
   // The web console: one client secret for every worker (forked workers inherit the environment).
   const consoleSecret = await consoleSecretForWorkers(config, store, systemClock, systemAudit(config, store));
   if (consoleSecret !== undefined) process.env[CONFIG_FIELDS.consoleClientSecret.env] = consoleSecret;
-  await store.close();
+  // Warm start: the primary keeps a recent snapshot of what workers serve and gives it to each
+  // worker it starts, so a worker started again during a database outage serves the usual clients.
+  const warm = await WarmSnapshots.start(store, config, logger);
+  cluster.on('message', (worker, message) => warm.answer(worker, message));
   // The dev key secret now exists on disk, so every worker resolves the same configuration.
   cluster.setupPrimary({ args: process.argv.slice(2) });
   let listening = 0;
@@ -119,6 +124,74 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
     // outlives its drain period, shutdown timeout and last database calls by far is killed.
     await stopWorkers((drainSeconds(config, options.dev) + config.shutdownTimeout + 2 * config.databaseTimeout + 5) * 1000);
     await metricsListener?.close();
+    warm.stop();
+    await store.close();
+  });
+}
+
+const WARM_REQUEST = 'gatehouse.warm.request';
+const WARM_ANSWER = 'gatehouse.warm';
+/** How often the primary reads its snapshot again. */
+const WARM_REFRESH_MS = 5 * 60_000;
+/** How long a starting worker waits for the primary's snapshot. */
+const WARM_ANSWER_TIMEOUT_MS = 3_000;
+
+/** The primary's snapshot for its workers, read at start and every `WARM_REFRESH_MS` while the database answers. */
+class WarmSnapshots {
+  private current: WarmSnapshot | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  private constructor(
+    private readonly store: Store,
+    private readonly config: ServerConfig,
+    private readonly logger: Logger,
+  ) {
+    this.timer = setInterval(() => void this.refresh(), WARM_REFRESH_MS).unref();
+  }
+
+  static async start(store: Store, config: ServerConfig, logger: Logger): Promise<WarmSnapshots> {
+    const snapshots = new WarmSnapshots(store, config, logger);
+    await snapshots.refresh();
+    return snapshots;
+  }
+
+  /** Answers a worker's request for the snapshot (any other message is not ours). */
+  answer(worker: { send(message: unknown): boolean }, message: unknown): void {
+    if ((message as { type?: unknown } | null)?.type !== WARM_REQUEST) return;
+    worker.send({ type: WARM_ANSWER, snapshot: this.current ?? null });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      const next = await takeWarmSnapshot(this.store, systemClock, warmLimits(this.config));
+      // An unreadable database keeps the last snapshot: it is what an outage needs.
+      if (next) this.current = next;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'the warm-start snapshot could not be read');
+    }
+  }
+}
+
+/** The primary's snapshot, asked for over the cluster's IPC channel; undefined if it has none or does not answer in time. */
+function snapshotFromPrimary(): Promise<WarmSnapshot | undefined> {
+  if (!process.send) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const done = (snapshot: WarmSnapshot | undefined) => {
+      clearTimeout(timeout);
+      process.off('message', onMessage);
+      resolve(snapshot);
+    };
+    const onMessage = (message: unknown) => {
+      const answer = message as { type?: unknown; snapshot?: unknown } | null;
+      if (answer?.type === WARM_ANSWER) done(isWarmSnapshot(answer.snapshot) ? answer.snapshot : undefined);
+    };
+    const timeout = setTimeout(() => done(undefined), WARM_ANSWER_TIMEOUT_MS);
+    process.on('message', onMessage);
+    process.send?.({ type: WARM_REQUEST });
   });
 }
 
@@ -147,6 +220,7 @@ async function serveWorker(options: ServeOptions, signals: SignalHandling): Prom
   const app = await createServer(config, { store, logger, metrics, serveMetrics: 'never' });
   if (metrics) answerMetricsRequests(metrics.registry);
   signals.onStop((signal) => shutDown(app, store, config, options.dev, logger, signal));
+  await app.warm(await snapshotFromPrimary());
   await app.start();
 }
 

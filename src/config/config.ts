@@ -46,6 +46,10 @@ export interface Config {
   readonly databaseTimeout: number;
   /** How long a cached client, signing key or environment may still be served while the database is unavailable, in seconds. */
   readonly cacheStaleIfError: number;
+  /** Most clients (used within a day) a node loads before it listens; 0: none. */
+  readonly warmStartClients: number;
+  /** Longest a node spends loading them, in seconds. */
+  readonly warmStartTimeout: number;
   /** After SIGTERM/SIGINT: seconds during which new requests are still served while /readyz says 503. */
   readonly drainPeriod: number | undefined;
   /** After the drain period: longest wait for requests in flight, in seconds. */
@@ -150,6 +154,12 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   authFailureWindow: { env: 'GATEHOUSE_AUTH_FAILURE_WINDOW', file: 'authFailureWindow', doc: 'seconds' },
   databaseTimeout: { env: 'GATEHOUSE_DATABASE_TIMEOUT', file: 'databaseTimeout', doc: 'seconds, 1..60 (default 5)' },
   cacheStaleIfError: { env: 'GATEHOUSE_CACHE_STALE_IF_ERROR', file: 'cacheStaleIfError', doc: 'seconds, 0 disables (default 600)' },
+  warmStartClients: {
+    env: 'GATEHOUSE_WARM_START_CLIENTS',
+    file: 'warmStartClients',
+    doc: 'clients used within a day loaded before listening, 0..10000 (default 5000)',
+  },
+  warmStartTimeout: { env: 'GATEHOUSE_WARM_START_TIMEOUT', file: 'warmStartTimeout', doc: 'seconds, 1..120 (default 10)' },
   drainPeriod: { env: 'GATEHOUSE_DRAIN_PERIOD', file: 'drainPeriod', doc: 'seconds (default 5; 0 with serve --dev)' },
   shutdownTimeout: { env: 'GATEHOUSE_SHUTDOWN_TIMEOUT', file: 'shutdownTimeout', doc: 'seconds (default 30)' },
   quotaWindow: { env: 'GATEHOUSE_QUOTA_WINDOW', file: 'quotaWindow', doc: 'seconds (default 60)' },
@@ -272,6 +282,8 @@ function readSettings(pick: SettingSource): Config {
     authFailureWindow: int(pick('authFailureWindow'), 60, 1, 86_400),
     databaseTimeout: int(pick('databaseTimeout'), 5, 1, 60),
     cacheStaleIfError: int(pick('cacheStaleIfError'), 600, 0, 86_400),
+    warmStartClients: int(pick('warmStartClients'), 5000, 0, 10_000),
+    warmStartTimeout: int(pick('warmStartTimeout'), 10, 1, 120),
     drainPeriod: optionalInt(pick('drainPeriod'), 0, 300),
     shutdownTimeout: int(pick('shutdownTimeout'), 30, 1, 3600),
     quotaWindow: int(pick('quotaWindow'), 60, 1, 86_400),

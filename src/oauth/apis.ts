@@ -28,6 +28,11 @@ export class ApiDirectory {
     return (await this.cache.get(envId, () => this.store.apis.list(envId))).value;
   }
 
+  /** Holds an environment's APIs as read at `loadedAt` (a warm start). */
+  prime(envId: string, apis: Api[], loadedAt: number): void {
+    this.cache.prime(envId, apis, loadedAt);
+  }
+
   /** Forgets an environment's APIs (after this node changed them). */
   invalidate(envId: string): void {
     this.cache.invalidate(envId);

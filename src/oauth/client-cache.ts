@@ -38,6 +38,11 @@ export class ClientCache {
     return { ...value, cached };
   }
 
+  /** Holds a client record read at `loadedAt` (a warm start); see `RefreshingCache.prime`. */
+  prime(envId: string, clientId: string, record: ClientRecord, loadedAt: number): void {
+    if (record.client) this.cache.prime(`${envId}\u0000${clientId}`, record, loadedAt);
+  }
+
   /** Forgets one client (after this node changed it). */
   invalidate(envId: string, clientId: string): void {
     this.cache.invalidate(`${envId}\u0000${clientId}`);

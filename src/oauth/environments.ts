@@ -39,6 +39,11 @@ export class EnvironmentResolver {
     return value;
   }
 
+  /** Holds an environment as read at `loadedAt` (a warm start). */
+  prime(env: Environment, loadedAt: number): void {
+    this.cache.prime(env.name, { env, urls: issuerUrls(this.publicUrl, env) }, loadedAt);
+  }
+
   private async load(name: string): Promise<ResolvedEnvironment | undefined> {
     const env = await this.store.environments.findByName(name);
     return env && { env, urls: issuerUrls(this.publicUrl, env) };

@@ -93,6 +93,19 @@ export class RefreshingCache<V> {
     }
   }
 
+  /**
+   * Holds `value` for `key` as if read from storage at `loadedAt` (a warm start: what another
+   * process read then). It is served like any loaded value: for `ttlMs` after `loadedAt`, and
+   * while the database is unavailable for `staleIfErrorMs` after it. A key loaded since is kept.
+   */
+  prime(key: string, value: V, loadedAt: number): void {
+    const hit = this.entries.get(key);
+    if (this.policy.ttlMs <= 0 || (hit && hit.loadedAt >= loadedAt)) return;
+    this.entries.delete(key);
+    if (this.entries.size >= this.policy.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, { value: Promise.resolve(value), loadedAt, last: { value, loadedAt } });
+  }
+
   /** Forgets one key (after this node changed what it holds). */
   invalidate(key: string): void {
     this.entries.delete(key);

@@ -133,6 +133,11 @@ export class KeyRing {
     return KEY_ALGORITHMS.filter((alg) => keys.some((key) => key.alg === alg && keyStateAt(key, now) === 'active'));
   }
 
+  /** Holds an environment's published keys as read at `loadedAt` (a warm start); private keys are decrypted when first used. */
+  prime(envId: string, keys: SigningKey[], loadedAt: number): void {
+    this.published.prime(envId, keys, loadedAt);
+  }
+
   /** Keys in the environment's JWKS: next keys, the active one, and retired ones whose tokens may still be live. */
   async publishedKeys(envId: string, options: { fresh?: boolean } = {}): Promise<SigningKey[]> {
     return (await this.published.get(envId, () => this.store.signingKeys.listPublished(envId, this.clock.now()), options)).value;

@@ -21,6 +21,7 @@ import { createLogger } from './logger.ts';
 import type { MetricsListener, MetricsServing } from './metrics-listener.ts';
 import { createObservers } from './observers.ts';
 import { httpOptions, oauthPolicy, type ServerConfig } from './policies.ts';
+import { primeCaches, takeWarmSnapshot, WARM_CLIENTS_USED_WITHIN_MS, type WarmLimits, type WarmSnapshot } from './warm-start.ts';
 
 export type { ServerConfig };
 
@@ -53,6 +54,12 @@ export interface Server {
   readonly usage: UsageRecorder;
   /** The admin API (its own listener), when GATEHOUSE_ADMIN_PORT is set; `inject` serves without listening. */
   readonly adminServer: FastifyInstance | undefined;
+  /**
+   * Warm start: fills the node's caches from `snapshot` (one the primary process read), else
+   * from the database when it answers, so its usual clients are served at once and through an
+   * outage (within GATEHOUSE_CACHE_STALE_IF_ERROR of the read). Returns what it used, if anything.
+   */
+  warm(snapshot?: WarmSnapshot): Promise<WarmSnapshot | undefined>;
   /** Listens on the configured host and port and starts the background tasks; returns the bound address. */
   start(): Promise<string>;
   /**
@@ -110,6 +117,24 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     metricsAddress: () => metricsListener?.address,
     usage,
     adminServer: adminApi?.server,
+    async warm(given) {
+      const snapshot = given ?? (await takeWarmSnapshot(store, clock, warmLimits(config)));
+      if (!snapshot) {
+        logger.warn('the database cannot be read: starting without a warm cache');
+        return undefined;
+      }
+      primeCaches({ core, environments }, snapshot);
+      logger.info(
+        {
+          environments: snapshot.environments.length,
+          clients: snapshot.clients.length,
+          complete: snapshot.complete,
+          ageSeconds: Math.round((clock.now() - snapshot.takenAt) / 1000),
+        },
+        'warm start: caches filled',
+      );
+      return snapshot;
+    },
     async start() {
       // Before listening: every environment has its RS256 key when ID Tokens are first asked for.
       await startKeyLineages({ config, store, clock, logger, core });
@@ -143,4 +168,9 @@ function loginPolicy(config: ServerConfig) {
     windowMs: config.loginWindow * 1000,
     passwordCost: { log2N: config.passwordHashCost, r: 8, p: 1 },
   };
+}
+
+/** The bounds of a warm start, from the configuration. */
+export function warmLimits(config: Pick<ServerConfig, 'warmStartClients' | 'warmStartTimeout'>): WarmLimits {
+  return { usedWithinMs: WARM_CLIENTS_USED_WITHIN_MS, maxClients: config.warmStartClients, budgetMs: config.warmStartTimeout * 1000 };
 }
