@@ -1,4 +1,13 @@
-import { checkDpopProof, DPOP_ALGORITHMS, type DpopAlgorithm, type DpopNonceProvider, type DpopReplayStore, dependency, MemoryReplayStore } from './dpop.ts';
+import {
+  checkDpopProof,
+  DPOP_ALGORITHMS,
+  type DpopAlgorithm,
+  type DpopNonceProvider,
+  type DpopReplayStore,
+  dependency,
+  KeyCache,
+  MemoryReplayStore,
+} from './dpop.ts';
 import { type AuthScheme, BearerError } from './errors.ts';
 import type { BearerRequest, PresentedToken } from './extract.ts';
 
@@ -62,7 +71,7 @@ export function createDpopPolicy(option: DpopMode | DpopOptions | undefined, clo
   if (publicOrigin !== undefined && (!URL.canParse(publicOrigin) || !/^https?:$/.test(new URL(publicOrigin).protocol))) fail('publicOrigin', 'an http(s) URL');
   if (options.nonces && (typeof options.nonces.current !== 'function' || typeof options.nonces.accepts !== 'function')) fail('nonces', '{ current, accepts }');
   const replay = options.replayStore ?? new MemoryReplayStore(options.replayCacheEntries ?? 100_000, now);
-  const rules = Object.freeze({ algorithms, maxAge, clockSkew, replay, nonces: options.nonces, now });
+  const rules = Object.freeze({ algorithms, maxAge, clockSkew, replay, nonces: options.nonces, now, keys: new KeyCache() });
 
   const targetOf = (request: BearerRequest): string => {
     if (request.url === undefined) throw new TypeError('the adapter gave no request URL: DPoP proofs cannot be checked');

@@ -102,6 +102,24 @@ export interface ProofRules {
   replay: DpopReplayStore;
   nonces: DpopNonceProvider | undefined;
   now: () => number;
+  /** Public keys already imported, by RFC 7638 thumbprint (the members that define the key): importing a JWK costs about a signature check. */
+  keys: KeyCache;
+}
+
+/** A bounded map of imported proof keys; the oldest goes when it is full. */
+export class KeyCache {
+  private readonly keys = new Map<string, KeyObject>();
+
+  constructor(private readonly maxEntries = 1_000) {}
+
+  get(thumbprint: string, load: () => KeyObject): KeyObject {
+    const cached = this.keys.get(thumbprint);
+    if (cached) return cached;
+    const key = load();
+    if (this.keys.size >= this.maxEntries) this.keys.delete(this.keys.keys().next().value as string);
+    this.keys.set(thumbprint, key);
+    return key;
+  }
 }
 
 const MAX_PROOF_LENGTH = 8 * 1024;
@@ -126,12 +144,13 @@ export async function checkDpopProof(context: ProofContext, rules: ProofRules): 
   const alg = rules.algorithms.find((a) => a === header.alg) ?? invalidProof(`the DPoP proof alg must be one of ${rules.algorithms.join(' ')}`);
   const jwk = header.jwk;
   if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) return invalidProof('the DPoP proof header carries no jwk');
-  const key = publicKeyOf(jwk as Record<string, unknown>, alg);
+  const thumbprint = jwkThumbprint(jwk as Record<string, unknown>) ?? invalidProof('the DPoP proof jwk is not an EC, RSA or OKP public key');
+  const key = publicKeyOf(jwk as Record<string, unknown>, alg, thumbprint, rules.keys);
   if (!signatureVerifies(`${encodedHeader}.${encodedPayload}`, encodedSignature, key, alg)) invalidProof('the DPoP proof signature does not verify');
   const now = rules.now();
   const { jti, iat } = checkClaims(payload, context, rules, now);
   // §7.1: the proof's key is the one the token is bound to (§6.1 cnf.jkt).
-  if (!sameString(jwkThumbprint(jwk as Record<string, unknown>) ?? '', context.jkt)) {
+  if (!sameString(thumbprint, context.jkt)) {
     throw new BearerError('invalid_token', 'the token is bound to another key than the DPoP proof');
   }
   // §9: a nonce the API handed out, when it asks for one.
@@ -192,14 +211,15 @@ function targetUri(url: string): string | undefined {
 }
 
 /** §4.3 checks 5 and 7: the header's key, public only, of a type its alg fits. */
-function publicKeyOf(jwk: Record<string, unknown>, alg: DpopAlgorithm): KeyObject {
+function publicKeyOf(jwk: Record<string, unknown>, alg: DpopAlgorithm, thumbprint: string, keys: KeyCache): KeyObject {
   if (PRIVATE_MEMBERS.some((member) => member in jwk)) invalidProof('the DPoP proof jwk must not hold private key material');
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: jwk as never, format: 'jwk' });
-  } catch {
-    return invalidProof('the DPoP proof jwk is not a usable public key');
-  }
+  const key = keys.get(thumbprint, () => {
+    try {
+      return createPublicKey({ key: jwk as never, format: 'jwk' });
+    } catch {
+      return invalidProof('the DPoP proof jwk is not a usable public key');
+    }
+  });
   if (!keyFits(key, alg)) invalidProof(`the DPoP proof jwk does not fit alg ${alg}`);
   return key;
 }
