@@ -16,7 +16,7 @@ export interface DpopNonceOptions {
  * HMAC of it, so any node sharing the secret checks it without storage; the current window's and
  * the previous one's are accepted, so a nonce lives between one and two `rotateMs`.
  */
-export function createDpopNonces(options: DpopNonceOptions): DpopNonceProvider {
+export function createDpopNonces(options: DpopNonceOptions): DpopNonceProvider & { current(): string; accepts(nonce: string): boolean } {
   const secret = typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : Buffer.from(options.secret);
   if (secret.length < 32) throw new TypeError('createDpopNonces: secret must be at least 32 bytes');
   const rotateMs = options.rotateMs ?? 300_000;
