@@ -11,12 +11,18 @@ export interface DpopNonceOptions {
   now?: () => number;
 }
 
+/** The nonces of `createDpopNonces`: computed without I/O. */
+export interface HmacDpopNonces extends DpopNonceProvider {
+  current(): string;
+  accepts(nonce: string): boolean;
+}
+
 /**
  * RFC 9449 §9: stateless resource-server nonces. A nonce names its time window and carries an
  * HMAC of it, so any node sharing the secret checks it without storage; the current window's and
  * the previous one's are accepted, so a nonce lives between one and two `rotateMs`.
  */
-export function createDpopNonces(options: DpopNonceOptions): DpopNonceProvider & { current(): string; accepts(nonce: string): boolean } {
+export function createDpopNonces(options: DpopNonceOptions): HmacDpopNonces {
   const secret = typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : Buffer.from(options.secret);
   if (secret.length < 32) throw new TypeError('createDpopNonces: secret must be at least 32 bytes');
   const rotateMs = options.rotateMs ?? 300_000;

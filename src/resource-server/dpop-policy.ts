@@ -49,7 +49,8 @@ const DEFAULT_MAX_PROOF_AGE = 60;
 
 /** The DPoP rules of one verifier, applied per request. */
 export interface DpopPolicy {
-  readonly mode: DpopMode;
+  /** The mode of a route: its own, else the verifier's; an unknown one is a programming error (TypeError). */
+  modeFor(route: RouteAuthOptions): DpopMode;
   /** Checks how the token was presented and, for DPoP, its proof (RFC 9449 §7). */
   check(request: BearerRequest, presented: PresentedToken, jkt: string | undefined, mode: DpopMode): Promise<void>;
   /** `error` with the challenges of `mode` (RFC 9449 §7.1). */
@@ -81,7 +82,11 @@ export function createDpopPolicy(option: DpopMode | DpopOptions | undefined, clo
   };
 
   return Object.freeze({
-    mode,
+    modeFor(route: RouteAuthOptions) {
+      const routeMode = route.dpop ?? mode;
+      if (!MODES.includes(routeMode)) throw new TypeError(`a route's dpop must be ${MODES.join(', ')} or undefined`);
+      return routeMode;
+    },
     async check(request: BearerRequest, presented: PresentedToken, jkt: string | undefined, routeMode: DpopMode) {
       if (presented.scheme === 'Bearer') {
         if (routeMode === 'required') throw new BearerError('invalid_token', 'this resource accepts DPoP-bound tokens only (Authorization: DPoP)');

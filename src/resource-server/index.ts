@@ -13,7 +13,7 @@ export {
   jwkThumbprint,
   MemoryReplayStore,
 } from './dpop.ts';
-export { createDpopNonces, type DpopNonceOptions } from './dpop-nonces.ts';
+export { createDpopNonces, type DpopNonceOptions, type HmacDpopNonces } from './dpop-nonces.ts';
 export type { DpopMode, DpopOptions, RouteAuthOptions } from './dpop-policy.ts';
 export { type AuthScheme, BearerError, type BearerErrorCode, type BearerErrorResponse, type Challenges, renderBearerError } from './errors.ts';
 export type { BearerRequest } from './extract.ts';

@@ -137,7 +137,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     allowBodyToken: settings.allowBodyToken,
     verifyToken,
     async authenticate(request: BearerRequest, scopes: readonly string[] = [], route: RouteAuthOptions = {}) {
-      const mode = route.dpop ?? dpop.mode;
+      const mode = dpop.modeFor(route);
       let used: AuthScheme | undefined;
       try {
         const presented = extractAccessToken(request, { ...settings, acceptDpop: mode !== 'bearer' });
