@@ -5,7 +5,6 @@
  * Express/Connect and fetch-API frameworks.
  */
 export {
-  checkDpopProof,
   DPOP_ALGORITHMS,
   type DpopAlgorithm,
   type DpopNonceProvider,
