@@ -1,4 +1,4 @@
-import { BearerError } from './errors.ts';
+import { type AuthScheme, BearerError } from './errors.ts';
 
 /** Where a request may carry its access token, in a form every adapter can fill. */
 export interface BearerRequest {
@@ -10,12 +10,27 @@ export interface BearerRequest {
   query?: string | undefined;
   /** `access_token` values of an `application/x-www-form-urlencoded` body, if there was one. */
   bodyTokens?: readonly string[] | undefined;
+  /** The `DPoP` header value, or each value if it was sent more than once (RFC 9449 §4.3 check 1). */
+  dpop?: string | readonly string[] | undefined;
+  /**
+   * The URL the request was sent to, as the adapter sees it (scheme, host, path); the verifier's
+   * `dpop.publicOrigin` replaces its origin. Needed for DPoP only (RFC 9449 §4.3 check 9).
+   */
+  url?: string | undefined;
 }
 
 /** Which ways of carrying a token beyond the `Authorization` header are accepted. */
 export interface ExtractionOptions {
   allowQueryToken: boolean;
   allowBodyToken: boolean;
+  /** Accept `Authorization: DPoP` (RFC 9449 §7.1); otherwise that scheme is not a token here. */
+  acceptDpop?: boolean;
+}
+
+/** The access token of a request and the scheme it came with (query and body tokens are bearer tokens). */
+export interface PresentedToken {
+  token: string;
+  scheme: AuthScheme;
 }
 
 /** RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`. */
@@ -27,9 +42,14 @@ const MAX_TOKEN_LENGTH = 16 * 1024;
  * there is none, and `invalid_request` when the request is malformed or uses more than one method.
  */
 export function extractBearerToken(request: BearerRequest, options: ExtractionOptions): string {
+  return extractAccessToken(request, options).token;
+}
+
+/** Like `extractBearerToken`, also telling the scheme: `Bearer`, or `DPoP` when `options.acceptDpop`. */
+export function extractAccessToken(request: BearerRequest, options: ExtractionOptions): PresentedToken {
   const found: string[] = [];
-  const header = headerToken(request.authorization);
-  if (header !== undefined) found.push(header);
+  const header = headerToken(request.authorization, options.acceptDpop === true);
+  if (header !== undefined) found.push(header.token);
   if (options.allowQueryToken && request.query) {
     const values = new URLSearchParams(request.query).getAll('access_token');
     if (values.length > 1) throw new BearerError('invalid_request', 'access_token is given more than once');
@@ -45,21 +65,25 @@ export function extractBearerToken(request: BearerRequest, options: ExtractionOp
   const token = found[0];
   if (token === undefined) throw new BearerError(undefined, 'an access token is required');
   if (token.length > MAX_TOKEN_LENGTH || !B64TOKEN.test(token)) throw new BearerError('invalid_request', 'the access token is malformed');
-  return token;
+  return { token, scheme: header?.scheme ?? 'Bearer' };
 }
 
-/** The token of an `Authorization: Bearer` header (scheme case-insensitive, RFC 7235 §2.1); undefined for no header or another scheme. */
-function headerToken(authorization: string | readonly string[] | undefined): string | undefined {
+/**
+ * The token of an `Authorization: Bearer` header, or `DPoP` when accepted (scheme
+ * case-insensitive, RFC 7235 §2.1; RFC 9449 §7.1 token68); undefined for no header or another scheme.
+ */
+function headerToken(authorization: string | readonly string[] | undefined, acceptDpop: boolean): PresentedToken | undefined {
   if (authorization === undefined) return undefined;
   if (typeof authorization !== 'string') {
     if (authorization.length > 1) throw new BearerError('invalid_request', 'the Authorization header is given more than once');
-    return headerToken(authorization[0]);
+    return headerToken(authorization[0], acceptDpop);
   }
   const value = authorization.trim();
   const space = value.indexOf(' ');
-  const scheme = space === -1 ? value : value.slice(0, space);
-  if (scheme.toLowerCase() !== 'bearer') return undefined;
+  const name = (space === -1 ? value : value.slice(0, space)).toLowerCase();
+  const scheme: AuthScheme | undefined = name === 'bearer' ? 'Bearer' : name === 'dpop' && acceptDpop ? 'DPoP' : undefined;
+  if (scheme === undefined) return undefined;
   const token = space === -1 ? '' : value.slice(space + 1).trim();
-  if (!token) throw new BearerError('invalid_request', 'the Bearer scheme needs a token');
-  return token;
+  if (!token) throw new BearerError('invalid_request', `the ${scheme} scheme needs a token`);
+  return { token, scheme };
 }

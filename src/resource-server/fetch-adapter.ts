@@ -1,3 +1,4 @@
+import type { RouteAuthOptions } from './dpop-policy.ts';
 import { BearerError, renderBearerError } from './errors.ts';
 import type { AccessToken, Verifier } from './verifier.ts';
 
@@ -6,11 +7,12 @@ export type FetchAuthResult = { ok: true; token: AccessToken } | { ok: false; er
 
 /**
  * For fetch-API frameworks (Hono, Next.js route handlers, Deno-style servers):
- * `const auth = await authenticate(request, ['invoices:read']); if (!auth.ok) return auth.response;`.
- * The request's body is read (from a clone) only when form body tokens are allowed.
+ * `const auth = await authenticate(request, ['invoices:read']); if (!auth.ok) return auth.response;`,
+ * with `{ dpop: 'required' }` as a third argument for a route's own DPoP mode. The request's body
+ * is read (from a clone) only when form body tokens are allowed.
  */
-export function createFetchAuth(verifier: Verifier): (request: Request, scopes?: readonly string[]) => Promise<FetchAuthResult> {
-  return async (request, scopes = []) => {
+export function createFetchAuth(verifier: Verifier): (request: Request, scopes?: readonly string[], route?: RouteAuthOptions) => Promise<FetchAuthResult> {
+  return async (request, scopes = [], route = {}) => {
     const url = new URL(request.url);
     try {
       const token = await verifier.authenticate(
@@ -19,8 +21,12 @@ export function createFetchAuth(verifier: Verifier): (request: Request, scopes?:
           authorization: request.headers.get('authorization') ?? undefined,
           query: url.search.slice(1),
           bodyTokens: verifier.allowBodyToken ? await formBodyTokens(request) : undefined,
+          // Headers joins repeated DPoP headers with ", ", which the proof check refuses (RFC 9449 §4.3 check 1).
+          dpop: request.headers.get('dpop') ?? undefined,
+          url: request.url,
         },
         scopes,
+        route,
       );
       return { ok: true, token };
     } catch (error) {

@@ -1,3 +1,4 @@
+import type { DpopMode, RouteAuthOptions } from './dpop-policy.ts';
 import { BearerError, renderBearerError } from './errors.ts';
 import type { BearerRequest } from './extract.ts';
 import type { AccessToken, Verifier } from './verifier.ts';
@@ -18,20 +19,28 @@ function formBodyTokens(headers: Record<string, HeaderValue>, body: unknown): st
   return (Array.isArray(value) ? value : [value]).map(String);
 }
 
-/** The neutral view of a Node request (`url` is the path and query, as Node gives it). */
-function bearerRequest(request: {
-  method?: string | undefined;
-  url?: string | undefined;
-  headers: Record<string, HeaderValue>;
-  body?: unknown;
-}): BearerRequest {
-  const url = request.url ?? '';
-  const q = url.indexOf('?');
+/**
+ * The neutral view of a Node request. `path` is the path and query as the client sent it (Node's
+ * `url`, or Express's `originalUrl` under a mounted router); `protocol` is the framework's view
+ * (Express and Fastify honour their trust-proxy setting), else the socket's.
+ */
+function bearerRequest(
+  request: { method?: string | undefined; headers: Record<string, HeaderValue>; body?: unknown; socket?: unknown },
+  path: string,
+  protocol: string | undefined,
+): BearerRequest {
+  const q = path.indexOf('?');
+  // A TLS socket has `encrypted: true` (node:tls).
+  const encrypted = typeof request.socket === 'object' && request.socket !== null && (request.socket as { encrypted?: unknown }).encrypted === true;
+  const scheme = protocol ?? (encrypted ? 'https' : 'http');
   return {
     method: request.method ?? 'GET',
     authorization: request.headers.authorization,
-    query: q === -1 ? undefined : url.slice(q + 1),
+    query: q === -1 ? undefined : path.slice(q + 1),
     bodyTokens: formBodyTokens(request.headers, request.body),
+    // Node joins repeated DPoP headers with ", ", which the proof check refuses (RFC 9449 §4.3 check 1).
+    dpop: request.headers.dpop,
+    url: `${scheme}://${String(request.headers.host ?? 'localhost')}${path.startsWith('/') ? path : `/${path}`}`,
   };
 }
 
@@ -39,6 +48,11 @@ function bearerRequest(request: {
 export interface NodeLikeRequest {
   method?: string | undefined;
   url?: string | undefined;
+  /** Express: the URL before a mounted router cut its prefix. */
+  originalUrl?: string | undefined;
+  /** Express: `http` or `https`, after its trust-proxy setting. */
+  protocol?: string | undefined;
+  socket?: unknown;
   headers: Record<string, HeaderValue>;
   body?: unknown;
   /** Set by the middleware: the verified token. */
@@ -55,13 +69,14 @@ export interface NodeLikeResponse {
 export type ConnectMiddleware = (req: NodeLikeRequest, res: NodeLikeResponse, next: (error?: unknown) => void) => void;
 
 /**
- * Express/Connect middleware: `app.get('/invoices', auth(['invoices:read']), handler)`. On success
- * `req.auth` holds the token; a refusal is answered here (RFC 6750); other errors go to `next`.
+ * Express/Connect middleware: `app.get('/invoices', auth(['invoices:read']), handler)`, or
+ * `auth(['invoices:read'], { dpop: 'required' })` for a route's own DPoP mode. On success
+ * `req.auth` holds the token; a refusal is answered here (RFC 6750, RFC 9449 §7.1); other errors go to `next`.
  */
-export function createExpressAuth(verifier: Verifier): (scopes?: readonly string[]) => ConnectMiddleware {
-  return (scopes = []) =>
+export function createExpressAuth(verifier: Verifier): (scopes?: readonly string[], route?: RouteAuthOptions) => ConnectMiddleware {
+  return (scopes = [], route = {}) =>
     (req, res, next) => {
-      verifier.authenticate(bearerRequest(req), scopes).then(
+      verifier.authenticate(bearerRequest(req, req.originalUrl ?? req.url ?? '/', req.protocol), scopes, route).then(
         (token) => {
           req.auth = token;
           next();
@@ -81,6 +96,9 @@ export function createExpressAuth(verifier: Verifier): (scopes?: readonly string
 export interface FastifyLikeRequest {
   method: string;
   url: string;
+  /** `http` or `https`, after Fastify's trustProxy setting. */
+  protocol?: string;
+  raw?: { socket?: unknown };
   headers: Record<string, HeaderValue>;
   body?: unknown;
   routeOptions?: { config?: unknown };
@@ -108,13 +126,22 @@ export interface FastifyLikeInstance {
 const VERIFIER = 'gatehouseVerifier';
 
 /** Authenticates `request` (once per request) and checks `scopes`; answers the refusal and returns false, or returns true. */
-async function admit(verifier: Verifier, request: FastifyLikeRequest, reply: FastifyLikeReply, scopes: readonly string[]): Promise<boolean> {
+async function admit(
+  verifier: Verifier,
+  request: FastifyLikeRequest,
+  reply: FastifyLikeReply,
+  scopes: readonly string[],
+  route: RouteAuthOptions,
+): Promise<boolean> {
   try {
     if (request.auth) {
       if (!scopes.every((scope) => request.auth?.scopes.includes(scope)))
         throw new BearerError('insufficient_scope', 'the token lacks a required scope', scopes);
     } else {
-      request.auth = await verifier.authenticate(bearerRequest(request), scopes);
+      // Fastify's request members are getters: copied one by one, not spread.
+      const { method, headers, body } = request;
+      const neutral = bearerRequest({ method, headers, body, socket: request.raw?.socket }, request.url, request.protocol);
+      request.auth = await verifier.authenticate(neutral, scopes, route);
     }
     return true;
   } catch (error) {
@@ -127,16 +154,16 @@ async function admit(verifier: Verifier, request: FastifyLikeRequest, reply: Fas
   }
 }
 
-function routeScopes(request: FastifyLikeRequest): readonly string[] | undefined {
+function routeConfig(request: FastifyLikeRequest): { scopes: readonly string[] | undefined; route: RouteAuthOptions } {
   const config = request.routeOptions?.config;
-  const scopes = typeof config === 'object' && config !== null ? (config as { scopes?: unknown }).scopes : undefined;
-  return Array.isArray(scopes) ? (scopes as string[]) : undefined;
+  const { scopes, dpop } = (typeof config === 'object' && config !== null ? config : {}) as { scopes?: unknown; dpop?: DpopMode };
+  return { scopes: Array.isArray(scopes) ? (scopes as string[]) : undefined, route: dpop === undefined ? {} : { dpop } };
 }
 
 /**
  * Fastify plugin: `fastify.register(gatehouseAuth, { verifier })`. A route with
  * `config: { scopes: [...] }` (an empty list for any valid token) requires a token before its
- * body is validated; `request.auth` holds it. Routes without `config.scopes` are left alone
+ * body is validated, `config.dpop` sets its own DPoP mode; `request.auth` holds the token. Routes without `config.scopes` are left alone
  * unless they use `requireScopes()`. The plugin applies to the instance it is registered on,
  * not only to its own children.
  */
@@ -145,8 +172,8 @@ export async function gatehouseAuth(fastify: FastifyLikeInstance, options: { ver
   fastify.decorate(VERIFIER, verifier);
   fastify.decorateRequest('auth', null);
   fastify.addHook('preValidation', async (request, reply) => {
-    const scopes = routeScopes(request);
-    if (scopes !== undefined && !(await admit(verifier, request, reply, scopes))) return reply;
+    const { scopes, route } = routeConfig(request);
+    if (scopes !== undefined && !(await admit(verifier, request, reply, scopes, route))) return reply;
     return undefined;
   });
 }
@@ -155,10 +182,16 @@ Object.assign(gatehouseAuth, { [Symbol.for('skip-override')]: true, [Symbol.for(
 
 /** A preHandler requiring a token with `scopes`, for routes that do not use `config.scopes`; needs `gatehouseAuth` registered. */
 export function requireScopes(...scopes: string[]): FastifyHook {
+  return requireAuth({ scopes });
+}
+
+/** Like `requireScopes`, with the route's own DPoP mode: `requireAuth({ scopes: ['admin'], dpop: 'required' })`. */
+export function requireAuth(options: { scopes?: readonly string[] } & RouteAuthOptions = {}): FastifyHook {
+  const { scopes = [], ...route } = options;
   return async (request, reply) => {
     const verifier = (request.server as Record<string, unknown>)[VERIFIER] as Verifier | undefined;
     if (!verifier) throw new Error('requireScopes() needs fastify.register(gatehouseAuth, { verifier }) first');
-    if (!(await admit(verifier, request, reply, scopes))) return reply;
+    if (!(await admit(verifier, request, reply, scopes, route))) return reply;
     return undefined;
   };
 }

@@ -1,6 +1,7 @@
 import { type ClaimRules, JwtError, readJwsHeader, type VerifiableAlgorithm, verifyJwt } from '../crypto/jwt.ts';
-import { BearerError } from './errors.ts';
-import { type BearerRequest, extractBearerToken } from './extract.ts';
+import { createDpopPolicy, type DpopMode, type DpopOptions, type RouteAuthOptions } from './dpop-policy.ts';
+import { type AuthScheme, BearerError } from './errors.ts';
+import { type BearerRequest, extractAccessToken } from './extract.ts';
 import { type ActiveIntrospection, IntrospectionClient, type IntrospectionSettings } from './introspection.ts';
 import { type FetchFunction, JwksCache } from './jwks.ts';
 
@@ -31,6 +32,11 @@ export interface VerifierOptions {
   jwksCooldownMs?: number;
   /** Longest reuse of an active introspection answer, in milliseconds. Default 10,000; 0 disables the cache. */
   introspectionCacheMs?: number;
+  /**
+   * RFC 9449 DPoP: `'bearer'` (the default: Bearer only, a DPoP-bound token refused), `'allowed'`,
+   * `'required'`, or `{ mode, … }` with the proof checks' settings. Routes may override the mode.
+   */
+  dpop?: DpopMode | DpopOptions;
   /** The `realm` of challenges. Default: the first audience. */
   realm?: string;
   /** Default: the global `fetch`. */
@@ -66,8 +72,11 @@ export interface Verifier {
   readonly allowBodyToken: boolean;
   /** Verifies one token; throws `BearerError` (`invalid_token`, or `temporarily_unavailable`). */
   verifyToken(token: string): Promise<AccessToken>;
-  /** Extracts the token of a request, verifies it and checks `scopes` and the required ones; throws `BearerError`. */
-  authenticate(request: BearerRequest, scopes?: readonly string[]): Promise<AccessToken>;
+  /**
+   * Extracts the token of a request, verifies it, checks its DPoP proof (per the verifier's mode or
+   * `route.dpop`) and `scopes` and the required ones; throws `BearerError` with its challenges.
+   */
+  authenticate(request: BearerRequest, scopes?: readonly string[], route?: RouteAuthOptions): Promise<AccessToken>;
 }
 
 /** Prefix of Gatehouse's opaque access tokens (the issuer's `OPAQUE_TOKEN_PREFIX`). */
@@ -122,21 +131,31 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (settings.checkRevocation && introspection) await introspection.introspect(token);
     return verified;
   };
+  const dpop = createDpopPolicy(options.dpop, settings.clockSkew, now);
   return Object.freeze({
     realm: settings.realm,
     allowBodyToken: settings.allowBodyToken,
     verifyToken,
-    async authenticate(request: BearerRequest, scopes: readonly string[] = []) {
-      const token = await verifyToken(extractBearerToken(request, settings));
-      const needed = [...new Set([...settings.requiredScopes, ...scopes])];
-      // RFC 6750 §3.1: insufficient_scope names the scopes the resource needs.
-      if (!needed.every((scope) => token.scopes.includes(scope))) throw new BearerError('insufficient_scope', 'the token lacks a required scope', needed);
-      return token;
+    async authenticate(request: BearerRequest, scopes: readonly string[] = [], route: RouteAuthOptions = {}) {
+      const mode = dpop.modeFor(route);
+      let used: AuthScheme | undefined;
+      try {
+        const presented = extractAccessToken(request, { ...settings, acceptDpop: mode !== 'bearer' });
+        used = presented.scheme;
+        const token = await verifyToken(presented.token);
+        await dpop.check(request, presented, token.jkt, mode);
+        const needed = [...new Set([...settings.requiredScopes, ...scopes])];
+        // RFC 6750 §3.1: insufficient_scope names the scopes the resource needs.
+        if (!needed.every((scope) => token.scopes.includes(scope))) throw new BearerError('insufficient_scope', 'the token lacks a required scope', needed);
+        return token;
+      } catch (error) {
+        throw error instanceof BearerError ? await dpop.challenged(error, mode, used) : error;
+      }
     },
   });
 }
 
-type Settings = Required<Omit<VerifierOptions, 'introspection' | 'fetch' | 'now' | 'audience'>> & { audience: readonly string[] };
+type Settings = Required<Omit<VerifierOptions, 'introspection' | 'fetch' | 'now' | 'audience' | 'dpop'>> & { audience: readonly string[] };
 
 function validated(options: VerifierOptions): Readonly<Settings> {
   const fail = (key: string, expected: string): never => {

@@ -1,13 +1,24 @@
 import assert from 'node:assert/strict';
-import { createHmac, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
 import { ApiService } from '../../src/admin/apis.ts';
 import { signCompactJwt } from '../../src/crypto/jwt.ts';
-import { createVerifier, type Verifier } from '../../src/resource-server/index.ts';
+import {
+  type BearerErrorCode,
+  createDpopNonces,
+  createVerifier,
+  DPOP_ALGORITHMS,
+  MemoryReplayStore,
+  type RouteAuthOptions,
+  type Verifier,
+} from '../../src/resource-server/index.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { basic, suiteStore } from '../helpers/fixtures.ts';
+import { ath, DpopClient } from './dpop-client.ts';
+import { accessToken, FakeIssuer, ISSUER, NOW, nowSeconds, signingKey, claims as tokenClaims } from './fake-issuer.ts';
 import { type Credentials, InProcessIssuer } from './in-process-issuer.ts';
-import { ADAPTERS, type ProtectedApi } from './protected-apis.ts';
+import { ADAPTERS, type ApiAnswer, type ApiCall, type ProtectedApi } from './protected-apis.ts';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const sqlite = (await testDatabases()).find((database) => database.name === 'sqlite');
@@ -226,4 +237,331 @@ describe('forged and unacceptable tokens: the library, its three adapters and Ga
     );
     assert.equal(error.code, 'invalid_token');
   });
+});
+
+describe('forged and unacceptable DPoP proofs (RFC 9449): each refused through the three adapters, correct ones accepted', () => {
+  const PUBLIC = 'https://api.example.test';
+  const ALGS = DPOP_ALGORITHMS.join(' ');
+  let clock = NOW;
+  const now = () => clock;
+  const key = signingKey('k1');
+  const issuer = new FakeIssuer(key);
+  const base = { issuer: ISSUER, audience: ISSUER, fetch: issuer.fetch, now };
+  const nonces = createDpopNonces({ secret: 'a shared secret of the API nodes, 32+ bytes', now });
+  /** Each API of the table, by the verifier (and route option) protecting it. */
+  const setups: Record<string, [Verifier, RouteAuthOptions?]> = {
+    // Today's default: Bearer only.
+    bearer: [createVerifier(base)],
+    // DPoP allowed beside Bearer, behind a proxy: htu is checked against the public origin; one replay store.
+    allowed: [createVerifier({ ...base, dpop: { mode: 'allowed', publicOrigin: PUBLIC, replayStore: new MemoryReplayStore(1_000, now) } })],
+    // DPoP required with resource-server nonces (§9).
+    nonce: [createVerifier({ ...base, dpop: { mode: 'required', publicOrigin: PUBLIC, nonces } })],
+    // DPoP allowed, htu built by the adapter from the request itself.
+    origin: [createVerifier({ ...base, dpop: 'allowed' })],
+    // A bearer-only verifier whose routes require DPoP.
+    route: [createVerifier(base), { dpop: 'required' }],
+  };
+  type Setup = keyof typeof setups;
+  let client: DpopClient;
+  let stranger: DpopClient;
+  let bound: string;
+  let plain: string;
+
+  before(async () => {
+    client = await DpopClient.create();
+    stranger = await DpopClient.create();
+    bound = accessToken(key, tokenClaims({ scope: 'read write', cnf: { jkt: client.jkt } }));
+    plain = accessToken(key, tokenClaims({ scope: 'read' }));
+  });
+
+  const htuOf = (setup: Setup, api: ProtectedApi, path = '/invoices') => `${setup === 'allowed' || setup === 'nonce' ? PUBLIC : api.origin}${path}`;
+  const dpopCall = (token: string, proof: string, extra: ApiCall = {}): ApiCall => ({ ...extra, headers: { authorization: `DPoP ${token}`, dpop: proof } });
+  /** A correct proof for GET /invoices on `api`, with `changes` applied. */
+  const proofFor = (setup: Setup, api: ProtectedApi, changes: { claims?: Record<string, unknown>; header?: Record<string, unknown>; by?: DpopClient } = {}) =>
+    (changes.by ?? client).proof({ htm: 'GET', htu: htuOf(setup, api), token: bound, iat: nowSeconds, ...changes });
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const payload = (api: ProtectedApi) => ({ htm: 'GET', htu: htuOf('allowed', api), iat: nowSeconds, jti: randomUUID(), ath: ath(bound) });
+
+  interface Row {
+    name: string;
+    setup: Setup;
+    /** The scheme the request used: its challenge carries the error. */
+    scheme: 'Bearer' | 'DPoP';
+    error: BearerErrorCode;
+    request(api: ProtectedApi): Promise<ApiCall>;
+  }
+
+  const rows: Row[] = [
+    {
+      name: 'a DPoP-bound token presented as Bearer to a bearer-only API',
+      setup: 'bearer',
+      scheme: 'Bearer',
+      error: 'invalid_token',
+      request: async () => ({ headers: { authorization: `Bearer ${bound}` } }),
+    },
+    {
+      name: 'a DPoP-bound token presented as Bearer, with its proof, to an API allowing DPoP',
+      setup: 'allowed',
+      scheme: 'Bearer',
+      error: 'invalid_token',
+      request: async (api) => ({ headers: { authorization: `Bearer ${bound}`, dpop: await proofFor('allowed', api) } }),
+    },
+    {
+      name: 'a bearer token to a route requiring DPoP',
+      setup: 'route',
+      scheme: 'Bearer',
+      error: 'invalid_token',
+      request: async () => ({ headers: { authorization: `Bearer ${plain}` } }),
+    },
+    {
+      name: 'a token bound to no key presented as DPoP',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_token',
+      request: async (api) => dpopCall(plain, await client.proof({ htm: 'GET', htu: htuOf('allowed', api), token: plain, iat: nowSeconds })),
+    },
+    {
+      name: 'a DPoP token without a proof',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async () => ({ headers: { authorization: `DPoP ${bound}` } }),
+    },
+    {
+      name: 'a proof for another method',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async (api) => dpopCall(bound, await proofFor('allowed', api, { claims: { htm: 'POST' } })),
+    },
+    {
+      name: 'a proof for another path',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async (api) => dpopCall(bound, await proofFor('allowed', api, { claims: { htu: `${PUBLIC}/admin` } })),
+    },
+    {
+      name: 'a proof for another origin',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async (api) => dpopCall(bound, await proofFor('allowed', api, { claims: { htu: 'https://elsewhere.example.test/invoices' } })),
+    },
+    {
+      name: 'a proof for the URL the proxy sees, not the public one',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async (api) => dpopCall(bound, await proofFor('allowed', api, { claims: { htu: `${api.origin}/invoices` } })),
+    },
+    {
+      name: 'a proof signed by another key (thumbprint is not cnf.jkt)',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_token',
+      request: async (api) => dpopCall(bound, await proofFor('allowed', api, { by: stranger })),
+    },
+    {
+      name: 'a proof whose ath is the hash of another token',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async (api) => dpopCall(bound, await proofFor('allowed', api, { claims: { ath: ath(plain) } })),
+    },
+    {
+      name: 'a proof without ath',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async (api) => dpopCall(bound, await proofFor('allowed', api, { claims: { ath: undefined } })),
+    },
+    {
+      name: 'a replayed proof (same jti, accepted once)',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async (api) => {
+        const call = dpopCall(bound, await proofFor('allowed', api));
+        const first = await api.call(call);
+        assert.equal(first.status, 200, `${api.name}: the first use was refused: ${first.body}`);
+        return call;
+      },
+    },
+    {
+      name: 'a proof too old (iat 2 minutes ago)',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async (api) => dpopCall(bound, await proofFor('allowed', api, { claims: { iat: nowSeconds - 120 } })),
+    },
+    {
+      name: 'a proof from the future (iat in 1 minute)',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async (api) => dpopCall(bound, await proofFor('allowed', api, { claims: { iat: nowSeconds + 60 } })),
+    },
+    {
+      name: 'typ JWT',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async (api) => dpopCall(bound, await proofFor('allowed', api, { header: { typ: 'JWT' } })),
+    },
+    {
+      name: 'alg none',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async (api) => dpopCall(bound, `${b64({ alg: 'none', typ: 'dpop+jwt', jwk: client.publicJwk })}.${b64(payload(api))}.`),
+    },
+    {
+      name: 'HS256 keyed with the public JWK',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async (api) =>
+        dpopCall(
+          bound,
+          await new SignJWT(payload(api))
+            .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: client.publicJwk } as never)
+            .sign(Buffer.from(JSON.stringify(client.publicJwk))),
+        ),
+    },
+    {
+      name: 'private key material in jwk',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async (api) => dpopCall(bound, await proofFor('allowed', api, { header: { jwk: client.privateJwk } })),
+    },
+    {
+      name: 'two DPoP headers (joined by the HTTP stack)',
+      setup: 'allowed',
+      scheme: 'DPoP',
+      error: 'invalid_dpop_proof',
+      request: async (api) => dpopCall(bound, `${await proofFor('allowed', api)}, ${await proofFor('allowed', api)}`),
+    },
+    {
+      name: 'no nonce where the API requires one',
+      setup: 'nonce',
+      scheme: 'DPoP',
+      error: 'use_dpop_nonce',
+      request: async (api) => dpopCall(bound, await proofFor('nonce', api)),
+    },
+    {
+      name: 'a nonce the API did not issue',
+      setup: 'nonce',
+      scheme: 'DPoP',
+      error: 'use_dpop_nonce',
+      request: async (api) => dpopCall(bound, await proofFor('nonce', api, { claims: { nonce: '0.forged' } })),
+    },
+  ];
+
+  /** The exact RFC 9449 §7.1 challenges of `setup`, the error in the one of the scheme used. */
+  function challengeOf(row: Row): RegExp {
+    const error = `error="${row.error}", error_description="[^"]+"`;
+    const bearer = (withError: boolean) => `Bearer realm="${ISSUER}"${withError ? `, ${error}` : ''}`;
+    const dpop = (withError: boolean) => `DPoP realm="${ISSUER}"${withError ? `, ${error}` : ''}, algs="${ALGS}"`;
+    if (row.setup === 'bearer') return new RegExp(`^${bearer(true)}$`);
+    if (row.setup === 'nonce' || row.setup === 'route') return new RegExp(`^${dpop(true)}$`);
+    return new RegExp(`^${bearer(row.scheme === 'Bearer')}, ${dpop(row.scheme === 'DPoP')}$`);
+  }
+
+  for (const [index, adapter] of ADAPTERS.entries()) {
+    const adapterName = ['fastify', 'express', 'fetch'][index];
+    describe(`through the ${adapterName} adapter`, () => {
+      const apis = new Map<Setup, ProtectedApi>();
+      const api = (setup: Setup) => apis.get(setup) as ProtectedApi;
+      before(async () => {
+        for (const [name, [verifier, route]] of Object.entries(setups)) apis.set(name as Setup, await adapter(verifier, route));
+      });
+      after(async () => {
+        for (const each of apis.values()) await each.close();
+      });
+
+      for (const row of rows) {
+        it(`refuses ${row.name}: 401 ${row.error}`, async () => {
+          const res: ApiAnswer = await api(row.setup).call(await row.request(api(row.setup)));
+          assert.equal(res.status, 401, res.body);
+          assert.equal((JSON.parse(res.body) as { error: string }).error, row.error);
+          assert.match(res.headers['www-authenticate'] ?? '', challengeOf(row));
+          assert.equal(res.headers['cache-control'], 'no-store');
+          assert.equal(res.headers['dpop-nonce'] !== undefined, row.setup === 'nonce', 'DPoP-Nonce only where nonces are used');
+          assert.ok(!res.body.includes(bound) && !res.body.includes(plain), 'the token is echoed');
+        });
+      }
+
+      it('accepts a correct proof: behind a proxy (public origin), with htu from the request, with a query, and on a route requiring DPoP', async () => {
+        const calls: [Setup, () => Promise<ApiCall>][] = [
+          ['allowed', async () => dpopCall(bound, await proofFor('allowed', api('allowed')))],
+          ['origin', async () => dpopCall(bound, await proofFor('origin', api('origin')))],
+          ['allowed', async () => dpopCall(bound, await proofFor('allowed', api('allowed')), { path: '/invoices?page=2#top' })],
+          ['route', async () => dpopCall(bound, await proofFor('route', api('route')))],
+          // The scheme name is case-insensitive (RFC 7235 §2.1).
+          ['allowed', async () => ({ headers: { authorization: `dpop ${bound}`, dpop: await proofFor('allowed', api('allowed')) } })],
+        ];
+        for (const [setup, call] of calls) {
+          const res = await api(setup).call(await call());
+          assert.equal(res.status, 200, `${setup}: ${res.headers['www-authenticate']} ${res.body}`);
+          assert.deepEqual(JSON.parse(res.body), { sub: 'usr_alice', client_id: 'gh_app', scopes: ['read', 'write'] });
+        }
+        const post = await api('allowed').call({
+          method: 'POST',
+          headers: { authorization: `DPoP ${bound}`, dpop: await client.proof({ htm: 'POST', htu: `${PUBLIC}/invoices`, token: bound, iat: nowSeconds }) },
+        });
+        assert.equal(post.status, 200, post.body);
+      });
+
+      it('accepts proofs of EdDSA and PS256 keys (RFC 7638 thumbprints of OKP and RSA keys)', async () => {
+        for (const alg of ['EdDSA', 'PS256'] as const) {
+          const other = await DpopClient.create(alg);
+          const token = accessToken(key, tokenClaims({ scope: 'read', cnf: { jkt: other.jkt } }));
+          const res = await api('allowed').call(dpopCall(token, await other.proof({ htm: 'GET', htu: `${PUBLIC}/invoices`, token, iat: nowSeconds })));
+          assert.equal(res.status, 200, `${alg}: ${res.body}`);
+        }
+      });
+
+      it('keeps serving bearer tokens where DPoP is allowed, and offers both schemes when no token is sent', async () => {
+        const res = await api('allowed').call({ headers: { authorization: `Bearer ${plain}` } });
+        assert.equal(res.status, 200, res.body);
+        const none = await api('allowed').call({});
+        assert.deepEqual(
+          [none.status, none.headers['www-authenticate'], none.body],
+          [401, `Bearer realm="${ISSUER}", DPoP realm="${ISSUER}", algs="${ALGS}"`, ''],
+        );
+        const scope = await api('allowed').call({
+          path: '/admin',
+          ...dpopCall(bound, await proofFor('allowed', api('allowed'), { claims: { htu: `${PUBLIC}/admin` } })),
+        });
+        assert.equal(scope.status, 403, scope.body);
+        assert.match(
+          scope.headers['www-authenticate'] ?? '',
+          /^Bearer realm="[^"]+", DPoP realm="[^"]+", error="insufficient_scope", error_description="[^"]+", scope="admin", algs="[^"]+"$/,
+        );
+      });
+
+      it('hands out a nonce with use_dpop_nonce and accepts the retry that carries it (§9)', async () => {
+        const first = await api('nonce').call(dpopCall(bound, await proofFor('nonce', api('nonce'))));
+        assert.equal(first.status, 401);
+        const nonce = first.headers['dpop-nonce'];
+        assert.ok(nonce);
+        const retry = await api('nonce').call(dpopCall(bound, await proofFor('nonce', api('nonce'), { claims: { nonce } })));
+        assert.equal(retry.status, 200, retry.body);
+        // Two rotations later the nonce is no longer accepted.
+        clock += 600_000;
+        try {
+          const stale = await api('nonce').call(
+            dpopCall(bound, await client.proof({ htm: 'GET', htu: `${PUBLIC}/invoices`, token: bound, iat: Math.floor(clock / 1000), claims: { nonce } })),
+          );
+          assert.equal(stale.status, 401);
+          assert.equal((JSON.parse(stale.body) as { error: string }).error, 'use_dpop_nonce');
+          assert.notEqual(stale.headers['dpop-nonce'], nonce);
+        } finally {
+          clock = NOW;
+        }
+      });
+    });
+  }
 });

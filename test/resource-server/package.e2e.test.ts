@@ -11,8 +11,8 @@ const run = promisify(execFile);
 
 /** An application using the published library: no Gatehouse source, only the package's exports. */
 const CONSUMER_JS = `
-import { generateKeyPairSync, sign } from 'node:crypto';
-import { BearerError, createVerifier } from 'gatehouse/resource-server';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { BearerError, createVerifier, jwkThumbprint } from 'gatehouse/resource-server';
 
 const issuer = 'https://auth.example.test/envs/PRODUCTION';
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -25,12 +25,38 @@ const signature = sign('sha256', Buffer.from(header + '.' + b64(claims)), { key:
 const verifier = createVerifier({ issuer, audience: issuer, fetch: async () => Response.json({ keys: [jwk] }) });
 const token = await verifier.verifyToken(header + '.' + b64(claims) + '.' + signature);
 const refused = await verifier.verifyToken(header + '.' + b64({ ...claims, scope: 'admin' }) + '.' + signature).catch((e) => e instanceof BearerError && e.code);
-console.log(JSON.stringify({ sub: token.sub, scopes: token.scopes, refused }));
+// RFC 9449: a DPoP-bound token with its proof, through a verifier that requires DPoP.
+const client = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const clientJwk = client.publicKey.export({ format: 'jwk' });
+const jws = (h, p, key) => { const input = b64(h) + '.' + b64(p); return input + '.' + sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url'); };
+const bound = jws({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, { ...claims, cnf: { jkt: jwkThumbprint(clientJwk) } }, privateKey);
+const url = 'https://api.example.test/invoices';
+const ath = createHash('sha256').update(bound).digest('base64url');
+const proof = jws({ alg: 'ES256', typ: 'dpop+jwt', jwk: clientJwk }, { htm: 'GET', htu: url, iat: now, jti: 'p1', ath }, client.privateKey);
+const dpop = createVerifier({ issuer, audience: issuer, dpop: 'required', fetch: async () => Response.json({ keys: [jwk] }) });
+const request = { method: 'GET', url, authorization: 'DPoP ' + bound, dpop: proof };
+const dpopSub = (await dpop.authenticate(request)).sub;
+const replayed = await dpop.authenticate(request).catch((e) => e instanceof BearerError && e.code);
+console.log(JSON.stringify({ sub: token.sub, scopes: token.scopes, refused, dpopSub, replayed }));
 `;
 
 /** The same library seen by the TypeScript compiler through the package's \`types\` export. */
 const CONSUMER_TS = `
-import { type AccessToken, createExpressAuth, createFetchAuth, createVerifier, gatehouseAuth, requireScopes, type Verifier } from 'gatehouse/resource-server';
+import {
+  type AccessToken,
+  createDpopNonces,
+  createExpressAuth,
+  createFetchAuth,
+  createVerifier,
+  type DpopMode,
+  type DpopReplayStore,
+  gatehouseAuth,
+  MemoryReplayStore,
+  requireAuth,
+  requireScopes,
+  type RouteAuthOptions,
+  type Verifier,
+} from 'gatehouse/resource-server';
 
 const verifier: Verifier = createVerifier({ issuer: 'https://auth.example.test', audience: 'https://api.example.test', jwksCooldownMs: 30_000 });
 const authenticate = createFetchAuth(verifier);
@@ -43,6 +69,20 @@ export async function handler(request: Request): Promise<Response> {
 export const middleware = createExpressAuth(verifier)(['read']);
 export const plugin = gatehouseAuth;
 export const hook = requireScopes('admin');
+// RFC 9449 DPoP: verifier-wide settings, a shared replay store, per-route modes in each adapter.
+const replayStore: DpopReplayStore = { consume: async (_key: string, _expiresAt: number) => true };
+const dpopVerifier = createVerifier({
+  issuer: 'https://auth.example.test',
+  audience: 'https://api.example.test',
+  dpop: { mode: 'allowed', publicOrigin: 'https://api.example.test', replayStore, nonces: createDpopNonces({ secret: 'x'.repeat(32) }) },
+});
+const required: RouteAuthOptions = { dpop: 'required' satisfies DpopMode };
+export const dpopMiddleware = createExpressAuth(dpopVerifier)(['read'], required);
+export const dpopHook = requireAuth({ scopes: ['admin'], dpop: 'required' });
+export const dpopFetch = (request: Request) => createFetchAuth(dpopVerifier)(request, ['read'], required);
+export const memory = new MemoryReplayStore(10_000);
+// @ts-expect-error an unknown DPoP mode
+createVerifier({ issuer: 'https://auth.example.test', audience: 'x', dpop: 'sometimes' });
 // @ts-expect-error the audience is required
 createVerifier({ issuer: 'https://auth.example.test' });
 `;
@@ -87,7 +127,7 @@ describe('the packed library installs and works in an empty project', () => {
     assert.ok(imports.length > 0 && imports.every((name) => name?.startsWith('node:')), `the library imports ${imports.join(', ')}`);
     writeFileSync(join(app, 'consumer.mjs'), CONSUMER_JS);
     const result = await run(process.execPath, ['consumer.mjs'], { cwd: app, timeout: 30_000 });
-    assert.deepEqual(JSON.parse(result.stdout), { sub: 'usr_1', scopes: ['read'], refused: 'invalid_token' });
+    assert.deepEqual(JSON.parse(result.stdout), { sub: 'usr_1', scopes: ['read'], refused: 'invalid_token', dpopSub: 'usr_1', replayed: 'invalid_dpop_proof' });
     writeFileSync(join(app, 'consumer.ts'), CONSUMER_TS);
     const tsconfig = {
       compilerOptions: {

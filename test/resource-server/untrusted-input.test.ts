@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { BearerError, createVerifier } from '../../src/resource-server/index.ts';
-import { accessToken, FakeIssuer, ISSUER, NOW, signingKey } from './fake-issuer.ts';
+import { DpopClient } from './dpop-client.ts';
+import { accessToken, claims, FakeIssuer, ISSUER, NOW, nowSeconds, signingKey } from './fake-issuer.ts';
 
 const key = signingKey('k1');
 const issuer = new FakeIssuer(key);
@@ -48,6 +49,47 @@ describe('the verifier on untrusted input', () => {
       fc.asyncProperty(text, async (token) => {
         fc.pre(token !== valid);
         const status = await outcome(verifier.verifyToken(token));
+        assert.equal(status, 401);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('the verifier on untrusted DPoP proofs', () => {
+  it('answers any DPoP header, proof header and claims with a 4xx refusal, never a crash', async () => {
+    const client = await DpopClient.create();
+    const bound = accessToken(key, claims({ cnf: { jkt: client.jkt } }));
+    const dpop = createVerifier({ issuer: ISSUER, audience: ISSUER, fetch: issuer.fetch, now: () => NOW, dpop: 'required' });
+    const url = 'https://api.example.test/invoices';
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const json = fc.jsonValue({ maxDepth: 2 });
+    const header = fc.record(
+      {
+        alg: fc.oneof(json, fc.constantFrom('ES256', 'none', 'HS256')),
+        typ: fc.oneof(json, fc.constant('dpop+jwt')),
+        jwk: fc.oneof(json, fc.constant(client.publicJwk)),
+      },
+      { requiredKeys: [] },
+    );
+    const payload = fc.record(
+      {
+        htm: fc.oneof(json, fc.constant('GET')),
+        htu: fc.oneof(json, fc.constant(url)),
+        iat: fc.oneof(json, fc.constant(nowSeconds)),
+        jti: json,
+        ath: json,
+        nonce: json,
+      },
+      { requiredKeys: [] },
+    );
+    const proof = fc.oneof(
+      text,
+      fc.tuple(header, payload, text).map(([h, p, s]) => `${b64(h)}.${b64(p)}.${s}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(proof, fc.array(proof, { maxLength: 3 })), async (value) => {
+        const status = await outcome(dpop.authenticate({ method: 'GET', url, authorization: `DPoP ${bound}`, dpop: value }));
         assert.equal(status, 401);
       }),
       { numRuns: 300 },
