@@ -2,25 +2,37 @@
 # Gatehouse as a container: `gatehouse` is the entrypoint, `serve` the default command.
 # Runs as the unprivileged `node` user and writes only under /var/lib/gatehouse (the SQLite
 # database, when no GATEHOUSE_DATABASE_URL names PostgreSQL), so `--read-only` works.
-ARG NODE_VERSION=22
+#
+# BASE_IMAGE is any Debian-based image laid out like the official node images: Node.js 20 or
+# newer with npm and its headers on PATH, and a `node` user. scripts/container-smoke.sh builds one
+# with debootstrap where no registry image can be pulled (README, "Container image").
+ARG BASE_IMAGE=node:22-bookworm-slim
 
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM ${BASE_IMAGE} AS build
 # better-sqlite3 compiles from source when no prebuilt binary can be downloaded.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Scripts wait until the sources are here: `prepare` builds dist/ from them.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# Scripts wait until the sources are here: `prepare` builds dist/ from them. The optional build
+# secret `ca` (`--secret id=ca,src=/etc/ssl/certs/ca-certificates.crt`) adds the certificates of a
+# TLS-inspecting proxy between the build and the npm registry; without it, Node's own roots.
+RUN --mount=type=secret,id=ca \
+    if [ -s /run/secrets/ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca; fi \
+ && npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
-RUN npm rebuild better-sqlite3 \
+# node-gyp takes the headers installed beside node (the node images have them) instead of
+# downloading them.
+RUN nodedir="$(dirname "$(dirname "$(command -v node)")")" \
+ && if [ -f "$nodedir/include/node/node.h" ]; then export npm_config_nodedir="$nodedir"; fi \
+ && npm rebuild better-sqlite3 \
  && npm run build:cli \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+FROM ${BASE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     GATEHOUSE_HOST=0.0.0.0 \
     GATEHOUSE_PORT=8080 \

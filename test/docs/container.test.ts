@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 
-// The image cannot be built here (no container engine in CI), so its rules are checked as text.
+// CI builds no image (scripts/container-smoke.sh does, with podman, outside CI), so the image's
+// rules are checked here as text.
 const root = new URL('../../', import.meta.url);
 const dockerfile = readFileSync(new URL('Dockerfile', root), 'utf8');
 const dockerignore = readFileSync(new URL('.dockerignore', root), 'utf8');
@@ -36,6 +37,13 @@ describe('Dockerfile', () => {
     assert.match(stages[0]?.args ?? '', / AS build$/i);
     assert.ok(runtime.some((i) => i.keyword === 'COPY' && i.args.startsWith('--from=build ')));
     assert.ok(!runtime.some((i) => i.keyword === 'RUN' && /npm (ci|install)\b/.test(i.args)), 'the runtime stage installs nothing');
+  });
+
+  it('takes its base image as a build argument that defaults to a public node image', () => {
+    const arg = all.find((i) => i.keyword === 'ARG' && i.args.startsWith('BASE_IMAGE='));
+    assert.match(arg?.args ?? '', /^BASE_IMAGE=node:\d+-bookworm-slim$/);
+    assert.ok(all.indexOf(arg as Instruction) < all.indexOf(stages[0] as Instruction), 'declared before the first FROM');
+    for (const stage of stages) assert.match(stage.args, /^\$\{BASE_IMAGE\} AS \w+$/);
   });
 
   it('runs as a user other than root', () => {
@@ -74,6 +82,27 @@ describe('Dockerfile', () => {
   it('keeps writes to the data volume, so a read-only root filesystem works', () => {
     assert.ok(runtime.some((i) => i.keyword === 'VOLUME' && i.args.includes('/var/lib/gatehouse')));
     assert.ok(runtime.some((i) => i.keyword === 'ENV' && i.args.includes('GATEHOUSE_DATA_DIR=/var/lib/gatehouse')));
+  });
+});
+
+describe('scripts/container-smoke.sh', () => {
+  const path = new URL('scripts/container-smoke.sh', root);
+  const script = readFileSync(path, 'utf8');
+  const readme = readFileSync(new URL('README.md', root), 'utf8');
+
+  it('is executable, documented in the README and not part of CI', () => {
+    assert.ok((statSync(path).mode & 0o111) !== 0);
+    assert.ok(readme.includes('### Container image') && readme.includes('bash scripts/container-smoke.sh'));
+    assert.ok(!readFileSync(new URL('.ci/run', root), 'utf8').includes('container-smoke'));
+  });
+
+  it('builds on the base it makes, runs read-only and unprivileged, and checks health and a token', () => {
+    assert.match(script, /podman build [^\n]*--format docker/);
+    assert.ok(script.includes('--build-arg "BASE_IMAGE=$BASE_IMAGE"'));
+    assert.match(script, /--read-only --user node:node/);
+    assert.ok(script.includes('podman healthcheck run'));
+    assert.ok(script.includes('grant_type=client_credentials'));
+    assert.ok(script.includes('trap cleanup EXIT'));
   });
 });
 
