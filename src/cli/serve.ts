@@ -76,17 +76,7 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
     : undefined;
 
   if (workers <= 1) {
-    // What the server logs while it starts waits for the banner, so the banner reads as one block.
-    logs.hold();
-    try {
-      const app = await createServer(config, { store, logger, metrics, serveMetrics: metricsServing });
-      signals.onStop((signal) => shutDown(app, store, config, options.dev, logger, signal));
-      await app.warm();
-      const address = await app.start();
-      out.write(await banner(config, store, address, options.dev, devData, 1, app.metricsAddress()));
-    } finally {
-      logs.release();
-    }
+    await serveAlone({ config, store, logger, logs, metrics, metricsServing, signals, out }, options.dev, devData);
     return;
   }
 
@@ -127,6 +117,35 @@ export async function serve(options: ServeOptions, out: NodeJS.WritableStream = 
     warm.stop();
     await store.close();
   });
+}
+
+/** One process serving alone: warm, listen, then the banner and only then what it logged meanwhile. */
+async function serveAlone(
+  node: {
+    config: ServerConfig;
+    store: Store;
+    logger: Logger;
+    logs: HeldDestination;
+    metrics: ReturnType<typeof nodeMetrics>;
+    metricsServing: 'if-port-free' | 'always';
+    signals: SignalHandling;
+    out: NodeJS.WritableStream;
+  },
+  dev: boolean,
+  devData: DevData | undefined,
+): Promise<void> {
+  const { config, store, logger, logs, metrics, metricsServing, signals, out } = node;
+  // What the server logs while it starts waits for the banner, so the banner reads as one block.
+  logs.hold();
+  try {
+    const app = await createServer(config, { store, logger, metrics, serveMetrics: metricsServing });
+    signals.onStop((signal) => shutDown(app, store, config, dev, logger, signal));
+    await app.warm();
+    const address = await app.start();
+    out.write(await banner(config, store, address, dev, devData, 1, app.metricsAddress()));
+  } finally {
+    logs.release();
+  }
 }
 
 const WARM_REQUEST = 'gatehouse.warm.request';

@@ -5,6 +5,8 @@
  * clear (client ids, user ids, key ids, secret ids).
  */
 
+import type { ActorClaim } from './model.ts';
+
 /** The environment an event happened in: its id and name, nothing else. */
 export interface EventEnvironment {
   readonly id: string;
@@ -27,6 +29,8 @@ export type CoreEvent =
       /** The user the token is for; absent for a client's or service account's own token. */
       userId?: string | undefined;
       credential?: CredentialUse | undefined;
+      /** RFC 8693 §4.1: a token exchange's actors, the current one outermost; absent for every other grant. */
+      act?: ActorClaim | undefined;
     }
   /** A token request failed with an OAuth error (any code, including quota and throttle refusals). */
   | {

@@ -1,6 +1,7 @@
 import { type EventSink, NO_EVENTS } from '../domain/events.ts';
 import type { Environment } from '../domain/model.ts';
 import { withSpan } from '../observability/tracing.ts';
+import { isActor } from './access-tokens.ts';
 import { type AuthenticatedClient, type ClientAuthenticator, type PresentedCredentials, presentsCredentials } from './client-auth.ts';
 import { OAuthError } from './errors.ts';
 import type { GrantRegistry, TokenResult } from './grants/grant.ts';
@@ -47,6 +48,8 @@ export class TokenEndpoint {
         // A client's or service account's own token has itself as subject: no user.
         userId: result.subject === clientId ? undefined : result.subject,
         credential: state.client?.credential ?? result.credential,
+        // A token exchange (RFC 8693) says who acts for the subject.
+        ...('act' in result && isActor(result.act) ? { act: result.act } : {}),
       });
       return result;
     } catch (error) {

@@ -22,6 +22,13 @@ export interface VerifierOptions {
   checkRevocation?: boolean;
   /** Tolerated clock difference for `exp`, `nbf` and `iat`, in seconds. Default 30. */
   clockSkew?: number;
+  /**
+   * RFC 8693 §4.1: the delegation chains this API accepts, each the token's `actors` in order (the
+   * current actor first), or a predicate over them. A token whose chain is not accepted is refused
+   * with `invalid_token` (RFC 6750 §3.1: the token is unusable here whatever scope it has, so not
+   * `insufficient_scope`). List `[]` to accept tokens that no one acts on. Default: any chain.
+   */
+  allowedActorChains?: readonly (readonly string[])[] | ((actors: readonly string[]) => boolean);
   /** Scopes every request must have, on top of each route's. */
   requiredScopes?: readonly string[];
   /** Accept `?access_token=` (RFC 6750 §2.3; tokens in URLs end up in logs). Default false. */
@@ -124,9 +131,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const verifyToken = async (token: string): Promise<AccessToken> => {
     if (token.startsWith(OPAQUE_TOKEN_PREFIX)) {
       if (!introspection) throw new BearerError('invalid_token', 'opaque tokens are not accepted here');
-      return fromIntrospection(await introspection.introspect(token), settings, now());
+      return acceptedChain(fromIntrospection(await introspection.introspect(token), settings, now()), settings);
     }
-    const verified = await verifyJwtAccessToken(token, jwks, rules, now);
+    const verified = acceptedChain(await verifyJwtAccessToken(token, jwks, rules, now), settings);
     // RFC 7662: the issuer knows whether a signed token was revoked since.
     if (settings.checkRevocation && introspection) await introspection.introspect(token);
     return verified;
@@ -155,7 +162,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
   });
 }
 
-type Settings = Required<Omit<VerifierOptions, 'introspection' | 'fetch' | 'now' | 'audience' | 'dpop'>> & { audience: readonly string[] };
+type Settings = Required<Omit<VerifierOptions, 'introspection' | 'fetch' | 'now' | 'audience' | 'dpop' | 'allowedActorChains'>> & {
+  audience: readonly string[];
+  acceptsActors: (actors: readonly string[]) => boolean;
+};
 
 function validated(options: VerifierOptions): Readonly<Settings> {
   const fail = (key: string, expected: string): never => {
@@ -175,6 +185,16 @@ function validated(options: VerifierOptions): Readonly<Settings> {
     const value = options[key] ?? DEFAULTS[key];
     return Number.isFinite(value) && value >= 0 ? value : fail(key, 'a number ≥ 0');
   };
+  const chains = options.allowedActorChains;
+  let acceptsActors: (actors: readonly string[]) => boolean = () => true;
+  if (typeof chains === 'function') acceptsActors = chains;
+  else if (chains !== undefined) {
+    if (!Array.isArray(chains) || !chains.every((c) => Array.isArray(c) && c.every((a) => typeof a === 'string' && a !== ''))) {
+      fail('allowedActorChains', 'an array of arrays of actor ids, or a function');
+    }
+    const accepted = new Set(chains.map((chain) => JSON.stringify(chain)));
+    acceptsActors = (actors) => accepted.has(JSON.stringify(actors));
+  }
   const requiredScopes = [...(options.requiredScopes ?? [])];
   if (!requiredScopes.every((s) => typeof s === 'string' && /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s))) fail('requiredScopes', 'scope tokens (RFC 6749 §3.3)');
   return Object.freeze({
@@ -189,6 +209,7 @@ function validated(options: VerifierOptions): Readonly<Settings> {
     allowBodyToken: options.allowBodyToken === true,
     checkRevocation: options.checkRevocation === true,
     realm: options.realm ?? audience[0] ?? '',
+    acceptsActors,
   });
 }
 
@@ -254,6 +275,15 @@ function fromIntrospection(answer: ActiveIntrospection, settings: Readonly<Setti
     jkt: thumbprintOf(answer.cnf),
     claims: Object.freeze({ ...answer }),
   };
+}
+
+/** RFC 8693 §4.1: refuses a token whose actors (current first) are not a chain this API accepts. */
+function acceptedChain(token: AccessToken, settings: Readonly<Settings>): AccessToken {
+  if (!settings.acceptsActors(token.actors)) {
+    const chain = token.actors.length === 0 ? 'no actor' : `actors ${token.actors.join(' → ')}`;
+    throw new BearerError('invalid_token', `the token's delegation chain (${chain}) is not accepted here`);
+  }
+  return token;
 }
 
 /** Longest chain of actors read from `act`; a deeper one is refused rather than walked. */

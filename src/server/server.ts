@@ -117,24 +117,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     metricsAddress: () => metricsListener?.address,
     usage,
     adminServer: adminApi?.server,
-    async warm(given) {
-      const snapshot = given ?? (await takeWarmSnapshot(store, clock, warmLimits(config)));
-      if (!snapshot) {
-        logger.warn('the database cannot be read: starting without a warm cache');
-        return undefined;
-      }
-      primeCaches({ core, environments }, snapshot);
-      logger.info(
-        {
-          environments: snapshot.environments.length,
-          clients: snapshot.clients.length,
-          complete: snapshot.complete,
-          ageSeconds: Math.round((clock.now() - snapshot.takenAt) / 1000),
-        },
-        'warm start: caches filled',
-      );
-      return snapshot;
-    },
+    warm: (given) => warmNode({ config, store, clock, logger, core, environments }, given),
     async start() {
       // Before listening: every environment has its RS256 key when ID Tokens are first asked for.
       await startKeyLineages({ config, store, clock, logger, core });
@@ -168,6 +151,26 @@ function loginPolicy(config: ServerConfig) {
     windowMs: config.loginWindow * 1000,
     passwordCost: { log2N: config.passwordHashCost, r: 8, p: 1 },
   };
+}
+
+/** Fills a node's caches from `given`, else from a snapshot read now; see `Server.warm`. */
+async function warmNode(
+  node: { config: ServerConfig; store: Store; clock: Clock; logger: Logger; core: OAuthCore; environments: EnvironmentResolver },
+  given: WarmSnapshot | undefined,
+): Promise<WarmSnapshot | undefined> {
+  const { config, store, clock, logger } = node;
+  const snapshot = given ?? (await takeWarmSnapshot(store, clock, warmLimits(config)));
+  if (!snapshot) {
+    logger.warn('the database cannot be read: starting without a warm cache');
+    return undefined;
+  }
+  primeCaches(node, snapshot);
+  const ageSeconds = Math.round((clock.now() - snapshot.takenAt) / 1000);
+  logger.info(
+    { environments: snapshot.environments.length, clients: snapshot.clients.length, complete: snapshot.complete, ageSeconds },
+    'warm start: caches filled',
+  );
+  return snapshot;
 }
 
 /** The bounds of a warm start, from the configuration. */

@@ -9,13 +9,20 @@ import { GrantRegistry } from './grant.ts';
 import { jwtBearerModule } from './jwt-bearer.ts';
 import type { GrantModule, GrantServices } from './module.ts';
 import { refreshTokenModule } from './refresh-token.ts';
+import { tokenExchangeModule } from './token-exchange.ts';
 
 /**
  * Every grant, in the order metadata lists them: the one list the token endpoint, the metadata
  * document, the OpenAPI document and the application services read. A new grant is a module
  * next to this file and a line here (and, where a compatibility product offers it, its profile).
  */
-export const GRANT_MODULES: readonly GrantModule[] = [authorizationCodeModule, refreshTokenModule, clientCredentialsModule, jwtBearerModule];
+export const GRANT_MODULES: readonly GrantModule[] = [
+  authorizationCodeModule,
+  refreshTokenModule,
+  clientCredentialsModule,
+  jwtBearerModule,
+  tokenExchangeModule,
+];
 
 /** Grant types an administrator may give a client. */
 export const CLIENT_GRANT_TYPES: readonly string[] = GRANT_MODULES.filter((m) => m.assignable === 'clients').map((m) => m.grantType);
