@@ -5,6 +5,7 @@ export { RESOURCE_PARAMETER, SCOPE_PARAMETER } from './module.ts';
 
 import { authorizationCodeModule } from './authorization-code.ts';
 import { clientCredentialsModule } from './client-credentials.ts';
+import { deviceCodeModule } from './device-code.ts';
 import { GrantRegistry } from './grant.ts';
 import { jwtBearerModule } from './jwt-bearer.ts';
 import type { GrantModule, GrantServices } from './module.ts';
@@ -15,7 +16,7 @@ import { refreshTokenModule } from './refresh-token.ts';
  * document, the OpenAPI document and the application services read. A new grant is a module
  * next to this file and a line here (and, where a compatibility product offers it, its profile).
  */
-export const GRANT_MODULES: readonly GrantModule[] = [authorizationCodeModule, refreshTokenModule, clientCredentialsModule, jwtBearerModule];
+export const GRANT_MODULES: readonly GrantModule[] = [authorizationCodeModule, refreshTokenModule, clientCredentialsModule, jwtBearerModule, deviceCodeModule];
 
 /** Grant types an administrator may give a client. */
 export const CLIENT_GRANT_TYPES: readonly string[] = GRANT_MODULES.filter((m) => m.assignable === 'clients').map((m) => m.grantType);
