@@ -88,6 +88,16 @@ for (const database of await testDatabases()) {
       }
     });
 
+    it('documents the endpoint in the OpenAPI document', async () => {
+      const doc = (await t.app.server.inject(`/envs/${ENV}/openapi.json`)).json();
+      const operation = doc.paths[`/envs/${ENV}/device_authorization`]?.post ?? doc.paths['/envs/{env}/device_authorization']?.post;
+      assert.ok(operation, Object.keys(doc.paths).join(' '));
+      const schema = operation.responses['200'].content['application/json'].schema;
+      assert.deepEqual(schema.required, ['device_code', 'user_code', 'verification_uri', 'verification_uri_complete', 'expires_in', 'interval']);
+      const request = operation.requestBody.content['application/x-www-form-urlencoded'].schema;
+      assert.ok(request.properties.scope && request.properties.client_id && request.properties.resource);
+    });
+
     it('answers device_code, a XXXX-XXXX user code, the verification URIs, expires_in and interval', async () => {
       const d = await authorizeDevice();
       assert.match(d.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
