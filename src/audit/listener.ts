@@ -85,6 +85,10 @@ export function auditEventOf(event: CoreEvent): NewAuditEvent | undefined {
       };
     case 'backchannel_logout.delivered':
       return { ...base, type: event.type, subject: { kind: 'client', id: event.clientId }, details: { attempts: event.attempts } };
+    case 'device_authorization.approved':
+    case 'device_authorization.denied':
+      // The user decided on the verification page; neither code is ever recorded.
+      return { ...base, type: event.type, subject: { kind: 'user', id: event.userId }, details: { client_id: event.clientId } };
     case 'backchannel_logout.failed':
       // A failed attempt that will be retried is only logged and counted; giving up is recorded.
       if (event.retry) return undefined;

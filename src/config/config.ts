@@ -64,6 +64,10 @@ export interface Config {
   readonly clockSkew: number;
   /** Authorization-code lifetime in seconds (at most 600). */
   readonly authorizationCodeTtl: number;
+  /** RFC 8628 device code (and user code) lifetime in seconds: `expires_in`. */
+  readonly deviceCodeTtl: number;
+  /** RFC 8628 §3.2 `interval`: seconds a device waits between polls, until told to slow down. */
+  readonly deviceCodeInterval: number;
   /** A refresh token unused for this many seconds expires. */
   readonly refreshTokenIdleTtl: number;
   /** No refresh token of a family works this many seconds after the user's authorization. */
@@ -167,6 +171,8 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   assertionMaxLifetime: { env: 'GATEHOUSE_ASSERTION_MAX_LIFETIME', file: 'assertionMaxLifetime', doc: 'seconds' },
   clockSkew: { env: 'GATEHOUSE_CLOCK_SKEW', file: 'clockSkew', doc: 'seconds' },
   authorizationCodeTtl: { env: 'GATEHOUSE_AUTHORIZATION_CODE_TTL', file: 'authorizationCodeTtl', doc: 'seconds, at most 600' },
+  deviceCodeTtl: { env: 'GATEHOUSE_DEVICE_CODE_TTL', file: 'deviceCodeTtl', doc: 'seconds, 10..1800 (default 600)' },
+  deviceCodeInterval: { env: 'GATEHOUSE_DEVICE_CODE_INTERVAL', file: 'deviceCodeInterval', doc: 'seconds, 1..60 (default 5)' },
   refreshTokenIdleTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_IDLE_TTL', file: 'refreshTokenIdleTtl', doc: 'seconds' },
   refreshTokenAbsoluteTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_ABSOLUTE_TTL', file: 'refreshTokenAbsoluteTtl', doc: 'seconds' },
   refreshRetryGrace: { env: 'GATEHOUSE_REFRESH_RETRY_GRACE', file: 'refreshRetryGrace', doc: 'seconds, 0..60, 0 disables (default 10)' },
@@ -291,6 +297,8 @@ function readSettings(pick: SettingSource): Config {
     assertionMaxLifetime: int(pick('assertionMaxLifetime'), 3600, 60, 86_400),
     clockSkew: int(pick('clockSkew'), 30, 0, 300),
     authorizationCodeTtl: int(pick('authorizationCodeTtl'), 60, 1, 600),
+    deviceCodeTtl: int(pick('deviceCodeTtl'), 600, 10, 1800),
+    deviceCodeInterval: int(pick('deviceCodeInterval'), 5, 1, 60),
     refreshTokenIdleTtl: int(pick('refreshTokenIdleTtl'), 14 * 86_400, 60, 365 * 86_400),
     refreshTokenAbsoluteTtl: int(pick('refreshTokenAbsoluteTtl'), 90 * 86_400, 60, 5 * 365 * 86_400),
     refreshRetryGrace: int(pick('refreshRetryGrace'), 10, 0, 60),

@@ -244,6 +244,11 @@ export interface PendingAuthorization {
   expiresAt: number;
   /** Present when the request is an OpenID Connect authentication request (its scope has `openid`). */
   oidc?: PendingOidc;
+  /**
+   * RFC 8628 §3.3: set when the request was held by the device verification page, naming (by
+   * its hash) the device authorization the user decides; such a request has no redirect URI.
+   */
+  deviceCodeHash?: string;
 }
 
 /** Core §3.1.2.1 `prompt` values. */
@@ -314,6 +319,37 @@ export interface CodeOidc extends FamilyOidc {
   nonce: string | null;
   /** The browser session's `sid`. */
   sid: string | null;
+}
+
+/** Where a device authorization stands (RFC 8628 §3.3–3.5). */
+export type DeviceAuthorizationStatus = 'pending' | 'approved' | 'denied';
+
+/**
+ * RFC 8628 §3.1–3.2: a device's request for authorization, found by the hash of its device
+ * code (polling) or of its user code (the verification page). Neither code is kept in clear.
+ */
+export interface DeviceAuthorization {
+  deviceCodeHash: string;
+  envId: string;
+  userCodeHash: string;
+  clientId: string;
+  scope: string[];
+  /** RFC 8707 APIs the authorization is for; absent when none. */
+  resources?: string[];
+  /** The token family its redemption creates. */
+  familyId: string;
+  createdAt: number;
+  expiresAt: number;
+  /** RFC 8628 §3.5: seconds the client must wait between polls; grows by 5 with each `slow_down`. */
+  interval: number;
+  lastPolledAt: number | null;
+  status: DeviceAuthorizationStatus;
+  /** The user who approved or denied it. */
+  userId: string | null;
+  decidedAt: number | null;
+  /** Set when approved with `openid`: what the ID Token says about the approving sign-in. */
+  oidc?: CodeOidc;
+  consumedAt: number | null;
 }
 
 /** Every token descending from one authorization code: revoked together on reuse. */

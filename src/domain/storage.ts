@@ -7,7 +7,9 @@ import type {
   Client,
   ClientKey,
   ClientSecret,
+  CodeOidc,
   Consent,
+  DeviceAuthorization,
   Environment,
   FamilyAccessToken,
   IdTokenAlgorithm,
@@ -41,6 +43,7 @@ export interface Store {
   readonly browserSessions: BrowserSessionStore;
   readonly authorizationRequests: AuthorizationRequestStore;
   readonly authorizationCodes: AuthorizationCodeStore;
+  readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly tokenFamilies: TokenFamilyStore;
   readonly consents: ConsentStore;
   readonly loginAttempts: LoginAttemptStore;
@@ -380,6 +383,46 @@ export interface AuthorizationCodeStore {
    * statement (one round trip, no BEGIN/COMMIT).
    */
   redeem(envId: string, codeHash: string, now: number, family: TokenFamily, issue: FamilyIssue): Promise<boolean>;
+  deleteExpired(before: number): Promise<number>;
+}
+
+/** What a device-code redemption reads before it mints: the authorization and whether its user may still get tokens. */
+export interface DeviceAuthorizationForRedemption {
+  authorization: DeviceAuthorization;
+  /** The user exists and is enabled (false while nobody approved it). */
+  userActive: boolean;
+}
+
+/** RFC 8628 device authorizations. */
+export interface DeviceAuthorizationStore {
+  insert(authorization: DeviceAuthorization): Promise<void>;
+  /** The authorization with this device code in the environment and its user's state, in one statement. */
+  findForRedemption(envId: string, deviceCodeHash: string): Promise<DeviceAuthorizationForRedemption | undefined>;
+  /** The pending, unexpired authorization with this user code, if any. */
+  findPendingByUserCode(envId: string, userCodeHash: string, now: number): Promise<DeviceAuthorization | undefined>;
+  /** The pending, unexpired authorization with this device code, if any. */
+  findPending(envId: string, deviceCodeHash: string, now: number): Promise<DeviceAuthorization | undefined>;
+  /**
+   * Records one poll (RFC 8628 §3.5): sets `last_polled_at` to `now` and the interval to
+   * `interval`, only while the authorization is still pending and was last polled at
+   * `previousPoll`; false when another poll or a decision came first.
+   */
+  recordPoll(envId: string, deviceCodeHash: string, previousPoll: number | null, now: number, interval: number): Promise<boolean>;
+  /**
+   * The user's decision, by one conditional update: only a pending, unexpired authorization is
+   * decided; false otherwise (already decided, expired or gone).
+   */
+  decide(
+    envId: string,
+    deviceCodeHash: string,
+    decision: { status: 'approved' | 'denied'; userId: string; now: number; oidc?: CodeOidc | undefined },
+  ): Promise<boolean>;
+  /**
+   * In one transaction: marks the approved authorization consumed with one conditional update
+   * and, only if this call consumed it, creates `family` with the tokens of `issue`. False if it
+   * was already consumed (by this or any other node), in which case nothing is written.
+   */
+  redeem(envId: string, deviceCodeHash: string, now: number, family: TokenFamily, issue: FamilyIssue): Promise<boolean>;
   deleteExpired(before: number): Promise<number>;
 }
 

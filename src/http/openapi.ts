@@ -23,10 +23,28 @@ const PARAMETER_DOCS: Record<string, string> = {
   token: 'The token to revoke or introspect',
   token_type_hint: 'access_token or refresh_token',
   resource: RESOURCE_PARAMETER.description,
+  scope: 'Space-separated scopes',
 };
 
 const CLIENT_AUTH_PARAMETERS = ['client_id', 'client_secret', 'client_assertion_type', 'client_assertion'];
 const LOOKUP_PARAMETERS = ['token', 'token_type_hint', ...CLIENT_AUTH_PARAMETERS];
+/** RFC 8628 §3.1: what the device authorization endpoint reads. */
+const DEVICE_AUTHORIZATION_PARAMETERS = ['scope', 'resource', ...CLIENT_AUTH_PARAMETERS];
+
+/** RFC 8628 §3.2 device authorization response. */
+const DEVICE_AUTHORIZATION_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['device_code', 'user_code', 'verification_uri', 'verification_uri_complete', 'expires_in', 'interval'],
+  properties: {
+    device_code: { type: 'string', description: 'The device code the device polls the token endpoint with' },
+    user_code: { type: 'string', pattern: '^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$', description: 'The code the user enters' },
+    verification_uri: { type: 'string', format: 'uri' },
+    verification_uri_complete: { type: 'string', format: 'uri' },
+    expires_in: { type: 'integer', minimum: 1 },
+    interval: { type: 'integer', minimum: 1 },
+  },
+  additionalProperties: false,
+};
 
 /** The parameters a grant reads, by grant type, with their description (from each grant's module). */
 const GRANT_PARAMETERS: ReadonlyMap<string, Readonly<Record<string, GrantParameter>>> = new Map(GRANT_MODULES.map((m) => [m.grantType, m.parameters]));
@@ -326,6 +344,7 @@ function operation(surface: Surface, route: SurfaceRoute): Record<string, unknow
 
 /** The parameters a route reads: a token route, those of its profile's grants only. */
 function routeParameters(surface: Surface, route: SurfaceRoute): string[] {
+  if (route.endpoint === 'device_authorization') return DEVICE_AUTHORIZATION_PARAMETERS;
   if (route.endpoint !== 'token') return LOOKUP_PARAMETERS;
   const fromGrants = surface.profile.grantTypes.flatMap((g) => Object.keys(GRANT_PARAMETERS.get(g) ?? {}));
   return [...new Set(['grant_type', ...CLIENT_AUTH_PARAMETERS, ...fromGrants])];
@@ -361,6 +380,7 @@ function successSchema(surface: Surface, route: SurfaceRoute): JsonSchema {
   if (route.endpoint === 'revocation') return { type: 'object', maxProperties: 0 };
   if (route.endpoint === 'introspection') return INTROSPECTION_SCHEMA;
   if (route.endpoint === 'token_info') return schemas.tokenInfo ?? { type: 'object' };
+  if (route.endpoint === 'device_authorization') return DEVICE_AUTHORIZATION_SCHEMA;
   return renamed(schemas.token, surface.settings.responseFields);
 }
 

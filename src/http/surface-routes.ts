@@ -257,6 +257,15 @@ const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: Surface
     // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
     return send(reply, { status: 200, headers: {}, body: {} });
   },
+  // RFC 8628 §3.1–3.2: the client authenticates as at the token endpoint; the answer is JSON.
+  device_authorization: (context, route) => async (request, reply) => {
+    const resolved = await context.resolve(request);
+    const { params, credentials } = context.readRequest(request, route);
+    const { env, urls } = resolved;
+    const audiences = context.audiences(resolved, route, urls.deviceAuthorization);
+    const body = await context.options.core.device.authorization.handle({ env, issuer: urls.issuer, params, credentials, audiences });
+    return send(reply, { status: 200, headers: {}, body });
+  },
   token_info: (context) => async (request, reply) => {
     const { core, surface, clock } = context.options;
     const { env, urls } = await context.resolve(request);

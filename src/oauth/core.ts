@@ -9,6 +9,9 @@ import { AssertionVerifier } from './assertions.ts';
 import { AuthorizationEndpoint } from './authorization/endpoint.ts';
 import { ClientAuthenticator } from './client-auth.ts';
 import { ClientCache } from './client-cache.ts';
+import { DeviceAuthorizationEndpoint } from './device/device-authorization.ts';
+import { UserCodeThrottle } from './device/user-code-throttle.ts';
+import { DeviceVerification } from './device/verification.ts';
 import type { GrantRegistry } from './grants/grant.ts';
 import { createGrantRegistry } from './grants/index.ts';
 import { IntrospectionEndpoint } from './introspection.ts';
@@ -40,6 +43,8 @@ export interface OAuthCore {
   readonly authorization: AuthorizationEndpoint;
   /** OpenID Connect Core §5.3. */
   readonly userinfo: UserInfoEndpoint;
+  /** RFC 8628: the device authorization endpoint and the verification page's decisions. */
+  readonly device: { readonly authorization: DeviceAuthorizationEndpoint; readonly verification: DeviceVerification };
 }
 
 /** `events` receives what the core reports (tokens issued and refused, authentication failures, quota refusals, reuse). */
@@ -75,6 +80,21 @@ export function createOAuthCore(
     idTokens,
   );
   const refreshRetries = new RefreshRetries(keySecret, config.refreshRetryGrace);
+  const hashUserCode = keyedHasher(keySecret, 'device user codes');
+  const device = {
+    authorization: new DeviceAuthorizationEndpoint(authenticator, apis, store.deviceAuthorizations, clock, hashUserCode, {
+      ttl: config.deviceCodeTtl,
+      interval: config.deviceCodeInterval,
+    }),
+    verification: new DeviceVerification({
+      store,
+      clients,
+      clock,
+      throttle: new UserCodeThrottle(store.rateCounters, clock, counterKey),
+      hashUserCode,
+      events,
+    }),
+  };
   const grants = createGrantRegistry({ store, families, tokens, assertions, quotas, clock, apis, refreshRetries });
   return {
     grants,
@@ -89,5 +109,6 @@ export function createOAuthCore(
     revocation: new RevocationEndpoint(authenticator, tokens, store, clock),
     authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis, keys),
     userinfo: new UserInfoEndpoint(tokens, clients, store),
+    device,
   };
 }

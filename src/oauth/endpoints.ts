@@ -23,6 +23,14 @@ export const ENDPOINTS = {
   introspection: { method: 'POST', path: '/introspect', metadata: 'introspection_endpoint', standard: true, summary: 'Token introspection (RFC 7662)' },
   revocation: { method: 'POST', path: '/revoke', metadata: 'revocation_endpoint', standard: true, summary: 'Token revocation (RFC 7009)' },
   authorization: { method: 'GET', path: '/authorize', metadata: 'authorization_endpoint', standard: true, summary: 'Authorization endpoint (RFC 6749 §3.1)' },
+  /** RFC 8628 §3.1; the grant it starts is redeemed at the token endpoint. */
+  device_authorization: {
+    method: 'POST',
+    path: '/device_authorization',
+    metadata: 'device_authorization_endpoint',
+    standard: true,
+    summary: 'Device authorization endpoint (RFC 8628 §3.1)',
+  },
   token_info: { method: 'GET', path: '/token/info', metadata: undefined, standard: false, summary: 'Describe the presented access token' },
 } as const satisfies Record<string, EndpointDefinition>;
 
@@ -80,6 +88,9 @@ export const GATEHOUSE_ROUTES = {
   /** RP-Initiated Logout 1.0 §2: the end-session endpoint (`end_session_endpoint`), GET and POST. */
   endSession: { method: 'GET', path: `${ISSUER_ROUTE}/logout` },
   endSessionForm: { method: 'POST', path: `${ISSUER_ROUTE}/logout` },
+  /** RFC 8628 §3.3: the device verification page (`verification_uri`) and the forms it posts. */
+  devicePage: { method: 'GET', path: `${ISSUER_ROUTE}/device` },
+  device: { method: 'POST', path: `${ISSUER_ROUTE}/device` },
   /** A compatibility surface's /authorize, resumed on Gatehouse's pages. */
   surfaceAuthorization: { method: 'GET', path: `${ISSUER_ROUTE}${ENDPOINTS.authorization.path}/:surface` },
 } as const satisfies Record<string, { method: 'GET' | 'POST'; path: string }>;

@@ -58,7 +58,9 @@ export type OAuthErrorReason =
   | 'outside_working_hours'
   | 'storage_unavailable'
   | 'quota_exceeded'
-  | 'token_missing';
+  | 'token_missing'
+  | 'device_code_unknown'
+  | 'device_code_reused';
 
 export interface OAuthErrorOptions {
   /** Overrides the code's usual status (413 for an oversized body, for instance). */

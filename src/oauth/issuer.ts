@@ -17,6 +17,8 @@ export interface IssuerUrls {
   endSession: string;
   /** OpenID Connect Discovery 1.0 §4: the issuer with the well-known suffix appended. */
   openidConfiguration: string;
+  /** RFC 8628 §3.1 device authorization endpoint. */
+  deviceAuthorization: string;
 }
 
 /** Path of an environment under the public URL; the issuer is never taken from the Host header. */
@@ -38,5 +40,6 @@ export function issuerUrls(publicUrl: string, env: Pick<Environment, 'name'>): I
     userinfo: `${issuer}${OPENID_PATHS.userinfo}`,
     endSession: `${issuer}${OPENID_PATHS.endSession}`,
     openidConfiguration: `${issuer}${OPENID_PATHS.configuration}`,
+    deviceAuthorization: `${issuer}${ENDPOINTS.device_authorization.path}`,
   };
 }

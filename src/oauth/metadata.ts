@@ -34,6 +34,8 @@ export function authorizationServerMetadata(
     introspection_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     [ENDPOINTS.revocation.metadata]: urls.revocation,
+    // RFC 8628 §4.
+    [ENDPOINTS.device_authorization.metadata]: urls.deviceAuthorization,
     revocation_endpoint_auth_methods_supported: [...authMethods, 'none'],
     revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     access_token_signing_alg_values_supported: [...signingAlgorithms],

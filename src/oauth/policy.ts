@@ -24,6 +24,9 @@ export interface OAuthPolicy {
   readonly clockSkew: number;
   /** Authorization-code lifetime (at most 600). */
   readonly authorizationCodeTtl: number;
+  /** RFC 8628: device code lifetime (`expires_in`) and the first polling `interval`. */
+  readonly deviceCodeTtl: number;
+  readonly deviceCodeInterval: number;
   /** A refresh token unused this long expires; no token of a family works this long after the authorization. */
   readonly refreshTokenIdleTtl: number;
   readonly refreshTokenAbsoluteTtl: number;

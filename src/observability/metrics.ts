@@ -135,6 +135,12 @@ export class GatehouseMetrics implements DatabaseObserver {
         return this.m.keyRotations.labels(env, event.trigger);
       case 'session.ended':
         return undefined;
+      case 'device.verification':
+        return this.m.deviceVerifications.labels(env, event.outcome);
+      case 'device_authorization.approved':
+        return this.m.deviceVerifications.labels(env, 'approved');
+      case 'device_authorization.denied':
+        return this.m.deviceVerifications.labels(env, 'denied');
       case 'backchannel_logout.delivered':
         return this.m.backchannelLogouts.labels(env, this.clients.of(event.clientId), 'delivered');
       case 'backchannel_logout.failed':
@@ -232,6 +238,11 @@ function defineMetrics(registry: Registry, collected: Collected, tables: HandTab
     logins: counter('logins_total', 'Password logins by outcome', ['environment', 'outcome']),
     lockouts: counter('user_lockouts_total', 'Usernames that went over their failed-login limit', ['environment']),
     keyRotations: counter('signing_key_rotations_total', 'Signing-key rotations', ['environment', 'trigger']),
+    deviceVerifications: counter(
+      'device_verifications_total',
+      'Device verification page outcomes (RFC 8628): code_accepted, wrong_code, throttled, approved, denied',
+      ['environment', 'outcome'],
+    ),
     backchannelLogouts: counter(
       'backchannel_logout_deliveries_total',
       'Back-channel logout token deliveries: delivered, retry (a failed attempt, tried again later) or failed (given up)',

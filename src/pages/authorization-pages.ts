@@ -20,7 +20,7 @@ export function pageBody(content: string, environmentName?: string): string {
 }
 
 /** The hidden fields that tie a form post to the browser session and to the pending request. */
-function hiddenFields(csrfToken: string, requestId: string): string {
+export function hiddenFields(csrfToken: string, requestId: string): string {
   return [
     `<input type="hidden" name="csrf_token" value="${escapeHtml(csrfToken)}">`,
     `<input type="hidden" name="request" value="${escapeHtml(requestId)}">`,
@@ -97,7 +97,7 @@ export interface ConsentPageInput {
   lang?: string;
 }
 
-function scopeList(scopes: readonly string[], registered: Readonly<Record<string, string>> = {}): string {
+export function scopeList(scopes: readonly string[], registered: Readonly<Record<string, string>> = {}): string {
   if (scopes.length === 0) return '<ul class="scopes">\n<li><span class="scope-text">Basic access to your account</span></li>\n</ul>';
   const describe = (scope: string) => (Object.hasOwn(registered, scope) ? (registered[scope] as string) : describeScope(scope));
   const items = scopes.map((scope) => `<li><span class="scope-text">${escapeHtml(describe(scope))}</span> <code>${escapeHtml(scope)}</code></li>`);

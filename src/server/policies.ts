@@ -21,6 +21,8 @@ export function oauthPolicy(config: Config): OAuthPolicy {
     assertionMaxLifetime: config.assertionMaxLifetime,
     clockSkew: config.clockSkew,
     authorizationCodeTtl: config.authorizationCodeTtl,
+    deviceCodeTtl: config.deviceCodeTtl,
+    deviceCodeInterval: config.deviceCodeInterval,
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
     refreshRetryGrace: config.refreshRetryGrace,

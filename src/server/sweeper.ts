@@ -19,6 +19,7 @@ export type SweptStores = Pick<
   | 'browserSessions'
   | 'authorizationRequests'
   | 'authorizationCodes'
+  | 'deviceAuthorizations'
   | 'tokenFamilies'
   | 'loginAttempts'
   | 'rateCounters'
@@ -35,6 +36,7 @@ export async function sweepExpired(store: SweptStores, clock: Clock, logger: Log
       sessions: await store.browserSessions.deleteExpired(now),
       pending: await store.authorizationRequests.deleteExpired(now),
       codes: await store.authorizationCodes.deleteExpired(now - CODE_RETENTION_MS),
+      deviceAuthorizations: await store.deviceAuthorizations.deleteExpired(now - CODE_RETENTION_MS),
       families: await store.tokenFamilies.deleteExpired(now),
       loginWindows: await store.loginAttempts.deleteExpired(now - loginWindowMs),
       // Failure windows are at most a day long (GATEHOUSE_AUTH_FAILURE_WINDOW).

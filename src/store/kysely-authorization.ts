@@ -73,6 +73,7 @@ const toRequest = (row: Selectable<AuthorizationRequestTable>): PendingAuthoriza
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
   ...jsonField<'oidc', PendingOidc>('oidc', row.oidc),
+  ...(row.device_code_hash === null ? {} : { deviceCodeHash: row.device_code_hash }),
 });
 
 export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRequestStore {
@@ -93,6 +94,7 @@ export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRe
           created_at: request.createdAt,
           expires_at: request.expiresAt,
           oidc: jsonColumn(request.oidc),
+          device_code_hash: request.deviceCodeHash ?? null,
         })
         .execute();
     },
@@ -124,7 +126,7 @@ export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRe
 }
 
 /** Writes the tokens of one issuance into its family, inside the caller's transaction. */
-async function recordIssue(trx: Transaction<Database>, envId: string, familyId: string, issue: FamilyIssue): Promise<void> {
+export async function recordIssue(trx: Transaction<Database>, envId: string, familyId: string, issue: FamilyIssue): Promise<void> {
   const { refreshToken, accessToken } = issue;
   if (refreshToken) {
     await trx

@@ -14,6 +14,7 @@ import {
   type ClientStore,
   ConflictError,
   type ConsentStore,
+  type DeviceAuthorizationStore,
   type EnvironmentStore,
   type IdempotencyKeyStore,
   type ImportStore,
@@ -37,6 +38,7 @@ import { clientKeyStore, usedAssertionStore } from './kysely-assertions.ts';
 import { auditStore } from './kysely-audit.ts';
 import { authorizationCodeStore, authorizationRequestStore, bindingFields, listField, opaqueAccessTokenRow, tokenFamilyStore } from './kysely-authorization.ts';
 import { backchannelLogoutStore } from './kysely-backchannel-logouts.ts';
+import { deviceAuthorizationStore } from './kysely-device.ts';
 import { importStore } from './kysely-import.ts';
 import { legacyCredentialStore } from './kysely-legacy-credentials.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
@@ -59,6 +61,7 @@ export class KyselyStore implements Store {
   readonly browserSessions: BrowserSessionStore;
   readonly authorizationRequests: AuthorizationRequestStore;
   readonly authorizationCodes: AuthorizationCodeStore;
+  readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly tokenFamilies: TokenFamilyStore;
   readonly consents: ConsentStore;
   readonly loginAttempts: LoginAttemptStore;
@@ -93,6 +96,7 @@ export class KyselyStore implements Store {
     this.browserSessions = browserSessionStore(db);
     this.authorizationRequests = authorizationRequestStore(db);
     this.authorizationCodes = authorizationCodeStore(db, dialect);
+    this.deviceAuthorizations = deviceAuthorizationStore(db);
     this.consents = consentStore(db);
     this.loginAttempts = loginAttemptStore(db);
     this.rateCounters = rateCounterStore(db);

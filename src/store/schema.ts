@@ -29,6 +29,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeyTable;
   import_mappings: ImportMappingTable;
   backchannel_logouts: BackchannelLogoutTable;
+  device_authorizations: DeviceAuthorizationTable;
 }
 
 export interface EnvironmentTable {
@@ -197,6 +198,8 @@ export interface AuthorizationRequestTable {
   expires_at: number;
   /** Migration 017: JSON of the OpenID parameters; null: not an OpenID request. */
   oidc: string | null;
+  /** Migration 021: the device authorization a verification-page request decides (RFC 8628 §3.3); null for /authorize. */
+  device_code_hash: string | null;
 }
 
 export interface AuthorizationCodeTable {
@@ -372,4 +375,26 @@ export interface BackchannelLogoutTable {
   next_attempt_at: number;
   lease_until: number | null;
   last_error: string | null;
+}
+
+/** Migration 021: RFC 8628 device authorizations, by the hash of each code. */
+export interface DeviceAuthorizationTable {
+  device_code_hash: string;
+  env_id: string;
+  user_code_hash: string;
+  client_id: string;
+  scope: string;
+  resources: string | null;
+  family_id: string;
+  created_at: number;
+  expires_at: number;
+  interval_seconds: number;
+  last_polled_at: number | null;
+  /** `pending`, `approved` or `denied`; `consumed_at` marks the one redemption. */
+  status: string;
+  user_id: string | null;
+  decided_at: number | null;
+  /** JSON of `CodeOidc` once approved with `openid`; null otherwise. */
+  oidc: string | null;
+  consumed_at: number | null;
 }

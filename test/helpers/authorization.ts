@@ -104,7 +104,8 @@ export class TestBrowser {
 
   private keepCookie(res: LightMyRequestResponse): void {
     const set = res.headers['set-cookie'];
-    const value = Array.isArray(set) ? set[0] : set;
+    // The session cookie only: the device page also sets one for the code it shows.
+    const value = [set ?? []].flat().find((cookie) => cookie.startsWith('gatehouse_session='));
     if (value) this.cookie = value.split(';')[0];
   }
 }

@@ -99,8 +99,10 @@ for (const database of await testDatabases()) {
             'refresh_token',
             'client_credentials',
             'urn:ietf:params:oauth:grant-type:jwt-bearer',
+            'urn:ietf:params:oauth:grant-type:device_code',
             'urn:ietf:params:oauth:grant-type:token-exchange',
           ]);
+          assert.equal(m.device_authorization_endpoint, `${t.issuer}/device_authorization`);
           assert.deepEqual(m.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']);
           assert.deepEqual(m.token_endpoint_auth_signing_alg_values_supported, ['ES256', 'EdDSA', 'RS256']);
           assert.deepEqual(m.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);

@@ -9,6 +9,7 @@ import type { Surface } from '../../surfaces/surface.ts';
 import { registerAuthorizeRoutes } from './authorization/authorize-routes.ts';
 import { BrowserFlow } from './authorization/browser-flow.ts';
 import { registerConsentRoutes } from './authorization/consent-routes.ts';
+import { registerDeviceRoutes } from './authorization/device-routes.ts';
 import { pageErrorHandler } from './authorization/error-pages.ts';
 import { registerLoginRoutes } from './authorization/login-routes.ts';
 
@@ -46,4 +47,5 @@ export async function authorizationRoutes(app: FastifyInstance, options: Authori
   registerAuthorizeRoutes(app, browser, options);
   registerLoginRoutes(app, browser, options.users);
   registerConsentRoutes(app, browser);
+  registerDeviceRoutes(app, browser, options.core.device.verification, options.secureCookies);
 }

@@ -107,8 +107,12 @@ export class AuthorizationEndpoint {
     return approveAfterSignIn(this.deps, flow);
   }
 
-  /** Step 5: the user refused: RFC 6749 §4.1.2.1 `access_denied`. */
-  deny(flow: PendingFlow): Promise<AuthorizationRedirect | undefined> {
+  /**
+   * Step 5: the user refused: RFC 6749 §4.1.2.1 `access_denied`. A device request is decided on
+   * its own page only (RFC 8628 §3.3): the browser goes there.
+   */
+  async deny(flow: PendingFlow): Promise<AuthorizationStep | undefined> {
+    if (flow.pending.deviceCodeHash !== undefined) return { kind: 'device', requestId: flow.requestId };
     return denyRequest(this.deps, flow);
   }
 }

@@ -88,11 +88,19 @@ export const requireConsent: FlowGate = async (deps, { env, session, requestId, 
   return consentCovers(consent, pending.scope, pending.resources) ? undefined : { kind: 'consent', requestId };
 };
 
+/**
+ * RFC 8628 §3.3 and §5.4: a request held by the device verification page always ends on its own
+ * decision page, never on the consent page and never decided by a remembered consent: the user
+ * must see the client, scopes and user code, and answer.
+ */
+export const requireDeviceDecision: FlowGate = async (_deps, { requestId, pending }) =>
+  pending.deviceCodeHash === undefined ? undefined : { kind: 'device', requestId };
+
 /** The gates that authenticate the user, in order; they hold again when the consent page posts. */
 export const AUTHENTICATION_GATES: readonly FlowGate[] = [requireSignedInUser, requireFreshSignIn, requireHintedUser];
 
 /** The gates of a held request, in order: the first that does not hold decides the page. */
-export const FLOW_GATES: readonly FlowGate[] = [...AUTHENTICATION_GATES, requireConsent];
+export const FLOW_GATES: readonly FlowGate[] = [...AUTHENTICATION_GATES, requireDeviceDecision, requireConsent];
 
 /**
  * Where a held request goes next: the page of the first gate that does not hold, else a code
@@ -116,7 +124,7 @@ export async function nextStep(deps: AuthorizationDeps, flow: PendingFlow): Prom
  * the consent page can be reached without the login page a forced sign-in asked for.
  */
 export async function approveAfterSignIn(deps: AuthorizationDeps, flow: PendingFlow): Promise<AuthorizationStep | undefined> {
-  for (const gate of AUTHENTICATION_GATES) {
+  for (const gate of [...AUTHENTICATION_GATES, requireDeviceDecision]) {
     const step = await gate(deps, flow);
     if (step) return step;
   }

@@ -10,9 +10,12 @@ export interface AuthorizationRedirect {
   location: string;
 }
 
-/** A page of the flow the browser must visit before the request can be answered. */
+/**
+ * A page of the flow the browser must visit before the request can be answered; `device`: the
+ * decision page of a request held by the device verification page (RFC 8628 §3.3).
+ */
 export interface AuthorizationPage {
-  kind: 'login' | 'consent';
+  kind: 'login' | 'consent' | 'device';
   requestId: string;
 }
 

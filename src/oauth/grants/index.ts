@@ -5,6 +5,7 @@ export { RESOURCE_PARAMETER, SCOPE_PARAMETER } from './module.ts';
 
 import { authorizationCodeModule } from './authorization-code.ts';
 import { clientCredentialsModule } from './client-credentials.ts';
+import { deviceCodeModule } from './device-code.ts';
 import { GrantRegistry } from './grant.ts';
 import { jwtBearerModule } from './jwt-bearer.ts';
 import type { GrantModule, GrantServices } from './module.ts';
@@ -21,6 +22,7 @@ export const GRANT_MODULES: readonly GrantModule[] = [
   refreshTokenModule,
   clientCredentialsModule,
   jwtBearerModule,
+  deviceCodeModule,
   tokenExchangeModule,
 ];
 

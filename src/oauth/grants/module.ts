@@ -10,7 +10,7 @@ import type { Grant } from './grant.ts';
 
 /** The services of the OAuth core a grant may be built from. */
 export interface GrantServices {
-  readonly store: Pick<Store, 'authorizationCodes' | 'tokenFamilies' | 'users' | 'accessTokens'>;
+  readonly store: Pick<Store, 'authorizationCodes' | 'deviceAuthorizations' | 'tokenFamilies' | 'users' | 'accessTokens'>;
   readonly families: FamilyTokenIssuer;
   readonly tokens: AccessTokenService;
   readonly assertions: AssertionVerifier;

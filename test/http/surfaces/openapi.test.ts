@@ -67,6 +67,7 @@ for (const database of await testDatabases()) {
       assert.deepEqual(production, [
         '/envs/PRODUCTION/.well-known/openid-configuration',
         '/envs/PRODUCTION/authorize',
+        '/envs/PRODUCTION/device_authorization',
         '/envs/PRODUCTION/introspect',
         '/envs/PRODUCTION/logout',
         '/envs/PRODUCTION/revoke',
@@ -85,6 +86,7 @@ for (const database of await testDatabases()) {
       assert.deepEqual(development, [
         '/envs/DEVELOPMENT/.well-known/openid-configuration',
         '/envs/DEVELOPMENT/authorize',
+        '/envs/DEVELOPMENT/device_authorization',
         '/envs/DEVELOPMENT/introspect',
         '/envs/DEVELOPMENT/logout',
         '/envs/DEVELOPMENT/revoke',

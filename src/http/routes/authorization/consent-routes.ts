@@ -24,6 +24,8 @@ async function showConsent(browser: BrowserFlow, request: EnvRequest, reply: Fas
   const found = await resumeSignedIn(browser, request, reply, resolved, parseQueryParams(request.url).params.request);
   if (!found) return reply;
   const { active, pending, requestId, userId } = found;
+  // RFC 8628 §3.3: a device request is decided on the device page.
+  if (pending.deviceCodeHash !== undefined) return browser.send(reply, resolved, { kind: 'device', requestId });
   const client = await browser.flow.clientOf(resolved.env, pending);
   const user = await browser.flow.userOf(resolved.env, userId);
   if (!client || !user) return browser.errorPage(reply, 400, 'The application or your account is no longer available.');
