@@ -1,6 +1,7 @@
 import { type NewAuditEvent, SYSTEM_ACTOR } from '../domain/audit.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { CoreEvent } from '../domain/events.ts';
+import type { ActorClaim } from '../domain/model.ts';
 import { AuthFailureDigest } from './auth-failures.ts';
 
 /** Where the listener hands the events it maps: `AuditRecorder.enqueue`, which returns at once. */
@@ -89,6 +90,16 @@ export function auditEventOf(event: CoreEvent): NewAuditEvent | undefined {
     case 'device_authorization.denied':
       // The user decided on the verification page; neither code is ever recorded.
       return { ...base, type: event.type, subject: { kind: 'user', id: event.userId }, details: { client_id: event.clientId } };
+    case 'token.issued':
+      // RFC 8693: a token exchange is recorded, with whom it is for and the chain of who acts;
+      // every other issuance is only counted (metrics, usage).
+      if (!event.act) return undefined;
+      return {
+        ...base,
+        type: 'token.exchanged',
+        subject: event.userId === undefined ? { kind: 'client', id: event.clientId } : { kind: 'user', id: event.userId },
+        details: { client_id: event.clientId, actors: actorsOf(event.act) },
+      };
     case 'backchannel_logout.failed':
       // A failed attempt that will be retried is only logged and counted; giving up is recorded.
       if (event.retry) return undefined;
@@ -102,4 +113,11 @@ export function auditEventOf(event: CoreEvent): NewAuditEvent | undefined {
     default:
       return undefined;
   }
+}
+
+/** RFC 8693 §4.1: the actors of an `act` claim, the current one first. */
+function actorsOf(act: ActorClaim): string[] {
+  const actors: string[] = [];
+  for (let current: ActorClaim | undefined = act; current; current = current.act) actors.push(current.sub);
+  return actors;
 }

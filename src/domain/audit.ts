@@ -53,6 +53,7 @@ export const AUDIT_EVENT_TYPES = [
   'backchannel_logout.failed',
   'device_authorization.approved',
   'device_authorization.denied',
+  'token.exchanged',
   // The admin API: every call (changes also have their own event), and refused ones.
   'admin.request',
   'admin.authentication_failed',

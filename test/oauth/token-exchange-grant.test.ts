@@ -253,3 +253,26 @@ for (const database of await testDatabases()) {
     });
   });
 }
+
+describe('the audit record of a token exchange', () => {
+  const env = { id: 'env-1', name: 'PROD' };
+  it('records token.exchanged with the user and the actor chain, current actor first, and no other issuance', async () => {
+    const { auditEventOf } = await import('../../src/audit/listener.ts');
+    const exchanged = auditEventOf({
+      type: 'token.issued',
+      env,
+      clientId: 'gh_b',
+      grantType: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      userId: 'usr_1',
+      credential: undefined,
+      act: { sub: 'gh_b', act: { sub: 'gh_a' } },
+    });
+    assert.equal(exchanged?.type, 'token.exchanged');
+    assert.deepEqual(exchanged?.subject, { kind: 'user', id: 'usr_1' });
+    assert.deepEqual(exchanged?.details, { client_id: 'gh_b', actors: ['gh_b', 'gh_a'] });
+    assert.equal(
+      auditEventOf({ type: 'token.issued', env, clientId: 'gh_b', grantType: 'client_credentials', userId: undefined, credential: undefined }),
+      undefined,
+    );
+  });
+});
