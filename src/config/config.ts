@@ -56,6 +56,8 @@ export interface Config {
   readonly assertionMaxLifetime: number;
   /** Tolerated clock difference when checking assertion `exp`, `nbf` and `iat`, in seconds. */
   readonly clockSkew: number;
+  /** RFC 9449 §4.3: how far a DPoP proof's `iat` may lie from now (before the clock skew), in seconds. */
+  readonly dpopProofWindow: number;
   /** Authorization-code lifetime in seconds (at most 600). */
   readonly authorizationCodeTtl: number;
   /** A refresh token unused for this many seconds expires. */
@@ -153,6 +155,7 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   quotaSyncInterval: { env: 'GATEHOUSE_QUOTA_SYNC_INTERVAL', file: 'quotaSyncInterval', doc: 'milliseconds, 50..60000 (default 1000)' },
   assertionMaxLifetime: { env: 'GATEHOUSE_ASSERTION_MAX_LIFETIME', file: 'assertionMaxLifetime', doc: 'seconds' },
   clockSkew: { env: 'GATEHOUSE_CLOCK_SKEW', file: 'clockSkew', doc: 'seconds' },
+  dpopProofWindow: { env: 'GATEHOUSE_DPOP_PROOF_WINDOW', file: 'dpopProofWindow', doc: 'seconds (default 60)' },
   authorizationCodeTtl: { env: 'GATEHOUSE_AUTHORIZATION_CODE_TTL', file: 'authorizationCodeTtl', doc: 'seconds, at most 600' },
   refreshTokenIdleTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_IDLE_TTL', file: 'refreshTokenIdleTtl', doc: 'seconds' },
   refreshTokenAbsoluteTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_ABSOLUTE_TTL', file: 'refreshTokenAbsoluteTtl', doc: 'seconds' },
@@ -272,6 +275,7 @@ function readSettings(pick: SettingSource): Config {
     quotaSyncInterval: int(pick('quotaSyncInterval'), 1000, 50, 60_000),
     assertionMaxLifetime: int(pick('assertionMaxLifetime'), 3600, 60, 86_400),
     clockSkew: int(pick('clockSkew'), 30, 0, 300),
+    dpopProofWindow: int(pick('dpopProofWindow'), 60, 1, 600),
     authorizationCodeTtl: int(pick('authorizationCodeTtl'), 60, 1, 600),
     refreshTokenIdleTtl: int(pick('refreshTokenIdleTtl'), 14 * 86_400, 60, 365 * 86_400),
     refreshTokenAbsoluteTtl: int(pick('refreshTokenAbsoluteTtl'), 90 * 86_400, 60, 5 * 365 * 86_400),

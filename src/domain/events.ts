@@ -27,6 +27,8 @@ export type CoreEvent =
       /** The user the token is for; absent for a client's or service account's own token. */
       userId?: string | undefined;
       credential?: CredentialUse | undefined;
+      /** RFC 9449: the access token is bound to a DPoP key (token type `DPoP`); absent: a bearer token. */
+      dpopBound?: boolean;
     }
   /** A token request failed with an OAuth error (any code, including quota and throttle refusals). */
   | {

@@ -9,6 +9,8 @@ import { AssertionVerifier } from './assertions.ts';
 import { AuthorizationEndpoint } from './authorization/endpoint.ts';
 import { ClientAuthenticator } from './client-auth.ts';
 import { ClientCache } from './client-cache.ts';
+import { DpopNonces } from './dpop/nonces.ts';
+import { DpopProofVerifier } from './dpop/proof.ts';
 import type { GrantRegistry } from './grants/grant.ts';
 import { createGrantRegistry } from './grants/index.ts';
 import { IntrospectionEndpoint } from './introspection.ts';
@@ -75,6 +77,11 @@ export function createOAuthCore(
     idTokens,
   );
   const refreshRetries = new RefreshRetries(keySecret, config.refreshRetryGrace);
+  // RFC 9449: proofs' jti are spent in the used-assertions store, shared by every node.
+  const dpop = new DpopProofVerifier(store.usedAssertions, new DpopNonces(keySecret), clock, {
+    proofWindow: config.dpopProofWindow,
+    clockSkew: config.clockSkew,
+  });
   const grants = createGrantRegistry({ store, families, tokens, assertions, quotas, clock, apis, refreshRetries });
   return {
     grants,
@@ -83,7 +90,7 @@ export function createOAuthCore(
     apis,
     quotas,
     tokens,
-    token: new TokenEndpoint(grants, authenticator, events),
+    token: new TokenEndpoint(grants, authenticator, events, dpop),
     legacy,
     introspection: new IntrospectionEndpoint(authenticator, tokens),
     revocation: new RevocationEndpoint(authenticator, tokens, store, clock),

@@ -20,6 +20,7 @@ export function oauthPolicy(config: Config): OAuthPolicy {
     quotaWindow: config.quotaWindow,
     assertionMaxLifetime: config.assertionMaxLifetime,
     clockSkew: config.clockSkew,
+    dpopProofWindow: config.dpopProofWindow,
     authorizationCodeTtl: config.authorizationCodeTtl,
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,

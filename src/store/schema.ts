@@ -45,6 +45,8 @@ export interface EnvironmentTable {
   refresh_token_policy: string;
   /** Migration 017: the key of pairwise subject identifiers; set for every environment. */
   pairwise_salt: string | null;
+  /** Migration 022: 1 when DPoP proofs must carry a server nonce (RFC 9449 §8). */
+  dpop_nonce_required: number;
 }
 
 export interface ClientTable {
@@ -72,6 +74,8 @@ export interface ClientTable {
   id_token_signed_response_alg: string | null;
   subject_type: string | null;
   sector_identifier_uri: string | null;
+  /** Migration 022: RFC 9449 §5.2 `dpop_bound_access_tokens`, 1 or 0. */
+  dpop_bound_access_tokens: number;
 }
 
 export interface ClientSecretTable {
@@ -197,6 +201,8 @@ export interface AuthorizationRequestTable {
   expires_at: number;
   /** Migration 017: JSON of the OpenID parameters; null: not an OpenID request. */
   oidc: string | null;
+  /** Migration 022: RFC 9449 §10 `dpop_jkt`; null: none. */
+  dpop_jkt: string | null;
 }
 
 export interface AuthorizationCodeTable {
@@ -214,6 +220,8 @@ export interface AuthorizationCodeTable {
   consumed_at: number | null;
   /** Migration 017: JSON of `CodeOidc`; null: not an OpenID request. */
   oidc: string | null;
+  /** Migration 022: RFC 9449 §10 `dpop_jkt` of its request; null: none. */
+  dpop_jkt: string | null;
 }
 
 export interface TokenFamilyTable {
@@ -230,6 +238,8 @@ export interface TokenFamilyTable {
   sid: string | null;
   /** Migration 017: JSON of `FamilyOidc`; null as above. */
   oidc: string | null;
+  /** Migration 022: RFC 9449 §5.8 the DPoP key of a public client's refresh tokens; null: unbound. */
+  dpop_jkt: string | null;
 }
 
 export interface RefreshTokenTable {
