@@ -107,7 +107,12 @@ export class GatehouseMetrics implements DatabaseObserver {
     const grant = this.grantLabel(grantType);
     // RFC 9449 §5: `DPoP` for a token bound to a proof's key, `Bearer` otherwise.
     const tokenType = dpopBound ? 'DPoP' : 'Bearer';
-    this.tables.issued.add(`${environment}\u0000${client}\u0000${grant}\u0000${tokenType}`, () => ({ environment, client, grant_type: grant, token_type: tokenType }));
+    this.tables.issued.add(`${environment}\u0000${client}\u0000${grant}\u0000${tokenType}`, () => ({
+      environment,
+      client,
+      grant_type: grant,
+      token_type: tokenType,
+    }));
   }
 
   /** The counter child an event increments (token.issued is counted by hand). */

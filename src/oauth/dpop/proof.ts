@@ -120,7 +120,8 @@ async function verifySignature(proof: string, jwk: Record<string, unknown>, now:
 /** §4.3 steps 7-11: jti, htm, htu, iat. */
 function checkClaims(payload: Record<string, unknown>, target: DpopTarget, now: number, policy: DpopPolicy): void {
   const { jti, htm, htu, iat } = payload;
-  if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) throw invalidProof(`the DPoP proof needs a jti of 1 to ${MAX_JTI_LENGTH} characters`);
+  if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH)
+    throw invalidProof(`the DPoP proof needs a jti of 1 to ${MAX_JTI_LENGTH} characters`);
   if (htm !== target.method) throw invalidProof(`the DPoP proof htm must be ${target.method}`);
   if (typeof htu !== 'string' || !sameTarget(htu, target.url)) throw invalidProof(`the DPoP proof htu must be ${target.url}`);
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw invalidProof('the DPoP proof needs an iat (seconds since the epoch)');

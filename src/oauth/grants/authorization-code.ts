@@ -78,7 +78,9 @@ export function authorizationCodeGrant(
       // RFC 9449 §10: a code requested with dpop_jkt is redeemed only with a proof of that key.
       if (record.dpopJkt !== undefined && dpop?.jkt !== record.dpopJkt) {
         // The RFC names no error code; the code is the grant that is bound, as for a refresh token (§5.8).
-        throw new OAuthError('invalid_grant', 'the authorization request named a DPoP key (dpop_jkt); the DPoP proof must be signed with it', { parameter: 'code' });
+        throw new OAuthError('invalid_grant', 'the authorization request named a DPoP key (dpop_jkt); the DPoP proof must be signed with it', {
+          parameter: 'code',
+        });
       }
       if (!found.userActive) throw invalidGrant('the user who authorized this code is disabled or gone', 'user_inactive');
       // The client may have lost scopes since the user consented: only what it still may have.

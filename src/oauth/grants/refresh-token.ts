@@ -96,7 +96,9 @@ export function refreshTokenGrant(
       if (!found?.userActive) throw invalidGrant('the user who authorized this token is disabled or gone', 'user_inactive');
       // RFC 9449 §5.8: a refresh token bound to a DPoP key is used only with a proof of that key.
       if (family.dpopJkt !== undefined && dpop?.jkt !== family.dpopJkt) {
-        throw new OAuthError('invalid_grant', 'this refresh token is bound to a DPoP key; the DPoP proof must be signed with it', { parameter: 'refresh_token' });
+        throw new OAuthError('invalid_grant', 'this refresh token is bound to a DPoP key; the DPoP proof must be signed with it', {
+          parameter: 'refresh_token',
+        });
       }
       // RFC 8707 §2: a subset of the APIs the user granted; the scope then only what they define.
       const target = await narrowGrantedResources(apis, env.id, client, family.resources, params);
