@@ -1,9 +1,9 @@
 import { hashSecret } from '../../crypto/secrets.ts';
 import type { Clock } from '../../domain/clock.ts';
-import type { Client, Environment } from '../../domain/model.ts';
+import type { AuthorizationCode, Client, Environment, TokenFamily } from '../../domain/model.ts';
 import type { Store } from '../../domain/storage.ts';
 import { type ApiDirectory, definedByResources, narrowGrantedResources, tokenOptionsOf } from '../apis.ts';
-import { confirmationOf } from '../dpop/proof.ts';
+import { confirmationOf, type DpopProof } from '../dpop/proof.ts';
 import { OAuthError, type OAuthErrorReason } from '../errors.ts';
 import { verifierMatches } from '../pkce.ts';
 import type { FamilyTokenIssuer } from '../token-families.ts';
@@ -75,21 +75,13 @@ export function authorizationCodeGrant(
       } else if (!verifierMatches(verifier, record.codeChallenge)) {
         throw invalidGrant('code_verifier does not match the code_challenge', 'pkce_failed', 'code_verifier');
       }
-      // RFC 9449 §10: a code requested with dpop_jkt is redeemed only with a proof of that key.
-      if (record.dpopJkt !== undefined && dpop?.jkt !== record.dpopJkt) {
-        // The RFC names no error code; the code is the grant that is bound, as for a refresh token (§5.8).
-        throw new OAuthError('invalid_grant', 'the authorization request named a DPoP key (dpop_jkt); the DPoP proof must be signed with it', {
-          parameter: 'code',
-        });
-      }
       if (!found.userActive) throw invalidGrant('the user who authorized this code is disabled or gone', 'user_inactive');
       // The client may have lost scopes since the user consented: only what it still may have.
       const scope = record.scope.filter((s) => client.scopes.includes(s));
       // RFC 8707 §2: the access token is for the APIs of the code, or the subset named here.
       const target = await narrowGrantedResources(apis, env.id, client, record.resources, params);
       const family = families.newFamily(env, client, record.userId, scope, record.familyId, record.resources, record.oidc);
-      // RFC 9449 §5.8: a public client's refresh tokens are bound to the key of its proof; a confidential client's are not.
-      if (dpop && authenticated?.method === 'none') family.dpopJkt = dpop.jkt;
+      bindToProofKey(record, family, dpop, authenticated?.method === 'none');
       const tokenScope = scope.filter(definedByResources(target));
       // Core §3.1.3.3: an ID Token when the code came from an OpenID authentication request and `openid` is still granted.
       const oidc = record.oidc !== undefined && tokenScope.includes('openid') ? record.oidc : undefined;
@@ -115,6 +107,20 @@ export function authorizationCodeGrant(
       return result;
     },
   };
+}
+
+/**
+ * RFC 9449 §10: a code requested with `dpop_jkt` is redeemed only with a proof of that key.
+ * §5.8: a public client's refresh tokens are bound to its proof's key; a confidential client's are not.
+ */
+function bindToProofKey(record: AuthorizationCode, family: TokenFamily, dpop: DpopProof | undefined, publicClient: boolean): void {
+  if (record.dpopJkt !== undefined && dpop?.jkt !== record.dpopJkt) {
+    // The RFC names no error code; the code is the grant that is bound, as a refresh token is (§5.8).
+    throw new OAuthError('invalid_grant', 'the authorization request named a DPoP key (dpop_jkt); the DPoP proof must be signed with it', {
+      parameter: 'code',
+    });
+  }
+  if (dpop && publicClient) family.dpopJkt = dpop.jkt;
 }
 
 export const authorizationCodeModule: GrantModule = {
