@@ -8,6 +8,7 @@ import { registerAdminApiCommands } from './admin-api-commands.ts';
 import { registerApiCommands } from './api-commands.ts';
 import { registerApplyCommands } from './apply-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
+import { addClientDpopOptions, clientDpopChanges } from './client-dpop-options.ts';
 import { addClientOidcOptions, clientOidcChanges } from './client-oidc-options.ts';
 import { useServer, withAdmin } from './context.ts';
 import { registerImportCommands } from './import-commands.ts';
@@ -148,41 +149,53 @@ env
       'client: user flows get a refresh token whenever the client may refresh; offline_access: only when the user granted offline_access',
     ).choices(['client', 'offline_access']),
   )
+  .addOption(new Option('--dpop-nonce-required', 'DPoP proofs at the token endpoint must carry a server nonce (RFC 9449 §8)'))
+  .addOption(new Option('--no-dpop-nonce-required', 'DPoP proofs need no server nonce'))
   .addOption(json)
-  .action(async (name: string, options: { subjectType?: SubjectType; refreshTokenPolicy?: RefreshTokenPolicy; json?: boolean }, command: Command) => {
-    if (options.subjectType === undefined && options.refreshTokenPolicy === undefined) {
-      command.error('error: give --subject-type and/or --refresh-token-policy');
+  .action(async (name: string, options: EnvUpdateOptions, command: Command) => {
+    if (options.subjectType === undefined && options.refreshTokenPolicy === undefined && options.dpopNonceRequired === undefined) {
+      command.error('error: give --subject-type, --refresh-token-policy and/or --[no-]dpop-nonce-required');
     }
     await withAdmin(async ({ admin }) => {
       const changes = {
         ...(options.subjectType ? { subjectType: options.subjectType } : {}),
         ...(options.refreshTokenPolicy ? { refreshTokenPolicy: options.refreshTokenPolicy } : {}),
       };
-      const updated = await admin.updateEnvironment(name, changes);
+      let updated = await admin.updateEnvironment(name, changes);
+      if (options.dpopNonceRequired !== undefined) updated = await admin.setDpopNonceRequired(name, options.dpopNonceRequired);
       if (options.json) console.log(JSON.stringify(updated));
       else printKeyValues(updated);
     })();
   });
 
+interface EnvUpdateOptions {
+  subjectType?: SubjectType;
+  refreshTokenPolicy?: RefreshTokenPolicy;
+  dpopNonceRequired?: boolean;
+  json?: boolean;
+}
+
 const client = program.command('client').description('manage clients');
-addClientOidcOptions(
-  client
-    .command('create')
-    .description('register a client; a confidential client gets a secret, shown once')
-    .addOption(envOption())
-    .requiredOption('--name <label>', 'display name')
-    .option('--grant-type <grant>', `allowed grant type (repeatable; default client_credentials): ${CLIENT_GRANT_TYPES.join(', ')}`, collect)
-    .option('--scope <scopes>', 'allowed scopes, space-separated', scopeList)
-    .option('--default-scope <scopes>', 'scopes granted when none is requested (default: all allowed)', scopeList)
-    .option('--redirect-uri <uri>', 'registered redirect URI (repeatable)', collect)
-    .option('--public', 'a public client (no secret)')
-    .addOption(new Option('--token-format <format>', 'access-token format').choices(['jwt', 'opaque']).default('jwt'))
-    .option('--access-token-ttl <seconds>', 'access-token lifetime', positiveInt)
-    .option('--resource-server', 'may introspect every token of its environment')
-    .option('--allow-missing-pkce', 'a confidential code-flow client that may omit PKCE at surfaces allowing it (RightSignature)')
-    .option('--quota <n>', "requests per quota window (GATEHOUSE_QUOTA_WINDOW); default: the environment's default quota", quotaValue)
-    .addOption(json),
-  false,
+addClientDpopOptions(
+  addClientOidcOptions(
+    client
+      .command('create')
+      .description('register a client; a confidential client gets a secret, shown once')
+      .addOption(envOption())
+      .requiredOption('--name <label>', 'display name')
+      .option('--grant-type <grant>', `allowed grant type (repeatable; default client_credentials): ${CLIENT_GRANT_TYPES.join(', ')}`, collect)
+      .option('--scope <scopes>', 'allowed scopes, space-separated', scopeList)
+      .option('--default-scope <scopes>', 'scopes granted when none is requested (default: all allowed)', scopeList)
+      .option('--redirect-uri <uri>', 'registered redirect URI (repeatable)', collect)
+      .option('--public', 'a public client (no secret)')
+      .addOption(new Option('--token-format <format>', 'access-token format').choices(['jwt', 'opaque']).default('jwt'))
+      .option('--access-token-ttl <seconds>', 'access-token lifetime', positiveInt)
+      .option('--resource-server', 'may introspect every token of its environment')
+      .option('--allow-missing-pkce', 'a confidential code-flow client that may omit PKCE at surfaces allowing it (RightSignature)')
+      .option('--quota <n>', "requests per quota window (GATEHOUSE_QUOTA_WINDOW); default: the environment's default quota", quotaValue)
+      .addOption(json),
+    false,
+  ),
 ).action(
   withAdmin(async ({ admin }, options: Record<string, unknown>) => {
     const created = await admin.createClient({
@@ -199,6 +212,7 @@ addClientOidcOptions(
       allowMissingPkce: options.allowMissingPkce === true,
       quota: (options.quota as number | undefined) ?? null,
       ...clientOidcChanges(options),
+      ...clientDpopChanges(options),
     });
     if (options.json) console.log(JSON.stringify(created));
     else {
@@ -235,21 +249,24 @@ client
       else printClientDetails(shown);
     }),
   );
-addClientOidcOptions(
-  client
-    .command('update <client-id>')
-    .description('change a client: its name, redirect URIs or OpenID Connect metadata (absent flags keep their value)')
-    .addOption(envOption())
-    .option('--name <label>', 'display name')
-    .option('--redirect-uri <uri>', 'registered redirect URI (repeatable; replaces the list)', collect)
-    .addOption(json),
-  true,
+addClientDpopOptions(
+  addClientOidcOptions(
+    client
+      .command('update <client-id>')
+      .description('change a client: its name, redirect URIs or OpenID Connect metadata (absent flags keep their value)')
+      .addOption(envOption())
+      .option('--name <label>', 'display name')
+      .option('--redirect-uri <uri>', 'registered redirect URI (repeatable; replaces the list)', collect)
+      .addOption(json),
+    true,
+  ),
 ).action(
   withAdmin(async ({ admin }, clientId: string, options: Record<string, unknown>) => {
     const changes = {
       ...(typeof options.name === 'string' ? { name: options.name } : {}),
       ...(Array.isArray(options.redirectUri) ? { redirectUris: options.redirectUri as string[] } : {}),
       ...clientOidcChanges(options),
+      ...clientDpopChanges(options),
     };
     if (Object.keys(changes).length === 0) throw new Error('nothing to change: give at least one flag (see --help)');
     const updated = await admin.updateClient(options.env as string, clientId, changes);
