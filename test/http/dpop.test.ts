@@ -39,7 +39,7 @@ for (const database of await testDatabases()) {
 
     before(async () => {
       t = await suite.build({ passwordHashCost: 10, loginAddressLimit: 10_000 });
-      fixture = await setUpCodeFlow(t);
+      fixture = await setUpCodeFlow(t, { scopes: ['openid', 'invoices:read', 'invoices:write'] });
       const created = await t.admin.createClient({ env: ENV, name: 'Machine', grantTypes: ['client_credentials'] });
       machine = { id: created.client_id, secret: created.client_secret as string };
       key = await dpopKey('ES256');
@@ -174,6 +174,16 @@ for (const database of await testDatabases()) {
       const bearer = await token({ grant_type: 'refresh_token', refresh_token: refreshToken }, {}, auth);
       assert.equal(bearer.statusCode, 200, bearer.body);
       assert.equal((bearer.json() as { token_type: string }).token_type, 'Bearer');
+    });
+
+    it('refuses a DPoP-bound token presented as a bearer token at UserInfo', async () => {
+      const { code, verifier } = await codeFor(fixture.publicClientId, { scope: 'openid' });
+      const res = await redeem(fixture.publicClientId, code, verifier, { dpop: await proof() });
+      assert.equal(res.statusCode, 200, res.body);
+      const { access_token: accessToken } = res.json() as { access_token: string };
+      const userinfo = await t.app.server.inject({ method: 'GET', url: `/envs/${ENV}/userinfo`, headers: { authorization: `Bearer ${accessToken}` } });
+      assert.equal(userinfo.statusCode, 401, userinfo.body);
+      assert.match(String(userinfo.headers['www-authenticate']), /error="invalid_token"/);
     });
 
     it('redeems a code requested with dpop_jkt only with a proof of that key (§10)', async () => {
