@@ -54,7 +54,7 @@ export class TokenEndpoint {
         // A client's or service account's own token has itself as subject: no user.
         userId: result.subject === clientId ? undefined : result.subject,
         credential: state.client?.credential ?? result.credential,
-        ...(result.tokenType === 'DPoP' ? { dpopBound: true } : {}),
+        dpopBound: result.tokenType === 'DPoP',
       });
       return result;
     } catch (error) {
