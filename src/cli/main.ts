@@ -176,26 +176,24 @@ interface EnvUpdateOptions {
 }
 
 const client = program.command('client').description('manage clients');
-addClientDpopOptions(
-  addClientOidcOptions(
-    client
-      .command('create')
-      .description('register a client; a confidential client gets a secret, shown once')
-      .addOption(envOption())
-      .requiredOption('--name <label>', 'display name')
-      .option('--grant-type <grant>', `allowed grant type (repeatable; default client_credentials): ${CLIENT_GRANT_TYPES.join(', ')}`, collect)
-      .option('--scope <scopes>', 'allowed scopes, space-separated', scopeList)
-      .option('--default-scope <scopes>', 'scopes granted when none is requested (default: all allowed)', scopeList)
-      .option('--redirect-uri <uri>', 'registered redirect URI (repeatable)', collect)
-      .option('--public', 'a public client (no secret)')
-      .addOption(new Option('--token-format <format>', 'access-token format').choices(['jwt', 'opaque']).default('jwt'))
-      .option('--access-token-ttl <seconds>', 'access-token lifetime', positiveInt)
-      .option('--resource-server', 'may introspect every token of its environment')
-      .option('--allow-missing-pkce', 'a confidential code-flow client that may omit PKCE at surfaces allowing it (RightSignature)')
-      .option('--quota <n>', "requests per quota window (GATEHOUSE_QUOTA_WINDOW); default: the environment's default quota", quotaValue)
-      .addOption(json),
-    false,
-  ),
+addClientOidcOptions(
+  client
+    .command('create')
+    .description('register a client; a confidential client gets a secret, shown once')
+    .addOption(envOption())
+    .requiredOption('--name <label>', 'display name')
+    .option('--grant-type <grant>', `allowed grant type (repeatable; default client_credentials): ${CLIENT_GRANT_TYPES.join(', ')}`, collect)
+    .option('--scope <scopes>', 'allowed scopes, space-separated', scopeList)
+    .option('--default-scope <scopes>', 'scopes granted when none is requested (default: all allowed)', scopeList)
+    .option('--redirect-uri <uri>', 'registered redirect URI (repeatable)', collect)
+    .option('--public', 'a public client (no secret)')
+    .addOption(new Option('--token-format <format>', 'access-token format').choices(['jwt', 'opaque']).default('jwt'))
+    .option('--access-token-ttl <seconds>', 'access-token lifetime', positiveInt)
+    .option('--resource-server', 'may introspect every token of its environment')
+    .option('--allow-missing-pkce', 'a confidential code-flow client that may omit PKCE at surfaces allowing it (RightSignature)')
+    .option('--quota <n>', "requests per quota window (GATEHOUSE_QUOTA_WINDOW); default: the environment's default quota", quotaValue)
+    .addOption(json),
+  false,
 ).action(
   withAdmin(async ({ admin }, options: Record<string, unknown>) => {
     const created = await admin.createClient({
@@ -249,17 +247,15 @@ client
       else printClientDetails(shown);
     }),
   );
-addClientDpopOptions(
-  addClientOidcOptions(
-    client
-      .command('update <client-id>')
-      .description('change a client: its name, redirect URIs or OpenID Connect metadata (absent flags keep their value)')
-      .addOption(envOption())
-      .option('--name <label>', 'display name')
-      .option('--redirect-uri <uri>', 'registered redirect URI (repeatable; replaces the list)', collect)
-      .addOption(json),
-    true,
-  ),
+addClientOidcOptions(
+  client
+    .command('update <client-id>')
+    .description('change a client: its name, redirect URIs or OpenID Connect metadata (absent flags keep their value)')
+    .addOption(envOption())
+    .option('--name <label>', 'display name')
+    .option('--redirect-uri <uri>', 'registered redirect URI (repeatable; replaces the list)', collect)
+    .addOption(json),
+  true,
 ).action(
   withAdmin(async ({ admin }, clientId: string, options: Record<string, unknown>) => {
     const changes = {
@@ -274,6 +270,8 @@ addClientDpopOptions(
     else printKeyValues(updated);
   }),
 );
+// RFC 9449 §5.2 flags of client create and update.
+for (const name of ['create', 'update']) addClientDpopOptions(client.commands.find((c) => c.name() === name) as Command);
 client
   .command('rotate-secret <client-id>')
   .description('issue a new secret; the old one keeps working during the overlap')
