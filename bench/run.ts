@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { abOptions, runAb } from './lib/ab.ts';
+import { presignDpopProofs } from './lib/dpop.ts';
 import { runEnumeration } from './lib/enumeration.ts';
 import {
   BENCH_ENV,
@@ -127,6 +128,7 @@ async function runGatehouse(label: string, databaseUrl: string): Promise<void> {
   try {
     const auth = (c: Credentials) => ({ authorization: basicHeader(c) });
     await quotaComparison(label, g);
+    await dpopComparison(label, g);
     await scenario(label, 'client_credentials → opaque', { url: g.tokenUrl, headers: auth(g.opaqueClient), body: 'grant_type=client_credentials' });
     await runImported(label, g, databaseUrl);
     const opaque = await mintToken(g, g.opaqueClient);
@@ -156,6 +158,25 @@ async function runGatehouse(label: string, databaseUrl: string): Promise<void> {
     await runGrowth(label, g, databaseUrl);
   } finally {
     await g.server.stop();
+  }
+}
+
+/**
+ * client_credentials → JWT as a bearer token and DPoP-bound (RFC 9449), one after the other at
+ * each concurrency; the derived figure is the DPoP-bound rate ÷ the bearer rate of this run. Every
+ * DPoP request carries a fresh proof, pre-signed before its level (a jti is single use): the
+ * server verifies it and spends its jti in the database.
+ */
+async function dpopComparison(label: string, g: GatehouseFixture): Promise<void> {
+  const body = 'grant_type=client_credentials';
+  const headers = { authorization: basicHeader(g.jwtClient) };
+  for (const connections of plan.connections) {
+    const timing = { connections, durationSeconds: plan.duration, warmupSeconds: plan.warmup };
+    const bearer = await measure({ url: g.tokenUrl, headers, body, ...timing });
+    const proofs = cycle(presignDpopProofs(g.tokenUrl, Math.ceil(1.25 * Math.max(2000, bearer.requestsPerSecond) * sendingSeconds)), true, 'DPoP proofs');
+    const bound = await measure({ url: g.tokenUrl, headers, body, perRequestHeaders: () => ({ dpop: proofs() }), ...timing });
+    record(label, 'client_credentials → JWT, DPoP-bound', connections, bound);
+    derived[`${label}: client_credentials → JWT, DPoP-bound ÷ bearer (c=${connections}, same run)`] = bound.requestsPerSecond / bearer.requestsPerSecond;
   }
 }
 

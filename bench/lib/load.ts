@@ -8,6 +8,8 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   /** A fixed body, or one built per request (for single-use inputs such as assertions). */
   body: string | (() => string);
+  /** Headers built per request, over `headers` (a single-use DPoP proof). */
+  perRequestHeaders?: () => Record<string, string>;
 }
 
 export interface LoadResult {
@@ -34,30 +36,34 @@ export async function measure(options: LoadOptions): Promise<LoadResult> {
 }
 
 function run(options: LoadOptions, seconds: number): Promise<autocannon.Result> {
-  const { body } = options;
+  const { perRequestHeaders } = options;
   const headers = { 'content-type': 'application/x-www-form-urlencoded', ...options.headers };
   const common = { url: options.url, method: 'POST' as const, connections: options.connections, duration: seconds, headers };
-  if (typeof body === 'string') return autocannon({ ...common, body });
+  if (typeof options.body === 'string' && !perRequestHeaders) return autocannon({ ...common, body: options.body });
+  const fixed = options.body;
+  const body = typeof fixed === 'string' ? () => fixed : fixed;
   return new Promise((resolve, reject) => {
     // A supplier of single-use bodies that runs dry (it throws) must not crash the load
     // generator from inside a socket callback: the run is stopped, the error is rethrown once
     // it ended, and its figures are discarded. Until autocannon stops (at its next one-second
     // sample), connections send an empty body, which reuses nothing.
     let failure: { error: unknown } | undefined;
-    const next = (): string => {
+    const attempt = <T>(make: () => T, fallback: T): T => {
       if (failure === undefined) {
         try {
-          return body();
+          return make();
         } catch (error) {
           failure = { error };
           instance?.stop();
         }
       }
-      return '';
+      return fallback;
     };
+    const next = (): string => attempt(body, '');
+    const nextHeaders = (): Record<string, string> => (perRequestHeaders ? { ...headers, ...attempt(perRequestHeaders, {}) } : headers);
     let instance: autocannon.Instance | undefined;
     instance = autocannon(
-      { ...common, requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, method: 'POST', headers, body: next() }) }] },
+      { ...common, requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, method: 'POST', headers: nextHeaders(), body: next() }) }] },
       (error, result) => {
         if (failure !== undefined) reject(failure.error);
         else if (error) reject(error);

@@ -149,8 +149,8 @@ const environmentRoutes: AdminRoute[] = [
     etag: true,
     current: ({ services, params }) => services.admin.getEnvironment(params.env ?? ''),
     // The service checks If-Match again on the version it writes: no window between check and write.
-    run: ({ services, params, body, ifMatch }) =>
-      services.admin.updateEnvironment(
+    run: async ({ services, params, body, ifMatch }) => {
+      const updated = await services.admin.updateEnvironment(
         params.env ?? '',
         {
           defaultQuota: optional<number | null>(body.default_quota),
@@ -158,7 +158,11 @@ const environmentRoutes: AdminRoute[] = [
           refreshTokenPolicy: optional<RefreshTokenPolicy>(body.refresh_token_policy),
         },
         ifMatches(ifMatch),
-      ),
+      );
+      // RFC 9449 §8: the DPoP nonce switch, its own setting (and audit event).
+      const nonces = optional<boolean>(body.dpop_nonce_required);
+      return nonces === undefined ? updated : services.admin.setDpopNonceRequired(params.env ?? '', nonces);
+    },
   },
 ];
 
@@ -183,6 +187,7 @@ const clientChanges = (body: Json) => ({
   idTokenSignedResponseAlg: optional<IdTokenAlgorithm | null>(body.id_token_signed_response_alg),
   subjectType: optional<SubjectType | null>(body.subject_type),
   sectorIdentifierUri: optional<string | null>(body.sector_identifier_uri),
+  dpopBoundAccessTokens: optional<boolean>(body.dpop_bound_access_tokens),
 });
 
 const clientRoutes: AdminRoute[] = [

@@ -33,6 +33,8 @@ export const ENVIRONMENT = object({
   default_quota: nullableInt,
   subject_type: subjectType,
   refresh_token_policy: refreshTokenPolicy,
+  // RFC 9449 §8: DPoP proofs must carry a server nonce.
+  dpop_nonce_required: bool,
   created_at: time,
 });
 export const ENVIRONMENT_CREATED = object({ name: str, issuer: str, jwks_uri: str, kid: str });
@@ -62,6 +64,8 @@ const CLIENT_FIELDS = {
   id_token_signed_response_alg: { anyOf: [idTokenAlg, { type: 'null' }] },
   subject_type: { anyOf: [subjectType, { type: 'null' }] },
   sector_identifier_uri: nullableStr,
+  // RFC 9449 §5.2.
+  dpop_bound_access_tokens: bool,
   // Usage, where the operation reads it: when the client last got a token, and how many it got.
   last_used_at: nullableTime,
   tokens_today: { type: 'integer' },
@@ -197,7 +201,12 @@ const quota: Schema = { type: ['integer', 'null'], minimum: 1 };
 const format: Schema = { enum: ['jwt', 'opaque'] };
 
 export const CREATE_ENVIRONMENT = body({ name: { type: 'string', minLength: 1, maxLength: 64 } }, ['name']);
-export const UPDATE_ENVIRONMENT = body({ default_quota: quota, subject_type: subjectType, refresh_token_policy: refreshTokenPolicy });
+export const UPDATE_ENVIRONMENT = body({
+  default_quota: quota,
+  subject_type: subjectType,
+  refresh_token_policy: refreshTokenPolicy,
+  dpop_nonce_required: bool,
+});
 const clearable = (maxLength: number): Schema => ({ type: ['string', 'null'], maxLength });
 /** Client OpenID Connect metadata of a create or change: null sets a field back to its default. */
 const CLIENT_OIDC_BODY = {
@@ -209,6 +218,8 @@ const CLIENT_OIDC_BODY = {
   subject_type: { anyOf: [subjectType, { type: 'null' }] },
   sector_identifier_uri: clearable(2000),
 };
+/** Client DPoP metadata of a create or change (RFC 9449 §5.2). */
+const CLIENT_DPOP_BODY = { dpop_bound_access_tokens: bool };
 export const CREATE_CLIENT = body(
   {
     name,
@@ -223,6 +234,7 @@ export const CREATE_CLIENT = body(
     allow_missing_pkce: bool,
     quota,
     ...CLIENT_OIDC_BODY,
+    ...CLIENT_DPOP_BODY,
   },
   ['name'],
 );
@@ -239,6 +251,7 @@ export const UPDATE_CLIENT = body({
   quota,
   enabled: bool,
   ...CLIENT_OIDC_BODY,
+  ...CLIENT_DPOP_BODY,
 });
 export const ROTATE_SECRET = body({ overlap_seconds: { type: 'integer', minimum: 0, maximum: 90 * 86_400 } });
 export const CREATE_SERVICE_ACCOUNT = body({ name, scopes: scopeList, default_scopes: scopeList, with_secret: bool }, ['name']);

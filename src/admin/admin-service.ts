@@ -23,6 +23,15 @@ import { utcDay } from '../observability/usage.ts';
 import { AdminError } from './admin-error.ts';
 import { AdminAudit, type AuditedChange } from './audit-trail.ts';
 import {
+  CLIENT_DPOP_FIELDS,
+  type ClientDpopChanges,
+  type ClientDpopView,
+  clientDpopView,
+  type EnvironmentDpopView,
+  environmentDpopView,
+  withDpopChanges,
+} from './client-dpop.ts';
+import {
   CLIENT_OIDC_FIELDS,
   type ClientOidcChanges,
   type ClientOidcView,
@@ -39,7 +48,7 @@ import { type KeyRevocationView, type KeyView, keyView, revokeSigningKey } from 
 export { AdminError } from './admin-error.ts';
 export type { KeyView } from './signing-keys.ts';
 
-export interface CreateClientInput extends ClientOidcChanges {
+export interface CreateClientInput extends ClientOidcChanges, ClientDpopChanges {
   env: string;
   name: string;
   grantTypes?: string[];
@@ -55,7 +64,7 @@ export interface CreateClientInput extends ClientOidcChanges {
   quota?: number | null;
 }
 
-export interface ClientView extends ClientOidcView {
+export interface ClientView extends ClientOidcView, ClientDpopView {
   client_id: string;
   name: string;
   environment: string;
@@ -93,7 +102,7 @@ export interface ClientDetails extends ClientView, LastUsed {
 export const TOKEN_COUNT_DAYS = 30;
 const DAY_MS = 86_400_000;
 
-export interface EnvironmentView {
+export interface EnvironmentView extends EnvironmentDpopView {
   name: string;
   issuer: string;
   /** Requests per quota window for each client that sets no quota of its own; null: unlimited. */
@@ -123,7 +132,7 @@ export interface KeyRotationView {
 }
 
 /** What `updateClient` may change; absent fields keep their value. */
-export interface ClientChanges extends ClientOidcChanges {
+export interface ClientChanges extends ClientOidcChanges, ClientDpopChanges {
   name?: string;
   grantTypes?: string[];
   scopes?: string[];
@@ -269,6 +278,27 @@ export class AdminService {
     return this.environmentView(next);
   }
 
+  /**
+   * RFC 9449 §8: whether DPoP proofs at the environment's token endpoint must carry a server
+   * nonce. Running nodes see it within GATEHOUSE_CACHE_TTL.
+   */
+  async setDpopNonceRequired(envName: string, required: boolean): Promise<EnvironmentView> {
+    const env = await this.environment(envName);
+    const changed = {
+      type: 'environment.dpop_settings_changed',
+      env,
+      subject: { kind: 'environment', id: env.id },
+      details: () => ({ dpop_nonce_required: required }),
+    } as const;
+    await this.audit.change(this.store, changed, async (tx) => {
+      if (!(await tx.environments.setDpopNonceRequired(env.name, required))) throw new AdminError('not_found', `no environment named ${envName}`);
+    });
+    const next: Environment = { ...env };
+    if (required) next.dpopNonceRequired = true;
+    else delete next.dpopNonceRequired;
+    return this.environmentView(next);
+  }
+
   private async writeQuota(env: Environment, quota: number | null, expect?: (current: EnvironmentView) => void): Promise<EnvironmentView> {
     const envName = env.name;
     const value = validQuota(quota);
@@ -335,7 +365,7 @@ export class AdminService {
       createdAt: now,
       updatedAt: now,
     };
-    const client = withOidcChanges(base, input);
+    const client = withDpopChanges(withOidcChanges(base, input), input);
     checkClientOidc(client, env, validateRedirectUri);
     this.checkIdTokenAlgorithm(client);
     const secret = kind === 'confidential' ? randomToken(32) : undefined;
@@ -570,24 +600,27 @@ export class AdminService {
     if (current.kind === 'service_account') throw new AdminError('invalid_argument', `${clientId} is a service account, not a client`);
     expect?.(this.view(env, current));
     const scopes = changes.scopes === undefined ? current.scopes : unique(changes.scopes);
-    const next: Client = withOidcChanges(
-      {
-        ...current,
-        name: changes.name === undefined ? current.name : changes.name.trim(),
-        grantTypes: changes.grantTypes === undefined ? current.grantTypes : unique(changes.grantTypes),
-        scopes,
-        // Narrowed scopes narrow the defaults with them unless new defaults are given.
-        defaultScopes: changes.defaultScopes === undefined ? current.defaultScopes.filter((s) => scopes.includes(s)) : unique(changes.defaultScopes),
-        redirectUris: changes.redirectUris === undefined ? current.redirectUris : unique(changes.redirectUris),
-        tokenFormat: changes.tokenFormat ?? current.tokenFormat,
-        accessTokenTtl: changes.accessTokenTtl === undefined ? current.accessTokenTtl : changes.accessTokenTtl,
-        introspectAny: changes.introspectAny ?? current.introspectAny,
-        allowMissingPkce: changes.allowMissingPkce ?? current.allowMissingPkce,
-        quota: changes.quota === undefined ? current.quota : validQuota(changes.quota),
-        enabled: changes.enabled ?? current.enabled,
-        // Strictly later than the version read, so a second writer of that version always loses.
-        updatedAt: Math.max(this.clock.now(), current.updatedAt + 1),
-      },
+    const next: Client = withDpopChanges(
+      withOidcChanges(
+        {
+          ...current,
+          name: changes.name === undefined ? current.name : changes.name.trim(),
+          grantTypes: changes.grantTypes === undefined ? current.grantTypes : unique(changes.grantTypes),
+          scopes,
+          // Narrowed scopes narrow the defaults with them unless new defaults are given.
+          defaultScopes: changes.defaultScopes === undefined ? current.defaultScopes.filter((s) => scopes.includes(s)) : unique(changes.defaultScopes),
+          redirectUris: changes.redirectUris === undefined ? current.redirectUris : unique(changes.redirectUris),
+          tokenFormat: changes.tokenFormat ?? current.tokenFormat,
+          accessTokenTtl: changes.accessTokenTtl === undefined ? current.accessTokenTtl : changes.accessTokenTtl,
+          introspectAny: changes.introspectAny ?? current.introspectAny,
+          allowMissingPkce: changes.allowMissingPkce ?? current.allowMissingPkce,
+          quota: changes.quota === undefined ? current.quota : validQuota(changes.quota),
+          enabled: changes.enabled ?? current.enabled,
+          // Strictly later than the version read, so a second writer of that version always loses.
+          updatedAt: Math.max(this.clock.now(), current.updatedAt + 1),
+        },
+        changes,
+      ),
       changes,
     );
     this.checkClient(next);
@@ -719,6 +752,7 @@ export class AdminService {
       default_quota: env.defaultQuota,
       subject_type: env.subjectType ?? 'public',
       refresh_token_policy: env.refreshTokenPolicy ?? 'client',
+      ...environmentDpopView(env),
       created_at: iso(env.createdAt),
     };
   }
@@ -742,6 +776,7 @@ export class AdminService {
       enabled: c.enabled,
       created_at: iso(c.createdAt),
       ...clientOidcView(c),
+      ...clientDpopView(c),
     };
   }
 }
@@ -758,7 +793,7 @@ function clientDetails(c: Client) {
     quota: c.quota,
     // The OpenID Connect metadata that differs from its default, under its registration names.
     ...Object.fromEntries(
-      Object.entries(CLIENT_OIDC_FIELDS)
+      Object.entries({ ...CLIENT_OIDC_FIELDS, ...CLIENT_DPOP_FIELDS })
         .filter(([field]) => c[field as keyof Client] !== undefined)
         .map(([field, wire]) => [wire, c[field as keyof Client]]),
     ),

@@ -90,6 +90,7 @@ function clientChanges(declared: DeclaredClient, current: ClientView): FieldChan
     ['id_token_signed_response_alg', current.id_token_signed_response_alg, declared.idTokenSignedResponseAlg],
     ['subject_type', current.subject_type, declared.subjectType],
     ['sector_identifier_uri', current.sector_identifier_uri, declared.sectorIdentifierUri],
+    ['dpop_bound_access_tokens', current.dpop_bound_access_tokens, declared.dpopBoundAccessTokens],
   ]);
 }
 
@@ -236,6 +237,7 @@ const clientInput = (env: string, c: DeclaredClient): CreateClientInput => ({
   idTokenSignedResponseAlg: c.idTokenSignedResponseAlg,
   subjectType: c.subjectType,
   sectorIdentifierUri: c.sectorIdentifierUri,
+  dpopBoundAccessTokens: c.dpopBoundAccessTokens,
 });
 
 const CLIENT_CHANGE_FIELDS: Record<string, keyof ClientChanges> = {
@@ -256,6 +258,7 @@ const CLIENT_CHANGE_FIELDS: Record<string, keyof ClientChanges> = {
   id_token_signed_response_alg: 'idTokenSignedResponseAlg',
   subject_type: 'subjectType',
   sector_identifier_uri: 'sectorIdentifierUri',
+  dpop_bound_access_tokens: 'dpopBoundAccessTokens',
 };
 
 async function applyClient(target: DeclarativeTarget, env: string, declared: DeclaredClient, change: PlannedChange, result: ApplyResult): Promise<string> {

@@ -32,6 +32,8 @@ export interface DeclaredClient {
   idTokenSignedResponseAlg: IdTokenAlgorithm | null;
   subjectType: SubjectType | null;
   sectorIdentifierUri: string | null;
+  /** RFC 9449 §5.2. */
+  dpopBoundAccessTokens: boolean;
 }
 
 /**
@@ -160,6 +162,7 @@ const CLIENT_FIELDS = [
   'id_token_signed_response_alg',
   'subject_type',
   'sector_identifier_uri',
+  'dpop_bound_access_tokens',
 ] as const;
 
 function optionalText(value: unknown, path: string): string | null {
@@ -194,6 +197,7 @@ function parseClient(value: unknown, path: string): DeclaredClient {
     idTokenSignedResponseAlg: nullableChoice(f.id_token_signed_response_alg, `${path}.id_token_signed_response_alg`, ['RS256', 'ES256', 'EdDSA'] as const),
     subjectType: nullableChoice(f.subject_type, `${path}.subject_type`, ['public', 'pairwise'] as const),
     sectorIdentifierUri: optionalText(f.sector_identifier_uri, `${path}.sector_identifier_uri`),
+    dpopBoundAccessTokens: flag(f.dpop_bound_access_tokens, `${path}.dpop_bound_access_tokens`, false),
   };
 }
 

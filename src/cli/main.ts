@@ -8,6 +8,7 @@ import { registerAdminApiCommands } from './admin-api-commands.ts';
 import { registerApiCommands } from './api-commands.ts';
 import { registerApplyCommands } from './apply-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
+import { addClientDpopOptions, clientDpopChanges } from './client-dpop-options.ts';
 import { addClientOidcOptions, clientOidcChanges } from './client-oidc-options.ts';
 import { useServer, withAdmin } from './context.ts';
 import { registerImportCommands } from './import-commands.ts';
@@ -148,21 +149,31 @@ env
       'client: user flows get a refresh token whenever the client may refresh; offline_access: only when the user granted offline_access',
     ).choices(['client', 'offline_access']),
   )
+  .addOption(new Option('--dpop-nonce-required', 'DPoP proofs at the token endpoint must carry a server nonce (RFC 9449 §8)'))
+  .addOption(new Option('--no-dpop-nonce-required', 'DPoP proofs need no server nonce'))
   .addOption(json)
-  .action(async (name: string, options: { subjectType?: SubjectType; refreshTokenPolicy?: RefreshTokenPolicy; json?: boolean }, command: Command) => {
-    if (options.subjectType === undefined && options.refreshTokenPolicy === undefined) {
-      command.error('error: give --subject-type and/or --refresh-token-policy');
+  .action(async (name: string, options: EnvUpdateOptions, command: Command) => {
+    if (options.subjectType === undefined && options.refreshTokenPolicy === undefined && options.dpopNonceRequired === undefined) {
+      command.error('error: give --subject-type, --refresh-token-policy and/or --[no-]dpop-nonce-required');
     }
     await withAdmin(async ({ admin }) => {
       const changes = {
         ...(options.subjectType ? { subjectType: options.subjectType } : {}),
         ...(options.refreshTokenPolicy ? { refreshTokenPolicy: options.refreshTokenPolicy } : {}),
       };
-      const updated = await admin.updateEnvironment(name, changes);
+      let updated = await admin.updateEnvironment(name, changes);
+      if (options.dpopNonceRequired !== undefined) updated = await admin.setDpopNonceRequired(name, options.dpopNonceRequired);
       if (options.json) console.log(JSON.stringify(updated));
       else printKeyValues(updated);
     })();
   });
+
+interface EnvUpdateOptions {
+  subjectType?: SubjectType;
+  refreshTokenPolicy?: RefreshTokenPolicy;
+  dpopNonceRequired?: boolean;
+  json?: boolean;
+}
 
 const client = program.command('client').description('manage clients');
 addClientOidcOptions(
@@ -199,6 +210,7 @@ addClientOidcOptions(
       allowMissingPkce: options.allowMissingPkce === true,
       quota: (options.quota as number | undefined) ?? null,
       ...clientOidcChanges(options),
+      ...clientDpopChanges(options),
     });
     if (options.json) console.log(JSON.stringify(created));
     else {
@@ -250,6 +262,7 @@ addClientOidcOptions(
       ...(typeof options.name === 'string' ? { name: options.name } : {}),
       ...(Array.isArray(options.redirectUri) ? { redirectUris: options.redirectUri as string[] } : {}),
       ...clientOidcChanges(options),
+      ...clientDpopChanges(options),
     };
     if (Object.keys(changes).length === 0) throw new Error('nothing to change: give at least one flag (see --help)');
     const updated = await admin.updateClient(options.env as string, clientId, changes);
@@ -257,6 +270,8 @@ addClientOidcOptions(
     else printKeyValues(updated);
   }),
 );
+// RFC 9449 §5.2 flags of client create and update.
+for (const name of ['create', 'update']) addClientDpopOptions(client.commands.find((c) => c.name() === name) as Command);
 client
   .command('rotate-secret <client-id>')
   .description('issue a new secret; the old one keeps working during the overlap')

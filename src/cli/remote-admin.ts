@@ -17,6 +17,7 @@ import {
 } from '../admin/admin-service.ts';
 import type { ApiChanges, ApiInput, ApiService, ApiView } from '../admin/apis.ts';
 import type { AuditEventService, AuditEventView } from '../admin/audit-events.ts';
+import { CLIENT_DPOP_FIELDS, type ClientDpopChanges } from '../admin/client-dpop.ts';
 import { CLIENT_OIDC_FIELDS, type ClientOidcChanges } from '../admin/client-oidc.ts';
 import type { KeyListing, ServiceAccountService, ServiceAccountView } from '../admin/service-accounts.ts';
 import { PROFILE_CLAIMS, type ProfileChanges } from '../admin/user-profile.ts';
@@ -30,6 +31,7 @@ export type CliAdmin = Pick<
   | 'setEnvironmentQuota'
   | 'getEnvironment'
   | 'updateEnvironment'
+  | 'setDpopNonceRequired'
   | 'createClient'
   | 'listClients'
   | 'showClient'
@@ -225,6 +227,7 @@ function clientBody(changes: ClientChanges & { kind?: CreateClientInput['kind'] 
     quota: changes.quota,
     enabled: changes.enabled,
     ...Object.fromEntries(Object.entries(CLIENT_OIDC_FIELDS).map(([field, wire]) => [wire, changes[field as keyof ClientOidcChanges]])),
+    ...Object.fromEntries(Object.entries(CLIENT_DPOP_FIELDS).map(([field, wire]) => [wire, changes[field as keyof ClientDpopChanges]])),
   };
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
 }
@@ -247,6 +250,7 @@ export function remoteAdmin(api: AdminApiClient): CliAdmin {
           }).filter(([, value]) => value !== undefined),
         ),
       ),
+    setDpopNonceRequired: (name, required) => api.update<EnvironmentView>('PATCH', envPath(name), () => ({ dpop_nonce_required: required })),
     createClient: async ({ env, ...input }) => {
       const { kind, name, ...rest } = input;
       const body = clientBody({ ...rest, name, kind: kind ?? 'confidential' });

@@ -62,6 +62,8 @@ export interface Config {
   readonly assertionMaxLifetime: number;
   /** Tolerated clock difference when checking assertion `exp`, `nbf` and `iat`, in seconds. */
   readonly clockSkew: number;
+  /** RFC 9449 §4.3: how far a DPoP proof's `iat` may lie from now (before the clock skew), in seconds. */
+  readonly dpopProofWindow: number;
   /** Authorization-code lifetime in seconds (at most 600). */
   readonly authorizationCodeTtl: number;
   /** RFC 8628 device code (and user code) lifetime in seconds: `expires_in`. */
@@ -170,6 +172,7 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   quotaSyncInterval: { env: 'GATEHOUSE_QUOTA_SYNC_INTERVAL', file: 'quotaSyncInterval', doc: 'milliseconds, 50..60000 (default 1000)' },
   assertionMaxLifetime: { env: 'GATEHOUSE_ASSERTION_MAX_LIFETIME', file: 'assertionMaxLifetime', doc: 'seconds' },
   clockSkew: { env: 'GATEHOUSE_CLOCK_SKEW', file: 'clockSkew', doc: 'seconds' },
+  dpopProofWindow: { env: 'GATEHOUSE_DPOP_PROOF_WINDOW', file: 'dpopProofWindow', doc: 'seconds (default 60)' },
   authorizationCodeTtl: { env: 'GATEHOUSE_AUTHORIZATION_CODE_TTL', file: 'authorizationCodeTtl', doc: 'seconds, at most 600' },
   deviceCodeTtl: { env: 'GATEHOUSE_DEVICE_CODE_TTL', file: 'deviceCodeTtl', doc: 'seconds, 10..1800 (default 600)' },
   deviceCodeInterval: { env: 'GATEHOUSE_DEVICE_CODE_INTERVAL', file: 'deviceCodeInterval', doc: 'seconds, 1..60 (default 5)' },
@@ -294,15 +297,7 @@ function readSettings(pick: SettingSource): Config {
     shutdownTimeout: int(pick('shutdownTimeout'), 30, 1, 3600),
     quotaWindow: int(pick('quotaWindow'), 60, 1, 86_400),
     quotaSyncInterval: int(pick('quotaSyncInterval'), 1000, 50, 60_000),
-    assertionMaxLifetime: int(pick('assertionMaxLifetime'), 3600, 60, 86_400),
-    clockSkew: int(pick('clockSkew'), 30, 0, 300),
-    authorizationCodeTtl: int(pick('authorizationCodeTtl'), 60, 1, 600),
-    deviceCodeTtl: int(pick('deviceCodeTtl'), 600, 10, 1800),
-    deviceCodeInterval: int(pick('deviceCodeInterval'), 5, 1, 60),
-    refreshTokenIdleTtl: int(pick('refreshTokenIdleTtl'), 14 * 86_400, 60, 365 * 86_400),
-    refreshTokenAbsoluteTtl: int(pick('refreshTokenAbsoluteTtl'), 90 * 86_400, 60, 5 * 365 * 86_400),
-    refreshRetryGrace: int(pick('refreshRetryGrace'), 10, 0, 60),
-    idTokenTtl: int(pick('idTokenTtl'), 3600, 60, 86_400),
+    ...protocolSettings(pick),
     sessionTtl: int(pick('sessionTtl'), 8 * 3600, 60, 30 * 86_400),
     passwordHashCost: int(pick('passwordHashCost'), 17, 10, 20),
     loginUsernameLimit: int(pick('loginUsernameLimit'), 5, 1, 10_000),
@@ -326,6 +321,22 @@ function readSettings(pick: SettingSource): Config {
     consoleClientSecret: pick('consoleClientSecret').value === undefined ? undefined : str(pick('consoleClientSecret'), ''),
     consoleSessionTtl: int(pick('consoleSessionTtl'), 3600, 60, 86_400),
   };
+}
+
+/** The lifetimes and windows of the protocols' credentials: assertions, proofs, codes, refresh and ID tokens. */
+function protocolSettings(pick: SettingSource) {
+  return {
+    assertionMaxLifetime: int(pick('assertionMaxLifetime'), 3600, 60, 86_400),
+    clockSkew: int(pick('clockSkew'), 30, 0, 300),
+    dpopProofWindow: int(pick('dpopProofWindow'), 60, 1, 600),
+    authorizationCodeTtl: int(pick('authorizationCodeTtl'), 60, 1, 600),
+    deviceCodeTtl: int(pick('deviceCodeTtl'), 600, 10, 1800),
+    deviceCodeInterval: int(pick('deviceCodeInterval'), 5, 1, 60),
+    refreshTokenIdleTtl: int(pick('refreshTokenIdleTtl'), 14 * 86_400, 60, 365 * 86_400),
+    refreshTokenAbsoluteTtl: int(pick('refreshTokenAbsoluteTtl'), 90 * 86_400, 60, 5 * 365 * 86_400),
+    refreshRetryGrace: int(pick('refreshRetryGrace'), 10, 0, 60),
+    idTokenTtl: int(pick('idTokenTtl'), 3600, 60, 86_400),
+  } satisfies Partial<Config>;
 }
 
 /** The audit settings: a webhook URL and its secret go together; the secret never appears in an error. */

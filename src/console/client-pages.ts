@@ -2,6 +2,7 @@ import type { ClientView } from '../admin/admin-service.ts';
 import { GRANT_MODULES } from '../oauth/grants/index.ts';
 import { usageChart } from './chart.ts';
 import type { ConsoleAuditEvent } from './deps.ts';
+import { clientDpopSection } from './dpop-pages.ts';
 import { csrfField, escapeHtml as e, renderConsolePage, type Viewer } from './layout.ts';
 import { clientOidcSection } from './oidc-pages.ts';
 import { clientPath, envPath, type PageContext, postButton, shortTime } from './pages.ts';
@@ -72,6 +73,7 @@ export function renderClientDetail(ctx: PageContext, c: ClientDetail, usage?: re
     ctx.notice ? `<p class="notice" role="status">${e(ctx.notice)}</p>` : '',
     `<section class="panel" aria-labelledby="details"><h2 id="details">Details</h2>${fields(c)}${toggle ? `<div class="row-actions">${toggle}</div>` : ''}</section>`,
     clientOidcSection(ctx.viewer, c.environment, c.client_id, c, error),
+    clientDpopSection(ctx.viewer, c.environment, c.client_id, c),
     secrets(ctx.viewer, c),
     usageSection,
   ].join('');

@@ -52,6 +52,7 @@ export interface ConsoleServices {
     | 'createEnvironment'
     | 'getEnvironment'
     | 'updateEnvironment'
+    | 'setDpopNonceRequired'
     | 'updateClient'
     | 'listClients'
     | 'showClient'

@@ -2,6 +2,7 @@ import type { EnvironmentView } from '../admin/admin-service.ts';
 import type { ClientOidcView } from '../admin/client-oidc.ts';
 import { ADDRESS_FIELDS } from '../admin/user-profile.ts';
 import type { UserView } from '../admin/users.ts';
+import { environmentDpopSection } from './dpop-pages.ts';
 import { csrfField, escapeHtml as e, renderConsolePage, type Viewer } from './layout.ts';
 import { clientPath, envPage, envPath, type PageContext, shortTime, userPath } from './pages.ts';
 
@@ -125,7 +126,7 @@ export function renderEnvironmentSettings(ctx: PageContext, env: EnvironmentView
         '<button class="button primary inline" type="submit">Save settings</button></form></section>',
       ].join('')
     : '';
-  return envPage(ctx, env.name, 'settings', 'Settings', details + form);
+  return envPage(ctx, env.name, 'settings', 'Settings', details + form + environmentDpopSection(ctx.viewer, env.name, env));
 }
 
 /** The client page's OpenID Connect panel: what is registered and, for writers, a form to change it. */

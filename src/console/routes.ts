@@ -6,6 +6,7 @@ import { isKeyAlgorithm } from '../oauth/signing-keys.ts';
 import { ConsoleAuth, refuse, type SignedIn, sendPage } from './auth.ts';
 import { type ClientDetail, type NewClientValues, renderAudit, renderClientDetail, renderMessage, renderNewClient, renderSecretShown } from './client-pages.ts';
 import type { ConsoleDeps, ConsoleServices } from './deps.ts';
+import { dpopRoutes } from './dpop-routes.ts';
 import type { Viewer } from './layout.ts';
 import { oidcRoutes } from './oidc-routes.ts';
 import { clientPath, envPath, type PageContext, renderClients, renderEnvironments, renderKeys, renderServiceAccounts, renderUsers } from './pages.ts';
@@ -282,6 +283,7 @@ function clientRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWrap, a
     page(async (request, _r, ctx) => detailPage(request, ctx)),
   );
   clientOidcRoute(app, action, detailPage);
+  dpopRoutes(app, action, detailPage);
   app.post(
     '/envs/:env/clients/:client/rotate-secret',
     action(async (request, reply, ctx) => {

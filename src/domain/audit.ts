@@ -39,6 +39,7 @@ export const AUDIT_EVENT_TYPES = [
   'api.updated',
   'api.deleted',
   'server.started',
+  'environment.dpop_settings_changed',
   // Security events.
   'signing_key.rotated',
   'signing_key.revoked',

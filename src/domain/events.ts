@@ -31,6 +31,8 @@ export type CoreEvent =
       credential?: CredentialUse | undefined;
       /** RFC 8693 §4.1: a token exchange's actors, the current one outermost; absent for every other grant. */
       act?: ActorClaim | undefined;
+      /** RFC 9449: the access token is bound to a DPoP key (token type `DPoP`); absent: a bearer token. */
+      dpopBound?: boolean;
     }
   /** A token request failed with an OAuth error (any code, including quota and throttle refusals). */
   | {

@@ -26,6 +26,8 @@ export interface Environment {
   subjectType?: SubjectType;
   /** Absent: `client`. */
   refreshTokenPolicy?: RefreshTokenPolicy;
+  /** RFC 9449 §8: DPoP proofs at the token endpoint must carry a server nonce. Absent: false. */
+  dpopNonceRequired?: boolean;
   /** Key of pairwise subject identifiers: random per environment, never shown. */
   pairwiseSalt?: string;
 }
@@ -75,6 +77,8 @@ export interface Client {
   subjectType?: SubjectType | null;
   /** Core §8.1: the sector of pairwise identifiers; absent or null: the redirect URIs' host. */
   sectorIdentifierUri?: string | null;
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request must carry a DPoP proof. Absent: false. */
+  dpopBoundAccessTokens?: boolean;
 }
 
 export interface ClientSecret {
@@ -249,6 +253,8 @@ export interface PendingAuthorization {
    * its hash) the device authorization the user decides; such a request has no redirect URI.
    */
   deviceCodeHash?: string;
+  /** RFC 9449 §10 `dpop_jkt`: the thumbprint of the DPoP key the code must be redeemed with. */
+  dpopJkt?: string;
 }
 
 /** Core §3.1.2.1 `prompt` values. */
@@ -301,6 +307,8 @@ export interface AuthorizationCode {
   consumedAt: number | null;
   /** Set when the request asked for `openid`: what the ID Token of its redemption says. */
   oidc?: CodeOidc;
+  /** RFC 9449 §10: the DPoP key (thumbprint) its redemption must prove; absent: any or none. */
+  dpopJkt?: string;
 }
 
 /** What an OpenID authentication carries from /authorize to the ID Tokens it leads to. */
@@ -370,6 +378,8 @@ export interface TokenFamily {
   sid?: string | null;
   /** Present when the family began with an OpenID sign-in: its refreshes get ID Tokens (Core §12.2). */
   oidc?: FamilyOidc;
+  /** RFC 9449 §5.8: the DPoP key (thumbprint) a public client's refresh tokens are bound to. */
+  dpopJkt?: string;
 }
 
 export interface RefreshToken {

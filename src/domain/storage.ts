@@ -115,6 +115,8 @@ export interface EnvironmentStore {
    * such environment or, with `expected`, its settings are no longer those (one conditional update).
    */
   setOidcSettings(name: string, settings: EnvironmentOidcSettings, expected?: EnvironmentOidcSettings): Promise<boolean>;
+  /** RFC 9449 §8: whether DPoP proofs must carry a server nonce; false if there is no such environment. */
+  setDpopNonceRequired(name: string, required: boolean): Promise<boolean>;
 }
 
 /** An environment's OpenID Connect settings, defaults spelled out. */

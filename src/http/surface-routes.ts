@@ -90,6 +90,8 @@ export async function surfaceRoutes(app: FastifyInstance, options: SurfaceRoutes
     const rendered = surface.renderError(error, { errorId, now: new Date(clock.now()) }, receivedOf(request));
     note(request, OBSERVED_ERROR, error.code);
     if (!unexpected) await context.reportEarlyRefusal(request, error);
+    // RFC 9449 §8: the nonce a refused proof should have carried.
+    if (error.dpopNonce !== undefined) reply.header('dpop-nonce', error.dpopNonce);
     if (unexpected) request.log.error({ err: thrown, errorId, surface: surface.name }, 'unexpected error');
     else if (error.reason === 'storage_unavailable') request.log.warn({ errorId, surface: surface.name, reason: (thrown as Error).message }, error.description);
     else request.log.info({ errorId, surface: surface.name, error: error.code, reason: error.reason, status: rendered.status }, error.description);
@@ -214,6 +216,7 @@ const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: Surface
     const { env, urls } = resolved;
     // From here the core reports its own refusals (with the client, and reuse events).
     setTokenStage(request, 'core');
+    const dpopProof = dpopHeader(request.headers.dpop);
     const result = await core.token.handle({
       env,
       issuer: urls.issuer,
@@ -221,12 +224,16 @@ const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: Surface
       credentials,
       audiences: context.audiences(resolved, route, urls.token),
       accessTokenTtl: surface.accessTokenTtl,
+      dpopProof,
+      // Built only for a request with a proof: nothing more on the bearer path.
+      endpointUrl: dpopProof === undefined ? undefined : context.endpointUrl(resolved, route),
     });
     if (context.logsDebug)
       request.log.debug({ grant_type: params.grant_type, client_id: credentials.basic?.clientId ?? credentials.bodyClientId }, 'token issued');
     annotateTokenSpan({ clientId: credentials.basic?.clientId ?? credentials.bodyClientId });
     const rendered = surface.renderToken(result, new Date(clock.now()));
     if (result.rateLimit) reply.headers(rateLimitHeaders(result.rateLimit));
+    if (result.dpopNonce !== undefined) reply.header('dpop-nonce', result.dpopNonce);
     return send(reply, rendered);
   },
   introspection: (context, route) => async (request, reply) => {
@@ -356,12 +363,16 @@ class SurfaceContext {
     const key = `${route.endpoint}\u0000${resolved.env.name}`;
     let list = this.audienceCache.get(key);
     if (!list) {
-      const { surface, publicBase } = this.options;
-      const here = `${publicBase}${route.template.replace(/\{[^}]+\}/, surface.segmentFor(resolved.env.name) ?? '')}`;
-      list = Object.freeze([...new Set([resolved.urls.issuer, resolved.urls.token, standard, here])]);
+      list = Object.freeze([...new Set([resolved.urls.issuer, resolved.urls.token, standard, this.endpointUrl(resolved, route)])]);
       this.audienceCache.set(key, list);
     }
     return list;
+  }
+
+  /** This route's URL for the environment, as the public URL says it: what a DPoP proof's `htu` names (RFC 9449 §4.3). */
+  endpointUrl(resolved: ResolvedEnvironment, route: SurfaceRoute): string {
+    const { surface, publicBase } = this.options;
+    return `${publicBase}${route.template.replace(/\{[^}]+\}/, surface.segmentFor(resolved.env.name) ?? '')}`;
   }
 }
 
@@ -378,6 +389,9 @@ const setTokenStage = (request: FastifyRequest, stage: TokenStage): void => {
 
 const receivedOf = (request: FastifyRequest): ReceivedParams =>
   (request as unknown as Record<typeof RECEIVED, ReceivedParams | null>)[RECEIVED] ?? ReceivedParams.none;
+
+/** RFC 9449 §4.1: the `DPoP` header; repeated ones are joined, which the proof check refuses (§4.3 step 1). */
+const dpopHeader = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value.join(', ') : value);
 
 const send = (reply: FastifyReply, rendered: RenderedResponse) => reply.status(rendered.status).headers(rendered.headers).send(rendered.body);
 

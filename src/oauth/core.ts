@@ -12,6 +12,8 @@ import { ClientCache } from './client-cache.ts';
 import { DeviceAuthorizationEndpoint } from './device/device-authorization.ts';
 import { UserCodeThrottle } from './device/user-code-throttle.ts';
 import { DeviceVerification } from './device/verification.ts';
+import { DpopNonces } from './dpop/nonces.ts';
+import { DpopProofVerifier } from './dpop/proof.ts';
 import type { GrantRegistry } from './grants/grant.ts';
 import { createGrantRegistry } from './grants/index.ts';
 import { IntrospectionEndpoint } from './introspection.ts';
@@ -95,6 +97,11 @@ export function createOAuthCore(
       events,
     }),
   };
+  // RFC 9449: proofs' jti are spent in the used-assertions store, shared by every node.
+  const dpop = new DpopProofVerifier(store.usedAssertions, new DpopNonces(keySecret), clock, {
+    proofWindow: config.dpopProofWindow,
+    clockSkew: config.clockSkew,
+  });
   const grants = createGrantRegistry({ store, families, tokens, assertions, quotas, clock, apis, refreshRetries });
   return {
     grants,
@@ -103,7 +110,7 @@ export function createOAuthCore(
     apis,
     quotas,
     tokens,
-    token: new TokenEndpoint(grants, authenticator, events),
+    token: new TokenEndpoint(grants, authenticator, events, dpop),
     legacy,
     introspection: new IntrospectionEndpoint(authenticator, tokens),
     revocation: new RevocationEndpoint(authenticator, tokens, store, clock),

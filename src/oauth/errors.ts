@@ -75,6 +75,8 @@ export interface OAuthErrorOptions {
   reason?: OAuthErrorReason;
   /** The client's quota state, for `RateLimit` and `RateLimit-Policy` headers. */
   rateLimit?: RateLimitState;
+  /** RFC 9449 §8: the server nonce to send in the `DPoP-Nonce` header. */
+  dpopNonce?: string;
 }
 
 /**
@@ -88,6 +90,7 @@ export class OAuthError extends Error {
   readonly retryAfter: number | undefined;
   readonly reason: OAuthErrorReason | undefined;
   readonly rateLimit: RateLimitState | undefined;
+  readonly dpopNonce: string | undefined;
 
   constructor(
     readonly code: OAuthErrorCode,
@@ -102,6 +105,7 @@ export class OAuthError extends Error {
     this.retryAfter = options.retryAfter;
     this.reason = options.reason;
     this.rateLimit = options.rateLimit;
+    this.dpopNonce = options.dpopNonce;
   }
 }
 

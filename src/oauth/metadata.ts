@@ -1,4 +1,5 @@
 import { ASSERTION_ALGORITHMS } from './assertions.ts';
+import { DPOP_ALGORITHMS } from './dpop/proof.ts';
 import { ENDPOINTS } from './endpoints.ts';
 import type { IssuerUrls } from './issuer.ts';
 import { type OpenIdProviderFacts, openIdProviderMetadata } from './openid/discovery.ts';
@@ -39,6 +40,8 @@ export function authorizationServerMetadata(
     revocation_endpoint_auth_methods_supported: [...authMethods, 'none'],
     revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     access_token_signing_alg_values_supported: [...signingAlgorithms],
+    // RFC 9449 §5.1: the algorithms of DPoP proofs the token endpoint verifies.
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
     ...openIdProviderMetadata(urls, openid),
   };
 }

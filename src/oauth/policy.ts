@@ -22,6 +22,8 @@ export interface OAuthPolicy {
   readonly assertionMaxLifetime: number;
   /** Tolerated clock difference when checking `exp`, `nbf` and `iat`. */
   readonly clockSkew: number;
+  /** RFC 9449 §4.3: how far a DPoP proof's `iat` may lie from now, before the clock skew. */
+  readonly dpopProofWindow: number;
   /** Authorization-code lifetime (at most 600). */
   readonly authorizationCodeTtl: number;
   /** RFC 8628: device code lifetime (`expires_in`) and the first polling `interval`. */

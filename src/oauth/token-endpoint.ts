@@ -3,6 +3,8 @@ import type { Environment } from '../domain/model.ts';
 import { withSpan } from '../observability/tracing.ts';
 import { isActor } from './access-tokens.ts';
 import { type AuthenticatedClient, type ClientAuthenticator, type PresentedCredentials, presentsCredentials } from './client-auth.ts';
+import type { DpopProof, DpopProofVerifier } from './dpop/proof.ts';
+import { dpopRequired } from './dpop/requirement.ts';
 import { OAuthError } from './errors.ts';
 import type { GrantRegistry, TokenResult } from './grants/grant.ts';
 
@@ -16,6 +18,10 @@ export interface TokenRequest {
   audiences: readonly string[];
   /** Access-token lifetime in seconds imposed by the surface (a compatibility profile may fix it). */
   accessTokenTtl?: number | undefined;
+  /** The `DPoP` header as received (RFC 9449 §4.1); undefined when there is none. */
+  dpopProof?: string | undefined;
+  /** This endpoint's URL as the public URL says it: a proof's `htu` (RFC 9449 §4.3). Read only with a proof. */
+  endpointUrl?: string | undefined;
 }
 
 /**
@@ -27,6 +33,7 @@ export class TokenEndpoint {
     private readonly grants: GrantRegistry,
     private readonly authenticator: ClientAuthenticator,
     private readonly events: EventSink = NO_EVENTS,
+    private readonly dpop?: DpopProofVerifier,
   ) {}
 
   /** Handles one request and reports its outcome: `token.issued`, or `token.refused` (and a reuse event) for an OAuth error. */
@@ -50,6 +57,7 @@ export class TokenEndpoint {
         credential: state.client?.credential ?? result.credential,
         // A token exchange (RFC 8693) says who acts for the subject.
         ...('act' in result && isActor(result.act) ? { act: result.act } : {}),
+        dpopBound: result.tokenType === 'DPoP',
       });
       return result;
     } catch (error) {
@@ -70,6 +78,11 @@ export class TokenEndpoint {
     else if (error.reason === 'code_reused') this.events.emit({ type: 'authorization_code.reused', env, clientId });
   }
 
+  private async verifyProof(request: TokenRequest, proof: string): Promise<DpopProof> {
+    if (!this.dpop || !request.endpointUrl) throw new OAuthError('invalid_dpop_proof', 'DPoP is not available at this endpoint');
+    return this.dpop.verify(request.env, proof, { method: 'POST', url: request.endpointUrl });
+  }
+
   private async run(request: TokenRequest, state: { client?: AuthenticatedClient | undefined }): Promise<TokenResult> {
     const grantType = request.params.grant_type;
     if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required', { parameter: 'grant_type' });
@@ -85,9 +98,14 @@ export class TokenEndpoint {
       throw new OAuthError('unauthorized_client', `this client may not use grant_type ${grantType}`, { parameter: 'grant_type' });
     }
     const { env, issuer, params, audiences, accessTokenTtl } = request;
+    const dpop = request.dpopProof === undefined ? undefined : await this.verifyProof(request, request.dpopProof);
+    // RFC 9449 §5.2: a client registered with dpop_bound_access_tokens never gets a bearer token.
+    if (!dpop && client && dpopRequired(env, client.client)) throw new OAuthError('invalid_dpop_proof', 'this client must send a DPoP proof (RFC 9449 §5.2)');
     // A span of its own for the grant's work (codes, families, assertions, the signature), inside the request's.
     const attributes = { grant_type: grantType, client_id: client?.client.clientId };
-    const result = await withSpan('gatehouse.grant', attributes, () => grant.handle({ env, issuer, client, params, audiences, accessTokenTtl }));
+    const result = await withSpan('gatehouse.grant', attributes, () => grant.handle({ env, issuer, client, params, audiences, accessTokenTtl, dpop }));
+    // RFC 9449 §8.2: the nonce to use next comes with every answer while nonces are required.
+    if (this.dpop && env.dpopNonceRequired) result.dpopNonce = this.dpop.currentNonce(env);
     // The grant's result is a fresh object: set on it rather than copied (this is the hot path).
     if (client?.rateLimit && !result.rateLimit) result.rateLimit = client.rateLimit;
     return result;

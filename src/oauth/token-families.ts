@@ -1,6 +1,6 @@
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Client, CodeOidc, Environment, FamilyOidc, TokenFamily, TokenFormat } from '../domain/model.ts';
+import type { Client, CodeOidc, ConfirmationClaim, Environment, FamilyOidc, TokenFamily, TokenFormat } from '../domain/model.ts';
 import type { FamilyIssue, Store } from '../domain/storage.ts';
 import type { AccessTokenService } from './access-tokens.ts';
 import type { TokenResult } from './grants/grant.ts';
@@ -38,6 +38,8 @@ export interface FamilyMintRequest {
    * the authentication it speaks of, the session and, at the code grant only, the nonce.
    */
   idToken?: { oidc: FamilyOidc; sid: string | null | undefined; nonce: string | null | undefined } | undefined;
+  /** RFC 9449 §6: the DPoP key the access token is bound to; absent: a bearer token. */
+  cnf?: ConfirmationClaim | undefined;
 }
 
 /**
@@ -87,6 +89,7 @@ export class FamilyTokenIssuer {
       audience: request.scope.includes('openid') ? userinfoAudience(audience, request.issuer) : audience,
       tokenFormat,
       resourceTtl,
+      cnf: request.cnf,
     });
     const issue: FamilyIssue = { refreshToken: undefined, accessToken: { jti: minted.jti, expiresAt: minted.expiresAt, opaque: minted.opaque } };
     const issued: TokenResult = minted.issued;

@@ -92,7 +92,7 @@ export class GatehouseMetrics implements DatabaseObserver {
 
   /** The CoreEvent listener: give it to the node's EventBus. */
   readonly onEvent = (event: CoreEvent): void => {
-    if (event.type === 'token.issued') this.countIssued(event.env, event.clientId, event.grantType);
+    if (event.type === 'token.issued') this.countIssued(event.env, event.clientId, event.grantType, event.dpopBound === true);
     else this.eventSeries(event)?.inc();
   };
 
@@ -101,11 +101,18 @@ export class GatehouseMetrics implements DatabaseObserver {
    * raw values: the client cap and the grant types bound them, so the table is as bounded as the
    * metric's series.
    */
-  private countIssued(env: CoreEvent['env'], clientId: string, grantType: string): void {
+  private countIssued(env: CoreEvent['env'], clientId: string, grantType: string, dpopBound: boolean): void {
     const environment = envLabel(env);
     const client = this.clients.of(clientId);
     const grant = this.grantLabel(grantType);
-    this.tables.issued.add(`${environment}\u0000${client}\u0000${grant}`, () => ({ environment, client, grant_type: grant }));
+    // RFC 9449 §5: `DPoP` for a token bound to a proof's key, `Bearer` otherwise.
+    const tokenType = dpopBound ? 'DPoP' : 'Bearer';
+    this.tables.issued.add(`${environment}\u0000${client}\u0000${grant}\u0000${tokenType}`, () => ({
+      environment,
+      client,
+      grant_type: grant,
+      token_type: tokenType,
+    }));
   }
 
   /** The counter child an event increments (token.issued is counted by hand). */
@@ -216,7 +223,7 @@ function defineMetrics(registry: Registry, collected: Collected, tables: HandTab
     tokensIssued: new Counter({
       name: `${METRIC_PREFIX}tokens_issued_total`,
       help: 'Access tokens issued',
-      labelNames: ['environment', 'client', 'grant_type'],
+      labelNames: ['environment', 'client', 'grant_type', 'token_type'],
       registers,
       collect() {
         tables.issued.fill(this);

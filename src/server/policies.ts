@@ -20,6 +20,7 @@ export function oauthPolicy(config: Config): OAuthPolicy {
     quotaWindow: config.quotaWindow,
     assertionMaxLifetime: config.assertionMaxLifetime,
     clockSkew: config.clockSkew,
+    dpopProofWindow: config.dpopProofWindow,
     authorizationCodeTtl: config.authorizationCodeTtl,
     deviceCodeTtl: config.deviceCodeTtl,
     deviceCodeInterval: config.deviceCodeInterval,

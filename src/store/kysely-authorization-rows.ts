@@ -31,6 +31,7 @@ export const familyRow = (envId: string, family: TokenFamily) => ({
   revoked_at: null,
   sid: family.sid ?? null,
   oidc: jsonColumn(family.oidc),
+  dpop_jkt: family.dpopJkt ?? null,
 });
 
 /** The row of a new refresh token of `familyId`. */
@@ -83,6 +84,7 @@ export const toCode = (row: Selectable<AuthorizationCodeTable>): AuthorizationCo
   expiresAt: Number(row.expires_at),
   consumedAt: nullableNumber(row.consumed_at),
   ...jsonField<'oidc', CodeOidc>('oidc', row.oidc),
+  ...(row.dpop_jkt === null ? {} : { dpopJkt: row.dpop_jkt }),
 });
 
 export const toFamily = (row: Selectable<TokenFamilyTable>): TokenFamily => ({
@@ -97,6 +99,7 @@ export const toFamily = (row: Selectable<TokenFamilyTable>): TokenFamily => ({
   revokedAt: nullableNumber(row.revoked_at),
   ...(row.sid === null ? {} : { sid: row.sid }),
   ...jsonField<'oidc', FamilyOidc>('oidc', row.oidc),
+  ...(row.dpop_jkt === null ? {} : { dpopJkt: row.dpop_jkt }),
 });
 
 export const toRefreshToken = (row: Selectable<RefreshTokenTable>): RefreshToken => ({

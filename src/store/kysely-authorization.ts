@@ -40,6 +40,7 @@ const CODE_COLUMNS = [
   'expires_at',
   'consumed_at',
   'oidc',
+  'dpop_jkt',
 ] as const satisfies readonly (keyof AuthorizationCodeTable)[];
 const REFRESH_TOKEN_COLUMNS = [
   'token_hash',
@@ -74,6 +75,7 @@ const toRequest = (row: Selectable<AuthorizationRequestTable>): PendingAuthoriza
   expiresAt: Number(row.expires_at),
   ...jsonField<'oidc', PendingOidc>('oidc', row.oidc),
   ...(row.device_code_hash === null ? {} : { deviceCodeHash: row.device_code_hash }),
+  ...(row.dpop_jkt === null ? {} : { dpopJkt: row.dpop_jkt }),
 });
 
 export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRequestStore {
@@ -95,6 +97,7 @@ export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRe
           expires_at: request.expiresAt,
           oidc: jsonColumn(request.oidc),
           device_code_hash: request.deviceCodeHash ?? null,
+          dpop_jkt: request.dpopJkt ?? null,
         })
         .execute();
     },
@@ -165,6 +168,7 @@ export function authorizationCodeStore(db: Kysely<Database>, dialect: Dialect): 
           expires_at: code.expiresAt,
           consumed_at: null,
           oidc: jsonColumn(code.oidc),
+          dpop_jkt: code.dpopJkt ?? null,
         })
         .execute();
     },
@@ -272,6 +276,7 @@ async function findForRotation(db: Kysely<Database>, dialect: Dialect, envId: st
       'f.revoked_at as f_revoked_at',
       'f.sid as f_sid',
       'f.oidc as f_oidc',
+      'f.dpop_jkt as f_dpop_jkt',
       'u.enabled as user_enabled',
     ])
     .where('t.token_hash', '=', tokenHash)
@@ -294,6 +299,7 @@ async function findForRotation(db: Kysely<Database>, dialect: Dialect, envId: st
           revoked_at: row.f_revoked_at,
           sid: row.f_sid,
           oidc: row.f_oidc,
+          dpop_jkt: row.f_dpop_jkt,
         });
   return { token: toRefreshToken(row), family, userActive: Number(row.user_enabled) === 1 };
 }

@@ -148,6 +148,7 @@ const toEnvironment = (row: Selectable<EnvironmentTable>): Environment => ({
   ...(row.subject_type === 'pairwise' ? { subjectType: 'pairwise' as const } : {}),
   ...(row.refresh_token_policy === 'offline_access' ? { refreshTokenPolicy: 'offline_access' as const } : {}),
   ...(row.pairwise_salt === null ? {} : { pairwiseSalt: row.pairwise_salt }),
+  ...(Number(row.dpop_nonce_required) === 1 ? { dpopNonceRequired: true } : {}),
 });
 
 function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): EnvironmentStore {
@@ -165,6 +166,7 @@ function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'):
               subject_type: environment.subjectType ?? 'public',
               refresh_token_policy: environment.refreshTokenPolicy ?? 'client',
               pairwise_salt: environment.pairwiseSalt ?? randomBytes(32).toString('base64url'),
+              dpop_nonce_required: environment.dpopNonceRequired ? 1 : 0,
             })
             .execute();
           await trx
@@ -189,6 +191,14 @@ function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'):
       let query = db.updateTable('environments').set({ default_quota: quota }).where('name', '=', name);
       if (expectedQuota !== undefined) query = query.where('default_quota', expectedQuota === null ? 'is' : '=', expectedQuota);
       const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async setDpopNonceRequired(name, required) {
+      const result = await db
+        .updateTable('environments')
+        .set({ dpop_nonce_required: required ? 1 : 0 })
+        .where('name', '=', name)
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
     async setOidcSettings(name, settings, expected) {
@@ -230,6 +240,8 @@ const toClient = (row: Selectable<ClientTable>): Client => ({
   ...(row.id_token_signed_response_alg === null ? {} : { idTokenSignedResponseAlg: row.id_token_signed_response_alg as IdTokenAlgorithm }),
   ...(row.subject_type === null ? {} : { subjectType: row.subject_type as SubjectType }),
   ...(row.sector_identifier_uri === null ? {} : { sectorIdentifierUri: row.sector_identifier_uri }),
+  // RFC 9449 (migration 022).
+  ...(Number(row.dpop_bound_access_tokens) === 1 ? { dpopBoundAccessTokens: true } : {}),
 });
 
 function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', families: TokenFamilyStore): ClientStore {
@@ -307,6 +319,7 @@ function clientRow(client: Client): ClientTable {
     id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? null,
     subject_type: client.subjectType ?? null,
     sector_identifier_uri: client.sectorIdentifierUri ?? null,
+    dpop_bound_access_tokens: client.dpopBoundAccessTokens ? 1 : 0,
   };
 }
 

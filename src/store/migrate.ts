@@ -20,6 +20,7 @@ import * as keyAlgorithms from './migrations/018_key_algorithms.ts';
 import * as backchannelLogout from './migrations/019_backchannel_logout.ts';
 import * as tokenBinding from './migrations/020_token_binding.ts';
 import * as deviceAuthorization from './migrations/021_device_authorization.ts';
+import * as dpop from './migrations/022_dpop.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -43,6 +44,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '019_backchannel_logout': backchannelLogout,
   '020_token_binding': tokenBinding,
   '021_device_authorization': deviceAuthorization,
+  '022_dpop': dpop,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

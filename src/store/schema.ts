@@ -46,6 +46,8 @@ export interface EnvironmentTable {
   refresh_token_policy: string;
   /** Migration 017: the key of pairwise subject identifiers; set for every environment. */
   pairwise_salt: string | null;
+  /** Migration 022: 1 when DPoP proofs must carry a server nonce (RFC 9449 §8). */
+  dpop_nonce_required: number;
 }
 
 export interface ClientTable {
@@ -73,6 +75,8 @@ export interface ClientTable {
   id_token_signed_response_alg: string | null;
   subject_type: string | null;
   sector_identifier_uri: string | null;
+  /** Migration 022: RFC 9449 §5.2 `dpop_bound_access_tokens`, 1 or 0. */
+  dpop_bound_access_tokens: number;
 }
 
 export interface ClientSecretTable {
@@ -200,6 +204,8 @@ export interface AuthorizationRequestTable {
   oidc: string | null;
   /** Migration 021: the device authorization a verification-page request decides (RFC 8628 §3.3); null for /authorize. */
   device_code_hash: string | null;
+  /** Migration 022: RFC 9449 §10 `dpop_jkt`; null: none. */
+  dpop_jkt: string | null;
 }
 
 export interface AuthorizationCodeTable {
@@ -217,6 +223,8 @@ export interface AuthorizationCodeTable {
   consumed_at: number | null;
   /** Migration 017: JSON of `CodeOidc`; null: not an OpenID request. */
   oidc: string | null;
+  /** Migration 022: RFC 9449 §10 `dpop_jkt` of its request; null: none. */
+  dpop_jkt: string | null;
 }
 
 export interface TokenFamilyTable {
@@ -233,6 +241,8 @@ export interface TokenFamilyTable {
   sid: string | null;
   /** Migration 017: JSON of `FamilyOidc`; null as above. */
   oidc: string | null;
+  /** Migration 022: RFC 9449 §5.8 the DPoP key of a public client's refresh tokens; null: unbound. */
+  dpop_jkt: string | null;
 }
 
 export interface RefreshTokenTable {

@@ -108,6 +108,7 @@ describe('quota commands', () => {
       default_quota: 40,
       subject_type: 'public',
       refresh_token_policy: 'client',
+      dpop_nonce_required: false,
       created_at: set.created_at,
     });
     const list = await json<Record<string, unknown>[]>(['env', 'list', '--json'], env);

@@ -38,6 +38,7 @@ const client = (v: string): ClientDetail => ({
   id_token_signed_response_alg: 'ES256',
   subject_type: 'pairwise',
   sector_identifier_uri: v,
+  dpop_bound_access_tokens: false,
   secrets: [
     { id: v, created_at: T, expires_at: null },
     { id: v, created_at: T, expires_at: T },
@@ -47,7 +48,15 @@ const client = (v: string): ClientDetail => ({
 
 /** Every page, with the one user-controlled value `v` in every place a value can go. */
 function everyPage(v: string): string[] {
-  const env: EnvironmentView = { name: v, issuer: v, default_quota: null, subject_type: 'public', refresh_token_policy: 'client', created_at: T };
+  const env: EnvironmentView = {
+    name: v,
+    issuer: v,
+    default_quota: null,
+    subject_type: 'public',
+    refresh_token_policy: 'client',
+    dpop_nonce_required: false,
+    created_at: T,
+  };
   const key: KeyView = {
     kid: v,
     alg: 'ES256',

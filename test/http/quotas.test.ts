@@ -150,6 +150,7 @@ for (const database of await testDatabases()) {
         default_quota: 2,
         subject_type: 'public',
         refresh_token_policy: 'client',
+        dpop_nonce_required: false,
         created_at: new Date(t.clock.now()).toISOString(),
       });
       const byDefault = await client();

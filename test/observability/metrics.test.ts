@@ -44,6 +44,16 @@ describe('metrics from core events', () => {
     assert.equal(sample(text, 'gatehouse_tokens_issued_total', { client: 'other' }), 2);
   });
 
+  it('labels issued tokens Bearer or DPoP (RFC 9449)', async () => {
+    const metrics = metricsFor();
+    metrics.onEvent({ type: 'token.issued', env, clientId: 'c1', grantType: 'client_credentials', dpopBound: true });
+    metrics.onEvent({ type: 'token.issued', env, clientId: 'c1', grantType: 'client_credentials', dpopBound: false });
+    metrics.onEvent({ type: 'token.issued', env, clientId: 'c1', grantType: 'client_credentials' });
+    const text = await metrics.registry.metrics();
+    assert.equal(sample(text, 'gatehouse_tokens_issued_total', { token_type: 'DPoP' }), 1);
+    assert.equal(sample(text, 'gatehouse_tokens_issued_total', { token_type: 'Bearer' }), 2);
+  });
+
   it('labels only known grant types and error codes, whatever a caller sends', async () => {
     const metrics = metricsFor();
     const events: CoreEvent[] = [

@@ -71,6 +71,7 @@ async function issueCode(deps: AuthorizationDeps, { env, session, pending }: Pen
     codeChallenge: pending.codeChallenge,
     familyId: randomUUID(),
     ...(pending.resources ? { resources: pending.resources } : {}),
+    ...(pending.dpopJkt === undefined ? {} : { dpopJkt: pending.dpopJkt }),
     issuedAt: now,
     expiresAt: now + deps.codeTtlMs,
     consumedAt: null,

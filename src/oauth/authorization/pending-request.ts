@@ -32,6 +32,7 @@ export async function holdRequest(
     state: request.state,
     codeChallenge: request.codeChallenge,
     ...(request.resources ? { resources: request.resources } : {}),
+    ...(request.dpopJkt === undefined ? {} : { dpopJkt: request.dpopJkt }),
     createdAt: now,
     expiresAt: now + PENDING_TTL_MS,
     ...(request.oidc ? { oidc: { ...request.oidc, heldInSession: session.idHash } } : {}),

@@ -23,6 +23,8 @@ export interface ValidAuthorizationRequest {
   resources?: string[];
   /** OpenID Connect Core §3.1.2.1: present when the scope includes `openid`. */
   oidc?: OidcRequestParameters;
+  /** RFC 9449 §10 `dpop_jkt`: the DPoP key the code must be redeemed with; absent: none named. */
+  dpopJkt?: string;
 }
 
 /**
@@ -65,6 +67,12 @@ export const requireS256Challenge: RequestCheck = ({ client, params, options }) 
   return undefined;
 };
 
+/** RFC 9449 §10: `dpop_jkt` is the base64url SHA-256 JWK thumbprint (RFC 7638) of the key the code is bound to. */
+export const requireWellFormedDpopJkt: RequestCheck = ({ params }) =>
+  params.dpop_jkt === undefined || /^[A-Za-z0-9_-]{43}$/.test(params.dpop_jkt)
+    ? undefined
+    : { error: 'invalid_request', description: 'dpop_jkt must be a base64url SHA-256 JWK thumbprint (43 characters)' };
+
 /**
  * The checks made once the request can be answered by redirect, in order: the first refusal is
  * sent to the client. The requested scope is resolved after all of them pass.
@@ -75,6 +83,7 @@ export const REQUEST_CHECKS: readonly RequestCheck[] = [
   requireCodeResponseType,
   requireCodeGrant,
   requireS256Challenge,
+  requireWellFormedDpopJkt,
 ];
 
 /**
@@ -123,6 +132,7 @@ export async function validateAuthorizationRequest(
     codeChallenge: request.params.code_challenge ?? null,
     ...(resources ? { resources } : {}),
     ...(oidc ? { oidc } : {}),
+    ...(request.params.dpop_jkt === undefined ? {} : { dpopJkt: request.params.dpop_jkt }),
   };
 }
 

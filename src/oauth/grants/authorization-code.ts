@@ -1,8 +1,9 @@
 import { hashSecret } from '../../crypto/secrets.ts';
 import type { Clock } from '../../domain/clock.ts';
-import type { Client, Environment } from '../../domain/model.ts';
+import type { AuthorizationCode, Client, Environment, TokenFamily } from '../../domain/model.ts';
 import type { Store } from '../../domain/storage.ts';
 import { type ApiDirectory, definedByResources, narrowGrantedResources, tokenOptionsOf } from '../apis.ts';
+import { confirmationOf, type DpopProof } from '../dpop/proof.ts';
 import { OAuthError, type OAuthErrorReason } from '../errors.ts';
 import { verifierMatches } from '../pkce.ts';
 import type { FamilyTokenIssuer } from '../token-families.ts';
@@ -43,7 +44,7 @@ export function authorizationCodeGrant(
   return {
     grantType: AUTHORIZATION_CODE,
     clientAuthentication: 'required',
-    async handle({ env, issuer, client: authenticated, params, accessTokenTtl: ttl }) {
+    async handle({ env, issuer, client: authenticated, params, accessTokenTtl: ttl, dpop }) {
       const client = requireClient(authenticated);
       const { code, redirect_uri: redirectUri, code_verifier: verifier } = params;
       if (code === undefined || code === '') throw new OAuthError('invalid_request', 'code is required', { parameter: 'code' });
@@ -80,6 +81,7 @@ export function authorizationCodeGrant(
       // RFC 8707 §2: the access token is for the APIs of the code, or the subset named here.
       const target = await narrowGrantedResources(apis, env.id, client, record.resources, params);
       const family = families.newFamily(env, client, record.userId, scope, record.familyId, record.resources, record.oidc);
+      bindToProofKey(record, family, dpop, authenticated?.method === 'none');
       const tokenScope = scope.filter(definedByResources(target));
       // Core §3.1.3.3: an ID Token when the code came from an OpenID authentication request and `openid` is still granted.
       const oidc = record.oidc !== undefined && tokenScope.includes('openid') ? record.oidc : undefined;
@@ -95,6 +97,7 @@ export function authorizationCodeGrant(
         familyExpiresAt: family.expiresAt,
         withRefreshToken: refreshTokenAllowed(env, client, scope),
         idToken: oidc && { oidc, sid: oidc.sid, nonce: oidc.nonce },
+        cnf: confirmationOf(dpop),
       });
       if (!(await store.authorizationCodes.redeem(env.id, codeHash, now, family, issue))) {
         // Another request consumed it between our read and our update: this is a replay too.
@@ -104,6 +107,20 @@ export function authorizationCodeGrant(
       return result;
     },
   };
+}
+
+/**
+ * RFC 9449 §10: a code requested with `dpop_jkt` is redeemed only with a proof of that key.
+ * §5.8: a public client's refresh tokens are bound to its proof's key; a confidential client's are not.
+ */
+function bindToProofKey(record: AuthorizationCode, family: TokenFamily, dpop: DpopProof | undefined, publicClient: boolean): void {
+  if (record.dpopJkt !== undefined && dpop?.jkt !== record.dpopJkt) {
+    // The RFC names no error code; the code is the grant that is bound, as a refresh token is (§5.8).
+    throw new OAuthError('invalid_grant', 'the authorization request named a DPoP key (dpop_jkt); the DPoP proof must be signed with it', {
+      parameter: 'code',
+    });
+  }
+  if (dpop && publicClient) family.dpopJkt = dpop.jkt;
 }
 
 export const authorizationCodeModule: GrantModule = {

@@ -1,5 +1,6 @@
 import type { AccessTokenService } from '../access-tokens.ts';
 import { type ApiDirectory, resolveTokenTarget } from '../apis.ts';
+import { confirmationOf } from '../dpop/proof.ts';
 import { type Grant, requireClient } from './grant.ts';
 import { type GrantModule, RESOURCE_PARAMETER, SCOPE_PARAMETER } from './module.ts';
 
@@ -10,12 +11,12 @@ export function clientCredentialsGrant(tokens: AccessTokenService, apis: ApiDire
   return {
     grantType: CLIENT_CREDENTIALS,
     clientAuthentication: 'required',
-    async handle({ env, issuer, client: authenticated, params, accessTokenTtl: ttl }) {
+    async handle({ env, issuer, client: authenticated, params, accessTokenTtl: ttl, dpop }) {
       const client = requireClient(authenticated);
       // RFC 8707 §2: `resource` names the APIs, which bound the scope and set the audience.
       const target = await resolveTokenTarget(apis, env.id, client, params);
       // RFC 9068 §2.2: with no resource owner, sub identifies the client.
-      return tokens.issue({ env, issuer, client, subject: client.clientId, ttl, ...target });
+      return tokens.issue({ env, issuer, client, subject: client.clientId, ttl, ...target, cnf: confirmationOf(dpop) });
     },
   };
 }

@@ -2,6 +2,7 @@ import type { CredentialUse } from '../../domain/events.ts';
 import type { Client, Environment } from '../../domain/model.ts';
 import type { IssuedAccessToken } from '../access-tokens.ts';
 import type { AuthenticatedClient } from '../client-auth.ts';
+import type { DpopProof } from '../dpop/proof.ts';
 import type { RateLimitState } from '../rate-limit.ts';
 
 /** What every grant receives: the environment, the authenticated client and the request parameters. */
@@ -16,6 +17,8 @@ export interface GrantContext {
   audiences: readonly string[];
   /** Access-token lifetime in seconds set by the surface, over the client's own; capped by the server maximum. */
   accessTokenTtl?: number | undefined;
+  /** RFC 9449 §5: the key of the request's valid DPoP proof; its access token is bound to it. Absent: no proof. */
+  dpop?: DpopProof | undefined;
 }
 
 /** A successful token response before a dialect shapes it. */
@@ -31,6 +34,8 @@ export interface TokenResult extends IssuedAccessToken {
   credential?: CredentialUse;
   /** An earlier answer given again to an exact retry of its request (refresh grace period): nothing new was issued. */
   replayed?: boolean;
+  /** RFC 9449 §8: the current server nonce, for the `DPoP-Nonce` header, when the environment uses nonces. */
+  dpopNonce?: string;
 }
 
 /**

@@ -1,6 +1,8 @@
 import type { AccessTokenService } from '../access-tokens.ts';
 import { type ApiDirectory, resolveTokenTarget } from '../apis.ts';
 import { AssertionFailure, type AssertionVerifier, JWT_BEARER_GRANT_TYPE } from '../assertions.ts';
+import { confirmationOf } from '../dpop/proof.ts';
+import { dpopRequired } from '../dpop/requirement.ts';
 import { OAuthError } from '../errors.ts';
 import type { QuotaLimiter } from '../quotas.ts';
 import type { Grant, TokenResult } from './grant.ts';
@@ -17,7 +19,7 @@ export function jwtBearerGrant(tokens: AccessTokenService, assertions: Assertion
   return {
     grantType: JWT_BEARER_GRANT_TYPE,
     clientAuthentication: 'optional',
-    async handle({ env, issuer, client, params, audiences, accessTokenTtl: ttl }) {
+    async handle({ env, issuer, client, params, audiences, accessTokenTtl: ttl, dpop }) {
       const assertion = params.assertion;
       if (assertion === undefined) throw new OAuthError('invalid_request', 'assertion is required', { parameter: 'assertion' });
       const verified = await asGrantError(() => assertions.verify(env, assertion, audiences));
@@ -35,6 +37,8 @@ export function jwtBearerGrant(tokens: AccessTokenService, assertions: Assertion
       if (!account.grantTypes.includes(JWT_BEARER_GRANT_TYPE)) {
         throw new OAuthError('unauthorized_client', 'this service account may not use the jwt-bearer grant', { parameter: 'grant_type' });
       }
+      // RFC 9449 §5.2, for an account that did not authenticate as a client (the endpoint checked one that did).
+      if (!dpop && dpopRequired(env, account)) throw new OAuthError('invalid_dpop_proof', 'this service account must send a DPoP proof (RFC 9449 §5.2)');
       const target = await resolveTokenTarget(apis, env.id, account, params);
       // An account that did not authenticate as a client is admitted by its quota here, before its
       // jti is spent; a replayed assertion is given back, since anyone may hold an old one. (One
@@ -47,7 +51,7 @@ export function jwtBearerGrant(tokens: AccessTokenService, assertions: Assertion
         throw error;
       }
       // The account is both the subject and the client; service-account ids (sa_…) never collide with user ids.
-      const issued: TokenResult = await tokens.issue({ env, issuer, client: account, subject: account.clientId, ttl, ...target });
+      const issued: TokenResult = await tokens.issue({ env, issuer, client: account, subject: account.clientId, ttl, ...target, cnf: confirmationOf(dpop) });
       if (rateLimit) issued.rateLimit = rateLimit;
       issued.credential = { kind: 'key', id: verified.key.kid };
       return issued;

@@ -3,6 +3,7 @@ import type { Clock } from '../../domain/clock.ts';
 import type { Environment, RefreshToken } from '../../domain/model.ts';
 import type { Store } from '../../domain/storage.ts';
 import { type ApiDirectory, definedByResources, narrowGrantedResources, tokenOptionsOf } from '../apis.ts';
+import { confirmationOf } from '../dpop/proof.ts';
 import { OAuthError, type OAuthErrorReason } from '../errors.ts';
 import type { RefreshRetries, RetryBinding } from '../refresh-retries.ts';
 import { parseScope } from '../scope.ts';
@@ -71,7 +72,7 @@ export function refreshTokenGrant(
   return {
     grantType: REFRESH_TOKEN,
     clientAuthentication: 'required',
-    async handle({ env, issuer, client: authenticated, params, accessTokenTtl: ttl }) {
+    async handle({ env, issuer, client: authenticated, params, accessTokenTtl: ttl, dpop }) {
       const receivedAt = clock.now();
       const client = requireClient(authenticated);
       const presented = params.refresh_token;
@@ -93,6 +94,12 @@ export function refreshTokenGrant(
       const family = found?.family;
       if (!family || family.revokedAt !== null || family.expiresAt <= now) throw invalidGrant('the refresh token has expired', 'refresh_token_expired');
       if (!found?.userActive) throw invalidGrant('the user who authorized this token is disabled or gone', 'user_inactive');
+      // RFC 9449 §5.8: a refresh token bound to a DPoP key is used only with a proof of that key.
+      if (family.dpopJkt !== undefined && dpop?.jkt !== family.dpopJkt) {
+        throw new OAuthError('invalid_grant', 'this refresh token is bound to a DPoP key; the DPoP proof must be signed with it', {
+          parameter: 'refresh_token',
+        });
+      }
       // RFC 8707 §2: a subset of the APIs the user granted; the scope then only what they define.
       const target = await narrowGrantedResources(apis, env.id, client, family.resources, params);
       const fits = definedByResources(target);
@@ -118,6 +125,7 @@ export function refreshTokenGrant(
         // `openid`: the same sub, aud and auth_time, a new iat, and no nonce (it belongs to the
         // authentication request, and a refresh is none).
         idToken: family.oidc && scope.includes('openid') ? { oidc: family.oidc, sid: family.sid, nonce: undefined } : undefined,
+        cnf: confirmationOf(dpop),
       });
       const retry = retries.seal(result, presented, binding, now);
       if (await store.tokenFamilies.rotate(env.id, family.familyId, tokenHash, now, issue, retry)) return result;

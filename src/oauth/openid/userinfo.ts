@@ -57,6 +57,8 @@ export class UserInfoEndpoint {
     // Only access tokens are read: an ID Token (typ JWT, not at+jwt) is refused like any other JWT.
     const claims = await this.tokens.read(env, issuer, request.token);
     if (!claims) throw invalidToken('the access token is invalid, expired or revoked');
+    // RFC 9449 §7.1: a DPoP-bound token is never accepted as a bearer token. UserInfo takes no DPoP proofs yet.
+    if (claims.cnf) throw invalidToken('the access token is DPoP-bound; UserInfo accepts bearer tokens only');
     if (!isForUserinfo(claims.audience, issuer)) throw invalidToken('the access token is not for this endpoint');
     const scopes = claims.scope.split(' ').filter((s) => s !== '');
     if (!scopes.includes('openid')) {
