@@ -58,6 +58,8 @@ export interface Config {
   readonly clockSkew: number;
   /** Authorization-code lifetime in seconds (at most 600). */
   readonly authorizationCodeTtl: number;
+  /** RFC 9126 §2.2: lifetime of a pushed authorization request's request_uri, in seconds (below 600). */
+  readonly pushedRequestTtl: number;
   /** A refresh token unused for this many seconds expires. */
   readonly refreshTokenIdleTtl: number;
   /** No refresh token of a family works this many seconds after the user's authorization. */
@@ -154,6 +156,7 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   assertionMaxLifetime: { env: 'GATEHOUSE_ASSERTION_MAX_LIFETIME', file: 'assertionMaxLifetime', doc: 'seconds' },
   clockSkew: { env: 'GATEHOUSE_CLOCK_SKEW', file: 'clockSkew', doc: 'seconds' },
   authorizationCodeTtl: { env: 'GATEHOUSE_AUTHORIZATION_CODE_TTL', file: 'authorizationCodeTtl', doc: 'seconds, at most 600' },
+  pushedRequestTtl: { env: 'GATEHOUSE_PUSHED_REQUEST_TTL', file: 'pushedRequestTtl', doc: 'seconds, at most 599' },
   refreshTokenIdleTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_IDLE_TTL', file: 'refreshTokenIdleTtl', doc: 'seconds' },
   refreshTokenAbsoluteTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_ABSOLUTE_TTL', file: 'refreshTokenAbsoluteTtl', doc: 'seconds' },
   refreshRetryGrace: { env: 'GATEHOUSE_REFRESH_RETRY_GRACE', file: 'refreshRetryGrace', doc: 'seconds, 0..60, 0 disables (default 10)' },
@@ -273,6 +276,8 @@ function readSettings(pick: SettingSource): Config {
     assertionMaxLifetime: int(pick('assertionMaxLifetime'), 3600, 60, 86_400),
     clockSkew: int(pick('clockSkew'), 30, 0, 300),
     authorizationCodeTtl: int(pick('authorizationCodeTtl'), 60, 1, 600),
+    // FAPI 2.0 Security Profile §5.3.2.2: a request_uri lives less than 600 seconds.
+    pushedRequestTtl: int(pick('pushedRequestTtl'), 60, 1, 599),
     refreshTokenIdleTtl: int(pick('refreshTokenIdleTtl'), 14 * 86_400, 60, 365 * 86_400),
     refreshTokenAbsoluteTtl: int(pick('refreshTokenAbsoluteTtl'), 90 * 86_400, 60, 5 * 365 * 86_400),
     refreshRetryGrace: int(pick('refreshRetryGrace'), 10, 0, 60),

@@ -51,6 +51,8 @@ export const AUDIT_EVENT_TYPES = [
   'session.ended',
   'backchannel_logout.delivered',
   'backchannel_logout.failed',
+  'authorization_request.pushed',
+  'authorization_request.refused',
   // The admin API: every call (changes also have their own event), and refused ones.
   'admin.request',
   'admin.authentication_failed',

@@ -16,6 +16,9 @@ export type SubjectType = 'public' | 'pairwise';
  */
 export type RefreshTokenPolicy = 'client' | 'offline_access';
 
+/** A security profile an environment can be held to; `fapi2`: the FAPI 2.0 Security Profile. */
+export type SecurityProfile = 'fapi2';
+
 export interface Environment {
   id: string;
   name: string;
@@ -28,6 +31,10 @@ export interface Environment {
   refreshTokenPolicy?: RefreshTokenPolicy;
   /** Key of pairwise subject identifiers: random per environment, never shown. */
   pairwiseSalt?: string;
+  /** RFC 9126 §5: every authorization request must be pushed first. Absent: false. */
+  requirePushedAuthorizationRequests?: boolean;
+  /** The security profile the environment is held to (src/oauth/fapi2.ts). Absent: none. */
+  securityProfile?: SecurityProfile;
 }
 
 /**
@@ -75,6 +82,8 @@ export interface Client {
   subjectType?: SubjectType | null;
   /** Core §8.1: the sector of pairwise identifiers; absent or null: the redirect URIs' host. */
   sectorIdentifierUri?: string | null;
+  /** RFC 9126 §6: this client's authorization requests must be pushed first. Absent: false. */
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 export interface ClientSecret {
@@ -394,4 +403,19 @@ export interface Api {
   isDefault: boolean;
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * RFC 9126 §2: an authorization request pushed by an authenticated client, waiting for the
+ * browser to bring its `request_uri` to /authorize. Storage holds only the hash of the
+ * request_uri's random part; the parameters are those of the request as pushed, without the
+ * client's credentials.
+ */
+export interface PushedAuthorizationRequest {
+  idHash: string;
+  envId: string;
+  clientId: string;
+  params: Record<string, string>;
+  createdAt: number;
+  expiresAt: number;
 }

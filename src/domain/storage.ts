@@ -13,9 +13,11 @@ import type {
   IdTokenAlgorithm,
   OpaqueAccessToken,
   PendingAuthorization,
+  PushedAuthorizationRequest,
   RefreshToken,
   RefreshTokenPolicy,
   RevokedJwt,
+  SecurityProfile,
   SigningKey,
   SubjectType,
   TokenFamily,
@@ -40,6 +42,8 @@ export interface Store {
   readonly users: UserStore;
   readonly browserSessions: BrowserSessionStore;
   readonly authorizationRequests: AuthorizationRequestStore;
+  /** RFC 9126: pushed authorization requests waiting for their request_uri. */
+  readonly pushedRequests: PushedAuthorizationRequestStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly tokenFamilies: TokenFamilyStore;
   readonly consents: ConsentStore;
@@ -112,6 +116,18 @@ export interface EnvironmentStore {
    * such environment or, with `expected`, its settings are no longer those (one conditional update).
    */
   setOidcSettings(name: string, settings: EnvironmentOidcSettings, expected?: EnvironmentOidcSettings): Promise<boolean>;
+  /**
+   * Sets whether authorization requests must be pushed (RFC 9126 §5) and the security profile;
+   * false if there is no such environment or, with `expected`, its settings are no longer those.
+   */
+  setPushedRequestSettings(name: string, settings: EnvironmentPushedRequestSettings, expected?: EnvironmentPushedRequestSettings): Promise<boolean>;
+}
+
+/** An environment's RFC 9126 and security-profile settings, defaults spelled out. */
+export interface EnvironmentPushedRequestSettings {
+  requirePushedAuthorizationRequests: boolean;
+  /** Null: no profile. */
+  securityProfile: SecurityProfile | null;
 }
 
 /** An environment's OpenID Connect settings, defaults spelled out. */
@@ -321,6 +337,17 @@ export interface BrowserSessionStore {
   end(envId: string, idHash: string): Promise<BrowserSession | undefined>;
   /** `deleteForUser`, returning the sessions it deleted (so their `sid`s can be told to clients). */
   endForUser(envId: string, userId: string): Promise<BrowserSession[]>;
+  deleteExpired(before: number): Promise<number>;
+}
+
+export interface PushedAuthorizationRequestStore {
+  insert(request: PushedAuthorizationRequest): Promise<void>;
+  /**
+   * Takes the request pushed by `clientId` whose request_uri hashes to `idHash`, if it has not
+   * expired at `now`: one conditional delete, so of any number of concurrent calls exactly one
+   * gets it (RFC 9126 §4: a request_uri is used once).
+   */
+  take(envId: string, idHash: string, clientId: string, now: number): Promise<PushedAuthorizationRequest | undefined>;
   deleteExpired(before: number): Promise<number>;
 }
 

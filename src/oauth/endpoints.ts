@@ -23,6 +23,14 @@ export const ENDPOINTS = {
   introspection: { method: 'POST', path: '/introspect', metadata: 'introspection_endpoint', standard: true, summary: 'Token introspection (RFC 7662)' },
   revocation: { method: 'POST', path: '/revoke', metadata: 'revocation_endpoint', standard: true, summary: 'Token revocation (RFC 7009)' },
   authorization: { method: 'GET', path: '/authorize', metadata: 'authorization_endpoint', standard: true, summary: 'Authorization endpoint (RFC 6749 §3.1)' },
+  /** RFC 9126 §2: the pushed authorization request endpoint, authenticated like the token endpoint. */
+  pushed_authorization: {
+    method: 'POST',
+    path: '/par',
+    metadata: 'pushed_authorization_request_endpoint',
+    standard: true,
+    summary: 'Pushed authorization request (RFC 9126 §2)',
+  },
   token_info: { method: 'GET', path: '/token/info', metadata: undefined, standard: false, summary: 'Describe the presented access token' },
 } as const satisfies Record<string, EndpointDefinition>;
 

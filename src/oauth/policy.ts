@@ -24,6 +24,8 @@ export interface OAuthPolicy {
   readonly clockSkew: number;
   /** Authorization-code lifetime (at most 600). */
   readonly authorizationCodeTtl: number;
+  /** Seconds a pushed authorization request's request_uri may be used (RFC 9126 §2.2 `expires_in`). */
+  readonly pushedRequestTtl: number;
   /** A refresh token unused this long expires; no token of a family works this long after the authorization. */
   readonly refreshTokenIdleTtl: number;
   readonly refreshTokenAbsoluteTtl: number;

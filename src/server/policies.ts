@@ -21,6 +21,7 @@ export function oauthPolicy(config: Config): OAuthPolicy {
     assertionMaxLifetime: config.assertionMaxLifetime,
     clockSkew: config.clockSkew,
     authorizationCodeTtl: config.authorizationCodeTtl,
+    pushedRequestTtl: config.pushedRequestTtl,
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
     refreshRetryGrace: config.refreshRetryGrace,

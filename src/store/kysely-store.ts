@@ -14,11 +14,13 @@ import {
   type ClientStore,
   ConflictError,
   type ConsentStore,
+  type EnvironmentPushedRequestSettings,
   type EnvironmentStore,
   type IdempotencyKeyStore,
   type ImportStore,
   type LegacyCredentialStore,
   type LoginAttemptStore,
+  type PushedAuthorizationRequestStore,
   type RateCounterStore,
   type RevokedJwtStore,
   type SigningKeyStore,
@@ -39,6 +41,7 @@ import { authorizationCodeStore, authorizationRequestStore, bindingFields, listF
 import { backchannelLogoutStore } from './kysely-backchannel-logouts.ts';
 import { importStore } from './kysely-import.ts';
 import { legacyCredentialStore } from './kysely-legacy-credentials.ts';
+import { pushedAuthorizationRequestStore } from './kysely-pushed-requests.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
 import { atomically } from './kysely-transaction.ts';
 import { usageStore } from './kysely-usage.ts';
@@ -58,6 +61,7 @@ export class KyselyStore implements Store {
   readonly users: UserStore;
   readonly browserSessions: BrowserSessionStore;
   readonly authorizationRequests: AuthorizationRequestStore;
+  readonly pushedRequests: PushedAuthorizationRequestStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly tokenFamilies: TokenFamilyStore;
   readonly consents: ConsentStore;
@@ -92,6 +96,7 @@ export class KyselyStore implements Store {
     this.users = userStore(db, (error) => isUniqueViolation(error, dialect));
     this.browserSessions = browserSessionStore(db);
     this.authorizationRequests = authorizationRequestStore(db);
+    this.pushedRequests = pushedAuthorizationRequestStore(db);
     this.authorizationCodes = authorizationCodeStore(db, dialect);
     this.consents = consentStore(db);
     this.loginAttempts = loginAttemptStore(db);
@@ -144,6 +149,9 @@ const toEnvironment = (row: Selectable<EnvironmentTable>): Environment => ({
   ...(row.subject_type === 'pairwise' ? { subjectType: 'pairwise' as const } : {}),
   ...(row.refresh_token_policy === 'offline_access' ? { refreshTokenPolicy: 'offline_access' as const } : {}),
   ...(row.pairwise_salt === null ? {} : { pairwiseSalt: row.pairwise_salt }),
+  // Migration 023 (RFC 9126, FAPI 2.0): present only when not the default.
+  ...(Number(row.require_pushed_authorization_requests) === 1 ? { requirePushedAuthorizationRequests: true } : {}),
+  ...(row.security_profile === 'fapi2' ? { securityProfile: 'fapi2' as const } : {}),
 });
 
 function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): EnvironmentStore {
@@ -161,6 +169,8 @@ function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'):
               subject_type: environment.subjectType ?? 'public',
               refresh_token_policy: environment.refreshTokenPolicy ?? 'client',
               pairwise_salt: environment.pairwiseSalt ?? randomBytes(32).toString('base64url'),
+              require_pushed_authorization_requests: environment.requirePushedAuthorizationRequests ? 1 : 0,
+              security_profile: environment.securityProfile ?? null,
             })
             .execute();
           await trx
@@ -198,6 +208,21 @@ function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'):
       const result = await query.executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
+    async setPushedRequestSettings(name, settings, expected) {
+      const values = (s: EnvironmentPushedRequestSettings) => ({
+        require_pushed_authorization_requests: s.requirePushedAuthorizationRequests ? 1 : 0,
+        security_profile: s.securityProfile,
+      });
+      let query = db.updateTable('environments').set(values(settings)).where('name', '=', name);
+      if (expected) {
+        const was = values(expected);
+        query = query
+          .where('require_pushed_authorization_requests', '=', was.require_pushed_authorization_requests)
+          .where('security_profile', was.security_profile === null ? 'is' : '=', was.security_profile);
+      }
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
   };
 }
 
@@ -226,6 +251,7 @@ const toClient = (row: Selectable<ClientTable>): Client => ({
   ...(row.id_token_signed_response_alg === null ? {} : { idTokenSignedResponseAlg: row.id_token_signed_response_alg as IdTokenAlgorithm }),
   ...(row.subject_type === null ? {} : { subjectType: row.subject_type as SubjectType }),
   ...(row.sector_identifier_uri === null ? {} : { sectorIdentifierUri: row.sector_identifier_uri }),
+  ...(Number(row.require_pushed_authorization_requests) === 1 ? { requirePushedAuthorizationRequests: true } : {}),
 });
 
 function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', families: TokenFamilyStore): ClientStore {
@@ -303,6 +329,7 @@ function clientRow(client: Client): ClientTable {
     id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? null,
     subject_type: client.subjectType ?? null,
     sector_identifier_uri: client.sectorIdentifierUri ?? null,
+    require_pushed_authorization_requests: client.requirePushedAuthorizationRequests ? 1 : 0,
   };
 }
 

@@ -19,6 +19,7 @@ import * as openIdConnect from './migrations/017_openid_connect.ts';
 import * as keyAlgorithms from './migrations/018_key_algorithms.ts';
 import * as backchannelLogout from './migrations/019_backchannel_logout.ts';
 import * as tokenBinding from './migrations/020_token_binding.ts';
+import * as pushedAuthorization from './migrations/023_pushed_authorization.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -41,6 +42,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '018_key_algorithms': keyAlgorithms,
   '019_backchannel_logout': backchannelLogout,
   '020_token_binding': tokenBinding,
+  '023_pushed_authorization': pushedAuthorization,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -14,6 +14,7 @@ export interface Database {
   users: UserTable;
   browser_sessions: BrowserSessionTable;
   authorization_requests: AuthorizationRequestTable;
+  pushed_authorization_requests: PushedAuthorizationRequestTable;
   authorization_codes: AuthorizationCodeTable;
   token_families: TokenFamilyTable;
   refresh_tokens: RefreshTokenTable;
@@ -45,6 +46,10 @@ export interface EnvironmentTable {
   refresh_token_policy: string;
   /** Migration 017: the key of pairwise subject identifiers; set for every environment. */
   pairwise_salt: string | null;
+  /** Migration 023: 1 when every authorization request must be pushed (RFC 9126 §5). */
+  require_pushed_authorization_requests: number;
+  /** Migration 023: `fapi2`, or null for none. */
+  security_profile: string | null;
 }
 
 export interface ClientTable {
@@ -72,6 +77,8 @@ export interface ClientTable {
   id_token_signed_response_alg: string | null;
   subject_type: string | null;
   sector_identifier_uri: string | null;
+  /** Migration 023: 1 when the client's authorization requests must be pushed (RFC 9126 §6). */
+  require_pushed_authorization_requests: number;
 }
 
 export interface ClientSecretTable {
@@ -372,4 +379,15 @@ export interface BackchannelLogoutTable {
   next_attempt_at: number;
   lease_until: number | null;
   last_error: string | null;
+}
+
+/** Migration 023: RFC 9126 pushed authorization requests, keyed by the hash of the request_uri. */
+export interface PushedAuthorizationRequestTable {
+  id_hash: string;
+  env_id: string;
+  client_id: string;
+  /** JSON object of the pushed parameters, client credentials removed. */
+  params: string;
+  created_at: number;
+  expires_at: number;
 }

@@ -66,11 +66,21 @@ async function authorize(
   query = request.url,
 ) {
   const repeatable = surface.routes.find((route) => route.endpoint === 'authorization')?.repeatable ?? [];
-  const { params, duplicates, hasNul } = parseQueryParams(query, repeatable);
-  if (hasNul) return browser.errorPage(reply, 400, 'The request contains characters that are not allowed.');
+  const parsed = parseQueryParams(query, repeatable);
+  if (parsed.hasNul) return browser.errorPage(reply, 400, 'The request contains characters that are not allowed.');
+  let { params, duplicates } = parsed;
+  // RFC 9126 §4: a request_uri stands for a pushed request, which replaces every other parameter.
+  const pushed = params.request_uri !== undefined;
+  if (pushed) {
+    const taken = await browser.flow.takePushed(resolved.env, params, duplicates);
+    if (taken.kind === 'error_page') return browser.errorPage(reply, 400, taken.message, 'This link cannot be used');
+    params = taken.params;
+    duplicates = [];
+  }
   if (surface.settings.scope !== undefined) params.scope = surface.settings.scope;
   const checked = await browser.flow.validate(resolved.env, resolved.urls.issuer, params, duplicates, {
     pkceOptionalForConfidential: surface.profile.pkceOptionalForConfidential,
+    pushed,
   });
   if (checked.kind === 'error_page') return browser.errorPage(reply, 400, checked.message, 'This link cannot be used');
   if (checked.kind === 'redirect') return browser.send(reply, resolved, checked);
