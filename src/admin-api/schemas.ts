@@ -26,6 +26,7 @@ const subjectType: Schema = { enum: ['public', 'pairwise'] };
 const refreshTokenPolicy: Schema = { enum: ['client', 'offline_access'] };
 const idTokenAlg: Schema = { enum: ['RS256', 'ES256', 'EdDSA'] };
 const nullableStr: Schema = { type: ['string', 'null'] };
+const securityProfile: Schema = { enum: ['fapi2'] };
 
 export const ENVIRONMENT = object({
   name: str,
@@ -33,6 +34,9 @@ export const ENVIRONMENT = object({
   default_quota: nullableInt,
   subject_type: subjectType,
   refresh_token_policy: refreshTokenPolicy,
+  // RFC 9126 §5 and the security profile (FAPI 2.0).
+  require_pushed_authorization_requests: bool,
+  security_profile: { anyOf: [securityProfile, { type: 'null' }] },
   created_at: time,
 });
 export const ENVIRONMENT_CREATED = object({ name: str, issuer: str, jwks_uri: str, kid: str });
@@ -62,6 +66,8 @@ const CLIENT_FIELDS = {
   id_token_signed_response_alg: { anyOf: [idTokenAlg, { type: 'null' }] },
   subject_type: { anyOf: [subjectType, { type: 'null' }] },
   sector_identifier_uri: nullableStr,
+  // RFC 9126 §6.
+  require_pushed_authorization_requests: bool,
   // Usage, where the operation reads it: when the client last got a token, and how many it got.
   last_used_at: nullableTime,
   tokens_today: { type: 'integer' },
@@ -197,7 +203,13 @@ const quota: Schema = { type: ['integer', 'null'], minimum: 1 };
 const format: Schema = { enum: ['jwt', 'opaque'] };
 
 export const CREATE_ENVIRONMENT = body({ name: { type: 'string', minLength: 1, maxLength: 64 } }, ['name']);
-export const UPDATE_ENVIRONMENT = body({ default_quota: quota, subject_type: subjectType, refresh_token_policy: refreshTokenPolicy });
+export const UPDATE_ENVIRONMENT = body({
+  default_quota: quota,
+  subject_type: subjectType,
+  refresh_token_policy: refreshTokenPolicy,
+  require_pushed_authorization_requests: bool,
+  security_profile: { anyOf: [securityProfile, { type: 'null' }] },
+});
 const clearable = (maxLength: number): Schema => ({ type: ['string', 'null'], maxLength });
 /** Client OpenID Connect metadata of a create or change: null sets a field back to its default. */
 const CLIENT_OIDC_BODY = {
@@ -208,6 +220,8 @@ const CLIENT_OIDC_BODY = {
   id_token_signed_response_alg: { anyOf: [idTokenAlg, { type: 'null' }] },
   subject_type: { anyOf: [subjectType, { type: 'null' }] },
   sector_identifier_uri: clearable(2000),
+  // RFC 9126 §6.
+  require_pushed_authorization_requests: bool,
 };
 export const CREATE_CLIENT = body(
   {

@@ -14,6 +14,7 @@ export const AUDIT_EVENT_TYPES = [
   'environment.quota_changed',
   'environment.rotation_schedule_changed',
   'environment.oidc_settings_changed',
+  'environment.security_settings_changed',
   'client.created',
   'client.enabled',
   'client.disabled',

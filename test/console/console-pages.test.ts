@@ -34,6 +34,7 @@ const client = (v: string): ClientDetail => ({
   post_logout_redirect_uris: [v],
   backchannel_logout_uri: v,
   backchannel_logout_session_required: true,
+  require_pushed_authorization_requests: false,
   logout_revokes_tokens: false,
   id_token_signed_response_alg: 'ES256',
   subject_type: 'pairwise',
@@ -47,7 +48,16 @@ const client = (v: string): ClientDetail => ({
 
 /** Every page, with the one user-controlled value `v` in every place a value can go. */
 function everyPage(v: string): string[] {
-  const env: EnvironmentView = { name: v, issuer: v, default_quota: null, subject_type: 'public', refresh_token_policy: 'client', created_at: T };
+  const env: EnvironmentView = {
+    name: v,
+    issuer: v,
+    default_quota: null,
+    subject_type: 'public',
+    refresh_token_policy: 'client',
+    require_pushed_authorization_requests: false,
+    security_profile: null,
+    created_at: T,
+  };
   const key: KeyView = {
     kid: v,
     alg: 'ES256',
