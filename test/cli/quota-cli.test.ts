@@ -108,6 +108,8 @@ describe('quota commands', () => {
       default_quota: 40,
       subject_type: 'public',
       refresh_token_policy: 'client',
+      require_pushed_authorization_requests: false,
+      security_profile: null,
       created_at: set.created_at,
     });
     const list = await json<Record<string, unknown>[]>(['env', 'list', '--json'], env);

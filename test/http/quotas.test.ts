@@ -150,6 +150,8 @@ for (const database of await testDatabases()) {
         default_quota: 2,
         subject_type: 'public',
         refresh_token_policy: 'client',
+        require_pushed_authorization_requests: false,
+        security_profile: null,
         created_at: new Date(t.clock.now()).toISOString(),
       });
       const byDefault = await client();

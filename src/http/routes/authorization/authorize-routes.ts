@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../../domain/clock.ts';
+import { REQUEST_URI_PREFIX } from '../../../oauth/authorization/endpoint.ts';
 import { ENDPOINTS, GATEHOUSE_ROUTES, ISSUER_ROUTE } from '../../../oauth/endpoints.ts';
 import type { ResolvedEnvironment } from '../../../oauth/environments.ts';
 import type { Surface } from '../../../surfaces/surface.ts';
@@ -69,8 +70,10 @@ async function authorize(
   const parsed = parseQueryParams(query, repeatable);
   if (parsed.hasNul) return browser.errorPage(reply, 400, 'The request contains characters that are not allowed.');
   let { params, duplicates } = parsed;
-  // RFC 9126 §4: a request_uri stands for a pushed request, which replaces every other parameter.
-  const pushed = params.request_uri !== undefined;
+  // RFC 9126 §4: a request_uri of the pushed authorization request endpoint stands for a pushed
+  // request, which replaces every other parameter. Any other request_uri (a request object by
+  // reference, OpenID Connect Core §6.2) is refused by the OpenID checks.
+  const pushed = params.request_uri?.startsWith(REQUEST_URI_PREFIX) === true;
   if (pushed) {
     const taken = await browser.flow.takePushed(resolved.env, params, duplicates);
     if (taken.kind === 'error_page') return browser.errorPage(reply, 400, taken.message, 'This link cannot be used');
