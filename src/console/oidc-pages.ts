@@ -4,6 +4,7 @@ import { ADDRESS_FIELDS } from '../admin/user-profile.ts';
 import type { UserView } from '../admin/users.ts';
 import { csrfField, escapeHtml as e, renderConsolePage, type Viewer } from './layout.ts';
 import { clientPath, envPage, envPath, type PageContext, shortTime, userPath } from './pages.ts';
+import { environmentParSection } from './par-pages.ts';
 
 const alert = (error: string | undefined): string => (error ? `<p class="alert" role="alert" id="form-error">${e(error)}</p>` : '');
 const dl = (rows: [string, string][]): string => `<dl class="fields">${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
@@ -125,7 +126,7 @@ export function renderEnvironmentSettings(ctx: PageContext, env: EnvironmentView
         '<button class="button primary inline" type="submit">Save settings</button></form></section>',
       ].join('')
     : '';
-  return envPage(ctx, env.name, 'settings', 'Settings', details + form);
+  return envPage(ctx, env.name, 'settings', 'Settings', details + form + environmentParSection(ctx.viewer, env));
 }
 
 /** The client page's OpenID Connect panel: what is registered and, for writers, a form to change it. */
