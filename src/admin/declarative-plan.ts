@@ -90,6 +90,7 @@ function clientChanges(declared: DeclaredClient, current: ClientView): FieldChan
     ['id_token_signed_response_alg', current.id_token_signed_response_alg, declared.idTokenSignedResponseAlg],
     ['subject_type', current.subject_type, declared.subjectType],
     ['sector_identifier_uri', current.sector_identifier_uri, declared.sectorIdentifierUri],
+    ['require_pushed_authorization_requests', current.require_pushed_authorization_requests, declared.requirePushedAuthorizationRequests],
   ]);
 }
 
@@ -148,6 +149,8 @@ async function planEnvironment(target: DeclarativeTarget, declared: DeclaredEnvi
             ['default_quota', existing.default_quota, declared.defaultQuota],
             ['subject_type', existing.subject_type, declared.subjectType],
             ['refresh_token_policy', existing.refresh_token_policy, declared.refreshTokenPolicy],
+            ['require_pushed_authorization_requests', existing.require_pushed_authorization_requests, declared.requirePushedAuthorizationRequests],
+            ['security_profile', existing.security_profile, declared.securityProfile],
           ])
         : [],
     ),
@@ -236,6 +239,7 @@ const clientInput = (env: string, c: DeclaredClient): CreateClientInput => ({
   idTokenSignedResponseAlg: c.idTokenSignedResponseAlg,
   subjectType: c.subjectType,
   sectorIdentifierUri: c.sectorIdentifierUri,
+  requirePushedAuthorizationRequests: c.requirePushedAuthorizationRequests,
 });
 
 const CLIENT_CHANGE_FIELDS: Record<string, keyof ClientChanges> = {
@@ -256,6 +260,7 @@ const CLIENT_CHANGE_FIELDS: Record<string, keyof ClientChanges> = {
   id_token_signed_response_alg: 'idTokenSignedResponseAlg',
   subject_type: 'subjectType',
   sector_identifier_uri: 'sectorIdentifierUri',
+  require_pushed_authorization_requests: 'requirePushedAuthorizationRequests',
 };
 
 async function applyClient(target: DeclarativeTarget, env: string, declared: DeclaredClient, change: PlannedChange, result: ApplyResult): Promise<string> {
@@ -282,8 +287,15 @@ async function applyEnvironment(target: DeclarativeTarget, declared: DeclaredEnv
     defaultQuota: declared.defaultQuota,
     subjectType: declared.subjectType,
     refreshTokenPolicy: declared.refreshTokenPolicy,
+    requirePushedAuthorizationRequests: declared.requirePushedAuthorizationRequests,
+    securityProfile: declared.securityProfile,
   };
-  const notDefault = declared.defaultQuota !== null || declared.subjectType !== 'public' || declared.refreshTokenPolicy !== 'client';
+  const notDefault =
+    declared.defaultQuota !== null ||
+    declared.subjectType !== 'public' ||
+    declared.refreshTokenPolicy !== 'client' ||
+    declared.requirePushedAuthorizationRequests ||
+    declared.securityProfile !== null;
   if (envChange?.action === 'create' ? notDefault : envChange?.action === 'update') await target.updateEnvironment(env, settings);
   const ids = new Map<string, string>();
   for (const client of declared.clients) {
