@@ -156,7 +156,7 @@ addEnvironmentParOptions(
 ).action(async (name: string, options: { subjectType?: SubjectType; refreshTokenPolicy?: RefreshTokenPolicy; json?: boolean }, command: Command) => {
   const parChanges = environmentParChanges(options);
   if (options.subjectType === undefined && options.refreshTokenPolicy === undefined && Object.keys(parChanges).length === 0) {
-    command.error('error: give --subject-type, --refresh-token-policy, --[no-]require-pushed-authorization-requests and/or --security-profile');
+    command.error('error: give --subject-type and/or --refresh-token-policy (or --[no-]require-pushed-authorization-requests, --security-profile)');
   }
   await withAdmin(async ({ admin }) => {
     const changes = {
