@@ -5,7 +5,7 @@ import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import { type ProfileView, profileFromView } from '../admin/user-profile.ts';
 import type { UserService } from '../admin/users.ts';
 import { isAuditEventType } from '../domain/audit.ts';
-import type { ApiScope, ClientKind, IdTokenAlgorithm, RefreshTokenPolicy, SubjectType, TokenFormat } from '../domain/model.ts';
+import type { ApiScope, ClientKind, IdTokenAlgorithm, RefreshTokenPolicy, SecurityProfile, SubjectType, TokenFormat } from '../domain/model.ts';
 import type { CreationKey } from '../domain/storage.ts';
 import type { Access, AdminCaller } from './auth.ts';
 import { checkIfMatch, etagOf, pageOf, pageQuery } from './http-semantics.ts';
@@ -141,7 +141,8 @@ const environmentRoutes: AdminRoute[] = [
     method: 'PATCH',
     path: ENV,
     operationId: 'updateEnvironment',
-    summary: 'Change an environment: default client quota, subject type (public or pairwise), refresh-token policy (client or offline_access)',
+    summary:
+      'Change an environment: default client quota, subject type (public or pairwise), refresh-token policy (client or offline_access), pushed authorization requests (RFC 9126) and security profile (fapi2)',
     access: 'write',
     body: S.UPDATE_ENVIRONMENT,
     status: 200,
@@ -156,6 +157,8 @@ const environmentRoutes: AdminRoute[] = [
           defaultQuota: optional<number | null>(body.default_quota),
           subjectType: optional<SubjectType>(body.subject_type),
           refreshTokenPolicy: optional<RefreshTokenPolicy>(body.refresh_token_policy),
+          requirePushedAuthorizationRequests: optional<boolean>(body.require_pushed_authorization_requests),
+          securityProfile: optional<SecurityProfile | null>(body.security_profile),
         },
         ifMatches(ifMatch),
       );
@@ -188,6 +191,7 @@ const clientChanges = (body: Json) => ({
   subjectType: optional<SubjectType | null>(body.subject_type),
   sectorIdentifierUri: optional<string | null>(body.sector_identifier_uri),
   dpopBoundAccessTokens: optional<boolean>(body.dpop_bound_access_tokens),
+  requirePushedAuthorizationRequests: optional<boolean>(body.require_pushed_authorization_requests),
 });
 
 const clientRoutes: AdminRoute[] = [

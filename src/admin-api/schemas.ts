@@ -26,6 +26,7 @@ const subjectType: Schema = { enum: ['public', 'pairwise'] };
 const refreshTokenPolicy: Schema = { enum: ['client', 'offline_access'] };
 const idTokenAlg: Schema = { enum: ['RS256', 'ES256', 'EdDSA'] };
 const nullableStr: Schema = { type: ['string', 'null'] };
+const securityProfile: Schema = { enum: ['fapi2'] };
 
 export const ENVIRONMENT = object({
   name: str,
@@ -35,6 +36,9 @@ export const ENVIRONMENT = object({
   refresh_token_policy: refreshTokenPolicy,
   // RFC 9449 §8: DPoP proofs must carry a server nonce.
   dpop_nonce_required: bool,
+  // RFC 9126 §5 and the security profile (FAPI 2.0).
+  require_pushed_authorization_requests: bool,
+  security_profile: { anyOf: [securityProfile, { type: 'null' }] },
   created_at: time,
 });
 export const ENVIRONMENT_CREATED = object({ name: str, issuer: str, jwks_uri: str, kid: str });
@@ -66,6 +70,8 @@ const CLIENT_FIELDS = {
   sector_identifier_uri: nullableStr,
   // RFC 9449 §5.2.
   dpop_bound_access_tokens: bool,
+  // RFC 9126 §6.
+  require_pushed_authorization_requests: bool,
   // Usage, where the operation reads it: when the client last got a token, and how many it got.
   last_used_at: nullableTime,
   tokens_today: { type: 'integer' },
@@ -206,6 +212,8 @@ export const UPDATE_ENVIRONMENT = body({
   subject_type: subjectType,
   refresh_token_policy: refreshTokenPolicy,
   dpop_nonce_required: bool,
+  require_pushed_authorization_requests: bool,
+  security_profile: { anyOf: [securityProfile, { type: 'null' }] },
 });
 const clearable = (maxLength: number): Schema => ({ type: ['string', 'null'], maxLength });
 /** Client OpenID Connect metadata of a create or change: null sets a field back to its default. */
@@ -217,6 +225,8 @@ const CLIENT_OIDC_BODY = {
   id_token_signed_response_alg: { anyOf: [idTokenAlg, { type: 'null' }] },
   subject_type: { anyOf: [subjectType, { type: 'null' }] },
   sector_identifier_uri: clearable(2000),
+  // RFC 9126 §6.
+  require_pushed_authorization_requests: bool,
 };
 /** Client DPoP metadata of a create or change (RFC 9449 §5.2). */
 const CLIENT_DPOP_BODY = { dpop_bound_access_tokens: bool };

@@ -42,13 +42,27 @@ import {
   withOidcChanges,
 } from './client-oidc.ts';
 import { type Listed, listed } from './paging.ts';
+import {
+  CLIENT_PAR_FIELDS,
+  type ClientParChanges,
+  type ClientParView,
+  checkClientPar,
+  clientParView,
+  type EnvironmentParChanges,
+  type EnvironmentParView,
+  environmentParView,
+  givesParSettings,
+  parSettingsOf,
+  withParChanges,
+  withParSettings,
+} from './par-settings.ts';
 import type { AdminPolicy, KeySecretSource } from './policy.ts';
 import { type KeyRevocationView, type KeyView, keyView, revokeSigningKey } from './signing-keys.ts';
 
 export { AdminError } from './admin-error.ts';
 export type { KeyView } from './signing-keys.ts';
 
-export interface CreateClientInput extends ClientOidcChanges, ClientDpopChanges {
+export interface CreateClientInput extends ClientOidcChanges, ClientDpopChanges, ClientParChanges {
   env: string;
   name: string;
   grantTypes?: string[];
@@ -64,7 +78,7 @@ export interface CreateClientInput extends ClientOidcChanges, ClientDpopChanges 
   quota?: number | null;
 }
 
-export interface ClientView extends ClientOidcView, ClientDpopView {
+export interface ClientView extends ClientOidcView, ClientDpopView, ClientParView {
   client_id: string;
   name: string;
   environment: string;
@@ -102,7 +116,7 @@ export interface ClientDetails extends ClientView, LastUsed {
 export const TOKEN_COUNT_DAYS = 30;
 const DAY_MS = 86_400_000;
 
-export interface EnvironmentView extends EnvironmentDpopView {
+export interface EnvironmentView extends EnvironmentDpopView, EnvironmentParView {
   name: string;
   issuer: string;
   /** Requests per quota window for each client that sets no quota of its own; null: unlimited. */
@@ -115,7 +129,7 @@ export interface EnvironmentView extends EnvironmentDpopView {
 }
 
 /** What `updateEnvironment` may change; absent fields keep their value. */
-export interface EnvironmentChanges {
+export interface EnvironmentChanges extends EnvironmentParChanges {
   defaultQuota?: number | null;
   subjectType?: SubjectType;
   refreshTokenPolicy?: RefreshTokenPolicy;
@@ -132,7 +146,7 @@ export interface KeyRotationView {
 }
 
 /** What `updateClient` may change; absent fields keep their value. */
-export interface ClientChanges extends ClientOidcChanges, ClientDpopChanges {
+export interface ClientChanges extends ClientOidcChanges, ClientDpopChanges, ClientParChanges {
   name?: string;
   grantTypes?: string[];
   scopes?: string[];
@@ -230,8 +244,9 @@ export class AdminService {
    */
   async updateEnvironment(envName: string, changes: EnvironmentChanges, expect?: (current: EnvironmentView) => void): Promise<EnvironmentView> {
     if (changes.defaultQuota !== undefined) validQuota(changes.defaultQuota);
-    const env = await this.environment(envName);
+    let env = await this.environment(envName);
     expect?.(this.environmentView(env));
+    if (givesParSettings(changes)) env = await this.writeParSettings(env, changes, expect);
     const oidcGiven = changes.subjectType !== undefined || changes.refreshTokenPolicy !== undefined;
     if (!oidcGiven) return changes.defaultQuota === undefined ? this.environmentView(env) : this.writeQuota(env, changes.defaultQuota, expect);
     if (changes.subjectType !== undefined && !SUBJECT_TYPES.includes(changes.subjectType)) {
@@ -297,6 +312,25 @@ export class AdminService {
     if (required) next.dpopNonceRequired = true;
     else delete next.dpopNonceRequired;
     return this.environmentView(next);
+  }
+
+  /** RFC 9126 §5 and the security profile: one conditional write on the values read, audited. */
+  private async writeParSettings(env: Environment, changes: EnvironmentParChanges, expect?: (current: EnvironmentView) => void): Promise<Environment> {
+    const { read, settings } = parSettingsOf(env, changes);
+    const changed = {
+      type: 'environment.security_settings_changed',
+      env,
+      subject: { kind: 'environment', id: env.id },
+      details: () => ({ require_pushed_authorization_requests: settings.requirePushedAuthorizationRequests, security_profile: settings.securityProfile }),
+    } as const;
+    await this.audit.change(this.store, changed, async (tx) => {
+      if (await tx.environments.setPushedRequestSettings(env.name, settings, read)) return;
+      const fresh = await tx.environments.findByName(env.name);
+      if (!fresh) throw new AdminError('not_found', `no environment named ${env.name}`);
+      expect?.(this.environmentView(fresh));
+      throw new AdminError('conflict', `environment ${env.name} changed while being updated: read it again`);
+    });
+    return withParSettings(env, settings);
   }
 
   private async writeQuota(env: Environment, quota: number | null, expect?: (current: EnvironmentView) => void): Promise<EnvironmentView> {
@@ -365,8 +399,9 @@ export class AdminService {
       createdAt: now,
       updatedAt: now,
     };
-    const client = withDpopChanges(withOidcChanges(base, input), input);
+    const client = withParChanges(withDpopChanges(withOidcChanges(base, input), input), input);
     checkClientOidc(client, env, validateRedirectUri);
+    checkClientPar(client);
     this.checkIdTokenAlgorithm(client);
     const secret = kind === 'confidential' ? randomToken(32) : undefined;
     const firstSecret = secret ? { id: randomUUID(), secretHash: hashSecret(secret), createdAt: now, expiresAt: null } : undefined;
@@ -600,30 +635,34 @@ export class AdminService {
     if (current.kind === 'service_account') throw new AdminError('invalid_argument', `${clientId} is a service account, not a client`);
     expect?.(this.view(env, current));
     const scopes = changes.scopes === undefined ? current.scopes : unique(changes.scopes);
-    const next: Client = withDpopChanges(
-      withOidcChanges(
-        {
-          ...current,
-          name: changes.name === undefined ? current.name : changes.name.trim(),
-          grantTypes: changes.grantTypes === undefined ? current.grantTypes : unique(changes.grantTypes),
-          scopes,
-          // Narrowed scopes narrow the defaults with them unless new defaults are given.
-          defaultScopes: changes.defaultScopes === undefined ? current.defaultScopes.filter((s) => scopes.includes(s)) : unique(changes.defaultScopes),
-          redirectUris: changes.redirectUris === undefined ? current.redirectUris : unique(changes.redirectUris),
-          tokenFormat: changes.tokenFormat ?? current.tokenFormat,
-          accessTokenTtl: changes.accessTokenTtl === undefined ? current.accessTokenTtl : changes.accessTokenTtl,
-          introspectAny: changes.introspectAny ?? current.introspectAny,
-          allowMissingPkce: changes.allowMissingPkce ?? current.allowMissingPkce,
-          quota: changes.quota === undefined ? current.quota : validQuota(changes.quota),
-          enabled: changes.enabled ?? current.enabled,
-          // Strictly later than the version read, so a second writer of that version always loses.
-          updatedAt: Math.max(this.clock.now(), current.updatedAt + 1),
-        },
+    const next: Client = withParChanges(
+      withDpopChanges(
+        withOidcChanges(
+          {
+            ...current,
+            name: changes.name === undefined ? current.name : changes.name.trim(),
+            grantTypes: changes.grantTypes === undefined ? current.grantTypes : unique(changes.grantTypes),
+            scopes,
+            // Narrowed scopes narrow the defaults with them unless new defaults are given.
+            defaultScopes: changes.defaultScopes === undefined ? current.defaultScopes.filter((s) => scopes.includes(s)) : unique(changes.defaultScopes),
+            redirectUris: changes.redirectUris === undefined ? current.redirectUris : unique(changes.redirectUris),
+            tokenFormat: changes.tokenFormat ?? current.tokenFormat,
+            accessTokenTtl: changes.accessTokenTtl === undefined ? current.accessTokenTtl : changes.accessTokenTtl,
+            introspectAny: changes.introspectAny ?? current.introspectAny,
+            allowMissingPkce: changes.allowMissingPkce ?? current.allowMissingPkce,
+            quota: changes.quota === undefined ? current.quota : validQuota(changes.quota),
+            enabled: changes.enabled ?? current.enabled,
+            // Strictly later than the version read, so a second writer of that version always loses.
+            updatedAt: Math.max(this.clock.now(), current.updatedAt + 1),
+          },
+          changes,
+        ),
         changes,
       ),
       changes,
     );
     this.checkClient(next);
+    checkClientPar(next);
     const sectorTouched = [changes.redirectUris, changes.subjectType, changes.sectorIdentifierUri].some((v) => v !== undefined);
     checkClientOidc(next, env, validateRedirectUri, sectorTouched);
     this.checkIdTokenAlgorithm(next);
@@ -753,6 +792,7 @@ export class AdminService {
       subject_type: env.subjectType ?? 'public',
       refresh_token_policy: env.refreshTokenPolicy ?? 'client',
       ...environmentDpopView(env),
+      ...environmentParView(env),
       created_at: iso(env.createdAt),
     };
   }
@@ -777,6 +817,7 @@ export class AdminService {
       created_at: iso(c.createdAt),
       ...clientOidcView(c),
       ...clientDpopView(c),
+      ...clientParView(c),
     };
   }
 }
@@ -793,7 +834,7 @@ function clientDetails(c: Client) {
     quota: c.quota,
     // The OpenID Connect metadata that differs from its default, under its registration names.
     ...Object.fromEntries(
-      Object.entries({ ...CLIENT_OIDC_FIELDS, ...CLIENT_DPOP_FIELDS })
+      Object.entries({ ...CLIENT_OIDC_FIELDS, ...CLIENT_DPOP_FIELDS, ...CLIENT_PAR_FIELDS })
         .filter(([field]) => c[field as keyof Client] !== undefined)
         .map(([field, wire]) => [wire, c[field as keyof Client]]),
     ),

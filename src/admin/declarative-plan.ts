@@ -91,6 +91,7 @@ function clientChanges(declared: DeclaredClient, current: ClientView): FieldChan
     ['subject_type', current.subject_type, declared.subjectType],
     ['sector_identifier_uri', current.sector_identifier_uri, declared.sectorIdentifierUri],
     ['dpop_bound_access_tokens', current.dpop_bound_access_tokens, declared.dpopBoundAccessTokens],
+    ['require_pushed_authorization_requests', current.require_pushed_authorization_requests, declared.requirePushedAuthorizationRequests],
   ]);
 }
 
@@ -149,6 +150,8 @@ async function planEnvironment(target: DeclarativeTarget, declared: DeclaredEnvi
             ['default_quota', existing.default_quota, declared.defaultQuota],
             ['subject_type', existing.subject_type, declared.subjectType],
             ['refresh_token_policy', existing.refresh_token_policy, declared.refreshTokenPolicy],
+            ['require_pushed_authorization_requests', existing.require_pushed_authorization_requests, declared.requirePushedAuthorizationRequests],
+            ['security_profile', existing.security_profile, declared.securityProfile],
           ])
         : [],
     ),
@@ -238,6 +241,7 @@ const clientInput = (env: string, c: DeclaredClient): CreateClientInput => ({
   subjectType: c.subjectType,
   sectorIdentifierUri: c.sectorIdentifierUri,
   dpopBoundAccessTokens: c.dpopBoundAccessTokens,
+  requirePushedAuthorizationRequests: c.requirePushedAuthorizationRequests,
 });
 
 const CLIENT_CHANGE_FIELDS: Record<string, keyof ClientChanges> = {
@@ -259,6 +263,7 @@ const CLIENT_CHANGE_FIELDS: Record<string, keyof ClientChanges> = {
   subject_type: 'subjectType',
   sector_identifier_uri: 'sectorIdentifierUri',
   dpop_bound_access_tokens: 'dpopBoundAccessTokens',
+  require_pushed_authorization_requests: 'requirePushedAuthorizationRequests',
 };
 
 async function applyClient(target: DeclarativeTarget, env: string, declared: DeclaredClient, change: PlannedChange, result: ApplyResult): Promise<string> {
@@ -285,8 +290,15 @@ async function applyEnvironment(target: DeclarativeTarget, declared: DeclaredEnv
     defaultQuota: declared.defaultQuota,
     subjectType: declared.subjectType,
     refreshTokenPolicy: declared.refreshTokenPolicy,
+    requirePushedAuthorizationRequests: declared.requirePushedAuthorizationRequests,
+    securityProfile: declared.securityProfile,
   };
-  const notDefault = declared.defaultQuota !== null || declared.subjectType !== 'public' || declared.refreshTokenPolicy !== 'client';
+  const notDefault =
+    declared.defaultQuota !== null ||
+    declared.subjectType !== 'public' ||
+    declared.refreshTokenPolicy !== 'client' ||
+    declared.requirePushedAuthorizationRequests ||
+    declared.securityProfile !== null;
   if (envChange?.action === 'create' ? notDefault : envChange?.action === 'update') await target.updateEnvironment(env, settings);
   const ids = new Map<string, string>();
   for (const client of declared.clients) {

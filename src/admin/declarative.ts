@@ -1,4 +1,4 @@
-import type { ApiScope, ClientKind, IdTokenAlgorithm, RefreshTokenPolicy, SubjectType, TokenFormat, UserProfile } from '../domain/model.ts';
+import type { ApiScope, ClientKind, IdTokenAlgorithm, RefreshTokenPolicy, SecurityProfile, SubjectType, TokenFormat, UserProfile } from '../domain/model.ts';
 import { changedProfile, EMPTY_PROFILE, type ProfileChanges, ProfileError } from '../domain/user-profile.ts';
 import { AdminError } from './admin-service.ts';
 import { PROFILE_CLAIMS, type ProfileView } from './user-profile.ts';
@@ -34,6 +34,8 @@ export interface DeclaredClient {
   sectorIdentifierUri: string | null;
   /** RFC 9449 §5.2. */
   dpopBoundAccessTokens: boolean;
+  /** RFC 9126 §6. */
+  requirePushedAuthorizationRequests: boolean;
 }
 
 /**
@@ -71,6 +73,10 @@ export interface DeclaredEnvironment {
   defaultQuota: number | null;
   subjectType: SubjectType;
   refreshTokenPolicy: RefreshTokenPolicy;
+  /** RFC 9126 §5. */
+  requirePushedAuthorizationRequests: boolean;
+  /** `fapi2`, or null for none. */
+  securityProfile: SecurityProfile | null;
   clients: DeclaredClient[];
   users: DeclaredUser[];
   serviceAccounts: DeclaredServiceAccount[];
@@ -163,6 +169,7 @@ const CLIENT_FIELDS = [
   'subject_type',
   'sector_identifier_uri',
   'dpop_bound_access_tokens',
+  'require_pushed_authorization_requests',
 ] as const;
 
 function optionalText(value: unknown, path: string): string | null {
@@ -198,6 +205,7 @@ function parseClient(value: unknown, path: string): DeclaredClient {
     subjectType: nullableChoice(f.subject_type, `${path}.subject_type`, ['public', 'pairwise'] as const),
     sectorIdentifierUri: optionalText(f.sector_identifier_uri, `${path}.sector_identifier_uri`),
     dpopBoundAccessTokens: flag(f.dpop_bound_access_tokens, `${path}.dpop_bound_access_tokens`, false),
+    requirePushedAuthorizationRequests: flag(f.require_pushed_authorization_requests, `${path}.require_pushed_authorization_requests`, false),
   };
 }
 
@@ -250,7 +258,18 @@ function parseApi(value: unknown, path: string): DeclaredApi {
 }
 
 function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
-  const f = object(value, path, ['name', 'default_quota', 'subject_type', 'refresh_token_policy', 'clients', 'service_accounts', 'apis', 'users']);
+  const f = object(value, path, [
+    'name',
+    'default_quota',
+    'subject_type',
+    'refresh_token_policy',
+    'require_pushed_authorization_requests',
+    'security_profile',
+    'clients',
+    'service_accounts',
+    'apis',
+    'users',
+  ]);
   const clients = unique(list(f.clients, `${path}.clients`, parseClient), (c) => c.name, `${path}.clients`, 'client');
   const apis = unique(list(f.apis, `${path}.apis`, parseApi), (a) => a.identifier, `${path}.apis`, 'API');
   apis.forEach((api, i) => {
@@ -264,6 +283,8 @@ function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
     defaultQuota: count(f.default_quota, `${path}.default_quota`),
     subjectType: choice(f.subject_type, `${path}.subject_type`, ['public', 'pairwise'] as const, 'public'),
     refreshTokenPolicy: choice(f.refresh_token_policy, `${path}.refresh_token_policy`, ['client', 'offline_access'] as const, 'client'),
+    requirePushedAuthorizationRequests: flag(f.require_pushed_authorization_requests, `${path}.require_pushed_authorization_requests`, false),
+    securityProfile: nullableChoice(f.security_profile, `${path}.security_profile`, ['fapi2'] as const),
     clients,
     users: unique(list(f.users, `${path}.users`, parseUser), (u) => u.username, `${path}.users`, 'user'),
     serviceAccounts: unique(

@@ -110,6 +110,16 @@ export function auditEventOf(event: CoreEvent): NewAuditEvent | undefined {
         outcome: 'failure',
         details: { attempts: event.attempts, reason: event.reason },
       };
+    case 'authorization_request.pushed':
+      return { ...base, type: event.type, subject: { kind: 'client', id: event.clientId }, outcome: 'success' };
+    case 'authorization_request.refused':
+      return {
+        ...base,
+        type: event.type,
+        subject: { kind: 'client', id: event.clientId },
+        outcome: 'failure',
+        details: { error: event.code, pushed: event.pushed },
+      };
     default:
       return undefined;
   }

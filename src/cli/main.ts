@@ -13,6 +13,7 @@ import { addClientOidcOptions, clientOidcChanges } from './client-oidc-options.t
 import { useServer, withAdmin } from './context.ts';
 import { registerImportCommands } from './import-commands.ts';
 import { lastUsed, printClientDetails, printKeyValues, printTable } from './output.ts';
+import { addClientParOptions, addEnvironmentParOptions, clientParChanges, environmentParChanges } from './par-options.ts';
 import { serve } from './serve.ts';
 import { registerKeyCommands, registerServiceAccountCommands } from './service-account-commands.ts';
 import { registerSigningKeyCommands } from './signing-key-commands.ts';
@@ -134,66 +135,81 @@ env
       else printKeyValues(shown);
     }),
   );
-env
-  .command('update <name>')
-  .description('change the OpenID Connect settings of an environment (running servers see them within GATEHOUSE_CACHE_TTL)')
-  .addOption(
-    new Option('--subject-type <type>', 'the sub of clients that choose none: public (the user id) or pairwise (one per client sector)').choices([
-      'public',
-      'pairwise',
-    ]),
-  )
-  .addOption(
-    new Option(
-      '--refresh-token-policy <policy>',
-      'client: user flows get a refresh token whenever the client may refresh; offline_access: only when the user granted offline_access',
-    ).choices(['client', 'offline_access']),
-  )
-  .addOption(new Option('--dpop-nonce-required', 'DPoP proofs at the token endpoint must carry a server nonce (RFC 9449 §8)'))
-  .addOption(new Option('--no-dpop-nonce-required', 'DPoP proofs need no server nonce'))
-  .addOption(json)
-  .action(async (name: string, options: EnvUpdateOptions, command: Command) => {
-    if (options.subjectType === undefined && options.refreshTokenPolicy === undefined && options.dpopNonceRequired === undefined) {
-      command.error('error: give --subject-type, --refresh-token-policy and/or --[no-]dpop-nonce-required');
-    }
-    await withAdmin(async ({ admin }) => {
-      const changes = {
-        ...(options.subjectType ? { subjectType: options.subjectType } : {}),
-        ...(options.refreshTokenPolicy ? { refreshTokenPolicy: options.refreshTokenPolicy } : {}),
-      };
-      let updated = await admin.updateEnvironment(name, changes);
-      if (options.dpopNonceRequired !== undefined) updated = await admin.setDpopNonceRequired(name, options.dpopNonceRequired);
-      if (options.json) console.log(JSON.stringify(updated));
-      else printKeyValues(updated);
-    })();
-  });
+addEnvironmentParOptions(
+  env
+    .command('update <name>')
+    .description(
+      'change the OpenID Connect, DPoP, pushed-request and security-profile settings of an environment (running servers see them within GATEHOUSE_CACHE_TTL)',
+    )
+    .addOption(
+      new Option('--subject-type <type>', 'the sub of clients that choose none: public (the user id) or pairwise (one per client sector)').choices([
+        'public',
+        'pairwise',
+      ]),
+    )
+    .addOption(
+      new Option(
+        '--refresh-token-policy <policy>',
+        'client: user flows get a refresh token whenever the client may refresh; offline_access: only when the user granted offline_access',
+      ).choices(['client', 'offline_access']),
+    )
+    .addOption(new Option('--dpop-nonce-required', 'DPoP proofs at the token endpoint must carry a server nonce (RFC 9449 §8)'))
+    .addOption(new Option('--no-dpop-nonce-required', 'DPoP proofs need no server nonce'))
+    .addOption(json),
+).action(async (name: string, options: EnvUpdateOptions, command: Command) => {
+  const parChanges = environmentParChanges(options);
+  if (
+    options.subjectType === undefined &&
+    options.refreshTokenPolicy === undefined &&
+    options.dpopNonceRequired === undefined &&
+    Object.keys(parChanges).length === 0
+  ) {
+    command.error(
+      'error: give --subject-type and/or --refresh-token-policy (or --[no-]dpop-nonce-required, --[no-]require-pushed-authorization-requests, --security-profile)',
+    );
+  }
+  await withAdmin(async ({ admin }) => {
+    const changes = {
+      ...(options.subjectType ? { subjectType: options.subjectType } : {}),
+      ...(options.refreshTokenPolicy ? { refreshTokenPolicy: options.refreshTokenPolicy } : {}),
+      ...parChanges,
+    };
+    const settingsGiven = changes.subjectType !== undefined || changes.refreshTokenPolicy !== undefined || Object.keys(parChanges).length > 0;
+    let updated = settingsGiven ? await admin.updateEnvironment(name, changes) : undefined;
+    if (options.dpopNonceRequired !== undefined) updated = await admin.setDpopNonceRequired(name, options.dpopNonceRequired);
+    if (options.json) console.log(JSON.stringify(updated));
+    else printKeyValues(updated as NonNullable<typeof updated>);
+  })();
+});
 
-interface EnvUpdateOptions {
+type EnvUpdateOptions = {
   subjectType?: SubjectType;
   refreshTokenPolicy?: RefreshTokenPolicy;
   dpopNonceRequired?: boolean;
   json?: boolean;
-}
+};
 
 const client = program.command('client').description('manage clients');
-addClientOidcOptions(
-  client
-    .command('create')
-    .description('register a client; a confidential client gets a secret, shown once')
-    .addOption(envOption())
-    .requiredOption('--name <label>', 'display name')
-    .option('--grant-type <grant>', `allowed grant type (repeatable; default client_credentials): ${CLIENT_GRANT_TYPES.join(', ')}`, collect)
-    .option('--scope <scopes>', 'allowed scopes, space-separated', scopeList)
-    .option('--default-scope <scopes>', 'scopes granted when none is requested (default: all allowed)', scopeList)
-    .option('--redirect-uri <uri>', 'registered redirect URI (repeatable)', collect)
-    .option('--public', 'a public client (no secret)')
-    .addOption(new Option('--token-format <format>', 'access-token format').choices(['jwt', 'opaque']).default('jwt'))
-    .option('--access-token-ttl <seconds>', 'access-token lifetime', positiveInt)
-    .option('--resource-server', 'may introspect every token of its environment')
-    .option('--allow-missing-pkce', 'a confidential code-flow client that may omit PKCE at surfaces allowing it (RightSignature)')
-    .option('--quota <n>', "requests per quota window (GATEHOUSE_QUOTA_WINDOW); default: the environment's default quota", quotaValue)
-    .addOption(json),
-  false,
+addClientParOptions(
+  addClientOidcOptions(
+    client
+      .command('create')
+      .description('register a client; a confidential client gets a secret, shown once')
+      .addOption(envOption())
+      .requiredOption('--name <label>', 'display name')
+      .option('--grant-type <grant>', `allowed grant type (repeatable; default client_credentials): ${CLIENT_GRANT_TYPES.join(', ')}`, collect)
+      .option('--scope <scopes>', 'allowed scopes, space-separated', scopeList)
+      .option('--default-scope <scopes>', 'scopes granted when none is requested (default: all allowed)', scopeList)
+      .option('--redirect-uri <uri>', 'registered redirect URI (repeatable)', collect)
+      .option('--public', 'a public client (no secret)')
+      .addOption(new Option('--token-format <format>', 'access-token format').choices(['jwt', 'opaque']).default('jwt'))
+      .option('--access-token-ttl <seconds>', 'access-token lifetime', positiveInt)
+      .option('--resource-server', 'may introspect every token of its environment')
+      .option('--allow-missing-pkce', 'a confidential code-flow client that may omit PKCE at surfaces allowing it (RightSignature)')
+      .option('--quota <n>', "requests per quota window (GATEHOUSE_QUOTA_WINDOW); default: the environment's default quota", quotaValue)
+      .addOption(json),
+    false,
+  ),
 ).action(
   withAdmin(async ({ admin }, options: Record<string, unknown>) => {
     const created = await admin.createClient({
@@ -211,6 +227,7 @@ addClientOidcOptions(
       quota: (options.quota as number | undefined) ?? null,
       ...clientOidcChanges(options),
       ...clientDpopChanges(options),
+      ...clientParChanges(options),
     });
     if (options.json) console.log(JSON.stringify(created));
     else {
@@ -247,15 +264,17 @@ client
       else printClientDetails(shown);
     }),
   );
-addClientOidcOptions(
-  client
-    .command('update <client-id>')
-    .description('change a client: its name, redirect URIs or OpenID Connect metadata (absent flags keep their value)')
-    .addOption(envOption())
-    .option('--name <label>', 'display name')
-    .option('--redirect-uri <uri>', 'registered redirect URI (repeatable; replaces the list)', collect)
-    .addOption(json),
-  true,
+addClientParOptions(
+  addClientOidcOptions(
+    client
+      .command('update <client-id>')
+      .description('change a client: its name, redirect URIs or OpenID Connect metadata (absent flags keep their value)')
+      .addOption(envOption())
+      .option('--name <label>', 'display name')
+      .option('--redirect-uri <uri>', 'registered redirect URI (repeatable; replaces the list)', collect)
+      .addOption(json),
+    true,
+  ),
 ).action(
   withAdmin(async ({ admin }, clientId: string, options: Record<string, unknown>) => {
     const changes = {
@@ -263,6 +282,7 @@ addClientOidcOptions(
       ...(Array.isArray(options.redirectUri) ? { redirectUris: options.redirectUri as string[] } : {}),
       ...clientOidcChanges(options),
       ...clientDpopChanges(options),
+      ...clientParChanges(options),
     };
     if (Object.keys(changes).length === 0) throw new Error('nothing to change: give at least one flag (see --help)');
     const updated = await admin.updateClient(options.env as string, clientId, changes);

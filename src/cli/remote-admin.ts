@@ -19,6 +19,7 @@ import type { ApiChanges, ApiInput, ApiService, ApiView } from '../admin/apis.ts
 import type { AuditEventService, AuditEventView } from '../admin/audit-events.ts';
 import { CLIENT_DPOP_FIELDS, type ClientDpopChanges } from '../admin/client-dpop.ts';
 import { CLIENT_OIDC_FIELDS, type ClientOidcChanges } from '../admin/client-oidc.ts';
+import { CLIENT_PAR_FIELDS, type ClientParChanges } from '../admin/par-settings.ts';
 import type { KeyListing, ServiceAccountService, ServiceAccountView } from '../admin/service-accounts.ts';
 import { PROFILE_CLAIMS, type ProfileChanges } from '../admin/user-profile.ts';
 import type { UserService, UserView } from '../admin/users.ts';
@@ -228,6 +229,7 @@ function clientBody(changes: ClientChanges & { kind?: CreateClientInput['kind'] 
     enabled: changes.enabled,
     ...Object.fromEntries(Object.entries(CLIENT_OIDC_FIELDS).map(([field, wire]) => [wire, changes[field as keyof ClientOidcChanges]])),
     ...Object.fromEntries(Object.entries(CLIENT_DPOP_FIELDS).map(([field, wire]) => [wire, changes[field as keyof ClientDpopChanges]])),
+    ...Object.fromEntries(Object.entries(CLIENT_PAR_FIELDS).map(([field, wire]) => [wire, changes[field as keyof ClientParChanges]])),
   };
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
 }
@@ -247,6 +249,8 @@ export function remoteAdmin(api: AdminApiClient): CliAdmin {
             default_quota: changes.defaultQuota,
             subject_type: changes.subjectType,
             refresh_token_policy: changes.refreshTokenPolicy,
+            require_pushed_authorization_requests: changes.requirePushedAuthorizationRequests,
+            security_profile: changes.securityProfile,
           }).filter(([, value]) => value !== undefined),
         ),
       ),

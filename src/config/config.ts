@@ -70,6 +70,8 @@ export interface Config {
   readonly deviceCodeTtl: number;
   /** RFC 8628 §3.2 `interval`: seconds a device waits between polls, until told to slow down. */
   readonly deviceCodeInterval: number;
+  /** RFC 9126 §2.2: lifetime of a pushed authorization request's request_uri, in seconds (below 600). */
+  readonly pushedRequestTtl: number;
   /** A refresh token unused for this many seconds expires. */
   readonly refreshTokenIdleTtl: number;
   /** No refresh token of a family works this many seconds after the user's authorization. */
@@ -176,6 +178,7 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   authorizationCodeTtl: { env: 'GATEHOUSE_AUTHORIZATION_CODE_TTL', file: 'authorizationCodeTtl', doc: 'seconds, at most 600' },
   deviceCodeTtl: { env: 'GATEHOUSE_DEVICE_CODE_TTL', file: 'deviceCodeTtl', doc: 'seconds, 10..1800 (default 600)' },
   deviceCodeInterval: { env: 'GATEHOUSE_DEVICE_CODE_INTERVAL', file: 'deviceCodeInterval', doc: 'seconds, 1..60 (default 5)' },
+  pushedRequestTtl: { env: 'GATEHOUSE_PUSHED_REQUEST_TTL', file: 'pushedRequestTtl', doc: 'seconds, at most 599' },
   refreshTokenIdleTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_IDLE_TTL', file: 'refreshTokenIdleTtl', doc: 'seconds' },
   refreshTokenAbsoluteTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_ABSOLUTE_TTL', file: 'refreshTokenAbsoluteTtl', doc: 'seconds' },
   refreshRetryGrace: { env: 'GATEHOUSE_REFRESH_RETRY_GRACE', file: 'refreshRetryGrace', doc: 'seconds, 0..60, 0 disables (default 10)' },
@@ -330,6 +333,8 @@ function protocolSettings(pick: SettingSource) {
     clockSkew: int(pick('clockSkew'), 30, 0, 300),
     dpopProofWindow: int(pick('dpopProofWindow'), 60, 1, 600),
     authorizationCodeTtl: int(pick('authorizationCodeTtl'), 60, 1, 600),
+    // FAPI 2.0 Security Profile §5.3.2.2: a request_uri lives less than 600 seconds.
+    pushedRequestTtl: int(pick('pushedRequestTtl'), 60, 1, 599),
     deviceCodeTtl: int(pick('deviceCodeTtl'), 600, 10, 1800),
     deviceCodeInterval: int(pick('deviceCodeInterval'), 5, 1, 60),
     refreshTokenIdleTtl: int(pick('refreshTokenIdleTtl'), 14 * 86_400, 60, 365 * 86_400),

@@ -6,6 +6,7 @@ import { clientDpopSection } from './dpop-pages.ts';
 import { csrfField, escapeHtml as e, renderConsolePage, type Viewer } from './layout.ts';
 import { clientOidcSection } from './oidc-pages.ts';
 import { clientPath, envPath, type PageContext, postButton, shortTime } from './pages.ts';
+import { clientParSection } from './par-pages.ts';
 
 /** A client as `showClient` returns it, with what later views may add (last use). */
 export type ClientDetail = ClientView & {
@@ -74,6 +75,7 @@ export function renderClientDetail(ctx: PageContext, c: ClientDetail, usage?: re
     `<section class="panel" aria-labelledby="details"><h2 id="details">Details</h2>${fields(c)}${toggle ? `<div class="row-actions">${toggle}</div>` : ''}</section>`,
     clientOidcSection(ctx.viewer, c.environment, c.client_id, c, error),
     clientDpopSection(ctx.viewer, c.environment, c.client_id, c),
+    clientParSection(ctx.viewer, c.environment, c.client_id, c),
     secrets(ctx.viewer, c),
     usageSection,
   ].join('');

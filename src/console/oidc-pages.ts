@@ -5,6 +5,7 @@ import type { UserView } from '../admin/users.ts';
 import { environmentDpopSection } from './dpop-pages.ts';
 import { csrfField, escapeHtml as e, renderConsolePage, type Viewer } from './layout.ts';
 import { clientPath, envPage, envPath, type PageContext, shortTime, userPath } from './pages.ts';
+import { environmentParSection } from './par-pages.ts';
 
 const alert = (error: string | undefined): string => (error ? `<p class="alert" role="alert" id="form-error">${e(error)}</p>` : '');
 const dl = (rows: [string, string][]): string => `<dl class="fields">${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
@@ -126,7 +127,13 @@ export function renderEnvironmentSettings(ctx: PageContext, env: EnvironmentView
         '<button class="button primary inline" type="submit">Save settings</button></form></section>',
       ].join('')
     : '';
-  return envPage(ctx, env.name, 'settings', 'Settings', details + form + environmentDpopSection(ctx.viewer, env.name, env));
+  return envPage(
+    ctx,
+    env.name,
+    'settings',
+    'Settings',
+    details + form + environmentDpopSection(ctx.viewer, env.name, env) + environmentParSection(ctx.viewer, env),
+  );
 }
 
 /** The client page's OpenID Connect panel: what is registered and, for writers, a form to change it. */

@@ -80,4 +80,20 @@ export function oidcRoutes(app: FastifyInstance, page: PageWrap, action: ActionW
       return reply.redirect(`${envPath(env)}/settings?done=saved`, 303);
     }),
   );
+  app.post(
+    '/envs/:env/settings/security',
+    action(async (request, reply, ctx, form) => {
+      const env = request.params.env ?? '';
+      try {
+        await services(request).admin.updateEnvironment(env, {
+          requirePushedAuthorizationRequests: form.get('require_pushed_authorization_requests') === '1',
+          securityProfile: form.get('security_profile') === 'fapi2' ? 'fapi2' : null,
+        });
+      } catch (error) {
+        const refused = refusal(error);
+        return sendPage(reply, 400, renderEnvironmentSettings(ctx, await services(request).admin.getEnvironment(env), refused.message));
+      }
+      return reply.redirect(`${envPath(env)}/settings?done=saved`, 303);
+    }),
+  );
 }

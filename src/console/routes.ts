@@ -330,6 +330,22 @@ function clientOidcRoute(app: FastifyInstance, action: ActionWrap, detailPage: (
       return reply.redirect(`${clientPath(env, client)}?done=saved`, 303);
     }),
   );
+  // RFC 9126 §6: whether the client's authorization requests must be pushed.
+  app.post(
+    '/envs/:env/clients/:client/par',
+    action(async (request, reply, ctx, form) => {
+      const { env = '', client = '' } = request.params;
+      try {
+        await services(request).admin.updateClient(env, client, {
+          requirePushedAuthorizationRequests: form.get('require_pushed_authorization_requests') === '1',
+        });
+      } catch (error) {
+        if (!(error instanceof AdminError) || error.kind === 'not_found') throw error;
+        return sendPage(reply, error.kind === 'conflict' ? 409 : 400, await detailPage(request, ctx, error.message));
+      }
+      return reply.redirect(`${clientPath(env, client)}?done=saved`, 303);
+    }),
+  );
 }
 
 /** The client page (with its secrets and usage where provided), with a form's refusal when there is one. */

@@ -14,6 +14,7 @@ export const AUDIT_EVENT_TYPES = [
   'environment.quota_changed',
   'environment.rotation_schedule_changed',
   'environment.oidc_settings_changed',
+  'environment.security_settings_changed',
   'client.created',
   'client.enabled',
   'client.disabled',
@@ -55,6 +56,8 @@ export const AUDIT_EVENT_TYPES = [
   'device_authorization.approved',
   'device_authorization.denied',
   'token.exchanged',
+  'authorization_request.pushed',
+  'authorization_request.refused',
   // The admin API: every call (changes also have their own event), and refused ones.
   'admin.request',
   'admin.authentication_failed',

@@ -85,6 +85,14 @@ export type CoreEvent =
       notified: number;
       revoked: number;
     }
+  /** RFC 9126 §2: a client pushed an authorization request and got a request_uri. */
+  | { type: 'authorization_request.pushed'; env: EventEnvironment; clientId: string }
+  /**
+   * RFC 9126 §2.3: a pushed authorization request was refused (after the client authenticated;
+   * failed authentications are `client.authentication_failed`), or an /authorize request was
+   * refused because it had to be pushed (`code` is the OAuth error sent).
+   */
+  | { type: 'authorization_request.refused'; env: EventEnvironment; clientId: string; code: string; pushed: boolean }
   /** A logout token reached a client's `backchannel_logout_uri` (Back-Channel Logout §2.8: 200 or 204). */
   | { type: 'backchannel_logout.delivered'; env: EventEnvironment; clientId: string; attempts: number }
   /**

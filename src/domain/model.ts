@@ -16,6 +16,9 @@ export type SubjectType = 'public' | 'pairwise';
  */
 export type RefreshTokenPolicy = 'client' | 'offline_access';
 
+/** A security profile an environment can be held to; `fapi2`: the FAPI 2.0 Security Profile. */
+export type SecurityProfile = 'fapi2';
+
 export interface Environment {
   id: string;
   name: string;
@@ -30,6 +33,10 @@ export interface Environment {
   dpopNonceRequired?: boolean;
   /** Key of pairwise subject identifiers: random per environment, never shown. */
   pairwiseSalt?: string;
+  /** RFC 9126 §5: every authorization request must be pushed first. Absent: false. */
+  requirePushedAuthorizationRequests?: boolean;
+  /** The security profile the environment is held to (src/oauth/fapi2.ts). Absent: none. */
+  securityProfile?: SecurityProfile;
 }
 
 /**
@@ -79,6 +86,8 @@ export interface Client {
   sectorIdentifierUri?: string | null;
   /** RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request must carry a DPoP proof. Absent: false. */
   dpopBoundAccessTokens?: boolean;
+  /** RFC 9126 §6: this client's authorization requests must be pushed first. Absent: false. */
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 export interface ClientSecret {
@@ -440,4 +449,19 @@ export interface Api {
   isDefault: boolean;
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * RFC 9126 §2: an authorization request pushed by an authenticated client, waiting for the
+ * browser to bring its `request_uri` to /authorize. Storage holds only the hash of the
+ * request_uri's random part; the parameters are those of the request as pushed, without the
+ * client's credentials.
+ */
+export interface PushedAuthorizationRequest {
+  idHash: string;
+  envId: string;
+  clientId: string;
+  params: Record<string, string>;
+  createdAt: number;
+  expiresAt: number;
 }

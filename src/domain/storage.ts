@@ -15,9 +15,11 @@ import type {
   IdTokenAlgorithm,
   OpaqueAccessToken,
   PendingAuthorization,
+  PushedAuthorizationRequest,
   RefreshToken,
   RefreshTokenPolicy,
   RevokedJwt,
+  SecurityProfile,
   SigningKey,
   SubjectType,
   TokenFamily,
@@ -42,6 +44,8 @@ export interface Store {
   readonly users: UserStore;
   readonly browserSessions: BrowserSessionStore;
   readonly authorizationRequests: AuthorizationRequestStore;
+  /** RFC 9126: pushed authorization requests waiting for their request_uri. */
+  readonly pushedRequests: PushedAuthorizationRequestStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly tokenFamilies: TokenFamilyStore;
@@ -117,6 +121,18 @@ export interface EnvironmentStore {
   setOidcSettings(name: string, settings: EnvironmentOidcSettings, expected?: EnvironmentOidcSettings): Promise<boolean>;
   /** RFC 9449 §8: whether DPoP proofs must carry a server nonce; false if there is no such environment. */
   setDpopNonceRequired(name: string, required: boolean): Promise<boolean>;
+  /**
+   * Sets whether authorization requests must be pushed (RFC 9126 §5) and the security profile;
+   * false if there is no such environment or, with `expected`, its settings are no longer those.
+   */
+  setPushedRequestSettings(name: string, settings: EnvironmentPushedRequestSettings, expected?: EnvironmentPushedRequestSettings): Promise<boolean>;
+}
+
+/** An environment's RFC 9126 and security-profile settings, defaults spelled out. */
+export interface EnvironmentPushedRequestSettings {
+  requirePushedAuthorizationRequests: boolean;
+  /** Null: no profile. */
+  securityProfile: SecurityProfile | null;
 }
 
 /** An environment's OpenID Connect settings, defaults spelled out. */
@@ -326,6 +342,17 @@ export interface BrowserSessionStore {
   end(envId: string, idHash: string): Promise<BrowserSession | undefined>;
   /** `deleteForUser`, returning the sessions it deleted (so their `sid`s can be told to clients). */
   endForUser(envId: string, userId: string): Promise<BrowserSession[]>;
+  deleteExpired(before: number): Promise<number>;
+}
+
+export interface PushedAuthorizationRequestStore {
+  insert(request: PushedAuthorizationRequest): Promise<void>;
+  /**
+   * Takes the request pushed by `clientId` whose request_uri hashes to `idHash`, if it has not
+   * expired at `now`: one conditional delete, so of any number of concurrent calls exactly one
+   * gets it (RFC 9126 §4: a request_uri is used once).
+   */
+  take(envId: string, idHash: string, clientId: string, now: number): Promise<PushedAuthorizationRequest | undefined>;
   deleteExpired(before: number): Promise<number>;
 }
 

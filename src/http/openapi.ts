@@ -80,6 +80,21 @@ const INTROSPECTION_SCHEMA: JsonSchema = {
   ],
 };
 
+/** RFC 9126 §2.2 success response. */
+const PUSHED_AUTHORIZATION_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: {
+    request_uri: {
+      type: 'string',
+      pattern: '^urn:ietf:params:oauth:request_uri:',
+      description: 'Send it to the authorization endpoint with client_id (RFC 9126 §4); usable once',
+    },
+    expires_in: { type: 'integer', minimum: 1, description: 'Seconds the request_uri may be used' },
+  },
+  required: ['request_uri', 'expires_in'],
+  additionalProperties: false,
+};
+
 const AUTHORIZE_PARAMETERS = ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'state', 'scope', 'resource'];
 
 /** OpenID Connect Core §3.1.2.1 authentication request parameters: read when `scope` includes `openid`. */
@@ -308,6 +323,14 @@ function operation(surface: Surface, route: SurfaceRoute): Record<string, unknow
         schema: parameterSchema(route, name, false),
         ...(name === 'resource' ? { description: PARAMETER_DOCS.resource, explode: true } : {}),
       })),
+      {
+        name: 'request_uri',
+        in: 'query',
+        required: false,
+        schema: { type: 'string' },
+        description:
+          'RFC 9126 §4: a request_uri from the pushed authorization request endpoint, sent with client_id; the pushed request is used and every other parameter is ignored',
+      },
       ...Object.entries(OPENID_AUTHORIZE_PARAMETERS).map(([name, description]) => ({
         name,
         in: 'query',
@@ -338,13 +361,21 @@ function operation(surface: Surface, route: SurfaceRoute): Record<string, unknow
     const schema = requestSchema(surface, route);
     op.requestBody = { required: true, content: Object.fromEntries(route.encodings.map((e) => [MEDIA[e], { schema }])) };
   }
-  op.responses = { '200': { description: 'Success', content: { 'application/json': { schema: successSchema(surface, route) } } }, ...errorResponses(surface) };
+  // RFC 9126 §2.2: a pushed request is answered 201 Created.
+  const success = route.endpoint === 'pushed_authorization' ? '201' : '200';
+  op.responses = {
+    [success]: { description: 'Success', content: { 'application/json': { schema: successSchema(surface, route) } } },
+    ...errorResponses(surface),
+  };
   return op;
 }
 
 /** The parameters a route reads: a token route, those of its profile's grants only. */
 function routeParameters(surface: Surface, route: SurfaceRoute): string[] {
   if (route.endpoint === 'device_authorization') return DEVICE_AUTHORIZATION_PARAMETERS;
+  // RFC 9126 §2.1: an authorization request, with the client's credentials.
+  if (route.endpoint === 'pushed_authorization')
+    return [...new Set([...AUTHORIZE_PARAMETERS, ...Object.keys(OPENID_AUTHORIZE_PARAMETERS), ...CLIENT_AUTH_PARAMETERS])];
   if (route.endpoint !== 'token') return LOOKUP_PARAMETERS;
   const fromGrants = surface.profile.grantTypes.flatMap((g) => Object.keys(GRANT_PARAMETERS.get(g) ?? {}));
   return [...new Set(['grant_type', ...CLIENT_AUTH_PARAMETERS, ...fromGrants])];
@@ -364,7 +395,11 @@ function requestSchema(surface: Surface, route: SurfaceRoute): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
   for (const name of routeParameters(surface, route)) {
     if (route.endpoint === 'token' && name === 'grant_type') properties[name] = { type: 'string', enum: [...surface.profile.grantTypes] };
-    else properties[name] = { ...parameterSchema(route, name, true), description: PARAMETER_DOCS[name] ?? grantParameterDoc(surface, name) };
+    else
+      properties[name] = {
+        ...parameterSchema(route, name, true),
+        description: PARAMETER_DOCS[name] ?? OPENID_AUTHORIZE_PARAMETERS[name] ?? grantParameterDoc(surface, name),
+      };
   }
   for (const [alias, canonical] of aliases) properties[alias] = { type: 'string', description: `Same as ${canonical}` };
   // A required field may come under any of its names.
@@ -379,6 +414,7 @@ function successSchema(surface: Surface, route: SurfaceRoute): JsonSchema {
   const { schemas } = surface.profile;
   if (route.endpoint === 'revocation') return { type: 'object', maxProperties: 0 };
   if (route.endpoint === 'introspection') return INTROSPECTION_SCHEMA;
+  if (route.endpoint === 'pushed_authorization') return PUSHED_AUTHORIZATION_SCHEMA;
   if (route.endpoint === 'token_info') return schemas.tokenInfo ?? { type: 'object' };
   if (route.endpoint === 'device_authorization') return DEVICE_AUTHORIZATION_SCHEMA;
   return renamed(schemas.token, surface.settings.responseFields);

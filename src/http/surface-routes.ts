@@ -8,6 +8,7 @@ import type { OAuthCore } from '../oauth/core.ts';
 import type { EndpointKind } from '../oauth/endpoints.ts';
 import type { EnvironmentResolver, ResolvedEnvironment } from '../oauth/environments.ts';
 import { OAuthError } from '../oauth/errors.ts';
+import { isFapi2 } from '../oauth/fapi2.ts';
 import { tracingEnabled } from '../observability/tracing.ts';
 import type { BodyEncoding, RenderedResponse } from '../surfaces/profile.ts';
 import { rateLimitHeaders } from '../surfaces/profiles/standard.ts';
@@ -273,6 +274,20 @@ const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: Surface
     const body = await context.options.core.device.authorization.handle({ env, issuer: urls.issuer, params, credentials, audiences });
     return send(reply, { status: 200, headers: {}, body });
   },
+  pushed_authorization: (context, route) => async (request, reply) => {
+    const resolved = await context.resolve(request);
+    const { params, credentials } = context.readRequest(request, route);
+    const { env, urls } = resolved;
+    const body = await context.options.core.pushedAuthorization.handle({
+      env,
+      issuer: urls.issuer,
+      params,
+      credentials,
+      audiences: context.audiences(resolved, route, urls.pushedAuthorization),
+    });
+    // RFC 9126 §2.2: 201 Created with the request_uri and its lifetime.
+    return send(reply, { status: 201, headers: {}, body });
+  },
   token_info: (context) => async (request, reply) => {
     const { core, surface, clock } = context.options;
     const { env, urls } = await context.resolve(request);
@@ -360,6 +375,8 @@ class SurfaceContext {
    * Computed once per route and environment: this is on every token request's path.
    */
   audiences(resolved: ResolvedEnvironment, route: SurfaceRoute, standard: string): readonly string[] {
+    // FAPI 2.0 Security Profile §5.3.2.1: only the issuer identifier is accepted as `aud`.
+    if (isFapi2(resolved.env)) return [resolved.urls.issuer];
     const key = `${route.endpoint}\u0000${resolved.env.name}`;
     let list = this.audienceCache.get(key);
     if (!list) {

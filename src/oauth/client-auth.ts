@@ -7,6 +7,7 @@ import type { Client, Environment } from '../domain/model.ts';
 import { AssertionFailure, type AssertionVerifier, JWT_BEARER_CLIENT_ASSERTION_TYPE, type VerifiedAssertion } from './assertions.ts';
 import type { ClientCache, ClientRecord } from './client-cache.ts';
 import { OAuthError } from './errors.ts';
+import { fapi2Requires } from './fapi2.ts';
 import type { LegacyCredentialGuard } from './legacy-credentials.ts';
 import type { QuotaLimiter } from './quotas.ts';
 import type { RateLimitState } from './rate-limit.ts';
@@ -79,6 +80,16 @@ export class ClientAuthenticator {
    * and the endpoint's URL).
    */
   async authenticate(env: Environment, credentials: PresentedCredentials, audiences: readonly string[]): Promise<AuthenticatedClient> {
+    const authenticated = await this.authenticateAny(env, credentials, audiences);
+    // FAPI 2.0 Security Profile §5.3.2.1: only confidential clients, authenticating with
+    // private_key_jwt (mTLS client authentication is not offered), at every endpoint.
+    if (fapi2Requires(env).privateKeyJwtOnly && authenticated.method !== 'private_key_jwt') {
+      throw new OAuthError('invalid_client', 'this environment follows the FAPI 2.0 Security Profile: clients must authenticate with private_key_jwt');
+    }
+    return authenticated;
+  }
+
+  private async authenticateAny(env: Environment, credentials: PresentedCredentials, audiences: readonly string[]): Promise<AuthenticatedClient> {
     if (credentials.clientAssertion !== undefined || credentials.clientAssertionType !== undefined) {
       return this.authenticateAssertion(env, credentials, audiences);
     }

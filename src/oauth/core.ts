@@ -21,6 +21,7 @@ import { LegacyCredentialGuard } from './legacy-credentials.ts';
 import { IdTokenIssuer } from './openid/id-tokens.ts';
 import { UserInfoEndpoint } from './openid/userinfo.ts';
 import type { OAuthPolicy } from './policy.ts';
+import { PushedAuthorizationEndpoint } from './pushed-authorization.ts';
 import { QuotaLimiter } from './quotas.ts';
 import { RefreshRetries } from './refresh-retries.ts';
 import { RevocationEndpoint } from './revocation.ts';
@@ -43,6 +44,8 @@ export interface OAuthCore {
   readonly introspection: IntrospectionEndpoint;
   readonly revocation: RevocationEndpoint;
   readonly authorization: AuthorizationEndpoint;
+  /** RFC 9126 §2. */
+  readonly pushedAuthorization: PushedAuthorizationEndpoint;
   /** OpenID Connect Core §5.3. */
   readonly userinfo: UserInfoEndpoint;
   /** RFC 8628: the device authorization endpoint and the verification page's decisions. */
@@ -103,6 +106,7 @@ export function createOAuthCore(
     clockSkew: config.clockSkew,
   });
   const grants = createGrantRegistry({ store, families, tokens, assertions, quotas, clock, apis, refreshRetries });
+  const authorization = new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis, keys);
   return {
     grants,
     keys,
@@ -114,7 +118,8 @@ export function createOAuthCore(
     legacy,
     introspection: new IntrospectionEndpoint(authenticator, tokens),
     revocation: new RevocationEndpoint(authenticator, tokens, store, clock),
-    authorization: new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis, keys),
+    authorization,
+    pushedAuthorization: new PushedAuthorizationEndpoint(authenticator, authorization, config.pushedRequestTtl, events),
     userinfo: new UserInfoEndpoint(tokens, clients, store),
     device,
   };

@@ -31,6 +31,14 @@ export const ENDPOINTS = {
     standard: true,
     summary: 'Device authorization endpoint (RFC 8628 §3.1)',
   },
+  /** RFC 9126 §2: the pushed authorization request endpoint, authenticated like the token endpoint. */
+  pushed_authorization: {
+    method: 'POST',
+    path: '/par',
+    metadata: 'pushed_authorization_request_endpoint',
+    standard: true,
+    summary: 'Pushed authorization request (RFC 9126 §2)',
+  },
   token_info: { method: 'GET', path: '/token/info', metadata: undefined, standard: false, summary: 'Describe the presented access token' },
 } as const satisfies Record<string, EndpointDefinition>;
 

@@ -8,6 +8,8 @@ export interface IssuerUrls {
   token: string;
   introspection: string;
   revocation: string;
+  /** RFC 9126 §5 `pushed_authorization_request_endpoint`. */
+  pushedAuthorization: string;
   jwks: string;
   /** RFC 8414 §3: the well-known URL with the issuer's path appended. */
   metadata: string;
@@ -35,6 +37,7 @@ export function issuerUrls(publicUrl: string, env: Pick<Environment, 'name'>): I
     token: `${issuer}${ENDPOINTS.token.path}`,
     introspection: `${issuer}${ENDPOINTS.introspection.path}`,
     revocation: `${issuer}${ENDPOINTS.revocation.path}`,
+    pushedAuthorization: `${issuer}${ENDPOINTS.pushed_authorization.path}`,
     jwks: `${issuer}${JWKS_PATH}`,
     metadata: `${base.origin}/.well-known/oauth-authorization-server${path}`,
     userinfo: `${issuer}${OPENID_PATHS.userinfo}`,

@@ -1,6 +1,8 @@
+import type { Environment } from '../domain/model.ts';
 import { ASSERTION_ALGORITHMS } from './assertions.ts';
 import { DPOP_ALGORITHMS } from './dpop/proof.ts';
 import { ENDPOINTS } from './endpoints.ts';
+import { fapi2Requires } from './fapi2.ts';
 import type { IssuerUrls } from './issuer.ts';
 import { type OpenIdProviderFacts, openIdProviderMetadata } from './openid/discovery.ts';
 
@@ -14,8 +16,12 @@ export function authorizationServerMetadata(
   grantTypes: readonly string[],
   signingAlgorithms: readonly string[],
   openid: OpenIdProviderFacts,
+  env: Pick<Environment, 'securityProfile' | 'requirePushedAuthorizationRequests'>,
 ) {
-  const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+  const fapi2 = fapi2Requires(env);
+  // FAPI 2.0 Security Profile §5.3.2.1: private_key_jwt only, and no public clients.
+  const authMethods = fapi2.privateKeyJwtOnly ? ['private_key_jwt'] : ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+  const publicToo = fapi2.confidentialClientsOnly ? authMethods : [...authMethods, 'none'];
   const assertionAlgs = [...ASSERTION_ALGORITHMS];
   return {
     issuer: urls.issuer,
@@ -29,19 +35,22 @@ export function authorizationServerMetadata(
     code_challenge_methods_supported: ['S256'],
     // RFC 9207: every authorization response carries iss.
     authorization_response_iss_parameter_supported: true,
-    token_endpoint_auth_methods_supported: [...authMethods, 'none'],
+    token_endpoint_auth_methods_supported: publicToo,
     token_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     [ENDPOINTS.introspection.metadata]: urls.introspection,
     introspection_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     [ENDPOINTS.revocation.metadata]: urls.revocation,
-    // RFC 8628 §4.
-    [ENDPOINTS.device_authorization.metadata]: urls.deviceAuthorization,
-    revocation_endpoint_auth_methods_supported: [...authMethods, 'none'],
+    revocation_endpoint_auth_methods_supported: publicToo,
     revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     access_token_signing_alg_values_supported: [...signingAlgorithms],
+    // RFC 8628 §4.
+    [ENDPOINTS.device_authorization.metadata]: urls.deviceAuthorization,
     // RFC 9449 §5.1: the algorithms of DPoP proofs the token endpoint verifies.
     dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
+    // RFC 9126 §5: the endpoint, and whether every authorization request must be pushed.
+    [ENDPOINTS.pushed_authorization.metadata]: urls.pushedAuthorization,
+    require_pushed_authorization_requests: env.requirePushedAuthorizationRequests === true || fapi2.pushedAuthorizationRequests,
     ...openIdProviderMetadata(urls, openid),
   };
 }

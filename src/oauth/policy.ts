@@ -29,6 +29,8 @@ export interface OAuthPolicy {
   /** RFC 8628: device code lifetime (`expires_in`) and the first polling `interval`. */
   readonly deviceCodeTtl: number;
   readonly deviceCodeInterval: number;
+  /** Seconds a pushed authorization request's request_uri may be used (RFC 9126 §2.2 `expires_in`). */
+  readonly pushedRequestTtl: number;
   /** A refresh token unused this long expires; no token of a family works this long after the authorization. */
   readonly refreshTokenIdleTtl: number;
   readonly refreshTokenAbsoluteTtl: number;

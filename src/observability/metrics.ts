@@ -141,6 +141,9 @@ export class GatehouseMetrics implements DatabaseObserver {
       case 'signing_key.rotated':
         return this.m.keyRotations.labels(env, event.trigger);
       case 'session.ended':
+      case 'authorization_request.pushed':
+      case 'authorization_request.refused':
+        // Counted as requests of the pushed authorization request endpoint.
         return undefined;
       case 'device.verification':
         return this.m.deviceVerifications.labels(env, event.outcome);

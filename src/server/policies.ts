@@ -24,6 +24,7 @@ export function oauthPolicy(config: Config): OAuthPolicy {
     authorizationCodeTtl: config.authorizationCodeTtl,
     deviceCodeTtl: config.deviceCodeTtl,
     deviceCodeInterval: config.deviceCodeInterval,
+    pushedRequestTtl: config.pushedRequestTtl,
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
     refreshRetryGrace: config.refreshRetryGrace,

@@ -18,6 +18,7 @@ export type SweptStores = Pick<
   | 'usedAssertions'
   | 'browserSessions'
   | 'authorizationRequests'
+  | 'pushedRequests'
   | 'authorizationCodes'
   | 'deviceAuthorizations'
   | 'tokenFamilies'
@@ -35,6 +36,7 @@ export async function sweepExpired(store: SweptStores, clock: Clock, logger: Log
       assertions: await store.usedAssertions.deleteExpired(now),
       sessions: await store.browserSessions.deleteExpired(now),
       pending: await store.authorizationRequests.deleteExpired(now),
+      pushed: await store.pushedRequests.deleteExpired(now),
       codes: await store.authorizationCodes.deleteExpired(now - CODE_RETENTION_MS),
       deviceAuthorizations: await store.deviceAuthorizations.deleteExpired(now - CODE_RETENTION_MS),
       families: await store.tokenFamilies.deleteExpired(now),

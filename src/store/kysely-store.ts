@@ -15,11 +15,13 @@ import {
   ConflictError,
   type ConsentStore,
   type DeviceAuthorizationStore,
+  type EnvironmentPushedRequestSettings,
   type EnvironmentStore,
   type IdempotencyKeyStore,
   type ImportStore,
   type LegacyCredentialStore,
   type LoginAttemptStore,
+  type PushedAuthorizationRequestStore,
   type RateCounterStore,
   type RevokedJwtStore,
   type SigningKeyStore,
@@ -41,6 +43,7 @@ import { backchannelLogoutStore } from './kysely-backchannel-logouts.ts';
 import { deviceAuthorizationStore } from './kysely-device.ts';
 import { importStore } from './kysely-import.ts';
 import { legacyCredentialStore } from './kysely-legacy-credentials.ts';
+import { pushedAuthorizationRequestStore } from './kysely-pushed-requests.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
 import { atomically } from './kysely-transaction.ts';
 import { usageStore } from './kysely-usage.ts';
@@ -60,6 +63,7 @@ export class KyselyStore implements Store {
   readonly users: UserStore;
   readonly browserSessions: BrowserSessionStore;
   readonly authorizationRequests: AuthorizationRequestStore;
+  readonly pushedRequests: PushedAuthorizationRequestStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly tokenFamilies: TokenFamilyStore;
@@ -95,6 +99,7 @@ export class KyselyStore implements Store {
     this.users = userStore(db, (error) => isUniqueViolation(error, dialect));
     this.browserSessions = browserSessionStore(db);
     this.authorizationRequests = authorizationRequestStore(db);
+    this.pushedRequests = pushedAuthorizationRequestStore(db);
     this.authorizationCodes = authorizationCodeStore(db, dialect);
     this.deviceAuthorizations = deviceAuthorizationStore(db);
     this.consents = consentStore(db);
@@ -149,44 +154,16 @@ const toEnvironment = (row: Selectable<EnvironmentTable>): Environment => ({
   ...(row.refresh_token_policy === 'offline_access' ? { refreshTokenPolicy: 'offline_access' as const } : {}),
   ...(row.pairwise_salt === null ? {} : { pairwiseSalt: row.pairwise_salt }),
   ...(Number(row.dpop_nonce_required) === 1 ? { dpopNonceRequired: true } : {}),
+  // Migration 023 (RFC 9126, FAPI 2.0): present only when not the default.
+  ...(Number(row.require_pushed_authorization_requests) === 1 ? { requirePushedAuthorizationRequests: true } : {}),
+  ...(row.security_profile === 'fapi2' ? { securityProfile: 'fapi2' as const } : {}),
 });
 
-function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): EnvironmentStore {
+/** The writes of an environment's settings, each conditional on the values read when `expected` is given. */
+function environmentSettingWrites(
+  db: Kysely<Database>,
+): Pick<EnvironmentStore, 'setDefaultQuota' | 'setDpopNonceRequired' | 'setOidcSettings' | 'setPushedRequestSettings'> {
   return {
-    async create(environment, firstKey, ...otherKeys) {
-      try {
-        await atomically(db, async (trx) => {
-          await trx
-            .insertInto('environments')
-            .values({
-              id: environment.id,
-              name: environment.name,
-              created_at: environment.createdAt,
-              default_quota: environment.defaultQuota,
-              subject_type: environment.subjectType ?? 'public',
-              refresh_token_policy: environment.refreshTokenPolicy ?? 'client',
-              pairwise_salt: environment.pairwiseSalt ?? randomBytes(32).toString('base64url'),
-              dpop_nonce_required: environment.dpopNonceRequired ? 1 : 0,
-            })
-            .execute();
-          await trx
-            .insertInto('signing_keys')
-            .values([firstKey, ...otherKeys].map(signingKeyRow))
-            .execute();
-        });
-      } catch (error) {
-        if (isUniqueViolation(error, dialect)) throw new ConflictError(`environment ${environment.name} already exists`);
-        throw error;
-      }
-    },
-    async findByName(name) {
-      const row = await db.selectFrom('environments').selectAll().where('name', '=', name).executeTakeFirst();
-      return row && toEnvironment(row);
-    },
-    async list() {
-      const rows = await db.selectFrom('environments').selectAll().orderBy('name').execute();
-      return rows.map(toEnvironment);
-    },
     async setDefaultQuota(name, quota, expectedQuota) {
       let query = db.updateTable('environments').set({ default_quota: quota }).where('name', '=', name);
       if (expectedQuota !== undefined) query = query.where('default_quota', expectedQuota === null ? 'is' : '=', expectedQuota);
@@ -212,6 +189,63 @@ function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'):
       const result = await query.executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
+    async setPushedRequestSettings(name, settings, expected) {
+      const values = (s: EnvironmentPushedRequestSettings) => ({
+        require_pushed_authorization_requests: s.requirePushedAuthorizationRequests ? 1 : 0,
+        security_profile: s.securityProfile,
+      });
+      let query = db.updateTable('environments').set(values(settings)).where('name', '=', name);
+      if (expected) {
+        const was = values(expected);
+        query = query
+          .where('require_pushed_authorization_requests', '=', was.require_pushed_authorization_requests)
+          .where('security_profile', was.security_profile === null ? 'is' : '=', was.security_profile);
+      }
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+  };
+}
+
+function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): EnvironmentStore {
+  return {
+    async create(environment, firstKey, ...otherKeys) {
+      try {
+        await atomically(db, async (trx) => {
+          await trx
+            .insertInto('environments')
+            .values({
+              id: environment.id,
+              name: environment.name,
+              created_at: environment.createdAt,
+              default_quota: environment.defaultQuota,
+              subject_type: environment.subjectType ?? 'public',
+              refresh_token_policy: environment.refreshTokenPolicy ?? 'client',
+              pairwise_salt: environment.pairwiseSalt ?? randomBytes(32).toString('base64url'),
+              dpop_nonce_required: environment.dpopNonceRequired ? 1 : 0,
+              require_pushed_authorization_requests: environment.requirePushedAuthorizationRequests ? 1 : 0,
+              security_profile: environment.securityProfile ?? null,
+            })
+            .execute();
+          await trx
+            .insertInto('signing_keys')
+            .values([firstKey, ...otherKeys].map(signingKeyRow))
+            .execute();
+        });
+      } catch (error) {
+        if (isUniqueViolation(error, dialect)) throw new ConflictError(`environment ${environment.name} already exists`);
+        throw error;
+      }
+    },
+    async findByName(name) {
+      const row = await db.selectFrom('environments').selectAll().where('name', '=', name).executeTakeFirst();
+      return row && toEnvironment(row);
+    },
+    async list() {
+      const rows = await db.selectFrom('environments').selectAll().orderBy('name').execute();
+      return rows.map(toEnvironment);
+    },
+    ...environmentSettingWrites(db),
   };
 }
 
@@ -242,6 +276,7 @@ const toClient = (row: Selectable<ClientTable>): Client => ({
   ...(row.sector_identifier_uri === null ? {} : { sectorIdentifierUri: row.sector_identifier_uri }),
   // RFC 9449 (migration 022).
   ...(Number(row.dpop_bound_access_tokens) === 1 ? { dpopBoundAccessTokens: true } : {}),
+  ...(Number(row.require_pushed_authorization_requests) === 1 ? { requirePushedAuthorizationRequests: true } : {}),
 });
 
 function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', families: TokenFamilyStore): ClientStore {
@@ -320,6 +355,7 @@ function clientRow(client: Client): ClientTable {
     subject_type: client.subjectType ?? null,
     sector_identifier_uri: client.sectorIdentifierUri ?? null,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens ? 1 : 0,
+    require_pushed_authorization_requests: client.requirePushedAuthorizationRequests ? 1 : 0,
   };
 }
 

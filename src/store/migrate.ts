@@ -21,6 +21,7 @@ import * as backchannelLogout from './migrations/019_backchannel_logout.ts';
 import * as tokenBinding from './migrations/020_token_binding.ts';
 import * as deviceAuthorization from './migrations/021_device_authorization.ts';
 import * as dpop from './migrations/022_dpop.ts';
+import * as pushedAuthorization from './migrations/023_pushed_authorization.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -45,6 +46,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '020_token_binding': tokenBinding,
   '021_device_authorization': deviceAuthorization,
   '022_dpop': dpop,
+  '023_pushed_authorization': pushedAuthorization,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

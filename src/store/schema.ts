@@ -14,6 +14,7 @@ export interface Database {
   users: UserTable;
   browser_sessions: BrowserSessionTable;
   authorization_requests: AuthorizationRequestTable;
+  pushed_authorization_requests: PushedAuthorizationRequestTable;
   authorization_codes: AuthorizationCodeTable;
   token_families: TokenFamilyTable;
   refresh_tokens: RefreshTokenTable;
@@ -48,6 +49,10 @@ export interface EnvironmentTable {
   pairwise_salt: string | null;
   /** Migration 022: 1 when DPoP proofs must carry a server nonce (RFC 9449 §8). */
   dpop_nonce_required: number;
+  /** Migration 023: 1 when every authorization request must be pushed (RFC 9126 §5). */
+  require_pushed_authorization_requests: number;
+  /** Migration 023: `fapi2`, or null for none. */
+  security_profile: string | null;
 }
 
 export interface ClientTable {
@@ -77,6 +82,8 @@ export interface ClientTable {
   sector_identifier_uri: string | null;
   /** Migration 022: RFC 9449 §5.2 `dpop_bound_access_tokens`, 1 or 0. */
   dpop_bound_access_tokens: number;
+  /** Migration 023: 1 when the client's authorization requests must be pushed (RFC 9126 §6). */
+  require_pushed_authorization_requests: number;
 }
 
 export interface ClientSecretTable {
@@ -407,4 +414,15 @@ export interface DeviceAuthorizationTable {
   /** JSON of `CodeOidc` once approved with `openid`; null otherwise. */
   oidc: string | null;
   consumed_at: number | null;
+}
+
+/** Migration 023: RFC 9126 pushed authorization requests, keyed by the hash of the request_uri. */
+export interface PushedAuthorizationRequestTable {
+  id_hash: string;
+  env_id: string;
+  client_id: string;
+  /** JSON object of the pushed parameters, client credentials removed. */
+  params: string;
+  created_at: number;
+  expires_at: number;
 }

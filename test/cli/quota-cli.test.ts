@@ -109,6 +109,8 @@ describe('quota commands', () => {
       subject_type: 'public',
       refresh_token_policy: 'client',
       dpop_nonce_required: false,
+      require_pushed_authorization_requests: false,
+      security_profile: null,
       created_at: set.created_at,
     });
     const list = await json<Record<string, unknown>[]>(['env', 'list', '--json'], env);

@@ -34,6 +34,7 @@ const client = (v: string): ClientDetail => ({
   post_logout_redirect_uris: [v],
   backchannel_logout_uri: v,
   backchannel_logout_session_required: true,
+  require_pushed_authorization_requests: false,
   logout_revokes_tokens: false,
   id_token_signed_response_alg: 'ES256',
   subject_type: 'pairwise',
@@ -55,6 +56,8 @@ function everyPage(v: string): string[] {
     subject_type: 'public',
     refresh_token_policy: 'client',
     dpop_nonce_required: false,
+    require_pushed_authorization_requests: false,
+    security_profile: null,
     created_at: T,
   };
   const key: KeyView = {

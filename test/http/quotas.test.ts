@@ -151,6 +151,8 @@ for (const database of await testDatabases()) {
         subject_type: 'public',
         refresh_token_policy: 'client',
         dpop_nonce_required: false,
+        require_pushed_authorization_requests: false,
+        security_profile: null,
         created_at: new Date(t.clock.now()).toISOString(),
       });
       const byDefault = await client();

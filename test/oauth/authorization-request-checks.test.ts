@@ -26,6 +26,7 @@ const client: Client = {
 };
 
 const underCheck = (params: Record<string, string>, overrides: Partial<RequestUnderCheck> = {}): RequestUnderCheck => ({
+  env: { id: 'env-1', name: 'test', createdAt: 0, defaultQuota: null },
   client,
   params,
   duplicates: [],

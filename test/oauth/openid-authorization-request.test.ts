@@ -30,6 +30,7 @@ const client: Client = {
 };
 
 const underCheck = (params: Record<string, string>): RequestUnderCheck => ({
+  env: { id: 'env-1', name: 'test', createdAt: 0, defaultQuota: null },
   client,
   params,
   duplicates: [],

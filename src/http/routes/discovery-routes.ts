@@ -32,7 +32,7 @@ export async function discoveryRoutes(
     // The algorithms with an active key: a published key that only awaits activation or has retired cannot sign.
     const [apis, idTokenAlgorithms] = await Promise.all([core.apis.list(env.id), core.keys.algorithms(env.id)]);
     const apiScopes = apis.flatMap((api) => api.scopes.map((scope) => scope.name));
-    return authorizationServerMetadata(urls, core.grants.grantTypes(), ACCESS_TOKEN_ALGORITHMS, { apiScopes, idTokenAlgorithms });
+    return authorizationServerMetadata(urls, core.grants.grantTypes(), ACCESS_TOKEN_ALGORITHMS, { apiScopes, idTokenAlgorithms }, env);
   };
 
   // RFC 8414 §3 and OpenID Connect Discovery 1.0 §4: one document at every well-known URL.

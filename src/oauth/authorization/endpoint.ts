@@ -8,12 +8,14 @@ import { type AuthorizationDeps, enabledClient, enabledUser, type PendingFlow } 
 import { denyRequest } from './issue-code.ts';
 import { approveAfterSignIn, nextStep } from './next-step.ts';
 import { findPendingRequest, holdRequest } from './pending-request.ts';
+import { storePushedRequest, takePushedRequest } from './pushed-request.ts';
 import type { AuthorizationErrorPage, AuthorizationRedirect, AuthorizationStep } from './response.ts';
 import { type AuthorizeOptions, type ValidAuthorizationRequest, validateAuthorizationRequest } from './validate-request.ts';
 
 export type { PendingFlow } from './flow-context.ts';
 export { AUTHORIZATION_CODE_PREFIX } from './issue-code.ts';
 export type { FlowGate } from './next-step.ts';
+export { REQUEST_URI_PREFIX } from './pushed-request.ts';
 export type { AuthorizationErrorPage, AuthorizationPage, AuthorizationRedirect, AuthorizationStep } from './response.ts';
 export { redirectLocation } from './response.ts';
 export type { AuthorizeOptions, RequestCheck, ValidAuthorizationRequest } from './validate-request.ts';
@@ -51,6 +53,23 @@ export class AuthorizationEndpoint {
     options: AuthorizeOptions = { pkceOptionalForConfidential: false },
   ): Promise<ValidAuthorizationRequest | AuthorizationErrorPage | AuthorizationRedirect> {
     return validateAuthorizationRequest(this.deps, env, issuer, { params, duplicates }, options);
+  }
+
+  /** RFC 9126 §2.2: stores a pushed request that passed `validate`; returns its request_uri. */
+  push(env: Environment, clientId: string, params: Readonly<Record<string, string>>, ttlSeconds: number): Promise<string> {
+    return storePushedRequest(this.deps, env, clientId, params, ttlSeconds);
+  }
+
+  /**
+   * RFC 9126 §4: the parameters a `request_uri` stands for, taken once by the client that pushed
+   * them; then validated like any request, with `pushed` set. An error page when it cannot be used.
+   */
+  takePushed(
+    env: Environment,
+    params: Readonly<Record<string, string>>,
+    duplicates: readonly string[],
+  ): Promise<{ kind: 'pushed'; params: Record<string, string> } | AuthorizationErrorPage> {
+    return takePushedRequest(this.deps, env, params, duplicates);
   }
 
   /** Step 2: keeps a valid request pending for this browser session; returns it with the id the pages carry. */

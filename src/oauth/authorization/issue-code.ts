@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hashSecret, randomToken } from '../../crypto/secrets.ts';
 import type { BrowserSession, CodeOidc, PendingOidc } from '../../domain/model.ts';
+import { authorizationCodeTtlMs } from '../fapi2.ts';
 import { matchesRegisteredRedirectUri } from '../redirect-uri.ts';
 import { type AuthorizationDeps, enabledClient, enabledUser, type PendingFlow } from './flow-context.ts';
 import { takePendingRequest } from './pending-request.ts';
@@ -73,7 +74,8 @@ async function issueCode(deps: AuthorizationDeps, { env, session, pending }: Pen
     ...(pending.resources ? { resources: pending.resources } : {}),
     ...(pending.dpopJkt === undefined ? {} : { dpopJkt: pending.dpopJkt }),
     issuedAt: now,
-    expiresAt: now + deps.codeTtlMs,
+    // FAPI 2.0 Security Profile §5.3.2.1: at most 60 seconds in an environment held to it.
+    expiresAt: now + authorizationCodeTtlMs(env, deps.codeTtlMs),
     consumedAt: null,
     ...(pending.oidc ? { oidc: codeOidc(session, pending.oidc, now) } : {}),
   });

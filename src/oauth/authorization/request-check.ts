@@ -1,4 +1,4 @@
-import type { Client } from '../../domain/model.ts';
+import type { Client, Environment } from '../../domain/model.ts';
 import type { AuthorizationRefusal } from './response.ts';
 
 // The shapes the checks of an /authorize request share (validate-request.ts, openid-request.ts).
@@ -11,6 +11,11 @@ export interface AuthorizeOptions {
    * other client, and every public client, needs one.
    */
   pkceOptionalForConfidential: boolean;
+  /**
+   * RFC 9126 §4: the parameters are those of a request the client pushed (and authenticated)
+   * at the pushed authorization request endpoint, or are being pushed there now.
+   */
+  pushed?: boolean;
 }
 
 /** The parameters of an /authorize request as the HTTP layer parsed them. */
@@ -22,6 +27,7 @@ export interface AuthorizationParams {
 
 /** A request whose client and redirect_uri are known good: from here on, errors go back to the client. */
 export interface RequestUnderCheck extends AuthorizationParams {
+  env: Environment;
   client: Client;
   /** `state` as sent; null when absent or repeated. */
   rawState: string | null;

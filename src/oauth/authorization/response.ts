@@ -8,6 +8,8 @@ export interface AuthorizationErrorPage {
 export interface AuthorizationRedirect {
   kind: 'redirect';
   location: string;
+  /** For an error response: the error it carries (the pushed authorization request endpoint answers it as JSON). */
+  refusal?: AuthorizationRefusal;
 }
 
 /**
@@ -36,6 +38,7 @@ export function errorRedirect(redirectUri: string, refusal: AuthorizationRefusal
   return {
     kind: 'redirect',
     location: redirectLocation(redirectUri, { error: refusal.error, error_description: refusal.description, state, iss: issuer }),
+    refusal,
   };
 }
 

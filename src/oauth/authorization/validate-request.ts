@@ -1,6 +1,7 @@
 import type { Client, Environment, OidcRequestParameters } from '../../domain/model.ts';
 import { grantResources, requestedResources, scopeForResources } from '../apis.ts';
 import { OAuthError } from '../errors.ts';
+import { isFapi2, requiresPushedRequests } from '../fapi2.ts';
 import { S256_CHALLENGE } from '../pkce.ts';
 import { matchesRegisteredRedirectUri } from '../redirect-uri.ts';
 import { resolveScope } from '../scope.ts';
@@ -74,13 +75,33 @@ export const requireWellFormedDpopJkt: RequestCheck = ({ params }) =>
     : { error: 'invalid_request', description: 'dpop_jkt must be a base64url SHA-256 JWK thumbprint (43 characters)' };
 
 /**
+ * RFC 9126 §5 and §6 (and FAPI 2.0 Security Profile §5.3.2.2): a client, environment or profile
+ * that requires pushed authorization requests gets every other request refused.
+ */
+export const requirePushedRequest: RequestCheck = ({ env, client, options }) =>
+  options.pushed !== true && requiresPushedRequests(env, client)
+    ? { error: 'invalid_request', description: 'authorization requests of this client must be pushed first (RFC 9126)' }
+    : undefined;
+
+/**
+ * FAPI 2.0 Security Profile §5.3.2.2: the response comes back in the query of the redirect URI
+ * (the default of response_type=code); another response_mode is refused rather than ignored.
+ */
+export const requireQueryResponseMode: RequestCheck = ({ env, params }) =>
+  isFapi2(env) && params.response_mode !== undefined && params.response_mode !== 'query'
+    ? { error: 'invalid_request', description: 'response_mode must be query under the FAPI 2.0 Security Profile' }
+    : undefined;
+
+/**
  * The checks made once the request can be answered by redirect, in order: the first refusal is
  * sent to the client. The requested scope is resolved after all of them pass.
  */
 export const REQUEST_CHECKS: readonly RequestCheck[] = [
   rejectRepeatedParameters,
   requireEchoableState,
+  requirePushedRequest,
   requireCodeResponseType,
+  requireQueryResponseMode,
   requireCodeGrant,
   requireS256Challenge,
   requireWellFormedDpopJkt,
@@ -105,7 +126,7 @@ export async function validateAuthorizationRequest(
   const { client, redirectUri } = target;
   const rawState = request.duplicates.includes('state') ? null : (request.params.state ?? null);
   const state = echoableState(rawState);
-  const underCheck: RequestUnderCheck = { ...request, client, rawState, options };
+  const underCheck: RequestUnderCheck = { ...request, env, client, rawState, options };
   for (const check of REQUEST_CHECKS) {
     const refusal = check(underCheck);
     if (refusal) return errorRedirect(redirectUri, refusal, state, issuer);

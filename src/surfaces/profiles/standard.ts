@@ -100,7 +100,7 @@ export const standardProfile: Profile = {
     encodings: ENDPOINTS[kind].method === 'POST' ? ['form', 'json'] : [],
     ...(kind === 'token' ? { required: ['grant_type'] } : {}),
     // RFC 8707 §2: a client may name several resources.
-    ...(kind === 'token' || kind === 'authorization' || kind === 'device_authorization' ? { repeatable: ['resource'] } : {}),
+    ...(kind === 'token' || kind === 'authorization' || kind === 'device_authorization' || kind === 'pushed_authorization' ? { repeatable: ['resource'] } : {}),
   })),
   grantTypes: GRANT_MODULES.map((grant) => grant.grantType),
   environment: { param: 'env', values: null },

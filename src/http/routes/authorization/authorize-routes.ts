@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../../domain/clock.ts';
+import { REQUEST_URI_PREFIX } from '../../../oauth/authorization/endpoint.ts';
 import { ENDPOINTS, GATEHOUSE_ROUTES, ISSUER_ROUTE } from '../../../oauth/endpoints.ts';
 import type { ResolvedEnvironment } from '../../../oauth/environments.ts';
 import type { Surface } from '../../../surfaces/surface.ts';
@@ -66,11 +67,23 @@ async function authorize(
   query = request.url,
 ) {
   const repeatable = surface.routes.find((route) => route.endpoint === 'authorization')?.repeatable ?? [];
-  const { params, duplicates, hasNul } = parseQueryParams(query, repeatable);
-  if (hasNul) return browser.errorPage(reply, 400, 'The request contains characters that are not allowed.');
+  const parsed = parseQueryParams(query, repeatable);
+  if (parsed.hasNul) return browser.errorPage(reply, 400, 'The request contains characters that are not allowed.');
+  let { params, duplicates } = parsed;
+  // RFC 9126 §4: a request_uri of the pushed authorization request endpoint stands for a pushed
+  // request, which replaces every other parameter. Any other request_uri (a request object by
+  // reference, OpenID Connect Core §6.2) is refused by the OpenID checks.
+  const pushed = params.request_uri?.startsWith(REQUEST_URI_PREFIX) === true;
+  if (pushed) {
+    const taken = await browser.flow.takePushed(resolved.env, params, duplicates);
+    if (taken.kind === 'error_page') return browser.errorPage(reply, 400, taken.message, 'This link cannot be used');
+    params = taken.params;
+    duplicates = [];
+  }
   if (surface.settings.scope !== undefined) params.scope = surface.settings.scope;
   const checked = await browser.flow.validate(resolved.env, resolved.urls.issuer, params, duplicates, {
     pkceOptionalForConfidential: surface.profile.pkceOptionalForConfidential,
+    pushed,
   });
   if (checked.kind === 'error_page') return browser.errorPage(reply, 400, checked.message, 'This link cannot be used');
   if (checked.kind === 'redirect') return browser.send(reply, resolved, checked);
