@@ -146,12 +146,19 @@ describe('pushed authorization requests under FAPI 2.0, oauth4webapi and Chromiu
       const callbackUrl = new URL(page.url());
       assert.equal(callbackUrl.searchParams.get('iss'), issuer.href);
       const params = oauth.validateAuthResponse(as, client, callbackUrl, state);
+      // FAPI 2.0 §5.3.2.1: only sender-constrained tokens. Without a DPoP proof the code is not
+      // redeemed (and stays usable); with one, the tokens are bound to the client's key.
+      const bearer = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, verifier, insecure);
+      assert.equal(bearer.status, 400);
+      assert.equal(((await bearer.json()) as { error: string }).error, 'invalid_dpop_proof');
+      const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
       const tokens = await oauth.processAuthorizationCodeResponse(
         as,
         client,
-        await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, verifier, insecure),
+        await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, verifier, { ...insecure, DPoP }),
       );
       assert.equal(tokens.scope, 'accounts:read');
+      assert.equal(tokens.token_type, 'dpop');
       assert.ok(tokens.access_token);
 
       // The request_uri was used once: the browser cannot bring it back.

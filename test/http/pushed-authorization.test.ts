@@ -8,6 +8,7 @@ import { UserService } from '../../src/admin/users.ts';
 import { hashSecret } from '../../src/crypto/secrets.ts';
 import { type CodeFlowFixture, PASSWORD, pkce, REDIRECT_URI, setUpCodeFlow, TestBrowser } from '../helpers/authorization.ts';
 import { testDatabases } from '../helpers/databases.ts';
+import { dpopKey, dpopProof } from '../helpers/dpop.ts';
 import { basic, form, PUBLIC_URL, suiteStore, type TestApp } from '../helpers/fixtures.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -276,20 +277,28 @@ for (const database of await testDatabases()) {
         const location = new URL(String(step.headers.location));
         assert.equal(location.searchParams.get('iss'), issuer);
         const code = String(location.searchParams.get('code'));
-        return async () =>
-          post('token', {
-            grant_type: 'authorization_code',
-            code,
-            redirect_uri: REDIRECT_URI,
-            code_verifier: verifier,
-            client_assertion_type: ASSERTION_TYPE,
-            client_assertion: await assertion(confidential.client_id, key),
-          });
+        // FAPI 2.0 §5.3.2.1: sender-constrained tokens only, so the redemption carries a DPoP proof.
+        return async (withProof = true) =>
+          post(
+            'token',
+            {
+              grant_type: 'authorization_code',
+              code,
+              redirect_uri: REDIRECT_URI,
+              code_verifier: verifier,
+              client_assertion_type: ASSERTION_TYPE,
+              client_assertion: await assertion(confidential.client_id, key),
+            },
+            withProof ? { dpop: await dpopProof(proofKey, { htu: `${issuer}/token`, iat: Math.floor(t.clock.now() / 1000) }) } : {},
+          );
       };
+      const proofKey = await dpopKey();
       const inTime = await codeFlow();
       t.clock.advance(59_000);
+      assertJsonError(await inTime(false), 400, 'invalid_dpop_proof');
       const token = await inTime();
       assert.equal(token.statusCode, 200, token.body);
+      assert.equal((token.json() as { token_type: string }).token_type, 'DPoP');
       const late = await codeFlow();
       t.clock.advance(61_000);
       assertJsonError(await late(), 400, 'invalid_grant');
