@@ -130,6 +130,8 @@ export interface EnvironmentView extends EnvironmentDpopView, EnvironmentParView
 
 /** What `updateEnvironment` may change; absent fields keep their value. */
 export interface EnvironmentChanges extends EnvironmentParChanges {
+  /** RFC 9449 §8: DPoP proofs at the token endpoint must carry a server nonce. */
+  dpopNonceRequired?: boolean;
   defaultQuota?: number | null;
   subjectType?: SubjectType;
   refreshTokenPolicy?: RefreshTokenPolicy;
@@ -247,6 +249,9 @@ export class AdminService {
     let env = await this.environment(envName);
     expect?.(this.environmentView(env));
     if (givesParSettings(changes)) env = await this.writeParSettings(env, changes, expect);
+    if (changes.dpopNonceRequired !== undefined && changes.dpopNonceRequired !== (env.dpopNonceRequired === true)) {
+      env = await this.writeDpopNonceRequired(env, changes.dpopNonceRequired);
+    }
     const oidcGiven = changes.subjectType !== undefined || changes.refreshTokenPolicy !== undefined;
     if (!oidcGiven) return changes.defaultQuota === undefined ? this.environmentView(env) : this.writeQuota(env, changes.defaultQuota, expect);
     if (changes.subjectType !== undefined && !SUBJECT_TYPES.includes(changes.subjectType)) {
@@ -298,7 +303,11 @@ export class AdminService {
    * nonce. Running nodes see it within GATEHOUSE_CACHE_TTL.
    */
   async setDpopNonceRequired(envName: string, required: boolean): Promise<EnvironmentView> {
-    const env = await this.environment(envName);
+    return this.environmentView(await this.writeDpopNonceRequired(await this.environment(envName), required));
+  }
+
+  /** The nonce switch written and audited; the environment as it is now. */
+  private async writeDpopNonceRequired(env: Environment, required: boolean): Promise<Environment> {
     const changed = {
       type: 'environment.dpop_settings_changed',
       env,
@@ -306,12 +315,12 @@ export class AdminService {
       details: () => ({ dpop_nonce_required: required }),
     } as const;
     await this.audit.change(this.store, changed, async (tx) => {
-      if (!(await tx.environments.setDpopNonceRequired(env.name, required))) throw new AdminError('not_found', `no environment named ${envName}`);
+      if (!(await tx.environments.setDpopNonceRequired(env.name, required))) throw new AdminError('not_found', `no environment named ${env.name}`);
     });
     const next: Environment = { ...env };
     if (required) next.dpopNonceRequired = true;
     else delete next.dpopNonceRequired;
-    return this.environmentView(next);
+    return next;
   }
 
   /** RFC 9126 §5 and the security profile: one conditional write on the values read, audited. */

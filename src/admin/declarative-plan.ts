@@ -152,6 +152,7 @@ async function planEnvironment(target: DeclarativeTarget, declared: DeclaredEnvi
             ['refresh_token_policy', existing.refresh_token_policy, declared.refreshTokenPolicy],
             ['require_pushed_authorization_requests', existing.require_pushed_authorization_requests, declared.requirePushedAuthorizationRequests],
             ['security_profile', existing.security_profile, declared.securityProfile],
+            ['dpop_nonce_required', existing.dpop_nonce_required, declared.dpopNonceRequired],
           ])
         : [],
     ),
@@ -292,13 +293,15 @@ async function applyEnvironment(target: DeclarativeTarget, declared: DeclaredEnv
     refreshTokenPolicy: declared.refreshTokenPolicy,
     requirePushedAuthorizationRequests: declared.requirePushedAuthorizationRequests,
     securityProfile: declared.securityProfile,
+    dpopNonceRequired: declared.dpopNonceRequired,
   };
   const notDefault =
     declared.defaultQuota !== null ||
     declared.subjectType !== 'public' ||
     declared.refreshTokenPolicy !== 'client' ||
     declared.requirePushedAuthorizationRequests ||
-    declared.securityProfile !== null;
+    declared.securityProfile !== null ||
+    declared.dpopNonceRequired;
   if (envChange?.action === 'create' ? notDefault : envChange?.action === 'update') await target.updateEnvironment(env, settings);
   const ids = new Map<string, string>();
   for (const client of declared.clients) {

@@ -75,6 +75,8 @@ export interface DeclaredEnvironment {
   refreshTokenPolicy: RefreshTokenPolicy;
   /** RFC 9126 §5. */
   requirePushedAuthorizationRequests: boolean;
+  /** RFC 9449 §8. */
+  dpopNonceRequired: boolean;
   /** `fapi2`, or null for none. */
   securityProfile: SecurityProfile | null;
   clients: DeclaredClient[];
@@ -265,6 +267,7 @@ function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
     'refresh_token_policy',
     'require_pushed_authorization_requests',
     'security_profile',
+    'dpop_nonce_required',
     'clients',
     'service_accounts',
     'apis',
@@ -285,6 +288,7 @@ function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
     refreshTokenPolicy: choice(f.refresh_token_policy, `${path}.refresh_token_policy`, ['client', 'offline_access'] as const, 'client'),
     requirePushedAuthorizationRequests: flag(f.require_pushed_authorization_requests, `${path}.require_pushed_authorization_requests`, false),
     securityProfile: nullableChoice(f.security_profile, `${path}.security_profile`, ['fapi2'] as const),
+    dpopNonceRequired: flag(f.dpop_nonce_required, `${path}.dpop_nonce_required`, false),
     clients,
     users: unique(list(f.users, `${path}.users`, parseUser), (u) => u.username, `${path}.users`, 'user'),
     serviceAccounts: unique(

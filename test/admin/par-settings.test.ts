@@ -91,5 +91,21 @@ for (const database of await testDatabases()) {
         JSON.stringify(plan),
       );
     });
+
+    it('apply sets the DPoP nonce switch of an environment, and plans nothing more once it is set', async () => {
+      const target = localDeclarativeTarget(s);
+      const declaration = (required: boolean) => parseDeclaration({ version: 1, environments: [{ name: 'DPOP_APPLY', dpop_nonce_required: required }] });
+      await applyDeclaration(target, declaration(true));
+      assert.equal((await s.admin.getEnvironment('DPOP_APPLY')).dpop_nonce_required, true);
+      const again = await planDeclaration(target, declaration(true));
+      assert.ok(
+        again.every((c) => c.action === 'unchanged'),
+        JSON.stringify(again),
+      );
+      const off = await planDeclaration(target, declaration(false));
+      assert.equal(off[0]?.action, 'update');
+      await applyDeclaration(target, declaration(false));
+      assert.equal((await s.admin.getEnvironment('DPOP_APPLY')).dpop_nonce_required, false);
+    });
   });
 }
