@@ -120,7 +120,7 @@ export function createOAuthCore(
     revocation: new RevocationEndpoint(authenticator, tokens, store, clock),
     authorization,
     pushedAuthorization: new PushedAuthorizationEndpoint(authenticator, authorization, config.pushedRequestTtl, events),
-    userinfo: new UserInfoEndpoint(tokens, clients, store),
+    userinfo: new UserInfoEndpoint(tokens, clients, store, dpop),
     device,
   };
 }

@@ -68,7 +68,7 @@ export interface OAuthErrorOptions {
   /** The request parameter at fault, for dialects that name it. Never carries a secret value. */
   parameter?: string;
   /** The `WWW-Authenticate` scheme to answer with: Basic when the client tried it (RFC 6749 §5.2), Bearer at a resource (RFC 6750 §3). */
-  challenge?: 'Basic' | 'Bearer';
+  challenge?: 'Basic' | 'Bearer' | 'DPoP';
   /** Seconds a throttled caller should wait. */
   retryAfter?: number;
   /** The finer reason, for dialects that distinguish more cases than RFC 6749. */
@@ -86,7 +86,7 @@ export interface OAuthErrorOptions {
 export class OAuthError extends Error {
   readonly status: number;
   readonly parameter: string | undefined;
-  readonly challenge: 'Basic' | 'Bearer' | undefined;
+  readonly challenge: 'Basic' | 'Bearer' | 'DPoP' | undefined;
   readonly retryAfter: number | undefined;
   readonly reason: OAuthErrorReason | undefined;
   readonly rateLimit: RateLimitState | undefined;

@@ -176,14 +176,42 @@ for (const database of await testDatabases()) {
       assert.equal((bearer.json() as { token_type: string }).token_type, 'Bearer');
     });
 
-    it('refuses a DPoP-bound token presented as a bearer token at UserInfo', async () => {
+    it('serves UserInfo to a DPoP-bound token only as DPoP, with a proof for the request and the token (§7)', async () => {
       const { code, verifier } = await codeFor(fixture.publicClientId, { scope: 'openid' });
       const res = await redeem(fixture.publicClientId, code, verifier, { dpop: await proof() });
       assert.equal(res.statusCode, 200, res.body);
       const { access_token: accessToken } = res.json() as { access_token: string };
-      const userinfo = await t.app.server.inject({ method: 'GET', url: `/envs/${ENV}/userinfo`, headers: { authorization: `Bearer ${accessToken}` } });
-      assert.equal(userinfo.statusCode, 401, userinfo.body);
-      assert.match(String(userinfo.headers['www-authenticate']), /error="invalid_token"/);
+      const userinfoUrl = `${PUBLIC_URL}/envs/${ENV}/userinfo`;
+      const call = (authorization: string, dpop?: string, method: 'GET' | 'POST' = 'GET') =>
+        t.app.server.inject({ method, url: `/envs/${ENV}/userinfo`, headers: { authorization, ...(dpop === undefined ? {} : { dpop }) } });
+      const refused = (answer: Awaited<ReturnType<typeof call>>, code: string) => {
+        assert.equal(answer.statusCode, 401, answer.body);
+        assert.equal((answer.json() as { error: string }).error, code);
+        return String(answer.headers['www-authenticate']);
+      };
+      const forRequest = (options: Partial<ProofOptions> = {}, signer = key) => proof({ htm: 'GET', htu: userinfoUrl, accessToken, ...options }, signer);
+      // As a bearer token: refused, whatever else comes with it (RFC 9449 §7.1).
+      assert.match(refused(await call(`Bearer ${accessToken}`), 'invalid_token'), /^Bearer /);
+      assert.match(refused(await call(`Bearer ${accessToken}`, await forRequest()), 'invalid_token'), /^Bearer /);
+      // As DPoP: each broken proof is refused with a DPoP challenge naming the algorithms.
+      assert.match(refused(await call(`DPoP ${accessToken}`), 'invalid_dpop_proof'), /^DPoP error="invalid_dpop_proof", .*algs="ES256 /);
+      refused(await call(`DPoP ${accessToken}`, await forRequest({ htm: 'POST' })), 'invalid_dpop_proof');
+      refused(await call(`DPoP ${accessToken}`, await forRequest({ htu: `${PUBLIC_URL}/envs/${ENV}/token` })), 'invalid_dpop_proof');
+      refused(await call(`DPoP ${accessToken}`, await forRequest({ accessToken: `${accessToken}x` })), 'invalid_dpop_proof');
+      refused(await call(`DPoP ${accessToken}`, await forRequest({}, otherKey)), 'invalid_token');
+      // A correct proof: the claims; the same proof again: a replay.
+      const good = await forRequest();
+      const answer = await call(`DPoP ${accessToken}`, good);
+      assert.equal(answer.statusCode, 200, answer.body);
+      assert.equal(typeof (answer.json() as { sub: unknown }).sub, 'string');
+      refused(await call(`DPoP ${accessToken}`, good), 'invalid_dpop_proof');
+      const posted = await call(`DPoP ${accessToken}`, await forRequest({ htm: 'POST' }), 'POST');
+      assert.equal(posted.statusCode, 200, posted.body);
+      // A bearer token presented as DPoP is refused: it is bound to no key.
+      const bearer = await machineToken();
+      const { access_token: plain } = bearer.json() as { access_token: string };
+      assert.equal((bearer.json() as { token_type: string }).token_type, 'Bearer');
+      refused(await call(`DPoP ${plain}`, await forRequest({ accessToken: plain })), 'invalid_token');
     });
 
     it('redeems a code requested with dpop_jkt only with a proof of that key (§10)', async () => {

@@ -72,8 +72,12 @@ export async function userinfoRoutes(app: FastifyInstance, options: UserInfoRout
   const serve = async (request: FastifyRequest<{ Params: { env: string } }>, body: Buffer | undefined) => {
     const { env, urls } = await environments.resolve(request.params.env);
     observed(request).environment = env.name;
-    const token = presentedToken(request.headers.authorization, request.url, request.headers['content-type'], body);
-    return core.userinfo.handle({ env, issuer: urls.issuer, token });
+    const { token, scheme } = presentedToken(request.headers.authorization, request.url, request.headers['content-type'], body);
+    // RFC 9449 §7: a DPoP token comes with its proof for this method and this URL (as the public URL says it).
+    const proofs = request.headers.dpop;
+    if (Array.isArray(proofs)) throw new OAuthError('invalid_dpop_proof', 'send exactly one DPoP header', { challenge: 'DPoP', status: 401 });
+    const dpop = scheme === 'DPoP' ? { proof: proofs, method: request.method, url: urls.userinfo } : undefined;
+    return core.userinfo.handle({ env, issuer: urls.issuer, token, ...(dpop ? { dpop } : {}) });
   };
 
   app.get<{ Params: { env: string } }>(GATEHOUSE_ROUTES.userinfo.path, (request) => serve(request, undefined));
@@ -87,19 +91,26 @@ const bearerError = (description: string) => new OAuthError('invalid_request', d
  * body, `access_token` (§2.2). Sent both ways, or in the query string, is `invalid_request`;
  * not at all, the bare challenge (§3.1). Another scheme carries no token.
  */
-export function presentedToken(authorization: string | undefined, url: string, contentType: string | undefined, body: Buffer | undefined): string {
+export function presentedToken(
+  authorization: string | undefined,
+  url: string,
+  contentType: string | undefined,
+  body: Buffer | undefined,
+): { token: string; scheme: 'Bearer' | 'DPoP' } {
   const { params: query, duplicates } = parseQueryParams(url);
   if (query.access_token !== undefined || duplicates.includes('access_token')) {
     throw bearerError('send the access token in the Authorization header (or a form body), never in the URL');
   }
-  const bearer = authorization !== undefined && /^Bearer(\s|$)/i.test(authorization) ? authorization : undefined;
-  const fromHeader = bearer === undefined ? undefined : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(bearer)?.[1];
-  if (bearer !== undefined && fromHeader === undefined) throw bearerError('the Authorization header must be "Bearer <token>"');
+  // RFC 9449 §7.1: a DPoP-bound token comes under the DPoP scheme.
+  const scheme = authorization !== undefined && /^DPoP(\s|$)/i.test(authorization) ? 'DPoP' : 'Bearer';
+  const named = authorization !== undefined && /^(Bearer|DPoP)(\s|$)/i.test(authorization) ? authorization : undefined;
+  const fromHeader = named === undefined ? undefined : /^(?:Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(named)?.[1];
+  if (named !== undefined && fromHeader === undefined) throw bearerError(`the Authorization header must be "${scheme} <token>"`);
   // RFC 6750 §2.2: a form-encoded body only; any other body is not read.
   const fromBody = body !== undefined && body.length > 0 && mediaTypeOf(contentType) === FORM ? parseBodyAs(FORM, body).access_token : undefined;
   if (fromHeader !== undefined && fromBody !== undefined) throw bearerError('send the access token once: in the Authorization header or the body');
   const token = fromHeader ?? fromBody;
   if (token === undefined || token === '')
     throw new OAuthError('invalid_token', 'an access token is required', { challenge: 'Bearer', reason: 'token_missing' });
-  return token;
+  return { token, scheme: fromHeader === undefined ? 'Bearer' : scheme };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, type JWK, jwtVerify } from 'jose';
 import { hashSecret } from '../../crypto/secrets.ts';
 import type { Clock } from '../../domain/clock.ts';
@@ -30,6 +31,8 @@ export interface DpopTarget {
   readonly method: string;
   /** The endpoint's URL as the public URL says it, without query or fragment. */
   readonly url: string;
+  /** At a protected resource (§7): the access token presented with the proof, whose hash `ath` must be. */
+  readonly accessToken?: string;
 }
 
 export interface DpopPolicy {
@@ -125,6 +128,10 @@ function checkClaims(payload: Record<string, unknown>, target: DpopTarget, now: 
   if (htm !== target.method) throw invalidProof(`the DPoP proof htm must be ${target.method}`);
   if (typeof htu !== 'string' || !sameTarget(htu, target.url)) throw invalidProof(`the DPoP proof htu must be ${target.url}`);
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw invalidProof('the DPoP proof needs an iat (seconds since the epoch)');
+  // §4.3 step 12 and §7: at a protected resource, ath is the base64url SHA-256 of the access token.
+  if (target.accessToken !== undefined && payload.ath !== createHash('sha256').update(target.accessToken).digest('base64url')) {
+    throw invalidProof('the DPoP proof ath must be the hash of the access token presented with it');
+  }
   const window = (policy.proofWindow + policy.clockSkew) * 1000;
   if (Math.abs(iat * 1000 - now) > window) throw invalidProof(`the DPoP proof iat must be within ${policy.proofWindow} seconds of now`);
 }

@@ -2,6 +2,7 @@ import type { Environment } from '../../domain/model.ts';
 import type { Store } from '../../domain/storage.ts';
 import type { AccessTokenService } from '../access-tokens.ts';
 import type { ClientCache } from '../client-cache.ts';
+import type { DpopProofVerifier } from '../dpop/proof.ts';
 import { OPENID_PATHS } from '../endpoints.ts';
 import { OAuthError } from '../errors.ts';
 import { userClaims } from './claims.ts';
@@ -31,11 +32,13 @@ export function isForUserinfo(audience: string | readonly string[], issuer: stri
 export interface UserInfoRequest {
   env: Environment;
   issuer: string;
-  /** The bearer access token, however it was presented (RFC 6750 §2.1, §2.2). */
+  /** The access token, however it was presented (RFC 6750 §2.1, §2.2; RFC 9449 §7.1). */
   token: string;
+  /** RFC 9449 §7: the token came as `Authorization: DPoP`, with this proof for this request. */
+  dpop?: { proof: string | undefined; method: string; url: string };
 }
 
-const invalidToken = (description: string) => new OAuthError('invalid_token', description, { challenge: 'Bearer' });
+const invalidToken = (description: string, challenge: 'Bearer' | 'DPoP' = 'Bearer') => new OAuthError('invalid_token', description, { challenge });
 
 /**
  * OpenID Connect Core §5.3 UserInfo: the claims about the user an access token was issued for,
@@ -50,15 +53,18 @@ export class UserInfoEndpoint {
     private readonly tokens: AccessTokenService,
     private readonly clients: ClientCache,
     private readonly store: Pick<Store, 'users'>,
+    private readonly dpop: DpopProofVerifier,
   ) {}
 
   async handle(request: UserInfoRequest): Promise<Record<string, unknown>> {
     const { env, issuer } = request;
     // Only access tokens are read: an ID Token (typ JWT, not at+jwt) is refused like any other JWT.
+    const scheme = request.dpop ? 'DPoP' : 'Bearer';
     const claims = await this.tokens.read(env, issuer, request.token);
-    if (!claims) throw invalidToken('the access token is invalid, expired or revoked');
-    // RFC 9449 §7.1: a DPoP-bound token is never accepted as a bearer token. UserInfo takes no DPoP proofs yet.
-    if (claims.cnf) throw invalidToken('the access token is DPoP-bound; UserInfo accepts bearer tokens only');
+    if (!claims) throw invalidToken('the access token is invalid, expired or revoked', scheme);
+    if (request.dpop) await this.checkProof(request, request.dpop, claims.cnf?.jkt);
+    // RFC 9449 §7.1: a DPoP-bound token is never accepted as a bearer token.
+    else if (claims.cnf) throw invalidToken('the access token is DPoP-bound: present it as "DPoP <token>" with a DPoP proof');
     if (!isForUserinfo(claims.audience, issuer)) throw invalidToken('the access token is not for this endpoint');
     const scopes = claims.scope.split(' ').filter((s) => s !== '');
     if (!scopes.includes('openid')) {
@@ -70,5 +76,23 @@ export class UserInfoEndpoint {
     // A client's or service account's own token has no user behind it.
     if (!user?.enabled) throw invalidToken('the access token was not issued for an enabled user');
     return { sub: subjectFor(env, client, user.userId), ...userClaims(user, scopes) };
+  }
+
+  /**
+   * RFC 9449 §7: a token presented as DPoP must be bound to a key (`cnf.jkt`), and the request
+   * must carry one proof for this method and URL, with `ath` the hash of the token, signed with
+   * that key. Refusals are 401 with a DPoP challenge (§7.1).
+   */
+  private async checkProof(request: UserInfoRequest, dpop: NonNullable<UserInfoRequest['dpop']>, jkt: string | undefined): Promise<void> {
+    if (jkt === undefined) throw invalidToken('the access token is not DPoP-bound: present it as a bearer token', 'DPoP');
+    if (dpop.proof === undefined) throw new OAuthError('invalid_dpop_proof', 'a DPoP proof is required with a DPoP token', { challenge: 'DPoP', status: 401 });
+    let proved: string;
+    try {
+      proved = (await this.dpop.verify(request.env, dpop.proof, { method: dpop.method, url: dpop.url, accessToken: request.token })).jkt;
+    } catch (error) {
+      if (!(error instanceof OAuthError) || (error.code !== 'invalid_dpop_proof' && error.code !== 'use_dpop_nonce')) throw error;
+      throw new OAuthError(error.code, error.description, { challenge: 'DPoP', status: 401, ...(error.dpopNonce ? { dpopNonce: error.dpopNonce } : {}) });
+    }
+    if (proved !== jkt) throw invalidToken('the DPoP proof is signed with another key than the one the access token is bound to', 'DPoP');
   }
 }

@@ -1,3 +1,4 @@
+import { DPOP_ALGORITHMS } from '../../oauth/dpop/proof.ts';
 import { ENDPOINT_KINDS, ENDPOINTS, type EndpointKind, ISSUER_ROUTE } from '../../oauth/endpoints.ts';
 import type { OAuthError } from '../../oauth/errors.ts';
 import type { TokenResult } from '../../oauth/grants/grant.ts';
@@ -10,6 +11,8 @@ export function standardErrorHeaders(error: OAuthError, status: number): Record<
   const headers: Record<string, string> = {};
   if (status === 401 && error.challenge === 'Basic') headers['www-authenticate'] = 'Basic realm="gatehouse", charset="UTF-8"';
   if (error.challenge === 'Bearer') headers['www-authenticate'] = bearerChallenge(error);
+  if (error.challenge === 'DPoP') headers['www-authenticate'] = dpopChallenge(error);
+  if (error.dpopNonce !== undefined) headers['dpop-nonce'] = error.dpopNonce;
   if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
   if (error.rateLimit) Object.assign(headers, rateLimitHeaders(error.rateLimit));
   return headers;
@@ -27,6 +30,12 @@ export function rateLimitHeaders(state: RateLimitState): Record<string, string> 
     'ratelimit-policy': `"quota";q=${state.limit};w=${state.window}`,
     ratelimit: `"quota";r=${state.remaining};t=${state.reset}`,
   };
+}
+
+/** RFC 9449 §7.1: the DPoP scheme's challenge names the error and the proof algorithms accepted. */
+function dpopChallenge(error: OAuthError): string {
+  const description = error.description.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '');
+  return `DPoP error="${error.code}", error_description="${description}", algs="${DPOP_ALGORITHMS.join(' ')}"`;
 }
 
 // RFC 6750 §3.1: a request without any token gets the challenge without an error code.
