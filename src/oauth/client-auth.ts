@@ -1,4 +1,4 @@
-import { decodeJwt } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { isLegacyHash, LegacyVerificationBusyError } from '../crypto/legacy-hashes.ts';
 import { hashesEqual, hashSecret } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
@@ -7,7 +7,7 @@ import type { Client, Environment } from '../domain/model.ts';
 import { AssertionFailure, type AssertionVerifier, JWT_BEARER_CLIENT_ASSERTION_TYPE, type VerifiedAssertion } from './assertions.ts';
 import type { ClientCache, ClientRecord } from './client-cache.ts';
 import { OAuthError } from './errors.ts';
-import { fapi2Requires } from './fapi2.ts';
+import { FAPI2_ALGORITHMS, fapi2Requires, isFapi2 } from './fapi2.ts';
 import type { LegacyCredentialGuard } from './legacy-credentials.ts';
 import type { QuotaLimiter } from './quotas.ts';
 import type { RateLimitState } from './rate-limit.ts';
@@ -85,6 +85,13 @@ export class ClientAuthenticator {
     // private_key_jwt (mTLS client authentication is not offered), at every endpoint.
     if (fapi2Requires(env).privateKeyJwtOnly && authenticated.method !== 'private_key_jwt') {
       throw new OAuthError('invalid_client', 'this environment follows the FAPI 2.0 Security Profile: clients must authenticate with private_key_jwt');
+    }
+    // §5.4.1: PS256, ES256 or EdDSA only (an RS256 key cannot authenticate here).
+    if (isFapi2(env) && !FAPI2_ALGORITHMS.includes(assertionAlgorithm(credentials.clientAssertion))) {
+      throw new OAuthError(
+        'invalid_client',
+        `this environment follows the FAPI 2.0 Security Profile: client assertions must be signed with ${FAPI2_ALGORITHMS.join(', ')}`,
+      );
     }
     return authenticated;
   }
@@ -238,5 +245,15 @@ function unverifiedIssuer(assertion: string): string {
     return typeof iss === 'string' ? iss : '(none)';
   } catch {
     return '(malformed)';
+  }
+}
+
+/** The `alg` of a client assertion's header (already verified when this is read); '' when none. */
+function assertionAlgorithm(assertion: string | undefined): string {
+  if (assertion === undefined) return '';
+  try {
+    return String(decodeProtectedHeader(assertion).alg ?? '');
+  } catch {
+    return '';
   }
 }

@@ -34,6 +34,14 @@ const FAPI2: Fapi2Requirements = Object.freeze({
   maxAuthorizationCodeTtl: 60,
 });
 
+/** FAPI 2.0 Security Profile §5.4.1: the only signature algorithms of client assertions and DPoP proofs. */
+export const FAPI2_ALGORITHMS: readonly string[] = ['PS256', 'ES256', 'EdDSA', 'Ed25519'];
+
+/** The algorithms of `offered` that `env` accepts: all of them, or under the profile those of §5.4.1. */
+export function fapi2Algorithms<A extends string>(env: Pick<Environment, 'securityProfile'>, offered: readonly A[]): A[] {
+  return isFapi2(env) ? offered.filter((alg) => FAPI2_ALGORITHMS.includes(alg)) : [...offered];
+}
+
 /** Whether `env` is held to the FAPI 2.0 Security Profile. */
 export function isFapi2(env: Pick<Environment, 'securityProfile'>): boolean {
   return env.securityProfile === 'fapi2';

@@ -2,7 +2,7 @@ import type { Environment } from '../domain/model.ts';
 import { ASSERTION_ALGORITHMS } from './assertions.ts';
 import { DPOP_ALGORITHMS } from './dpop/proof.ts';
 import { ENDPOINTS } from './endpoints.ts';
-import { fapi2Requires } from './fapi2.ts';
+import { fapi2Algorithms, fapi2Requires } from './fapi2.ts';
 import type { IssuerUrls } from './issuer.ts';
 import { type OpenIdProviderFacts, openIdProviderMetadata } from './openid/discovery.ts';
 
@@ -22,7 +22,7 @@ export function authorizationServerMetadata(
   // FAPI 2.0 Security Profile §5.3.2.1: private_key_jwt only, and no public clients.
   const authMethods = fapi2.privateKeyJwtOnly ? ['private_key_jwt'] : ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
   const publicToo = fapi2.confidentialClientsOnly ? authMethods : [...authMethods, 'none'];
-  const assertionAlgs = [...ASSERTION_ALGORITHMS];
+  const assertionAlgs = fapi2Algorithms(env, ASSERTION_ALGORITHMS);
   return {
     issuer: urls.issuer,
     [ENDPOINTS.authorization.metadata]: urls.authorization,
@@ -47,7 +47,7 @@ export function authorizationServerMetadata(
     // RFC 8628 §4.
     [ENDPOINTS.device_authorization.metadata]: urls.deviceAuthorization,
     // RFC 9449 §5.1: the algorithms of DPoP proofs the token endpoint verifies.
-    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
+    dpop_signing_alg_values_supported: fapi2Algorithms(env, DPOP_ALGORITHMS),
     // RFC 9126 §5: the endpoint, and whether every authorization request must be pushed.
     [ENDPOINTS.pushed_authorization.metadata]: urls.pushedAuthorization,
     require_pushed_authorization_requests: env.requirePushedAuthorizationRequests === true || fapi2.pushedAuthorizationRequests,

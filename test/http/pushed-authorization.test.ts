@@ -212,6 +212,37 @@ for (const database of await testDatabases()) {
       await new UserService(t.config, t.store, t.clock).create({ env, username, password: PASSWORD });
     });
 
+    it('accepts only PS256, ES256 and EdDSA signatures (§5.4.1): an RS256 client key and an RS256 DPoP proof are refused', async () => {
+      const rsaKey = await new ServiceAccountService(t.config, suite.store, t.clock).createKey(env, confidential.client_id, 'RS256', 'client');
+      assertJsonError(
+        await post('par', {
+          ...authRequest(confidential.client_id, pkce().challenge),
+          client_assertion_type: ASSERTION_TYPE,
+          client_assertion: await assertion(confidential.client_id, rsaKey),
+        }),
+        401,
+        'invalid_client',
+        /PS256, ES256, EdDSA/,
+      );
+      const rsaProof = await dpopProof(await dpopKey('RS256'), { htu: `${issuer}/token`, iat: Math.floor(t.clock.now() / 1000) });
+      const token = await post(
+        'token',
+        {
+          grant_type: 'authorization_code',
+          code: 'unused',
+          redirect_uri: REDIRECT_URI,
+          code_verifier: 'unused',
+          client_assertion_type: ASSERTION_TYPE,
+          client_assertion: await assertion(confidential.client_id, key),
+        },
+        { dpop: rsaProof },
+      );
+      assertJsonError(token, 400, 'invalid_dpop_proof', /PS256, ES256, EdDSA/);
+      const metadata = (await t.app.server.inject({ method: 'GET', url: `/envs/${env}/.well-known/openid-configuration` })).json() as Record<string, string[]>;
+      assert.deepEqual(metadata.token_endpoint_auth_signing_alg_values_supported, ['ES256', 'EdDSA']);
+      assert.ok(!metadata.dpop_signing_alg_values_supported?.includes('RS256'));
+    });
+
     it('refuses a plain authorization request, client_secret authentication and public clients', async () => {
       const plain = await new TestBrowser(t).authorize(authRequest(confidential.client_id, pkce().challenge), `/envs/${env}/authorize`);
       assert.equal(new URL(String(plain.headers.location)).searchParams.get('error'), 'invalid_request');

@@ -5,6 +5,7 @@ import type { Clock } from '../../domain/clock.ts';
 import type { Environment } from '../../domain/model.ts';
 import type { UsedAssertionStore } from '../../domain/storage.ts';
 import { OAuthError } from '../errors.ts';
+import { FAPI2_ALGORITHMS, isFapi2 } from '../fapi2.ts';
 import type { DpopNonces } from './nonces.ts';
 
 /**
@@ -70,6 +71,10 @@ export class DpopProofVerifier {
     if (header.includes(',')) throw invalidProof('send exactly one DPoP header');
     if (header.length > MAX_PROOF_LENGTH || header.split('.').length !== 3) throw invalidProof('the DPoP proof is not a compact signed JWT');
     const jwk = proofKey(header);
+    // FAPI 2.0 Security Profile §5.4.1: PS256, ES256 or EdDSA only.
+    const { alg } = decodeProtectedHeader(header);
+    if (isFapi2(env) && !FAPI2_ALGORITHMS.includes(String(alg)))
+      throw invalidProof(`the DPoP proof must be signed with ${FAPI2_ALGORITHMS.join(', ')} here (FAPI 2.0)`);
     const { payload } = await verifySignature(header, jwk, this.clock.now());
     const now = this.clock.now();
     checkClaims(payload, target, now, this.policy);
