@@ -1,7 +1,6 @@
 import { type EventSink, NO_EVENTS } from '../domain/events.ts';
 import type { Environment } from '../domain/model.ts';
 import { withSpan } from '../observability/tracing.ts';
-import { isActor } from './access-tokens.ts';
 import { type AuthenticatedClient, type ClientAuthenticator, type PresentedCredentials, presentsCredentials } from './client-auth.ts';
 import type { DpopProof, DpopProofVerifier } from './dpop/proof.ts';
 import { dpopRequired } from './dpop/requirement.ts';
@@ -56,7 +55,7 @@ export class TokenEndpoint {
         userId: result.subject === clientId ? undefined : result.subject,
         credential: state.client?.credential ?? result.credential,
         // A token exchange (RFC 8693) says who acts for the subject.
-        ...('act' in result && isActor(result.act) ? { act: result.act } : {}),
+        ...(result.act ? { act: result.act } : {}),
         dpopBound: result.tokenType === 'DPoP',
       });
       return result;

@@ -1,5 +1,5 @@
 import type { CredentialUse } from '../../domain/events.ts';
-import type { Client, Environment } from '../../domain/model.ts';
+import type { ActorClaim, Client, Environment } from '../../domain/model.ts';
 import type { IssuedAccessToken } from '../access-tokens.ts';
 import type { AuthenticatedClient } from '../client-auth.ts';
 import type { DpopProof } from '../dpop/proof.ts';
@@ -28,6 +28,8 @@ export interface TokenResult extends IssuedAccessToken {
   idToken?: string;
   /** RFC 8693 §2.2.1 `issued_token_type`: the type URI of what a token exchange issued. */
   issuedTokenType?: string;
+  /** RFC 8693 §4.1: who acts for the subject, for the `token.issued` event; set by a token exchange. */
+  act?: ActorClaim;
   /** The client's quota after this request, for `RateLimit` and `RateLimit-Policy` headers; undefined when it has none. */
   rateLimit?: RateLimitState;
   /** The credential that authenticated, when the grant itself checked it (a jwt-bearer assertion's key). */

@@ -14,11 +14,6 @@ export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 /** RFC 8693 §3: the only token type Gatehouse takes in and gives out. */
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
-/** A token result that says for whom and by whom it was issued (the token endpoint's `token.issued` event reads `act`). */
-export interface ExchangedToken extends TokenResult {
-  act: ActorClaim;
-}
-
 /**
  * RFC 8693 §2: a confidential client trades an access token of this environment (the subject
  * token) for one for other APIs, with a scope no wider, lasting no longer, naming itself (or the
@@ -28,7 +23,7 @@ export function tokenExchangeGrant(tokens: AccessTokenService, apis: ApiDirector
   return {
     grantType: TOKEN_EXCHANGE,
     clientAuthentication: 'required',
-    async handle({ env, issuer, client: authenticated, params, accessTokenTtl }): Promise<ExchangedToken> {
+    async handle({ env, issuer, client: authenticated, params, accessTokenTtl }): Promise<TokenResult> {
       const client = requireClient(authenticated);
       // The token endpoint refused a client without a secret already (allowsPublicClients: false).
       if (client.kind === 'public') throw new OAuthError('unauthorized_client', 'a public client may not exchange tokens', { parameter: 'grant_type' });
