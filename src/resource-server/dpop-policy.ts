@@ -1,13 +1,5 @@
-import {
-  checkDpopProof,
-  DPOP_ALGORITHMS,
-  type DpopAlgorithm,
-  type DpopNonceProvider,
-  type DpopReplayStore,
-  dependency,
-  KeyCache,
-  MemoryReplayStore,
-} from './dpop.ts';
+import { DPOP_ALGORITHMS, type DpopAlgorithm, type DpopNonceProvider, type DpopReplayStore, dependency, MemoryReplayStore } from './dpop.ts';
+import { checkDpopProof, KeyCache } from './dpop-proof.ts';
 import { type AuthScheme, BearerError } from './errors.ts';
 import type { BearerRequest, PresentedToken } from './extract.ts';
 

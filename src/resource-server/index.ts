@@ -18,8 +18,8 @@ export type { DpopMode, DpopOptions, RouteAuthOptions } from './dpop-policy.ts';
 export { type AuthScheme, BearerError, type BearerErrorCode, type BearerErrorResponse, type Challenges, renderBearerError } from './errors.ts';
 export type { BearerRequest } from './extract.ts';
 export { createFetchAuth, createResourceMetadataHandler, type FetchAuthResult } from './fetch-adapter.ts';
+export type { FetchFunction } from './fetch-function.ts';
 export type { IntrospectionSettings } from './introspection.ts';
-export type { FetchFunction } from './jwks.ts';
 export {
   type ConnectMiddleware,
   createExpressAuth,

@@ -2,8 +2,9 @@ import { type ClaimRules, JwtError, readJwsHeader, type VerifiableAlgorithm, ver
 import { createDpopPolicy, type DpopMode, type DpopOptions, type RouteAuthOptions } from './dpop-policy.ts';
 import { type AuthScheme, BearerError } from './errors.ts';
 import { type BearerRequest, extractAccessToken } from './extract.ts';
+import type { FetchFunction } from './fetch-function.ts';
 import { type ActiveIntrospection, IntrospectionClient, type IntrospectionSettings } from './introspection.ts';
-import { type FetchFunction, JwksCache } from './jwks.ts';
+import { JwksCache } from './jwks.ts';
 import { buildResourceMetadata, type ResourceMetadata, type ResourceMetadataOptions } from './resource-metadata.ts';
 
 /** Settings of `createVerifier`. Only `issuer` and `audience` are required. */
