@@ -31,6 +31,8 @@ export class MemoryOAuthClientProvider implements OAuthClientProvider {
     private readonly redirectUri: string,
     registration: Registration,
     private readonly scope: string,
+    /** Called when the SDK saves a client id it registered or derived, before it sends the user to /authorize. */
+    private readonly onClientInformation: (information: OAuthClientInformationMixed) => Promise<void> = async () => {},
   ) {
     this.clientMetadataUrl = registration.kind === 'client-id-metadata-document' ? registration.clientMetadataUrl : undefined;
     // A public client: the SDK then authenticates with `none` and PKCE.
@@ -67,8 +69,10 @@ export class MemoryOAuthClientProvider implements OAuthClientProvider {
     return this.information;
   }
 
-  saveClientInformation(information: OAuthClientInformationMixed): void {
+  async saveClientInformation(information: OAuthClientInformationMixed): Promise<void> {
+    const known = this.information?.client_id === information.client_id;
     this.information = information;
+    if (!known) await this.onClientInformation(information);
   }
 
   tokens(): OAuthTokens | undefined {

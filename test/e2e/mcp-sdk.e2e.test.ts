@@ -45,6 +45,7 @@ interface Deployment {
   mcp: HttpServer;
   rp: RelyingPartyServer;
   admin: AdminService;
+  apis: ApiService;
   /** A public client pre-registered for the MCP client. */
   clientId: string;
   /** A machine client that may get tokens for OTHER_API only. */
@@ -109,6 +110,7 @@ async function deploy(store: Store, dataDir: string): Promise<Deployment> {
     mcp,
     rp,
     admin,
+    apis,
     clientId: client.client_id,
     machine: { id: machine.client_id, secret: machine.client_secret as string },
     metadata,
@@ -186,7 +188,11 @@ for (const database of await testDatabases()) {
       it(`discovers, authorizes in Chromium, calls the tool and refreshes (${kind})`, { timeout: 120_000 }, async (t) => {
         const why = unsupported(kind, d.metadata);
         if (why) return t.skip(why);
-        const provider = new MemoryOAuthClientProvider(d.rp.redirectUri, registrationOf(kind, d), SCOPE);
+        // A client that registered itself is on no API's list: the operator's policy for such clients
+        // must let it ask for the MCP server; here the test allows it, as an operator would.
+        const provider = new MemoryOAuthClientProvider(d.rp.redirectUri, registrationOf(kind, d), SCOPE, async ({ client_id }) => {
+          await d.apis.allowClients(ENV, d.resource, [client_id]);
+        });
 
         // 1. No token: the SDK discovers everything from the 401 and sends the user to /authorize.
         await assert.rejects(connect(d.resource, provider), UnauthorizedError);
