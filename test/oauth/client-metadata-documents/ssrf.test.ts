@@ -158,7 +158,7 @@ describe('Client ID Metadata Documents: SSRF and document checks, refused row by
 });
 
 /** The documents and misbehaviours the test server serves, by path. */
-function answer(path: string, response: ServerResponse, url: (path: string) => string): void {
+function answer(path: string, response: ServerResponse, url: (path: string) => string) {
   const json = (body: unknown, headers: Record<string, string> = {}) => {
     response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300', ...headers });
     response.end(JSON.stringify(body));
