@@ -1,6 +1,7 @@
 import type { AdminService } from '../admin/admin-service.ts';
 import type { ApiChanges, ApiService } from '../admin/apis.ts';
 import type { AuditEventService } from '../admin/audit-events.ts';
+import type { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import { type ProfileView, profileFromView } from '../admin/user-profile.ts';
 import type { UserService } from '../admin/users.ts';
@@ -8,6 +9,7 @@ import { isAuditEventType } from '../domain/audit.ts';
 import type { ApiScope, ClientKind, IdTokenAlgorithm, RefreshTokenPolicy, SecurityProfile, SubjectType, TokenFormat } from '../domain/model.ts';
 import type { CreationKey } from '../domain/storage.ts';
 import type { Access, AdminCaller } from './auth.ts';
+import { clientMetadataDocumentRoutes } from './client-metadata-document-routes.ts';
 import { checkIfMatch, etagOf, pageOf, pageQuery } from './http-semantics.ts';
 import { Problem } from './problems.ts';
 import * as S from './schemas.ts';
@@ -21,6 +23,7 @@ export interface AdminApiServices {
   readonly apis: ApiService;
   /** Absent where a node wires no audit reader: the route then answers not-found. */
   readonly auditEvents?: AuditEventService;
+  readonly metadataDocuments?: ClientMetadataDocumentService;
 }
 
 type Json = Record<string, unknown>;
@@ -666,4 +669,5 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...signingKeyRoutes,
   ...apiRoutes,
   ...auditRoutes,
+  ...clientMetadataDocumentRoutes,
 ];
