@@ -9,7 +9,7 @@ import type { HostResolver } from '../../src/oauth/client-metadata-documents/add
 import { parseMetadataDocumentSettings } from '../../src/oauth/client-metadata-documents/settings.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { createServer } from '../../src/server/server.ts';
-import { ENV, obtainCode, PASSWORD, TestBrowser } from '../helpers/authorization.ts';
+import { ENV, obtainCode, PASSWORD, pkce, TestBrowser } from '../helpers/authorization.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { form, PUBLIC_URL, suiteStore, type TestApp, testConfig } from '../helpers/fixtures.ts';
 import { makeCertificates, startHttpsServer } from '../helpers/tls-fixture.ts';
@@ -88,7 +88,7 @@ for (const database of await testDatabases()) {
 
     it('asks for consent showing the host, issues a code, tokens naming the URL, and refreshes', async () => {
       const browser = new TestBrowser(t);
-      const { verifier, challenge } = await import('../helpers/authorization.ts').then((m) => m.pkce());
+      const { verifier, challenge } = pkce();
       const toLogin = await browser.authorize({
         response_type: 'code',
         client_id: clientId,
@@ -166,6 +166,28 @@ for (const database of await testDatabases()) {
       });
       assert.equal(wrongScope.statusCode, 303);
       assert.equal(new URL(String(wrongScope.headers.location)).searchParams.get('error'), 'invalid_scope');
+    });
+
+    it('pushes an authorization request (RFC 9126) as the URL client and completes it at /authorize', async () => {
+      const { challenge } = pkce();
+      const pushedRes = await post(ENV, 'par', {
+        client_id: clientId,
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        scope: 'mcp:tools',
+        state: 'pushed',
+      });
+      assert.equal(pushedRes.statusCode, 201, pushedRes.body);
+      const requestUri = String(pushedRes.json().request_uri);
+      const browser = new TestBrowser(t);
+      const toLogin = await browser.authorize({ client_id: clientId, request_uri: requestUri });
+      const toConsent = await browser.login(toLogin, username);
+      const done = await browser.consent(toConsent, 'allow');
+      const location = new URL(String(done.headers.location));
+      assert.equal(location.searchParams.get('state'), 'pushed');
+      assert.ok(location.searchParams.get('code'));
     });
 
     it('is unknown in an environment that does not accept metadata documents', async () => {
