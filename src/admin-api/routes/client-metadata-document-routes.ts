@@ -1,27 +1,6 @@
-import type { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
-import { body, object, type Schema } from './schemas.ts';
-
-/** What these routes read of a request (a part of `RouteContext`; routes.ts lists the routes, so no import back). */
-interface SettingsContext {
-  services: { readonly metadataDocuments?: ClientMetadataDocumentService };
-  params: Record<string, string>;
-  body: Record<string, unknown>;
-}
-
-/** The shape of an `AdminRoute` these two routes use. */
-interface SettingsRoute {
-  method: 'GET' | 'PUT';
-  path: string;
-  operationId: string;
-  summary: string;
-  access: 'read' | 'write';
-  body?: Schema;
-  status: number;
-  response: Schema;
-  etag?: boolean;
-  current?: (ctx: SettingsContext) => Promise<unknown>;
-  run(ctx: SettingsContext): Promise<unknown>;
-}
+import type { ClientMetadataDocumentService } from '../../admin/client-metadata-documents.ts';
+import { body, object, type Schema } from '../schemas.ts';
+import type { AdminRoute, RouteContext } from './route.ts';
 
 const strings: Schema = { type: 'array', items: { type: 'string' } };
 const FIELDS: Record<string, Schema> = {
@@ -35,7 +14,7 @@ const FIELDS: Record<string, Schema> = {
 };
 export const CLIENT_METADATA_DOCUMENTS: Schema = object(FIELDS);
 
-const service = (ctx: SettingsContext): ClientMetadataDocumentService => {
+const service = (ctx: RouteContext): ClientMetadataDocumentService => {
   const found = ctx.services.metadataDocuments;
   if (!found) throw new Error('client metadata document settings are not wired on this node');
   return found;
@@ -43,7 +22,7 @@ const service = (ctx: SettingsContext): ClientMetadataDocumentService => {
 const PATH = '/environments/{env}/client-metadata-documents';
 
 /** Client ID Metadata Documents: an environment's switch, host rules and the policy such clients are held to. */
-export const clientMetadataDocumentRoutes: SettingsRoute[] = [
+export const clientMetadataDocumentRoutes: AdminRoute[] = [
   {
     method: 'GET',
     path: PATH,
