@@ -88,7 +88,12 @@ export interface Client {
   dpopBoundAccessTokens?: boolean;
   /** RFC 9126 §6: this client's authorization requests must be pushed first. Absent: false. */
   requirePushedAuthorizationRequests?: boolean;
+  /** How the client came to be: by an operator, or RFC 7591 dynamic registration. Absent: `admin`. */
+  registration?: ClientRegistrationKind;
 }
+
+/** `dynamic`: the client registered itself at the registration endpoint (RFC 7591). */
+export type ClientRegistrationKind = 'admin' | 'dynamic';
 
 export interface ClientSecret {
   id: string;

@@ -26,6 +26,7 @@ import type {
   User,
   UserProfile,
 } from './model.ts';
+import type { RegistrationStore } from './registration.ts';
 
 /**
  * Everything Gatehouse persists, behind narrow operations. Every method is scoped by environment
@@ -46,6 +47,8 @@ export interface Store {
   readonly authorizationRequests: AuthorizationRequestStore;
   /** RFC 9126: pushed authorization requests waiting for their request_uri. */
   readonly pushedRequests: PushedAuthorizationRequestStore;
+  /** RFC 7591 / 7592: registrations, registration policies, initial access tokens. */
+  readonly registrations: RegistrationStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly tokenFamilies: TokenFamilyStore;
@@ -90,6 +93,7 @@ export type TransactionStore = Pick<
   | 'environments'
   | 'clients'
   | 'clientKeys'
+  | 'registrations'
   | 'signingKeys'
   | 'users'
   | 'browserSessions'

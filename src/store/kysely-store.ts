@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Client, ClientSecret, Environment, IdTokenAlgorithm, OpaqueAccessToken, RevokedJwt, SubjectType } from '../domain/model.ts';
+import type { RegistrationStore } from '../domain/registration.ts';
 import {
   type AccessTokenStore,
   type AdminListStore,
@@ -44,6 +45,7 @@ import { deviceAuthorizationStore } from './kysely-device.ts';
 import { importStore } from './kysely-import.ts';
 import { legacyCredentialStore } from './kysely-legacy-credentials.ts';
 import { pushedAuthorizationRequestStore } from './kysely-pushed-requests.ts';
+import { registrationStore } from './kysely-registrations.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
 import { atomically } from './kysely-transaction.ts';
 import { usageStore } from './kysely-usage.ts';
@@ -64,6 +66,7 @@ export class KyselyStore implements Store {
   readonly browserSessions: BrowserSessionStore;
   readonly authorizationRequests: AuthorizationRequestStore;
   readonly pushedRequests: PushedAuthorizationRequestStore;
+  readonly registrations: RegistrationStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly tokenFamilies: TokenFamilyStore;
@@ -100,6 +103,7 @@ export class KyselyStore implements Store {
     this.browserSessions = browserSessionStore(db);
     this.authorizationRequests = authorizationRequestStore(db);
     this.pushedRequests = pushedAuthorizationRequestStore(db);
+    this.registrations = registrationStore(db);
     this.authorizationCodes = authorizationCodeStore(db, dialect);
     this.deviceAuthorizations = deviceAuthorizationStore(db);
     this.consents = consentStore(db);
@@ -277,6 +281,8 @@ const toClient = (row: Selectable<ClientTable>): Client => ({
   // RFC 9449 (migration 022).
   ...(Number(row.dpop_bound_access_tokens) === 1 ? { dpopBoundAccessTokens: true } : {}),
   ...(Number(row.require_pushed_authorization_requests) === 1 ? { requirePushedAuthorizationRequests: true } : {}),
+  // RFC 7591 (migration 024).
+  ...(row.registration === 'dynamic' ? { registration: 'dynamic' as const } : {}),
 });
 
 function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', families: TokenFamilyStore): ClientStore {
@@ -356,6 +362,7 @@ function clientRow(client: Client): ClientTable {
     sector_identifier_uri: client.sectorIdentifierUri ?? null,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens ? 1 : 0,
     require_pushed_authorization_requests: client.requirePushedAuthorizationRequests ? 1 : 0,
+    registration: client.registration ?? 'admin',
   };
 }
 
