@@ -10,6 +10,7 @@ import type { CreationKey } from '../domain/storage.ts';
 import type { Access, AdminCaller } from './auth.ts';
 import { checkIfMatch, etagOf, pageOf, pageQuery } from './http-semantics.ts';
 import { Problem } from './problems.ts';
+import { REGISTRATION_ROUTES } from './registration-routes.ts';
 import * as S from './schemas.ts';
 import { object } from './schemas.ts';
 
@@ -21,6 +22,7 @@ export interface AdminApiServices {
   readonly apis: ApiService;
   /** Absent where a node wires no audit reader: the route then answers not-found. */
   readonly auditEvents?: AuditEventService;
+  readonly registration?: import('../admin/initial-access-tokens.ts').RegistrationServices;
 }
 
 type Json = Record<string, unknown>;
@@ -666,4 +668,5 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...signingKeyRoutes,
   ...apiRoutes,
   ...auditRoutes,
+  ...REGISTRATION_ROUTES,
 ];

@@ -57,6 +57,7 @@ import {
   withParSettings,
 } from './par-settings.ts';
 import type { AdminPolicy, KeySecretSource } from './policy.ts';
+import { type ClientRegistrationView, clientRegistrationView } from './registration-policy.ts';
 import { type KeyRevocationView, type KeyView, keyView, revokeSigningKey } from './signing-keys.ts';
 
 export { AdminError } from './admin-error.ts';
@@ -78,7 +79,7 @@ export interface CreateClientInput extends ClientOidcChanges, ClientDpopChanges,
   quota?: number | null;
 }
 
-export interface ClientView extends ClientOidcView, ClientDpopView, ClientParView {
+export interface ClientView extends ClientOidcView, ClientDpopView, ClientParView, ClientRegistrationView {
   client_id: string;
   name: string;
   environment: string;
@@ -827,6 +828,7 @@ export class AdminService {
       ...clientOidcView(c),
       ...clientDpopView(c),
       ...clientParView(c),
+      ...clientRegistrationView(c),
     };
   }
 }

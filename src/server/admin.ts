@@ -2,7 +2,9 @@ import { AdminService } from '../admin/admin-service.ts';
 import { ApiService } from '../admin/apis.ts';
 import { AuditEventService } from '../admin/audit-events.ts';
 import { AdminAudit } from '../admin/audit-trail.ts';
+import { InitialAccessTokenService, type RegistrationServices } from '../admin/initial-access-tokens.ts';
 import type { KeySecretSource } from '../admin/policy.ts';
+import { RegistrationPolicyService } from '../admin/registration-policy.ts';
 import { ServiceAccountService } from '../admin/service-accounts.ts';
 import { UserService } from '../admin/users.ts';
 import { CONFIG_FIELDS, type Config, ConfigError } from '../config/config.ts';
@@ -19,6 +21,8 @@ export interface AdminServices {
   readonly users: UserService;
   readonly apis: ApiService;
   readonly auditEvents: AuditEventService;
+  /** RFC 7591: registration policies and initial access tokens. */
+  readonly registration: RegistrationServices;
 }
 
 /**
@@ -47,5 +51,9 @@ export function createAdminServices(
     users: new UserService(policy, store, clock, trail),
     apis: new ApiService(policy, store, clock, (envId) => caches?.apis?.invalidate(envId), trail),
     auditEvents: new AuditEventService(store),
+    registration: {
+      policies: new RegistrationPolicyService(policy, store, clock, trail),
+      initialAccessTokens: new InitialAccessTokenService(store, clock, trail),
+    },
   };
 }
