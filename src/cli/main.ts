@@ -14,6 +14,7 @@ import { useServer, withAdmin } from './context.ts';
 import { registerImportCommands } from './import-commands.ts';
 import { lastUsed, printClientDetails, printKeyValues, printTable } from './output.ts';
 import { addClientParOptions, addEnvironmentParOptions, clientParChanges, environmentParChanges } from './par-options.ts';
+import { registerRegistrationCommands } from './registration-commands.ts';
 import { serve } from './serve.ts';
 import { registerKeyCommands, registerServiceAccountCommands } from './service-account-commands.ts';
 import { registerSigningKeyCommands } from './signing-key-commands.ts';
@@ -348,6 +349,7 @@ registerApiCommands(program);
 registerAuditCommands(program);
 registerAdminApiCommands(program);
 registerApplyCommands(program);
+registerRegistrationCommands(program);
 
 /** Commands that act on this machine's database or process only (`import` writes the store directly). */
 const LOCAL_ONLY = new Set(['serve', 'migrate', 'admin bootstrap', 'import']);
