@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { signCompactJwt } from '../../src/crypto/jwt.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import { deleteUnusedRegisteredClients } from '../../src/oauth/registration/unused-clients.ts';
 import { type CodeFlowFixture, obtainCode, REDIRECT_URI, setUpCodeFlow, TestBrowser } from '../helpers/authorization.ts';
@@ -48,7 +50,7 @@ for (const database of await testDatabases()) {
     });
 
     it('open registration: announced in both documents, a public client registers, reads, replaces, runs the code flow with PKCE and deletes itself', async () => {
-      await setRegistrationPolicy(t, ENV, { mode: 'open', allowedScopes: ['invoices:read', 'invoices:write'] });
+      await setRegistrationPolicy(t, ENV, { mode: 'open', allowedScopes: ['invoices:read', 'invoices:write'], sourceLimitPerHour: 10_000 });
       const endpoint = `https://auth.example.test/envs/${ENV}/register`;
       assert.equal((await metadataDoc(`/.well-known/oauth-authorization-server/envs/${ENV}`)).registration_endpoint, endpoint);
       assert.equal((await metadataDoc(`/envs/${ENV}/.well-known/openid-configuration`)).registration_endpoint, endpoint);
@@ -207,7 +209,28 @@ for (const database of await testDatabases()) {
       assertError(third, 429, 'too_many_requests');
       assert.ok(Number(third.headers['retry-after']) > 0);
       await registered(body, { from: '203.0.113.8' });
-      await setRegistrationPolicy(t, ENV, { sourceLimitPerHour: 20 });
+      await setRegistrationPolicy(t, ENV, { sourceLimitPerHour: 10_000 });
+    });
+
+    it('answers each RFC 7591 §3.2.2 error as 400 JSON with a description; a trusted software statement takes precedence', async () => {
+      const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'vendor-1' } as Record<string, unknown>;
+      await setRegistrationPolicy(t, ENV, { mode: 'open', softwareStatementIssuers: [{ issuer: 'https://vendor.example', jwks: { keys: [jwk] } }] });
+      const statement = (iss: string) =>
+        signCompactJwt({ alg: 'ES256', kid: 'vendor-1' }, { iss, client_name: 'Vendor App', software_id: 'vendor-app' }, privateKey, 'ES256');
+      const base = { redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' };
+      assertError(await register(t, ENV, { ...base, redirect_uris: ['https://app.example.test/cb#x'] }), 400, 'invalid_redirect_uri');
+      assertError(await register(t, ENV, { ...base, token_endpoint_auth_method: 'client_secret_jwt' }), 400, 'invalid_client_metadata');
+      assertError(await register(t, ENV, '{not json'), 400, 'invalid_client_metadata');
+      assertError(await register(t, ENV, '[]'), 400, 'invalid_client_metadata');
+      assertError(await register(t, ENV, { ...base, software_statement: 'garbage' }), 400, 'invalid_software_statement');
+      assertError(await register(t, ENV, { ...base, software_statement: statement('https://stranger.example') }), 400, 'unapproved_software_statement');
+      const client = await registered({ ...base, client_name: 'Claimed name', software_statement: statement('https://vendor.example') });
+      assert.equal(client.client_name, 'Vendor App', 'the statement wins over the same field sent in the clear');
+      assert.equal(client.software_id, 'vendor-app');
+      await setRegistrationPolicy(t, ENV, { requireSoftwareStatement: true });
+      assertError(await register(t, ENV, base), 400, 'unapproved_software_statement');
+      await setRegistrationPolicy(t, ENV, { requireSoftwareStatement: false, softwareStatementIssuers: [] });
     });
 
     it('deletes dynamic clients unused for the policy days, never admin clients', async () => {
