@@ -101,7 +101,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     logger,
     ping: () => store.ping(),
     requests: metrics,
-    registration: registrationEndpoint(config, store, clock, audit, core),
+    registration: registrationEndpoint(config, store, clock, audit, core, events),
   });
   // Admin API: its own listener, only when GATEHOUSE_ADMIN_PORT is set.
   const adminApi = await buildAdminApi(config, { store, core, environments, clock, logger, audit: audit.recorder });
@@ -147,8 +147,9 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
 }
 
 /** RFC 7591 / 7592: each environment's registration endpoint, recording its changes in the node's audit log. */
-function registrationEndpoint(config: ServerConfig, store: Store, clock: Clock, audit: AuditNode, core: OAuthCore) {
-  return createRegistrationEndpoint({ store, clock, audit: audit.recorder, keySecret: config.keySecret, clients: core.clients, clockSkew: config.clockSkew });
+function registrationEndpoint(config: ServerConfig, store: Store, clock: Clock, audit: AuditNode, core: OAuthCore, events: EventBus) {
+  const { keySecret, clockSkew } = config;
+  return createRegistrationEndpoint({ store, clock, audit: audit.recorder, keySecret, clients: core.clients, clockSkew, events });
 }
 
 function loginPolicy(config: ServerConfig) {

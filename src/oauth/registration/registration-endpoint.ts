@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hashesEqual, hashSecret, keyedHasher, randomToken } from '../../crypto/secrets.ts';
 import type { AuditEventType, AuditLog } from '../../domain/audit.ts';
 import type { Clock } from '../../domain/clock.ts';
+import type { EventSink } from '../../domain/events.ts';
 import type { Client, Environment } from '../../domain/model.ts';
 import { type ClientRegistration, defaultRegistrationPolicy, type RegistrationPolicy } from '../../domain/registration.ts';
 import type { Store, TransactionStore } from '../../domain/storage.ts';
@@ -38,6 +39,8 @@ export interface RegistrationDeps {
   /** This node's client cache, told of each change so the next request sees it. */
   invalidate: (envId: string, clientId: string) => void;
   clockSkew: number;
+  /** Told of each registration, update and deletion (metrics). */
+  events?: EventSink;
 }
 
 /** RFC 6750 §3.1: a missing or wrong registration (or initial) access token. */
@@ -93,6 +96,7 @@ export class RegistrationEndpoint {
       await grantApis(tx, env, clientId, policy);
       await this.record(tx, 'client.registered', env, client, { software_id: metadata.software_id ?? null });
     });
+    this.emit(env, 'registered');
     return registrationResponse(issuer, registration, accessToken, {
       ...(secret === undefined ? {} : { value: secret }),
       confidential: client.kind !== 'public',
@@ -145,6 +149,7 @@ export class RegistrationEndpoint {
       await this.record(tx, 'client.registration_updated', request.env, updated, {});
     });
     this.deps.invalidate(request.env.id, client.clientId);
+    this.emit(request.env, 'updated');
     return registrationResponse(request.issuer, next, accessToken, { confidential: updated.kind !== 'public' });
   }
 
@@ -156,6 +161,11 @@ export class RegistrationEndpoint {
       await this.record(tx, 'client.registration_deleted', request.env, client, {});
     });
     this.deps.invalidate(request.env.id, client.clientId);
+    this.emit(request.env, 'deleted');
+  }
+
+  private emit(env: Environment, operation: 'registered' | 'updated' | 'deleted'): void {
+    this.deps.events?.emit({ type: 'client.registration', env: { id: env.id, name: env.name }, operation });
   }
 
   private async enabledPolicy(env: Environment): Promise<RegistrationPolicy> {
@@ -252,8 +262,17 @@ export function createRegistrationEndpoint(parts: {
   keySecret: Buffer;
   clients: { invalidate(envId: string, clientId: string): void };
   clockSkew: number;
+  events?: EventSink;
 }): RegistrationEndpoint {
-  const { store, clock, audit, keySecret, clients, clockSkew } = parts;
+  const { store, clock, audit, keySecret, clients, clockSkew, events } = parts;
   const limiter = new RegistrationLimiter(store.rateCounters, clock, keyedHasher(keySecret, 'rate counters'));
-  return new RegistrationEndpoint({ store, clock, audit, limiter, invalidate: (envId, clientId) => clients.invalidate(envId, clientId), clockSkew });
+  return new RegistrationEndpoint({
+    store,
+    clock,
+    audit,
+    limiter,
+    invalidate: (envId, clientId) => clients.invalidate(envId, clientId),
+    clockSkew,
+    ...(events ? { events } : {}),
+  });
 }
