@@ -2,7 +2,6 @@ import type { RegistrationServices } from '../admin/initial-access-tokens.ts';
 import type { RegistrationPolicyChanges } from '../admin/registration-policy.ts';
 import type { RegistrationMode, TrustedStatementIssuer } from '../domain/registration.ts';
 import { Problem } from './problems.ts';
-import type { AdminRoute, RouteContext } from './routes.ts';
 import { body, object, type Schema } from './schemas.ts';
 
 const str: Schema = { type: 'string' };
@@ -42,10 +41,32 @@ export const CREATE_INITIAL_ACCESS_TOKEN = body({
   uses: { type: 'integer', minimum: 1 },
 });
 
+/** What a registration route reads of its request (a part of the admin API's route context). */
+interface RegistrationRouteContext {
+  services: { registration?: RegistrationServices | undefined };
+  params: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+/** An admin API route of this file, in the shape of the routes table (not imported from it: no import circle). */
+interface RegistrationRoute {
+  method: 'GET' | 'PATCH' | 'POST' | 'DELETE';
+  path: string;
+  operationId: string;
+  summary: string;
+  access: 'read' | 'write';
+  body?: Schema;
+  status: number;
+  response: Schema;
+  current?: (ctx: RegistrationRouteContext) => Promise<unknown>;
+  etag?: boolean;
+  run(ctx: RegistrationRouteContext): Promise<unknown>;
+}
+
 const ENV = '/environments/{env}';
 const optional = <T>(value: unknown): T | undefined => (value === undefined ? undefined : (value as T));
 
-const services = (ctx: RouteContext): RegistrationServices => {
+const services = (ctx: RegistrationRouteContext): RegistrationServices => {
   if (!ctx.services.registration) throw new Problem('not-found', 'this node does not serve client registration settings');
   return ctx.services.registration;
 };
@@ -67,7 +88,7 @@ export function policyChanges(b: Record<string, unknown>): RegistrationPolicyCha
 }
 
 /** RFC 7591 dynamic registration: each environment's policy and its initial access tokens. */
-export const REGISTRATION_ROUTES: AdminRoute[] = [
+export const REGISTRATION_ROUTES: RegistrationRoute[] = [
   {
     method: 'GET',
     path: `${ENV}/registration`,
@@ -76,6 +97,7 @@ export const REGISTRATION_ROUTES: AdminRoute[] = [
     access: 'read',
     status: 200,
     response: REGISTRATION_POLICY,
+    etag: true,
     run: (ctx) => services(ctx).policies.get(ctx.params.env ?? ''),
   },
   {
@@ -88,6 +110,8 @@ export const REGISTRATION_ROUTES: AdminRoute[] = [
     body: UPDATE_REGISTRATION_POLICY,
     status: 200,
     response: REGISTRATION_POLICY,
+    etag: true,
+    current: (ctx) => services(ctx).policies.get(ctx.params.env ?? ''),
     run: (ctx) => services(ctx).policies.set(ctx.params.env ?? '', policyChanges(ctx.body)),
   },
   {

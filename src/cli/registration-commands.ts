@@ -38,7 +38,7 @@ function registrationOf(ctx: AdminContext): Registration {
   const base = (env: string) => `/environments/${encodeURIComponent(env)}`;
   return {
     get: (env) => api.get<RegistrationPolicyView>(`${base(env)}/registration`),
-    set: async (env, changes) => (await api.call<RegistrationPolicyView>('PATCH', `${base(env)}/registration`, { body: policyBody(changes) })).body,
+    set: (env, changes) => api.update<RegistrationPolicyView>('PATCH', `${base(env)}/registration`, () => policyBody(changes)),
     tokens: {
       create: async ({ env, description, expiresIn, uses }) =>
         (
