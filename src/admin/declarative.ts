@@ -1,6 +1,7 @@
 import type { ApiScope, ClientKind, IdTokenAlgorithm, RefreshTokenPolicy, SecurityProfile, SubjectType, TokenFormat, UserProfile } from '../domain/model.ts';
 import { changedProfile, EMPTY_PROFILE, type ProfileChanges, ProfileError } from '../domain/user-profile.ts';
 import { AdminError } from './admin-service.ts';
+import { type DeclaredRegistration, parseDeclaredRegistration } from './declarative-registration.ts';
 import { PROFILE_CLAIMS, type ProfileView } from './user-profile.ts';
 
 /**
@@ -79,6 +80,8 @@ export interface DeclaredEnvironment {
   dpopNonceRequired: boolean;
   /** `fapi2`, or null for none. */
   securityProfile: SecurityProfile | null;
+  /** RFC 7591: the registration policy, when the file declares one. */
+  registration?: DeclaredRegistration | undefined;
   clients: DeclaredClient[];
   users: DeclaredUser[];
   serviceAccounts: DeclaredServiceAccount[];
@@ -268,6 +271,7 @@ function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
     'require_pushed_authorization_requests',
     'security_profile',
     'dpop_nonce_required',
+    'registration',
     'clients',
     'service_accounts',
     'apis',
@@ -289,6 +293,7 @@ function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
     requirePushedAuthorizationRequests: flag(f.require_pushed_authorization_requests, `${path}.require_pushed_authorization_requests`, false),
     securityProfile: nullableChoice(f.security_profile, `${path}.security_profile`, ['fapi2'] as const),
     dpopNonceRequired: flag(f.dpop_nonce_required, `${path}.dpop_nonce_required`, false),
+    registration: parseDeclaredRegistration(f.registration, `${path}.registration`),
     clients,
     users: unique(list(f.users, `${path}.users`, parseUser), (u) => u.username, `${path}.users`, 'user'),
     serviceAccounts: unique(

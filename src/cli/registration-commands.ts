@@ -53,6 +53,12 @@ function registrationOf(ctx: AdminContext): Registration {
   };
 }
 
+/** The registration policies for `plan` and `apply`, locally or over the admin API. */
+export function registrationTarget(ctx: AdminContext): { get: Registration['get']; set: Registration['set'] } {
+  const registration = registrationOf(ctx);
+  return { get: (env) => registration.get(env), set: (env, changes) => registration.set(env, changes) };
+}
+
 /** The admin API body of a policy change. */
 function policyBody(c: RegistrationPolicyChanges): Record<string, unknown> {
   const body: Record<string, unknown> = {
