@@ -1,3 +1,4 @@
+import { metadataDocumentSettingsJson, parseMetadataDocumentSettings } from '../domain/client-metadata-document-settings.ts';
 import type { ApiScope, ClientKind, IdTokenAlgorithm, RefreshTokenPolicy, SecurityProfile, SubjectType, TokenFormat, UserProfile } from '../domain/model.ts';
 import { changedProfile, EMPTY_PROFILE, type ProfileChanges, ProfileError } from '../domain/user-profile.ts';
 import { AdminError } from './admin-service.ts';
@@ -82,6 +83,8 @@ export interface DeclaredEnvironment {
   securityProfile: SecurityProfile | null;
   /** RFC 7591: the registration policy, when the file declares one. */
   registration?: DeclaredRegistration | undefined;
+  /** Client ID Metadata Documents, in their wire form; undefined: not declared, left as they are. */
+  clientMetadataDocuments?: ReturnType<typeof metadataDocumentSettingsJson> | undefined;
   clients: DeclaredClient[];
   users: DeclaredUser[];
   serviceAccounts: DeclaredServiceAccount[];
@@ -124,6 +127,16 @@ function text(value: unknown, path: string): string {
 }
 
 const texts = (value: unknown, path: string): string[] => list(value, path, text);
+
+/** Client ID Metadata Document settings, checked as the admin API checks them; undefined when absent. */
+function metadataDocuments(value: unknown, path: string): ReturnType<typeof metadataDocumentSettingsJson> | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return metadataDocumentSettingsJson(parseMetadataDocumentSettings(value));
+  } catch (error) {
+    throw new DeclarationError(path, (error as Error).message);
+  }
+}
 
 function flag(value: unknown, path: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
@@ -272,6 +285,7 @@ function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
     'security_profile',
     'dpop_nonce_required',
     'registration',
+    'client_metadata_documents',
     'clients',
     'service_accounts',
     'apis',
@@ -294,6 +308,7 @@ function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
     securityProfile: nullableChoice(f.security_profile, `${path}.security_profile`, ['fapi2'] as const),
     dpopNonceRequired: flag(f.dpop_nonce_required, `${path}.dpop_nonce_required`, false),
     registration: parseDeclaredRegistration(f.registration, `${path}.registration`),
+    clientMetadataDocuments: metadataDocuments(f.client_metadata_documents, `${path}.client_metadata_documents`),
     clients,
     users: unique(list(f.users, `${path}.users`, parseUser), (u) => u.username, `${path}.users`, 'user'),
     serviceAccounts: unique(

@@ -48,6 +48,7 @@ export const AUDIT_EVENT_TYPES = [
   'environment.registration_policy_changed',
   'initial_access_token.created',
   'initial_access_token.deleted',
+  'environment.client_metadata_documents_changed',
   // Security events.
   'signing_key.rotated',
   'signing_key.revoked',
@@ -65,6 +66,8 @@ export const AUDIT_EVENT_TYPES = [
   'token.exchanged',
   'authorization_request.pushed',
   'authorization_request.refused',
+  'client.metadata_document_fetched',
+  'client.metadata_document_refused',
   // The admin API: every call (changes also have their own event), and refused ones.
   'admin.request',
   'admin.authentication_failed',

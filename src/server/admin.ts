@@ -2,6 +2,7 @@ import { AdminService } from '../admin/admin-service.ts';
 import { ApiService } from '../admin/apis.ts';
 import { AuditEventService } from '../admin/audit-events.ts';
 import { AdminAudit } from '../admin/audit-trail.ts';
+import { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
 import { InitialAccessTokenService, type RegistrationServices } from '../admin/initial-access-tokens.ts';
 import type { KeySecretSource } from '../admin/policy.ts';
 import { RegistrationPolicyService } from '../admin/registration-policy.ts';
@@ -23,6 +24,7 @@ export interface AdminServices {
   readonly auditEvents: AuditEventService;
   /** RFC 7591: registration policies and initial access tokens. */
   readonly registration: RegistrationServices;
+  readonly metadataDocuments: ClientMetadataDocumentService;
 }
 
 /**
@@ -55,5 +57,6 @@ export function createAdminServices(
       policies: new RegistrationPolicyService(policy, store, clock, trail),
       initialAccessTokens: new InitialAccessTokenService(store, clock, trail),
     },
+    metadataDocuments: new ClientMetadataDocumentService(store, trail),
   };
 }

@@ -23,6 +23,7 @@ import * as deviceAuthorization from './migrations/021_device_authorization.ts';
 import * as dpop from './migrations/022_dpop.ts';
 import * as pushedAuthorization from './migrations/023_pushed_authorization.ts';
 import * as dynamicRegistration from './migrations/024_dynamic_registration.ts';
+import * as clientMetadataDocuments from './migrations/025_client_metadata_documents.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -49,6 +50,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '022_dpop': dpop,
   '023_pushed_authorization': pushedAuthorization,
   '024_dynamic_registration': dynamicRegistration,
+  '025_client_metadata_documents': clientMetadataDocuments,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

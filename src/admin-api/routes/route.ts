@@ -1,6 +1,7 @@
 import type { AdminService } from '../../admin/admin-service.ts';
 import type { ApiService } from '../../admin/apis.ts';
 import type { AuditEventService } from '../../admin/audit-events.ts';
+import type { ClientMetadataDocumentService } from '../../admin/client-metadata-documents.ts';
 import type { RegistrationServices } from '../../admin/initial-access-tokens.ts';
 import type { ServiceAccountService } from '../../admin/service-accounts.ts';
 import type { UserService } from '../../admin/users.ts';
@@ -18,6 +19,8 @@ export interface AdminApiServices {
   readonly auditEvents?: AuditEventService;
   /** RFC 7591: registration policies and initial access tokens. */
   readonly registration?: RegistrationServices;
+  /** Client ID Metadata Document settings (absent where a node does not wire them). */
+  readonly metadataDocuments?: ClientMetadataDocumentService;
 }
 
 export type Json = Record<string, unknown>;
