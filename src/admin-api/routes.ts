@@ -1,6 +1,7 @@
 import type { AdminService } from '../admin/admin-service.ts';
 import type { ApiChanges, ApiService } from '../admin/apis.ts';
 import type { AuditEventService } from '../admin/audit-events.ts';
+import type { BrandingService } from '../admin/branding.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import { type ProfileView, profileFromView } from '../admin/user-profile.ts';
 import type { UserService } from '../admin/users.ts';
@@ -8,6 +9,7 @@ import { isAuditEventType } from '../domain/audit.ts';
 import type { ApiScope, ClientKind, IdTokenAlgorithm, RefreshTokenPolicy, SecurityProfile, SubjectType, TokenFormat } from '../domain/model.ts';
 import type { CreationKey } from '../domain/storage.ts';
 import type { Access, AdminCaller } from './auth.ts';
+import { brandingRoutes } from './branding-routes.ts';
 import { checkIfMatch, etagOf, pageOf, pageQuery } from './http-semantics.ts';
 import { Problem } from './problems.ts';
 import * as S from './schemas.ts';
@@ -21,6 +23,7 @@ export interface AdminApiServices {
   readonly apis: ApiService;
   /** Absent where a node wires no audit reader: the route then answers not-found. */
   readonly auditEvents?: AuditEventService;
+  readonly branding?: BrandingService;
 }
 
 type Json = Record<string, unknown>;
@@ -57,6 +60,8 @@ export interface AdminRoute {
   etag?: boolean;
   /** A create: `Idempotency-Key` is honoured. */
   idempotent?: boolean;
+  /** A larger body limit than the listener's, in bytes (an uploaded image). */
+  bodyLimit?: number;
   run(ctx: RouteContext): Promise<unknown>;
 }
 
@@ -666,4 +671,5 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...signingKeyRoutes,
   ...apiRoutes,
   ...auditRoutes,
+  ...brandingRoutes,
 ];

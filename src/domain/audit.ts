@@ -41,6 +41,7 @@ export const AUDIT_EVENT_TYPES = [
   'api.deleted',
   'server.started',
   'environment.dpop_settings_changed',
+  'environment.branding_changed',
   // Security events.
   'signing_key.rotated',
   'signing_key.revoked',

@@ -26,6 +26,7 @@ import type {
   User,
   UserProfile,
 } from './model.ts';
+import type { PageSettingsStore } from './page-settings.ts';
 
 /**
  * Everything Gatehouse persists, behind narrow operations. Every method is scoped by environment
@@ -46,6 +47,7 @@ export interface Store {
   readonly authorizationRequests: AuthorizationRequestStore;
   /** RFC 9126: pushed authorization requests waiting for their request_uri. */
   readonly pushedRequests: PushedAuthorizationRequestStore;
+  readonly pageSettings: PageSettingsStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly tokenFamilies: TokenFamilyStore;
@@ -98,6 +100,7 @@ export type TransactionStore = Pick<
   | 'audit'
   | 'usage'
   | 'backchannelLogouts'
+  | 'pageSettings'
 >;
 
 export interface EnvironmentStore {

@@ -100,6 +100,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     logger,
     ping: () => store.ping(),
     requests: metrics,
+    pageSettings: store.pageSettings,
   });
   // Admin API: its own listener, only when GATEHOUSE_ADMIN_PORT is set.
   const adminApi = await buildAdminApi(config, { store, core, environments, clock, logger, audit: audit.recorder });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Client, ClientSecret, Environment, IdTokenAlgorithm, OpaqueAccessToken, RevokedJwt, SubjectType } from '../domain/model.ts';
+import type { PageSettingsStore } from '../domain/page-settings.ts';
 import {
   type AccessTokenStore,
   type AdminListStore,
@@ -43,6 +44,7 @@ import { backchannelLogoutStore } from './kysely-backchannel-logouts.ts';
 import { deviceAuthorizationStore } from './kysely-device.ts';
 import { importStore } from './kysely-import.ts';
 import { legacyCredentialStore } from './kysely-legacy-credentials.ts';
+import { pageSettingsStore } from './kysely-page-settings.ts';
 import { pushedAuthorizationRequestStore } from './kysely-pushed-requests.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
 import { atomically } from './kysely-transaction.ts';
@@ -64,6 +66,7 @@ export class KyselyStore implements Store {
   readonly browserSessions: BrowserSessionStore;
   readonly authorizationRequests: AuthorizationRequestStore;
   readonly pushedRequests: PushedAuthorizationRequestStore;
+  readonly pageSettings: PageSettingsStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly tokenFamilies: TokenFamilyStore;
@@ -100,6 +103,7 @@ export class KyselyStore implements Store {
     this.browserSessions = browserSessionStore(db);
     this.authorizationRequests = authorizationRequestStore(db);
     this.pushedRequests = pushedAuthorizationRequestStore(db);
+    this.pageSettings = pageSettingsStore(db);
     this.authorizationCodes = authorizationCodeStore(db, dialect);
     this.deviceAuthorizations = deviceAuthorizationStore(db);
     this.consents = consentStore(db);
