@@ -1,8 +1,8 @@
 import type { BrandingService } from '../admin/branding.ts';
 import { MAX_LOGO_BYTES } from '../admin/branding-checks.ts';
 import type { BrandColours } from '../domain/page-settings.ts';
+import type { Access } from './auth.ts';
 import { Problem } from './problems.ts';
-import type { AdminRoute, RouteContext } from './routes.ts';
 import { body, object, type Schema } from './schemas.ts';
 
 /*
@@ -46,7 +46,30 @@ const PUT_LOGO = body(
   ['content_type', 'data'],
 );
 
-const branding = (ctx: RouteContext): BrandingService => {
+/** What these routes read of a request (a part of `RouteContext`, which imports this file). */
+interface BrandingContext {
+  services: { readonly branding?: BrandingService | undefined };
+  params: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+/** The shape of an `AdminRoute`, as far as these routes fill it in. */
+interface BrandingRoute {
+  method: 'GET' | 'PUT' | 'DELETE';
+  path: string;
+  operationId: string;
+  summary: string;
+  access: Access;
+  body?: Schema;
+  bodyLimit?: number;
+  status: number;
+  response: Schema;
+  etag?: boolean;
+  current?: (ctx: BrandingContext) => Promise<unknown>;
+  run(ctx: BrandingContext): Promise<unknown>;
+}
+
+const branding = (ctx: BrandingContext): BrandingService => {
   if (!ctx.services.branding) throw new Problem('not-found', 'branding is not available on this node');
   return ctx.services.branding;
 };
@@ -67,7 +90,7 @@ function coloursOf(value: unknown): BrandColours {
   return out;
 }
 
-export const brandingRoutes: AdminRoute[] = [
+export const brandingRoutes: BrandingRoute[] = [
   {
     method: 'GET',
     path: BRANDING,

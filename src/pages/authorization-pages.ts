@@ -176,10 +176,13 @@ export interface ErrorPageInput {
 export function renderErrorPage(p: ErrorPageInput): string {
   const m = p.page.messages;
   const title = p.title ?? 'error.title';
-  const detail = p.detail === undefined ? '' : `<span lang="en" dir="ltr">${escapeHtml(p.detail)}</span>`;
+  // An English page shows the detail as the message itself; another language adds it, marked as English.
+  const english = m.lang.split('-')[0]?.toLowerCase() === 'en';
+  const detail = p.detail === undefined || english ? '' : `<span lang="en" dir="ltr">${escapeHtml(p.detail)}</span>`;
+  const message = p.detail !== undefined && english ? escapeHtml(p.detail) : m.html(p.message.key, escapedParams(p.message.params));
   const content = [
     `<h1>${m.html(title)}</h1>`,
-    `<p class="alert">${m.html(p.message.key, escapedParams(p.message.params))}</p>`,
+    `<p class="alert">${message}</p>`,
     detail === '' ? '' : `<p class="note">${m.html('error.details', { details: detail })}</p>`,
     `<p class="lead">${m.html('error.close')}</p>`,
   ]
