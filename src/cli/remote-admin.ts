@@ -3,6 +3,7 @@
  * application services the commands call locally, each one a call to the admin API. A refusal
  * comes back as the AdminError the service would have thrown, so output and exit codes match.
  */
+
 import { randomUUID } from 'node:crypto';
 import {
   AdminError,
@@ -23,6 +24,7 @@ import { CLIENT_PAR_FIELDS, type ClientParChanges } from '../admin/par-settings.
 import type { KeyListing, ServiceAccountService, ServiceAccountView } from '../admin/service-accounts.ts';
 import { PROFILE_CLAIMS, type ProfileChanges } from '../admin/user-profile.ts';
 import type { UserService, UserView } from '../admin/users.ts';
+import { remoteBranding } from './remote-branding.ts';
 
 /** What the CLI commands call on each service: the remote side implements exactly these. */
 export type CliAdmin = Pick<
@@ -418,5 +420,6 @@ export function remoteServices(server: string, credentials: RemoteCredentials) {
     users: remoteUsers(api),
     apis: remoteApis(api),
     auditEvents: remoteAuditEvents(api),
+    branding: remoteBranding(api),
   };
 }
