@@ -60,7 +60,10 @@ export function mergedBranding(current: BrandingView, o: SetOptions): BrandingIn
 }
 
 function print(view: BrandingView, json: boolean | undefined): void {
-  if (json) return console.log(JSON.stringify(view));
+  if (json) {
+    console.log(JSON.stringify(view));
+    return;
+  }
   printKeyValues({
     environment: view.environment,
     product_name: view.product_name ?? '-',
@@ -114,7 +117,10 @@ export function registerBrandingCommands(program: Command): void {
     .action(
       withAdmin(async (ctx, file: string | undefined, o: { env: string; remove?: boolean; json?: boolean }) => {
         const service = brandingOf(ctx);
-        if (o.remove) return print(await service.deleteLogo(o.env), o.json);
+        if (o.remove) {
+          print(await service.deleteLogo(o.env), o.json);
+          return;
+        }
         if (file === undefined) throw new InvalidArgumentError('give the image file, or --remove');
         const type = LOGO_TYPES[extname(file).toLowerCase()];
         if (type === undefined) throw new InvalidArgumentError('the logo file must end in .png, .webp or .svg');
