@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../domain/clock.ts';
 import type { Environment } from '../domain/model.ts';
-import type { BrandColours, Branding, EnvironmentPageSettings } from '../domain/page-settings.ts';
+import type { BrandColours, Branding, BrandLogo, EnvironmentPageSettings } from '../domain/page-settings.ts';
 import type { Store } from '../domain/storage.ts';
 import { AdminError } from './admin-error.ts';
 import { AdminAudit } from './audit-trail.ts';
@@ -74,6 +74,16 @@ export class BrandingService {
     const event = { type: 'environment.branding_changed', env, subject: { kind: 'environment', id: env.id }, details: () => ({ fields: ['logo'] }) } as const;
     await this.audit.change(this.store, event, (tx) => tx.pageSettings.putLogo(env.id, logo, this.clock.now()));
     return view(env, await this.store.pageSettings.get(env.id));
+  }
+
+  /** The logo's bytes and type, for a preview; undefined when the environment has none. */
+  async logoOf(envName: string): Promise<BrandLogo | undefined> {
+    return this.store.pageSettings.getLogo((await this.environment(envName)).id);
+  }
+
+  /** The settings as stored, for a preview of the pages. */
+  async settingsOf(envName: string): Promise<EnvironmentPageSettings | undefined> {
+    return this.store.pageSettings.get((await this.environment(envName)).id);
   }
 
   async deleteLogo(envName: string): Promise<BrandingView> {

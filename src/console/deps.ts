@@ -1,3 +1,4 @@
+import type { BrandingService } from '../admin/branding.ts';
 import type { AdminService } from '../admin/admin-service.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
@@ -65,6 +66,7 @@ export interface ConsoleServices {
   >;
   users: Pick<UserService, 'list' | 'get' | 'update' | 'setEnabled'>;
   serviceAccounts: Pick<ServiceAccountService, 'list' | 'setEnabled'>;
+  branding?: Pick<BrandingService, 'show' | 'settingsOf' | 'logoOf'>;
 }
 
 /**

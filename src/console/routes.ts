@@ -6,6 +6,7 @@ import { isKeyAlgorithm } from '../oauth/signing-keys.ts';
 import { ConsoleAuth, refuse, type SignedIn, sendPage } from './auth.ts';
 import { type ClientDetail, type NewClientValues, renderAudit, renderClientDetail, renderMessage, renderNewClient, renderSecretShown } from './client-pages.ts';
 import type { ConsoleDeps, ConsoleServices } from './deps.ts';
+import { brandingPreviewRoutes } from './branding-pages.ts';
 import { dpopRoutes } from './dpop-routes.ts';
 import type { Viewer } from './layout.ts';
 import { oidcRoutes } from './oidc-routes.ts';
@@ -90,6 +91,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   enableRoutes(app, action);
   clientRoutes(app, deps, page, action);
   oidcRoutes(app, page, action);
+  brandingPreviewRoutes(app, page);
   if (deps.audit) {
     const audit = deps.audit;
     app.get(
