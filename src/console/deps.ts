@@ -1,5 +1,5 @@
-import type { BrandingService } from '../admin/branding.ts';
 import type { AdminService } from '../admin/admin-service.ts';
+import type { BrandingService } from '../admin/branding.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
 import type { Clock } from '../domain/clock.ts';
