@@ -16,6 +16,7 @@ import type { Store } from '../domain/storage.ts';
 import { createAdminServices } from '../server/admin.ts';
 import { openStore } from '../store/open.ts';
 import { type CliAdmin, type CliApis, type CliAuditEvents, type CliServiceAccounts, type CliUsers, remoteCredentials, remoteServices } from './remote-admin.ts';
+import type { CliBranding } from './remote-branding.ts';
 
 export const KEY_SECRET_FILE = 'key-secret';
 
@@ -50,6 +51,7 @@ export interface AdminContext {
   users: CliUsers;
   apis: CliApis;
   auditEvents: CliAuditEvents;
+  branding?: CliBranding;
   close(): Promise<void>;
 }
 

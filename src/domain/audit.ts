@@ -49,6 +49,7 @@ export const AUDIT_EVENT_TYPES = [
   'initial_access_token.created',
   'initial_access_token.deleted',
   'environment.client_metadata_documents_changed',
+  'environment.branding_changed',
   // Security events.
   'signing_key.rotated',
   'signing_key.revoked',

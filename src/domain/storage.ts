@@ -28,6 +28,7 @@ import type {
   UserProfile,
 } from './model.ts';
 import type { RegistrationStore } from './registration.ts';
+import type { PageSettingsStore } from './page-settings.ts';
 
 /**
  * Everything Gatehouse persists, behind narrow operations. Every method is scoped by environment
@@ -50,6 +51,7 @@ export interface Store {
   readonly pushedRequests: PushedAuthorizationRequestStore;
   /** RFC 7591 / 7592: registrations, registration policies, initial access tokens. */
   readonly registrations: RegistrationStore;
+  readonly pageSettings: PageSettingsStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly tokenFamilies: TokenFamilyStore;
@@ -103,6 +105,7 @@ export type TransactionStore = Pick<
   | 'audit'
   | 'usage'
   | 'backchannelLogouts'
+  | 'pageSettings'
 >;
 
 export interface EnvironmentStore {

@@ -4,6 +4,7 @@ import { AuditEventService } from '../admin/audit-events.ts';
 import { AdminAudit } from '../admin/audit-trail.ts';
 import { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
 import { InitialAccessTokenService, type RegistrationServices } from '../admin/initial-access-tokens.ts';
+import { BrandingService } from '../admin/branding.ts';
 import type { KeySecretSource } from '../admin/policy.ts';
 import { RegistrationPolicyService } from '../admin/registration-policy.ts';
 import { ServiceAccountService } from '../admin/service-accounts.ts';
@@ -25,6 +26,7 @@ export interface AdminServices {
   /** RFC 7591: registration policies and initial access tokens. */
   readonly registration: RegistrationServices;
   readonly metadataDocuments: ClientMetadataDocumentService;
+  readonly branding: BrandingService;
 }
 
 /**
@@ -58,5 +60,6 @@ export function createAdminServices(
       initialAccessTokens: new InitialAccessTokenService(store, clock, trail),
     },
     metadataDocuments: new ClientMetadataDocumentService(store, trail),
+    branding: new BrandingService(store, clock, trail),
   };
 }

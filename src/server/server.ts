@@ -105,6 +105,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     ping: () => store.ping(),
     requests: metrics,
     registration: registrationEndpoint(config, store, clock, audit, core, events),
+    pageSettings: store.pageSettings,
   });
   // Admin API: its own listener, only when GATEHOUSE_ADMIN_PORT is set.
   const adminApi = await buildAdminApi(config, { store, core, environments, clock, logger, audit: audit.recorder });

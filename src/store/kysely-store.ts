@@ -3,6 +3,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { metadataDocumentSettingsJson, parseMetadataDocumentSettings } from '../domain/client-metadata-document-settings.ts';
 import type { Client, ClientSecret, Environment, IdTokenAlgorithm, OpaqueAccessToken, RevokedJwt, SubjectType } from '../domain/model.ts';
 import type { RegistrationStore } from '../domain/registration.ts';
+import type { PageSettingsStore } from '../domain/page-settings.ts';
 import {
   type AccessTokenStore,
   type AdminListStore,
@@ -45,6 +46,7 @@ import { backchannelLogoutStore } from './kysely-backchannel-logouts.ts';
 import { deviceAuthorizationStore } from './kysely-device.ts';
 import { importStore } from './kysely-import.ts';
 import { legacyCredentialStore } from './kysely-legacy-credentials.ts';
+import { pageSettingsStore } from './kysely-page-settings.ts';
 import { pushedAuthorizationRequestStore } from './kysely-pushed-requests.ts';
 import { registrationStore } from './kysely-registrations.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
@@ -68,6 +70,7 @@ export class KyselyStore implements Store {
   readonly authorizationRequests: AuthorizationRequestStore;
   readonly pushedRequests: PushedAuthorizationRequestStore;
   readonly registrations: RegistrationStore;
+  readonly pageSettings: PageSettingsStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly tokenFamilies: TokenFamilyStore;
@@ -105,6 +108,7 @@ export class KyselyStore implements Store {
     this.authorizationRequests = authorizationRequestStore(db);
     this.pushedRequests = pushedAuthorizationRequestStore(db);
     this.registrations = registrationStore(db);
+    this.pageSettings = pageSettingsStore(db);
     this.authorizationCodes = authorizationCodeStore(db, dialect);
     this.deviceAuthorizations = deviceAuthorizationStore(db);
     this.consents = consentStore(db);

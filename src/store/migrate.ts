@@ -24,6 +24,7 @@ import * as dpop from './migrations/022_dpop.ts';
 import * as pushedAuthorization from './migrations/023_pushed_authorization.ts';
 import * as dynamicRegistration from './migrations/024_dynamic_registration.ts';
 import * as clientMetadataDocuments from './migrations/025_client_metadata_documents.ts';
+import * as pageSettings from './migrations/028_page_settings.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -51,6 +52,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '023_pushed_authorization': pushedAuthorization,
   '024_dynamic_registration': dynamicRegistration,
   '025_client_metadata_documents': clientMetadataDocuments,
+  '028_page_settings': pageSettings,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

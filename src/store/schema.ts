@@ -18,6 +18,7 @@ export interface Database {
   browser_sessions: BrowserSessionTable;
   authorization_requests: AuthorizationRequestTable;
   pushed_authorization_requests: PushedAuthorizationRequestTable;
+  environment_pages: EnvironmentPagesTable;
   authorization_codes: AuthorizationCodeTable;
   token_families: TokenFamilyTable;
   refresh_tokens: RefreshTokenTable;
@@ -463,4 +464,18 @@ export interface InitialAccessTokenTable {
   uses_left: number;
   created_at: number;
   expires_at: number;
+}
+/** Migration 028: the brand, default language, texts and logo of an environment's pages. */
+export interface EnvironmentPagesTable {
+  env_id: string;
+  /** JSON of `Branding`. */
+  branding: string;
+  default_language: string | null;
+  /** JSON: language → message key → text. */
+  texts: string;
+  /** Base64 of the logo's bytes. */
+  logo: string | null;
+  logo_type: string | null;
+  logo_sha256: string | null;
+  updated_at: number;
 }

@@ -3,6 +3,7 @@ import type { ApiService } from '../../admin/apis.ts';
 import type { AuditEventService } from '../../admin/audit-events.ts';
 import type { ClientMetadataDocumentService } from '../../admin/client-metadata-documents.ts';
 import type { RegistrationServices } from '../../admin/initial-access-tokens.ts';
+import type { BrandingService } from '../../admin/branding.ts';
 import type { ServiceAccountService } from '../../admin/service-accounts.ts';
 import type { UserService } from '../../admin/users.ts';
 import type { Access, AdminCaller } from '../auth.ts';
@@ -21,6 +22,7 @@ export interface AdminApiServices {
   readonly registration?: RegistrationServices;
   /** Client ID Metadata Document settings (absent where a node does not wire them). */
   readonly metadataDocuments?: ClientMetadataDocumentService;
+  readonly branding?: BrandingService;
 }
 
 export type Json = Record<string, unknown>;
@@ -57,6 +59,8 @@ export interface AdminRoute {
   etag?: boolean;
   /** A create: `Idempotency-Key` is honoured. */
   idempotent?: boolean;
+  /** A larger body limit than the listener's, in bytes (an uploaded image). */
+  bodyLimit?: number;
   run(ctx: RouteContext): Promise<unknown>;
 }
 
