@@ -1,5 +1,5 @@
-import { REGISTRATION_ROUTES } from './registration-routes.ts';
 import { brandingRoutes } from './branding-routes.ts';
+import { REGISTRATION_ROUTES } from './registration-routes.ts';
 import { apiRoutes } from './routes/api-routes.ts';
 import { auditRoutes } from './routes/audit-routes.ts';
 import { callerRoutes } from './routes/caller-routes.ts';

@@ -1,6 +1,6 @@
 import type { AdminService } from '../admin/admin-service.ts';
-import type { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
 import type { BrandingService } from '../admin/branding.ts';
+import type { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
 import type { Clock } from '../domain/clock.ts';

@@ -27,8 +27,8 @@ import type {
   User,
   UserProfile,
 } from './model.ts';
-import type { RegistrationStore } from './registration.ts';
 import type { PageSettingsStore } from './page-settings.ts';
+import type { RegistrationStore } from './registration.ts';
 
 /**
  * Everything Gatehouse persists, behind narrow operations. Every method is scoped by environment

@@ -19,7 +19,8 @@ export const de: Catalogue = {
   'consent.title': '{client} erlauben?',
   'consent.heading': '{client} Zugriff auf Ihr Konto erlauben?',
   'consent.signedInAs': 'Angemeldet als {user}',
-  'consent.clientHost': 'Diese Anwendung ist hier nicht registriert. Sie wird von {host} beschrieben; erlauben Sie den Zugriff nur, wenn Sie dieser Website vertrauen.',
+  'consent.clientHost':
+    'Diese Anwendung ist hier nicht registriert. Sie wird von {host} beschrieben; erlauben Sie den Zugriff nur, wenn Sie dieser Website vertrauen.',
   'consent.asking': '{client} möchte:',
   'consent.returnTo': 'Wie Sie sich auch entscheiden, Sie werden zu {origin} zurückgeleitet.',
   'consent.allow': 'Erlauben',

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { metadataDocumentSettingsJson, parseMetadataDocumentSettings } from '../domain/client-metadata-document-settings.ts';
 import type { Client, ClientSecret, Environment, IdTokenAlgorithm, OpaqueAccessToken, RevokedJwt, SubjectType } from '../domain/model.ts';
-import type { RegistrationStore } from '../domain/registration.ts';
 import type { PageSettingsStore } from '../domain/page-settings.ts';
+import type { RegistrationStore } from '../domain/registration.ts';
 import {
   type AccessTokenStore,
   type AdminListStore,

@@ -1,9 +1,9 @@
 import type { AdminService } from '../../admin/admin-service.ts';
 import type { ApiService } from '../../admin/apis.ts';
 import type { AuditEventService } from '../../admin/audit-events.ts';
+import type { BrandingService } from '../../admin/branding.ts';
 import type { ClientMetadataDocumentService } from '../../admin/client-metadata-documents.ts';
 import type { RegistrationServices } from '../../admin/initial-access-tokens.ts';
-import type { BrandingService } from '../../admin/branding.ts';
 import type { ServiceAccountService } from '../../admin/service-accounts.ts';
 import type { UserService } from '../../admin/users.ts';
 import type { Access, AdminCaller } from '../auth.ts';
