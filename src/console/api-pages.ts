@@ -70,7 +70,7 @@ export function renderApi(ctx: PageContext, api: ApiView, clients: readonly Clie
     ['Default API', api.default ? 'yes: tokens requested without resource are for it' : 'no'],
     ['Updated', e(shortTime(api.updated_at))],
   ]);
-  const body = `<p><a href="${envPath(env)}/apis">APIs</a> /</p>${details}${ctx.viewer.canWrite ? apiForm(ctx, api, clients, error) : ''}`;
+  const body = `<section class="panel" aria-label="API ${e(api.name)}">${details}</section>${ctx.viewer.canWrite ? apiForm(ctx, api, clients, error) : ''}`;
   return envPage(ctx, env, 'apis', api.name, body);
 }
 

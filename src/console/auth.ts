@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type Access, allows, readsAnything } from '../admin/admin-scopes.ts';
+import { type Access, allows, readsAnything, scopedEnvironments } from '../admin/admin-scopes.ts';
 import { randomToken } from '../crypto/secrets.ts';
 import { renderMessage } from './client-pages.ts';
 import type { ConsoleDeps, ConsoleGrant } from './deps.ts';
@@ -35,8 +35,18 @@ export function viewerFor(signedIn: SignedIn, env: string | undefined): Viewer {
     canWrite: allows(scopes, 'write', env),
     // The audit log spans every environment: like the admin API's, it needs admin:read for all.
     canAudit: allows(scopes, 'read', undefined),
+    access: accessNote(scopes),
     csrfToken: signedIn.session.csrf,
   };
+}
+
+/** What the top bar says beside the name: nothing for admin:write, else what the scopes reach. */
+function accessNote(scopes: ReadonlySet<string>): string | undefined {
+  if (allows(scopes, 'write', undefined)) return undefined;
+  const envs = scopedEnvironments(scopes);
+  const writes = envs.some((env) => allows(scopes, 'write', env));
+  if (allows(scopes, 'read', undefined)) return writes ? `read only, changes ${envs.filter((env) => allows(scopes, 'write', env)).join(', ')}` : 'read only';
+  return `${envs.join(', ')} only${writes ? '' : ', read only'}`;
 }
 
 /** Sends an HTML page with the console's security headers. */

@@ -101,6 +101,8 @@ export interface Viewer {
   canWrite: boolean;
   /** Whether the operator may read the audit log (every environment's). */
   canAudit: boolean;
+  /** What the operator's scopes reach, when not everything (`read only`, `STAGING only`); shown beside the name. */
+  access?: string | undefined;
   csrfToken: string;
 }
 
@@ -141,7 +143,7 @@ function topNav(viewer: Viewer, section: Section | undefined, audit: boolean): s
   return [
     `<a class="brand" href="/console/envs">${MARK}Gatehouse console</a>`,
     `<nav aria-label="Console">${links.join('')}</nav>`,
-    `<div class="account"><span class="who">${escapeHtml(viewer.name)}${viewer.canWrite ? '' : ' (read only)'}</span>`,
+    `<div class="account"><span class="who">${escapeHtml(viewer.name)}${viewer.access ? ` (${escapeHtml(viewer.access)})` : ''}</span>`,
     `<form class="inline-form" method="post" action="/console/signout">${csrfField(viewer)}<button class="button secondary inline" type="submit">Sign out</button></form></div>`,
   ].join('');
 }

@@ -14,7 +14,7 @@ export function renderQuotas(ctx: PageContext, env: EnvironmentView, clients: re
     .filter((c) => c.type !== 'service_account' && matches(q, c.name, c.client_id))
     .map((c) => [
       `<a href="${clientPath(env.name, c.client_id)}">${e(c.name)}</a> <code>${e(c.client_id)}</code>`,
-      e(quotaText(c.quota, "the environment's default")),
+      e(quotaText(c.quota, `the environment's default (${quotaText(env.default_quota, 'unlimited')})`)),
       ctx.viewer.canWrite ? clientQuotaForm(ctx, path, c) : '',
     ]);
   const defaults = ctx.viewer.canWrite

@@ -57,7 +57,8 @@ export function quotaRoutes(app: FastifyInstance, page: PageWrap, action: Action
         await services(request).admin.updateClient(env, clientId, { quota }, (current) => stillShown(shown, current.quota, `the quota of ${clientId}`));
       } catch (error) {
         const refused = formRefusal(error);
-        return sendPage(reply, refusalStatus(refused), await quotasPage(request, ctx, refused.message));
+        const message = refused.message.includes(clientId) ? refused.message : `The quota of ${clientId} was not saved: ${refused.message}`;
+        return sendPage(reply, refusalStatus(refused), await quotasPage(request, ctx, message));
       }
       return reply.redirect(`${envPath(env)}/quotas?done=saved`, 303);
     }),
