@@ -1,5 +1,6 @@
 import type { AdminService } from '../admin/admin-service.ts';
 import type { ApiService } from '../admin/apis.ts';
+import type { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
 import type { Clock } from '../domain/clock.ts';
@@ -58,6 +59,7 @@ export interface ConsoleServices {
   users: Pick<UserService, 'list' | 'get' | 'update' | 'setEnabled'>;
   serviceAccounts: Pick<ServiceAccountService, 'list' | 'setEnabled'>;
   apis: Pick<ApiService, 'list' | 'show' | 'create' | 'update'>;
+  metadataDocuments?: Pick<ClientMetadataDocumentService, 'get' | 'set'>;
 }
 
 /**

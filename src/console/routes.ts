@@ -3,6 +3,7 @@ import { AdminError, type EnvironmentView } from '../admin/admin-service.ts';
 import { isKeyAlgorithm } from '../oauth/signing-keys.ts';
 import { apiRoutes } from './api-routes.ts';
 import { ConsoleAuth, mayAccess, refuse, type SignedIn, sendPage, viewerFor } from './auth.ts';
+import { clientMetadataDocumentConsoleRoutes } from './client-metadata-document-pages.ts';
 import { renderAudit, renderMessage } from './client-pages.ts';
 import { clientRoutes } from './client-routes.ts';
 import type { ConsoleDeps } from './deps.ts';
@@ -72,6 +73,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   apiRoutes(app, page, action);
   quotaRoutes(app, page, action);
   rotationRoutes(app, page, action);
+  clientMetadataDocumentConsoleRoutes(app, page, action);
   if (deps.audit) {
     const audit = deps.audit;
     app.get(

@@ -30,6 +30,11 @@ export function oauthPolicy(config: Config): OAuthPolicy {
     refreshRetryGrace: config.refreshRetryGrace,
     idTokenTtl: config.idTokenTtl,
     firstPartySignIn: config.adminPort === undefined ? undefined : { environment: config.adminEnvironment, redirectUri: consoleRedirectUri(config) },
+    clientMetadataDocuments: {
+      allowLoopback: config.clientMetadataDocumentsAllowLoopback,
+      timeoutMs: config.clientMetadataDocumentsTimeout,
+      maxBytes: config.clientMetadataDocumentsMaxBytes,
+    },
   });
 }
 
