@@ -5,7 +5,7 @@ import { type ClientDetail, renderClientDetail } from '../../src/console/client-
 import type { Viewer } from '../../src/console/layout.ts';
 import { type PageContext, renderClients } from '../../src/console/pages.ts';
 
-const viewer: Viewer = { subject: 'usr_1', canWrite: true, csrfToken: 'csrf' };
+const viewer: Viewer = { name: 'Dana Ops', canWrite: true, canAudit: true, csrfToken: 'csrf' };
 const ctx: PageContext = { viewer, audit: true };
 const T = '2026-06-01T12:00:00.000Z';
 
