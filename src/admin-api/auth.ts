@@ -1,3 +1,4 @@
+import { type Access, ADMIN_READ, ADMIN_WRITE, allows as allowsScopes } from '../admin/admin-scopes.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import type { EnvironmentResolver } from '../oauth/environments.ts';
@@ -6,10 +7,7 @@ import { Problem } from './problems.ts';
 
 /** The RFC 8707 identifier of the admin API: the `aud` every admin token must carry. */
 export const ADMIN_API_IDENTIFIER = 'urn:gatehouse:admin-api';
-export const ADMIN_READ = 'admin:read';
-export const ADMIN_WRITE = 'admin:write';
-
-export type Access = 'read' | 'write';
+export { type Access, ADMIN_READ, ADMIN_WRITE } from '../admin/admin-scopes.ts';
 
 /** Who is calling: the admin client the token was issued to, and what it may do. */
 export interface AdminCaller {
@@ -62,14 +60,9 @@ export class AdminAuthenticator {
   }
 }
 
-/**
- * Whether the caller may read or write: `admin:write` covers everything, `admin:read` every
- * read; `admin:write:ENV` and `admin:read:ENV` the same inside one environment. A write scope
- * includes the matching read.
- */
+/** Whether the caller may read or write (see `allows` in admin/admin-scopes.ts, which the console reads the same way). */
 export function allows(caller: AdminCaller, access: Access, env: string | undefined): boolean {
-  const granted = (level: Access) => caller.scopes.has(`admin:${level}`) || (env !== undefined && caller.scopes.has(`admin:${level}:${env}`));
-  return granted('write') || (access === 'read' && granted('read'));
+  return allowsScopes(caller.scopes, access, env);
 }
 
 /** Throws the 403 of RFC 6750 §3.1 naming the scope that would do. */

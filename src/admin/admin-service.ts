@@ -157,6 +157,10 @@ export class AdminService {
     return this.keys.revokeKey(...args);
   }
 
+  getKeyRotation(...args: Parameters<KeyAdmin['getKeyRotation']>): ReturnType<KeyAdmin['getKeyRotation']> {
+    return this.keys.getKeyRotation(...args);
+  }
+
   setKeyRotation(...args: Parameters<KeyAdmin['setKeyRotation']>): ReturnType<KeyAdmin['setKeyRotation']> {
     return this.keys.setKeyRotation(...args);
   }

@@ -96,8 +96,19 @@ export class KeyAdmin extends AdminContext {
     }
   }
 
-  /** Sets (or, with null, removes) the interval of scheduled rotations, carried out by whichever running node gets there first. */
-  async setKeyRotation(envName: string, seconds: number | null): Promise<KeyRotationView> {
+  /** The environment's rotation schedule: the interval of scheduled rotations (null: none) and the activation lead. */
+  async getKeyRotation(envName: string): Promise<KeyRotationView> {
+    const env = await this.environment(envName);
+    return this.rotationView(env.name, await this.store.signingKeys.rotationInterval(env.id));
+  }
+
+  /**
+   * Sets (or, with null, removes) the interval of scheduled rotations, carried out by whichever
+   * running node gets there first. `expect` sees the schedule as read in the same transaction
+   * and may refuse (a form's or an admin's version of it), so a change made meanwhile is not
+   * silently overwritten.
+   */
+  async setKeyRotation(envName: string, seconds: number | null, expect?: (current: KeyRotationView) => void): Promise<KeyRotationView> {
     const env = await this.environment(envName);
     const leadSeconds = activationLeadMs(this.config) / 1000;
     if (seconds !== null && (!Number.isSafeInteger(seconds) || seconds < MIN_ROTATION_INTERVAL || seconds <= leadSeconds)) {
@@ -112,7 +123,14 @@ export class KeyAdmin extends AdminContext {
       subject: { kind: 'environment', id: env.id },
       details: () => ({ key_rotation_interval: seconds }),
     } as const;
-    await this.audit.change(this.store, changed, (tx) => tx.signingKeys.setRotationInterval(env.id, seconds));
-    return { environment: env.name, key_rotation_interval: await this.store.signingKeys.rotationInterval(env.id), activation_lead: leadSeconds };
+    await this.audit.change(this.store, changed, async (tx) => {
+      if (expect) expect(this.rotationView(env.name, await tx.signingKeys.rotationInterval(env.id)));
+      await tx.signingKeys.setRotationInterval(env.id, seconds);
+    });
+    return this.rotationView(env.name, await this.store.signingKeys.rotationInterval(env.id));
+  }
+
+  private rotationView(environment: string, interval: number | null): KeyRotationView {
+    return { environment, key_rotation_interval: interval, activation_lead: activationLeadMs(this.config) / 1000 };
   }
 }

@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type Access, allows, readsAnything, scopedEnvironments } from '../admin/admin-scopes.ts';
 import { randomToken } from '../crypto/secrets.ts';
 import { renderMessage } from './client-pages.ts';
-import { type ConsoleDeps, type ConsoleGrant, READ_SCOPE, WRITE_SCOPE } from './deps.ts';
+import type { ConsoleDeps, ConsoleGrant } from './deps.ts';
 import { consoleSecurityHeaders, type Viewer } from './layout.ts';
 import { ConsoleCookies, type ConsoleSession, newSignIn, type PendingSignIn, readCookie, SIGN_IN_TTL_S, sameString } from './session.ts';
 
@@ -15,8 +16,38 @@ export interface SignedIn {
   grant: ConsoleGrant;
 }
 
-/** As in the admin API, admin:write includes reading. */
-const mayRead = (scopes: readonly string[]): boolean => scopes.includes(READ_SCOPE) || scopes.includes(WRITE_SCOPE);
+/** What the operator's token allows, read as the admin API reads it (admin:write includes reading; `:ENV` scopes one environment). */
+const scopeSet = (grant: ConsoleGrant): ReadonlySet<string> => new Set(grant.scopes);
+
+/** Whether the signed-in operator may read or change `env` (undefined: what belongs to no one environment, or to all). */
+export function mayAccess(signedIn: SignedIn, access: Access, env: string | undefined): boolean {
+  return allows(scopeSet(signedIn.grant), access, env);
+}
+
+/**
+ * The viewer of one request: the operator's name, and whether the forms of this page may change
+ * anything (for an environment's pages, the environment's write scope; elsewhere, admin:write).
+ */
+export function viewerFor(signedIn: SignedIn, env: string | undefined): Viewer {
+  const scopes = scopeSet(signedIn.grant);
+  return {
+    name: signedIn.session.name ?? signedIn.grant.subject,
+    canWrite: allows(scopes, 'write', env),
+    // The audit log spans every environment: like the admin API's, it needs admin:read for all.
+    canAudit: allows(scopes, 'read', undefined),
+    access: accessNote(scopes),
+    csrfToken: signedIn.session.csrf,
+  };
+}
+
+/** What the top bar says beside the name: nothing for admin:write, else what the scopes reach. */
+function accessNote(scopes: ReadonlySet<string>): string | undefined {
+  if (allows(scopes, 'write', undefined)) return undefined;
+  const envs = scopedEnvironments(scopes);
+  const writes = envs.some((env) => allows(scopes, 'write', env));
+  if (allows(scopes, 'read', undefined)) return writes ? `read only, changes ${envs.filter((env) => allows(scopes, 'write', env)).join(', ')}` : 'read only';
+  return `${envs.join(', ')} only${writes ? '' : ', read only'}`;
+}
 
 /** Sends an HTML page with the console's security headers. */
 export function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
@@ -47,8 +78,10 @@ export class ConsoleAuth {
     const session = this.cookies.open<ConsoleSession>(this.cookies.session, readCookie(request.headers.cookie, this.cookies.session));
     if (!session) return undefined;
     const grant = await this.deps.authorize(session.token);
-    if (!grant || grant.clientId !== this.deps.client.clientId || !mayRead(grant.scopes)) return undefined;
-    return { session, grant, viewer: { subject: grant.subject, canWrite: grant.scopes.includes(WRITE_SCOPE), csrfToken: session.csrf } };
+    if (!grant || grant.clientId !== this.deps.client.clientId || !readsAnything(scopeSet(grant))) return undefined;
+    const signedIn = { session, grant } as SignedIn;
+    signedIn.viewer = viewerFor(signedIn, undefined);
+    return signedIn;
   }
 
   /** Whether a form's CSRF token is the session's (synchronizer token, compared in constant time). */
@@ -64,7 +97,8 @@ export class ConsoleAuth {
       response_type: 'code',
       client_id: this.deps.client.clientId,
       redirect_uri: this.deps.client.redirectUri,
-      scope: `${READ_SCOPE} ${WRITE_SCOPE}`,
+      // No scope: RFC 6749 §3.3, the console client's default scopes. Narrowing them (to
+      // admin:read:ENV, admin:write:ENV) narrows what operators signing in here may do.
       state: pending.state,
       code_challenge: challenge,
       code_challenge_method: 'S256',
@@ -92,10 +126,19 @@ export class ConsoleAuth {
       return refuse(reply, 502, 'Sign-in failed', 'The authorization code could not be redeemed. Sign in again.');
     }
     const grant = await this.deps.authorize(accessToken);
-    if (!grant || grant.clientId !== clientId || !mayRead(grant.scopes)) {
-      return refuse(reply, 403, 'Not allowed', 'This sign-in may not use the console: it needs the admin:read or admin:write scope.');
+    if (!grant || grant.clientId !== clientId || !readsAnything(scopeSet(grant))) {
+      return refuse(
+        reply,
+        403,
+        'Not allowed',
+        'This sign-in may not use the console: it needs admin:read or admin:write, for all environments or one (admin:read:ENV).',
+      );
     }
-    const session: ConsoleSession = { token: accessToken, csrf: randomToken(32), exp: this.deps.clock.now() + this.ttl * 1000 };
+    const name = await this.deps.operatorName?.(grant.subject).catch((error: unknown) => {
+      request.log.warn({ err: error }, 'the console could not read the operator name');
+      return undefined;
+    });
+    const session: ConsoleSession = { token: accessToken, csrf: randomToken(32), exp: this.deps.clock.now() + this.ttl * 1000, ...(name ? { name } : {}) };
     reply.header('set-cookie', [
       this.cookies.clear(this.cookies.signIn),
       this.cookies.header(this.cookies.session, this.cookies.seal(this.cookies.session, session), this.ttl),

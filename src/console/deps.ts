@@ -1,4 +1,6 @@
 import type { AdminService } from '../admin/admin-service.ts';
+import type { ApiService } from '../admin/apis.ts';
+import type { BrandingService } from '../admin/branding.ts';
 import type { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
@@ -32,19 +34,6 @@ export interface ConsoleUsageProvider {
   tokensPerDay(environment: string, clientId: string, days: number): Promise<readonly { day: string; count: number }[]>;
 }
 
-/** One client secret by its id (never its value), as the admin API lists them. */
-export interface ConsoleSecret {
-  id: string;
-  created_at: string;
-  expires_at: string | null;
-}
-
-/** Client secrets by id, and ending one now. Present when the admin services offer it. */
-export interface ConsoleSecretsProvider {
-  list(environment: string, clientId: string): Promise<readonly ConsoleSecret[]>;
-  revoke(environment: string, clientId: string, secretId: string): Promise<unknown>;
-}
-
 /** The admin services a console request calls. */
 export interface ConsoleServices {
   admin: Pick<
@@ -59,26 +48,35 @@ export interface ConsoleServices {
     | 'showClient'
     | 'createClient'
     | 'rotateClientSecret'
+    | 'listClientSecrets'
+    | 'revokeClientSecret'
     | 'setClientEnabled'
     | 'listKeys'
     | 'rotateKeys'
     | 'revokeKey'
+    | 'getKeyRotation'
+    | 'setKeyRotation'
   >;
   users: Pick<UserService, 'list' | 'get' | 'update' | 'setEnabled'>;
   serviceAccounts: Pick<ServiceAccountService, 'list' | 'setEnabled'>;
+  apis: Pick<ApiService, 'list' | 'show' | 'create' | 'update'>;
   metadataDocuments?: Pick<ClientMetadataDocumentService, 'get' | 'set'>;
+  branding?: Pick<BrandingService, 'show' | 'settingsOf' | 'logoOf'>;
 }
 
 /**
  * Everything the console calls. The admin services are the same ones the CLI and the admin API
  * use; the two auth functions connect the console to the OAuth core without it knowing how.
  */
-export interface ConsoleDeps extends ConsoleServices {
+export interface ConsoleDeps {
   /**
-   * The services to act with for one signed-in operator, so that what they change names them
-   * (audit events); absent: the services above, for everyone.
+   * The services to act with for one signed-in operator, so that everything they change names
+   * them in the audit log. Every read and change of the console goes through these: there are no
+   * services for everyone, so no console action can be recorded as the system.
    */
-  servicesFor?: ((operator: ConsoleGrant) => ConsoleServices) | undefined;
+  servicesFor(operator: ConsoleGrant): ConsoleServices;
+  /** The operator's name to show (their profile name, else their username); undefined: the subject is shown. */
+  operatorName?: ((subject: string) => Promise<string | undefined>) | undefined;
   clock: Clock;
   /** The management environment's issuer URL; the console sends operators to its `/authorize`. */
   issuer: string;
@@ -94,11 +92,8 @@ export interface ConsoleDeps extends ConsoleServices {
   cookieSecret: Buffer;
   /** How long a console session lasts, in seconds (also bounded by its access token's lifetime). */
   sessionTtl?: number;
-  /** With it, the client page lists secrets by id, each with a Revoke button. */
-  secrets?: ConsoleSecretsProvider | undefined;
   audit?: ConsoleAuditProvider | undefined;
   usage?: ConsoleUsageProvider | undefined;
 }
 
-export const READ_SCOPE = 'admin:read';
-export const WRITE_SCOPE = 'admin:write';
+export { ADMIN_READ as READ_SCOPE, ADMIN_WRITE as WRITE_SCOPE } from '../admin/admin-scopes.ts';

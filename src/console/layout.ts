@@ -59,6 +59,9 @@ dl.fields dd { margin: 0; }
 .secret input[type="text"] { font: 15px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .checkbox { display: flex; align-items: center; gap: 8px; font-weight: 600; }
 .checkbox input { width: 20px; height: 20px; }
+textarea { display: block; width: 100%; padding: 10px 12px; background: var(--input-bg); color: var(--text); border: 1px solid var(--border); border-radius: 8px; font: 14px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.quota-form { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; margin: 0; }
+.quota-form input[type="text"] { width: 9em; min-height: 40px; }
 select { display: block; width: 100%; min-height: 48px; padding: 10px 12px; background: var(--input-bg); color: var(--text); border: 1px solid var(--border); border-radius: 8px; font: inherit; }
 .hint { display: block; margin-top: 4px; color: var(--muted); font-size: 14px; font-weight: 400; }
 .chart { display: block; width: 100%; max-width: 640px; height: auto; color: var(--bar); }
@@ -92,8 +95,14 @@ export { escapeHtml };
 
 /** Whom the console is showing pages to, and what they may do. */
 export interface Viewer {
-  subject: string;
+  /** The operator's name (or, when unknown, the token's subject). */
+  name: string;
+  /** Whether this page's forms may change anything. */
   canWrite: boolean;
+  /** Whether the operator may read the audit log (every environment's). */
+  canAudit: boolean;
+  /** What the operator's scopes reach, when not everything (`read only`, `STAGING only`); shown beside the name. */
+  access?: string | undefined;
   csrfToken: string;
 }
 
@@ -130,11 +139,11 @@ export function renderConsolePage(p: { title: string; body: string; viewer?: Vie
 
 function topNav(viewer: Viewer, section: Section | undefined, audit: boolean): string {
   const link = (href: string, label: string, name: Section) => `<a href="${href}"${section === name ? ' aria-current="page"' : ''}>${label}</a>`;
-  const links = [link('/console/envs', 'Environments', 'environments'), ...(audit ? [link('/console/audit', 'Audit events', 'audit')] : [])];
+  const links = [link('/console/envs', 'Environments', 'environments'), ...(audit && viewer.canAudit ? [link('/console/audit', 'Audit events', 'audit')] : [])];
   return [
     `<a class="brand" href="/console/envs">${MARK}Gatehouse console</a>`,
     `<nav aria-label="Console">${links.join('')}</nav>`,
-    `<div class="account"><span class="who">${escapeHtml(viewer.subject)}${viewer.canWrite ? '' : ' (read only)'}</span>`,
+    `<div class="account"><span class="who">${escapeHtml(viewer.name)}${viewer.access ? ` (${escapeHtml(viewer.access)})` : ''}</span>`,
     `<form class="inline-form" method="post" action="/console/signout">${csrfField(viewer)}<button class="button secondary inline" type="submit">Sign out</button></form></div>`,
   ].join('');
 }

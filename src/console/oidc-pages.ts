@@ -3,28 +3,10 @@ import type { ClientOidcView } from '../admin/client-oidc.ts';
 import { ADDRESS_FIELDS } from '../admin/user-profile.ts';
 import type { UserView } from '../admin/users.ts';
 import { environmentDpopSection } from './dpop-pages.ts';
+import { alert, checkbox, codes, dl, input, select, text } from './form-fields.ts';
 import { csrfField, escapeHtml as e, renderConsolePage, type Viewer } from './layout.ts';
 import { clientPath, envPage, envPath, type PageContext, shortTime, userPath } from './pages.ts';
 import { environmentParSection } from './par-pages.ts';
-
-const alert = (error: string | undefined): string => (error ? `<p class="alert" role="alert" id="form-error">${e(error)}</p>` : '');
-const dl = (rows: [string, string][]): string => `<dl class="fields">${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
-const text = (value: string | null): string => (value ? e(value) : '—');
-const codes = (values: readonly string[]): string => (values.length ? values.map((v) => `<code>${e(v)}</code>`).join(' ') : '—');
-
-function input(id: string, label: string, value: string | null, hint = '', type = 'text', max = 200): string {
-  const hintHtml = hint ? `<span class="hint">${e(hint)}</span>` : '';
-  return `<div class="field"><label for="${id}">${e(label)}${hintHtml}</label><input type="${type}" id="${id}" name="${id}" maxlength="${max}" value="${e(value ?? '')}" autocomplete="off"></div>`;
-}
-
-function checkbox(id: string, label: string, checked: boolean): string {
-  return `<div class="field"><label class="checkbox" for="${id}"><input type="checkbox" id="${id}" name="${id}" value="1"${checked ? ' checked' : ''}>${e(label)}</label></div>`;
-}
-
-function select(id: string, label: string, options: readonly [string, string][], selected: string): string {
-  const items = options.map(([value, name]) => `<option value="${e(value)}"${value === selected ? ' selected' : ''}>${e(name)}</option>`).join('');
-  return `<div class="field"><label for="${id}">${e(label)}</label><select id="${id}" name="${id}">${items}</select></div>`;
-}
 
 const ADDRESS_LABELS: Record<(typeof ADDRESS_FIELDS)[number], string> = {
   formatted: 'Address (formatted)',

@@ -2,6 +2,7 @@ import type { ClientView, EnvironmentView, KeyView } from '../admin/admin-servic
 import type { ServiceAccountView } from '../admin/service-accounts.ts';
 import type { UserView } from '../admin/users.ts';
 import { csrfField, escapeHtml, renderConsolePage, type Viewer } from './layout.ts';
+import { registrationBadge } from './registration-badge.ts';
 
 /** Page chrome every signed-in page shares. */
 export interface PageContext {
@@ -12,13 +13,14 @@ export interface PageContext {
   notice?: string | undefined;
 }
 
-export type EnvTab = 'clients' | 'service-accounts' | 'users' | 'keys' | 'settings';
+export type EnvTab = 'clients' | 'service-accounts' | 'users' | 'apis' | 'keys' | 'rotation' | 'quotas' | 'settings';
 
 const e = escapeHtml;
 /** RFC 3986 percent-encoding of a path segment, `!'()*` included, so a path is safe in any attribute as it is. */
 const enc = (segment: string): string => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 export const envPath = (env: string): string => `/console/envs/${enc(env)}`;
 export const clientPath = (env: string, clientId: string): string => `${envPath(env)}/clients/${enc(clientId)}`;
+export const apiPath = (env: string, identifier: string): string => `${envPath(env)}/apis/${enc(identifier)}`;
 export const userPath = (env: string, username: string): string => `${envPath(env)}/users/${enc(username)}`;
 
 /** `2026-06-01T12:00:00.000Z` → `2026-06-01 12:00 UTC`; anything else as given. */
@@ -28,11 +30,11 @@ export function shortTime(iso: string | null | undefined): string {
   return m ? `${m[1]} ${m[2]} UTC` : iso;
 }
 
-const notice = (text: string | undefined): string => (text ? `<p class="notice" role="status">${e(text)}</p>` : '');
-const badge = (on: boolean): string => (on ? '<span class="badge on">enabled</span>' : '<span class="badge">disabled</span>');
+export const notice = (text: string | undefined): string => (text ? `<p class="notice" role="status">${e(text)}</p>` : '');
+export const badge = (on: boolean): string => (on ? '<span class="badge on">enabled</span>' : '<span class="badge">disabled</span>');
 
 /** A GET search form; `q` comes back in the input, escaped. */
-function searchForm(action: string, label: string, q: string): string {
+export function searchForm(action: string, label: string, q: string): string {
   return [
     `<form class="search" method="get" action="${e(action)}" role="search">`,
     `<div class="field"><label for="q">${e(label)}</label><input type="text" id="q" name="q" value="${e(q)}"></div>`,
@@ -44,7 +46,7 @@ function searchForm(action: string, label: string, q: string): string {
 export const MAX_ROWS = 200;
 
 /** A table with column headers; each row is already-escaped cells. */
-function table(caption: string, headers: readonly string[], rows: readonly string[][], empty: string): string {
+export function table(caption: string, headers: readonly string[], rows: readonly string[][], empty: string): string {
   if (rows.length === 0) return `<p class="empty">${e(empty)}</p>`;
   const head = headers.map((h) => `<th scope="col">${e(h)}</th>`).join('');
   // Long lists are cut, not paged: a search narrows them, and no page grows without bound.
@@ -101,7 +103,10 @@ function envHeader(env: string, tab: EnvTab): string {
     ['clients', 'Clients'],
     ['service-accounts', 'Service accounts'],
     ['users', 'Users'],
+    ['apis', 'APIs'],
     ['keys', 'Signing keys'],
+    ['rotation', 'Key rotation'],
+    ['quotas', 'Quotas'],
     ['settings', 'Settings'],
   ];
   const items = tabs.map(([id, label]) => `<li><a href="${envPath(env)}/${id}"${id === tab ? ' aria-current="page"' : ''}>${label}</a></li>`).join('');
@@ -119,7 +124,7 @@ export function renderClients(ctx: PageContext, env: string, clients: readonly C
     .map((c) => [
       `<a href="${clientPath(env, c.client_id)}">${e(c.name)}</a>`,
       `<code>${e(c.client_id)}</code>`,
-      e(c.type),
+      e(c.type) + registrationBadge(c),
       badge(c.enabled),
       e(shortTime(c.created_at)),
     ]);

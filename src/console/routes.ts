@@ -1,20 +1,23 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AdminError } from '../admin/admin-service.ts';
-import type { ClientOidcChanges } from '../admin/client-oidc.ts';
-import type { IdTokenAlgorithm, SubjectType } from '../domain/model.ts';
+import { AdminError, type EnvironmentView } from '../admin/admin-service.ts';
 import { isKeyAlgorithm } from '../oauth/signing-keys.ts';
-import { ConsoleAuth, refuse, type SignedIn, sendPage } from './auth.ts';
+import { apiRoutes } from './api-routes.ts';
+import { ConsoleAuth, mayAccess, refuse, type SignedIn, sendPage, viewerFor } from './auth.ts';
+import { brandingPreviewRoutes } from './branding-pages.ts';
 import { clientMetadataDocumentConsoleRoutes } from './client-metadata-document-pages.ts';
-import { type ClientDetail, type NewClientValues, renderAudit, renderClientDetail, renderMessage, renderNewClient, renderSecretShown } from './client-pages.ts';
-import type { ConsoleDeps, ConsoleServices } from './deps.ts';
-import { dpopRoutes } from './dpop-routes.ts';
+import { renderAudit, renderMessage } from './client-pages.ts';
+import { clientRoutes } from './client-routes.ts';
+import type { ConsoleDeps } from './deps.ts';
 import type { Viewer } from './layout.ts';
 import { oidcRoutes } from './oidc-routes.ts';
-import { clientPath, envPath, type PageContext, renderClients, renderEnvironments, renderKeys, renderServiceAccounts, renderUsers } from './pages.ts';
+import { envPath, type PageContext, renderClients, renderEnvironments, renderKeys, renderServiceAccounts, renderUsers } from './pages.ts';
+import { quotaRoutes, rotationRoutes } from './quota-routes.ts';
 import { type ActionWrap, type PageWrap, type Req, SERVICES, services } from './request-services.ts';
 
 /** Who made each signed-in request, so an error page keeps the console's navigation. */
 const VIEWERS = new WeakMap<FastifyRequest, Viewer>();
+/** Each signed-in request's sign-in, for what a page shows only in part (the environments list). */
+const SIGNED_IN = new WeakMap<FastifyRequest, SignedIn>();
 
 /** Fixed confirmations shown after a change (`?done=…`); the request chooses one, never its text. */
 const NOTICES: Record<string, string> = {
@@ -25,9 +28,8 @@ const NOTICES: Record<string, string> = {
   'key-revoked': 'Signing key revoked: out of the JWKS (on every node within the cache TTL); its tokens no longer verify.',
   'secret-revoked': 'Secret revoked: it no longer works.',
   saved: 'Saved.',
+  'api-created': 'API created.',
 };
-
-const USAGE_DAYS = 14;
 
 /**
  * The web console as a Fastify plugin under /console: server-rendered pages over the admin
@@ -43,30 +45,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, new URLSearchParams(String(body))));
   app.setErrorHandler(consoleErrorPage);
 
-  /** A page for signed-in operators with admin:read; anyone else is sent to sign in. */
-  const page =
-    (handler: (request: Req, reply: FastifyReply, ctx: PageContext) => Promise<FastifyReply | string>) => async (request: Req, reply: FastifyReply) => {
-      const signedIn = await auth.current(request);
-      if (!signedIn) return auth.startSignIn(reply);
-      SERVICES.set(request, deps.servicesFor?.(signedIn.grant) ?? deps);
-      VIEWERS.set(request, signedIn.viewer);
-      const ctx: PageContext = { viewer: signedIn.viewer, audit: deps.audit !== undefined, notice: NOTICES[request.query.done ?? ''] };
-      const result = await handler(request, reply, ctx);
-      return typeof result === 'string' ? sendPage(reply, 200, result) : result;
-    };
-  /** A change: needs a session, the session's CSRF token in the form, and admin:write. */
-  const action =
-    (handler: (request: Req, reply: FastifyReply, ctx: PageContext, form: URLSearchParams) => Promise<FastifyReply>) =>
-    async (request: Req, reply: FastifyReply) => {
-      const signedIn = await auth.current(request);
-      const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
-      const refused = checkAction(auth, reply, signedIn, form);
-      if (refused || !signedIn) return refused;
-      SERVICES.set(request, deps.servicesFor?.(signedIn.grant) ?? deps);
-      VIEWERS.set(request, signedIn.viewer);
-      return handler(request, reply, { viewer: signedIn.viewer, audit: deps.audit !== undefined }, form);
-    };
-
+  const { page, action } = wrappers(auth, deps);
   app.get(
     '/',
     page(async (_request, reply) => reply.redirect('/console/envs', 303)),
@@ -87,18 +66,76 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       renderMessage({ title: 'Signed out', message: 'You have signed out of the console.', link: { href: '/console/', label: 'Sign in again' } }),
     ),
   );
+  // Every page and form of the console, one line per resource.
   environmentRoutes(app, page, action);
   enableRoutes(app, action);
   clientRoutes(app, deps, page, action);
   oidcRoutes(app, page, action);
+  apiRoutes(app, page, action);
+  quotaRoutes(app, page, action);
+  rotationRoutes(app, page, action);
   clientMetadataDocumentConsoleRoutes(app, page, action);
+  brandingPreviewRoutes(app, page);
   if (deps.audit) {
     const audit = deps.audit;
     app.get(
       '/audit',
-      page(async (request, _reply, ctx) => renderAudit(ctx, await audit.recent({ limit: 100 }), request.query.q ?? '')),
+      page(async (request, reply, ctx) =>
+        ctx.viewer.canAudit
+          ? renderAudit(ctx, await audit.recent({ limit: 100 }), request.query.q ?? '')
+          : refuse(reply, 403, 'Not allowed', scopeNeeded('read', undefined), ctx.viewer),
+      ),
     );
   }
+}
+
+/** The refusal's words, naming the scopes that would do, as the admin API's 403 does. */
+function scopeNeeded(access: 'read' | 'write', env: string | undefined): string {
+  const scope = `admin:${access}`;
+  const verb = access === 'read' ? 'see' : 'change';
+  return env === undefined
+    ? `Your sign-in may not ${verb} this: it needs ${scope} for every environment.`
+    : `Your sign-in may not ${verb} environment ${env}: it needs ${scope} or ${scope}:${env}.`;
+}
+
+/** The wrappers every console route goes through: sign-in, the scope check, CSRF, and the operator's own services. */
+function wrappers(auth: ConsoleAuth, deps: ConsoleDeps): { page: PageWrap; action: ActionWrap } {
+  /**
+   * A page for signed-in operators; anyone else is sent to sign in. An environment's pages need
+   * read access to that environment (admin:read, admin:read:ENV, or a write scope covering it).
+   */
+  const page =
+    (handler: (request: Req, reply: FastifyReply, ctx: PageContext) => Promise<FastifyReply | string>) => async (request: Req, reply: FastifyReply) => {
+      const signedIn = await auth.current(request);
+      if (!signedIn) return auth.startSignIn(reply);
+      const env = request.params.env;
+      const viewer = viewerFor(signedIn, env);
+      if (env !== undefined && !mayAccess(signedIn, 'read', env))
+        return refuse(reply, 403, 'Not allowed', scopeNeeded('read', env), viewerFor(signedIn, undefined));
+      SERVICES.set(request, deps.servicesFor(signedIn.grant));
+      SIGNED_IN.set(request, signedIn);
+      VIEWERS.set(request, viewer);
+      const ctx: PageContext = { viewer, audit: deps.audit !== undefined, notice: NOTICES[request.query.done ?? ''] };
+      const result = await handler(request, reply, ctx);
+      return typeof result === 'string' ? sendPage(reply, 200, result) : result;
+    };
+  /** A change: needs a session, the session's CSRF token in the form, and write access to the environment changed (or admin:write). */
+  const action =
+    (handler: (request: Req, reply: FastifyReply, ctx: PageContext, form: URLSearchParams) => Promise<FastifyReply>) =>
+    async (request: Req, reply: FastifyReply) => {
+      const signedIn = await auth.current(request);
+      const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
+      const env = request.params.env;
+      const refused = checkAction(auth, reply, signedIn, form, env);
+      if (refused || !signedIn) return refused;
+      const viewer = viewerFor(signedIn, env);
+      SERVICES.set(request, deps.servicesFor(signedIn.grant));
+      SIGNED_IN.set(request, signedIn);
+      VIEWERS.set(request, viewer);
+      return handler(request, reply, { viewer, audit: deps.audit !== undefined }, form);
+    };
+
+  return { page, action };
 }
 
 /** Refused admin operations and Fastify's own 4xx as console pages; anything else is a logged 500. */
@@ -115,21 +152,36 @@ function consoleErrorPage(error: unknown, request: FastifyRequest, reply: Fastif
 }
 
 /** The refusal for a change, or undefined when it may go ahead. */
-function checkAction(auth: ConsoleAuth, reply: FastifyReply, signedIn: SignedIn | undefined, form: URLSearchParams): FastifyReply | undefined {
+function checkAction(
+  auth: ConsoleAuth,
+  reply: FastifyReply,
+  signedIn: SignedIn | undefined,
+  form: URLSearchParams,
+  env: string | undefined,
+): FastifyReply | undefined {
   if (!signedIn) return refuse(reply, 403, 'Session ended', 'Your console session has ended. Sign in again, then repeat the change.');
   if (!auth.csrfMatches(signedIn, form.get('csrf_token') ?? undefined)) {
     return refuse(reply, 403, 'Form expired', 'This form is no longer valid. Reload the page and try again.', signedIn.viewer);
   }
-  if (!signedIn.viewer.canWrite)
-    return refuse(reply, 403, 'Read only', 'Your sign-in allows reading only (admin:write is needed for changes).', signedIn.viewer);
+  if (!mayAccess(signedIn, 'write', env)) {
+    const title = env !== undefined && !mayAccess(signedIn, 'read', env) ? 'Not allowed' : 'Read only';
+    return refuse(reply, 403, title, scopeNeeded('write', env), signedIn.viewer);
+  }
   return undefined;
+}
+
+/** The environments the operator may read: all of them, or those their `:ENV` scopes name. */
+async function readableEnvironments(request: Req): Promise<EnvironmentView[]> {
+  const signedIn = SIGNED_IN.get(request);
+  const all = await services(request).admin.listEnvironments();
+  return signedIn ? all.filter((env) => mayAccess(signedIn, 'read', env.name)) : [];
 }
 
 function environmentRoutes(app: FastifyInstance, page: PageWrap, action: ActionWrap): void {
   const q = (request: Req) => request.query.q ?? '';
   app.get(
     '/envs',
-    page(async (request, _reply, ctx) => renderEnvironments(ctx, await services(request).admin.listEnvironments(), q(request))),
+    page(async (request, _reply, ctx) => renderEnvironments(ctx, await readableEnvironments(request), q(request))),
   );
   app.post(
     '/envs',
@@ -139,11 +191,7 @@ function environmentRoutes(app: FastifyInstance, page: PageWrap, action: ActionW
         await services(request).admin.createEnvironment(name);
       } catch (error) {
         if (!(error instanceof AdminError) || error.kind === 'not_found') throw error;
-        return sendPage(
-          reply,
-          error.kind === 'conflict' ? 409 : 400,
-          renderEnvironments(ctx, await services(request).admin.listEnvironments(), '', error.message),
-        );
+        return sendPage(reply, error.kind === 'conflict' ? 409 : 400, renderEnvironments(ctx, await readableEnvironments(request), '', error.message));
       }
       return reply.redirect(`${envPath(name)}/clients?done=env-created`, 303);
     }),
@@ -213,150 +261,4 @@ function enableRoutes(app: FastifyInstance, action: ActionWrap): void {
       return reply.redirect(`${envPath(env)}/service-accounts?done=${enabled ? 'enabled' : 'disabled'}`, 303);
     }),
   );
-}
-
-const words = (text: string | null): string[] => (text ?? '').split(/\s+/).filter(Boolean);
-
-/** The OpenID Connect metadata a client form sets: every field (an empty one back to its default). */
-function clientOidcForm(form: URLSearchParams): ClientOidcChanges {
-  const choice = (name: string) => form.get(name) || null;
-  return {
-    postLogoutRedirectUris: words(form.get('post_logout_redirect_uris')),
-    backchannelLogoutUri: choice('backchannel_logout_uri'),
-    backchannelLogoutSessionRequired: form.get('backchannel_logout_session_required') === '1',
-    logoutRevokesTokens: form.get('logout_revokes_tokens') === '1',
-    idTokenSignedResponseAlg: choice('id_token_signed_response_alg') as IdTokenAlgorithm | null,
-    subjectType: choice('subject_type') as SubjectType | null,
-    sectorIdentifierUri: choice('sector_identifier_uri'),
-  };
-}
-
-function newClientValues(form: URLSearchParams): NewClientValues {
-  return {
-    name: form.get('name') ?? '',
-    scopes: form.get('scopes') ?? '',
-    redirectUris: form.get('redirect_uris') ?? '',
-    grantTypes: form.getAll('grant_type'),
-    kind: form.get('kind') === 'public' ? 'public' : 'confidential',
-    postLogoutRedirectUris: form.get('post_logout_redirect_uris') ?? '',
-    backchannelLogoutUri: form.get('backchannel_logout_uri') ?? '',
-  };
-}
-
-/** Secrets are shown on the POST response itself: never stored for a later GET, never cached. */
-function showSecret(reply: FastifyReply, html: string): FastifyReply {
-  return sendPage(reply.header('cache-control', 'no-store'), 200, html);
-}
-
-function clientRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWrap, action: ActionWrap): void {
-  app.get(
-    '/envs/:env/clients/new',
-    page(async (request, _r, ctx) => renderNewClient(ctx, request.params.env ?? '')),
-  );
-  app.post(
-    '/envs/:env/clients',
-    action(async (request, reply, ctx, form) => {
-      const env = request.params.env ?? '';
-      const values = newClientValues(form);
-      let created: Awaited<ReturnType<ConsoleServices['admin']['createClient']>>;
-      try {
-        created = await services(request).admin.createClient({
-          env,
-          name: values.name,
-          kind: values.kind === 'public' ? 'public' : 'confidential',
-          grantTypes: [...values.grantTypes],
-          scopes: words(values.scopes),
-          redirectUris: words(values.redirectUris),
-          postLogoutRedirectUris: words(values.postLogoutRedirectUris ?? ''),
-          backchannelLogoutUri: values.backchannelLogoutUri || null,
-        });
-      } catch (error) {
-        if (!(error instanceof AdminError) || error.kind === 'not_found') throw error;
-        return sendPage(reply, 400, renderNewClient(ctx, env, values, error.message));
-      }
-      if (!created.client_secret) return reply.redirect(clientPath(env, created.client_id), 303);
-      const p = { env, clientId: created.client_id, name: created.name, secret: created.client_secret, tokenEndpoint: `${created.issuer}/token` };
-      return showSecret(reply, renderSecretShown(ctx, { ...p, heading: `Client ${created.name} created` }));
-    }),
-  );
-  const detailPage = clientDetailPage(deps);
-  app.get(
-    '/envs/:env/clients/:client',
-    page(async (request, _r, ctx) => detailPage(request, ctx)),
-  );
-  clientOidcRoute(app, action, detailPage);
-  dpopRoutes(app, action, detailPage);
-  app.post(
-    '/envs/:env/clients/:client/rotate-secret',
-    action(async (request, reply, ctx) => {
-      const { env = '', client = '' } = request.params;
-      const detail = await services(request).admin.showClient(env, client);
-      const rotated = await services(request).admin.rotateClientSecret(env, client);
-      const p = { env, clientId: client, name: detail.name, secret: rotated.client_secret, tokenEndpoint: `${detail.issuer}/token` };
-      return showSecret(reply, renderSecretShown(ctx, { ...p, heading: `New secret for ${detail.name}`, previousExpire: rotated.previous_secrets_expire_at }));
-    }),
-  );
-  app.post(
-    '/envs/:env/clients/:client/enabled',
-    action(async (request, reply, _ctx, form) => {
-      const { env = '', client = '' } = request.params;
-      const enabled = form.get('enabled') === 'true';
-      await services(request).admin.setClientEnabled(env, client, enabled);
-      return reply.redirect(`${clientPath(env, client)}?done=${enabled ? 'enabled' : 'disabled'}`, 303);
-    }),
-  );
-  const secrets = deps.secrets;
-  if (!secrets) return;
-  app.post(
-    '/envs/:env/clients/:client/secrets/revoke',
-    action(async (request, reply, _ctx, form) => {
-      const { env = '', client = '' } = request.params;
-      await secrets.revoke(env, client, form.get('secret_id') ?? '');
-      return reply.redirect(`${clientPath(env, client)}?done=secret-revoked`, 303);
-    }),
-  );
-}
-
-/** Changing a client's OpenID Connect metadata from its page; a refusal shows the page again with the message. */
-function clientOidcRoute(app: FastifyInstance, action: ActionWrap, detailPage: (request: Req, ctx: PageContext, error?: string) => Promise<string>): void {
-  app.post(
-    '/envs/:env/clients/:client/oidc',
-    action(async (request, reply, ctx, form) => {
-      const { env = '', client = '' } = request.params;
-      try {
-        await services(request).admin.updateClient(env, client, clientOidcForm(form));
-      } catch (error) {
-        if (!(error instanceof AdminError) || error.kind === 'not_found') throw error;
-        return sendPage(reply, error.kind === 'conflict' ? 409 : 400, await detailPage(request, ctx, error.message));
-      }
-      return reply.redirect(`${clientPath(env, client)}?done=saved`, 303);
-    }),
-  );
-  // RFC 9126 §6: whether the client's authorization requests must be pushed.
-  app.post(
-    '/envs/:env/clients/:client/par',
-    action(async (request, reply, ctx, form) => {
-      const { env = '', client = '' } = request.params;
-      try {
-        await services(request).admin.updateClient(env, client, {
-          requirePushedAuthorizationRequests: form.get('require_pushed_authorization_requests') === '1',
-        });
-      } catch (error) {
-        if (!(error instanceof AdminError) || error.kind === 'not_found') throw error;
-        return sendPage(reply, error.kind === 'conflict' ? 409 : 400, await detailPage(request, ctx, error.message));
-      }
-      return reply.redirect(`${clientPath(env, client)}?done=saved`, 303);
-    }),
-  );
-}
-
-/** The client page (with its secrets and usage where provided), with a form's refusal when there is one. */
-function clientDetailPage(deps: ConsoleDeps) {
-  return async (request: Req, ctx: PageContext, error?: string): Promise<string> => {
-    const { env = '', client = '' } = request.params;
-    const shown: ClientDetail = await services(request).admin.showClient(env, client);
-    const detail = deps.secrets ? { ...shown, secrets: await deps.secrets.list(env, client) } : shown;
-    const usage = deps.usage ? await deps.usage.tokensPerDay(env, client, USAGE_DAYS).catch(() => undefined) : undefined;
-    return renderClientDetail(ctx, detail, usage, error);
-  };
 }

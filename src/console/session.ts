@@ -9,6 +9,8 @@ export interface ConsoleSession {
   csrf: string;
   /** Epoch milliseconds. */
   exp: number;
+  /** The operator's name as read at sign-in; absent: the token's subject is shown. */
+  name?: string;
 }
 
 /** A sign-in in progress: what the callback must see again. */

@@ -113,7 +113,7 @@ export function createOAuthCore(
     clockSkew: config.clockSkew,
   });
   const grants = createGrantRegistry({ store, families, tokens, assertions, quotas, clock, apis, refreshRetries });
-  const authorization = new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis, keys);
+  const authorization = new AuthorizationEndpoint(store, clients, clock, config.authorizationCodeTtl * 1000, apis, keys, config.firstPartySignIn);
   return {
     grants,
     keys,

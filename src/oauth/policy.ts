@@ -40,4 +40,15 @@ export interface OAuthPolicy {
   readonly refreshRetryGrace: number;
   /** Lifetime of an ID Token (OpenID Connect Core §2 `exp`). */
   readonly idTokenTtl: number;
+  /**
+   * The sign-in of Gatehouse's own console: the management environment and the console's
+   * callback on the admin listener. Absent: no console is served, every client is third-party.
+   */
+  readonly firstPartySignIn?: FirstPartySignIn | undefined;
+}
+
+/** Where a first-party sign-in happens: one environment, one redirect URI that only the server itself answers. */
+export interface FirstPartySignIn {
+  readonly environment: string;
+  readonly redirectUri: string;
 }

@@ -12,7 +12,7 @@ import type { Store } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import { EnvironmentResolver } from '../oauth/environments.ts';
 import { type AdminServices, createAdminServices } from './admin.ts';
-import type { ServerConfig } from './policies.ts';
+import { consoleRedirectUri, type ServerConfig } from './policies.ts';
 
 /**
  * Everything the web console needs on one node: its client in the management environment
@@ -34,8 +34,9 @@ export async function createConsoleDeps(p: {
   clientSecret?: string | undefined;
   /** The admin API's identifier in the management environment: the console client is allowed on it. */
   adminApi?: string | undefined;
-  secrets?: ConsoleDeps['secrets'];
-  servicesFor?: ConsoleDeps['servicesFor'];
+  /** The services each signed-in operator acts with: what they change is recorded with them as actor. */
+  servicesFor: ConsoleDeps['servicesFor'];
+  operatorName?: ConsoleDeps['operatorName'];
   audit?: ConsoleDeps['audit'];
   usage?: ConsoleDeps['usage'];
 }): Promise<ConsoleDeps> {
@@ -48,9 +49,6 @@ export async function createConsoleDeps(p: {
   if (clientSecret === undefined) throw new Error('the console client exists but its secret is unknown');
   const environments = new EnvironmentResolver(store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000);
   return {
-    admin: services.admin,
-    users: services.users,
-    serviceAccounts: services.serviceAccounts,
     clock,
     issuer: (await environments.resolve(managementEnv)).urls.issuer,
     client: { clientId: ensured.clientId, clientSecret, redirectUri },
@@ -58,7 +56,7 @@ export async function createConsoleDeps(p: {
     cookieSecret: config.keySecret,
     sessionTtl: config.consoleSessionTtl,
     servicesFor: p.servicesFor,
-    secrets: p.secrets,
+    operatorName: p.operatorName,
     audit: p.audit,
     usage: p.usage,
   };
@@ -87,12 +85,11 @@ export async function mountConsole(
     redirectUri: consoleRedirectUri(config),
     clientSecret: config.consoleClientSecret,
     adminApi: p.adminApi,
+    // Every console read and change goes through the operator's own services: no path is left
+    // that records a console action as the system.
     servicesFor: (operator) =>
       createAdminServices(config, store, clock, core, { audit, actor: { kind: 'admin_client', id: `${operator.clientId}/${operator.subject}` } }),
-    secrets: {
-      list: (env, clientId) => services.admin.listClientSecrets(env, clientId),
-      revoke: (env, clientId, id) => services.admin.revokeClientSecret(env, clientId, id),
-    },
+    operatorName: (subject) => operatorName(store, config.adminEnvironment, subject),
     audit: { recent: async ({ limit, environment }) => (await store.audit.list({ limit, envName: environment })).map(auditEntry) },
     usage: usageFromCounts(async (env, clientId, from, to) => {
       const found = await store.environments.findByName(env);
@@ -100,12 +97,6 @@ export async function mountConsole(
     }, clock),
   });
   await registerConsole(server, deps);
-}
-
-/** Where the console's code flow returns: its callback on the admin listener. */
-function consoleRedirectUri(config: ServerConfig): string {
-  const host = config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost;
-  return `http://${host}:${config.adminPort}/console/callback`;
 }
 
 /**
@@ -123,4 +114,13 @@ export async function consoleSecretForWorkers(config: ServerConfig, store: Store
     allowOn: { apis: services.apis, identifier: ADMIN_API_IDENTIFIER },
   });
   return ensured.clientSecret;
+}
+
+/** The operator's profile name, else their username; undefined for a subject that is no user of the management environment. */
+export async function operatorName(store: Store, managementEnv: string, subject: string): Promise<string | undefined> {
+  const env = await store.environments.findByName(managementEnv);
+  const user = env ? await store.users.find(env.id, subject) : undefined;
+  if (!user) return undefined;
+  const name = user.profile?.name;
+  return name ? `${name} (${user.username})` : user.username;
 }

@@ -29,12 +29,19 @@ export function oauthPolicy(config: Config): OAuthPolicy {
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
     refreshRetryGrace: config.refreshRetryGrace,
     idTokenTtl: config.idTokenTtl,
+    firstPartySignIn: config.adminPort === undefined ? undefined : { environment: config.adminEnvironment, redirectUri: consoleRedirectUri(config) },
     clientMetadataDocuments: {
       allowLoopback: config.clientMetadataDocumentsAllowLoopback,
       timeoutMs: config.clientMetadataDocumentsTimeout,
       maxBytes: config.clientMetadataDocumentsMaxBytes,
     },
   });
+}
+
+/** Where the console's code flow returns: its callback on the admin listener. */
+export function consoleRedirectUri(config: Pick<Config, 'adminHost' | 'adminPort'>): string {
+  const host = config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost;
+  return `http://${host}:${config.adminPort}/console/callback`;
 }
 
 /** What the application services read. */

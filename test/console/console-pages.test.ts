@@ -10,7 +10,7 @@ import type { Viewer } from '../../src/console/layout.ts';
 import { renderEnvironmentSettings, renderUser } from '../../src/console/oidc-pages.ts';
 import { MAX_ROWS, type PageContext, renderClients, renderEnvironments, renderKeys, renderServiceAccounts, renderUsers } from '../../src/console/pages.ts';
 
-const viewer: Viewer = { subject: 'usr_1', canWrite: true, csrfToken: 'csrf' };
+const viewer: Viewer = { name: 'usr_1', canWrite: true, canAudit: true, csrfToken: 'csrf' };
 const ctx: PageContext = { viewer, audit: true };
 const T = '2026-06-01T12:00:00.000Z';
 

@@ -25,11 +25,6 @@ describe('web console routes', () => {
   /** What each code redeems to. */
   const codes = new Map<string, string>();
   const exchanges: { code: string; verifier: string; redirectUri: string }[] = [];
-  const secretList = [
-    { id: 'sec-new', created_at: '2026-06-01T12:00:00.000Z', expires_at: null },
-    { id: 'sec-old', created_at: '2026-05-01T12:00:00.000Z', expires_at: '2026-06-02T12:00:00.000Z' },
-  ];
-  const revoked: string[] = [];
   const revokedTokens: string[] = [];
   /** Whom each request's services were built for. */
   const actors: string[] = [];
@@ -64,9 +59,6 @@ describe('web console routes', () => {
     assert.match(operator?.password ?? '', /^[A-Za-z0-9_-]{16}$/);
     assert.equal(await ensureDevOperator(services.users, 'MANAGEMENT'), undefined, 'only while the environment has no user');
     const deps: ConsoleDeps = {
-      admin: services.admin,
-      users: services.users,
-      serviceAccounts: services.serviceAccounts,
       clock: t.clock,
       issuer: ISSUER,
       client: { clientId: consoleClientId, clientSecret: ensured.clientSecret, redirectUri: REDIRECT },
@@ -88,12 +80,6 @@ describe('web console routes', () => {
       servicesFor(operator) {
         actors.push(operator.subject);
         return services;
-      },
-      secrets: {
-        list: async () => secretList,
-        async revoke(_env, _client, id) {
-          revoked.push(id);
-        },
       },
     };
     app = Fastify();
@@ -147,7 +133,8 @@ describe('web console routes', () => {
     assert.equal(location.searchParams.get('response_type'), 'code');
     assert.equal(location.searchParams.get('code_challenge_method'), 'S256');
     assert.match(location.searchParams.get('code_challenge') ?? '', /^[A-Za-z0-9_-]{43}$/);
-    assert.equal(location.searchParams.get('scope'), 'admin:read admin:write');
+    // No scope: the console client's default scopes (RFC 6749 §3.3), which say what operators may do.
+    assert.equal(location.searchParams.get('scope'), null);
     const cookie = [response.headers['set-cookie']].flat().join('\n');
     assert.match(cookie, /^gatehouse_console_signin=v1\.[^;]+; Path=\/console; Max-Age=600; HttpOnly; SameSite=Lax$/);
     assert.doesNotMatch(cookie, /Secure/, 'no Secure on http loopback');
@@ -587,19 +574,25 @@ describe('web console routes', () => {
 
   it('lists secrets by id and revokes one with the CSRF token', async () => {
     const session = await signIn('usr_alice', ['admin:write']);
-    const clientId = (await t.admin.listClients('DEVELOPMENT'))[0]?.client_id ?? '';
+    const clientId = (await t.admin.createClient({ env: 'DEVELOPMENT', name: 'two secrets' })).client_id;
+    await t.admin.rotateClientSecret('DEVELOPMENT', clientId, 3600);
+    const [newer, older] = await t.admin.listClientSecrets('DEVELOPMENT', clientId).then((s) => [...s].sort((a, b) => (a.created_at < b.created_at ? 1 : -1)));
+    assert.ok(newer && older);
     const page = await app.inject({ method: 'GET', url: `/console/envs/DEVELOPMENT/clients/${clientId}`, headers: { cookie: session } });
     assert.equal(page.statusCode, 200, 'admin:write alone reads too');
-    assert.match(page.body, /<code>sec-old<\/code>/);
-    assert.match(page.body, /aria-label="Revoke sec-old"/);
+    assert.match(page.body, new RegExp(`<code>${older.id}</code>`));
+    assert.match(page.body, new RegExp(`aria-label="Revoke ${older.id}"`));
     const url = `/console/envs/DEVELOPMENT/clients/${clientId}/secrets/revoke`;
     const headers = { cookie: session, 'content-type': 'application/x-www-form-urlencoded' };
-    assert.equal((await app.inject({ method: 'POST', url, headers, body: 'secret_id=sec-old' })).statusCode, 403);
-    assert.deepEqual(revoked, []);
-    const done = await app.inject({ method: 'POST', url, headers, body: `secret_id=sec-old&csrf_token=${encodeURIComponent(csrfOf(page.body))}` });
+    assert.equal((await app.inject({ method: 'POST', url, headers, body: `secret_id=${older.id}` })).statusCode, 403);
+    assert.equal((await t.admin.listClientSecrets('DEVELOPMENT', clientId)).length, 2);
+    const done = await app.inject({ method: 'POST', url, headers, body: `secret_id=${older.id}&csrf_token=${encodeURIComponent(csrfOf(page.body))}` });
     assert.equal(done.statusCode, 303);
     assert.equal(done.headers.location, `/console/envs/DEVELOPMENT/clients/${clientId}?done=secret-revoked`);
-    assert.deepEqual(revoked, ['sec-old']);
+    assert.deepEqual(
+      (await t.admin.listClientSecrets('DEVELOPMENT', clientId)).map((s) => s.id),
+      [newer.id],
+    );
   });
 
   it('signs out with the CSRF token, clearing the session cookie', async () => {
@@ -624,9 +617,9 @@ describe('web console cookies on https', () => {
       throw new Error('not called');
     };
     await registerConsole(app, {
-      admin: {} as ConsoleDeps['admin'],
-      users: {} as ConsoleDeps['users'],
-      serviceAccounts: {} as ConsoleDeps['serviceAccounts'],
+      servicesFor: () => {
+        throw new Error('not called');
+      },
       clock: { now: () => 0 },
       issuer: ISSUER,
       client: { clientId: 'gh_console', clientSecret: 's', redirectUri: 'https://admin.example.test/console/callback' },

@@ -54,12 +54,10 @@ describe('the console after `npm start`', () => {
     await page.getByLabel('Password').fill(password);
     await shot('01-login');
     await page.getByRole('button', { name: 'Sign in' }).click();
+    // The console is first-party: from the login page straight to it, with no consent page.
     await page.waitForURL((url) => url.pathname === '/console/envs' || url.pathname === '/envs/gatehouse-admin/consent');
-    if (new URL(page.url()).pathname !== '/console/envs') {
-      await shot('02-consent');
-      await page.getByRole('button', { name: 'Allow' }).click();
-      await page.waitForURL((url) => url.pathname === '/console/envs');
-    }
+    assert.equal(new URL(page.url()).pathname, '/console/envs', 'no consent page for the console');
+    assert.equal(await page.locator('.who').textContent(), username, 'the operator by name, not by user id');
     await shot('03-environments');
 
     await page.goto(new URL('envs/DEVELOPMENT/clients', consoleUrl).href);

@@ -102,7 +102,16 @@ describe('web console: an operator journey in Chromium', () => {
     app.events.listen(listener);
     // Wired as a node wires it: the console client created on first use, sign-in over the node's core.
     const deps: ConsoleDeps = {
-      ...(await createConsoleDeps({ config, store, clock: systemClock, core: app.core, services, managementEnv: MANAGEMENT, redirectUri })),
+      ...(await createConsoleDeps({
+        config,
+        store,
+        clock: systemClock,
+        core: app.core,
+        services,
+        managementEnv: MANAGEMENT,
+        redirectUri,
+        servicesFor: () => services,
+      })),
       audit: { recent: async ({ limit }) => audit.slice(0, limit) },
       usage,
     };

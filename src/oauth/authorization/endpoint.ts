@@ -3,6 +3,7 @@ import type { BrowserSession, Client, Environment, PendingAuthorization, User } 
 import type { Store } from '../../domain/storage.ts';
 import type { ApiDirectory } from '../apis.ts';
 import type { ClientCache } from '../client-cache.ts';
+import type { FirstPartySignIn } from '../policy.ts';
 import type { KeyRing } from '../signing-keys.ts';
 import { type AuthorizationDeps, enabledClient, enabledUser, type PendingFlow } from './flow-context.ts';
 import { denyRequest } from './issue-code.ts';
@@ -40,8 +41,8 @@ export type { AuthorizeOptions, RequestCheck, ValidAuthorizationRequest } from '
 export class AuthorizationEndpoint {
   private readonly deps: AuthorizationDeps;
 
-  constructor(store: Store, clients: ClientCache, clock: Clock, codeTtlMs: number, apis: ApiDirectory, keys: KeyRing) {
-    this.deps = { store, clients, clock, codeTtlMs, apis, keys };
+  constructor(store: Store, clients: ClientCache, clock: Clock, codeTtlMs: number, apis: ApiDirectory, keys: KeyRing, firstPartySignIn?: FirstPartySignIn) {
+    this.deps = { store, clients, clock, codeTtlMs, apis, keys, firstPartySignIn };
   }
 
   /** Step 1: checks an /authorize request; see `validateAuthorizationRequest`. */

@@ -3,6 +3,7 @@ import type { BrowserSession, Client, Environment, PendingAuthorization, User } 
 import type { Store } from '../../domain/storage.ts';
 import type { ApiDirectory } from '../apis.ts';
 import type { ClientCache } from '../client-cache.ts';
+import type { FirstPartySignIn } from '../policy.ts';
 import type { KeyRing } from '../signing-keys.ts';
 
 /** What the steps of the authorization flow read and write. */
@@ -16,6 +17,8 @@ export interface AuthorizationDeps {
   clock: Clock;
   /** How long an issued code may be redeemed. */
   codeTtlMs: number;
+  /** The console's own sign-in, which asks no consent (see `requireConsent`). */
+  firstPartySignIn?: FirstPartySignIn | undefined;
 }
 
 /** A held request as a later step sees it: the browser session it belongs to and the id its pages carry. */
