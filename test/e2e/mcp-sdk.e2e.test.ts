@@ -33,7 +33,9 @@ import { MemoryOAuthClientProvider, type Registration } from './mcp-oauth-client
  * as an operator would: a client created by hand; the environment's Client ID Metadata Document
  * settings turned on, with a policy granting the MCP server's API, and the client's document
  * served over https (a test CA, its host resolved to loopback, which only the development switch
- * allows). No variant is added to the API's list of clients by the test: the policy grants it.
+ * allows); open registration (RFC 7591) with a policy granting the same API, where the SDK
+ * registers the client. No variant is added to the API's list of clients by the test: the
+ * policy grants it.
  */
 
 const ENV = 'DEVELOPMENT';
@@ -122,6 +124,8 @@ async function deploy(store: Store, dataDir: string): Promise<Deployment> {
   });
   // Clients that name themselves by their document's URL, from that host only: the MCP server's API and scope.
   await services.metadataDocuments.set(ENV, { enabled: true, allowed_hosts: [DOCUMENT_HOST], scopes: [SCOPE], apis: [resource] });
+  // Open registration (RFC 7591): a client that registers itself gets the same scope and API.
+  await services.registration.policies.set(ENV, { mode: 'open', allowedScopes: [SCOPE], allowedApis: [resource] });
 
   const mcp = createInvoicesMcpServer({ issuer, resource });
   await new Promise<void>((resolve, reject) => {
@@ -253,7 +257,7 @@ for (const database of await testDatabases()) {
         context.setDefaultTimeout(WAIT_MS);
         try {
           const { callback, pages, consentText } = await browserSignIn(await context.newPage(), authorizationUrl, d.rp, USER);
-          assert.deepEqual(pages, ['login', 'consent']);
+          assert.deepEqual(pages, ['login', 'consent'], `the browser came back with ${callback.href}`);
           if (kind === 'client-id-metadata-document') {
             // The consent page names the host that describes the client, not only the name it gives itself.
             assert.match(consentText ?? '', new RegExp(`not registered here\\. It is described by ${DOCUMENT_HOST}:${new URL(d.document.url).port};`));
