@@ -260,7 +260,10 @@ for (const database of await testDatabases()) {
           assert.deepEqual(pages, ['login', 'consent'], `the browser came back with ${callback.href}`);
           if (kind === 'client-id-metadata-document') {
             // The consent page names the host that describes the client, not only the name it gives itself.
-            assert.match(consentText ?? '', new RegExp(`not registered here\\. It is described by ${DOCUMENT_HOST}:${new URL(d.document.url).port};`));
+            assert.match(
+              consentText ?? '',
+              new RegExp(`not registered here\\. It is described by ${DOCUMENT_HOST.replaceAll('.', '\\.')}:${new URL(d.document.url).port};`),
+            );
             assert.match(consentText ?? '', /MCP end-to-end client/);
           }
           assert.equal(callback.searchParams.get('state'), provider.lastState);
@@ -310,6 +313,11 @@ for (const database of await testDatabases()) {
         assert.equal(decodeJwt(refreshed.access_token).aud, d.resource);
         assert.equal(provider.authorizationUrls.length, 1, 'no second trip to the browser');
         assert.equal(claims.client_id, provider.clientInformation()?.client_id);
+        if (kind === 'dynamic-registration') {
+          // A client of its own, registered by the SDK (RFC 7591), on the API's list only through the policy.
+          assert.match(String(claims.client_id), /^gh_/);
+          assert.notEqual(claims.client_id, d.clientId);
+        }
         // Gatehouse fetched the document once for the whole flow (it is cached for its max-age).
         if (kind === 'client-id-metadata-document') assert.equal(d.document.fetches, 1);
       });
