@@ -26,6 +26,7 @@ import type {
   User,
   UserProfile,
 } from './model.ts';
+import type { PasskeyStore, SecondFactorStore } from './second-factors.ts';
 
 /**
  * Everything Gatehouse persists, behind narrow operations. Every method is scoped by environment
@@ -64,6 +65,10 @@ export interface Store {
   readonly legacyCredentials: LegacyCredentialStore;
   /** Back-Channel Logout: the logout tokens still to deliver. */
   readonly backchannelLogouts: BackchannelLogoutStore;
+  /** TOTP, recovery codes and each environment's sign-in policy. */
+  readonly secondFactors: SecondFactorStore;
+  /** WebAuthn passkeys and the challenges of ceremonies in progress. */
+  readonly passkeys: PasskeyStore;
   /** Updated by every operation: whether the database answered the last time it was asked. */
   readonly health: StorageHealth;
   /**
@@ -98,6 +103,8 @@ export type TransactionStore = Pick<
   | 'audit'
   | 'usage'
   | 'backchannelLogouts'
+  | 'secondFactors'
+  | 'passkeys'
 >;
 
 export interface EnvironmentStore {

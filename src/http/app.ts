@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { BrowserSessions } from '../accounts/browser-sessions.ts';
+import type { SignInFactors } from '../accounts/sign-in-factors.ts';
 import type { UserAuthenticator } from '../accounts/users.ts';
 import type { Clock } from '../domain/clock.ts';
 import { StorageUnavailableError } from '../domain/storage.ts';
@@ -38,6 +39,8 @@ export interface HttpParts {
   readonly environments: EnvironmentResolver;
   readonly sessions: BrowserSessions;
   readonly users: UserAuthenticator;
+  /** Second factors and passkeys of the sign-in pages. */
+  readonly factors?: SignInFactors | undefined;
   /** The end-session endpoint (RP-Initiated Logout 1.0). */
   readonly logout: EndSessionEndpoint;
   readonly surfaces: readonly Surface[];
@@ -166,6 +169,7 @@ async function registerRoutes(server: FastifyInstance, options: HttpOptions, par
     environments,
     sessions,
     users,
+    factors: parts.factors,
     clock,
     bodyLimit: options.bodyLimit,
     secureCookies: new URL(options.publicUrl).protocol === 'https:',

@@ -99,6 +99,14 @@ export const GATEHOUSE_ROUTES = {
   /** RFC 8628 §3.3: the device verification page (`verification_uri`) and the forms it posts. */
   devicePage: { method: 'GET', path: `${ISSUER_ROUTE}/device` },
   device: { method: 'POST', path: `${ISSUER_ROUTE}/device` },
+  /** The second-factor page of a sign-in (and of a step-up), and the codes it posts. */
+  mfaPage: { method: 'GET', path: `${ISSUER_ROUTE}/mfa` },
+  mfa: { method: 'POST', path: `${ISSUER_ROUTE}/mfa` },
+  /** WebAuthn ceremonies of the sign-in pages (JSON): options, then the authenticator's response. */
+  passkeyOptions: { method: 'POST', path: `${ISSUER_ROUTE}/passkeys/options` },
+  passkeyVerify: { method: 'POST', path: `${ISSUER_ROUTE}/passkeys/verify` },
+  /** The script of the passkey buttons, a static file allowed by the pages' CSP. */
+  passkeyScript: { method: 'GET', path: `${ISSUER_ROUTE}/passkeys.js` },
   /** A compatibility surface's /authorize, resumed on Gatehouse's pages. */
   surfaceAuthorization: { method: 'GET', path: `${ISSUER_ROUTE}${ENDPOINTS.authorization.path}/:surface` },
 } as const satisfies Record<string, { method: 'GET' | 'POST'; path: string }>;

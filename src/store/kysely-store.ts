@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Client, ClientSecret, Environment, IdTokenAlgorithm, OpaqueAccessToken, RevokedJwt, SubjectType } from '../domain/model.ts';
+import type { PasskeyStore, SecondFactorStore } from '../domain/second-factors.ts';
 import {
   type AccessTokenStore,
   type AdminListStore,
@@ -43,7 +44,9 @@ import { backchannelLogoutStore } from './kysely-backchannel-logouts.ts';
 import { deviceAuthorizationStore } from './kysely-device.ts';
 import { importStore } from './kysely-import.ts';
 import { legacyCredentialStore } from './kysely-legacy-credentials.ts';
+import { passkeyStore } from './kysely-passkeys.ts';
 import { pushedAuthorizationRequestStore } from './kysely-pushed-requests.ts';
+import { secondFactorStore } from './kysely-second-factors.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
 import { atomically } from './kysely-transaction.ts';
 import { usageStore } from './kysely-usage.ts';
@@ -78,6 +81,8 @@ export class KyselyStore implements Store {
   readonly imports: ImportStore;
   readonly legacyCredentials: LegacyCredentialStore;
   readonly backchannelLogouts: BackchannelLogoutStore;
+  readonly secondFactors: SecondFactorStore;
+  readonly passkeys: PasskeyStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -113,6 +118,8 @@ export class KyselyStore implements Store {
     this.imports = importStore(db, { clientRow, clientSecretRow });
     this.legacyCredentials = legacyCredentialStore(db);
     this.backchannelLogouts = backchannelLogoutStore(db);
+    this.secondFactors = secondFactorStore(db);
+    this.passkeys = passkeyStore(db, (error) => isUniqueViolation(error, dialect));
   }
 
   async ping(): Promise<void> {

@@ -22,6 +22,8 @@ import * as tokenBinding from './migrations/020_token_binding.ts';
 import * as deviceAuthorization from './migrations/021_device_authorization.ts';
 import * as dpop from './migrations/022_dpop.ts';
 import * as pushedAuthorization from './migrations/023_pushed_authorization.ts';
+import * as secondFactors from './migrations/026_second_factors.ts';
+import * as passkeys from './migrations/027_passkeys.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -47,6 +49,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '021_device_authorization': deviceAuthorization,
   '022_dpop': dpop,
   '023_pushed_authorization': pushedAuthorization,
+  '026_second_factors': secondFactors,
+  '027_passkeys': passkeys,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
