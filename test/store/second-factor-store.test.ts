@@ -63,7 +63,13 @@ for (const database of await testDatabases()) {
 
     it('keeps a sign-in policy per environment', async () => {
       assert.equal(await store.secondFactors.findPolicy(ENV), undefined);
-      const policy = { secondFactor: 'required' as const, requiredClients: ['gh_a'], requiredScopes: ['payments'], webauthnRpId: 'example.com', webauthnOrigins: ['https://login.example.com'] };
+      const policy = {
+        secondFactor: 'required' as const,
+        requiredClients: ['gh_a'],
+        requiredScopes: ['payments'],
+        webauthnRpId: 'example.com',
+        webauthnOrigins: ['https://login.example.com'],
+      };
       await store.secondFactors.savePolicy(ENV, policy, T0);
       assert.deepEqual(await store.secondFactors.findPolicy(ENV), policy);
       await store.secondFactors.savePolicy(ENV, { ...policy, secondFactor: 'password_only', requiredClients: [] }, T0 + 1);
@@ -81,7 +87,10 @@ for (const database of await testDatabases()) {
       assert.equal(used?.backedUp, true);
       assert.equal(used?.lastUsedAt, T0 + 1);
       await store.passkeys.add(passkey('cred-2'));
-      assert.deepEqual((await store.passkeys.listByUser(ENV, 'usr_1')).map((p) => p.credentialId), ['cred-1', 'cred-2']);
+      assert.deepEqual(
+        (await store.passkeys.listByUser(ENV, 'usr_1')).map((p) => p.credentialId),
+        ['cred-1', 'cred-2'],
+      );
       assert.equal(await store.passkeys.remove(ENV, 'usr_2', 'cred-1'), false);
       assert.equal(await store.passkeys.remove(ENV, 'usr_1', 'cred-1'), true);
     });
