@@ -2,6 +2,7 @@ import type { AdminService } from '../admin/admin-service.ts';
 import type { ApiChanges, ApiService } from '../admin/apis.ts';
 import type { AuditEventService } from '../admin/audit-events.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
+import type { SignInPolicyService } from '../admin/sign-in-policy.ts';
 import { type ProfileView, profileFromView } from '../admin/user-profile.ts';
 import type { UserService } from '../admin/users.ts';
 import { isAuditEventType } from '../domain/audit.ts';
@@ -12,6 +13,7 @@ import { checkIfMatch, etagOf, pageOf, pageQuery } from './http-semantics.ts';
 import { Problem } from './problems.ts';
 import * as S from './schemas.ts';
 import { object } from './schemas.ts';
+import { signInRoutes } from './sign-in-routes.ts';
 
 /** The application services every admin API route goes through (never the store). */
 export interface AdminApiServices {
@@ -21,6 +23,8 @@ export interface AdminApiServices {
   readonly apis: ApiService;
   /** Absent where a node wires no audit reader: the route then answers not-found. */
   readonly auditEvents?: AuditEventService;
+  /** Sign-in policies and users' second factors; absent: those routes answer not-found. */
+  readonly signIn?: SignInPolicyService;
 }
 
 type Json = Record<string, unknown>;
@@ -666,4 +670,5 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...signingKeyRoutes,
   ...apiRoutes,
   ...auditRoutes,
+  ...signInRoutes,
 ];

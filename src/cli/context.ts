@@ -15,6 +15,7 @@ import type { Store } from '../domain/storage.ts';
 import { createAdminServices } from '../server/admin.ts';
 import { openStore } from '../store/open.ts';
 import { type CliAdmin, type CliApis, type CliAuditEvents, type CliServiceAccounts, type CliUsers, remoteCredentials, remoteServices } from './remote-admin.ts';
+import type { CliSignIn } from './sign-in-commands.ts';
 
 export const KEY_SECRET_FILE = 'key-secret';
 
@@ -49,6 +50,7 @@ export interface AdminContext {
   users: CliUsers;
   apis: CliApis;
   auditEvents: CliAuditEvents;
+  signIn: CliSignIn;
   close(): Promise<void>;
 }
 

@@ -16,6 +16,7 @@ import { lastUsed, printClientDetails, printKeyValues, printTable } from './outp
 import { addClientParOptions, addEnvironmentParOptions, clientParChanges, environmentParChanges } from './par-options.ts';
 import { serve } from './serve.ts';
 import { registerKeyCommands, registerServiceAccountCommands } from './service-account-commands.ts';
+import { registerSignInCommands } from './sign-in-commands.ts';
 import { registerSigningKeyCommands } from './signing-key-commands.ts';
 import { registerUserCommands } from './user-commands.ts';
 
@@ -348,6 +349,7 @@ registerApiCommands(program);
 registerAuditCommands(program);
 registerAdminApiCommands(program);
 registerApplyCommands(program);
+registerSignInCommands(program);
 
 /** Commands that act on this machine's database or process only (`import` writes the store directly). */
 const LOCAL_ONLY = new Set(['serve', 'migrate', 'admin bootstrap', 'import']);

@@ -41,6 +41,9 @@ export const AUDIT_EVENT_TYPES = [
   'api.deleted',
   'server.started',
   'environment.dpop_settings_changed',
+  'environment.sign_in_policy_changed',
+  'user.factors_reset',
+  'user.passkey_revoked',
   // Security events.
   'signing_key.rotated',
   'signing_key.revoked',

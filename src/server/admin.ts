@@ -4,6 +4,7 @@ import { AuditEventService } from '../admin/audit-events.ts';
 import { AdminAudit } from '../admin/audit-trail.ts';
 import type { KeySecretSource } from '../admin/policy.ts';
 import { ServiceAccountService } from '../admin/service-accounts.ts';
+import { SignInPolicyService } from '../admin/sign-in-policy.ts';
 import { UserService } from '../admin/users.ts';
 import { CONFIG_FIELDS, type Config, ConfigError } from '../config/config.ts';
 import type { AuditActor, AuditLog } from '../domain/audit.ts';
@@ -19,6 +20,7 @@ export interface AdminServices {
   readonly users: UserService;
   readonly apis: ApiService;
   readonly auditEvents: AuditEventService;
+  readonly signIn: SignInPolicyService;
 }
 
 /**
@@ -47,5 +49,6 @@ export function createAdminServices(
     users: new UserService(policy, store, clock, trail),
     apis: new ApiService(policy, store, clock, (envId) => caches?.apis?.invalidate(envId), trail),
     auditEvents: new AuditEventService(store),
+    signIn: new SignInPolicyService(store, clock, trail),
   };
 }
