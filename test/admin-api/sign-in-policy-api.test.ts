@@ -62,8 +62,8 @@ for (const database of await testDatabases()) {
       assert.equal((await t.store.secondFactors.findPolicy(envId))?.secondFactor, 'required');
       const [event] = await t.store.audit.list({ envName: 'DEVELOPMENT', type: 'environment.sign_in_policy_changed', limit: 1 });
       assert.equal(event?.details.second_factor, 'required');
-      assert.equal((await call('PATCH', `${ENV}/sign-in-policy`, { second_factor: 'always' })).statusCode, 422);
-      assert.equal((await call('PATCH', `${ENV}/sign-in-policy`, { webauthn_origins: ['http://evil.example'] })).statusCode, 400);
+      assert.equal((await call('PATCH', `${ENV}/sign-in-policy`, { second_factor: 'always' })).statusCode, 400);
+      assert.equal((await call('PATCH', `${ENV}/sign-in-policy`, { webauthn_origins: ['http://evil.example'] })).statusCode, 422);
     });
 
     it("shows a user's factors, revokes a passkey and resets every factor, each audited", async () => {
