@@ -102,11 +102,11 @@ export const GATEHOUSE_ROUTES = {
   /** The second-factor page of a sign-in (and of a step-up), and the codes it posts. */
   mfaPage: { method: 'GET', path: `${ISSUER_ROUTE}/mfa` },
   mfa: { method: 'POST', path: `${ISSUER_ROUTE}/mfa` },
-  /** WebAuthn ceremonies of the sign-in pages (JSON): options, then the authenticator's response. */
-  passkeyOptions: { method: 'POST', path: `${ISSUER_ROUTE}/passkeys/options` },
-  passkeyVerify: { method: 'POST', path: `${ISSUER_ROUTE}/passkeys/verify` },
-  /** The script of the passkey buttons, a static file allowed by the pages' CSP. */
-  passkeyScript: { method: 'GET', path: `${ISSUER_ROUTE}/passkeys.js` },
+  /** The authenticator's response of a WebAuthn ceremony of the pages (sign-in, second factor, registration). */
+  passkey: { method: 'POST', path: `${ISSUER_ROUTE}/passkey` },
+  /** A signed-in user's passkeys: listed, added, removed. */
+  accountPage: { method: 'GET', path: `${ISSUER_ROUTE}/account` },
+  accountPasskeyRemove: { method: 'POST', path: `${ISSUER_ROUTE}/account/passkeys/remove` },
   /** A compatibility surface's /authorize, resumed on Gatehouse's pages. */
   surfaceAuthorization: { method: 'GET', path: `${ISSUER_ROUTE}${ENDPOINTS.authorization.path}/:surface` },
 } as const satisfies Record<string, { method: 'GET' | 'POST'; path: string }>;

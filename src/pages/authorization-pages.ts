@@ -40,6 +40,8 @@ export interface LoginPageInput {
   error?: string;
   /** The page's `lang` (see `pageLanguage`); English when absent. */
   lang?: string;
+  /** The passkey sign-in (button, options and script); the username field then offers passkeys in its autofill. */
+  passkey?: string;
 }
 
 /**
@@ -61,7 +63,7 @@ export function renderLoginPage(p: LoginPageInput): string {
     hiddenFields(p.csrfToken, p.requestId),
     '<div class="field">',
     '<label for="username">Username</label>',
-    `<input type="text" id="username" name="username" value="${escapeHtml(p.username ?? '')}" autocomplete="username" ` +
+    `<input type="text" id="username" name="username" value="${escapeHtml(p.username ?? '')}" autocomplete="${p.passkey ? 'username webauthn' : 'username'}" ` +
       `autocapitalize="none" autocorrect="off" spellcheck="false" required${usernameFocus}${invalid}>`,
     '</div>',
     '<div class="field">',
@@ -72,6 +74,7 @@ export function renderLoginPage(p: LoginPageInput): string {
     '<button type="submit" class="button primary">Sign in</button>',
     '</div>',
     '</form>',
+    p.passkey ?? '',
   ]
     .filter((line) => line !== '')
     .join('\n');

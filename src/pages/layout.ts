@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { PASSKEY_SCRIPT_HASH } from './passkey-script.ts';
 
 /**
  * The one stylesheet of every Gatehouse page. It is sent inline and allowed by its hash in the
@@ -202,7 +203,7 @@ export function renderPage(p: { title: string; body: string; lang?: string }): s
 const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Content-Type': 'text/html; charset=utf-8',
   'X-Frame-Options': 'DENY',
-  'Content-Security-Policy': `default-src 'none'; style-src 'sha256-${STYLESHEET_HASH}'; img-src data:; base-uri 'none'; frame-ancestors 'none'`,
+  'Content-Security-Policy': `default-src 'none'; style-src 'sha256-${STYLESHEET_HASH}'; script-src 'sha256-${PASSKEY_SCRIPT_HASH}'; img-src data:; base-uri 'none'; frame-ancestors 'none'`,
   'Referrer-Policy': 'no-referrer',
   'X-Content-Type-Options': 'nosniff',
   'Cache-Control': 'no-store',

@@ -13,6 +13,7 @@ import { registerConsentRoutes } from './authorization/consent-routes.ts';
 import { registerDeviceRoutes } from './authorization/device-routes.ts';
 import { pageErrorHandler } from './authorization/error-pages.ts';
 import { registerLoginRoutes } from './authorization/login-routes.ts';
+import { registerPasskeyRoutes } from './authorization/passkey-routes.ts';
 import { registerSecondFactorRoutes } from './authorization/second-factor-routes.ts';
 
 export { readCookie, SESSION_COOKIE } from './authorization/session-cookie.ts';
@@ -49,8 +50,9 @@ export async function authorizationRoutes(app: FastifyInstance, options: Authori
 
   const browser = new BrowserFlow(options);
   registerAuthorizeRoutes(app, browser, options);
-  registerLoginRoutes(app, browser, options.users);
+  registerLoginRoutes(app, browser, options.users, options.factors);
   registerConsentRoutes(app, browser);
   if (options.factors) registerSecondFactorRoutes(app, browser, options.factors);
+  if (options.factors) registerPasskeyRoutes(app, browser, options.factors);
   registerDeviceRoutes(app, browser, options.core.device.verification, options.secureCookies);
 }

@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SignInFactors } from '../../../accounts/sign-in-factors.ts';
 import type { LoginOutcome, UserAuthenticator } from '../../../accounts/users.ts';
 import { GATEHOUSE_ROUTES } from '../../../oauth/endpoints.ts';
 import { renderLoginPage } from '../../../pages/authorization-pages.ts';
 import { pageLanguage } from '../../../pages/locales.ts';
+import { PASSKEY_MESSAGES, passkeyFragment } from '../../../pages/passkey-pages.ts';
 import { parseQueryParams } from '../../params.ts';
 import { type BrowserFlow, pendingFlowOf, type ResumedRequest } from './browser-flow.ts';
 
@@ -16,21 +18,27 @@ interface LoginPageState {
 }
 
 /** The login page of each environment: shown for a held request, and the form it posts. */
-export function registerLoginRoutes(app: FastifyInstance, browser: BrowserFlow, users: UserAuthenticator): void {
+export function registerLoginRoutes(app: FastifyInstance, browser: BrowserFlow, users: UserAuthenticator, factors?: SignInFactors): void {
   app.get<{ Params: { env: string } }>(GATEHOUSE_ROUTES.loginPage.path, async (request, reply) => {
     const resolved = await browser.environment(request.params.env);
     const found = await browser.resume(request, reply, resolved, parseQueryParams(request.url).params.request);
     if (!found) return reply;
-    return showLogin(browser, reply, found);
+    return showLogin(browser, reply, found, {}, factors);
   });
-  app.post<{ Params: { env: string } }>(GATEHOUSE_ROUTES.login.path, (request, reply) => submitLogin(browser, users, request, reply));
+  app.post<{ Params: { env: string } }>(GATEHOUSE_ROUTES.login.path, (request, reply) => submitLogin(browser, users, request, reply, factors));
 }
 
 /**
  * Authenticates the resource owner (RFC 6749 §4.1.1) from the login form: the form must carry
  * the session's CSRF token (RFC 6749 §10.12), then the username and password are checked.
  */
-async function submitLogin(browser: BrowserFlow, users: UserAuthenticator, request: EnvRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function submitLogin(
+  browser: BrowserFlow,
+  users: UserAuthenticator,
+  request: EnvRequest,
+  reply: FastifyReply,
+  factors?: SignInFactors,
+): Promise<FastifyReply> {
   const resolved = await browser.environment(request.params.env);
   const form = browser.formParams(request);
   const found = await browser.resume(request, reply, resolved, form.request);
@@ -38,9 +46,10 @@ async function submitLogin(browser: BrowserFlow, users: UserAuthenticator, reque
   if (!browser.sessions.csrfTokenMatches(found.active, form.csrf_token)) return browser.formExpiredPage(reply);
   const username = form.username ?? '';
   const password = form.password ?? '';
-  if (username === '' || password === '') return showLogin(browser, reply, found, { status: 400, username, error: 'Enter your username and password.' });
+  if (username === '' || password === '')
+    return showLogin(browser, reply, found, { status: 400, username, error: 'Enter your username and password.' }, factors);
   const outcome = await users.authenticate(resolved.env, username, password, request.ip);
-  if (!outcome.ok) return refuseLogin(browser, reply, found, username, outcome);
+  if (!outcome.ok) return refuseLogin(browser, reply, found, username, outcome, factors);
   return signIn(browser, reply, found, outcome.user.userId);
 }
 
@@ -64,27 +73,35 @@ function refuseLogin(
   found: ResumedRequest,
   username: string,
   outcome: Exclude<LoginOutcome, { ok: true }>,
+  factors?: SignInFactors,
 ): Promise<FastifyReply> {
   if (outcome.throttled) {
     reply.header('retry-after', String(outcome.retryAfter));
     const minutes = Math.ceil(outcome.retryAfter / 60);
     const error = `Too many sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
-    return showLogin(browser, reply, found, { status: 429, username, error });
+    return showLogin(browser, reply, found, { status: 429, username, error }, factors);
   }
   if (outcome.busy) {
     reply.header('retry-after', String(outcome.retryAfter));
-    return showLogin(browser, reply, found, { status: 503, username, error: 'The server is busy. Try again in a few seconds.' });
+    return showLogin(browser, reply, found, { status: 503, username, error: 'The server is busy. Try again in a few seconds.' }, factors);
   }
-  return showLogin(browser, reply, found, { status: 401, username, error: 'Incorrect username or password.' });
+  return showLogin(browser, reply, found, { status: 401, username, error: 'Incorrect username or password.' }, factors);
 }
 
 /** The login page for a held request, naming the client that asks. */
-async function showLogin(browser: BrowserFlow, reply: FastifyReply, found: ResumedRequest, state: LoginPageState = {}): Promise<FastifyReply> {
+async function showLogin(
+  browser: BrowserFlow,
+  reply: FastifyReply,
+  found: ResumedRequest,
+  state: LoginPageState = {},
+  factors?: SignInFactors,
+): Promise<FastifyReply> {
   const { resolved, active, requestId, pending } = found;
   const client = await browser.flow.clientOf(resolved.env, pending);
   if (!client) return browser.errorPage(reply, 400, 'The application that sent you here is no longer available.');
   // OpenID Connect Core §3.1.2.1 `login_hint` pre-fills the field until the user typed a name.
   const username = state.username ?? pending.oidc?.loginHint ?? undefined;
+  const passkey = factors && (await passkeySignIn(browser, factors, found));
   return reply.status(state.status ?? 200).send(
     renderLoginPage({
       environmentName: resolved.env.name,
@@ -95,6 +112,20 @@ async function showLogin(browser: BrowserFlow, reply: FastifyReply, found: Resum
       ...(username === undefined ? {} : { username }),
       ...(state.error === undefined ? {} : { error: state.error }),
       lang: pageLanguage(pending.oidc?.uiLocales),
+      ...(passkey ? { passkey } : {}),
     }),
   );
+}
+
+/** The login page's passkey button and autofill (WebAuthn L3 conditional mediation): a discoverable passkey signs in alone. */
+async function passkeySignIn(browser: BrowserFlow, factors: SignInFactors, { resolved, active, requestId }: ResumedRequest): Promise<string> {
+  const ceremony = await factors.passkeys.authentication(resolved.env, active.session.idHash, null);
+  return passkeyFragment({
+    options: { ...ceremony, conditional: true },
+    action: `${resolved.urls.issuer}/passkey`,
+    csrfToken: browser.sessions.csrfToken(active),
+    requestId,
+    purpose: 'sign_in',
+    buttonLabel: PASSKEY_MESSAGES.signInButton,
+  });
 }

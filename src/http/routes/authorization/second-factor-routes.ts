@@ -5,6 +5,7 @@ import { GATEHOUSE_ROUTES } from '../../../oauth/endpoints.ts';
 import { AMR, withSecondFactor } from '../../../oauth/openid/acr.ts';
 import { pageLanguage } from '../../../pages/locales.ts';
 import { MFA_MESSAGES, renderRecoveryCodesPage, renderSecondFactorPage, renderTotpEnrolmentPage } from '../../../pages/mfa-pages.ts';
+import { PASSKEY_MESSAGES, passkeyFragment } from '../../../pages/passkey-pages.ts';
 import { parseQueryParams } from '../../params.ts';
 import { type BrowserFlow, pendingFlowOf, type ResumedRequest } from './browser-flow.ts';
 
@@ -56,12 +57,33 @@ async function showSecondFactor(
     ...(error ? { error: error.message } : {}),
   };
   reply.status(error?.status ?? 200);
-  if (await hasSecondFactor(factors.store, resolved.env.id, userId)) return reply.send(renderSecondFactorPage(common));
+  if (await hasSecondFactor(factors.store, resolved.env.id, userId)) {
+    const passkey = await passkeyAsSecondFactor(factors, found, common.csrfToken);
+    return reply.send(renderSecondFactorPage({ ...common, ...(passkey ? { passkey } : {}) }));
+  }
   // A user without a second factor whom the flow sent here must enrol one (the policy or the client asks for two).
   const user = await factors.store.users.find(resolved.env.id, userId);
   const offer = await factors.totp.offer(resolved.env.id, userId, user?.username ?? userId, resolved.env.name);
   if (!offer) return reply.send(renderSecondFactorPage(common));
   return reply.send(renderTotpEnrolmentPage({ ...common, secret: offer.secret, qrSvg: offer.qrSvg }));
+}
+
+/** The button that gives one of the user's passkeys as the second factor, when they have one. */
+async function passkeyAsSecondFactor(
+  factors: SignInFactors,
+  { resolved, active, requestId, userId }: SignedIn,
+  csrfToken: string,
+): Promise<string | undefined> {
+  if ((await factors.passkeys.listed(resolved.env, userId)).length === 0) return undefined;
+  const ceremony = await factors.passkeys.authentication(resolved.env, active.session.idHash, userId);
+  return passkeyFragment({
+    options: ceremony,
+    action: `${resolved.urls.issuer}/passkey`,
+    csrfToken,
+    requestId,
+    purpose: 'second_factor',
+    buttonLabel: PASSKEY_MESSAGES.secondFactorButton,
+  });
 }
 
 /**
