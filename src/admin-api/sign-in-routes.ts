@@ -1,7 +1,7 @@
 import { AdminError } from '../admin/admin-error.ts';
 import type { SignInPolicyChanges, SignInPolicyService } from '../admin/sign-in-policy.ts';
 import { SECOND_FACTOR_MODES } from '../domain/second-factors.ts';
-import type { AdminApiServices, AdminRoute } from './routes.ts';
+import type { Access } from './auth.ts';
 import { body, object, type Schema } from './schemas.ts';
 
 const str: Schema = { type: 'string' };
@@ -47,7 +47,29 @@ const PASSKEY_REVOKED = object({ credential_id: str, revoked: { const: true } })
 const ENV = '/environments/{env}';
 const USER = `${ENV}/users/{username}`;
 
-const signIn = (services: AdminApiServices): SignInPolicyService => {
+/** What these routes read of a call: the same members as the admin API's route context. */
+interface SignInRouteContext {
+  services: { readonly signIn?: SignInPolicyService };
+  params: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+/** An admin API route of this file, in the shape of `AdminRoute` (which this file cannot import: it registers these). */
+interface SignInRoute {
+  method: 'GET' | 'PATCH' | 'POST' | 'DELETE';
+  path: string;
+  operationId: string;
+  summary: string;
+  access: Access;
+  body?: Schema;
+  status: number;
+  response: Schema;
+  etag?: boolean;
+  current?: (ctx: SignInRouteContext) => Promise<unknown>;
+  run(ctx: SignInRouteContext): Promise<unknown>;
+}
+
+const signIn = (services: SignInRouteContext['services']): SignInPolicyService => {
   if (!services.signIn) throw new AdminError('not_found', 'sign-in policies are not served by this node');
   return services.signIn;
 };
@@ -64,7 +86,7 @@ export function signInPolicyChanges(b: Record<string, unknown>): SignInPolicyCha
 }
 
 /** An environment's sign-in policy, and an operator's view of a user's second factors and passkeys. */
-export const signInRoutes: AdminRoute[] = [
+export const signInRoutes: SignInRoute[] = [
   {
     method: 'GET',
     path: `${ENV}/sign-in-policy`,
@@ -80,11 +102,13 @@ export const signInRoutes: AdminRoute[] = [
     method: 'PATCH',
     path: `${ENV}/sign-in-policy`,
     operationId: 'updateSignInPolicy',
-    summary: 'Change the sign-in policy; fields left out are kept',
+    summary: 'Change the sign-in policy (If-Match: the ETag of the policy read); fields left out are kept',
     access: 'write',
     body: UPDATE_SIGN_IN_POLICY,
     status: 200,
     response: SIGN_IN_POLICY,
+    etag: true,
+    current: ({ services, params }) => signIn(services).get(params.env ?? ''),
     run: ({ services, params, body: b }) => signIn(services).update(params.env ?? '', signInPolicyChanges(b)),
   },
   {

@@ -15,7 +15,7 @@ import type { Store } from '../domain/storage.ts';
 import { createAdminServices } from '../server/admin.ts';
 import { openStore } from '../store/open.ts';
 import { type CliAdmin, type CliApis, type CliAuditEvents, type CliServiceAccounts, type CliUsers, remoteCredentials, remoteServices } from './remote-admin.ts';
-import type { CliSignIn } from './sign-in-commands.ts';
+import type { CliSignIn } from './sign-in-remote.ts';
 
 export const KEY_SECRET_FILE = 'key-secret';
 

@@ -23,7 +23,7 @@ import { CLIENT_PAR_FIELDS, type ClientParChanges } from '../admin/par-settings.
 import type { KeyListing, ServiceAccountService, ServiceAccountView } from '../admin/service-accounts.ts';
 import { PROFILE_CLAIMS, type ProfileChanges } from '../admin/user-profile.ts';
 import type { UserService, UserView } from '../admin/users.ts';
-import { remoteSignIn } from './sign-in-commands.ts';
+import { remoteSignIn } from './sign-in-remote.ts';
 
 /** What the CLI commands call on each service: the remote side implements exactly these. */
 export type CliAdmin = Pick<

@@ -1,40 +1,11 @@
 import { type Command, Option } from 'commander';
-import type { SignInPolicyChanges, SignInPolicyService } from '../admin/sign-in-policy.ts';
+import type { SignInPolicyChanges } from '../admin/sign-in-policy.ts';
 import { withAdmin } from './context.ts';
 import { printKeyValues, printTable } from './output.ts';
-import type { AdminApiClient } from './remote-admin.ts';
-
-/** What the sign-in commands call: the local service, or the admin API with `--server`. */
-export type CliSignIn = Pick<SignInPolicyService, 'get' | 'update' | 'factors' | 'revokePasskey' | 'resetFactors'>;
 
 const json = () => new Option('--json', 'print JSON');
 const envOption = () => new Option('--env <name>', 'environment name').makeOptionMandatory();
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-const seg = encodeURIComponent;
-
-/** The sign-in commands over the admin API. */
-export function remoteSignIn(api: AdminApiClient): CliSignIn {
-  const user = (env: string, username: string) => `/environments/${seg(env)}/users/${seg(username)}`;
-  return {
-    get: (env) => api.get(`/environments/${seg(env)}/sign-in-policy`),
-    update: async (env, c) => {
-      const body = {
-        ...(c.secondFactor === undefined ? {} : { second_factor: c.secondFactor }),
-        ...(c.requiredClients === undefined ? {} : { required_clients: c.requiredClients }),
-        ...(c.requiredScopes === undefined ? {} : { required_scopes: c.requiredScopes }),
-        ...(c.webauthnRpId === undefined ? {} : { webauthn_rp_id: c.webauthnRpId }),
-        ...(c.webauthnOrigins === undefined ? {} : { webauthn_origins: c.webauthnOrigins }),
-      };
-      return (await api.call<Awaited<ReturnType<SignInPolicyService['update']>>>('PATCH', `/environments/${seg(env)}/sign-in-policy`, { body })).body;
-    },
-    factors: (env, username) => api.get(`${user(env, username)}/factors`),
-    revokePasskey: async (env, username, credentialId) => {
-      await api.call('DELETE', `${user(env, username)}/passkeys/${seg(credentialId)}`);
-    },
-    resetFactors: async (env, username) =>
-      (await api.call<Awaited<ReturnType<SignInPolicyService['resetFactors']>>>('POST', `${user(env, username)}/factors/reset`)).body,
-  };
-}
 
 interface PolicyOptions {
   env: string;

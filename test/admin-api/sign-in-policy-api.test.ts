@@ -19,10 +19,12 @@ for (const database of await testDatabases()) {
     let userId: string;
 
     const call = async (method: string, url: string, body?: unknown) => {
+      // An update names the version it changes (If-Match), read just before.
+      const ifMatch = method === 'PATCH' ? String((await f.admin.inject({ url, headers: { authorization: `Bearer ${token}` } })).headers.etag) : undefined;
       const request: InjectOptions = {
         method: method as InjectOptions['method'],
         url,
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization: `Bearer ${token}`, ...(ifMatch ? { 'if-match': ifMatch } : {}) },
         ...(body === undefined ? {} : { payload: body as object }),
       };
       const res = await f.admin.inject(request);

@@ -191,7 +191,17 @@ for (const database of await testDatabases()) {
       assert.deepEqual(claims?.amr, ['pwd', 'otp', 'mfa']);
     });
 
-    it('adds a passkey with a virtual authenticator, then signs in with the passkey alone', async () => {
+    it('adds a passkey with a virtual authenticator, then signs in with the passkey alone, even while the password is locked out', async () => {
+      // Someone guesses the password until the username is throttled (GATEHOUSE_LOGIN_USERNAME_LIMIT, 5 by default).
+      await signIn({ prompt: 'login' });
+      for (let i = 0; i < 6; i++) {
+        await page.fill('#username', USERNAME);
+        await page.fill('#password', 'wrong password');
+        await page.click('button[type=submit]');
+        await page.waitForSelector('#login-error');
+      }
+      assert.match((await page.textContent('#login-error')) ?? '', /Too many sign-in attempts/);
+      await shot('login-throttled');
       const cdp = await context.newCDPSession(page);
       await cdp.send('WebAuthn.enable');
       await cdp.send('WebAuthn.addVirtualAuthenticator', {

@@ -1,8 +1,8 @@
 import { DEFAULT_SIGN_IN_POLICY, type SignInPolicy } from '../../domain/second-factors.ts';
 import type { Store } from '../../domain/storage.ts';
 import { AMR, asksForMultiFactor, prefersMultiFactor } from '../openid/acr.ts';
-import type { PendingFlow } from './flow-context.ts';
-import type { FlowGate } from './next-step.ts';
+import type { AuthorizationDeps, PendingFlow } from './flow-context.ts';
+import type { AuthorizationStep } from './response.ts';
 
 /** The sign-in policy of an environment (the default when it never set one). */
 export async function signInPolicyOf(store: Pick<Store, 'secondFactors'>, envId: string): Promise<SignInPolicy> {
@@ -46,7 +46,7 @@ export async function secondFactorNeeded(
  * `mfa`, RFC 8176 §2) goes to the second-factor page when this request needs two. The password is
  * not asked again: a session that already has it only adds the missing factor.
  */
-export const requireSecondFactor: FlowGate = async (deps, flow) => {
+export const requireSecondFactor = async (deps: AuthorizationDeps, flow: PendingFlow): Promise<AuthorizationStep | undefined> => {
   const { session, requestId } = flow;
   if (session.userId === null || session.amr?.includes(AMR.multiFactor)) return undefined;
   return (await secondFactorNeeded(deps.store, flow, session.userId)) ? { kind: 'mfa', requestId } : undefined;
