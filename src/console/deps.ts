@@ -1,5 +1,6 @@
 import type { AdminService } from '../admin/admin-service.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
+import type { SignInPolicyService } from '../admin/sign-in-policy.ts';
 import type { UserService } from '../admin/users.ts';
 import type { Clock } from '../domain/clock.ts';
 
@@ -65,6 +66,8 @@ export interface ConsoleServices {
   >;
   users: Pick<UserService, 'list' | 'get' | 'update' | 'setEnabled'>;
   serviceAccounts: Pick<ServiceAccountService, 'list' | 'setEnabled'>;
+  /** Users' second factors (absent: the factors page is not offered). */
+  signIn?: Pick<SignInPolicyService, 'factors' | 'revokePasskey' | 'resetFactors'>;
 }
 
 /**

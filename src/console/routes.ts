@@ -7,6 +7,7 @@ import { ConsoleAuth, refuse, type SignedIn, sendPage } from './auth.ts';
 import { type ClientDetail, type NewClientValues, renderAudit, renderClientDetail, renderMessage, renderNewClient, renderSecretShown } from './client-pages.ts';
 import type { ConsoleDeps, ConsoleServices } from './deps.ts';
 import { dpopRoutes } from './dpop-routes.ts';
+import { factorRoutes } from './factor-pages.ts';
 import type { Viewer } from './layout.ts';
 import { oidcRoutes } from './oidc-routes.ts';
 import { clientPath, envPath, type PageContext, renderClients, renderEnvironments, renderKeys, renderServiceAccounts, renderUsers } from './pages.ts';
@@ -284,6 +285,7 @@ function clientRoutes(app: FastifyInstance, deps: ConsoleDeps, page: PageWrap, a
   );
   clientOidcRoute(app, action, detailPage);
   dpopRoutes(app, action, detailPage);
+  factorRoutes(app, page, action);
   app.post(
     '/envs/:env/clients/:client/rotate-secret',
     action(async (request, reply, ctx) => {
