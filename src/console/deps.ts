@@ -1,4 +1,5 @@
 import type { AdminService } from '../admin/admin-service.ts';
+import type { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { SignInPolicyService } from '../admin/sign-in-policy.ts';
 import type { UserService } from '../admin/users.ts';
@@ -66,6 +67,7 @@ export interface ConsoleServices {
   >;
   users: Pick<UserService, 'list' | 'get' | 'update' | 'setEnabled'>;
   serviceAccounts: Pick<ServiceAccountService, 'list' | 'setEnabled'>;
+  metadataDocuments?: Pick<ClientMetadataDocumentService, 'get' | 'set'>;
   /** Users' second factors (absent: the factors page is not offered). */
   signIn?: Pick<SignInPolicyService, 'factors' | 'revokePasskey' | 'resetFactors'>;
 }

@@ -1,8 +1,8 @@
-import { AdminError } from '../admin/admin-error.ts';
-import type { SignInPolicyChanges, SignInPolicyService } from '../admin/sign-in-policy.ts';
-import { SECOND_FACTOR_MODES } from '../domain/second-factors.ts';
-import type { Access } from './auth.ts';
-import { body, object, type Schema } from './schemas.ts';
+import { AdminError } from '../../admin/admin-error.ts';
+import type { SignInPolicyChanges, SignInPolicyService } from '../../admin/sign-in-policy.ts';
+import { SECOND_FACTOR_MODES } from '../../domain/second-factors.ts';
+import { body, object, type Schema } from '../schemas.ts';
+import type { AdminApiServices, AdminRoute } from './route.ts';
 
 const str: Schema = { type: 'string' };
 const strings: Schema = { type: 'array', items: str, maxItems: 100 };
@@ -47,29 +47,7 @@ const PASSKEY_REVOKED = object({ credential_id: str, revoked: { const: true } })
 const ENV = '/environments/{env}';
 const USER = `${ENV}/users/{username}`;
 
-/** What these routes read of a call: the same members as the admin API's route context. */
-interface SignInRouteContext {
-  services: { readonly signIn?: SignInPolicyService };
-  params: Record<string, string>;
-  body: Record<string, unknown>;
-}
-
-/** An admin API route of this file, in the shape of `AdminRoute` (which this file cannot import: it registers these). */
-interface SignInRoute {
-  method: 'GET' | 'PATCH' | 'POST' | 'DELETE';
-  path: string;
-  operationId: string;
-  summary: string;
-  access: Access;
-  body?: Schema;
-  status: number;
-  response: Schema;
-  etag?: boolean;
-  current?: (ctx: SignInRouteContext) => Promise<unknown>;
-  run(ctx: SignInRouteContext): Promise<unknown>;
-}
-
-const signIn = (services: SignInRouteContext['services']): SignInPolicyService => {
+const signIn = (services: AdminApiServices): SignInPolicyService => {
   if (!services.signIn) throw new AdminError('not_found', 'sign-in policies are not served by this node');
   return services.signIn;
 };
@@ -86,7 +64,7 @@ export function signInPolicyChanges(b: Record<string, unknown>): SignInPolicyCha
 }
 
 /** An environment's sign-in policy, and an operator's view of a user's second factors and passkeys. */
-export const signInRoutes: SignInRoute[] = [
+export const signInRoutes: AdminRoute[] = [
   {
     method: 'GET',
     path: `${ENV}/sign-in-policy`,
