@@ -1,3 +1,4 @@
+import { REGISTRATION_ROUTES } from './registration-routes.ts';
 import { apiRoutes } from './routes/api-routes.ts';
 import { auditRoutes } from './routes/audit-routes.ts';
 import { callerRoutes } from './routes/caller-routes.ts';
@@ -25,6 +26,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...signingKeyRoutes,
   ...apiRoutes,
   ...auditRoutes,
+  ...REGISTRATION_ROUTES,
   ...clientMetadataDocumentRoutes,
   ...signInRoutes,
 ];

@@ -101,6 +101,9 @@ export function useServer(url: string | undefined): void {
   remoteServer = url;
 }
 
+/** The `--server URL` of the command being run, if any. */
+export const currentServer = (): string | undefined => remoteServer;
+
 /** The context of a command run with `--server`: the admin API client, with the credentials from the environment. */
 export function openRemoteContext(server: string, env: NodeJS.ProcessEnv = process.env): AdminContext {
   const loaded = loadConfig(env);

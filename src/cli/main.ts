@@ -15,6 +15,7 @@ import { useServer, withAdmin } from './context.ts';
 import { registerImportCommands } from './import-commands.ts';
 import { lastUsed, printClientDetails, printKeyValues, printTable } from './output.ts';
 import { addClientParOptions, addEnvironmentParOptions, clientParChanges, environmentParChanges } from './par-options.ts';
+import { registerRegistrationCommands } from './registration-commands.ts';
 import { serve } from './serve.ts';
 import { registerKeyCommands, registerServiceAccountCommands } from './service-account-commands.ts';
 import { registerSignInCommands } from './sign-in-commands.ts';
@@ -350,6 +351,7 @@ registerApiCommands(program);
 registerAuditCommands(program);
 registerAdminApiCommands(program);
 registerApplyCommands(program);
+registerRegistrationCommands(program);
 registerClientMetadataDocumentCommands(program);
 registerSignInCommands(program);
 

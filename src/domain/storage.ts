@@ -27,6 +27,7 @@ import type {
   User,
   UserProfile,
 } from './model.ts';
+import type { RegistrationStore } from './registration.ts';
 import type { PasskeyStore, SecondFactorStore } from './second-factors.ts';
 
 /**
@@ -48,6 +49,8 @@ export interface Store {
   readonly authorizationRequests: AuthorizationRequestStore;
   /** RFC 9126: pushed authorization requests waiting for their request_uri. */
   readonly pushedRequests: PushedAuthorizationRequestStore;
+  /** RFC 7591 / 7592: registrations, registration policies, initial access tokens. */
+  readonly registrations: RegistrationStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly tokenFamilies: TokenFamilyStore;
@@ -96,6 +99,7 @@ export type TransactionStore = Pick<
   | 'environments'
   | 'clients'
   | 'clientKeys'
+  | 'registrations'
   | 'signingKeys'
   | 'users'
   | 'browserSessions'

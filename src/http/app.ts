@@ -9,9 +9,11 @@ import type { OAuthCore } from '../oauth/core.ts';
 import { GATEHOUSE_ROUTES } from '../oauth/endpoints.ts';
 import type { EnvironmentResolver } from '../oauth/environments.ts';
 import type { EndSessionEndpoint } from '../oauth/openid/logout.ts';
+import type { RegistrationEndpoint } from '../oauth/registration/registration-endpoint.ts';
 import type { Surface } from '../surfaces/surface.ts';
 import { LeanRouter } from './lean-routes.ts';
 import { openApiRoutes } from './openapi.ts';
+import { registrationRoutes } from './registration-routes.ts';
 import type { RequestObserver } from './request-observer.ts';
 import { authorizationRoutes } from './routes/authorization-routes.ts';
 import { discoveryRoutes, documentErrorHandler } from './routes/discovery-routes.ts';
@@ -52,6 +54,8 @@ export interface HttpParts {
   readonly requests?: RequestObserver | undefined;
   /** Whether plain POSTs to the standard surface's API routes skip Fastify's request machinery (default true; see `LeanRouter`). */
   readonly leanRoutes?: boolean | undefined;
+  /** RFC 7591 / 7592: the registration endpoint; without it no environment offers registration. */
+  readonly registration?: RegistrationEndpoint | undefined;
 }
 
 export type { RequestObserver };
@@ -158,7 +162,8 @@ function checkRoutes(registered: readonly string[], surfaces: readonly Surface[]
 
 async function registerRoutes(server: FastifyInstance, options: HttpOptions, parts: HttpParts, lean: LeanRouter | undefined): Promise<void> {
   const { core, environments, sessions, users, surfaces, clock } = parts;
-  await server.register(discoveryRoutes, { core, environments, jwksMaxAge: options.jwksMaxAge });
+  await server.register(discoveryRoutes, { core, environments, jwksMaxAge: options.jwksMaxAge, registration: parts.registration });
+  if (parts.registration) await server.register(registrationRoutes, { registration: parts.registration, environments, bodyLimit: options.bodyLimit });
   await server.register(userinfoRoutes, { core, environments, bodyLimit: options.bodyLimit, observer: parts.requests });
   const publicBase = options.publicUrl.replace(/\/+$/, '');
   for (const surface of surfaces) {

@@ -99,6 +99,12 @@ export const GATEHOUSE_ROUTES = {
   /** RFC 8628 §3.3: the device verification page (`verification_uri`) and the forms it posts. */
   devicePage: { method: 'GET', path: `${ISSUER_ROUTE}/device` },
   device: { method: 'POST', path: `${ISSUER_ROUTE}/device` },
+  /** RFC 7591 §3: the client registration endpoint (`registration_endpoint`), when the environment enables it. */
+  register: { method: 'POST', path: `${ISSUER_ROUTE}/register` },
+  /** RFC 7592 §2: the client configuration endpoint (`registration_client_uri`): read, replace, delete. */
+  registrationRead: { method: 'GET', path: `${ISSUER_ROUTE}/register/:clientId` },
+  registrationUpdate: { method: 'PUT', path: `${ISSUER_ROUTE}/register/:clientId` },
+  registrationDelete: { method: 'DELETE', path: `${ISSUER_ROUTE}/register/:clientId` },
   /** The second-factor page of a sign-in (and of a step-up), and the codes it posts. */
   mfaPage: { method: 'GET', path: `${ISSUER_ROUTE}/mfa` },
   mfa: { method: 'POST', path: `${ISSUER_ROUTE}/mfa` },
@@ -109,4 +115,4 @@ export const GATEHOUSE_ROUTES = {
   accountPasskeyRemove: { method: 'POST', path: `${ISSUER_ROUTE}/account/passkeys/remove` },
   /** A compatibility surface's /authorize, resumed on Gatehouse's pages. */
   surfaceAuthorization: { method: 'GET', path: `${ISSUER_ROUTE}${ENDPOINTS.authorization.path}/:surface` },
-} as const satisfies Record<string, { method: 'GET' | 'POST'; path: string }>;
+} as const satisfies Record<string, { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string }>;

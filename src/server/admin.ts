@@ -3,7 +3,9 @@ import { ApiService } from '../admin/apis.ts';
 import { AuditEventService } from '../admin/audit-events.ts';
 import { AdminAudit } from '../admin/audit-trail.ts';
 import { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
+import { InitialAccessTokenService, type RegistrationServices } from '../admin/initial-access-tokens.ts';
 import type { KeySecretSource } from '../admin/policy.ts';
+import { RegistrationPolicyService } from '../admin/registration-policy.ts';
 import { ServiceAccountService } from '../admin/service-accounts.ts';
 import { SignInPolicyService } from '../admin/sign-in-policy.ts';
 import { UserService } from '../admin/users.ts';
@@ -21,6 +23,8 @@ export interface AdminServices {
   readonly users: UserService;
   readonly apis: ApiService;
   readonly auditEvents: AuditEventService;
+  /** RFC 7591: registration policies and initial access tokens. */
+  readonly registration: RegistrationServices;
   readonly metadataDocuments: ClientMetadataDocumentService;
   readonly signIn: SignInPolicyService;
 }
@@ -51,6 +55,10 @@ export function createAdminServices(
     users: new UserService(policy, store, clock, trail),
     apis: new ApiService(policy, store, clock, (envId) => caches?.apis?.invalidate(envId), trail),
     auditEvents: new AuditEventService(store),
+    registration: {
+      policies: new RegistrationPolicyService(policy, store, clock, trail),
+      initialAccessTokens: new InitialAccessTokenService(store, clock, trail),
+    },
     metadataDocuments: new ClientMetadataDocumentService(store, trail),
     signIn: new SignInPolicyService(store, clock, trail),
   };

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { metadataDocumentSettingsJson, parseMetadataDocumentSettings } from '../domain/client-metadata-document-settings.ts';
 import type { Client, ClientSecret, Environment, IdTokenAlgorithm, OpaqueAccessToken, RevokedJwt, SubjectType } from '../domain/model.ts';
+import type { RegistrationStore } from '../domain/registration.ts';
 import type { PasskeyStore, SecondFactorStore } from '../domain/second-factors.ts';
 import {
   type AccessTokenStore,
@@ -47,6 +48,7 @@ import { importStore } from './kysely-import.ts';
 import { legacyCredentialStore } from './kysely-legacy-credentials.ts';
 import { passkeyStore } from './kysely-passkeys.ts';
 import { pushedAuthorizationRequestStore } from './kysely-pushed-requests.ts';
+import { registrationStore } from './kysely-registrations.ts';
 import { secondFactorStore } from './kysely-second-factors.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
 import { atomically } from './kysely-transaction.ts';
@@ -68,6 +70,7 @@ export class KyselyStore implements Store {
   readonly browserSessions: BrowserSessionStore;
   readonly authorizationRequests: AuthorizationRequestStore;
   readonly pushedRequests: PushedAuthorizationRequestStore;
+  readonly registrations: RegistrationStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly tokenFamilies: TokenFamilyStore;
@@ -106,6 +109,7 @@ export class KyselyStore implements Store {
     this.browserSessions = browserSessionStore(db);
     this.authorizationRequests = authorizationRequestStore(db);
     this.pushedRequests = pushedAuthorizationRequestStore(db);
+    this.registrations = registrationStore(db);
     this.authorizationCodes = authorizationCodeStore(db, dialect);
     this.deviceAuthorizations = deviceAuthorizationStore(db);
     this.consents = consentStore(db);
@@ -295,6 +299,8 @@ const toClient = (row: Selectable<ClientTable>): Client => ({
   // RFC 9449 (migration 022).
   ...(Number(row.dpop_bound_access_tokens) === 1 ? { dpopBoundAccessTokens: true } : {}),
   ...(Number(row.require_pushed_authorization_requests) === 1 ? { requirePushedAuthorizationRequests: true } : {}),
+  // RFC 7591 (migration 024).
+  ...(row.registration === 'dynamic' ? { registration: 'dynamic' as const } : {}),
 });
 
 function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', families: TokenFamilyStore): ClientStore {
@@ -374,6 +380,7 @@ function clientRow(client: Client): ClientTable {
     sector_identifier_uri: client.sectorIdentifierUri ?? null,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens ? 1 : 0,
     require_pushed_authorization_requests: client.requirePushedAuthorizationRequests ? 1 : 0,
+    registration: client.registration ?? 'admin',
   };
 }
 

@@ -22,6 +22,7 @@ import * as tokenBinding from './migrations/020_token_binding.ts';
 import * as deviceAuthorization from './migrations/021_device_authorization.ts';
 import * as dpop from './migrations/022_dpop.ts';
 import * as pushedAuthorization from './migrations/023_pushed_authorization.ts';
+import * as dynamicRegistration from './migrations/024_dynamic_registration.ts';
 import * as clientMetadataDocuments from './migrations/025_client_metadata_documents.ts';
 import * as secondFactors from './migrations/026_second_factors.ts';
 import * as passkeys from './migrations/027_passkeys.ts';
@@ -50,6 +51,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '021_device_authorization': deviceAuthorization,
   '022_dpop': dpop,
   '023_pushed_authorization': pushedAuthorization,
+  '024_dynamic_registration': dynamicRegistration,
   '025_client_metadata_documents': clientMetadataDocuments,
   '026_second_factors': secondFactors,
   '027_passkeys': passkeys,

@@ -2,6 +2,7 @@ import type { AdminService } from '../../admin/admin-service.ts';
 import type { ApiService } from '../../admin/apis.ts';
 import type { AuditEventService } from '../../admin/audit-events.ts';
 import type { ClientMetadataDocumentService } from '../../admin/client-metadata-documents.ts';
+import type { RegistrationServices } from '../../admin/initial-access-tokens.ts';
 import type { ServiceAccountService } from '../../admin/service-accounts.ts';
 import type { SignInPolicyService } from '../../admin/sign-in-policy.ts';
 import type { UserService } from '../../admin/users.ts';
@@ -17,6 +18,8 @@ export interface AdminApiServices {
   readonly apis: ApiService;
   /** Absent where a node wires no audit reader: the route then answers not-found. */
   readonly auditEvents?: AuditEventService;
+  /** RFC 7591: registration policies and initial access tokens. */
+  readonly registration?: RegistrationServices;
   /** Client ID Metadata Document settings (absent where a node does not wire them). */
   readonly metadataDocuments?: ClientMetadataDocumentService;
   /** Sign-in policies and users' second factors; absent: those routes answer not-found. */
