@@ -52,7 +52,8 @@ export class BrowserSessions {
   /**
    * Signs `userId` in with a password. The session id always changes (session fixation, RFC 9700
    * §4.x / OWASP): the old record is replaced and its pending authorizations move to the new one.
-   * `authenticatedAt` is the OpenID `auth_time` and `amr` is RFC 8176 `pwd`.
+   * `authenticatedAt` is the OpenID `auth_time` and `amr` the RFC 8176 methods (`pwd` for a
+   * password; a second factor signs in again with both, so the session id changes once more).
    *
    * The OpenID session id (`sid`, Back-Channel Logout §2.1) stays the same when the user already
    * signed in to this session signs in again (a forced re-authentication, `prompt=login` or
@@ -61,7 +62,7 @@ export class BrowserSessions {
    * (an anonymous session, another user, or a session from before `sid` existed) gets a new one:
    * a user must never inherit another's `sid`, or a logout for one would end the other's session.
    */
-  async signIn(env: Environment, previous: ActiveSession | undefined, userId: string): Promise<ActiveSession> {
+  async signIn(env: Environment, previous: ActiveSession | undefined, userId: string, amr: readonly string[] = ['pwd']): Promise<ActiveSession> {
     const now = this.clock.now();
     const id = randomToken(32);
     const kept = previous?.session.userId === userId ? previous.session.sid : undefined;
@@ -73,7 +74,7 @@ export class BrowserSessions {
       createdAt: now,
       expiresAt: now + this.ttlMs,
       sid: kept ?? randomToken(32),
-      amr: ['pwd'],
+      amr: [...amr],
     };
     await this.store.browserSessions.replace(previous?.session.idHash, session);
     return { id, session };

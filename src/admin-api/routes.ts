@@ -8,6 +8,7 @@ import { clientRoutes } from './routes/client-routes.ts';
 import { environmentRoutes } from './routes/environment-routes.ts';
 import type { AdminRoute } from './routes/route.ts';
 import { serviceAccountRoutes } from './routes/service-account-routes.ts';
+import { signInRoutes } from './routes/sign-in-routes.ts';
 import { signingKeyRoutes } from './routes/signing-key-routes.ts';
 import { userRoutes } from './routes/user-routes.ts';
 
@@ -29,4 +30,5 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...REGISTRATION_ROUTES,
   ...clientMetadataDocumentRoutes,
   ...brandingRoutes,
+  ...signInRoutes,
 ];

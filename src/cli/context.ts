@@ -17,6 +17,7 @@ import { createAdminServices } from '../server/admin.ts';
 import { openStore } from '../store/open.ts';
 import { type CliAdmin, type CliApis, type CliAuditEvents, type CliServiceAccounts, type CliUsers, remoteCredentials, remoteServices } from './remote-admin.ts';
 import type { CliBranding } from './remote-branding.ts';
+import type { CliSignIn } from './sign-in-remote.ts';
 
 export const KEY_SECRET_FILE = 'key-secret';
 
@@ -52,6 +53,7 @@ export interface AdminContext {
   apis: CliApis;
   auditEvents: CliAuditEvents;
   branding?: CliBranding;
+  signIn: CliSignIn;
   close(): Promise<void>;
 }
 

@@ -19,6 +19,7 @@ import { addClientParOptions, addEnvironmentParOptions, clientParChanges, enviro
 import { registerRegistrationCommands } from './registration-commands.ts';
 import { serve } from './serve.ts';
 import { registerKeyCommands, registerServiceAccountCommands } from './service-account-commands.ts';
+import { registerSignInCommands } from './sign-in-commands.ts';
 import { registerSigningKeyCommands } from './signing-key-commands.ts';
 import { registerUserCommands } from './user-commands.ts';
 
@@ -354,6 +355,7 @@ registerAdminApiCommands(program);
 registerApplyCommands(program);
 registerRegistrationCommands(program);
 registerClientMetadataDocumentCommands(program);
+registerSignInCommands(program);
 
 /** Commands that act on this machine's database or process only (`import` writes the store directly). */
 const LOCAL_ONLY = new Set(['serve', 'migrate', 'admin bootstrap', 'import']);

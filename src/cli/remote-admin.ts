@@ -12,6 +12,7 @@ import type { ServiceAccountView } from '../admin/service-accounts.ts';
 import { AdminApiClient, adminApiBase, byCreation, clientPath, envPath, type RemoteCredentials, seg } from './admin-api-client.ts';
 import { remoteBranding } from './remote-branding.ts';
 import { remoteApis, remoteAuditEvents, remoteServiceAccounts, remoteUsers } from './remote-resources.ts';
+import { remoteSignIn } from './sign-in-remote.ts';
 
 /** What the CLI commands call on each service: the remote side implements exactly these. */
 export type CliAdmin = Pick<
@@ -152,5 +153,6 @@ export function remoteServices(server: string, credentials: RemoteCredentials) {
     apis: remoteApis(api),
     auditEvents: remoteAuditEvents(api),
     branding: remoteBranding(api),
+    signIn: remoteSignIn(api),
   };
 }

@@ -3,6 +3,7 @@ import type { ApiService } from '../admin/apis.ts';
 import type { BrandingService } from '../admin/branding.ts';
 import type { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
+import type { SignInPolicyService } from '../admin/sign-in-policy.ts';
 import type { UserService } from '../admin/users.ts';
 import type { Clock } from '../domain/clock.ts';
 
@@ -62,6 +63,8 @@ export interface ConsoleServices {
   apis: Pick<ApiService, 'list' | 'show' | 'create' | 'update'>;
   metadataDocuments?: Pick<ClientMetadataDocumentService, 'get' | 'set'>;
   branding?: Pick<BrandingService, 'show' | 'settingsOf' | 'logoOf'>;
+  /** Users' second factors (absent: the factors page is not offered). */
+  signIn?: Pick<SignInPolicyService, 'factors' | 'revokePasskey' | 'resetFactors'>;
 }
 
 /**

@@ -8,6 +8,7 @@ import { clientMetadataDocumentConsoleRoutes } from './client-metadata-document-
 import { renderAudit, renderMessage } from './client-pages.ts';
 import { clientRoutes } from './client-routes.ts';
 import type { ConsoleDeps } from './deps.ts';
+import { factorRoutes } from './factor-pages.ts';
 import type { Viewer } from './layout.ts';
 import { oidcRoutes } from './oidc-routes.ts';
 import { envPath, type PageContext, renderClients, renderEnvironments, renderKeys, renderServiceAccounts, renderUsers } from './pages.ts';
@@ -76,6 +77,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   rotationRoutes(app, page, action);
   clientMetadataDocumentConsoleRoutes(app, page, action);
   brandingPreviewRoutes(app, page);
+  factorRoutes(app, page, action);
   if (deps.audit) {
     const audit = deps.audit;
     app.get(

@@ -50,6 +50,9 @@ export const AUDIT_EVENT_TYPES = [
   'initial_access_token.deleted',
   'environment.client_metadata_documents_changed',
   'environment.branding_changed',
+  'environment.sign_in_policy_changed',
+  'user.factors_reset',
+  'user.passkey_revoked',
   // Security events.
   'signing_key.rotated',
   'signing_key.revoked',

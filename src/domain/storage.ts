@@ -29,6 +29,7 @@ import type {
 } from './model.ts';
 import type { PageSettingsStore } from './page-settings.ts';
 import type { RegistrationStore } from './registration.ts';
+import type { PasskeyStore, SecondFactorStore } from './second-factors.ts';
 
 /**
  * Everything Gatehouse persists, behind narrow operations. Every method is scoped by environment
@@ -70,6 +71,10 @@ export interface Store {
   readonly legacyCredentials: LegacyCredentialStore;
   /** Back-Channel Logout: the logout tokens still to deliver. */
   readonly backchannelLogouts: BackchannelLogoutStore;
+  /** TOTP, recovery codes and each environment's sign-in policy. */
+  readonly secondFactors: SecondFactorStore;
+  /** WebAuthn passkeys and the challenges of ceremonies in progress. */
+  readonly passkeys: PasskeyStore;
   /** Updated by every operation: whether the database answered the last time it was asked. */
   readonly health: StorageHealth;
   /**
@@ -106,6 +111,8 @@ export type TransactionStore = Pick<
   | 'usage'
   | 'backchannelLogouts'
   | 'pageSettings'
+  | 'secondFactors'
+  | 'passkeys'
 >;
 
 export interface EnvironmentStore {

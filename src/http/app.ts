@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { BrowserSessions } from '../accounts/browser-sessions.ts';
+import type { SignInFactors } from '../accounts/sign-in-factors.ts';
 import type { UserAuthenticator } from '../accounts/users.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { PageSettingsStore } from '../domain/page-settings.ts';
@@ -43,6 +44,8 @@ export interface HttpParts {
   readonly environments: EnvironmentResolver;
   readonly sessions: BrowserSessions;
   readonly users: UserAuthenticator;
+  /** Second factors and passkeys of the sign-in pages. */
+  readonly factors?: SignInFactors | undefined;
   /** The end-session endpoint (RP-Initiated Logout 1.0). */
   readonly logout: EndSessionEndpoint;
   readonly surfaces: readonly Surface[];
@@ -179,6 +182,7 @@ async function registerRoutes(server: FastifyInstance, options: HttpOptions, par
     environments,
     sessions,
     users,
+    factors: parts.factors,
     clock,
     bodyLimit: options.bodyLimit,
     secureCookies: new URL(options.publicUrl).protocol === 'https:',

@@ -105,7 +105,7 @@ const OPENID_AUTHORIZE_PARAMETERS: Record<string, string> = {
   id_token_hint: 'An ID Token this issuer gave the client: the user expected to be signed in',
   login_hint: 'Pre-fills the username on the login page',
   ui_locales: 'Space-separated BCP 47 language tags, preferred first',
-  acr_values: 'Accepted; no authentication context class is offered beyond a password',
+  acr_values: 'urn:gatehouse:acr:mfa asks for two factors (a step-up when the session has one); urn:gatehouse:acr:password for one',
 };
 
 /** RP-Initiated Logout 1.0 §2 parameters of the end-session endpoint. */

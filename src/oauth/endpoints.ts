@@ -107,6 +107,14 @@ export const GATEHOUSE_ROUTES = {
   registrationRead: { method: 'GET', path: `${ISSUER_ROUTE}/register/:clientId` },
   registrationUpdate: { method: 'PUT', path: `${ISSUER_ROUTE}/register/:clientId` },
   registrationDelete: { method: 'DELETE', path: `${ISSUER_ROUTE}/register/:clientId` },
+  /** The second-factor page of a sign-in (and of a step-up), and the codes it posts. */
+  mfaPage: { method: 'GET', path: `${ISSUER_ROUTE}/mfa` },
+  mfa: { method: 'POST', path: `${ISSUER_ROUTE}/mfa` },
+  /** The authenticator's response of a WebAuthn ceremony of the pages (sign-in, second factor, registration). */
+  passkey: { method: 'POST', path: `${ISSUER_ROUTE}/passkey` },
+  /** A signed-in user's passkeys: listed, added, removed. */
+  accountPage: { method: 'GET', path: `${ISSUER_ROUTE}/account` },
+  accountPasskeyRemove: { method: 'POST', path: `${ISSUER_ROUTE}/account/passkeys/remove` },
   /** A compatibility surface's /authorize, resumed on Gatehouse's pages. */
   surfaceAuthorization: { method: 'GET', path: `${ISSUER_ROUTE}${ENDPOINTS.authorization.path}/:surface` },
 } as const satisfies Record<string, { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string }>;

@@ -59,6 +59,8 @@ export interface LoginPageInput {
   username?: string;
   /** A message for the user, shown in an alert (e.g. `login.errorInvalid`). */
   error?: PageMessage;
+  /** The passkey sign-in (button, options and script); the username field then offers passkeys in its autofill. */
+  passkey?: string;
 }
 
 /**
@@ -80,7 +82,7 @@ export function renderLoginPage(p: LoginPageInput): string {
     hiddenFields(p.csrfToken, p.requestId),
     '<div class="field">',
     `<label for="username">${m.html('login.username')}</label>`,
-    `<input type="text" id="username" name="username" value="${escapeHtml(p.username ?? '')}" autocomplete="username" ` +
+    `<input type="text" id="username" name="username" value="${escapeHtml(p.username ?? '')}" autocomplete="${p.passkey ? 'username webauthn' : 'username'}" ` +
       `autocapitalize="none" autocorrect="off" spellcheck="false" dir="auto" required${usernameFocus}${invalid}>`,
     '</div>',
     '<div class="field">',
@@ -91,6 +93,7 @@ export function renderLoginPage(p: LoginPageInput): string {
     `<button type="submit" class="button primary">${m.html('login.submit')}</button>`,
     '</div>',
     '</form>',
+    p.passkey ?? '',
   ]
     .filter((line) => line !== '')
     .join('\n');

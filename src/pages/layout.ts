@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PageContext } from './page-context.ts';
+import { PASSKEY_SCRIPT_HASH } from './passkey-script.ts';
 
 /**
  * The one stylesheet of every Gatehouse page. It is sent inline and allowed by its hash in the
@@ -217,7 +218,8 @@ export function renderPage(p: { title: string; body: string; page: PageContext }
 // and an image, so no third party is ever contacted.
 const pagePolicy = (brandStylesheet?: string): string => {
   const styles = [`'sha256-${STYLESHEET_HASH}'`, ...(brandStylesheet === undefined ? [] : [styleHashSource(brandStylesheet)])];
-  return `default-src 'none'; style-src ${styles.join(' ')}; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'`;
+  // The one script of the pages (the passkey ceremony), by its hash: no inline script else runs.
+  return `default-src 'none'; style-src ${styles.join(' ')}; script-src 'sha256-${PASSKEY_SCRIPT_HASH}'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'`;
 };
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({

@@ -8,6 +8,7 @@ import { InitialAccessTokenService, type RegistrationServices } from '../admin/i
 import type { KeySecretSource } from '../admin/policy.ts';
 import { RegistrationPolicyService } from '../admin/registration-policy.ts';
 import { ServiceAccountService } from '../admin/service-accounts.ts';
+import { SignInPolicyService } from '../admin/sign-in-policy.ts';
 import { UserService } from '../admin/users.ts';
 import { CONFIG_FIELDS, type Config, ConfigError } from '../config/config.ts';
 import type { AuditActor, AuditLog } from '../domain/audit.ts';
@@ -27,6 +28,7 @@ export interface AdminServices {
   readonly registration: RegistrationServices;
   readonly metadataDocuments: ClientMetadataDocumentService;
   readonly branding: BrandingService;
+  readonly signIn: SignInPolicyService;
 }
 
 /**
@@ -61,5 +63,6 @@ export function createAdminServices(
     },
     metadataDocuments: new ClientMetadataDocumentService(store, trail),
     branding: new BrandingService(store, clock, trail),
+    signIn: new SignInPolicyService(store, clock, trail),
   };
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { BrowserSessions } from '../accounts/browser-sessions.ts';
+import { createSignInFactors } from '../accounts/sign-in-factors.ts';
 import { UserAuthenticator } from '../accounts/users.ts';
 import { CONFIG_FIELDS } from '../config/config.ts';
 import { keyedHasher } from '../crypto/secrets.ts';
@@ -98,6 +99,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     environments,
     sessions: new BrowserSessions(store, clock, config.sessionTtl * 1000),
     users: new UserAuthenticator(store, clock, loginPolicy(config), keyedHasher(config.keySecret, 'login attempts'), core.legacy, events),
+    factors: createSignInFactors(store, clock, config.keySecret, config.publicUrl),
     logout: new EndSessionEndpoint(store, core.clients, core.keys, clock, events),
     surfaces: buildSurfaces(config, CONFIG_FIELDS.surfaces.env),
     clock,

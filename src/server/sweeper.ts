@@ -19,6 +19,7 @@ export type SweptStores = Pick<
   | 'browserSessions'
   | 'authorizationRequests'
   | 'pushedRequests'
+  | 'passkeys'
   | 'authorizationCodes'
   | 'deviceAuthorizations'
   | 'tokenFamilies'
@@ -37,6 +38,7 @@ export async function sweepExpired(store: SweptStores, clock: Clock, logger: Log
       sessions: await store.browserSessions.deleteExpired(now),
       pending: await store.authorizationRequests.deleteExpired(now),
       pushed: await store.pushedRequests.deleteExpired(now),
+      passkeyChallenges: await store.passkeys.deleteExpiredChallenges(now),
       codes: await store.authorizationCodes.deleteExpired(now - CODE_RETENTION_MS),
       deviceAuthorizations: await store.deviceAuthorizations.deleteExpired(now - CODE_RETENTION_MS),
       families: await store.tokenFamilies.deleteExpired(now),

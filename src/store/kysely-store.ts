@@ -4,6 +4,7 @@ import { metadataDocumentSettingsJson, parseMetadataDocumentSettings } from '../
 import type { Client, ClientSecret, Environment, IdTokenAlgorithm, OpaqueAccessToken, RevokedJwt, SubjectType } from '../domain/model.ts';
 import type { PageSettingsStore } from '../domain/page-settings.ts';
 import type { RegistrationStore } from '../domain/registration.ts';
+import type { PasskeyStore, SecondFactorStore } from '../domain/second-factors.ts';
 import {
   type AccessTokenStore,
   type AdminListStore,
@@ -47,8 +48,10 @@ import { deviceAuthorizationStore } from './kysely-device.ts';
 import { importStore } from './kysely-import.ts';
 import { legacyCredentialStore } from './kysely-legacy-credentials.ts';
 import { pageSettingsStore } from './kysely-page-settings.ts';
+import { passkeyStore } from './kysely-passkeys.ts';
 import { pushedAuthorizationRequestStore } from './kysely-pushed-requests.ts';
 import { registrationStore } from './kysely-registrations.ts';
+import { secondFactorStore } from './kysely-second-factors.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
 import { atomically } from './kysely-transaction.ts';
 import { usageStore } from './kysely-usage.ts';
@@ -85,6 +88,8 @@ export class KyselyStore implements Store {
   readonly imports: ImportStore;
   readonly legacyCredentials: LegacyCredentialStore;
   readonly backchannelLogouts: BackchannelLogoutStore;
+  readonly secondFactors: SecondFactorStore;
+  readonly passkeys: PasskeyStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -122,6 +127,8 @@ export class KyselyStore implements Store {
     this.imports = importStore(db, { clientRow, clientSecretRow });
     this.legacyCredentials = legacyCredentialStore(db);
     this.backchannelLogouts = backchannelLogoutStore(db);
+    this.secondFactors = secondFactorStore(db);
+    this.passkeys = passkeyStore(db, (error) => isUniqueViolation(error, dialect));
   }
 
   async ping(): Promise<void> {

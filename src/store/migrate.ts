@@ -24,6 +24,8 @@ import * as dpop from './migrations/022_dpop.ts';
 import * as pushedAuthorization from './migrations/023_pushed_authorization.ts';
 import * as dynamicRegistration from './migrations/024_dynamic_registration.ts';
 import * as clientMetadataDocuments from './migrations/025_client_metadata_documents.ts';
+import * as secondFactors from './migrations/026_second_factors.ts';
+import * as passkeys from './migrations/027_passkeys.ts';
 import * as pageSettings from './migrations/028_page_settings.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
@@ -53,6 +55,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '024_dynamic_registration': dynamicRegistration,
   '025_client_metadata_documents': clientMetadataDocuments,
   '028_page_settings': pageSettings,
+  '026_second_factors': secondFactors,
+  '027_passkeys': passkeys,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -193,7 +193,7 @@ for (const database of await testDatabases()) {
       assertRedirectError(await publicBrowser.authorize(request({ client_id: fixture.publicClientId, prompt: 'none' })), 'consent_required');
     });
 
-    it('writes the CodeOidc of an OpenID code (nonce, sid, auth_time, amr, no acr) and none on a plain code', async () => {
+    it('writes the CodeOidc of an OpenID code (nonce, sid, auth_time, amr, acr) and none on a plain code', async () => {
       const user = await newUser();
       const browser = new TestBrowser(t);
       const first = await browser.authorize(request({ nonce: 'n-0S6_WzA2Mj', acr_values: 'urn:example:gold' }));
@@ -205,7 +205,13 @@ for (const database of await testDatabases()) {
       assert.match(session.sid as string, /^[A-Za-z0-9_-]{43}$/);
       assert.deepEqual(session.amr, ['pwd']);
       assert.equal(session.authenticatedAt, signInAt);
-      assert.deepEqual((await storedCode(code)).oidc, { nonce: 'n-0S6_WzA2Mj', sid: session.sid, authTime: signInAt, amr: ['pwd'], acr: null });
+      assert.deepEqual((await storedCode(code)).oidc, {
+        nonce: 'n-0S6_WzA2Mj',
+        sid: session.sid,
+        authTime: signInAt,
+        amr: ['pwd'],
+        acr: 'urn:gatehouse:acr:password',
+      });
       // oidcc-ensure-request-without-nonce-succeeds-for-code-flow: no nonce is null.
       const again = codeOf(await browser.authorize(request()));
       assert.equal((await storedCode(again)).oidc?.nonce, null);

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { type ConsentPageInput, type LoginPageInput, renderConsentPage, renderErrorPage, renderLoginPage } from '../../src/pages/authorization-pages.ts';
 import { escapeHtml, PAGE_STYLESHEET, pageSecurityHeaders, renderPage } from '../../src/pages/layout.ts';
 import { pageContextFor } from '../../src/pages/page-context.ts';
+import { PASSKEY_SCRIPT } from '../../src/pages/passkey-script.ts';
 import { describeScope } from '../../src/pages/scopes.ts';
 
 const EN = pageContextFor('en');
@@ -78,10 +79,12 @@ describe('escapeHtml', () => {
 describe('page shell and headers', () => {
   it('sends exactly the required headers', () => {
     const hash = createHash('sha256').update(PAGE_STYLESHEET, 'utf8').digest('base64');
+    // The one script allowed is the passkey ceremony's, by its hash.
+    const script = createHash('sha256').update(PASSKEY_SCRIPT, 'utf8').digest('base64');
     assert.deepEqual(pageSecurityHeaders(), {
       'Content-Type': 'text/html; charset=utf-8',
       'X-Frame-Options': 'DENY',
-      'Content-Security-Policy': `default-src 'none'; style-src 'sha256-${hash}'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'`,
+      'Content-Security-Policy': `default-src 'none'; style-src 'sha256-${hash}'; script-src 'sha256-${script}'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'`,
       'Referrer-Policy': 'no-referrer',
       'X-Content-Type-Options': 'nosniff',
       'Cache-Control': 'no-store',

@@ -5,6 +5,7 @@ import type { BrandingService } from '../../admin/branding.ts';
 import type { ClientMetadataDocumentService } from '../../admin/client-metadata-documents.ts';
 import type { RegistrationServices } from '../../admin/initial-access-tokens.ts';
 import type { ServiceAccountService } from '../../admin/service-accounts.ts';
+import type { SignInPolicyService } from '../../admin/sign-in-policy.ts';
 import type { UserService } from '../../admin/users.ts';
 import type { Access, AdminCaller } from '../auth.ts';
 import { checkIfMatch, etagOf } from '../http-semantics.ts';
@@ -23,6 +24,8 @@ export interface AdminApiServices {
   /** Client ID Metadata Document settings (absent where a node does not wire them). */
   readonly metadataDocuments?: ClientMetadataDocumentService;
   readonly branding?: BrandingService;
+  /** Sign-in policies and users' second factors; absent: those routes answer not-found. */
+  readonly signIn?: SignInPolicyService;
 }
 
 export type Json = Record<string, unknown>;

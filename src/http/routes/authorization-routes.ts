@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { BrowserSessions } from '../../accounts/browser-sessions.ts';
+import type { SignInFactors } from '../../accounts/sign-in-factors.ts';
 import type { UserAuthenticator } from '../../accounts/users.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { OAuthCore } from '../../oauth/core.ts';
@@ -12,6 +13,8 @@ import { registerConsentRoutes } from './authorization/consent-routes.ts';
 import { registerDeviceRoutes } from './authorization/device-routes.ts';
 import { pageErrorHandler } from './authorization/error-pages.ts';
 import { registerLoginRoutes } from './authorization/login-routes.ts';
+import { registerPasskeyRoutes } from './authorization/passkey-routes.ts';
+import { registerSecondFactorRoutes } from './authorization/second-factor-routes.ts';
 import { brandStylesheetOfRequest, type PageContexts } from './page-context.ts';
 
 export { readCookie, SESSION_COOKIE } from './authorization/session-cookie.ts';
@@ -21,6 +24,8 @@ export interface AuthorizationRoutesOptions {
   environments: EnvironmentResolver;
   sessions: BrowserSessions;
   users: UserAuthenticator;
+  /** Second factors and passkeys; without them no second-factor page is served. */
+  factors?: SignInFactors | undefined;
   bodyLimit: number;
   /** Cookies get `Secure` when the public URL is https. */
   secureCookies: boolean;
@@ -48,7 +53,9 @@ export async function authorizationRoutes(app: FastifyInstance, options: Authori
 
   const browser = new BrowserFlow(options);
   registerAuthorizeRoutes(app, browser, options);
-  registerLoginRoutes(app, browser, options.users);
+  registerLoginRoutes(app, browser, options.users, options.factors);
   registerConsentRoutes(app, browser);
+  if (options.factors) registerSecondFactorRoutes(app, browser, options.factors);
+  if (options.factors) registerPasskeyRoutes(app, browser, options.factors);
   registerDeviceRoutes(app, browser, options.core.device.verification, options.secureCookies);
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hashSecret, randomToken } from '../../crypto/secrets.ts';
 import type { BrowserSession, CodeOidc, PendingOidc } from '../../domain/model.ts';
 import { authorizationCodeTtlMs } from '../fapi2.ts';
+import { acrOf } from '../openid/acr.ts';
 import { matchesRegisteredRedirectUri } from '../redirect-uri.ts';
 import { type AuthorizationDeps, enabledClient, enabledUser, type PendingFlow } from './flow-context.ts';
 import { takePendingRequest } from './pending-request.ts';
@@ -85,8 +86,8 @@ async function issueCode(deps: AuthorizationDeps, { env, session, pending }: Pen
 /**
  * What the ID Token of an OpenID code says about the authentication (Core §2, §3.1.2.1): the
  * request's `nonce`, the session's `sid` when it has one (sessions from before `sid` existed
- * have none until their next sign-in), `auth_time` and RFC 8176 `amr` of the sign-in. `acr` is
- * null: a password is Gatehouse's only level, so no requested `acr_values` is met.
+ * have none until their next sign-in), `auth_time` and RFC 8176 `amr` of the sign-in, and the
+ * `acr` those methods meet (Core §2).
  */
 function codeOidc(session: BrowserSession, oidc: PendingOidc, now: number): CodeOidc {
   return {
@@ -94,6 +95,6 @@ function codeOidc(session: BrowserSession, oidc: PendingOidc, now: number): Code
     sid: session.sid ?? null,
     authTime: session.authenticatedAt ?? now,
     amr: session.amr ?? ['pwd'],
-    acr: null,
+    acr: acrOf(session.amr),
   };
 }

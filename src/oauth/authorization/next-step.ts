@@ -5,6 +5,7 @@ import { type AuthorizationDeps, enabledClient, enabledUser, type PendingFlow } 
 import { approveRequest } from './issue-code.ts';
 import { takePendingRequest } from './pending-request.ts';
 import { type AuthorizationPage, type AuthorizationRefusal, type AuthorizationStep, errorRedirect } from './response.ts';
+import { requireSecondFactor } from './second-factor-gate.ts';
 
 /**
  * One condition a held request must meet before its code is issued: the page the browser must
@@ -112,7 +113,7 @@ export const requireDeviceDecision: FlowGate = async (_deps, { requestId, pendin
   pending.deviceCodeHash === undefined ? undefined : { kind: 'device', requestId };
 
 /** The gates that authenticate the user, in order; they hold again when the consent page posts. */
-export const AUTHENTICATION_GATES: readonly FlowGate[] = [requireSignedInUser, requireFreshSignIn, requireHintedUser];
+export const AUTHENTICATION_GATES: readonly FlowGate[] = [requireSignedInUser, requireFreshSignIn, requireHintedUser, requireSecondFactor];
 
 /** The gates of a held request, in order: the first that does not hold decides the page. */
 export const FLOW_GATES: readonly FlowGate[] = [...AUTHENTICATION_GATES, requireDeviceDecision, requireConsent];
@@ -126,7 +127,7 @@ export async function nextStep(deps: AuthorizationDeps, flow: PendingFlow): Prom
   for (const gate of FLOW_GATES) {
     const step = await gate(deps, flow);
     if (!step) continue;
-    if (step.kind === 'login' || step.kind === 'consent') {
+    if (step.kind === 'login' || step.kind === 'consent' || step.kind === 'mfa') {
       if (flow.pending.oidc?.prompt.includes('none')) return withoutInteraction(deps, flow, step);
     }
     return step;
@@ -147,6 +148,11 @@ export async function approveAfterSignIn(deps: AuthorizationDeps, flow: PendingF
 }
 
 const LOGIN_REQUIRED: AuthorizationRefusal = { error: 'login_required', description: 'the user must sign in, and prompt=none forbids asking' };
+// Core §3.1.2.6: a second factor must be given, which needs the user.
+const INTERACTION_REQUIRED: AuthorizationRefusal = {
+  error: 'interaction_required',
+  description: 'the user must give a second factor, and prompt=none forbids asking',
+};
 const CONSENT_REQUIRED: AuthorizationRefusal = { error: 'consent_required', description: 'the user must consent, and prompt=none forbids asking' };
 
 /**
@@ -162,7 +168,7 @@ async function withoutInteraction(deps: AuthorizationDeps, flow: PendingFlow, pa
     if (narrowed) return approveRequest(deps, { ...flow, pending: narrowed });
   }
   if (!(await takePendingRequest(deps, flow))) return undefined;
-  const refusal = page.kind === 'login' ? LOGIN_REQUIRED : CONSENT_REQUIRED;
+  const refusal = page.kind === 'login' ? LOGIN_REQUIRED : page.kind === 'mfa' ? INTERACTION_REQUIRED : CONSENT_REQUIRED;
   return errorRedirect(flow.pending.redirectUri, refusal, flow.pending.state, flow.issuer);
 }
 

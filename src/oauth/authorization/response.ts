@@ -14,10 +14,11 @@ export interface AuthorizationRedirect {
 
 /**
  * A page of the flow the browser must visit before the request can be answered; `device`: the
- * decision page of a request held by the device verification page (RFC 8628 §3.3).
+ * decision page of a request held by the device verification page (RFC 8628 §3.3); `mfa`: the
+ * second-factor page (a second step of the sign-in, or a step-up).
  */
 export interface AuthorizationPage {
-  kind: 'login' | 'consent' | 'device';
+  kind: 'login' | 'consent' | 'device' | 'mfa';
   requestId: string;
 }
 

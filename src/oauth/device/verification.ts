@@ -5,6 +5,7 @@ import type { BrowserSession, CodeOidc, DeviceAuthorization, Environment, Pendin
 import type { Store } from '../../domain/storage.ts';
 import type { PendingFlow } from '../authorization/flow-context.ts';
 import type { ClientCache } from '../client-cache.ts';
+import { acrOf } from '../openid/acr.ts';
 import { DEVICE_CODE_GRANT } from './device-authorization.ts';
 import { normalizeUserCode } from './user-code.ts';
 import type { UserCodeThrottle } from './user-code-throttle.ts';
@@ -135,5 +136,5 @@ export class DeviceVerification {
 
 /** What the ID Token says about the approving sign-in (Core §2), as the code flow records it; no nonce (RFC 8628 has none). */
 function sessionOidc(session: BrowserSession, now: number): CodeOidc {
-  return { nonce: null, sid: session.sid ?? null, authTime: session.authenticatedAt ?? now, amr: session.amr ?? ['pwd'], acr: null };
+  return { nonce: null, sid: session.sid ?? null, authTime: session.authenticatedAt ?? now, amr: session.amr ?? ['pwd'], acr: acrOf(session.amr) };
 }

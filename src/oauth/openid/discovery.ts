@@ -1,5 +1,6 @@
 import type { IdTokenAlgorithm } from '../../domain/model.ts';
 import type { IssuerUrls } from '../issuer.ts';
+import { ACR_VALUES_SUPPORTED } from './acr.ts';
 import { CLAIMS_SUPPORTED } from './claims.ts';
 import { OPENID_SCOPES } from './scopes.ts';
 
@@ -31,6 +32,8 @@ export function openIdProviderMetadata(urls: IssuerUrls, facts: OpenIdProviderFa
     id_token_signing_alg_values_supported: [...new Set<IdTokenAlgorithm>(['RS256', ...facts.idTokenAlgorithms])],
     // Core §3.1.2.1.
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    // Core §2 `acr`, Discovery §3: a password alone, or two factors.
+    acr_values_supported: [...ACR_VALUES_SUPPORTED],
     ui_locales_supported: ['en'],
     claims_parameter_supported: false,
     request_parameter_supported: false,

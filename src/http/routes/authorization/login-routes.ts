@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SignInFactors } from '../../../accounts/sign-in-factors.ts';
 import type { LoginOutcome, UserAuthenticator } from '../../../accounts/users.ts';
 import { GATEHOUSE_ROUTES } from '../../../oauth/endpoints.ts';
 import { type PageMessage, renderLoginPage } from '../../../pages/authorization-pages.ts';
+import { PASSKEY_MESSAGES, passkeyFragment } from '../../../pages/passkey-pages.ts';
 import { parseQueryParams } from '../../params.ts';
 import { type BrowserFlow, pendingFlowOf, type ResumedRequest } from './browser-flow.ts';
 
@@ -15,21 +17,27 @@ interface LoginPageState {
 }
 
 /** The login page of each environment: shown for a held request, and the form it posts. */
-export function registerLoginRoutes(app: FastifyInstance, browser: BrowserFlow, users: UserAuthenticator): void {
+export function registerLoginRoutes(app: FastifyInstance, browser: BrowserFlow, users: UserAuthenticator, factors?: SignInFactors): void {
   app.get<{ Params: { env: string } }>(GATEHOUSE_ROUTES.loginPage.path, async (request, reply) => {
     const resolved = await browser.environment(request.params.env);
     const found = await browser.resume(request, reply, resolved, parseQueryParams(request.url).params.request);
     if (!found) return reply;
-    return showLogin(browser, request, reply, found);
+    return showLogin(browser, request, reply, found, {}, factors);
   });
-  app.post<{ Params: { env: string } }>(GATEHOUSE_ROUTES.login.path, (request, reply) => submitLogin(browser, users, request, reply));
+  app.post<{ Params: { env: string } }>(GATEHOUSE_ROUTES.login.path, (request, reply) => submitLogin(browser, users, request, reply, factors));
 }
 
 /**
  * Authenticates the resource owner (RFC 6749 §4.1.1) from the login form: the form must carry
  * the session's CSRF token (RFC 6749 §10.12), then the username and password are checked.
  */
-async function submitLogin(browser: BrowserFlow, users: UserAuthenticator, request: EnvRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function submitLogin(
+  browser: BrowserFlow,
+  users: UserAuthenticator,
+  request: EnvRequest,
+  reply: FastifyReply,
+  factors?: SignInFactors,
+): Promise<FastifyReply> {
   const resolved = await browser.environment(request.params.env);
   const form = browser.formParams(request);
   const found = await browser.resume(request, reply, resolved, form.request);
@@ -37,9 +45,10 @@ async function submitLogin(browser: BrowserFlow, users: UserAuthenticator, reque
   if (!browser.sessions.csrfTokenMatches(found.active, form.csrf_token)) return browser.formExpiredPage(reply);
   const username = form.username ?? '';
   const password = form.password ?? '';
-  if (username === '' || password === '') return showLogin(browser, request, reply, found, { status: 400, username, error: { key: 'login.errorMissing' } });
+  if (username === '' || password === '')
+    return showLogin(browser, request, reply, found, { status: 400, username, error: { key: 'login.errorMissing' } }, factors);
   const outcome = await users.authenticate(resolved.env, username, password, request.ip);
-  if (!outcome.ok) return refuseLogin(browser, request, reply, found, username, outcome);
+  if (!outcome.ok) return refuseLogin(browser, request, reply, found, username, outcome, factors);
   return signIn(browser, reply, found, outcome.user.userId);
 }
 
@@ -64,18 +73,19 @@ function refuseLogin(
   found: ResumedRequest,
   username: string,
   outcome: Exclude<LoginOutcome, { ok: true }>,
+  factors?: SignInFactors,
 ): Promise<FastifyReply> {
   if (outcome.throttled) {
     reply.header('retry-after', String(outcome.retryAfter));
     const minutes = Math.ceil(outcome.retryAfter / 60);
     const error: PageMessage = minutes === 1 ? { key: 'login.errorThrottledOne' } : { key: 'login.errorThrottled', params: { minutes } };
-    return showLogin(browser, request, reply, found, { status: 429, username, error });
+    return showLogin(browser, request, reply, found, { status: 429, username, error }, factors);
   }
   if (outcome.busy) {
     reply.header('retry-after', String(outcome.retryAfter));
-    return showLogin(browser, request, reply, found, { status: 503, username, error: { key: 'login.errorBusy' } });
+    return showLogin(browser, request, reply, found, { status: 503, username, error: { key: 'login.errorBusy' } }, factors);
   }
-  return showLogin(browser, request, reply, found, { status: 401, username, error: { key: 'login.errorInvalid' } });
+  return showLogin(browser, request, reply, found, { status: 401, username, error: { key: 'login.errorInvalid' } }, factors);
 }
 
 /** The login page for a held request, naming the client that asks. */
@@ -85,6 +95,7 @@ async function showLogin(
   reply: FastifyReply,
   found: ResumedRequest,
   state: LoginPageState = {},
+  factors?: SignInFactors,
 ): Promise<FastifyReply> {
   const { resolved, active, requestId, pending } = found;
   const page = await browser.page(request, resolved, pending.oidc?.uiLocales);
@@ -92,6 +103,7 @@ async function showLogin(
   if (!client) return browser.errorPage(reply, 400, 'error.clientGone');
   // OpenID Connect Core §3.1.2.1 `login_hint` pre-fills the field until the user typed a name.
   const username = state.username ?? pending.oidc?.loginHint ?? undefined;
+  const passkey = factors && (await passkeySignIn(browser, factors, found));
   return reply.status(state.status ?? 200).send(
     renderLoginPage({
       page,
@@ -102,6 +114,20 @@ async function showLogin(
       requestId,
       ...(username === undefined ? {} : { username }),
       ...(state.error === undefined ? {} : { error: state.error }),
+      ...(passkey ? { passkey } : {}),
     }),
   );
+}
+
+/** The login page's passkey button and autofill (WebAuthn L3 conditional mediation): a discoverable passkey signs in alone. */
+async function passkeySignIn(browser: BrowserFlow, factors: SignInFactors, { resolved, active, requestId }: ResumedRequest): Promise<string> {
+  const ceremony = await factors.passkeys.authentication(resolved.env, active.session.idHash, null);
+  return passkeyFragment({
+    options: { ...ceremony, conditional: true },
+    action: `${resolved.urls.issuer}/passkey`,
+    csrfToken: browser.sessions.csrfToken(active),
+    requestId,
+    purpose: 'sign_in',
+    buttonLabel: PASSKEY_MESSAGES.signInButton,
+  });
 }
