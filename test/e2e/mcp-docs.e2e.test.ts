@@ -43,7 +43,7 @@ async function signInAndAllow(browser: Browser, url: string, callbackPrefix: str
         pages.push('login');
         await page.getByLabel('Username').fill('alice');
         await page.getByLabel('Password').fill('correct horse battery staple');
-        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       } else if (/\/consent\?/.test(page.url())) {
         pages.push('consent');
         await page.getByRole('button', { name: 'Allow' }).click();

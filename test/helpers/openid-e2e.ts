@@ -165,7 +165,7 @@ export async function browserSignIn(
       pages.push('login');
       await page.getByLabel('Username').fill(user.username);
       await page.getByLabel('Password').fill(user.password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     } else if (/\/consent\?/.test(page.url())) {
       pages.push('consent');
       consentText = (await page.locator('body').textContent()) ?? '';
