@@ -28,6 +28,9 @@ test("the README's start command and the docs' test command are the ones package
 
 test('the endpoints page names every grant the token endpoint takes', async () => {
   const { GRANT_MODULES } = await import('../../src/oauth/grants/index.ts');
-  const row = read('docs/endpoints.md').split('\n').find((line) => line.startsWith('| `POST ISSUER/token` |')) ?? '';
+  const row =
+    read('docs/endpoints.md')
+      .split('\n')
+      .find((line) => line.startsWith('| `POST ISSUER/token` |')) ?? '';
   for (const grant of GRANT_MODULES) assert.ok(row.includes(`\`${grant.grantType}\``), `docs/endpoints.md: the token endpoint row lacks ${grant.grantType}`);
 });
