@@ -115,6 +115,8 @@ function clientOidcOf(record: ImportClient): Partial<Client> {
   if (record.id_token_signed_response_alg) oidc.idTokenSignedResponseAlg = record.id_token_signed_response_alg;
   if (record.subject_type) oidc.subjectType = record.subject_type;
   if (record.sector_identifier_uri) oidc.sectorIdentifierUri = record.sector_identifier_uri;
+  if (record.dpop_bound_access_tokens) oidc.dpopBoundAccessTokens = true;
+  if (record.require_pushed_authorization_requests) oidc.requirePushedAuthorizationRequests = true;
   return oidc;
 }
 

@@ -44,6 +44,10 @@ export interface ImportClient {
   id_token_signed_response_alg?: IdTokenAlgorithm;
   subject_type?: SubjectType;
   sector_identifier_uri?: string;
+  /** RFC 9449 §5.2: every token request of the client carries a DPoP proof; absent: false. */
+  dpop_bound_access_tokens?: boolean;
+  /** RFC 9126 §6: the client's authorization requests must be pushed first; absent: false. */
+  require_pushed_authorization_requests?: boolean;
   /** Tells a changed row from an unchanged one on a second run (e.g. the row's updated_at). */
   source_version?: string;
 }
@@ -239,6 +243,10 @@ function parseClientOidc(o: Fields, record: ImportClient): void {
   if (o.subject_type !== undefined) record.subject_type = oneOf(o.subject_type, ['public', 'pairwise'] as const, 'subject_type');
   const sector = optStr(o, 'sector_identifier_uri');
   if (sector !== undefined) record.sector_identifier_uri = sector;
+  if (o.dpop_bound_access_tokens !== undefined) record.dpop_bound_access_tokens = bool(o, 'dpop_bound_access_tokens');
+  if (o.require_pushed_authorization_requests !== undefined) {
+    record.require_pushed_authorization_requests = bool(o, 'require_pushed_authorization_requests');
+  }
 }
 
 function parseUser(o: Fields): ImportUser {

@@ -44,7 +44,7 @@ function flakyStore() {
   return { store, stored, state };
 }
 
-describe('the audit recorder', { timeout: 60_000 }, () => {
+describe('the audit recorder', { timeout: 180_000 }, () => {
   let dir: string;
   let store: Store;
   before(async () => {

@@ -54,7 +54,7 @@ async function receiver() {
 }
 
 for (const database of await testDatabases()) {
-  describe(`audit webhooks on ${database.name}`, { timeout: 60_000 }, () => {
+  describe(`audit webhooks on ${database.name}`, { timeout: 180_000 }, () => {
     let store: Store;
     let url: string;
     let schema: string | undefined;

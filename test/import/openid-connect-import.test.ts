@@ -59,6 +59,8 @@ describe('OpenID Connect fields of import records', () => {
       id_token_signed_response_alg: 'EdDSA',
       subject_type: 'pairwise',
       sector_identifier_uri: 'https://rp.example.test/sector.json',
+      dpop_bound_access_tokens: true,
+      require_pushed_authorization_requests: true,
     };
     assert.deepEqual(parseRecord(client), client);
   });
@@ -75,6 +77,8 @@ describe('OpenID Connect fields of import records', () => {
     assert.equal(refusal({ ...client, subject_type: 'private' }), '"subject_type" must be one of public, pairwise');
     assert.equal(refusal({ ...client, id_token_signed_response_alg: 'HS256' }), '"id_token_signed_response_alg" must be one of RS256, ES256, EdDSA');
     assert.equal(refusal({ ...client, logout_revokes_tokens: 1 }), '"logout_revokes_tokens" must be true or false');
+    assert.equal(refusal({ ...client, dpop_bound_access_tokens: 'yes' }), '"dpop_bound_access_tokens" must be true or false');
+    assert.equal(refusal({ ...client, require_pushed_authorization_requests: 1 }), '"require_pushed_authorization_requests" must be true or false');
     assert.equal(refusal({ ...client, post_logout_redirect_uris: [''] }), '"post_logout_redirect_uris" must be an array of non-empty strings');
   });
 });
@@ -155,6 +159,8 @@ for (const database of await testDatabases()) {
           id_token_signed_response_alg: 'ES256',
           subject_type: 'pairwise',
           sector_identifier_uri: 'https://rp.example.test/sector.json',
+          dpop_bound_access_tokens: true,
+          require_pushed_authorization_requests: true,
         },
         {
           kind: 'client',
@@ -178,8 +184,10 @@ for (const database of await testDatabases()) {
           view.id_token_signed_response_alg,
           view.subject_type,
           view.sector_identifier_uri,
+          view.dpop_bound_access_tokens,
+          view.require_pushed_authorization_requests,
         ],
-        [['https://rp.example.test/bye'], 'https://rp.example.test/bc', true, false, 'ES256', 'pairwise', 'https://rp.example.test/sector.json'],
+        [['https://rp.example.test/bye'], 'https://rp.example.test/bc', true, false, 'ES256', 'pairwise', 'https://rp.example.test/sector.json', true, true],
       );
     });
   });

@@ -23,7 +23,7 @@ function event(overrides: Partial<AuditEvent> = {}): AuditEvent {
 }
 
 for (const database of await testDatabases()) {
-  describe(`audit store on ${database.name}`, { timeout: 60_000 }, () => {
+  describe(`audit store on ${database.name}`, { timeout: 180_000 }, () => {
     let store: Store;
     let cleanup: () => Promise<void>;
     before(async () => {
