@@ -16,7 +16,8 @@ const PER_FILE_TIMEOUT_MS = 60_000;
 
 function fenceReport(file: string, lastBlockLine: number, output: string, serverLog: string): string {
   const tail = (text: string): string => text.split('\n').slice(-40).join('\n');
-  return `${file}: the block on line ${lastBlockLine} failed\n--- output ---\n${tail(output)}\n--- server log ---\n${tail(serverLog)}`;
+  const where = lastBlockLine === 0 ? 'the server started before its first block' : `the block on line ${lastBlockLine}`;
+  return `${file}: ${where} failed\n--- output ---\n${tail(output)}\n--- server log ---\n${tail(serverLog)}`;
 }
 
 describe('the shell blocks of the documentation', { concurrency: 2 }, () => {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FencedBlock } from './markdown.ts';
@@ -25,15 +25,29 @@ export interface ShellRun {
   readonly millis: number;
 }
 
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
+/** Ports handed out in this process, never handed out twice (concurrent files must not share one). */
+const handedOut = new Set<number>();
+
+/** `count` distinct free ports: all are held open together before any is released. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  const ports: number[] = [];
+  while (ports.length < count) {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
     });
-  });
+    servers.push(server);
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    if (port !== 0 && !handedOut.has(port)) {
+      handedOut.add(port);
+      ports.push(port);
+    }
+  }
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 /** The helpers the script begins with: waiting for a started server to be ready, in bounded time. */
@@ -79,7 +93,7 @@ export function scriptOf(blocks: readonly FencedBlock[], startServer: boolean): 
  */
 export async function runShellBlocks(blocks: readonly FencedBlock[], options: { timeoutMs: number; server?: boolean }): Promise<ShellRun> {
   const work = mkdtempSync(join(tmpdir(), 'gatehouse-docs-'));
-  const [port, adminPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, adminPort, metricsPort] = await freePorts(3);
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('GATEHOUSE_') && !name.startsWith('npm_')) env[name] = value;
   Object.assign(env, {
