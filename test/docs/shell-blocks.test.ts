@@ -23,6 +23,11 @@ function fenceReport(file: string, lastBlockLine: number, output: string, server
 describe('the shell blocks of the documentation', { concurrency: 2 }, () => {
   // Like the other tests of ./bin/gatehouse, this one runs the build `npm install` and CI make.
   assert.ok(existsSync(join(repoRoot, 'dist', 'gatehouse.js')), 'dist/gatehouse.js is missing: run `npm run build` first');
+  // The tools the blocks use, as a reader's shell has them; missing, the test fails (never skips).
+  for (const tool of ['bash', 'curl', 'jq', 'openssl']) {
+    const found = (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, tool)));
+    assert.ok(found, `${tool} is not on PATH: the documentation's shell blocks need it (apt-get install ${tool})`);
+  }
 
   for (const file of documentationFiles()) {
     const blocks = fencedBlocks(readDoc(file)).filter((block) => block.lang === 'sh');
