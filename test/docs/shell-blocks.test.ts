@@ -12,12 +12,12 @@ import { runShellBlocks, startsServer } from './shell-runner.ts';
  * output, or commands that cannot run here. Nothing is skipped: a failing command fails the file.
  */
 
-const PER_FILE_TIMEOUT_MS = 60_000;
+const PER_FILE_TIMEOUT_MS = 120_000;
 
-function fenceReport(file: string, lastBlockLine: number, output: string, serverLog: string): string {
+function fenceReport(file: string, lastBlockLine: number, output: string, serverLog: string, timedOut: boolean): string {
   const tail = (text: string): string => text.split('\n').slice(-40).join('\n');
   const where = lastBlockLine === 0 ? 'the server started before its first block' : `the block on line ${lastBlockLine}`;
-  return `${file}: ${where} failed\n--- output ---\n${tail(output)}\n--- server log ---\n${tail(serverLog)}`;
+  return `${file}: ${where} ${timedOut ? 'did not end in time' : 'failed'}\n--- output ---\n${tail(output)}\n--- server log ---\n${tail(serverLog)}`;
 }
 
 describe('the shell blocks of the documentation', { concurrency: 2 }, () => {
@@ -34,7 +34,7 @@ describe('the shell blocks of the documentation', { concurrency: 2 }, () => {
     if (blocks.length === 0) continue;
     it(`${file}: its ${blocks.length} sh block(s) run as written`, async () => {
       const run = await runShellBlocks(blocks, { timeoutMs: PER_FILE_TIMEOUT_MS });
-      assert.equal(run.code, 0, fenceReport(file, run.lastBlockLine, run.output, run.serverLog));
+      assert.equal(run.code, 0, fenceReport(file, run.lastBlockLine, run.output, run.serverLog, run.timedOut));
     });
   }
 });
@@ -59,6 +59,12 @@ describe('the runner', () => {
       const run = await runShellBlocks([{ lang: 'sh', line: 1, body }], { timeoutMs: PER_FILE_TIMEOUT_MS, server: false });
       assert.notEqual(run.code, 0, body);
     }
+  });
+
+  it('stops a file that does not end in time, and fails it', async () => {
+    const run = await runShellBlocks([{ lang: 'sh', line: 1, body: 'sleep 30' }], { timeoutMs: 300, server: false });
+    assert.notEqual(run.code, 0);
+    assert.ok(run.timedOut);
   });
 
   it('recognises the lines that start a server, which run in the background', () => {

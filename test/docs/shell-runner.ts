@@ -23,6 +23,7 @@ export interface ShellRun {
   readonly serverLog: string;
   readonly lastBlockLine: number;
   readonly millis: number;
+  readonly timedOut: boolean;
 }
 
 /** Ports handed out in this process, never handed out twice (concurrent files must not share one). */
@@ -57,12 +58,12 @@ trap 'echo "$gh_block" > "$GH_WORK/last-block"' EXIT
 gh_wait_ready() {
   local pid=$1
   # bash's own /dev/tcp probes the port without starting a process; then /readyz must say 200
-  for _ in $(seq 1 300); do
+  for _ in $(seq 1 600); do
     if (: < "/dev/tcp/127.0.0.1/$GATEHOUSE_PORT") 2>/dev/null && curl -sf -o /dev/null "$GATEHOUSE_PUBLIC_URL/readyz"; then return 0; fi
     if ! kill -0 "$pid" 2>/dev/null; then echo "the server exited before it was ready" >&2; return 1; fi
     sleep 0.1
   done
-  echo "the server was not ready within 30 s" >&2
+  echo "the server was not ready within 60 s" >&2
   return 1
 }
 `;
@@ -117,7 +118,11 @@ export async function runShellBlocks(blocks: readonly FencedBlock[], options: { 
   child.stderr.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
-  const timer = setTimeout(() => stopGroup(child.pid), options.timeoutMs);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stopGroup(child.pid);
+  }, options.timeoutMs);
   const code = await new Promise<number | null>((resolve) => child.on('close', (exit) => resolve(exit)));
   clearTimeout(timer);
   stopGroup(child.pid);
@@ -128,7 +133,7 @@ export async function runShellBlocks(blocks: readonly FencedBlock[], options: { 
       return '';
     }
   };
-  const run = { code, output, serverLog: read('server.log'), lastBlockLine: Number(read('last-block').trim() || 0), millis: Date.now() - started };
+  const run = { code, output, serverLog: read('server.log'), lastBlockLine: Number(read('last-block').trim() || 0), millis: Date.now() - started, timedOut };
   rmSync(work, { recursive: true, force: true });
   return run;
 }
