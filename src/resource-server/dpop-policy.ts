@@ -1,13 +1,5 @@
-import {
-  checkDpopProof,
-  DPOP_ALGORITHMS,
-  type DpopAlgorithm,
-  type DpopNonceProvider,
-  type DpopReplayStore,
-  dependency,
-  KeyCache,
-  MemoryReplayStore,
-} from './dpop.ts';
+import { DPOP_ALGORITHMS, type DpopAlgorithm, type DpopNonceProvider, type DpopReplayStore, dependency, MemoryReplayStore } from './dpop.ts';
+import { checkDpopProof, KeyCache } from './dpop-proof.ts';
 import { type AuthScheme, BearerError } from './errors.ts';
 import type { BearerRequest, PresentedToken } from './extract.ts';
 
@@ -49,6 +41,10 @@ const DEFAULT_MAX_PROOF_AGE = 60;
 
 /** The DPoP rules of one verifier, applied per request. */
 export interface DpopPolicy {
+  /** The verifier's mode, for routes that set none. */
+  readonly mode: DpopMode;
+  /** The proof algorithms accepted. */
+  readonly algorithms: readonly DpopAlgorithm[];
   /** The mode of a route: its own, else the verifier's; an unknown one is a programming error (TypeError). */
   modeFor(route: RouteAuthOptions): DpopMode;
   /** Checks how the token was presented and, for DPoP, its proof (RFC 9449 §7). */
@@ -82,6 +78,8 @@ export function createDpopPolicy(option: DpopMode | DpopOptions | undefined, clo
   };
 
   return Object.freeze({
+    mode,
+    algorithms: Object.freeze(algorithms),
     modeFor(route: RouteAuthOptions) {
       const routeMode = route.dpop ?? mode;
       if (!MODES.includes(routeMode)) throw new TypeError(`a route's dpop must be ${MODES.join(', ')} or undefined`);

@@ -76,9 +76,10 @@ const RETRY_AFTER_SECONDS = '5';
 /**
  * Renders `error` for realm `realm`: status, `WWW-Authenticate` with one challenge per accepted
  * scheme (RFC 6750 §3, RFC 9449 §7.1; the error in the challenge of the scheme the request used),
- * `DPoP-Nonce` (RFC 9449 §9) and body.
+ * each naming the resource's metadata URL when it has one (RFC 9728 §5.1), `DPoP-Nonce` (RFC 9449
+ * §9) and body.
  */
-export function renderBearerError(error: BearerError, realm: string): BearerErrorResponse {
+export function renderBearerError(error: BearerError, realm: string, resourceMetadata?: string): BearerErrorResponse {
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
   const challenges = error.challenges ?? BEARER_ONLY;
   if (error.code === 'temporarily_unavailable') {
@@ -86,7 +87,9 @@ export function renderBearerError(error: BearerError, realm: string): BearerErro
   } else {
     // An error about a scheme the resource does not offer goes in the first one it does.
     const carrier = challenges.used !== undefined && challenges.schemes.includes(challenges.used) ? challenges.used : challenges.schemes[0];
-    headers['www-authenticate'] = challenges.schemes.map((scheme) => challenge(scheme, error, realm, challenges, scheme === carrier)).join(', ');
+    headers['www-authenticate'] = challenges.schemes
+      .map((scheme) => challenge(scheme, error, { realm, resourceMetadata }, challenges, scheme === carrier))
+      .join(', ');
   }
   if (challenges.nonce !== undefined) headers['dpop-nonce'] = challenges.nonce;
   if (error.code === undefined) return { status: error.status, headers, body: '' };
@@ -94,8 +97,15 @@ export function renderBearerError(error: BearerError, realm: string): BearerErro
   return { status: error.status, headers, body: JSON.stringify({ error: error.code, error_description: error.message }) };
 }
 
-function challenge(scheme: AuthScheme, error: BearerError, realm: string, challenges: Challenges, carriesError: boolean): string {
-  const params = [`realm="${quoted(realm)}"`];
+function challenge(
+  scheme: AuthScheme,
+  error: BearerError,
+  about: { realm: string; resourceMetadata: string | undefined },
+  challenges: Challenges,
+  carriesError: boolean,
+): string {
+  const params = [`realm="${quoted(about.realm)}"`];
+  if (about.resourceMetadata !== undefined) params.push(`resource_metadata="${quoted(about.resourceMetadata)}"`);
   if (carriesError && error.code !== undefined) params.push(`error="${error.code}"`, `error_description="${quoted(error.message)}"`);
   if (carriesError && error.scope !== undefined) params.push(`scope="${quoted(error.scope.join(' '))}"`);
   if (scheme === 'DPoP') params.push(`algs="${quoted(challenges.algs.join(' '))}"`);

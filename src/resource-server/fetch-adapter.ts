@@ -1,5 +1,6 @@
 import type { RouteAuthOptions } from './dpop-policy.ts';
 import { BearerError, renderBearerError } from './errors.ts';
+import { metadataAnswer } from './resource-metadata.ts';
 import type { AccessToken, Verifier } from './verifier.ts';
 
 /** Either the verified token, or the RFC 6750 response to send back as is. */
@@ -31,7 +32,7 @@ export function createFetchAuth(verifier: Verifier): (request: Request, scopes?:
       return { ok: true, token };
     } catch (error) {
       if (!(error instanceof BearerError)) throw error;
-      const answer = renderBearerError(error, verifier.realm);
+      const answer = renderBearerError(error, verifier.realm, verifier.resourceMetadata?.url);
       return { ok: false, error, response: new Response(answer.body === '' ? null : answer.body, { status: answer.status, headers: answer.headers }) };
     }
   };
@@ -41,4 +42,15 @@ async function formBodyTokens(request: Request): Promise<string[] | undefined> {
   const type = (request.headers.get('content-type') ?? '').toLowerCase();
   if (!type.startsWith('application/x-www-form-urlencoded') || request.body === null || request.bodyUsed) return undefined;
   return new URLSearchParams(await request.clone().text()).getAll('access_token');
+}
+
+/**
+ * RFC 9728 §3: answers a request for the verifier's Protected Resource Metadata, or returns
+ * undefined for any other request: `return metadata(request) ?? routes(request)`.
+ */
+export function createResourceMetadataHandler(verifier: Verifier): (request: Request) => Response | undefined {
+  return (request) => {
+    const answer = metadataAnswer(verifier.resourceMetadata, request.method, new URL(request.url).pathname);
+    return answer && new Response(answer.body === '' ? null : answer.body, { status: answer.status, headers: answer.headers });
+  };
 }

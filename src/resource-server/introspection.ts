@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BearerError } from './errors.ts';
-import type { FetchFunction } from './jwks.ts';
+import type { FetchFunction } from './fetch-function.ts';
 
 /** How the verifier reaches the issuer's RFC 7662 introspection endpoint. */
 export interface IntrospectionSettings {

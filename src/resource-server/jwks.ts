@@ -1,9 +1,7 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { VerifiableAlgorithm } from '../crypto/jwt.ts';
 import { BearerError } from './errors.ts';
-
-/** The `fetch` the verifier uses: the global one, or one a test or an HTTP client injects. */
-export type FetchFunction = (url: string, init?: RequestInit) => Promise<Response>;
+import type { FetchFunction } from './fetch-function.ts';
 
 /** A published verification key with the algorithms its type allows. */
 export interface PublishedKey {

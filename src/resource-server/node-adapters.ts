@@ -1,6 +1,7 @@
 import type { DpopMode, RouteAuthOptions } from './dpop-policy.ts';
 import { BearerError, renderBearerError } from './errors.ts';
 import type { BearerRequest } from './extract.ts';
+import { metadataAnswer } from './resource-metadata.ts';
 import type { AccessToken, Verifier } from './verifier.ts';
 
 /**
@@ -83,13 +84,28 @@ export function createExpressAuth(verifier: Verifier): (scopes?: readonly string
         },
         (error: unknown) => {
           if (!(error instanceof BearerError)) return next(error);
-          const answer = renderBearerError(error, verifier.realm);
+          const answer = renderBearerError(error, verifier.realm, verifier.resourceMetadata?.url);
           res.statusCode = answer.status;
           for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
           res.end(answer.body);
         },
       );
     };
+}
+
+/**
+ * Express/Connect middleware serving the verifier's RFC 9728 Protected Resource Metadata at its
+ * well-known path (`app.use(createResourceMetadataMiddleware(verifier))`); other requests go on.
+ */
+export function createResourceMetadataMiddleware(verifier: Verifier): ConnectMiddleware {
+  return (req, res, next) => {
+    const path = (req.originalUrl ?? req.url ?? '/').split('?')[0] ?? '/';
+    const answer = metadataAnswer(verifier.resourceMetadata, req.method ?? 'GET', path);
+    if (answer === undefined) return next();
+    res.statusCode = answer.status;
+    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+    res.end(answer.body);
+  };
 }
 
 /** The parts of a Fastify request the plugin reads. */
@@ -121,6 +137,8 @@ export interface FastifyLikeInstance {
   decorate(name: string, value: unknown): unknown;
   decorateRequest(name: string, value: unknown): unknown;
   addHook(name: 'preValidation', hook: FastifyHook): unknown;
+  /** Used to serve the RFC 9728 metadata when the verifier has some. */
+  route?(options: { method: string; url: string; handler: (request: FastifyLikeRequest, reply: FastifyLikeReply) => Promise<unknown> }): unknown;
 }
 
 const VERIFIER = 'gatehouseVerifier';
@@ -146,7 +164,7 @@ async function admit(
     return true;
   } catch (error) {
     if (!(error instanceof BearerError)) throw error;
-    const answer = renderBearerError(error, verifier.realm);
+    const answer = renderBearerError(error, verifier.realm, verifier.resourceMetadata?.url);
     reply.code(answer.status);
     for (const [name, value] of Object.entries(answer.headers)) reply.header(name, value);
     reply.send(answer.body);
@@ -165,12 +183,27 @@ function routeConfig(request: FastifyLikeRequest): { scopes: readonly string[] |
  * `config: { scopes: [...] }` (an empty list for any valid token) requires a token before its
  * body is validated, `config.dpop` sets its own DPoP mode; `request.auth` holds the token. Routes without `config.scopes` are left alone
  * unless they use `requireScopes()`. The plugin applies to the instance it is registered on,
- * not only to its own children.
+ * not only to its own children. With the verifier's `resourceMetadata`, it also serves the RFC 9728
+ * document at its well-known path.
  */
 export async function gatehouseAuth(fastify: FastifyLikeInstance, options: { verifier: Verifier }): Promise<void> {
   const { verifier } = options;
   fastify.decorate(VERIFIER, verifier);
   fastify.decorateRequest('auth', null);
+  const metadata = verifier.resourceMetadata;
+  if (metadata) {
+    if (typeof fastify.route !== 'function') throw new TypeError('gatehouseAuth: the instance cannot add the resource metadata route');
+    // RFC 9728 §3.1; Fastify answers HEAD for a GET route itself.
+    fastify.route({
+      method: 'GET',
+      url: metadata.path,
+      handler: async (_request, reply) => {
+        reply.code(200);
+        for (const [name, value] of Object.entries(metadata.headers)) reply.header(name, value);
+        return reply.send(JSON.stringify(metadata.document));
+      },
+    });
+  }
   fastify.addHook('preValidation', async (request, reply) => {
     const { scopes, route } = routeConfig(request);
     if (scopes !== undefined && !(await admit(verifier, request, reply, scopes, route))) return reply;

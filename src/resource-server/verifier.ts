@@ -2,8 +2,10 @@ import { type ClaimRules, JwtError, readJwsHeader, type VerifiableAlgorithm, ver
 import { createDpopPolicy, type DpopMode, type DpopOptions, type RouteAuthOptions } from './dpop-policy.ts';
 import { type AuthScheme, BearerError } from './errors.ts';
 import { type BearerRequest, extractAccessToken } from './extract.ts';
+import type { FetchFunction } from './fetch-function.ts';
 import { type ActiveIntrospection, IntrospectionClient, type IntrospectionSettings } from './introspection.ts';
-import { type FetchFunction, JwksCache } from './jwks.ts';
+import { JwksCache } from './jwks.ts';
+import { buildResourceMetadata, type ResourceMetadata, type ResourceMetadataOptions } from './resource-metadata.ts';
 
 /** Settings of `createVerifier`. Only `issuer` and `audience` are required. */
 export interface VerifierOptions {
@@ -44,6 +46,11 @@ export interface VerifierOptions {
    * `'required'`, or `{ mode, … }` with the proof checks' settings. Routes may override the mode.
    */
   dpop?: DpopMode | DpopOptions;
+  /**
+   * RFC 9728: publish Protected Resource Metadata (every adapter serves it at
+   * `/.well-known/oauth-protected-resource[/path]`) and name it in every 401's challenge (§5.1).
+   */
+  resourceMetadata?: ResourceMetadataOptions;
   /** The `realm` of challenges. Default: the first audience. */
   realm?: string;
   /** Default: the global `fetch`. */
@@ -77,6 +84,8 @@ export interface Verifier {
   readonly realm: string;
   /** Whether a form body may carry the token (adapters read the body only then). */
   readonly allowBodyToken: boolean;
+  /** The RFC 9728 metadata the adapters serve; undefined without the `resourceMetadata` option. */
+  readonly resourceMetadata: ResourceMetadata | undefined;
   /** Verifies one token; throws `BearerError` (`invalid_token`, or `temporarily_unavailable`). */
   verifyToken(token: string): Promise<AccessToken>;
   /**
@@ -139,9 +148,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return verified;
   };
   const dpop = createDpopPolicy(options.dpop, settings.clockSkew, now);
+  const resourceMetadata =
+    options.resourceMetadata &&
+    buildResourceMetadata(options.resourceMetadata, settings.issuer, settings.audience, {
+      allowQueryToken: settings.allowQueryToken,
+      allowBodyToken: settings.allowBodyToken,
+      dpop: dpop.mode,
+      dpopAlgorithms: dpop.algorithms,
+    });
   return Object.freeze({
     realm: settings.realm,
     allowBodyToken: settings.allowBodyToken,
+    resourceMetadata,
     verifyToken,
     async authenticate(request: BearerRequest, scopes: readonly string[] = [], route: RouteAuthOptions = {}) {
       const mode = dpop.modeFor(route);
@@ -162,7 +180,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   });
 }
 
-type Settings = Required<Omit<VerifierOptions, 'introspection' | 'fetch' | 'now' | 'audience' | 'dpop' | 'allowedActorChains'>> & {
+type Settings = Required<Omit<VerifierOptions, 'introspection' | 'fetch' | 'now' | 'audience' | 'dpop' | 'allowedActorChains' | 'resourceMetadata'>> & {
   audience: readonly string[];
   acceptsActors: (actors: readonly string[]) => boolean;
 };

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { ROOT } from '../helpers/dev-server.ts';
+import { freePort } from '../helpers/net.ts';
+import { launchChromium, WAIT_MS } from '../helpers/openid-e2e.ts';
+
+/*
+ * docs/mcp.md's walk-through, run as written: every ```sh block, in order, in one bash script
+ * from Gatehouse's folder (the ports moved to free ones through the variables the page defines).
+ * When the MCP client prints the authorization URL, Chromium opens it, signs in and allows, as
+ * the page tells the reader to; the script must then end with the tool's answer.
+ */
+
+const DOC = join(ROOT, 'docs', 'mcp.md');
+
+function shellBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string);
+}
+
+/** The ```text block that follows the block containing `marker`. */
+function outputAfter(markdown: string, marker: string): string {
+  const at = markdown.indexOf(marker);
+  const match = /```text\n([\s\S]*?)```/.exec(markdown.slice(at));
+  return (match?.[1] ?? '').trim();
+}
+
+/** Signs in as alice and allows, on whatever pages Gatehouse shows, until the client's callback. */
+async function signInAndAllow(browser: Browser, url: string, callbackPrefix: string): Promise<string[]> {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(WAIT_MS);
+  const page = await context.newPage();
+  const pages: string[] = [];
+  try {
+    await page.goto(url);
+    for (let step = 0; step < 4 && !page.url().startsWith(callbackPrefix); step++) {
+      if (/\/login(\?|$)/.test(page.url())) {
+        pages.push('login');
+        await page.getByLabel('Username').fill('alice');
+        await page.getByLabel('Password').fill('correct horse battery staple');
+        await page.getByRole('button', { name: 'Sign in' }).click();
+      } else if (/\/consent\?/.test(page.url())) {
+        pages.push('consent');
+        await page.getByRole('button', { name: 'Allow' }).click();
+      } else {
+        assert.fail(`unexpected page ${page.url()}`);
+      }
+      await page.waitForURL((current) => current.href.startsWith(callbackPrefix) || /\/(login|consent)\?/.test(current.href));
+    }
+    assert.match(await page.locator('body').innerText(), /Signed in: you can close this window/);
+    return pages;
+  } finally {
+    await context.close();
+  }
+}
+
+describe('docs/mcp.md: from npm start to an MCP client calling a tool, run as written', () => {
+  const work = mkdtempSync(join(tmpdir(), 'gatehouse-mcp-doc-'));
+  let child: ChildProcess | undefined;
+  let browser: Browser | undefined;
+
+  after(async () => {
+    // The script's own `kill` stops the servers; this stops whatever a failure half-way left in its process group (and only there).
+    if (child?.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // The group is already empty.
+      }
+    }
+    await browser?.close().catch(() => undefined);
+    for (const log of ['gatehouse.log', 'mcp.log']) rmSync(join(ROOT, log), { force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('runs every sh block and ends with the tool result', { timeout: 240_000 }, async () => {
+    for (const built of ['dist/gatehouse.js', 'packages/resource-server/dist/index.js']) {
+      assert.ok(existsSync(join(ROOT, built)), `${built} is missing: run \`npm run build\` first`);
+    }
+    const markdown = readFileSync(DOC, 'utf8');
+    const blocks = shellBlocks(markdown);
+    assert.ok(blocks.length >= 5, 'the page has its sh blocks');
+    const script = join(work, 'walk-through.sh');
+    writeFileSync(script, `set -euo pipefail\n${blocks.join('\n')}`);
+    const [gatehousePort, mcpPort, callbackPort, adminPort, metricsPort] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+    browser = await launchChromium();
+
+    const env = {
+      ...process.env,
+      GATEHOUSE_PORT: String(gatehousePort),
+      MCP_PORT: String(mcpPort),
+      MCP_CALLBACK_PORT: String(callbackPort),
+      GATEHOUSE_ADMIN_PORT: String(adminPort),
+      GATEHOUSE_METRICS_PORT: String(metricsPort),
+      GATEHOUSE_DATA_DIR: join(work, 'data'),
+      GATEHOUSE_LOG_LEVEL: 'warn',
+    };
+    const started = spawn('bash', [script], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = started;
+    let stdout = '';
+    let stderr = '';
+    let signedIn: Promise<string[]> | undefined;
+    started.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    started.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const url = /Open this URL in a browser and sign in:\n\s+(\S+)\n/.exec(stdout)?.[1];
+      if (url && !signedIn && browser) {
+        signedIn = signInAndAllow(browser, url, `http://127.0.0.1:${callbackPort}/callback`);
+        signedIn.catch(() => {});
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => started.on('exit', resolve));
+    assert.equal(code, 0, `the walk-through failed:\n${stdout}\n${stderr}`);
+    // The page's last block stopped both servers: nothing of the group is left.
+    assert.throws(() => process.kill(-(started.pid as number), 0), { code: 'ESRCH' }, 'the servers are still running after the last block');
+    assert.ok(signedIn, `the client printed no authorization URL:\n${stdout}`);
+    assert.deepEqual(await signedIn, ['login', 'consent']);
+
+    // The outputs the page shows, with its default ports.
+    const ports = (text: string) => text.replaceAll('127.0.0.1:3000', `127.0.0.1:${mcpPort}`).replaceAll('127.0.0.1:8080', `127.0.0.1:${gatehousePort}`);
+    assert.ok(stdout.includes(ports(outputAfter(markdown, 'oauth-protected-resource/mcp"\n'))), `the metadata document as shown:\n${stdout}`);
+    assert.ok(stdout.includes(ports(outputAfter(markdown, "-w '%{http_code}"))), `the 401 as shown:\n${stdout}`);
+    assert.match(stdout, /^Tools: list_invoices$/m);
+    const result = /^list_invoices: (.+)$/m.exec(stdout)?.[1] ?? '{}';
+    const answer = JSON.parse(result) as { caller: string; invoices: { id: string }[] };
+    assert.match(answer.caller, /^usr_/);
+    assert.deepEqual(
+      answer.invoices.map((invoice) => invoice.id),
+      ['inv_1002', 'inv_1003'],
+    );
+  });
+});
