@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { documentationFiles, fencedBlocks, readDoc, repoRoot } from './markdown.ts';
-import { runShellBlocks, startsServer } from './shell-runner.ts';
+import { runShellBlocks, scriptOf, startsServer } from './shell-runner.ts';
 
 /**
  * Every ```sh block of README.md and docs/ runs here, as written and in order, one shell per
@@ -73,6 +73,11 @@ describe('the runner', () => {
     assert.ok(startsServer('./bin/gatehouse serve --dev'));
     assert.ok(!startsServer('./bin/gatehouse client create --env DEVELOPMENT --name x'));
     assert.ok(!startsServer('echo npm start'));
+    assert.ok(startsServer('./bin/gatehouse serve --dev > gatehouse.log 2>&1 &'));
+    assert.match(
+      scriptOf([{ lang: 'sh', line: 1, body: './bin/gatehouse serve --dev > g.log 2>&1 &' }], false),
+      /\n\.\/bin\/gatehouse serve --dev > g\.log 2>&1 &\n/,
+    );
   });
 });
 

@@ -13,7 +13,7 @@ import { repoRoot } from './markdown.ts';
 const SERVER_START = /^((?:[A-Z_][A-Z0-9_]*=\S+\s+)*)(npm start|\.\/bin\/gatehouse serve\b[^#]*?)\s*(#.*)?$/;
 
 export function startsServer(line: string): boolean {
-  return SERVER_START.test(line.trim());
+  return SERVER_START.test(line.trim()) || startsInBackground(line);
 }
 
 /** The outcome of one file's blocks: the exit code, the output, and the line of the block that ran last. */
@@ -68,7 +68,13 @@ gh_wait_ready() {
 }
 `;
 
+/** A server start the block itself puts in the background (`… &`) and waits for: left as written. */
+function startsInBackground(line: string): boolean {
+  return /&\s*(#.*)?$/.test(line.trim()) && /(^|\s)(npm start|\.\/bin\/gatehouse serve\b)/.test(line);
+}
+
 function serverLine(line: string): string {
+  if (startsInBackground(line)) return line;
   const match = SERVER_START.exec(line.trim());
   if (!match) return line;
   const command = `${match[1] ?? ''}${match[2] ?? ''}`.trim();
