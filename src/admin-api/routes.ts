@@ -1,6 +1,7 @@
 import { apiRoutes } from './routes/api-routes.ts';
 import { auditRoutes } from './routes/audit-routes.ts';
 import { callerRoutes } from './routes/caller-routes.ts';
+import { clientMetadataDocumentRoutes } from './routes/client-metadata-document-routes.ts';
 import { clientRoutes } from './routes/client-routes.ts';
 import { environmentRoutes } from './routes/environment-routes.ts';
 import type { AdminRoute } from './routes/route.ts';
@@ -23,4 +24,5 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...signingKeyRoutes,
   ...apiRoutes,
   ...auditRoutes,
+  ...clientMetadataDocumentRoutes,
 ];

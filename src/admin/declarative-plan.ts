@@ -24,6 +24,9 @@ export interface DeclarativeTarget {
   updateApi(env: string, identifier: string, changes: ApiChanges): Promise<unknown>;
   listUsers(env: string): Promise<UserView[]>;
   updateUser(env: string, username: string, changes: UserChanges): Promise<unknown>;
+  /** Client ID Metadata Document settings; absent where the target cannot reach them (a file that declares them is then refused). */
+  getClientMetadataDocuments?(env: string): Promise<unknown>;
+  setClientMetadataDocuments?(env: string, settings: Record<string, unknown>): Promise<unknown>;
 }
 
 export interface FieldChange {
@@ -139,6 +142,7 @@ const planned = (kind: PlannedChange['kind'], environment: string, name: string,
 
 async function planEnvironment(target: DeclarativeTarget, declared: DeclaredEnvironment, existing: EnvironmentView | undefined): Promise<PlannedChange[]> {
   const env = declared.name;
+  checkMetadataDocumentsReachable(target, declared);
   const result: PlannedChange[] = [
     planned(
       'environment',
@@ -153,6 +157,7 @@ async function planEnvironment(target: DeclarativeTarget, declared: DeclaredEnvi
             ['require_pushed_authorization_requests', existing.require_pushed_authorization_requests, declared.requirePushedAuthorizationRequests],
             ['security_profile', existing.security_profile, declared.securityProfile],
             ['dpop_nonce_required', existing.dpop_nonce_required, declared.dpopNonceRequired],
+            ...(await metadataDocumentsPair(target, declared)),
           ])
         : [],
     ),
@@ -180,6 +185,18 @@ async function planEnvironment(target: DeclarativeTarget, declared: DeclaredEnvi
   }
   result.push(...(await planUsers(target, declared, existing !== undefined)));
   return result;
+}
+
+/** The declared Client ID Metadata Document settings beside the current ones, when declared. */
+async function metadataDocumentsPair(target: DeclarativeTarget, declared: DeclaredEnvironment): Promise<Array<[string, unknown, unknown]>> {
+  if (declared.clientMetadataDocuments === undefined || !target.getClientMetadataDocuments) return [];
+  return [['client_metadata_documents', await target.getClientMetadataDocuments(declared.name), declared.clientMetadataDocuments]];
+}
+
+/** A file that declares Client ID Metadata Document settings needs a target that can set them (checked before any change). */
+function checkMetadataDocumentsReachable(target: DeclarativeTarget, declared: DeclaredEnvironment): void {
+  if (declared.clientMetadataDocuments === undefined || (target.getClientMetadataDocuments && target.setClientMetadataDocuments)) return;
+  throw new AdminError('invalid_argument', 'client_metadata_documents cannot be applied through this target: apply the file on the server machine');
 }
 
 /** Declared users must exist: they are created with a password, which never goes in a file. */
@@ -303,6 +320,9 @@ async function applyEnvironment(target: DeclarativeTarget, declared: DeclaredEnv
     declared.securityProfile !== null ||
     declared.dpopNonceRequired;
   if (envChange?.action === 'create' ? notDefault : envChange?.action === 'update') await target.updateEnvironment(env, settings);
+  const documents = declared.clientMetadataDocuments;
+  const documentsChanged = envChange?.action === 'create' || envChange?.changes.some((c) => c.field === 'client_metadata_documents');
+  if (documents !== undefined && documentsChanged) await target.setClientMetadataDocuments?.(env, documents);
   const ids = new Map<string, string>();
   for (const client of declared.clients) {
     const change = rest.find((c) => c.kind === 'client' && c.name === client.name) as PlannedChange;

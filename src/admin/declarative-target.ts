@@ -1,5 +1,6 @@
 import type { AdminService } from './admin-service.ts';
 import type { ApiService } from './apis.ts';
+import type { ClientMetadataDocumentService } from './client-metadata-documents.ts';
 import type { DeclarativeTarget } from './declarative-plan.ts';
 import type { ServiceAccountService } from './service-accounts.ts';
 import type { UserService } from './users.ts';
@@ -10,11 +11,13 @@ export interface DeclarativeServices {
   serviceAccounts: Pick<ServiceAccountService, 'list' | 'create' | 'setEnabled'>;
   apis: Pick<ApiService, 'list' | 'create' | 'update'>;
   users: Pick<UserService, 'list' | 'update'>;
+  /** Present on this machine; absent through `--server` (see `DeclarativeTarget`). */
+  metadataDocuments?: Pick<ClientMetadataDocumentService, 'get' | 'set'>;
 }
 
 /** `plan` and `apply` over the application services (or, with `--server`, the same methods over the admin API). */
 export function localDeclarativeTarget(services: DeclarativeServices): DeclarativeTarget {
-  const { admin, serviceAccounts, apis, users } = services;
+  const { admin, serviceAccounts, apis, users, metadataDocuments: documents } = services;
   return {
     listEnvironments: () => admin.listEnvironments(),
     createEnvironment: (name) => admin.createEnvironment(name),
@@ -30,5 +33,11 @@ export function localDeclarativeTarget(services: DeclarativeServices): Declarati
     updateApi: (env, identifier, changes) => apis.update(env, identifier, changes),
     listUsers: (env) => users.list(env),
     updateUser: (env, username, changes) => users.update(env, username, changes),
+    ...(documents
+      ? {
+          getClientMetadataDocuments: (env: string) => documents.get(env),
+          setClientMetadataDocuments: (env: string, settings: Record<string, unknown>) => documents.set(env, settings),
+        }
+      : {}),
   };
 }

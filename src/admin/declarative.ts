@@ -1,3 +1,4 @@
+import { metadataDocumentSettingsJson, parseMetadataDocumentSettings } from '../domain/client-metadata-document-settings.ts';
 import type { ApiScope, ClientKind, IdTokenAlgorithm, RefreshTokenPolicy, SecurityProfile, SubjectType, TokenFormat, UserProfile } from '../domain/model.ts';
 import { changedProfile, EMPTY_PROFILE, type ProfileChanges, ProfileError } from '../domain/user-profile.ts';
 import { AdminError } from './admin-service.ts';
@@ -79,6 +80,8 @@ export interface DeclaredEnvironment {
   dpopNonceRequired: boolean;
   /** `fapi2`, or null for none. */
   securityProfile: SecurityProfile | null;
+  /** Client ID Metadata Documents, in their wire form; undefined: not declared, left as they are. */
+  clientMetadataDocuments?: ReturnType<typeof metadataDocumentSettingsJson> | undefined;
   clients: DeclaredClient[];
   users: DeclaredUser[];
   serviceAccounts: DeclaredServiceAccount[];
@@ -121,6 +124,16 @@ function text(value: unknown, path: string): string {
 }
 
 const texts = (value: unknown, path: string): string[] => list(value, path, text);
+
+/** Client ID Metadata Document settings, checked as the admin API checks them; undefined when absent. */
+function metadataDocuments(value: unknown, path: string): ReturnType<typeof metadataDocumentSettingsJson> | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return metadataDocumentSettingsJson(parseMetadataDocumentSettings(value));
+  } catch (error) {
+    throw new DeclarationError(path, (error as Error).message);
+  }
+}
 
 function flag(value: unknown, path: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
@@ -268,6 +281,7 @@ function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
     'require_pushed_authorization_requests',
     'security_profile',
     'dpop_nonce_required',
+    'client_metadata_documents',
     'clients',
     'service_accounts',
     'apis',
@@ -289,6 +303,7 @@ function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
     requirePushedAuthorizationRequests: flag(f.require_pushed_authorization_requests, `${path}.require_pushed_authorization_requests`, false),
     securityProfile: nullableChoice(f.security_profile, `${path}.security_profile`, ['fapi2'] as const),
     dpopNonceRequired: flag(f.dpop_nonce_required, `${path}.dpop_nonce_required`, false),
+    clientMetadataDocuments: metadataDocuments(f.client_metadata_documents, `${path}.client_metadata_documents`),
     clients,
     users: unique(list(f.users, `${path}.users`, parseUser), (u) => u.username, `${path}.users`, 'user'),
     serviceAccounts: unique(

@@ -120,9 +120,26 @@ export function auditEventOf(event: CoreEvent): NewAuditEvent | undefined {
         outcome: 'failure',
         details: { error: event.code, pushed: event.pushed },
       };
+    case 'client.metadata_document_fetched':
+    case 'client.metadata_document_refused':
+      return metadataDocumentAudit(event);
     default:
       return undefined;
   }
+}
+
+/**
+ * Client ID Metadata Documents: an accepted fetch, or a refusal that cost a fetch (each host is
+ * retried only after a growing backoff). Host rules and malformed URLs are refused before any
+ * work and only counted in the metrics, so made-up URLs cannot flood the log.
+ */
+function metadataDocumentAudit(
+  event: Extract<CoreEvent, { type: 'client.metadata_document_fetched' | 'client.metadata_document_refused' }>,
+): NewAuditEvent | undefined {
+  const base = { environment: event.env, actor: SYSTEM_ACTOR, subject: { kind: 'client', id: event.clientId } } as const;
+  if (event.type === 'client.metadata_document_fetched') return { ...base, type: event.type, outcome: 'success', details: { host: event.host } };
+  if (event.durationMs === undefined) return undefined;
+  return { ...base, type: event.type, outcome: 'failure', details: { host: event.host, reason: event.reason } };
 }
 
 /** RFC 8693 §4.1: the actors of an `act` claim, the current one first. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { AdminService } from '../admin/admin-service.ts';
 import type { ApiService } from '../admin/apis.ts';
 import type { AuditEventService } from '../admin/audit-events.ts';
+import type { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
 import { AuditRecorder, NO_AUDIT_LINES } from '../audit/recorder.ts';
@@ -60,6 +61,7 @@ export interface LocalAdminContext extends AdminContext {
   users: UserService;
   apis: ApiService;
   auditEvents: AuditEventService;
+  metadataDocuments: ClientMetadataDocumentService;
 }
 
 /**

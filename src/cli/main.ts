@@ -9,6 +9,7 @@ import { registerApiCommands } from './api-commands.ts';
 import { registerApplyCommands } from './apply-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { addClientDpopOptions, clientDpopChanges } from './client-dpop-options.ts';
+import { registerClientMetadataDocumentCommands } from './client-metadata-document-commands.ts';
 import { addClientOidcOptions, clientOidcChanges } from './client-oidc-options.ts';
 import { useServer, withAdmin } from './context.ts';
 import { registerImportCommands } from './import-commands.ts';
@@ -348,6 +349,7 @@ registerApiCommands(program);
 registerAuditCommands(program);
 registerAdminApiCommands(program);
 registerApplyCommands(program);
+registerClientMetadataDocumentCommands(program);
 
 /** Commands that act on this machine's database or process only (`import` writes the store directly). */
 const LOCAL_ONLY = new Set(['serve', 'migrate', 'admin bootstrap', 'import']);

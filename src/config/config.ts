@@ -72,6 +72,12 @@ export interface Config {
   readonly deviceCodeInterval: number;
   /** RFC 9126 §2.2: lifetime of a pushed authorization request's request_uri, in seconds (below 600). */
   readonly pushedRequestTtl: number;
+  /** Client ID Metadata Documents: development only, documents may be served from 127.0.0.0/8 and ::1. */
+  readonly clientMetadataDocumentsAllowLoopback: boolean;
+  /** Client ID Metadata Documents: the whole fetch must end within this many milliseconds. */
+  readonly clientMetadataDocumentsTimeout: number;
+  /** Client ID Metadata Documents: largest document read, in bytes. */
+  readonly clientMetadataDocumentsMaxBytes: number;
   /** A refresh token unused for this many seconds expires. */
   readonly refreshTokenIdleTtl: number;
   /** No refresh token of a family works this many seconds after the user's authorization. */
@@ -179,6 +185,21 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   deviceCodeTtl: { env: 'GATEHOUSE_DEVICE_CODE_TTL', file: 'deviceCodeTtl', doc: 'seconds, 10..1800 (default 600)' },
   deviceCodeInterval: { env: 'GATEHOUSE_DEVICE_CODE_INTERVAL', file: 'deviceCodeInterval', doc: 'seconds, 1..60 (default 5)' },
   pushedRequestTtl: { env: 'GATEHOUSE_PUSHED_REQUEST_TTL', file: 'pushedRequestTtl', doc: 'seconds, at most 599' },
+  clientMetadataDocumentsAllowLoopback: {
+    env: 'GATEHOUSE_CLIENT_METADATA_DOCUMENTS_ALLOW_LOOPBACK',
+    file: 'clientMetadataDocumentsAllowLoopback',
+    doc: 'true or false (default false; development only)',
+  },
+  clientMetadataDocumentsTimeout: {
+    env: 'GATEHOUSE_CLIENT_METADATA_DOCUMENTS_TIMEOUT',
+    file: 'clientMetadataDocumentsTimeout',
+    doc: 'milliseconds, 100..30000 (default 5000)',
+  },
+  clientMetadataDocumentsMaxBytes: {
+    env: 'GATEHOUSE_CLIENT_METADATA_DOCUMENTS_MAX_BYTES',
+    file: 'clientMetadataDocumentsMaxBytes',
+    doc: 'bytes, 1024..65536 (default 5120)',
+  },
   refreshTokenIdleTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_IDLE_TTL', file: 'refreshTokenIdleTtl', doc: 'seconds' },
   refreshTokenAbsoluteTtl: { env: 'GATEHOUSE_REFRESH_TOKEN_ABSOLUTE_TTL', file: 'refreshTokenAbsoluteTtl', doc: 'seconds' },
   refreshRetryGrace: { env: 'GATEHOUSE_REFRESH_RETRY_GRACE', file: 'refreshRetryGrace', doc: 'seconds, 0..60, 0 disables (default 10)' },
@@ -341,6 +362,10 @@ function protocolSettings(pick: SettingSource) {
     refreshTokenAbsoluteTtl: int(pick('refreshTokenAbsoluteTtl'), 90 * 86_400, 60, 5 * 365 * 86_400),
     refreshRetryGrace: int(pick('refreshRetryGrace'), 10, 0, 60),
     idTokenTtl: int(pick('idTokenTtl'), 3600, 60, 86_400),
+    clientMetadataDocumentsAllowLoopback: oneOf(pick('clientMetadataDocumentsAllowLoopback'), ['true', 'false'], 'false') === 'true',
+    clientMetadataDocumentsTimeout: int(pick('clientMetadataDocumentsTimeout'), 5000, 100, 30_000),
+    // draft-ietf-oauth-client-id-metadata-document §8.7: 5 kilobytes is the recommended maximum.
+    clientMetadataDocumentsMaxBytes: int(pick('clientMetadataDocumentsMaxBytes'), 5120, 1024, 65_536),
   } satisfies Partial<Config>;
 }
 

@@ -1,4 +1,5 @@
 import type { AdminService } from '../admin/admin-service.ts';
+import type { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
 import type { Clock } from '../domain/clock.ts';
@@ -65,6 +66,7 @@ export interface ConsoleServices {
   >;
   users: Pick<UserService, 'list' | 'get' | 'update' | 'setEnabled'>;
   serviceAccounts: Pick<ServiceAccountService, 'list' | 'setEnabled'>;
+  metadataDocuments?: Pick<ClientMetadataDocumentService, 'get' | 'set'>;
 }
 
 /**

@@ -132,7 +132,11 @@ export function renderEnvironmentSettings(ctx: PageContext, env: EnvironmentView
     env.name,
     'settings',
     'Settings',
-    details + form + environmentDpopSection(ctx.viewer, env.name, env) + environmentParSection(ctx.viewer, env),
+    details +
+      form +
+      environmentDpopSection(ctx.viewer, env.name, env) +
+      environmentParSection(ctx.viewer, env) +
+      `<p><a href="${envPath(env.name)}/settings/client-metadata-documents">Client ID Metadata Documents</a></p>`,
   );
 }
 

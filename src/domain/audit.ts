@@ -41,6 +41,7 @@ export const AUDIT_EVENT_TYPES = [
   'api.deleted',
   'server.started',
   'environment.dpop_settings_changed',
+  'environment.client_metadata_documents_changed',
   // Security events.
   'signing_key.rotated',
   'signing_key.revoked',
@@ -58,6 +59,8 @@ export const AUDIT_EVENT_TYPES = [
   'token.exchanged',
   'authorization_request.pushed',
   'authorization_request.refused',
+  'client.metadata_document_fetched',
+  'client.metadata_document_refused',
   // The admin API: every call (changes also have their own event), and refused ones.
   'admin.request',
   'admin.authentication_failed',

@@ -103,7 +103,15 @@ export type CoreEvent =
   /** A user approved or denied a device's authorization on the verification page (RFC 8628 §3.3). */
   | { type: 'device_authorization.approved' | 'device_authorization.denied'; env: EventEnvironment; clientId: string; userId: string }
   /** An attempt to deliver a logout token failed; `retry`: another attempt is scheduled, else it was given up. */
-  | { type: 'backchannel_logout.failed'; env: EventEnvironment; clientId: string; attempts: number; reason: string; retry: boolean };
+  | { type: 'backchannel_logout.failed'; env: EventEnvironment; clientId: string; attempts: number; reason: string; retry: boolean }
+  /** A Client ID Metadata Document was fetched and accepted (`clientId` is its URL, `host` the URL's host). */
+  | { type: 'client.metadata_document_fetched'; env: EventEnvironment; clientId: string; host: string; durationMs: number }
+  /**
+   * A client_id URL was refused: by the environment's host rules, the address policy, the fetch
+   * or the document's validation. `reason` is a fixed phrase (never document content);
+   * `durationMs` is set when a fetch was made.
+   */
+  | { type: 'client.metadata_document_refused'; env: EventEnvironment; clientId: string; host: string; reason: string; durationMs?: number | undefined };
 
 export type CoreEventType = CoreEvent['type'];
 

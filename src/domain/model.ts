@@ -37,6 +37,30 @@ export interface Environment {
   requirePushedAuthorizationRequests?: boolean;
   /** The security profile the environment is held to (src/oauth/fapi2.ts). Absent: none. */
   securityProfile?: SecurityProfile;
+  /** Clients named by a Client ID Metadata Document URL; absent: not accepted. */
+  clientMetadataDocuments?: ClientMetadataDocumentSettings;
+}
+
+/**
+ * An environment's rules for clients that name themselves by a metadata document URL (stored
+ * with the environment as `client_metadata_documents`). Off unless `enabled`. Such a client is
+ * never first-party: it is public, always asks for consent, and gets at most what this policy
+ * allows, whatever its document says.
+ */
+export interface ClientMetadataDocumentSettings {
+  readonly enabled: boolean;
+  /** Hosts (exact, or `*.example.com` for a subtree) whose documents may be used; empty: any public host. */
+  readonly allowedHosts: readonly string[];
+  /** Hosts never used, even when allowed above. */
+  readonly blockedHosts: readonly string[];
+  /** The scopes such a client may get; its document's `scope` can only narrow them. */
+  readonly scopes: readonly string[];
+  /** The APIs (resource identifiers, RFC 8707) such a client may get tokens for. */
+  readonly apis: readonly string[];
+  /** Access-token lifetime in seconds; null: the server default. */
+  readonly accessTokenTtl: number | null;
+  /** Whether such a client may use refresh tokens (when its document asks for the grant). */
+  readonly refreshTokens: boolean;
 }
 
 /**
@@ -88,6 +112,12 @@ export interface Client {
   dpopBoundAccessTokens?: boolean;
   /** RFC 9126 §6: this client's authorization requests must be pushed first. Absent: false. */
   requirePushedAuthorizationRequests?: boolean;
+  /**
+   * Set for a client known only by its Client ID Metadata Document (its id is the document's
+   * URL): never stored, never first-party. `apis`: the resource identifiers the environment's
+   * policy lets it use (it is in no API's client list).
+   */
+  metadataDocument?: { host: string; apis: readonly string[]; logoUri?: string | undefined; clientUri?: string | undefined };
 }
 
 export interface ClientSecret {

@@ -6,6 +6,7 @@ import type {
   BrowserSession,
   Client,
   ClientKey,
+  ClientMetadataDocumentSettings,
   ClientSecret,
   CodeOidc,
   Consent,
@@ -126,6 +127,8 @@ export interface EnvironmentStore {
    * false if there is no such environment or, with `expected`, its settings are no longer those.
    */
   setPushedRequestSettings(name: string, settings: EnvironmentPushedRequestSettings, expected?: EnvironmentPushedRequestSettings): Promise<boolean>;
+  /** Client ID Metadata Documents: the environment's settings, or null to remove them; false if there is no such environment. */
+  setClientMetadataDocuments(name: string, settings: ClientMetadataDocumentSettings | null): Promise<boolean>;
 }
 
 /** An environment's RFC 9126 and security-profile settings, defaults spelled out. */

@@ -70,7 +70,8 @@ export function requestedResources(params: Readonly<Params>): string[] {
  * when the client may use it, otherwise the issuer as today.
  */
 export function grantResources(apis: readonly Api[], client: Client, requested: readonly string[]): ResourceGrant {
-  const allowed = (api: Api) => api.clientIds.includes(client.clientId);
+  // A metadata-document client is in no API's list: the environment's policy names its APIs.
+  const allowed = (api: Api) => api.clientIds.includes(client.clientId) || client.metadataDocument?.apis.includes(api.identifier) === true;
   let chosen: Api[];
   if (requested.length === 0) {
     const fallback = apis.find((api) => api.isDefault);

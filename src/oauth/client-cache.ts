@@ -1,6 +1,7 @@
 import type { Clock } from '../domain/clock.ts';
 import type { Client, ClientSecret } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
+import type { DocumentClientLookup } from './client-metadata-documents/wiring.ts';
 import { RefreshingCache } from './refreshing-cache.ts';
 
 export interface ClientRecord {
@@ -25,6 +26,7 @@ export class ClientCache {
     ttlMs: number,
     staleIfErrorMs = 0,
     maxEntries = 10_000,
+    private readonly documents?: DocumentClientLookup,
   ) {
     this.cache = new RefreshingCache(clock, store.health, { ttlMs, staleIfErrorMs, maxEntries });
   }
@@ -35,6 +37,12 @@ export class ClientCache {
       fresh,
       keep: (record) => record.client !== undefined,
     });
+    if (value.client === undefined && this.documents) {
+      // A stored client keeps its id; only an unknown https id is looked up as a metadata
+      // document (draft-ietf-oauth-client-id-metadata-document §5), under its own cache.
+      const client = await this.documents.find(envId, clientId);
+      if (client) return { client, secrets: [], cached: false };
+    }
     return { ...value, cached };
   }
 

@@ -9,6 +9,7 @@ import { AssertionVerifier } from './assertions.ts';
 import { AuthorizationEndpoint } from './authorization/endpoint.ts';
 import { ClientAuthenticator } from './client-auth.ts';
 import { ClientCache } from './client-cache.ts';
+import { documentClientLookup, type MetadataDocumentFetchDeps } from './client-metadata-documents/wiring.ts';
 import { DeviceAuthorizationEndpoint } from './device/device-authorization.ts';
 import { UserCodeThrottle } from './device/user-code-throttle.ts';
 import { DeviceVerification } from './device/verification.ts';
@@ -60,6 +61,7 @@ export function createOAuthCore(
   clock: Clock,
   logger?: Pick<Logger, 'warn' | 'info'>,
   events: EventSink = NO_EVENTS,
+  documentFetch?: MetadataDocumentFetchDeps,
 ): OAuthCore {
   const staleIfErrorMs = config.cacheStaleIfError * 1000;
   const keys = new KeyRing(store, keySecret, clock, config.cacheTtl * 1000, staleIfErrorMs);
@@ -74,7 +76,12 @@ export function createOAuthCore(
   );
   const quotas = new QuotaLimiter(store.rateCounters, clock, config.quotaWindow * 1000, store.health, counterKey, logger, events);
   const assertions = new AssertionVerifier(store, clock, { maxLifetime: config.assertionMaxLifetime, clockSkew: config.clockSkew });
-  const clients = new ClientCache(store, clock, config.cacheTtl * 1000, staleIfErrorMs);
+  const documents = documentClientLookup(config.clientMetadataDocuments, store, clock, events, {
+    cacheTtlMs: config.cacheTtl * 1000,
+    staleIfErrorMs,
+    fetch: documentFetch,
+  });
+  const clients = new ClientCache(store, clock, config.cacheTtl * 1000, staleIfErrorMs, 10_000, documents);
   const legacy = new LegacyCredentialGuard(store, clock, { staleIfErrorMs });
   const authenticator = new ClientAuthenticator(clock, throttle, assertions, clients, quotas, legacy, events);
   const idTokens = new IdTokenIssuer(keys, clock, config.idTokenTtl);

@@ -16,7 +16,7 @@ export function authorizationServerMetadata(
   grantTypes: readonly string[],
   signingAlgorithms: readonly string[],
   openid: OpenIdProviderFacts,
-  env: Pick<Environment, 'securityProfile' | 'requirePushedAuthorizationRequests'>,
+  env: Pick<Environment, 'securityProfile' | 'requirePushedAuthorizationRequests' | 'clientMetadataDocuments'>,
 ) {
   const fapi2 = fapi2Requires(env);
   // FAPI 2.0 Security Profile §5.3.2.1: private_key_jwt only, and no public clients.
@@ -51,6 +51,9 @@ export function authorizationServerMetadata(
     // RFC 9126 §5: the endpoint, and whether every authorization request must be pushed.
     [ENDPOINTS.pushed_authorization.metadata]: urls.pushedAuthorization,
     require_pushed_authorization_requests: env.requirePushedAuthorizationRequests === true || fapi2.pushedAuthorizationRequests,
+    // draft-ietf-oauth-client-id-metadata-document §6: an https client_id names its metadata document
+    // (never under FAPI 2.0, which admits no public client).
+    ...(env.clientMetadataDocuments?.enabled && !fapi2.confidentialClientsOnly ? { client_id_metadata_document_supported: true } : {}),
     ...openIdProviderMetadata(urls, openid),
   };
 }

@@ -3,6 +3,8 @@
  * server builds it from the validated configuration; the core never reads configuration itself.
  */
 export interface OAuthPolicy {
+  /** Fetching Client ID Metadata Documents (whether an environment accepts them is its own setting). */
+  readonly clientMetadataDocuments: { readonly allowLoopback: boolean; readonly timeoutMs: number; readonly maxBytes: number };
   /** Default access-token lifetime, used when a client sets none. */
   readonly accessTokenTtl: number;
   /** Upper bound of any access-token lifetime. */

@@ -93,8 +93,20 @@ export class GatehouseMetrics implements DatabaseObserver {
   /** The CoreEvent listener: give it to the node's EventBus. */
   readonly onEvent = (event: CoreEvent): void => {
     if (event.type === 'token.issued') this.countIssued(event.env, event.clientId, event.grantType, event.dpopBound === true);
+    else if (event.type === 'client.metadata_document_fetched' || event.type === 'client.metadata_document_refused') this.countDocument(event);
     else this.eventSeries(event)?.inc();
   };
+
+  /**
+   * Client ID Metadata Documents: `accepted` (fetched and valid), `failed` (fetched, or tried,
+   * and refused) or `refused` (by the URL or host rules, nothing fetched); fetch latency by the
+   * same outcome. The URL is never a label (anyone can send one).
+   */
+  private countDocument(event: Extract<CoreEvent, { type: 'client.metadata_document_fetched' | 'client.metadata_document_refused' }>): void {
+    const outcome = event.type === 'client.metadata_document_fetched' ? 'accepted' : event.durationMs === undefined ? 'refused' : 'failed';
+    this.m.documents.metadataDocuments.labels(envLabel(event.env), METADATA_DOCUMENT, outcome).inc();
+    if (event.durationMs !== undefined) this.m.documents.metadataDocumentSeconds.labels(outcome).observe(event.durationMs / 1000);
+  }
 
   /**
    * One issued token, counted by hand (the per-request event). The key holds the labels, not the
@@ -155,6 +167,9 @@ export class GatehouseMetrics implements DatabaseObserver {
         return this.m.backchannelLogouts.labels(env, this.clients.of(event.clientId), 'delivered');
       case 'backchannel_logout.failed':
         return this.m.backchannelLogouts.labels(env, this.clients.of(event.clientId), event.retry ? 'retry' : 'failed');
+      case 'client.metadata_document_fetched':
+      case 'client.metadata_document_refused':
+        return undefined;
     }
   }
 
@@ -259,6 +274,7 @@ function defineMetrics(registry: Registry, collected: Collected, tables: HandTab
       ['environment', 'client', 'outcome'],
     ),
     ...defineDatabaseMetrics(registers, collected.pool),
+    documents: defineMetadataDocumentMetrics(registers),
     keyAge: new Gauge({
       name: `${METRIC_PREFIX}signing_key_age_seconds`,
       help: 'Seconds since the active signing key of each environment started signing',
@@ -289,6 +305,27 @@ function defineRequestMetrics(registers: Registry[], tables: HandTables) {
       'API request latency by endpoint and surface',
       LATENCY_BUCKETS,
     ).register(registers[0] as Registry),
+  };
+}
+
+/** The `registration` label of clients known by a Client ID Metadata Document. */
+const METADATA_DOCUMENT = 'metadata_document';
+
+function defineMetadataDocumentMetrics(registers: Registry[]) {
+  return {
+    metadataDocuments: new Counter({
+      name: `${METRIC_PREFIX}client_metadata_documents_total`,
+      help: 'Client ID Metadata Document look-ups: accepted, failed (fetch or validation) or refused (URL or host rules)',
+      labelNames: ['environment', 'registration', 'outcome'],
+      registers,
+    }),
+    metadataDocumentSeconds: new Histogram({
+      name: `${METRIC_PREFIX}client_metadata_document_fetch_seconds`,
+      help: 'Client ID Metadata Document fetch latency by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
   };
 }
 

@@ -95,6 +95,8 @@ export interface ConsentPageInput {
   redirectOrigin: string;
   /** The page's `lang` (see `pageLanguage`); English when absent. */
   lang?: string;
+  /** Client ID Metadata Documents: the host of the client's metadata URL (the client named itself; nobody registered it). */
+  clientHost?: string;
 }
 
 export function scopeList(scopes: readonly string[], registered: Readonly<Record<string, string>> = {}): string {
@@ -113,6 +115,11 @@ export function renderConsentPage(p: ConsentPageInput): string {
   const content = [
     `<h1>Allow ${client} to access your account?</h1>`,
     `<p class="lead">Signed in as <strong>${escapeHtml(p.username)}</strong></p>`,
+    // --- Client ID Metadata Documents: the client's host, prominently (begin) ---
+    p.clientHost === undefined
+      ? ''
+      : `<p class="alert" id="client-host">This application is not registered here. It is described by <strong>${escapeHtml(p.clientHost)}</strong>; allow it only if you trust that site.</p>`,
+    // --- Client ID Metadata Documents (end) ---
     `<p>${client} is asking to:</p>`,
     scopeList(p.scopes, p.scopeDescriptions),
     `<p class="note">Whichever you choose, you will be sent back to <strong>${escapeHtml(p.redirectOrigin)}</strong>.</p>`,
@@ -123,7 +130,9 @@ export function renderConsentPage(p: ConsentPageInput): string {
     '<button type="submit" class="button secondary" name="decision" value="deny">Deny</button>',
     '</div>',
     '</form>',
-  ].join('\n');
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
   return renderPage({ title: `Allow ${p.clientName}?`, body: pageBody(content, p.environmentName), ...(p.lang === undefined ? {} : { lang: p.lang }) });
 }
 

@@ -2,6 +2,7 @@ import { AdminService } from '../admin/admin-service.ts';
 import { ApiService } from '../admin/apis.ts';
 import { AuditEventService } from '../admin/audit-events.ts';
 import { AdminAudit } from '../admin/audit-trail.ts';
+import { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
 import type { KeySecretSource } from '../admin/policy.ts';
 import { ServiceAccountService } from '../admin/service-accounts.ts';
 import { UserService } from '../admin/users.ts';
@@ -19,6 +20,7 @@ export interface AdminServices {
   readonly users: UserService;
   readonly apis: ApiService;
   readonly auditEvents: AuditEventService;
+  readonly metadataDocuments: ClientMetadataDocumentService;
 }
 
 /**
@@ -47,5 +49,6 @@ export function createAdminServices(
     users: new UserService(policy, store, clock, trail),
     apis: new ApiService(policy, store, clock, (envId) => caches?.apis?.invalidate(envId), trail),
     auditEvents: new AuditEventService(store),
+    metadataDocuments: new ClientMetadataDocumentService(store, trail),
   };
 }

@@ -29,6 +29,11 @@ export function oauthPolicy(config: Config): OAuthPolicy {
     refreshTokenAbsoluteTtl: config.refreshTokenAbsoluteTtl,
     refreshRetryGrace: config.refreshRetryGrace,
     idTokenTtl: config.idTokenTtl,
+    clientMetadataDocuments: {
+      allowLoopback: config.clientMetadataDocumentsAllowLoopback,
+      timeoutMs: config.clientMetadataDocumentsTimeout,
+      maxBytes: config.clientMetadataDocumentsMaxBytes,
+    },
   });
 }
 

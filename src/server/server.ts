@@ -8,6 +8,7 @@ import { type Clock, systemClock } from '../domain/clock.ts';
 import { EventBus } from '../domain/events.ts';
 import type { Store } from '../domain/storage.ts';
 import { createHttpApp } from '../http/app.ts';
+import type { MetadataDocumentFetchDeps } from '../oauth/client-metadata-documents/wiring.ts';
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import { EnvironmentResolver } from '../oauth/environments.ts';
 import { EndSessionEndpoint } from '../oauth/openid/logout.ts';
@@ -35,6 +36,8 @@ export interface ServerDeps {
   metrics?: GatehouseMetrics | undefined;
   /** Whether this node serves `/metrics` itself when a metrics port is set (default `always`). */
   serveMetrics?: MetricsServing;
+  /** How Client ID Metadata Documents are fetched: a resolver and trusted CAs in place of the system's (tests). */
+  metadataDocumentFetch?: MetadataDocumentFetchDeps;
 }
 
 /** One Gatehouse node: the OAuth core, its HTTP surface and its background tasks, over one store. */
@@ -85,7 +88,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
   const logger = deps.logger ?? createLogger(config.logLevel);
   const store = deps.store;
   const events = deps.events ?? new EventBus((error) => logger.warn({ err: error }, 'an event listener failed'));
-  const core = createOAuthCore(oauthPolicy(config), config.keySecret, store, clock, logger, events);
+  const core = createOAuthCore(oauthPolicy(config), config.keySecret, store, clock, logger, events, deps.metadataDocumentFetch);
   const { metrics, audit, usage } = createObservers(config, { store, clock, logger, events, metrics: deps.metrics }, core.grants.grantTypes());
   let metricsListener: MetricsListener | undefined;
   const environments = new EnvironmentResolver(store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
+import { metadataDocumentSettingsJson, parseMetadataDocumentSettings } from '../domain/client-metadata-document-settings.ts';
 import type { Client, ClientSecret, Environment, IdTokenAlgorithm, OpaqueAccessToken, RevokedJwt, SubjectType } from '../domain/model.ts';
 import {
   type AccessTokenStore,
@@ -157,13 +158,20 @@ const toEnvironment = (row: Selectable<EnvironmentTable>): Environment => ({
   // Migration 023 (RFC 9126, FAPI 2.0): present only when not the default.
   ...(Number(row.require_pushed_authorization_requests) === 1 ? { requirePushedAuthorizationRequests: true } : {}),
   ...(row.security_profile === 'fapi2' ? { securityProfile: 'fapi2' as const } : {}),
+  // Migration 025: present only when set.
+  ...(row.client_metadata_documents ? { clientMetadataDocuments: parseMetadataDocumentSettings(JSON.parse(row.client_metadata_documents)) } : {}),
 });
 
 /** The writes of an environment's settings, each conditional on the values read when `expected` is given. */
 function environmentSettingWrites(
   db: Kysely<Database>,
-): Pick<EnvironmentStore, 'setDefaultQuota' | 'setDpopNonceRequired' | 'setOidcSettings' | 'setPushedRequestSettings'> {
+): Pick<EnvironmentStore, 'setDefaultQuota' | 'setDpopNonceRequired' | 'setOidcSettings' | 'setPushedRequestSettings' | 'setClientMetadataDocuments'> {
   return {
+    async setClientMetadataDocuments(name, settings) {
+      const value = settings === null ? null : JSON.stringify(metadataDocumentSettingsJson(settings));
+      const result = await db.updateTable('environments').set({ client_metadata_documents: value }).where('name', '=', name).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
     async setDefaultQuota(name, quota, expectedQuota) {
       let query = db.updateTable('environments').set({ default_quota: quota }).where('name', '=', name);
       if (expectedQuota !== undefined) query = query.where('default_quota', expectedQuota === null ? 'is' : '=', expectedQuota);
@@ -225,6 +233,9 @@ function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'):
               dpop_nonce_required: environment.dpopNonceRequired ? 1 : 0,
               require_pushed_authorization_requests: environment.requirePushedAuthorizationRequests ? 1 : 0,
               security_profile: environment.securityProfile ?? null,
+              client_metadata_documents: environment.clientMetadataDocuments
+                ? JSON.stringify(metadataDocumentSettingsJson(environment.clientMetadataDocuments))
+                : null,
             })
             .execute();
           await trx

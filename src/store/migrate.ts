@@ -22,6 +22,7 @@ import * as tokenBinding from './migrations/020_token_binding.ts';
 import * as deviceAuthorization from './migrations/021_device_authorization.ts';
 import * as dpop from './migrations/022_dpop.ts';
 import * as pushedAuthorization from './migrations/023_pushed_authorization.ts';
+import * as clientMetadataDocuments from './migrations/025_client_metadata_documents.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -47,6 +48,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '021_device_authorization': deviceAuthorization,
   '022_dpop': dpop,
   '023_pushed_authorization': pushedAuthorization,
+  '025_client_metadata_documents': clientMetadataDocuments,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

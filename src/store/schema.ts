@@ -53,6 +53,8 @@ export interface EnvironmentTable {
   require_pushed_authorization_requests: number;
   /** Migration 023: `fapi2`, or null for none. */
   security_profile: string | null;
+  /** Migration 025: the Client ID Metadata Document settings as JSON (snake_case), or null for none. */
+  client_metadata_documents: string | null;
 }
 
 export interface ClientTable {

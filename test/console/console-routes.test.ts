@@ -485,6 +485,31 @@ describe('web console routes', () => {
     assert.equal((await app.inject({ method: 'GET', url: '/console/envs/DEVELOPMENT/users/nobody', headers: { cookie: session } })).statusCode, 404);
   });
 
+  it("changes the environment's Client ID Metadata Document settings from its page", async () => {
+    const session = await signIn('usr_alice', ['admin:read', 'admin:write']);
+    const url = '/console/envs/DEVELOPMENT/settings/client-metadata-documents';
+    const settingsPage = await app.inject({ method: 'GET', url: '/console/envs/DEVELOPMENT/settings', headers: { cookie: session } });
+    assert.match(settingsPage.body, /href="\/console\/envs\/DEVELOPMENT\/settings\/client-metadata-documents"/);
+    const page = await app.inject({ method: 'GET', url, headers: { cookie: session } });
+    assert.equal(page.statusCode, 200, page.body);
+    assert.match(page.body, /Accepted<\/dt><dd>no/);
+    const headers = { cookie: session, 'content-type': 'application/x-www-form-urlencoded' };
+    const fields = { csrf_token: csrfOf(page.body), enabled: '1', allowed_hosts: 'claude.ai *.example.com', scopes: 'mcp:tools', access_token_ttl: '900' };
+    const saved = await app.inject({ method: 'POST', url, headers, body: new URLSearchParams(fields).toString() });
+    assert.equal(saved.statusCode, 303, saved.body);
+    const stored = await t.store.environments.findByName('DEVELOPMENT');
+    assert.equal(stored?.clientMetadataDocuments?.enabled, true);
+    assert.deepEqual(stored?.clientMetadataDocuments?.allowedHosts, ['claude.ai', '*.example.com']);
+    assert.equal(stored?.clientMetadataDocuments?.refreshTokens, false);
+    const refused = await app.inject({ method: 'POST', url, headers, body: new URLSearchParams({ ...fields, allowed_hosts: 'https://x/' }).toString() });
+    assert.equal(refused.statusCode, 400);
+    assert.match(refused.body, /client_metadata_documents\.allowed_hosts/);
+    const reader = await signIn('usr_bob', ['admin:read']);
+    const readOnly = await app.inject({ method: 'GET', url, headers: { cookie: reader } });
+    assert.equal(readOnly.statusCode, 200);
+    assert.doesNotMatch(readOnly.body, /<form method="post" action="[^"]*client-metadata-documents"/);
+  });
+
   it("changes the environment's OpenID Connect settings and a client's metadata from their pages", async () => {
     const session = await signIn('usr_alice', ['admin:read', 'admin:write']);
     const headers = { cookie: session, 'content-type': 'application/x-www-form-urlencoded' };

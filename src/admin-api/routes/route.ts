@@ -1,6 +1,7 @@
 import type { AdminService } from '../../admin/admin-service.ts';
 import type { ApiService } from '../../admin/apis.ts';
 import type { AuditEventService } from '../../admin/audit-events.ts';
+import type { ClientMetadataDocumentService } from '../../admin/client-metadata-documents.ts';
 import type { ServiceAccountService } from '../../admin/service-accounts.ts';
 import type { UserService } from '../../admin/users.ts';
 import type { Access, AdminCaller } from '../auth.ts';
@@ -15,6 +16,8 @@ export interface AdminApiServices {
   readonly apis: ApiService;
   /** Absent where a node wires no audit reader: the route then answers not-found. */
   readonly auditEvents?: AuditEventService;
+  /** Client ID Metadata Document settings (absent where a node does not wire them). */
+  readonly metadataDocuments?: ClientMetadataDocumentService;
 }
 
 export type Json = Record<string, unknown>;

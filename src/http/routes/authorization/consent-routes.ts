@@ -33,6 +33,8 @@ async function showConsent(browser: BrowserFlow, request: EnvRequest, reply: Fas
     renderConsentPage({
       environmentName: resolved.env.name,
       clientName: client.name,
+      // Client ID Metadata Documents: the host that vouches for the client, shown prominently.
+      ...(client.metadataDocument ? { clientHost: client.metadataDocument.host } : {}),
       action: `${resolved.urls.issuer}/consent`,
       csrfToken: browser.sessions.csrfToken(active),
       requestId,

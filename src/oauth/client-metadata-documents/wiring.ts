@@ -1,0 +1,60 @@
+import type { Clock } from '../../domain/clock.ts';
+import type { EventSink } from '../../domain/events.ts';
+import type { Client, Environment } from '../../domain/model.ts';
+import type { Store } from '../../domain/storage.ts';
+import type { OAuthPolicy } from '../policy.ts';
+import { RefreshingCache } from '../refreshing-cache.ts';
+import { systemResolver } from './address-policy.ts';
+import { looksLikeClientIdUrl } from './client-id-url.ts';
+import { DocumentCache, type DocumentCachePolicy } from './document-cache.ts';
+import { MetadataDocumentClients } from './document-clients.ts';
+import { type FetchDeps, fetchMetadataDocument } from './fetcher.ts';
+
+/** Finds the client a metadata document URL names in an environment (by id), if it accepts them. */
+export interface DocumentClientLookup {
+  find(envId: string, clientId: string): Promise<Client | undefined>;
+}
+
+/** What tests (or an operator's private CA) may put in place of the system's resolver and trust store. */
+export type MetadataDocumentFetchDeps = Partial<FetchDeps>;
+
+/** Fixed bounds: documents live 1 minute to 1 day in the cache; 2 fetches per host; backoff 5 s doubling to 5 min. */
+export const DOCUMENT_CACHE_POLICY: DocumentCachePolicy = Object.freeze({
+  minTtlMs: 60_000,
+  maxTtlMs: 86_400_000,
+  perHostConcurrency: 2,
+  failureBackoffMs: 5_000,
+  maxFailureBackoffMs: 300_000,
+  maxEntries: 10_000,
+});
+
+/**
+ * Wires Client ID Metadata Document clients for the client cache: the environment is read by id
+ * (from the list of environments, cached like the rest) so its settings decide whether the
+ * document is used at all.
+ */
+export function documentClientLookup(
+  policy: OAuthPolicy['clientMetadataDocuments'],
+  store: Pick<Store, 'environments' | 'health'>,
+  clock: Clock,
+  events: EventSink,
+  options: { cacheTtlMs: number; staleIfErrorMs: number; fetch?: MetadataDocumentFetchDeps | undefined; cachePolicy?: DocumentCachePolicy },
+): DocumentClientLookup {
+  const fetchDeps: FetchDeps = { resolve: options.fetch?.resolve ?? systemResolver, ca: options.fetch?.ca };
+  const limits = { maxBytes: policy.maxBytes, connectTimeoutMs: policy.timeoutMs, totalTimeoutMs: policy.timeoutMs, allowLoopback: policy.allowLoopback };
+  const cache = new DocumentCache((url) => fetchMetadataDocument(url, limits, fetchDeps), clock, options.cachePolicy ?? DOCUMENT_CACHE_POLICY);
+  const clients = new MetadataDocumentClients(cache, clock, events);
+  const environments = new RefreshingCache<Map<string, Environment>>(clock, store.health, {
+    ttlMs: Math.max(options.cacheTtlMs, 1000),
+    staleIfErrorMs: options.staleIfErrorMs,
+    maxEntries: 1,
+  });
+  return {
+    async find(envId, clientId) {
+      if (!looksLikeClientIdUrl(clientId)) return undefined;
+      const { value } = await environments.get('all', async () => new Map((await store.environments.list()).map((e) => [e.id, e])));
+      const env = value.get(envId);
+      return env ? clients.find(env, clientId) : undefined;
+    },
+  };
+}
