@@ -93,6 +93,7 @@ function registerRoute(server: FastifyInstance, route: AdminRoute, parts: AdminA
     method: route.method,
     url: `${ADMIN_BASE}${route.path.replace(/\{([a-z_]+)\}/g, ':$1')}`,
     ...(route.body ? { schema: { body: route.body } } : {}),
+    ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
     // Authentication, the rate limit and the scope come before the body is even read.
     onRequest: async (request) => {
       const caller = await parts.authenticator.authenticate(request.headers.authorization);

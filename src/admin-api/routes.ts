@@ -1,3 +1,5 @@
+import { brandingRoutes } from './branding-routes.ts';
+import { REGISTRATION_ROUTES } from './registration-routes.ts';
 import { apiRoutes } from './routes/api-routes.ts';
 import { auditRoutes } from './routes/audit-routes.ts';
 import { callerRoutes } from './routes/caller-routes.ts';
@@ -24,5 +26,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...signingKeyRoutes,
   ...apiRoutes,
   ...auditRoutes,
+  ...REGISTRATION_ROUTES,
   ...clientMetadataDocumentRoutes,
+  ...brandingRoutes,
 ];

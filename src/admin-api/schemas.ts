@@ -57,6 +57,8 @@ const CLIENT_FIELDS = {
   access_token_ttl: nullableInt,
   introspect_any: bool,
   allow_missing_pkce: bool,
+  // RFC 7591: `dynamic` when the client registered itself.
+  registration: { enum: ['admin', 'dynamic'] },
   quota: nullableInt,
   enabled: bool,
   created_at: time,

@@ -10,6 +10,7 @@ import {
   type EnvironmentParView,
   environmentParView,
 } from './par-settings.ts';
+import { type ClientRegistrationView, clientRegistrationView } from './registration-policy.ts';
 
 /* What the admin services take and return for environments and clients: their inputs, changes and views. */
 
@@ -29,7 +30,7 @@ export interface CreateClientInput extends ClientOidcChanges, ClientDpopChanges,
   quota?: number | null;
 }
 
-export interface ClientView extends ClientOidcView, ClientDpopView, ClientParView {
+export interface ClientView extends ClientOidcView, ClientDpopView, ClientParView, ClientRegistrationView {
   client_id: string;
   name: string;
   environment: string;
@@ -157,6 +158,7 @@ export function clientView(publicUrl: string, env: Environment, c: Client): Clie
     ...clientOidcView(c),
     ...clientDpopView(c),
     ...clientParView(c),
+    ...clientRegistrationView(c),
   };
 }
 

@@ -1,6 +1,7 @@
 import { AdminError, type ClientChanges, type ClientView, type CreateClientInput, type EnvironmentChanges, type EnvironmentView } from './admin-service.ts';
 import type { ApiChanges, ApiInput, ApiView } from './apis.ts';
 import type { Declaration, DeclaredApi, DeclaredClient, DeclaredEnvironment, DeclaredServiceAccount, DeclaredUser } from './declarative.ts';
+import { type RegistrationTarget, registrationDifferences } from './declarative-registration.ts';
 import type { ServiceAccountView } from './service-accounts.ts';
 import { PROFILE_CLAIMS, profileView } from './user-profile.ts';
 import type { UserChanges, UserView } from './users.ts';
@@ -24,6 +25,8 @@ export interface DeclarativeTarget {
   updateApi(env: string, identifier: string, changes: ApiChanges): Promise<unknown>;
   listUsers(env: string): Promise<UserView[]>;
   updateUser(env: string, username: string, changes: UserChanges): Promise<unknown>;
+  /** RFC 7591 registration policies; absent where the target cannot manage them. */
+  registration?: RegistrationTarget;
   /** Client ID Metadata Document settings; absent where the target cannot reach them (a file that declares them is then refused). */
   getClientMetadataDocuments?(env: string): Promise<unknown>;
   setClientMetadataDocuments?(env: string, settings: Record<string, unknown>): Promise<unknown>;
@@ -37,7 +40,7 @@ export interface FieldChange {
 
 export interface PlannedChange {
   action: 'create' | 'update' | 'unchanged';
-  kind: 'environment' | 'client' | 'service_account' | 'api' | 'user';
+  kind: 'environment' | 'registration' | 'client' | 'service_account' | 'api' | 'user';
   environment: string;
   /** The declared name (or the API's identifier). */
   name: string;
@@ -162,6 +165,7 @@ async function planEnvironment(target: DeclarativeTarget, declared: DeclaredEnvi
         : [],
     ),
   ];
+  result.push(...(await planRegistration(target, declared, existing !== undefined)));
   const clients = existing ? (await target.listClients(env)).filter((c) => c.type !== 'service_account') : [];
   const accounts = existing ? await target.listServiceAccounts(env) : [];
   const apis = existing ? await target.listApis(env) : [];
@@ -320,6 +324,7 @@ async function applyEnvironment(target: DeclarativeTarget, declared: DeclaredEnv
     declared.securityProfile !== null ||
     declared.dpopNonceRequired;
   if (envChange?.action === 'create' ? notDefault : envChange?.action === 'update') await target.updateEnvironment(env, settings);
+  await applyRegistration(target, declared, rest);
   const documents = declared.clientMetadataDocuments;
   const documentsChanged = envChange?.action === 'create' || envChange?.changes.some((c) => c.field === 'client_metadata_documents');
   if (documents !== undefined && documentsChanged) await target.setClientMetadataDocuments?.(env, documents);
@@ -365,4 +370,19 @@ export async function applyDeclaration(target: DeclarativeTarget, declaration: D
     );
   }
   return result;
+}
+
+/** The declared registration policy against the current one (RFC 7591). */
+async function planRegistration(target: DeclarativeTarget, declared: DeclaredEnvironment, exists: boolean): Promise<PlannedChange[]> {
+  if (!declared.registration) return [];
+  if (!target.registration) throw new AdminError('invalid_argument', 'registration policies cannot be applied here');
+  const current = exists ? await target.registration.get(declared.name) : undefined;
+  const changes = diff(registrationDifferences(declared.registration, current));
+  return [planned('registration', declared.name, 'registration', current ? declared.name : undefined, changes)];
+}
+
+async function applyRegistration(target: DeclarativeTarget, declared: DeclaredEnvironment, changes: PlannedChange[]): Promise<void> {
+  const change = changes.find((c) => c.kind === 'registration');
+  if (!change || change.action === 'unchanged' || !declared.registration) return;
+  await target.registration?.set(declared.name, declared.registration);
 }

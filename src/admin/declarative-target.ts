@@ -2,6 +2,7 @@ import type { AdminService } from './admin-service.ts';
 import type { ApiService } from './apis.ts';
 import type { ClientMetadataDocumentService } from './client-metadata-documents.ts';
 import type { DeclarativeTarget } from './declarative-plan.ts';
+import type { RegistrationTarget } from './declarative-registration.ts';
 import type { ServiceAccountService } from './service-accounts.ts';
 import type { UserService } from './users.ts';
 
@@ -11,6 +12,10 @@ export interface DeclarativeServices {
   serviceAccounts: Pick<ServiceAccountService, 'list' | 'create' | 'setEnabled'>;
   apis: Pick<ApiService, 'list' | 'create' | 'update'>;
   users: Pick<UserService, 'list' | 'update'>;
+  /** RFC 7591 registration policies: the application services' policy service… */
+  registration?: { policies: RegistrationTarget } | undefined;
+  /** …or another way to them (the admin API with `--server`), which wins. */
+  registrationPolicies?: RegistrationTarget | undefined;
   /** Present on this machine; absent through `--server` (see `DeclarativeTarget`). */
   metadataDocuments?: Pick<ClientMetadataDocumentService, 'get' | 'set'>;
 }
@@ -18,7 +23,9 @@ export interface DeclarativeServices {
 /** `plan` and `apply` over the application services (or, with `--server`, the same methods over the admin API). */
 export function localDeclarativeTarget(services: DeclarativeServices): DeclarativeTarget {
   const { admin, serviceAccounts, apis, users, metadataDocuments: documents } = services;
+  const registration = services.registrationPolicies ?? services.registration?.policies;
   return {
+    ...(registration ? { registration } : {}),
     listEnvironments: () => admin.listEnvironments(),
     createEnvironment: (name) => admin.createEnvironment(name),
     updateEnvironment: (name, changes) => admin.updateEnvironment(name, changes),

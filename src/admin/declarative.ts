@@ -2,6 +2,7 @@ import { metadataDocumentSettingsJson, parseMetadataDocumentSettings } from '../
 import type { ApiScope, ClientKind, IdTokenAlgorithm, RefreshTokenPolicy, SecurityProfile, SubjectType, TokenFormat, UserProfile } from '../domain/model.ts';
 import { changedProfile, EMPTY_PROFILE, type ProfileChanges, ProfileError } from '../domain/user-profile.ts';
 import { AdminError } from './admin-service.ts';
+import { type DeclaredRegistration, parseDeclaredRegistration } from './declarative-registration.ts';
 import { PROFILE_CLAIMS, type ProfileView } from './user-profile.ts';
 
 /**
@@ -80,6 +81,8 @@ export interface DeclaredEnvironment {
   dpopNonceRequired: boolean;
   /** `fapi2`, or null for none. */
   securityProfile: SecurityProfile | null;
+  /** RFC 7591: the registration policy, when the file declares one. */
+  registration?: DeclaredRegistration | undefined;
   /** Client ID Metadata Documents, in their wire form; undefined: not declared, left as they are. */
   clientMetadataDocuments?: ReturnType<typeof metadataDocumentSettingsJson> | undefined;
   clients: DeclaredClient[];
@@ -281,6 +284,7 @@ function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
     'require_pushed_authorization_requests',
     'security_profile',
     'dpop_nonce_required',
+    'registration',
     'client_metadata_documents',
     'clients',
     'service_accounts',
@@ -303,6 +307,7 @@ function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
     requirePushedAuthorizationRequests: flag(f.require_pushed_authorization_requests, `${path}.require_pushed_authorization_requests`, false),
     securityProfile: nullableChoice(f.security_profile, `${path}.security_profile`, ['fapi2'] as const),
     dpopNonceRequired: flag(f.dpop_nonce_required, `${path}.dpop_nonce_required`, false),
+    registration: parseDeclaredRegistration(f.registration, `${path}.registration`),
     clientMetadataDocuments: metadataDocuments(f.client_metadata_documents, `${path}.client_metadata_documents`),
     clients,
     users: unique(list(f.users, `${path}.users`, parseUser), (u) => u.username, `${path}.users`, 'user'),

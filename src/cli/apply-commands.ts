@@ -6,6 +6,7 @@ import { type Declaration, parseDeclaration } from '../admin/declarative.ts';
 import { applyDeclaration, type PlannedChange, planDeclaration } from '../admin/declarative-plan.ts';
 import { localDeclarativeTarget } from '../admin/declarative-target.ts';
 import { withAdmin } from './context.ts';
+import { registrationTarget } from './registration-commands.ts';
 
 /** Reads a declaration file (YAML, of which JSON is a subset); `-` reads stdin. */
 export function readDeclaration(path: string): Declaration {
@@ -52,7 +53,7 @@ export function registerApplyCommands(program: Command): void {
     .addOption(new Option('--exit-code', 'exit 2 when there are changes to apply, 0 when there are none'))
     .action(
       withAdmin(async (ctx, file: string, options: { json?: boolean; verbose?: boolean; exitCode?: boolean }) => {
-        const changes = await planDeclaration(localDeclarativeTarget(ctx), readDeclaration(file));
+        const changes = await planDeclaration(localDeclarativeTarget({ ...ctx, registrationPolicies: registrationTarget(ctx) }), readDeclaration(file));
         if (options.json) console.log(JSON.stringify(changes));
         else for (const line of formatPlan(changes, options.verbose)) console.log(line);
         if (options.exitCode && changes.some((c) => c.action !== 'unchanged')) process.exitCode = 2;
@@ -64,7 +65,7 @@ export function registerApplyCommands(program: Command): void {
     .addOption(new Option('--json', 'print the changes and new secrets as JSON'))
     .action(
       withAdmin(async (ctx, file: string, options: { json?: boolean }) => {
-        const result = await applyDeclaration(localDeclarativeTarget(ctx), readDeclaration(file));
+        const result = await applyDeclaration(localDeclarativeTarget({ ...ctx, registrationPolicies: registrationTarget(ctx) }), readDeclaration(file));
         if (options.json) {
           console.log(JSON.stringify(result));
           return;

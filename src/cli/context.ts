@@ -16,6 +16,7 @@ import type { Store } from '../domain/storage.ts';
 import { createAdminServices } from '../server/admin.ts';
 import { openStore } from '../store/open.ts';
 import { type CliAdmin, type CliApis, type CliAuditEvents, type CliServiceAccounts, type CliUsers, remoteCredentials, remoteServices } from './remote-admin.ts';
+import type { CliBranding } from './remote-branding.ts';
 
 export const KEY_SECRET_FILE = 'key-secret';
 
@@ -50,6 +51,7 @@ export interface AdminContext {
   users: CliUsers;
   apis: CliApis;
   auditEvents: CliAuditEvents;
+  branding?: CliBranding;
   close(): Promise<void>;
 }
 
@@ -98,6 +100,9 @@ let remoteServer: string | undefined;
 export function useServer(url: string | undefined): void {
   remoteServer = url;
 }
+
+/** The `--server URL` of the command being run, if any. */
+export const currentServer = (): string | undefined => remoteServer;
 
 /** The context of a command run with `--server`: the admin API client, with the credentials from the environment. */
 export function openRemoteContext(server: string, env: NodeJS.ProcessEnv = process.env): AdminContext {

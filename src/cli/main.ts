@@ -8,6 +8,7 @@ import { registerAdminApiCommands } from './admin-api-commands.ts';
 import { registerApiCommands } from './api-commands.ts';
 import { registerApplyCommands } from './apply-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
+import { registerBrandingCommands } from './branding-commands.ts';
 import { addClientDpopOptions, clientDpopChanges } from './client-dpop-options.ts';
 import { registerClientMetadataDocumentCommands } from './client-metadata-document-commands.ts';
 import { addClientOidcOptions, clientOidcChanges } from './client-oidc-options.ts';
@@ -15,6 +16,7 @@ import { useServer, withAdmin } from './context.ts';
 import { registerImportCommands } from './import-commands.ts';
 import { lastUsed, printClientDetails, printKeyValues, printTable } from './output.ts';
 import { addClientParOptions, addEnvironmentParOptions, clientParChanges, environmentParChanges } from './par-options.ts';
+import { registerRegistrationCommands } from './registration-commands.ts';
 import { serve } from './serve.ts';
 import { registerKeyCommands, registerServiceAccountCommands } from './service-account-commands.ts';
 import { registerSigningKeyCommands } from './signing-key-commands.ts';
@@ -346,9 +348,11 @@ registerUserCommands(program);
 registerImportCommands(program);
 registerKeyCommands(client, 'client');
 registerApiCommands(program);
+registerBrandingCommands(program);
 registerAuditCommands(program);
 registerAdminApiCommands(program);
 registerApplyCommands(program);
+registerRegistrationCommands(program);
 registerClientMetadataDocumentCommands(program);
 
 /** Commands that act on this machine's database or process only (`import` writes the store directly). */

@@ -10,6 +10,7 @@ import { CLIENT_OIDC_FIELDS, type ClientOidcChanges } from '../admin/client-oidc
 import { CLIENT_PAR_FIELDS, type ClientParChanges } from '../admin/par-settings.ts';
 import type { ServiceAccountView } from '../admin/service-accounts.ts';
 import { AdminApiClient, adminApiBase, byCreation, clientPath, envPath, type RemoteCredentials, seg } from './admin-api-client.ts';
+import { remoteBranding } from './remote-branding.ts';
 import { remoteApis, remoteAuditEvents, remoteServiceAccounts, remoteUsers } from './remote-resources.ts';
 
 /** What the CLI commands call on each service: the remote side implements exactly these. */
@@ -150,5 +151,6 @@ export function remoteServices(server: string, credentials: RemoteCredentials) {
     users: remoteUsers(api),
     apis: remoteApis(api),
     auditEvents: remoteAuditEvents(api),
+    branding: remoteBranding(api),
   };
 }

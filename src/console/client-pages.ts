@@ -7,6 +7,7 @@ import { csrfField, escapeHtml as e, renderConsolePage, type Viewer } from './la
 import { clientOidcSection } from './oidc-pages.ts';
 import { clientPath, envPath, type PageContext, postButton, shortTime } from './pages.ts';
 import { clientParSection } from './par-pages.ts';
+import { registrationBadge } from './registration-badge.ts';
 
 /** A client as `showClient` returns it, with what later views may add (last use). */
 export type ClientDetail = ClientView & {
@@ -21,7 +22,7 @@ function fields(c: ClientDetail): string {
   const rows: [string, string][] = [
     ['Client ID', `<code>${e(c.client_id)}</code>`],
     ['Status', c.enabled ? '<span class="badge on">enabled</span>' : '<span class="badge">disabled</span>'],
-    ['Type', e(c.type)],
+    ['Type', e(c.type) + registrationBadge(c)],
     ['Grant types', list(c.grant_types)],
     ['Scopes', list(c.scopes)],
     ['Default scopes', list(c.default_scopes)],

@@ -1,4 +1,5 @@
 import type { AdminService } from '../admin/admin-service.ts';
+import type { BrandingService } from '../admin/branding.ts';
 import type { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { UserService } from '../admin/users.ts';
@@ -67,6 +68,7 @@ export interface ConsoleServices {
   users: Pick<UserService, 'list' | 'get' | 'update' | 'setEnabled'>;
   serviceAccounts: Pick<ServiceAccountService, 'list' | 'setEnabled'>;
   metadataDocuments?: Pick<ClientMetadataDocumentService, 'get' | 'set'>;
+  branding?: Pick<BrandingService, 'show' | 'settingsOf' | 'logoOf'>;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { ClientView, EnvironmentView, KeyView } from '../admin/admin-servic
 import type { ServiceAccountView } from '../admin/service-accounts.ts';
 import type { UserView } from '../admin/users.ts';
 import { csrfField, escapeHtml, renderConsolePage, type Viewer } from './layout.ts';
+import { registrationBadge } from './registration-badge.ts';
 
 /** Page chrome every signed-in page shares. */
 export interface PageContext {
@@ -119,7 +120,7 @@ export function renderClients(ctx: PageContext, env: string, clients: readonly C
     .map((c) => [
       `<a href="${clientPath(env, c.client_id)}">${e(c.name)}</a>`,
       `<code>${e(c.client_id)}</code>`,
-      e(c.type),
+      e(c.type) + registrationBadge(c),
       badge(c.enabled),
       e(shortTime(c.created_at)),
     ]);

@@ -4,6 +4,7 @@ import type { ClientOidcChanges } from '../admin/client-oidc.ts';
 import type { IdTokenAlgorithm, SubjectType } from '../domain/model.ts';
 import { isKeyAlgorithm } from '../oauth/signing-keys.ts';
 import { ConsoleAuth, refuse, type SignedIn, sendPage } from './auth.ts';
+import { brandingPreviewRoutes } from './branding-pages.ts';
 import { clientMetadataDocumentConsoleRoutes } from './client-metadata-document-pages.ts';
 import { type ClientDetail, type NewClientValues, renderAudit, renderClientDetail, renderMessage, renderNewClient, renderSecretShown } from './client-pages.ts';
 import type { ConsoleDeps, ConsoleServices } from './deps.ts';
@@ -92,6 +93,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   clientRoutes(app, deps, page, action);
   oidcRoutes(app, page, action);
   clientMetadataDocumentConsoleRoutes(app, page, action);
+  brandingPreviewRoutes(app, page);
   if (deps.audit) {
     const audit = deps.audit;
     app.get(

@@ -41,7 +41,15 @@ export const AUDIT_EVENT_TYPES = [
   'api.deleted',
   'server.started',
   'environment.dpop_settings_changed',
+  // RFC 7591 / 7592: the actor of these is the registration (the client), not an operator.
+  'client.registered',
+  'client.registration_updated',
+  'client.registration_deleted',
+  'environment.registration_policy_changed',
+  'initial_access_token.created',
+  'initial_access_token.deleted',
   'environment.client_metadata_documents_changed',
+  'environment.branding_changed',
   // Security events.
   'signing_key.rotated',
   'signing_key.revoked',
@@ -70,9 +78,9 @@ export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 export const isAuditEventType = (value: string): value is AuditEventType => (AUDIT_EVENT_TYPES as readonly string[]).includes(value);
 
-/** Who made the change: an operator at the CLI (OS user name), an admin API client, or Gatehouse itself. */
+/** Who made the change: an operator at the CLI (OS user name), an admin API client, Gatehouse itself, or a client's own registration (RFC 7592). */
 export interface AuditActor {
-  readonly kind: 'cli' | 'admin_client' | 'system';
+  readonly kind: 'cli' | 'admin_client' | 'system' | 'registration';
   readonly id: string;
 }
 

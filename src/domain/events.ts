@@ -85,6 +85,8 @@ export type CoreEvent =
       notified: number;
       revoked: number;
     }
+  /** RFC 7591 / 7592: a client registered itself, replaced or deleted its registration, or was deleted unused. */
+  | { type: 'client.registration'; env: EventEnvironment; operation: 'registered' | 'updated' | 'deleted' | 'expired' }
   /** RFC 9126 §2: a client pushed an authorization request and got a request_uri. */
   | { type: 'authorization_request.pushed'; env: EventEnvironment; clientId: string }
   /**

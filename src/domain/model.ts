@@ -112,6 +112,8 @@ export interface Client {
   dpopBoundAccessTokens?: boolean;
   /** RFC 9126 §6: this client's authorization requests must be pushed first. Absent: false. */
   requirePushedAuthorizationRequests?: boolean;
+  /** How the client came to be: by an operator, or RFC 7591 dynamic registration. Absent: `admin`. */
+  registration?: ClientRegistrationKind;
   /**
    * Set for a client known only by its Client ID Metadata Document (its id is the document's
    * URL): never stored, never first-party. `apis`: the resource identifiers the environment's
@@ -119,6 +121,9 @@ export interface Client {
    */
   metadataDocument?: { host: string; apis: readonly string[]; logoUri?: string | undefined; clientUri?: string | undefined };
 }
+
+/** `dynamic`: the client registered itself at the registration endpoint (RFC 7591). */
+export type ClientRegistrationKind = 'admin' | 'dynamic';
 
 export interface ClientSecret {
   id: string;

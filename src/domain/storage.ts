@@ -27,6 +27,8 @@ import type {
   User,
   UserProfile,
 } from './model.ts';
+import type { PageSettingsStore } from './page-settings.ts';
+import type { RegistrationStore } from './registration.ts';
 
 /**
  * Everything Gatehouse persists, behind narrow operations. Every method is scoped by environment
@@ -47,6 +49,9 @@ export interface Store {
   readonly authorizationRequests: AuthorizationRequestStore;
   /** RFC 9126: pushed authorization requests waiting for their request_uri. */
   readonly pushedRequests: PushedAuthorizationRequestStore;
+  /** RFC 7591 / 7592: registrations, registration policies, initial access tokens. */
+  readonly registrations: RegistrationStore;
+  readonly pageSettings: PageSettingsStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly tokenFamilies: TokenFamilyStore;
@@ -91,6 +96,7 @@ export type TransactionStore = Pick<
   | 'environments'
   | 'clients'
   | 'clientKeys'
+  | 'registrations'
   | 'signingKeys'
   | 'users'
   | 'browserSessions'
@@ -99,6 +105,7 @@ export type TransactionStore = Pick<
   | 'audit'
   | 'usage'
   | 'backchannelLogouts'
+  | 'pageSettings'
 >;
 
 export interface EnvironmentStore {

@@ -3,18 +3,23 @@ import type { Logger } from 'pino';
 import type { BrowserSessions } from '../accounts/browser-sessions.ts';
 import type { UserAuthenticator } from '../accounts/users.ts';
 import type { Clock } from '../domain/clock.ts';
+import type { PageSettingsStore } from '../domain/page-settings.ts';
 import { StorageUnavailableError } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import { GATEHOUSE_ROUTES } from '../oauth/endpoints.ts';
 import type { EnvironmentResolver } from '../oauth/environments.ts';
 import type { EndSessionEndpoint } from '../oauth/openid/logout.ts';
+import type { RegistrationEndpoint } from '../oauth/registration/registration-endpoint.ts';
 import type { Surface } from '../surfaces/surface.ts';
 import { LeanRouter } from './lean-routes.ts';
 import { openApiRoutes } from './openapi.ts';
+import { registrationRoutes } from './registration-routes.ts';
 import type { RequestObserver } from './request-observer.ts';
 import { authorizationRoutes } from './routes/authorization-routes.ts';
+import { brandingLogoRoutes } from './routes/branding-logo-routes.ts';
 import { discoveryRoutes, documentErrorHandler } from './routes/discovery-routes.ts';
 import { logoutRoutes } from './routes/logout-routes.ts';
+import { PageContexts } from './routes/page-context.ts';
 import { userinfoRoutes } from './routes/userinfo-routes.ts';
 import { surfaceRoutes } from './surface-routes.ts';
 
@@ -47,8 +52,12 @@ export interface HttpParts {
   readonly ping: () => Promise<void>;
   /** Told of every API request answered (metrics); without one nothing is recorded. */
   readonly requests?: RequestObserver | undefined;
+  /** The brand, languages and logo of each environment's pages; without it, Gatehouse's own look. */
+  readonly pageSettings?: Pick<PageSettingsStore, 'get' | 'getLogo'> | undefined;
   /** Whether plain POSTs to the standard surface's API routes skip Fastify's request machinery (default true; see `LeanRouter`). */
   readonly leanRoutes?: boolean | undefined;
+  /** RFC 7591 / 7592: the registration endpoint; without it no environment offers registration. */
+  readonly registration?: RegistrationEndpoint | undefined;
 }
 
 export type { RequestObserver };
@@ -155,13 +164,17 @@ function checkRoutes(registered: readonly string[], surfaces: readonly Surface[]
 
 async function registerRoutes(server: FastifyInstance, options: HttpOptions, parts: HttpParts, lean: LeanRouter | undefined): Promise<void> {
   const { core, environments, sessions, users, surfaces, clock } = parts;
-  await server.register(discoveryRoutes, { core, environments, jwksMaxAge: options.jwksMaxAge });
+  await server.register(discoveryRoutes, { core, environments, jwksMaxAge: options.jwksMaxAge, registration: parts.registration });
+  if (parts.registration) await server.register(registrationRoutes, { registration: parts.registration, environments, bodyLimit: options.bodyLimit });
   await server.register(userinfoRoutes, { core, environments, bodyLimit: options.bodyLimit, observer: parts.requests });
   const publicBase = options.publicUrl.replace(/\/+$/, '');
   for (const surface of surfaces) {
     await server.register(surfaceRoutes, { surface, core, environments, clock, bodyLimit: options.bodyLimit, publicBase, observer: parts.requests, lean });
   }
+  const pages = new PageContexts(parts.pageSettings);
+  if (parts.pageSettings) await server.register(brandingLogoRoutes, { environments, logos: parts.pageSettings });
   await server.register(authorizationRoutes, {
+    pages,
     core,
     environments,
     sessions,
@@ -172,6 +185,7 @@ async function registerRoutes(server: FastifyInstance, options: HttpOptions, par
     authorizeRoutes: surfaces.flatMap((surface) => surface.routes.filter((r) => r.endpoint === 'authorization').map((r) => ({ surface, url: r.url }))),
   });
   await server.register(logoutRoutes, {
+    pages,
     environments,
     sessions,
     logout: parts.logout,

@@ -98,7 +98,15 @@ export const GATEHOUSE_ROUTES = {
   endSessionForm: { method: 'POST', path: `${ISSUER_ROUTE}/logout` },
   /** RFC 8628 §3.3: the device verification page (`verification_uri`) and the forms it posts. */
   devicePage: { method: 'GET', path: `${ISSUER_ROUTE}/device` },
+  /** The environment's logo on its pages, served same-origin so the pages' CSP needs no other origin. */
+  brandingLogo: { method: 'GET', path: `${ISSUER_ROUTE}/branding/logo` },
   device: { method: 'POST', path: `${ISSUER_ROUTE}/device` },
+  /** RFC 7591 §3: the client registration endpoint (`registration_endpoint`), when the environment enables it. */
+  register: { method: 'POST', path: `${ISSUER_ROUTE}/register` },
+  /** RFC 7592 §2: the client configuration endpoint (`registration_client_uri`): read, replace, delete. */
+  registrationRead: { method: 'GET', path: `${ISSUER_ROUTE}/register/:clientId` },
+  registrationUpdate: { method: 'PUT', path: `${ISSUER_ROUTE}/register/:clientId` },
+  registrationDelete: { method: 'DELETE', path: `${ISSUER_ROUTE}/register/:clientId` },
   /** A compatibility surface's /authorize, resumed on Gatehouse's pages. */
   surfaceAuthorization: { method: 'GET', path: `${ISSUER_ROUTE}${ENDPOINTS.authorization.path}/:surface` },
-} as const satisfies Record<string, { method: 'GET' | 'POST'; path: string }>;
+} as const satisfies Record<string, { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string }>;

@@ -4,7 +4,7 @@ import type { RateLimitState } from './rate-limit.ts';
  * Every error code Gatehouse answers with, its usual HTTP status and what it means: the one list
  * the error type, the configuration validator (surface status maps) and every dialect read.
  * RFC 6749 §5.2 codes first, then RFC 6750 §3.1, RFC 7009 §2.2.1, RFC 8628 §3.5 (device
- * polling), RFC 9449 (DPoP) and Gatehouse's own.
+ * polling), RFC 9449 (DPoP), RFC 7591 §3.2.2 (registration) and Gatehouse's own.
  */
 export const OAUTH_ERROR_CODES = {
   invalid_request: { status: 400, description: 'a parameter is missing, repeated, malformed or not allowed (RFC 6749 §5.2)' },
@@ -26,6 +26,10 @@ export const OAUTH_ERROR_CODES = {
   expired_token: { status: 400, description: 'the device code expired before the user approved it; start again (RFC 8628 §3.5)' },
   invalid_dpop_proof: { status: 400, description: 'the DPoP proof is missing, malformed, replayed or does not match the request (RFC 9449 §4.3, §5)' },
   use_dpop_nonce: { status: 400, description: 'the DPoP proof must carry the server nonce given in the DPoP-Nonce header (RFC 9449 §8)' },
+  invalid_redirect_uri: { status: 400, description: 'a redirect URI in the client metadata is not allowed (RFC 7591 §3.2.2)' },
+  invalid_client_metadata: { status: 400, description: 'a client metadata field is invalid or not allowed here (RFC 7591 §3.2.2)' },
+  invalid_software_statement: { status: 400, description: 'the software statement is not a valid signed JWT (RFC 7591 §3.2.2)' },
+  unapproved_software_statement: { status: 400, description: 'the software statement is not from a trusted issuer (RFC 7591 §3.2.2)' },
   too_many_requests: { status: 429, description: 'the client exceeded its quota or failed authentication too often' },
   not_found: { status: 404, description: 'no such environment or endpoint' },
   temporarily_unavailable: { status: 503, description: 'the service cannot answer now (database unavailable, surface closed); retry later' },

@@ -157,6 +157,9 @@ export class GatehouseMetrics implements DatabaseObserver {
       case 'authorization_request.refused':
         // Counted as requests of the pushed authorization request endpoint.
         return undefined;
+      case 'client.registration':
+        // RFC 7591: registered clients are labelled as such; their ids stay out (anyone can make one).
+        return this.m.clientRegistrations.labels(env, event.operation, 'dynamic');
       case 'device.verification':
         return this.m.deviceVerifications.labels(env, event.outcome);
       case 'device_authorization.approved':
@@ -263,6 +266,11 @@ function defineMetrics(registry: Registry, collected: Collected, tables: HandTab
     logins: counter('logins_total', 'Password logins by outcome', ['environment', 'outcome']),
     lockouts: counter('user_lockouts_total', 'Usernames that went over their failed-login limit', ['environment']),
     keyRotations: counter('signing_key_rotations_total', 'Signing-key rotations', ['environment', 'trigger']),
+    clientRegistrations: counter('client_registrations_total', 'Dynamic client registrations (RFC 7591, RFC 7592) by operation', [
+      'environment',
+      'operation',
+      'registration',
+    ]),
     deviceVerifications: counter(
       'device_verifications_total',
       'Device verification page outcomes (RFC 8628): code_accepted, wrong_code, throttled, approved, denied',

@@ -1,5 +1,6 @@
-import { hiddenFields, pageBody, scopeList } from './authorization-pages.ts';
+import { decisionButtons, escapedParams, hiddenFields, type PageMessage, pageBody, scopeList, strong } from './authorization-pages.ts';
 import { escapeHtml, renderPage } from './layout.ts';
+import type { PageContext } from './page-context.ts';
 
 /*
  * The pages of the device verification flow (RFC 8628 §3.3): enter the code, decide, return to
@@ -8,46 +9,46 @@ import { escapeHtml, renderPage } from './layout.ts';
  */
 
 /** RFC 8628 §5.4: remote phishing sends a victim someone else's code; the page says whose code belongs here. */
-const PHISHING_WARNING =
-  '<p class="alert" role="note">Only use a code shown on a device you own and are setting up right now. ' +
-  'If someone sent you this code or this link, do not continue: they would get access to your account.</p>';
+const phishingWarning = (page: PageContext): string => `<p class="alert" role="note">${page.messages.html('device.phishing')}</p>`;
 
 export interface DeviceEntryPageInput {
+  page: PageContext;
   environmentName: string;
   action: string;
   csrfToken: string;
   /** Pre-fills the field (from `verification_uri_complete`, or the code just refused). */
   userCode?: string;
-  error?: string;
+  error?: PageMessage;
 }
 
 /** The code entry page. Posts `csrf_token` and `user_code` to `action`, form-encoded. */
 export function renderDeviceEntryPage(p: DeviceEntryPageInput): string {
-  const hasError = p.error !== undefined && p.error !== '';
-  const invalid = hasError ? ' aria-invalid="true" aria-describedby="device-error"' : '';
+  const m = p.page.messages;
+  const invalid = p.error ? ' aria-invalid="true" aria-describedby="device-error"' : '';
   const content = [
-    '<h1>Connect a device</h1>',
-    '<p class="lead">Enter the code shown on your device.</p>',
-    PHISHING_WARNING,
-    hasError ? `<div class="alert" id="device-error" role="alert">${escapeHtml(p.error as string)}</div>` : '',
+    `<h1>${m.html('device.title')}</h1>`,
+    `<p class="lead">${m.html('device.lead')}</p>`,
+    phishingWarning(p.page),
+    p.error ? `<div class="alert" id="device-error" role="alert">${m.html(p.error.key, escapedParams(p.error.params))}</div>` : '',
     `<form method="post" action="${escapeHtml(p.action)}">`,
     `<input type="hidden" name="csrf_token" value="${escapeHtml(p.csrfToken)}">`,
     '<div class="field">',
-    '<label for="user_code">Code</label>',
-    `<input type="text" id="user_code" name="user_code" value="${escapeHtml(p.userCode ?? '')}" placeholder="XXXX-XXXX" ` +
+    `<label for="user_code">${m.html('device.code')}</label>`,
+    `<input type="text" id="user_code" name="user_code" value="${escapeHtml(p.userCode ?? '')}" placeholder="XXXX-XXXX" dir="ltr" ` +
       `autocomplete="one-time-code" autocapitalize="characters" autocorrect="off" spellcheck="false" required autofocus${invalid}>`,
     '</div>',
     '<div class="actions">',
-    '<button type="submit" class="button primary">Continue</button>',
+    `<button type="submit" class="button primary">${m.html('device.continue')}</button>`,
     '</div>',
     '</form>',
   ]
     .filter((line) => line !== '')
     .join('\n');
-  return renderPage({ title: 'Connect a device', body: pageBody(content, p.environmentName) });
+  return renderPage({ title: m.text('device.title'), body: pageBody(content, p.page, p.environmentName), page: p.page });
 }
 
 export interface DeviceDecisionPageInput {
+  page: PageContext;
   environmentName: string;
   clientName: string;
   action: string;
@@ -67,37 +68,33 @@ export interface DeviceDecisionPageInput {
  * `request` and `decision` (`allow` or `deny`) to `action`, form-encoded.
  */
 export function renderDeviceDecisionPage(p: DeviceDecisionPageInput): string {
+  const m = p.page.messages;
   const client = escapeHtml(p.clientName);
-  const apis = p.apis.length === 0 ? '' : `<p>For: ${p.apis.map((api) => `<code>${escapeHtml(api)}</code>`).join(', ')}</p>`;
+  const apiList = p.apis.map((api) => `<code>${escapeHtml(api)}</code>`).join(', ');
   const code =
-    p.userCode === undefined
-      ? '<p class="lead">Check that your device still shows the code you entered.</p>'
-      : `<p class="lead">Code: <strong>${escapeHtml(p.userCode)}</strong>. Check that your device shows the same code.</p>`;
+    p.userCode === undefined ? m.html('device.checkCode') : m.html('device.codeIs', { code: `<strong class="ltr">${escapeHtml(p.userCode)}</strong>` });
   const content = [
-    `<h1>Allow ${client} on your device?</h1>`,
-    `<p class="lead">Signed in as <strong>${escapeHtml(p.username)}</strong></p>`,
-    code,
-    PHISHING_WARNING,
-    `<p>${client} is asking to:</p>`,
-    scopeList(p.scopes, p.scopeDescriptions),
-    apis,
+    `<h1>${m.html('device.heading', { client })}</h1>`,
+    `<p class="lead">${m.html('consent.signedInAs', { user: strong(p.username) })}</p>`,
+    `<p class="lead">${code}</p>`,
+    phishingWarning(p.page),
+    `<p>${m.html('consent.asking', { client })}</p>`,
+    scopeList(p.page, p.scopes, p.scopeDescriptions),
+    p.apis.length === 0 ? '' : `<p>${m.html('device.apis', { apis: apiList })}</p>`,
     `<form method="post" action="${escapeHtml(p.action)}">`,
     hiddenFields(p.csrfToken, p.requestId),
-    '<div class="actions">',
-    '<button type="submit" class="button primary" name="decision" value="allow">Allow</button>',
-    '<button type="submit" class="button secondary" name="decision" value="deny">Deny</button>',
-    '</div>',
+    decisionButtons(p.page),
     '</form>',
   ]
     .filter((line) => line !== '')
     .join('\n');
-  return renderPage({ title: `Allow ${p.clientName}?`, body: pageBody(content, p.environmentName) });
+  return renderPage({ title: m.text('consent.title', { client: p.clientName }), body: pageBody(content, p.page, p.environmentName), page: p.page });
 }
 
 /** The page after the decision: nothing more happens in this browser. */
-export function renderDeviceDonePage(p: { environmentName: string; approved: boolean }): string {
-  const content = p.approved
-    ? ['<h1>Device connected</h1>', '<p class="lead">You can close this window and return to your device.</p>']
-    : ['<h1>Request denied</h1>', '<p class="lead">The device was not given access. You can close this window and return to your device.</p>'];
-  return renderPage({ title: p.approved ? 'Device connected' : 'Request denied', body: pageBody(content.join('\n'), p.environmentName) });
+export function renderDeviceDonePage(p: { page: PageContext; environmentName: string; approved: boolean }): string {
+  const m = p.page.messages;
+  const [title, lead] = p.approved ? (['device.connectedTitle', 'device.connected'] as const) : (['device.deniedTitle', 'device.denied'] as const);
+  const content = `<h1>${m.html(title)}</h1>\n<p class="lead">${m.html(lead)}</p>`;
+  return renderPage({ title: m.text(title), body: pageBody(content, p.page, p.environmentName), page: p.page });
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { PageContext } from './page-context.ts';
 
 /**
  * The one stylesheet of every Gatehouse page. It is sent inline and allowed by its hash in the
@@ -123,12 +124,12 @@ input[aria-invalid="true"] { border-color: var(--alert-border); }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 input:focus-visible { outline-offset: 0; border-color: var(--focus); }
 .scopes { list-style: none; margin: 16px 0 0; padding: 0; border-top: 1px solid var(--border); }
-.scopes li { position: relative; padding: 10px 0 10px 30px; border-bottom: 1px solid var(--border); }
+.scopes li { position: relative; padding-block: 10px; padding-inline: 30px 0; border-bottom: 1px solid var(--border); }
 .scopes li::before {
   content: "";
   position: absolute;
-  left: 4px;
-  top: 15px;
+  inset-inline-start: 4px;
+  inset-block-start: 15px;
   width: 6px;
   height: 11px;
   border: solid var(--mark);
@@ -148,6 +149,10 @@ input:focus-visible { outline-offset: 0; border-color: var(--focus); }
 .card > :last-child { margin-bottom: 0; }
 h1 + .alert { margin-top: 16px; }
 .footer { margin-top: 20px; color: var(--muted); font-size: 13px; text-align: center; }
+.footer a { color: inherit; }
+.brand img { display: block; max-height: 32px; max-width: 160px; width: auto; }
+[dir="rtl"] .scopes li::before { transform: rotate(45deg) scaleX(-1); }
+code, .ltr { direction: ltr; unicode-bidi: isolate; }
 @media (min-width: 480px) {
   body { padding: 40px 24px 24px; }
   .card { padding: 32px 36px 36px; }
@@ -175,21 +180,30 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
 }
 
+/** The CSP hash source of a stylesheet (CSP Level 2: the digest of the exact text of the <style>). */
+export function styleHashSource(stylesheet: string): string {
+  return `'sha256-${createHash('sha256').update(stylesheet, 'utf8').digest('base64')}'`;
+}
+
 /**
- * A complete HTML5 document around `body` (already-escaped HTML). The title is escaped here and
- * suffixed with the product name. The page carries no scripts and loads no external resources.
+ * A complete HTML5 document around `body` (already-escaped HTML), in the page's language and
+ * direction. The title is escaped here and suffixed with the product name. The page carries no
+ * scripts and loads nothing from another origin; a brand's colours come in a second <style>
+ * whose hash the route adds to the policy (see `pageSecurityHeaders`).
  */
-export function renderPage(p: { title: string; body: string; lang?: string }): string {
+export function renderPage(p: { title: string; body: string; page: PageContext }): string {
+  const { messages, brand } = p.page;
+  const brandStyle = brand.stylesheet === undefined ? '' : `\n<style>${brand.stylesheet}</style>`;
   return [
     '<!doctype html>',
-    `<html lang="${escapeHtml(p.lang ?? 'en')}">`,
+    `<html lang="${escapeHtml(messages.lang)}" dir="${messages.dir}">`,
     '<head>',
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     '<meta name="robots" content="noindex, nofollow">',
-    `<title>${escapeHtml(p.title)} · Gatehouse</title>`,
+    `<title>${escapeHtml(p.title)} · ${escapeHtml(brand.productName)}</title>`,
     `<link rel="icon" href="${FAVICON}">`,
-    `<style>${PAGE_STYLESHEET}</style>`,
+    `<style>${PAGE_STYLESHEET}</style>${brandStyle}`,
     '</head>',
     `<body>${p.body}</body>`,
     '</html>',
@@ -199,10 +213,17 @@ export function renderPage(p: { title: string; body: string; lang?: string }): s
 
 // `form-action` is deliberately absent: Chromium applies it to the redirect that follows the
 // consent POST, which lands on the client's redirect_uri, and would block the flow.
+// `img-src 'self'` lets an environment's logo load from this server; nothing else is same-origin
+// and an image, so no third party is ever contacted.
+const pagePolicy = (brandStylesheet?: string): string => {
+  const styles = [`'sha256-${STYLESHEET_HASH}'`, ...(brandStylesheet === undefined ? [] : [styleHashSource(brandStylesheet)])];
+  return `default-src 'none'; style-src ${styles.join(' ')}; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'`;
+};
+
 const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Content-Type': 'text/html; charset=utf-8',
   'X-Frame-Options': 'DENY',
-  'Content-Security-Policy': `default-src 'none'; style-src 'sha256-${STYLESHEET_HASH}'; img-src data:; base-uri 'none'; frame-ancestors 'none'`,
+  'Content-Security-Policy': pagePolicy(),
   'Referrer-Policy': 'no-referrer',
   'X-Content-Type-Options': 'nosniff',
   'Cache-Control': 'no-store',
@@ -211,9 +232,9 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 
 /**
  * Headers every HTML page response must carry: framing and referrer protection, a policy that
- * allows only the inline stylesheet, and no caching (pages hold CSRF tokens and usernames).
- * Returns a fresh object each call so callers may add to it.
+ * allows only the inline stylesheet (and the brand's, by its hash, when given), and no caching
+ * (pages hold CSRF tokens and usernames). Returns a fresh object each call so callers may add to it.
  */
-export function pageSecurityHeaders(): Record<string, string> {
-  return { ...SECURITY_HEADERS };
+export function pageSecurityHeaders(brandStylesheet?: string): Record<string, string> {
+  return brandStylesheet === undefined ? { ...SECURITY_HEADERS } : { ...SECURITY_HEADERS, 'Content-Security-Policy': pagePolicy(brandStylesheet) };
 }

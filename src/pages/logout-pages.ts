@@ -1,5 +1,6 @@
-import { pageBody } from './authorization-pages.ts';
+import { pageBody, strong } from './authorization-pages.ts';
 import { escapeHtml, renderPage } from './layout.ts';
+import type { PageContext } from './page-context.ts';
 
 /*
  * The pages of the end-session endpoint (RP-Initiated Logout 1.0). Each function returns a whole
@@ -8,6 +9,7 @@ import { escapeHtml, renderPage } from './layout.ts';
  */
 
 export interface LogoutConfirmPageInput {
+  page: PageContext;
   environmentName: string;
   /** Absolute or relative URL the form posts to. */
   action: string;
@@ -26,35 +28,34 @@ export interface LogoutConfirmPageInput {
  * the request's fields to `action` as application/x-www-form-urlencoded.
  */
 export function renderLogoutConfirmPage(p: LogoutConfirmPageInput): string {
-  const environment = escapeHtml(p.environmentName);
+  const m = p.page.messages;
   const hidden = [
     `<input type="hidden" name="csrf_token" value="${escapeHtml(p.csrfToken)}">`,
     ...Object.entries(p.fields).map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`),
   ];
   const content = [
-    `<h1>Sign out of ${environment}?</h1>`,
-    p.username === undefined ? '' : `<p class="lead">Signed in as <strong>${escapeHtml(p.username)}</strong></p>`,
-    p.clientName === undefined
-      ? '<p>A page asked to sign you out. If you did not mean to sign out, close this window.</p>'
-      : `<p><strong>${escapeHtml(p.clientName)}</strong> asks to sign you out. If you did not mean to sign out, close this window.</p>`,
+    `<h1>${m.html('logout.title', { environment: escapeHtml(p.environmentName) })}</h1>`,
+    p.username === undefined ? '' : `<p class="lead">${m.html('consent.signedInAs', { user: strong(p.username) })}</p>`,
+    `<p>${p.clientName === undefined ? m.html('logout.asked') : m.html('logout.askedBy', { client: strong(p.clientName) })}</p>`,
     `<form method="post" action="${escapeHtml(p.action)}">`,
     ...hidden,
     '<div class="actions">',
-    '<button type="submit" class="button primary" name="confirm" value="yes">Sign out</button>',
+    `<button type="submit" class="button primary" name="confirm" value="yes">${m.html('logout.submit')}</button>`,
     '</div>',
     '</form>',
   ]
     .filter((line) => line !== '')
     .join('\n');
-  return renderPage({ title: `Sign out of ${p.environmentName}?`, body: pageBody(content, p.environmentName) });
+  return renderPage({ title: m.text('logout.title', { environment: p.environmentName }), body: pageBody(content, p.page, p.environmentName), page: p.page });
 }
 
 /** The end of a logout that has no registered address to return to. */
-export function renderSignedOutPage(p: { environmentName: string }): string {
+export function renderSignedOutPage(p: { page: PageContext; environmentName: string }): string {
+  const m = p.page.messages;
   const content = [
-    '<h1>You are signed out</h1>',
-    `<p class="lead">You are no longer signed in to <strong>${escapeHtml(p.environmentName)}</strong> in this browser.</p>`,
-    '<p class="note">You can close this window.</p>',
+    `<h1>${m.html('logout.doneHeading')}</h1>`,
+    `<p class="lead">${m.html('logout.done', { environment: strong(p.environmentName) })}</p>`,
+    `<p class="note">${m.html('logout.closeWindow')}</p>`,
   ].join('\n');
-  return renderPage({ title: 'Signed out', body: pageBody(content, p.environmentName) });
+  return renderPage({ title: m.text('logout.doneTitle'), body: pageBody(content, p.page, p.environmentName), page: p.page });
 }

@@ -2,8 +2,11 @@ import { AdminService } from '../admin/admin-service.ts';
 import { ApiService } from '../admin/apis.ts';
 import { AuditEventService } from '../admin/audit-events.ts';
 import { AdminAudit } from '../admin/audit-trail.ts';
+import { BrandingService } from '../admin/branding.ts';
 import { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
+import { InitialAccessTokenService, type RegistrationServices } from '../admin/initial-access-tokens.ts';
 import type { KeySecretSource } from '../admin/policy.ts';
+import { RegistrationPolicyService } from '../admin/registration-policy.ts';
 import { ServiceAccountService } from '../admin/service-accounts.ts';
 import { UserService } from '../admin/users.ts';
 import { CONFIG_FIELDS, type Config, ConfigError } from '../config/config.ts';
@@ -20,7 +23,10 @@ export interface AdminServices {
   readonly users: UserService;
   readonly apis: ApiService;
   readonly auditEvents: AuditEventService;
+  /** RFC 7591: registration policies and initial access tokens. */
+  readonly registration: RegistrationServices;
   readonly metadataDocuments: ClientMetadataDocumentService;
+  readonly branding: BrandingService;
 }
 
 /**
@@ -49,6 +55,11 @@ export function createAdminServices(
     users: new UserService(policy, store, clock, trail),
     apis: new ApiService(policy, store, clock, (envId) => caches?.apis?.invalidate(envId), trail),
     auditEvents: new AuditEventService(store),
+    registration: {
+      policies: new RegistrationPolicyService(policy, store, clock, trail),
+      initialAccessTokens: new InitialAccessTokenService(store, clock, trail),
+    },
     metadataDocuments: new ClientMetadataDocumentService(store, trail),
+    branding: new BrandingService(store, clock, trail),
   };
 }

@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
+import type { AuditLog } from '../domain/audit.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { EventSink } from '../domain/events.ts';
 import { StorageUnavailableError, type Store } from '../domain/storage.ts';
 import type { OAuthCore } from '../oauth/core.ts';
 import { KeyRotation } from '../oauth/key-rotation.ts';
 import { BACKCHANNEL_LOGOUT_INTERVAL_MS, BackchannelLogoutDeliverer } from '../oauth/openid/logout-delivery.ts';
+import { deleteUnusedRegisteredClients } from '../oauth/registration/unused-clients.ts';
 import type { GatehouseMetrics } from '../observability/metrics.ts';
 import { type MetricsListener, type MetricsServing, registryExposition, serveMetrics } from './metrics-listener.ts';
 import { refreshSigningKeyAges } from './node-metrics.ts';
@@ -77,9 +79,10 @@ export async function startKeyLineages(parts: NodeParts & { core: OAuthCore }): 
 }
 
 /** The core's upkeep: expired rows swept, quota counts shared, scheduled key rotations, the database probed while it is down. */
-export function scheduleNodeTasks(tasks: BackgroundTasks, parts: NodeParts & { core: OAuthCore; events: EventSink }): void {
+export function scheduleNodeTasks(tasks: BackgroundTasks, parts: NodeParts & { core: OAuthCore; events: EventSink; audit?: AuditLog }): void {
   const { config, store, clock, logger, core, events } = parts;
   tasks.every(SWEEP_INTERVAL_MS, () => sweepExpired(store, clock, logger, config.loginWindow * 1000, config.quotaWindow * 1000));
+  if (parts.audit) tasks.every(SWEEP_INTERVAL_MS, () => sweepUnusedRegistrations(parts, parts.audit as AuditLog));
   tasks.every(config.quotaSyncInterval, () => core.quotas.sync());
   const rotation = new KeyRotation(store, () => config.keySecret, clock, config);
   tasks.every(KEY_ROTATION_CHECK_MS, async () => {
@@ -125,4 +128,15 @@ export async function startMetrics(
   await refreshSigningKeyAges(metrics, store, clock).catch(() => {});
   tasks.every(KEY_ROTATION_CHECK_MS, () => refreshSigningKeyAges(metrics, store, clock));
   return listener;
+}
+
+/** RFC 7591 registrations: dynamic clients unused for their environment's `unusedClientDays` are deleted. */
+async function sweepUnusedRegistrations(parts: NodeParts & { core: OAuthCore }, audit: AuditLog): Promise<void> {
+  const { store, clock, logger, core } = parts;
+  try {
+    const deleted = await deleteUnusedRegisteredClients(store, clock, audit, (envId, clientId) => core.clients.invalidate(envId, clientId));
+    if (deleted > 0) logger.info({ deleted }, 'unused dynamically registered clients deleted');
+  } catch (error) {
+    logger.warn({ err: error }, 'could not delete unused dynamically registered clients');
+  }
 }

@@ -51,6 +51,7 @@ export async function createConsoleDeps(p: {
     admin: services.admin,
     users: services.users,
     serviceAccounts: services.serviceAccounts,
+    branding: services.branding,
     clock,
     issuer: (await environments.resolve(managementEnv)).urls.issuer,
     client: { clientId: ensured.clientId, clientSecret, redirectUri },

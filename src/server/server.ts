@@ -12,6 +12,7 @@ import type { MetadataDocumentFetchDeps } from '../oauth/client-metadata-documen
 import { createOAuthCore, type OAuthCore } from '../oauth/core.ts';
 import { EnvironmentResolver } from '../oauth/environments.ts';
 import { EndSessionEndpoint } from '../oauth/openid/logout.ts';
+import { createRegistrationEndpoint } from '../oauth/registration/registration-endpoint.ts';
 import type { GatehouseMetrics } from '../observability/metrics.ts';
 import type { UsageRecorder } from '../observability/usage.ts';
 import { buildSurfaces } from '../surfaces/surface-set.ts';
@@ -103,6 +104,8 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     logger,
     ping: () => store.ping(),
     requests: metrics,
+    registration: registrationEndpoint(config, store, clock, audit, core, events),
+    pageSettings: store.pageSettings,
   });
   // Admin API: its own listener, only when GATEHOUSE_ADMIN_PORT is set.
   const adminApi = await buildAdminApi(config, { store, core, environments, clock, logger, audit: audit.recorder });
@@ -127,7 +130,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
       const address = await http.listen();
       if (adminApi) logger.info({ address: await adminApi.listen() }, 'the admin API is listening');
       if (metrics) metricsListener = await startMetrics(metrics, { config, store, clock, logger, tasks }, deps.serveMetrics);
-      scheduleNodeTasks(tasks, { config, store, clock, logger, core, events });
+      scheduleNodeTasks(tasks, { config, store, clock, logger, core, events, audit: audit.recorder });
       await audit.start((ms, task) => tasks.every(ms, task));
       tasks.every(config.usageFlushInterval * 1000, () => usage.flush());
       return address;
@@ -145,6 +148,12 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
       await audit.stop();
     },
   };
+}
+
+/** RFC 7591 / 7592: each environment's registration endpoint, recording its changes in the node's audit log. */
+function registrationEndpoint(config: ServerConfig, store: Store, clock: Clock, audit: AuditNode, core: OAuthCore, events: EventBus) {
+  const { keySecret, clockSkew } = config;
+  return createRegistrationEndpoint({ store, clock, audit: audit.recorder, keySecret, clients: core.clients, clockSkew, events });
 }
 
 function loginPolicy(config: ServerConfig) {

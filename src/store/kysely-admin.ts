@@ -51,6 +51,8 @@ export async function deleteClientRows(db: Kysely<Database>, families: TokenFami
     await trx.deleteFrom('client_secrets').where('env_id', '=', envId).where('client_id', '=', clientId).execute();
     await trx.deleteFrom('client_keys').where('env_id', '=', envId).where('client_id', '=', clientId).execute();
     await trx.deleteFrom('consents').where('env_id', '=', envId).where('client_id', '=', clientId).execute();
+    // RFC 7592 §2.3: a deleted client's registration access token stops working with it.
+    await trx.deleteFrom('client_registrations').where('env_id', '=', envId).where('client_id', '=', clientId).execute();
     const apis = await trx.selectFrom('apis').select(['identifier', 'client_ids']).where('env_id', '=', envId).execute();
     for (const api of apis) {
       const ids = JSON.parse(api.client_ids) as string[];

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { metadataDocumentSettingsJson, parseMetadataDocumentSettings } from '../domain/client-metadata-document-settings.ts';
 import type { Client, ClientSecret, Environment, IdTokenAlgorithm, OpaqueAccessToken, RevokedJwt, SubjectType } from '../domain/model.ts';
+import type { PageSettingsStore } from '../domain/page-settings.ts';
+import type { RegistrationStore } from '../domain/registration.ts';
 import {
   type AccessTokenStore,
   type AdminListStore,
@@ -44,7 +46,9 @@ import { backchannelLogoutStore } from './kysely-backchannel-logouts.ts';
 import { deviceAuthorizationStore } from './kysely-device.ts';
 import { importStore } from './kysely-import.ts';
 import { legacyCredentialStore } from './kysely-legacy-credentials.ts';
+import { pageSettingsStore } from './kysely-page-settings.ts';
 import { pushedAuthorizationRequestStore } from './kysely-pushed-requests.ts';
+import { registrationStore } from './kysely-registrations.ts';
 import { signingKeyRow, signingKeyStore } from './kysely-signing-keys.ts';
 import { atomically } from './kysely-transaction.ts';
 import { usageStore } from './kysely-usage.ts';
@@ -65,6 +69,8 @@ export class KyselyStore implements Store {
   readonly browserSessions: BrowserSessionStore;
   readonly authorizationRequests: AuthorizationRequestStore;
   readonly pushedRequests: PushedAuthorizationRequestStore;
+  readonly registrations: RegistrationStore;
+  readonly pageSettings: PageSettingsStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly deviceAuthorizations: DeviceAuthorizationStore;
   readonly tokenFamilies: TokenFamilyStore;
@@ -101,6 +107,8 @@ export class KyselyStore implements Store {
     this.browserSessions = browserSessionStore(db);
     this.authorizationRequests = authorizationRequestStore(db);
     this.pushedRequests = pushedAuthorizationRequestStore(db);
+    this.registrations = registrationStore(db);
+    this.pageSettings = pageSettingsStore(db);
     this.authorizationCodes = authorizationCodeStore(db, dialect);
     this.deviceAuthorizations = deviceAuthorizationStore(db);
     this.consents = consentStore(db);
@@ -288,6 +296,8 @@ const toClient = (row: Selectable<ClientTable>): Client => ({
   // RFC 9449 (migration 022).
   ...(Number(row.dpop_bound_access_tokens) === 1 ? { dpopBoundAccessTokens: true } : {}),
   ...(Number(row.require_pushed_authorization_requests) === 1 ? { requirePushedAuthorizationRequests: true } : {}),
+  // RFC 7591 (migration 024).
+  ...(row.registration === 'dynamic' ? { registration: 'dynamic' as const } : {}),
 });
 
 function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', families: TokenFamilyStore): ClientStore {
@@ -367,6 +377,7 @@ function clientRow(client: Client): ClientTable {
     sector_identifier_uri: client.sectorIdentifierUri ?? null,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens ? 1 : 0,
     require_pushed_authorization_requests: client.requirePushedAuthorizationRequests ? 1 : 0,
+    registration: client.registration ?? 'admin',
   };
 }
 

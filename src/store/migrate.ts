@@ -22,7 +22,9 @@ import * as tokenBinding from './migrations/020_token_binding.ts';
 import * as deviceAuthorization from './migrations/021_device_authorization.ts';
 import * as dpop from './migrations/022_dpop.ts';
 import * as pushedAuthorization from './migrations/023_pushed_authorization.ts';
+import * as dynamicRegistration from './migrations/024_dynamic_registration.ts';
 import * as clientMetadataDocuments from './migrations/025_client_metadata_documents.ts';
+import * as pageSettings from './migrations/028_page_settings.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -48,7 +50,9 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '021_device_authorization': deviceAuthorization,
   '022_dpop': dpop,
   '023_pushed_authorization': pushedAuthorization,
+  '024_dynamic_registration': dynamicRegistration,
   '025_client_metadata_documents': clientMetadataDocuments,
+  '028_page_settings': pageSettings,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

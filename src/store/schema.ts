@@ -5,6 +5,9 @@
 export interface Database {
   environments: EnvironmentTable;
   clients: ClientTable;
+  client_registrations: ClientRegistrationTable;
+  registration_policies: RegistrationPolicyTable;
+  initial_access_tokens: InitialAccessTokenTable;
   client_secrets: ClientSecretTable;
   signing_keys: SigningKeyTable;
   access_tokens: AccessTokenTable;
@@ -15,6 +18,7 @@ export interface Database {
   browser_sessions: BrowserSessionTable;
   authorization_requests: AuthorizationRequestTable;
   pushed_authorization_requests: PushedAuthorizationRequestTable;
+  environment_pages: EnvironmentPagesTable;
   authorization_codes: AuthorizationCodeTable;
   token_families: TokenFamilyTable;
   refresh_tokens: RefreshTokenTable;
@@ -86,6 +90,8 @@ export interface ClientTable {
   dpop_bound_access_tokens: number;
   /** Migration 023: 1 when the client's authorization requests must be pushed (RFC 9126 §6). */
   require_pushed_authorization_requests: number;
+  /** Migration 024: `admin` or `dynamic` (RFC 7591). */
+  registration: string;
 }
 
 export interface ClientSecretTable {
@@ -330,7 +336,7 @@ export interface AuditEventTable {
   time: number;
   env_id: string | null;
   env_name: string | null;
-  actor_kind: 'cli' | 'admin_client' | 'system';
+  actor_kind: 'cli' | 'admin_client' | 'system' | 'registration';
   actor_id: string;
   subject_kind: string;
   subject_id: string;
@@ -427,4 +433,49 @@ export interface PushedAuthorizationRequestTable {
   params: string;
   created_at: number;
   expires_at: number;
+}
+
+/** Migration 024: one dynamically registered client's registration (RFC 7591, RFC 7592). */
+export interface ClientRegistrationTable {
+  env_id: string;
+  client_id: string;
+  /** Hash of the registration access token (RFC 7592 §3); never the token. */
+  access_token_hash: string;
+  /** JSON object: the client metadata as registered, echoed by RFC 7592 §2.1. */
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Migration 024: an environment's registration policy; `settings` is a JSON object. */
+export interface RegistrationPolicyTable {
+  env_id: string;
+  mode: string;
+  settings: string;
+  updated_at: number;
+}
+
+/** Migration 024: RFC 7591 §3 initial access tokens, by hash. */
+export interface InitialAccessTokenTable {
+  id: string;
+  env_id: string;
+  token_hash: string;
+  description: string;
+  uses_left: number;
+  created_at: number;
+  expires_at: number;
+}
+/** Migration 028: the brand, default language, texts and logo of an environment's pages. */
+export interface EnvironmentPagesTable {
+  env_id: string;
+  /** JSON of `Branding`. */
+  branding: string;
+  default_language: string | null;
+  /** JSON: language → message key → text. */
+  texts: string;
+  /** Base64 of the logo's bytes. */
+  logo: string | null;
+  logo_type: string | null;
+  logo_sha256: string | null;
+  updated_at: number;
 }

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
  */
 const FLOORS: Record<string, readonly string[]> = {
   domain: [],
+  // The pages' message catalogues and language choice: words only, no HTTP, no storage.
+  i18n: ['domain'],
   crypto: ['domain'],
   // The library API providers install: it ships alone, so it stands on the lowest floors only.
   'resource-server': ['domain', 'crypto'],
@@ -20,18 +22,34 @@ const FLOORS: Record<string, readonly string[]> = {
   // Audit events: recording, retention and webhook delivery, behind the port in domain/audit.ts.
   audit: ['domain', 'crypto', 'observability'],
   accounts: ['domain', 'crypto', 'observability', 'oauth'],
-  admin: ['domain', 'crypto', 'observability', 'oauth', 'accounts'],
+  admin: ['domain', 'crypto', 'observability', 'oauth', 'accounts', 'i18n'],
   // The admin HTTP API: an adapter over the application services, on its own listener.
-  'admin-api': ['domain', 'crypto', 'observability', 'oauth', 'accounts', 'admin'],
+  'admin-api': ['domain', 'crypto', 'observability', 'oauth', 'accounts', 'admin', 'i18n'],
   surfaces: ['domain', 'oauth'],
-  pages: ['domain', 'oauth'],
-  http: ['domain', 'crypto', 'observability', 'oauth', 'accounts', 'surfaces', 'pages'],
+  pages: ['domain', 'oauth', 'i18n'],
+  http: ['domain', 'crypto', 'observability', 'oauth', 'accounts', 'surfaces', 'pages', 'i18n'],
   config: ['domain', 'oauth', 'surfaces'],
   // The web console: server-rendered pages over the admin services, mounted on the admin listener.
-  console: ['domain', 'crypto', 'oauth', 'accounts', 'admin', 'pages'],
+  console: ['domain', 'crypto', 'oauth', 'accounts', 'admin', 'pages', 'i18n'],
   // Moving onto Gatehouse: source readers and the engine that writes their records through the storage port.
   import: ['domain', 'crypto', 'oauth', 'accounts'],
-  server: ['domain', 'crypto', 'observability', 'store', 'oauth', 'audit', 'accounts', 'admin', 'admin-api', 'console', 'surfaces', 'pages', 'http', 'config'],
+  server: [
+    'domain',
+    'crypto',
+    'observability',
+    'store',
+    'oauth',
+    'audit',
+    'accounts',
+    'admin',
+    'admin-api',
+    'console',
+    'surfaces',
+    'pages',
+    'i18n',
+    'http',
+    'config',
+  ],
   cli: [
     'domain',
     'crypto',
@@ -45,6 +63,7 @@ const FLOORS: Record<string, readonly string[]> = {
     'console',
     'surfaces',
     'pages',
+    'i18n',
     'http',
     'config',
     'server',

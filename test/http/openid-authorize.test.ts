@@ -300,14 +300,16 @@ for (const database of await testDatabases()) {
     it('oidcc-ui-locales: ui_locales sets the pages’ lang to the first tag they are written in', async () => {
       const user = await newUser();
       const browser = new TestBrowser(t);
-      const first = await browser.authorize(request({ ui_locales: 'fr-CA en-GB de' }));
+      const first = await browser.authorize(request({ ui_locales: 'sv-SE fr-CA en-GB' }));
       const loginPage = await browser.get(page(first));
-      assert.match(loginPage.body, /<html lang="en-GB">/);
+      assert.match(loginPage.body, /<html lang="fr-CA" dir="ltr">/);
+      assert.match(loginPage.body, /<label for="password">Mot de passe<\/label>/);
       const afterLogin = await browser.login(first, user.username);
       const consentPage = await browser.get(page(afterLogin));
-      assert.match(consentPage.body, /<html lang="en-GB">/);
-      const french = new TestBrowser(t);
-      assert.match((await french.get(page(await french.authorize(request({ ui_locales: 'fr' }))))).body, /<html lang="en">/);
+      assert.match(consentPage.body, /<html lang="fr-CA" dir="ltr">/);
+      assert.match(consentPage.body, />Autoriser<\/button>/);
+      const swedish = new TestBrowser(t);
+      assert.match((await swedish.get(page(await swedish.authorize(request({ ui_locales: 'sv' }))))).body, /<html lang="en" dir="ltr">/);
     });
 
     it('remembers consent per client, scopes and APIs: the same request skips the page, a new API asks again', async () => {

@@ -5,10 +5,10 @@ import { BrowserSessions } from '../../src/accounts/browser-sessions.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import type { BrowserSession, Client, Consent, Environment } from '../../src/domain/model.ts';
 import type { Store } from '../../src/domain/storage.ts';
+import { pageLanguage } from '../../src/i18n/locales.ts';
 import { consentCovers } from '../../src/oauth/authorization/next-step.ts';
 import { OPENID_CHECKS } from '../../src/oauth/authorization/openid-request.ts';
 import type { RequestUnderCheck } from '../../src/oauth/authorization/validate-request.ts';
-import { pageLanguage } from '../../src/pages/locales.ts';
 
 const client: Client = {
   envId: 'env',
@@ -98,8 +98,9 @@ describe('the language of the pages (ui_locales)', () => {
   it('is the first tag the pages are written in, as given, else English', () => {
     assert.equal(pageLanguage(undefined), 'en');
     assert.equal(pageLanguage([]), 'en');
-    assert.equal(pageLanguage(['fr', 'de']), 'en');
-    assert.equal(pageLanguage(['fr-CA', 'EN-gb', 'en']), 'EN-gb');
+    assert.equal(pageLanguage(['sv', 'de']), 'de');
+    assert.equal(pageLanguage(['sv', 'zz']), 'en');
+    assert.equal(pageLanguage(['sv-SE', 'EN-gb', 'en']), 'EN-gb');
     assert.equal(pageLanguage(['en-US']), 'en-US');
   });
 });

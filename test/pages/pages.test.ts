@@ -4,13 +4,17 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type ConsentPageInput, type LoginPageInput, renderConsentPage, renderErrorPage, renderLoginPage } from '../../src/pages/authorization-pages.ts';
 import { escapeHtml, PAGE_STYLESHEET, pageSecurityHeaders, renderPage } from '../../src/pages/layout.ts';
+import { pageContextFor } from '../../src/pages/page-context.ts';
 import { describeScope } from '../../src/pages/scopes.ts';
+
+const EN = pageContextFor('en');
 
 const HOSTILE = `<script>alert(1)</script>"'&`;
 const HOSTILE_ESCAPED = '&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;';
 
 const login = (overrides: Partial<LoginPageInput> = {}): string =>
   renderLoginPage({
+    page: EN,
     environmentName: 'production',
     clientName: 'Invoice App',
     action: 'https://auth.example.com/envs/production/login',
@@ -21,6 +25,7 @@ const login = (overrides: Partial<LoginPageInput> = {}): string =>
 
 const consent = (overrides: Partial<ConsentPageInput> = {}): string =>
   renderConsentPage({
+    page: EN,
     environmentName: 'production',
     clientName: 'Invoice App',
     action: 'https://auth.example.com/envs/production/consent',
@@ -32,13 +37,12 @@ const consent = (overrides: Partial<ConsentPageInput> = {}): string =>
     ...overrides,
   });
 
-const errorPage = (overrides: Partial<{ title: string; message: string }> = {}): string =>
-  renderErrorPage({ title: 'Something went wrong', message: 'The request could not be understood.', ...overrides });
+const errorPage = (overrides: { detail?: string } = {}): string => renderErrorPage({ page: EN, message: { key: 'error.badRequest' }, ...overrides });
 
 /** Every page in every state, for the checks that hold on all of them. */
 const allPages = (): [string, string][] => [
   ['login', login()],
-  ['login with error', login({ username: 'alice', error: 'Incorrect username or password.' })],
+  ['login with error', login({ username: 'alice', error: { key: 'login.errorInvalid' } })],
   ['consent', consent()],
   ['consent without scopes', consent({ scopes: [] })],
   ['error', errorPage()],
@@ -77,7 +81,7 @@ describe('page shell and headers', () => {
     assert.deepEqual(pageSecurityHeaders(), {
       'Content-Type': 'text/html; charset=utf-8',
       'X-Frame-Options': 'DENY',
-      'Content-Security-Policy': `default-src 'none'; style-src 'sha256-${hash}'; img-src data:; base-uri 'none'; frame-ancestors 'none'`,
+      'Content-Security-Policy': `default-src 'none'; style-src 'sha256-${hash}'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'`,
       'Referrer-Policy': 'no-referrer',
       'X-Content-Type-Options': 'nosniff',
       'Cache-Control': 'no-store',
@@ -106,7 +110,7 @@ describe('page shell and headers', () => {
     });
 
     it(`${name}: is a complete document with no scripts, style attributes or remote assets`, () => {
-      assert.match(html, /^<!doctype html>\n<html lang="en">/);
+      assert.match(html, /^<!doctype html>\n<html lang="en" dir="ltr">/);
       assert.match(html, /<meta charset="utf-8">/);
       assert.match(html, /<meta name="viewport" content="width=device-width, initial-scale=1">/);
       assert.match(html, /<title>[^<]+ · Gatehouse<\/title>/);
@@ -122,9 +126,9 @@ describe('page shell and headers', () => {
   }
 
   it('escapes the title and language', () => {
-    const html = renderPage({ title: HOSTILE, body: '<p>x</p>', lang: 'fr"' });
+    const html = renderPage({ title: HOSTILE, body: '<p>x</p>', page: pageContextFor('fr"') });
     assert.ok(html.includes(`<title>${HOSTILE_ESCAPED} · Gatehouse</title>`));
-    assert.ok(html.includes('<html lang="fr&quot;">'));
+    assert.ok(html.includes('<html lang="fr&quot;" dir="ltr">'));
     assert.ok(html.includes('<body><p>x</p></body>'));
   });
 });
@@ -132,7 +136,15 @@ describe('page shell and headers', () => {
 describe('escaping in the pages', () => {
   it('shows a hostile client name, username, error and action only escaped', () => {
     const pages = [
-      login({ clientName: HOSTILE, username: HOSTILE, error: HOSTILE, action: HOSTILE, csrfToken: HOSTILE, requestId: HOSTILE, environmentName: HOSTILE }),
+      login({
+        clientName: HOSTILE,
+        username: HOSTILE,
+        error: { key: 'error.unexpected', params: { reference: HOSTILE } },
+        action: HOSTILE,
+        csrfToken: HOSTILE,
+        requestId: HOSTILE,
+        environmentName: HOSTILE,
+      }),
       consent({
         clientName: HOSTILE,
         username: HOSTILE,
@@ -143,7 +155,7 @@ describe('escaping in the pages', () => {
         redirectOrigin: HOSTILE,
         scopes: ['<b>:read', "a'&b"],
       }),
-      errorPage({ title: HOSTILE, message: HOSTILE }),
+      errorPage({ detail: HOSTILE }),
     ];
     for (const html of pages) {
       assert.ok(!html.includes(HOSTILE));
@@ -167,7 +179,10 @@ describe('escaping in the pages', () => {
   it('never contains a raw client name or username that holds < or "', () => {
     fc.assert(
       fc.property(nameWith('\u2603', '\u2602'), nameWith('\u2602', '\u2603'), (clientName, username) => {
-        for (const html of [login({ clientName, username, error: username }), consent({ clientName, username })]) {
+        for (const html of [
+          login({ clientName, username, error: { key: 'error.unexpected', params: { reference: username } } }),
+          consent({ clientName, username }),
+        ]) {
           assert.ok(!html.includes(clientName), 'raw client name');
           assert.ok(!html.includes(username), 'raw username');
         }
@@ -214,7 +229,7 @@ describe('login page', () => {
   });
 
   it('shows an error in an alert, keeps the username and moves focus to the password', () => {
-    const html = login({ username: 'alice', error: 'Incorrect username or password.' });
+    const html = login({ username: 'alice', error: { key: 'login.errorInvalid' } });
     assert.match(html, /<div class="alert" id="login-error" role="alert">Incorrect username or password\.<\/div>/);
     assert.ok(tagNamed(html, 'username').includes('value="alice"'));
     assert.ok(!tagNamed(html, 'username').includes('autofocus'));
@@ -232,7 +247,7 @@ describe('consent page', () => {
       assert.ok(html.includes(`${describeScope(scope)}</span> <code>${scope}</code>`), scope);
     }
     assert.ok(html.includes('Read your invoices'));
-    assert.ok(html.includes('<strong>https://app.example.com</strong>'));
+    assert.ok(html.includes('<strong class="ltr">https://app.example.com</strong>'));
     assert.ok(html.includes('<form method="post" action="https://auth.example.com/envs/production/consent">'));
     assert.equal(tagNamed(html, 'csrf_token'), '<input type="hidden" name="csrf_token" value="csrf-123">');
     assert.equal(tagNamed(html, 'request'), '<input type="hidden" name="request" value="req-456">');
@@ -250,7 +265,7 @@ describe('consent page', () => {
 
 describe('error page', () => {
   it('explains, offers no way back to the client and no redirect', () => {
-    const html = errorPage({ title: 'This link cannot be used', message: 'The redirect_uri is not registered.' });
+    const html = renderErrorPage({ page: EN, title: 'error.linkTitle', message: { key: 'error.badRequest' }, detail: 'The redirect_uri is not registered.' });
     assert.ok(html.includes('<h1>This link cannot be used</h1>'));
     assert.ok(html.includes('The redirect_uri is not registered.'));
     assert.match(html, /close this window/);

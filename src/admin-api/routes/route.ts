@@ -1,7 +1,9 @@
 import type { AdminService } from '../../admin/admin-service.ts';
 import type { ApiService } from '../../admin/apis.ts';
 import type { AuditEventService } from '../../admin/audit-events.ts';
+import type { BrandingService } from '../../admin/branding.ts';
 import type { ClientMetadataDocumentService } from '../../admin/client-metadata-documents.ts';
+import type { RegistrationServices } from '../../admin/initial-access-tokens.ts';
 import type { ServiceAccountService } from '../../admin/service-accounts.ts';
 import type { UserService } from '../../admin/users.ts';
 import type { Access, AdminCaller } from '../auth.ts';
@@ -16,8 +18,11 @@ export interface AdminApiServices {
   readonly apis: ApiService;
   /** Absent where a node wires no audit reader: the route then answers not-found. */
   readonly auditEvents?: AuditEventService;
+  /** RFC 7591: registration policies and initial access tokens. */
+  readonly registration?: RegistrationServices;
   /** Client ID Metadata Document settings (absent where a node does not wire them). */
   readonly metadataDocuments?: ClientMetadataDocumentService;
+  readonly branding?: BrandingService;
 }
 
 export type Json = Record<string, unknown>;
@@ -54,6 +59,8 @@ export interface AdminRoute {
   etag?: boolean;
   /** A create: `Idempotency-Key` is honoured. */
   idempotent?: boolean;
+  /** A larger body limit than the listener's, in bytes (an uploaded image). */
+  bodyLimit?: number;
   run(ctx: RouteContext): Promise<unknown>;
 }
 

@@ -12,6 +12,7 @@ import { registerConsentRoutes } from './authorization/consent-routes.ts';
 import { registerDeviceRoutes } from './authorization/device-routes.ts';
 import { pageErrorHandler } from './authorization/error-pages.ts';
 import { registerLoginRoutes } from './authorization/login-routes.ts';
+import { brandStylesheetOfRequest, type PageContexts } from './page-context.ts';
 
 export { readCookie, SESSION_COOKIE } from './authorization/session-cookie.ts';
 
@@ -24,6 +25,8 @@ export interface AuthorizationRoutesOptions {
   /** Cookies get `Secure` when the public URL is https. */
   secureCookies: boolean;
   clock: Clock;
+  /** The language and brand of each page. */
+  pages?: PageContexts;
   /** The authorization routes of every surface (the standard /envs/:env/authorize among them). */
   authorizeRoutes: readonly { surface: Surface; url: string }[];
 }
@@ -38,8 +41,8 @@ export interface AuthorizationRoutesOptions {
 export async function authorizationRoutes(app: FastifyInstance, options: AuthorizationRoutesOptions): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body));
-  app.addHook('onSend', async (_request, reply) => {
-    reply.headers(pageSecurityHeaders());
+  app.addHook('onSend', async (request, reply) => {
+    reply.headers(pageSecurityHeaders(brandStylesheetOfRequest(request)));
   });
   app.setErrorHandler(pageErrorHandler(options.bodyLimit));
 

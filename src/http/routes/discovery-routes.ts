@@ -3,6 +3,8 @@ import type { OAuthCore } from '../../oauth/core.ts';
 import { GATEHOUSE_ROUTES } from '../../oauth/endpoints.ts';
 import type { EnvironmentResolver } from '../../oauth/environments.ts';
 import { authorizationServerMetadata } from '../../oauth/metadata.ts';
+import { registrationEndpoint } from '../../oauth/registration/registered-client.ts';
+import type { RegistrationEndpoint } from '../../oauth/registration/registration-endpoint.ts';
 import { ACCESS_TOKEN_ALGORITHMS, publicJwks } from '../../oauth/signing-keys.ts';
 import { toOAuthError } from '../error-mapping.ts';
 
@@ -21,7 +23,7 @@ export async function documentErrorHandler(this: unknown, thrown: unknown, reque
 /** RFC 8414 metadata, the OpenID configuration and the JWKS of each environment. */
 export async function discoveryRoutes(
   app: FastifyInstance,
-  options: { core: OAuthCore; environments: EnvironmentResolver; jwksMaxAge: number },
+  options: { core: OAuthCore; environments: EnvironmentResolver; jwksMaxAge: number; registration?: RegistrationEndpoint | undefined },
 ): Promise<void> {
   const { core, environments } = options;
 
@@ -30,9 +32,11 @@ export async function discoveryRoutes(
   const metadata = async (name: string) => {
     const { env, urls } = await environments.resolve(name);
     // The algorithms with an active key: a published key that only awaits activation or has retired cannot sign.
-    const [apis, idTokenAlgorithms] = await Promise.all([core.apis.list(env.id), core.keys.algorithms(env.id)]);
+    const [apis, idTokenAlgorithms, policy] = await Promise.all([core.apis.list(env.id), core.keys.algorithms(env.id), options.registration?.policy(env)]);
     const apiScopes = apis.flatMap((api) => api.scopes.map((scope) => scope.name));
-    return authorizationServerMetadata(urls, core.grants.grantTypes(), ACCESS_TOKEN_ALGORITHMS, { apiScopes, idTokenAlgorithms }, env);
+    const document = authorizationServerMetadata(urls, core.grants.grantTypes(), ACCESS_TOKEN_ALGORITHMS, { apiScopes, idTokenAlgorithms }, env);
+    // RFC 8414 §2 / RFC 7591 §3: announced only where the environment enables registration.
+    return policy && policy.mode !== 'off' ? { ...document, registration_endpoint: registrationEndpoint(urls.issuer) } : document;
   };
 
   // RFC 8414 §3 and OpenID Connect Discovery 1.0 §4: one document at every well-known URL.

@@ -6,9 +6,11 @@ import { OAuthError } from '../../oauth/errors.ts';
 import type { EndSessionEndpoint, EndSessionRequest } from '../../oauth/openid/logout.ts';
 import { pageSecurityHeaders } from '../../pages/layout.ts';
 import { renderLogoutConfirmPage, renderSignedOutPage } from '../../pages/logout-pages.ts';
+import type { PageContext } from '../../pages/page-context.ts';
 import { mediaTypeOf, type Params, parseBodyAs, parseQueryParams } from '../params.ts';
 import { pageErrorHandler, sendErrorPage } from './authorization/error-pages.ts';
 import { readCookie, SESSION_COOKIE, sessionCookie } from './authorization/session-cookie.ts';
+import { brandStylesheetOfRequest, PageContexts } from './page-context.ts';
 
 export interface LogoutRoutesOptions {
   environments: EnvironmentResolver;
@@ -17,6 +19,8 @@ export interface LogoutRoutesOptions {
   bodyLimit: number;
   /** Cookies get `Secure` when the public URL is https. */
   secureCookies: boolean;
+  /** The language and brand of each page. */
+  pages?: PageContexts;
 }
 
 /** The request's parameters as the end-session endpoint reads them, wherever they came from. */
@@ -35,14 +39,14 @@ interface LogoutParams {
 export async function logoutRoutes(app: FastifyInstance, options: LogoutRoutesOptions): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body));
-  app.addHook('onSend', async (_request, reply) => {
-    reply.headers(pageSecurityHeaders());
+  app.addHook('onSend', async (request, reply) => {
+    reply.headers(pageSecurityHeaders(brandStylesheetOfRequest(request)));
   });
   app.setErrorHandler(pageErrorHandler(options.bodyLimit));
 
   app.get<{ Params: { env: string } }>(GATEHOUSE_ROUTES.endSession.path, async (request, reply) => {
     const { params, duplicates, hasNul } = parseQueryParams(request.url);
-    if (hasNul) return sendErrorPage(reply, 400, 'The request contains characters that are not allowed.');
+    if (hasNul) return sendErrorPage(reply, 400, 'error.badCharacters');
     return endSession(options, request, reply, { params, duplicates, confirmation: false });
   });
   app.post<{ Params: { env: string } }>(GATEHOUSE_ROUTES.endSessionForm.path, async (request, reply) => {
@@ -68,37 +72,50 @@ async function endSession(
 ): Promise<FastifyReply> {
   const resolved = await o.environments.resolve(request.params.env);
   const { env } = resolved;
+  const page = await (o.pages ?? new PageContexts()).of(
+    request,
+    env,
+    resolved.urls.issuer,
+    params.ui_locales?.split(' ').filter((tag) => tag !== ''),
+  );
   const checked = await o.logout.validate(env, resolved.urls.issuer, params, duplicates);
-  if (checked.kind === 'error_page') return sendErrorPage(reply, 400, checked.message, 'This sign-out request cannot be completed');
+  if (checked.kind === 'error_page') return sendErrorPage(reply, 400, 'error.badRequest', 'error.logoutCannotCompleteTitle', checked.message);
   const logout = checked.request;
   const current = await o.sessions.current(env, readCookie(request.headers.cookie, SESSION_COOKIE));
   const signedIn = current?.session.userId ? current : undefined;
-  if (!signedIn) return signedOut(o, reply, resolved, logout);
+  if (!signedIn) return signedOut(o, reply, page, resolved, logout);
   if (confirmation) {
     // RFC 6749 §10.12 style: the form must carry the token tied to this browser session.
-    if (!o.sessions.csrfTokenMatches(signedIn, params.csrf_token))
-      return sendErrorPage(reply, 403, 'The form expired. Go back to the application and sign out again.');
+    if (!o.sessions.csrfTokenMatches(signedIn, params.csrf_token)) return sendErrorPage(reply, 403, 'error.logoutFormExpired');
     await o.logout.end(env, signedIn.session, logout, 'confirmed');
-    return signedOut(o, reply, resolved, logout, true);
+    return signedOut(o, reply, page, resolved, logout, true);
   }
   if (o.logout.hintNamesUser(env, logout, signedIn.session)) {
     await o.logout.end(env, signedIn.session, logout, 'hint');
-    return signedOut(o, reply, resolved, logout, true);
+    return signedOut(o, reply, page, resolved, logout, true);
   }
-  return confirmPage(o, reply, resolved, logout, signedIn);
+  return confirmPage(o, reply, page, resolved, logout, signedIn);
 }
 
 /** After the session ended (or when there was none): back to the client's registered address with `state` (§3), or the signed-out page. */
-function signedOut(o: LogoutRoutesOptions, reply: FastifyReply, resolved: ResolvedEnvironment, logout: EndSessionRequest, clearCookie = false): FastifyReply {
+function signedOut(
+  o: LogoutRoutesOptions,
+  reply: FastifyReply,
+  page: PageContext,
+  resolved: ResolvedEnvironment,
+  logout: EndSessionRequest,
+  clearCookie = false,
+): FastifyReply {
   if (clearCookie) reply.header('set-cookie', sessionCookie('', new URL(resolved.urls.issuer).pathname, 0, o.secureCookies));
   const location = o.logout.returnAddress(logout);
   if (location !== undefined) return reply.status(303).header('location', location).send();
-  return reply.status(200).send(renderSignedOutPage({ environmentName: resolved.env.name }));
+  return reply.status(200).send(renderSignedOutPage({ page, environmentName: resolved.env.name }));
 }
 
 async function confirmPage(
   o: LogoutRoutesOptions,
   reply: FastifyReply,
+  page: PageContext,
   resolved: ResolvedEnvironment,
   logout: EndSessionRequest,
   active: ActiveSession,
@@ -110,6 +127,7 @@ async function confirmPage(
   if (logout.state !== undefined) fields.state = logout.state;
   return reply.status(200).send(
     renderLogoutConfirmPage({
+      page,
       environmentName: resolved.env.name,
       action: `${resolved.urls.issuer}/logout`,
       csrfToken: o.sessions.csrfToken(active),

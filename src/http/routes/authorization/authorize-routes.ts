@@ -37,7 +37,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, browser: BrowserFl
       if (closed(reply, standard.surface, clock)) return closedPage(browser, reply);
       const resolved = await browser.environment(standard.surface.environmentName(request.params));
       if (!isFormRequest(request)) {
-        return browser.errorPage(reply, 415, 'The request must send its parameters as an HTML form (application/x-www-form-urlencoded).');
+        return browser.errorPage(reply, 415, 'error.formEncoding');
       }
       return authorize(browser, request, reply, standard.surface, resolved, `?${request.body.toString('utf8')}`);
     });
@@ -46,7 +46,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, browser: BrowserFl
   app.get<{ Params: { env: string; surface: string } }>(GATEHOUSE_ROUTES.surfaceAuthorization.path, async (request, reply) => {
     const resolved = await browser.environment(request.params.env);
     const surface = bySurface.get(request.params.surface);
-    if (!surface || surface.segmentFor(resolved.env.name) === undefined) return browser.errorPage(reply, 404, 'There is nothing at this address.', 'Not found');
+    if (!surface || surface.segmentFor(resolved.env.name) === undefined) return browser.errorPage(reply, 404, 'error.notFound', 'error.notFoundTitle');
     if (closed(reply, surface, clock)) return closedPage(browser, reply);
     return authorize(browser, request, reply, surface, resolved);
   });
@@ -68,15 +68,21 @@ async function authorize(
 ) {
   const repeatable = surface.routes.find((route) => route.endpoint === 'authorization')?.repeatable ?? [];
   const parsed = parseQueryParams(query, repeatable);
-  if (parsed.hasNul) return browser.errorPage(reply, 400, 'The request contains characters that are not allowed.');
   let { params, duplicates } = parsed;
+  // An error page about this request speaks the language it asked for (OIDC Core §3.1.2.1).
+  await browser.page(
+    request,
+    resolved,
+    params.ui_locales?.split(' ').filter((tag) => tag !== ''),
+  );
+  if (parsed.hasNul) return browser.errorPage(reply, 400, 'error.badCharacters');
   // RFC 9126 §4: a request_uri of the pushed authorization request endpoint stands for a pushed
   // request, which replaces every other parameter. Any other request_uri (a request object by
   // reference, OpenID Connect Core §6.2) is refused by the OpenID checks.
   const pushed = params.request_uri?.startsWith(REQUEST_URI_PREFIX) === true;
   if (pushed) {
     const taken = await browser.flow.takePushed(resolved.env, params, duplicates);
-    if (taken.kind === 'error_page') return browser.errorPage(reply, 400, taken.message, 'This link cannot be used');
+    if (taken.kind === 'error_page') return browser.errorPage(reply, 400, 'error.badRequest', 'error.linkTitle', taken.message);
     params = taken.params;
     duplicates = [];
   }
@@ -85,7 +91,7 @@ async function authorize(
     pkceOptionalForConfidential: surface.profile.pkceOptionalForConfidential,
     pushed,
   });
-  if (checked.kind === 'error_page') return browser.errorPage(reply, 400, checked.message, 'This link cannot be used');
+  if (checked.kind === 'error_page') return browser.errorPage(reply, 400, 'error.badRequest', 'error.linkTitle', checked.message);
   if (checked.kind === 'redirect') return browser.send(reply, resolved, checked);
   const active = await browser.currentOrNewSession(request, reply, resolved);
   const { requestId, pending } = await browser.flow.hold(resolved.env, active.session, checked);
@@ -120,5 +126,5 @@ function closed(reply: FastifyReply, surface: Surface, clock: Clock): boolean {
 }
 
 function closedPage(browser: BrowserFlow, reply: FastifyReply): FastifyReply {
-  return browser.errorPage(reply, 503, 'Sign-in is not available outside working hours. Try again later.', 'Closed');
+  return browser.errorPage(reply, 503, 'error.closed', 'error.closedTitle');
 }

@@ -1,11 +1,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ActiveSession, BrowserSessions } from '../../../accounts/browser-sessions.ts';
 import type { Environment, PendingAuthorization } from '../../../domain/model.ts';
+import type { MessageKey } from '../../../i18n/catalogue.ts';
 import type { AuthorizationEndpoint, AuthorizationStep, PendingFlow } from '../../../oauth/authorization/endpoint.ts';
 import type { OAuthCore } from '../../../oauth/core.ts';
 import type { EnvironmentResolver, ResolvedEnvironment } from '../../../oauth/environments.ts';
 import { OAuthError } from '../../../oauth/errors.ts';
+import type { PageMessage } from '../../../pages/authorization-pages.ts';
+import type { PageContext } from '../../../pages/page-context.ts';
 import { mediaTypeOf, type Params, parseBodyAs } from '../../params.ts';
+import { PageContexts } from '../page-context.ts';
 import { sendErrorPage } from './error-pages.ts';
 import { readCookie, SESSION_COOKIE, sessionCookie } from './session-cookie.ts';
 
@@ -16,6 +20,8 @@ export interface BrowserFlowDeps {
   sessions: BrowserSessions;
   /** Cookies get `Secure` when the public URL is https. */
   secureCookies: boolean;
+  /** The language and brand of each page. */
+  pages?: PageContexts;
 }
 
 /** A held request found again from one of the flow's pages. */
@@ -25,8 +31,6 @@ export interface ResumedRequest {
   requestId: string;
   pending: PendingAuthorization;
 }
-
-const EXPIRED_REQUEST = 'This sign-in request has expired or was already completed. Go back to the application and start again.';
 
 /** A resumed request as the OAuth core's later steps take it. */
 export function pendingFlowOf({ resolved, active, requestId, pending }: ResumedRequest): PendingFlow {
@@ -40,10 +44,17 @@ export function pendingFlowOf({ resolved, active, requestId, pending }: ResumedR
 export class BrowserFlow {
   readonly flow: AuthorizationEndpoint;
   readonly sessions: BrowserSessions;
+  private readonly pages: PageContexts;
 
   constructor(private readonly deps: BrowserFlowDeps) {
     this.flow = deps.core.authorization;
     this.sessions = deps.sessions;
+    this.pages = deps.pages ?? new PageContexts();
+  }
+
+  /** The language and brand of the page about to be shown for `request` (OIDC Core §3.1.2.1 `ui_locales` first). */
+  page(request: FastifyRequest, resolved: ResolvedEnvironment, uiLocales?: readonly string[]): Promise<PageContext> {
+    return this.pages.of(request, resolved.env, resolved.urls.issuer, uiLocales);
   }
 
   /** The environment named in the path; unknown names are a 404 page. */
@@ -51,13 +62,13 @@ export class BrowserFlow {
     return this.deps.environments.resolve(name);
   }
 
-  errorPage(reply: FastifyReply, status: number, message: string, title?: string): FastifyReply {
-    return sendErrorPage(reply, status, message, title);
+  errorPage(reply: FastifyReply, status: number, message: MessageKey | PageMessage, title?: MessageKey, detail?: string): FastifyReply {
+    return sendErrorPage(reply, status, message, title, detail);
   }
 
   /** The CSRF token of a form did not match the browser session (RFC 6749 §10.12). */
   formExpiredPage(reply: FastifyReply): FastifyReply {
-    return sendErrorPage(reply, 403, 'The form expired. Go back to the application and start again.');
+    return sendErrorPage(reply, 403, 'error.formExpired');
   }
 
   /** The browser's session in `env`, from its cookie. */
@@ -87,7 +98,7 @@ export class BrowserFlow {
   send(reply: FastifyReply, resolved: ResolvedEnvironment, step: AuthorizationStep | undefined): FastifyReply {
     if (!step) return this.expiredPage(reply);
     if (step.kind === 'redirect') return reply.status(303).header('location', step.location).send();
-    if (step.kind === 'error_page') return sendErrorPage(reply, 400, step.message, 'This request cannot be completed');
+    if (step.kind === 'error_page') return sendErrorPage(reply, 400, 'error.badRequest', 'error.cannotCompleteTitle', step.message);
     return reply
       .status(303)
       .header('location', `${resolved.urls.issuer}/${step.kind}?request=${encodeURIComponent(step.requestId)}`)
@@ -121,6 +132,6 @@ export class BrowserFlow {
   }
 
   private expiredPage(reply: FastifyReply): FastifyReply {
-    return sendErrorPage(reply, 400, EXPIRED_REQUEST, 'Sign-in expired');
+    return sendErrorPage(reply, 400, 'error.expired', 'error.expiredTitle');
   }
 }

@@ -3,7 +3,6 @@ import type { AuthorizationStep } from '../../../oauth/authorization/endpoint.ts
 import { GATEHOUSE_ROUTES } from '../../../oauth/endpoints.ts';
 import type { ResolvedEnvironment } from '../../../oauth/environments.ts';
 import { renderConsentPage } from '../../../pages/authorization-pages.ts';
-import { pageLanguage } from '../../../pages/locales.ts';
 import { parseQueryParams } from '../../params.ts';
 import { type BrowserFlow, pendingFlowOf, type ResumedRequest } from './browser-flow.ts';
 
@@ -26,11 +25,13 @@ async function showConsent(browser: BrowserFlow, request: EnvRequest, reply: Fas
   const { active, pending, requestId, userId } = found;
   // RFC 8628 §3.3: a device request is decided on the device page.
   if (pending.deviceCodeHash !== undefined) return browser.send(reply, resolved, { kind: 'device', requestId });
+  const page = await browser.page(request, resolved, pending.oidc?.uiLocales);
   const client = await browser.flow.clientOf(resolved.env, pending);
   const user = await browser.flow.userOf(resolved.env, userId);
-  if (!client || !user) return browser.errorPage(reply, 400, 'The application or your account is no longer available.');
+  if (!client || !user) return browser.errorPage(reply, 400, 'error.accountGone');
   return reply.send(
     renderConsentPage({
+      page,
       environmentName: resolved.env.name,
       clientName: client.name,
       // Client ID Metadata Documents: the host that vouches for the client, shown prominently.
@@ -42,7 +43,6 @@ async function showConsent(browser: BrowserFlow, request: EnvRequest, reply: Fas
       scopeDescriptions: await browser.flow.scopeDescriptions(resolved.env, pending),
       username: user.username,
       redirectOrigin: originOf(pending.redirectUri),
-      lang: pageLanguage(pending.oidc?.uiLocales),
     }),
   );
 }
@@ -61,7 +61,7 @@ async function submitConsent(browser: BrowserFlow, request: EnvRequest, reply: F
   let step: AuthorizationStep | undefined;
   if (form.decision === 'allow') step = await browser.flow.approve(flow);
   else if (form.decision === 'deny') step = await browser.flow.deny(flow);
-  else return browser.errorPage(reply, 400, 'Choose Allow or Deny.');
+  else return browser.errorPage(reply, 400, 'error.chooseDecision');
   return browser.send(reply, resolved, step);
 }
 

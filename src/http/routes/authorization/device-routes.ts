@@ -3,6 +3,7 @@ import { formatUserCode, normalizeUserCode } from '../../../oauth/device/user-co
 import type { DeviceVerification } from '../../../oauth/device/verification.ts';
 import { GATEHOUSE_ROUTES } from '../../../oauth/endpoints.ts';
 import type { ResolvedEnvironment } from '../../../oauth/environments.ts';
+import type { PageMessage } from '../../../pages/authorization-pages.ts';
 import { renderDeviceDecisionPage, renderDeviceDonePage, renderDeviceEntryPage } from '../../../pages/device-pages.ts';
 import { parseQueryParams } from '../../params.ts';
 import { type BrowserFlow, pendingFlowOf } from './browser-flow.ts';
@@ -18,9 +19,6 @@ const DEVICE_CODE_COOKIE = 'gatehouse_device_code';
 const DEVICE_CODE_COOKIE_MAX_AGE = 15 * 60;
 /** A pre-filled value longer than any way of writing a user code is not echoed. */
 const MAX_PREFILL = 32;
-
-const WRONG_CODE = 'That code is not valid. Check the code on your device: it may have expired or been used already.';
-const GONE = 'This code has expired or was already used. Start again on your device.';
 
 /**
  * RFC 8628 §3.3 verification page of each environment (`verification_uri`): the user enters or
@@ -50,7 +48,7 @@ class DeviceRoutes {
     const typed = query.user_code;
     const normalized = typed === undefined ? undefined : normalizeUserCode(typed);
     const prefill = normalized === undefined ? typed?.slice(0, MAX_PREFILL) : formatUserCode(normalized);
-    return this.entryPage(reply, resolved, this.browser.sessions.csrfToken(active), prefill);
+    return this.entryPage(request, reply, resolved, this.browser.sessions.csrfToken(active), prefill);
   }
 
   /** POST: a decision (the form names its held request) or a code. */
@@ -66,18 +64,27 @@ class DeviceRoutes {
     if (check.kind === 'throttled') {
       reply.header('retry-after', String(check.retryAfter));
       const minutes = Math.ceil(check.retryAfter / 60);
-      const error = `Too many attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
-      return this.entryPage(reply.status(429), resolved, csrf, typed.slice(0, MAX_PREFILL), error);
+      const error: PageMessage = minutes === 1 ? { key: 'device.errorThrottledOne' } : { key: 'device.errorThrottled', params: { minutes } };
+      return this.entryPage(request, reply.status(429), resolved, csrf, typed.slice(0, MAX_PREFILL), error);
     }
-    if (check.kind === 'wrong') return this.entryPage(reply.status(400), resolved, csrf, typed.slice(0, MAX_PREFILL), WRONG_CODE);
+    if (check.kind === 'wrong') return this.entryPage(request, reply.status(400), resolved, csrf, typed.slice(0, MAX_PREFILL), { key: 'device.errorUnknown' });
     this.setCodeCookie(reply, resolved, formatUserCode(normalizeUserCode(typed) as string));
     const step = await this.browser.flow.next(pendingFlowOf({ resolved, active, requestId: check.requestId, pending: check.pending }));
     return this.browser.send(reply, resolved, step);
   }
 
-  private entryPage(reply: FastifyReply, resolved: ResolvedEnvironment, csrfToken: string, userCode?: string, error?: string): FastifyReply {
+  private async entryPage(
+    request: EnvRequest,
+    reply: FastifyReply,
+    resolved: ResolvedEnvironment,
+    csrfToken: string,
+    userCode?: string,
+    error?: PageMessage,
+  ): Promise<FastifyReply> {
+    const page = await this.browser.page(request, resolved);
     return reply.send(
       renderDeviceEntryPage({
+        page,
         environmentName: resolved.env.name,
         action: `${resolved.urls.issuer}/device`,
         csrfToken,
@@ -92,17 +99,19 @@ class DeviceRoutes {
     const found = await this.browser.resume(request, reply, resolved, requestId);
     if (!found) return reply;
     const { active, pending } = found;
+    const page = await this.browser.page(request, resolved, pending.oidc?.uiLocales);
     const userId = active.session.userId;
     if (userId === null) return this.browser.send(reply, resolved, { kind: 'login', requestId });
     const authorization = await this.device.authorizationOf(resolved.env, pending);
-    if (!authorization) return this.browser.errorPage(reply, 400, GONE, 'Code expired');
+    if (!authorization) return this.browser.errorPage(reply, 400, 'device.expired', 'device.expiredTitle');
     const client = await this.browser.flow.clientOf(resolved.env, pending);
     const user = await this.browser.flow.userOf(resolved.env, userId);
-    if (!client || !user) return this.browser.errorPage(reply, 400, 'The application or your account is no longer available.');
+    if (!client || !user) return this.browser.errorPage(reply, 400, 'error.accountGone');
     const typed = readCookie(request.headers.cookie, DEVICE_CODE_COOKIE);
     const userCode = typed !== undefined && this.device.codeMatches(authorization, typed) ? typed : undefined;
     return reply.send(
       renderDeviceDecisionPage({
+        page,
         environmentName: resolved.env.name,
         clientName: client.name,
         action: `${resolved.urls.issuer}/device`,
@@ -121,14 +130,15 @@ class DeviceRoutes {
   private async decide(request: EnvRequest, reply: FastifyReply, resolved: ResolvedEnvironment, form: Record<string, string>): Promise<FastifyReply> {
     const found = await this.browser.resume(request, reply, resolved, form.request);
     if (!found) return reply;
+    const page = await this.browser.page(request, resolved, found.pending.oidc?.uiLocales);
     if (!this.browser.sessions.csrfTokenMatches(found.active, form.csrf_token)) return this.browser.formExpiredPage(reply);
     if (found.active.session.userId === null) return this.browser.send(reply, resolved, { kind: 'login', requestId: found.requestId });
     if (found.pending.deviceCodeHash === undefined) return this.browser.send(reply, resolved, await this.browser.flow.next(pendingFlowOf(found)));
-    if (form.decision !== 'allow' && form.decision !== 'deny') return this.browser.errorPage(reply, 400, 'Choose Allow or Deny.');
+    if (form.decision !== 'allow' && form.decision !== 'deny') return this.browser.errorPage(reply, 400, 'error.chooseDecision');
     const outcome = await this.device.decide(pendingFlowOf(found), form.decision === 'allow');
     this.setCodeCookie(reply, resolved, '', 0);
-    if (outcome === 'gone') return this.browser.errorPage(reply, 400, GONE, 'Code expired');
-    return reply.send(renderDeviceDonePage({ environmentName: resolved.env.name, approved: outcome === 'approved' }));
+    if (outcome === 'gone') return this.browser.errorPage(reply, 400, 'device.expired', 'device.expiredTitle');
+    return reply.send(renderDeviceDonePage({ page, environmentName: resolved.env.name, approved: outcome === 'approved' }));
   }
 
   private setCodeCookie(reply: FastifyReply, resolved: ResolvedEnvironment, value: string, maxAge = DEVICE_CODE_COOKIE_MAX_AGE): void {

@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LoginOutcome, UserAuthenticator } from '../../../accounts/users.ts';
 import { GATEHOUSE_ROUTES } from '../../../oauth/endpoints.ts';
-import { renderLoginPage } from '../../../pages/authorization-pages.ts';
-import { pageLanguage } from '../../../pages/locales.ts';
+import { type PageMessage, renderLoginPage } from '../../../pages/authorization-pages.ts';
 import { parseQueryParams } from '../../params.ts';
 import { type BrowserFlow, pendingFlowOf, type ResumedRequest } from './browser-flow.ts';
 
@@ -12,7 +11,7 @@ type EnvRequest = FastifyRequest<{ Params: { env: string } }>;
 interface LoginPageState {
   status?: number;
   username?: string;
-  error?: string;
+  error?: PageMessage;
 }
 
 /** The login page of each environment: shown for a held request, and the form it posts. */
@@ -21,7 +20,7 @@ export function registerLoginRoutes(app: FastifyInstance, browser: BrowserFlow, 
     const resolved = await browser.environment(request.params.env);
     const found = await browser.resume(request, reply, resolved, parseQueryParams(request.url).params.request);
     if (!found) return reply;
-    return showLogin(browser, reply, found);
+    return showLogin(browser, request, reply, found);
   });
   app.post<{ Params: { env: string } }>(GATEHOUSE_ROUTES.login.path, (request, reply) => submitLogin(browser, users, request, reply));
 }
@@ -38,9 +37,9 @@ async function submitLogin(browser: BrowserFlow, users: UserAuthenticator, reque
   if (!browser.sessions.csrfTokenMatches(found.active, form.csrf_token)) return browser.formExpiredPage(reply);
   const username = form.username ?? '';
   const password = form.password ?? '';
-  if (username === '' || password === '') return showLogin(browser, reply, found, { status: 400, username, error: 'Enter your username and password.' });
+  if (username === '' || password === '') return showLogin(browser, request, reply, found, { status: 400, username, error: { key: 'login.errorMissing' } });
   const outcome = await users.authenticate(resolved.env, username, password, request.ip);
-  if (!outcome.ok) return refuseLogin(browser, reply, found, username, outcome);
+  if (!outcome.ok) return refuseLogin(browser, request, reply, found, username, outcome);
   return signIn(browser, reply, found, outcome.user.userId);
 }
 
@@ -60,6 +59,7 @@ async function signIn(browser: BrowserFlow, reply: FastifyReply, found: ResumedR
  */
 function refuseLogin(
   browser: BrowserFlow,
+  request: FastifyRequest,
   reply: FastifyReply,
   found: ResumedRequest,
   username: string,
@@ -68,25 +68,33 @@ function refuseLogin(
   if (outcome.throttled) {
     reply.header('retry-after', String(outcome.retryAfter));
     const minutes = Math.ceil(outcome.retryAfter / 60);
-    const error = `Too many sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
-    return showLogin(browser, reply, found, { status: 429, username, error });
+    const error: PageMessage = minutes === 1 ? { key: 'login.errorThrottledOne' } : { key: 'login.errorThrottled', params: { minutes } };
+    return showLogin(browser, request, reply, found, { status: 429, username, error });
   }
   if (outcome.busy) {
     reply.header('retry-after', String(outcome.retryAfter));
-    return showLogin(browser, reply, found, { status: 503, username, error: 'The server is busy. Try again in a few seconds.' });
+    return showLogin(browser, request, reply, found, { status: 503, username, error: { key: 'login.errorBusy' } });
   }
-  return showLogin(browser, reply, found, { status: 401, username, error: 'Incorrect username or password.' });
+  return showLogin(browser, request, reply, found, { status: 401, username, error: { key: 'login.errorInvalid' } });
 }
 
 /** The login page for a held request, naming the client that asks. */
-async function showLogin(browser: BrowserFlow, reply: FastifyReply, found: ResumedRequest, state: LoginPageState = {}): Promise<FastifyReply> {
+async function showLogin(
+  browser: BrowserFlow,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  found: ResumedRequest,
+  state: LoginPageState = {},
+): Promise<FastifyReply> {
   const { resolved, active, requestId, pending } = found;
+  const page = await browser.page(request, resolved, pending.oidc?.uiLocales);
   const client = await browser.flow.clientOf(resolved.env, pending);
-  if (!client) return browser.errorPage(reply, 400, 'The application that sent you here is no longer available.');
+  if (!client) return browser.errorPage(reply, 400, 'error.clientGone');
   // OpenID Connect Core §3.1.2.1 `login_hint` pre-fills the field until the user typed a name.
   const username = state.username ?? pending.oidc?.loginHint ?? undefined;
   return reply.status(state.status ?? 200).send(
     renderLoginPage({
+      page,
       environmentName: resolved.env.name,
       clientName: client.name,
       action: `${resolved.urls.issuer}/login`,
@@ -94,7 +102,6 @@ async function showLogin(browser: BrowserFlow, reply: FastifyReply, found: Resum
       requestId,
       ...(username === undefined ? {} : { username }),
       ...(state.error === undefined ? {} : { error: state.error }),
-      lang: pageLanguage(pending.oidc?.uiLocales),
     }),
   );
 }

@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { AdminService } from '../../src/admin/admin-service.ts';
+import { BrandingService } from '../../src/admin/branding.ts';
+import { UserService } from '../../src/admin/users.ts';
+import { systemClock } from '../../src/domain/clock.ts';
+import type { Store } from '../../src/domain/storage.ts';
+import { DEVICE_CODE_GRANT } from '../../src/oauth/device/device-authorization.ts';
+import { s256Challenge } from '../../src/oauth/pkce.ts';
+import { type Server as App, createServer as createGatehouse } from '../../src/server/server.ts';
+import { openStore } from '../../src/store/open.ts';
+import { launchChromium, WAIT_MS } from '../helpers/chromium.ts';
+import { testConfig } from '../helpers/fixtures.ts';
+import { freePort } from '../helpers/net.ts';
+import { checkEveryMode, tabOrder } from './a11y-support.ts';
+
+/*
+ * Every sign-in page (login, login with an error, consent, the three device pages, the two logout
+ * pages, an error page) in Debian's Chromium, checked by axe-core at WCAG 2.2 AA on a phone and a
+ * desktop, light and dark, and walked with the keyboard alone (Tab reaches each control, Enter
+ * submits). A branded environment is checked in German (its default), French (ui_locales) and
+ * Arabic (an operator's texts: right to left). Screenshots: test-artifacts/a11y/.
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SHOTS = join(ROOT, 'test-artifacts', 'a11y');
+const USERNAME = 'alice';
+const PASSWORD = 'correct horse battery staple';
+const LOGO = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64"><rect width="64" height="64" rx="14" fill="#0b6e4f"/><path d="M14 46 32 16l18 30z" fill="#ffffff"/></svg>',
+);
+
+describe('accessibility of the sign-in pages in Chromium (axe-core, WCAG 2.2 AA)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-a11y-e2e-'));
+  const rp: Server = createServer((_q, r) => r.writeHead(200, { 'content-type': 'text/plain' }).end('done'));
+  let rpUrl = '';
+  let store: Store | undefined;
+  let app: App | undefined;
+  let browser: Browser | undefined;
+  let publicUrl = '';
+  const clients: Record<string, string> = {};
+  let deviceClient = '';
+  const results: string[] = [];
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    await new Promise<void>((resolve) => rp.listen(0, '127.0.0.1', resolve));
+    rpUrl = `http://127.0.0.1:${(rp.address() as AddressInfo).port}`;
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    const config = testConfig({ publicUrl, host: '127.0.0.1', port, passwordHashCost: 10, dataDir });
+    store = openStore(join(dataDir, 'gatehouse.db'));
+    await store.migrate();
+    app = await createGatehouse(config, { store, clock: systemClock });
+    await app.start();
+    const admin = new AdminService(config, config.keySecret, store, app.core, systemClock);
+    const users = new UserService(config, store, systemClock);
+    for (const env of ['DEVELOPMENT', 'BRANDED']) {
+      await admin.createEnvironment(env);
+      const created = await admin.createClient({
+        env,
+        name: 'Invoice App',
+        grantTypes: ['authorization_code'],
+        scopes: ['openid', 'profile', 'invoices:read'],
+        redirectUris: [`${rpUrl}/callback`],
+      });
+      clients[env] = created.client_id;
+      await users.create({ env, username: USERNAME, password: PASSWORD });
+    }
+    const device = await admin.createClient({
+      env: 'DEVELOPMENT',
+      name: 'Living Room TV',
+      kind: 'public',
+      grantTypes: [DEVICE_CODE_GRANT],
+      scopes: ['openid', 'profile'],
+      redirectUris: [],
+    });
+    deviceClient = device.client_id;
+    const branding = new BrandingService(store, systemClock);
+    await branding.replace('BRANDED', {
+      productName: 'Acme Cloud',
+      colours: { accent: '#0b6e4f', accentText: '#ffffff', darkAccent: '#5fd3a8', darkAccentText: '#0b1f17' },
+      supportUrl: 'https://help.acme.example/sign-in',
+      defaultLanguage: 'de',
+      texts: {
+        ar: {
+          'login.title': 'تسجيل الدخول',
+          'login.lead': 'يطلب {client} الوصول إلى حسابك.',
+          'login.username': 'اسم المستخدم',
+          'login.password': 'كلمة المرور',
+          'login.submit': 'دخول',
+        },
+      },
+    });
+    await branding.putLogo('BRANDED', new Uint8Array(LOGO), 'image/svg+xml');
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    try {
+      await browser?.close().catch(() => undefined);
+      rp.closeAllConnections();
+      await new Promise<void>((resolve) => rp.close(() => resolve()));
+      await app?.stop();
+      await store?.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+      process.stdout.write(`# axe-core (${results.length} runs):\n${results.map((r) => `#   ${r}`).join('\n')}\n`);
+    }
+  });
+
+  const authorizeUrl = (env: string, extra: Record<string, string> = {}) =>
+    `${publicUrl}/envs/${env}/authorize?${new URLSearchParams({
+      response_type: 'code',
+      client_id: clients[env] as string,
+      redirect_uri: `${rpUrl}/callback`,
+      scope: 'openid profile invoices:read',
+      state: randomBytes(8).toString('hex'),
+      code_challenge: s256Challenge(randomBytes(32).toString('base64url')),
+      code_challenge_method: 'S256',
+      ...extra,
+    })}`;
+
+  async function open(locale = 'en-US'): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+    assert.ok(browser);
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale });
+    context.setDefaultTimeout(WAIT_MS);
+    const page = await context.newPage();
+    const problems: string[] = [];
+    // A CSP refusal (a style whose hash is missing, an image from elsewhere) shows on the console.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    return { context, page, problems };
+  }
+
+  /** Tabs until the focused element matches, then presses Enter: the keyboard-only way to press a button. */
+  async function pressByKeyboard(page: Page, selector: string): Promise<void> {
+    for (let i = 0; i < 20; i++) {
+      if (await page.evaluate<boolean>(`document.activeElement?.matches(${JSON.stringify(selector)}) === true`)) return page.keyboard.press('Enter');
+      await page.keyboard.press('Tab');
+    }
+    assert.fail(`Tab never reached ${selector}`);
+  }
+
+  it('login, consent, device, logout and error pages: no violation, keyboard only', async () => {
+    const { context, page, problems } = await open();
+    const issuer = `${publicUrl}/envs/DEVELOPMENT`;
+    try {
+      await page.goto(authorizeUrl('DEVELOPMENT'));
+      await page.waitForURL(/\/login\?/);
+      await checkEveryMode(page, 'login', SHOTS, results);
+      const order = await tabOrder(page, 'username');
+      assert.deepEqual(order, ['username', 'password', 'button:=Sign in'], `tab order ${order.join(' → ')}`);
+      // Keyboard only: the username has focus on arrival; a wrong password, then Enter.
+      await page.goto(page.url());
+      await page.keyboard.type(USERNAME);
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('wrong password');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('#login-error');
+      await checkEveryMode(page, 'login-error', SHOTS, results);
+      // The password field has focus after a failure; Enter submits.
+      await page.keyboard.type(PASSWORD);
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/\/consent\?/);
+      await checkEveryMode(page, 'consent', SHOTS, results);
+      const consentOrder = await tabOrder(page);
+      assert.ok(consentOrder.includes('button:decision=allow') && consentOrder.includes('button:decision=deny'), consentOrder.join(' → '));
+      await pressByKeyboard(page, 'button[value="allow"]');
+      await page.waitForURL((url) => url.href.startsWith(`${rpUrl}/callback`));
+
+      const started = await fetch(`${issuer}/device_authorization`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ client_id: deviceClient, scope: 'openid profile' }),
+      });
+      const { user_code: userCode } = (await started.json()) as { user_code: string };
+      await page.goto(`${issuer}/device`);
+      await checkEveryMode(page, 'device-entry', SHOTS, results);
+      await page.keyboard.type(userCode);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('button[value="allow"]');
+      await checkEveryMode(page, 'device-decision', SHOTS, results);
+      await pressByKeyboard(page, 'button[value="allow"]');
+      await page.waitForSelector('h1');
+      assert.equal(await page.locator('h1').textContent(), 'Device connected');
+      await checkEveryMode(page, 'device-done', SHOTS, results);
+
+      await page.goto(`${issuer}/logout`);
+      await checkEveryMode(page, 'logout-confirm', SHOTS, results);
+      await pressByKeyboard(page, 'button[name="confirm"]');
+      await page.waitForSelector('text=You are signed out');
+      await checkEveryMode(page, 'logout-done', SHOTS, results);
+
+      await page.goto(`${issuer}/authorize?client_id=unknown&response_type=code`);
+      await checkEveryMode(page, 'error', SHOTS, results);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a branded environment in German (its default), French (ui_locales) and Arabic (right to left)', async () => {
+    const { context, page, problems } = await open('sv-SE');
+    try {
+      await page.goto(authorizeUrl('BRANDED'));
+      await page.waitForURL(/\/login\?/);
+      assert.equal(await page.getAttribute('html', 'lang'), 'de');
+      assert.equal(await page.title(), 'Anmelden · Acme Cloud');
+      assert.ok(
+        await page.evaluate<boolean>(
+          `(() => { const img = document.querySelector('img[alt="Logo von Acme Cloud"]'); return img.complete && img.naturalWidth > 0; })()`,
+        ),
+        'logo loads',
+      );
+      await checkEveryMode(page, 'branded-de-login', SHOTS, results);
+      await page.keyboard.type(USERNAME);
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(PASSWORD);
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/\/consent\?/);
+      assert.equal(await page.locator('button[value="allow"]').textContent(), 'Erlauben');
+      await checkEveryMode(page, 'branded-de-consent', SHOTS, results);
+
+      // The language switch: the client asks for French.
+      await page.goto(authorizeUrl('BRANDED', { ui_locales: 'fr', prompt: 'login' }));
+      await page.waitForURL(/\/login\?/);
+      assert.equal(await page.getAttribute('html', 'lang'), 'fr');
+      await checkEveryMode(page, 'branded-fr-login', SHOTS, results);
+
+      // Arabic, from the operator's texts: right to left, the layout mirrored.
+      await page.goto(authorizeUrl('BRANDED', { ui_locales: 'ar', prompt: 'login' }));
+      await page.waitForURL(/\/login\?/);
+      assert.equal(await page.getAttribute('html', 'dir'), 'rtl');
+      assert.equal(await page.locator('h1').textContent(), 'تسجيل الدخول');
+      await checkEveryMode(page, 'branded-ar-login', SHOTS, results);
+      await page.setViewportSize({ width: 390, height: 844 });
+      // The label's text sits at the right edge of its field, as right-to-left text does.
+      const [textLeft, textRight, fieldLeft, fieldRight] = await page.evaluate<number[]>(`(() => {
+        const range = document.createRange();
+        range.selectNodeContents(document.querySelector('label[for="username"]'));
+        const text = range.getBoundingClientRect();
+        const field = document.querySelector('#username').getBoundingClientRect();
+        return [text.left, text.right, field.left, field.right];
+      })()`);
+      assert.ok(Math.abs((textRight as number) - (fieldRight as number)) < 2, 'the label text ends at the right edge of the field');
+      assert.ok((textLeft as number) > (fieldLeft as number) + 40, 'the label text does not start at the left');
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+});

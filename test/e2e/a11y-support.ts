@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+
+/** WCAG 2.2 AA, as axe-core tags it. */
+export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** The four looks every page is checked in. */
+export const MODES = [
+  { name: 'phone-light', width: 390, height: 844, colorScheme: 'light' },
+  { name: 'phone-dark', width: 390, height: 844, colorScheme: 'dark' },
+  { name: 'desktop-light', width: 1280, height: 800, colorScheme: 'light' },
+  { name: 'desktop-dark', width: 1280, height: 800, colorScheme: 'dark' },
+] as const;
+
+interface AxeViolation {
+  id: string;
+  impact: string;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/**
+ * Runs axe-core on the page as it is now. The source is evaluated through the DevTools protocol,
+ * which the page's Content-Security-Policy does not govern, so the page is checked under its real policy.
+ */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  if (!(await page.evaluate("typeof axe !== 'undefined'"))) await page.evaluate(AXE_SOURCE);
+  return page.evaluate<AxeViolation[]>(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(WCAG_TAGS)} }, resultTypes: ['violations'] })
+    .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })))`);
+}
+
+/** One line per violation, for a failure message and the report. */
+export const describeViolations = (violations: AxeViolation[]): string[] =>
+  violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+
+/**
+ * Checks the page in every mode (phone and desktop, light and dark) with axe-core and saves a
+ * screenshot of each under `dir` as `<name>-<mode>.png`. Returns the number of axe runs.
+ */
+export async function checkEveryMode(page: Page, name: string, dir: string, results: string[]): Promise<void> {
+  for (const mode of MODES) {
+    await page.setViewportSize({ width: mode.width, height: mode.height });
+    await page.emulateMedia({ colorScheme: mode.colorScheme });
+    const violations = await axeViolations(page);
+    results.push(`${name} ${mode.name}: ${violations.length} violations`);
+    await page.screenshot({ path: join(dir, `${name}-${mode.name}.png`), fullPage: true });
+    assert.deepEqual(describeViolations(violations), [], `${name} at ${mode.name}`);
+  }
+}
+
+/**
+ * Presses Tab until focus comes back around, and returns what it visited (each control's id, or
+ * its name and value), as a cycle starting from `first`. Proves every control is reachable by
+ * keyboard, in order, wherever focus was on arrival.
+ */
+export async function tabOrder(page: Page, first?: string, max = 20): Promise<string[]> {
+  const seen: string[] = [];
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    const here = await page.evaluate<string>(`(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return '';
+      return el.id || el.tagName.toLowerCase() + ':' + (el.getAttribute('name') ?? '') + '=' + (el.getAttribute('value') ?? el.textContent ?? '');
+    })()`);
+    if (here !== '' && seen.includes(here)) break;
+    if (here !== '') seen.push(here);
+  }
+  const start = first === undefined ? 0 : Math.max(0, seen.indexOf(first));
+  return [...seen.slice(start), ...seen.slice(0, start)];
+}
