@@ -88,11 +88,11 @@ describe('Dockerfile', () => {
 describe('scripts/container-smoke.sh', () => {
   const path = new URL('scripts/container-smoke.sh', root);
   const script = readFileSync(path, 'utf8');
-  const readme = readFileSync(new URL('README.md', root), 'utf8');
+  const deployment = readFileSync(new URL('docs/deployment.md', root), 'utf8');
 
-  it('is executable, documented in the README and not part of CI', () => {
+  it('is executable, documented in docs/deployment.md and not part of CI', () => {
     assert.ok((statSync(path).mode & 0o111) !== 0);
-    assert.ok(readme.includes('### Container image') && readme.includes('bash scripts/container-smoke.sh'));
+    assert.ok(deployment.includes('## Container image') && deployment.includes('bash scripts/container-smoke.sh'));
     assert.ok(!readFileSync(new URL('.ci/run', root), 'utf8').includes('container-smoke'));
   });
 
