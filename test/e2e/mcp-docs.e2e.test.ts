@@ -10,7 +10,7 @@ import { freePort } from '../helpers/net.ts';
 import { launchChromium, WAIT_MS } from '../helpers/openid-e2e.ts';
 
 /*
- * docs/mcp.md's walk-through, run as written: every ```sh block, in order, in one bash script
+ * docs/mcp.md's walk-through, run as written: every ```sh block and each MCP client run, in order, in one bash script
  * from Gatehouse's folder (the ports moved to free ones through the variables the page defines).
  * Each time the MCP client prints an authorization URL (once with the client the operator
  * created, once after it registered itself), Chromium opens it, signs in and allows, as the page
@@ -19,9 +19,18 @@ import { launchChromium, WAIT_MS } from '../helpers/openid-e2e.ts';
 
 const DOC = join(ROOT, 'docs', 'mcp.md');
 
-function shellBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string);
+/**
+ * The walk-through's commands in order: every ```sh block, and the ```text blocks that are only an
+ * MCP client run (`npm run client …`), which wait for a person in a browser and which the
+ * documentation's generic shell test therefore cannot run; here Chromium signs in for them.
+ */
+function walkThroughBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```(sh|text)\n([\s\S]*?)^```$/gm)]
+    .filter((m) => m[1] === 'sh' || BROWSER_STEP.test(m[2] as string))
+    .map((m) => m[2] as string);
 }
+
+const BROWSER_STEP = /^(env -u MCP_CLIENT_ID )?npm run client --workspace examples\/mcp\n$/;
 
 /** The ```text block that follows the block containing `marker`. */
 function outputAfter(markdown: string, marker: string): string {
@@ -83,7 +92,7 @@ describe('docs/mcp.md: from npm start to an MCP client calling a tool, run as wr
       assert.ok(existsSync(join(ROOT, built)), `${built} is missing: run \`npm run build\` first`);
     }
     const markdown = readFileSync(DOC, 'utf8');
-    const blocks = shellBlocks(markdown);
+    const blocks = walkThroughBlocks(markdown);
     assert.ok(blocks.length >= 5, 'the page has its sh blocks');
     const script = join(work, 'walk-through.sh');
     writeFileSync(script, `set -euo pipefail\n${blocks.join('\n')}`);
