@@ -1,15 +1,32 @@
 import type { FastifyRequest } from 'fastify';
+import type { Clock } from '../domain/clock.ts';
 import type { Environment } from '../domain/model.ts';
 import type { PresentedCredentials } from '../oauth/client-auth.ts';
-import type { ResolvedEnvironment } from '../oauth/environments.ts';
+import type { OAuthCore } from '../oauth/core.ts';
+import type { EnvironmentResolver, ResolvedEnvironment } from '../oauth/environments.ts';
 import type { OAuthError } from '../oauth/errors.ts';
 import { isFapi2 } from '../oauth/fapi2.ts';
-import type { ReceivedParams, SurfaceRoute } from '../surfaces/surface.ts';
+import type { ReceivedParams, Surface, SurfaceRoute } from '../surfaces/surface.ts';
 import { OBSERVED_ENV, RECEIVED, TOKEN_ROUTE, TOKEN_STAGE } from './lean-exchange.ts';
+import type { LeanRouter } from './lean-routes.ts';
 import { type Params, parseBasicAuthorization } from './params.ts';
+import type { RequestObserver } from './request-observer.ts';
 import { note } from './surface-observed.ts';
 import { jsonFieldsOf, parseBody } from './surface-request.ts';
-import type { SurfaceRoutesOptions } from './surface-routes.ts';
+
+export interface SurfaceRoutesOptions {
+  surface: Surface;
+  core: OAuthCore;
+  environments: EnvironmentResolver;
+  clock: Clock;
+  bodyLimit: number;
+  /** Origin and base path of the public URL, without a trailing slash. */
+  publicBase: string;
+  /** Told of each request once answered (metrics). */
+  observer?: RequestObserver | undefined;
+  /** Where this surface's plain POST requests may be served without Fastify's request machinery. */
+  lean?: LeanRouter | undefined;
+}
 
 export type SurfaceRequest = FastifyRequest<{ Params: Record<string, string> }>;
 

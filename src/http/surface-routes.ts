@@ -1,36 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import type { Logger } from 'pino';
-import type { Clock } from '../domain/clock.ts';
-import type { OAuthCore } from '../oauth/core.ts';
 import type { EndpointKind } from '../oauth/endpoints.ts';
-import type { EnvironmentResolver } from '../oauth/environments.ts';
 import { OAuthError } from '../oauth/errors.ts';
 import { tracingEnabled } from '../observability/tracing.ts';
 import { rateLimitHeaders } from '../surfaces/profiles/standard.ts';
 import type { Surface, SurfaceRoute } from '../surfaces/surface.ts';
 import { toOAuthError } from './error-mapping.ts';
 import { type LeanFinished, LeanReply, LeanRequest, OBSERVED_ERROR, OBSERVED_GRANT, RECEIVED, TOKEN_ROUTE, TOKEN_STAGE } from './lean-exchange.ts';
-import type { LeanRouter, LeanServe } from './lean-routes.ts';
-import type { RequestObserver } from './request-observer.ts';
-import { SurfaceContext, type SurfaceRequest, setTokenStage } from './surface-context.ts';
+import type { LeanServe } from './lean-routes.ts';
+import { SurfaceContext, type SurfaceRequest, type SurfaceRoutesOptions, setTokenStage } from './surface-context.ts';
 import { decorateObserved, noop, note, reportTo } from './surface-observed.ts';
 import { dpopHeader, outsideWorkingHours, presentedBearerToken, receivedOf, send } from './surface-request.ts';
 import { annotateTokenSpan, tracedTokenHandler } from './token-tracing.ts';
-
-export interface SurfaceRoutesOptions {
-  surface: Surface;
-  core: OAuthCore;
-  environments: EnvironmentResolver;
-  clock: Clock;
-  bodyLimit: number;
-  /** Origin and base path of the public URL, without a trailing slash. */
-  publicBase: string;
-  /** Told of each request once answered (metrics). */
-  observer?: RequestObserver | undefined;
-  /** Where this surface's plain POST requests may be served without Fastify's request machinery. */
-  lean?: LeanRouter | undefined;
-}
 
 /**
  * The API routes of one surface (token, revocation, introspection, token info); /authorize lives
@@ -247,4 +229,5 @@ const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: Surface
   },
 };
 
+export type { SurfaceRoutesOptions } from './surface-context.ts';
 export { outsideWorkingHours, parseBody, presentedBearerToken } from './surface-request.ts';
