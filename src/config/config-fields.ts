@@ -6,7 +6,7 @@ interface Field {
   doc: string;
 }
 
-/** Every setting, its environment variable and config-file key, in one place (also used by the README). */
+/** Every setting, its environment variable and config-file key, in one place (also checked against docs/configuration.md). */
 export const CONFIG_FIELDS: Record<keyof Config, Field> = {
   databaseUrl: { env: 'GATEHOUSE_DATABASE_URL', file: 'databaseUrl', doc: 'SQLite path, `sqlite:` URL or `postgres://` URL' },
   host: { env: 'GATEHOUSE_HOST', file: 'host', doc: 'address to listen on' },
@@ -80,7 +80,7 @@ export const CONFIG_FIELDS: Record<keyof Config, Field> = {
     file: 'auditWebhookSecret',
     doc: 'webhook signing secret, `whsec_` + base64 or 32+ characters; required with the URL',
   },
-  // Prometheus metrics (README › Metrics).
+  // Prometheus metrics (docs/operations.md › Metrics).
   metricsPort: {
     env: 'GATEHOUSE_METRICS_PORT',
     file: 'metricsPort',

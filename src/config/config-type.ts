@@ -94,10 +94,10 @@ export interface Config {
   readonly trustProxy: readonly string[];
   /**
    * The route sets Gatehouse serves: the standard surface plus any compatibility profiles
-   * (README › Compatibility surfaces). The standard one is added when not listed.
+   * (docs/compatibility-surfaces.md). The standard one is added when not listed.
    */
   readonly surfaces: readonly SurfaceSettings[];
-  // Audit events (README › Audit events).
+  // Audit events (docs/audit.md).
   /** Days an audit event is kept (and its webhook delivery retried). */
   readonly auditRetention: number;
   /** Where audit events are POSTed; undefined: no webhook. */
@@ -114,7 +114,7 @@ export interface Config {
   // Usage records: last-used times and daily token counts.
   /** Seconds between two writes of a node's usage records (and one more at shutdown). */
   readonly usageFlushInterval: number;
-  // Admin API (README › Admin API)
+  // Admin API (docs/admin-api.md)
   /** Address of the admin API's own listener; loopback unless set otherwise. */
   readonly adminHost: string;
   /** Port of the admin API's listener; undefined: no admin API on this node. */
