@@ -259,7 +259,7 @@ describe('authorization code flow in Chromium (playwright-core) with oauth4webap
 
       await page.getByLabel('Username').fill(USERNAME);
       await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.waitForURL(new RegExp(`^${issuer.href}/consent\\?request=`));
       const signedIn = (await context.cookies(issuer.href)).find((cookie) => cookie.name === 'gatehouse_session');
       assert.ok(signedIn && signedIn.value !== session.value, 'the session id is replaced at login');
@@ -361,7 +361,7 @@ describe('authorization code flow in Chromium (playwright-core) with oauth4webap
       await page.getByLabel('Password').fill(`${PASSWORD}!`);
       const [response] = await Promise.all([
         page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${issuer.href}/login`),
-        page.getByRole('button', { name: 'Sign in' }).click(),
+        page.getByRole('button', { name: 'Sign in', exact: true }).click(),
       ]);
       assert.equal(response.status(), 401);
       await page.waitForLoadState('load');
@@ -388,7 +388,7 @@ describe('authorization code flow in Chromium (playwright-core) with oauth4webap
       await page.goto(url.href);
       await page.getByLabel('Username').fill(USERNAME);
       await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.waitForURL(new RegExp(`^${issuer.href}/consent\\?request=`));
       assert.equal(await visibleText(page.getByRole('heading', { level: 1 })), 'Allow Report Viewer to access your account?');
       assert.deepEqual(await page.locator('.scopes .scope-text').allTextContents(), ['Read your reports']);

@@ -135,7 +135,7 @@ describe('RP-Initiated Logout in Chromium (playwright-core)', () => {
       await page.goto(authorizeUrl());
       await page.getByLabel('Username').fill(USERNAME);
       await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.getByRole('button', { name: 'Allow' }).click();
       await page.waitForURL((url) => url.href.startsWith(`${rp.url}/callback`));
 

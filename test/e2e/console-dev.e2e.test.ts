@@ -53,7 +53,7 @@ describe('the console after `npm start`', () => {
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill(password);
     await shot('01-login');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     // The console is first-party: from the login page straight to it, with no consent page.
     await page.waitForURL((url) => url.pathname === '/console/envs' || url.pathname === '/envs/gatehouse-admin/consent');
     assert.equal(new URL(page.url()).pathname, '/console/envs', 'no consent page for the console');

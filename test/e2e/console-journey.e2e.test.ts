@@ -171,7 +171,7 @@ describe('web console: an operator journey in Chromium', () => {
     if (screenshots) await shot(page, '01-login');
     await page.getByLabel('Username').fill(OPERATOR);
     await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     const home = `${consoleUrl}/console/envs`;
     await page.waitForURL((url) => url.href === home || url.pathname === `/envs/${MANAGEMENT}/consent`);
     if (page.url() !== home) {

@@ -122,7 +122,7 @@ describe('web console: an operator with one environment, in Chromium', () => {
       await page.waitForURL(new RegExp(`^${publicUrl}/envs/${MANAGEMENT}/login\\?`));
       await page.getByLabel('Username').fill('dana');
       await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       // First-party: straight from the login page to the console, no consent page in between.
       await page.waitForURL(`${consoleUrl}/console/envs`);
       assert.equal(await page.locator('.who').textContent(), 'Dana Ops (dana) (STAGING only)');

@@ -156,7 +156,7 @@ describe('OpenID Connect authentication request pages in Chromium (playwright-co
       assert.equal(await page.locator('#username').inputValue(), USERNAME);
       assert.equal(await page.locator('#password').evaluate((element) => element === element.ownerDocument.activeElement), true);
       await page.locator('#password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 
       await page.waitForURL(new RegExp(`^${issuer.href}/consent\\?request=`), { timeout: WAIT_MS });
       assert.equal(await page.locator('html').getAttribute('lang'), 'en-GB');
@@ -178,7 +178,7 @@ describe('OpenID Connect authentication request pages in Chromium (playwright-co
       await page.waitForURL(new RegExp(`^${issuer.href}/login\\?request=`), { timeout: WAIT_MS });
       await page.locator('#username').fill(USERNAME);
       await page.locator('#password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await atCallback(page);
       assert.ok(callbackParams(page, again.state).get('code'));
     } finally {

@@ -138,7 +138,7 @@ for (const database of await testDatabases()) {
         await page.screenshot({ path: join(SCREENSHOTS, `par-login-${database.name}.png`), fullPage: true });
         await page.getByLabel('Username').fill(USERNAME);
         await page.getByLabel('Password').fill(PASSWORD);
-        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('button', { name: 'Sign in', exact: true }).click();
         await page.waitForURL(new RegExp(`^${issuer.href}/consent\\?request=`));
         const consent = (await page.locator('main').textContent()) ?? '';
         assert.match(consent, /Open Banking App/);
