@@ -20,7 +20,7 @@ test('the front page links the configuration reference and stays a front page', 
 
 test("the README's start command and the docs' test command are the ones package.json runs", () => {
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-  assert.match(pkg.scripts.test ?? '', /^node --test --import tsx --test-reporter=tap \$\(find test -name '\*\.test\.ts' \| sort\)$/);
+  assert.match(pkg.scripts.test ?? '', /^node --test --test-concurrency=2 --import tsx --test-reporter=tap \$\(find test -name '\*\.test\.ts' \| sort\)$/);
   assert.ok(read('docs/development.md').includes('npm test'));
   assert.equal(pkg.scripts.start, 'node bin/gatehouse serve --dev');
   assert.ok(readme.includes('npm start       # = ./bin/gatehouse serve --dev'));
