@@ -118,6 +118,8 @@ async function submitPasskey(browser: BrowserFlow, factors: SignInFactors, reque
   if (!found) return reply;
   const back = form.purpose === 'second_factor' ? 'mfa' : 'login';
   const verified = response ? await factors.passkeys.authenticate(resolved.env, active.session.idHash, response) : undefined;
+  if (form.purpose === 'second_factor')
+    factors.events.emit({ type: 'user.second_factor', env: resolved.env, method: 'passkey', outcome: verified ? 'success' : 'failure' });
   if (!verified)
     return reply
       .status(303)

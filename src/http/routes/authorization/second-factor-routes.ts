@@ -112,6 +112,12 @@ async function submitSecondFactor(browser: BrowserFlow, factors: SignInFactors, 
   const outcome = enrolling
     ? await factors.totp.confirm(resolved.env.id, userId, code, request.ip)
     : await factors.totp.verify(resolved.env.id, userId, code, request.ip);
+  factors.events.emit({
+    type: 'user.second_factor',
+    env: resolved.env,
+    method: 'otp',
+    outcome: outcome.ok ? 'success' : outcome.throttled ? 'throttled' : 'failure',
+  });
   if (!outcome.ok) {
     if (!outcome.throttled) return showSecondFactor(browser, factors, request, reply, found, { status: 401, message: { key: 'mfa.errorWrong' } });
     reply.header('retry-after', String(outcome.retryAfter));
