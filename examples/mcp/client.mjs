@@ -8,7 +8,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 const mcpUrl = new URL(process.env.MCP_URL ?? 'http://127.0.0.1:3000/mcp');
-const clientId = process.env.MCP_CLIENT_ID;
+// How the client gets a client_id: one an operator created (MCP_CLIENT_ID); else the https URL of
+// its Client ID Metadata Document (MCP_CLIENT_METADATA_URL), when the authorization server accepts
+// those; else the SDK registers it (RFC 7591).
+const clientId = process.env.MCP_CLIENT_ID || undefined;
+const clientMetadataUrl = process.env.MCP_CLIENT_METADATA_URL || undefined;
 const callbackPort = Number(process.env.MCP_CALLBACK_PORT ?? 8976);
 const redirectUri = `http://127.0.0.1:${callbackPort}/callback`;
 
@@ -20,6 +24,9 @@ class Provider {
   #state = randomUUID();
   get redirectUrl() {
     return redirectUri;
+  }
+  get clientMetadataUrl() {
+    return clientMetadataUrl;
   }
   get clientMetadata() {
     return {

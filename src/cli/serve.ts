@@ -1,25 +1,20 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
-import { bootstrapAdmin } from '../admin-api/bootstrap.ts';
-import { AuditRecorder, NO_AUDIT_LINES } from '../audit/recorder.ts';
 import { CONFIG_FIELDS, type Config, type LogFormat, loadConfig, requireProductionSettings } from '../config/config.ts';
-import { ensureDevOperator } from '../console/bootstrap.ts';
-import { SYSTEM_ACTOR } from '../domain/audit.ts';
 import { systemClock } from '../domain/clock.ts';
-import { StorageUnavailableError, type Store } from '../domain/storage.ts';
-import { issuerUrls } from '../oauth/issuer.ts';
-import { createAdminServices } from '../server/admin.ts';
+import type { Store } from '../domain/storage.ts';
 import { consoleSecretForWorkers } from '../server/console.ts';
 import { createLogger, HeldDestination, logDestination } from '../server/logger.ts';
-import { answerMetricsRequests, clusterExposition, METRICS_PATH, serveMetrics } from '../server/metrics-listener.ts';
+import { answerMetricsRequests, clusterExposition, serveMetrics } from '../server/metrics-listener.ts';
 import { nodeMetrics } from '../server/node-metrics.ts';
-import { createServer, type Server, type ServerConfig, warmLimits } from '../server/server.ts';
-import { isWarmSnapshot, takeWarmSnapshot, type WarmSnapshot } from '../server/warm-start.ts';
+import { createServer, type ServerConfig } from '../server/server.ts';
 import { openStore } from '../store/open.ts';
 import { devPublicUrl, ensureDevKeySecret } from './context.ts';
+import { snapshotFromPrimary, stopWorkers, WarmSnapshots } from './serve-cluster.ts';
+import { banner, bootstrapDevelopment, type DevData, systemAudit } from './serve-dev.ts';
+import { drainSeconds, handleSignals, type SignalHandling, shutDown, whenAvailable } from './serve-lifecycle.ts';
 
-export const DEV_ENVIRONMENT = 'DEVELOPMENT';
 /** Where `serve --dev` serves `/metrics` unless GATEHOUSE_METRICS_PORT says otherwise (Prometheus exporters' customary range). */
 export const DEV_METRICS_PORT = 9464;
 /** The admin API and web console in dev mode, unless GATEHOUSE_ADMIN_PORT says otherwise. */
@@ -148,90 +143,7 @@ async function serveAlone(
   }
 }
 
-const WARM_REQUEST = 'gatehouse.warm.request';
-const WARM_ANSWER = 'gatehouse.warm';
-/** How often the primary reads its snapshot again. */
-const WARM_REFRESH_MS = 5 * 60_000;
-/** How long a starting worker waits for the primary's snapshot. */
-const WARM_ANSWER_TIMEOUT_MS = 3_000;
-
-/** The primary's snapshot for its workers, read at start and every `WARM_REFRESH_MS` while the database answers. */
-class WarmSnapshots {
-  private current: WarmSnapshot | undefined;
-  private readonly timer: NodeJS.Timeout;
-
-  private constructor(
-    private readonly store: Store,
-    private readonly config: ServerConfig,
-    private readonly logger: Logger,
-  ) {
-    this.timer = setInterval(() => void this.refresh(), WARM_REFRESH_MS).unref();
-  }
-
-  static async start(store: Store, config: ServerConfig, logger: Logger): Promise<WarmSnapshots> {
-    const snapshots = new WarmSnapshots(store, config, logger);
-    await snapshots.refresh();
-    return snapshots;
-  }
-
-  /** Answers a worker's request for the snapshot (any other message is not ours). */
-  answer(worker: { send(message: unknown): boolean }, message: unknown): void {
-    if ((message as { type?: unknown } | null)?.type !== WARM_REQUEST) return;
-    worker.send({ type: WARM_ANSWER, snapshot: this.current ?? null });
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-
-  private async refresh(): Promise<void> {
-    try {
-      const next = await takeWarmSnapshot(this.store, systemClock, warmLimits(this.config));
-      // An unreadable database keeps the last snapshot: it is what an outage needs.
-      if (next) this.current = next;
-    } catch (error) {
-      this.logger.warn({ err: error }, 'the warm-start snapshot could not be read');
-    }
-  }
-}
-
-/** The primary's snapshot, asked for over the cluster's IPC channel; undefined if it has none or does not answer in time. */
-function snapshotFromPrimary(): Promise<WarmSnapshot | undefined> {
-  if (!process.send) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    const done = (snapshot: WarmSnapshot | undefined) => {
-      clearTimeout(timeout);
-      process.off('message', onMessage);
-      resolve(snapshot);
-    };
-    const onMessage = (message: unknown) => {
-      const answer = message as { type?: unknown; snapshot?: unknown } | null;
-      if (answer?.type === WARM_ANSWER) done(isWarmSnapshot(answer.snapshot) ? answer.snapshot : undefined);
-    };
-    const timeout = setTimeout(() => done(undefined), WARM_ANSWER_TIMEOUT_MS);
-    process.on('message', onMessage);
-    process.send?.({ type: WARM_REQUEST });
-  });
-}
-
-/** SIGTERM to every worker; one still running after `limitMs` gets SIGKILL. Resolves when all have exited. */
-async function stopWorkers(limitMs: number): Promise<void> {
-  const exits = Object.values(cluster.workers ?? {}).map(
-    (worker) =>
-      new Promise<void>((resolve) => {
-        if (!worker || worker.isDead()) return resolve();
-        const kill = setTimeout(() => worker.process.kill('SIGKILL'), limitMs);
-        worker.once('exit', () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        worker.process.kill('SIGTERM');
-      }),
-  );
-  await Promise.all(exits);
-}
-
-async function serveWorker(options: ServeOptions, signals: SignalHandling): Promise<void> {
+export async function serveWorker(options: ServeOptions, signals: SignalHandling): Promise<void> {
   const config = serverConfig(loadConfig(), options.dev);
   const logger = createLogger(config.logLevel, logDestination(logFormat(config, options.dev)));
   const metrics = nodeMetrics(config);
@@ -243,161 +155,4 @@ async function serveWorker(options: ServeOptions, signals: SignalHandling): Prom
   await app.start();
 }
 
-/**
- * Runs a start-up step that needs the database, waiting for it when it cannot be reached yet (a
- * node started before its database, or during an outage): retried every second, reported every ten.
- */
-async function whenAvailable<T>(step: () => Promise<T>, logger: Logger, waiting: string): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const result = await step();
-      if (attempt > 0) logger.info('the database answers; starting');
-      return result;
-    } catch (error) {
-      if (!(error instanceof StorageUnavailableError)) throw error;
-      if (attempt % 10 === 0) logger.warn({ reason: error.reason }, waiting);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-}
-
-/** Seconds between the signal and closing the listener: 5 by default, 0 in dev mode unless set. */
-function drainSeconds(config: ServerConfig, dev: boolean): number {
-  return config.drainPeriod ?? (dev ? 0 : DEFAULT_DRAIN_SECONDS);
-}
-
-const DEFAULT_DRAIN_SECONDS = 5;
-
-/**
- * The shutdown sequence: `/readyz` says 503 at once while every request is still served (with
- * `Connection: close`) for the drain period, so a load balancer can take the node out; then the
- * listener closes, idle connections close, requests in flight complete (within the shutdown
- * timeout), the last quota counts are shared and the database is closed.
- */
-async function shutDown(app: Server, store: Store, config: ServerConfig, dev: boolean, logger: Logger, signal: string): Promise<void> {
-  const drain = drainSeconds(config, dev);
-  logger.info({ signal, drainSeconds: drain }, 'shutting down: draining');
-  app.drain();
-  if (drain > 0) await new Promise((resolve) => setTimeout(resolve, drain * 1000));
-  await app.stop(config.shutdownTimeout * 1000);
-  await store.close();
-  logger.info('stopped');
-}
-
-export interface DevData {
-  /** The demo client, created on an empty database. */
-  demo?: { clientId: string; secret: string } | undefined;
-  /** The console's operator, created with the management environment. */
-  operator?: { username: string; password: string } | undefined;
-}
-
-/**
- * Dev mode: on an empty database, the DEVELOPMENT environment and a demo client; and, when the
- * management environment does not exist yet, it (with the admin API and an admin client) and a
- * console operator `admin` whose password is printed once.
- */
-async function bootstrapDevelopment(config: ServerConfig, store: Store): Promise<DevData> {
-  const audit = systemAudit(config, store);
-  const services = createAdminServices(config, store, systemClock, undefined, { audit, actor: SYSTEM_ACTOR });
-  const existing = (await store.environments.list()).map((env) => env.name);
-  const data: DevData = {};
-  if (existing.length === 0) {
-    await services.admin.createEnvironment(DEV_ENVIRONMENT);
-    const client = await services.admin.createClient({ env: DEV_ENVIRONMENT, name: 'Demo client', scopes: ['read', 'write'] });
-    data.demo = { clientId: client.client_id, secret: client.client_secret ?? '' };
-  }
-  if (!existing.includes(config.adminEnvironment)) {
-    await bootstrapAdmin(services, config.adminEnvironment);
-    data.operator = await ensureDevOperator(services.users, config.adminEnvironment);
-  }
-  return data;
-}
-
-/** The audit log of the primary's own changes (dev data, the console client), stored with the system as actor. */
-function systemAudit(config: ServerConfig, store: Store): AuditRecorder {
-  return new AuditRecorder(store.audit, systemClock, NO_AUDIT_LINES, { outbox: config.auditWebhookUrl !== undefined });
-}
-
-async function banner(
-  config: ServerConfig,
-  store: Store,
-  address: string,
-  dev: boolean,
-  devData: DevData | undefined,
-  workers = 1,
-  metricsAddress?: string,
-): Promise<string> {
-  const mode = `${dev ? 'development' : 'production'} mode${workers > 1 ? `, ${workers} workers` : ''}`;
-  const lines = [`Gatehouse is listening on ${address} (${mode})`];
-  if (metricsAddress) lines.push(`  Prometheus metrics on ${metricsAddress}${METRICS_PATH}`);
-  try {
-    for (const env of await store.environments.list()) {
-      const urls = issuerUrls(config.publicUrl, env);
-      lines.push(
-        `  ${env.name}: issuer ${urls.issuer}`,
-        `    metadata ${urls.metadata}`,
-        `    OpenID   ${urls.openidConfiguration}`,
-        `    JWKS     ${urls.jwks}`,
-      );
-    }
-  } catch (error) {
-    // The server runs already: a database that blinked now must not stop it.
-    if (!(error instanceof StorageUnavailableError)) throw error;
-    lines.push(`  (the environments cannot be listed now: ${error.reason})`);
-  }
-  const compat = config.surfaces.filter((s) => s.profile !== 'standard');
-  if (compat.length > 0) {
-    lines.push(`  compatibility surfaces: ${compat.map((s) => s.name).join(', ')} (routes per environment: ENV_ISSUER/openapi.json)`);
-  }
-  // Admin API
-  if (config.adminPort !== undefined) lines.push(`  admin API http://${config.adminHost}:${config.adminPort}/admin/v1 (tokens of ${config.adminEnvironment})`);
-  const demo = devData?.demo;
-  if (devData?.operator) {
-    const host = config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost;
-    lines.push(
-      '',
-      `Web console: http://${host}:${config.adminPort}/console/ — sign in as ${devData.operator.username} with password ${devData.operator.password} (shown only now)`,
-    );
-  }
-  if (demo) {
-    const token = issuerUrls(config.publicUrl, { name: DEV_ENVIRONMENT }).token;
-    lines.push(
-      '',
-      'Created environment DEVELOPMENT and a demo client. Its secret is shown only now; get a token with:',
-      `  curl -s -u '${demo.clientId}:${demo.secret}' -d grant_type=client_credentials ${token}`,
-    );
-  } else if (dev) {
-    lines.push('', 'A new secret for a client: ./bin/gatehouse client rotate-secret CLIENT_ID --env DEVELOPMENT');
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-interface SignalHandling {
-  /** What the first SIGINT or SIGTERM runs once the server is up; the process then exits 0. */
-  onStop(stop: (signal: string) => Promise<void>): void;
-}
-
-/**
- * SIGINT and SIGTERM from the first moment. Before the server is up a signal exits 0 at once;
- * after, the first one runs the stop sequence and every later one is ignored: a signal sent to
- * the whole process group (systemd's default, `kill -TERM -PGID`, init wrappers) reaches each
- * worker next to the one the primary passes on, and must not cut the drain short. SIGKILL
- * remains for an operator who cannot wait.
- */
-function handleSignals(): SignalHandling {
-  let stop: ((signal: string) => Promise<void>) | undefined;
-  let stopping = false;
-  const handle = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    if (!stop) process.exit(0);
-    void stop(signal).finally(() => process.exit(0));
-  };
-  process.on('SIGINT', handle);
-  process.on('SIGTERM', handle);
-  return {
-    onStop(next) {
-      stop = next;
-    },
-  };
-}
+export { DEV_ENVIRONMENT, type DevData } from './serve-dev.ts';

@@ -5,8 +5,8 @@
  */
 
 /**
- * Every audit event type, in one list so the set is stable and documented (README, "Audit
- * events"). A type is never renamed or reused; new ones are added at the end of their group.
+ * Every audit event type, in one list so the set is stable and documented (docs/audit.md).
+ * A type is never renamed or reused; new ones are added at the end of their group.
  */
 export const AUDIT_EVENT_TYPES = [
   // Administrative changes.

@@ -1,57 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import type { Logger } from 'pino';
-import type { Clock } from '../domain/clock.ts';
-import type { Environment } from '../domain/model.ts';
-import type { PresentedCredentials } from '../oauth/client-auth.ts';
-import type { OAuthCore } from '../oauth/core.ts';
 import type { EndpointKind } from '../oauth/endpoints.ts';
-import type { EnvironmentResolver, ResolvedEnvironment } from '../oauth/environments.ts';
 import { OAuthError } from '../oauth/errors.ts';
-import { isFapi2 } from '../oauth/fapi2.ts';
 import { tracingEnabled } from '../observability/tracing.ts';
-import type { BodyEncoding, RenderedResponse } from '../surfaces/profile.ts';
 import { rateLimitHeaders } from '../surfaces/profiles/standard.ts';
-import { ReceivedParams, type Surface, type SurfaceRoute } from '../surfaces/surface.ts';
+import type { Surface, SurfaceRoute } from '../surfaces/surface.ts';
 import { toOAuthError } from './error-mapping.ts';
-import {
-  type LeanFinished,
-  LeanReply,
-  LeanRequest,
-  OBSERVED_ENV,
-  OBSERVED_ERROR,
-  OBSERVED_GRANT,
-  RECEIVED,
-  TOKEN_ROUTE,
-  TOKEN_STAGE,
-} from './lean-exchange.ts';
-import type { LeanRouter, LeanServe } from './lean-routes.ts';
-import { parseMultipartForm } from './multipart.ts';
-import { firstDuplicateKey, mediaTypeOf, type Params, parseBasicAuthorization, parseBodyAs, parseQueryParams } from './params.ts';
-import type { RequestObserver } from './request-observer.ts';
+import { type LeanFinished, LeanReply, LeanRequest, OBSERVED_ERROR, OBSERVED_GRANT, RECEIVED, TOKEN_ROUTE, TOKEN_STAGE } from './lean-exchange.ts';
+import type { LeanServe } from './lean-routes.ts';
+import { SurfaceContext, type SurfaceRequest, type SurfaceRoutesOptions, setTokenStage } from './surface-context.ts';
+import { decorateObserved, noop, note, reportTo } from './surface-observed.ts';
+import { dpopHeader, outsideWorkingHours, presentedBearerToken, receivedOf, send } from './surface-request.ts';
 import { annotateTokenSpan, tracedTokenHandler } from './token-tracing.ts';
-
-export interface SurfaceRoutesOptions {
-  surface: Surface;
-  core: OAuthCore;
-  environments: EnvironmentResolver;
-  clock: Clock;
-  bodyLimit: number;
-  /** Origin and base path of the public URL, without a trailing slash. */
-  publicBase: string;
-  /** Told of each request once answered (metrics). */
-  observer?: RequestObserver | undefined;
-  /** Where this surface's plain POST requests may be served without Fastify's request machinery. */
-  lean?: LeanRouter | undefined;
-}
-
-type SurfaceRequest = FastifyRequest<{ Params: Record<string, string> }>;
-
-const MEDIA_TYPES: Record<BodyEncoding, string> = {
-  form: 'application/x-www-form-urlencoded',
-  json: 'application/json',
-  multipart: 'multipart/form-data',
-};
 
 /**
  * The API routes of one surface (token, revocation, introspection, token info); /authorize lives
@@ -165,38 +126,6 @@ function leanServe(parts: {
   };
 }
 
-const noop = (): void => {};
-
-/** What a request tells its observer; set as it goes, read once answered. */
-interface Observed {
-  [OBSERVED_ENV]: string | null;
-  [OBSERVED_GRANT]: string | null;
-  [OBSERVED_ERROR]: string | null;
-}
-
-const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
-
-function decorateObserved(app: FastifyInstance): void {
-  app.decorateRequest(OBSERVED_ENV, null);
-  app.decorateRequest(OBSERVED_GRANT, null);
-  app.decorateRequest(OBSERVED_ERROR, null);
-}
-
-/** A route's hook reporting each answered request: a callback, no promise or object per request. */
-function reportTo(observer: RequestObserver, endpoint: string, surface: string): onResponseHookHandler {
-  return (request, reply, done) => {
-    const observed = request as unknown as Observed;
-    const outcome = observed[OBSERVED_ERROR] ?? STATUS_CLASSES[Math.floor(reply.statusCode / 100) - 1] ?? 'other';
-    observer.observeRequest(endpoint, surface, observed[OBSERVED_ENV] ?? 'unknown', observed[OBSERVED_GRANT] ?? undefined, outcome, reply.elapsedTime / 1000);
-    done();
-  };
-}
-
-/** Records one fact for the observer, if there is one (the decorations exist only then). */
-function note(request: FastifyRequest, key: keyof Observed, value: string | undefined): void {
-  if (key in request && value !== undefined) (request as unknown as Observed)[key] = value;
-}
-
 type Handler = (request: SurfaceRequest, reply: FastifyReply) => Promise<FastifyReply>;
 
 /**
@@ -300,164 +229,5 @@ const HANDLERS: Record<Exclude<EndpointKind, 'authorization'>, (context: Surface
   },
 };
 
-/** What every route of one surface shares: its environment, request reading and assertion audiences. */
-class SurfaceContext {
-  // Values a client assertion's `aud` may take, per route and environment (see `audiences`).
-  private readonly audienceCache = new Map<string, readonly string[]>();
-
-  constructor(
-    readonly options: SurfaceRoutesOptions,
-    /** Whether debug lines are logged at all: skipped before building them on the token path. */
-    readonly logsDebug: boolean,
-  ) {}
-
-  /**
-   * A token request refused before the core saw it (a body too large or unreadable, a missing
-   * or unsupported grant_type, outside working hours) is a refused token request all the same:
-   * reported as the core reports its own, when its environment exists.
-   */
-  async reportEarlyRefusal(request: FastifyRequest, error: OAuthError): Promise<void> {
-    const config = request.routeOptions.config as unknown as Record<string, unknown> | undefined;
-    if (config?.[TOKEN_ROUTE] !== true) return;
-    const stage = (request as unknown as Record<typeof TOKEN_STAGE, TokenStage>)[TOKEN_STAGE];
-    // The core reports its own; a request whose environment did not resolve belongs to none.
-    if (stage === 'core' || stage === 'resolving') return;
-    if (stage !== null) return this.options.core.token.reportRefusal(stage.env, stage.grantType, error);
-    // Refused before the handler ran (a body over the limit, outside working hours): its
-    // environment, if it exists and is known without waiting on an unavailable database.
-    if (error.reason === 'storage_unavailable') return;
-    try {
-      const { env } = await this.options.environments.resolve(this.options.surface.environmentName((request as SurfaceRequest).params ?? {}));
-      this.options.core.token.reportRefusal(env, '', error);
-    } catch {
-      // An unknown environment: nothing to count it against.
-    }
-  }
-
-  async resolve(request: SurfaceRequest): Promise<ResolvedEnvironment> {
-    const resolved = await this.options.environments.resolve(this.options.surface.environmentName(request.params));
-    note(request, OBSERVED_ENV, resolved.env.name);
-    return resolved;
-  }
-
-  /** Parses the body; when it is refused, its JSON fields as sent are kept for the error body (AbbeyCross's parameter_value). */
-  private parseReceived(request: SurfaceRequest, route: SurfaceRoute): Params {
-    const contentType = request.headers['content-type'];
-    try {
-      return parseBody(contentType, request.body as Buffer | undefined, route.encodings, route.repeatable);
-    } catch (error) {
-      const sent = jsonFieldsOf(contentType, request.body as Buffer | undefined);
-      if (sent) (request as unknown as Record<typeof RECEIVED, ReceivedParams>)[RECEIVED] = this.options.surface.receivedAsSent(sent);
-      throw error;
-    }
-  }
-
-  /** Reads the body and the credentials; the canonical parameters are what the core sees. */
-  readRequest(request: SurfaceRequest, route: SurfaceRoute): { params: Params; credentials: PresentedCredentials } {
-    const raw = this.parseReceived(request, route);
-    const canonical = this.options.surface.canonicalParams(raw);
-    (request as unknown as Record<typeof RECEIVED, ReceivedParams>)[RECEIVED] = canonical.received;
-    const { params } = canonical;
-    this.options.surface.checkRequired(params, route, canonical.received);
-    const basic = parseBasicAuthorization(request.headers.authorization);
-    const credentials: PresentedCredentials = { sourceAddress: request.ip };
-    if (basic) credentials.basic = basic;
-    if (params.client_id !== undefined) credentials.bodyClientId = params.client_id;
-    if (params.client_secret !== undefined) credentials.bodyClientSecret = params.client_secret;
-    if (params.client_assertion_type !== undefined) credentials.clientAssertionType = params.client_assertion_type;
-    if (params.client_assertion !== undefined) credentials.clientAssertion = params.client_assertion;
-    return { params, credentials };
-  }
-
-  /**
-   * Values a client assertion's `aud` may take (RFC 7523 §3): the issuer, the token endpoint
-   * (which clients use for every endpoint), this endpoint's standard URL and this route's URL.
-   * Computed once per route and environment: this is on every token request's path.
-   */
-  audiences(resolved: ResolvedEnvironment, route: SurfaceRoute, standard: string): readonly string[] {
-    // FAPI 2.0 Security Profile §5.3.2.1: only the issuer identifier is accepted as `aud`.
-    if (isFapi2(resolved.env)) return [resolved.urls.issuer];
-    const key = `${route.endpoint}\u0000${resolved.env.name}`;
-    let list = this.audienceCache.get(key);
-    if (!list) {
-      list = Object.freeze([...new Set([resolved.urls.issuer, resolved.urls.token, standard, this.endpointUrl(resolved, route)])]);
-      this.audienceCache.set(key, list);
-    }
-    return list;
-  }
-
-  /** This route's URL for the environment, as the public URL says it: what a DPoP proof's `htu` names (RFC 9449 §4.3). */
-  endpointUrl(resolved: ResolvedEnvironment, route: SurfaceRoute): string {
-    const { surface, publicBase } = this.options;
-    return `${publicBase}${route.template.replace(/\{[^}]+\}/, surface.segmentFor(resolved.env.name) ?? '')}`;
-  }
-}
-
-/**
- * Where a token request is: null before its handler runs, `resolving` its environment, then the
- * environment and (once read) the grant type, and `core` once the OAuth core has it and reports
- * its outcome itself.
- */
-type TokenStage = null | 'resolving' | { env: Environment; grantType: string } | 'core';
-
-const setTokenStage = (request: FastifyRequest, stage: TokenStage): void => {
-  (request as unknown as Record<typeof TOKEN_STAGE, TokenStage>)[TOKEN_STAGE] = stage;
-};
-
-const receivedOf = (request: FastifyRequest): ReceivedParams =>
-  (request as unknown as Record<typeof RECEIVED, ReceivedParams | null>)[RECEIVED] ?? ReceivedParams.none;
-
-/** RFC 9449 §4.1: the `DPoP` header; repeated ones are joined, which the proof check refuses (§4.3 step 1). */
-const dpopHeader = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value.join(', ') : value);
-
-const send = (reply: FastifyReply, rendered: RenderedResponse) => reply.status(rendered.status).headers(rendered.headers).send(rendered.body);
-
-/** The error of a surface outside its working hours. */
-export const outsideWorkingHours = (retryAfter: number): OAuthError =>
-  new OAuthError('temporarily_unavailable', 'the service is outside its working hours; retry later', { retryAfter, reason: 'outside_working_hours' });
-
-/** Parses a body in one of the route's encodings; any other media type is `invalid_request`. */
-export function parseBody(
-  contentType: string | undefined,
-  body: Buffer | undefined,
-  encodings: readonly BodyEncoding[],
-  repeatable: readonly string[] = [],
-): Params {
-  const media = mediaTypeOf(contentType);
-  if (media === MEDIA_TYPES.multipart && encodings.includes('multipart')) return parseMultipartForm(contentType ?? '', body ?? Buffer.alloc(0));
-  if (encodings.some((e) => MEDIA_TYPES[e] === media) || (media === '' && (!body || body.length === 0))) return parseBodyAs(media, body, repeatable);
-  throw new OAuthError('invalid_request', `unsupported content type: send ${encodings.map((e) => MEDIA_TYPES[e]).join(' or ')}`);
-}
-
-/** The top-level fields of a JSON object body, each sent once; undefined for any other body. */
-function jsonFieldsOf(contentType: string | undefined, body: Buffer | undefined): Readonly<Record<string, unknown>> | undefined {
-  if (mediaTypeOf(contentType) !== MEDIA_TYPES.json || !body) return undefined;
-  try {
-    const text = body.toString('utf8');
-    const value: unknown = JSON.parse(text);
-    const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
-    return isObject && firstDuplicateKey(text) === undefined ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * RFC 6750 §2.1 and §2.3: the token from `Authorization: Bearer` or the `access_token` query
- * parameter; both at once is invalid_request, none at all is the bare challenge (§3.1). Another
- * scheme (`curl -u` sends Basic) carries no token: §3.1 counts it as lacking authentication.
- */
-export function presentedBearerToken(authorization: string | undefined, url: string): string {
-  const { params, duplicates } = parseQueryParams(url);
-  const bearer = authorization !== undefined && /^Bearer(\s|$)/i.test(authorization) ? authorization : undefined;
-  const fromHeader = bearer === undefined ? undefined : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(bearer)?.[1];
-  if (bearer !== undefined && fromHeader === undefined) {
-    throw new OAuthError('invalid_request', 'the Authorization header must be "Bearer <token>"', { challenge: 'Bearer', status: 400 });
-  }
-  if (duplicates.includes('access_token') || (fromHeader !== undefined && params.access_token !== undefined)) {
-    throw new OAuthError('invalid_request', 'send the access token once: in the Authorization header or as access_token', { challenge: 'Bearer' });
-  }
-  const token = fromHeader ?? params.access_token;
-  if (token === undefined) throw new OAuthError('invalid_token', 'an access token is required', { challenge: 'Bearer', reason: 'token_missing' });
-  return token;
-}
+export type { SurfaceRoutesOptions } from './surface-context.ts';
+export { outsideWorkingHours, parseBody, presentedBearerToken } from './surface-request.ts';

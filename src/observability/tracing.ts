@@ -2,7 +2,7 @@ import { type Attributes, context, ProxyTracerProvider, type Span, SpanStatusCod
 
 /**
  * Spans through the OpenTelemetry API only: Gatehouse ships no SDK. An operator who wants traces
- * loads one with `node --import ./otel.mjs` (README, "Tracing"); without it every function here
+ * loads one with `node --import ./otel.mjs` (docs/deployment.md › Tracing); without it every function here
  * runs the wrapped work and nothing else. A span never carries a secret, password, code, token or
  * assertion: callers pass identifiers only, and a failure is recorded by its type, never its
  * message (messages may quote what a client sent).

@@ -155,7 +155,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
 /** RFC 7591 / 7592: each environment's registration endpoint, recording its changes in the node's audit log. */
 function registrationEndpoint(config: ServerConfig, store: Store, clock: Clock, audit: AuditNode, core: OAuthCore, events: EventBus) {
   const { keySecret, clockSkew } = config;
-  return createRegistrationEndpoint({ store, clock, audit: audit.recorder, keySecret, clients: core.clients, clockSkew, events });
+  return createRegistrationEndpoint({ store, clock, audit: audit.recorder, keySecret, clients: core.clients, apis: core.apis, clockSkew, events });
 }
 
 function loginPolicy(config: ServerConfig) {

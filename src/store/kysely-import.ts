@@ -8,7 +8,8 @@ import {
   LEGACY_IMPORT_SOURCE,
   type SourcedImportMapping,
 } from '../domain/storage.ts';
-import { familyRow, opaqueAccessTokenRow, refreshTokenRow, revokeFamilyIn, words } from './kysely-authorization.ts';
+import { familyRow, opaqueAccessTokenRow, refreshTokenRow, words } from './kysely-authorization.ts';
+import { revokeFamilyIn } from './kysely-token-families.ts';
 import { profileColumns } from './kysely-users.ts';
 import type { ClientSecretTable, ClientTable, Database } from './schema.ts';
 

@@ -17,7 +17,7 @@ interface Listed {
   details: Record<string, unknown>;
 }
 
-describe('audit list', { timeout: 300_000 }, () => {
+describe('audit list', { timeout: 600_000 }, () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   const secrets: string[] = [];

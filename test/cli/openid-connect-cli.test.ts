@@ -10,7 +10,7 @@ import { type ProductionServer, productionServer } from '../helpers/production-s
 const PASSWORD = 'correct horse battery staple\n';
 
 /** `user`, `client` and `env` commands with OpenID Connect flags, locally and against a running node (`--server`). */
-describe('OpenID Connect flags of the CLI', { timeout: 300_000 }, () => {
+describe('OpenID Connect flags of the CLI', { timeout: 600_000 }, () => {
   let server: ProductionServer;
   let local: NodeJS.ProcessEnv;
   let remote: NodeJS.ProcessEnv;

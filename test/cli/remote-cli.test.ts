@@ -29,7 +29,7 @@ const masked = (text: string) =>
     .replace(/\bgh_[\w-]+/g, 'ID')
     .replace(/^(client_secret\s+)\S+/m, '$1SECRET');
 
-describe('the CLI against a running node (--server)', { timeout: 300_000 }, () => {
+describe('the CLI against a running node (--server)', { timeout: 600_000 }, () => {
   let server: ProductionServer;
   let local: NodeJS.ProcessEnv;
   let remote: NodeJS.ProcessEnv;

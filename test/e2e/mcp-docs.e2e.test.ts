@@ -10,17 +10,27 @@ import { freePort } from '../helpers/net.ts';
 import { launchChromium, WAIT_MS } from '../helpers/openid-e2e.ts';
 
 /*
- * docs/mcp.md's walk-through, run as written: every ```sh block, in order, in one bash script
+ * docs/mcp.md's walk-through, run as written: every ```sh block and each MCP client run, in order, in one bash script
  * from Gatehouse's folder (the ports moved to free ones through the variables the page defines).
- * When the MCP client prints the authorization URL, Chromium opens it, signs in and allows, as
- * the page tells the reader to; the script must then end with the tool's answer.
+ * Each time the MCP client prints an authorization URL (once with the client the operator
+ * created, once after it registered itself), Chromium opens it, signs in and allows, as the page
+ * tells the reader to; each run must then end with the tool's answer.
  */
 
 const DOC = join(ROOT, 'docs', 'mcp.md');
 
-function shellBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string);
+/**
+ * The walk-through's commands in order: every ```sh block, and the ```text blocks that are only an
+ * MCP client run (`npm run client …`), which wait for a person in a browser and which the
+ * documentation's generic shell test therefore cannot run; here Chromium signs in for them.
+ */
+function walkThroughBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```(sh|text)\n([\s\S]*?)^```$/gm)]
+    .filter((m) => m[1] === 'sh' || BROWSER_STEP.test(m[2] as string))
+    .map((m) => m[2] as string);
 }
+
+const BROWSER_STEP = /^(env -u MCP_CLIENT_ID )?npm run client --workspace examples\/mcp\n$/;
 
 /** The ```text block that follows the block containing `marker`. */
 function outputAfter(markdown: string, marker: string): string {
@@ -42,7 +52,7 @@ async function signInAndAllow(browser: Browser, url: string, callbackPrefix: str
         pages.push('login');
         await page.getByLabel('Username').fill('alice');
         await page.getByLabel('Password').fill('correct horse battery staple');
-        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       } else if (/\/consent\?/.test(page.url())) {
         pages.push('consent');
         await page.getByRole('button', { name: 'Allow' }).click();
@@ -51,7 +61,7 @@ async function signInAndAllow(browser: Browser, url: string, callbackPrefix: str
       }
       await page.waitForURL((current) => current.href.startsWith(callbackPrefix) || /\/(login|consent)\?/.test(current.href));
     }
-    assert.match(await page.locator('body').innerText(), /Signed in: you can close this window/);
+    assert.match((await page.locator('body').textContent()) ?? '', /Signed in: you can close this window/);
     return pages;
   } finally {
     await context.close();
@@ -82,7 +92,7 @@ describe('docs/mcp.md: from npm start to an MCP client calling a tool, run as wr
       assert.ok(existsSync(join(ROOT, built)), `${built} is missing: run \`npm run build\` first`);
     }
     const markdown = readFileSync(DOC, 'utf8');
-    const blocks = shellBlocks(markdown);
+    const blocks = walkThroughBlocks(markdown);
     assert.ok(blocks.length >= 5, 'the page has its sh blocks');
     const script = join(work, 'walk-through.sh');
     writeFileSync(script, `set -euo pipefail\n${blocks.join('\n')}`);
@@ -103,36 +113,46 @@ describe('docs/mcp.md: from npm start to an MCP client calling a tool, run as wr
     child = started;
     let stdout = '';
     let stderr = '';
-    let signedIn: Promise<string[]> | undefined;
+    const signedIn: Promise<string[]>[] = [];
+    const authorizationUrls: URL[] = [];
     started.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
     started.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      const url = /Open this URL in a browser and sign in:\n\s+(\S+)\n/.exec(stdout)?.[1];
-      if (url && !signedIn && browser) {
-        signedIn = signInAndAllow(browser, url, `http://127.0.0.1:${callbackPort}/callback`);
-        signedIn.catch(() => {});
+      const urls = [...stdout.matchAll(/Open this URL in a browser and sign in:\n\s+(\S+)\n/g)].map((m) => m[1] as string);
+      for (const url of urls.slice(signedIn.length)) {
+        if (!browser) break;
+        authorizationUrls.push(new URL(url));
+        const done = signInAndAllow(browser, url, `http://127.0.0.1:${callbackPort}/callback`);
+        done.catch(() => {});
+        signedIn.push(done);
       }
     });
     const code = await new Promise<number | null>((resolve) => started.on('exit', resolve));
     assert.equal(code, 0, `the walk-through failed:\n${stdout}\n${stderr}`);
     // The page's last block stopped both servers: nothing of the group is left.
     assert.throws(() => process.kill(-(started.pid as number), 0), { code: 'ESRCH' }, 'the servers are still running after the last block');
-    assert.ok(signedIn, `the client printed no authorization URL:\n${stdout}`);
-    assert.deepEqual(await signedIn, ['login', 'consent']);
+    assert.equal(signedIn.length, 2, `the client printed two authorization URLs (created, then registered client):\n${stdout}`);
+    for (const pages of await Promise.all(signedIn)) assert.deepEqual(pages, ['login', 'consent']);
+    const [created, registered] = authorizationUrls.map((url) => url.searchParams.get('client_id') ?? '');
+    assert.match(registered ?? '', /^gh_/);
+    assert.notEqual(registered, created, 'the second run registered a client of its own');
 
     // The outputs the page shows, with its default ports.
     const ports = (text: string) => text.replaceAll('127.0.0.1:3000', `127.0.0.1:${mcpPort}`).replaceAll('127.0.0.1:8080', `127.0.0.1:${gatehousePort}`);
     assert.ok(stdout.includes(ports(outputAfter(markdown, 'oauth-protected-resource/mcp"\n'))), `the metadata document as shown:\n${stdout}`);
     assert.ok(stdout.includes(ports(outputAfter(markdown, "-w '%{http_code}"))), `the 401 as shown:\n${stdout}`);
-    assert.match(stdout, /^Tools: list_invoices$/m);
-    const result = /^list_invoices: (.+)$/m.exec(stdout)?.[1] ?? '{}';
-    const answer = JSON.parse(result) as { caller: string; invoices: { id: string }[] };
-    assert.match(answer.caller, /^usr_/);
-    assert.deepEqual(
-      answer.invoices.map((invoice) => invoice.id),
-      ['inv_1002', 'inv_1003'],
-    );
+    assert.equal([...stdout.matchAll(/^Tools: list_invoices$/gm)].length, 2, stdout);
+    const results = [...stdout.matchAll(/^list_invoices: (.+)$/gm)].map((m) => m[1] as string);
+    assert.equal(results.length, 2, stdout);
+    for (const result of results) {
+      const answer = JSON.parse(result) as { caller: string; invoices: { id: string }[] };
+      assert.match(answer.caller, /^usr_/);
+      assert.deepEqual(
+        answer.invoices.map((invoice) => invoice.id),
+        ['inv_1002', 'inv_1003'],
+      );
+    }
   });
 });

@@ -31,8 +31,6 @@ export class MemoryOAuthClientProvider implements OAuthClientProvider {
     private readonly redirectUri: string,
     registration: Registration,
     private readonly scope: string,
-    /** Called when the SDK saves a client id it registered or derived, before it sends the user to /authorize. */
-    private readonly onClientInformation: (information: OAuthClientInformationMixed) => Promise<void> = async () => {},
   ) {
     this.clientMetadataUrl = registration.kind === 'client-id-metadata-document' ? registration.clientMetadataUrl : undefined;
     // A public client: the SDK then authenticates with `none` and PKCE.
@@ -69,10 +67,9 @@ export class MemoryOAuthClientProvider implements OAuthClientProvider {
     return this.information;
   }
 
-  async saveClientInformation(information: OAuthClientInformationMixed): Promise<void> {
-    const known = this.information?.client_id === information.client_id;
+  /** Called with the client id the SDK registered or took from `clientMetadataUrl`, before it sends the user to /authorize. */
+  saveClientInformation(information: OAuthClientInformationMixed): void {
     this.information = information;
-    if (!known) await this.onClientInformation(information);
   }
 
   tokens(): OAuthTokens | undefined {

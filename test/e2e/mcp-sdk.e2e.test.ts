@@ -10,16 +10,16 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { decodeJwt } from 'jose';
 import type { Browser } from 'playwright-core';
 import { createInvoicesMcpServer } from '../../examples/mcp/app.mjs';
-import { AdminService } from '../../src/admin/admin-service.ts';
-import { ApiService } from '../../src/admin/apis.ts';
-import { UserService } from '../../src/admin/users.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import type { Store } from '../../src/domain/storage.ts';
+import type { HostResolver } from '../../src/oauth/client-metadata-documents/address-policy.ts';
+import { type AdminServices, createAdminServices } from '../../src/server/admin.ts';
 import { type Server as App, createServer as createGatehouse } from '../../src/server/server.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
 import { browserSignIn, launchChromium, RelyingPartyServer, WAIT_MS } from '../helpers/openid-e2e.ts';
+import { makeCertificates, startHttpsServer } from '../helpers/tls-fixture.ts';
 import { MemoryOAuthClientProvider, type Registration } from './mcp-oauth-client.ts';
 
 /*
@@ -29,14 +29,25 @@ import { MemoryOAuthClientProvider, type Registration } from './mcp-oauth-client
  * RFC 8414 metadata, sends the user (Chromium) to /authorize with PKCE and `resource` (RFC 8707),
  * redeems the code, calls the tool, and refreshes when its access token no longer works.
  *
- * How the client gets its client_id is one parameter (see `Registration`); the variants the
- * authorization server does not announce in its metadata are reported as skipped with the reason.
+ * How the client gets its client_id is one parameter (see `Registration`), and each one is set up
+ * as an operator would: a client created by hand; the environment's Client ID Metadata Document
+ * settings turned on, with a policy granting the MCP server's API, and the client's document
+ * served over https (a test CA, its host resolved to loopback, which only the development switch
+ * allows); open registration (RFC 7591) with a policy granting the same API, where the SDK
+ * registers the client. No variant is added to the API's list of clients by the test: the
+ * policy grants it.
  */
 
 const ENV = 'DEVELOPMENT';
 const SCOPE = 'invoices:read';
 const USER = { username: 'alice', password: 'correct horse battery staple' };
 const OTHER_API = 'https://billing.example.test';
+/** Where the MCP client publishes its Client ID Metadata Document (resolved to 127.0.0.1 for Gatehouse only). */
+const DOCUMENT_HOST = 'mcp-client.example.test';
+const resolveDocumentHost: HostResolver = async (name) => {
+  if (name !== DOCUMENT_HOST) throw Object.assign(new Error(`${name} not found`), { code: 'ENOTFOUND' });
+  return [{ address: '127.0.0.1', family: 4 }];
+};
 
 interface Deployment {
   app: App;
@@ -44,8 +55,9 @@ interface Deployment {
   resource: string;
   mcp: HttpServer;
   rp: RelyingPartyServer;
-  admin: AdminService;
-  apis: ApiService;
+  services: AdminServices;
+  /** The MCP client's metadata document: its URL (the client_id) and how often Gatehouse fetched it. */
+  document: { url: string; fetches: number; close: () => Promise<void> };
   /** A public client pre-registered for the MCP client. */
   clientId: string;
   /** A machine client that may get tokens for OTHER_API only. */
@@ -54,22 +66,37 @@ interface Deployment {
 }
 
 async function deploy(store: Store, dataDir: string): Promise<Deployment> {
-  const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
-  const config = testConfig({ publicUrl, host: '127.0.0.1', port, passwordHashCost: 10, dataDir, loginAddressLimit: 10_000 });
-  const app = await createGatehouse(config, { store, clock: systemClock });
-  await app.start();
-  const admin = new AdminService(config, config.keySecret, store, app.core, systemClock);
-  await admin.createEnvironment(ENV);
-  await new UserService(config, store, systemClock).create({ env: ENV, username: USER.username, password: USER.password });
   const rp = new RelyingPartyServer();
   await rp.start();
+  const certificates = makeCertificates([DOCUMENT_HOST]);
+  const document = await serveClientDocument(certificates, rp.redirectUri);
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const config = testConfig({
+    publicUrl,
+    host: '127.0.0.1',
+    port,
+    passwordHashCost: 10,
+    dataDir,
+    loginAddressLimit: 10_000,
+    // Development only: the document is served from loopback.
+    clientMetadataDocumentsAllowLoopback: true,
+  });
+  const app = await createGatehouse(config, {
+    store,
+    clock: systemClock,
+    metadataDocumentFetch: { resolve: resolveDocumentHost, ca: certificates.ca },
+  });
+  await app.start();
+  const services = createAdminServices(config, store, systemClock, app.core);
+  await services.admin.createEnvironment(ENV);
+  await services.users.create({ env: ENV, username: USER.username, password: USER.password });
 
   // The MCP server's URL is its resource identifier: an API of the environment, with the tool's scope.
   const mcpPort = await freePort();
   const resource = `http://127.0.0.1:${mcpPort}/mcp`;
   const issuer = `${publicUrl}/envs/${ENV}`;
-  const client = await admin.createClient({
+  const client = await services.admin.createClient({
     env: ENV,
     name: 'MCP client',
     kind: 'public',
@@ -77,16 +104,15 @@ async function deploy(store: Store, dataDir: string): Promise<Deployment> {
     scopes: [SCOPE, 'billing:read'],
     redirectUris: [rp.redirectUri],
   });
-  const machine = await admin.createClient({ env: ENV, name: 'billing job', grantTypes: ['client_credentials'], scopes: [SCOPE, 'billing:read'] });
-  const apis = new ApiService(config, store, systemClock, (envId) => app.core.apis.invalidate(envId));
-  await apis.create({
+  const machine = await services.admin.createClient({ env: ENV, name: 'billing job', grantTypes: ['client_credentials'], scopes: [SCOPE, 'billing:read'] });
+  await services.apis.create({
     env: ENV,
     identifier: resource,
     name: 'Invoices (MCP)',
     scopes: [{ name: SCOPE, description: 'Read your invoices' }],
     clientIds: [client.client_id],
   });
-  await apis.create({
+  await services.apis.create({
     env: ENV,
     identifier: OTHER_API,
     name: 'Billing',
@@ -96,6 +122,10 @@ async function deploy(store: Store, dataDir: string): Promise<Deployment> {
     ],
     clientIds: [client.client_id, machine.client_id],
   });
+  // Clients that name themselves by their document's URL, from that host only: the MCP server's API and scope.
+  await services.metadataDocuments.set(ENV, { enabled: true, allowed_hosts: [DOCUMENT_HOST], scopes: [SCOPE], apis: [resource] });
+  // Open registration (RFC 7591): a client that registers itself gets the same scope and API.
+  await services.registration.policies.set(ENV, { mode: 'open', allowedScopes: [SCOPE], allowedApis: [resource] });
 
   const mcp = createInvoicesMcpServer({ issuer, resource });
   await new Promise<void>((resolve, reject) => {
@@ -109,28 +139,47 @@ async function deploy(store: Store, dataDir: string): Promise<Deployment> {
     resource,
     mcp,
     rp,
-    admin,
-    apis,
+    services,
+    document,
     clientId: client.client_id,
     machine: { id: machine.client_id, secret: machine.client_secret as string },
     metadata,
   };
 }
 
-/** Why a registration variant cannot run against this authorization server, or undefined when it can. */
-function unsupported(registration: Registration['kind'], metadata: Record<string, unknown>): string | undefined {
-  if (registration === 'client-id-metadata-document' && metadata.client_id_metadata_document_supported !== true) {
-    return 'the metadata does not announce client_id_metadata_document_supported';
-  }
-  if (registration === 'dynamic-registration' && typeof metadata.registration_endpoint !== 'string') return 'the metadata announces no registration_endpoint';
-  return undefined;
+/** The MCP client's Client ID Metadata Document, over https at `https://DOCUMENT_HOST:PORT/oauth/client.json`. */
+async function serveClientDocument(certificates: ReturnType<typeof makeCertificates>, redirectUri: string): Promise<Deployment['document']> {
+  let url = '';
+  const document = { url, fetches: 0, close: async () => {} };
+  const served = await startHttpsServer(certificates, (request, response) => {
+    document.fetches += 1;
+    if (request.url !== '/oauth/client.json') return void response.writeHead(404).end();
+    response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' });
+    response.end(
+      JSON.stringify({
+        client_id: url,
+        client_name: 'MCP end-to-end client',
+        redirect_uris: [redirectUri],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+        scope: SCOPE,
+      }),
+    );
+  });
+  url = `https://${DOCUMENT_HOST}:${served.port}/oauth/client.json`;
+  return Object.assign(document, { url, close: served.close });
+}
+
+/** The metadata member that announces a registration variant (RFC 8414 §2, draft-ietf-oauth-client-id-metadata-document §6). */
+function assertAnnounced(registration: Registration['kind'], metadata: Record<string, unknown>): void {
+  if (registration === 'client-id-metadata-document') assert.equal(metadata.client_id_metadata_document_supported, true);
+  if (registration === 'dynamic-registration') assert.equal(typeof metadata.registration_endpoint, 'string');
 }
 
 function registrationOf(kind: Registration['kind'], d: Deployment): Registration {
   if (kind === 'pre-registered') return { kind, clientId: d.clientId };
-  // The document's host must be one the authorization server may fetch (https, allowed host).
-  if (kind === 'client-id-metadata-document')
-    return { kind, clientMetadataUrl: process.env.GATEHOUSE_TEST_CIMD_URL ?? 'https://mcp-client.example.test/client.json' };
+  if (kind === 'client-id-metadata-document') return { kind, clientMetadataUrl: d.document.url };
   return { kind };
 }
 
@@ -161,6 +210,7 @@ for (const database of await testDatabases()) {
         d?.mcp.closeAllConnections();
         await new Promise<void>((resolve) => (d ? d.mcp.close(() => resolve()) : resolve()));
         await d?.rp.stop();
+        await d?.document.close();
         await d?.app.stop();
         await cleanup?.();
       } finally {
@@ -185,14 +235,9 @@ for (const database of await testDatabases()) {
     });
 
     for (const kind of ['pre-registered', 'client-id-metadata-document', 'dynamic-registration'] as const) {
-      it(`discovers, authorizes in Chromium, calls the tool and refreshes (${kind})`, { timeout: 120_000 }, async (t) => {
-        const why = unsupported(kind, d.metadata);
-        if (why) return t.skip(why);
-        // A client that registered itself is on no API's list: the operator's policy for such clients
-        // must let it ask for the MCP server; here the test allows it, as an operator would.
-        const provider = new MemoryOAuthClientProvider(d.rp.redirectUri, registrationOf(kind, d), SCOPE, async ({ client_id }) => {
-          await d.apis.allowClients(ENV, d.resource, [client_id]);
-        });
+      it(`discovers, authorizes in Chromium, calls the tool and refreshes (${kind})`, { timeout: 120_000 }, async () => {
+        assertAnnounced(kind, d.metadata);
+        const provider = new MemoryOAuthClientProvider(d.rp.redirectUri, registrationOf(kind, d), SCOPE);
 
         // 1. No token: the SDK discovers everything from the 401 and sends the user to /authorize.
         await assert.rejects(connect(d.resource, provider), UnauthorizedError);
@@ -205,13 +250,22 @@ for (const database of await testDatabases()) {
         assert.match(query.get('code_challenge') ?? '', /^[A-Za-z0-9_-]{43}$/);
         assert.equal(query.get('scope'), SCOPE, 'the scope comes from the Protected Resource Metadata');
         assert.equal(query.get('redirect_uri'), d.rp.redirectUri);
+        if (kind === 'client-id-metadata-document') assert.equal(query.get('client_id'), d.document.url, 'the document URL is the client_id');
 
         // 2. The user signs in and consents on Gatehouse's pages.
         const context = await browser.newContext();
         context.setDefaultTimeout(WAIT_MS);
         try {
-          const { callback, pages } = await browserSignIn(await context.newPage(), authorizationUrl, d.rp, USER);
-          assert.deepEqual(pages, ['login', 'consent']);
+          const { callback, pages, consentText } = await browserSignIn(await context.newPage(), authorizationUrl, d.rp, USER);
+          assert.deepEqual(pages, ['login', 'consent'], `the browser came back with ${callback.href}`);
+          if (kind === 'client-id-metadata-document') {
+            // The consent page names the host that describes the client, not only the name it gives itself.
+            assert.match(
+              consentText ?? '',
+              new RegExp(`not registered here\\. It is described by ${DOCUMENT_HOST.replaceAll('.', '\\.')}:${new URL(d.document.url).port};`),
+            );
+            assert.match(consentText ?? '', /MCP end-to-end client/);
+          }
           assert.equal(callback.searchParams.get('state'), provider.lastState);
           assert.equal(callback.searchParams.get('iss'), d.issuer);
           const code = callback.searchParams.get('code');
@@ -258,6 +312,14 @@ for (const database of await testDatabases()) {
         assert.ok(refreshed.refresh_token && refreshed.refresh_token !== first.refresh_token, 'the refresh token rotated');
         assert.equal(decodeJwt(refreshed.access_token).aud, d.resource);
         assert.equal(provider.authorizationUrls.length, 1, 'no second trip to the browser');
+        assert.equal(claims.client_id, provider.clientInformation()?.client_id);
+        if (kind === 'dynamic-registration') {
+          // A client of its own, registered by the SDK (RFC 7591), on the API's list only through the policy.
+          assert.match(String(claims.client_id), /^gh_/);
+          assert.notEqual(claims.client_id, d.clientId);
+        }
+        // Gatehouse fetched the document once for the whole flow (it is cached for its max-age).
+        if (kind === 'client-id-metadata-document') assert.equal(d.document.fetches, 1);
       });
     }
 

@@ -145,17 +145,19 @@ export class RelyingPartyServer {
 /**
  * Opens `url` (an authentication request) in `page` and answers whatever Gatehouse shows: the
  * login page (username and password), the consent page (Allow), until the browser reaches the
- * relying party's `/callback`. Returns the callback URL and the pages shown on the way.
+ * relying party's `/callback`. Returns the callback URL, the pages shown on the way and the
+ * consent page's text (when one was shown).
  */
 export async function browserSignIn(
   page: Page,
   url: URL,
   rp: RelyingPartyServer,
   user: { username: string; password: string },
-): Promise<{ callback: URL; pages: ('login' | 'consent')[] }> {
+): Promise<{ callback: URL; pages: ('login' | 'consent')[]; consentText?: string }> {
   const arrived = rp.next('/callback');
   arrived.catch(() => {});
   const pages: ('login' | 'consent')[] = [];
+  let consentText: string | undefined;
   await page.goto(url.href);
   for (let step = 0; step < 4; step++) {
     if (page.url().startsWith(rp.redirectUri)) break;
@@ -163,16 +165,17 @@ export async function browserSignIn(
       pages.push('login');
       await page.getByLabel('Username').fill(user.username);
       await page.getByLabel('Password').fill(user.password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     } else if (/\/consent\?/.test(page.url())) {
       pages.push('consent');
+      consentText = (await page.locator('body').textContent()) ?? '';
       await page.getByRole('button', { name: 'Allow' }).click();
     } else {
       assert.fail(`unexpected page ${page.url()}: ${(await page.locator('body').textContent())?.slice(0, 500)}`);
     }
     await page.waitForURL((current) => current.href.startsWith(rp.redirectUri) || /\/(login|consent)\?/.test(current.href), { timeout: WAIT_MS });
   }
-  return { callback: (await arrived).url, pages };
+  return { callback: (await arrived).url, pages, consentText };
 }
 
 /** What walking an authorization request over HTTP ended with. */

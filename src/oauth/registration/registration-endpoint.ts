@@ -38,6 +38,8 @@ export interface RegistrationDeps {
   limiter: RegistrationLimiter;
   /** This node's client cache, told of each change so the next request sees it. */
   invalidate: (envId: string, clientId: string) => void;
+  /** This node's API directory, told when a registration granted APIs so the client's first request sees them. */
+  invalidateApis?: (envId: string) => void;
   clockSkew: number;
   /** Told of each registration, update and deletion (metrics). */
   events?: EventSink;
@@ -93,9 +95,10 @@ export class RegistrationEndpoint {
       await tx.clients.create(client, firstSecret);
       await tx.registrations.insertRegistration(registration);
       await insertKeys(tx, keys);
-      await grantApis(tx, env, clientId, policy);
+      await grantApis(tx, env, clientId, policy, now);
       await this.record(tx, 'client.registered', env, client, { software_id: metadata.software_id ?? null });
     });
+    if (policy.allowedApis.length > 0) this.deps.invalidateApis?.(env.id);
     this.emit(env, 'registered');
     return registrationResponse(issuer, registration, accessToken, {
       ...(secret === undefined ? {} : { value: secret }),
@@ -245,14 +248,25 @@ async function insertKeys(tx: TransactionStore, keys: ReturnType<typeof clientKe
   }
 }
 
-/** The policy's APIs: the registered client may get tokens for each. */
-async function grantApis(tx: TransactionStore, env: Environment, clientId: string, policy: RegistrationPolicy): Promise<void> {
+/**
+ * The policy's APIs: the registered client may get tokens for each. Each API's list is changed
+ * by a conditional update on its version, retried from a fresh read, so that concurrent
+ * registrations (or an operator's edit) never drop one another's client from the list.
+ */
+async function grantApis(tx: TransactionStore, env: Environment, clientId: string, policy: RegistrationPolicy, now: number): Promise<void> {
   for (const identifier of policy.allowedApis) {
-    const api = await tx.apis.find(env.id, identifier);
-    if (!api) continue;
-    await tx.apis.update({ ...api, clientIds: [...api.clientIds, clientId] });
+    for (let attempt = 0; ; attempt++) {
+      const api = await tx.apis.find(env.id, identifier);
+      if (!api || api.clientIds.includes(clientId)) break;
+      // Strictly newer than the version read, even within one millisecond: the next writer's condition then fails.
+      const next = { ...api, clientIds: [...api.clientIds, clientId], updatedAt: Math.max(now, api.updatedAt + 1) };
+      if (await tx.apis.update(next, api.updatedAt)) break;
+      if (attempt >= GRANT_ATTEMPTS) throw new OAuthError('temporarily_unavailable', 'too many registrations at once; retry later', { retryAfter: 1 });
+    }
   }
 }
+
+const GRANT_ATTEMPTS = 20;
 
 /** Wires the registration endpoint over the node's store, clock, audit log and client cache. */
 export function createRegistrationEndpoint(parts: {
@@ -261,10 +275,11 @@ export function createRegistrationEndpoint(parts: {
   audit: AuditLog;
   keySecret: Buffer;
   clients: { invalidate(envId: string, clientId: string): void };
+  apis?: { invalidate(envId: string): void };
   clockSkew: number;
   events?: EventSink;
 }): RegistrationEndpoint {
-  const { store, clock, audit, keySecret, clients, clockSkew, events } = parts;
+  const { store, clock, audit, keySecret, clients, apis, clockSkew, events } = parts;
   const limiter = new RegistrationLimiter(store.rateCounters, clock, keyedHasher(keySecret, 'rate counters'));
   return new RegistrationEndpoint({
     store,
@@ -272,6 +287,7 @@ export function createRegistrationEndpoint(parts: {
     audit,
     limiter,
     invalidate: (envId, clientId) => clients.invalidate(envId, clientId),
+    ...(apis ? { invalidateApis: (envId: string) => apis.invalidate(envId) } : {}),
     clockSkew,
     ...(events ? { events } : {}),
   });

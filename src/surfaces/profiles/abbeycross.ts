@@ -2,7 +2,7 @@ import type { OAuthError, OAuthErrorCode, OAuthErrorReason } from '../../oauth/e
 import type { Dialect, JsonSchema, Profile } from '../profile.ts';
 import { rfc6749TokenBody, standardErrorHeaders } from './standard.ts';
 
-/** Every `code` the AbbeyCross surface answers with (README › Compatibility surfaces). */
+/** Every `code` the AbbeyCross surface answers with (docs/compatibility-surfaces.md). */
 export const ABBEYCROSS_ERROR_CODES = {
   VALIDATION_FAILED: 'a field is missing, malformed or sent twice (parameter_name names it), or the body is not a JSON object',
   INVALID_CREDENTIALS: 'the client id and secret do not authenticate a client',

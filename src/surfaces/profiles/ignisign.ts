@@ -4,7 +4,7 @@ import { standardErrorHeaders } from './standard.ts';
 
 /**
  * Every `code` the Ignisign surface answers with, its status and when. Part of the product's
- * documentation (README › Compatibility surfaces) and checked against the dialect by the tests.
+ * documentation (docs/compatibility-surfaces.md) and checked against the dialect by the tests.
  */
 export const IGNISIGN_ERROR_CODES = {
   BODY_VALIDATION_FAILED: { status: 400, when: 'a required field is missing, malformed or sent twice, or the body is not a JSON object' },

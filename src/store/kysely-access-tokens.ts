@@ -1,0 +1,65 @@
+import { type Kysely, sql } from 'kysely';
+import type { OpaqueAccessToken, RevokedJwt } from '../domain/model.ts';
+import type { AccessTokenStore, RevokedJwtStore } from '../domain/storage.ts';
+import { bindingFields, listField, opaqueAccessTokenRow } from './kysely-authorization.ts';
+import type { Database } from './schema.ts';
+
+export function accessTokenStore(db: Kysely<Database>): AccessTokenStore {
+  return {
+    async insert(token) {
+      await db.insertInto('access_tokens').values(opaqueAccessTokenRow(token, null)).execute();
+    },
+    async findByHash(envId, tokenHash) {
+      const row = await db.selectFrom('access_tokens').selectAll().where('token_hash', '=', tokenHash).where('env_id', '=', envId).executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        tokenHash: row.token_hash,
+        envId: row.env_id,
+        clientId: row.client_id,
+        subject: row.subject,
+        scope: row.scope,
+        jti: row.jti,
+        issuedAt: Number(row.issued_at),
+        expiresAt: Number(row.expires_at),
+        revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+        ...listField('audience', row.audience),
+        ...bindingFields(row),
+      } satisfies OpaqueAccessToken;
+    },
+    async revoke(envId, tokenHash, clientId, now) {
+      const result = await db
+        .updateTable('access_tokens')
+        .set({ revoked_at: now })
+        .where('token_hash', '=', tokenHash)
+        .where('env_id', '=', envId)
+        .where('client_id', '=', clientId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async deleteExpired(before) {
+      const result = await db.deleteFrom('access_tokens').where('expires_at', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+export function revokedJwtStore(db: Kysely<Database>): RevokedJwtStore {
+  return {
+    async insert(entry: RevokedJwt) {
+      await db
+        .insertInto('revoked_jwts')
+        .values({ env_id: entry.envId, jti: entry.jti, client_id: entry.clientId, expires_at: entry.expiresAt, revoked_at: entry.revokedAt })
+        .onConflict((oc) => oc.columns(['env_id', 'jti']).doNothing())
+        .execute();
+    },
+    async isRevoked(envId, jti) {
+      const row = await db.selectFrom('revoked_jwts').select(sql<number>`1`.as('one')).where('env_id', '=', envId).where('jti', '=', jti).executeTakeFirst();
+      return row !== undefined;
+    },
+    async deleteExpired(before) {
+      const result = await db.deleteFrom('revoked_jwts').where('expires_at', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
