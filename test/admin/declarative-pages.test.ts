@@ -53,7 +53,7 @@ for (const database of await testDatabases()) {
       const lines = formatPlan(first);
       assert.ok(lines.includes('+ sign in SHOP/sign_in'), lines.join('\n'));
       assert.ok(
-        lines.some((l) => l.trim().startsWith('sign_in.second_factor:') && l.endsWith('required')),
+        lines.some((l) => /^\s+sign_in\.second_factor: .* → "?required"?$/.test(l)),
         lines.join('\n'),
       );
       await applyDeclaration(target, file);
