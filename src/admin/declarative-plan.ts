@@ -1,6 +1,7 @@
 import { AdminError, type ClientChanges, type ClientView, type CreateClientInput, type EnvironmentChanges, type EnvironmentView } from './admin-service.ts';
 import type { ApiChanges, ApiInput, ApiView } from './apis.ts';
 import type { Declaration, DeclaredApi, DeclaredClient, DeclaredEnvironment, DeclaredServiceAccount, DeclaredUser } from './declarative.ts';
+import { applyPageBlocks, type PageBlocksTarget, pageBlockPlans } from './declarative-pages.ts';
 import { type RegistrationTarget, registrationDifferences } from './declarative-registration.ts';
 import type { ServiceAccountView } from './service-accounts.ts';
 import { PROFILE_CLAIMS, profileView } from './user-profile.ts';
@@ -10,7 +11,7 @@ import type { UserChanges, UserView } from './users.ts';
  * The operations `plan` and `apply` use: the application services locally, the admin API with
  * `--server`. Every change goes through the same checks either way.
  */
-export interface DeclarativeTarget {
+export interface DeclarativeTarget extends PageBlocksTarget {
   listEnvironments(): Promise<EnvironmentView[]>;
   createEnvironment(name: string): Promise<unknown>;
   updateEnvironment(name: string, changes: EnvironmentChanges): Promise<unknown>;
@@ -40,7 +41,7 @@ export interface FieldChange {
 
 export interface PlannedChange {
   action: 'create' | 'update' | 'unchanged';
-  kind: 'environment' | 'registration' | 'client' | 'service_account' | 'api' | 'user';
+  kind: 'environment' | 'registration' | 'sign_in' | 'branding' | 'client' | 'service_account' | 'api' | 'user';
   environment: string;
   /** The declared name (or the API's identifier). */
   name: string;
@@ -166,6 +167,8 @@ async function planEnvironment(target: DeclarativeTarget, declared: DeclaredEnvi
     ),
   ];
   result.push(...(await planRegistration(target, declared, existing !== undefined)));
+  for (const p of await pageBlockPlans(target, declared, existing !== undefined))
+    result.push(planned(p.kind, env, p.kind, p.exists ? env : undefined, diff(p.pairs)));
   const clients = existing ? (await target.listClients(env)).filter((c) => c.type !== 'service_account') : [];
   const accounts = existing ? await target.listServiceAccounts(env) : [];
   const apis = existing ? await target.listApis(env) : [];
@@ -325,6 +328,7 @@ async function applyEnvironment(target: DeclarativeTarget, declared: DeclaredEnv
     declared.dpopNonceRequired;
   if (envChange?.action === 'create' ? notDefault : envChange?.action === 'update') await target.updateEnvironment(env, settings);
   await applyRegistration(target, declared, rest);
+  await applyPageBlocks(target, declared, (kind) => rest.some((c) => c.kind === kind && c.action !== 'unchanged'));
   const documents = declared.clientMetadataDocuments;
   const documentsChanged = envChange?.action === 'create' || envChange?.changes.some((c) => c.field === 'client_metadata_documents');
   if (documents !== undefined && documentsChanged) await target.setClientMetadataDocuments?.(env, documents);

@@ -1,6 +1,7 @@
 import type { AdminService } from './admin-service.ts';
 import type { ApiService } from './apis.ts';
 import type { ClientMetadataDocumentService } from './client-metadata-documents.ts';
+import type { BrandingTarget, SignInTarget } from './declarative-pages.ts';
 import type { DeclarativeTarget } from './declarative-plan.ts';
 import type { RegistrationTarget } from './declarative-registration.ts';
 import type { ServiceAccountService } from './service-accounts.ts';
@@ -16,6 +17,9 @@ export interface DeclarativeServices {
   registration?: { policies: RegistrationTarget } | undefined;
   /** …or another way to them (the admin API with `--server`), which wins. */
   registrationPolicies?: RegistrationTarget | undefined;
+  /** The sign-in policies and brands of environments (the services, or the admin API with `--server`). */
+  signIn?: SignInTarget | undefined;
+  branding?: BrandingTarget | undefined;
   /** Present on this machine; absent through `--server` (see `DeclarativeTarget`). */
   metadataDocuments?: Pick<ClientMetadataDocumentService, 'get' | 'set'>;
 }
@@ -26,6 +30,8 @@ export function localDeclarativeTarget(services: DeclarativeServices): Declarati
   const registration = services.registrationPolicies ?? services.registration?.policies;
   return {
     ...(registration ? { registration } : {}),
+    ...(services.signIn ? { signInPolicy: services.signIn } : {}),
+    ...(services.branding ? { branding: services.branding } : {}),
     listEnvironments: () => admin.listEnvironments(),
     createEnvironment: (name) => admin.createEnvironment(name),
     updateEnvironment: (name, changes) => admin.updateEnvironment(name, changes),

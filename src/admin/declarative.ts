@@ -2,6 +2,7 @@ import { metadataDocumentSettingsJson, parseMetadataDocumentSettings } from '../
 import type { ApiScope, ClientKind, IdTokenAlgorithm, RefreshTokenPolicy, SecurityProfile, SubjectType, TokenFormat, UserProfile } from '../domain/model.ts';
 import { changedProfile, EMPTY_PROFILE, type ProfileChanges, ProfileError } from '../domain/user-profile.ts';
 import { AdminError } from './admin-service.ts';
+import { type DeclaredBranding, type DeclaredSignIn, parseDeclaredBranding, parseDeclaredSignIn } from './declarative-pages.ts';
 import { type DeclaredRegistration, parseDeclaredRegistration } from './declarative-registration.ts';
 import { PROFILE_CLAIMS, type ProfileView } from './user-profile.ts';
 
@@ -83,6 +84,10 @@ export interface DeclaredEnvironment {
   securityProfile: SecurityProfile | null;
   /** RFC 7591: the registration policy, when the file declares one. */
   registration?: DeclaredRegistration | undefined;
+  /** The second-factor policy and WebAuthn relying party, when declared. */
+  signIn?: DeclaredSignIn | undefined;
+  /** The brand and languages of the pages (not the logo), when declared. */
+  branding?: DeclaredBranding | undefined;
   /** Client ID Metadata Documents, in their wire form; undefined: not declared, left as they are. */
   clientMetadataDocuments?: ReturnType<typeof metadataDocumentSettingsJson> | undefined;
   clients: DeclaredClient[];
@@ -285,6 +290,8 @@ function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
     'security_profile',
     'dpop_nonce_required',
     'registration',
+    'sign_in',
+    'branding',
     'client_metadata_documents',
     'clients',
     'service_accounts',
@@ -308,6 +315,8 @@ function parseEnvironment(value: unknown, path: string): DeclaredEnvironment {
     securityProfile: nullableChoice(f.security_profile, `${path}.security_profile`, ['fapi2'] as const),
     dpopNonceRequired: flag(f.dpop_nonce_required, `${path}.dpop_nonce_required`, false),
     registration: parseDeclaredRegistration(f.registration, `${path}.registration`),
+    signIn: parseDeclaredSignIn(f.sign_in, `${path}.sign_in`),
+    branding: parseDeclaredBranding(f.branding, `${path}.branding`),
     clientMetadataDocuments: metadataDocuments(f.client_metadata_documents, `${path}.client_metadata_documents`),
     clients,
     users: unique(list(f.users, `${path}.users`, parseUser), (u) => u.username, `${path}.users`, 'user'),

@@ -66,6 +66,8 @@ export type CoreEvent =
   | { type: 'authorization_code.reused'; env: EventEnvironment; clientId: string }
   /** A password login: succeeded, failed (unknown user, wrong password, disabled), throttled, or refused as busy. */
   | { type: 'user.login'; env: EventEnvironment; outcome: 'success' | 'failure' | 'throttled' | 'busy'; userId?: string | undefined }
+  /** A second factor presented at sign-in: a one-time code (TOTP or recovery code) or a passkey; accepted, refused, or throttled. */
+  | { type: 'user.second_factor'; env: EventEnvironment; method: 'otp' | 'passkey'; outcome: 'success' | 'failure' | 'throttled' }
   /** A username went over its failed-login limit in the current window (reported once per window). */
   | { type: 'user.locked_out'; env: EventEnvironment; username: string }
   /** A signing key was rotated: a next key published ahead of use (`scheduled` or `manual`), or an immediate switch (`immediate`). */

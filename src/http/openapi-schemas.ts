@@ -71,6 +71,8 @@ export const INTROSPECTION_SCHEMA: JsonSchema = {
           description: 'Who acts for the subject (RFC 8693 §4.1)',
         },
         cnf: { type: 'object', required: ['jkt'], properties: { jkt: { type: 'string' } }, description: 'The DPoP key the token is bound to (RFC 9449 §6.2)' },
+        acr: { type: 'string', description: 'How the user signed in: the authentication context class (OpenID Connect Core §2)' },
+        amr: { type: 'array', items: { type: 'string' }, description: 'The authentication methods of the sign-in (RFC 8176)' },
       },
       additionalProperties: false,
     },

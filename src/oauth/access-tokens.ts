@@ -4,7 +4,7 @@ import { type ClaimRules, signCompactJwt, type VerifiedJwt, verifyJwt } from '..
 import { PublicKeyCache } from '../crypto/public-keys.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import { type Clock, seconds } from '../domain/clock.ts';
-import type { ActorClaim, Client, ConfirmationClaim, Environment, OpaqueAccessToken, TokenFormat } from '../domain/model.ts';
+import type { ActorClaim, Client, ConfirmationClaim, Environment, OpaqueAccessToken, TokenAuthentication, TokenFormat } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
 import type { ApiDirectory } from './apis.ts';
 import { OPENID_PATHS } from './endpoints.ts';
@@ -44,6 +44,8 @@ export interface AccessTokenClaims {
   act?: ActorClaim;
   /** RFC 9449 §6: the DPoP key the token is bound to; absent for a bearer token. */
   cnf?: ConfirmationClaim;
+  /** How the user signed in (RFC 9068 §2.2.1 `acr`, `amr`); absent for a token of no user sign-in. */
+  authentication?: TokenAuthentication;
 }
 
 export interface IssueRequest {
@@ -64,6 +66,8 @@ export interface IssueRequest {
   act?: ActorClaim | undefined;
   /** RFC 9449 §6: bind the token to this DPoP key; its type is then `DPoP`. */
   cnf?: ConfirmationClaim | undefined;
+  /** The sign-in the token comes from: its `acr` and `amr`, for introspection and the JWT's claims. */
+  authentication?: TokenAuthentication | undefined;
 }
 
 /** A token created but not yet stored; `opaque` is the row to store for an opaque token. */
@@ -108,6 +112,7 @@ export class AccessTokenService {
     const jti = randomUUID();
     const scopeText = scope.join(' ');
     const { act, cnf } = request;
+    const authentication = request.authentication && { acr: request.authentication.acr, amr: [...request.authentication.amr] };
     const tokenType: AccessTokenType = cnf ? 'DPoP' : 'Bearer';
     if ((request.tokenFormat ?? client.tokenFormat) === 'opaque') {
       const token = `${OPAQUE_TOKEN_PREFIX}${randomToken(32)}`;
@@ -124,6 +129,7 @@ export class AccessTokenService {
         ...(audience ? { audience } : {}),
         ...(act ? { act } : {}),
         ...(cnf ? { cnfJkt: cnf.jkt } : {}),
+        ...(authentication ? { authentication } : {}),
       };
       const issued = { accessToken: token, tokenType, expiresIn: ttl, scope, issuedAt: seconds(now), clientId: client.clientId, subject };
       return { issued, jti, expiresAt: opaque.expiresAt, opaque };
@@ -142,6 +148,8 @@ export class AccessTokenService {
       ...(scopeText ? { scope: scopeText } : {}),
       ...(act ? { act } : {}),
       ...(cnf ? { cnf } : {}),
+      // RFC 9068 §2.2.1: how the user authenticated.
+      ...(authentication ? { acr: authentication.acr, amr: authentication.amr } : {}),
     };
     const jwt = signCompactJwt({ kid: key.kid, typ: 'at+jwt' }, claims, key.privateKey, key.alg);
     const issued = { accessToken: jwt, tokenType, expiresIn: ttl, scope, issuedAt: iat, clientId: client.clientId, subject };
@@ -174,6 +182,7 @@ export class AccessTokenService {
       audience: audClaim(record.audience, issuer),
       ...(record.act ? { act: record.act } : {}),
       ...(record.cnfJkt ? { cnf: { jkt: record.cnfJkt } } : {}),
+      ...(record.authentication ? { authentication: record.authentication } : {}),
     };
   }
 
@@ -213,6 +222,7 @@ export class AccessTokenService {
       expiresAt: exp,
       audience: payload.aud,
       ...actAndCnf(payload),
+      ...authenticationOf(payload),
     };
   }
 
@@ -236,6 +246,13 @@ function actAndCnf(payload: Record<string, unknown>): Pick<AccessTokenClaims, 'a
   if (isActor(act)) out.act = act;
   if (cnf && typeof cnf === 'object' && typeof (cnf as { jkt?: unknown }).jkt === 'string') out.cnf = { jkt: (cnf as { jkt: string }).jkt };
   return out;
+}
+
+/** RFC 9068 §2.2.1 `acr` and `amr` of a verified payload, when both are there. */
+function authenticationOf(payload: Record<string, unknown>): Pick<AccessTokenClaims, 'authentication'> {
+  const { acr, amr } = payload;
+  if (typeof acr !== 'string' || !Array.isArray(amr) || !amr.every((m) => typeof m === 'string')) return {};
+  return { authentication: { acr, amr: amr as string[] } };
 }
 
 /** Whether a value is an RFC 8693 `act` claim: `sub` a string, a nested `act` one too. */

@@ -30,6 +30,9 @@ export type IntrospectionResponse =
       act?: ActorClaim;
       /** RFC 9449 §6.2. */
       cnf?: ConfirmationClaim;
+      /** OpenID Connect Core §2 and RFC 8176 (RFC 9068 §2.2.1): how the user signed in, for a token of a user sign-in. */
+      acr?: string;
+      amr?: string[];
     };
 
 /**
@@ -64,6 +67,8 @@ export class IntrospectionEndpoint {
       jti: claims.jti,
       ...(claims.act ? { act: claims.act } : {}),
       ...(claims.cnf ? { cnf: claims.cnf } : {}),
+      // RFC 7662 §2.2 allows further members: the sign-in's acr and amr, as in the ID Token.
+      ...(claims.authentication ? { acr: claims.authentication.acr, amr: [...claims.authentication.amr] } : {}),
     };
   }
 }

@@ -1,6 +1,6 @@
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Client, CodeOidc, ConfirmationClaim, Environment, FamilyOidc, TokenFamily, TokenFormat } from '../domain/model.ts';
+import type { Client, CodeOidc, ConfirmationClaim, Environment, FamilyOidc, TokenAuthentication, TokenFamily, TokenFormat } from '../domain/model.ts';
 import type { FamilyIssue, Store } from '../domain/storage.ts';
 import type { AccessTokenService } from './access-tokens.ts';
 import type { TokenResult } from './grants/grant.ts';
@@ -40,6 +40,8 @@ export interface FamilyMintRequest {
   idToken?: { oidc: FamilyOidc; sid: string | null | undefined; nonce: string | null | undefined } | undefined;
   /** RFC 9449 §6: the DPoP key the access token is bound to; absent: a bearer token. */
   cnf?: ConfirmationClaim | undefined;
+  /** The sign-in the tokens come from (`acr`, `amr`), whether or not an ID Token is issued. */
+  authentication?: TokenAuthentication | undefined;
 }
 
 /**
@@ -90,6 +92,7 @@ export class FamilyTokenIssuer {
       tokenFormat,
       resourceTtl,
       cnf: request.cnf,
+      authentication: request.authentication,
     });
     const issue: FamilyIssue = { refreshToken: undefined, accessToken: { jti: minted.jti, expiresAt: minted.expiresAt, opaque: minted.opaque } };
     const issued: TokenResult = minted.issued;

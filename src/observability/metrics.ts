@@ -147,6 +147,8 @@ export class GatehouseMetrics implements DatabaseObserver {
         return this.m.codeReuse.labels(env, this.clients.of(event.clientId));
       case 'user.login':
         return this.m.logins.labels(env, event.outcome);
+      case 'user.second_factor':
+        return this.m.secondFactors.labels(env, event.method, event.outcome);
       case 'user.locked_out':
         // The username stays out: it is personal data and unbounded.
         return this.m.lockouts.labels(env);
@@ -264,6 +266,11 @@ function defineMetrics(registry: Registry, collected: Collected, tables: HandTab
     ]),
     codeReuse: counter('authorization_code_reuse_total', 'Authorization codes redeemed twice', ['environment', 'client']),
     logins: counter('logins_total', 'Password logins by outcome', ['environment', 'outcome']),
+    secondFactors: counter('second_factor_attempts_total', 'Second factors presented at sign-in, by method (otp, passkey) and outcome', [
+      'environment',
+      'method',
+      'outcome',
+    ]),
     lockouts: counter('user_lockouts_total', 'Usernames that went over their failed-login limit', ['environment']),
     keyRotations: counter('signing_key_rotations_total', 'Signing-key rotations', ['environment', 'trigger']),
     clientRegistrations: counter('client_registrations_total', 'Dynamic client registrations (RFC 7591, RFC 7592) by operation', [

@@ -1,25 +1,8 @@
-import { pageBody } from './authorization-pages.ts';
+import type { MessageKey } from '../i18n/catalogue.ts';
+import { pageBody, strong } from './authorization-pages.ts';
 import { escapeHtml, renderPage } from './layout.ts';
 import type { PageContext } from './page-context.ts';
 import { PASSKEY_SCRIPT } from './passkey-script.ts';
-
-/** Every user-facing string of the passkey parts of the pages, in one place for the message catalogues. */
-export const PASSKEY_MESSAGES = {
-  signInButton: 'Sign in with a passkey',
-  secondFactorButton: 'Use a passkey',
-  accountTitle: 'Your passkeys',
-  accountLead: 'A passkey signs you in with your device’s screen lock, without a password.',
-  none: 'You have no passkeys yet.',
-  addButton: 'Add a passkey',
-  removeButton: 'Remove',
-  created: 'Added',
-  lastUsed: 'Last used',
-  never: 'never',
-  synced: 'synced',
-  refused: 'The passkey was not accepted. Try again.',
-  signInFirst: 'Sign in from your application first, then come back to this page.',
-  stepUpFirst: 'Confirm your second factor first: sign in again from your application.',
-} as const;
 
 /** What a page needs to run one WebAuthn ceremony. */
 export interface PasskeyFragmentInput {
@@ -30,25 +13,31 @@ export interface PasskeyFragmentInput {
   /** The held request, when the ceremony is part of a sign-in. */
   requestId?: string;
   purpose: 'sign_in' | 'second_factor' | 'register';
-  buttonLabel: string;
+  /** The button's text. */
+  label: Extract<MessageKey, `passkey.${string}`>;
+  /** The language of the button and of the message the script shows when the ceremony fails. */
+  page: PageContext;
 }
 
 /**
  * The passkey form, its options and the script that runs them. The options are JSON in a data
- * block (never executed); `<` is escaped so no value can close the block.
+ * block (never executed); `<` is escaped so no value can close the block. The script's only text,
+ * shown when the authenticator fails or the user cancels, comes in the form's `data-failed` so the
+ * script (allowed by its hash) is the same for every language.
  */
 export function passkeyFragment(p: PasskeyFragmentInput): string {
   const json = JSON.stringify(p.options).replace(/</g, '\\u003c');
   return [
     `<script type="application/json" id="passkey-options">${json}</script>`,
-    `<form method="post" id="passkey-form" action="${escapeHtml(p.action)}">`,
+    `<form method="post" id="passkey-form" action="${escapeHtml(p.action)}" data-failed="${p.page.messages.html('passkey.failed')}">`,
     `<input type="hidden" name="csrf_token" value="${escapeHtml(p.csrfToken)}">`,
     p.requestId === undefined ? '' : `<input type="hidden" name="request" value="${escapeHtml(p.requestId)}">`,
     `<input type="hidden" name="purpose" value="${p.purpose}">`,
     '<input type="hidden" name="response" value="">',
     '<div class="actions">',
-    `<button type="button" id="passkey-button" class="button secondary">${escapeHtml(p.buttonLabel)}</button>`,
+    `<button type="button" id="passkey-button" class="button secondary">${p.page.messages.html(p.label)}</button>`,
     '</div>',
+    '<p class="note" id="passkey-status" role="status"></p>',
     '</form>',
     `<script>${PASSKEY_SCRIPT}</script>`,
   ]
@@ -74,36 +63,41 @@ export function renderPasskeyAccountPage(p: {
   removeAction: string;
   csrfToken: string;
   register?: string;
-  message?: string;
+  message?: MessageKey;
   page: PageContext;
 }): string {
-  const items = p.passkeys.map((k) =>
-    [
+  const m = p.page.messages;
+  const items = p.passkeys.map((k) => {
+    const name = escapeHtml(k.name);
+    const used = k.lastUsedAt === null ? m.html('passkey.neverUsed') : day(k.lastUsedAt);
+    return [
       '<li>',
-      `<span class="scope-text">${escapeHtml(k.name)}${k.backedUp ? ` (${PASSKEY_MESSAGES.synced})` : ''}</span>`,
-      ` <code>${PASSKEY_MESSAGES.created} ${day(k.createdAt)} · ${PASSKEY_MESSAGES.lastUsed} ${k.lastUsedAt === null ? PASSKEY_MESSAGES.never : day(k.lastUsedAt)}</code>`,
+      `<span class="scope-text">${name}${k.backedUp ? ` (${m.html('passkey.synced')})` : ''}</span>`,
+      ` <span class="note">${m.html('passkey.dates', { created: day(k.createdAt), used })}</span>`,
       `<form method="post" action="${escapeHtml(p.removeAction)}">`,
       `<input type="hidden" name="csrf_token" value="${escapeHtml(p.csrfToken)}">`,
       `<input type="hidden" name="credential_id" value="${escapeHtml(k.credentialId)}">`,
-      `<button type="submit" class="button secondary" aria-label="${PASSKEY_MESSAGES.removeButton} ${escapeHtml(k.name)}">${PASSKEY_MESSAGES.removeButton}</button>`,
+      `<button type="submit" class="button secondary" aria-label="${m.html('passkey.removeNamed', { name })}">${m.html('passkey.remove')}</button>`,
       '</form>',
       '</li>',
-    ].join(''),
-  );
+    ].join('');
+  });
   const content = [
-    `<h1>${PASSKEY_MESSAGES.accountTitle}</h1>`,
-    `<p class="lead">${PASSKEY_MESSAGES.accountLead} <strong>${escapeHtml(p.username)}</strong></p>`,
-    p.message ? `<div class="alert" role="alert">${escapeHtml(p.message)}</div>` : '',
-    items.length === 0 ? `<p id="passkey-list">${PASSKEY_MESSAGES.none}</p>` : `<ul class="scopes" id="passkey-list">${items.join('')}</ul>`,
+    `<h1>${m.html('passkey.accountTitle')}</h1>`,
+    `<p class="lead">${m.html('passkey.accountLead')}</p>`,
+    `<p>${m.html('consent.signedInAs', { user: strong(p.username) })}</p>`,
+    p.message ? `<div class="alert" role="alert">${m.html(p.message)}</div>` : '',
+    items.length === 0 ? `<p id="passkey-list">${m.html('passkey.none')}</p>` : `<ul class="scopes" id="passkey-list">${items.join('')}</ul>`,
     p.register ?? '',
   ]
     .filter((l) => l !== '')
     .join('\n');
-  return renderPage({ title: PASSKEY_MESSAGES.accountTitle, body: pageBody(content, p.page, p.environmentName), page: p.page });
+  return renderPage({ title: p.page.messages.text('passkey.accountTitle'), body: pageBody(content, p.page, p.environmentName), page: p.page });
 }
 
 /** The account page of a browser without a suitable session. */
-export function renderPasskeyAccountRefusal(p: { environmentName: string; message: string; page: PageContext }): string {
-  const content = [`<h1>${PASSKEY_MESSAGES.accountTitle}</h1>`, `<p class="alert">${escapeHtml(p.message)}</p>`].join('\n');
-  return renderPage({ title: PASSKEY_MESSAGES.accountTitle, body: pageBody(content, p.page, p.environmentName), page: p.page });
+export function renderPasskeyAccountRefusal(p: { environmentName: string; message: MessageKey; page: PageContext }): string {
+  const m = p.page.messages;
+  const content = [`<h1>${m.html('passkey.accountTitle')}</h1>`, `<p class="alert">${m.html(p.message)}</p>`].join('\n');
+  return renderPage({ title: p.page.messages.text('passkey.accountTitle'), body: pageBody(content, p.page, p.environmentName), page: p.page });
 }

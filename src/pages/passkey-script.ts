@@ -59,7 +59,12 @@ export const PASSKEY_SCRIPT = `
     var request = options.mode === 'register'
       ? navigator.credentials.create({ publicKey: keyOptions() })
       : navigator.credentials.get({ publicKey: keyOptions(), mediation: mediation, signal: pending.signal });
-    request.then(function (cred) { if (cred) send(cred); }).catch(function () {});
+    request.then(function (cred) { if (cred) send(cred); }).catch(function (e) {
+      // A cancelled or failed ceremony the user started is said in the page's language (the form's data-failed).
+      if (mediation === 'conditional' || (e && e.name === 'AbortError')) return;
+      var status = document.getElementById('passkey-status');
+      if (status) status.textContent = form.getAttribute('data-failed') || '';
+    });
   };
   if (button) button.addEventListener('click', function () { run('optional'); });
   if (options.conditional && PublicKeyCredential.isConditionalMediationAvailable) {

@@ -99,7 +99,7 @@ export async function createServer(config: ServerConfig, deps: ServerDeps): Prom
     environments,
     sessions: new BrowserSessions(store, clock, config.sessionTtl * 1000),
     users: new UserAuthenticator(store, clock, loginPolicy(config), keyedHasher(config.keySecret, 'login attempts'), core.legacy, events),
-    factors: createSignInFactors(store, clock, config.keySecret, config.publicUrl),
+    factors: createSignInFactors(store, clock, config.keySecret, config.publicUrl, events),
     logout: new EndSessionEndpoint(store, core.clients, core.keys, clock, events),
     surfaces: buildSurfaces(config, CONFIG_FIELDS.surfaces.env),
     clock,

@@ -62,12 +62,20 @@ export const opaqueAccessTokenRow = (token: OpaqueAccessToken, familyId: string 
   audience: listColumn(token.audience),
   act: token.act ? JSON.stringify(token.act) : null,
   cnf_jkt: token.cnfJkt ?? null,
+  acr: token.authentication?.acr ?? null,
+  amr: token.authentication ? JSON.stringify(token.authentication.amr) : null,
 });
 
-/** The `act` and `cnf_jkt` columns of an opaque access token, as its record's optional fields. */
-export const bindingFields = (row: { act: string | null; cnf_jkt: string | null }): Pick<OpaqueAccessToken, 'act' | 'cnfJkt'> => ({
+/** The `act`, `cnf_jkt`, `acr` and `amr` columns of an opaque access token, as its record's optional fields. */
+export const bindingFields = (row: {
+  act: string | null;
+  cnf_jkt: string | null;
+  acr: string | null;
+  amr: string | null;
+}): Pick<OpaqueAccessToken, 'act' | 'cnfJkt' | 'authentication'> => ({
   ...(row.act === null ? {} : { act: JSON.parse(row.act) as ActorClaim }),
   ...(row.cnf_jkt === null ? {} : { cnfJkt: row.cnf_jkt }),
+  ...(row.acr === null || row.amr === null ? {} : { authentication: { acr: row.acr, amr: JSON.parse(row.amr) as string[] } }),
 });
 
 export const toCode = (row: Selectable<AuthorizationCodeTable>): AuthorizationCode => ({

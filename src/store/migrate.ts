@@ -27,6 +27,7 @@ import * as clientMetadataDocuments from './migrations/025_client_metadata_docum
 import * as secondFactors from './migrations/026_second_factors.ts';
 import * as passkeys from './migrations/027_passkeys.ts';
 import * as pageSettings from './migrations/028_page_settings.ts';
+import * as accessTokenAuthentication from './migrations/029_access_token_authentication.ts';
 
 /** Migrations are bundled in code (no directory scan), so the built CLI carries them. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -55,6 +56,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '024_dynamic_registration': dynamicRegistration,
   '025_client_metadata_documents': clientMetadataDocuments,
   '028_page_settings': pageSettings,
+  '029_access_token_authentication': accessTokenAuthentication,
   '026_second_factors': secondFactors,
   '027_passkeys': passkeys,
 };

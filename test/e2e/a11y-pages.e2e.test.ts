@@ -160,7 +160,8 @@ describe('accessibility of the sign-in pages in Chromium (axe-core, WCAG 2.2 AA)
       await page.waitForURL(/\/login\?/);
       await checkEveryMode(page, 'login', SHOTS, results);
       const order = await tabOrder(page, 'username');
-      assert.deepEqual(order, ['username', 'password', 'button:=Sign in'], `tab order ${order.join(' → ')}`);
+      // The passkey button (passkeys are on for every environment) comes after the password form.
+      assert.deepEqual(order, ['username', 'password', 'button:=Sign in', 'passkey-button'], `tab order ${order.join(' → ')}`);
       // Keyboard only: the username has focus on arrival; a wrong password, then Enter.
       await page.goto(page.url());
       await page.keyboard.type(USERNAME);

@@ -90,7 +90,7 @@ for (const database of await testDatabases()) {
       assert.equal(wrong.statusCode, 401);
       const confirmed = await browser.post(formAction(page.body), { ...hiddenFields(page.body), code: codeAt(secret, t.clock.now()) });
       assert.equal(confirmed.statusCode, 200, confirmed.body);
-      recovery = [...confirmed.body.matchAll(/<li><code>([a-z2-9]{5}-[a-z2-9]{5})<\/code><\/li>/g)].map((m) => m[1] as string);
+      recovery = [...confirmed.body.matchAll(/<li><code[^>]*>([a-z2-9]{5}-[a-z2-9]{5})<\/code><\/li>/g)].map((m) => m[1] as string);
       assert.equal(recovery.length, 10);
       const stored = await t.store.secondFactors.findTotp(envId, (await t.store.users.findByUsername(envId, username))?.userId ?? '');
       assert.ok(stored && !stored.secretSealed.includes(secret), 'the secret is stored sealed');
@@ -142,12 +142,18 @@ for (const database of await testDatabases()) {
           headers: { cookie: browser.cookie ?? '', 'content-type': 'application/x-www-form-urlencoded' },
           payload: form({ ...hiddenFields(page.body), code }),
         });
+      const seen: string[] = [];
+      const stop = t.app.events.listen((e) => {
+        if (e.type === 'user.second_factor') seen.push(`${e.method}:${e.outcome}`);
+      });
       for (let i = 0; i < 5; i++) assert.equal((await post('111111', '203.0.113.9')).statusCode, 401);
       const throttled = await post(codeAt(secret, t.clock.now()), '203.0.113.9');
       assert.equal(throttled.statusCode, 429, 'even the right code waits once the limit is passed');
       assert.ok(Number(throttled.headers['retry-after']) > 0);
       const elsewhere = await post(codeAt(secret, t.clock.now()), '198.51.100.7');
       assert.equal(elsewhere.statusCode, 303, 'the real user elsewhere still signs in');
+      stop();
+      assert.deepEqual(seen, [...Array(5).fill('otp:failure'), 'otp:throttled', 'otp:success'], 'each attempt is reported for the metric');
     });
 
     it('password_only asks for no second factor and says acr password; acr_values step up an existing session', async () => {

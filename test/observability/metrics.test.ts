@@ -78,6 +78,8 @@ describe('metrics from core events', () => {
       { type: 'refresh_token.retried', env, clientId: 'c1' },
       { type: 'authorization_code.reused', env, clientId: 'c1' },
       { type: 'user.login', env, outcome: 'success', userId: 'usr_secret_person' },
+      { type: 'user.second_factor', env, method: 'otp', outcome: 'throttled' },
+      { type: 'user.second_factor', env, method: 'passkey', outcome: 'success' },
       { type: 'user.locked_out', env, username: 'alice@example.com' },
       { type: 'signing_key.rotated', env, kid: 'kid-1', trigger: 'manual' },
     ];
@@ -91,6 +93,8 @@ describe('metrics from core events', () => {
     one('gatehouse_refresh_token_retries_total', { client: 'c1' });
     one('gatehouse_authorization_code_reuse_total', { client: 'c1' });
     one('gatehouse_logins_total', { outcome: 'success' });
+    one('gatehouse_second_factor_attempts_total', { environment: 'PRODUCTION', method: 'otp', outcome: 'throttled' });
+    one('gatehouse_second_factor_attempts_total', { environment: 'PRODUCTION', method: 'passkey', outcome: 'success' });
     one('gatehouse_user_lockouts_total', { environment: 'PRODUCTION' });
     one('gatehouse_signing_key_rotations_total', { trigger: 'manual' });
     assert.ok(!text.includes('alice') && !text.includes('usr_secret_person'));

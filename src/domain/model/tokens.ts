@@ -56,6 +56,14 @@ export interface OpaqueAccessToken {
   act?: ActorClaim;
   /** RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to; absent for a bearer token. */
   cnfJkt?: string;
+  /** How the user signed in (OpenID Connect Core §2 `acr`, RFC 8176 `amr`); absent for a token of no sign-in. */
+  authentication?: TokenAuthentication;
+}
+
+/** The `acr` and `amr` of the sign-in a token was issued from. */
+export interface TokenAuthentication {
+  acr: string;
+  amr: readonly string[];
 }
 
 export interface RevokedJwt {

@@ -5,6 +5,7 @@ import type { Store } from '../../domain/storage.ts';
 import { type ApiDirectory, definedByResources, narrowGrantedResources, tokenOptionsOf } from '../apis.ts';
 import { confirmationOf, type DpopProof } from '../dpop/proof.ts';
 import { OAuthError, type OAuthErrorReason } from '../errors.ts';
+import { tokenAuthenticationOf } from '../openid/acr.ts';
 import { verifierMatches } from '../pkce.ts';
 import type { FamilyTokenIssuer } from '../token-families.ts';
 import { type Grant, requireClient } from './grant.ts';
@@ -98,6 +99,7 @@ export function authorizationCodeGrant(
         withRefreshToken: refreshTokenAllowed(env, client, scope),
         idToken: oidc && { oidc, sid: oidc.sid, nonce: oidc.nonce },
         cnf: confirmationOf(dpop),
+        authentication: tokenAuthenticationOf(record.oidc),
       });
       if (!(await store.authorizationCodes.redeem(env.id, codeHash, now, family, issue))) {
         // Another request consumed it between our read and our update: this is a replay too.

@@ -5,6 +5,7 @@ import type { Store } from '../../domain/storage.ts';
 import { type ApiDirectory, definedByResources, narrowGrantedResources, tokenOptionsOf } from '../apis.ts';
 import { DEVICE_CODE_GRANT } from '../device/device-authorization.ts';
 import { OAuthError, type OAuthErrorReason } from '../errors.ts';
+import { tokenAuthenticationOf } from '../openid/acr.ts';
 import type { FamilyTokenIssuer } from '../token-families.ts';
 import { refreshTokenAllowed } from './authorization-code.ts';
 import { type Grant, requireClient } from './grant.ts';
@@ -83,6 +84,7 @@ export function deviceCodeGrant(store: DeviceStore & Pick<Store, 'users'>, famil
         familyExpiresAt: family.expiresAt,
         withRefreshToken: refreshTokenAllowed(env, client, scope),
         idToken: oidc && { oidc, sid: oidc.sid, nonce: undefined },
+        authentication: tokenAuthenticationOf(authorization.oidc),
       });
       if (!(await store.deviceAuthorizations.redeem(env.id, deviceCodeHash, now, family, issue))) {
         // Another request (on this node or another) redeemed it first: a replay.

@@ -5,6 +5,7 @@ import type { Store } from '../../domain/storage.ts';
 import { type ApiDirectory, definedByResources, narrowGrantedResources, tokenOptionsOf } from '../apis.ts';
 import { confirmationOf } from '../dpop/proof.ts';
 import { OAuthError, type OAuthErrorReason } from '../errors.ts';
+import { tokenAuthenticationOf } from '../openid/acr.ts';
 import type { RefreshRetries, RetryBinding } from '../refresh-retries.ts';
 import { parseScope } from '../scope.ts';
 import { type FamilyTokenIssuer, userIsActive } from '../token-families.ts';
@@ -121,11 +122,11 @@ export function refreshTokenGrant(
         ...tokenOptionsOf(target),
         familyExpiresAt: family.expiresAt,
         withRefreshToken: true,
-        // Core §12.2: a family begun by an OpenID sign-in gets a new ID Token while the refresh keeps
-        // `openid`: the same sub, aud and auth_time, a new iat, and no nonce (it belongs to the
-        // authentication request, and a refresh is none).
+        // Core §12.2: while the refresh keeps `openid`, a new ID Token: the same sub, aud and auth_time,
+        // a new iat, no nonce (it belongs to the authentication request, and a refresh is none).
         idToken: family.oidc && scope.includes('openid') ? { oidc: family.oidc, sid: family.sid, nonce: undefined } : undefined,
         cnf: confirmationOf(dpop),
+        authentication: tokenAuthenticationOf(family.oidc),
       });
       const retry = retries.seal(result, presented, binding, now);
       if (await store.tokenFamilies.rotate(env.id, family.familyId, tokenHash, now, issue, retry)) return result;

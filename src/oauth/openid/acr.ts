@@ -1,3 +1,5 @@
+import type { TokenAuthentication } from '../../domain/model.ts';
+
 /*
  * Authentication context classes (OpenID Connect Core §2 `acr`, §3.1.2.1 `acr_values`) and
  * RFC 8176 authentication method references (`amr`) of Gatehouse's sign-ins.
@@ -42,4 +44,14 @@ export function prefersMultiFactor(acrValues: readonly string[] | undefined): bo
 /** `amr` after a password and a second factor (RFC 8176 §2: `mfa` when more than one factor). */
 export function withSecondFactor(amr: readonly string[] | undefined, method: string): string[] {
   return [...new Set([...(amr ?? [AMR.password]), method, AMR.multiFactor])];
+}
+
+/**
+ * The `acr` and `amr` a token of this sign-in carries (RFC 9068 §2.2.1, for introspection and JWT
+ * access tokens); undefined when the sign-in is unknown. A sign-in recorded before `acr` was kept
+ * gets the class its methods meet.
+ */
+export function tokenAuthenticationOf(oidc: { acr?: string | null; amr?: readonly string[] } | undefined): TokenAuthentication | undefined {
+  if (!oidc?.amr || oidc.amr.length === 0) return undefined;
+  return { acr: oidc.acr ?? acrOf(oidc.amr), amr: [...oidc.amr] };
 }

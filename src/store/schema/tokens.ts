@@ -16,6 +16,9 @@ export interface AccessTokenTable {
   act: string | null;
   /** RFC 9449 `cnf.jkt`; null for a bearer token. */
   cnf_jkt: string | null;
+  /** OpenID Connect Core §2 `acr` and RFC 8176 `amr` (JSON) of the sign-in; null for none. */
+  acr: string | null;
+  amr: string | null;
 }
 
 export interface RevokedJwtTable {

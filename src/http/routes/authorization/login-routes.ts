@@ -3,7 +3,8 @@ import type { SignInFactors } from '../../../accounts/sign-in-factors.ts';
 import type { LoginOutcome, UserAuthenticator } from '../../../accounts/users.ts';
 import { GATEHOUSE_ROUTES } from '../../../oauth/endpoints.ts';
 import { type PageMessage, renderLoginPage } from '../../../pages/authorization-pages.ts';
-import { PASSKEY_MESSAGES, passkeyFragment } from '../../../pages/passkey-pages.ts';
+import type { PageContext } from '../../../pages/page-context.ts';
+import { passkeyFragment } from '../../../pages/passkey-pages.ts';
 import { parseQueryParams } from '../../params.ts';
 import { type BrowserFlow, pendingFlowOf, type ResumedRequest } from './browser-flow.ts';
 
@@ -103,7 +104,7 @@ async function showLogin(
   if (!client) return browser.errorPage(reply, 400, 'error.clientGone');
   // OpenID Connect Core §3.1.2.1 `login_hint` pre-fills the field until the user typed a name.
   const username = state.username ?? pending.oidc?.loginHint ?? undefined;
-  const passkey = factors && (await passkeySignIn(browser, factors, found));
+  const passkey = factors && (await passkeySignIn(browser, factors, found, page));
   return reply.status(state.status ?? 200).send(
     renderLoginPage({
       page,
@@ -120,7 +121,12 @@ async function showLogin(
 }
 
 /** The login page's passkey button and autofill (WebAuthn L3 conditional mediation): a discoverable passkey signs in alone. */
-async function passkeySignIn(browser: BrowserFlow, factors: SignInFactors, { resolved, active, requestId }: ResumedRequest): Promise<string> {
+async function passkeySignIn(
+  browser: BrowserFlow,
+  factors: SignInFactors,
+  { resolved, active, requestId }: ResumedRequest,
+  page: PageContext,
+): Promise<string> {
   const ceremony = await factors.passkeys.authentication(resolved.env, active.session.idHash, null);
   return passkeyFragment({
     options: { ...ceremony, conditional: true },
@@ -128,6 +134,7 @@ async function passkeySignIn(browser: BrowserFlow, factors: SignInFactors, { res
     csrfToken: browser.sessions.csrfToken(active),
     requestId,
     purpose: 'sign_in',
-    buttonLabel: PASSKEY_MESSAGES.signInButton,
+    label: 'passkey.signIn',
+    page,
   });
 }

@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ActiveSession } from '../../../accounts/browser-sessions.ts';
 import type { SignInFactors } from '../../../accounts/sign-in-factors.ts';
+import type { MessageKey } from '../../../i18n/catalogue.ts';
 import { hasSecondFactor } from '../../../oauth/authorization/second-factor-gate.ts';
 import { GATEHOUSE_ROUTES } from '../../../oauth/endpoints.ts';
 import type { ResolvedEnvironment } from '../../../oauth/environments.ts';
 import { AMR, withSecondFactor } from '../../../oauth/openid/acr.ts';
-import { PASSKEY_MESSAGES, passkeyFragment, renderPasskeyAccountPage, renderPasskeyAccountRefusal } from '../../../pages/passkey-pages.ts';
+import { passkeyFragment, renderPasskeyAccountPage, renderPasskeyAccountRefusal } from '../../../pages/passkey-pages.ts';
 import type { Params } from '../../params.ts';
 import { type BrowserFlow, pendingFlowOf } from './browser-flow.ts';
 
@@ -22,30 +23,35 @@ export function registerPasskeyRoutes(app: FastifyInstance, browser: BrowserFlow
  * Whether this session may manage the user's passkeys: signed in with two factors, or with the
  * only factor the user has (a first passkey is added after a password sign-in).
  */
-async function mayManagePasskeys(factors: SignInFactors, resolved: ResolvedEnvironment, active: ActiveSession | undefined): Promise<string | undefined> {
+async function mayManagePasskeys(factors: SignInFactors, resolved: ResolvedEnvironment, active: ActiveSession | undefined): Promise<MessageKey | undefined> {
   const userId = active?.session.userId;
-  if (!active || !userId) return PASSKEY_MESSAGES.signInFirst;
+  if (!active || !userId) return 'passkey.signInFirst';
   if (active.session.amr?.includes(AMR.multiFactor)) return undefined;
-  return (await hasSecondFactor(factors.store, resolved.env.id, userId)) ? PASSKEY_MESSAGES.stepUpFirst : undefined;
+  return (await hasSecondFactor(factors.store, resolved.env.id, userId)) ? 'passkey.stepUpFirst' : undefined;
 }
 
-async function showAccount(browser: BrowserFlow, factors: SignInFactors, request: EnvRequest, reply: FastifyReply, message?: string): Promise<FastifyReply> {
+async function showAccount(
+  browser: BrowserFlow,
+  factors: SignInFactors,
+  request: EnvRequest,
+  reply: FastifyReply,
+  message?: MessageKey,
+): Promise<FastifyReply> {
   const resolved = await browser.environment(request.params.env);
   const active = await browser.currentSession(request, resolved.env);
+  const page = await browser.page(request, resolved);
   const refusal = await mayManagePasskeys(factors, resolved, active);
   if (refusal || !active?.session.userId)
-    return reply
-      .status(401)
-      .send(renderPasskeyAccountRefusal({ environmentName: resolved.env.name, message: refusal ?? '', page: await browser.page(request, resolved) }));
+    return reply.status(401).send(renderPasskeyAccountRefusal({ environmentName: resolved.env.name, message: refusal ?? 'passkey.signInFirst', page }));
   const userId = active.session.userId;
   const user = await factors.store.users.find(resolved.env.id, userId);
   const csrfToken = browser.sessions.csrfToken(active);
   const ceremony = await factors.passkeys.registration(resolved.env, active.session.idHash, userId, user?.username ?? userId);
   const passkeys = await factors.passkeys.listed(resolved.env, userId);
-  const shownMessage = message ?? ((request.query as Record<string, string> | undefined)?.refused === undefined ? undefined : PASSKEY_MESSAGES.refused);
+  const shownMessage = message ?? ((request.query as Record<string, string> | undefined)?.refused === undefined ? undefined : 'passkey.refused');
   return reply.status(message ? 400 : 200).send(
     renderPasskeyAccountPage({
-      page: await browser.page(request, resolved),
+      page,
       environmentName: resolved.env.name,
       username: user?.username ?? '',
       passkeys,
@@ -56,7 +62,8 @@ async function showAccount(browser: BrowserFlow, factors: SignInFactors, request
         action: `${resolved.urls.issuer}/passkey`,
         csrfToken,
         purpose: 'register',
-        buttonLabel: PASSKEY_MESSAGES.addButton,
+        label: 'passkey.add',
+        page,
       }),
       ...(shownMessage ? { message: shownMessage } : {}),
     }),
@@ -111,6 +118,8 @@ async function submitPasskey(browser: BrowserFlow, factors: SignInFactors, reque
   if (!found) return reply;
   const back = form.purpose === 'second_factor' ? 'mfa' : 'login';
   const verified = response ? await factors.passkeys.authenticate(resolved.env, active.session.idHash, response) : undefined;
+  if (form.purpose === 'second_factor')
+    factors.events.emit({ type: 'user.second_factor', env: resolved.env, method: 'passkey', outcome: verified ? 'success' : 'failure' });
   if (!verified)
     return reply
       .status(303)

@@ -3,8 +3,10 @@ import type { SignInFactors } from '../../../accounts/sign-in-factors.ts';
 import { hasSecondFactor } from '../../../oauth/authorization/second-factor-gate.ts';
 import { GATEHOUSE_ROUTES } from '../../../oauth/endpoints.ts';
 import { AMR, withSecondFactor } from '../../../oauth/openid/acr.ts';
-import { MFA_MESSAGES, renderRecoveryCodesPage, renderSecondFactorPage, renderTotpEnrolmentPage } from '../../../pages/mfa-pages.ts';
-import { PASSKEY_MESSAGES, passkeyFragment } from '../../../pages/passkey-pages.ts';
+import type { PageMessage } from '../../../pages/authorization-pages.ts';
+import { renderRecoveryCodesPage, renderSecondFactorPage, renderTotpEnrolmentPage } from '../../../pages/mfa-pages.ts';
+import type { PageContext } from '../../../pages/page-context.ts';
+import { passkeyFragment } from '../../../pages/passkey-pages.ts';
 import { parseQueryParams } from '../../params.ts';
 import { type BrowserFlow, pendingFlowOf, type ResumedRequest } from './browser-flow.ts';
 
@@ -45,7 +47,7 @@ async function showSecondFactor(
   request: FastifyRequest,
   reply: FastifyReply,
   found: SignedIn,
-  error?: { status: number; message: string },
+  error?: { status: number; message: PageMessage },
 ): Promise<FastifyReply> {
   const { resolved, active, requestId, pending, userId } = found;
   const common = {
@@ -58,7 +60,7 @@ async function showSecondFactor(
   };
   reply.status(error?.status ?? 200);
   if (await hasSecondFactor(factors.store, resolved.env.id, userId)) {
-    const passkey = await passkeyAsSecondFactor(factors, found, common.csrfToken);
+    const passkey = await passkeyAsSecondFactor(factors, found, common.csrfToken, common.page);
     return reply.send(renderSecondFactorPage({ ...common, ...(passkey ? { passkey } : {}) }));
   }
   // A user without a second factor whom the flow sent here must enrol one (the policy or the client asks for two).
@@ -68,11 +70,18 @@ async function showSecondFactor(
   return reply.send(renderTotpEnrolmentPage({ ...common, secret: offer.secret, qrSvg: offer.qrSvg }));
 }
 
+/** The throttled message in whole minutes, singular for one. */
+const throttledMessage = (retryAfter: number): PageMessage => {
+  const minutes = Math.max(1, Math.ceil(retryAfter / 60));
+  return minutes === 1 ? { key: 'mfa.errorThrottledOne' } : { key: 'mfa.errorThrottled', params: { minutes } };
+};
+
 /** The button that gives one of the user's passkeys as the second factor, when they have one. */
 async function passkeyAsSecondFactor(
   factors: SignInFactors,
   { resolved, active, requestId, userId }: SignedIn,
   csrfToken: string,
+  page: PageContext,
 ): Promise<string | undefined> {
   if ((await factors.passkeys.listed(resolved.env, userId)).length === 0) return undefined;
   const ceremony = await factors.passkeys.authentication(resolved.env, active.session.idHash, userId);
@@ -82,7 +91,8 @@ async function passkeyAsSecondFactor(
     csrfToken,
     requestId,
     purpose: 'second_factor',
-    buttonLabel: PASSKEY_MESSAGES.secondFactorButton,
+    label: 'passkey.secondFactor',
+    page,
   });
 }
 
@@ -96,16 +106,22 @@ async function submitSecondFactor(browser: BrowserFlow, factors: SignInFactors, 
   if (!found) return reply;
   if (!browser.sessions.csrfTokenMatches(found.active, form.csrf_token)) return browser.formExpiredPage(reply);
   const code = (form.code ?? '').trim();
-  if (code === '') return showSecondFactor(browser, factors, request, reply, found, { status: 400, message: MFA_MESSAGES.missingCode });
+  if (code === '') return showSecondFactor(browser, factors, request, reply, found, { status: 400, message: { key: 'mfa.errorMissing' } });
   const { resolved, userId } = found;
   const enrolling = form.step === 'enrol' && !(await hasSecondFactor(factors.store, resolved.env.id, userId));
   const outcome = enrolling
     ? await factors.totp.confirm(resolved.env.id, userId, code, request.ip)
     : await factors.totp.verify(resolved.env.id, userId, code, request.ip);
+  factors.events.emit({
+    type: 'user.second_factor',
+    env: resolved.env,
+    method: 'otp',
+    outcome: outcome.ok ? 'success' : outcome.throttled ? 'throttled' : 'failure',
+  });
   if (!outcome.ok) {
-    if (!outcome.throttled) return showSecondFactor(browser, factors, request, reply, found, { status: 401, message: MFA_MESSAGES.wrongCode });
+    if (!outcome.throttled) return showSecondFactor(browser, factors, request, reply, found, { status: 401, message: { key: 'mfa.errorWrong' } });
     reply.header('retry-after', String(outcome.retryAfter));
-    return showSecondFactor(browser, factors, request, reply, found, { status: 429, message: MFA_MESSAGES.throttled(Math.ceil(outcome.retryAfter / 60)) });
+    return showSecondFactor(browser, factors, request, reply, found, { status: 429, message: throttledMessage(outcome.retryAfter) });
   }
   const signedIn = await browser.sessions.signIn(resolved.env, found.active, userId, withSecondFactor(found.active.session.amr, AMR.otp));
   browser.setSessionCookie(reply, resolved, signedIn);

@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { TOTP } from 'otpauth';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { AdminService } from '../../src/admin/admin-service.ts';
+import { UserService } from '../../src/admin/users.ts';
+import { systemClock } from '../../src/domain/clock.ts';
+import type { Store } from '../../src/domain/storage.ts';
+import { s256Challenge } from '../../src/oauth/pkce.ts';
+import { type Server as App, createServer as createGatehouse } from '../../src/server/server.ts';
+import { openStore } from '../../src/store/open.ts';
+import { launchChromium, WAIT_MS } from '../helpers/chromium.ts';
+import { testConfig } from '../helpers/fixtures.ts';
+import { freePort } from '../helpers/net.ts';
+import { checkEveryMode, tabOrder } from './a11y-support.ts';
+
+/*
+ * The second-factor pages (TOTP enrolment, with and without an error, the recovery codes, the
+ * code page with its passkey button, in English and German) and the passkey account page (refused,
+ * empty, with a passkey) in Debian's Chromium: axe-core at WCAG 2.2 AA on a phone and a desktop,
+ * light and dark, and operated with the keyboard alone (a DevTools virtual authenticator answers
+ * the passkey ceremony the keyboard starts). Screenshots: test-artifacts/a11y/mfa-*.png.
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SHOTS = join(ROOT, 'test-artifacts', 'a11y');
+const ENV = 'DEVELOPMENT';
+const USERNAME = 'erin';
+const PASSWORD = 'correct horse battery staple';
+
+describe('accessibility of the second-factor and passkey pages in Chromium (axe-core, WCAG 2.2 AA)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-a11y-mfa-'));
+  const rp: Server = createServer((_q, r) => r.writeHead(200, { 'content-type': 'text/plain' }).end('done'));
+  let rpUrl = '';
+  let store: Store | undefined;
+  let app: App | undefined;
+  let browser: Browser | undefined;
+  let issuer = '';
+  let clientId = '';
+  const results: string[] = [];
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    await new Promise<void>((resolve) => rp.listen(0, '127.0.0.1', resolve));
+    rpUrl = `http://127.0.0.1:${(rp.address() as AddressInfo).port}`;
+    // WebAuthn needs a domain as relying-party id: the pages are served as http://localhost (a secure context).
+    const port = await freePort();
+    const publicUrl = `http://localhost:${port}`;
+    const config = testConfig({ publicUrl, host: '127.0.0.1', port, passwordHashCost: 10, dataDir });
+    store = openStore(join(dataDir, 'gatehouse.db'));
+    await store.migrate();
+    app = await createGatehouse(config, { store, clock: systemClock });
+    await app.start();
+    const admin = new AdminService(config, config.keySecret, store, app.core, systemClock);
+    await admin.createEnvironment(ENV);
+    const created = await admin.createClient({
+      env: ENV,
+      name: 'Ledger',
+      grantTypes: ['authorization_code'],
+      scopes: ['openid'],
+      redirectUris: [`${rpUrl}/callback`],
+    });
+    clientId = created.client_id;
+    await new UserService(config, store, systemClock).create({ env: ENV, username: USERNAME, password: PASSWORD });
+    const env = await store.environments.findByName(ENV);
+    assert.ok(env);
+    await store.secondFactors.savePolicy(
+      env.id,
+      { secondFactor: 'required', requiredClients: [], requiredScopes: [], webauthnRpId: null, webauthnOrigins: [] },
+      Date.now(),
+    );
+    issuer = `${publicUrl}/envs/${ENV}`;
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    try {
+      await browser?.close().catch(() => undefined);
+      rp.closeAllConnections();
+      await new Promise<void>((resolve) => rp.close(() => resolve()));
+      await app?.stop();
+      await store?.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+      process.stdout.write(`# axe-core (${results.length} runs):\n${results.map((r) => `#   ${r}`).join('\n')}\n`);
+    }
+  });
+
+  const authorizeUrl = (extra: Record<string, string> = {}) =>
+    `${issuer}/authorize?${new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: `${rpUrl}/callback`,
+      scope: 'openid',
+      state: randomBytes(8).toString('hex'),
+      code_challenge: s256Challenge(randomBytes(32).toString('base64url')),
+      code_challenge_method: 'S256',
+      ...extra,
+    })}`;
+
+  /** Tabs until the focused element matches, then presses Enter. */
+  async function pressByKeyboard(page: Page, selector: string): Promise<void> {
+    for (let i = 0; i < 20; i++) {
+      if (await page.evaluate<boolean>(`document.activeElement?.matches(${JSON.stringify(selector)}) === true`)) return page.keyboard.press('Enter');
+      await page.keyboard.press('Tab');
+    }
+    assert.fail(`Tab never reached ${selector}`);
+  }
+
+  /** The login page by keyboard: the username has focus on arrival. */
+  async function typeCredentials(page: Page): Promise<void> {
+    await page.waitForSelector('#username:focus');
+    await page.keyboard.type(USERNAME);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+  }
+
+  it('enrolment, recovery codes, the passkey account page and the code page: no violation, keyboard only', async () => {
+    assert.ok(browser);
+    const context: BrowserContext = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-US' });
+    context.setDefaultTimeout(WAIT_MS);
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    try {
+      await page.goto(`${issuer}/account`);
+      await checkEveryMode(page, 'mfa-account-refused', SHOTS, results);
+
+      await page.goto(authorizeUrl());
+      await typeCredentials(page);
+      await page.waitForSelector('#totp-secret');
+      await checkEveryMode(page, 'mfa-enrol', SHOTS, results);
+      assert.deepEqual(await tabOrder(page, 'code'), ['code', 'button:=Turn on']);
+      const secret = (await page.getAttribute('#totp-secret', 'data-secret')) ?? '';
+      await page.focus('#code');
+      await page.keyboard.type('000000');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('#mfa-error');
+      await checkEveryMode(page, 'mfa-enrol-error', SHOTS, results);
+      // The code field has focus again after a wrong code: type the right one, Enter.
+      assert.equal(await page.evaluate<string>('document.activeElement?.id ?? ""'), 'code');
+      await page.keyboard.type(new TOTP({ secret }).generate());
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('#recovery-codes');
+      await checkEveryMode(page, 'mfa-recovery-codes', SHOTS, results);
+      await pressByKeyboard(page, 'button[type="submit"]');
+      await page.waitForURL(/\/consent\?/);
+
+      await page.goto(`${issuer}/account`);
+      await page.waitForSelector('#passkey-button');
+      await checkEveryMode(page, 'mfa-account-empty', SHOTS, results);
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('WebAuthn.enable');
+      const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+        options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+      });
+      await pressByKeyboard(page, '#passkey-button');
+      await page.waitForSelector('ul#passkey-list li');
+      await checkEveryMode(page, 'mfa-account-passkey', SHOTS, results);
+      const accountOrder = await tabOrder(page);
+      assert.ok(accountOrder.some((c) => c.startsWith('button:=Remove')) && accountOrder.includes('passkey-button'), accountOrder.join(' → '));
+      // Without the authenticator the login page's passkey autofill waits, and the code page is shown.
+      await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+
+      for (const [lang, verify] of [
+        ['en', 'Verify'],
+        ['de', 'Bestätigen'],
+      ] as const) {
+        await page.goto(authorizeUrl({ prompt: 'login', ui_locales: lang }));
+        await typeCredentials(page);
+        await page.waitForSelector('#code');
+        assert.equal(await page.getAttribute('html', 'lang'), lang);
+        await checkEveryMode(page, `mfa-verify-${lang}`, SHOTS, results);
+        assert.deepEqual(await tabOrder(page, 'code'), ['code', `button:=${verify}`, 'passkey-button']);
+      }
+      await page.focus('#code');
+      await page.keyboard.type(new TOTP({ secret }).generate({ timestamp: Date.now() + 30_000 }));
+      await page.keyboard.press('Enter');
+      await page.waitForURL((url) => url.href.startsWith(`${rpUrl}/callback`) || url.pathname.endsWith('/consent'));
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+});
