@@ -4,6 +4,7 @@ import type { EnvironmentResolver } from '../oauth/environments.ts';
 import type { JsonSchema } from '../surfaces/profile.ts';
 import type { Surface, SurfaceRoute } from '../surfaces/surface.ts';
 import { openIdPaths } from './openapi-openid.ts';
+import { registrationPaths } from './openapi-registration.ts';
 import {
   AUTHORIZE_PARAMETERS,
   CLIENT_AUTH_PARAMETERS,
@@ -42,7 +43,7 @@ export function openApiDocument(surfaces: readonly Surface[], envName: string, p
     if (segment === undefined) continue;
     if (surface.name === STANDARD_SURFACE) {
       openId = true;
-      Object.assign(paths, openIdPaths(ISSUER_ROUTE.replace(':env', segment)));
+      Object.assign(paths, openIdPaths(ISSUER_ROUTE.replace(':env', segment)), registrationPaths(ISSUER_ROUTE.replace(':env', segment)));
     }
     for (const route of surface.routes) {
       const path = route.template.replace(/\{[^}]+\}/, segment);
@@ -55,7 +56,12 @@ export function openApiDocument(surfaces: readonly Surface[], envName: string, p
     servers: [{ url: publicBase }],
     tags: [
       ...surfaces.filter((s) => s.segmentFor(envName) !== undefined).map((s) => ({ name: s.name, description: s.profile.title })),
-      ...(openId ? [{ name: 'openid', description: 'OpenID Connect: UserInfo, discovery and logout' }] : []),
+      ...(openId
+        ? [
+            { name: 'openid', description: 'OpenID Connect: UserInfo, discovery and logout' },
+            { name: 'registration', description: 'Dynamic Client Registration (RFC 7591, RFC 7592), when the environment enables it' },
+          ]
+        : []),
     ],
     paths,
     components: {
