@@ -13,6 +13,8 @@ import { BrandingService } from '../../src/admin/branding.ts';
 import { UserService } from '../../src/admin/users.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import type { Store } from '../../src/domain/storage.ts';
+import { de } from '../../src/i18n/de.ts';
+import { type Catalogue, en } from '../../src/i18n/en.ts';
 import { DEVICE_CODE_GRANT } from '../../src/oauth/device/device-authorization.ts';
 import { s256Challenge } from '../../src/oauth/pkce.ts';
 import { type Server as App, createServer as createGatehouse } from '../../src/server/server.ts';
@@ -22,12 +24,24 @@ import { testConfig } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
 import { checkEveryMode, tabOrder } from './a11y-support.ts';
 
+/** An environment, the browser's language and the catalogue its pages must speak. */
+interface Look {
+  env: string;
+  locale: string;
+  prefix: string;
+  texts: Catalogue;
+  /** Whether the brand has a support link, the last stop of the Tab order. */
+  support: boolean;
+}
+
 /*
  * Every sign-in page (login, login with an error, consent, the three device pages, the two logout
  * pages, an error page) in Debian's Chromium, checked by axe-core at WCAG 2.2 AA on a phone and a
  * desktop, light and dark, and walked with the keyboard alone (Tab reaches each control, Enter
- * submits). A branded environment is checked in German (its default), French (ui_locales) and
- * Arabic (an operator's texts: right to left). Screenshots: test-artifacts/a11y/.
+ * submits). Every page is walked twice: in English with the default look, and in a branded
+ * environment whose default language is German (its product name, colours and logo). That
+ * environment is also checked in French (ui_locales) and Arabic (an operator's texts: right to
+ * left). Screenshots: test-artifacts/a11y/.
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,7 +61,7 @@ describe('accessibility of the sign-in pages in Chromium (axe-core, WCAG 2.2 AA)
   let browser: Browser | undefined;
   let publicUrl = '';
   const clients: Record<string, string> = {};
-  let deviceClient = '';
+  const deviceClients: Record<string, string> = {};
   const results: string[] = [];
 
   before(async () => {
@@ -75,15 +89,17 @@ describe('accessibility of the sign-in pages in Chromium (axe-core, WCAG 2.2 AA)
       clients[env] = created.client_id;
       await users.create({ env, username: USERNAME, password: PASSWORD });
     }
-    const device = await admin.createClient({
-      env: 'DEVELOPMENT',
-      name: 'Living Room TV',
-      kind: 'public',
-      grantTypes: [DEVICE_CODE_GRANT],
-      scopes: ['openid', 'profile'],
-      redirectUris: [],
-    });
-    deviceClient = device.client_id;
+    for (const env of ['DEVELOPMENT', 'BRANDED']) {
+      const device = await admin.createClient({
+        env,
+        name: 'Living Room TV',
+        kind: 'public',
+        grantTypes: [DEVICE_CODE_GRANT],
+        scopes: ['openid', 'profile'],
+        redirectUris: [],
+      });
+      deviceClients[env] = device.client_id;
+    }
     const branding = new BrandingService(store, systemClock);
     await branding.replace('BRANDED', {
       productName: 'Acme Cloud',
@@ -152,16 +168,22 @@ describe('accessibility of the sign-in pages in Chromium (axe-core, WCAG 2.2 AA)
     assert.fail(`Tab never reached ${selector}`);
   }
 
-  it('login, consent, device, logout and error pages: no violation, keyboard only', async () => {
-    const { context, page, problems } = await open();
-    const issuer = `${publicUrl}/envs/DEVELOPMENT`;
+  /** Every page of one environment, in its language: axe in every mode, the keyboard alone. */
+  async function walkEveryPage(look: Look): Promise<void> {
+    const { env, prefix, texts } = look;
+    const { context, page, problems } = await open(look.locale);
+    const issuer = `${publicUrl}/envs/${env}`;
     try {
-      await page.goto(authorizeUrl('DEVELOPMENT'));
+      await page.goto(authorizeUrl(env));
       await page.waitForURL(/\/login\?/);
-      await checkEveryMode(page, 'login', SHOTS, results);
+      await checkEveryMode(page, `${prefix}login`, SHOTS, results);
       const order = await tabOrder(page, 'username');
       // The passkey button (passkeys are on for every environment) comes after the password form.
-      assert.deepEqual(order, ['username', 'password', 'button:=Sign in', 'passkey-button'], `tab order ${order.join(' → ')}`);
+      assert.deepEqual(
+        order,
+        ['username', 'password', `button:=${texts['login.submit']}`, 'passkey-button', ...(look.support ? [`a:=${texts['page.support']}`] : [])],
+        `tab order ${order.join(' → ')}`,
+      );
       // Keyboard only: the username has focus on arrival; a wrong password, then Enter.
       await page.goto(page.url());
       await page.keyboard.type(USERNAME);
@@ -169,12 +191,13 @@ describe('accessibility of the sign-in pages in Chromium (axe-core, WCAG 2.2 AA)
       await page.keyboard.type('wrong password');
       await page.keyboard.press('Enter');
       await page.waitForSelector('#login-error');
-      await checkEveryMode(page, 'login-error', SHOTS, results);
-      // The password field has focus after a failure; Enter submits.
+      await checkEveryMode(page, `${prefix}login-error`, SHOTS, results);
+      // The password field has focus after a failure (autofocus, applied as the page loads); Enter submits.
+      await page.waitForFunction("document.activeElement?.id === 'password'");
       await page.keyboard.type(PASSWORD);
       await page.keyboard.press('Enter');
       await page.waitForURL(/\/consent\?/);
-      await checkEveryMode(page, 'consent', SHOTS, results);
+      await checkEveryMode(page, `${prefix}consent`, SHOTS, results);
       const consentOrder = await tabOrder(page);
       assert.ok(consentOrder.includes('button:decision=allow') && consentOrder.includes('button:decision=deny'), consentOrder.join(' → '));
       await pressByKeyboard(page, 'button[value="allow"]');
@@ -183,38 +206,45 @@ describe('accessibility of the sign-in pages in Chromium (axe-core, WCAG 2.2 AA)
       const started = await fetch(`${issuer}/device_authorization`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ client_id: deviceClient, scope: 'openid profile' }),
+        body: new URLSearchParams({ client_id: deviceClients[env] as string, scope: 'openid profile' }),
       });
       const { user_code: userCode } = (await started.json()) as { user_code: string };
       await page.goto(`${issuer}/device`);
-      await checkEveryMode(page, 'device-entry', SHOTS, results);
+      await checkEveryMode(page, `${prefix}device-entry`, SHOTS, results);
       await page.keyboard.type(userCode);
       await page.keyboard.press('Enter');
       await page.waitForSelector('button[value="allow"]');
-      await checkEveryMode(page, 'device-decision', SHOTS, results);
+      await checkEveryMode(page, `${prefix}device-decision`, SHOTS, results);
       await pressByKeyboard(page, 'button[value="allow"]');
       await page.waitForSelector('h1');
-      assert.equal(await page.locator('h1').textContent(), 'Device connected');
-      await checkEveryMode(page, 'device-done', SHOTS, results);
+      assert.equal(await page.locator('h1').textContent(), texts['device.connectedTitle']);
+      await checkEveryMode(page, `${prefix}device-done`, SHOTS, results);
 
       await page.goto(`${issuer}/logout`);
-      await checkEveryMode(page, 'logout-confirm', SHOTS, results);
+      await checkEveryMode(page, `${prefix}logout-confirm`, SHOTS, results);
       await pressByKeyboard(page, 'button[name="confirm"]');
-      await page.waitForSelector('text=You are signed out');
-      await checkEveryMode(page, 'logout-done', SHOTS, results);
+      await page.waitForSelector(`text=${texts['logout.doneHeading']}`);
+      await checkEveryMode(page, `${prefix}logout-done`, SHOTS, results);
 
       await page.goto(`${issuer}/authorize?client_id=unknown&response_type=code`);
-      await checkEveryMode(page, 'error', SHOTS, results);
+      await checkEveryMode(page, `${prefix}error`, SHOTS, results);
       assert.deepEqual(problems, []);
     } finally {
       await context.close();
     }
-  });
+  }
+
+  it('login, consent, device, logout and error pages: no violation, keyboard only', () =>
+    walkEveryPage({ env: 'DEVELOPMENT', locale: 'en-US', prefix: '', texts: en, support: false }));
+
+  it('every page again in a branded environment whose default language is German', () =>
+    walkEveryPage({ env: 'BRANDED', locale: 'sv-SE', prefix: 'branded-de-all-', texts: de, support: true }));
 
   it('a branded environment in German (its default), French (ui_locales) and Arabic (right to left)', async () => {
     const { context, page, problems } = await open('sv-SE');
     try {
-      await page.goto(authorizeUrl('BRANDED'));
+      // The walk above may have left a consent for this client: asking again shows the page.
+      await page.goto(authorizeUrl('BRANDED', { prompt: 'consent' }));
       await page.waitForURL(/\/login\?/);
       assert.equal(await page.getAttribute('html', 'lang'), 'de');
       assert.equal(await page.title(), 'Anmelden · Acme Cloud');
