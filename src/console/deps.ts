@@ -2,6 +2,8 @@ import type { AdminService } from '../admin/admin-service.ts';
 import type { ApiService } from '../admin/apis.ts';
 import type { BrandingService } from '../admin/branding.ts';
 import type { ClientMetadataDocumentService } from '../admin/client-metadata-documents.ts';
+import type { InitialAccessTokenService } from '../admin/initial-access-tokens.ts';
+import type { RegistrationPolicyService } from '../admin/registration-policy.ts';
 import type { ServiceAccountService } from '../admin/service-accounts.ts';
 import type { SignInPolicyService } from '../admin/sign-in-policy.ts';
 import type { UserService } from '../admin/users.ts';
@@ -62,6 +64,11 @@ export interface ConsoleServices {
   serviceAccounts: Pick<ServiceAccountService, 'list' | 'setEnabled'>;
   apis: Pick<ApiService, 'list' | 'show' | 'create' | 'update'>;
   metadataDocuments?: Pick<ClientMetadataDocumentService, 'get' | 'set'>;
+  /** RFC 7591: the registration policy and initial access tokens (absent: the page is not offered). */
+  registration?: {
+    policies: Pick<RegistrationPolicyService, 'get' | 'set'>;
+    initialAccessTokens: Pick<InitialAccessTokenService, 'create' | 'list' | 'delete'>;
+  };
   branding?: Pick<BrandingService, 'show' | 'settingsOf' | 'logoOf'>;
   /** Users' second factors (absent: the factors page is not offered). */
   signIn?: Pick<SignInPolicyService, 'factors' | 'revokePasskey' | 'resetFactors'>;

@@ -118,7 +118,7 @@ export function renderEnvironmentSettings(ctx: PageContext, env: EnvironmentView
       form +
       environmentDpopSection(ctx.viewer, env.name, env) +
       environmentParSection(ctx.viewer, env) +
-      `<p><a href="${envPath(env.name)}/settings/client-metadata-documents">Client ID Metadata Documents</a></p>`,
+      `<p><a href="${envPath(env.name)}/settings/client-metadata-documents">Client ID Metadata Documents</a> · <a href="${envPath(env.name)}/settings/registration">Client registration</a></p>`,
   );
 }
 

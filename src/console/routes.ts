@@ -13,6 +13,7 @@ import type { Viewer } from './layout.ts';
 import { oidcRoutes } from './oidc-routes.ts';
 import { envPath, type PageContext, renderClients, renderEnvironments, renderKeys, renderServiceAccounts, renderUsers } from './pages.ts';
 import { quotaRoutes, rotationRoutes } from './quota-routes.ts';
+import { registrationConsoleRoutes } from './registration-pages.ts';
 import { type ActionWrap, type PageWrap, type Req, SERVICES, services } from './request-services.ts';
 
 /** Who made each signed-in request, so an error page keeps the console's navigation. */
@@ -78,6 +79,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   clientMetadataDocumentConsoleRoutes(app, page, action);
   brandingPreviewRoutes(app, page);
   factorRoutes(app, page, action);
+  registrationConsoleRoutes(app, page, action);
   if (deps.audit) {
     const audit = deps.audit;
     app.get(

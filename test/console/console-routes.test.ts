@@ -497,6 +497,56 @@ describe('web console routes', () => {
     assert.doesNotMatch(readOnly.body, /<form method="post" action="[^"]*client-metadata-documents"/);
   });
 
+  it('sets the registration policy and issues and deletes initial access tokens from its page', async () => {
+    const session = await signIn('usr_alice', ['admin:read', 'admin:write']);
+    const url = '/console/envs/DEVELOPMENT/settings/registration';
+    const settingsPage = await app.inject({ method: 'GET', url: '/console/envs/DEVELOPMENT/settings', headers: { cookie: session } });
+    assert.match(settingsPage.body, /href="\/console\/envs\/DEVELOPMENT\/settings\/registration"/);
+    const page = await app.inject({ method: 'GET', url, headers: { cookie: session } });
+    assert.equal(page.statusCode, 200, page.body);
+    assert.match(page.body, /Mode<\/dt><dd>off/);
+    const headers = { cookie: session, 'content-type': 'application/x-www-form-urlencoded' };
+    const csrf = csrfOf(page.body);
+    const policy = { csrf_token: csrf, mode: 'initial_access_token', allowed_scopes: 'invoices:read', allowed_apis: '', unused_client_days: '30' };
+    const saved = await app.inject({ method: 'POST', url, headers, body: new URLSearchParams(policy).toString() });
+    assert.equal(saved.statusCode, 303, saved.body);
+    const shown = (await app.inject({ method: 'GET', url, headers: { cookie: session } })).body;
+    assert.match(shown, /Mode<\/dt><dd>initial access token/);
+    assert.match(shown, /Scopes<\/dt><dd><code>invoices:read<\/code>/);
+    assert.match(shown, /deleted after<\/dt><dd>30 days/);
+    const refused = await app.inject({ method: 'POST', url, headers, body: new URLSearchParams({ ...policy, mode: 'wide-open' }).toString() });
+    assert.equal(refused.statusCode, 400);
+    assert.match(refused.body, /role="alert"/);
+
+    const issued = await app.inject({
+      method: 'POST',
+      url: `${url}/tokens`,
+      headers,
+      body: new URLSearchParams({ csrf_token: csrf, description: 'partner X', uses: '2', expires_in_days: '3' }).toString(),
+    });
+    assert.equal(issued.statusCode, 200, issued.body);
+    assert.equal(issued.headers['cache-control'], 'no-store');
+    const token = /<code id="initial-access-token">([^<]+)<\/code>/.exec(issued.body)?.[1] ?? '';
+    assert.ok(token.length >= 43, 'the token is shown once');
+    const listed = await app.inject({ method: 'GET', url, headers: { cookie: session } });
+    assert.match(listed.body, /partner X/);
+    assert.ok(!listed.body.includes(token), 'the list never shows a token');
+    const id = /settings\/registration\/tokens\/([^/"]+)\/delete/.exec(listed.body)?.[1] ?? '';
+    const deleted = await app.inject({
+      method: 'POST',
+      url: `${url}/tokens/${id}/delete`,
+      headers,
+      body: new URLSearchParams({ csrf_token: csrf }).toString(),
+    });
+    assert.equal(deleted.statusCode, 303, deleted.body);
+    assert.doesNotMatch((await app.inject({ method: 'GET', url, headers: { cookie: session } })).body, /partner X/);
+
+    const reader = await signIn('usr_bob', ['admin:read']);
+    const readOnly = await app.inject({ method: 'GET', url, headers: { cookie: reader } });
+    assert.equal(readOnly.statusCode, 200);
+    assert.doesNotMatch(readOnly.body, /<form method="post"/);
+  });
+
   it("changes the environment's OpenID Connect settings and a client's metadata from their pages", async () => {
     const session = await signIn('usr_alice', ['admin:read', 'admin:write']);
     const headers = { cookie: session, 'content-type': 'application/x-www-form-urlencoded' };
