@@ -149,7 +149,7 @@ describe('OpenID Connect authentication request pages in Chromium (playwright-co
         },
       );
 
-      const first = await authorizeUrl({ login_hint: USERNAME, ui_locales: 'fr-CA en-GB', scope: 'openid profile email offline_access', nonce: 'n-1' });
+      const first = await authorizeUrl({ login_hint: USERNAME, ui_locales: 'sv-SE en-GB', scope: 'openid profile email offline_access', nonce: 'n-1' });
       await page.goto(first.url);
       await page.waitForURL(new RegExp(`^${issuer.href}/login\\?request=`), { timeout: WAIT_MS });
       assert.equal(await page.locator('html').getAttribute('lang'), 'en-GB');
