@@ -32,7 +32,11 @@ export async function discoveryRoutes(
   const metadata = async (name: string) => {
     const { env, urls } = await environments.resolve(name);
     // The algorithms with an active key: a published key that only awaits activation or has retired cannot sign.
-    const [apis, idTokenAlgorithms, policy] = await Promise.all([core.apis.list(env.id), core.keys.algorithms(env.id), options.registration?.policy(env)]);
+    const [apis, idTokenAlgorithms, policy] = await Promise.all([
+      core.apis.list(env.id),
+      core.keys.algorithms(env.id),
+      options.registration?.announcedPolicy(env),
+    ]);
     const apiScopes = apis.flatMap((api) => api.scopes.map((scope) => scope.name));
     const document = authorizationServerMetadata(urls, core.grants.grantTypes(), ACCESS_TOKEN_ALGORITHMS, { apiScopes, idTokenAlgorithms }, env);
     // RFC 8414 §2 / RFC 7591 §3: announced only where the environment enables registration.

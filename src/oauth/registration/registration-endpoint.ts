@@ -5,7 +5,7 @@ import type { Clock } from '../../domain/clock.ts';
 import type { EventSink } from '../../domain/events.ts';
 import type { Client, Environment } from '../../domain/model.ts';
 import { type ClientRegistration, defaultRegistrationPolicy, type RegistrationPolicy } from '../../domain/registration.ts';
-import type { Store, TransactionStore } from '../../domain/storage.ts';
+import { StorageUnavailableError, type Store, type TransactionStore } from '../../domain/storage.ts';
 import { OAuthError } from '../errors.ts';
 import { checkClientMetadata, type RegisteredMetadata } from './client-metadata.ts';
 import { clientKeysOf, clientOf, type RegistrationResponse, registrationResponse } from './registered-client.ts';
@@ -57,9 +57,28 @@ const invalidToken = (description: string) => new OAuthError('invalid_token', de
 export class RegistrationEndpoint {
   constructor(private readonly deps: RegistrationDeps) {}
 
+  /** The last policy read for each environment, for the metadata documents while storage is down. */
+  private readonly lastPolicies = new Map<string, RegistrationPolicy>();
+
   /** The environment's policy (registration off when it never set one). */
   async policy(env: Environment): Promise<RegistrationPolicy> {
-    return (await this.deps.store.registrations.findPolicy(env.id)) ?? defaultRegistrationPolicy(env.id);
+    const policy = (await this.deps.store.registrations.findPolicy(env.id)) ?? defaultRegistrationPolicy(env.id);
+    this.lastPolicies.set(env.id, policy);
+    return policy;
+  }
+
+  /**
+   * The policy the metadata documents announce (RFC 8414 §2 `registration_endpoint`). Metadata is
+   * served without the database, so while storage is unavailable the last policy this node read
+   * is used; with none, registration is not announced (it could not succeed until storage is back).
+   */
+  async announcedPolicy(env: Environment): Promise<RegistrationPolicy | undefined> {
+    try {
+      return await this.policy(env);
+    } catch (error) {
+      if (error instanceof StorageUnavailableError) return this.lastPolicies.get(env.id);
+      throw error;
+    }
   }
 
   /** RFC 7591 §3: registers a client; answers the §3.2.1 body (HTTP 201). */
