@@ -76,11 +76,23 @@ export async function migrateToLatest<DB>(db: Kysely<DB>, schema?: string): Prom
     migrationLockTableName: 'gatehouse_migrations_lock',
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // The migrator lists the tables of every schema to find its own; a schema another session drops
+  // meanwhile (PostgreSQL 3F000, naming that schema, not ours) fails the listing, not the
+  // migration: list again.
+  for (let attempt = 1; attempt < 20 && isOtherSchemaDropped(error, schema); attempt++) ({ error, results } = await migrator.migrateToLatest());
   if (error instanceof StorageUnavailableError) throw error;
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${(error as Error).message}`);
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** PostgreSQL's "schema … does not exist" (3F000) about a schema other than `ours`. */
+function isOtherSchemaDropped(error: unknown, ours: string | undefined): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (!(error instanceof Error) || (code !== undefined && code !== '3F000')) return false;
+  const named = /schema "([^"]+)" does not exist/.exec(error.message)?.[1];
+  return named !== undefined && named !== ours;
 }

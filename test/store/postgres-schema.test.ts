@@ -30,3 +30,41 @@ test('migrates a schema while another schema of the database holds same-named ta
     await admin.end();
   }
 });
+
+// Kysely's migrator lists the tables of every schema; a schema that another session drops during
+// that listing makes PostgreSQL answer 3F000 naming it. Migrations of other databases' tenants
+// (or of parallel test files) must not fail Gatehouse's own: the listing is retried.
+test('migrates while other sessions create and drop schemas in the same database', { skip: !onPostgres && 'PostgreSQL not reachable' }, async () => {
+  const churner = new pg.Client({ connectionString: POSTGRES_URL });
+  await churner.connect();
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  const ours: string[] = [];
+  let churning = true;
+  const churn = (async () => {
+    for (let i = 0; churning && i < 2000; i++) {
+      const other = `gh_churn_${randomBytes(5).toString('hex')}`;
+      await churner.query(`create schema ${other}; create table ${other}.a (x int); create table ${other}.b (y int)`);
+      await churner.query(`drop schema ${other} cascade`);
+    }
+  })();
+  try {
+    for (let i = 0; i < 12; i++) {
+      const schema = `gh_test_${randomBytes(6).toString('hex')}`;
+      ours.push(schema);
+      await admin.query(`create schema ${schema}`);
+      const store = openStore(POSTGRES_URL, { postgresSchema: schema, poolSize: 2 });
+      try {
+        await store.migrate();
+      } finally {
+        await store.close();
+      }
+    }
+  } finally {
+    churning = false;
+    await churn;
+    await churner.end();
+    for (const schema of ours) await admin.query(`drop schema if exists ${schema} cascade`);
+    await admin.end();
+  }
+});
