@@ -19,7 +19,7 @@ import { openStore } from '../../src/store/open.ts';
 import { launchChromium, WAIT_MS } from '../helpers/chromium.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
-import { checkEveryMode, tabOrder } from './a11y-support.ts';
+import { checkEveryMode, pressByKeyboard, tabOrder } from './a11y-support.ts';
 
 /*
  * The second-factor pages (TOTP enrolment, with and without an error, the recovery codes, the
@@ -104,15 +104,6 @@ describe('accessibility of the second-factor and passkey pages in Chromium (axe-
       code_challenge_method: 'S256',
       ...extra,
     })}`;
-
-  /** Tabs until the focused element matches, then presses Enter. */
-  async function pressByKeyboard(page: Page, selector: string): Promise<void> {
-    for (let i = 0; i < 20; i++) {
-      if (await page.evaluate<boolean>(`document.activeElement?.matches(${JSON.stringify(selector)}) === true`)) return page.keyboard.press('Enter');
-      await page.keyboard.press('Tab');
-    }
-    assert.fail(`Tab never reached ${selector}`);
-  }
 
   /** The login page by keyboard: the username has focus on arrival. */
   async function typeCredentials(page: Page): Promise<void> {

@@ -22,7 +22,7 @@ import { openStore } from '../../src/store/open.ts';
 import { launchChromium, WAIT_MS } from '../helpers/chromium.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
-import { checkEveryMode, tabOrder } from './a11y-support.ts';
+import { checkEveryMode, pressByKeyboard, tabOrder } from './a11y-support.ts';
 
 /** An environment, the browser's language and the catalogue its pages must speak. */
 interface Look {
@@ -157,15 +157,6 @@ describe('accessibility of the sign-in pages in Chromium (axe-core, WCAG 2.2 AA)
     });
     page.on('pageerror', (e) => problems.push(e.message));
     return { context, page, problems };
-  }
-
-  /** Tabs until the focused element matches, then presses Enter: the keyboard-only way to press a button. */
-  async function pressByKeyboard(page: Page, selector: string): Promise<void> {
-    for (let i = 0; i < 20; i++) {
-      if (await page.evaluate<boolean>(`document.activeElement?.matches(${JSON.stringify(selector)}) === true`)) return page.keyboard.press('Enter');
-      await page.keyboard.press('Tab');
-    }
-    assert.fail(`Tab never reached ${selector}`);
   }
 
   /** Every page of one environment, in its language: axe in every mode, the keyboard alone. */

@@ -73,3 +73,12 @@ export async function tabOrder(page: Page, first?: string, max = 20): Promise<st
   const start = first === undefined ? 0 : Math.max(0, seen.indexOf(first));
   return [...seen.slice(start), ...seen.slice(0, start)];
 }
+
+/** Tabs until the focused element matches, then presses Enter: the keyboard-only way to press a button. */
+export async function pressByKeyboard(page: Page, selector: string): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    if (await page.evaluate<boolean>(`document.activeElement?.matches(${JSON.stringify(selector)}) === true`)) return page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+  }
+  assert.fail(`Tab never reached ${selector}`);
+}
