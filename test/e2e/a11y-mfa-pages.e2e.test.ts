@@ -13,27 +13,32 @@ import { AdminService } from '../../src/admin/admin-service.ts';
 import { UserService } from '../../src/admin/users.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import type { Store } from '../../src/domain/storage.ts';
+import { de } from '../../src/i18n/de.ts';
+import { en } from '../../src/i18n/en.ts';
 import { s256Challenge } from '../../src/oauth/pkce.ts';
 import { type Server as App, createServer as createGatehouse } from '../../src/server/server.ts';
 import { openStore } from '../../src/store/open.ts';
 import { launchChromium, WAIT_MS } from '../helpers/chromium.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
-import { checkEveryMode, pressByKeyboard, tabOrder } from './a11y-support.ts';
+import { brandAcme, checkEveryMode, type Look, pressByKeyboard, tabOrder } from './a11y-support.ts';
 
 /*
  * The second-factor pages (TOTP enrolment, with and without an error, the recovery codes, the
- * code page with its passkey button, in English and German) and the passkey account page (refused,
- * empty, with a passkey) in Debian's Chromium: axe-core at WCAG 2.2 AA on a phone and a desktop,
- * light and dark, and operated with the keyboard alone (a DevTools virtual authenticator answers
- * the passkey ceremony the keyboard starts). Screenshots: test-artifacts/a11y/mfa-*.png.
+ * code page with its passkey button) and the passkey account page (refused, empty, with a
+ * passkey) in Debian's Chromium: axe-core at WCAG 2.2 AA on a phone and a desktop, light and
+ * dark, and operated with the keyboard alone (a DevTools virtual authenticator answers the passkey
+ * ceremony the keyboard starts). Every page is walked twice, as the other sign-in pages are: in
+ * English with the default look (its code page also in German, by ui_locales), and in a branded
+ * environment whose default language is German (product name, colours, logo, support link).
+ * Screenshots: test-artifacts/a11y/mfa-*.png and branded-de-mfa-*.png.
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SHOTS = join(ROOT, 'test-artifacts', 'a11y');
-const ENV = 'DEVELOPMENT';
 const USERNAME = 'erin';
 const PASSWORD = 'correct horse battery staple';
+const CATALOGUES = { en, de } as const;
 
 describe('accessibility of the second-factor and passkey pages in Chromium (axe-core, WCAG 2.2 AA)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-a11y-mfa-'));
@@ -42,8 +47,8 @@ describe('accessibility of the second-factor and passkey pages in Chromium (axe-
   let store: Store | undefined;
   let app: App | undefined;
   let browser: Browser | undefined;
-  let issuer = '';
-  let clientId = '';
+  let publicUrl = '';
+  const clients: Record<string, string> = {};
   const results: string[] = [];
 
   before(async () => {
@@ -52,31 +57,34 @@ describe('accessibility of the second-factor and passkey pages in Chromium (axe-
     rpUrl = `http://127.0.0.1:${(rp.address() as AddressInfo).port}`;
     // WebAuthn needs a domain as relying-party id: the pages are served as http://localhost (a secure context).
     const port = await freePort();
-    const publicUrl = `http://localhost:${port}`;
+    publicUrl = `http://localhost:${port}`;
     const config = testConfig({ publicUrl, host: '127.0.0.1', port, passwordHashCost: 10, dataDir });
     store = openStore(join(dataDir, 'gatehouse.db'));
     await store.migrate();
     app = await createGatehouse(config, { store, clock: systemClock });
     await app.start();
     const admin = new AdminService(config, config.keySecret, store, app.core, systemClock);
-    await admin.createEnvironment(ENV);
-    const created = await admin.createClient({
-      env: ENV,
-      name: 'Ledger',
-      grantTypes: ['authorization_code'],
-      scopes: ['openid'],
-      redirectUris: [`${rpUrl}/callback`],
-    });
-    clientId = created.client_id;
-    await new UserService(config, store, systemClock).create({ env: ENV, username: USERNAME, password: PASSWORD });
-    const env = await store.environments.findByName(ENV);
-    assert.ok(env);
-    await store.secondFactors.savePolicy(
-      env.id,
-      { secondFactor: 'required', requiredClients: [], requiredScopes: [], webauthnRpId: null, webauthnOrigins: [] },
-      Date.now(),
-    );
-    issuer = `${publicUrl}/envs/${ENV}`;
+    const users = new UserService(config, store, systemClock);
+    for (const envName of ['DEVELOPMENT', 'BRANDED']) {
+      await admin.createEnvironment(envName);
+      const created = await admin.createClient({
+        env: envName,
+        name: 'Ledger',
+        grantTypes: ['authorization_code'],
+        scopes: ['openid'],
+        redirectUris: [`${rpUrl}/callback`],
+      });
+      clients[envName] = created.client_id;
+      await users.create({ env: envName, username: USERNAME, password: PASSWORD });
+      const env = await store.environments.findByName(envName);
+      assert.ok(env);
+      await store.secondFactors.savePolicy(
+        env.id,
+        { secondFactor: 'required', requiredClients: [], requiredScopes: [], webauthnRpId: null, webauthnOrigins: [] },
+        Date.now(),
+      );
+    }
+    await brandAcme(store, 'BRANDED');
     browser = await launchChromium();
   });
 
@@ -93,10 +101,10 @@ describe('accessibility of the second-factor and passkey pages in Chromium (axe-
     }
   });
 
-  const authorizeUrl = (extra: Record<string, string> = {}) =>
-    `${issuer}/authorize?${new URLSearchParams({
+  const authorizeUrl = (env: string, extra: Record<string, string> = {}) =>
+    `${publicUrl}/envs/${env}/authorize?${new URLSearchParams({
       response_type: 'code',
-      client_id: clientId,
+      client_id: clients[env] as string,
       redirect_uri: `${rpUrl}/callback`,
       scope: 'openid',
       state: randomBytes(8).toString('hex'),
@@ -114,9 +122,13 @@ describe('accessibility of the second-factor and passkey pages in Chromium (axe-
     await page.keyboard.press('Enter');
   }
 
-  it('enrolment, recovery codes, the passkey account page and the code page: no violation, keyboard only', async () => {
+  /** Every second-factor and passkey page of one environment, in its language. */
+  async function walkMfaPages(look: Look & { codePageLanguages: readonly (keyof typeof CATALOGUES)[] }): Promise<void> {
+    const { env, prefix, texts } = look;
+    const issuer = `${publicUrl}/envs/${env}`;
+    const support = look.support ? [`a:=${texts['page.support']}`] : [];
     assert.ok(browser);
-    const context: BrowserContext = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-US' });
+    const context: BrowserContext = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: look.locale });
     context.setDefaultTimeout(WAIT_MS);
     const page = await context.newPage();
     const problems: string[] = [];
@@ -126,31 +138,35 @@ describe('accessibility of the second-factor and passkey pages in Chromium (axe-
     page.on('pageerror', (e) => problems.push(e.message));
     try {
       await page.goto(`${issuer}/account`);
-      await checkEveryMode(page, 'mfa-account-refused', SHOTS, results);
+      // A page speaks the browser's English (en-US) as it is asked; the branded one its default, German.
+      assert.match((await page.getAttribute('html', 'lang')) ?? '', look.texts === en ? /^en/ : /^de$/);
+      await checkEveryMode(page, `${prefix}account-refused`, SHOTS, results);
 
-      await page.goto(authorizeUrl());
+      await page.goto(authorizeUrl(env));
       await typeCredentials(page);
       await page.waitForSelector('#totp-secret');
-      await checkEveryMode(page, 'mfa-enrol', SHOTS, results);
-      assert.deepEqual(await tabOrder(page, 'code'), ['code', 'button:=Turn on']);
+      await checkEveryMode(page, `${prefix}enrol`, SHOTS, results);
+      assert.deepEqual(await tabOrder(page, 'code'), ['code', `button:=${texts['mfa.enrol']}`, ...support]);
       const secret = (await page.getAttribute('#totp-secret', 'data-secret')) ?? '';
       await page.focus('#code');
       await page.keyboard.type('000000');
       await page.keyboard.press('Enter');
       await page.waitForSelector('#mfa-error');
-      await checkEveryMode(page, 'mfa-enrol-error', SHOTS, results);
+      assert.equal((await page.textContent('#mfa-error'))?.trim(), texts['mfa.errorWrong']);
+      await checkEveryMode(page, `${prefix}enrol-error`, SHOTS, results);
       // The code field has focus again after a wrong code: type the right one, Enter.
       assert.equal(await page.evaluate<string>('document.activeElement?.id ?? ""'), 'code');
       await page.keyboard.type(new TOTP({ secret }).generate());
       await page.keyboard.press('Enter');
       await page.waitForSelector('#recovery-codes');
-      await checkEveryMode(page, 'mfa-recovery-codes', SHOTS, results);
+      await checkEveryMode(page, `${prefix}recovery-codes`, SHOTS, results);
       await pressByKeyboard(page, 'button[type="submit"]');
       await page.waitForURL(/\/consent\?/);
 
       await page.goto(`${issuer}/account`);
       await page.waitForSelector('#passkey-button');
-      await checkEveryMode(page, 'mfa-account-empty', SHOTS, results);
+      assert.equal((await page.textContent('#passkey-button'))?.trim(), texts['passkey.add']);
+      await checkEveryMode(page, `${prefix}account-empty`, SHOTS, results);
       const cdp = await context.newCDPSession(page);
       await cdp.send('WebAuthn.enable');
       const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -158,22 +174,29 @@ describe('accessibility of the second-factor and passkey pages in Chromium (axe-
       });
       await pressByKeyboard(page, '#passkey-button');
       await page.waitForSelector('ul#passkey-list li');
-      await checkEveryMode(page, 'mfa-account-passkey', SHOTS, results);
+      await checkEveryMode(page, `${prefix}account-passkey`, SHOTS, results);
       const accountOrder = await tabOrder(page);
-      assert.ok(accountOrder.some((c) => c.startsWith('button:=Remove')) && accountOrder.includes('passkey-button'), accountOrder.join(' → '));
+      assert.ok(
+        accountOrder.some((c) => c.startsWith(`button:=${texts['passkey.remove']}`)) && accountOrder.includes('passkey-button'),
+        accountOrder.join(' → '),
+      );
       // Without the authenticator the login page's passkey autofill waits, and the code page is shown.
       await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
 
-      for (const [lang, verify] of [
-        ['en', 'Verify'],
-        ['de', 'Bestätigen'],
-      ] as const) {
-        await page.goto(authorizeUrl({ prompt: 'login', ui_locales: lang }));
+      for (const lang of look.codePageLanguages) {
+        const catalogue = CATALOGUES[lang];
+        await page.goto(authorizeUrl(env, { prompt: 'login', ...(lang === look.codePageLanguages[0] ? {} : { ui_locales: lang }) }));
         await typeCredentials(page);
         await page.waitForSelector('#code');
-        assert.equal(await page.getAttribute('html', 'lang'), lang);
-        await checkEveryMode(page, `mfa-verify-${lang}`, SHOTS, results);
-        assert.deepEqual(await tabOrder(page, 'code'), ['code', `button:=${verify}`, 'passkey-button']);
+        assert.match((await page.getAttribute('html', 'lang')) ?? '', new RegExp(`^${lang}(-|$)`));
+        assert.equal((await page.textContent('h1'))?.trim(), catalogue['mfa.verifyTitle']);
+        await checkEveryMode(page, `${prefix}verify-${lang}`, SHOTS, results);
+        assert.deepEqual(await tabOrder(page, 'code'), [
+          'code',
+          `button:=${catalogue['mfa.verify']}`,
+          'passkey-button',
+          ...(look.support ? [`a:=${catalogue['page.support']}`] : []),
+        ]);
       }
       await page.focus('#code');
       await page.keyboard.type(new TOTP({ secret }).generate({ timestamp: Date.now() + 30_000 }));
@@ -183,5 +206,11 @@ describe('accessibility of the second-factor and passkey pages in Chromium (axe-
     } finally {
       await context.close();
     }
-  });
+  }
+
+  it('enrolment, recovery codes, the passkey account page and the code page: no violation, keyboard only', () =>
+    walkMfaPages({ env: 'DEVELOPMENT', locale: 'en-US', prefix: 'mfa-', texts: en, support: false, codePageLanguages: ['en', 'de'] }));
+
+  it('every second-factor and passkey page again in a branded environment whose default language is German', () =>
+    walkMfaPages({ env: 'BRANDED', locale: 'sv-SE', prefix: 'branded-de-mfa-', texts: de, support: true, codePageLanguages: ['de'] }));
 });

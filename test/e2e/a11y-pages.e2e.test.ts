@@ -9,12 +9,11 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { AdminService } from '../../src/admin/admin-service.ts';
-import { BrandingService } from '../../src/admin/branding.ts';
 import { UserService } from '../../src/admin/users.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import type { Store } from '../../src/domain/storage.ts';
 import { de } from '../../src/i18n/de.ts';
-import { type Catalogue, en } from '../../src/i18n/en.ts';
+import { en } from '../../src/i18n/en.ts';
 import { DEVICE_CODE_GRANT } from '../../src/oauth/device/device-authorization.ts';
 import { s256Challenge } from '../../src/oauth/pkce.ts';
 import { type Server as App, createServer as createGatehouse } from '../../src/server/server.ts';
@@ -22,17 +21,7 @@ import { openStore } from '../../src/store/open.ts';
 import { launchChromium, WAIT_MS } from '../helpers/chromium.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
-import { checkEveryMode, pressByKeyboard, tabOrder } from './a11y-support.ts';
-
-/** An environment, the browser's language and the catalogue its pages must speak. */
-interface Look {
-  env: string;
-  locale: string;
-  prefix: string;
-  texts: Catalogue;
-  /** Whether the brand has a support link, the last stop of the Tab order. */
-  support: boolean;
-}
+import { brandAcme, checkEveryMode, type Look, pressByKeyboard, tabOrder } from './a11y-support.ts';
 
 /*
  * Every sign-in page (login, login with an error, consent, the three device pages, the two logout
@@ -48,10 +37,6 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SHOTS = join(ROOT, 'test-artifacts', 'a11y');
 const USERNAME = 'alice';
 const PASSWORD = 'correct horse battery staple';
-const LOGO = Buffer.from(
-  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64"><rect width="64" height="64" rx="14" fill="#0b6e4f"/><path d="M14 46 32 16l18 30z" fill="#ffffff"/></svg>',
-);
-
 describe('accessibility of the sign-in pages in Chromium (axe-core, WCAG 2.2 AA)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-a11y-e2e-'));
   const rp: Server = createServer((_q, r) => r.writeHead(200, { 'content-type': 'text/plain' }).end('done'));
@@ -100,23 +85,15 @@ describe('accessibility of the sign-in pages in Chromium (axe-core, WCAG 2.2 AA)
       });
       deviceClients[env] = device.client_id;
     }
-    const branding = new BrandingService(store, systemClock);
-    await branding.replace('BRANDED', {
-      productName: 'Acme Cloud',
-      colours: { accent: '#0b6e4f', accentText: '#ffffff', darkAccent: '#5fd3a8', darkAccentText: '#0b1f17' },
-      supportUrl: 'https://help.acme.example/sign-in',
-      defaultLanguage: 'de',
-      texts: {
-        ar: {
-          'login.title': 'تسجيل الدخول',
-          'login.lead': 'يطلب {client} الوصول إلى حسابك.',
-          'login.username': 'اسم المستخدم',
-          'login.password': 'كلمة المرور',
-          'login.submit': 'دخول',
-        },
+    await brandAcme(store, 'BRANDED', {
+      ar: {
+        'login.title': 'تسجيل الدخول',
+        'login.lead': 'يطلب {client} الوصول إلى حسابك.',
+        'login.username': 'اسم المستخدم',
+        'login.password': 'كلمة المرور',
+        'login.submit': 'دخول',
       },
     });
-    await branding.putLogo('BRANDED', new Uint8Array(LOGO), 'image/svg+xml');
     browser = await launchChromium();
   });
 

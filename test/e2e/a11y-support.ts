@@ -3,6 +3,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { BrandingService } from '../../src/admin/branding.ts';
+import { systemClock } from '../../src/domain/clock.ts';
+import type { Store } from '../../src/domain/storage.ts';
+import type { Catalogue } from '../../src/i18n/en.ts';
 
 /** WCAG 2.2 AA, as axe-core tags it. */
 export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
@@ -81,4 +85,34 @@ export async function pressByKeyboard(page: Page, selector: string): Promise<voi
     await page.keyboard.press('Tab');
   }
   assert.fail(`Tab never reached ${selector}`);
+}
+
+/** An environment, the browser's language and the catalogue its pages must speak. */
+export interface Look {
+  env: string;
+  locale: string;
+  prefix: string;
+  texts: Catalogue;
+  /** Whether the brand has a support link, the last stop of the Tab order. */
+  support: boolean;
+}
+
+const ACME_LOGO = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64"><rect width="64" height="64" rx="14" fill="#0b6e4f"/><path d="M14 46 32 16l18 30z" fill="#ffffff"/></svg>',
+);
+
+/**
+ * Brands an environment as "Acme Cloud": its name, colours for light and dark, a logo, a support
+ * link and German as its default language, with extra texts (e.g. an Arabic login page).
+ */
+export async function brandAcme(store: Store, env: string, texts: Record<string, Record<string, string>> = {}): Promise<void> {
+  const branding = new BrandingService(store, systemClock);
+  await branding.replace(env, {
+    productName: 'Acme Cloud',
+    colours: { accent: '#0b6e4f', accentText: '#ffffff', darkAccent: '#5fd3a8', darkAccentText: '#0b1f17' },
+    supportUrl: 'https://help.acme.example/sign-in',
+    defaultLanguage: 'de',
+    texts,
+  });
+  await branding.putLogo(env, new Uint8Array(ACME_LOGO), 'image/svg+xml');
 }

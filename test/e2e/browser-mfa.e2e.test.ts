@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as oidc from 'openid-client';
 import { TOTP } from 'otpauth';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { AdminService } from '../../src/admin/admin-service.ts';
 import { UserService } from '../../src/admin/users.ts';
 import { systemClock } from '../../src/domain/clock.ts';
@@ -23,7 +23,8 @@ import { freePort } from '../helpers/net.ts';
 /*
  * Second factors and passkeys in Chromium: a user enrols TOTP on the page (the secret read from
  * it, codes computed with otpauth), passes the required second factor, adds a passkey with a
- * DevTools virtual authenticator, then signs in with the passkey alone. openid-client, an
+ * DevTools virtual authenticator, uses it as the second factor, then signs in with the passkey
+ * alone (through autofill, and through the button). openid-client, an
  * independent relying party, redeems each code and checks the ID Token; `amr` and `acr` say how
  * the user signed in. Screenshots go to test-artifacts/screenshots/mfa-*.png.
  */
@@ -33,6 +34,11 @@ const SCREENSHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const ENV = 'DEVELOPMENT';
 const USERNAME = 'erin';
 const PASSWORD = 'correct horse battery staple';
+/** A platform authenticator with discoverable credentials and user verification (a DevTools virtual one). */
+const AUTHENTICATOR = { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true } as const;
+
+/** The credentials of a virtual authenticator, private keys included. */
+const exportPasskeys = async (cdp: CDPSession, authenticatorId: string) => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
 
 /** The client's redirect_uri: hands each request to /callback to the waiting test. */
 class CallbackServer {
@@ -150,6 +156,38 @@ for (const database of await testDatabases()) {
     }
 
     let secret = '';
+    let cdp: CDPSession;
+    let authenticatorId = '';
+    /** The passkey the third test registers, with its private key, to put in a new authenticator. */
+    let passkey: Awaited<ReturnType<typeof exportPasskeys>>[number] | undefined;
+
+    /**
+     * Takes the passkey out of the browser: without an authenticator the login page's autofill
+     * request (conditional mediation) waits, so a later page can be driven by its button.
+     */
+    async function unplugAuthenticator(): Promise<void> {
+      if (authenticatorId === '') return;
+      const credentials = await exportPasskeys(cdp, authenticatorId);
+      assert.equal(credentials.length, 1);
+      passkey = credentials[0];
+      await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+      authenticatorId = '';
+    }
+
+    async function storedPasskey() {
+      const env = await store.environments.findByName(ENV);
+      const user = env && (await store.users.findByUsername(env.id, USERNAME));
+      const [stored] = await store.passkeys.listByUser(env?.id ?? '', user?.userId ?? '');
+      assert.ok(stored);
+      return stored;
+    }
+
+    /** Puts an authenticator holding the passkey back, as a user plugging in their security key. */
+    async function plugAuthenticator(): Promise<void> {
+      assert.ok(passkey, 'a passkey was registered');
+      ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: AUTHENTICATOR }));
+      await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: passkey });
+    }
 
     it('enrols TOTP at the first sign-in and passes the required second factor', async () => {
       const flow = await signIn();
@@ -191,7 +229,38 @@ for (const database of await testDatabases()) {
       assert.deepEqual(claims?.amr, ['pwd', 'otp', 'mfa']);
     });
 
-    it('adds a passkey with a virtual authenticator, then signs in with the passkey alone, even while the password is locked out', async () => {
+    it('adds a passkey on the account page with a virtual authenticator', async () => {
+      cdp = await context.newCDPSession(page);
+      await cdp.send('WebAuthn.enable');
+      ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: AUTHENTICATOR }));
+      await page.goto(`${issuer}/account`);
+      await page.waitForSelector('#passkey-button');
+      await shot('account-empty');
+      await page.click('#passkey-button');
+      await page.waitForSelector('ul#passkey-list li');
+      await shot('account-passkey');
+      await storedPasskey();
+    });
+
+    it('passes the second factor with a passkey after the password', async () => {
+      await unplugAuthenticator();
+      const flow = await signIn({ prompt: 'login' });
+      await page.fill('#username', USERNAME);
+      await page.fill('#password', PASSWORD);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('#code');
+      assert.equal((await page.textContent('#passkey-button'))?.trim(), 'Use a passkey');
+      await shot('second-factor-passkey');
+      await plugAuthenticator();
+      await page.click('#passkey-button');
+      const claims = await flow.finish();
+      assert.deepEqual(claims?.amr, ['pwd', 'hwk', 'mfa']);
+      assert.equal(claims?.acr, ACR_MFA);
+      assert.deepEqual(problems, []);
+    });
+
+    it('signs in with the passkey alone through autofill, even while the password is locked out', async () => {
+      await unplugAuthenticator();
       // Someone guesses the password until the username is throttled (GATEHOUSE_LOGIN_USERNAME_LIMIT, 5 by default).
       await signIn({ prompt: 'login' });
       for (let i = 0; i < 6; i++) {
@@ -202,21 +271,7 @@ for (const database of await testDatabases()) {
       }
       assert.match((await page.textContent('#login-error')) ?? '', /Too many sign-in attempts/);
       await shot('login-throttled');
-      const cdp = await context.newCDPSession(page);
-      await cdp.send('WebAuthn.enable');
-      await cdp.send('WebAuthn.addVirtualAuthenticator', {
-        options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
-      });
-      await page.goto(`${issuer}/account`);
-      await page.waitForSelector('#passkey-button');
-      await shot('account-empty');
-      await page.click('#passkey-button');
-      await page.waitForSelector('ul#passkey-list li');
-      await shot('account-passkey');
-      const env = await store.environments.findByName(ENV);
-      const user = env && (await store.users.findByUsername(env.id, USERNAME));
-      assert.equal((await store.passkeys.listByUser(env?.id ?? '', user?.userId ?? '')).length, 1);
-
+      await plugAuthenticator();
       await context.clearCookies();
       // The login page asks for a passkey through the username field's autofill (conditional
       // mediation); Chromium's virtual authenticator answers it with the one discoverable passkey.
@@ -225,6 +280,24 @@ for (const database of await testDatabases()) {
       assert.deepEqual(claims?.amr, ['hwk', 'user', 'mfa']);
       assert.equal(claims?.acr, ACR_MFA);
       assert.deepEqual(problems, [], 'no CSP violation or script error on the pages');
+    });
+
+    it('signs in with the "Sign in with a passkey" button', async () => {
+      await unplugAuthenticator();
+      await context.clearCookies();
+      const flow = await signIn();
+      await page.waitForSelector('#passkey-button');
+      assert.equal((await page.textContent('#passkey-button'))?.trim(), 'Sign in with a passkey');
+      // The autofill request is pending and finds nothing; the button starts a request of its own.
+      const before = await storedPasskey();
+      await plugAuthenticator();
+      await page.click('#passkey-button');
+      const claims = await flow.finish();
+      assert.deepEqual(claims?.amr, ['hwk', 'user', 'mfa']);
+      assert.equal(claims?.acr, ACR_MFA);
+      // The authenticator's signature counter moved on, and the stored one with it (WebAuthn §6.1.1).
+      assert.ok((await storedPasskey()).counter > before.counter);
+      assert.deepEqual(problems, []);
     });
   });
 }
