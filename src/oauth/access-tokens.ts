@@ -4,7 +4,7 @@ import { type ClaimRules, signCompactJwt, type VerifiedJwt, verifyJwt } from '..
 import { PublicKeyCache } from '../crypto/public-keys.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import { type Clock, seconds } from '../domain/clock.ts';
-import type { ActorClaim, Client, ConfirmationClaim, Environment, OpaqueAccessToken, TokenAuthentication, TokenFormat } from '../domain/model.ts';
+import type { ActorClaim, Api, Client, ConfirmationClaim, Environment, OpaqueAccessToken, TokenAuthentication, TokenFormat } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
 import type { ApiDirectory } from './apis.ts';
 import { OPENID_PATHS } from './endpoints.ts';
@@ -234,8 +234,9 @@ export class AccessTokenService {
     const names = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [];
     if (names.includes(issuer) || names.includes(`${issuer}${OPENID_PATHS.userinfo}`)) return true;
     if (!this.apis || names.length === 0) return false;
-    const apis = await this.apis.list(env.id);
-    return names.some((name) => apis.some((api) => api.identifier === name));
+    // An API created since this node cached the list (by the CLI, another node) is read again.
+    const known = (apis: readonly Api[]) => names.some((name) => apis.some((api) => api.identifier === name));
+    return known(await this.apis.listCovering(env.id, known));
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../domain/clock.ts';
 import type { Api, Client, TokenFormat } from '../domain/model.ts';
-import type { Store } from '../domain/storage.ts';
+import { StorageUnavailableError, type Store } from '../domain/storage.ts';
 import { OAuthError } from './errors.ts';
 import { isOpenIdScope } from './openid/scopes.ts';
 import { type Params, repeatedValues } from './params.ts';
@@ -9,15 +9,27 @@ import { isResourceIdentifier } from './resource-identifier.ts';
 import { parseScope, resolveScope } from './scope.ts';
 
 /**
+ * How often a node reads an environment's APIs again because a request named one its cached list
+ * lacks: at most once per environment per this many milliseconds, so requests naming made-up
+ * resources cost the database one read a second, not one each.
+ */
+export const API_MISS_REREAD_MS = 1_000;
+
+/**
  * The APIs of each environment, cached per node for `ttlMs` so a token request needs no database
  * read; a change made on another node is seen within `ttlMs`, one made here at once (`invalidate`).
+ * A request that names an API the cached list lacks (or that does not yet let the client in) has
+ * the list read again first (`listCovering`): an API created or opened to a client through the
+ * CLI or another node is usable at once, not only after `ttlMs`.
  */
 export class ApiDirectory {
   private readonly cache: RefreshingCache<Api[]>;
+  /** When each environment's list was last read again on a miss. */
+  private readonly rereadAt = new Map<string, number>();
 
   constructor(
     private readonly store: Pick<Store, 'apis' | 'health'>,
-    clock: Clock,
+    private readonly clock: Clock,
     ttlMs: number,
     staleIfErrorMs = 0,
   ) {
@@ -26,6 +38,27 @@ export class ApiDirectory {
 
   async list(envId: string): Promise<Api[]> {
     return (await this.cache.get(envId, () => this.store.apis.list(envId))).value;
+  }
+
+  /**
+   * The environment's APIs, read again from storage when the cached list does not `cover` the
+   * request and the last such read of this environment is `API_MISS_REREAD_MS` old. Storage
+   * unavailable: the cached list, and the request is judged on it.
+   */
+  async listCovering(envId: string, covers: (apis: readonly Api[]) => boolean): Promise<Api[]> {
+    const cached = await this.list(envId);
+    if (covers(cached)) return cached;
+    const now = this.clock.now();
+    if (now - (this.rereadAt.get(envId) ?? Number.NEGATIVE_INFINITY) < API_MISS_REREAD_MS) return cached;
+    this.rereadAt.delete(envId);
+    if (this.rereadAt.size >= 1_000) this.rereadAt.delete(this.rereadAt.keys().next().value as string);
+    this.rereadAt.set(envId, now);
+    try {
+      return (await this.cache.get(envId, () => this.store.apis.list(envId), { fresh: true })).value;
+    } catch (error) {
+      if (error instanceof StorageUnavailableError) return cached;
+      throw error;
+    }
   }
 
   /** Holds an environment's APIs as read at `loadedAt` (a warm start). */
@@ -50,6 +83,22 @@ export interface ResourceGrant {
   accessTokenTtl: number | undefined;
 }
 
+/** Whether an API lets the client get tokens for it. A metadata-document client is in no API's list: the environment's policy names its APIs. */
+const apiAllows = (api: Api, client: Client): boolean =>
+  api.clientIds.includes(client.clientId) || client.metadataDocument?.apis.includes(api.identifier) === true;
+
+/** For `ApiDirectory.listCovering`: whether a list holds every named API, each letting the client in. */
+export const namesAllowedApis =
+  (client: Client, identifiers: readonly string[]) =>
+  (apis: readonly Api[]): boolean =>
+    identifiers.every((id) => apis.some((api) => api.identifier === id && apiAllows(api, client)));
+
+/** The APIs a request names, read again on a miss (`ApiDirectory.listCovering`), granted to the client. */
+export async function grantNamedResources(directory: ApiDirectory, envId: string, client: Client, requested: readonly string[]): Promise<ResourceGrant> {
+  const apis = requested.length === 0 ? await directory.list(envId) : await directory.listCovering(envId, namesAllowedApis(client, requested));
+  return grantResources(apis, client, requested);
+}
+
 const NO_RESOURCE: ResourceGrant = Object.freeze({ apis: [], audience: undefined, tokenFormat: undefined, accessTokenTtl: undefined });
 
 /** The `resource` values of a request (RFC 8707 §2), each an absolute URI without a fragment, without repeats. */
@@ -70,8 +119,7 @@ export function requestedResources(params: Readonly<Params>): string[] {
  * when the client may use it, otherwise the issuer as today.
  */
 export function grantResources(apis: readonly Api[], client: Client, requested: readonly string[]): ResourceGrant {
-  // A metadata-document client is in no API's list: the environment's policy names its APIs.
-  const allowed = (api: Api) => api.clientIds.includes(client.clientId) || client.metadataDocument?.apis.includes(api.identifier) === true;
+  const allowed = (api: Api) => apiAllows(api, client);
   let chosen: Api[];
   if (requested.length === 0) {
     const fallback = apis.find((api) => api.isDefault);
@@ -122,7 +170,7 @@ export async function resolveTokenTarget(
   params: Readonly<Params>,
 ): Promise<{ scope: string[]; audience: string[] | undefined; tokenFormat: TokenFormat | undefined; resourceTtl: number | undefined }> {
   const requested = requestedResources(params);
-  const grant = grantResources(await directory.list(envId), client, requested);
+  const grant = await grantNamedResources(directory, envId, client, requested);
   const scope = scopeForResources(params.scope, client, grant);
   return { scope, ...tokenOptionsOf(grant) };
 }
@@ -144,7 +192,7 @@ export async function narrowGrantedResources(
   if (outside.length > 0) throw new OAuthError('invalid_target', `resource was not granted: ${outside.join(' ')}`, { parameter: 'resource' });
   const chosen = requested.length > 0 ? requested : (granted ?? []);
   if (chosen.length === 0) return NO_RESOURCE;
-  return grantResources(await directory.list(envId), client, chosen);
+  return grantNamedResources(directory, envId, client, chosen);
 }
 
 /** Whether a scope token may go into a token for `grant`: any when it names no API, else one an API defines. */

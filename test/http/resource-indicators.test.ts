@@ -4,6 +4,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { decodeJwt, importJWK, SignJWT } from 'jose';
 import { ApiService } from '../../src/admin/apis.ts';
 import { ServiceAccountService } from '../../src/admin/service-accounts.ts';
+import { API_MISS_REREAD_MS } from '../../src/oauth/apis.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { basic, PUBLIC_URL, suiteStore } from '../helpers/fixtures.ts';
 
@@ -208,6 +209,52 @@ for (const database of await testDatabases()) {
       const res = await token(app, `grant_type=client_credentials&resource=${encodeURIComponent(BILLING)}`);
       await apis.delete(env, BILLING);
       assert.deepEqual((await introspect(res.json().access_token)).json(), { active: false });
+    });
+
+    it('an API created by another process (the CLI, another node) is usable at once; made-up resources cost one read a second', async () => {
+      const { t, env, app, token } = await setup();
+      // A second node over the same database, to introspect what the first issues.
+      const other = await suite.build();
+      const introspectOn = async (tok: string) =>
+        (
+          await other.app.server.inject({
+            method: 'POST',
+            url: `/envs/${env}/introspect`,
+            headers: { authorization: basic(app.client_id, app.client_secret ?? ''), 'content-type': FORM },
+            payload: `token=${tok}`,
+          })
+        ).json() as { active: boolean; aud?: unknown };
+      // Both nodes' lists are cached: a token for Billing, introspected on the other node.
+      const billing = await token(app, `grant_type=client_credentials&resource=${encodeURIComponent(BILLING)}`);
+      assert.equal(billing.statusCode, 200);
+      assert.equal((await introspectOn(billing.json().access_token)).active, true);
+      // Another process writes the API: nothing tells this node.
+      const elsewhere = new ApiService(t.config, t.store, t.clock, () => undefined);
+      const fresh = 'https://api.example.test/fresh';
+      await elsewhere.create({ env, identifier: fresh, name: 'Fresh', scopes: [{ name: 'other', description: 'Other' }], clientIds: [app.client_id] });
+      const res = await token(app, `grant_type=client_credentials&resource=${encodeURIComponent(fresh)}`);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(decodeJwt(res.json().access_token).aud, fresh);
+      // The other node learns of the API from the token's aud, not after its cache expires.
+      assert.deepEqual(await introspectOn(res.json().access_token).then((r) => [r.active, r.aud]), [true, fresh]);
+
+      const apisStore = t.store.apis;
+      const list = apisStore.list.bind(apisStore);
+      let reads = 0;
+      apisStore.list = (envId) => {
+        reads++;
+        return list(envId);
+      };
+      try {
+        t.clock.advance(API_MISS_REREAD_MS);
+        for (let i = 0; i < 5; i++) assertError(await token(app, `grant_type=client_credentials&resource=https://made-up.example/${i}`), 400, 'invalid_target');
+        assert.equal(reads, 1, 'one read for five misses within a second');
+        t.clock.advance(API_MISS_REREAD_MS);
+        assertError(await token(app, 'grant_type=client_credentials&resource=https://made-up.example/again'), 400, 'invalid_target');
+        assert.equal(reads, 2);
+      } finally {
+        apisStore.list = list;
+      }
     });
   });
 }

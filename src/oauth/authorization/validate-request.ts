@@ -1,5 +1,5 @@
 import type { Client, Environment, OidcRequestParameters } from '../../domain/model.ts';
-import { grantResources, requestedResources, scopeForResources } from '../apis.ts';
+import { grantNamedResources, requestedResources, scopeForResources } from '../apis.ts';
 import { OAuthError } from '../errors.ts';
 import { isFapi2, requiresPushedRequests } from '../fapi2.ts';
 import { S256_CHALLENGE } from '../pkce.ts';
@@ -206,7 +206,7 @@ async function requestedTarget(
   { client, params }: RequestUnderCheck,
 ): Promise<{ scope: string[]; resources: string[] | undefined } | AuthorizationRefusal> {
   try {
-    const grant = grantResources(await deps.apis.list(env.id), client, requestedResources(params));
+    const grant = await grantNamedResources(deps.apis, env.id, client, requestedResources(params));
     return { scope: scopeForResources(params.scope, client, grant), resources: grant.audience };
   } catch (error) {
     if (error instanceof OAuthError) return { error: error.code, description: error.message };

@@ -3,7 +3,7 @@ import { hashSecret, randomToken } from '../../crypto/secrets.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { Environment } from '../../domain/model.ts';
 import { type DeviceAuthorizationStore, StorageUnavailableError } from '../../domain/storage.ts';
-import { type ApiDirectory, grantResources, requestedResources, scopeForResources } from '../apis.ts';
+import { type ApiDirectory, grantNamedResources, requestedResources, scopeForResources } from '../apis.ts';
 import type { ClientAuthenticator, PresentedCredentials } from '../client-auth.ts';
 import { OAuthError } from '../errors.ts';
 import { formatUserCode, generateUserCode } from './user-code.ts';
@@ -64,7 +64,7 @@ export class DeviceAuthorizationEndpoint {
     const { client } = await this.authenticator.authenticate(env, credentials, audiences);
     if (!client.grantTypes.includes(DEVICE_CODE_GRANT)) throw new OAuthError('unauthorized_client', 'this client may not use the device authorization grant');
     // RFC 8707 §2 and RFC 6749 §3.3, as /authorize checks them.
-    const grant = grantResources(await this.apis.list(env.id), client, requestedResources(params));
+    const grant = await grantNamedResources(this.apis, env.id, client, requestedResources(params));
     const scope = scopeForResources(params.scope, client, grant);
     const deviceCode = `${DEVICE_CODE_PREFIX}${randomToken(32)}`;
     const now = this.clock.now();

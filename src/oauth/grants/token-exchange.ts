@@ -3,7 +3,7 @@ import { seconds } from '../../domain/clock.ts';
 import type { ActorClaim, Api, Client, Environment } from '../../domain/model.ts';
 import type { Store } from '../../domain/storage.ts';
 import type { AccessTokenClaims, AccessTokenService, IssueRequest } from '../access-tokens.ts';
-import { type ApiDirectory, grantResources, requestedResources, scopeForResources, tokenOptionsOf } from '../apis.ts';
+import { type ApiDirectory, grantResources, namesAllowedApis, requestedResources, scopeForResources, tokenOptionsOf } from '../apis.ts';
 import { OAuthError } from '../errors.ts';
 import { isResourceIdentifier } from '../resource-identifier.ts';
 import { parseScope } from '../scope.ts';
@@ -144,12 +144,12 @@ async function actorOf(tokens: AccessTokenService, env: Environment, issuer: str
  * subject token has, the client may have and the APIs define; none asked: all of that.
  */
 async function exchangeTarget(apis: ApiDirectory, envId: string, client: Client, subject: AccessTokenClaims, params: Readonly<Record<string, string>>) {
-  const list = await apis.list(envId);
   const audience = params.audience;
+  const named = [...new Set([...requestedResources(params), ...(audience === undefined ? [] : [audience])])];
+  const list = named.length === 0 ? await apis.list(envId) : await apis.listCovering(envId, namesAllowedApis(client, named));
   if (audience !== undefined && !isKnownAndAllowed(list, client, audience)) {
     throw new OAuthError('invalid_target', `audience ${audience} is unknown or not allowed for this client`, { parameter: 'audience' });
   }
-  const named = [...new Set([...requestedResources(params), ...(audience === undefined ? [] : [audience])])];
   const grant = grantResources(list, client, named);
   const held = parseScope(subject.scope);
   const wider = parseScope(params.scope).filter((s) => !held.includes(s));
