@@ -1,5 +1,5 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { isLegacyHash, LegacyVerificationBusyError } from '../crypto/legacy-hashes.ts';
+import { isLegacyHash, type LegacyHashProfile, LegacyVerificationBusyError } from '../crypto/legacy-hashes.ts';
 import { hashesEqual, hashSecret } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import { type CredentialUse, type EventSink, NO_EVENTS } from '../domain/events.ts';
@@ -115,6 +115,7 @@ export class ClientAuthenticator {
       throw new OAuthError('invalid_client', 'client authentication is required', challenge);
     }
 
+    const startedAt = performance.now();
     const presented = secret === undefined ? undefined : hashSecret(secret);
     let record = await this.clients.get(env.id, clientId);
     // A cached record may predate a secret rotation or a re-enabled client: a refusal based on
@@ -125,10 +126,17 @@ export class ClientAuthenticator {
       record = await this.clients.get(env.id, clientId, true);
       matched = this.accepts(record, presented);
     }
-    if (matched === undefined && secret !== undefined) matched = await this.acceptsLegacy(env, clientId, record, secret, credentials.sourceAddress);
+    let slowest: LegacyHashProfile | undefined;
+    if (matched === undefined && secret !== undefined)
+      ({ matched, slowest } = await this.acceptsLegacy(env, clientId, record, secret, credentials.sourceAddress));
     const { client } = record;
     if (!client || matched === undefined) {
-      await this.refuseFailure(env, clientId, credentials, client !== undefined);
+      try {
+        await this.refuseFailure(env, clientId, credentials, client !== undefined);
+      } finally {
+        // Where legacy hashes remain, every failure ends at one deadline (SECURITY.md, "Enumeration").
+        if (slowest) await this.legacy.holdFailure(startedAt, slowest);
+      }
       throw new OAuthError('invalid_client', 'client authentication failed', challenge);
     }
     if (presented === undefined) {
@@ -197,7 +205,13 @@ export class ClientAuthenticator {
    * a decoy of the environment's slowest legacy profile under the same key, so neither the time
    * nor the 503s tell which ids exist.
    */
-  private async acceptsLegacy(env: Environment, clientId: string, record: ClientRecord, secret: string, sourceAddress: string): Promise<string | undefined> {
+  private async acceptsLegacy(
+    env: Environment,
+    clientId: string,
+    record: ClientRecord,
+    secret: string,
+    sourceAddress: string,
+  ): Promise<{ matched: string | undefined; slowest: LegacyHashProfile | undefined }> {
     const { client } = record;
     const now = this.clock.now();
     const slowest = await this.legacy.slowest(env.id, 'client_secret');
@@ -205,21 +219,21 @@ export class ClientAuthenticator {
       client?.enabled === true && client.kind !== 'public'
         ? record.secrets.filter((s) => isLegacyHash(s.secretHash) && (s.expiresAt === null || s.expiresAt > now))
         : [];
-    if (candidates.length === 0 && slowest === undefined) return undefined;
+    if (candidates.length === 0 && slowest === undefined) return { matched: undefined, slowest };
     // The per-key share of the queue is the caller's (presented id and source address): wrong
     // secrets sent from elsewhere cannot use up the real client's share.
     const key = `${env.id}\u0000${clientId}\u0000${throttleSource(sourceAddress)}`;
     try {
       if (candidates.length === 0 && slowest) {
         await this.legacy.decoy(secret, slowest, key);
-        return undefined;
+        return { matched: undefined, slowest };
       }
       for (const candidate of candidates) {
         if (!(await this.legacy.verify(secret, candidate.secretHash, key, slowest))) continue;
         await this.clients.replaceSecretHash(env.id, clientId, candidate.id, candidate.secretHash, hashSecret(secret));
-        return candidate.id;
+        return { matched: candidate.id, slowest };
       }
-      return undefined;
+      return { matched: undefined, slowest };
     } catch (error) {
       if (!(error instanceof LegacyVerificationBusyError)) throw error;
       throw new OAuthError('temporarily_unavailable', 'too many client authentications in progress; retry later', { retryAfter: LEGACY_BUSY_RETRY_AFTER_S });

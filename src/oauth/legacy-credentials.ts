@@ -29,6 +29,16 @@ export interface LegacyCredentialOptions {
 const TIMING_SAMPLES = 31;
 
 /**
+ * A failed authentication in an environment with legacy hashes is answered no sooner than this
+ * many times the slowest profile's median verification, plus `FAILURE_HOLD_SLACK_MS`, after it
+ * began. Measured with `npm run bench -- --enumeration --kinds PBKDF2 --samples 500` (PBKDF2 at
+ * 25,000 iterations, 5.7 ms): without the hold a known id answered 50–80 µs later than an unknown
+ * one (z −3.1 to −4.8); see bench/README.md for the run with it.
+ */
+const FAILURE_HOLD_FACTOR = 1.25;
+const FAILURE_HOLD_SLACK_MS = 2;
+
+/**
  * Keeps imported credentials from telling which ids and usernames exist (SECURITY.md,
  * "Enumeration"). While an environment still holds credentials under an old provider's hash,
  * a wrong secret for such a client costs one slow verification in the bounded legacy queue, and
@@ -86,6 +96,20 @@ export class LegacyCredentialGuard {
       this.decoys.set(profile.id, decoy);
     }
     await verifyLegacyHash(secret, decoy, key, this.options.queue, { onWork: (ms) => this.observe(profile, ms) });
+  }
+
+  /**
+   * Holds a failed authentication's answer until `FAILURE_HOLD_FACTOR` × the median verification
+   * time of `profile` (plus `FAILURE_HOLD_SLACK_MS`) has passed since `startedAt`
+   * (`performance.now()`), so that a failure's other work (which differs by microseconds between a
+   * known id and an unknown one: a cache hit and a confirming read, the audit of a known client)
+   * is hidden behind one deadline. A failure that took longer (a full queue, a loaded machine) is
+   * answered at once. Only while the environment holds legacy hashes: failures there already cost
+   * a slow verification.
+   */
+  async holdFailure(startedAt: number, profile: LegacyHashProfile): Promise<void> {
+    const wait = startedAt + this.expectedMs(profile) * FAILURE_HOLD_FACTOR + FAILURE_HOLD_SLACK_MS - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   /** The median time a verification of `profile` took on this node, or its estimate before any did. */

@@ -111,6 +111,15 @@ for (const database of await testDatabases()) {
 
     it("verifies one legacy hash in the same queue under the caller's key for an unknown id, a disabled client, a native and an imported client", async () => {
       const recorded = recordKeys(legacyVerificationQueue());
+      // Each failure is held to one deadline measured from the start of its authentication.
+      const guard = t.app.core.legacy;
+      const holds: string[] = [];
+      const hold = guard.holdFailure.bind(guard);
+      guard.holdFailure = (startedAt, profile) => {
+        holds.push(profile.id);
+        assert.ok(startedAt <= performance.now());
+        return hold(startedAt, profile);
+      };
       try {
         const callers: [string, string][] = [
           [`unknown-${randomBytes(4).toString('hex')}`, 'wrong'],
@@ -126,12 +135,20 @@ for (const database of await testDatabases()) {
           assert.equal((res.json() as { error: string }).error, 'invalid_client');
           assert.deepEqual(recorded.keys, [`${env.id}\u0000${clientId}\u0000127.0.0.1`], clientId);
         }
-        // A right secret of a native client never waits for the legacy queue.
+        // Every failure is held against the slowest profile the environment holds (bcrypt here).
+        assert.equal(holds.length, callers.length);
+        assert.equal(new Set(holds).size, 1);
+        assert.match(holds[0] ?? '', /^bcrypt/);
+        // A right secret of a native client never waits for the legacy queue, nor is held.
         recorded.keys.length = 0;
         assert.equal((await token('IMPORTED', ids['native-app'] ?? '', secrets['native-app'] ?? '')).statusCode, 200);
         assert.deepEqual(recorded.keys, []);
+        // Nor is a failure in an environment without legacy hashes.
+        assert.equal((await token('NATIVE', ids['only-native'] ?? '', 'wrong')).statusCode, 401);
+        assert.equal(holds.length, callers.length);
       } finally {
         recorded.restore();
+        guard.holdFailure = hold;
       }
     });
 
