@@ -24,7 +24,8 @@ import { freePort } from '../helpers/net.ts';
  * Second factors and passkeys in Chromium: a user enrols TOTP on the page (the secret read from
  * it, codes computed with otpauth), passes the required second factor, adds a passkey with a
  * DevTools virtual authenticator, uses it as the second factor, then signs in with the passkey
- * alone (through autofill, and through the button). openid-client, an
+ * alone (through autofill, and through the button); a second user, who never enrols TOTP,
+ * adds a passkey after a password sign-in and signs in with it alone. openid-client, an
  * independent relying party, redeems each code and checks the ID Token; `amr` and `acr` say how
  * the user signed in. Screenshots go to test-artifacts/screenshots/mfa-*.png.
  */
@@ -34,6 +35,9 @@ const SCREENSHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const ENV = 'DEVELOPMENT';
 const USERNAME = 'erin';
 const PASSWORD = 'correct horse battery staple';
+/** The environment (default policy) and user of the passkey-only sign-in. */
+const PASSKEY_ENV = 'PASSKEYS';
+const PASSKEY_USER = 'frank';
 /** A platform authenticator with discoverable credentials and user verification (a DevTools virtual one). */
 const AUTHENTICATOR = { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true } as const;
 
@@ -80,6 +84,8 @@ for (const database of await testDatabases()) {
     let page: Page;
     let rp: oidc.Configuration;
     let issuer: string;
+    let passkeyRp: oidc.Configuration;
+    let passkeyIssuer: string;
     const problems: string[] = [];
 
     before(async () => {
@@ -109,6 +115,21 @@ for (const database of await testDatabases()) {
         { secondFactor: 'required', requiredClients: [], requiredScopes: [], webauthnRpId: null, webauthnOrigins: [] },
         Date.now(),
       );
+      // A second user, in an environment with the default policy (a second factor only for those
+      // who enrolled one), who never enrols TOTP and signs in with a passkey.
+      await admin.createEnvironment(PASSKEY_ENV);
+      const passkeyApp = await admin.createClient({
+        env: PASSKEY_ENV,
+        name: 'Ledger',
+        grantTypes: ['authorization_code'],
+        scopes: ['openid'],
+        redirectUris: [`${callback.url}/callback`],
+      });
+      await new UserService(config, store, systemClock).create({ env: PASSKEY_ENV, username: PASSKEY_USER, password: PASSWORD });
+      passkeyIssuer = `${publicUrl}/envs/${PASSKEY_ENV}`;
+      passkeyRp = await oidc.discovery(new URL(passkeyIssuer), passkeyApp.client_id, passkeyApp.client_secret as string, undefined, {
+        execute: [oidc.allowInsecureRequests],
+      });
       issuer = `${publicUrl}/envs/${ENV}`;
       rp = await oidc.discovery(new URL(issuer), created.client_id, created.client_secret as string, undefined, { execute: [oidc.allowInsecureRequests] });
       browser = await launchChromium();
@@ -132,11 +153,11 @@ for (const database of await testDatabases()) {
     const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `mfa-${database.name}-${name}.png`), fullPage: true });
 
     /** Starts a sign-in at the client; `finish` waits for the callback and redeems the code with openid-client. */
-    async function signIn(extra: Record<string, string> = {}) {
+    async function signIn(extra: Record<string, string> = {}, relyingParty = rp) {
       const verifier = oidc.randomPKCECodeVerifier();
       const nonce = oidc.randomNonce();
       const state = oidc.randomState();
-      const url = oidc.buildAuthorizationUrl(rp, {
+      const url = oidc.buildAuthorizationUrl(relyingParty, {
         redirect_uri: `${callback.url}/callback`,
         scope: 'openid',
         code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
@@ -149,7 +170,11 @@ for (const database of await testDatabases()) {
       await page.goto(url.href);
       return {
         finish: async () => {
-          const tokens = await oidc.authorizationCodeGrant(rp, await arrived, { pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state });
+          const tokens = await oidc.authorizationCodeGrant(relyingParty, await arrived, {
+            pkceCodeVerifier: verifier,
+            expectedNonce: nonce,
+            expectedState: state,
+          });
           return tokens.claims();
         },
       };
@@ -297,6 +322,32 @@ for (const database of await testDatabases()) {
       assert.equal(claims?.acr, ACR_MFA);
       // The authenticator's signature counter moved on, and the stored one with it (WebAuthn §6.1.1).
       assert.ok((await storedPasskey()).counter > before.counter);
+      assert.deepEqual(problems, []);
+    });
+
+    it('another user, who never enrols TOTP, registers a passkey after a password sign-in and then signs in with it alone', async () => {
+      await unplugAuthenticator();
+      await context.clearCookies();
+      const first = await signIn({}, passkeyRp);
+      await page.fill('#username', PASSKEY_USER);
+      await page.fill('#password', PASSWORD);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('button[value=allow]');
+      await page.click('button[value=allow]');
+      const password = await first.finish();
+      assert.deepEqual(password?.amr, ['pwd']);
+      // The account page, in the session the password opened: a first factor may be added with it.
+      ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: AUTHENTICATOR }));
+      await page.goto(`${passkeyIssuer}/account`);
+      await page.click('#passkey-button');
+      await page.waitForSelector('ul#passkey-list li');
+      await shot('second-user-passkey');
+      await context.clearCookies();
+      const flow = await signIn({}, passkeyRp);
+      const claims = await flow.finish();
+      assert.deepEqual(claims?.amr, ['hwk', 'user', 'mfa']);
+      assert.equal(claims?.acr, ACR_MFA);
+      assert.equal(claims?.sub, password?.sub);
       assert.deepEqual(problems, []);
     });
   });
