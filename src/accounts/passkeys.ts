@@ -95,13 +95,13 @@ export class PasskeyFactor {
     return { mode: 'authenticate', publicKey: options };
   }
 
-  /** Verifies a registration (§7.1) for the user its challenge was made for, and stores the passkey. False when refused. */
-  async register(env: Environment, sessionHash: string, untrusted: unknown, name: string): Promise<boolean> {
+  /** Verifies a registration (§7.1) for the user its challenge was made for, and stores the passkey. Undefined when refused. */
+  async register(env: Environment, sessionHash: string, untrusted: unknown, name: string): Promise<Passkey | undefined> {
     // The library checks every member it verifies; here only that it is an object with a response.
     const response = untrusted as RegistrationResponseJSON;
     const challenge = await this.takeChallenge(env, sessionHash, response.response?.clientDataJSON, 'register');
-    if (!challenge?.userId) return false;
-    if ((await this.store.passkeys.listByUser(env.id, challenge.userId)).length >= MAX_PASSKEYS_PER_USER) return false;
+    if (!challenge?.userId) return undefined;
+    if ((await this.store.passkeys.listByUser(env.id, challenge.userId)).length >= MAX_PASSKEYS_PER_USER) return undefined;
     const rp = await relyingParty(this.store, env, this.publicUrl);
     const verified = await verifyRegistrationResponse({
       response,
@@ -110,9 +110,9 @@ export class PasskeyFactor {
       expectedRPID: rp.id,
       requireUserVerification: true,
     }).catch(() => undefined);
-    if (!verified?.verified) return false;
+    if (!verified?.verified) return undefined;
     const info = verified.registrationInfo;
-    await this.store.passkeys.add({
+    const passkey: Passkey = {
       envId: env.id,
       credentialId: info.credential.id,
       userId: challenge.userId,
@@ -124,8 +124,9 @@ export class PasskeyFactor {
       name: name.slice(0, 64) || 'Passkey',
       createdAt: this.clock.now(),
       lastUsedAt: null,
-    });
-    return true;
+    };
+    await this.store.passkeys.add(passkey);
+    return passkey;
   }
 
   /**

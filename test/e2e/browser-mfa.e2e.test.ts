@@ -170,7 +170,10 @@ for (const database of await testDatabases()) {
       await page.goto(url.href);
       return {
         finish: async () => {
-          const tokens = await oidc.authorizationCodeGrant(relyingParty, await arrived, {
+          const callbackUrl = await arrived;
+          // The browser has landed on the callback: the next navigation cannot interrupt this one.
+          await page.waitForURL((url) => url.pathname === '/callback');
+          const tokens = await oidc.authorizationCodeGrant(relyingParty, callbackUrl, {
             pkceCodeVerifier: verifier,
             expectedNonce: nonce,
             expectedState: state,
@@ -191,6 +194,8 @@ for (const database of await testDatabases()) {
      * request (conditional mediation) waits, so a later page can be driven by its button.
      */
     async function unplugAuthenticator(): Promise<void> {
+      // No page is left waiting on a passkey request that the authenticator could answer later.
+      await page.goto('about:blank');
       if (authenticatorId === '') return;
       const credentials = await exportPasskeys(cdp, authenticatorId);
       assert.equal(credentials.length, 1);
@@ -210,6 +215,7 @@ for (const database of await testDatabases()) {
     /** Puts an authenticator holding the passkey back, as a user plugging in their security key. */
     async function plugAuthenticator(): Promise<void> {
       assert.ok(passkey, 'a passkey was registered');
+      assert.equal(authenticatorId, '', 'the authenticator was unplugged first');
       ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: AUTHENTICATOR }));
       await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: passkey });
     }
@@ -296,6 +302,7 @@ for (const database of await testDatabases()) {
       }
       assert.match((await page.textContent('#login-error')) ?? '', /Too many sign-in attempts/);
       await shot('login-throttled');
+      await page.goto('about:blank');
       await plugAuthenticator();
       await context.clearCookies();
       // The login page asks for a passkey through the username field's autofill (conditional

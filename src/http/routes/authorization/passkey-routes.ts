@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ActiveSession } from '../../../accounts/browser-sessions.ts';
+import { amrOf } from '../../../accounts/passkeys.ts';
 import type { SignInFactors } from '../../../accounts/sign-in-factors.ts';
 import type { MessageKey } from '../../../i18n/catalogue.ts';
 import { hasSecondFactor } from '../../../oauth/authorization/second-factor-gate.ts';
@@ -109,6 +110,13 @@ async function submitPasskey(browser: BrowserFlow, factors: SignInFactors, reque
       response,
       `Passkey ${new Date(factors.clock.now()).toISOString().slice(0, 10)}`,
     );
+    if (added && !active.session.amr?.includes(AMR.multiFactor) && active.session.userId) {
+      // A user's first factor, added after a password sign-in: the authenticator has just verified
+      // its user, so the session now holds both factors (as after a TOTP enrolment at first login)
+      // and may go on managing the passkeys it added.
+      const amr = withSecondFactor(active.session.amr, amrOf(added)[0] as string);
+      browser.setSessionCookie(reply, resolved, await browser.sessions.signIn(resolved.env, active, active.session.userId, amr));
+    }
     return reply
       .status(303)
       .header('location', `${resolved.urls.issuer}/account${added ? '' : '?refused=1'}`)
