@@ -208,10 +208,10 @@ export class AccessTokenService {
     const { payload } = verified;
     const { exp, iat, jti, sub, client_id: clientId } = payload;
     if (!(await this.audienceKnown(env, issuer, payload.aud))) return undefined;
-    if (await this.store.revokedJwts.isRevoked(env.id, jti)) return undefined;
-    // A revoked signing key is read from storage, not from the cached key set: its tokens are
-    // refused on every node at once, not only once each node's cache has expired.
-    if (await this.store.signingKeys.isRevoked(env.id, kid)) return undefined;
+    // A revoked token, or a revoked signing key, read in one statement. The key is read from
+    // storage, not from the cached key set: its tokens are refused on every node at once, not
+    // only once each node's cache has expired.
+    if (await this.store.revokedJwts.isWithdrawn(env.id, jti, kid)) return undefined;
     return {
       format: 'jwt',
       jti,

@@ -191,6 +191,10 @@ export function storeConformance(database: TestDatabase): void {
       await store.revokedJwts.insert(entry);
       assert.equal(await store.revokedJwts.isRevoked(a.id, 'jwt-1'), true);
       assert.equal(await store.revokedJwts.isRevoked(b.id, 'jwt-1'), false);
+      // The one read of a JWT's introspection: its jti revoked (its key is not, nor even known).
+      assert.equal(await store.revokedJwts.isWithdrawn(a.id, 'jwt-1', 'unknown-kid'), true);
+      assert.equal(await store.revokedJwts.isWithdrawn(b.id, 'jwt-1', 'unknown-kid'), false);
+      assert.equal(await store.revokedJwts.isWithdrawn(a.id, 'jwt-2', 'unknown-kid'), false);
       assert.equal(await store.revokedJwts.deleteExpired(T0 + 1001), 1);
       assert.equal(await store.revokedJwts.isRevoked(a.id, 'jwt-1'), false);
     });

@@ -144,6 +144,10 @@ export function signingKeyStoreConformance(database: TestDatabase): void {
       assert.deepEqual(outcome, { outcome: 'revoked', replaced: true, revokedAt: T0 + 20 });
       assert.equal(await store.signingKeys.isRevoked(id, `${id}-1`), true);
       assert.equal(await store.signingKeys.isRevoked(id, `${id}-fresh`), false);
+      // A JWT's one read at introspection: withdrawn through its key, whatever its jti.
+      assert.equal(await store.revokedJwts.isWithdrawn(id, 'any-jti', `${id}-1`), true);
+      assert.equal(await store.revokedJwts.isWithdrawn(id, 'any-jti', `${id}-fresh`), false);
+      assert.equal(await store.revokedJwts.isWithdrawn(`${id}-other-env`, 'any-jti', `${id}-1`), false);
       // Even a reader whose clock is behind the revocation no longer lists the key.
       assert.deepEqual(
         (await store.signingKeys.listPublished(id, T0)).map((k) => [k.kid, k.status, k.retiredAt]),
