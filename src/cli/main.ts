@@ -28,7 +28,7 @@ const program = new Command('gatehouse')
   .showHelpAfterError()
   .configureOutput({ outputError: (text, write) => write(text) });
 
-// --server: data commands go through a running node's admin API (README › The CLI against a running node).
+// --server: data commands go through a running node's admin API (docs/cli.md, "The CLI against a running node").
 const serverOption = () => new Option('--server <url>', 'work on a running node through its admin API (its admin listener; credentials from the environment)');
 program.addOption(serverOption());
 program.hook('preAction', (_program, action) => useServer(serverFor(action)));
