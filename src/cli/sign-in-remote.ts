@@ -30,7 +30,9 @@ export function remoteSignIn(api: AdminApiCaller): CliSignIn {
     revokePasskey: async (env, username, credentialId) => {
       await api.call('DELETE', `${user(env, username)}/passkeys/${seg(credentialId)}`);
     },
-    resetFactors: async (env, username) =>
-      (await api.call<Awaited<ReturnType<SignInPolicyService['resetFactors']>>>('POST', `${user(env, username)}/factors/reset`)).body,
+    resetFactors: async (env, username) => {
+      const { body } = await api.call<{ totp: boolean; recovery_codes: number; passkeys: number }>('POST', `${user(env, username)}/factors/reset`);
+      return { totp: body.totp, recoveryCodes: body.recovery_codes, passkeys: body.passkeys };
+    },
   };
 }

@@ -106,7 +106,7 @@ for (const database of await testDatabases()) {
       assert.equal((await call('DELETE', `${ENV}/users/pat/passkeys/cred-A`)).statusCode, 404);
       const reset = await call('POST', `${ENV}/users/pat/factors/reset`);
       assert.equal(reset.statusCode, 200, reset.body);
-      assert.deepEqual(reset.json(), { totp: false, recoveryCodes: 2, passkeys: 1 });
+      assert.deepEqual(reset.json(), { totp: false, recovery_codes: 2, passkeys: 1 });
       const [event] = await t.store.audit.list({ envName: 'DEVELOPMENT', type: 'user.factors_reset', limit: 1 });
       assert.deepEqual(event?.subject, { kind: 'user', id: userId });
       const revocations = await t.store.audit.list({ envName: 'DEVELOPMENT', type: 'user.passkey_revoked', limit: 5 });

@@ -41,7 +41,7 @@ const USER_FACTORS = object({
   unused_recovery_codes: { type: 'integer' },
   passkeys: { type: 'array', items: PASSKEY },
 });
-const FACTORS_RESET = object({ totp: { type: 'boolean' }, recoveryCodes: { type: 'integer' }, passkeys: { type: 'integer' } });
+const FACTORS_RESET = object({ totp: { type: 'boolean' }, recovery_codes: { type: 'integer' }, passkeys: { type: 'integer' } });
 const PASSKEY_REVOKED = object({ credential_id: str, revoked: { const: true } });
 
 const ENV = '/environments/{env}';
@@ -120,6 +120,9 @@ export const signInRoutes: AdminRoute[] = [
     access: 'write',
     status: 200,
     response: FACTORS_RESET,
-    run: ({ services, params }) => signIn(services).resetFactors(params.env ?? '', params.username ?? ''),
+    run: async ({ services, params }) => {
+      const reset = await signIn(services).resetFactors(params.env ?? '', params.username ?? '');
+      return { totp: reset.totp, recovery_codes: reset.recoveryCodes, passkeys: reset.passkeys };
+    },
   },
 ];
