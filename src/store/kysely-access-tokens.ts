@@ -1,16 +1,21 @@
-import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { OpaqueAccessToken, RevokedJwt } from '../domain/model.ts';
 import type { AccessTokenStore, RevokedJwtStore } from '../domain/storage.ts';
+import { compiledOnce, placeholder } from './compiled-once.ts';
 import { bindingFields, listField, opaqueAccessTokenRow } from './kysely-authorization.ts';
 import type { Database } from './schema.ts';
 
 export function accessTokenStore(db: Kysely<Database>): AccessTokenStore {
+  // Compiled once: opaque introspection runs it on every request.
+  const byHash = compiledOnce<'hash' | 'env'>(
+    db.selectFrom('access_tokens').selectAll().where('token_hash', '=', placeholder('hash')).where('env_id', '=', placeholder('env')),
+  );
   return {
     async insert(token) {
       await db.insertInto('access_tokens').values(opaqueAccessTokenRow(token, null)).execute();
     },
     async findByHash(envId, tokenHash) {
-      const row = await db.selectFrom('access_tokens').selectAll().where('token_hash', '=', tokenHash).where('env_id', '=', envId).executeTakeFirst();
+      const [row] = (await db.executeQuery<Selectable<Database['access_tokens']>>(byHash({ hash: tokenHash, env: envId }))).rows;
       if (!row) return undefined;
       return {
         tokenHash: row.token_hash,
@@ -44,25 +49,27 @@ export function accessTokenStore(db: Kysely<Database>): AccessTokenStore {
   };
 }
 
-/** Placeholders of the compiled `isWithdrawn` query, replaced by the call's values by position. */
-const ENV = '\u0000env';
-const JTI = '\u0000jti';
-const KID = '\u0000kid';
 const truthy = (value: unknown): boolean => value === true || Number(value) === 1;
 
 export function revokedJwtStore(db: Kysely<Database>): RevokedJwtStore {
-  // Built and compiled once: JWT introspection runs it on every request, and building a Kysely
-  // query costs about as much as running this one on SQLite. Its parameters are named by position.
-  const withdrawn = db
-    .selectNoFrom((eb) => [
-      eb.exists(eb.selectFrom('revoked_jwts').select(sql<number>`1`.as('one')).where('env_id', '=', ENV).where('jti', '=', JTI)).as('jwt'),
+  // Compiled once: JWT introspection runs it on every request.
+  const withdrawn = compiledOnce<'env' | 'jti' | 'kid'>(
+    db.selectNoFrom((eb) => [
+      eb
+        .exists(eb.selectFrom('revoked_jwts').select(sql<number>`1`.as('one')).where('env_id', '=', placeholder('env')).where('jti', '=', placeholder('jti')))
+        .as('jwt'),
       eb
         .exists(
-          eb.selectFrom('signing_keys').select(sql<number>`1`.as('one')).where('env_id', '=', ENV).where('kid', '=', KID).where('revoked_at', 'is not', null),
+          eb
+            .selectFrom('signing_keys')
+            .select(sql<number>`1`.as('one'))
+            .where('env_id', '=', placeholder('env'))
+            .where('kid', '=', placeholder('kid'))
+            .where('revoked_at', 'is not', null),
         )
         .as('key'),
-    ])
-    .compile();
+    ]),
+  );
   return {
     async insert(entry: RevokedJwt) {
       await db
@@ -76,12 +83,7 @@ export function revokedJwtStore(db: Kysely<Database>): RevokedJwtStore {
       return row !== undefined;
     },
     async isWithdrawn(envId, jti, kid) {
-      const values: Record<string, string> = { [ENV]: envId, [JTI]: jti, [KID]: kid };
-      const query = CompiledQuery.raw(
-        withdrawn.sql,
-        withdrawn.parameters.map((p) => values[p as string]),
-      );
-      const [row] = (await db.executeQuery<{ jwt: unknown; key: unknown }>(query)).rows;
+      const [row] = (await db.executeQuery<{ jwt: unknown; key: unknown }>(withdrawn({ env: envId, jti, kid }))).rows;
       // PostgreSQL answers booleans, SQLite 0 or 1.
       return row !== undefined && (truthy(row.jwt) || truthy(row.key));
     },
