@@ -11,7 +11,8 @@ import { parseScope, resolveScope } from './scope.ts';
 /**
  * How often a node reads an environment's APIs again because a request named one its cached list
  * lacks: at most once per environment per this many milliseconds, so requests naming made-up
- * resources cost the database one read a second, not one each.
+ * resources cost the database one read a second, not one each. A real API created meanwhile is
+ * therefore usable within this bound, whoever else is naming made-up ones.
  */
 export const API_MISS_REREAD_MS = 1_000;
 
@@ -53,8 +54,12 @@ export class ApiDirectory {
     this.rereadAt.delete(envId);
     if (this.rereadAt.size >= 1_000) this.rereadAt.delete(this.rereadAt.keys().next().value as string);
     this.rereadAt.set(envId, now);
+    // Read beside the cache, and kept only when the read succeeds: a failed read (the database
+    // unavailable or busy) leaves the cached list, and every other request it serves, untouched.
     try {
-      return (await this.cache.get(envId, () => this.store.apis.list(envId), { fresh: true })).value;
+      const fresh = await this.store.apis.list(envId);
+      this.cache.replace(envId, fresh, now);
+      return fresh;
     } catch (error) {
       if (error instanceof StorageUnavailableError) return cached;
       throw error;

@@ -127,15 +127,21 @@ export class ClientAuthenticator {
       matched = this.accepts(record, presented);
     }
     let slowest: LegacyHashProfile | undefined;
-    if (matched === undefined && secret !== undefined)
-      ({ matched, slowest } = await this.acceptsLegacy(env, clientId, record, secret, credentials.sourceAddress));
+    if (matched === undefined && secret !== undefined) {
+      try {
+        ({ matched, slowest } = await this.acceptsLegacy(env, clientId, record, secret, credentials.sourceAddress));
+      } catch (error) {
+        // A full queue's 503 too ends at the deadline, known id or not.
+        if (error instanceof OAuthError && error.code === 'temporarily_unavailable') await this.holdFailure(env, startedAt, undefined);
+        throw error;
+      }
+    }
     const { client } = record;
     if (!client || matched === undefined) {
       try {
         await this.refuseFailure(env, clientId, credentials, client !== undefined);
       } finally {
-        // Where legacy hashes remain, every failure ends at one deadline (SECURITY.md, "Enumeration").
-        if (slowest) await this.legacy.holdFailure(startedAt, slowest);
+        await this.holdFailure(env, startedAt, slowest);
       }
       throw new OAuthError('invalid_client', 'client authentication failed', challenge);
     }
@@ -238,6 +244,17 @@ export class ClientAuthenticator {
       if (!(error instanceof LegacyVerificationBusyError)) throw error;
       throw new OAuthError('temporarily_unavailable', 'too many client authentications in progress; retry later', { retryAfter: LEGACY_BUSY_RETRY_AFTER_S });
     }
+  }
+
+  /**
+   * Where legacy hashes remain, every failure (with a secret or without one, 401, 429 or 503)
+   * ends at one deadline from the start of its authentication, so its time does not tell a known
+   * id from an unknown one (docs/migration.md, "No enumeration while imported credentials remain").
+   */
+  private async holdFailure(env: Environment, startedAt: number, slowest: LegacyHashProfile | undefined): Promise<void> {
+    // Storage unavailable: the failure is answered as it is, not replaced by the lookup's error.
+    const profile = slowest ?? (await this.legacy.slowest(env.id, 'client_secret').catch(() => undefined));
+    if (profile) await this.legacy.holdFailure(startedAt, profile);
   }
 
   /**

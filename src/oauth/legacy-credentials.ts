@@ -39,8 +39,8 @@ const FAILURE_HOLD_FACTOR = 1.25;
 const FAILURE_HOLD_SLACK_MS = 2;
 
 /**
- * Keeps imported credentials from telling which ids and usernames exist (SECURITY.md,
- * "Enumeration"). While an environment still holds credentials under an old provider's hash,
+ * Keeps imported credentials from telling which ids and usernames exist (docs/migration.md, "No
+ * enumeration while imported credentials remain"). While an environment still holds credentials under an old provider's hash,
  * a wrong secret for such a client costs one slow verification in the bounded legacy queue, and
  * so must every other failure there: an unknown id, a disabled client and a native client with a
  * wrong secret each verify a decoy hash of the environment's slowest live legacy profile, under

@@ -106,6 +106,17 @@ export class RefreshingCache<V> {
     this.entries.set(key, { value: Promise.resolve(value), loadedAt, last: { value, loadedAt } });
   }
 
+  /**
+   * Holds `value` for `key` as read from storage at `loadedAt`, in place of whatever the cache
+   * held: for a caller that read storage itself and, only on success, keeps what it read.
+   */
+  replace(key: string, value: V, loadedAt: number): void {
+    if (this.policy.ttlMs <= 0) return;
+    this.entries.delete(key);
+    if (this.entries.size >= this.policy.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, { value: Promise.resolve(value), loadedAt, last: { value, loadedAt } });
+  }
+
   /** Forgets one key (after this node changed what it holds). */
   invalidate(key: string): void {
     this.entries.delete(key);

@@ -135,6 +135,17 @@ for (const database of await testDatabases()) {
           assert.equal((res.json() as { error: string }).error, 'invalid_client');
           assert.deepEqual(recorded.keys, [`${env.id}\u0000${clientId}\u0000127.0.0.1`], clientId);
         }
+        // Without a secret: no hash is verified, but the failure is held all the same.
+        for (const clientId of [`unknown-${randomBytes(4).toString('hex')}`, ids['native-app'] ?? '']) {
+          const res = await t.app.server.inject({
+            method: 'POST',
+            url: '/envs/IMPORTED/token',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            payload: form({ grant_type: 'client_credentials', client_id: clientId }),
+          });
+          assert.equal(res.statusCode, 401, `${clientId}: ${res.body}`);
+        }
+        callers.push(['(no secret) unknown', ''], ['(no secret) native', '']);
         // Every failure is held against the slowest profile the environment holds (bcrypt here).
         assert.equal(holds.length, callers.length);
         assert.equal(new Set(holds).size, 1);
@@ -153,23 +164,36 @@ for (const database of await testDatabases()) {
     });
 
     it("answers 503 alike for an unknown id and an imported client when the caller's share of the queue is full", async () => {
-      const unknown = `ghost-${randomBytes(4).toString('hex')}`;
-      for (const clientId of [unknown, ids['bcrypt-app'] ?? '', ids['native-app'] ?? '']) {
-        let release: () => void = () => {};
-        const held = new Promise<void>((resolve) => {
-          release = resolve;
-        });
-        const occupying = Array.from({ length: 8 }, () => legacyVerificationQueue().run(`${env.id}\u0000${clientId}\u0000127.0.0.1`, () => held));
-        try {
-          const res = await token('IMPORTED', clientId, 'wrong');
-          assert.equal(res.statusCode, 503, `${clientId}: ${res.body}`);
-          assert.equal((res.json() as { error: string }).error, 'temporarily_unavailable');
-          assert.equal(res.headers['retry-after'], '2');
-        } finally {
-          release();
-          await Promise.all(occupying);
+      const guard = t.app.core.legacy;
+      const holds: string[] = [];
+      const hold = guard.holdFailure.bind(guard);
+      guard.holdFailure = (startedAt, profile) => {
+        holds.push(profile.id);
+        return hold(startedAt, profile);
+      };
+      try {
+        const unknown = `ghost-${randomBytes(4).toString('hex')}`;
+        for (const clientId of [unknown, ids['bcrypt-app'] ?? '', ids['native-app'] ?? '']) {
+          let release: () => void = () => {};
+          const held = new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          const occupying = Array.from({ length: 8 }, () => legacyVerificationQueue().run(`${env.id}\u0000${clientId}\u0000127.0.0.1`, () => held));
+          try {
+            const before = holds.length;
+            const res = await token('IMPORTED', clientId, 'wrong');
+            assert.equal(res.statusCode, 503, `${clientId}: ${res.body}`);
+            assert.equal(holds.length, before + 1, 'the 503 is held to the same deadline');
+            assert.equal((res.json() as { error: string }).error, 'temporarily_unavailable');
+            assert.equal(res.headers['retry-after'], '2');
+          } finally {
+            release();
+            await Promise.all(occupying);
+          }
+          assert.equal((await token('IMPORTED', clientId, 'wrong')).statusCode, 401);
         }
-        assert.equal((await token('IMPORTED', clientId, 'wrong')).statusCode, 401);
+      } finally {
+        guard.holdFailure = hold;
       }
     });
 
