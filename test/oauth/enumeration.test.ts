@@ -10,6 +10,7 @@ import type { Environment } from '../../src/domain/model.ts';
 import { LegacyCredentialGuard } from '../../src/oauth/legacy-credentials.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { basic, form, suiteStore, type TestApp } from '../helpers/fixtures.ts';
+import { recordKeys } from '../helpers/legacy-queue.ts';
 
 const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '');
 const pbkdf2Hash = (secret: string, iterations: number) => {
@@ -17,22 +18,6 @@ const pbkdf2Hash = (secret: string, iterations: number) => {
   return `$pbkdf2-sha256$i=${iterations},l=32$${b64(salt)}$${b64(pbkdf2Sync(secret, salt, iterations, 32, 'sha256'))}`;
 };
 const CHEAP_SCRYPT = { log2N: 10, r: 8, p: 1 };
-
-/** Records the key of every verification that enters `queue` (admitted or refused). */
-function recordKeys(queue: VerificationQueue): { keys: string[]; restore(): void } {
-  const keys: string[] = [];
-  const original = queue.run.bind(queue);
-  queue.run = <T>(key: string, task: () => Promise<T>): Promise<T> => {
-    keys.push(key);
-    return original(key, task);
-  };
-  return {
-    keys,
-    restore: () => {
-      queue.run = original;
-    },
-  };
-}
 
 describe('legacy hash profiles and decoys', () => {
   it('gives every hash of one scheme and cost the same profile, and a decoy of it that matches nothing', async () => {
