@@ -100,9 +100,22 @@ export const namesAllowedApis =
 
 /** The APIs a request names, read again on a miss (`ApiDirectory.listCovering`), granted to the client. */
 export async function grantNamedResources(directory: ApiDirectory, envId: string, client: Client, requested: readonly string[]): Promise<ResourceGrant> {
-  const apis = requested.length === 0 ? await directory.list(envId) : await directory.listCovering(envId, namesAllowedApis(client, requested));
+  const apis = await directory.listCovering(envId, requested.length === 0 ? defaultAllows(client) : namesAllowedApis(client, requested));
   return grantResources(apis, client, requested);
 }
+
+/**
+ * For a request naming no API: whether the cached list settles it, as it does unless the
+ * environment has a default API that does not list the client (yet: `gatehouse admin bootstrap`
+ * opens the admin API to a new client on another process). A default API created elsewhere waits
+ * for the cache, so environments without APIs cost no extra read.
+ */
+const defaultAllows =
+  (client: Client) =>
+  (apis: readonly Api[]): boolean => {
+    const fallback = apis.find((api) => api.isDefault);
+    return fallback === undefined || apiAllows(fallback, client);
+  };
 
 const NO_RESOURCE: ResourceGrant = Object.freeze({ apis: [], audience: undefined, tokenFormat: undefined, accessTokenTtl: undefined });
 

@@ -142,7 +142,7 @@ for (const database of await testDatabases()) {
     });
 
     it('without resource: the default API when the client may use it, otherwise the issuer as before', async () => {
-      const { env, apis, app, stranger, token } = await setup();
+      const { t, env, apis, app, stranger, token } = await setup();
       const before = await token(app, 'grant_type=client_credentials');
       assert.equal(decodeJwt(before.json().access_token).aud, `${PUBLIC_URL}/envs/${env}`);
       assert.equal(before.json().scope, 'invoices:read other');
@@ -153,6 +153,12 @@ for (const database of await testDatabases()) {
       assert.equal(res.json().scope, 'invoices:read');
       const other = await token(stranger, 'grant_type=client_credentials');
       assert.equal(decodeJwt(other.json().access_token).aud, `${PUBLIC_URL}/envs/${env}`);
+      // Another process (as `admin bootstrap` does) opens the default API to the stranger: its
+      // next token, naming no resource, is for the API at once, not after the node's cache expires.
+      t.clock.advance(API_MISS_REREAD_MS);
+      await new ApiService(t.config, t.store, t.clock, () => undefined).allowClients(env, BILLING, [app.client_id, stranger.client_id]);
+      const opened = await token(stranger, 'grant_type=client_credentials');
+      assert.equal(decodeJwt(opened.json().access_token).aud, BILLING);
     });
 
     it('a service account names an API with the jwt-bearer grant', async () => {
