@@ -40,13 +40,14 @@ const FAILURE_HOLD_SLACK_MS = 2;
 
 /**
  * Keeps imported credentials from telling which ids and usernames exist (docs/migration.md, "No
- * enumeration while imported credentials remain"). While an environment still holds credentials under an old provider's hash,
- * a wrong secret for such a client costs one slow verification in the bounded legacy queue, and
- * so must every other failure there: an unknown id, a disabled client and a native client with a
- * wrong secret each verify a decoy hash of the environment's slowest live legacy profile, under
- * the same queue key (environment, presented id, source), so they take the same time and meet
- * the same 503 when the queue is full. A real legacy hash of a faster profile holds its place in
- * the queue until the slowest profile's median time on this node has passed. Once every imported
+ * enumeration while imported credentials remain"). While an environment still holds credentials
+ * under an old provider's hash, a wrong secret for such a client costs one slow verification in
+ * the bounded legacy queue, and so must every other failure there: an unknown id, a disabled
+ * client and a native client with a wrong secret each verify a decoy hash of the environment's
+ * slowest live legacy profile, under the same queue key (environment, presented id, source), so
+ * they take the same time and meet the same 503 when the queue is full. A real legacy hash of a
+ * faster profile holds its place in the queue until the slowest profile's median time on this
+ * node has passed, and every failure ends at one deadline (`holdFailure`). Once every imported
  * credential has been used (and re-hashed), the environment has no legacy profile and failures
  * are fast again for everyone.
  */
