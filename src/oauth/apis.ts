@@ -27,6 +27,8 @@ export class ApiDirectory {
   private readonly cache: RefreshingCache<Api[]>;
   /** When each environment's list was last read again on a miss. */
   private readonly rereadAt = new Map<string, number>();
+  /** How many times this node changed an environment's APIs (`invalidate`). */
+  private invalidations = 0;
 
   constructor(
     private readonly store: Pick<Store, 'apis' | 'health'>,
@@ -56,9 +58,11 @@ export class ApiDirectory {
     this.rereadAt.set(envId, now);
     // Read beside the cache, and kept only when the read succeeds: a failed read (the database
     // unavailable or busy) leaves the cached list, and every other request it serves, untouched.
+    const invalidations = this.invalidations;
     try {
       const fresh = await this.store.apis.list(envId);
-      this.cache.replace(envId, fresh, now);
+      // A change made on this node meanwhile (`invalidate`) may postdate the read: not kept then.
+      if (invalidations === this.invalidations) this.cache.replace(envId, fresh, now);
       return fresh;
     } catch (error) {
       if (error instanceof StorageUnavailableError) return cached;
@@ -73,6 +77,7 @@ export class ApiDirectory {
 
   /** Forgets an environment's APIs (after this node changed them). */
   invalidate(envId: string): void {
+    this.invalidations++;
     this.cache.invalidate(envId);
   }
 }
