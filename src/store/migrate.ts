@@ -77,10 +77,9 @@ export async function migrateToLatest<DB>(db: Kysely<DB>, schema?: string): Prom
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
   let { error, results } = await migrator.migrateToLatest();
-  // The migrator lists the tables of every schema to find its own; a schema another session drops
-  // meanwhile (PostgreSQL 3F000, naming that schema, not ours) fails the listing, not the
-  // migration: list again.
-  for (let attempt = 1; attempt < 20 && isOtherSchemaDropped(error, schema); attempt++) ({ error, results } = await migrator.migrateToLatest());
+  // The migrator lists the tables (and columns) of every schema to find its own; what another
+  // session drops meanwhile fails the listing, not a migration: list again.
+  for (let attempt = 1; attempt < 20 && isListingRace(error, results, schema); attempt++) ({ error, results } = await migrator.migrateToLatest());
   if (error instanceof StorageUnavailableError) throw error;
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
@@ -89,10 +88,19 @@ export async function migrateToLatest<DB>(db: Kysely<DB>, schema?: string): Prom
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
-/** PostgreSQL's "schema … does not exist" (3F000) about a schema other than `ours`. */
-function isOtherSchemaDropped(error: unknown, ours: string | undefined): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (!(error instanceof Error) || (code !== undefined && code !== '3F000')) return false;
+/**
+ * Whether the migrator failed while listing tables, because something of another session vanished
+ * under it, rather than in a migration (which would be named in `results` as failed):
+ * - PostgreSQL's "schema … does not exist" (3F000) about a schema other than `ours`;
+ * - "column … of relation … does not exist" (42703) or "relation … does not exist" (42P01),
+ *   raised by the listing's per-column catalogue functions for a table another session is
+ *   dropping or altering (its schema is not named, so any such listing error is retried).
+ */
+export function isListingRace(error: unknown, results: readonly { status: string }[] | undefined, ours: string | undefined): boolean {
+  if (!(error instanceof Error) || results?.some((r) => r.status === 'Error')) return false;
+  const code = (error as { code?: unknown }).code;
+  if (code === '42703' || code === '42P01') return true;
+  if (code !== undefined && code !== '3F000') return false;
   const named = /schema "([^"]+)" does not exist/.exec(error.message)?.[1];
   return named !== undefined && named !== ours;
 }

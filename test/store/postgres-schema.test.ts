@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import pg from 'pg';
+import { isListingRace } from '../../src/store/migrate.ts';
 import { openStore } from '../../src/store/open.ts';
 import { POSTGRES_URL, testDatabases } from '../helpers/databases.ts';
 
@@ -67,4 +68,19 @@ test('migrates while other sessions create and drop schemas in the same database
     for (const schema of ours) await admin.query(`drop schema if exists ${schema} cascade`);
     await admin.end();
   }
+});
+
+// What the migrator's listing may meet when another session drops things under it, told apart
+// from a failed migration (which Kysely names in its results): only the former is listed again.
+test('tells a listing that met another session’s dropped schema, table or column from a failed migration', () => {
+  const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
+  const listing = undefined;
+  assert.equal(isListingRace(pgError('3F000', 'schema "gh_other" does not exist'), listing, 'gh_ours'), true);
+  assert.equal(isListingRace(pgError('3F000', 'schema "gh_ours" does not exist'), listing, 'gh_ours'), false, 'our own schema gone is no race');
+  assert.equal(isListingRace(pgError('42703', 'column "subject" of relation "access_tokens" does not exist'), listing, 'gh_ours'), true);
+  assert.equal(isListingRace(pgError('42P01', 'relation "gh_other.a" does not exist'), listing, 'gh_ours'), true);
+  const failedMigration = [{ status: 'Success' }, { status: 'Error' }];
+  assert.equal(isListingRace(pgError('42703', 'column "x" does not exist'), failedMigration, 'gh_ours'), false, 'a migration that failed is not retried');
+  assert.equal(isListingRace(pgError('23505', 'duplicate key'), listing, 'gh_ours'), false);
+  assert.equal(isListingRace(undefined, listing, 'gh_ours'), false);
 });
