@@ -78,10 +78,6 @@ export function revokedJwtStore(db: Kysely<Database>): RevokedJwtStore {
         .onConflict((oc) => oc.columns(['env_id', 'jti']).doNothing())
         .execute();
     },
-    async isRevoked(envId, jti) {
-      const row = await db.selectFrom('revoked_jwts').select(sql<number>`1`.as('one')).where('env_id', '=', envId).where('jti', '=', jti).executeTakeFirst();
-      return row !== undefined;
-    },
     async isWithdrawn(envId, jti, kid) {
       const [row] = (await db.executeQuery<{ jwt: unknown; key: unknown }>(withdrawn({ env: envId, jti, kid }))).rows;
       // PostgreSQL answers booleans, SQLite 0 or 1.

@@ -146,7 +146,6 @@ export function signingKeyStore(db: Kysely<Database>, isUniqueViolation: (error:
         throw error;
       }
     },
-    isRevoked: async (envId, kid) => (await keysOf(envId).select('revoked_at').where('kid', '=', kid).executeTakeFirst())?.revoked_at != null,
     async scheduleNext(envId, next, now, publishUntil, activeBefore) {
       try {
         await atomically(db, async (trx) => {

@@ -244,8 +244,8 @@ export function authorizationStoreConformance(database: TestDatabase): void {
       assert.equal((await store.tokenFamilies.find(a.id, 'fam-3'))?.revokedAt, T0 + 2);
       assert.equal((await store.tokenFamilies.findRefreshToken(a.id, 'rt-3b'))?.revokedAt, T0 + 2);
       assert.equal((await store.accessTokens.findByHash(a.id, 'at-3b'))?.revokedAt, T0 + 2);
-      assert.equal(await store.revokedJwts.isRevoked(a.id, 'jti-3a'), true);
-      assert.equal(await store.revokedJwts.isRevoked(b.id, 'jti-3a'), false);
+      assert.equal(await store.revokedJwts.isWithdrawn(a.id, 'jti-3a', '(no such kid)'), true);
+      assert.equal(await store.revokedJwts.isWithdrawn(b.id, 'jti-3a', '(no such kid)'), false);
       assert.equal(await store.tokenFamilies.rotate(a.id, 'fam-3', 'rt-3b', T0 + 4, jwtIssue(a.id, 'rt-3c', 'fam-3', 'jti-3c')), false);
       assert.equal((await store.tokenFamilies.find(a.id, 'fam-2'))?.revokedAt, null, 'other families are untouched');
     });
@@ -302,7 +302,7 @@ export function authorizationStoreConformance(database: TestDatabase): void {
       assert.equal(await store.tokenFamilies.revokeForUser(a.id, 'usr_bob', T0 + 1), 2);
       assert.equal(await store.tokenFamilies.revokeForUser(a.id, 'usr_bob', T0 + 2), 0);
       assert.equal((await store.tokenFamilies.findRefreshToken(a.id, 'rt-u2'))?.revokedAt, T0 + 1);
-      assert.equal(await store.revokedJwts.isRevoked(a.id, 'jti-u1'), true);
+      assert.equal(await store.revokedJwts.isWithdrawn(a.id, 'jti-u1', '(no such kid)'), true);
       assert.equal((await store.tokenFamilies.find(a.id, 'fam-2'))?.revokedAt, null, "other users' families are untouched");
       assert.equal(await store.browserSessions.deleteForUser(a.id, 'usr_bob'), 1);
       assert.equal(await store.browserSessions.find(a.id, 'sess-bob', T0), undefined);

@@ -41,8 +41,6 @@ export interface SigningKeyStore {
    * key of its lineage no longer retires for it.
    */
   revoke(envId: string, kid: string, now: number, replacement: SigningKey, publishUntil: number): Promise<KeyRevocation>;
-  /** Whether key `kid` of the environment was revoked (read from storage, never cached). */
-  isRevoked(envId: string, kid: string): Promise<boolean>;
   /**
    * Scheduled rotation of the lineage of `next.alg`, in one transaction: records due switches
    * (`settle`), then inserts `next` (status `next`, activating at `next.activateAt`) and sets the

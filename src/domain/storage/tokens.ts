@@ -13,7 +13,6 @@ export interface AccessTokenStore {
 export interface RevokedJwtStore {
   /** Records a revoked JWT access token; revoking twice is not an error. */
   insert(entry: RevokedJwt): Promise<void>;
-  isRevoked(envId: string, jti: string): Promise<boolean>;
   /**
    * Whether a JWT may no longer be honoured: its `jti` revoked, or its signing key `kid` revoked
    * (withdrawn). One statement, so a JWT's introspection costs one round trip.
