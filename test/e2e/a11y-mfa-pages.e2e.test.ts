@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { TOTP } from 'otpauth';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { AdminService } from '../../src/admin/admin-service.ts';
 import { UserService } from '../../src/admin/users.ts';
 import { systemClock } from '../../src/domain/clock.ts';
@@ -18,10 +18,10 @@ import { en } from '../../src/i18n/en.ts';
 import { s256Challenge } from '../../src/oauth/pkce.ts';
 import { type Server as App, createServer as createGatehouse } from '../../src/server/server.ts';
 import { openStore } from '../../src/store/open.ts';
-import { launchChromium, WAIT_MS } from '../helpers/chromium.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
-import { brandAcme, checkEveryMode, type Look, pressByKeyboard, tabOrder } from './a11y-support.ts';
+import { brandAcme, checkEveryMode, type Look, openPage, pressByKeyboard, tabOrder } from './a11y-support.ts';
 
 /*
  * The second-factor pages (TOTP enrolment, with and without an error, the recovery codes, the
@@ -127,15 +127,7 @@ describe('accessibility of the second-factor and passkey pages in Chromium (axe-
     const { env, prefix, texts } = look;
     const issuer = `${publicUrl}/envs/${env}`;
     const support = look.support ? [`a:=${texts['page.support']}`] : [];
-    assert.ok(browser);
-    const context: BrowserContext = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: look.locale });
-    context.setDefaultTimeout(WAIT_MS);
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
+    const { context, page, problems } = await openPage(browser, look.locale);
     try {
       await page.goto(`${issuer}/account`);
       // A page speaks the browser's English (en-US) as it is asked; the branded one its default, German.

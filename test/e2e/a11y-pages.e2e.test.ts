@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { AdminService } from '../../src/admin/admin-service.ts';
 import { UserService } from '../../src/admin/users.ts';
 import { systemClock } from '../../src/domain/clock.ts';
@@ -18,10 +18,10 @@ import { DEVICE_CODE_GRANT } from '../../src/oauth/device/device-authorization.t
 import { s256Challenge } from '../../src/oauth/pkce.ts';
 import { type Server as App, createServer as createGatehouse } from '../../src/server/server.ts';
 import { openStore } from '../../src/store/open.ts';
-import { launchChromium, WAIT_MS } from '../helpers/chromium.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/net.ts';
-import { brandAcme, checkEveryMode, type Look, pressByKeyboard, tabOrder } from './a11y-support.ts';
+import { brandAcme, checkEveryMode, type Look, openPage, pressByKeyboard, tabOrder } from './a11y-support.ts';
 
 /*
  * Every sign-in page (login, login with an error, consent, the three device pages, the two logout
@@ -122,24 +122,10 @@ describe('accessibility of the sign-in pages in Chromium (axe-core, WCAG 2.2 AA)
       ...extra,
     })}`;
 
-  async function open(locale = 'en-US'): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-    assert.ok(browser);
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale });
-    context.setDefaultTimeout(WAIT_MS);
-    const page = await context.newPage();
-    const problems: string[] = [];
-    // A CSP refusal (a style whose hash is missing, an image from elsewhere) shows on the console.
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
-    return { context, page, problems };
-  }
-
   /** Every page of one environment, in its language: axe in every mode, the keyboard alone. */
   async function walkEveryPage(look: Look): Promise<void> {
     const { env, prefix, texts } = look;
-    const { context, page, problems } = await open(look.locale);
+    const { context, page, problems } = await openPage(browser, look.locale);
     const issuer = `${publicUrl}/envs/${env}`;
     try {
       await page.goto(authorizeUrl(env));
@@ -209,7 +195,7 @@ describe('accessibility of the sign-in pages in Chromium (axe-core, WCAG 2.2 AA)
     walkEveryPage({ env: 'BRANDED', locale: 'sv-SE', prefix: 'branded-de-all-', texts: de, support: true }));
 
   it('a branded environment in German (its default), French (ui_locales) and Arabic (right to left)', async () => {
-    const { context, page, problems } = await open('sv-SE');
+    const { context, page, problems } = await openPage(browser, 'sv-SE');
     try {
       // The walk above may have left a consent for this client: asking again shows the page.
       await page.goto(authorizeUrl('BRANDED', { prompt: 'consent' }));

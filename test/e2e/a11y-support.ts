@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BrandingService } from '../../src/admin/branding.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import type { Store } from '../../src/domain/storage.ts';
 import type { Catalogue } from '../../src/i18n/en.ts';
+import { WAIT_MS } from '../helpers/chromium.ts';
 
 /** WCAG 2.2 AA, as axe-core tags it. */
 export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
@@ -115,4 +116,22 @@ export async function brandAcme(store: Store, env: string, texts: Record<string,
     texts,
   });
   await branding.putLogo(env, new Uint8Array(ACME_LOGO), 'image/svg+xml');
+}
+
+/**
+ * A fresh browser context at phone size in `locale`, its page, and the console errors and script
+ * errors seen on it: a CSP refusal (a style whose hash is missing, an image from elsewhere) shows
+ * on the console.
+ */
+export async function openPage(browser: Browser | undefined, locale: string): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+  assert.ok(browser);
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale });
+  context.setDefaultTimeout(WAIT_MS);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+  return { context, page, problems };
 }

@@ -48,6 +48,18 @@ describe('legacy hash profiles and decoys', () => {
   });
 });
 
+/** Records the profile of every failure held to the deadline (`holdFailure`), each begun before it is held. */
+function recordHolds(guard: LegacyCredentialGuard): { holds: string[]; restore(): void } {
+  const holds: string[] = [];
+  const original = guard.holdFailure.bind(guard);
+  guard.holdFailure = (startedAt, profile) => {
+    holds.push(profile.id);
+    assert.ok(startedAt <= performance.now());
+    return original(startedAt, profile);
+  };
+  return { holds, restore: () => (guard.holdFailure = original) };
+}
+
 for (const database of await testDatabases()) {
   describe(`no enumeration through imported credentials on ${database.name}`, () => {
     const suite = suiteStore(database, { before, after });
@@ -97,14 +109,7 @@ for (const database of await testDatabases()) {
     it("verifies one legacy hash in the same queue under the caller's key for an unknown id, a disabled client, a native and an imported client", async () => {
       const recorded = recordKeys(legacyVerificationQueue());
       // Each failure is held to one deadline measured from the start of its authentication.
-      const guard = t.app.core.legacy;
-      const holds: string[] = [];
-      const hold = guard.holdFailure.bind(guard);
-      guard.holdFailure = (startedAt, profile) => {
-        holds.push(profile.id);
-        assert.ok(startedAt <= performance.now());
-        return hold(startedAt, profile);
-      };
+      const { holds, restore: restoreHolds } = recordHolds(t.app.core.legacy);
       try {
         const callers: [string, string][] = [
           [`unknown-${randomBytes(4).toString('hex')}`, 'wrong'],
@@ -144,18 +149,12 @@ for (const database of await testDatabases()) {
         assert.equal(holds.length, callers.length);
       } finally {
         recorded.restore();
-        guard.holdFailure = hold;
+        restoreHolds();
       }
     });
 
     it("answers 503 alike for an unknown id and an imported client when the caller's share of the queue is full", async () => {
-      const guard = t.app.core.legacy;
-      const holds: string[] = [];
-      const hold = guard.holdFailure.bind(guard);
-      guard.holdFailure = (startedAt, profile) => {
-        holds.push(profile.id);
-        return hold(startedAt, profile);
-      };
+      const { holds, restore: restoreHolds } = recordHolds(t.app.core.legacy);
       try {
         const unknown = `ghost-${randomBytes(4).toString('hex')}`;
         for (const clientId of [unknown, ids['bcrypt-app'] ?? '', ids['native-app'] ?? '']) {
@@ -178,7 +177,7 @@ for (const database of await testDatabases()) {
           assert.equal((await token('IMPORTED', clientId, 'wrong')).statusCode, 401);
         }
       } finally {
-        guard.holdFailure = hold;
+        restoreHolds();
       }
     });
 
