@@ -100,13 +100,10 @@ for (const database of await testDatabases()) {
       await app.start();
       const admin = new AdminService(config, config.keySecret, store, app.core, systemClock);
       await admin.createEnvironment(ENV);
-      const created = await admin.createClient({
-        env: ENV,
-        name: 'Ledger',
-        grantTypes: ['authorization_code'],
-        scopes: ['openid'],
-        redirectUris: [`${callback.url}/callback`],
-      });
+      /** The relying party's client in `env`, a confidential OpenID Connect code-flow client. */
+      const ledger = (env: string) =>
+        admin.createClient({ env, name: 'Ledger', grantTypes: ['authorization_code'], scopes: ['openid'], redirectUris: [`${callback.url}/callback`] });
+      const created = await ledger(ENV);
       await new UserService(config, store, systemClock).create({ env: ENV, username: USERNAME, password: PASSWORD });
       const env = await store.environments.findByName(ENV);
       assert.ok(env);
@@ -118,13 +115,7 @@ for (const database of await testDatabases()) {
       // A second user, in an environment with the default policy (a second factor only for those
       // who enrolled one), who never enrols TOTP and signs in with a passkey.
       await admin.createEnvironment(PASSKEY_ENV);
-      const passkeyApp = await admin.createClient({
-        env: PASSKEY_ENV,
-        name: 'Ledger',
-        grantTypes: ['authorization_code'],
-        scopes: ['openid'],
-        redirectUris: [`${callback.url}/callback`],
-      });
+      const passkeyApp = await ledger(PASSKEY_ENV);
       await new UserService(config, store, systemClock).create({ env: PASSKEY_ENV, username: PASSKEY_USER, password: PASSWORD });
       passkeyIssuer = `${publicUrl}/envs/${PASSKEY_ENV}`;
       passkeyRp = await oidc.discovery(new URL(passkeyIssuer), passkeyApp.client_id, passkeyApp.client_secret as string, undefined, {
