@@ -5,7 +5,7 @@
  * clear (client ids, user ids, key ids, secret ids).
  */
 
-import type { ActorClaim } from './model.ts';
+import type { ActorClaim, SelfRegistration } from './model.ts';
 
 /** The environment an event happened in: its id and name, nothing else. */
 export interface EventEnvironment {
@@ -33,6 +33,8 @@ export type CoreEvent =
       act?: ActorClaim | undefined;
       /** RFC 9449: the access token is bound to a DPoP key (token type `DPoP`); absent: a bearer token. */
       dpopBound?: boolean;
+      /** The client registered itself (RFC 7591, or a metadata document); absent: an operator's client. */
+      registration?: SelfRegistration | undefined;
     }
   /** A token request failed with an OAuth error (any code, including quota and throttle refusals). */
   | {
@@ -55,15 +57,17 @@ export type CoreEvent =
       throttled: boolean;
       /** The caller's address as it is throttled (an IPv6 /64, an IPv4 address). */
       source: string;
+      /** The named client registered itself; absent: an operator's client, or no known client. */
+      registration?: SelfRegistration | undefined;
     }
   /** A client authenticated but its request quota was used up. */
-  | { type: 'client.quota_exceeded'; env: EventEnvironment; clientId: string }
+  | { type: 'client.quota_exceeded'; env: EventEnvironment; clientId: string; registration?: SelfRegistration | undefined }
   /** A refresh token was presented again after its rotation: its family is revoked (RFC 9700 §4.14.2). */
-  | { type: 'refresh_token.reused'; env: EventEnvironment; clientId: string }
+  | { type: 'refresh_token.reused'; env: EventEnvironment; clientId: string; registration?: SelfRegistration | undefined }
   /** An exact retry of a refresh within the grace period got the answer its request lost; nothing new was issued. */
-  | { type: 'refresh_token.retried'; env: EventEnvironment; clientId: string }
+  | { type: 'refresh_token.retried'; env: EventEnvironment; clientId: string; registration?: SelfRegistration | undefined }
   /** An authorization code was redeemed twice: what it gave is revoked (RFC 6749 §4.1.2). */
-  | { type: 'authorization_code.reused'; env: EventEnvironment; clientId: string }
+  | { type: 'authorization_code.reused'; env: EventEnvironment; clientId: string; registration?: SelfRegistration | undefined }
   /** A password login: succeeded, failed (unknown user, wrong password, disabled), throttled, or refused as busy. */
   | { type: 'user.login'; env: EventEnvironment; outcome: 'success' | 'failure' | 'throttled' | 'busy'; userId?: string | undefined }
   /** A second factor presented at sign-in: a one-time code (TOTP or recovery code) or a passkey; accepted, refused, or throttled. */

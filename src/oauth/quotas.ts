@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
 import { type EventSink, NO_EVENTS } from '../domain/events.ts';
-import type { Client, Environment } from '../domain/model.ts';
+import { type Client, type Environment, selfRegistration } from '../domain/model.ts';
 import type { RateCounterStore, StorageHealth } from '../domain/storage.ts';
 import { OAuthError } from './errors.ts';
 import type { RateLimitState } from './rate-limit.ts';
@@ -78,7 +78,7 @@ export class QuotaLimiter {
     const reset = Math.max(1, Math.ceil((windowStart + this.windowMs - now) / 1000));
     const window = this.windowMs / 1000;
     if (used >= limit) {
-      this.events.emit({ type: 'client.quota_exceeded', env, clientId: client.clientId });
+      this.events.emit({ type: 'client.quota_exceeded', env, clientId: client.clientId, registration: selfRegistration(client) });
       throw new OAuthError('too_many_requests', `the client's quota of ${limit} requests per ${window} s is used up; retry later`, {
         retryAfter: reset,
         reason: 'quota_exceeded',

@@ -1,5 +1,5 @@
 import { type EventSink, NO_EVENTS } from '../domain/events.ts';
-import type { Environment } from '../domain/model.ts';
+import { type Environment, type SelfRegistration, selfRegistration } from '../domain/model.ts';
 import { withSpan } from '../observability/tracing.ts';
 import { type AuthenticatedClient, type ClientAuthenticator, type PresentedCredentials, presentsCredentials } from './client-auth.ts';
 import type { DpopProof, DpopProofVerifier } from './dpop/proof.ts';
@@ -41,9 +41,10 @@ export class TokenEndpoint {
     try {
       const result = await this.run(request, state);
       const clientId = state.client?.client.clientId ?? result.clientId;
+      const registration = state.client && selfRegistration(state.client.client);
       // An answer given again to an exact retry issued nothing: neither an issuance nor a reuse.
       if (result.replayed) {
-        this.events.emit({ type: 'refresh_token.retried', env: request.env, clientId });
+        this.events.emit({ type: 'refresh_token.retried', env: request.env, clientId, registration });
         return result;
       }
       this.events.emit({
@@ -57,10 +58,14 @@ export class TokenEndpoint {
         // A token exchange (RFC 8693) says who acts for the subject.
         ...(result.act ? { act: result.act } : {}),
         dpopBound: result.tokenType === 'DPoP',
+        registration,
       });
       return result;
     } catch (error) {
-      if (error instanceof OAuthError) this.reportRefusal(request.env, request.params.grant_type ?? '', error, state.client?.client.clientId);
+      if (error instanceof OAuthError) {
+        const client = state.client?.client;
+        this.reportRefusal(request.env, request.params.grant_type ?? '', error, client?.clientId, client && selfRegistration(client));
+      }
       throw error;
     }
   }
@@ -70,11 +75,11 @@ export class TokenEndpoint {
    * The HTTP adapter calls it for requests refused before they reach `handle` (unreadable body,
    * unsupported grant type), so every refusal is counted once.
    */
-  reportRefusal(env: Environment, grantType: string, error: OAuthError, clientId?: string): void {
+  reportRefusal(env: Environment, grantType: string, error: OAuthError, clientId?: string, registration?: SelfRegistration): void {
     this.events.emit({ type: 'token.refused', env, grantType, code: error.code, reason: error.reason, clientId });
     if (clientId === undefined) return;
-    if (error.reason === 'refresh_token_reused') this.events.emit({ type: 'refresh_token.reused', env, clientId });
-    else if (error.reason === 'code_reused') this.events.emit({ type: 'authorization_code.reused', env, clientId });
+    if (error.reason === 'refresh_token_reused') this.events.emit({ type: 'refresh_token.reused', env, clientId, registration });
+    else if (error.reason === 'code_reused') this.events.emit({ type: 'authorization_code.reused', env, clientId, registration });
   }
 
   private async verifyProof(request: TokenRequest, proof: string): Promise<DpopProof> {

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CoreEvent, EventEnvironment } from '../domain/events.ts';
+import type { SelfRegistration } from '../domain/model.ts';
 import { CountedSeries, HandCountedHistogram } from './hand-counted.ts';
 
 /**
@@ -92,7 +93,7 @@ export class GatehouseMetrics implements DatabaseObserver {
 
   /** The CoreEvent listener: give it to the node's EventBus. */
   readonly onEvent = (event: CoreEvent): void => {
-    if (event.type === 'token.issued') this.countIssued(event.env, event.clientId, event.grantType, event.dpopBound === true);
+    if (event.type === 'token.issued') this.countIssued(event);
     else if (event.type === 'client.metadata_document_fetched' || event.type === 'client.metadata_document_refused') this.countDocument(event);
     else this.eventSeries(event)?.inc();
   };
@@ -113,18 +114,29 @@ export class GatehouseMetrics implements DatabaseObserver {
    * raw values: the client cap and the grant types bound them, so the table is as bounded as the
    * metric's series.
    */
-  private countIssued(env: CoreEvent['env'], clientId: string, grantType: string, dpopBound: boolean): void {
-    const environment = envLabel(env);
-    const client = this.clients.of(clientId);
-    const grant = this.grantLabel(grantType);
+  private countIssued(event: Extract<CoreEvent, { type: 'token.issued' }>): void {
+    const environment = envLabel(event.env);
+    const client = this.clientLabel(event);
+    const grant = this.grantLabel(event.grantType);
     // RFC 9449 §5: `DPoP` for a token bound to a proof's key, `Bearer` otherwise.
-    const tokenType = dpopBound ? 'DPoP' : 'Bearer';
-    this.tables.issued.add(`${environment}\u0000${client}\u0000${grant}\u0000${tokenType}`, () => ({
+    const tokenType = event.dpopBound === true ? 'DPoP' : 'Bearer';
+    const registration = event.registration ?? ADMIN;
+    this.tables.issued.add(`${environment}\u0000${client}\u0000${grant}\u0000${tokenType}\u0000${registration}`, () => ({
       environment,
       client,
       grant_type: grant,
       token_type: tokenType,
+      registration,
     }));
+  }
+
+  /**
+   * The `client` label: the id of an operator's client (within the cap), `other` for a client
+   * that registered itself (RFC 7591 or a metadata document): anyone can make those, so they
+   * must not use up the cap and push the operator's clients into `other`.
+   */
+  private clientLabel(event: { clientId?: string | undefined; registration?: SelfRegistration | undefined }): string {
+    return event.registration === undefined ? this.clients.of(event.clientId) : OTHER;
   }
 
   /** The counter child an event increments (token.issued is counted by hand). */
@@ -134,17 +146,17 @@ export class GatehouseMetrics implements DatabaseObserver {
       case 'token.issued':
         return undefined;
       case 'refresh_token.retried':
-        return this.m.refreshRetries.labels(env, this.clients.of(event.clientId));
+        return this.m.refreshRetries.labels(env, this.clientLabel(event));
       case 'token.refused':
         return this.m.tokensRefused.labels(env, this.grantLabel(event.grantType), codeLabel(event.code));
       case 'client.authentication_failed':
-        return this.m.authFailures.labels(env, this.clients.of(event.clientId), String(event.throttled));
+        return this.m.authFailures.labels(env, this.clientLabel(event), String(event.throttled));
       case 'client.quota_exceeded':
-        return this.m.quotaRefusals.labels(env, this.clients.of(event.clientId));
+        return this.m.quotaRefusals.labels(env, this.clientLabel(event));
       case 'refresh_token.reused':
-        return this.m.refreshReuse.labels(env, this.clients.of(event.clientId));
+        return this.m.refreshReuse.labels(env, this.clientLabel(event));
       case 'authorization_code.reused':
-        return this.m.codeReuse.labels(env, this.clients.of(event.clientId));
+        return this.m.codeReuse.labels(env, this.clientLabel(event));
       case 'user.login':
         return this.m.logins.labels(env, event.outcome);
       case 'user.second_factor':
@@ -246,7 +258,7 @@ function defineMetrics(registry: Registry, collected: Collected, tables: HandTab
     tokensIssued: new Counter({
       name: `${METRIC_PREFIX}tokens_issued_total`,
       help: 'Access tokens issued',
-      labelNames: ['environment', 'client', 'grant_type', 'token_type'],
+      labelNames: ['environment', 'client', 'grant_type', 'token_type', 'registration'],
       registers,
       collect() {
         tables.issued.fill(this);
@@ -322,6 +334,9 @@ function defineRequestMetrics(registers: Registry[], tables: HandTables) {
     ).register(registers[0] as Registry),
   };
 }
+
+/** The `registration` label of an operator's client. */
+const ADMIN = 'admin';
 
 /** The `registration` label of clients known by a Client ID Metadata Document. */
 const METADATA_DOCUMENT = 'metadata_document';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { ApiService } from '../../src/admin/apis.ts';
+import type { CoreEvent } from '../../src/domain/events.ts';
 import { ENV, pkce, setUpCodeFlow, TestBrowser } from '../helpers/authorization.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { form, suiteStore, type TestApp } from '../helpers/fixtures.ts';
@@ -53,6 +54,8 @@ for (const database of await testDatabases()) {
       const discovery = await t.app.server.inject(`/.well-known/oauth-authorization-server/envs/${ENV}`);
       assert.equal(discovery.statusCode, 200);
       const clientId = await registerPublicClient();
+      const issued: CoreEvent[] = [];
+      const stop = t.app.events.listen((event) => event.type === 'token.issued' && issued.push(event));
 
       const browser = new TestBrowser(t);
       const { location, verifier } = await authorize(browser, clientId, MCP_API);
@@ -65,10 +68,40 @@ for (const database of await testDatabases()) {
         payload: form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: NATIVE, client_id: clientId, resource: MCP_API }),
       });
       assert.equal(token.statusCode, 200, token.body);
-      assert.equal(decodeJwt((token.json() as { access_token: string }).access_token).aud, MCP_API);
+      const claims = decodeJwt((token.json() as { access_token: string }).access_token);
+      assert.equal(claims.aud, MCP_API);
+      // No lifetime in the policy: the environment's default (one hour in tests).
+      assert.equal((claims.exp ?? 0) - (claims.iat ?? 0), t.config.accessTokenTtl);
+      stop();
+      // Metrics and audit learn that the client registered itself (its id is never a metric label).
+      assert.deepEqual(
+        issued.map((event) => event.type === 'token.issued' && [event.clientId, event.registration]),
+        [[clientId, 'dynamic']],
+      );
 
       const other = await authorize(browser, clientId, OTHER_API);
       assert.equal(other.location.searchParams.get('error'), 'invalid_target');
+    });
+
+    it("caps a registered client's access tokens at the policy's lifetime, set when it registered", async () => {
+      await setRegistrationPolicy(t, ENV, { maxAccessTokenTtl: 300 });
+      const clientId = await registerPublicClient();
+      await setRegistrationPolicy(t, ENV, { maxAccessTokenTtl: null });
+      const browser = new TestBrowser(t);
+      const { location, verifier } = await authorize(browser, clientId, MCP_API);
+      const code = location.searchParams.get('code') ?? '';
+      const token = await t.app.server.inject({
+        method: 'POST',
+        url: `/envs/${ENV}/token`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: NATIVE, client_id: clientId, resource: MCP_API }),
+      });
+      assert.equal(token.statusCode, 200, token.body);
+      const body = token.json() as { access_token: string; expires_in: number };
+      assert.equal(body.expires_in, 300);
+      const claims = decodeJwt(body.access_token);
+      assert.equal((claims.exp ?? 0) - (claims.iat ?? 0), 300);
+      assert.ok(300 < t.config.accessTokenTtl, 'the policy is shorter than the environment default');
     });
 
     it('keeps every grant when clients register at the same time', async () => {

@@ -233,13 +233,37 @@ for (const database of await testDatabases()) {
       await setRegistrationPolicy(t, ENV, { requireSoftwareStatement: false, softwareStatementIssuers: [] });
     });
 
-    it('deletes dynamic clients unused for the policy days, never admin clients', async () => {
-      await setRegistrationPolicy(t, ENV, { mode: 'open', unusedClientDays: 1 });
-      const client = await registered({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' });
-      const clock = new ManualClock(t.clock.now() + 2 * 86_400_000);
+    it('deletes dynamic clients unused for the policy days, keeps one used since, never admin clients', async () => {
+      await setRegistrationPolicy(t, ENV, {
+        mode: 'open',
+        unusedClientDays: 1,
+        allowedAuthMethods: ['none', 'client_secret_basic'],
+        allowedGrantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+        allowedScopes: ['invoices:read'],
+      });
+      const registeredAt = t.clock.now();
+      const unused = await registered({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' });
+      const used = await registered({
+        redirect_uris: [REDIRECT_URI],
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['client_credentials'],
+        scope: 'invoices:read',
+      });
+      // A day and a half later, the second client gets a token and the node writes its usage records.
+      t.clock.advance(36 * 3_600_000);
+      const use = await t.app.server.inject({
+        method: 'POST',
+        url: `/envs/${ENV}/token`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(used.client_id, used.client_secret ?? '') },
+        payload: form({ grant_type: 'client_credentials' }),
+      });
+      assert.equal(use.statusCode, 200, use.body);
+      await t.app.usage.flush();
+      const clock = new ManualClock(registeredAt + 2 * 86_400_000);
       const deleted = await deleteUnusedRegisteredClients(t.store, clock, t.app.audit.recorder);
       assert.ok(deleted >= 1);
-      await assert.rejects(t.admin.getClient(ENV, client.client_id), /no client/);
+      await assert.rejects(t.admin.getClient(ENV, unused.client_id), /no client/);
+      assert.equal((await t.admin.getClient(ENV, used.client_id)).registration, 'dynamic', 'used within the policy days: kept');
       assert.equal((await t.admin.getClient(ENV, fixture.clientId)).registration, 'admin');
       await setRegistrationPolicy(t, ENV, { unusedClientDays: null });
     });

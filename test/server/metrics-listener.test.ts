@@ -40,7 +40,12 @@ describe('the metrics listener', () => {
     assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
     assert.equal(res.headers['cache-control'], 'no-store');
     const samples = parseExposition(res.body);
-    assert.equal(samples.get('gatehouse_tokens_issued_total{environment="PRODUCTION",client="c1",grant_type="client_credentials",token_type="Bearer"}'), 1);
+    assert.equal(
+      samples.get(
+        'gatehouse_tokens_issued_total{environment="PRODUCTION",client="c1",grant_type="client_credentials",token_type="Bearer",registration="admin"}',
+      ),
+      1,
+    );
     assert.ok(samples.has('gatehouse_nodejs_eventloop_lag_p99_seconds'));
   });
 

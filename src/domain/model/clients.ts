@@ -62,6 +62,16 @@ export interface Client {
 /** `dynamic`: the client registered itself at the registration endpoint (RFC 7591). */
 export type ClientRegistrationKind = 'admin' | 'dynamic';
 
+/**
+ * A client no operator made: registered at the endpoint (RFC 7591) or known by its Client ID
+ * Metadata Document. Anyone can make one, so their ids never become metric labels.
+ */
+export type SelfRegistration = 'dynamic' | 'metadata_document';
+
+/** How `client` registered itself, or undefined for an operator's client. */
+export const selfRegistration = (client: Client): SelfRegistration | undefined =>
+  client.metadataDocument ? 'metadata_document' : client.registration === 'dynamic' ? 'dynamic' : undefined;
+
 export interface ClientSecret {
   id: string;
   secretHash: string;
