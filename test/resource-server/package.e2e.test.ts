@@ -37,7 +37,9 @@ const dpop = createVerifier({ issuer, audience: issuer, dpop: 'required', fetch:
 const request = { method: 'GET', url, authorization: 'DPoP ' + bound, dpop: proof };
 const dpopSub = (await dpop.authenticate(request)).sub;
 const replayed = await dpop.authenticate(request).catch((e) => e instanceof BearerError && e.code);
-console.log(JSON.stringify({ sub: token.sub, scopes: token.scopes, refused, dpopSub, replayed }));
+// One copy of the library under both names: an error class is the same class.
+const oneCopy = BearerError === (await import('@gatehouse/resource-server')).BearerError;
+console.log(JSON.stringify({ sub: token.sub, scopes: token.scopes, refused, dpopSub, replayed, oneCopy }));
 `;
 
 /** The same library seen by the TypeScript compiler through the package's \`types\` export. */
@@ -89,9 +91,10 @@ createVerifier({ issuer: 'https://auth.example.test' });
 
 describe('the packed library installs and works in an empty project', () => {
   let dir: string;
+  const LIBRARY = join(ROOT, 'packages', 'resource-server');
 
   before(() => {
-    assert.ok(existsSync(join(ROOT, 'dist', 'resource-server.js')), 'dist/resource-server.js is missing: run `npm run build` first');
+    assert.ok(existsSync(join(LIBRARY, 'dist', 'index.js')), 'packages/resource-server/dist is missing: run `npm run build` first');
     dir = mkdtempSync(join(tmpdir(), 'gatehouse-pack-'));
   });
 
@@ -99,35 +102,48 @@ describe('the packed library installs and works in an empty project', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('npm pack ships the library, its types and the CLI, and an ESM script imports gatehouse/resource-server', { timeout: 240_000 }, async () => {
-    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, timeout: 60_000 });
-    const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
-    assert.ok(packed);
-    const files = packed.files.map((f) => f.path);
-    for (const file of [
-      'bin/gatehouse',
-      'dist/gatehouse.js',
-      'dist/resource-server.js',
-      'dist/types/resource-server/index.d.ts',
-      'dist/types/crypto/jwt.d.ts',
-    ]) {
+  it('npm pack ships the CLI and gatehouse/resource-server, a re-export of @gatehouse/resource-server: one copy of the library', {
+    timeout: 240_000,
+  }, async () => {
+    const pack = async (cwd: string) => {
+      const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd, timeout: 60_000 });
+      const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
+      assert.ok(packed);
+      return packed;
+    };
+    const server = await pack(ROOT);
+    const library = await pack(LIBRARY);
+    const files = server.files.map((f) => f.path);
+    for (const file of ['bin/gatehouse', 'dist/gatehouse.js', 'resource-server/index.js', 'resource-server/index.d.ts']) {
       assert.ok(files.includes(file), `${file} is not in the package`);
     }
-    assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('test/')), 'sources or tests are shipped');
+    assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('packages/')), 'sources, tests or the library are shipped');
     const app = join(dir, 'app');
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-    // The cache answers when it holds the dependencies; otherwise npm asks the registry.
-    await run('npm', ['install', join(dir, packed.filename), '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], {
+    // The library's tarball satisfies the server's dependency on it; the cache answers for the
+    // server's other dependencies when it holds them, otherwise npm asks the registry.
+    const tarballs = [join(dir, server.filename), join(dir, library.filename)];
+    await run('npm', ['install', ...tarballs, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], {
       cwd: app,
       timeout: 180_000,
     });
-    const bundle = readFileSync(join(app, 'node_modules', 'gatehouse', 'dist', 'resource-server.js'), 'utf8');
+    const reexport = readFileSync(join(app, 'node_modules', 'gatehouse', 'resource-server', 'index.js'), 'utf8');
+    const reexported = [...reexport.matchAll(/^export \* from '([^']+)';$/gm)].map((m) => m[1]);
+    assert.deepEqual(reexported, ['@gatehouse/resource-server']);
+    const bundle = readFileSync(join(app, 'node_modules', '@gatehouse', 'resource-server', 'dist', 'index.js'), 'utf8');
     const imports = [...bundle.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);
     assert.ok(imports.length > 0 && imports.every((name) => name?.startsWith('node:')), `the library imports ${imports.join(', ')}`);
     writeFileSync(join(app, 'consumer.mjs'), CONSUMER_JS);
     const result = await run(process.execPath, ['consumer.mjs'], { cwd: app, timeout: 30_000 });
-    assert.deepEqual(JSON.parse(result.stdout), { sub: 'usr_1', scopes: ['read'], refused: 'invalid_token', dpopSub: 'usr_1', replayed: 'invalid_dpop_proof' });
+    assert.deepEqual(JSON.parse(result.stdout), {
+      sub: 'usr_1',
+      scopes: ['read'],
+      refused: 'invalid_token',
+      dpopSub: 'usr_1',
+      replayed: 'invalid_dpop_proof',
+      oneCopy: true,
+    });
     writeFileSync(join(app, 'consumer.ts'), CONSUMER_TS);
     const tsconfig = {
       compilerOptions: {
