@@ -2,22 +2,23 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { relativeLinks } from '../docs/markdown.ts';
 import { ROOT } from '../helpers/dev-server.ts';
 import { freePort } from '../helpers/net.ts';
 import { launchChromium, WAIT_MS } from '../helpers/openid-e2e.ts';
 
 /*
- * docs/mcp.md's walk-through, run as written: every ```sh block and each MCP client run, in order, in one bash script
+ * examples/mcp/README.md's walk-through, run as written: every ```sh block and each MCP client run, in order, in one bash script
  * from Gatehouse's folder (the ports moved to free ones through the variables the page defines).
  * Each time the MCP client prints an authorization URL (once with the client the operator
  * created, once after it registered itself), Chromium opens it, signs in and allows, as the page
  * tells the reader to; each run must then end with the tool's answer.
  */
 
-const DOC = join(ROOT, 'docs', 'mcp.md');
+const DOC = join(ROOT, 'examples', 'mcp', 'README.md');
 
 /**
  * The walk-through's commands in order: every ```sh block, and the ```text blocks that are only an
@@ -68,7 +69,7 @@ async function signInAndAllow(browser: Browser, url: string, callbackPrefix: str
   }
 }
 
-describe('docs/mcp.md: from npm start to an MCP client calling a tool, run as written', () => {
+describe('examples/mcp/README.md: from npm start to an MCP client calling a tool, run as written', () => {
   const work = mkdtempSync(join(tmpdir(), 'gatehouse-mcp-doc-'));
   let child: ChildProcess | undefined;
   let browser: Browser | undefined;
@@ -85,6 +86,13 @@ describe('docs/mcp.md: from npm start to an MCP client calling a tool, run as wr
     await browser?.close().catch(() => undefined);
     for (const log of ['gatehouse.log', 'mcp.log']) rmSync(join(ROOT, log), { force: true });
     rmSync(work, { recursive: true, force: true });
+  });
+
+  it('links only to files that exist', () => {
+    const broken = relativeLinks(readFileSync(DOC, 'utf8'))
+      .map(({ target }) => target.split('#')[0] ?? '')
+      .filter((path) => path !== '' && !existsSync(join(dirname(DOC), path)));
+    assert.deepEqual(broken, []);
   });
 
   it('runs every sh block and ends with the tool result', { timeout: 240_000 }, async () => {
