@@ -26,6 +26,8 @@ export class AssertionFailure extends Error {
   constructor(
     readonly reason: string,
     readonly keyUnverified = false,
+    /** The client whose key verified the signature, when the refusal came after that. */
+    readonly client?: Client,
   ) {
     super(reason);
     this.name = 'AssertionFailure';
@@ -81,7 +83,9 @@ export class AssertionVerifier {
     try {
       verified = verifyJwt(assertion, { key: this.publicKeys.get(key.publicJwk), alg: alg as VerifiableAlgorithm }, rules, this.clock.now());
     } catch (error) {
-      throw refusal(error, client, key, audiences, this.policy);
+      const failure = refusal(error, client, key, audiences, this.policy);
+      // Past the signature the failure is the key owner's; before it, it names nobody.
+      throw failure.keyUnverified ? failure : new AssertionFailure(failure.reason, false, client);
     }
     const { exp, jti } = verified.payload;
     // Remembered for as long as the assertion would be accepted: exp plus the tolerated skew.
@@ -95,9 +99,9 @@ export class AssertionVerifier {
   async consume(env: Environment, verified: VerifiedAssertion): Promise<void> {
     const now = this.clock.now();
     // Checked again: time passed since verify(), and a record expiring now may be swept below.
-    if (verified.expiresAt <= now) throw new AssertionFailure('the assertion has expired (exp)');
+    if (verified.expiresAt <= now) throw new AssertionFailure('the assertion has expired (exp)', false, verified.client);
     if (!(await this.store.usedAssertions.consume(env.id, verified.client.clientId, verified.jti, verified.expiresAt, now))) {
-      throw new AssertionFailure('the assertion was already used (jti replayed)');
+      throw new AssertionFailure('the assertion was already used (jti replayed)', false, verified.client);
     }
   }
 

@@ -3,7 +3,7 @@ import { isLegacyHash, type LegacyHashProfile, LegacyVerificationBusyError } fro
 import { hashesEqual, hashSecret } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import { type CredentialUse, type EventSink, NO_EVENTS } from '../domain/events.ts';
-import { type Client, type Environment, type SelfRegistration, selfRegistration } from '../domain/model.ts';
+import { type Client, type Environment, selfRegistration } from '../domain/model.ts';
 import { AssertionFailure, type AssertionVerifier, JWT_BEARER_CLIENT_ASSERTION_TYPE, type VerifiedAssertion } from './assertions.ts';
 import type { ClientCache, ClientRecord } from './client-cache.ts';
 import { OAuthError } from './errors.ts';
@@ -139,7 +139,7 @@ export class ClientAuthenticator {
     const { client } = record;
     if (!client || matched === undefined) {
       try {
-        await this.refuseFailure(env, clientId, credentials, client !== undefined, client && selfRegistration(client));
+        await this.refuseFailure(env, clientId, credentials, client);
       } finally {
         await this.holdFailure(env, startedAt, slowest);
       }
@@ -176,7 +176,8 @@ export class ClientAuthenticator {
       await this.assertions.consume(env, verified);
     } catch (error) {
       if (!(error instanceof AssertionFailure)) throw error;
-      await this.refuseFailure(env, bodyClientId ?? unverifiedIssuer(clientAssertion), credentials, !error.keyUnverified);
+      // Only a client whose key verified the signature is named: a made-up id never becomes a label.
+      await this.refuseFailure(env, bodyClientId ?? unverifiedIssuer(clientAssertion), credentials, error.client);
       // Failures before the signature is known to be good say nothing about which ids or keys exist.
       throw new OAuthError('invalid_client', error.keyUnverified ? 'client authentication failed' : `client assertion refused: ${error.reason}`);
     }
@@ -258,26 +259,20 @@ export class ClientAuthenticator {
   }
 
   /**
-   * Counts a failed attempt and reports it (naming the client only when it is `known`, so made-up
-   * ids never become metric labels); past a limit the failure is answered 429 instead of 401.
-   * Assertions name no self-registered client: those cannot hold keys.
+   * Counts a failed attempt under the presented id and reports it, naming only the `known`
+   * client it belongs to (so made-up ids never become metric labels); past a limit the failure
+   * is answered 429 instead of 401.
    */
-  private async refuseFailure(
-    env: Environment,
-    clientId: string,
-    credentials: PresentedCredentials,
-    known: boolean,
-    registration?: SelfRegistration,
-  ): Promise<void> {
+  private async refuseFailure(env: Environment, clientId: string, credentials: PresentedCredentials, known: Client | undefined): Promise<void> {
     const wait = await this.throttle.recordFailure(env.id, clientId, credentials.sourceAddress);
     const source = throttleSource(credentials.sourceAddress);
     this.events.emit({
       type: 'client.authentication_failed',
       env,
-      clientId: known ? clientId : undefined,
+      clientId: known?.clientId,
       throttled: wait > 0,
       source,
-      registration,
+      registration: known && selfRegistration(known),
     });
     if (wait > 0) throw new OAuthError('too_many_requests', 'too many failed client authentications; retry later', { retryAfter: wait });
   }

@@ -189,6 +189,25 @@ for (const database of await testDatabases()) {
         assertError(await s.withAssertion(jwt), 401, 'invalid_client', /\bjti\b/);
       });
 
+      it('names in its failure event only the client whose key verified the signature, never a made-up id', async () => {
+        const s = await setup();
+        const named: (string | undefined)[] = [];
+        const stop = s.app.events.listen((event) => {
+          if (event.type === 'client.authentication_failed') named.push(event.clientId);
+        });
+        // Not a JWT, a header without kid, and made-up ids in iss and client_id: nobody is named.
+        assertError(await s.withAssertion('not.a.jwt', { ...CC, client_id: 'made-up-1' }), 401, 'invalid_client');
+        const unsigned = `${b64({ alg: 'ES256' })}.${b64(s.claims({ iss: 'made-up-2' }))}.c2ln`;
+        assertError(await s.withAssertion(unsigned), 401, 'invalid_client');
+        // Signed by the client's key but refused past the signature (aud, replay): the client is named.
+        assertError(await s.withAssertion(await s.assertion({ aud: 'https://elsewhere.example' })), 401, 'invalid_client', /\baud\b/);
+        const once = await s.assertion();
+        assertToken(await s.withAssertion(once));
+        assertError(await s.withAssertion(once), 401, 'invalid_client', /jti/);
+        stop();
+        assert.deepEqual(named, [undefined, undefined, s.id, s.id]);
+      });
+
       it('refuses a body client_id different from the assertion’s iss', async () => {
         const s = await setup();
         const other = await s.admin.createClient({ env: s.env, name: 'other', scopes: ['read'] });
