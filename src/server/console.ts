@@ -16,7 +16,8 @@ import { consoleRedirectUri, type ServerConfig } from './policies.ts';
 
 /**
  * Everything the web console needs on one node: its client in the management environment
- * (created on first use), sign-in over this node's OAuth core, cookies sealed under a key
+ * (created on first use, and named to this node's OAuth core as the only first-party client),
+ * sign-in over this node's OAuth core, cookies sealed under a key
  * derived from the key secret (shared by every node). Without `clientSecret` an existing console
  * client gets a new secret: right for one development node, wrong for several, which must be
  * given the secret `ensureConsoleClient` returned when it created the client.
@@ -47,6 +48,8 @@ export async function createConsoleDeps(p: {
   });
   const clientSecret = p.clientSecret ?? ensured.clientSecret;
   if (clientSecret === undefined) throw new Error('the console client exists but its secret is unknown');
+  // This client, and no other of the management environment, signs in without a consent page.
+  core.authorization.setFirstPartyClient(ensured.clientId);
   const environments = new EnvironmentResolver(store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000);
   return {
     clock,
