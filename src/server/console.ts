@@ -3,8 +3,8 @@ import { ADMIN_API_IDENTIFIER } from '../admin-api/auth.ts';
 import type { AuditRecorder } from '../audit/recorder.ts';
 import { ensureConsoleClient } from '../console/bootstrap.ts';
 import { coreConsoleAuth } from '../console/core-auth.ts';
-import type { ConsoleDeps } from '../console/deps.ts';
-import { auditEntry, usageFromCounts } from '../console/providers.ts';
+import type { ConsoleAuditProvider, ConsoleDeps } from '../console/deps.ts';
+import { auditEntry, consoleOperatorOf, usageFromCounts } from '../console/providers.ts';
 import { registerConsole } from '../console/routes.ts';
 import type { AuditLog } from '../domain/audit.ts';
 import type { Clock } from '../domain/clock.ts';
@@ -93,7 +93,7 @@ export async function mountConsole(
     servicesFor: (operator) =>
       createAdminServices(config, store, clock, core, { audit, actor: { kind: 'admin_client', id: `${operator.clientId}/${operator.subject}` } }),
     operatorName: (subject) => operatorName(store, config.adminEnvironment, subject),
-    audit: { recent: async ({ limit, environment }) => (await store.audit.list({ limit, envName: environment })).map(auditEntry) },
+    audit: auditWithOperators(store, config.adminEnvironment),
     usage: usageFromCounts(async (env, clientId, from, to) => {
       const found = await store.environments.findByName(env);
       return found ? store.usage.tokenCounts(found.id, clientId, from, to) : new Map();
@@ -126,4 +126,33 @@ export async function operatorName(store: Store, managementEnv: string, subject:
   if (!user) return undefined;
   const name = user.profile?.name;
   return name ? `${name} (${user.username})` : user.username;
+}
+
+/**
+ * The console's audit log read from the store: an action a console operator took (actor
+ * `admin_client <console client id>/<user id>`) names the operator, as the top bar does, when the
+ * user id is a user of the management environment; any other actor, or an unknown user, is shown
+ * as recorded. The stored events are never changed.
+ */
+export function auditWithOperators(store: Store, managementEnv: string): ConsoleAuditProvider {
+  return {
+    async recent({ limit, environment }) {
+      const events = await store.audit.list({ limit, envName: environment });
+      const names = new Map<string, Promise<string | undefined>>();
+      const nameOf = (subject: string): Promise<string | undefined> => {
+        let name = names.get(subject);
+        if (!name) {
+          name = operatorName(store, managementEnv, subject);
+          names.set(subject, name);
+        }
+        return name;
+      };
+      return Promise.all(
+        events.map(async (event) => {
+          const subject = consoleOperatorOf(event.actor);
+          return auditEntry(event, subject === undefined ? undefined : await nameOf(subject));
+        }),
+      );
+    },
+  };
 }
