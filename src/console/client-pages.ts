@@ -159,7 +159,7 @@ export function renderAudit(ctx: PageContext, events: readonly ConsoleAuditEvent
     (ev) => !needle || [ev.type, ev.environment, ev.actor, ev.actorId, ev.target, ev.outcome].some((f) => f?.toLowerCase().includes(needle)),
   );
   const actorCell = (ev: ConsoleAuditEvent): string =>
-    ev.actorId === undefined ? e(ev.actor ?? '—') : `${e(ev.actor ?? '—')}<span class="hint mono">${e(ev.actorId)}</span>`;
+    ev.actorId === undefined ? e(ev.actor ?? '—') : `${e(ev.actor ?? '—')}<span class="mono actor-id">${e(ev.actorId)}</span>`;
   const rows = shown
     .map(
       (ev) =>

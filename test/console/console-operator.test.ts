@@ -198,7 +198,7 @@ for (const database of await testDatabases()) {
 
       const page = await get(await signIn(aliceId, ['admin:read']), '/console/audit');
       assert.equal(page.statusCode, 200);
-      assert.match(page.body, new RegExp(`<td>Alice Example \\(alice\\)<span class="hint mono">admin_client ${consoleClientId}/${aliceId}</span></td>`));
+      assert.match(page.body, new RegExp(`<td>Alice Example \\(alice\\)<span class="mono actor-id">admin_client ${consoleClientId}/${aliceId}</span></td>`));
       assert.match(page.body, /<td>admin_client gh_adminapi<\/td>/);
       const filtered = await get(await signIn(aliceId, ['admin:read']), `/console/audit?q=${aliceId}`);
       assert.match(filtered.body, /Alice Example \(alice\)/, 'the filter still finds the recorded actor');
