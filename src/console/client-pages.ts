@@ -155,11 +155,15 @@ export function renderSecretShown(
 
 export function renderAudit(ctx: PageContext, events: readonly ConsoleAuditEvent[], q: string): string {
   const needle = q.trim().toLowerCase();
-  const shown = events.filter((ev) => !needle || [ev.type, ev.environment, ev.actor, ev.target, ev.outcome].some((f) => f?.toLowerCase().includes(needle)));
+  const shown = events.filter(
+    (ev) => !needle || [ev.type, ev.environment, ev.actor, ev.actorId, ev.target, ev.outcome].some((f) => f?.toLowerCase().includes(needle)),
+  );
+  const actorCell = (ev: ConsoleAuditEvent): string =>
+    ev.actorId === undefined ? e(ev.actor ?? '—') : `${e(ev.actor ?? '—')}<span class="mono actor-id">${e(ev.actorId)}</span>`;
   const rows = shown
     .map(
       (ev) =>
-        `<tr><th scope="row">${e(shortTime(ev.at))}</th><td><code>${e(ev.type)}</code></td><td>${e(ev.environment ?? '—')}</td><td>${e(ev.actor ?? '—')}</td><td>${e(ev.target ?? '—')}</td><td>${e(ev.outcome ?? '—')}</td></tr>`,
+        `<tr><th scope="row">${e(shortTime(ev.at))}</th><td><code>${e(ev.type)}</code></td><td>${e(ev.environment ?? '—')}</td><td>${actorCell(ev)}</td><td>${e(ev.target ?? '—')}</td><td>${e(ev.outcome ?? '—')}</td></tr>`,
     )
     .join('');
   const tableHtml = rows

@@ -22,7 +22,10 @@ export interface ConsoleAuditEvent {
   at: string;
   type: string;
   environment?: string | undefined;
+  /** Who acted: a console operator by name, else the recorded actor (`kind id`). */
   actor?: string | undefined;
+  /** The recorded actor (`kind id`) when `actor` shows a console operator's name instead. */
+  actorId?: string | undefined;
   target?: string | undefined;
   outcome?: string | undefined;
 }

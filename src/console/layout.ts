@@ -64,6 +64,7 @@ textarea { display: block; width: 100%; padding: 10px 12px; background: var(--in
 .quota-form input[type="text"] { width: 9em; min-height: 40px; }
 select { display: block; width: 100%; min-height: 48px; padding: 10px 12px; background: var(--input-bg); color: var(--text); border: 1px solid var(--border); border-radius: 8px; font: inherit; }
 .hint { display: block; margin-top: 4px; color: var(--muted); font-size: 14px; font-weight: 400; }
+.actor-id { display: block; margin-top: 2px; color: var(--muted); font-size: 13px; white-space: normal; overflow-wrap: anywhere; }
 .chart { display: block; width: 100%; max-width: 640px; height: auto; color: var(--bar); }
 .chart text { fill: var(--muted); font-size: 11px; }
 .empty { color: var(--muted); }

@@ -22,21 +22,40 @@ export function usageFromCounts(
   };
 }
 
-/** What the console shows of a recorded audit event: every part as text, nothing of its details. */
-export function auditEntry(event: {
-  time: number;
-  type: string;
-  environment: { name: string } | null;
-  actor: { kind: string; id: string };
-  subject: { kind: string; id: string };
-  outcome: string;
-}): ConsoleAuditEvent {
+/**
+ * What the console shows of a recorded audit event: every part as text, nothing of its details.
+ * With `operator` (the name of the console operator who acted), the actor is that name and the
+ * recorded actor is kept beside it as `actorId`.
+ */
+export function auditEntry(
+  event: {
+    time: number;
+    type: string;
+    environment: { name: string } | null;
+    actor: { kind: string; id: string };
+    subject: { kind: string; id: string };
+    outcome: string;
+  },
+  operator?: string,
+): ConsoleAuditEvent {
+  const recorded = `${event.actor.kind} ${event.actor.id}`;
   return {
     at: new Date(event.time).toISOString(),
     type: event.type,
     environment: event.environment?.name,
-    actor: `${event.actor.kind} ${event.actor.id}`,
+    actor: operator ?? recorded,
+    ...(operator === undefined ? {} : { actorId: recorded }),
     target: `${event.subject.kind} ${event.subject.id}`,
     outcome: event.outcome,
   };
+}
+
+/**
+ * The user id in an actor the console recorded: `admin_client <console client id>/<user id>`
+ * (see `servicesFor`); undefined for any other actor.
+ */
+export function consoleOperatorOf(actor: { kind: string; id: string }): string | undefined {
+  if (actor.kind !== 'admin_client') return undefined;
+  const slash = actor.id.indexOf('/');
+  return slash > 0 && slash < actor.id.length - 1 ? actor.id.slice(slash + 1) : undefined;
 }

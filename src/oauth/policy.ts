@@ -42,7 +42,9 @@ export interface OAuthPolicy {
   readonly idTokenTtl: number;
   /**
    * The sign-in of Gatehouse's own console: the management environment and the console's
-   * callback on the admin listener. Absent: no console is served, every client is third-party.
+   * callback on the admin listener. Only the console's own client is first-party there, once the
+   * console names it (`AuthorizationEndpoint.setFirstPartyClient`). Absent: no console is
+   * served, every client is third-party.
    */
   readonly firstPartySignIn?: FirstPartySignIn | undefined;
 }

@@ -3,8 +3,8 @@ import { ADMIN_API_IDENTIFIER } from '../admin-api/auth.ts';
 import type { AuditRecorder } from '../audit/recorder.ts';
 import { ensureConsoleClient } from '../console/bootstrap.ts';
 import { coreConsoleAuth } from '../console/core-auth.ts';
-import type { ConsoleDeps } from '../console/deps.ts';
-import { auditEntry, usageFromCounts } from '../console/providers.ts';
+import type { ConsoleAuditProvider, ConsoleDeps } from '../console/deps.ts';
+import { auditEntry, consoleOperatorOf, usageFromCounts } from '../console/providers.ts';
 import { registerConsole } from '../console/routes.ts';
 import type { AuditLog } from '../domain/audit.ts';
 import type { Clock } from '../domain/clock.ts';
@@ -16,7 +16,8 @@ import { consoleRedirectUri, type ServerConfig } from './policies.ts';
 
 /**
  * Everything the web console needs on one node: its client in the management environment
- * (created on first use), sign-in over this node's OAuth core, cookies sealed under a key
+ * (created on first use, and named to this node's OAuth core as the only first-party client),
+ * sign-in over this node's OAuth core, cookies sealed under a key
  * derived from the key secret (shared by every node). Without `clientSecret` an existing console
  * client gets a new secret: right for one development node, wrong for several, which must be
  * given the secret `ensureConsoleClient` returned when it created the client.
@@ -47,6 +48,8 @@ export async function createConsoleDeps(p: {
   });
   const clientSecret = p.clientSecret ?? ensured.clientSecret;
   if (clientSecret === undefined) throw new Error('the console client exists but its secret is unknown');
+  // This client, and no other of the management environment, signs in without a consent page.
+  core.authorization.setFirstPartyClient(ensured.clientId);
   const environments = new EnvironmentResolver(store, config.publicUrl, clock, config.cacheTtl * 1000, config.cacheStaleIfError * 1000);
   return {
     clock,
@@ -90,7 +93,7 @@ export async function mountConsole(
     servicesFor: (operator) =>
       createAdminServices(config, store, clock, core, { audit, actor: { kind: 'admin_client', id: `${operator.clientId}/${operator.subject}` } }),
     operatorName: (subject) => operatorName(store, config.adminEnvironment, subject),
-    audit: { recent: async ({ limit, environment }) => (await store.audit.list({ limit, envName: environment })).map(auditEntry) },
+    audit: auditWithOperators(store, config.adminEnvironment),
     usage: usageFromCounts(async (env, clientId, from, to) => {
       const found = await store.environments.findByName(env);
       return found ? store.usage.tokenCounts(found.id, clientId, from, to) : new Map();
@@ -123,4 +126,33 @@ export async function operatorName(store: Store, managementEnv: string, subject:
   if (!user) return undefined;
   const name = user.profile?.name;
   return name ? `${name} (${user.username})` : user.username;
+}
+
+/**
+ * The console's audit log read from the store: an action a console operator took (actor
+ * `admin_client <console client id>/<user id>`) names the operator, as the top bar does, when the
+ * user id is a user of the management environment; any other actor, or an unknown user, is shown
+ * as recorded. The stored events are never changed.
+ */
+export function auditWithOperators(store: Store, managementEnv: string): ConsoleAuditProvider {
+  return {
+    async recent({ limit, environment }) {
+      const events = await store.audit.list({ limit, envName: environment });
+      const names = new Map<string, Promise<string | undefined>>();
+      const nameOf = (subject: string): Promise<string | undefined> => {
+        let name = names.get(subject);
+        if (!name) {
+          name = operatorName(store, managementEnv, subject);
+          names.set(subject, name);
+        }
+        return name;
+      };
+      return Promise.all(
+        events.map(async (event) => {
+          const subject = consoleOperatorOf(event.actor);
+          return auditEntry(event, subject === undefined ? undefined : await nameOf(subject));
+        }),
+      );
+    },
+  };
 }

@@ -9,7 +9,7 @@ import { registerConsole } from '../../src/console/routes.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import type { Store } from '../../src/domain/storage.ts';
 import { type AdminServices, createAdminServices } from '../../src/server/admin.ts';
-import { operatorName } from '../../src/server/console.ts';
+import { auditWithOperators, operatorName } from '../../src/server/console.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 
@@ -29,6 +29,7 @@ for (const database of await testDatabases()) {
     let store: Store;
     let cleanup: () => Promise<void>;
     let system: AdminServices;
+    let audit: AuditRecorder;
     let app: FastifyInstance;
     let consoleClientId: string;
     let aliceId: string;
@@ -38,7 +39,7 @@ for (const database of await testDatabases()) {
 
     before(async () => {
       ({ store, cleanup } = await database.open());
-      const audit = new AuditRecorder(store.audit, clock, NO_AUDIT_LINES, { outbox: false });
+      audit = new AuditRecorder(store.audit, clock, NO_AUDIT_LINES, { outbox: false });
       system = createAdminServices(config, store, clock, undefined, { audit, actor: { kind: 'system', id: 'console' } });
       for (const env of ['MANAGEMENT', 'STAGING', 'PROD']) await system.admin.createEnvironment(env);
       aliceId = (
@@ -62,7 +63,7 @@ for (const database of await testDatabases()) {
         servicesFor: (operator) =>
           createAdminServices(config, store, clock, undefined, { audit, actor: { kind: 'admin_client', id: `${operator.clientId}/${operator.subject}` } }),
         operatorName: (subject) => operatorName(store, 'MANAGEMENT', subject),
-        audit: { recent: async () => [] },
+        audit: auditWithOperators(store, 'MANAGEMENT'),
       };
       app = Fastify();
       await registerConsole(app, deps);
@@ -165,6 +166,46 @@ for (const database of await testDatabases()) {
       const actor = { kind: 'admin_client', id: `${consoleClientId}/${aliceId}` };
       assert.deepEqual((await lastEvent('client.secret_revoked'))?.actor, actor);
       assert.deepEqual((await lastEvent('environment.quota_changed'))?.actor, { kind: 'admin_client', id: `${consoleClientId}/${aliceId}` });
+    });
+
+    it('names the operator on the audit page, by name and username, leaving the stored actor as recorded', async () => {
+      const as = (id: string) => createAdminServices(config, store, clock, undefined, { audit, actor: { kind: 'admin_client', id } });
+      const bob = (await system.users.create({ env: 'MANAGEMENT', username: 'bob', password: 'correct horse battery staple' })).user_id;
+      await as(`${consoleClientId}/${aliceId}`).admin.setClientEnabled('STAGING', webClient, false);
+      await as(`${consoleClientId}/${bob}`).admin.setClientEnabled('STAGING', webClient, true);
+      await as(`${consoleClientId}/usr_gone`).admin.setClientEnabled('STAGING', webClient, true);
+      await as('gh_adminapi').admin.setClientEnabled('STAGING', webClient, true);
+
+      const recent = await auditWithOperators(store, 'MANAGEMENT').recent({ limit: 10, environment: 'STAGING' });
+      const actors = recent.map((ev) => [ev.actor, ev.actorId]);
+      assert.deepEqual(
+        actors.find(([, id]) => id === `admin_client ${consoleClientId}/${aliceId}`),
+        ['Alice Example (alice)', `admin_client ${consoleClientId}/${aliceId}`],
+      );
+      assert.deepEqual(
+        actors.find(([, id]) => id === `admin_client ${consoleClientId}/${bob}`),
+        ['bob', `admin_client ${consoleClientId}/${bob}`],
+        'no profile name: the username',
+      );
+      assert.ok(
+        actors.some(([actor, id]) => actor === 'admin_client gh_adminapi' && id === undefined),
+        'any other actor as recorded',
+      );
+      assert.ok(
+        actors.some(([actor, id]) => actor === `admin_client ${consoleClientId}/usr_gone` && id === undefined),
+        'a user id that is no user of the management environment: the actor as recorded',
+      );
+
+      const page = await get(await signIn(aliceId, ['admin:read']), '/console/audit');
+      assert.equal(page.statusCode, 200);
+      assert.match(page.body, new RegExp(`<td>Alice Example \\(alice\\)<span class="mono actor-id">admin_client ${consoleClientId}/${aliceId}</span></td>`));
+      assert.match(page.body, /<td>admin_client gh_adminapi<\/td>/);
+      const filtered = await get(await signIn(aliceId, ['admin:read']), `/console/audit?q=${aliceId}`);
+      assert.match(filtered.body, /Alice Example \(alice\)/, 'the filter still finds the recorded actor');
+      assert.doesNotMatch(filtered.body, /gh_adminapi/);
+      // The stored event keeps the recorded actor.
+      const stored = await store.audit.list({ limit: 10, envName: 'STAGING' });
+      assert.ok(stored.some((ev) => ev.actor.kind === 'admin_client' && ev.actor.id === `${consoleClientId}/${aliceId}`));
     });
 
     it('creates an API and changes its scopes and allowed clients, refusing a stale form', async () => {

@@ -96,6 +96,7 @@ function everyPage(v: string): string[] {
     renderNewClient(c, v, { name: v, scopes: v, redirectUris: v, grantTypes: [v], kind: v, postLogoutRedirectUris: v, backchannelLogoutUri: v }, v),
     renderSecretShown(c, { env: v, clientId: v, name: v, secret: v, tokenEndpoint: v, heading: v, previousExpire: v }),
     renderAudit(c, [{ at: v, type: v, environment: v, actor: v, target: v, outcome: v }], ''),
+    renderAudit(c, [{ at: v, type: v, environment: v, actor: v, actorId: v, target: v, outcome: v }], ''),
     usageChart([{ day: v, count: 1 }], v),
     renderUser(c, user, v),
     renderEnvironmentSettings(c, env, v),

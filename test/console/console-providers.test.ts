@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { auditEntry, usageFromCounts } from '../../src/console/providers.ts';
+import { auditEntry, consoleOperatorOf, usageFromCounts } from '../../src/console/providers.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 
 describe('console providers', () => {
@@ -41,5 +41,30 @@ describe('console providers', () => {
       target: 'client gh_1',
       outcome: 'success',
     });
+  });
+
+  it('show a console operator by name, keeping the recorded actor beside it', () => {
+    const event = {
+      time: Date.UTC(2026, 5, 1, 12),
+      type: 'client.secret_revoked',
+      environment: { name: 'STAGING' },
+      actor: { kind: 'admin_client', id: 'gh_console/usr_1' },
+      subject: { kind: 'client', id: 'gh_1' },
+      outcome: 'success',
+    };
+    assert.equal(consoleOperatorOf(event.actor), 'usr_1');
+    const entry = auditEntry(event, 'Dana Ops (dana)');
+    assert.equal(entry.actor, 'Dana Ops (dana)');
+    assert.equal(entry.actorId, 'admin_client gh_console/usr_1');
+    assert.equal(auditEntry(event).actor, 'admin_client gh_console/usr_1', 'no name known: as recorded');
+    assert.equal('actorId' in auditEntry(event), false);
+    for (const actor of [
+      { kind: 'admin_client', id: 'gh_adminapi' },
+      { kind: 'system', id: 'console/usr_1' },
+      { kind: 'admin_client', id: '/usr_1' },
+      { kind: 'admin_client', id: 'gh_console/' },
+    ]) {
+      assert.equal(consoleOperatorOf(actor), undefined, `${actor.kind} ${actor.id} is no console operator`);
+    }
   });
 });

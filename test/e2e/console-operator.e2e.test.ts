@@ -21,7 +21,9 @@ import { freePort } from '../helpers/net.ts';
  * An operator whose console sign-in carries only admin:read:STAGING and admin:write:STAGING, in
  * Debian's Chromium: signs in through Gatehouse's real login page with no consent page (the
  * console is first-party), sees their name and only STAGING, and walks the APIs, quotas and
- * key-rotation pages, saving a change on each; the audit log names them. Screenshots go to
+ * key-rotation pages, saving a change on each; the audit log names them. Then, allowed every
+ * environment, they rotate a client's secret and revoke the old one, and the audit page names
+ * them (by name, with the recorded actor) for both. Screenshots go to
  * test-artifacts/screenshots/console-operator/.
  */
 
@@ -177,6 +179,72 @@ describe('web console: an operator with one environment, in Chromium', () => {
         assert.deepEqual(events.find((e) => e.type === type)?.actor, operator, `${type} names the operator`);
       }
       assert.equal((await services.admin.listClients(MANAGEMENT)).find((c) => c.client_id === consoleClientId)?.name, CONSOLE_CLIENT_NAME);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('rotates then revokes a client secret, and the audit page names the operator who did it', async () => {
+    assert.ok(browser);
+    // This console now hands out every environment: the audit log spans them all and needs admin:read.
+    await services.admin.updateClient(MANAGEMENT, consoleClientId, { scopes: ['admin:read', 'admin:write'], defaultScopes: ['admin:read', 'admin:write'] });
+    const storefront = (await services.admin.listClients('STAGING')).find((c) => c.name === 'Storefront');
+    assert.ok(storefront);
+    const [original] = await services.admin.listClientSecrets('STAGING', storefront.client_id);
+    assert.ok(original?.id);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light', locale: 'en-US' });
+    context.setDefaultTimeout(WAIT_MS);
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    try {
+      await page.goto(`${consoleUrl}/console/`);
+      await page.waitForURL(new RegExp(`^${publicUrl}/envs/${MANAGEMENT}/login\\?`));
+      await page.getByLabel('Username').fill('dana');
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.waitForURL(`${consoleUrl}/console/envs`);
+      assert.equal(await page.locator('.who').textContent(), 'Dana Ops (dana)');
+
+      await page.goto(`${consoleUrl}/console/envs/STAGING/clients`);
+      await page.getByRole('link', { name: 'Storefront' }).click();
+      await page.getByRole('button', { name: 'Rotate secret' }).click();
+      await page.getByRole('heading', { name: 'New secret for Storefront' }).waitFor();
+      await page.getByRole('link', { name: 'Done: go to Storefront' }).click();
+      assert.equal((await services.admin.listClientSecrets('STAGING', storefront.client_id)).length, 2);
+      await page.getByRole('button', { name: `Revoke ${original.id}` }).click();
+      await page.waitForURL(/\?done=secret-revoked$/);
+      await shot(page, '08-secret-revoked');
+      const left = await services.admin.listClientSecrets('STAGING', storefront.client_id);
+      assert.deepEqual(
+        left.map((secret) => secret.id === original.id),
+        [false],
+        'only the new secret is left',
+      );
+
+      // The stored events keep the recorded actor: the console client and the operator's user id.
+      const operator = { kind: 'admin_client', id: `${consoleClientId}/${operatorId}` };
+      const events = await (store as Store).audit.list({ limit: 10, envName: 'STAGING' });
+      for (const type of ['client.secret_rotated', 'client.secret_revoked']) {
+        assert.deepEqual(events.find((e) => e.type === type)?.actor, operator, `${type} is stored with the operator as actor`);
+      }
+
+      await page.getByRole('link', { name: 'Audit events' }).click();
+      await page.getByLabel('Filter events').fill('client.secret_');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await page.waitForURL(/\/console\/audit\?q=client\.secret_$/);
+      const revoked = page.locator('tbody tr', { has: page.locator('code', { hasText: 'client.secret_revoked' }) });
+      assert.equal(await revoked.count(), 1);
+      const actorCell = revoked.locator('td').nth(2);
+      assert.equal(await actorCell.locator('.actor-id').textContent(), `admin_client ${consoleClientId}/${operatorId}`);
+      assert.match((await actorCell.textContent()) ?? '', /^Dana Ops \(dana\)admin_client /);
+      assert.match((await revoked.textContent()) ?? '', new RegExp(`client ${storefront.client_id}`));
+      const rotated = page.locator('tbody tr', { has: page.locator('code', { hasText: 'client.secret_rotated' }) });
+      assert.match((await rotated.first().locator('td').nth(2).textContent()) ?? '', /^Dana Ops \(dana\)/);
+      const overflow = await page.locator('.table-wrap').evaluate((wrap) => wrap.scrollWidth - wrap.clientWidth);
+      assert.ok(overflow <= 0, `every column of the audit table fits the page (${overflow}px hidden)`);
+      await shot(page, '09-audit-secret-revoked');
       assert.deepEqual(problems, []);
     } finally {
       await context.close();

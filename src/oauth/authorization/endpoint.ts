@@ -45,6 +45,16 @@ export class AuthorizationEndpoint {
     this.deps = { store, clients, clock, codeTtlMs, apis, keys, firstPartySignIn };
   }
 
+  /**
+   * Names the console's own client, the only one whose sign-in at `firstPartySignIn` asks no
+   * consent: the console calls this once it has found or created its client. Any other client,
+   * even a confidential one of the management environment registered with the same callback,
+   * still asks.
+   */
+  setFirstPartyClient(clientId: string): void {
+    this.deps.firstPartyClientId = clientId;
+  }
+
   /** Step 1: checks an /authorize request; see `validateAuthorizationRequest`. */
   validate(
     env: Environment,

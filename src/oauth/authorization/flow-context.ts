@@ -19,6 +19,11 @@ export interface AuthorizationDeps {
   codeTtlMs: number;
   /** The console's own sign-in, which asks no consent (see `requireConsent`). */
   firstPartySignIn?: FirstPartySignIn | undefined;
+  /**
+   * The console's own client, once this node's console has found or created it
+   * (`AuthorizationEndpoint.setFirstPartyClient`); until then no client is first-party.
+   */
+  firstPartyClientId?: string | undefined;
 }
 
 /** A held request as a later step sees it: the browser session it belongs to and the id its pages carry. */

@@ -1,6 +1,5 @@
 import type { Client, Consent, Environment, PendingAuthorization } from '../../domain/model.ts';
 import { subjectFor } from '../openid/subject.ts';
-import type { FirstPartySignIn } from '../policy.ts';
 import { type AuthorizationDeps, enabledClient, enabledUser, type PendingFlow } from './flow-context.ts';
 import { approveRequest } from './issue-code.ts';
 import { takePendingRequest } from './pending-request.ts';
@@ -86,7 +85,7 @@ export const requireConsent: FlowGate = async (deps, { env, session, requestId, 
   const client = await enabledClient(deps, env, pending.clientId);
   if (client?.kind === 'public') return { kind: 'consent', requestId };
   if (pending.oidc?.prompt.includes('consent')) return { kind: 'consent', requestId };
-  if (client && isFirstPartySignIn(deps.firstPartySignIn, env, client, pending)) return undefined;
+  if (client && isFirstPartySignIn(deps, env, client, pending)) return undefined;
   const consent = await deps.store.consents.find(env.id, session.userId, pending.clientId);
   return consentCovers(consent, pending.scope, pending.resources) ? undefined : { kind: 'consent', requestId };
 };
@@ -94,14 +93,24 @@ export const requireConsent: FlowGate = async (deps, { env, session, requestId, 
 /**
  * Consent (RFC 6749 §4.1.1, Core §3.1.2.4) protects a user from handing a third party access.
  * The console's own sign-in has no third party: the code goes to the console's callback on the
- * admin listener, which only Gatehouse itself answers, and only a confidential client (whose
- * secret the server holds) redeems it. So a confidential client of the management environment
- * sending the user back to exactly that callback is first-party and asks no consent. Every
- * other client, in any environment, or with any other redirect URI, still asks: a client's name,
- * a scope or a remembered flag never makes it first-party.
+ * admin listener, which only Gatehouse itself answers, and only the console (which holds its
+ * client's secret) redeems it. So exactly the console's own client (the one this node's console
+ * signs in with, `firstPartyClientId`), confidential, in the management environment, sending the
+ * user back to exactly that callback, is first-party and asks no consent. Every other client
+ * still asks, including another confidential client of the management environment registered
+ * with the same callback: a client's name, a scope, a redirect URI or a remembered flag never
+ * makes it first-party.
  */
-function isFirstPartySignIn(signIn: FirstPartySignIn | undefined, env: Environment, client: Client, pending: PendingAuthorization): boolean {
-  return signIn !== undefined && env.name === signIn.environment && client.kind === 'confidential' && pending.redirectUri === signIn.redirectUri;
+function isFirstPartySignIn(deps: AuthorizationDeps, env: Environment, client: Client, pending: PendingAuthorization): boolean {
+  const signIn = deps.firstPartySignIn;
+  return (
+    signIn !== undefined &&
+    deps.firstPartyClientId !== undefined &&
+    client.clientId === deps.firstPartyClientId &&
+    env.name === signIn.environment &&
+    client.kind === 'confidential' &&
+    pending.redirectUri === signIn.redirectUri
+  );
 }
 
 /**
