@@ -1,6 +1,7 @@
-import { type Kysely, type RawBuilder, type Selectable, sql, type Transaction } from 'kysely';
+import { type CompiledQuery, type Kysely, type RawBuilder, type Selectable, sql, type Transaction } from 'kysely';
 import type { FamilyAccessToken, PendingAuthorization, PendingOidc } from '../domain/model.ts';
 import type { AuthorizationCodeStore, AuthorizationRequestStore, FamilyIssue } from '../domain/storage.ts';
+import { type FamilyStatements, familyStatements } from './family-statements.ts';
 import { familyRow, jsonColumn, jsonField, listColumn, listField, opaqueAccessTokenRow, refreshTokenRow, toCode, words } from './kysely-authorization-rows.ts';
 import { atomically } from './kysely-transaction.ts';
 import { redeemInOneStatement } from './postgres-family-writes.ts';
@@ -106,23 +107,16 @@ export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRe
 
 /** Writes the tokens of one issuance into its family, inside the caller's transaction. */
 export async function recordIssue(trx: Transaction<Database>, envId: string, familyId: string, issue: FamilyIssue): Promise<void> {
+  const statements = familyStatements(trx);
   const { refreshToken, accessToken } = issue;
-  if (refreshToken) {
-    await trx
-      .insertInto('refresh_tokens')
-      .values(refreshTokenRow(envId, familyId, refreshToken))
-      .execute();
-  }
-  await recordAccessToken(trx, envId, familyId, accessToken);
+  if (refreshToken) await trx.executeQuery(statements.insertRefreshToken(refreshTokenRow(envId, familyId, refreshToken)));
+  await trx.executeQuery(recordAccessToken(statements, envId, familyId, accessToken));
 }
 
-async function recordAccessToken(trx: Transaction<Database>, envId: string, familyId: string, token: FamilyAccessToken): Promise<void> {
+function recordAccessToken(statements: FamilyStatements, envId: string, familyId: string, token: FamilyAccessToken): CompiledQuery {
   const { opaque } = token;
-  if (opaque) {
-    await trx.insertInto('access_tokens').values(opaqueAccessTokenRow(opaque, familyId)).execute();
-    return;
-  }
-  await trx.insertInto('family_access_tokens').values({ env_id: envId, jti: token.jti, family_id: familyId, expires_at: token.expiresAt }).execute();
+  if (opaque) return statements.insertOpaqueToken(opaqueAccessTokenRow(opaque, familyId));
+  return statements.insertFamilyJwt({ env_id: envId, jti: token.jti, family_id: familyId, expires_at: token.expiresAt });
 }
 
 export function authorizationCodeStore(db: Kysely<Database>, dialect: Dialect): AuthorizationCodeStore {
@@ -167,18 +161,13 @@ export function authorizationCodeStore(db: Kysely<Database>, dialect: Dialect): 
     async redeem(envId, codeHash, now, family, issue) {
       // PostgreSQL: one round trip. SQLite is in-process, where a transaction costs nothing extra.
       if (dialect === 'postgres') return redeemInOneStatement(db, envId, codeHash, now, family, issue);
+      const statements = familyStatements(db);
       return atomically(db, async (trx) => {
         // The conditional update comes first, so the transaction holds the write lock before it
         // reads anything (SQLite) and concurrent redemptions queue on the row lock (PostgreSQL).
-        const consumed = await trx
-          .updateTable('authorization_codes')
-          .set({ consumed_at: now })
-          .where('code_hash', '=', codeHash)
-          .where('env_id', '=', envId)
-          .where('consumed_at', 'is', null)
-          .executeTakeFirst();
-        if (Number(consumed.numUpdatedRows) !== 1) return false;
-        await trx.insertInto('token_families').values(familyRow(envId, family)).execute();
+        const consumed = await trx.executeQuery(statements.consumeCode({ now, hash: codeHash, env: envId }));
+        if (Number(consumed.numAffectedRows) !== 1) return false;
+        await trx.executeQuery(statements.insertFamily(familyRow(envId, family)));
         await recordIssue(trx, envId, family.familyId, issue);
         return true;
       });

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { RotationRetry } from '../domain/storage.ts';
+import { familyStatements } from './family-statements.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -16,10 +17,10 @@ export async function replaceRotationRetry(
   successorHash: string,
   retry: RotationRetry,
 ): Promise<void> {
-  await deleteFamilyRetries(trx, envId, familyId);
-  await trx
-    .insertInto('refresh_token_retries')
-    .values({
+  const statements = familyStatements(trx);
+  await trx.executeQuery(statements.deleteRetries({ env: envId, family: familyId }));
+  await trx.executeQuery(
+    statements.insertRetry({
       env_id: envId,
       token_hash: presentedHash,
       family_id: familyId,
@@ -27,13 +28,13 @@ export async function replaceRotationRetry(
       request_hash: retry.requestHash,
       sealed_response: retry.sealedResponse,
       expires_at: retry.expiresAt,
-    })
-    .execute();
+    }),
+  );
 }
 
 /** Inside the caller's transaction: the family's record, if any, is gone (a rotation without retry, a revocation). */
 export async function deleteFamilyRetries(trx: Transaction<Database>, envId: string, familyId: string): Promise<void> {
-  await trx.deleteFrom('refresh_token_retries').where('env_id', '=', envId).where('family_id', '=', familyId).execute();
+  await trx.executeQuery(familyStatements(trx).deleteRetries({ env: envId, family: familyId }));
 }
 
 /** `TokenFamilyStore.findRetry`: one statement, so the record, the family and the successor are read at one instant. */

@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { FamilyIssue, RotationRetry, TokenFamilyStore } from '../domain/storage.ts';
+import { familyStatements } from './family-statements.ts';
 import { type Dialect, preparedOn, recordIssue } from './kysely-authorization.ts';
 import { toFamily, toRefreshToken } from './kysely-authorization-rows.ts';
 import { deleteExpiredRetries, deleteFamilyRetries, findRotationRetry, replaceRotationRetry } from './kysely-refresh-retries.ts';
@@ -121,27 +122,14 @@ async function rotateRefreshToken(
   issue: FamilyIssue,
   retry: RotationRetry | undefined,
 ): Promise<boolean> {
+  const statements = familyStatements(db);
   return atomically(db, async (trx) => {
     // A no-op update takes the family's row lock: a concurrent revoke either finished first
     // (and this finds it revoked) or waits until this issuance is committed and visible to it.
-    const current = await trx
-      .updateTable('token_families')
-      .set({ revoked_at: null })
-      .where('family_id', '=', familyId)
-      .where('env_id', '=', envId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(current.numUpdatedRows) !== 1) return false;
-    const rotated = await trx
-      .updateTable('refresh_tokens')
-      .set({ rotated_at: now })
-      .where('token_hash', '=', presentedHash)
-      .where('env_id', '=', envId)
-      .where('family_id', '=', familyId)
-      .where('rotated_at', 'is', null)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(rotated.numUpdatedRows) !== 1) return false;
+    const locked = await trx.executeQuery(statements.lockFamily({ family: familyId, env: envId }));
+    if (Number(locked.numAffectedRows) !== 1) return false;
+    const rotated = await trx.executeQuery(statements.rotateToken({ now, hash: presentedHash, env: envId, family: familyId }));
+    if (Number(rotated.numAffectedRows) !== 1) return false;
     await recordIssue(trx, envId, familyId, issue);
     // Committed with the rotation, so a retry never sees a response whose tokens were not saved.
     if (retry && issue.refreshToken) await replaceRotationRetry(trx, envId, familyId, presentedHash, issue.refreshToken.tokenHash, retry);
