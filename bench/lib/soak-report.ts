@@ -100,6 +100,8 @@ export function soakChart(report: SoakReport): { svg: string; width: number; hei
     height,
     svg: [
       `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="sans-serif" font-size="12">`,
+      // The chart's accessible name, so it can be committed beside the README that shows it.
+      `<title>${escapeXml(`${title}: server RSS, request p99 and event-loop delay p99 over time`)}</title>`,
       `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
       `<text x="10" y="20" font-weight="bold">${escapeXml(title)}</text>`,
       ...panel(60, end, 'MiB', [rss]),
