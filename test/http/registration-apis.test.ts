@@ -33,6 +33,18 @@ for (const database of await testDatabases()) {
       return { location: new URL(String(res.headers.location)), verifier };
     };
 
+    /** Redeems the code the authorization answered with, for the MCP API. */
+    const redeem = (clientId: string, location: URL, verifier: string) => {
+      const code = location.searchParams.get('code');
+      assert.ok(code, `no code in ${location}`);
+      return t.app.server.inject({
+        method: 'POST',
+        url: `/envs/${ENV}/token`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: NATIVE, client_id: clientId, resource: MCP_API }),
+      });
+    };
+
     const registerPublicClient = async () => {
       const res = await register(t, ENV, { redirect_uris: [NATIVE], token_endpoint_auth_method: 'none', scope: 'invoices:read' });
       assert.equal(res.statusCode, 201, res.body);
@@ -59,14 +71,7 @@ for (const database of await testDatabases()) {
 
       const browser = new TestBrowser(t);
       const { location, verifier } = await authorize(browser, clientId, MCP_API);
-      const code = location.searchParams.get('code');
-      assert.ok(code, `no code in ${location}`);
-      const token = await t.app.server.inject({
-        method: 'POST',
-        url: `/envs/${ENV}/token`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: NATIVE, client_id: clientId, resource: MCP_API }),
-      });
+      const token = await redeem(clientId, location, verifier);
       assert.equal(token.statusCode, 200, token.body);
       const claims = decodeJwt((token.json() as { access_token: string }).access_token);
       assert.equal(claims.aud, MCP_API);
@@ -89,13 +94,7 @@ for (const database of await testDatabases()) {
       await setRegistrationPolicy(t, ENV, { maxAccessTokenTtl: null });
       const browser = new TestBrowser(t);
       const { location, verifier } = await authorize(browser, clientId, MCP_API);
-      const code = location.searchParams.get('code') ?? '';
-      const token = await t.app.server.inject({
-        method: 'POST',
-        url: `/envs/${ENV}/token`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: NATIVE, client_id: clientId, resource: MCP_API }),
-      });
+      const token = await redeem(clientId, location, verifier);
       assert.equal(token.statusCode, 200, token.body);
       const body = token.json() as { access_token: string; expires_in: number };
       assert.equal(body.expires_in, 300);
