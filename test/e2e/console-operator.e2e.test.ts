@@ -112,22 +112,30 @@ describe('web console: an operator with one environment, in Chromium', () => {
 
   const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
-  it('signs in without consent, sees only STAGING by name, and changes an API, a quota and the rotation schedule', async () => {
+  /**
+   * A fresh browser context signed in as dana. The console is first-party: the login page leads
+   * straight to the console, no consent page in between, and its top bar names the operator as `who`.
+   */
+  const signIn = async (who: string) => {
     assert.ok(browser);
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light', locale: 'en-US' });
     context.setDefaultTimeout(WAIT_MS);
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${consoleUrl}/console/`);
+    await page.waitForURL(new RegExp(`^${publicUrl}/envs/${MANAGEMENT}/login\\?`));
+    await page.getByLabel('Username').fill('dana');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${consoleUrl}/console/envs`);
+    assert.equal(await page.locator('.who').textContent(), who);
+    return { context, page, problems };
+  };
+
+  it('signs in without consent, sees only STAGING by name, and changes an API, a quota and the rotation schedule', async () => {
+    const { context, page, problems } = await signIn('Dana Ops (dana) (STAGING only)');
     try {
-      await page.goto(`${consoleUrl}/console/`);
-      await page.waitForURL(new RegExp(`^${publicUrl}/envs/${MANAGEMENT}/login\\?`));
-      await page.getByLabel('Username').fill('dana');
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-      // First-party: straight from the login page to the console, no consent page in between.
-      await page.waitForURL(`${consoleUrl}/console/envs`);
-      assert.equal(await page.locator('.who').textContent(), 'Dana Ops (dana) (STAGING only)');
       assert.equal(await page.getByRole('link', { name: 'PROD' }).count(), 0);
       assert.equal(await page.getByRole('link', { name: 'Audit events' }).count(), 0);
       await shot(page, '01-environments-scoped');
@@ -186,27 +194,14 @@ describe('web console: an operator with one environment, in Chromium', () => {
   });
 
   it('rotates then revokes a client secret, and the audit page names the operator who did it', async () => {
-    assert.ok(browser);
     // This console now hands out every environment: the audit log spans them all and needs admin:read.
     await services.admin.updateClient(MANAGEMENT, consoleClientId, { scopes: ['admin:read', 'admin:write'], defaultScopes: ['admin:read', 'admin:write'] });
     const storefront = (await services.admin.listClients('STAGING')).find((c) => c.name === 'Storefront');
     assert.ok(storefront);
     const [original] = await services.admin.listClientSecrets('STAGING', storefront.client_id);
     assert.ok(original?.id);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light', locale: 'en-US' });
-    context.setDefaultTimeout(WAIT_MS);
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(error.message));
+    const { context, page, problems } = await signIn('Dana Ops (dana)');
     try {
-      await page.goto(`${consoleUrl}/console/`);
-      await page.waitForURL(new RegExp(`^${publicUrl}/envs/${MANAGEMENT}/login\\?`));
-      await page.getByLabel('Username').fill('dana');
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-      await page.waitForURL(`${consoleUrl}/console/envs`);
-      assert.equal(await page.locator('.who').textContent(), 'Dana Ops (dana)');
-
       await page.goto(`${consoleUrl}/console/envs/STAGING/clients`);
       await page.getByRole('link', { name: 'Storefront' }).click();
       await page.getByRole('button', { name: 'Rotate secret' }).click();
