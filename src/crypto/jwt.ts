@@ -1,4 +1,4 @@
-import { constants, type KeyObject, sign, verify } from 'node:crypto';
+import { constants, createHash, type KeyObject, sign, verify } from 'node:crypto';
 
 /**
  * JSON Web Tokens: signing, signature verification and every claim rule Gatehouse applies, in one
@@ -72,6 +72,8 @@ export class JwtError extends Error {
 export interface VerificationKey {
   key: KeyObject;
   alg: VerifiableAlgorithm;
+  /** Signatures this key already verified, for tokens presented again and again (introspection). */
+  signatures?: VerifiedSignatures;
 }
 
 /** What a token must satisfy beyond its signature. Times are in seconds, like NumericDate. */
@@ -126,7 +128,7 @@ export function verifyJwt<const Required extends string = never>(
   rules: ClaimRules<Required>,
   now: number,
 ): VerifiedJwt<Required> {
-  const jws = inspectCompactJws(token, key.key, key.alg);
+  const jws = key.signatures ? key.signatures.inspect(token, key.key, key.alg) : inspectCompactJws(token, key.key, key.alg);
   if (typeof jws === 'string') throw new JwtError(jws, JWS_FAILURES[jws]);
   const payload = jsonObject(jws.payload);
   if (!payload) throw new JwtError('payload', 'the payload is not a JSON object');
@@ -186,6 +188,45 @@ function inspectCompactJws(token: string, key: KeyObject, alg: VerifiableAlgorit
     return 'signature';
   }
   return valid ? { header, payload: Buffer.from(encodedPayload, 'base64url') } : 'signature';
+}
+
+/**
+ * Signatures that verified, remembered so that a token presented again (a resource server
+ * introspects the same access token for each call it serves) is not verified again: an ES256
+ * verification is about a third of an introspection's CPU time.
+ *
+ * Safe to skip the signature check on a hit, because a hit is the same verification again:
+ * - the entry is found by the SHA-256 of the whole compact token (header, payload and
+ *   signature), so only those exact bytes can match; the token itself is not kept;
+ * - it is served only for the same key object and algorithm it was verified with, so a different
+ *   key under the same `kid` never hits;
+ * - only successes are kept: what an attacker sends that does not verify adds nothing;
+ * - nothing else is skipped: the caller still applies every claim rule at the current time
+ *   (`exp` included), and checks the key and the token against storage (revoked or withdrawn).
+ * Bounded; the oldest entries go first. Measured with `npm run bench` (introspection, JWT): see
+ * bench/README.md.
+ */
+export class VerifiedSignatures {
+  private readonly entries = new Map<string, { key: KeyObject; alg: VerifiableAlgorithm; header: Record<string, unknown>; payload: Buffer }>();
+
+  constructor(private readonly maxEntries = 10_000) {}
+
+  inspect(token: string, key: KeyObject, alg: VerifiableAlgorithm): VerifiedJws | keyof typeof JWS_FAILURES {
+    const digest = createHash('sha256').update(token).digest('base64url');
+    const known = this.entries.get(digest);
+    if (known && known.key === key && known.alg === alg) return { header: { ...known.header }, payload: known.payload };
+    const result = inspectCompactJws(token, key, alg);
+    if (typeof result !== 'string') {
+      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+      this.entries.set(digest, { key, alg, header: { ...result.header }, payload: result.payload });
+    }
+    return result;
+  }
+
+  /** How many signatures are remembered. */
+  get size(): number {
+    return this.entries.size;
+  }
 }
 
 function keyFits(key: KeyObject, alg: VerifiableAlgorithm): boolean {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
-import { type ClaimRules, signCompactJwt, type VerifiedJwt, verifyJwt } from '../crypto/jwt.ts';
+import { type ClaimRules, signCompactJwt, type VerifiedJwt, VerifiedSignatures, verifyJwt } from '../crypto/jwt.ts';
 import { PublicKeyCache } from '../crypto/public-keys.ts';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import { type Clock, seconds } from '../domain/clock.ts';
@@ -82,6 +82,8 @@ export interface MintedAccessToken {
 /** Issues and reads access tokens: RFC 9068 JWTs (no database write) or opaque tokens (stored hashed). */
 export class AccessTokenService {
   private readonly publicKeys = new PublicKeyCache();
+  /** The access tokens whose signatures this node verified: introspection sees each one many times. */
+  private readonly signatures = new VerifiedSignatures();
 
   constructor(
     private readonly store: Store,
@@ -201,7 +203,8 @@ export class AccessTokenService {
     if (!alg) return undefined;
     let verified: VerifiedJwt<AccessTokenClaim>;
     try {
-      verified = verifyJwt(token, { key: this.publicKeys.get(key.publicJwk), alg }, accessTokenRules(issuer), this.clock.now());
+      const verification = { key: this.publicKeys.get(key.publicJwk), alg, signatures: this.signatures };
+      verified = verifyJwt(token, verification, accessTokenRules(issuer), this.clock.now());
     } catch {
       return undefined;
     }

@@ -4,6 +4,8 @@ import { PublicKeyCache } from '../crypto/public-keys.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Client, ClientKey, Environment } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
+import type { ClientCache } from './client-cache.ts';
+import { RefreshingCache } from './refreshing-cache.ts';
 
 /** RFC 7523 §2.1 authorization grant type. */
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -51,19 +53,37 @@ export interface AssertionPolicy {
 
 const MAX_JTI_LENGTH = 256;
 
+/** Where the verifier reads keys and their owners; without it, both from storage on every assertion. */
+export interface AssertionCaches {
+  /** The owners of keys, as client authentication reads them. */
+  clients: Pick<ClientCache, 'get'>;
+  /** How long a registered key is kept, and served through an outage (milliseconds). */
+  keyTtlMs: number;
+  staleIfErrorMs: number;
+}
+
 /**
  * Verifies a JWT signed with a key Gatehouse generated for a client or service account
  * (RFC 7523 §3): kid → registered key → that key's algorithm only → iss = sub = the account →
  * aud → exp/nbf/iat → jti present. `consume` then records the jti (atomic, shared by every node).
+ *
+ * With caches, a key and its owner are read as client authentication reads a client: kept per
+ * node for a few seconds (a disabled owner is refused within that time, as for client secrets).
+ * Key revocation is not left to the cache: `consume` spends the jti only while the key is still
+ * registered and not revoked, in the same statement, so a revoked key stops at once on every node.
  */
 export class AssertionVerifier {
   private readonly publicKeys = new PublicKeyCache();
+  private readonly keys: RefreshingCache<ClientKey | undefined> | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly policy: AssertionPolicy,
-  ) {}
+    private readonly caches?: AssertionCaches,
+  ) {
+    if (caches) this.keys = new RefreshingCache(clock, store.health, { ttlMs: caches.keyTtlMs, staleIfErrorMs: caches.staleIfErrorMs, maxEntries: 10_000 });
+  }
 
   async verify(env: Environment, assertion: string, audiences: readonly string[]): Promise<VerifiedAssertion> {
     const { key, client, alg } = await this.registeredKey(env, assertion);
@@ -100,9 +120,23 @@ export class AssertionVerifier {
     const now = this.clock.now();
     // Checked again: time passed since verify(), and a record expiring now may be swept below.
     if (verified.expiresAt <= now) throw new AssertionFailure('the assertion has expired (exp)', false, verified.client);
-    if (!(await this.store.usedAssertions.consume(env.id, verified.client.clientId, verified.jti, verified.expiresAt, now))) {
-      throw new AssertionFailure('the assertion was already used (jti replayed)', false, verified.client);
+    const { client, key, jti, expiresAt } = verified;
+    const outcome = await this.store.usedAssertions.consumeWithKey(env.id, client.clientId, key.kid, jti, expiresAt, now);
+    if (outcome === 'key_revoked') {
+      this.keys?.invalidate(keyEntry(env.id, key.kid));
+      throw new AssertionFailure(`key ${key.kid} has been revoked`, true);
     }
+    if (outcome === 'replayed') throw new AssertionFailure('the assertion was already used (jti replayed)', false, client);
+  }
+
+  private async findKey(envId: string, kid: string): Promise<ClientKey | undefined> {
+    if (!this.keys) return this.store.clientKeys.find(envId, kid);
+    const load = () => this.store.clientKeys.find(envId, kid);
+    return (await this.keys.get(keyEntry(envId, kid), load, { keep: (key) => key !== undefined && key.revokedAt === null })).value;
+  }
+
+  private async findOwner(envId: string, clientId: string): Promise<Client | undefined> {
+    return this.caches ? (await this.caches.clients.get(envId, clientId)).client : this.store.clients.find(envId, clientId);
   }
 
   private async registeredKey(env: Environment, assertion: string): Promise<{ key: ClientKey; client: Client; alg: string }> {
@@ -119,18 +153,20 @@ export class AssertionVerifier {
     if (typeof header.kid !== 'string' || header.kid === '' || header.kid.length > 256 || header.kid.includes('\u0000')) {
       throw new AssertionFailure('the assertion header must name a registered key (kid)');
     }
-    const key = await this.store.clientKeys.find(env.id, header.kid);
+    const key = await this.findKey(env.id, header.kid);
     if (!key) throw new AssertionFailure(`no key ${header.kid} is registered in this environment`, true);
     if (key.revokedAt !== null) throw new AssertionFailure(`key ${key.kid} has been revoked`, true);
     // RFC 8725 §3.1: the key's registered algorithm only, never one the token names.
     if (!HEADER_ALGORITHMS[key.alg as AssertionAlgorithm]?.includes(header.alg)) {
       throw new AssertionFailure(`key ${key.kid} signs with ${key.alg}, not ${header.alg}`, true);
     }
-    const client = await this.store.clients.find(env.id, key.clientId);
+    const client = await this.findOwner(env.id, key.clientId);
     if (!client?.enabled) throw new AssertionFailure(`the owner of key ${key.kid} is disabled`, true);
     return { key, client, alg: header.alg };
   }
 }
+
+const keyEntry = (envId: string, kid: string) => `${envId}\u0000${kid}`;
 
 const ASSERTION_CLAIMS = ['exp', 'jti'] as const;
 type AssertionClaim = (typeof ASSERTION_CLAIMS)[number];

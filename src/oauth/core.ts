@@ -75,13 +75,14 @@ export function createOAuthCore(
     counterKey,
   );
   const quotas = new QuotaLimiter(store.rateCounters, clock, config.quotaWindow * 1000, store.health, counterKey, logger, events);
-  const assertions = new AssertionVerifier(store, clock, { maxLifetime: config.assertionMaxLifetime, clockSkew: config.clockSkew });
   const documents = documentClientLookup(config.clientMetadataDocuments, store, clock, events, {
     cacheTtlMs: config.cacheTtl * 1000,
     staleIfErrorMs,
     fetch: documentFetch,
   });
   const clients = new ClientCache(store, clock, config.cacheTtl * 1000, staleIfErrorMs, 10_000, documents);
+  const assertionPolicy = { maxLifetime: config.assertionMaxLifetime, clockSkew: config.clockSkew };
+  const assertions = new AssertionVerifier(store, clock, assertionPolicy, { clients, keyTtlMs: config.cacheTtl * 1000, staleIfErrorMs });
   const legacy = new LegacyCredentialGuard(store, clock, { staleIfErrorMs });
   const authenticator = new ClientAuthenticator(clock, throttle, assertions, clients, quotas, legacy, events);
   const idTokens = new IdTokenIssuer(keys, clock, config.idTokenTtl);

@@ -1,6 +1,7 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { ClientKey } from '../domain/model.ts';
 import type { ClientKeyStore, UsedAssertionStore } from '../domain/storage.ts';
+import { compiledOnce, placeholder } from './compiled-once.ts';
 import type { ClientKeyTable, Database } from './schema.ts';
 
 export const toClientKey = (row: Selectable<ClientKeyTable>): ClientKey => ({
@@ -14,6 +15,10 @@ export const toClientKey = (row: Selectable<ClientKeyTable>): ClientKey => ({
 });
 
 export function clientKeyStore(db: Kysely<Database>): ClientKeyStore {
+  // Every assertion reads its key: built and compiled once (building the query cost as much as running it).
+  const findKey = compiledOnce<'env' | 'kid'>(
+    db.selectFrom('client_keys').selectAll().where('env_id', '=', placeholder('env')).where('kid', '=', placeholder('kid')),
+  );
   return {
     async insert(key) {
       await db
@@ -30,7 +35,7 @@ export function clientKeyStore(db: Kysely<Database>): ClientKeyStore {
         .execute();
     },
     async find(envId, kid) {
-      const row = await db.selectFrom('client_keys').selectAll().where('env_id', '=', envId).where('kid', '=', kid).executeTakeFirst();
+      const [row] = (await db.executeQuery<Selectable<ClientKeyTable>>(findKey({ env: envId, kid }))).rows;
       return row && toClientKey(row);
     },
     async list(envId, clientId) {
@@ -58,17 +63,74 @@ export function clientKeyStore(db: Kysely<Database>): ClientKeyStore {
   };
 }
 
+/** Built and compiled once: every assertion and every DPoP proof spends its jti here. */
+function consumeStatements(db: Kysely<Database>) {
+  const consume = compiledOnce<'env' | 'client' | 'jti' | 'expiresAt' | 'now'>(
+    db
+      .insertInto('used_assertions')
+      .values({ env_id: placeholder('env'), client_id: placeholder('client'), jti: placeholder('jti'), expires_at: placeholder('expiresAt') as never })
+      .onConflict((oc) =>
+        oc
+          .columns(['env_id', 'client_id', 'jti'])
+          .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
+          .where('used_assertions.expires_at', '<=', placeholder('now') as never),
+      ),
+  );
+  // The same, only while `kid` is a key of the client that is not revoked: one statement checks
+  // the key and spends the jti, so a key revoked on any node stops working at once.
+  const consumeWithKey = compiledOnce<'env' | 'client' | 'jti' | 'expiresAt' | 'now' | 'kid'>(
+    db
+      .insertInto('used_assertions')
+      .columns(['env_id', 'client_id', 'jti', 'expires_at'])
+      .expression(
+        db
+          .selectNoFrom([
+            sql<string>`${placeholder('env')}`.as('env_id'),
+            sql<string>`${placeholder('client')}`.as('client_id'),
+            sql<string>`${placeholder('jti')}`.as('jti'),
+            sql<number>`cast(${placeholder('expiresAt')} as bigint)`.as('expires_at'),
+          ])
+          .where(({ exists, selectFrom }) =>
+            exists(
+              selectFrom('client_keys')
+                .select('kid')
+                .where('env_id', '=', placeholder('env'))
+                .where('client_id', '=', placeholder('client'))
+                .where('kid', '=', placeholder('kid'))
+                .where('revoked_at', 'is', null),
+            ),
+          ),
+      )
+      .onConflict((oc) =>
+        oc
+          .columns(['env_id', 'client_id', 'jti'])
+          .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
+          .where('used_assertions.expires_at', '<=', placeholder('now') as never),
+      ),
+  );
+  return { consume, consumeWithKey };
+}
+
 export function usedAssertionStore(db: Kysely<Database>): UsedAssertionStore {
+  const { consume, consumeWithKey } = consumeStatements(db);
+  const changed = (result: { numAffectedRows?: bigint }) => Number(result.numAffectedRows ?? 0n) === 1;
   return {
     async consume(envId, clientId, jti, expiresAt, now) {
       // One statement: a new jti is inserted; a recorded one is taken over only if its record
       // has expired. Either way one row changes; a live record changes nothing (a replay).
-      const result = await db
-        .insertInto('used_assertions')
-        .values({ env_id: envId, client_id: clientId, jti, expires_at: expiresAt })
-        .onConflict((oc) => oc.columns(['env_id', 'client_id', 'jti']).doUpdateSet({ expires_at: expiresAt }).where('used_assertions.expires_at', '<=', now))
+      return changed(await db.executeQuery(consume({ env: envId, client: clientId, jti, expiresAt, now })));
+    },
+    async consumeWithKey(envId, clientId, kid, jti, expiresAt, now) {
+      if (changed(await db.executeQuery(consumeWithKey({ env: envId, client: clientId, jti, expiresAt, now, kid })))) return 'consumed';
+      // Refused: say why (only on this path, off the hot one).
+      const key = await db
+        .selectFrom('client_keys')
+        .select('revoked_at')
+        .where('env_id', '=', envId)
+        .where('client_id', '=', clientId)
+        .where('kid', '=', kid)
         .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+      return key && key.revoked_at === null ? 'replayed' : 'key_revoked';
     },
     async deleteExpired(before) {
       const result = await db.deleteFrom('used_assertions').where('expires_at', '<', before).executeTakeFirst();

@@ -3,7 +3,16 @@ import { createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CompactSign, SignJWT } from 'jose';
-import { type ClaimRules, JwtError, type JwtFailure, signCompactJwt, type VerificationKey, verifyCompactJws, verifyJwt } from '../../src/crypto/jwt.ts';
+import {
+  type ClaimRules,
+  JwtError,
+  type JwtFailure,
+  signCompactJwt,
+  type VerificationKey,
+  VerifiedSignatures,
+  verifyCompactJws,
+  verifyJwt,
+} from '../../src/crypto/jwt.ts';
 
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const ed = generateKeyPairSync('ed25519');
@@ -192,5 +201,73 @@ describe('verifyJwt', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('VerifiedSignatures', () => {
+  const now = Date.UTC(2026, 11, 7, 12);
+  const claims = (exp: number) => ({ iss: 'https://as', sub: 'u', aud: 'api', exp, iat: now / 1000, jti: 'j1' });
+  const rules: ClaimRules<'jti'> = { typ: 'at+jwt', issuer: 'https://as', audience: 'api', required: ['jti'] };
+  const token = signCompactJwt({ kid: 'k', typ: 'at+jwt' }, claims(now / 1000 + 60), ec.privateKey, 'ES256');
+
+  it('gives the same answer as a fresh verification, and remembers only successes', () => {
+    const signatures = new VerifiedSignatures();
+    const key: VerificationKey = { key: ec.publicKey, alg: 'ES256', signatures };
+    const first = verifyJwt(token, key, rules, now);
+    const again = verifyJwt(token, key, rules, now);
+    assert.deepEqual(again, first);
+    assert.deepEqual(again, verifyJwt(token, { key: ec.publicKey, alg: 'ES256' }, rules, now));
+    assert.equal(signatures.size, 1);
+    // Changing one character of the signature (or the payload) is a different token: verified, and refused.
+    const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'AB' : 'AA'}`;
+    assert.throws(
+      () => verifyJwt(tampered, key, rules, now),
+      (e) => e instanceof JwtError && e.reason === 'signature',
+    );
+    const [h, , s] = token.split('.');
+    const otherPayload = `${h}.${b64(claims(now / 1000 + 3600))}.${s}`;
+    assert.throws(
+      () => verifyJwt(otherPayload, key, rules, now),
+      (e) => e instanceof JwtError && e.reason === 'signature',
+    );
+    assert.equal(signatures.size, 1, 'refused tokens are not remembered');
+  });
+
+  it('still applies every claim rule at the current time on a remembered token', () => {
+    const key: VerificationKey = { key: ec.publicKey, alg: 'ES256', signatures: new VerifiedSignatures() };
+    verifyJwt(token, key, rules, now);
+    assert.throws(
+      () => verifyJwt(token, key, rules, now + 61_000),
+      (e) => e instanceof JwtError && e.reason === 'expired',
+    );
+    assert.throws(
+      () => verifyJwt(token, key, { ...rules, audience: 'other' }, now),
+      (e) => e instanceof JwtError && e.reason === 'aud',
+    );
+  });
+
+  it('is only served for the key and algorithm it was verified with', () => {
+    const signatures = new VerifiedSignatures();
+    verifyJwt(token, { key: ec.publicKey, alg: 'ES256', signatures }, rules, now);
+    const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    assert.throws(
+      () => verifyJwt(token, { key: otherKey, alg: 'ES256', signatures }, rules, now),
+      (e) => e instanceof JwtError && e.reason === 'signature',
+    );
+    assert.throws(
+      () => verifyJwt(token, { key: ed.publicKey, alg: 'EdDSA', signatures }, rules, now),
+      (e) => e instanceof JwtError && e.reason === 'alg',
+    );
+    // The same public key imported again is another object: verified again, and accepted.
+    assert.equal(verifyJwt(token, { key: createPublicKey(ec.privateKey), alg: 'ES256', signatures }, rules, now).payload.jti, 'j1');
+  });
+
+  it('is bounded: the oldest entries go first', () => {
+    const signatures = new VerifiedSignatures(3);
+    const key: VerificationKey = { key: ec.publicKey, alg: 'ES256', signatures };
+    for (let i = 0; i < 5; i += 1) {
+      verifyJwt(signCompactJwt({ typ: 'at+jwt' }, { ...claims(now / 1000 + 60), jti: `j${i}` }, ec.privateKey, 'ES256'), key, rules, now);
+    }
+    assert.equal(signatures.size, 3);
   });
 });

@@ -220,7 +220,19 @@ for (const database of await testDatabases()) {
         await s.accounts.setEnabled(s.env, s.id, false);
         assertError(await s.exchange(await s.assertion()), 400, 'invalid_grant', /disabled/);
         await s.accounts.setEnabled(s.env, s.id, true);
+        // Written here as by another node or the CLI: the server sees it once its cached copy of
+        // the account is older than GATEHOUSE_CACHE_TTL, as for a client's secrets.
+        assertError(await s.exchange(await s.assertion()), 400, 'invalid_grant', /disabled/);
+        s.clock.advance(s.config.cacheTtl * 1000 + 1);
         assertToken(await s.exchange(await s.assertion()));
+      });
+
+      it('refuses a key revoked by another writer at once, though this node has it cached', async () => {
+        const s = await setup();
+        assertToken(await s.exchange(await s.assertion()));
+        await s.accounts.revokeKey(s.env, s.id, s.key.kid);
+        assertError(await s.exchange(await s.assertion()), 400, 'invalid_grant', /revoked/);
+        assertError(await s.exchange(await s.assertion()), 400, 'invalid_grant', /revoked/);
       });
 
       it("refuses a header alg other than the key's registered alg", async () => {

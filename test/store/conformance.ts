@@ -21,7 +21,8 @@ const key = (envId: string, kid: string, createdAt = T0): SigningKey => ({
   publishUntil: null,
 });
 
-const client = (envId: string, clientId: string, overrides: Partial<Client> = {}): Client => ({
+/** A client record for storage tests. */
+export const client = (envId: string, clientId: string, overrides: Partial<Client> = {}): Client => ({
   envId,
   clientId,
   name: `client ${clientId}`,
@@ -225,6 +226,26 @@ export function storeConformance(database: TestDatabase): void {
       assert.equal(await store.usedAssertions.consume(a.id, 'sa-1', 'jti-1', T0 + 5000, T0 + 999), false);
       assert.equal(await store.usedAssertions.consume(a.id, 'sa-1', 'jti-1', T0 + 5000, T0 + 1000), true);
       assert.equal(await store.usedAssertions.deleteExpired(T0 + 1001), 2);
+    });
+
+    it("consumes an assertion id only while its key is the owner's and not revoked, in one atomic statement", async () => {
+      await store.clients.create(client(a.id, 'sa-k', { kind: 'service_account' }), undefined);
+      await store.clients.create(client(a.id, 'sa-other', { kind: 'service_account' }), undefined);
+      const k = { envId: a.id, kid: 'ck-k', clientId: 'sa-k', alg: 'ES256', publicJwk: { kty: 'EC', kid: 'ck-k' }, createdAt: T0, revokedAt: null };
+      await store.clientKeys.insert(k);
+      const use = (jti: string, owner = 'sa-k', kid = 'ck-k', now = T0) => store.usedAssertions.consumeWithKey(a.id, owner, kid, jti, T0 + 1000, now);
+      const results = await Promise.all(Array.from({ length: 20 }, () => use('jti-k')));
+      assert.equal(results.filter((r) => r === 'consumed').length, 1);
+      assert.equal(results.filter((r) => r === 'replayed').length, 19);
+      // Spent through either method: the two share one record per jti.
+      assert.equal(await store.usedAssertions.consume(a.id, 'sa-k', 'jti-k', T0 + 1000, T0), false);
+      assert.equal(await use('jti-k', 'sa-k', 'ck-k', T0 + 1000), 'consumed', 'free again once the first has expired');
+      assert.equal(await use('jti-x', 'sa-other'), 'key_revoked', "another account's key");
+      assert.equal(await use('jti-x', 'sa-k', 'no-such-kid'), 'key_revoked');
+      assert.equal(await store.clientKeys.revoke(a.id, 'sa-k', 'ck-k', T0 + 5), true);
+      assert.equal(await use('jti-y'), 'key_revoked');
+      // A refusal spends nothing: the jti was not recorded.
+      assert.equal(await store.usedAssertions.consume(a.id, 'sa-k', 'jti-y', T0 + 1000, T0), true);
     });
 
     it('keeps large epoch-millisecond times exact', async () => {

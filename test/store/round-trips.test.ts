@@ -6,6 +6,7 @@ import type { FamilyIssue, Store } from '../../src/domain/storage.ts';
 import { ENV, obtainCode, REDIRECT_URI, setUpCodeFlow } from '../helpers/authorization.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { basic, buildTestApp, form } from '../helpers/fixtures.ts';
+import { client } from './conformance.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MINUTE = 60_000;
@@ -168,6 +169,11 @@ describe('Round trips per grant on PostgreSQL', { skip: postgres ? false : 'Post
     assert.deepEqual(first, { count: 1, result: true });
     const replay = await roundTrips(() => store.usedAssertions.consume(env.id, 'sa_1', 'jti-a', T0 + MINUTE, T0));
     assert.deepEqual(replay, { count: 1, result: false });
+    // Checking the key is not revoked happens in the same statement.
+    await store.clients.create(client(env.id, 'sa_2', { kind: 'service_account' }), undefined);
+    await store.clientKeys.insert({ envId: env.id, kid: 'k-2', clientId: 'sa_2', alg: 'ES256', publicJwk: {}, createdAt: T0, revokedAt: null });
+    const keyed = await roundTrips(() => store.usedAssertions.consumeWithKey(env.id, 'sa_2', 'k-2', 'jti-b', T0 + MINUTE, T0));
+    assert.deepEqual(keyed, { count: 1, result: 'consumed' });
   });
 });
 

@@ -51,6 +51,12 @@ export interface UsedAssertionStore {
    * number of concurrent calls with the same jti, exactly one returns true.
    */
   consume(envId: string, clientId: string, jti: string, expiresAt: number, now: number): Promise<boolean>;
+  /**
+   * `consume`, only while `kid` is a key of `clientId` that is not revoked, in the same atomic
+   * statement: `key_revoked` when it is not (revoked, or not that client's), `replayed` when the
+   * jti is already recorded.
+   */
+  consumeWithKey(envId: string, clientId: string, kid: string, jti: string, expiresAt: number, now: number): Promise<'consumed' | 'replayed' | 'key_revoked'>;
   deleteExpired(before: number): Promise<number>;
 }
 
