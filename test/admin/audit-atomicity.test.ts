@@ -18,14 +18,24 @@ const PASSWORD = 'a long enough passphrase';
  */
 async function auditRefusal(database: TestDatabase['name'], url: string, schema: string | undefined) {
   if (database === 'sqlite') {
-    const db = new Sqlite(url);
+    // A second connection in the same process: it must not wait for the lock inside the call (a
+    // busy timeout would stop the event loop, and with it the store's commit it is waiting for).
+    const db = new Sqlite(url, { timeout: 0 });
+    const exec = async (statement: string) => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          db.exec(statement);
+          return;
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'SQLITE_BUSY' || attempt >= 100) throw error;
+          // The store's open batch commits on its turn of the event loop, queued before this one.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+    };
     return {
-      refuse: async () => {
-        db.exec(`create trigger refuse_audit before insert on audit_events begin select raise(abort, 'audit refused'); end`);
-      },
-      allow: async () => {
-        db.exec('drop trigger refuse_audit');
-      },
+      refuse: () => exec(`create trigger refuse_audit before insert on audit_events begin select raise(abort, 'audit refused'); end`),
+      allow: () => exec('drop trigger refuse_audit'),
       close: async () => {
         db.close();
       },
