@@ -1,5 +1,6 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { FamilyIssue, RotationRetry, TokenFamilyStore } from '../domain/storage.ts';
+import { compiledOnce, placeholder } from './compiled-once.ts';
 import { familyStatements } from './family-statements.ts';
 import { type Dialect, preparedOn, recordIssue } from './kysely-authorization.ts';
 import { toFamily, toRefreshToken } from './kysely-authorization-rows.ts';
@@ -66,31 +67,59 @@ export function tokenFamilyStore(db: Kysely<Database>, dialect: Dialect): TokenF
   return store;
 }
 
+/** The read of every refresh: built and compiled once per store (building it cost about as much as running it). */
+const rotationReads = new WeakMap<Kysely<Database>, ReturnType<typeof rotationRead>>();
+
+function rotationRead(db: Kysely<Database>, dialect: Dialect) {
+  return compiledOnce<'hash' | 'env'>(
+    db
+      .selectFrom('refresh_tokens as t')
+      .leftJoin('token_families as f', (join) => join.onRef('f.family_id', '=', 't.family_id').onRef('f.env_id', '=', 't.env_id'))
+      .leftJoin('users as u', (join) => join.onRef('u.env_id', '=', 't.env_id').onRef('u.user_id', '=', 't.user_id'))
+      .select(REFRESH_TOKEN_COLUMNS.map((column) => `t.${column}` as const))
+      .select([
+        'f.family_id as f_family_id',
+        'f.client_id as f_client_id',
+        'f.user_id as f_user_id',
+        'f.scope as f_scope',
+        'f.resources as f_resources',
+        'f.created_at as f_created_at',
+        'f.expires_at as f_expires_at',
+        'f.revoked_at as f_revoked_at',
+        'f.sid as f_sid',
+        'f.oidc as f_oidc',
+        'f.dpop_jkt as f_dpop_jkt',
+        'u.enabled as user_enabled',
+      ])
+      .where('t.token_hash', '=', placeholder('hash'))
+      .where('t.env_id', '=', placeholder('env'))
+      .$call(preparedOn(dialect)),
+  );
+}
+
+type RotationRow = Selectable<RefreshTokenTable> & {
+  f_family_id: string | null;
+  f_client_id: string | null;
+  f_user_id: string | null;
+  f_scope: string | null;
+  f_resources: string | null;
+  f_created_at: number | null;
+  f_expires_at: number | null;
+  f_revoked_at: number | null;
+  f_sid: string | null;
+  f_oidc: string | null;
+  f_dpop_jkt: string | null;
+  user_enabled: unknown;
+};
+
 /** `TokenFamilyStore.findForRotation`: the token, its family and its user, read at one instant. */
 async function findForRotation(db: Kysely<Database>, dialect: Dialect, envId: string, tokenHash: string) {
-  const row = await db
-    .selectFrom('refresh_tokens as t')
-    .leftJoin('token_families as f', (join) => join.onRef('f.family_id', '=', 't.family_id').onRef('f.env_id', '=', 't.env_id'))
-    .leftJoin('users as u', (join) => join.onRef('u.env_id', '=', 't.env_id').onRef('u.user_id', '=', 't.user_id'))
-    .select(REFRESH_TOKEN_COLUMNS.map((column) => `t.${column}` as const))
-    .select([
-      'f.family_id as f_family_id',
-      'f.client_id as f_client_id',
-      'f.user_id as f_user_id',
-      'f.scope as f_scope',
-      'f.resources as f_resources',
-      'f.created_at as f_created_at',
-      'f.expires_at as f_expires_at',
-      'f.revoked_at as f_revoked_at',
-      'f.sid as f_sid',
-      'f.oidc as f_oidc',
-      'f.dpop_jkt as f_dpop_jkt',
-      'u.enabled as user_enabled',
-    ])
-    .where('t.token_hash', '=', tokenHash)
-    .where('t.env_id', '=', envId)
-    .$call(preparedOn(dialect))
-    .executeTakeFirst();
+  let read = rotationReads.get(db);
+  if (!read) {
+    read = rotationRead(db, dialect);
+    rotationReads.set(db, read);
+  }
+  const [row] = (await db.executeQuery<RotationRow>(read({ hash: tokenHash, env: envId }))).rows;
   if (!row) return undefined;
   const family =
     row.f_family_id === null

@@ -43,8 +43,16 @@ export const PREPARED_MARK = '/* prepared */';
  */
 function preparedStatement(text: string, values: readonly unknown[]): pg.QueryConfig {
   if (!text.endsWith(PREPARED_MARK)) return { text, values: values as unknown[] };
-  return { name: `gh_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`, text, values: values as unknown[] };
+  let name = preparedNames.get(text);
+  if (name === undefined) {
+    name = `gh_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+    preparedNames.set(text, name);
+  }
+  return { name, text, values: values as unknown[] };
 }
+
+/** The names of the marked texts: a fixed, small set, so the map stays small. */
+const preparedNames = new Map<string, string>();
 
 /** A short, secret-free description of an unavailability error, for logs and `/readyz`. */
 export function describePostgresError(error: unknown): string {
