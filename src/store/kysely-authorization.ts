@@ -160,7 +160,7 @@ export function authorizationCodeStore(db: Kysely<Database>, dialect: Dialect): 
     },
     async redeem(envId, codeHash, now, family, issue) {
       // PostgreSQL: one round trip. SQLite is in-process, where a transaction costs nothing extra.
-      if (dialect === 'postgres') return redeemInOneStatement(db, envId, codeHash, now, family, issue);
+      if (dialect === 'postgres') return redeemInOneStatement(db, 'authorization_code', envId, codeHash, now, family, issue);
       const statements = familyStatements(db);
       return atomically(db, async (trx) => {
         // The conditional update comes first, so the transaction holds the write lock before it

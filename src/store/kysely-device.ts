@@ -1,9 +1,10 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { CodeOidc, DeviceAuthorization, DeviceAuthorizationStatus, TokenFamily } from '../domain/model.ts';
 import type { DeviceAuthorizationStore, FamilyIssue } from '../domain/storage.ts';
-import { recordIssue } from './kysely-authorization.ts';
+import { type Dialect, recordIssue } from './kysely-authorization.ts';
 import { familyRow, jsonColumn, jsonField, listColumn, listField, words } from './kysely-authorization-rows.ts';
 import { atomically } from './kysely-transaction.ts';
+import { redeemInOneStatement } from './postgres-family-writes.ts';
 import type { Database, DeviceAuthorizationTable } from './schema.ts';
 
 const toDeviceAuthorization = (row: Selectable<DeviceAuthorizationTable>): DeviceAuthorization => ({
@@ -64,7 +65,7 @@ const deviceRow = (a: DeviceAuthorization) => ({
 });
 
 /** RFC 8628 device authorizations; every change is one conditional statement, so nodes cannot race. */
-export function deviceAuthorizationStore(db: Kysely<Database>): DeviceAuthorizationStore {
+export function deviceAuthorizationStore(db: Kysely<Database>, dialect: Dialect): DeviceAuthorizationStore {
   return {
     async insert(authorization) {
       await db.insertInto('device_authorizations').values(deviceRow(authorization)).execute();
@@ -124,7 +125,11 @@ export function deviceAuthorizationStore(db: Kysely<Database>): DeviceAuthorizat
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
-    redeem: (envId, deviceCodeHash, now, family, issue) => redeemDeviceCode(db, envId, deviceCodeHash, now, family, issue),
+    // PostgreSQL: one round trip, as for an authorization code. SQLite is in-process, where a transaction costs nothing extra.
+    redeem: (envId, deviceCodeHash, now, family, issue) =>
+      dialect === 'postgres'
+        ? redeemInOneStatement(db, 'device_code', envId, deviceCodeHash, now, family, issue)
+        : redeemDeviceCode(db, envId, deviceCodeHash, now, family, issue),
     async deleteExpired(before) {
       const result = await db.deleteFrom('device_authorizations').where('expires_at', '<', before).executeTakeFirst();
       return Number(result.numDeletedRows);

@@ -114,7 +114,7 @@ export class KyselyStore implements Store {
     this.registrations = registrationStore(db);
     this.pageSettings = pageSettingsStore(db);
     this.authorizationCodes = authorizationCodeStore(db, dialect);
-    this.deviceAuthorizations = deviceAuthorizationStore(db);
+    this.deviceAuthorizations = deviceAuthorizationStore(db, dialect);
     this.consents = consentStore(db);
     this.loginAttempts = loginAttemptStore(db);
     this.rateCounters = rateCounterStore(db);

@@ -74,9 +74,30 @@ function issueCtes(statement: Statement, guard: string, envId: string, familyId:
   else statement.insertIf('issued_access', guard, 'family_access_tokens', { env_id: envId, jti, family_id: familyId, expires_at: expiresAt });
 }
 
-/** `AuthorizationCodeStore.redeem` in one statement: the code consumed, then (only if this statement consumed it) the family and its tokens. */
+/** What a redemption consumes: an authorization code, or an approved device code (RFC 8628 §3.5). */
+export type Redeemed = 'authorization_code' | 'device_code';
+
+const CONSUMED: Record<Redeemed, { cte: string; consume: (s: Statement, now: number, hash: string, envId: string) => string }> = {
+  authorization_code: {
+    cte: 'consumed_code',
+    consume: (s, now, hash, envId) => `update authorization_codes set consumed_at = ${s.bind(now)}
+    where code_hash = ${s.bind(hash)} and env_id = ${s.bind(envId)} and consumed_at is null returning code_hash`,
+  },
+  device_code: {
+    cte: 'consumed_device_code',
+    consume: (s, now, hash, envId) => `update device_authorizations set consumed_at = ${s.bind(now)}
+    where device_code_hash = ${s.bind(hash)} and env_id = ${s.bind(envId)} and status = 'approved' and consumed_at is null
+    returning device_code_hash`,
+  },
+};
+
+/**
+ * `AuthorizationCodeStore.redeem` and `DeviceAuthorizationStore.redeem` in one statement: the
+ * code consumed, then (only if this statement consumed it) the family and its tokens.
+ */
 export async function redeemInOneStatement(
   db: Kysely<Database>,
+  redeemed: Redeemed,
   envId: string,
   codeHash: string,
   now: number,
@@ -84,16 +105,13 @@ export async function redeemInOneStatement(
   issue: FamilyIssue,
 ): Promise<boolean> {
   const statement = new Statement();
+  const { cte, consume } = CONSUMED[redeemed];
   // RFC 6749 §4.1.2: single use. Of N concurrent statements one matches `consumed_at is null`;
   // the others wait on the row lock, re-check it on the committed version and match nothing.
-  statement.cte(
-    'consumed',
-    `update authorization_codes set consumed_at = ${statement.bind(now)}
-    where code_hash = ${statement.bind(codeHash)} and env_id = ${statement.bind(envId)} and consumed_at is null returning code_hash`,
-  );
-  statement.insertIf('new_family', 'consumed', 'token_families', familyRow(envId, family));
-  issueCtes(statement, 'consumed', envId, family.familyId, issue);
-  const [row] = await run<{ consumed: number }>(db, statement, 'select count(*)::int as consumed from consumed');
+  statement.cte(cte, consume(statement, now, codeHash, envId));
+  statement.insertIf('new_family', cte, 'token_families', familyRow(envId, family));
+  issueCtes(statement, cte, envId, family.familyId, issue);
+  const [row] = await run<{ consumed: number }>(db, statement, `select count(*)::int as consumed from ${cte}`);
   return row?.consumed === 1;
 }
 

@@ -164,6 +164,34 @@ describe('Round trips per grant on PostgreSQL', { skip: postgres ? false : 'Post
     assert.equal(revoke.count, 7);
   });
 
+  it('redeems an approved device code in one statement, as a code', async () => {
+    await store.deviceAuthorizations.insert({
+      deviceCodeHash: 'device-1',
+      envId: env.id,
+      userCodeHash: 'user-code-1',
+      clientId: 'app',
+      scope: ['read'],
+      familyId: 'fam-device',
+      createdAt: T0,
+      expiresAt: T0 + 10 * MINUTE,
+      interval: 5,
+      lastPolledAt: null,
+      status: 'approved',
+      userId: 'usr_alice',
+      decidedAt: T0,
+      consumedAt: null,
+    });
+    const issue = () => jwtIssue('rt-d1', 'fam-device', 'jti-d1');
+    const write = await roundTrips(() => store.deviceAuthorizations.redeem(env.id, 'device-1', T0 + 1, family('fam-device'), issue()));
+    assert.deepEqual(write, { count: 1, result: true });
+    const replay = await roundTrips(() =>
+      store.deviceAuthorizations.redeem(env.id, 'device-1', T0 + 2, family('fam-device-x'), jwtIssue('rt-d2', 'fam-device-x', 'jti-d2')),
+    );
+    assert.deepEqual(replay, { count: 1, result: false });
+    assert.equal((await store.tokenFamilies.find(env.id, 'fam-device'))?.userId, 'usr_alice');
+    assert.equal(await store.tokenFamilies.find(env.id, 'fam-device-x'), undefined);
+  });
+
   it('consumes a jwt-bearer assertion in one statement', async () => {
     const first = await roundTrips(() => store.usedAssertions.consume(env.id, 'sa_1', 'jti-a', T0 + MINUTE, T0));
     assert.deepEqual(first, { count: 1, result: true });
