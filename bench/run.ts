@@ -20,7 +20,7 @@ import { type LoadOptions, type LoadResult, measure } from './lib/load.ts';
 import { canPin, pinLoadGenerator, SERVER_CPU, startServer } from './lib/processes.ts';
 import { type BenchReport, markdownTable, type ScenarioResult, writeReport } from './lib/report.ts';
 import { cycle, sendingSeconds as sendingSecondsOf } from './lib/scenarios.ts';
-import { mintAuthorizationCodes, mintRefreshTokens } from './lib/single-use.ts';
+import { mintAuthorizationCodes, mintDeviceCodes, mintRefreshTokens } from './lib/single-use.ts';
 import { evaluateTargets } from './lib/targets.ts';
 
 /**
@@ -111,7 +111,7 @@ const sendingSeconds = sendingSecondsOf(plan.warmup, plan.duration);
 async function singleUseScenario(
   server: string,
   name: string,
-  options: { url: string; headers: Record<string, string>; mint: (count: number) => Promise<string[]> },
+  options: { url: string; headers: Record<string, string>; mint: (count: number) => Promise<string[]>; expect?: LoadOptions['expect'] },
 ): Promise<void> {
   const { mint, ...target } = options;
   for (const connections of plan.connections) {
@@ -155,9 +155,41 @@ async function runGatehouse(label: string, databaseUrl: string): Promise<void> {
       if (client) await singleUseScenario(label, name, { url: g.tokenUrl, headers: auth(client), mint: (n) => mintAuthorizationCodes(g, n, client) });
     }
     await singleUseScenario(label, 'refresh_token rotation', { url: g.tokenUrl, headers: codeClient, mint: (n) => mintRefreshTokens(g, n) });
+    await deviceScenarios(label, g);
     await runGrowth(label, g, databaseUrl);
   } finally {
     await g.server.stop();
+  }
+}
+
+/**
+ * The device flow's token requests (RFC 8628 §3.4–3.5): a poll of an approved device code,
+ * which redeems it as a code is redeemed, and a first poll of a pending one, answered
+ * `authorization_pending` (400, counted as expected; any other answer fails the run). Their
+ * plain twin is authorization_code redemption, measured just before in the same run.
+ */
+async function deviceScenarios(label: string, g: GatehouseFixture): Promise<void> {
+  const device = g.deviceClient;
+  if (!device) return;
+  const headers = { authorization: basicHeader(device) };
+  const approved = 'device_code poll, approved → tokens';
+  const pending = 'device_code poll → authorization_pending';
+  await singleUseScenario(label, approved, { url: g.tokenUrl, headers, mint: (n) => mintDeviceCodes(g, device, n, 'approved') });
+  await singleUseScenario(label, pending, {
+    url: g.tokenUrl,
+    headers,
+    mint: (n) => mintDeviceCodes(g, device, n, 'pending'),
+    expect: { status: 400, bodyIncludes: '"authorization_pending"' },
+  });
+  const rate = (name: string, connections: number) =>
+    results.find((r) => r.server === label && r.scenario === name && r.connections === connections)?.requestsPerSecond;
+  for (const connections of plan.connections) {
+    const twin = rate('authorization_code redemption', connections);
+    if (!twin) continue;
+    for (const name of [approved, pending]) {
+      const measured = rate(name, connections);
+      if (measured) derived[`${label}: ${name} ÷ authorization_code redemption (c=${connections}, same run)`] = measured / twin;
+    }
   }
 }
 

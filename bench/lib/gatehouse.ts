@@ -12,6 +12,8 @@ import { type Started, startServer } from './processes.ts';
 export const BENCH_ENV = 'BENCH';
 /** The registered (loopback) redirect URI of the authorization_code client. */
 export const BENCH_REDIRECT_URI = 'http://127.0.0.1/bench/callback';
+/** RFC 8628 §3.4, written out: a revision measured by `--ab` may have no module that names it. */
+export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 export interface Credentials {
   id: string;
@@ -39,6 +41,8 @@ export interface GatehouseTarget {
    */
   oidcClient?: Credentials;
   oidcEs256Client?: Credentials;
+  /** A confidential client allowed the device authorization grant (RFC 8628). Absent when the server measured predates it. */
+  deviceClient?: Credentials;
   /** An enabled end user, the subject of pre-minted codes and token families. */
   userId: string;
   serviceAccount: { id: string; kid: string; alg: string; privateKeyPem: string };
@@ -113,6 +117,7 @@ export async function prepareGatehouse(options: { databaseUrl: string; port: num
   const codeClient = await client('bench-code', codeFlow);
   const oidcClient = await client('bench-oidc', { ...codeFlow, scopes: ['openid', 'read'] });
   const oidcEs256Client = await client('bench-oidc-es256', { ...codeFlow, scopes: ['openid', 'read'], idTokenSignedResponseAlg: 'ES256' });
+  const deviceClient = await client('bench-device', { grantTypes: [DEVICE_CODE_GRANT_TYPE, 'refresh_token'] }).catch(() => undefined);
   const user = await users.create({
     env: BENCH_ENV,
     username: 'bench-user',
@@ -139,6 +144,7 @@ export async function prepareGatehouse(options: { databaseUrl: string; port: num
     codeClient,
     oidcClient,
     oidcEs256Client,
+    ...(deviceClient ? { deviceClient } : {}),
     userId: user.user_id,
     serviceAccount: { id: account.service_account_id, kid: key.kid, alg: key.alg, privateKeyPem: key.private_key_pem },
   };

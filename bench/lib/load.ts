@@ -10,6 +10,11 @@ export interface LoadOptions {
   body: string | (() => string);
   /** Headers built per request, over `headers` (a single-use DPoP proof). */
   perRequestHeaders?: () => Record<string, string>;
+  /**
+   * The answer every request must get when it is not a 2xx (a device poll's 400
+   * `authorization_pending`): such answers count as expected, any other as `non2xx`.
+   */
+  expect?: { status: number; bodyIncludes: string };
 }
 
 export interface LoadResult {
@@ -23,23 +28,31 @@ export interface LoadResult {
 
 /** Drives `url` with autocannon: a warm-up whose numbers are discarded, then the measured run. */
 export async function measure(options: LoadOptions): Promise<LoadResult> {
-  if (options.warmupSeconds > 0) await run(options, options.warmupSeconds);
-  const result = await run(options, options.durationSeconds);
+  if (options.warmupSeconds > 0) await run(options, options.warmupSeconds, { unexpected: 0 });
+  const counted = { unexpected: 0 };
+  const result = await run(options, options.durationSeconds, counted);
   return {
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     requests: result.requests.total,
     errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
+    non2xx: options.expect ? counted.unexpected : result.non2xx,
   };
 }
 
-function run(options: LoadOptions, seconds: number): Promise<autocannon.Result> {
-  const { perRequestHeaders } = options;
+function run(options: LoadOptions, seconds: number, counted: { unexpected: number }): Promise<autocannon.Result> {
+  const { perRequestHeaders, expect } = options;
   const headers = { 'content-type': 'application/x-www-form-urlencoded', ...options.headers };
   const common = { url: options.url, method: 'POST' as const, connections: options.connections, duration: seconds, headers };
-  if (typeof options.body === 'string' && !perRequestHeaders) return autocannon({ ...common, body: options.body });
+  if (typeof options.body === 'string' && !perRequestHeaders && !expect) return autocannon({ ...common, body: options.body });
+  // With `expect`, every answer is read: a 2xx or the expected refusal passes, anything else is counted.
+  const onResponse = expect
+    ? (status: number, body: string) => {
+        const fine = (status >= 200 && status < 300) || (status === expect.status && body.includes(expect.bodyIncludes));
+        if (!fine) counted.unexpected += 1;
+      }
+    : undefined;
   const fixed = options.body;
   const body = typeof fixed === 'string' ? () => fixed : fixed;
   return new Promise((resolve, reject) => {
@@ -63,7 +76,15 @@ function run(options: LoadOptions, seconds: number): Promise<autocannon.Result> 
     const nextHeaders = (): Record<string, string> => (perRequestHeaders ? { ...headers, ...attempt(perRequestHeaders, {}) } : headers);
     let instance: autocannon.Instance | undefined;
     instance = autocannon(
-      { ...common, requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, method: 'POST', headers: nextHeaders(), body: next() }) }] },
+      {
+        ...common,
+        requests: [
+          {
+            setupRequest: (request: autocannon.Request) => ({ ...request, method: 'POST', headers: nextHeaders(), body: next() }),
+            ...(onResponse ? { onResponse } : {}),
+          },
+        ],
+      },
       (error, result) => {
         if (failure !== undefined) reject(failure.error);
         else if (error) reject(error);

@@ -6,8 +6,8 @@ import { hashSecret } from '../../src/crypto/secrets.ts';
 import { s256Challenge } from '../../src/oauth/pkce.ts';
 import { REFRESH_TOKEN_PREFIX } from '../../src/oauth/token-families.ts';
 import { isPostgresUrl, sqlitePath } from '../../src/store/open.ts';
-import type { AuthorizationCodeTable, Database, RefreshTokenTable, TokenFamilyTable } from '../../src/store/schema.ts';
-import { BENCH_REDIRECT_URI, type Credentials, type GatehouseTarget } from './gatehouse.ts';
+import type { AuthorizationCodeTable, Database, DeviceAuthorizationTable, RefreshTokenTable, TokenFamilyTable } from '../../src/store/schema.ts';
+import { BENCH_REDIRECT_URI, type Credentials, DEVICE_CODE_GRANT_TYPE, type GatehouseTarget } from './gatehouse.ts';
 
 /**
  * Single-use inputs for the authorization_code and refresh_token grants, written straight into
@@ -99,6 +99,49 @@ export async function mintRefreshTokens(fixture: GatehouseTarget, count: number)
       // Families first: refresh_tokens.family_id references them.
       for (const chunk of chunks(families)) await trx.insertInto('token_families').values(chunk).execute();
       for (const chunk of chunks(tokens)) await trx.insertInto('refresh_tokens').values(chunk).execute();
+    });
+  });
+  return bodies;
+}
+
+const DEVICE_GRANT_FORM = encodeURIComponent(DEVICE_CODE_GRANT_TYPE);
+
+/**
+ * `count` request bodies, each polling its own device code of `client` (RFC 8628 §3.4), written
+ * as the device authorization endpoint and the verification page write them: `approved` by the
+ * bench user (a poll redeems it for tokens), or still `pending` (a first poll, so the answer is
+ * `authorization_pending`, never `slow_down`).
+ */
+export async function mintDeviceCodes(fixture: GatehouseTarget, client: Credentials, count: number, status: 'approved' | 'pending'): Promise<string[]> {
+  const now = Date.now();
+  const bodies: string[] = [];
+  const rows: Insertable<DeviceAuthorizationTable>[] = [];
+  const random = randomSource(count * 2);
+  for (let i = 0; i < count; i++) {
+    const deviceCode = random();
+    rows.push({
+      device_code_hash: hashSecret(deviceCode),
+      env_id: fixture.envId,
+      user_code_hash: hashSecret(random()),
+      client_id: client.id,
+      scope: SCOPE,
+      resources: null,
+      family_id: randomUUID(),
+      created_at: now,
+      expires_at: now + 600_000,
+      interval_seconds: 5,
+      last_polled_at: null,
+      status,
+      user_id: status === 'approved' ? fixture.userId : null,
+      decided_at: status === 'approved' ? now : null,
+      oidc: null,
+      consumed_at: null,
+    });
+    bodies.push(`grant_type=${DEVICE_GRANT_FORM}&device_code=${deviceCode}`);
+  }
+  await withDatabase(fixture.databaseUrl, async (db) => {
+    await db.transaction().execute(async (trx) => {
+      for (const chunk of chunks(rows)) await trx.insertInto('device_authorizations').values(chunk).execute();
     });
   });
   return bodies;
