@@ -2,7 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import type { OpaqueAccessToken, RevokedJwt } from '../domain/model.ts';
 import type { AccessTokenStore, RevokedJwtStore } from '../domain/storage.ts';
 import { compiledOnce, placeholder } from './compiled-once.ts';
-import { bindingFields, listField, opaqueAccessTokenRow } from './kysely-authorization.ts';
+import { bindingFields, type Dialect, listField, opaqueAccessTokenRow, preparedOn } from './kysely-authorization.ts';
 import type { Database } from './schema.ts';
 
 export function accessTokenStore(db: Kysely<Database>): AccessTokenStore {
@@ -51,24 +51,26 @@ export function accessTokenStore(db: Kysely<Database>): AccessTokenStore {
 
 const truthy = (value: unknown): boolean => value === true || Number(value) === 1;
 
-export function revokedJwtStore(db: Kysely<Database>): RevokedJwtStore {
-  // Compiled once: JWT introspection runs it on every request.
+export function revokedJwtStore(db: Kysely<Database>, dialect: Dialect): RevokedJwtStore {
+  // Compiled once, and prepared once per connection on PostgreSQL: JWT introspection runs it on every request.
   const withdrawn = compiledOnce<'env' | 'jti' | 'kid'>(
-    db.selectNoFrom((eb) => [
-      eb
-        .exists(eb.selectFrom('revoked_jwts').select(sql<number>`1`.as('one')).where('env_id', '=', placeholder('env')).where('jti', '=', placeholder('jti')))
-        .as('jwt'),
-      eb
-        .exists(
-          eb
-            .selectFrom('signing_keys')
-            .select(sql<number>`1`.as('one'))
-            .where('env_id', '=', placeholder('env'))
-            .where('kid', '=', placeholder('kid'))
-            .where('revoked_at', 'is not', null),
-        )
-        .as('key'),
-    ]),
+    db
+      .selectNoFrom((eb) => [
+        eb
+          .exists(eb.selectFrom('revoked_jwts').select(sql<number>`1`.as('one')).where('env_id', '=', placeholder('env')).where('jti', '=', placeholder('jti')))
+          .as('jwt'),
+        eb
+          .exists(
+            eb
+              .selectFrom('signing_keys')
+              .select(sql<number>`1`.as('one'))
+              .where('env_id', '=', placeholder('env'))
+              .where('kid', '=', placeholder('kid'))
+              .where('revoked_at', 'is not', null),
+          )
+          .as('key'),
+      ])
+      .$call(preparedOn(dialect)),
   );
   return {
     async insert(entry: RevokedJwt) {

@@ -125,11 +125,7 @@ export function deviceAuthorizationStore(db: Kysely<Database>, dialect: Dialect)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
-    // PostgreSQL: one round trip, as for an authorization code. SQLite is in-process, where a transaction costs nothing extra.
-    redeem: (envId, deviceCodeHash, now, family, issue) =>
-      dialect === 'postgres'
-        ? redeemInOneStatement(db, 'device_code', envId, deviceCodeHash, now, family, issue)
-        : redeemDeviceCode(db, envId, deviceCodeHash, now, family, issue),
+    redeem: (envId, deviceCodeHash, now, family, issue) => redeemDeviceCode(db, dialect, envId, deviceCodeHash, now, family, issue),
     async deleteExpired(before) {
       const result = await db.deleteFrom('device_authorizations').where('expires_at', '<', before).executeTakeFirst();
       return Number(result.numDeletedRows);
@@ -137,15 +133,18 @@ export function deviceAuthorizationStore(db: Kysely<Database>, dialect: Dialect)
   };
 }
 
-/** `DeviceAuthorizationStore.redeem`: one conditional update, then the family, in one transaction. */
+/** `DeviceAuthorizationStore.redeem`: one conditional update, then the family, in one transaction (one statement on PostgreSQL). */
 async function redeemDeviceCode(
   db: Kysely<Database>,
+  dialect: Dialect,
   envId: string,
   deviceCodeHash: string,
   now: number,
   family: TokenFamily,
   issue: FamilyIssue,
 ): Promise<boolean> {
+  // PostgreSQL: one round trip, as for an authorization code. SQLite is in-process, where a transaction costs nothing extra.
+  if (dialect === 'postgres') return redeemInOneStatement(db, 'device_code', envId, deviceCodeHash, now, family, issue);
   return atomically(db, async (trx) => {
     // The conditional update comes first: concurrent redemptions, on any node, queue on the
     // row lock (PostgreSQL) or the write lock (SQLite), and only one finds it unconsumed.

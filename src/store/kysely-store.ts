@@ -104,7 +104,7 @@ export class KyselyStore implements Store {
     this.clients = clientStore(db, dialect, this.tokenFamilies);
     this.signingKeys = signingKeyStore(db, (error) => isUniqueViolation(error, dialect), dialect);
     this.accessTokens = accessTokenStore(db);
-    this.revokedJwts = revokedJwtStore(db);
+    this.revokedJwts = revokedJwtStore(db, dialect);
     this.clientKeys = clientKeyStore(db);
     this.usedAssertions = usedAssertionStore(db);
     this.users = userStore(db, (error) => isUniqueViolation(error, dialect));
