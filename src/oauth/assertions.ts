@@ -4,7 +4,6 @@ import { PublicKeyCache } from '../crypto/public-keys.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Client, ClientKey, Environment } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
-import type { ClientCache } from './client-cache.ts';
 import { RefreshingCache } from './refreshing-cache.ts';
 
 /** RFC 7523 §2.1 authorization grant type. */
@@ -53,11 +52,8 @@ export interface AssertionPolicy {
 
 const MAX_JTI_LENGTH = 256;
 
-/** Where the verifier reads keys and their owners; without it, both from storage on every assertion. */
-export interface AssertionCaches {
-  /** The owners of keys, as client authentication reads them. */
-  clients: Pick<ClientCache, 'get'>;
-  /** How long a registered key is kept, and served through an outage (milliseconds). */
+/** How long the verifier keeps a registered key, and serves it through an outage (milliseconds); without it, keys are read on every assertion. */
+export interface AssertionKeyCache {
   keyTtlMs: number;
   staleIfErrorMs: number;
 }
@@ -67,10 +63,10 @@ export interface AssertionCaches {
  * (RFC 7523 §3): kid → registered key → that key's algorithm only → iss = sub = the account →
  * aud → exp/nbf/iat → jti present. `consume` then records the jti (atomic, shared by every node).
  *
- * With caches, a key and its owner are read as client authentication reads a client: kept per
- * node for a few seconds (a disabled owner is refused within that time, as for client secrets).
- * Key revocation is not left to the cache: `consume` spends the jti only while the key is still
- * registered and not revoked, in the same statement, so a revoked key stops at once on every node.
+ * The key's owner is read on every assertion, so a disabled account is refused at once. The key
+ * itself may come from a per-node cache (its public part never changes): revocation is not left
+ * to the cache, since `consume` spends the jti only while the key is still registered and not
+ * revoked, in the same statement, so a revoked key stops at once on every node.
  */
 export class AssertionVerifier {
   private readonly publicKeys = new PublicKeyCache();
@@ -80,9 +76,10 @@ export class AssertionVerifier {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly policy: AssertionPolicy,
-    private readonly caches?: AssertionCaches,
+    keyCache?: AssertionKeyCache,
   ) {
-    if (caches) this.keys = new RefreshingCache(clock, store.health, { ttlMs: caches.keyTtlMs, staleIfErrorMs: caches.staleIfErrorMs, maxEntries: 10_000 });
+    if (keyCache)
+      this.keys = new RefreshingCache(clock, store.health, { ttlMs: keyCache.keyTtlMs, staleIfErrorMs: keyCache.staleIfErrorMs, maxEntries: 10_000 });
   }
 
   async verify(env: Environment, assertion: string, audiences: readonly string[]): Promise<VerifiedAssertion> {
@@ -135,10 +132,6 @@ export class AssertionVerifier {
     return (await this.keys.get(keyEntry(envId, kid), load, { keep: (key) => key !== undefined && key.revokedAt === null })).value;
   }
 
-  private async findOwner(envId: string, clientId: string): Promise<Client | undefined> {
-    return this.caches ? (await this.caches.clients.get(envId, clientId)).client : this.store.clients.find(envId, clientId);
-  }
-
   private async registeredKey(env: Environment, assertion: string): Promise<{ key: ClientKey; client: Client; alg: string }> {
     let header: { alg?: unknown; kid?: unknown };
     try {
@@ -160,7 +153,7 @@ export class AssertionVerifier {
     if (!HEADER_ALGORITHMS[key.alg as AssertionAlgorithm]?.includes(header.alg)) {
       throw new AssertionFailure(`key ${key.kid} signs with ${key.alg}, not ${header.alg}`, true);
     }
-    const client = await this.findOwner(env.id, key.clientId);
+    const client = await this.store.clients.find(env.id, key.clientId);
     if (!client?.enabled) throw new AssertionFailure(`the owner of key ${key.kid} is disabled`, true);
     return { key, client, alg: header.alg };
   }

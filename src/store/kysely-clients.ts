@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Client, ClientSecret, IdTokenAlgorithm, SubjectType } from '../domain/model.ts';
 import { type ClientStore, ConflictError, type TokenFamilyStore } from '../domain/storage.ts';
+import { compiledOnce, placeholder } from './compiled-once.ts';
 import { deleteClientRows, expireClientSecret, updateClientRow } from './kysely-admin.ts';
 import { isUniqueViolation } from './kysely-errors.ts';
 import { atomically } from './kysely-transaction.ts';
@@ -39,10 +40,14 @@ export const toClient = (row: Selectable<ClientTable>): Client => ({
 });
 
 export function clientStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', families: TokenFamilyStore): ClientStore {
+  // Compiled once: every assertion (jwt-bearer, private_key_jwt) reads its key's owner.
+  const findClient = compiledOnce<'env' | 'client'>(
+    db.selectFrom('clients').selectAll().where('env_id', '=', placeholder('env')).where('client_id', '=', placeholder('client')),
+  );
   return {
     create: (client, secret) => createClient(db, dialect, client, secret),
     async find(envId, clientId) {
-      const row = await db.selectFrom('clients').selectAll().where('env_id', '=', envId).where('client_id', '=', clientId).executeTakeFirst();
+      const [row] = (await db.executeQuery<Selectable<ClientTable>>(findClient({ env: envId, client: clientId }))).rows;
       return row && toClient(row);
     },
     async list(envId) {

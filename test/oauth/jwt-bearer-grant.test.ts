@@ -217,13 +217,11 @@ for (const database of await testDatabases()) {
 
       it('refuses a disabled account and accepts it again once re-enabled', async () => {
         const s = await setup();
+        // Used once first: the node has the key cached, and still reads the account every time.
+        assertToken(await s.exchange(await s.assertion()));
         await s.accounts.setEnabled(s.env, s.id, false);
         assertError(await s.exchange(await s.assertion()), 400, 'invalid_grant', /disabled/);
         await s.accounts.setEnabled(s.env, s.id, true);
-        // Written here as by another node or the CLI: the server sees it once its cached copy of
-        // the account is older than GATEHOUSE_CACHE_TTL, as for a client's secrets.
-        assertError(await s.exchange(await s.assertion()), 400, 'invalid_grant', /disabled/);
-        s.clock.advance(s.config.cacheTtl * 1000 + 1);
         assertToken(await s.exchange(await s.assertion()));
       });
 
