@@ -3,7 +3,7 @@
  * the AdminError the service would have thrown.
  */
 import { randomUUID } from 'node:crypto';
-import { AdminError } from '../admin/admin-service.ts';
+import { AdminError } from '../admin/admin-error.ts';
 
 /** A failure that is not a refused operation: no credentials, no access, an unreachable or unexpected server. */
 export class RemoteAdminError extends Error {
