@@ -41,7 +41,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/bin ./bin
-COPY --from=build /app/dist/gatehouse.js /app/dist/gatehouse.js.map ./dist/
+# The CLI's entry (dist/gatehouse.js) and the chunks each command loads when it runs (dist/chunks/).
+COPY --from=build /app/dist ./dist
 RUN ln -s /app/bin/gatehouse /usr/local/bin/gatehouse \
  && mkdir -p /var/lib/gatehouse \
  && chown node:node /var/lib/gatehouse
