@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { ASSIGNABLE_CLIENT_GRANT_TYPES } from '../oauth/grants/client-grant-types.ts';
+import { ASSIGNABLE_CLIENT_GRANT_TYPES } from '../oauth/grants/grant-types.ts';
 import { addClientDpopOptions, clientDpopChanges } from './client-dpop-options.ts';
 import { addClientOidcOptions, clientOidcChanges } from './client-oidc-options.ts';
 import { chosenQuota, collect, envOption, json, positiveInt, quotaOption, quotaValue, scopeList, unlimitedOption } from './command-options.ts';
