@@ -22,6 +22,7 @@ RUN --mount=type=secret,id=ca \
     if [ -s /run/secrets/ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca; fi \
  && npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
+COPY scripts/build-cli.mjs ./scripts/
 COPY bin ./bin
 COPY src ./src
 # node-gyp takes the headers installed beside node (the node images have them) instead of
