@@ -22,6 +22,7 @@ RUN --mount=type=secret,id=ca \
     if [ -s /run/secrets/ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca; fi \
  && npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
+COPY scripts/build-cli.mjs ./scripts/
 COPY bin ./bin
 COPY src ./src
 # node-gyp takes the headers installed beside node (the node images have them) instead of
@@ -41,7 +42,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/bin ./bin
-COPY --from=build /app/dist/gatehouse.js /app/dist/gatehouse.js.map ./dist/
+# The CLI's entry (dist/gatehouse.js) and the chunks each command loads when it runs (dist/chunks/).
+COPY --from=build /app/dist ./dist
 RUN ln -s /app/bin/gatehouse /usr/local/bin/gatehouse \
  && mkdir -p /var/lib/gatehouse \
  && chown node:node /var/lib/gatehouse

@@ -48,7 +48,7 @@ export interface CallNode {
 
 export const readProfile = (path: string): CpuProfile => JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
 
-/** Maps `file://…/dist/*.js` positions to `src/…` through the bundle's source map, when there is one. */
+/** Maps `file://…/dist/…` positions (the entry and its chunks) to `src/…` through their source maps, when there are some. */
 function sourceMapper(): (url: string, line: number, column: number) => { file: string; line: number } | undefined {
   const maps = new Map<string, SourceMap | undefined>();
   return (url, line, column) => {
@@ -80,6 +80,8 @@ export function frameNamer(): (callFrame: ProfileNode['callFrame']) => Frame {
     const original = mapped(url, lineNumber, columnNumber);
     const file = original?.file ?? url;
     const line = original?.line ?? lineNumber;
+    // A package bundled into dist/ (scripts/build-cli.mjs) is named as when it is loaded from node_modules.
+    if (file.includes('node_modules/')) return { name, where: `${file.split('node_modules/').at(-1)}:${line + 1}`, owner: packageOf(file) };
     const inRepo = /(?:^|\/)((?:src|bench|bin|dist)\/.*)$/.exec(file)?.[1] ?? file;
     return { name, where: `${inRepo}:${line + 1}`, owner: 'gatehouse' };
   };

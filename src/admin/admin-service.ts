@@ -8,7 +8,6 @@ import { EnvironmentAdmin } from './environment-admin.ts';
 import { KeyAdmin } from './key-admin.ts';
 import type { AdminPolicy, KeySecretSource } from './policy.ts';
 
-export { MAX_QUOTA } from './admin-context.ts';
 export { AdminError } from './admin-error.ts';
 export type {
   ClientChanges,
@@ -22,6 +21,7 @@ export type {
   LastUsed,
 } from './admin-views.ts';
 export { isoOrNull, REFRESH_TOKEN_POLICIES, TOKEN_COUNT_DAYS } from './admin-views.ts';
+export { MAX_QUOTA } from './quota.ts';
 export type { KeyView } from './signing-keys.ts';
 
 /**

@@ -3,7 +3,7 @@ import type { Api, ApiScope, Environment, TokenFormat } from '../domain/model.ts
 import { ConflictError, type PageQuery, type Store } from '../domain/storage.ts';
 import { isResourceIdentifier, MAX_RESOURCE_LENGTH } from '../oauth/resource-identifier.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
-import { AdminError } from './admin-service.ts';
+import { AdminError } from './admin-error.ts';
 import { AdminAudit } from './audit-trail.ts';
 import { type Listed, listed } from './paging.ts';
 import type { AdminPolicy } from './policy.ts';

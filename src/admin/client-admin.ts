@@ -5,7 +5,7 @@ import type { PageQuery } from '../domain/storage.ts';
 import { grantRuleViolation } from '../oauth/grants/index.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { utcDay } from '../observability/usage.ts';
-import { AdminContext, unique, validQuota } from './admin-context.ts';
+import { AdminContext, unique } from './admin-context.ts';
 import { AdminError } from './admin-error.ts';
 import {
   type ClientChanges,
@@ -22,6 +22,7 @@ import { checkClientOidc, withOidcChanges } from './client-oidc.ts';
 import { checkClient, checkIdTokenAlgorithm, clientChangeType, clientDetails, validateRedirectUri } from './client-rules.ts';
 import { type Listed, listed } from './paging.ts';
 import { checkClientPar, withParChanges } from './par-settings.ts';
+import { validQuota } from './quota.ts';
 
 const DAY_MS = 86_400_000;
 

@@ -1,6 +1,6 @@
-import { defaultRegistrationPolicy, type TrustedStatementIssuer } from '../domain/registration.ts';
+import { defaultRegistrationPolicy, REGISTRATION_MODES, type TrustedStatementIssuer } from '../domain/registration.ts';
 import { AdminError } from './admin-error.ts';
-import { REGISTRATION_MODES, type RegistrationPolicyChanges, type RegistrationPolicyView } from './registration-policy.ts';
+import type { RegistrationPolicyChanges, RegistrationPolicyView } from './registration-policy.ts';
 
 /** An environment's declared registration policy (RFC 7591): every field, undeclared ones at their default. */
 export type DeclaredRegistration = Required<RegistrationPolicyChanges>;

@@ -3,12 +3,13 @@ import type { Environment } from '../domain/model.ts';
 import { ConflictError, type PageQuery } from '../domain/storage.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { generateSigningKey, ID_TOKEN_KEY_ALGORITHM } from '../oauth/signing-keys.ts';
-import { AdminContext, validQuota } from './admin-context.ts';
+import { AdminContext } from './admin-context.ts';
 import { AdminError } from './admin-error.ts';
 import { type EnvironmentChanges, type EnvironmentView, REFRESH_TOKEN_POLICIES } from './admin-views.ts';
 import { SUBJECT_TYPES, sectorlessHosts } from './client-oidc.ts';
 import { type Listed, listed } from './paging.ts';
 import { type EnvironmentParChanges, givesParSettings, parSettingsOf, withParSettings } from './par-settings.ts';
+import { validQuota } from './quota.ts';
 
 const ENV_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 

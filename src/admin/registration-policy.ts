@@ -1,6 +1,12 @@
 import type { Clock } from '../domain/clock.ts';
 import type { Client, ClientRegistrationKind, Environment } from '../domain/model.ts';
-import { defaultRegistrationPolicy, type RegistrationMode, type RegistrationPolicy, type TrustedStatementIssuer } from '../domain/registration.ts';
+import {
+  defaultRegistrationPolicy,
+  REGISTRATION_MODES,
+  type RegistrationMode,
+  type RegistrationPolicy,
+  type TrustedStatementIssuer,
+} from '../domain/registration.ts';
 import type { Store } from '../domain/storage.ts';
 import { issuerUrls } from '../oauth/issuer.ts';
 import { REGISTRATION_AUTH_METHODS, REGISTRATION_GRANT_TYPES } from '../oauth/registration/client-metadata.ts';
@@ -10,8 +16,6 @@ import { isValidScopeToken } from '../oauth/scope.ts';
 import { AdminError } from './admin-error.ts';
 import type { AdminAudit } from './audit-trail.ts';
 import type { AdminPolicy } from './policy.ts';
-
-export const REGISTRATION_MODES: readonly RegistrationMode[] = ['off', 'open', 'initial_access_token'];
 
 /** An environment's registration policy as the admin API, CLI and `apply` show it. */
 export interface RegistrationPolicyView {

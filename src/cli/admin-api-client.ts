@@ -3,7 +3,8 @@
  * the AdminError the service would have thrown.
  */
 import { randomUUID } from 'node:crypto';
-import { AdminError } from '../admin/admin-service.ts';
+import { AdminError } from '../admin/admin-error.ts';
+import { type HttpAnswer, NoAnswerError, sendRequest } from './http-request.ts';
 
 /** A failure that is not a refused operation: no credentials, no access, an unreachable or unexpected server. */
 export class RemoteAdminError extends Error {
@@ -74,16 +75,16 @@ export class AdminApiClient {
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     if (call.ifMatch !== undefined) headers['if-match'] = call.ifMatch;
     if (call.idempotent) headers['idempotency-key'] = randomUUID();
-    const init = { method, headers, ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}) };
+    const init = { method, headers, body: call.body === undefined ? undefined : JSON.stringify(call.body) };
     // Reads and keyed creates are safe to send twice: one retry after a lost connection or a 503.
     const retry = method === 'GET' || call.idempotent === true;
     const response = await send(`${this.base}${path}`, init).then(
       (first) => (retry && first.status === 503 ? send(`${this.base}${path}`, init) : first),
       (error: unknown) => (retry ? send(`${this.base}${path}`, init) : Promise.reject(error)),
     );
-    const text = await response.text();
+    const text = response.text;
     if (!response.ok) throw failure(response.status, text);
-    return { body: (text ? JSON.parse(text) : undefined) as T, etag: response.headers.get('etag') ?? undefined };
+    return { body: (text ? JSON.parse(text) : undefined) as T, etag: response.header('etag') };
   }
 
   async get<T>(path: string): Promise<T> {
@@ -117,12 +118,12 @@ export class AdminApiClient {
   }
 }
 
-async function send(url: string, init: RequestInit): Promise<Response> {
+async function send(url: string, init: { method: string; headers: Record<string, string>; body?: string | undefined }): Promise<HttpAnswer> {
   try {
-    return await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
+    return await sendRequest(url, { ...init, timeoutMs: TIMEOUT_MS });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-    throw new RemoteAdminError(`cannot reach ${new URL(url).origin}: ${cause}`);
+    if (!(error instanceof NoAnswerError)) throw error;
+    throw new RemoteAdminError(`cannot reach ${new URL(url).origin}: ${error.reason}`);
   }
 }
 
@@ -133,7 +134,7 @@ async function clientCredentialsToken(credentials: { clientId: string; clientSec
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
     body: 'grant_type=client_credentials',
   });
-  const body = (await response.json().catch(() => ({}))) as { access_token?: unknown; error?: unknown };
+  const body = objectOf(response.text) as { access_token?: unknown; error?: unknown };
   if (!response.ok || typeof body.access_token !== 'string') {
     const error = typeof body.error === 'string' ? body.error : `HTTP ${response.status}`;
     throw new RemoteAdminError(
@@ -141,6 +142,16 @@ async function clientCredentialsToken(credentials: { clientId: string; clientSec
     );
   }
   return body.access_token;
+}
+
+/** A JSON object answer, or an empty object for anything else. */
+function objectOf(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 /** A problem+json answer as the error the local service throws for the same refusal. */

@@ -1,5 +1,4 @@
 import { type Command, Option } from 'commander';
-import { bootstrapAdmin } from '../admin-api/bootstrap.ts';
 import { withLocalAdmin } from './context.ts';
 
 /** `admin bootstrap`: the first admin credential of a deployment, printed once. */
@@ -12,6 +11,7 @@ export function registerAdminApiCommands(program: Command): void {
     .addOption(new Option('--json', 'print JSON'))
     .action(
       withLocalAdmin(async ({ admin: service, serviceAccounts, users, apis, config }, options: { force?: boolean; json?: boolean }) => {
+        const { bootstrapAdmin } = await import('../admin-api/bootstrap.ts');
         const result = await bootstrapAdmin({ admin: service, serviceAccounts, users, apis }, config.adminEnvironment, { force: options.force === true });
         if (options.json) {
           console.log(JSON.stringify(result));

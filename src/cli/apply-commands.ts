@@ -1,29 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { AdminError } from '../admin/admin-service.ts';
-import { type Declaration, parseDeclaration } from '../admin/declarative.ts';
-import { applyDeclaration, type PlannedChange, planDeclaration } from '../admin/declarative-plan.ts';
-import { localDeclarativeTarget } from '../admin/declarative-target.ts';
+import type { PlannedChange } from '../admin/declarative-plan.ts';
 import { withAdmin } from './context.ts';
-import { registrationTarget } from './registration-commands.ts';
-
-/** Reads a declaration file (YAML, of which JSON is a subset); `-` reads stdin. */
-export function readDeclaration(path: string): Declaration {
-  let text: string;
-  try {
-    text = readFileSync(path === '-' ? 0 : path, 'utf8');
-  } catch (error) {
-    throw new AdminError('invalid_argument', `cannot read ${path}: ${(error as Error).message}`);
-  }
-  let document: unknown;
-  try {
-    document = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
-  } catch (error) {
-    throw new AdminError('invalid_argument', `${path} is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
-  }
-  return parseDeclaration(document);
-}
 
 const SIGN: Record<PlannedChange['action'], string> = { create: '+', update: '~', unchanged: '=' };
 const show = (value: unknown) => JSON.stringify(value);
@@ -53,7 +30,7 @@ export function registerApplyCommands(program: Command): void {
     .addOption(new Option('--exit-code', 'exit 2 when there are changes to apply, 0 when there are none'))
     .action(
       withAdmin(async (ctx, file: string, options: { json?: boolean; verbose?: boolean; exitCode?: boolean }) => {
-        const changes = await planDeclaration(localDeclarativeTarget({ ...ctx, registrationPolicies: registrationTarget(ctx) }), readDeclaration(file));
+        const changes = await (await import('./declarations.ts')).planFile(ctx, file);
         if (options.json) console.log(JSON.stringify(changes));
         else for (const line of formatPlan(changes, options.verbose)) console.log(line);
         if (options.exitCode && changes.some((c) => c.action !== 'unchanged')) process.exitCode = 2;
@@ -65,7 +42,7 @@ export function registerApplyCommands(program: Command): void {
     .addOption(new Option('--json', 'print the changes and new secrets as JSON'))
     .action(
       withAdmin(async (ctx, file: string, options: { json?: boolean }) => {
-        const result = await applyDeclaration(localDeclarativeTarget({ ...ctx, registrationPolicies: registrationTarget(ctx) }), readDeclaration(file));
+        const result = await (await import('./declarations.ts')).applyFile(ctx, file);
         if (options.json) {
           console.log(JSON.stringify(result));
           return;

@@ -1,9 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ClientMetadataDocumentsView } from '../admin/client-metadata-documents.ts';
-import { loadConfig } from '../config/config.ts';
-import { openAdminContext } from './context.ts';
+import { openLocalContext } from './context.ts';
 import { printKeyValues } from './output.ts';
-import { AdminApiClient, adminApiBase, remoteCredentials } from './remote-admin.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const seconds = (value: string) => {
@@ -34,11 +32,8 @@ interface SettingsAccess {
 
 async function access(server: string | undefined): Promise<SettingsAccess> {
   if (server !== undefined) {
-    const loaded = loadConfig(process.env);
-    const api = new AdminApiClient(
-      adminApiBase(server),
-      remoteCredentials(process.env, { publicUrl: loaded.publicUrl, adminEnvironment: loaded.adminEnvironment }),
-    );
+    const { remoteAdminApi } = await import('./remote-context.ts');
+    const api = remoteAdminApi(server);
     const path = (env: string) => `/environments/${encodeURIComponent(env)}/client-metadata-documents`;
     return {
       get: (env) => api.get<ClientMetadataDocumentsView>(path(env)),
@@ -49,7 +44,7 @@ async function access(server: string | undefined): Promise<SettingsAccess> {
       close: async () => {},
     };
   }
-  const ctx = await openAdminContext();
+  const ctx = await openLocalContext();
   return { get: (env) => ctx.metadataDocuments.get(env), set: (env, view) => ctx.metadataDocuments.set(env, view), close: () => ctx.close() };
 }
 

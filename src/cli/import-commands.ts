@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { systemClock } from '../domain/clock.ts';
-import { formatReport, reportJson, runImport } from '../import/engine.ts';
 import { checkSourceId } from '../import/source-id.ts';
 import { IMPORT_SOURCES } from '../import/sources.ts';
 import { withLocalAdmin } from './context.ts';
@@ -53,6 +52,7 @@ export function registerImportCommands(program: Command): void {
         const env = await store.environments.findByName(options.env);
         if (!env) throw new Error(`no environment named ${options.env}`);
         const id = options.sourceId ?? reader.defaultSourceId(options.from);
+        const { formatReport, reportJson, runImport } = await import('../import/engine.ts');
         const source = await reader.open({ from: options.from, usersTable: options.usersTable });
         try {
           const report = await runImport(source.records, {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { InitialAccessTokenView, RegistrationServices } from '../admin/initial-access-tokens.ts';
-import { REGISTRATION_MODES, type RegistrationPolicyChanges, type RegistrationPolicyView } from '../admin/registration-policy.ts';
-import type { RegistrationMode, TrustedStatementIssuer } from '../domain/registration.ts';
+import type { RegistrationPolicyChanges, RegistrationPolicyView } from '../admin/registration-policy.ts';
+import { REGISTRATION_MODES, type RegistrationMode, type TrustedStatementIssuer } from '../domain/registration.ts';
 import { type AdminContext, currentServer, withAdmin } from './context.ts';
 import { printKeyValues, printTable } from './output.ts';
 import { AdminApiClient, adminApiBase, remoteCredentials } from './remote-admin.ts';

@@ -10,7 +10,7 @@ import { answerMetricsRequests, clusterExposition, serveMetrics } from '../serve
 import { nodeMetrics } from '../server/node-metrics.ts';
 import { createServer, type ServerConfig } from '../server/server.ts';
 import { openStore } from '../store/open.ts';
-import { devPublicUrl, ensureDevKeySecret } from './context.ts';
+import { devPublicUrl, ensureDevKeySecret } from './local-context.ts';
 import { snapshotFromPrimary, stopWorkers, WarmSnapshots } from './serve-cluster.ts';
 import { banner, bootstrapDevelopment, type DevData, systemAudit } from './serve-dev.ts';
 import { drainSeconds, handleSignals, type SignalHandling, shutDown, whenAvailable } from './serve-lifecycle.ts';

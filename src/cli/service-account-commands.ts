@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { CreatedKey } from '../admin/service-accounts.ts';
-import { ASSERTION_ALGORITHMS } from '../oauth/assertions.ts';
+import { ASSERTION_ALGORITHMS } from '../oauth/assertion-algorithms.ts';
 import { withAdmin } from './context.ts';
 import { lastUsed, printKeyValues, printTable } from './output.ts';
 

@@ -5,6 +5,7 @@
 
 /** How clients may register in an environment: not at all (the default), freely, or with an initial access token. */
 export type RegistrationMode = 'off' | 'open' | 'initial_access_token';
+export const REGISTRATION_MODES: readonly RegistrationMode[] = ['off', 'open', 'initial_access_token'];
 
 /** RFC 7591 §2.3: an issuer of software statements the operator trusts, with its public keys. */
 export interface TrustedStatementIssuer {

@@ -4,15 +4,14 @@ import { PublicKeyCache } from '../crypto/public-keys.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Client, ClientKey, Environment } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
+import type { AssertionAlgorithm } from './assertion-algorithms.ts';
 import { RefreshingCache } from './refreshing-cache.ts';
 
 /** RFC 7523 §2.1 authorization grant type. */
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** RFC 7523 §2.2 client assertion type (private_key_jwt). */
 export const JWT_BEARER_CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-/** Algorithms a registered key may use: asymmetric only (RFC 8725 §3.1), never `none` or HMAC. */
-export const ASSERTION_ALGORITHMS = ['ES256', 'EdDSA', 'RS256'] as const;
-export type AssertionAlgorithm = (typeof ASSERTION_ALGORITHMS)[number];
+export { ASSERTION_ALGORITHMS, type AssertionAlgorithm } from './assertion-algorithms.ts';
 
 /** Header `alg` values a key registered with `alg` verifies: RFC 9864 names Ed25519 explicitly. */
 const HEADER_ALGORITHMS: Record<AssertionAlgorithm, readonly string[]> = { ES256: ['ES256'], EdDSA: ['EdDSA', 'Ed25519'], RS256: ['RS256'] };

@@ -1,6 +1,6 @@
 import type { Environment } from '../domain/model.ts';
 import { ASSERTION_ALGORITHMS } from './assertions.ts';
-import { DPOP_ALGORITHMS } from './dpop/proof.ts';
+import { DPOP_ALGORITHMS } from './dpop/algorithms.ts';
 import { ENDPOINTS } from './endpoints.ts';
 import { fapi2Algorithms, fapi2Requires } from './fapi2.ts';
 import type { IssuerUrls } from './issuer.ts';

@@ -2,11 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, type KyselyConfig, PostgresDialect } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Store } from '../domain/storage.ts';
 import type { DatabaseObserver } from '../observability/metrics.ts';
 import { StorageHealthState } from './health.ts';
 import { KyselyStore } from './kysely-store.ts';
+import { pgDriver } from './pg-driver.ts';
 import { resilientPool } from './postgres-pool.ts';
 import { tracedDialect } from './query-tracing.ts';
 import type { Database } from './schema.ts';
@@ -46,7 +47,7 @@ export function sqlitePath(url: string): string {
 const INT8_OID = 20;
 const pgTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    oid === INT8_OID ? (value: string) => Number(value) : pgDriver().types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 /** Opens the database named by `url` and returns the store; call `migrate()` before use. */
@@ -77,7 +78,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
     };
-    const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
+    const pool = new (pgDriver().Pool)({ ...connection, max: options.poolSize ?? 10 });
     const probeTimeoutMs = Math.min(timeoutMs, PROBE_TIMEOUT_MS);
     const resilient = resilientPool(pool, health, { ...connection, connectionTimeoutMillis: probeTimeoutMs, query_timeout: probeTimeoutMs });
     observePool(pool, options.observer);

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { StorageUnavailableError } from '../domain/storage.ts';
 import type { StorageHealthState } from './health.ts';
+import { pgDriver } from './pg-driver.ts';
 
 // Socket error codes (ECONNREFUSED, ECONNRESET, ETIMEDOUT, EAI_AGAIN…), not Node's ERR_* codes,
 // which are programming errors.
@@ -19,7 +20,7 @@ const SOCKET_ERROR = /^E(?!RR_)[A-Z0-9_]+$/;
  *   nothing about the other statements, so they do not make the node treat the database as down.
  */
 export function postgresFault(error: unknown): 'unreachable' | 'busy' | undefined {
-  if (error instanceof pg.DatabaseError) {
+  if (error instanceof pgDriver().DatabaseError) {
     const code = error.code ?? '';
     if (/^08|^57P0[1-3]$/.test(code)) return 'unreachable';
     if (/^53|^57014$|^55P03$|^40P01$/.test(code)) return 'busy';
@@ -57,7 +58,7 @@ const preparedNames = new Map<string, string>();
 /** A short, secret-free description of an unavailability error, for logs and `/readyz`. */
 export function describePostgresError(error: unknown): string {
   const e = error as { code?: unknown; message?: unknown };
-  if (error instanceof pg.DatabaseError) return `PostgreSQL cannot run the statement now (SQLSTATE ${e.code})`;
+  if (error instanceof pgDriver().DatabaseError) return `PostgreSQL cannot run the statement now (SQLSTATE ${e.code})`;
   if (typeof e?.message === 'string' && /timeout exceeded when trying to connect/i.test(e.message)) return 'every PostgreSQL connection of this node is busy';
   if (typeof e?.code === 'string' && SOCKET_ERROR.test(e.code)) return `PostgreSQL is unreachable (${e.code})`;
   if (typeof e?.message === 'string' && /timeout/i.test(e.message)) return 'PostgreSQL did not answer in time';
@@ -152,7 +153,7 @@ class PoolGuard {
         } catch (error) {
           if (postgresFault(error) === undefined) throw error;
           // A statement the server cancelled leaves a usable connection; anything else may not.
-          if (!(error instanceof pg.DatabaseError)) broken ??= error as Error;
+          if (!(error instanceof pgDriver().DatabaseError)) broken ??= error as Error;
           throw this.unavailable(error, queryStartedAt);
         }
       },
@@ -222,7 +223,7 @@ class PoolGuard {
   // probes then never fill the pool with connection attempts that hang past the server's return.
   private async probeAlone(): Promise<void> {
     const startedAt = performance.now();
-    const client = new pg.Client(this.probeConfig);
+    const client = new (pgDriver().Client)(this.probeConfig);
     client.on('error', () => {});
     try {
       await client.connect();

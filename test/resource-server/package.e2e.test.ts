@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ROOT } from '../helpers/dev-server.ts';
@@ -117,6 +117,19 @@ describe('the packed library installs and works in an empty project', () => {
     for (const file of ['bin/gatehouse', 'dist/gatehouse.js', 'resource-server/index.js', 'resource-server/index.d.ts']) {
       assert.ok(files.includes(file), `${file} is not in the package`);
     }
+    // The CLI's entry loads chunks (dist/chunks/) as commands run: every file of the build ships.
+    const built = readdirSync(join(ROOT, 'dist'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)));
+    assert.ok(
+      built.some((file) => file.startsWith('dist/chunks/')),
+      'the build wrote chunks',
+    );
+    assert.deepEqual(
+      built.filter((file) => !files.includes(file)),
+      [],
+      'built files missing from the package',
+    );
     assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('packages/')), 'sources, tests or the library are shipped');
     const app = join(dir, 'app');
     mkdirSync(app);
@@ -144,6 +157,20 @@ describe('the packed library installs and works in an empty project', () => {
       replayed: 'invalid_dpop_proof',
       oneCopy: true,
     });
+    // The installed CLI starts, and a command reaching for the admin API loads the chunks it needs.
+    const cli = join(app, 'node_modules', 'gatehouse', 'bin', 'gatehouse');
+    const help = await run(process.execPath, [cli, '--help'], { cwd: app, timeout: 30_000 });
+    assert.match(help.stdout, /^Usage: gatehouse /);
+    const remote = await run(process.execPath, [cli, 'env', 'list', '--server', 'http://127.0.0.1:9'], {
+      cwd: app,
+      timeout: 30_000,
+      env: { PATH: process.env.PATH, GATEHOUSE_ADMIN_TOKEN: 'not-a-token' },
+    }).then(
+      () => assert.fail('env list against a closed port succeeded'),
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    assert.equal(remote.code, 1);
+    assert.match(remote.stderr ?? '', /^gatehouse: cannot reach http:\/\/127\.0\.0\.1:9: /);
     writeFileSync(join(app, 'consumer.ts'), CONSUMER_TS);
     const tsconfig = {
       compilerOptions: {

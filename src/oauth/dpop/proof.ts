@@ -6,13 +6,8 @@ import type { Environment } from '../../domain/model.ts';
 import type { UsedAssertionStore } from '../../domain/storage.ts';
 import { OAuthError } from '../errors.ts';
 import { FAPI2_ALGORITHMS, isFapi2 } from '../fapi2.ts';
+import { DPOP_ALGORITHMS } from './algorithms.ts';
 import type { DpopNonces } from './nonces.ts';
-
-/**
- * RFC 9449 §4.3 step 5: asymmetric algorithms only (never `none`, never HMAC), published as
- * `dpop_signing_alg_values_supported` (§5.1).
- */
-export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const;
 
 /** JWK members that only a private (or symmetric) key has: §4.3 step 6 wants a public key. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;

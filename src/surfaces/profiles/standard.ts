@@ -1,8 +1,8 @@
-import { DPOP_ALGORITHMS } from '../../oauth/dpop/proof.ts';
+import { DPOP_ALGORITHMS } from '../../oauth/dpop/algorithms.ts';
 import { ENDPOINT_KINDS, ENDPOINTS, type EndpointKind, ISSUER_ROUTE } from '../../oauth/endpoints.ts';
 import type { OAuthError } from '../../oauth/errors.ts';
 import type { TokenResult } from '../../oauth/grants/grant.ts';
-import { GRANT_MODULES } from '../../oauth/grants/index.ts';
+import { GRANT_TYPES } from '../../oauth/grants/grant-types.ts';
 import type { RateLimitState } from '../../oauth/rate-limit.ts';
 import type { Dialect, JsonSchema, Profile, RenderedResponse } from '../profile.ts';
 
@@ -111,7 +111,7 @@ export const standardProfile: Profile = {
     // RFC 8707 §2: a client may name several resources.
     ...(kind === 'token' || kind === 'authorization' || kind === 'device_authorization' || kind === 'pushed_authorization' ? { repeatable: ['resource'] } : {}),
   })),
-  grantTypes: GRANT_MODULES.map((grant) => grant.grantType),
+  grantTypes: GRANT_TYPES,
   environment: { param: 'env', values: null },
   requestAliases: {},
   defaultParams: {},
