@@ -5,6 +5,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { Client, ClientKey, Environment } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
 import type { AssertionAlgorithm } from './assertion-algorithms.ts';
+import type { ClientCache } from './client-cache.ts';
 import { RefreshingCache } from './refreshing-cache.ts';
 
 /** RFC 7523 §2.1 authorization grant type. */
@@ -51,8 +52,11 @@ export interface AssertionPolicy {
 
 const MAX_JTI_LENGTH = 256;
 
-/** How long the verifier keeps a registered key, and serves it through an outage (milliseconds); without it, keys are read on every assertion. */
-export interface AssertionKeyCache {
+/** Where the verifier finds keys and their owners; without it, both are read on every assertion. */
+export interface AssertionCaches {
+  /** The owners of keys, as client authentication reads clients. */
+  clients: Pick<ClientCache, 'get'>;
+  /** How long a registered key is kept, and served through an outage (milliseconds). */
   keyTtlMs: number;
   staleIfErrorMs: number;
 }
@@ -62,10 +66,12 @@ export interface AssertionKeyCache {
  * (RFC 7523 §3): kid → registered key → that key's algorithm only → iss = sub = the account →
  * aud → exp/nbf/iat → jti present. `consume` then records the jti (atomic, shared by every node).
  *
- * The key's owner is read on every assertion, so a disabled account is refused at once. The key
- * itself may come from a per-node cache (its public part never changes): revocation is not left
- * to the cache, since `consume` spends the jti only while the key is still registered and not
- * revoked, in the same statement, so a revoked key stops at once on every node.
+ * With caches, the key and its owner come from per-node caches, as a client and its secrets do
+ * for client authentication (the owner's grant types and scopes are then at most
+ * `GATEHOUSE_CACHE_TTL` old). What must hold at once is not left to them: `consume` spends the
+ * jti only while the key is registered and not revoked and its owner is enabled, in the same
+ * statement, so a key revoked or an account disabled on any node stops working at once; and an
+ * owner cached as disabled is read again, so one enabled again works at once.
  */
 export class AssertionVerifier {
   private readonly publicKeys = new PublicKeyCache();
@@ -75,10 +81,9 @@ export class AssertionVerifier {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly policy: AssertionPolicy,
-    keyCache?: AssertionKeyCache,
+    private readonly caches?: AssertionCaches,
   ) {
-    if (keyCache)
-      this.keys = new RefreshingCache(clock, store.health, { ttlMs: keyCache.keyTtlMs, staleIfErrorMs: keyCache.staleIfErrorMs, maxEntries: 10_000 });
+    if (caches) this.keys = new RefreshingCache(clock, store.health, { ttlMs: caches.keyTtlMs, staleIfErrorMs: caches.staleIfErrorMs, maxEntries: 10_000 });
   }
 
   async verify(env: Environment, assertion: string, audiences: readonly string[]): Promise<VerifiedAssertion> {
@@ -122,7 +127,15 @@ export class AssertionVerifier {
       this.keys?.invalidate(keyEntry(env.id, key.kid));
       throw new AssertionFailure(`key ${key.kid} has been revoked`, true);
     }
+    if (outcome === 'owner_disabled') throw new AssertionFailure(`the owner of key ${key.kid} is disabled`, true);
     if (outcome === 'replayed') throw new AssertionFailure('the assertion was already used (jti replayed)', false, client);
+  }
+
+  /** The key's owner: from the cache, but read again when the cache holds it disabled. */
+  private async findOwner(envId: string, clientId: string): Promise<Client | undefined> {
+    if (!this.caches) return this.store.clients.find(envId, clientId);
+    const cached = (await this.caches.clients.get(envId, clientId)).client;
+    return cached?.enabled === false ? (await this.caches.clients.get(envId, clientId, true)).client : cached;
   }
 
   private async findKey(envId: string, kid: string): Promise<ClientKey | undefined> {
@@ -152,7 +165,7 @@ export class AssertionVerifier {
     if (!HEADER_ALGORITHMS[key.alg as AssertionAlgorithm]?.includes(header.alg)) {
       throw new AssertionFailure(`key ${key.kid} signs with ${key.alg}, not ${header.alg}`, true);
     }
-    const client = await this.store.clients.find(env.id, key.clientId);
+    const client = await this.findOwner(env.id, key.clientId);
     if (!client?.enabled) throw new AssertionFailure(`the owner of key ${key.kid} is disabled`, true);
     return { key, client, alg: header.alg };
   }

@@ -82,7 +82,7 @@ export function createOAuthCore(
   });
   const clients = new ClientCache(store, clock, config.cacheTtl * 1000, staleIfErrorMs, 10_000, documents);
   const assertionPolicy = { maxLifetime: config.assertionMaxLifetime, clockSkew: config.clockSkew };
-  const assertions = new AssertionVerifier(store, clock, assertionPolicy, { keyTtlMs: config.cacheTtl * 1000, staleIfErrorMs });
+  const assertions = new AssertionVerifier(store, clock, assertionPolicy, { clients, keyTtlMs: config.cacheTtl * 1000, staleIfErrorMs });
   const legacy = new LegacyCredentialGuard(store, clock, { staleIfErrorMs });
   const authenticator = new ClientAuthenticator(clock, throttle, assertions, clients, quotas, legacy, events);
   const idTokens = new IdTokenIssuer(keys, clock, config.idTokenTtl);

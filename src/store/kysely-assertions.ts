@@ -76,8 +76,9 @@ function consumeStatements(db: Kysely<Database>) {
           .where('used_assertions.expires_at', '<=', placeholder('now') as never),
       ),
   );
-  // The same, only while `kid` is a key of the client that is not revoked: one statement checks
-  // the key and spends the jti, so a key revoked on any node stops working at once.
+  // The same, only while `kid` is a key of the client that is not revoked and the client is
+  // enabled: one statement checks both and spends the jti, so a key revoked or an account
+  // disabled on any node stops working at once.
   const consumeWithKey = compiledOnce<'env' | 'client' | 'jti' | 'expiresAt' | 'now' | 'kid'>(
     db
       .insertInto('used_assertions')
@@ -92,12 +93,14 @@ function consumeStatements(db: Kysely<Database>) {
           ])
           .where(({ exists, selectFrom }) =>
             exists(
-              selectFrom('client_keys')
-                .select('kid')
-                .where('env_id', '=', placeholder('env'))
-                .where('client_id', '=', placeholder('client'))
-                .where('kid', '=', placeholder('kid'))
-                .where('revoked_at', 'is', null),
+              selectFrom('client_keys as k')
+                .innerJoin('clients as c', (join) => join.onRef('c.env_id', '=', 'k.env_id').onRef('c.client_id', '=', 'k.client_id'))
+                .select('k.kid')
+                .where('k.env_id', '=', placeholder('env'))
+                .where('k.client_id', '=', placeholder('client'))
+                .where('k.kid', '=', placeholder('kid'))
+                .where('k.revoked_at', 'is', null)
+                .where('c.enabled', '=', sql<number>`1`),
             ),
           ),
       )
@@ -123,14 +126,16 @@ export function usedAssertionStore(db: Kysely<Database>): UsedAssertionStore {
     async consumeWithKey(envId, clientId, kid, jti, expiresAt, now) {
       if (changed(await db.executeQuery(consumeWithKey({ env: envId, client: clientId, jti, expiresAt, now, kid })))) return 'consumed';
       // Refused: say why (only on this path, off the hot one).
-      const key = await db
-        .selectFrom('client_keys')
-        .select('revoked_at')
-        .where('env_id', '=', envId)
-        .where('client_id', '=', clientId)
-        .where('kid', '=', kid)
+      const row = await db
+        .selectFrom('client_keys as k')
+        .innerJoin('clients as c', (join) => join.onRef('c.env_id', '=', 'k.env_id').onRef('c.client_id', '=', 'k.client_id'))
+        .select(['k.revoked_at', 'c.enabled'])
+        .where('k.env_id', '=', envId)
+        .where('k.client_id', '=', clientId)
+        .where('k.kid', '=', kid)
         .executeTakeFirst();
-      return key && key.revoked_at === null ? 'replayed' : 'key_revoked';
+      if (!row || row.revoked_at !== null) return 'key_revoked';
+      return Number(row.enabled) === 1 ? 'replayed' : 'owner_disabled';
     },
     async deleteExpired(before) {
       const result = await db.deleteFrom('used_assertions').where('expires_at', '<', before).executeTakeFirst();

@@ -215,10 +215,21 @@ for (const database of await testDatabases()) {
         assertToken(await s.exchange(await sign(otherKey, s.claims({}, other.service_account_id))));
       });
 
-      it('refuses a disabled account and accepts it again once re-enabled', async () => {
+      it('refuses a disabled account and accepts it again once re-enabled, at once, though this node caches it', async () => {
         const s = await setup();
-        // Used once first: the node has the key cached, and still reads the account every time.
+        // Used once first: the node has the key and the account cached. The changes below are
+        // written as another node or the CLI writes them: this node's caches are not told.
         assertToken(await s.exchange(await s.assertion()));
+        await s.accounts.setEnabled(s.env, s.id, false);
+        const refused = await s.assertion();
+        assertError(await s.exchange(refused), 400, 'invalid_grant', /disabled/);
+        await s.accounts.setEnabled(s.env, s.id, true);
+        // The refused assertion was not spent.
+        assertToken(await s.exchange(refused));
+      });
+
+      it('reads an account cached as disabled again: enabled elsewhere, it works at once', async () => {
+        const s = await setup();
         await s.accounts.setEnabled(s.env, s.id, false);
         assertError(await s.exchange(await s.assertion()), 400, 'invalid_grant', /disabled/);
         await s.accounts.setEnabled(s.env, s.id, true);

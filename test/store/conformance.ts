@@ -228,7 +228,7 @@ export function storeConformance(database: TestDatabase): void {
       assert.equal(await store.usedAssertions.deleteExpired(T0 + 1001), 2);
     });
 
-    it("consumes an assertion id only while its key is the owner's and not revoked, in one atomic statement", async () => {
+    it("consumes an assertion id only while its key is the owner's and not revoked and its owner enabled, in one atomic statement", async () => {
       await store.clients.create(client(a.id, 'sa-k', { kind: 'service_account' }), undefined);
       await store.clients.create(client(a.id, 'sa-other', { kind: 'service_account' }), undefined);
       const k = { envId: a.id, kid: 'ck-k', clientId: 'sa-k', alg: 'ES256', publicJwk: { kty: 'EC', kid: 'ck-k' }, createdAt: T0, revokedAt: null };
@@ -242,6 +242,10 @@ export function storeConformance(database: TestDatabase): void {
       assert.equal(await use('jti-k', 'sa-k', 'ck-k', T0 + 1000), 'consumed', 'free again once the first has expired');
       assert.equal(await use('jti-x', 'sa-other'), 'key_revoked', "another account's key");
       assert.equal(await use('jti-x', 'sa-k', 'no-such-kid'), 'key_revoked');
+      assert.equal(await store.clients.setEnabled(a.id, 'sa-k', false, T0 + 4), true);
+      assert.equal(await use('jti-d'), 'owner_disabled');
+      assert.equal(await store.clients.setEnabled(a.id, 'sa-k', true, T0 + 5), true);
+      assert.equal(await use('jti-d'), 'consumed', 'a refusal recorded nothing: the same jti is spent once enabled again');
       assert.equal(await store.clientKeys.revoke(a.id, 'sa-k', 'ck-k', T0 + 5), true);
       assert.equal(await use('jti-y'), 'key_revoked');
       // A refusal spends nothing: the jti was not recorded.

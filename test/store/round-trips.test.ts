@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { importJWK, SignJWT } from 'jose';
 import pg from 'pg';
+import { ServiceAccountService } from '../../src/admin/service-accounts.ts';
 import type { Environment, RefreshToken, TokenFamily } from '../../src/domain/model.ts';
 import type { FamilyIssue, Store } from '../../src/domain/storage.ts';
 import { ENV, obtainCode, REDIRECT_URI, setUpCodeFlow } from '../helpers/authorization.ts';
@@ -242,5 +245,39 @@ describe('Round trips of a token request on PostgreSQL', { skip: postgres ? fals
     const refreshed = await roundTrips(() => token({ grant_type: 'refresh_token', refresh_token: exchanged.result.json().refresh_token }));
     assert.equal(refreshed.result.statusCode, 200, refreshed.result.body);
     assert.equal(refreshed.count, 2);
+  });
+
+  it('a jwt-bearer grant makes one statement: the key and its account come from the caches, the statement checks both', async () => {
+    const t = await buildTestApp(store, { passwordHashCost: 10 });
+    const previous = stop;
+    stop = async () => {
+      await previous?.();
+      await t.app.stop();
+    };
+    const env = 'RT-JWT-BEARER';
+    await t.admin.createEnvironment(env);
+    const accounts = new ServiceAccountService(t.config, store, t.clock);
+    const id = (await accounts.create({ env, name: 'robot', scopes: ['read'] })).service_account_id;
+    const key = await accounts.createKey(env, id, 'ES256');
+    const privateKey = await importJWK(key.private_jwk, key.alg);
+    const tokenUrl = `${t.config.publicUrl}/envs/${env}/token`;
+    const exchange = async () => {
+      const now = Math.floor(t.clock.now() / 1000);
+      const assertion = await new SignJWT({ iss: id, sub: id, aud: tokenUrl, iat: now, exp: now + 60, jti: randomUUID() })
+        .setProtectedHeader({ alg: key.alg, kid: key.kid })
+        .sign(privateKey);
+      return roundTrips(() =>
+        t.app.server.inject({
+          method: 'POST',
+          url: `/envs/${env}/token`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: form({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
+        }),
+      );
+    };
+    await exchange(); // fills the caches
+    const warm = await exchange();
+    assert.equal(warm.result.statusCode, 200, warm.result.body);
+    assert.equal(warm.count, 1);
   });
 });

@@ -45,6 +45,9 @@ export interface ClientKeyStore {
   revoke(envId: string, clientId: string, kid: string, now: number): Promise<boolean>;
 }
 
+/** What `UsedAssertionStore.consumeWithKey` did. */
+export type AssertionUse = 'consumed' | 'replayed' | 'key_revoked' | 'owner_disabled';
+
 export interface UsedAssertionStore {
   /**
    * Records that `clientId` used assertion `jti`, until `expiresAt`. One atomic insert: of any
@@ -52,11 +55,12 @@ export interface UsedAssertionStore {
    */
   consume(envId: string, clientId: string, jti: string, expiresAt: number, now: number): Promise<boolean>;
   /**
-   * `consume`, only while `kid` is a key of `clientId` that is not revoked, in the same atomic
-   * statement: `key_revoked` when it is not (revoked, or not that client's), `replayed` when the
-   * jti is already recorded.
+   * `consume`, only while `kid` is a key of `clientId` that is not revoked and `clientId` is
+   * enabled, in the same atomic statement: `key_revoked` when the key is not (revoked, or not
+   * that client's), `owner_disabled` when the client is disabled, `replayed` when the jti is
+   * already recorded. A refusal records nothing.
    */
-  consumeWithKey(envId: string, clientId: string, kid: string, jti: string, expiresAt: number, now: number): Promise<'consumed' | 'replayed' | 'key_revoked'>;
+  consumeWithKey(envId: string, clientId: string, kid: string, jti: string, expiresAt: number, now: number): Promise<AssertionUse>;
   deleteExpired(before: number): Promise<number>;
 }
 
