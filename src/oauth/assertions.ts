@@ -54,8 +54,8 @@ const MAX_JTI_LENGTH = 256;
 
 /** Where the verifier finds keys and their owners; without it, both are read on every assertion. */
 export interface AssertionCaches {
-  /** The owners of keys, as client authentication reads clients. */
-  clients: Pick<ClientCache, 'get'>;
+  /** The owners of keys, as client authentication reads clients; without it, read on every assertion. */
+  owners?: Pick<ClientCache, 'get'>;
   /** How long a registered key is kept, and served through an outage (milliseconds). */
   keyTtlMs: number;
   staleIfErrorMs: number;
@@ -66,9 +66,9 @@ export interface AssertionCaches {
  * (RFC 7523 §3): kid → registered key → that key's algorithm only → iss = sub = the account →
  * aud → exp/nbf/iat → jti present. `consume` then records the jti (atomic, shared by every node).
  *
- * With caches, the key and its owner come from per-node caches, as a client and its secrets do
- * for client authentication (the owner's grant types and scopes are then at most
- * `GATEHOUSE_CACHE_TTL` old). What must hold at once is not left to them: `consume` spends the
+ * With caches, the key (and, where given, its owner) comes from per-node caches, as a client
+ * and its secrets do for client authentication (the owner's grant types and scopes are then at
+ * most `GATEHOUSE_CACHE_TTL` old). What must hold at once is not left to them: `consume` spends the
  * jti only while the key is registered and not revoked and its owner is enabled, in the same
  * statement, so a key revoked or an account disabled on any node stops working at once; and an
  * owner cached as disabled is read again, so one enabled again works at once.
@@ -133,9 +133,10 @@ export class AssertionVerifier {
 
   /** The key's owner: from the cache, but read again when the cache holds it disabled. */
   private async findOwner(envId: string, clientId: string): Promise<Client | undefined> {
-    if (!this.caches) return this.store.clients.find(envId, clientId);
-    const cached = (await this.caches.clients.get(envId, clientId)).client;
-    return cached?.enabled === false ? (await this.caches.clients.get(envId, clientId, true)).client : cached;
+    const owners = this.caches?.owners;
+    if (!owners) return this.store.clients.find(envId, clientId);
+    const cached = (await owners.get(envId, clientId)).client;
+    return cached?.enabled === false ? (await owners.get(envId, clientId, true)).client : cached;
   }
 
   private async findKey(envId: string, kid: string): Promise<ClientKey | undefined> {
