@@ -53,6 +53,16 @@ export interface OAuthCore {
   readonly device: { readonly authorization: DeviceAuthorizationEndpoint; readonly verification: DeviceVerification };
 }
 
+/**
+ * Keys from a per-node cache; their owners too on PostgreSQL, where that saves a round trip.
+ * SQLite reads the owner in-process, which measured faster there (jwt-bearer, `--ab`, 2026-12-07).
+ */
+function assertionVerifier(config: OAuthPolicy, store: Store, clock: Clock, clients: ClientCache, staleIfErrorMs: number): AssertionVerifier {
+  const policy = { maxLifetime: config.assertionMaxLifetime, clockSkew: config.clockSkew };
+  const owners = store.dialect === 'postgres' ? clients : undefined;
+  return new AssertionVerifier(store, clock, policy, { owners, keyTtlMs: config.cacheTtl * 1000, staleIfErrorMs });
+}
+
 /** `events` receives what the core reports (tokens issued and refused, authentication failures, quota refusals, reuse). */
 export function createOAuthCore(
   config: OAuthPolicy,
@@ -81,11 +91,7 @@ export function createOAuthCore(
     fetch: documentFetch,
   });
   const clients = new ClientCache(store, clock, config.cacheTtl * 1000, staleIfErrorMs, 10_000, documents);
-  const assertionPolicy = { maxLifetime: config.assertionMaxLifetime, clockSkew: config.clockSkew };
-  // The owner from the client cache saves PostgreSQL a round trip; SQLite reads it in-process,
-  // which measured faster there (jwt-bearer, `--ab`, 2026-12-07).
-  const owners = store.dialect === 'postgres' ? clients : undefined;
-  const assertions = new AssertionVerifier(store, clock, assertionPolicy, { owners, keyTtlMs: config.cacheTtl * 1000, staleIfErrorMs });
+  const assertions = assertionVerifier(config, store, clock, clients, staleIfErrorMs);
   const legacy = new LegacyCredentialGuard(store, clock, { staleIfErrorMs });
   const authenticator = new ClientAuthenticator(clock, throttle, assertions, clients, quotas, legacy, events);
   const idTokens = new IdTokenIssuer(keys, clock, config.idTokenTtl);
