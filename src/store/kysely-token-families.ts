@@ -24,6 +24,7 @@ const REFRESH_TOKEN_COLUMNS = [
 ] as const satisfies readonly (keyof RefreshTokenTable)[];
 
 export function tokenFamilyStore(db: Kysely<Database>, dialect: Dialect): TokenFamilyStore {
+  const read = rotationRead(db, dialect);
   const store: TokenFamilyStore = {
     async find(envId, familyId) {
       const row = await db.selectFrom('token_families').selectAll().where('family_id', '=', familyId).where('env_id', '=', envId).executeTakeFirst();
@@ -33,7 +34,7 @@ export function tokenFamilyStore(db: Kysely<Database>, dialect: Dialect): TokenF
       const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).where('env_id', '=', envId).executeTakeFirst();
       return row && toRefreshToken(row);
     },
-    findForRotation: (envId, tokenHash) => findForRotation(db, dialect, envId, tokenHash),
+    findForRotation: (envId, tokenHash) => findForRotation(db, read, envId, tokenHash),
     rotate: (envId, familyId, presentedHash, now, issue, retry) =>
       dialect === 'postgres'
         ? rotateInOneStatement(db, envId, familyId, presentedHash, now, issue, retry)
@@ -67,9 +68,7 @@ export function tokenFamilyStore(db: Kysely<Database>, dialect: Dialect): TokenF
   return store;
 }
 
-/** The read of every refresh: built and compiled once per store (building it cost about as much as running it). */
-const rotationReads = new WeakMap<Kysely<Database>, ReturnType<typeof rotationRead>>();
-
+/** The read of every refresh, built and compiled once per store (building it cost about as much as running it). */
 function rotationRead(db: Kysely<Database>, dialect: Dialect) {
   return compiledOnce<'hash' | 'env'>(
     db
@@ -113,12 +112,7 @@ type RotationRow = Selectable<RefreshTokenTable> & {
 };
 
 /** `TokenFamilyStore.findForRotation`: the token, its family and its user, read at one instant. */
-async function findForRotation(db: Kysely<Database>, dialect: Dialect, envId: string, tokenHash: string) {
-  let read = rotationReads.get(db);
-  if (!read) {
-    read = rotationRead(db, dialect);
-    rotationReads.set(db, read);
-  }
+async function findForRotation(db: Kysely<Database>, read: ReturnType<typeof rotationRead>, envId: string, tokenHash: string) {
   const [row] = (await db.executeQuery<RotationRow>(read({ hash: tokenHash, env: envId }))).rows;
   if (!row) return undefined;
   const family =
