@@ -113,13 +113,15 @@ class ResilientSqliteDriver implements Driver {
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const batch = this.batch;
+    // The batch was lost while this transaction ran (SQLite ended it): nothing of it was saved.
+    if (!batch) throw new StorageUnavailableError('SQLite rolled back the transaction');
     try {
       this.execute(`RELEASE ${UNIT}`, []);
     } catch (error) {
       throw this.failed(error);
     }
     (connection as ResilientSqliteConnection).inTransaction = false;
-    const committed = batch ? this.acknowledgement(batch) : Promise.resolve();
+    const committed = this.acknowledgement(batch);
     this.finishTransaction();
     await committed;
   }
