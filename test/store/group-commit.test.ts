@@ -95,6 +95,7 @@ describe('SQLite group commit', () => {
     const outcomes = await Promise.allSettled(work);
     for (const [i, outcome] of outcomes.entries()) {
       assert.equal(outcome.status, i % 3 === 0 ? 'rejected' : 'fulfilled', `transaction ${i}`);
+      if (outcome.status === 'rejected') assert.equal((outcome.reason as Error).message, `transaction ${i} gives up`);
       assert.equal(committed(`trx-${i}`).n, i % 3 === 0 ? 0 : 1, `transaction ${i}`);
     }
   });
@@ -106,6 +107,7 @@ describe('SQLite group commit', () => {
       outcomes.map((o) => o.status),
       ['fulfilled', 'rejected', 'fulfilled'],
     );
+    assert.equal(((outcomes[1] as PromiseRejectedResult).reason as { code?: string }).code, 'SQLITE_CONSTRAINT_UNIQUE');
     assert.equal(committed('batch-a').n + committed('batch-b').n, 2);
   });
 
@@ -131,6 +133,8 @@ describe('SQLite group commit', () => {
       outcomes.map((o) => o.status),
       ['rejected', 'rejected', 'rejected'],
     );
+    // Each is told why: the COMMIT's own error (the deferred foreign key), not a later one.
+    for (const outcome of outcomes) assert.equal(((outcome as PromiseRejectedResult).reason as { code?: string }).code, 'SQLITE_CONSTRAINT_FOREIGNKEY');
     for (const label of ['lost-a', 'lost-orphan', 'lost-b']) assert.equal(committed(label).n, 0, label);
     // The next writes start a new batch and commit.
     await insert('after-the-failure');
