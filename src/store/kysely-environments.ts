@@ -5,7 +5,7 @@ import type { Environment } from '../domain/model.ts';
 import { ConflictError, type EnvironmentPushedRequestSettings, type EnvironmentStore } from '../domain/storage.ts';
 import { isUniqueViolation } from './kysely-errors.ts';
 import { signingKeyRow } from './kysely-signing-keys.ts';
-import { atomically } from './kysely-transaction.ts';
+import { atomically, lockEnvironment } from './kysely-transaction.ts';
 import type { Database, EnvironmentTable } from './schema.ts';
 
 export const toEnvironment = (row: Selectable<EnvironmentTable>): Environment => ({
@@ -119,6 +119,7 @@ export function environmentStore(db: Kysely<Database>, dialect: 'sqlite' | 'post
       const rows = await db.selectFrom('environments').selectAll().orderBy('name').execute();
       return rows.map(toEnvironment);
     },
+    lock: (envId) => lockEnvironment(db, envId, dialect),
     ...environmentSettingWrites(db),
   };
 }

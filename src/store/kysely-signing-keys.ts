@@ -2,7 +2,7 @@ import type { ExpressionBuilder, Kysely, Selectable, Transaction } from 'kysely'
 import { ID_TOKEN_KEY_ALGORITHM, type KeyLineage, lineageOf } from '../domain/key-lineage.ts';
 import type { IdTokenAlgorithm, SigningKey } from '../domain/model.ts';
 import { ConflictError, type KeyRevocation, type SigningKeyStore } from '../domain/storage.ts';
-import { atomically } from './kysely-transaction.ts';
+import { atomically, lockEnvironment } from './kysely-transaction.ts';
 import type { Database, SigningKeyTable } from './schema.ts';
 
 export function signingKeyRow(key: SigningKey): SigningKeyTable {
@@ -65,16 +65,6 @@ async function settleDue(db: Executor, now: number, envId?: string): Promise<num
   if (envId !== undefined) activate = activate.where('env_id', '=', envId);
   const activated = await activate.executeTakeFirst();
   return Number(retired.numUpdatedRows) + Number(activated.numUpdatedRows);
-}
-
-/**
- * Serialises the key changes of one environment: two rotations (an immediate one and a scheduled
- * one, say) each read the keys and then change them, and on PostgreSQL (READ COMMITTED) the second
- * must not act on what it read before the first committed. SQLite's write transactions are
- * already serial (BEGIN IMMEDIATE).
- */
-async function lockEnvironment(trx: Transaction<Database>, envId: string, dialect: 'sqlite' | 'postgres'): Promise<void> {
-  if (dialect === 'postgres') await trx.selectFrom('environments').select('id').where('id', '=', envId).forUpdate().execute();
 }
 
 /** The lineage's active key (or, only while a switch is unrecorded, its next key). */

@@ -9,3 +9,8 @@ import type { Database } from './schema.ts';
 export function atomically<T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
   return db.isTransaction ? work(db as Transaction<Database>) : db.transaction().execute(work);
 }
+
+/** `EnvironmentStore.lock` in the transaction `db` is (a no-op on SQLite, whose write transactions are serial). */
+export async function lockEnvironment(db: Kysely<Database>, envId: string, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  if (dialect === 'postgres') await db.selectFrom('environments').select('id').where('id', '=', envId).forUpdate().execute();
+}

@@ -131,6 +131,13 @@ export interface EnvironmentStore {
   setPushedRequestSettings(name: string, settings: EnvironmentPushedRequestSettings, expected?: EnvironmentPushedRequestSettings): Promise<boolean>;
   /** Client ID Metadata Documents: the environment's settings, or null to remove them; false if there is no such environment. */
   setClientMetadataDocuments(name: string, settings: ClientMetadataDocumentSettings | null): Promise<boolean>;
+  /**
+   * Inside a transaction: holds the environment until it ends, so that changes which read an
+   * environment's settings and then write them (a key rotation; an update checked against
+   * If-Match) run one after another. PostgreSQL locks the row (READ COMMITTED would otherwise let
+   * both act on what they read); SQLite's write transactions are serial already (BEGIN IMMEDIATE).
+   */
+  lock(envId: string): Promise<void>;
 }
 
 /** An environment's RFC 9126 and security-profile settings, defaults spelled out. */
