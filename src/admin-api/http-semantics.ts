@@ -26,6 +26,16 @@ export function checkIfMatch(ifMatch: string | undefined, current: string): void
   if (!tags.includes(current)) throw new Problem('precondition-failed', 'the resource changed since it was read: read it again', { field: 'If-Match' });
 }
 
+/**
+ * What an update's service calls with the resource as it reads it before writing, and again
+ * when a concurrent writer won: a stale If-Match is 412 both times, and the write itself is
+ * conditional on the version checked.
+ */
+export const ifMatches =
+  (ifMatch: string | undefined) =>
+  (current: unknown): void =>
+    checkIfMatch(ifMatch, etagOf(current));
+
 /** JSON with object keys sorted, so equal values hash equally whatever the key order. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>

@@ -1,8 +1,8 @@
 import type { ApiChanges } from '../../admin/apis.ts';
 import type { ApiScope, TokenFormat } from '../../domain/model.ts';
-import { pageOf, pageQuery } from '../http-semantics.ts';
+import { ifMatches, pageOf, pageQuery } from '../http-semantics.ts';
 import * as S from '../schemas.ts';
-import { type AdminRoute, ENV, ifMatches, type Json, LIST_QUERY } from './route.ts';
+import { type AdminRoute, ENV, type Json, LIST_QUERY } from './route.ts';
 
 const API = `${ENV}/apis/{identifier}`;
 

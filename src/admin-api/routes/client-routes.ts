@@ -1,8 +1,8 @@
 import type { ClientKind, IdTokenAlgorithm, SubjectType, TokenFormat } from '../../domain/model.ts';
-import { pageOf, pageQuery } from '../http-semantics.ts';
+import { ifMatches, pageOf, pageQuery } from '../http-semantics.ts';
 import * as S from '../schemas.ts';
 import { keyRoutes } from './owner-key-routes.ts';
-import { type AdminRoute, ENV, ifMatches, type Json, LIST_FILTERED, optional } from './route.ts';
+import { type AdminRoute, ENV, type Json, LIST_FILTERED, optional } from './route.ts';
 
 const CLIENT = `${ENV}/clients/{client_id}`;
 

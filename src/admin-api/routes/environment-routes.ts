@@ -1,7 +1,7 @@
 import type { RefreshTokenPolicy, SecurityProfile, SubjectType } from '../../domain/model.ts';
-import { pageOf, pageQuery } from '../http-semantics.ts';
+import { ifMatches, pageOf, pageQuery } from '../http-semantics.ts';
 import * as S from '../schemas.ts';
-import { type AdminRoute, ENV, ifMatches, LIST_QUERY, optional } from './route.ts';
+import { type AdminRoute, ENV, LIST_QUERY, optional } from './route.ts';
 
 export const environmentRoutes: readonly AdminRoute[] = [
   {

@@ -8,7 +8,6 @@ import type { ServiceAccountService } from '../../admin/service-accounts.ts';
 import type { SignInPolicyService } from '../../admin/sign-in-policy.ts';
 import type { UserService } from '../../admin/users.ts';
 import type { Access, AdminCaller } from '../auth.ts';
-import { checkIfMatch, etagOf } from '../http-semantics.ts';
 import type * as S from '../schemas.ts';
 
 /** The application services every admin API route goes through (never the store). */
@@ -72,13 +71,3 @@ export const LIST_QUERY = { filters: ['q'] } as const;
 export const LIST_FILTERED = { filters: ['q', 'enabled'] } as const;
 
 export const optional = <T>(value: unknown): T | undefined => (value === undefined ? undefined : (value as T));
-
-/**
- * What an update's service calls with the resource as it reads it before writing, and again
- * when a concurrent writer won: a stale If-Match is 412 both times, and the write itself is
- * conditional on the version checked.
- */
-export const ifMatches =
-  (ifMatch: string | undefined) =>
-  (current: unknown): void =>
-    checkIfMatch(ifMatch, etagOf(current));

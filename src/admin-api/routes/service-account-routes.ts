@@ -1,7 +1,7 @@
-import { pageOf, pageQuery } from '../http-semantics.ts';
+import { ifMatches, pageOf, pageQuery } from '../http-semantics.ts';
 import * as S from '../schemas.ts';
 import { keyRoutes } from './owner-key-routes.ts';
-import { type AdminRoute, ENV, ifMatches, LIST_FILTERED } from './route.ts';
+import { type AdminRoute, ENV, LIST_FILTERED } from './route.ts';
 
 const ACCOUNT = `${ENV}/service-accounts/{service_account_id}`;
 

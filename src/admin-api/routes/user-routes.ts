@@ -1,7 +1,7 @@
 import { type ProfileView, profileFromView } from '../../admin/user-profile.ts';
-import { pageOf, pageQuery } from '../http-semantics.ts';
+import { ifMatches, pageOf, pageQuery } from '../http-semantics.ts';
 import * as S from '../schemas.ts';
-import { type AdminRoute, ENV, ifMatches, type Json, LIST_FILTERED, optional } from './route.ts';
+import { type AdminRoute, ENV, type Json, LIST_FILTERED, optional } from './route.ts';
 
 const USER = `${ENV}/users/{username}`;
 
