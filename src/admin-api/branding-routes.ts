@@ -2,6 +2,7 @@ import type { BrandingService } from '../admin/branding.ts';
 import { MAX_LOGO_BYTES } from '../admin/branding-checks.ts';
 import type { BrandColours } from '../domain/page-settings.ts';
 import type { Access } from './auth.ts';
+import { ifMatches } from './http-semantics.ts';
 import { Problem } from './problems.ts';
 import { body, object, type Schema } from './schemas.ts';
 
@@ -51,6 +52,7 @@ interface BrandingContext {
   services: { readonly branding?: BrandingService | undefined };
   params: Record<string, string>;
   body: Record<string, unknown>;
+  ifMatch: string | undefined;
 }
 
 /** The shape of an `AdminRoute`, as far as these routes fill it in. */
@@ -114,13 +116,17 @@ export const brandingRoutes: BrandingRoute[] = [
     etag: true,
     current: (ctx) => branding(ctx).show(ctx.params.env ?? ''),
     run: (ctx) =>
-      branding(ctx).replace(ctx.params.env ?? '', {
-        productName: (ctx.body.product_name as string | null | undefined) ?? null,
-        colours: coloursOf(ctx.body.colours),
-        supportUrl: (ctx.body.support_url as string | null | undefined) ?? null,
-        defaultLanguage: (ctx.body.default_language as string | null | undefined) ?? null,
-        texts: (ctx.body.texts as Record<string, Record<string, string>> | undefined) ?? {},
-      }),
+      branding(ctx).replace(
+        ctx.params.env ?? '',
+        {
+          productName: (ctx.body.product_name as string | null | undefined) ?? null,
+          colours: coloursOf(ctx.body.colours),
+          supportUrl: (ctx.body.support_url as string | null | undefined) ?? null,
+          defaultLanguage: (ctx.body.default_language as string | null | undefined) ?? null,
+          texts: (ctx.body.texts as Record<string, Record<string, string>> | undefined) ?? {},
+        },
+        ifMatches(ctx.ifMatch),
+      ),
   },
   {
     method: 'PUT',

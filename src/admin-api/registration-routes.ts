@@ -1,6 +1,7 @@
 import type { RegistrationServices } from '../admin/initial-access-tokens.ts';
 import type { RegistrationPolicyChanges } from '../admin/registration-policy.ts';
 import type { RegistrationMode, TrustedStatementIssuer } from '../domain/registration.ts';
+import { ifMatches } from './http-semantics.ts';
 import { Problem } from './problems.ts';
 import { body, object, type Schema } from './schemas.ts';
 
@@ -46,6 +47,7 @@ interface RegistrationRouteContext {
   services: { registration?: RegistrationServices | undefined };
   params: Record<string, string>;
   body: Record<string, unknown>;
+  ifMatch: string | undefined;
 }
 
 /** An admin API route of this file, in the shape of the routes table (not imported from it: no import circle). */
@@ -112,7 +114,7 @@ export const REGISTRATION_ROUTES: RegistrationRoute[] = [
     response: REGISTRATION_POLICY,
     etag: true,
     current: (ctx) => services(ctx).policies.get(ctx.params.env ?? ''),
-    run: (ctx) => services(ctx).policies.set(ctx.params.env ?? '', policyChanges(ctx.body)),
+    run: (ctx) => services(ctx).policies.set(ctx.params.env ?? '', policyChanges(ctx.body), ifMatches(ctx.ifMatch)),
   },
   {
     method: 'GET',

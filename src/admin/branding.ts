@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../domain/clock.ts';
 import type { Environment } from '../domain/model.ts';
 import type { BrandColours, Branding, BrandLogo, EnvironmentPageSettings } from '../domain/page-settings.ts';
-import type { Store } from '../domain/storage.ts';
+import type { Store, TransactionStore } from '../domain/storage.ts';
 import { AdminError } from './admin-error.ts';
 import { AdminAudit } from './audit-trail.ts';
 import {
@@ -15,6 +15,7 @@ import {
   checkSupportUrl,
   checkTexts,
 } from './branding-checks.ts';
+import { holdUnchanged } from './settings-guard.ts';
 
 /** An environment's brand and languages as the admin surfaces show and take them (wire names). */
 export interface BrandingView {
@@ -55,14 +56,29 @@ export class BrandingService {
     return view(env, await this.store.pageSettings.get(env.id));
   }
 
-  async replace(envName: string, input: BrandingInput): Promise<BrandingView> {
+  /**
+   * `expect` sees the brand as read and may refuse (an admin's If-Match); the write then applies
+   * only to that version, so a change made in between is never overwritten.
+   */
+  async replace(envName: string, input: BrandingInput, expect?: (current: BrandingView) => void): Promise<BrandingView> {
     const env = await this.environment(envName);
-    const next = checked(input);
     const before = await this.store.pageSettings.get(env.id);
+    expect?.(view(env, before));
+    const next = checked(input);
     const changed = changedFields(before, next);
     const settings = { ...next, updatedAt: this.clock.now() };
     const event = { type: 'environment.branding_changed', env, subject: { kind: 'environment', id: env.id }, details: () => ({ fields: changed }) } as const;
-    await this.audit.change(this.store, event, (tx) => tx.pageSettings.put(env.id, settings));
+    const guard = {
+      read: before,
+      reread: (tx: TransactionStore) => tx.pageSettings.get(env.id),
+      view: (s: EnvironmentPageSettings | undefined) => view(env, s),
+      expect,
+      what: 'the brand',
+    };
+    await this.audit.change(this.store, event, async (tx) => {
+      await holdUnchanged(tx, env, guard);
+      await tx.pageSettings.put(env.id, settings);
+    });
     return view(env, await this.store.pageSettings.get(env.id));
   }
 

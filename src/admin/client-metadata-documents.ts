@@ -1,8 +1,9 @@
 import { METADATA_DOCUMENTS_OFF, metadataDocumentSettingsJson, parseMetadataDocumentSettings } from '../domain/client-metadata-document-settings.ts';
 import type { ClientMetadataDocumentSettings, Environment } from '../domain/model.ts';
-import type { Store } from '../domain/storage.ts';
+import type { Store, TransactionStore } from '../domain/storage.ts';
 import { AdminError } from './admin-error.ts';
 import { AdminAudit } from './audit-trail.ts';
+import { holdUnchanged } from './settings-guard.ts';
 
 /**
  * An environment's settings for clients named by a Client ID Metadata Document URL, under their
@@ -22,9 +23,15 @@ export class ClientMetadataDocumentService {
     return metadataDocumentSettingsJson((await this.environment(envName)).clientMetadataDocuments ?? METADATA_DOCUMENTS_OFF);
   }
 
-  /** Replaces the settings with `raw` (its wire form; missing fields take their defaults). */
-  async set(envName: string, raw: unknown): Promise<ClientMetadataDocumentsView> {
+  /**
+   * Replaces the settings with `raw` (its wire form; missing fields take their defaults).
+   * `expect` sees the settings as read and may refuse (an admin's If-Match); the write then
+   * applies only to that version, so a change made in between is never overwritten.
+   */
+  async set(envName: string, raw: unknown, expect?: (current: ClientMetadataDocumentsView) => void): Promise<ClientMetadataDocumentsView> {
     const env = await this.environment(envName);
+    const current = (s: ClientMetadataDocumentSettings | undefined) => metadataDocumentSettingsJson(s ?? METADATA_DOCUMENTS_OFF);
+    expect?.(current(env.clientMetadataDocuments));
     let settings: ClientMetadataDocumentSettings;
     try {
       settings = parseMetadataDocumentSettings(raw ?? {});
@@ -46,7 +53,15 @@ export class ClientMetadataDocumentService {
         refresh_tokens: settings.refreshTokens,
       }),
     } as const;
+    const guard = {
+      read: env.clientMetadataDocuments,
+      reread: async (tx: TransactionStore) => (await tx.environments.findByName(env.name))?.clientMetadataDocuments,
+      view: current,
+      expect,
+      what: 'the Client ID Metadata Document settings',
+    };
     await this.audit.change(this.store, changed, async (tx) => {
+      await holdUnchanged(tx, env, guard);
       if (!(await tx.environments.setClientMetadataDocuments(env.name, settings))) throw new AdminError('not_found', `no environment named ${env.name}`);
     });
     return view;

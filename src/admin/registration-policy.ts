@@ -16,6 +16,7 @@ import { isValidScopeToken } from '../oauth/scope.ts';
 import { AdminError } from './admin-error.ts';
 import type { AdminAudit } from './audit-trail.ts';
 import type { AdminPolicy } from './policy.ts';
+import { holdUnchanged } from './settings-guard.ts';
 
 /** An environment's registration policy as the admin API, CLI and `apply` show it. */
 export interface RegistrationPolicyView {
@@ -71,10 +72,16 @@ export class RegistrationPolicyService {
     return this.view(env, (await this.store.registrations.findPolicy(env.id)) ?? defaultRegistrationPolicy(env.id));
   }
 
-  async set(envName: string, changes: RegistrationPolicyChanges): Promise<RegistrationPolicyView> {
+  /**
+   * `expect` sees the policy as read and may refuse (an admin's If-Match); the write then applies
+   * only to that version, so a change made in between is never overwritten.
+   */
+  async set(envName: string, changes: RegistrationPolicyChanges, expect?: (current: RegistrationPolicyView) => void): Promise<RegistrationPolicyView> {
     const env = await environment(this.store, envName);
-    const current = (await this.store.registrations.findPolicy(env.id)) ?? defaultRegistrationPolicy(env.id);
-    const next: RegistrationPolicy = { ...current, ...definedOnly(changes), updatedAt: this.clock.now() };
+    const policyOf = async (store: Pick<Store, 'registrations'>) => (await store.registrations.findPolicy(env.id)) ?? defaultRegistrationPolicy(env.id);
+    const current = await policyOf(this.store);
+    expect?.(this.view(env, current));
+    const next: RegistrationPolicy = { ...current, ...definedOnly(changes), updatedAt: Math.max(this.clock.now(), current.updatedAt + 1) };
     await this.check(env, next);
     const change = {
       type: 'environment.registration_policy_changed',
@@ -82,7 +89,11 @@ export class RegistrationPolicyService {
       subject: { kind: 'environment', id: env.id },
       details: () => ({ mode: next.mode, allowed_scopes: next.allowedScopes, allowed_grant_types: next.allowedGrantTypes }),
     } as const;
-    await this.audit.change(this.store, change, (tx) => tx.registrations.savePolicy(next));
+    const guard = { read: current, reread: policyOf, view: (p: RegistrationPolicy) => this.view(env, p), expect, what: 'the registration policy' };
+    await this.audit.change(this.store, change, async (tx) => {
+      await holdUnchanged(tx, env, guard);
+      await tx.registrations.savePolicy(next);
+    });
     return this.view(env, next);
   }
 

@@ -1,10 +1,11 @@
 import type { Clock } from '../domain/clock.ts';
 import type { Environment, User } from '../domain/model.ts';
 import { type FactorReset, type Passkey, SECOND_FACTOR_MODES, type SecondFactorMode, type SignInPolicy } from '../domain/second-factors.ts';
-import type { Store } from '../domain/storage.ts';
+import type { Store, TransactionStore } from '../domain/storage.ts';
 import { signInPolicyOf } from '../oauth/authorization/second-factor-gate.ts';
 import { AdminError } from './admin-error.ts';
 import { AdminAudit } from './audit-trail.ts';
+import { holdUnchanged } from './settings-guard.ts';
 
 /** An environment's sign-in policy under its wire names. */
 export interface SignInPolicyView {
@@ -93,9 +94,15 @@ export class SignInPolicyService {
     return view(env, await signInPolicyOf(this.store, env.id));
   }
 
-  async update(envName: string, changes: SignInPolicyChanges): Promise<SignInPolicyView> {
+  /**
+   * `expect` sees the policy as read and may refuse (an admin's If-Match); the write then applies
+   * only to that version, so a change made in between is never overwritten.
+   */
+  async update(envName: string, changes: SignInPolicyChanges, expect?: (current: SignInPolicyView) => void): Promise<SignInPolicyView> {
     const env = await this.environment(envName);
-    const next = withPolicyChanges(await signInPolicyOf(this.store, env.id), changes);
+    const read = await signInPolicyOf(this.store, env.id);
+    expect?.(view(env, read));
+    const next = withPolicyChanges(read, changes);
     const changed = Object.keys(changes).filter((k) => changes[k as keyof SignInPolicyChanges] !== undefined);
     const event = {
       type: 'environment.sign_in_policy_changed',
@@ -103,7 +110,17 @@ export class SignInPolicyService {
       subject: { kind: 'environment', id: env.id },
       details: () => ({ second_factor: next.secondFactor, changed }),
     } as const;
-    await this.audit.change(this.store, event, (tx) => tx.secondFactors.savePolicy(env.id, next, this.clock.now()));
+    const guard = {
+      read,
+      reread: (tx: TransactionStore) => signInPolicyOf(tx, env.id),
+      view: (p: SignInPolicy) => view(env, p),
+      expect,
+      what: 'the sign-in policy',
+    };
+    await this.audit.change(this.store, event, async (tx) => {
+      await holdUnchanged(tx, env, guard);
+      await tx.secondFactors.savePolicy(env.id, next, this.clock.now());
+    });
     return view(env, next);
   }
 

@@ -134,18 +134,23 @@ for (const database of await testDatabases()) {
       const identifier = 'https://api.example.test/race';
       await f.services.apis.create({ env, identifier, name: 'race' });
       const base = `/admin/v1/environments/${env}`;
-      const cases: [string, unknown, unknown][] = [
+      const cases: [string, unknown, unknown, method?: string][] = [
         [base, { default_quota: 10 }, { default_quota: 20 }],
         [`${base}/clients/${client.client_id}`, { name: 'first' }, { name: 'second' }],
         [`${base}/service-accounts/${account.service_account_id}`, { enabled: false }, { enabled: false }],
         [`${base}/users/race`, { enabled: false }, { enabled: false }],
         [`${base}/apis/${encodeURIComponent(identifier)}`, { name: 'first' }, { name: 'second' }],
+        // An environment's settings: each read, checked and written by one change at a time.
+        [`${base}/sign-in-policy`, { required_scopes: ['first'] }, { required_scopes: ['second'] }],
+        [`${base}/registration`, { allowed_scopes: ['first'] }, { allowed_scopes: ['second'] }],
+        [`${base}/branding`, { product_name: 'First' }, { product_name: 'Second' }, 'PUT'],
+        [`${base}/client-metadata-documents`, { enabled: true, scopes: ['first'] }, { enabled: true, scopes: ['second'] }, 'PUT'],
       ];
-      for (const [url, one, other] of cases) {
+      for (const [url, one, other, method = 'PATCH'] of cases) {
         const etag = String((await call('GET', url, { token: readToken })).headers.etag);
         const results = await Promise.all([
-          call('PATCH', url, { token: writeToken, body: one, headers: { 'if-match': etag } }),
-          call('PATCH', url, { token: writeToken, body: other, headers: { 'if-match': etag } }),
+          call(method, url, { token: writeToken, body: one, headers: { 'if-match': etag } }),
+          call(method, url, { token: writeToken, body: other, headers: { 'if-match': etag } }),
         ]);
         const statuses = results.map((r) => r.statusCode).sort();
         assert.deepEqual(statuses, [200, 412], `${url}: ${results.map((r) => r.body).join(' ')}`);

@@ -1,4 +1,5 @@
 import type { ClientMetadataDocumentService } from '../../admin/client-metadata-documents.ts';
+import { ifMatches } from '../http-semantics.ts';
 import { body, object, type Schema } from '../schemas.ts';
 import type { AdminRoute, RouteContext } from './route.ts';
 
@@ -43,7 +44,8 @@ export const clientMetadataDocumentRoutes: AdminRoute[] = [
     body: body(FIELDS),
     status: 200,
     response: CLIENT_METADATA_DOCUMENTS,
+    etag: true,
     current: (ctx) => service(ctx).get(ctx.params.env ?? ''),
-    run: (ctx) => service(ctx).set(ctx.params.env ?? '', ctx.body),
+    run: (ctx) => service(ctx).set(ctx.params.env ?? '', ctx.body, ifMatches(ctx.ifMatch)),
   },
 ];

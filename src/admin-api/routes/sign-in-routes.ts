@@ -1,6 +1,7 @@
 import { AdminError } from '../../admin/admin-error.ts';
 import type { SignInPolicyChanges, SignInPolicyService } from '../../admin/sign-in-policy.ts';
 import { SECOND_FACTOR_MODES } from '../../domain/second-factors.ts';
+import { ifMatches } from '../http-semantics.ts';
 import { body, object, type Schema } from '../schemas.ts';
 import type { AdminApiServices, AdminRoute } from './route.ts';
 
@@ -87,7 +88,7 @@ export const signInRoutes: AdminRoute[] = [
     response: SIGN_IN_POLICY,
     etag: true,
     current: ({ services, params }) => signIn(services).get(params.env ?? ''),
-    run: ({ services, params, body: b }) => signIn(services).update(params.env ?? '', signInPolicyChanges(b)),
+    run: ({ services, params, body: b, ifMatch }) => signIn(services).update(params.env ?? '', signInPolicyChanges(b), ifMatches(ifMatch)),
   },
   {
     method: 'GET',
