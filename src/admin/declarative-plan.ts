@@ -28,9 +28,9 @@ export interface DeclarativeTarget extends PageBlocksTarget {
   updateUser(env: string, username: string, changes: UserChanges): Promise<unknown>;
   /** RFC 7591 registration policies; absent where the target cannot manage them. */
   registration?: RegistrationTarget;
-  /** Client ID Metadata Document settings; absent where the target cannot reach them (a file that declares them is then refused). */
-  getClientMetadataDocuments?(env: string): Promise<unknown>;
-  setClientMetadataDocuments?(env: string, settings: Record<string, unknown>): Promise<unknown>;
+  /** Client ID Metadata Document settings. */
+  getClientMetadataDocuments(env: string): Promise<unknown>;
+  setClientMetadataDocuments(env: string, settings: Record<string, unknown>): Promise<unknown>;
 }
 
 export interface FieldChange {
@@ -146,7 +146,6 @@ const planned = (kind: PlannedChange['kind'], environment: string, name: string,
 
 async function planEnvironment(target: DeclarativeTarget, declared: DeclaredEnvironment, existing: EnvironmentView | undefined): Promise<PlannedChange[]> {
   const env = declared.name;
-  checkMetadataDocumentsReachable(target, declared);
   const result: PlannedChange[] = [
     planned(
       'environment',
@@ -196,14 +195,8 @@ async function planEnvironment(target: DeclarativeTarget, declared: DeclaredEnvi
 
 /** The declared Client ID Metadata Document settings beside the current ones, when declared. */
 async function metadataDocumentsPair(target: DeclarativeTarget, declared: DeclaredEnvironment): Promise<Array<[string, unknown, unknown]>> {
-  if (declared.clientMetadataDocuments === undefined || !target.getClientMetadataDocuments) return [];
+  if (declared.clientMetadataDocuments === undefined) return [];
   return [['client_metadata_documents', await target.getClientMetadataDocuments(declared.name), declared.clientMetadataDocuments]];
-}
-
-/** A file that declares Client ID Metadata Document settings needs a target that can set them (checked before any change). */
-function checkMetadataDocumentsReachable(target: DeclarativeTarget, declared: DeclaredEnvironment): void {
-  if (declared.clientMetadataDocuments === undefined || (target.getClientMetadataDocuments && target.setClientMetadataDocuments)) return;
-  throw new AdminError('invalid_argument', 'client_metadata_documents cannot be applied through this target: apply the file on the server machine');
 }
 
 /** Declared users must exist: they are created with a password, which never goes in a file. */
@@ -331,7 +324,7 @@ async function applyEnvironment(target: DeclarativeTarget, declared: DeclaredEnv
   await applyPageBlocks(target, declared, (kind) => rest.some((c) => c.kind === kind && c.action !== 'unchanged'));
   const documents = declared.clientMetadataDocuments;
   const documentsChanged = envChange?.action === 'create' || envChange?.changes.some((c) => c.field === 'client_metadata_documents');
-  if (documents !== undefined && documentsChanged) await target.setClientMetadataDocuments?.(env, documents);
+  if (documents !== undefined && documentsChanged) await target.setClientMetadataDocuments(env, documents);
   const ids = new Map<string, string>();
   for (const client of declared.clients) {
     const change = rest.find((c) => c.kind === 'client' && c.name === client.name) as PlannedChange;

@@ -20,8 +20,7 @@ export interface DeclarativeServices {
   /** The sign-in policies and brands of environments (the services, or the admin API with `--server`). */
   signIn?: SignInTarget | undefined;
   branding?: BrandingTarget | undefined;
-  /** Present on this machine; absent through `--server` (see `DeclarativeTarget`). */
-  metadataDocuments?: Pick<ClientMetadataDocumentService, 'get' | 'set'>;
+  metadataDocuments: Pick<ClientMetadataDocumentService, 'get' | 'set'>;
 }
 
 /** `plan` and `apply` over the application services (or, with `--server`, the same methods over the admin API). */
@@ -46,11 +45,7 @@ export function localDeclarativeTarget(services: DeclarativeServices): Declarati
     updateApi: (env, identifier, changes) => apis.update(env, identifier, changes),
     listUsers: (env) => users.list(env),
     updateUser: (env, username, changes) => users.update(env, username, changes),
-    ...(documents
-      ? {
-          getClientMetadataDocuments: (env: string) => documents.get(env),
-          setClientMetadataDocuments: (env: string, settings: Record<string, unknown>) => documents.set(env, settings),
-        }
-      : {}),
+    getClientMetadataDocuments: (env) => documents.get(env),
+    setClientMetadataDocuments: (env, settings) => documents.set(env, settings),
   };
 }

@@ -8,6 +8,7 @@ import type { Config } from '../config/config-type.ts';
 import type { Store } from '../domain/storage.ts';
 import type { CliAdmin, CliApis, CliAuditEvents, CliServiceAccounts, CliUsers } from './remote-admin.ts';
 import type { CliBranding } from './remote-branding.ts';
+import type { CliMetadataDocuments } from './remote-metadata-documents.ts';
 import type { CliSignIn } from './sign-in-remote.ts';
 
 /** What a data command works with: the services on this machine, or a running node's admin API with `--server`. */
@@ -20,6 +21,7 @@ export interface AdminContext {
   auditEvents: CliAuditEvents;
   branding?: CliBranding;
   signIn: CliSignIn;
+  metadataDocuments: CliMetadataDocuments;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,10 @@
+import { isDeepStrictEqual } from 'node:util';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { AdminError } from '../admin/admin-error.ts';
 import type { ClientMetadataDocumentsView } from '../admin/client-metadata-documents.ts';
 import { openLocalContext } from './context.ts';
 import { printKeyValues } from './output.ts';
+import type { CliMetadataDocuments } from './remote-metadata-documents.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const seconds = (value: string) => {
@@ -23,30 +26,20 @@ interface SetOptions {
   server?: string;
 }
 
-/** Reads or replaces the settings, locally or through `--server`'s admin API. */
-interface SettingsAccess {
-  get(env: string): Promise<ClientMetadataDocumentsView>;
-  set(env: string, view: ClientMetadataDocumentsView): Promise<ClientMetadataDocumentsView>;
-  close(): Promise<void>;
-}
-
-async function access(server: string | undefined): Promise<SettingsAccess> {
+/** The settings locally, or through `--server`'s admin API, and how to let them go. */
+async function access(server: string | undefined): Promise<{ settings: CliMetadataDocuments; close(): Promise<void> }> {
   if (server !== undefined) {
-    const { remoteAdminApi } = await import('./remote-context.ts');
-    const api = remoteAdminApi(server);
-    const path = (env: string) => `/environments/${encodeURIComponent(env)}/client-metadata-documents`;
-    return {
-      get: (env) => api.get<ClientMetadataDocumentsView>(path(env)),
-      set: async (env, view) => {
-        const { etag } = await api.call('GET', path(env));
-        return (await api.call<ClientMetadataDocumentsView>('PUT', path(env), { body: view, ifMatch: etag })).body;
-      },
-      close: async () => {},
-    };
+    const [{ remoteAdminApi }, { remoteMetadataDocuments }] = await Promise.all([import('./remote-context.ts'), import('./remote-metadata-documents.ts')]);
+    return { settings: remoteMetadataDocuments(remoteAdminApi(server)), close: async () => {} };
   }
   const ctx = await openLocalContext();
-  return { get: (env) => ctx.metadataDocuments.get(env), set: (env, view) => ctx.metadataDocuments.set(env, view), close: () => ctx.close() };
+  return { settings: ctx.metadataDocuments, close: () => ctx.close() };
 }
+
+/** Refuses settings other than `read`: a change made between this command's read and its write is never overwritten. */
+const unchangedSince = (read: ClientMetadataDocumentsView) => (current: ClientMetadataDocumentsView) => {
+  if (!isDeepStrictEqual(current, read)) throw new AdminError('conflict', 'the settings changed while this command ran: run it again');
+};
 
 /** The settings after the flags: lists given replace the stored ones (hosts are added to unless --clear-hosts). */
 function applyFlags(current: ClientMetadataDocumentsView, o: SetOptions): ClientMetadataDocumentsView {
@@ -77,11 +70,11 @@ export function registerClientMetadataDocumentCommands(program: Command): void {
     .addOption(envOption())
     .option('--json', 'print JSON')
     .action(async (options: { env: string; json?: boolean }, command: Command) => {
-      const settings = await access((command.optsWithGlobals() as { server?: string }).server);
+      const { settings, close } = await access((command.optsWithGlobals() as { server?: string }).server);
       try {
         print(await settings.get(options.env), options.json);
       } finally {
-        await settings.close();
+        await close();
       }
     });
   group
@@ -100,11 +93,12 @@ export function registerClientMetadataDocumentCommands(program: Command): void {
     .option('--no-refresh-tokens', 'such clients get no refresh tokens')
     .option('--json', 'print JSON')
     .action(async (options: SetOptions, command: Command) => {
-      const settings = await access((command.optsWithGlobals() as { server?: string }).server);
+      const { settings, close } = await access((command.optsWithGlobals() as { server?: string }).server);
       try {
-        print(await settings.set(options.env, applyFlags(await settings.get(options.env), options)), options.json);
+        const read = await settings.get(options.env);
+        print(await settings.set(options.env, applyFlags(read, options), unchangedSince(read)), options.json);
       } finally {
-        await settings.close();
+        await close();
       }
     });
 }

@@ -11,6 +11,7 @@ import { CLIENT_PAR_FIELDS, type ClientParChanges } from '../admin/par-settings.
 import type { ServiceAccountView } from '../admin/service-accounts.ts';
 import { AdminApiClient, adminApiBase, byCreation, clientPath, envPath, type RemoteCredentials, seg } from './admin-api-client.ts';
 import { remoteBranding } from './remote-branding.ts';
+import { remoteMetadataDocuments } from './remote-metadata-documents.ts';
 import { remoteApis, remoteAuditEvents, remoteServiceAccounts, remoteUsers } from './remote-resources.ts';
 import { remoteSignIn } from './sign-in-remote.ts';
 
@@ -154,5 +155,6 @@ export function remoteServices(server: string, credentials: RemoteCredentials) {
     auditEvents: remoteAuditEvents(api),
     branding: remoteBranding(api),
     signIn: remoteSignIn(api),
+    metadataDocuments: remoteMetadataDocuments(api),
   };
 }

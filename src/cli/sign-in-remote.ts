@@ -1,9 +1,10 @@
-import type { SignInPolicyService } from '../admin/sign-in-policy.ts';
+import type { SignInPolicyService, SignInPolicyView } from '../admin/sign-in-policy.ts';
 
 /** The part of the admin API client the sign-in commands use. */
 export interface AdminApiCaller {
   get<T>(path: string): Promise<T>;
   call<T>(method: string, path: string, call?: { body?: unknown }): Promise<{ body: T }>;
+  update<T>(method: 'PATCH' | 'PUT', path: string, body: (current: T) => unknown): Promise<T>;
 }
 
 const seg = encodeURIComponent;
@@ -16,7 +17,8 @@ export function remoteSignIn(api: AdminApiCaller): CliSignIn {
   const user = (env: string, username: string) => `/environments/${seg(env)}/users/${seg(username)}`;
   return {
     get: (env) => api.get(`/environments/${seg(env)}/sign-in-policy`),
-    update: async (env, c) => {
+    // PATCH with If-Match of the version read just before, which `expect` sees first, as the service's would.
+    update: (env, c, expect) => {
       const body = {
         ...(c.secondFactor === undefined ? {} : { second_factor: c.secondFactor }),
         ...(c.requiredClients === undefined ? {} : { required_clients: c.requiredClients }),
@@ -24,7 +26,10 @@ export function remoteSignIn(api: AdminApiCaller): CliSignIn {
         ...(c.webauthnRpId === undefined ? {} : { webauthn_rp_id: c.webauthnRpId }),
         ...(c.webauthnOrigins === undefined ? {} : { webauthn_origins: c.webauthnOrigins }),
       };
-      return (await api.call<Awaited<ReturnType<SignInPolicyService['update']>>>('PATCH', `/environments/${seg(env)}/sign-in-policy`, { body })).body;
+      return api.update<SignInPolicyView>('PATCH', `/environments/${seg(env)}/sign-in-policy`, (current) => {
+        expect?.(current);
+        return body;
+      });
     },
     factors: (env, username) => api.get(`${user(env, username)}/factors`),
     revokePasskey: async (env, username, credentialId) => {

@@ -205,6 +205,43 @@ describe('the CLI against a running node (--server)', { timeout: 600_000 }, () =
     assert.equal((await cli(['plan', file, '--exit-code'])).code, 0, 'the local CLI sees the same state');
   });
 
+  it("changes an environment's sign-in policy and metadata-document settings, by command and by file, as the local CLI does", async () => {
+    const show = (args: string[]) => [...args, '--env', 'app', '--json'];
+    ok(await viaServer(['sign-in-policy', 'set', '--env', 'app', '--second-factor', 'required', '--required-scope', 'jobs:run']));
+    const policy = JSON.parse(ok(await cli(show(['sign-in-policy', 'show']))));
+    assert.equal(policy.second_factor, 'required');
+    assert.deepEqual(policy.required_scopes, ['jobs:run']);
+    assert.equal(ok(await viaServer(show(['sign-in-policy', 'show']))), ok(await cli(show(['sign-in-policy', 'show']))));
+
+    ok(await viaServer(['metadata-documents', 'set', '--env', 'app', '--enable', '--allow-host', 'mcp.example.test', '--scope', 'jobs:run']));
+    const documents = JSON.parse(ok(await cli(show(['metadata-documents', 'show']))));
+    assert.equal(documents.enabled, true);
+    assert.deepEqual(documents.allowed_hosts, ['mcp.example.test']);
+    assert.equal(ok(await viaServer(show(['metadata-documents', 'show']))), ok(await cli(show(['metadata-documents', 'show']))));
+
+    const file = join(server.dataDir, 'settings.yaml');
+    writeFileSync(
+      file,
+      `version: 1
+environments:
+  - name: SETTINGS
+    sign_in:
+      second_factor: optional
+    client_metadata_documents:
+      enabled: true
+      allowed_hosts: [claude.ai]
+      scopes: [mcp:tools]
+`,
+    );
+    assert.equal((await viaServer(['plan', file, '--exit-code'])).code, 2);
+    ok(await viaServer(['apply', file]));
+    const again = await viaServer(['plan', file, '--exit-code']);
+    assert.equal(again.code, 0, again.stdout);
+    assert.equal((await cli(['plan', file, '--exit-code'])).code, 0, 'the local CLI sees the same state');
+    assert.deepEqual(JSON.parse(ok(await cli(['metadata-documents', 'show', '--env', 'SETTINGS', '--json']))).allowed_hosts, ['claude.ai']);
+    assert.equal(JSON.parse(ok(await cli(['sign-in-policy', 'show', '--env', 'SETTINGS', '--json']))).second_factor, 'optional');
+  });
+
   it('refuses writes to a token without admin:write, naming the scope', async () => {
     const auditor = { ...remote, GATEHOUSE_ADMIN_CLIENT_ID: readOnly.id, GATEHOUSE_ADMIN_CLIENT_SECRET: readOnly.secret };
     assert.equal(ok(await viaServer(['env', 'list'], auditor)), ok(await cli(['env', 'list'])));
