@@ -102,7 +102,7 @@ export type CoreEvent =
    */
   | { type: 'authorization_request.refused'; env: EventEnvironment; clientId: string; code: string; pushed: boolean }
   /** A logout token reached a client's `backchannel_logout_uri` (Back-Channel Logout §2.8: 200 or 204). */
-  | { type: 'backchannel_logout.delivered'; env: EventEnvironment; clientId: string; attempts: number }
+  | { type: 'backchannel_logout.delivered'; env: EventEnvironment; clientId: string; registration?: SelfRegistration | undefined; attempts: number }
   /**
    * A code typed on the device verification page (RFC 8628 §3.3): accepted, wrong (unknown,
    * expired or decided), or refused unread because of too many attempts. The code is never carried.
@@ -111,7 +111,15 @@ export type CoreEvent =
   /** A user approved or denied a device's authorization on the verification page (RFC 8628 §3.3). */
   | { type: 'device_authorization.approved' | 'device_authorization.denied'; env: EventEnvironment; clientId: string; userId: string }
   /** An attempt to deliver a logout token failed; `retry`: another attempt is scheduled, else it was given up. */
-  | { type: 'backchannel_logout.failed'; env: EventEnvironment; clientId: string; attempts: number; reason: string; retry: boolean }
+  | {
+      type: 'backchannel_logout.failed';
+      env: EventEnvironment;
+      clientId: string;
+      registration?: SelfRegistration | undefined;
+      attempts: number;
+      reason: string;
+      retry: boolean;
+    }
   /** A Client ID Metadata Document was fetched and accepted (`clientId` is its URL, `host` the URL's host). */
   | { type: 'client.metadata_document_fetched'; env: EventEnvironment; clientId: string; host: string; durationMs: number }
   /**

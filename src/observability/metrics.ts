@@ -181,9 +181,9 @@ export class GatehouseMetrics implements DatabaseObserver {
       case 'device_authorization.denied':
         return this.m.deviceVerifications.labels(env, 'denied');
       case 'backchannel_logout.delivered':
-        return this.m.backchannelLogouts.labels(env, this.clients.of(event.clientId), 'delivered');
+        return this.m.backchannelLogouts.labels(env, this.clientLabel(event), 'delivered');
       case 'backchannel_logout.failed':
-        return this.m.backchannelLogouts.labels(env, this.clients.of(event.clientId), event.retry ? 'retry' : 'failed');
+        return this.m.backchannelLogouts.labels(env, this.clientLabel(event), event.retry ? 'retry' : 'failed');
       case 'client.metadata_document_fetched':
       case 'client.metadata_document_refused':
         return undefined;

@@ -41,6 +41,7 @@ describe('metrics: clients that registered themselves', () => {
       metrics.onEvent({ type: 'client.authentication_failed', env, clientId: `gh_dyn${i}`, throttled: false, source: '127.0.0.1', registration: 'dynamic' });
       metrics.onEvent({ type: 'client.quota_exceeded', env, clientId: `gh_dyn${i}`, registration: 'dynamic' });
       metrics.onEvent({ type: 'refresh_token.reused', env, clientId: `gh_dyn${i}`, registration: 'dynamic' });
+      metrics.onEvent({ type: 'backchannel_logout.delivered', env, clientId: `gh_dyn${i}`, registration: 'dynamic', attempts: 1 });
     }
     metrics.onEvent(issued('gh_admin'));
     metrics.onEvent({ type: 'client.quota_exceeded', env, clientId: 'gh_admin' });
@@ -50,5 +51,6 @@ describe('metrics: clients that registered themselves', () => {
     assert.match(text, /gatehouse_quota_refusals_total\{environment="AGENTS",client="gh_admin"\} 1/);
     assert.match(text, /gatehouse_client_auth_failures_total\{environment="AGENTS",client="other",throttled="false"\} 5/);
     assert.match(text, /gatehouse_refresh_token_reuse_total\{environment="AGENTS",client="other"\} 5/);
+    assert.match(text, /gatehouse_backchannel_logout_deliveries_total\{environment="AGENTS",client="other",outcome="delivered"\} 5/);
   });
 });

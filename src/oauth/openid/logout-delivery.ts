@@ -1,6 +1,6 @@
 import type { Clock } from '../../domain/clock.ts';
 import type { EventEnvironment, EventSink } from '../../domain/events.ts';
-import type { Environment } from '../../domain/model.ts';
+import { type Client, type Environment, selfRegistration } from '../../domain/model.ts';
 import { type BackchannelLogoutDelivery, StorageUnavailableError, type Store } from '../../domain/storage.ts';
 import { issuerUrls } from '../issuer.ts';
 import type { KeyRing } from '../signing-keys.ts';
@@ -88,11 +88,18 @@ export class BackchannelLogoutDeliverer {
 
   private async attempt(delivery: BackchannelLogoutDelivery, env: Environment | undefined): Promise<boolean> {
     const { logout, attempts } = delivery;
-    const verdict = env ? await this.send(delivery, env) : ({ kind: 'give_up', reason: 'environment gone' } as const);
+    const client = env && (await this.store.clients.find(logout.envId, logout.clientId));
+    const verdict: Verdict = !env
+      ? { kind: 'give_up', reason: 'environment gone' }
+      : !client
+        ? { kind: 'give_up', reason: 'client gone' }
+        : await this.send(delivery, env, client);
     const eventEnv: EventEnvironment = { id: logout.envId, name: env?.name ?? logout.envId };
+    // A self-registered client's id never becomes a metric label (anyone can make one).
+    const registration = client ? selfRegistration(client) : undefined;
     if (verdict.kind === 'delivered') {
       await this.store.backchannelLogouts.finish(logout.id);
-      this.events.emit({ type: 'backchannel_logout.delivered', env: eventEnv, clientId: logout.clientId, attempts });
+      this.events.emit({ type: 'backchannel_logout.delivered', env: eventEnv, clientId: logout.clientId, registration, attempts });
       return true;
     }
     const retry = verdict.kind === 'retry' && attempts < this.settings.maxAttempts;
@@ -105,14 +112,12 @@ export class BackchannelLogoutDeliverer {
       this.logger.warn(fields, 'back-channel logout delivery failed; it is given up');
       await this.store.backchannelLogouts.finish(logout.id);
     }
-    this.events.emit({ type: 'backchannel_logout.failed', env: eventEnv, clientId: logout.clientId, attempts, reason: verdict.reason, retry });
+    this.events.emit({ type: 'backchannel_logout.failed', env: eventEnv, clientId: logout.clientId, registration, attempts, reason: verdict.reason, retry });
     return false;
   }
 
   /** Signs and sends one logout token: what the receiver's answer (or its silence) means. */
-  private async send({ logout }: BackchannelLogoutDelivery, env: Environment): Promise<Verdict> {
-    const client = await this.store.clients.find(logout.envId, logout.clientId);
-    if (!client) return { kind: 'give_up', reason: 'client gone' };
+  private async send({ logout }: BackchannelLogoutDelivery, env: Environment, client: Client): Promise<Verdict> {
     if (!client.backchannelLogoutUri) return { kind: 'give_up', reason: 'no backchannel_logout_uri' };
     let url: URL;
     try {
