@@ -97,9 +97,10 @@ export class BackchannelLogoutDeliverer {
     const eventEnv: EventEnvironment = { id: logout.envId, name: env?.name ?? logout.envId };
     // A self-registered client's id never becomes a metric label (anyone can make one).
     const registration = client ? selfRegistration(client) : undefined;
+    const who = { clientId: logout.clientId, ...(registration ? { registration } : {}) };
     if (verdict.kind === 'delivered') {
       await this.store.backchannelLogouts.finish(logout.id);
-      this.events.emit({ type: 'backchannel_logout.delivered', env: eventEnv, clientId: logout.clientId, registration, attempts });
+      this.events.emit({ type: 'backchannel_logout.delivered', env: eventEnv, ...who, attempts });
       return true;
     }
     const retry = verdict.kind === 'retry' && attempts < this.settings.maxAttempts;
@@ -112,7 +113,7 @@ export class BackchannelLogoutDeliverer {
       this.logger.warn(fields, 'back-channel logout delivery failed; it is given up');
       await this.store.backchannelLogouts.finish(logout.id);
     }
-    this.events.emit({ type: 'backchannel_logout.failed', env: eventEnv, clientId: logout.clientId, registration, attempts, reason: verdict.reason, retry });
+    this.events.emit({ type: 'backchannel_logout.failed', env: eventEnv, ...who, attempts, reason: verdict.reason, retry });
     return false;
   }
 
