@@ -1,6 +1,6 @@
 import type { Clock } from '../../domain/clock.ts';
 import type { FetchOutcome } from './fetcher.ts';
-import { type MetadataDocument, validateMetadataDocument } from './validator.ts';
+import type { MetadataDocument } from './validator.ts';
 
 /** Bounds on caching and on how hard one host can be asked. */
 export interface DocumentCachePolicy {
@@ -19,7 +19,10 @@ export interface DocumentCachePolicy {
 }
 
 /** A document, or why none; `fetchedMs` is set when this call fetched (how long it took). */
-export type DocumentOutcome = ({ document: MetadataDocument } | { refused: string }) & { fetchedMs?: number };
+export type DocumentOutcome<T = MetadataDocument> = ({ document: T } | { refused: string }) & { fetchedMs?: number };
+
+/** Checks what was fetched from `url`: the value kept, or why it is refused. */
+export type DocumentValidator<T> = (url: string, raw: unknown) => { document: T } | { refused: string };
 
 interface HostState {
   active: number;
@@ -28,23 +31,25 @@ interface HostState {
 }
 
 /**
- * Validated metadata documents by URL, shared by every environment (the document is the
- * client's, the policy applied to it is the environment's). One fetch per URL at a time; a host
+ * Validated documents by URL (metadata documents by default; a client's JWK Set with another
+ * validator), shared by every environment (the document is the client's, the policy applied to
+ * it is the environment's). One fetch per URL at a time; a host
  * that fails is left alone for a growing while; a host with `perHostConcurrency` fetches running
  * gets no more. Nothing here runs inside a database transaction: callers resolve the client first.
  */
-export class DocumentCache {
-  private readonly documents = new Map<string, { document: MetadataDocument; expiresAt: number }>();
-  private readonly inFlight = new Map<string, Promise<DocumentOutcome>>();
+export class DocumentCache<T> {
+  private readonly documents = new Map<string, { document: T; expiresAt: number }>();
+  private readonly inFlight = new Map<string, Promise<DocumentOutcome<T>>>();
   private readonly hosts = new Map<string, HostState>();
 
   constructor(
     private readonly fetch: (url: URL) => Promise<FetchOutcome>,
     private readonly clock: Clock,
     private readonly policy: DocumentCachePolicy,
+    private readonly validate: DocumentValidator<T>,
   ) {}
 
-  async get(url: URL): Promise<DocumentOutcome> {
+  async get(url: URL): Promise<DocumentOutcome<T>> {
     const key = url.href;
     const held = this.documents.get(key);
     if (held && held.expiresAt > this.clock.now()) return { document: held.document };
@@ -65,7 +70,7 @@ export class DocumentCache {
     this.hosts.clear();
   }
 
-  private async fetchAndValidate(url: URL, host: HostState): Promise<DocumentOutcome> {
+  private async fetchAndValidate(url: URL, host: HostState): Promise<DocumentOutcome<T>> {
     const started = this.clock.now();
     host.active += 1;
     let outcome: FetchOutcome;
@@ -77,7 +82,7 @@ export class DocumentCache {
       host.active -= 1;
     }
     const fetchedMs = this.clock.now() - started;
-    const checked = outcome.ok ? validateMetadataDocument(url.href, outcome.document) : { refused: outcome.reason };
+    const checked = outcome.ok ? this.validate(url.href, outcome.document) : { refused: outcome.reason };
     const now = this.clock.now();
     if ('refused' in checked) {
       host.failures += 1;
@@ -93,7 +98,7 @@ export class DocumentCache {
     return { ...checked, fetchedMs };
   }
 
-  private hold(key: string, document: MetadataDocument, expiresAt: number): void {
+  private hold(key: string, document: T, expiresAt: number): void {
     this.documents.delete(key);
     this.documents.set(key, { document, expiresAt });
     while (this.documents.size > this.policy.maxEntries) {
@@ -119,4 +124,5 @@ export class DocumentCache {
   }
 }
 
-const withoutTiming = (outcome: DocumentOutcome): DocumentOutcome => ('document' in outcome ? { document: outcome.document } : { refused: outcome.refused });
+const withoutTiming = <T>(outcome: DocumentOutcome<T>): DocumentOutcome<T> =>
+  'document' in outcome ? { document: outcome.document } : { refused: outcome.refused };

@@ -14,7 +14,7 @@ import type { MetadataDocument } from './validator.ts';
  */
 export class MetadataDocumentClients {
   constructor(
-    private readonly documents: DocumentCache,
+    private readonly documents: DocumentCache<MetadataDocument>,
     private readonly clock: Clock,
     private readonly events: EventSink,
   ) {}

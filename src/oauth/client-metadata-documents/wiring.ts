@@ -9,6 +9,7 @@ import { looksLikeClientIdUrl } from './client-id-url.ts';
 import { DocumentCache, type DocumentCachePolicy } from './document-cache.ts';
 import { MetadataDocumentClients } from './document-clients.ts';
 import { type FetchDeps, fetchMetadataDocument } from './fetcher.ts';
+import { validateMetadataDocument } from './validator.ts';
 
 /** Finds the client a metadata document URL names in an environment (by id), if it accepts them. */
 export interface DocumentClientLookup {
@@ -42,7 +43,8 @@ export function documentClientLookup(
 ): DocumentClientLookup {
   const fetchDeps: FetchDeps = { resolve: options.fetch?.resolve ?? systemResolver, ca: options.fetch?.ca };
   const limits = { maxBytes: policy.maxBytes, connectTimeoutMs: policy.timeoutMs, totalTimeoutMs: policy.timeoutMs, allowLoopback: policy.allowLoopback };
-  const cache = new DocumentCache((url) => fetchMetadataDocument(url, limits, fetchDeps), clock, options.cachePolicy ?? DOCUMENT_CACHE_POLICY);
+  const fetch = (url: URL) => fetchMetadataDocument(url, limits, fetchDeps);
+  const cache = new DocumentCache(fetch, clock, options.cachePolicy ?? DOCUMENT_CACHE_POLICY, validateMetadataDocument);
   const clients = new MetadataDocumentClients(cache, clock, events);
   const environments = new RefreshingCache<Map<string, Environment>>(clock, store.health, {
     ttlMs: Math.max(options.cacheTtlMs, 1000),

@@ -4,6 +4,7 @@ import { ManualClock } from '../../../src/domain/clock.ts';
 import { DocumentCache } from '../../../src/oauth/client-metadata-documents/document-cache.ts';
 import type { FetchOutcome } from '../../../src/oauth/client-metadata-documents/fetcher.ts';
 import { maxAgeOf } from '../../../src/oauth/client-metadata-documents/fetcher.ts';
+import { validateMetadataDocument } from '../../../src/oauth/client-metadata-documents/validator.ts';
 import { DOCUMENT_CACHE_POLICY } from '../../../src/oauth/client-metadata-documents/wiring.ts';
 
 const URL_A = 'https://client.example.com/a.json';
@@ -33,7 +34,7 @@ describe('Client ID Metadata Documents: the document cache', () => {
     ] as const) {
       const clock = new ManualClock();
       const source = scripted((url) => ({ ok: true, document: doc(url.href), maxAge }));
-      const cache = new DocumentCache(source.fetch, clock, DOCUMENT_CACHE_POLICY);
+      const cache = new DocumentCache(source.fetch, clock, DOCUMENT_CACHE_POLICY, validateMetadataDocument);
       assert.ok('document' in (await cache.get(new URL(URL_A))));
       clock.advance(heldMs - 1);
       await cache.get(new URL(URL_A));
@@ -56,7 +57,7 @@ describe('Client ID Metadata Documents: the document cache', () => {
     const clock = new ManualClock();
     let fail = true;
     const source = scripted((url) => (fail ? { ok: false, reason: 'status 500' } : { ok: true, document: doc(url.href), maxAge: 60 }));
-    const cache = new DocumentCache(source.fetch, clock, DOCUMENT_CACHE_POLICY);
+    const cache = new DocumentCache(source.fetch, clock, DOCUMENT_CACHE_POLICY, validateMetadataDocument);
     assert.deepEqual(await cache.get(new URL(URL_A)), { refused: 'status 500', fetchedMs: 0 });
     // Another URL on the same host is not fetched during the backoff.
     assert.deepEqual(await cache.get(new URL(URL_B)), { refused: 'host is backing off after a failed fetch' });
@@ -74,7 +75,7 @@ describe('Client ID Metadata Documents: the document cache', () => {
     const clock = new ManualClock();
     const pending: ((outcome: FetchOutcome) => void)[] = [];
     const source = scripted(() => new Promise<FetchOutcome>((resolve) => pending.push(resolve)));
-    const cache = new DocumentCache(source.fetch, clock, { ...DOCUMENT_CACHE_POLICY, perHostConcurrency: 2 });
+    const cache = new DocumentCache(source.fetch, clock, { ...DOCUMENT_CACHE_POLICY, perHostConcurrency: 2 }, validateMetadataDocument);
     const first = cache.get(new URL(URL_A));
     const same = cache.get(new URL(URL_A));
     const second = cache.get(new URL(URL_B));

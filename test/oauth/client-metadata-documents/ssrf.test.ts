@@ -9,6 +9,7 @@ import { DocumentCache } from '../../../src/oauth/client-metadata-documents/docu
 import { MetadataDocumentClients } from '../../../src/oauth/client-metadata-documents/document-clients.ts';
 import { type FetchLimits, fetchMetadataDocument } from '../../../src/oauth/client-metadata-documents/fetcher.ts';
 import { parseMetadataDocumentSettings } from '../../../src/oauth/client-metadata-documents/settings.ts';
+import { validateMetadataDocument } from '../../../src/oauth/client-metadata-documents/validator.ts';
 import { DOCUMENT_CACHE_POLICY } from '../../../src/oauth/client-metadata-documents/wiring.ts';
 import { makeCertificates, startHttpsServer, type TestCertificates } from '../../helpers/tls-fixture.ts';
 
@@ -59,6 +60,7 @@ describe('Client ID Metadata Documents: SSRF and document checks, refused row by
       (u) => fetchMetadataDocument(u, fetchLimits, { resolve: resolver, ca: certificates.ca }),
       new ManualClock(),
       DOCUMENT_CACHE_POLICY,
+      validateMetadataDocument,
     );
     const clients = new MetadataDocumentClients(cache, new ManualClock(), { emit: (event) => events.push(event) });
     return { clients, events };
