@@ -1,4 +1,4 @@
-import { decodeProtectedHeader } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { type ClaimRules, JwtError, type JwtFailure, type VerifiableAlgorithm, type VerifiedJwt, verifyJwt } from '../crypto/jwt.ts';
 import { PublicKeyCache } from '../crypto/public-keys.ts';
 import type { Clock } from '../domain/clock.ts';
@@ -6,6 +6,7 @@ import type { Client, ClientKey, Environment } from '../domain/model.ts';
 import type { Store } from '../domain/storage.ts';
 import type { AssertionAlgorithm } from './assertion-algorithms.ts';
 import type { ClientCache } from './client-cache.ts';
+import { looksLikeClientIdUrl } from './client-metadata-documents/client-id-url.ts';
 import { RefreshingCache } from './refreshing-cache.ts';
 
 /** RFC 7523 §2.1 authorization grant type. */
@@ -41,6 +42,8 @@ export interface VerifiedAssertion {
   jti: string;
   /** Until when the jti must be remembered (exp plus the clock skew), epoch milliseconds. */
   expiresAt: number;
+  /** The key is one a Client ID Metadata Document publishes, not a registered one. */
+  fromDocument?: true;
 }
 
 export interface AssertionPolicy {
@@ -56,6 +59,11 @@ const MAX_JTI_LENGTH = 256;
 export interface AssertionCaches {
   /** The owners of keys, as client authentication reads clients; without it, read on every assertion. */
   owners?: Pick<ClientCache, 'get'>;
+  /**
+   * Clients as client authentication finds them, Client ID Metadata Document clients included:
+   * an assertion whose `iss` is such a client's URL is checked against its document's keys.
+   */
+  documents?: Pick<ClientCache, 'get'>;
   /** How long a registered key is kept, and served through an outage (milliseconds). */
   keyTtlMs: number;
   staleIfErrorMs: number;
@@ -87,7 +95,7 @@ export class AssertionVerifier {
   }
 
   async verify(env: Environment, assertion: string, audiences: readonly string[]): Promise<VerifiedAssertion> {
-    const { key, client, alg } = await this.registeredKey(env, assertion);
+    const { key, client, alg, fromDocument } = (await this.documentKey(env, assertion)) ?? (await this.registeredKey(env, assertion));
     const { clockSkew, maxLifetime } = this.policy;
     // RFC 7523 §3: iss = sub = the key's owner, aud this server, exp bounded, jti a replay key.
     const rules: ClaimRules<AssertionClaim> = {
@@ -110,7 +118,7 @@ export class AssertionVerifier {
     }
     const { exp, jti } = verified.payload;
     // Remembered for as long as the assertion would be accepted: exp plus the tolerated skew.
-    return { client, key, jti, expiresAt: exp * 1000 + clockSkew * 1000 };
+    return { client, key, jti, expiresAt: exp * 1000 + clockSkew * 1000, ...(fromDocument ? { fromDocument } : {}) };
   }
 
   /**
@@ -122,6 +130,13 @@ export class AssertionVerifier {
     // Checked again: time passed since verify(), and a record expiring now may be swept below.
     if (verified.expiresAt <= now) throw new AssertionFailure('the assertion has expired (exp)', false, verified.client);
     const { client, key, jti, expiresAt } = verified;
+    if (verified.fromDocument) {
+      // Nothing to revoke here: the document's keys are the client's, held for its cache lifetime.
+      if (!(await this.store.usedAssertions.consume(env.id, client.clientId, jti, expiresAt, now))) {
+        throw new AssertionFailure('the assertion was already used (jti replayed)', false, client);
+      }
+      return;
+    }
     const outcome = await this.store.usedAssertions.consumeWithKey(env.id, client.clientId, key.kid, jti, expiresAt, now);
     if (outcome === 'key_revoked') {
       this.keys?.invalidate(keyEntry(env.id, key.kid));
@@ -145,17 +160,39 @@ export class AssertionVerifier {
     return (await this.keys.get(keyEntry(envId, kid), load, { keep: (key) => key !== undefined && key.revokedAt === null })).value;
   }
 
-  private async registeredKey(env: Environment, assertion: string): Promise<{ key: ClientKey; client: Client; alg: string }> {
-    let header: { alg?: unknown; kid?: unknown };
-    try {
-      if (assertion.split('.').length !== 3) throw new Error('not compact');
-      header = decodeProtectedHeader(assertion);
-    } catch {
-      throw new AssertionFailure('the assertion is not a well-formed signed JWT');
+  /**
+   * For an assertion whose `iss` names a Client ID Metadata Document client (one Gatehouse does
+   * not hold: a stored client keeps its id), the key of that document its header names; else
+   * undefined. A document client without keys (token_endpoint_auth_method none) has none to use.
+   */
+  private async documentKey(env: Environment, assertion: string): Promise<KeyFound | undefined> {
+    const documents = this.caches?.documents;
+    if (!documents) return undefined;
+    const iss = unverifiedIssuer(assertion);
+    if (iss === undefined || !looksLikeClientIdUrl(iss)) return undefined;
+    const client = (await documents.get(env.id, iss)).client;
+    if (!client?.metadataDocument) return undefined;
+    const header = checkedHeader(assertion);
+    if (typeof header.kid !== 'string') throw new AssertionFailure('the assertion header must name a key of the client (kid)');
+    const found = client.metadataDocument.keys?.find((k) => k.kid === header.kid);
+    if (!found) throw new AssertionFailure(`no key ${header.kid} in the client's metadata document`, true);
+    if (!HEADER_ALGORITHMS[found.alg as AssertionAlgorithm]?.includes(header.alg)) {
+      throw new AssertionFailure(`key ${found.kid} signs with ${found.alg}, not ${header.alg}`, true);
     }
-    if (typeof header.alg !== 'string' || !ALL_HEADER_ALGORITHMS.includes(header.alg)) {
-      throw new AssertionFailure(`the assertion algorithm must be one of ${ALL_HEADER_ALGORITHMS.join(', ')}`);
-    }
+    const key: ClientKey = {
+      envId: env.id,
+      clientId: client.clientId,
+      kid: found.kid,
+      alg: found.alg,
+      publicJwk: found.publicJwk,
+      createdAt: 0,
+      revokedAt: null,
+    };
+    return { key, client, alg: header.alg, fromDocument: true };
+  }
+
+  private async registeredKey(env: Environment, assertion: string): Promise<KeyFound> {
+    const header = checkedHeader(assertion);
     if (typeof header.kid !== 'string' || header.kid === '' || header.kid.length > 256 || header.kid.includes('\u0000')) {
       throw new AssertionFailure('the assertion header must name a registered key (kid)');
     }
@@ -173,6 +210,38 @@ export class AssertionVerifier {
 }
 
 const keyEntry = (envId: string, kid: string) => `${envId}\u0000${kid}`;
+
+interface KeyFound {
+  key: ClientKey;
+  client: Client;
+  alg: string;
+  fromDocument?: true;
+}
+
+/** The protected header of a compact JWS, with an `alg` Gatehouse verifies assertions with. */
+function checkedHeader(assertion: string): { alg: string; kid?: unknown } {
+  let header: { alg?: unknown; kid?: unknown };
+  try {
+    if (assertion.split('.').length !== 3) throw new Error('not compact');
+    header = decodeProtectedHeader(assertion);
+  } catch {
+    throw new AssertionFailure('the assertion is not a well-formed signed JWT');
+  }
+  if (typeof header.alg !== 'string' || !ALL_HEADER_ALGORITHMS.includes(header.alg)) {
+    throw new AssertionFailure(`the assertion algorithm must be one of ${ALL_HEADER_ALGORITHMS.join(', ')}`);
+  }
+  return { ...header, alg: header.alg };
+}
+
+/** The `iss` of an assertion not yet verified, to find whose keys to verify it with; undefined when unreadable. */
+function unverifiedIssuer(assertion: string): string | undefined {
+  try {
+    const iss = decodeJwt(assertion).iss;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const ASSERTION_CLAIMS = ['exp', 'jti'] as const;
 type AssertionClaim = (typeof ASSERTION_CLAIMS)[number];

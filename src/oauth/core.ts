@@ -60,7 +60,7 @@ export interface OAuthCore {
 function assertionVerifier(config: OAuthPolicy, store: Store, clock: Clock, clients: ClientCache, staleIfErrorMs: number): AssertionVerifier {
   const policy = { maxLifetime: config.assertionMaxLifetime, clockSkew: config.clockSkew };
   const owners = store.dialect === 'postgres' ? clients : undefined;
-  return new AssertionVerifier(store, clock, policy, { owners, keyTtlMs: config.cacheTtl * 1000, staleIfErrorMs });
+  return new AssertionVerifier(store, clock, policy, { owners, documents: clients, keyTtlMs: config.cacheTtl * 1000, staleIfErrorMs });
 }
 
 /** `events` receives what the core reports (tokens issued and refused, authentication failures, quota refusals, reuse). */

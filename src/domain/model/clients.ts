@@ -54,9 +54,16 @@ export interface Client {
   /**
    * Set for a client known only by its Client ID Metadata Document (its id is the document's
    * URL): never stored, never first-party. `apis`: the resource identifiers the environment's
-   * policy lets it use (it is in no API's client list).
+   * policy lets it use (it is in no API's client list). `keys`: a private_key_jwt client's
+   * public keys, from its document (`jwks`) or where it publishes them (`jwks_uri`).
    */
-  metadataDocument?: { host: string; apis: readonly string[]; logoUri?: string | undefined; clientUri?: string | undefined };
+  metadataDocument?: {
+    host: string;
+    apis: readonly string[];
+    logoUri?: string | undefined;
+    clientUri?: string | undefined;
+    keys?: readonly DocumentClientKey[] | undefined;
+  };
 }
 
 /** `dynamic`: the client registered itself at the registration endpoint (RFC 7591). */
@@ -79,6 +86,13 @@ export interface ClientSecret {
   /** Null while the secret is current; set when a rotation starts its overlap window. */
   expiresAt: number | null;
 }
+/** A public key a Client ID Metadata Document client signs its assertions with. */
+export interface DocumentClientKey {
+  kid: string;
+  alg: string;
+  publicJwk: Record<string, unknown>;
+}
+
 /** The public half of a key registered for a client or service account. */
 export interface ClientKey {
   envId: string;

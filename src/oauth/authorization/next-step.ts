@@ -83,7 +83,8 @@ export function consentCovers(consent: Consent | undefined, scope: readonly stri
 export const requireConsent: FlowGate = async (deps, { env, session, requestId, pending }) => {
   if (session.userId === null) return { kind: 'login', requestId };
   const client = await enabledClient(deps, env, pending.clientId);
-  if (client?.kind === 'public') return { kind: 'consent', requestId };
+  // A Client ID Metadata Document client, confidential or not, is one nobody vetted: always asked too.
+  if (client?.kind === 'public' || client?.metadataDocument) return { kind: 'consent', requestId };
   if (pending.oidc?.prompt.includes('consent')) return { kind: 'consent', requestId };
   if (client && isFirstPartySignIn(deps, env, client, pending)) return undefined;
   const consent = await deps.store.consents.find(env.id, session.userId, pending.clientId);

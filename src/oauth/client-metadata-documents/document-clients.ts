@@ -2,8 +2,9 @@ import type { Clock } from '../../domain/clock.ts';
 import type { EventSink } from '../../domain/events.ts';
 import type { Client, Environment } from '../../domain/model.ts';
 import { parseClientIdUrl } from './client-id-url.ts';
-import type { DocumentCache } from './document-cache.ts';
-import { refusedHost } from './settings.ts';
+import type { DocumentCache, DocumentOutcome } from './document-cache.ts';
+import type { DocumentKey } from './key-set.ts';
+import { type ClientMetadataDocumentSettings, refusedHost } from './settings.ts';
 import type { MetadataDocument } from './validator.ts';
 
 /**
@@ -15,6 +16,7 @@ import type { MetadataDocument } from './validator.ts';
 export class MetadataDocumentClients {
   constructor(
     private readonly documents: DocumentCache<MetadataDocument>,
+    private readonly keySets: DocumentCache<DocumentKey[]>,
     private readonly clock: Clock,
     private readonly events: EventSink,
   ) {}
@@ -35,12 +37,27 @@ export class MetadataDocumentClients {
     if (hostRefusal !== undefined) return refuse(hostRefusal);
     const outcome = await this.documents.get(parsed.url);
     if ('refused' in outcome) return refuse(outcome.refused, outcome.fetchedMs);
-    // Gatehouse holds no key of such a client to check a private_key_jwt assertion against yet.
-    if (outcome.document.tokenEndpointAuthMethod !== 'none') return refuse('only token_endpoint_auth_method none is supported', outcome.fetchedMs);
-    if (outcome.fetchedMs !== undefined) {
-      this.events.emit({ type: 'client.metadata_document_fetched', env: eventEnv, clientId, host, durationMs: outcome.fetchedMs });
+    const keys = await this.keysOf(settings, outcome.document);
+    const fetchedMs = outcome.fetchedMs === undefined && keys?.fetchedMs === undefined ? undefined : (outcome.fetchedMs ?? 0) + (keys?.fetchedMs ?? 0);
+    if (keys && 'refused' in keys) return refuse(keys.refused, fetchedMs);
+    if (fetchedMs !== undefined) {
+      this.events.emit({ type: 'client.metadata_document_fetched', env: eventEnv, clientId, host, durationMs: fetchedMs });
     }
-    return clientFromDocument(env, outcome.document, parsed.url.host, this.clock.now());
+    return clientFromDocument(env, outcome.document, parsed.url.host, this.clock.now(), keys?.document);
+  }
+
+  /**
+   * A private_key_jwt client's keys: from its document, or fetched from its `jwks_uri` (whose
+   * host the environment's rules must allow before anything is fetched), kept like documents.
+   */
+  private async keysOf(settings: ClientMetadataDocumentSettings, document: MetadataDocument): Promise<DocumentOutcome<DocumentKey[]> | undefined> {
+    const keys = document.keys;
+    if (keys === undefined) return undefined;
+    if ('jwks' in keys) return { document: keys.jwks };
+    const url = new URL(keys.jwksUri);
+    const hostRefusal = refusedHost(settings, url.hostname);
+    if (hostRefusal !== undefined) return { refused: `jwks_uri: ${hostRefusal}` };
+    return this.keySets.get(url);
   }
 }
 
@@ -49,7 +66,7 @@ export class MetadataDocumentClients {
  * exist, draft §4.1), so PKCE is required and consent always asked; scopes only those the policy
  * allows (the document's `scope` can only narrow them); refresh tokens only if both allow them.
  */
-export function clientFromDocument(env: Environment, doc: MetadataDocument, host: string, now: number): Client {
+export function clientFromDocument(env: Environment, doc: MetadataDocument, host: string, now: number, keys?: readonly DocumentKey[]): Client {
   const settings = env.clientMetadataDocuments;
   const allowed = settings?.scopes ?? [];
   const scopes = doc.scope === undefined ? [...allowed] : allowed.filter((s) => doc.scope?.includes(s));
@@ -58,7 +75,8 @@ export function clientFromDocument(env: Environment, doc: MetadataDocument, host
     envId: env.id,
     clientId: doc.clientId,
     name: doc.clientName ?? host,
-    kind: 'public',
+    // private_key_jwt: confidential, proving itself with the keys its document names.
+    kind: keys ? 'confidential' : 'public',
     grantTypes,
     scopes,
     defaultScopes: scopes,
@@ -71,6 +89,6 @@ export function clientFromDocument(env: Environment, doc: MetadataDocument, host
     enabled: true,
     createdAt: now,
     updatedAt: now,
-    metadataDocument: { host, apis: settings?.apis ?? [], logoUri: doc.logoUri, clientUri: doc.clientUri },
+    metadataDocument: { host, apis: settings?.apis ?? [], logoUri: doc.logoUri, clientUri: doc.clientUri, ...(keys ? { keys } : {}) },
   };
 }

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { type DocumentKey, parseKeySet } from './key-set.ts';
 
 /** What Gatehouse takes from a valid Client ID Metadata Document (RFC 7591 §2 client metadata). */
 export interface MetadataDocument {
@@ -11,6 +12,8 @@ export interface MetadataDocument {
   /** RFC 7591 §2 `scope`: what the client says it may ask for; undefined: nothing said. */
   scope: string[] | undefined;
   tokenEndpointAuthMethod: 'none' | 'private_key_jwt';
+  /** private_key_jwt: the client's public keys by value, or where they are published. */
+  keys?: { jwks: DocumentKey[] } | { jwksUri: string };
 }
 
 const GRANT_TYPES = new Set(['authorization_code', 'refresh_token']);
@@ -29,10 +32,8 @@ export function validateMetadataDocument(clientIdUrl: string, raw: unknown): { d
   for (const field of SECRET_FIELDS) if (field in doc) return { refused: `document contains ${field}` };
   const method = doc.token_endpoint_auth_method ?? 'none';
   if (method !== 'none' && method !== 'private_key_jwt') return { refused: 'token_endpoint_auth_method must be none or private_key_jwt' };
-  if (method === 'private_key_jwt' && (doc.jwks === undefined) === (doc.jwks_uri === undefined)) {
-    // RFC 7591 §2: jwks and jwks_uri are exclusive; private_key_jwt needs one of them.
-    return { refused: 'private_key_jwt needs exactly one of jwks and jwks_uri' };
-  }
+  const keys = method === 'private_key_jwt' ? keysOf(doc) : undefined;
+  if (keys && 'refused' in keys) return keys;
   const redirectUris = redirectUrisOf(doc.redirect_uris);
   if ('refused' in redirectUris) return redirectUris;
   const grantTypes = doc.grant_types ?? ['authorization_code'];
@@ -52,8 +53,24 @@ export function validateMetadataDocument(clientIdUrl: string, raw: unknown): { d
       grantTypes: [...new Set(grantTypes)],
       scope: typeof doc.scope === 'string' ? doc.scope.split(' ').filter((s) => s !== '') : undefined,
       tokenEndpointAuthMethod: method,
+      ...(keys ? { keys } : {}),
     },
   };
+}
+
+/** RFC 7591 §2: `jwks` or `jwks_uri` (an https URL), exactly one, for private_key_jwt. */
+function keysOf(doc: Record<string, unknown>): NonNullable<MetadataDocument['keys']> | { refused: string } {
+  // RFC 7591 §2: jwks and jwks_uri are exclusive; private_key_jwt needs one of them.
+  if ((doc.jwks === undefined) === (doc.jwks_uri === undefined)) return { refused: 'private_key_jwt needs exactly one of jwks and jwks_uri' };
+  if (doc.jwks !== undefined) {
+    const parsed = parseKeySet(doc.jwks);
+    return 'refused' in parsed ? { refused: `jwks: ${parsed.refused}` } : { jwks: parsed.keys };
+  }
+  const uri = doc.jwks_uri;
+  if (typeof uri !== 'string' || uri.length > 2048 || !uri.startsWith('https://') || uri.includes('#') || !URL.canParse(uri)) {
+    return { refused: 'jwks_uri is not an https URL' };
+  }
+  return { jwksUri: uri };
 }
 
 /** RFC 7591 §2 and RFC 8252 §7.3/§8.3: absolute URIs without fragment, https or http on a loopback literal. */

@@ -9,6 +9,7 @@ import { looksLikeClientIdUrl } from './client-id-url.ts';
 import { DocumentCache, type DocumentCachePolicy } from './document-cache.ts';
 import { MetadataDocumentClients } from './document-clients.ts';
 import { type FetchDeps, fetchMetadataDocument } from './fetcher.ts';
+import { validateKeySet } from './key-set.ts';
 import { validateMetadataDocument } from './validator.ts';
 
 /** Finds the client a metadata document URL names in an environment (by id), if it accepts them. */
@@ -44,8 +45,11 @@ export function documentClientLookup(
   const fetchDeps: FetchDeps = { resolve: options.fetch?.resolve ?? systemResolver, ca: options.fetch?.ca };
   const limits = { maxBytes: policy.maxBytes, connectTimeoutMs: policy.timeoutMs, totalTimeoutMs: policy.timeoutMs, allowLoopback: policy.allowLoopback };
   const fetch = (url: URL) => fetchMetadataDocument(url, limits, fetchDeps);
-  const cache = new DocumentCache(fetch, clock, options.cachePolicy ?? DOCUMENT_CACHE_POLICY, validateMetadataDocument);
-  const clients = new MetadataDocumentClients(cache, clock, events);
+  const cachePolicy = options.cachePolicy ?? DOCUMENT_CACHE_POLICY;
+  const documents = new DocumentCache(fetch, clock, cachePolicy, validateMetadataDocument);
+  // A private_key_jwt client's published keys: fetched under the same bounds, kept the same way.
+  const keySets = new DocumentCache(fetch, clock, cachePolicy, validateKeySet);
+  const clients = new MetadataDocumentClients(documents, keySets, clock, events);
   const environments = new RefreshingCache<Map<string, Environment>>(clock, store.health, {
     ttlMs: Math.max(options.cacheTtlMs, 1000),
     staleIfErrorMs: options.staleIfErrorMs,

@@ -48,6 +48,41 @@ describe('Client ID Metadata Documents: the client_id URL, the document and the 
     assert.equal(result.document.tokenEndpointAuthMethod, 'none');
   });
 
+  it("keeps a private_key_jwt client's public signing keys, and refuses a key set it cannot trust", () => {
+    const id = 'https://app.example.com/client.json';
+    const base = { client_id: id, redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'private_key_jwt' };
+    const ec = { kty: 'EC', crv: 'P-256', x: 'xx', y: 'yy', kid: 'a' };
+    const ed = { kty: 'OKP', crv: 'Ed25519', x: 'xx', kid: 'b', alg: 'Ed25519' };
+    const kept = validateMetadataDocument(id, {
+      ...base,
+      jwks: { keys: [ec, ed, { ...ec, kid: 'enc', use: 'enc' }, { kty: 'RSA', n: 'short', e: 'AQAB', kid: 'r' }] },
+    });
+    assert.ok('document' in kept);
+    assert.deepEqual(kept.document.keys, {
+      jwks: [
+        { kid: 'a', alg: 'ES256', publicJwk: { kty: 'EC', crv: 'P-256', x: 'xx', y: 'yy', kid: 'a', alg: 'ES256' } },
+        { kid: 'b', alg: 'EdDSA', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'xx', kid: 'b', alg: 'EdDSA' } },
+      ],
+    });
+    const published = validateMetadataDocument(id, { ...base, jwks_uri: 'https://app.example.com/jwks.json' });
+    assert.ok('document' in published);
+    assert.deepEqual(published.document.keys, { jwksUri: 'https://app.example.com/jwks.json' });
+    const refusals: [unknown, string][] = [
+      [{ jwks: { keys: [{ ...ec, d: 'private' }] } }, 'jwks: holds a private or symmetric key'],
+      [{ jwks: { keys: [{ kty: 'oct', k: 'secret', kid: 's' }] } }, 'jwks: holds a private or symmetric key'],
+      [{ jwks: { keys: [ec, { ...ed, kid: 'a' }] } }, 'jwks: two keys share a kid'],
+      [{ jwks: { keys: [{ ...ec, kid: undefined }] } }, 'jwks: a key has no kid'],
+      [{ jwks: { keys: [{ ...ec, alg: 'RS256' }] } }, 'jwks: key a names an algorithm its type does not sign with'],
+      [{ jwks: { keys: [{ ...ec, use: 'enc' }] } }, 'jwks: no EC P-256, Ed25519 or RSA signing key'],
+      [{ jwks: [ec] }, 'jwks: not a JWK Set'],
+      [{ jwks_uri: 'http://app.example.com/jwks.json' }, 'jwks_uri is not an https URL'],
+      [{ jwks: { keys: [ec] }, jwks_uri: 'https://app.example.com/jwks.json' }, 'private_key_jwt needs exactly one of jwks and jwks_uri'],
+    ];
+    for (const [fields, reason] of refusals) {
+      assert.deepEqual(validateMetadataDocument(id, { ...base, ...(fields as object) }), { refused: reason }, reason);
+    }
+  });
+
   it('refuses secrets, symmetric methods and a private_key_jwt without keys', () => {
     const id = 'https://app.example.com/client.json';
     const base = { client_id: id, redirect_uris: ['https://app.example.com/cb'] };

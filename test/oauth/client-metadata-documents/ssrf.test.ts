@@ -8,6 +8,7 @@ import type { HostResolver, ResolvedAddress } from '../../../src/oauth/client-me
 import { DocumentCache } from '../../../src/oauth/client-metadata-documents/document-cache.ts';
 import { MetadataDocumentClients } from '../../../src/oauth/client-metadata-documents/document-clients.ts';
 import { type FetchLimits, fetchMetadataDocument } from '../../../src/oauth/client-metadata-documents/fetcher.ts';
+import { validateKeySet } from '../../../src/oauth/client-metadata-documents/key-set.ts';
 import { parseMetadataDocumentSettings } from '../../../src/oauth/client-metadata-documents/settings.ts';
 import { validateMetadataDocument } from '../../../src/oauth/client-metadata-documents/validator.ts';
 import { DOCUMENT_CACHE_POLICY } from '../../../src/oauth/client-metadata-documents/wiring.ts';
@@ -56,13 +57,11 @@ describe('Client ID Metadata Documents: SSRF and document checks, refused row by
   function pipeline(allowLoopback: boolean, limits: Partial<FetchLimits> = {}) {
     const events: CoreEvent[] = [];
     const fetchLimits: FetchLimits = { maxBytes: 5120, connectTimeoutMs: 2000, totalTimeoutMs: 2000, allowLoopback, ...limits };
-    const cache = new DocumentCache(
-      (u) => fetchMetadataDocument(u, fetchLimits, { resolve: resolver, ca: certificates.ca }),
-      new ManualClock(),
-      DOCUMENT_CACHE_POLICY,
-      validateMetadataDocument,
-    );
-    const clients = new MetadataDocumentClients(cache, new ManualClock(), { emit: (event) => events.push(event) });
+    const fetch = (u: URL) => fetchMetadataDocument(u, fetchLimits, { resolve: resolver, ca: certificates.ca });
+    const clock = new ManualClock();
+    const documents = new DocumentCache(fetch, clock, DOCUMENT_CACHE_POLICY, validateMetadataDocument);
+    const keySets = new DocumentCache(fetch, clock, DOCUMENT_CACHE_POLICY, validateKeySet);
+    const clients = new MetadataDocumentClients(documents, keySets, clock, { emit: (event) => events.push(event) });
     return { clients, events };
   }
 
