@@ -18,7 +18,9 @@ const whole = (value: string) => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number');
   return Number(value);
 };
-const wholeOrNone = (value: string) => (value === 'none' ? null : whole(value));
+// `none` stays a word here: commander stores an option parser's null as ''.
+const wholeOrNone = (value: string): number | 'none' => (value === 'none' ? 'none' : whole(value));
+const noneAsNull = (value: number | 'none' | undefined) => (value === 'none' ? null : value);
 const yesNo = (value: string) => {
   if (value !== 'true' && value !== 'false') throw new InvalidArgumentError('must be true or false');
   return value === 'true';
@@ -83,8 +85,8 @@ interface SetOptions {
   allowApi?: string[];
   allowGrantType?: string[];
   allowAuthMethod?: string[];
-  maxAccessTokenTtl?: number | null;
-  unusedClientDays?: number | null;
+  maxAccessTokenTtl?: number | 'none';
+  unusedClientDays?: number | 'none';
   softwareStatementIssuers?: string;
   requireSoftwareStatement?: boolean;
   sourceLimit?: number;
@@ -100,8 +102,8 @@ function changesOf(o: SetOptions): RegistrationPolicyChanges {
     allowedApis: o.allowApi,
     allowedGrantTypes: o.allowGrantType,
     allowedAuthMethods: o.allowAuthMethod,
-    maxAccessTokenTtl: o.maxAccessTokenTtl,
-    unusedClientDays: o.unusedClientDays,
+    maxAccessTokenTtl: noneAsNull(o.maxAccessTokenTtl),
+    unusedClientDays: noneAsNull(o.unusedClientDays),
     softwareStatementIssuers: issuers,
     requireSoftwareStatement: o.requireSoftwareStatement,
     sourceLimitPerHour: o.sourceLimit,

@@ -64,5 +64,9 @@ describe('registration commands (the walk-through of docs/registration.md)', () 
     const off = await runCli(['registration', 'set', '--env', 'DEVELOPMENT', '--mode', 'off', '--source-limit', '0'], env);
     assert.notEqual(off.code, 0, 'a source limit of 0 is refused');
     assert.match(off.stderr, /source limit/);
+    const none = await runCli(['registration', 'set', '--env', 'DEVELOPMENT', '--unused-client-days', 'none', '--max-access-token-ttl', 'none', '--json'], env);
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal(JSON.parse(none.stdout).unused_client_days, null);
+    assert.equal(JSON.parse(none.stdout).max_access_token_ttl, null);
   });
 });
