@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
-import type { Client } from '../domain/model.ts';
+import type { Client, Environment } from '../domain/model.ts';
 import type { PageQuery } from '../domain/storage.ts';
 import { grantRuleViolation } from '../oauth/grants/index.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
@@ -173,7 +173,10 @@ export class ClientAdmin extends AdminContext {
   async updateClient(envName: string, clientId: string, changes: ClientChanges, expect?: (current: ClientView) => void): Promise<ClientView> {
     const env = await this.environment(envName);
     const current = await this.client(env, clientId);
-    if (current.kind === 'service_account') throw new AdminError('invalid_argument', `${clientId} is a service account, not a client`);
+    // A service account takes what `setClientEnabled` and `setClientQuota` give it, nothing else.
+    const account = current.kind === 'service_account';
+    const accountFields = Object.entries(changes).every(([field, value]) => value === undefined || field === 'enabled' || field === 'quota');
+    if (account && !accountFields) throw new AdminError('invalid_argument', `${clientId} is a service account, not a client`);
     expect?.(this.view(env, current));
     const scopes = changes.scopes === undefined ? current.scopes : unique(changes.scopes);
     const next: Client = withParChanges(
@@ -202,11 +205,7 @@ export class ClientAdmin extends AdminContext {
       ),
       changes,
     );
-    checkClient(this.config, next);
-    checkClientPar(next);
-    const sectorTouched = [changes.redirectUris, changes.subjectType, changes.sectorIdentifierUri].some((v) => v !== undefined);
-    checkClientOidc(next, env, validateRedirectUri, sectorTouched);
-    checkIdTokenAlgorithm(this.config, next);
+    if (!account) this.checkChanged(env, next, changes);
     const changed = {
       type: clientChangeType(changes),
       env,
@@ -222,6 +221,15 @@ export class ClientAdmin extends AdminContext {
     });
     this.caches?.clients.invalidate(env.id, clientId);
     return this.view(env, next);
+  }
+
+  /** The checks a new client passes, for a changed one. */
+  private checkChanged(env: Environment, next: Client, changes: ClientChanges): void {
+    checkClient(this.config, next);
+    checkClientPar(next);
+    const sectorTouched = [changes.redirectUris, changes.subjectType, changes.sectorIdentifierUri].some((v) => v !== undefined);
+    checkClientOidc(next, env, validateRedirectUri, sectorTouched);
+    checkIdTokenAlgorithm(this.config, next);
   }
 
   /**
