@@ -79,6 +79,7 @@ export function remoteAdmin(api: AdminApiClient): CliAdmin {
             refresh_token_policy: changes.refreshTokenPolicy,
             require_pushed_authorization_requests: changes.requirePushedAuthorizationRequests,
             security_profile: changes.securityProfile,
+            dpop_nonce_required: changes.dpopNonceRequired,
           }).filter(([, value]) => value !== undefined),
         ),
       ),

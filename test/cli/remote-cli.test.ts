@@ -205,7 +205,24 @@ describe('the CLI against a running node (--server)', { timeout: 600_000 }, () =
     assert.equal((await cli(['plan', file, '--exit-code'])).code, 0, 'the local CLI sees the same state');
   });
 
-  it("changes an environment's sign-in policy and metadata-document settings, by command and by file, as the local CLI does", async () => {
+  it("sets a service account's quota and disables it through the client commands, as locally", async () => {
+    const [account] = JSON.parse(ok(await cli(['service-account', 'list', '--env', 'app', '--json'])));
+    const id = String(account.service_account_id);
+    for (const args of [
+      ['client', 'set-quota', id, '--env', 'app', '--quota', '7'],
+      ['client', 'disable', id, '--env', 'app'],
+      ['client', 'enable', id, '--env', 'app'],
+    ]) {
+      const there = ok(await viaServer(args));
+      assert.equal(there, ok(await cli(args)), args.join(' '));
+    }
+    assert.equal(JSON.parse(ok(await cli(['client', 'show', id, '--env', 'app', '--json']))).quota, 7);
+    const refused = await viaServer(['client', 'update', id, '--env', 'app', '--name', 'renamed']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /is a service account, not a client/);
+  });
+
+  it("changes an environment's sign-in policy, metadata-document settings and DPoP nonces, by command and by file, as the local CLI does", async () => {
     const show = (args: string[]) => [...args, '--env', 'app', '--json'];
     ok(await viaServer(['sign-in-policy', 'set', '--env', 'app', '--second-factor', 'required', '--required-scope', 'jobs:run']));
     const policy = JSON.parse(ok(await cli(show(['sign-in-policy', 'show']))));
@@ -225,6 +242,7 @@ describe('the CLI against a running node (--server)', { timeout: 600_000 }, () =
       `version: 1
 environments:
   - name: SETTINGS
+    dpop_nonce_required: true
     sign_in:
       second_factor: optional
     client_metadata_documents:
@@ -240,6 +258,7 @@ environments:
     assert.equal((await cli(['plan', file, '--exit-code'])).code, 0, 'the local CLI sees the same state');
     assert.deepEqual(JSON.parse(ok(await cli(['metadata-documents', 'show', '--env', 'SETTINGS', '--json']))).allowed_hosts, ['claude.ai']);
     assert.equal(JSON.parse(ok(await cli(['sign-in-policy', 'show', '--env', 'SETTINGS', '--json']))).second_factor, 'optional');
+    assert.equal(JSON.parse(ok(await cli(['env', 'show', 'SETTINGS', '--json']))).dpop_nonce_required, true);
   });
 
   it('refuses writes to a token without admin:write, naming the scope', async () => {
