@@ -320,7 +320,6 @@ async function applyEnvironment(target: DeclarativeTarget, declared: DeclaredEnv
     declared.securityProfile !== null ||
     declared.dpopNonceRequired;
   if (envChange?.action === 'create' ? notDefault : envChange?.action === 'update') await target.updateEnvironment(env, settings);
-  await applyRegistration(target, declared, rest);
   await applyPageBlocks(target, declared, (kind) => rest.some((c) => c.kind === kind && c.action !== 'unchanged'));
   const documents = declared.clientMetadataDocuments;
   const documentsChanged = envChange?.action === 'create' || envChange?.changes.some((c) => c.field === 'client_metadata_documents');
@@ -349,6 +348,8 @@ async function applyEnvironment(target: DeclarativeTarget, declared: DeclaredEnv
     // Every attribute at once: a new email is then verified or not as declared, not reset by the change.
     if (change.action === 'update') await target.updateUser(env, user.username, { ...user.profile, enabled: user.enabled });
   }
+  // Last: the policy may name APIs this file creates (allowed_apis).
+  await applyRegistration(target, declared, rest);
 }
 
 /**

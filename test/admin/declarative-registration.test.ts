@@ -49,5 +49,19 @@ for (const database of await testDatabases()) {
       assert.throws(() => declared({ mode: 'open', colour: 'blue' }), /registration\.colour: unknown field/);
       assert.throws(() => declared({ allowed_scopes: [] }), /registration\.mode/);
     });
+
+    it('applies a policy that allows an API the same file creates', async () => {
+      const target = localDeclarativeTarget(s);
+      const identifier = 'https://mcp.example.test/';
+      const file = parseDeclaration({
+        version: 1,
+        environments: [
+          { name: 'AGENTS_API', apis: [{ identifier, name: 'MCP', scopes: ['tools:call'] }], registration: { mode: 'open', allowed_apis: [identifier] } },
+        ],
+      });
+      await applyDeclaration(target, file);
+      assert.deepEqual((await s.registration.policies.get('AGENTS_API')).allowed_apis, [identifier]);
+      assert.ok((await planDeclaration(target, file)).every((c) => c.action === 'unchanged'));
+    });
   });
 }
