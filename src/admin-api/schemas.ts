@@ -1,3 +1,4 @@
+import { MAX_SECRET_OVERLAP_SECONDS } from '../domain/model.ts';
 /** JSON Schemas (2020-12) of the admin API's bodies: requests are checked against them, responses documented by them. */
 export type Schema = Record<string, unknown>;
 
@@ -265,7 +266,7 @@ export const UPDATE_CLIENT = body({
   ...CLIENT_OIDC_BODY,
   ...CLIENT_DPOP_BODY,
 });
-export const ROTATE_SECRET = body({ overlap_seconds: { type: 'integer', minimum: 0, maximum: 90 * 86_400 } });
+export const ROTATE_SECRET = body({ overlap_seconds: { type: 'integer', minimum: 0, maximum: MAX_SECRET_OVERLAP_SECONDS } });
 export const CREATE_SERVICE_ACCOUNT = body({ name, scopes: scopeList, default_scopes: scopeList, with_secret: bool }, ['name']);
 export const UPDATE_ENABLED = body({ enabled: bool });
 export const CREATE_KEY = body({ alg: { enum: ['ES256', 'EdDSA', 'RS256'] } });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
-import type { Environment } from '../domain/model.ts';
+import { type Environment, MAX_SECRET_OVERLAP_SECONDS } from '../domain/model.ts';
 import type { PageQuery, TransactionStore } from '../domain/storage.ts';
 import { AdminContext } from './admin-context.ts';
 import { AdminError } from './admin-error.ts';
@@ -9,8 +9,11 @@ import { type Listed, listed } from './paging.ts';
 
 /** A client's secrets: rotation with an overlap, listing by id, and revocation one by one. */
 export class ClientSecretAdmin extends AdminContext {
-  /** Issues a new secret; the old ones keep working until `overlapSeconds` from now. */
+  /** Issues a new secret; the old ones keep working until `overlapSeconds` from now (0 to 90 days). */
   async rotateClientSecret(envName: string, clientId: string, overlapSeconds = this.config.secretRotationOverlap) {
+    if (!Number.isInteger(overlapSeconds) || overlapSeconds < 0 || overlapSeconds > MAX_SECRET_OVERLAP_SECONDS) {
+      throw new AdminError('invalid_argument', `the overlap must be 0 to ${MAX_SECRET_OVERLAP_SECONDS} seconds (90 days)`);
+    }
     const env = await this.environment(envName);
     const rotated = {
       type: 'client.secret_rotated',

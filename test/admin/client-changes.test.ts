@@ -172,6 +172,12 @@ for (const database of await testDatabases()) {
 
     it('lists secrets by id without their value, and ends one', async () => {
       const created = await s.admin.createClient({ env: 'DEVELOPMENT', name: 'rotating' });
+      for (const overlap of [-1, 1.5, 90 * 86_400 + 1]) {
+        await assert.rejects(
+          s.admin.rotateClientSecret('DEVELOPMENT', created.client_id, overlap),
+          refused('invalid_argument', /overlap must be 0 to 7776000 seconds/),
+        );
+      }
       await s.admin.rotateClientSecret('DEVELOPMENT', created.client_id, 3600);
       const secrets = await s.admin.listClientSecrets('DEVELOPMENT', created.client_id);
       assert.equal(secrets.length, 2);

@@ -79,6 +79,9 @@ export type SelfRegistration = 'dynamic' | 'metadata_document';
 export const selfRegistration = (client: Client): SelfRegistration | undefined =>
   client.metadataDocument ? 'metadata_document' : client.registration === 'dynamic' ? 'dynamic' : undefined;
 
+/** The longest a client's previous secrets keep working after a rotation: 90 days. */
+export const MAX_SECRET_OVERLAP_SECONDS = 90 * 86_400;
+
 export interface ClientSecret {
   id: string;
   secretHash: string;
