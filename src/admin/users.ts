@@ -233,6 +233,8 @@ function validUsername(raw: string): string {
   if (!USERNAME.test(username)) {
     throw new AdminError('invalid_argument', 'username must be 1-200 printable characters without leading or trailing spaces');
   }
+  // A URL path cannot hold them (RFC 3986 §5.2.4 removes dot segments): the admin API could never name the user.
+  if (username === '.' || username === '..') throw new AdminError('invalid_argument', 'username cannot be . or ..');
   return username;
 }
 

@@ -91,6 +91,11 @@ describe('user commands', () => {
     assert.match(unknownEnv.stderr, /no environment named NOPE/);
     const badName = await gatehouse(['user', 'create', '--env', 'DEVELOPMENT', '--username', ' padded ', '--password-stdin'], env, password);
     assert.equal(badName.code, 1);
+    for (const dots of ['.', '..']) {
+      const refused = await gatehouse(['user', 'create', '--env', 'DEVELOPMENT', '--username', dots, '--password-stdin'], env, password);
+      assert.equal(refused.code, 1, dots);
+      assert.match(refused.stderr, /username cannot be \. or \.\./);
+    }
   });
 
   it('lists, disables, enables and sets passwords', async () => {
