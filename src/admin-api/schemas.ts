@@ -1,4 +1,4 @@
-import { MAX_SECRET_OVERLAP_SECONDS } from '../domain/model.ts';
+import { MAX_REDIRECT_URIS, MAX_SCOPES, MAX_SECRET_OVERLAP_SECONDS } from '../domain/model.ts';
 /** JSON Schemas (2020-12) of the admin API's bodies: requests are checked against them, responses documented by them. */
 export type Schema = Record<string, unknown>;
 
@@ -201,8 +201,8 @@ export const AUDIT_EVENT = object({
 export const API_DELETED = object({ identifier: str, environment: str, deleted: { const: true } });
 
 // Request bodies.
-const scopeList: Schema = { type: 'array', items: { type: 'string', maxLength: 200 }, maxItems: 100 };
-const uriList: Schema = { type: 'array', items: { type: 'string', maxLength: 2000 }, maxItems: 50 };
+const scopeList: Schema = { type: 'array', items: { type: 'string', maxLength: 200 }, maxItems: MAX_SCOPES };
+const uriList: Schema = { type: 'array', items: { type: 'string', maxLength: 2000 }, maxItems: MAX_REDIRECT_URIS };
 const grantList: Schema = { type: 'array', items: { type: 'string', maxLength: 100 }, maxItems: 10 };
 const name: Schema = { type: 'string', minLength: 1, maxLength: 200 };
 const ttl: Schema = { type: ['integer', 'null'], minimum: 1 };
@@ -306,7 +306,7 @@ export const SET_ROTATION = body({ interval_seconds: { type: ['integer', 'null']
 const apiScopes: Schema = {
   type: 'array',
   items: body({ name: { type: 'string', maxLength: 200 }, description: { type: 'string', maxLength: 500 } }, ['name']),
-  maxItems: 100,
+  maxItems: MAX_SCOPES,
 };
 const apiFields = {
   name,

@@ -1,5 +1,5 @@
 import type { Clock } from '../domain/clock.ts';
-import type { Api, ApiScope, Environment, TokenFormat } from '../domain/model.ts';
+import { type Api, type ApiScope, type Environment, MAX_SCOPES, type TokenFormat } from '../domain/model.ts';
 import { ConflictError, type PageQuery, type Store } from '../domain/storage.ts';
 import { isResourceIdentifier, MAX_RESOURCE_LENGTH } from '../oauth/resource-identifier.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
@@ -182,6 +182,7 @@ const apiDetails = (api: Api) => ({
 });
 
 function validScopes(scopes: ApiScope[]): ApiScope[] {
+  if (scopes.length > MAX_SCOPES) throw new AdminError('invalid_argument', `an API may define at most ${MAX_SCOPES} scopes`);
   const seen = new Set<string>();
   return scopes.map(({ name, description }) => {
     if (!isValidScopeToken(name)) throw new AdminError('invalid_argument', `invalid scope name: ${JSON.stringify(name)}`);

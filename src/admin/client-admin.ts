@@ -19,7 +19,7 @@ import {
 } from './admin-views.ts';
 import { withDpopChanges } from './client-dpop.ts';
 import { checkClientOidc, withOidcChanges } from './client-oidc.ts';
-import { checkClient, checkIdTokenAlgorithm, clientChangeType, clientDetails, validateRedirectUri } from './client-rules.ts';
+import { checkClient, checkClientLists, checkIdTokenAlgorithm, clientChangeType, clientDetails, validateRedirectUri } from './client-rules.ts';
 import { type Listed, listed } from './paging.ts';
 import { checkClientPar, withParChanges } from './par-settings.ts';
 import { validQuota } from './quota.ts';
@@ -40,6 +40,7 @@ export class ClientAdmin extends AdminContext {
     const outside = defaultScopes.filter((s) => !scopes.includes(s));
     if (outside.length) throw new AdminError('invalid_argument', `default scopes must be allowed scopes: ${outside.join(' ')}`);
     const redirectUris = unique(input.redirectUris ?? []);
+    checkClientLists(scopes, redirectUris);
     for (const uri of redirectUris) validateRedirectUri(uri);
     const grantProblem = grantRuleViolation(kind, grantTypes, redirectUris);
     if (grantProblem !== undefined) throw new AdminError('invalid_argument', grantProblem);

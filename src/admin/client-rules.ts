@@ -1,4 +1,4 @@
-import type { Client } from '../domain/model.ts';
+import { type Client, MAX_REDIRECT_URIS, MAX_SCOPES } from '../domain/model.ts';
 import { grantRuleViolation } from '../oauth/grants/index.ts';
 import { isValidScopeToken } from '../oauth/scope.ts';
 import { ID_TOKEN_KEY_ALGORITHM } from '../oauth/signing-keys.ts';
@@ -25,8 +25,15 @@ export function checkIdTokenAlgorithm(config: Pick<AdminPolicy, 'signingAlgorith
   );
 }
 
+/** How many scopes and redirect URIs a client may list. */
+export function checkClientLists(scopes: readonly string[], redirectUris: readonly string[]): void {
+  if (scopes.length > MAX_SCOPES) throw new AdminError('invalid_argument', `a client may list at most ${MAX_SCOPES} scopes`);
+  if (redirectUris.length > MAX_REDIRECT_URIS) throw new AdminError('invalid_argument', `a client may list at most ${MAX_REDIRECT_URIS} redirect URIs`);
+}
+
 /** The rules every client passes, new or changed. */
 export function checkClient(config: Pick<AdminPolicy, 'maxAccessTokenTtl'>, client: Client): void {
+  checkClientLists(client.scopes, client.redirectUris);
   const grants = client.grantTypes;
   if (grants.length === 0) throw new AdminError('invalid_argument', 'a client needs at least one grant type');
   const grantProblem = grantRuleViolation(client.kind, grants, client.redirectUris);

@@ -45,6 +45,8 @@ export interface UserFactorsView {
   passkeys: PasskeyView[];
 }
 
+/** The most items each list of the policy holds (the admin API's bound too). */
+export const MAX_POLICY_LIST = 100;
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const RP_ID = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
@@ -62,6 +64,13 @@ export function passkeyView(p: Passkey): PasskeyView {
 
 /** `policy` with `changes` applied, checked: a mode Gatehouse knows, a relying-party id that is a host name, https origins. */
 export function withPolicyChanges(policy: SignInPolicy, changes: SignInPolicyChanges): SignInPolicy {
+  for (const [field, list] of [
+    ['required_clients', changes.requiredClients],
+    ['required_scopes', changes.requiredScopes],
+    ['webauthn_origins', changes.webauthnOrigins],
+  ] as const) {
+    if ((list?.length ?? 0) > MAX_POLICY_LIST) throw new AdminError('invalid_argument', `${field} may hold at most ${MAX_POLICY_LIST} items`);
+  }
   if (changes.secondFactor !== undefined && !SECOND_FACTOR_MODES.includes(changes.secondFactor))
     throw new AdminError('invalid_argument', `second_factor must be one of ${SECOND_FACTOR_MODES.join(', ')}`);
   if (changes.webauthnRpId != null && !RP_ID.test(changes.webauthnRpId))

@@ -170,6 +170,28 @@ for (const database of await testDatabases()) {
       await assert.rejects(s.admin.updateClient('DEVELOPMENT', id, { grantTypes: ['client_credentials'] }), refused('invalid_argument', /public client/));
     });
 
+    it('bounds the lists as the admin API does: 100 scopes, 50 redirect URIs, 100 API scopes and sign-in policy items', async () => {
+      const many = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i));
+      const scopes = many(101, (i) => `s${i}`);
+      await assert.rejects(s.admin.createClient({ env: 'DEVELOPMENT', name: 'wide', scopes }), refused('invalid_argument', /at most 100 scopes/));
+      const redirectUris = many(51, (i) => `https://app.example.test/cb${i}`);
+      await assert.rejects(
+        s.admin.createClient({ env: 'DEVELOPMENT', name: 'wide', grantTypes: ['authorization_code'], redirectUris }),
+        refused('invalid_argument', /at most 50 redirect URIs/),
+      );
+      const { client_id: id } = await s.admin.createClient({ env: 'DEVELOPMENT', name: 'narrow', scopes: scopes.slice(0, 100) });
+      await assert.rejects(s.admin.updateClient('DEVELOPMENT', id, { scopes }), refused('invalid_argument', /at most 100 scopes/));
+      const apiScopes = scopes.map((name) => ({ name, description: '' }));
+      await assert.rejects(
+        s.apis.create({ env: 'DEVELOPMENT', identifier: 'https://wide.example.test/', name: 'Wide', scopes: apiScopes }),
+        refused('invalid_argument', /at most 100 scopes/),
+      );
+      await assert.rejects(
+        s.signIn.update('DEVELOPMENT', { requiredScopes: scopes }),
+        refused('invalid_argument', /required_scopes may hold at most 100 items/),
+      );
+    });
+
     it('lists secrets by id without their value, and ends one', async () => {
       const created = await s.admin.createClient({ env: 'DEVELOPMENT', name: 'rotating' });
       for (const overlap of [-1, 1.5, 90 * 86_400 + 1]) {

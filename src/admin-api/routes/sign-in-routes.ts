@@ -1,12 +1,12 @@
 import { AdminError } from '../../admin/admin-error.ts';
-import type { SignInPolicyChanges, SignInPolicyService } from '../../admin/sign-in-policy.ts';
+import { MAX_POLICY_LIST, type SignInPolicyChanges, type SignInPolicyService } from '../../admin/sign-in-policy.ts';
 import { SECOND_FACTOR_MODES } from '../../domain/second-factors.ts';
 import { ifMatches } from '../http-semantics.ts';
 import { body, object, type Schema } from '../schemas.ts';
 import type { AdminApiServices, AdminRoute } from './route.ts';
 
 const str: Schema = { type: 'string' };
-const strings: Schema = { type: 'array', items: str, maxItems: 100 };
+const strings: Schema = { type: 'array', items: str, maxItems: MAX_POLICY_LIST };
 const time: Schema = { type: 'string', format: 'date-time' };
 
 export const SIGN_IN_POLICY = object({

@@ -79,6 +79,10 @@ export type SelfRegistration = 'dynamic' | 'metadata_document';
 export const selfRegistration = (client: Client): SelfRegistration | undefined =>
   client.metadataDocument ? 'metadata_document' : client.registration === 'dynamic' ? 'dynamic' : undefined;
 
+/** The most scopes a client or an API lists, and the most redirect URIs a client has: the same bound on every path. */
+export const MAX_SCOPES = 100;
+export const MAX_REDIRECT_URIS = 50;
+
 /** The longest a client's previous secrets keep working after a rotation: 90 days. */
 export const MAX_SECRET_OVERLAP_SECONDS = 90 * 86_400;
 
