@@ -173,7 +173,7 @@ export class AssertionVerifier {
     const client = (await documents.get(env.id, iss)).client;
     if (!client?.metadataDocument) return undefined;
     const header = checkedHeader(assertion);
-    if (typeof header.kid !== 'string') throw new AssertionFailure('the assertion header must name a key of the client (kid)');
+    if (!isKid(header.kid)) throw new AssertionFailure('the assertion header must name a key of the client (kid)');
     const found = client.metadataDocument.keys?.find((k) => k.kid === header.kid);
     if (!found) throw new AssertionFailure(`no key ${header.kid} in the client's metadata document`, true);
     if (!HEADER_ALGORITHMS[found.alg as AssertionAlgorithm]?.includes(header.alg)) {
@@ -193,9 +193,7 @@ export class AssertionVerifier {
 
   private async registeredKey(env: Environment, assertion: string): Promise<KeyFound> {
     const header = checkedHeader(assertion);
-    if (typeof header.kid !== 'string' || header.kid === '' || header.kid.length > 256 || header.kid.includes('\u0000')) {
-      throw new AssertionFailure('the assertion header must name a registered key (kid)');
-    }
+    if (!isKid(header.kid)) throw new AssertionFailure('the assertion header must name a registered key (kid)');
     const key = await this.findKey(env.id, header.kid);
     if (!key) throw new AssertionFailure(`no key ${header.kid} is registered in this environment`, true);
     if (key.revokedAt !== null) throw new AssertionFailure(`key ${key.kid} has been revoked`, true);
@@ -232,6 +230,9 @@ function checkedHeader(assertion: string): { alg: string; kid?: unknown } {
   }
   return { ...header, alg: header.alg };
 }
+
+/** A `kid` worth looking up (and naming in a refusal): a string of 1 to 256 characters without NUL. */
+const isKid = (kid: unknown): kid is string => typeof kid === 'string' && kid !== '' && kid.length <= 256 && !kid.includes('\u0000');
 
 /** The `iss` of an assertion not yet verified, to find whose keys to verify it with; undefined when unreadable. */
 function unverifiedIssuer(assertion: string): string | undefined {
