@@ -97,11 +97,16 @@ export class AssertionVerifier {
   async verify(env: Environment, assertion: string, audiences: readonly string[]): Promise<VerifiedAssertion> {
     const { key, client, alg, fromDocument } = (await this.documentKey(env, assertion)) ?? (await this.registeredKey(env, assertion));
     const { clockSkew, maxLifetime } = this.policy;
+    // A document client's keys serve every server it uses: an `aud` another server could also be
+    // given (a token endpoint URL it advertises as its own, a list) would let that server replay
+    // the assertion here. Only this issuer's identifier, alone, is accepted (draft-ietf-oauth-
+    // rfc7523bis §4; `audiences` starts with it).
+    const accepted = fromDocument ? audiences.slice(0, 1) : audiences;
     // RFC 7523 §3: iss = sub = the key's owner, aud this server, exp bounded, jti a replay key.
     const rules: ClaimRules<AssertionClaim> = {
       issuer: client.clientId,
       subject: client.clientId,
-      audience: audiences,
+      audience: accepted,
       clockSkew,
       maxLifetime,
       refuseFutureIat: true,
@@ -115,6 +120,9 @@ export class AssertionVerifier {
       const failure = refusal(error, client, key, audiences, this.policy);
       // Past the signature the failure is the key owner's; before it, it names nobody.
       throw failure.keyUnverified ? failure : new AssertionFailure(failure.reason, false, client);
+    }
+    if (fromDocument && verified.payload.aud !== accepted[0]) {
+      throw new AssertionFailure(`aud must be ${accepted[0]} alone, the issuer identifier`, false, client);
     }
     const { exp, jti } = verified.payload;
     // Remembered for as long as the assertion would be accepted: exp plus the tolerated skew.

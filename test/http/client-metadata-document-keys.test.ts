@@ -86,12 +86,12 @@ for (const database of await testDatabases()) {
       });
 
     /** An RFC 7523 assertion for `clientId`, made by hand. */
-    const assertion = (clientId: string, key: ClientKeys, kid: string, alg = 'ES256') =>
+    const assertion = (clientId: string, key: ClientKeys, kid: string, alg = 'ES256', aud: string | string[] = issuer.href) =>
       new SignJWT({})
         .setProtectedHeader({ alg, kid })
         .setIssuer(clientId)
         .setSubject(clientId)
-        .setAudience(issuer.href)
+        .setAudience(aud)
         .setJti(randomUUID())
         .setIssuedAt(Math.floor(t.clock.now() / 1000))
         .setExpirationTime(Math.floor(t.clock.now() / 1000) + 60)
@@ -128,7 +128,7 @@ for (const database of await testDatabases()) {
       suite.track(t);
       app.events.listen((event) => events.push(event));
       await t.admin.createEnvironment(ENV);
-      const settings = parseMetadataDocumentSettings({ enabled: true, scopes: ['mcp:tools'] });
+      const settings = parseMetadataDocumentSettings({ enabled: true, scopes: ['mcp:tools', 'openid', 'offline_access'] });
       assert.equal(await suite.store.environments.setClientMetadataDocuments(ENV, settings), true);
       username = `alice-${database.name}`;
       await new UserService(t.config, t.store, t.clock).create({ env: ENV, username, password: PASSWORD });
@@ -203,6 +203,60 @@ for (const database of await testDatabases()) {
       // A document that says `none` has no key to authenticate with.
       const none = `${base}/none.json`;
       await refused({ client_assertion_type: assertionType, client_assertion: await assertion(none, inline, 'inline-1') });
+    });
+
+    it('accepts only the issuer identifier, alone, as aud: the client uses its keys with other servers too', async () => {
+      const clientId = `${base}/inline.json`;
+      const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+      for (const aud of [`${issuer.href}/token`, [issuer.href, 'https://other.example/'], `${issuer.href}/par`]) {
+        const res = await post({
+          grant_type: 'authorization_code',
+          code: 'not-a-code',
+          code_verifier: 'v'.repeat(43),
+          redirect_uri: REDIRECT,
+          client_assertion_type: assertionType,
+          client_assertion: await assertion(clientId, inline, 'inline-1', 'ES256', aud),
+        });
+        assert.equal(res.statusCode, 401, `${JSON.stringify(aud)}: ${res.body}`);
+        assert.equal(res.json().error, 'invalid_client');
+      }
+    });
+
+    it('never lets an earlier consent stand for a prompt=none request, offline_access dropped or not', async () => {
+      const clientId = `${base}/inline.json`;
+      const browser = new TestBrowser(t);
+      await obtainCode(t, { clientId, clientSecret: '', publicClientId: '', username }, { redirectUri: REDIRECT, scope: 'openid mcp:tools', browser });
+      for (const scope of ['openid mcp:tools', 'openid mcp:tools offline_access']) {
+        const res = await browser.authorize({
+          response_type: 'code',
+          client_id: clientId,
+          redirect_uri: REDIRECT,
+          code_challenge: 'x'.repeat(43),
+          code_challenge_method: 'S256',
+          scope,
+          prompt: 'none',
+          state: 'quiet',
+        });
+        const location = new URL(String(res.headers.location));
+        assert.equal(location.searchParams.get('error'), 'consent_required', `${scope}: ${location}`);
+        assert.equal(location.searchParams.get('code'), null);
+      }
+    });
+
+    it('fetches a jwks_uri key set again after at most 10 minutes', async () => {
+      const clientId = `${base}/published.json`;
+      const before = fetches['/jwks.json'] ?? 0;
+      t.clock.advance(11 * 60_000);
+      const res = await post({
+        grant_type: 'authorization_code',
+        code: 'not-a-code',
+        code_verifier: 'v'.repeat(43),
+        redirect_uri: REDIRECT,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: await assertion(clientId, published, 'published-1', 'EdDSA'),
+      });
+      assert.equal(res.json().error, 'invalid_grant', 'authenticated; only the code was wrong');
+      assert.equal(fetches['/jwks.json'], before + 1);
     });
 
     it('refuses a document whose jwks holds a private key, and says why in the event', async () => {

@@ -72,6 +72,13 @@ export function consentCovers(consent: Consent | undefined, scope: readonly stri
 }
 
 /**
+ * Whether an earlier consent may stand for the user's answer: never for a public client, whose
+ * identity cannot be proven, nor for a Client ID Metadata Document client, confidential or not,
+ * which nobody vetted.
+ */
+const mayUseStoredConsent = (client: Client): boolean => client.kind === 'confidential' && client.metadataDocument === undefined;
+
+/**
  * RFC 6749 §4.1.1: the server obtains the resource owner's decision, by asking or from an earlier
  * one. A stored consent counts when it covers every requested scope and every requested API
  * (RFC 8707 §2), as granted to this client. RFC 8252 §8.6 and RFC 6749 §10.2: a public client's
@@ -83,8 +90,7 @@ export function consentCovers(consent: Consent | undefined, scope: readonly stri
 export const requireConsent: FlowGate = async (deps, { env, session, requestId, pending }) => {
   if (session.userId === null) return { kind: 'login', requestId };
   const client = await enabledClient(deps, env, pending.clientId);
-  // A Client ID Metadata Document client, confidential or not, is one nobody vetted: always asked too.
-  if (client?.kind === 'public' || client?.metadataDocument) return { kind: 'consent', requestId };
+  if (client && !mayUseStoredConsent(client)) return { kind: 'consent', requestId };
   if (pending.oidc?.prompt.includes('consent')) return { kind: 'consent', requestId };
   if (client && isFirstPartySignIn(deps, env, client, pending)) return undefined;
   const consent = await deps.store.consents.find(env.id, session.userId, pending.clientId);
@@ -186,7 +192,7 @@ async function withoutInteraction(deps: AuthorizationDeps, flow: PendingFlow, pa
 async function withoutOfflineAccess(deps: AuthorizationDeps, { env, session, pending }: PendingFlow): Promise<PendingAuthorization | undefined> {
   if (session.userId === null || !pending.scope.includes('offline_access')) return undefined;
   const client = await enabledClient(deps, env, pending.clientId);
-  if (client?.kind !== 'confidential') return undefined;
+  if (!client || !mayUseStoredConsent(client)) return undefined;
   const scope = pending.scope.filter((s) => s !== 'offline_access');
   const consent = await deps.store.consents.find(env.id, session.userId, pending.clientId);
   return consentCovers(consent, scope, pending.resources) ? { ...pending, scope } : undefined;

@@ -26,10 +26,11 @@ function algorithmOf(jwk: Record<string, unknown>): AssertionAlgorithm | undefin
 const NAMED: Record<AssertionAlgorithm, readonly string[]> = { ES256: ['ES256'], EdDSA: ['EdDSA', 'Ed25519'], RS256: ['RS256'] };
 
 /**
- * A client's JWK Set (RFC 7517 §5) as Gatehouse uses it for private_key_jwt (RFC 7523 §2.2):
- * every key needs a unique `kid`; a set with a private or symmetric key is refused; keys for
- * encryption, or of a type Gatehouse does not verify (EC P-256, Ed25519, RSA of 2048 bits or
- * more), are left out, and a set left without any key is refused. Reasons name no value.
+ * A client's JWK Set (RFC 7517 §5) as Gatehouse uses it for private_key_jwt (RFC 7523 §2.2): a
+ * set with a private or symmetric key is refused, as is one where two keys share a `kid`; keys
+ * without a `kid`, for encryption, naming an algorithm Gatehouse does not verify them with, or of
+ * a type it does not verify (EC P-256, Ed25519, RSA of 2048 bits or more) are left out, and a set
+ * left without any key is refused. Reasons name no value.
  */
 export function parseKeySet(raw: unknown): { keys: DocumentKey[] } | { refused: string } {
   const keys = (raw as { keys?: unknown } | null)?.keys;
@@ -41,17 +42,17 @@ export function parseKeySet(raw: unknown): { keys: DocumentKey[] } | { refused: 
     if (typeof key !== 'object' || key === null || Array.isArray(key)) return { refused: 'a key is not a JSON object' };
     const jwk = key as Record<string, unknown>;
     if (PRIVATE_MEMBERS.some((member) => member in jwk)) return { refused: 'holds a private or symmetric key' };
-    if (typeof jwk.kid !== 'string' || jwk.kid === '' || jwk.kid.length > 200) return { refused: 'a key has no kid' };
+    if (typeof jwk.kid !== 'string' || jwk.kid === '' || jwk.kid.length > 200) continue;
     if (kids.has(jwk.kid)) return { refused: 'two keys share a kid' };
     kids.add(jwk.kid);
     const alg = algorithmOf(jwk);
     if (alg === undefined || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
-    if (jwk.alg !== undefined && !NAMED[alg].includes(String(jwk.alg))) return { refused: `key ${jwk.kid} names an algorithm its type does not sign with` };
+    if (jwk.alg !== undefined && !NAMED[alg].includes(String(jwk.alg))) continue;
     const { kty, crv, x, y, n, e } = jwk;
     const publicJwk = Object.fromEntries(Object.entries({ kty, crv, x, y, n, e, kid: jwk.kid, alg }).filter(([, v]) => v !== undefined));
     kept.push({ kid: jwk.kid, alg, publicJwk });
   }
-  if (kept.length === 0) return { refused: 'no EC P-256, Ed25519 or RSA signing key' };
+  if (kept.length === 0) return { refused: 'no EC P-256, Ed25519 or RSA signing key with a kid' };
   return { keys: kept };
 }
 

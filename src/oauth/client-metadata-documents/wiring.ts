@@ -30,6 +30,9 @@ export const DOCUMENT_CACHE_POLICY: DocumentCachePolicy = Object.freeze({
   maxEntries: 10_000,
 });
 
+/** The longest a client's `jwks_uri` key set is kept: 10 minutes (less when its Cache-Control says so). */
+export const KEY_SET_MAX_TTL_MS = 600_000;
+
 /**
  * Wires Client ID Metadata Document clients for the client cache: the environment is read by id
  * (from the list of environments, cached like the rest) so its settings decide whether the
@@ -47,8 +50,9 @@ export function documentClientLookup(
   const fetch = (url: URL) => fetchMetadataDocument(url, limits, fetchDeps);
   const cachePolicy = options.cachePolicy ?? DOCUMENT_CACHE_POLICY;
   const documents = new DocumentCache(fetch, clock, cachePolicy, validateMetadataDocument);
-  // A private_key_jwt client's published keys: fetched under the same bounds, kept the same way.
-  const keySets = new DocumentCache(fetch, clock, cachePolicy, validateKeySet);
+  // A private_key_jwt client's published keys: fetched under the same bounds, kept at most
+  // KEY_SET_MAX_TTL_MS, so a key the client withdraws stops working soon.
+  const keySets = new DocumentCache(fetch, clock, { ...cachePolicy, maxTtlMs: Math.min(cachePolicy.maxTtlMs, KEY_SET_MAX_TTL_MS) }, validateKeySet);
   const clients = new MetadataDocumentClients(documents, keySets, clock, events);
   const environments = new RefreshingCache<Map<string, Environment>>(clock, store.health, {
     ttlMs: Math.max(options.cacheTtlMs, 1000),

@@ -55,7 +55,17 @@ describe('Client ID Metadata Documents: the client_id URL, the document and the 
     const ed = { kty: 'OKP', crv: 'Ed25519', x: 'xx', kid: 'b', alg: 'Ed25519' };
     const kept = validateMetadataDocument(id, {
       ...base,
-      jwks: { keys: [ec, ed, { ...ec, kid: 'enc', use: 'enc' }, { kty: 'RSA', n: 'short', e: 'AQAB', kid: 'r' }] },
+      // Left out: an encryption key, a short RSA key, a key without kid, one naming an algorithm its type cannot sign with.
+      jwks: {
+        keys: [
+          ec,
+          ed,
+          { ...ec, kid: 'enc', use: 'enc' },
+          { kty: 'RSA', n: 'short', e: 'AQAB', kid: 'r' },
+          { ...ec, kid: undefined },
+          { ...ec, kid: 'c', alg: 'PS256' },
+        ],
+      },
     });
     assert.ok('document' in kept);
     assert.deepEqual(kept.document.keys, {
@@ -71,9 +81,9 @@ describe('Client ID Metadata Documents: the client_id URL, the document and the 
       [{ jwks: { keys: [{ ...ec, d: 'private' }] } }, 'jwks: holds a private or symmetric key'],
       [{ jwks: { keys: [{ kty: 'oct', k: 'secret', kid: 's' }] } }, 'jwks: holds a private or symmetric key'],
       [{ jwks: { keys: [ec, { ...ed, kid: 'a' }] } }, 'jwks: two keys share a kid'],
-      [{ jwks: { keys: [{ ...ec, kid: undefined }] } }, 'jwks: a key has no kid'],
-      [{ jwks: { keys: [{ ...ec, alg: 'RS256' }] } }, 'jwks: key a names an algorithm its type does not sign with'],
-      [{ jwks: { keys: [{ ...ec, use: 'enc' }] } }, 'jwks: no EC P-256, Ed25519 or RSA signing key'],
+      [{ jwks: { keys: [{ ...ec, kid: undefined }] } }, 'jwks: no EC P-256, Ed25519 or RSA signing key with a kid'],
+      [{ jwks: { keys: [{ ...ec, alg: 'RS256' }] } }, 'jwks: no EC P-256, Ed25519 or RSA signing key with a kid'],
+      [{ jwks: { keys: [{ ...ec, use: 'enc' }] } }, 'jwks: no EC P-256, Ed25519 or RSA signing key with a kid'],
       [{ jwks: [ec] }, 'jwks: not a JWK Set'],
       [{ jwks_uri: 'http://app.example.com/jwks.json' }, 'jwks_uri is not an https URL'],
       [{ jwks: { keys: [ec] }, jwks_uri: 'https://app.example.com/jwks.json' }, 'private_key_jwt needs exactly one of jwks and jwks_uri'],
