@@ -25,8 +25,9 @@ export interface SettingsGuard<T, V> {
  */
 export async function holdUnchanged<T, V>(tx: TransactionStore, env: Environment, guard: SettingsGuard<T, V>): Promise<void> {
   await tx.environments.lock(env.id);
-  const current = await guard.reread(tx);
-  if (isDeepStrictEqual(current, guard.read)) return;
-  guard.expect?.(guard.view(current));
+  const current = guard.view(await guard.reread(tx));
+  // What an admin sees (and an ETag names): a write that changed nothing of it is no conflict.
+  if (isDeepStrictEqual(current, guard.view(guard.read))) return;
+  guard.expect?.(current);
   throw new AdminError('conflict', `${guard.what} of environment ${env.name} changed while being updated: read it again`);
 }

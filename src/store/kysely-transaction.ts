@@ -12,5 +12,7 @@ export function atomically<T>(db: Kysely<Database>, work: (trx: Transaction<Data
 
 /** `EnvironmentStore.lock` in the transaction `db` is (a no-op on SQLite, whose write transactions are serial). */
 export async function lockEnvironment(db: Kysely<Database>, envId: string, dialect: 'sqlite' | 'postgres'): Promise<void> {
-  if (dialect === 'postgres') await db.selectFrom('environments').select('id').where('id', '=', envId).forUpdate().execute();
+  // NO KEY UPDATE: serialises with itself and with updates of the row, not with the KEY SHARE
+  // locks taken by inserting rows that reference the environment (a client, a user, a key).
+  if (dialect === 'postgres') await db.selectFrom('environments').select('id').where('id', '=', envId).forNoKeyUpdate().execute();
 }
