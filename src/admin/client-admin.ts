@@ -226,6 +226,8 @@ export class ClientAdmin extends AdminContext {
 
   /** The checks a new client passes, for a changed one. */
   private checkChanged(env: Environment, next: Client, changes: ClientChanges): void {
+    // Only a list that changes is bounded: a client imported with more keeps working and changing.
+    checkClientLists(changes.scopes === undefined ? [] : next.scopes, changes.redirectUris === undefined ? [] : next.redirectUris);
     checkClient(this.config, next);
     checkClientPar(next);
     const sectorTouched = [changes.redirectUris, changes.subjectType, changes.sectorIdentifierUri].some((v) => v !== undefined);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { hashSecret, randomToken } from '../crypto/secrets.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { Client, ClientKey, Environment } from '../domain/model.ts';
+import { type Client, type ClientKey, type Environment, MAX_SCOPES } from '../domain/model.ts';
 import type { CreationKey, PageQuery, Store } from '../domain/storage.ts';
 import { ASSERTION_ALGORITHMS, type AssertionAlgorithm, JWT_BEARER_GRANT_TYPE } from '../oauth/assertions.ts';
 import type { ClientCache } from '../oauth/client-cache.ts';
@@ -63,6 +63,7 @@ export class ServiceAccountService {
   async create(input: { env: string; name: string; scopes?: string[]; defaultScopes?: string[]; withSecret?: boolean }) {
     const env = await this.environment(input.env);
     const scopes = [...new Set((input.scopes ?? []).filter(Boolean))];
+    if (scopes.length > MAX_SCOPES) throw new AdminError('invalid_argument', `a service account may list at most ${MAX_SCOPES} scopes`);
     for (const scope of scopes) if (!isValidScopeToken(scope)) throw new AdminError('invalid_argument', `invalid scope ${JSON.stringify(scope)}`);
     const defaultScopes = [...new Set(input.defaultScopes ?? scopes)];
     const outside = defaultScopes.filter((s) => !scopes.includes(s));
