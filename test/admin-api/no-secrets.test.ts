@@ -21,7 +21,7 @@ for (const database of await testDatabases()) {
     });
 
     before(async () => {
-      t = await suite.build({ adminPort: 0, passwordHashCost: 10 }, createLogger('debug', stream));
+      t = await suite.build({ adminPort: 0, passwordHashCost: 10 }, { logger: createLogger('debug', stream) });
       await t.admin.createEnvironment('DEVELOPMENT');
       f = await setUpAdmin(t);
     });

@@ -100,7 +100,7 @@ for (const database of await testDatabases()) {
     before(async () => {
       let store: Store;
       ({ store, url, schema, cleanup } = await database.open());
-      t = await buildTestApp(store, { passwordHashCost: 10 }, createLogger('debug', logStream));
+      t = await buildTestApp(store, { passwordHashCost: 10 }, { logger: createLogger('debug', logStream) });
       keep('key secret (hex)', t.config.keySecret.toString('hex'));
       keep('key secret (base64url)', t.config.keySecret.toString('base64url'));
       keep('key secret (base64)', t.config.keySecret.toString('base64'));

@@ -6,6 +6,7 @@ import { AdminService } from '../../src/admin/admin-service.ts';
 import { type Config, loadConfig } from '../../src/config/config.ts';
 import { ManualClock } from '../../src/domain/clock.ts';
 import type { Store } from '../../src/domain/storage.ts';
+import type { MetadataDocumentFetchDeps } from '../../src/oauth/client-metadata-documents/wiring.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { type Server as App, createServer, type ServerConfig } from '../../src/server/server.ts';
 import type { TestDatabase } from './databases.ts';
@@ -27,11 +28,21 @@ export interface TestApp {
   store: Store;
 }
 
+/** What a test app may differ in besides its configuration. */
+export interface TestAppOptions {
+  logger?: Logger;
+  /** Where the manual clock starts (epoch ms); default 2026-06-01 12:00 UTC. */
+  now?: number;
+  /** The resolver and trust store metadata documents are fetched with (a test CA, a fixed host). */
+  metadataDocumentFetch?: MetadataDocumentFetchDeps;
+}
+
 /** Builds an app over `store` with a manual clock; nothing listens (use `app.server.inject`). */
-export async function buildTestApp(store: Store, overrides: Partial<Config> = {}, logger = createLogger('silent')): Promise<TestApp> {
+export async function buildTestApp(store: Store, overrides: Partial<Config> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const config = testConfig(overrides);
-  const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
-  const app = await createServer(config, { store, clock, logger });
+  const clock = new ManualClock(options.now ?? Date.UTC(2026, 5, 1, 12, 0, 0));
+  const { logger = createLogger('silent'), metadataDocumentFetch } = options;
+  const app = await createServer(config, { store, clock, logger, ...(metadataDocumentFetch ? { metadataDocumentFetch } : {}) });
   const admin = new AdminService(config, config.keySecret, store, app.core, clock);
   return { app, admin, clock, config, store };
 }
@@ -62,8 +73,8 @@ export function suiteStore(database: TestDatabase, hooks: { before: typeof befor
       return store;
     },
     /** Builds a test app over the suite's store and stops it with the suite. */
-    async build(overrides: Partial<Config> = {}, logger?: Logger): Promise<TestApp> {
-      const t = await buildTestApp(this.store, overrides, logger);
+    async build(overrides: Partial<Config> = {}, options: TestAppOptions = {}): Promise<TestApp> {
+      const t = await buildTestApp(this.store, overrides, options);
       apps.push(t);
       return t;
     },

@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import { AdminService } from '../../src/admin/admin-service.ts';
 import { UserService } from '../../src/admin/users.ts';
-import { ManualClock } from '../../src/domain/clock.ts';
 import type { CoreEvent } from '../../src/domain/events.ts';
 import type { HostResolver } from '../../src/oauth/client-metadata-documents/address-policy.ts';
 import { parseMetadataDocumentSettings } from '../../src/oauth/client-metadata-documents/settings.ts';
-import { createLogger } from '../../src/server/logger.ts';
-import { createServer } from '../../src/server/server.ts';
 import { ENV, obtainCode, PASSWORD, pkce, TestBrowser } from '../helpers/authorization.ts';
 import { testDatabases } from '../helpers/databases.ts';
-import { form, PUBLIC_URL, suiteStore, type TestApp, testConfig } from '../helpers/fixtures.ts';
+import { form, PUBLIC_URL, suiteStore, type TestApp } from '../helpers/fixtures.ts';
 import { makeCertificates, startHttpsServer } from '../helpers/tls-fixture.ts';
 
 const OTHER_ENV = 'OTHER';
@@ -57,17 +53,11 @@ for (const database of await testDatabases()) {
         assert.equal(request.headers.host, `client.example.test:${documentServer.port}`);
       });
       clientId = `https://client.example.test:${documentServer.port}/oauth/client.json`;
-      const config = testConfig({ passwordHashCost: 10, loginAddressLimit: 10_000, clientMetadataDocumentsAllowLoopback: true });
-      const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
-      const app = await createServer(config, {
-        store: suite.store,
-        clock,
-        logger: createLogger('silent'),
-        metadataDocumentFetch: { resolve: resolver, ca: certificates.ca },
-      });
-      t = { app, admin: new AdminService(config, config.keySecret, suite.store, app.core, clock), clock, config, store: suite.store };
-      suite.track(t);
-      app.events.listen((event) => events.push(event));
+      t = await suite.build(
+        { passwordHashCost: 10, loginAddressLimit: 10_000, clientMetadataDocumentsAllowLoopback: true },
+        { metadataDocumentFetch: { resolve: resolver, ca: certificates.ca } },
+      );
+      t.app.events.listen((event) => events.push(event));
       await t.admin.createEnvironment(ENV);
       await t.admin.createEnvironment(OTHER_ENV);
       const settings = parseMetadataDocumentSettings({ enabled: true, scopes: ['mcp:tools', 'admin'], access_token_ttl: 600 });

@@ -3,17 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { AdminService } from '../../src/admin/admin-service.ts';
 import { UserService } from '../../src/admin/users.ts';
-import { ManualClock } from '../../src/domain/clock.ts';
 import type { CoreEvent } from '../../src/domain/events.ts';
 import type { HostResolver } from '../../src/oauth/client-metadata-documents/address-policy.ts';
 import { parseMetadataDocumentSettings } from '../../src/oauth/client-metadata-documents/settings.ts';
-import { createLogger } from '../../src/server/logger.ts';
-import { createServer } from '../../src/server/server.ts';
 import { ENV, obtainCode, PASSWORD, TestBrowser } from '../helpers/authorization.ts';
 import { testDatabases } from '../helpers/databases.ts';
-import { form, PUBLIC_URL, suiteStore, type TestApp, testConfig } from '../helpers/fixtures.ts';
+import { form, PUBLIC_URL, suiteStore, type TestApp } from '../helpers/fixtures.ts';
 import { makeCertificates, startHttpsServer } from '../helpers/tls-fixture.ts';
 
 /*
@@ -116,17 +112,12 @@ for (const database of await testDatabases()) {
         response.end(JSON.stringify(body ?? {}));
       });
       base = `https://${HOST}:${documentServer.port}`;
-      const config = testConfig({ passwordHashCost: 10, loginAddressLimit: 10_000, clientMetadataDocumentsAllowLoopback: true });
-      const clock = new ManualClock(Date.now());
-      const app = await createServer(config, {
-        store: suite.store,
-        clock,
-        logger: createLogger('silent'),
-        metadataDocumentFetch: { resolve: resolver, ca: certificates.ca },
-      });
-      t = { app, admin: new AdminService(config, config.keySecret, suite.store, app.core, clock), clock, config, store: suite.store };
-      suite.track(t);
-      app.events.listen((event) => events.push(event));
+      // The clock starts now: oauth4webapi dates its assertions by the system clock.
+      t = await suite.build(
+        { passwordHashCost: 10, loginAddressLimit: 10_000, clientMetadataDocumentsAllowLoopback: true },
+        { now: Date.now(), metadataDocumentFetch: { resolve: resolver, ca: certificates.ca } },
+      );
+      t.app.events.listen((event) => events.push(event));
       await t.admin.createEnvironment(ENV);
       const settings = parseMetadataDocumentSettings({ enabled: true, scopes: ['mcp:tools', 'openid', 'offline_access'] });
       assert.equal(await suite.store.environments.setClientMetadataDocuments(ENV, settings), true);

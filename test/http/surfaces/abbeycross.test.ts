@@ -29,7 +29,7 @@ for (const database of await testDatabases()) {
 
     before(async () => {
       const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
-      t = await suite.build(surfacesConfig(), logger);
+      t = await suite.build(surfacesConfig(), { logger });
       await createEnvironments(t);
       const created = await t.admin.createClient({ env: 'PRODUCTION', name: 'treasury', scopes: ['payments'], defaultScopes: ['payments'] });
       client = { id: created.client_id, secret: String(created.client_secret) };
